@@ -1,0 +1,362 @@
+/* core/api_conn.c — per-connection NanoSSL calls and the nktls extensions. */
+#include <stdlib.h>
+#include "core/conn.h"
+#include "core/kex.h"
+#include "handshake/hs.h"
+#include "nktls.h"
+
+#define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
+
+NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
+{
+    GET(h, c);
+    uintptr_t v = (uintptr_t)value;
+    switch (setting) {
+    case SSL_SET_VERSION:           /* the highest version to negotiate */
+    case SSL_SET_MINIMUM_VERSION:
+        NK_CHECK(v == TLS12_MINORVERSION || v == TLS13_MINORVERSION, ERR_SSL_UNSUPPORTED_VERSION);
+        NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+        if (setting == SSL_SET_VERSION)
+            c->max_minor = (uint8_t)v;
+        else
+            c->min_minor = (uint8_t)v;
+        return OK;
+    case SSL_SET_RECV_TIMEOUT:
+        c->recv_timeout_ms = (ubyte4)v;
+        return OK;
+    default:
+        return ERR_NOT_SUPPORTED;
+    }
+}
+
+NK_API MSTATUS SSL_setSessionFlags(sbyte4 h, ubyte4 flags)
+{
+    GET(h, c);
+    c->flags = flags;
+    return OK;
+}
+
+NK_API MSTATUS SSL_getSessionFlags(sbyte4 h, ubyte4 *flags)
+{
+    GET(h, c);
+    NK_CHECK(flags, ERR_NULL_POINTER);
+    *flags = c->flags;
+    return OK;
+}
+
+NK_API MSTATUS SSL_getSessionStatus(sbyte4 h, ubyte4 *status)
+{
+    GET(h, c);
+    NK_CHECK(status, ERR_NULL_POINTER);
+    *status = c->status;
+    return OK;
+}
+
+NK_API sbyte4 SSL_isSessionSSL(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return TRUE;
+}
+
+NK_API MSTATUS SSL_getSocketId(sbyte4 h, TCP_SOCKET *fd)
+{
+    GET(h, c);
+    NK_CHECK(fd, ERR_NULL_POINTER);
+    *fd = c->fd;
+    return OK;
+}
+
+NK_API sbyte4 SSL_getInstanceFromSocket(TCP_SOCKET fd) { return nk_conn_by_fd(fd); }
+
+NK_API MSTATUS SSL_getCookie(sbyte4 h, void **cookie)
+{
+    GET(h, c);
+    NK_CHECK(cookie, ERR_NULL_POINTER);
+    *cookie = c->cookie;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setCookie(sbyte4 h, void *cookie)
+{
+    GET(h, c);
+    c->cookie = cookie;
+    return OK;
+}
+
+NK_API MSTATUS SSL_enableCiphers(sbyte4 h, const ubyte2 *ids, ubyte4 n)
+{
+    GET(h, c);
+    NK_CHECK(ids, ERR_NULL_POINTER);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+    size_t k = 0;
+    for (ubyte4 i = 0; i < n && k < NK_MAX_SUITES; i++)
+        if (nk_suite_by_id(ids[i]))
+            c->suites[k++] = ids[i];
+    NK_CHECK(k > 0, ERR_SSL_NO_CIPHER_MATCH);
+    c->n_suites = k;
+    return OK;
+}
+
+NK_API MSTATUS SSL_getCipherInfo(sbyte4 h, ubyte2 *cipher, ubyte4 *peer_curves)
+{
+    GET(h, c);
+    NK_CHECK(cipher && peer_curves, ERR_NULL_POINTER);
+    NK_CHECK(c->suite, ERR_SSL_NOT_OPEN);
+    *cipher = c->suite->id;
+    *peer_curves = c->peer_groups_mask ? c->peer_groups_mask
+                                       : (c->group < 32 ? 1u << c->group : 0);
+    return OK;
+}
+
+NK_API MSTATUS SSL_getSSLTLSVersion(sbyte4 h, ubyte4 *version)
+{
+    GET(h, c);
+    NK_CHECK(version, ERR_NULL_POINTER);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    *version = c->minor;
+    return OK;
+}
+
+NK_API MSTATUS SSL_getSignatureAlgo(sbyte4 h, ubyte2 *alg)
+{
+    GET(h, c);
+    NK_CHECK(alg, ERR_NULL_POINTER);
+    NK_CHECK(c->peer_sig, ERR_SSL_NOT_OPEN);
+    *alg = c->peer_sig;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setDNSNames(sbyte4 h, const CNMatchInfo *names)
+{
+    GET(h, c);
+    c->dns_names = names;   /* the application keeps the list alive */
+    return OK;
+}
+
+static MSTATUS set_string(char **dst, const char *src)
+{
+    char *copy = NULL;
+    if (src && !(copy = strdup(src)))
+        return ERR_MEM_ALLOC_FAIL;
+    free(*dst);
+    *dst = copy;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setServerNameIndication(sbyte4 h, const char *name)
+{
+    GET(h, c);
+    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
+    NK_CHECK(!name || strlen(name) < 256, ERR_INVALID_ARG);
+    return set_string(&c->server_name, name);
+}
+
+NK_API MSTATUS SSL_setApplicationLayerProtocol(sbyte4 h, sbyte4 n, const char **protos)
+{
+    GET(h, c);
+    NK_CHECK(n >= 0 && (protos || n == 0), ERR_NULL_POINTER);
+    struct nk_buf b = { 0 };
+    for (sbyte4 i = 0; i < n; i++) {
+        size_t len = strlen(protos[i]);
+        uint8_t l = (uint8_t)len;
+        /* RFC 7301 §3.1: names are 1..255 bytes. */
+        if (len == 0 || len > 255 || nk_buf_append(&b, &l, 1) < 0 || nk_buf_append(&b, protos[i], len) < 0) {
+            nk_buf_free(&b);
+            return len == 0 || len > 255 ? ERR_INVALID_ARG : ERR_MEM_ALLOC_FAIL;
+        }
+    }
+    free(c->alpn_offer);
+    c->alpn_offer = b.p;
+    c->alpn_offer_len = b.len;
+    return OK;
+}
+
+NK_API MSTATUS SSL_getSelectedApplicationProtocol(sbyte4 h, const ubyte **proto, ubyte4 *len)
+{
+    GET(h, c);
+    NK_CHECK(proto && len, ERR_NULL_POINTER);
+    *proto = (const ubyte *)c->alpn;
+    *len = (ubyte4)strlen(c->alpn);
+    return OK;
+}
+
+NK_API MSTATUS SSL_setAlpnCallback(sbyte4 h, funcPtrAlpnCallback_t cb)
+{
+    GET(h, c);
+    c->alpn_cb = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setCertAndStatusCallback(sbyte4 h, funcPtrCertAndStatusCallback_t cb)
+{
+    GET(h, c);
+    c->cert_status_cb = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setInvalidCertCallback(sbyte4 h, funcPtrInvalidCertCallback_t cb)
+{
+    GET(h, c);
+    c->invalid_cert_cb = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_lookupAlert(sbyte4 h, sbyte4 err, sbyte4 *alert, sbyte4 *level)
+{
+    GET(h, c);
+    NK_CHECK(alert && level, ERR_NULL_POINTER);
+    /* The peer's alert for ERR_SSL_FATAL_ALERT; otherwise the alert err sends. */
+    int a = err == ERR_SSL_FATAL_ALERT && c->alert_in >= 0 ? c->alert_in : nk_alert_for((MSTATUS)err);
+    NK_CHECK(a != NK_ALERT_NONE, ERR_INVALID_ARG);
+    *alert = a;
+    *level = a == NK_ALERT_CLOSE_NOTIFY || a == NK_ALERT_USER_CANCELED ? SSLALERTLEVEL_WARNING
+                                                                        : SSLALERTLEVEL_FATAL;
+    return OK;
+}
+
+NK_API MSTATUS SSL_sendAlert(sbyte4 h, sbyte4 alert, sbyte4 level)
+{
+    GET(h, c);
+    NK_CHECK(alert >= 0 && alert < 256, ERR_INVALID_ARG);
+    NK_CHECK(level == SSLALERTLEVEL_WARNING || level == SSLALERTLEVEL_FATAL, ERR_INVALID_ARG);
+    NK_CHECK(c->alert_out < 0 || c->alert_out == NK_ALERT_NONE, ERR_SSL_BAD_STATE);
+    /* §6: in TLS 1.3 every alert but close_notify and user_canceled is fatal. */
+    if (alert != NK_ALERT_CLOSE_NOTIFY && alert != NK_ALERT_USER_CANCELED)
+        level = SSLALERTLEVEL_FATAL;
+    NK_TRY(nk_send_alert(c, level, alert));
+    if (level == SSLALERTLEVEL_FATAL) {
+        c->alert_out = alert;
+        if (c->err >= 0)
+            c->err = ERR_SSL_FATAL_ALERT;
+    }
+    return c->is_async ? OK : nk_drive_flush(c);
+}
+
+NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
+{
+    GET(h, c);
+    NK_CHECK(request <= 1, ERR_INVALID_ARG);
+    NK_TRY(nk_fail(c, nk_key_update_send(c, request)));
+    return c->is_async ? OK : nk_drive_flush(c);
+}
+
+NK_API MSTATUS SSL_generateExportKeyMaterial(sbyte4 h, ubyte *key, ubyte2 key_len, ubyte *label,
+                                             ubyte2 label_len, ubyte *ctx, ubyte2 ctx_len, int use_ctx)
+{
+    GET(h, c);
+    NK_CHECK(key && (label || !label_len), ERR_NULL_POINTER);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    /* RFC 8446 §7.5: in TLS 1.3 "no context" and an empty context are the same. */
+    return nk_ks_export(c->suite->hash, c->exporter, label, label_len, use_ctx ? ctx : NULL,
+                        use_ctx ? ctx_len : 0, key, key_len);
+}
+
+/* ---- nktls extensions ---- */
+
+NK_API MSTATUS NKTLS_getRecordLayerInfo(sbyte4 h, nktlsRecordLayerInfo *info)
+{
+    GET(h, c);
+    NK_CHECK(info, ERR_NULL_POINTER);
+    /* Records are carried by the software layer; the reason names what stops
+     * the kernel from taking them on this machine. */
+    info->txLayer = info->rxLayer = NKTLS_LAYER_SOFTWARE;
+    info->txReason = info->rxReason = nk_ktls_unavailable_reason();
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_setGroups(sbyte4 h, const ubyte2 *groups, ubyte4 n)
+{
+    GET(h, c);
+    NK_CHECK(groups, ERR_NULL_POINTER);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+    size_t k = 0;
+    for (ubyte4 i = 0; i < n && k < NK_MAX_GROUPS; i++)
+        if (nk_group_by_id(groups[i]))
+            c->groups[k++] = groups[i];
+    NK_CHECK(k > 0, ERR_SSL_NO_GROUP_MATCH);
+    c->n_groups = k;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_getNegotiatedGroup(sbyte4 h, ubyte2 *group)
+{
+    GET(h, c);
+    NK_CHECK(group, ERR_NULL_POINTER);
+    NK_CHECK(c->group, ERR_SSL_NOT_OPEN);
+    *group = c->group;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_getServerName(sbyte4 h, const sbyte **name)
+{
+    GET(h, c);
+    NK_CHECK(name, ERR_NULL_POINTER);
+    *name = (const sbyte *)c->server_name;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_getPeerSubject(sbyte4 h, sbyte *buf, ubyte4 len)
+{
+    GET(h, c);
+    NK_CHECK(buf && len, ERR_NULL_POINTER);
+    NK_CHECK(c->peer_leaf, ERR_SSL_NOT_OPEN);
+    return nk_cert_subject(c->peer_leaf, c->peer_leaf_len, (char *)buf, len);
+}
+
+NK_API MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 h, ubyte2 *scheme)
+{
+    return SSL_getSignatureAlgo(h, scheme);
+}
+
+NK_API const char *NKTLS_cipherName(ubyte2 id)
+{
+    const struct nk_suite *s = nk_suite_by_id(id);
+    return s ? s->name : NULL;
+}
+
+NK_API sbyte4 NKTLS_cipherIdByName(const char *name)
+{
+    const struct nk_suite *s = name ? nk_suite_by_name(name) : NULL;
+    return s ? s->id : ERR_SSL_NO_CIPHER_MATCH;
+}
+
+NK_API const char *NKTLS_groupName(ubyte2 id)
+{
+    const struct nk_group *g = nk_group_by_id(id);
+    return g ? g->name : NULL;
+}
+
+NK_API sbyte4 NKTLS_groupIdByName(const char *name)
+{
+    const struct nk_group *g = name ? nk_group_by_name(name) : NULL;
+    return g ? g->id : ERR_SSL_NO_GROUP_MATCH;
+}
+
+NK_API const char *NKTLS_sigSchemeName(ubyte2 scheme)
+{
+    static const struct { uint16_t id; const char *name; } names[] = {
+        { NK_SIG_ECDSA_SECP256R1_SHA256, "ecdsa_secp256r1_sha256" },
+        { NK_SIG_ECDSA_SECP384R1_SHA384, "ecdsa_secp384r1_sha384" },
+        { NK_SIG_ECDSA_SECP521R1_SHA512, "ecdsa_secp521r1_sha512" },
+        { NK_SIG_RSA_PSS_RSAE_SHA256, "rsa_pss_rsae_sha256" },
+        { NK_SIG_RSA_PSS_RSAE_SHA384, "rsa_pss_rsae_sha384" },
+        { NK_SIG_RSA_PSS_RSAE_SHA512, "rsa_pss_rsae_sha512" },
+        { NK_SIG_RSA_PSS_PSS_SHA256, "rsa_pss_pss_sha256" },
+        { NK_SIG_RSA_PSS_PSS_SHA384, "rsa_pss_pss_sha384" },
+        { NK_SIG_RSA_PSS_PSS_SHA512, "rsa_pss_pss_sha512" },
+        { NK_SIG_ED25519, "ed25519" }, { NK_SIG_ED448, "ed448" },
+        { NK_SIG_RSA_PKCS1_SHA256, "rsa_pkcs1_sha256" },
+        { NK_SIG_RSA_PKCS1_SHA384, "rsa_pkcs1_sha384" },
+        { NK_SIG_RSA_PKCS1_SHA512, "rsa_pkcs1_sha512" },
+    };
+    for (size_t i = 0; i < NK_ARRAY_LEN(names); i++)
+        if (names[i].id == scheme)
+            return names[i].name;
+    return NULL;
+}
+
+NK_API const char *NKTLS_alertName(sbyte4 alert)
+{
+    return nk_alert_name(alert);
+}

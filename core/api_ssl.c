@@ -1,0 +1,237 @@
+/* core/api_ssl.c — the stack-level and synchronous NanoSSL entry points. */
+#include <stdlib.h>
+#include <unistd.h>
+#include "core/conn.h"
+#include "core/kex.h"
+#include "handshake/hs.h"
+#include "common/mocana.h"
+
+static sslSettings g_settings;
+
+sslSettings *nk_settings(void) { return &g_settings; }
+
+void nk_settings_defaults(void)
+{
+    memset(&g_settings, 0, sizeof g_settings);
+    g_settings.sslTimeOutHello = TIMEOUT_SSL_HELLO;
+    g_settings.sslTimeOutReceive = TIMEOUT_SSL_RECV;
+    g_settings.minRSAKeySize = 2048;
+    g_settings.sslMinProtoVersion = TLS12_MINORVERSION;
+    g_settings.sslMaxProtoVersion = TLS13_MINORVERSION;
+}
+
+NK_API sslSettings *SSL_sslSettings(void) { return &g_settings; }
+
+static MSTATUS stack_init(sbyte4 n_server, sbyte4 n_client)
+{
+    NK_TRY(nk_crypto_init());
+    int fresh = !nk_table_ready();
+    NK_TRY(nk_table_init(n_server, n_client));
+    if (fresh)
+        nk_settings_defaults();
+    return OK;
+}
+
+NK_API MSTATUS SSL_init(sbyte4 n_server, sbyte4 n_client) { return stack_init(n_server, n_client); }
+NK_API MSTATUS SSL_ASYNC_init(sbyte4 n_server, sbyte4 n_client) { return stack_init(n_server, n_client); }
+
+NK_API MSTATUS SSL_shutdownStack(void)
+{
+    nk_table_free();
+    return OK;
+}
+
+NK_API MSTATUS SSL_releaseTables(void)
+{
+    nk_table_free();
+    return OK;
+}
+
+NK_API MSTATUS SSL_Settings_Ioctl(ubyte4 setting, void *value)
+{
+    switch (setting) {
+    case SSL_SETTINGS_MAX_BYTE_COUNT:
+        g_settings.maxByteCount = (ubyte4)(uintptr_t)value;
+        return OK;
+    default:
+        return ERR_NOT_SUPPORTED;
+    }
+}
+
+NK_API MSTATUS SSL_setMinRSAKeySize(ubyte4 bits)
+{
+    NK_CHECK(bits >= 1024, ERR_INVALID_ARG);
+    g_settings.minRSAKeySize = bits;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setSha1SigAlg(intBoolean allow)
+{
+    g_settings.allowSha1SigAlg = allow;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setFIPSEnabled(ubyte on)
+{
+    g_settings.fipsEnabled = on;
+    return OK;
+}
+
+static int version_ok(ubyte4 v) { return v == TLS12_MINORVERSION || v == TLS13_MINORVERSION; }
+
+NK_API MSTATUS SSL_setMinProtoVersion(ubyte4 v)
+{
+    NK_CHECK(version_ok(v), ERR_SSL_UNSUPPORTED_VERSION);
+    g_settings.sslMinProtoVersion = v;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setMaxProtoVersion(ubyte4 v)
+{
+    NK_CHECK(version_ok(v), ERR_SSL_UNSUPPORTED_VERSION);
+    g_settings.sslMaxProtoVersion = v;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setFuncPtrAlertCallback(funcPtrAlertCallback_t cb)
+{
+    g_settings.funcPtrAlertCallback = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setFuncPtrKeyUpdateRequest(funcPtrKeyUpdateRequest_t cb)
+{
+    g_settings.funcPtrKeyUpdateRequest = cb;
+    return OK;
+}
+
+/* Defaults for a new connection: every suite and group we implement, in our order. */
+static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store, const sbyte *dns)
+{
+    struct nk_conn *c;
+    MSTATUS st = nk_conn_new(role, fd, store, &c);
+    if (st < 0)
+        return st;
+    for (size_t i = 0; i < nk_suite_count && i < NK_MAX_SUITES; i++)
+        c->suites[c->n_suites++] = nk_suites[i].id;
+    for (size_t i = 0; i < nk_group_count && i < NK_MAX_GROUPS; i++)
+        c->groups[c->n_groups++] = nk_groups[i].id;
+    c->min_minor = (uint8_t)g_settings.sslMinProtoVersion;
+    c->max_minor = (uint8_t)g_settings.sslMaxProtoVersion;
+    if (dns && dns[0]) {
+        c->dns_name = strdup((const char *)dns);
+        c->server_name = strdup((const char *)dns);
+        if (!c->dns_name || !c->server_name) {
+            nk_conn_free(c);
+            return ERR_MEM_ALLOC_FAIL;
+        }
+    }
+    return c->handle;
+}
+
+NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
+{
+    return new_connection(NK_SERVER, fd, store, NULL);
+}
+
+NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
+{
+    sbyte4 h = new_connection(NK_SERVER, fd, store, NULL);
+    struct nk_conn *c;
+    if (h > 0 && nk_conn_get(h, &c) == OK)
+        c->is_async = 1;
+    return h;
+}
+
+NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
+                          struct certStore *store)
+{
+    /* TLS 1.3 resumes with tickets, not session ids: sid and master are unused. */
+    return new_connection(NK_CLIENT, fd, store, dns);
+}
+
+NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
+                                struct certStore *store)
+{
+    sbyte4 h = new_connection(NK_CLIENT, fd, store, dns);
+    struct nk_conn *c;
+    if (h > 0 && nk_conn_get(h, &c) == OK)
+        c->is_async = 1;
+    return h;
+}
+
+NK_API MSTATUS SSL_negotiateConnection(sbyte4 h)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
+    if (c->status == SSL_CONNECTION_OPEN)
+        return OK;
+    return nk_drive_handshake(c);
+}
+
+NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(buf || len == 0, ERR_NULL_POINTER);
+    NK_CHECK(len >= 0, ERR_INVALID_ARG);
+    if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
+        NK_TRY(nk_drive_handshake(c));
+    NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
+    if (!c->is_async)
+        NK_TRY(nk_drive_flush(c));
+    return len;
+}
+
+NK_API MSTATUS SSL_recv(sbyte4 h, sbyte *buf, sbyte4 size, sbyte4 *got, ubyte4 timeout_ms)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(buf && got, ERR_NULL_POINTER);
+    NK_CHECK(size > 0, ERR_INVALID_ARG);
+    *got = 0;
+    NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
+    if (c->status != SSL_CONNECTION_OPEN && c->err >= 0)
+        NK_TRY(nk_drive_handshake(c));
+    NK_TRY(nk_drive_recv(c, timeout_ms ? timeout_ms : c->recv_timeout_ms));
+    *got = (sbyte4)nk_app_read(c, (uint8_t *)buf, (size_t)size);
+    return OK;
+}
+
+NK_API MSTATUS SSL_recvPending(sbyte4 h, sbyte4 *pending)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(pending, ERR_NULL_POINTER);
+    *pending = c->app_len > 0;
+    return OK;
+}
+
+NK_API MSTATUS SSL_sendPending(sbyte4 h, sbyte4 *pending)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(pending, ERR_NULL_POINTER);
+    size_t len;
+    (void)nk_out_buf(c, &len);
+    *pending = (sbyte4)len;
+    return OK;
+}
+
+NK_API MSTATUS SSL_closeConnection(sbyte4 h)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    /* §6.1: close_notify before closing our write side, if the session is intact. */
+    if (c->status == SSL_CONNECTION_OPEN && c->err >= 0 && !c->sent_close_notify
+        && nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY) == OK && !c->is_async)
+        (void)!nk_drive_flush(c);
+    nk_conn_free(c);
+    return OK;
+}
+
+NK_API MSTATUS SSL_ASYNC_closeConnection(sbyte4 h)
+{
+    return SSL_closeConnection(h);
+}

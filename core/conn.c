@@ -1,0 +1,138 @@
+/* core/conn.c — the connection table. Handles are (generation << 20 | slot + 1),
+ * so a handle kept after SSL_closeConnection is recognised as stale. */
+#include <stdlib.h>
+#include "core/conn.h"
+#include "handshake/hs.h"
+
+#define SLOT_BITS 20
+#define GEN_MAX 2047
+
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nk_conn **g_slots;
+static uint16_t *g_gen;
+static size_t g_n;
+
+MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client)
+{
+    NK_CHECK(n_server >= 0 && n_client >= 0, ERR_INVALID_ARG);
+    size_t n = (size_t)n_server + (size_t)n_client;
+    NK_CHECK(n > 0 && n < (1u << SLOT_BITS), ERR_INVALID_ARG);
+    pthread_mutex_lock(&g_lock);
+    MSTATUS st = OK;
+    if (g_slots) {
+        st = n == g_n ? OK : ERR_SSL_BAD_STATE;   /* already initialised */
+    } else {
+        g_slots = calloc(n, sizeof *g_slots);
+        g_gen = calloc(n, sizeof *g_gen);
+        if (!g_slots || !g_gen) {
+            free(g_slots);
+            free(g_gen);
+            g_slots = NULL;
+            g_gen = NULL;
+            st = ERR_MEM_ALLOC_FAIL;
+        } else {
+            g_n = n;
+        }
+    }
+    pthread_mutex_unlock(&g_lock);
+    return st;
+}
+
+int nk_table_ready(void)
+{
+    return g_slots != NULL;
+}
+
+static void conn_destroy(struct nk_conn *c)
+{
+    nk_engine_release(c);
+    free(c->server_name);
+    free(c->dns_name);
+    free(c->alpn_offer);
+    free(c->peer_leaf);
+    nk_wipe(c, sizeof *c);
+    free(c);
+}
+
+void nk_table_free(void)
+{
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; g_slots && i < g_n; i++) {
+        if (g_slots[i]) {
+            conn_destroy(g_slots[i]);
+            g_slots[i] = NULL;
+        }
+    }
+    free(g_slots);
+    free(g_gen);
+    g_slots = NULL;
+    g_gen = NULL;
+    g_n = 0;
+    pthread_mutex_unlock(&g_lock);
+}
+
+MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct nk_conn **out)
+{
+    NK_CHECK(nk_table_ready(), ERR_SSL_NOT_INITIALIZED);
+    struct nk_conn *c = calloc(1, sizeof *c);
+    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
+    pthread_mutex_lock(&g_lock);
+    size_t i = 0;
+    while (i < g_n && g_slots[i])
+        i++;
+    if (i == g_n) {
+        pthread_mutex_unlock(&g_lock);
+        free(c);
+        return ERR_SSL_TOO_MANY_CONNECTIONS;
+    }
+    g_gen[i] = g_gen[i] >= GEN_MAX ? 1 : g_gen[i] + 1;
+    c->handle = (sbyte4)((uint32_t)g_gen[i] << SLOT_BITS | (uint32_t)(i + 1));
+    g_slots[i] = c;
+    pthread_mutex_unlock(&g_lock);
+    c->role = role;
+    c->fd = fd;
+    c->store = store;
+    c->err = OK;
+    c->alert_in = c->alert_out = -1;
+    c->status = SSL_CONNECTION_NEGOTIATE;
+    *out = c;
+    return OK;
+}
+
+MSTATUS nk_conn_get(sbyte4 handle, struct nk_conn **out)
+{
+    MSTATUS st = ERR_SSL_BAD_ID;
+    if (handle <= 0)
+        return st;
+    size_t i = ((uint32_t)handle & ((1u << SLOT_BITS) - 1)) - 1;
+    pthread_mutex_lock(&g_lock);
+    if (g_slots && i < g_n && g_slots[i] && g_slots[i]->handle == handle) {
+        *out = g_slots[i];
+        st = OK;
+    }
+    pthread_mutex_unlock(&g_lock);
+    return st;
+}
+
+void nk_conn_free(struct nk_conn *c)
+{
+    size_t i = ((uint32_t)c->handle & ((1u << SLOT_BITS) - 1)) - 1;
+    pthread_mutex_lock(&g_lock);
+    if (g_slots && i < g_n && g_slots[i] == c)
+        g_slots[i] = NULL;
+    pthread_mutex_unlock(&g_lock);
+    conn_destroy(c);
+}
+
+sbyte4 nk_conn_by_fd(int fd)
+{
+    sbyte4 h = ERR_SSL_BAD_ID;
+    pthread_mutex_lock(&g_lock);
+    for (size_t i = 0; g_slots && i < g_n; i++)
+        if (g_slots[i] && g_slots[i]->fd == fd) {
+            h = g_slots[i]->handle;
+            break;
+        }
+    pthread_mutex_unlock(&g_lock);
+    return h;
+}

@@ -1,0 +1,316 @@
+/* core/crypto.c — the cipher-suite table and the libcrypto wrapper. EVP_CIPHER and
+ * EVP_MD objects are fetched once at init: fetching per call is slow in libcrypto 3. */
+#include <pthread.h>
+#include <linux/tls.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+#include "core/crypto.h"
+#include "core/wire.h"
+
+/* RFC 8446 §5.5: AES-GCM may protect 2^24.5 full-size records per key;
+ * AES-CCM 2^23.5 (RFC 9147 §4.5.3 applies the same bound to TLS); ChaCha20-Poly1305
+ * is bounded only by the sequence number. */
+#define LIMIT_GCM 23726566ULL
+#define LIMIT_CCM 11863283ULL
+#define LIMIT_SEQ UINT64_MAX
+
+const struct nk_suite nk_suites[] = {
+    { 0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, TLS_CIPHER_AES_GCM_128, LIMIT_GCM },
+    { 0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, TLS_CIPHER_AES_GCM_256, LIMIT_GCM },
+    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256,
+      TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ },
+    { 0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, TLS_CIPHER_AES_CCM_128, LIMIT_CCM },
+};
+const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
+
+const struct nk_suite *nk_suite_by_id(uint16_t id)
+{
+    for (size_t i = 0; i < nk_suite_count; i++)
+        if (nk_suites[i].id == id)
+            return &nk_suites[i];
+    return NULL;
+}
+
+const struct nk_suite *nk_suite_by_name(const char *name)
+{
+    for (size_t i = 0; i < nk_suite_count; i++)
+        if (strcmp(nk_suites[i].name, name) == 0)
+            return &nk_suites[i];
+    return NULL;
+}
+
+static EVP_MD *g_md[NK_HASH_COUNT];
+static EVP_CIPHER *g_cipher[3][2];   /* [aead kind][key_len == 32] */
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static MSTATUS g_init_status = ERR_CRYPTO;
+
+static void crypto_init_once(void)
+{
+    static const char *mds[NK_HASH_COUNT] = { "SHA256", "SHA384", "SHA512" };
+    for (int i = 0; i < NK_HASH_COUNT; i++)
+        if (!(g_md[i] = EVP_MD_fetch(NULL, mds[i], NULL)))
+            return;
+    g_cipher[NK_AES_GCM][0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
+    g_cipher[NK_AES_GCM][1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    g_cipher[NK_CHACHA20_POLY1305][1] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+    g_cipher[NK_AES_CCM][0] = EVP_CIPHER_fetch(NULL, "AES-128-CCM", NULL);
+    if (!g_cipher[NK_AES_GCM][0] || !g_cipher[NK_AES_GCM][1] || !g_cipher[NK_CHACHA20_POLY1305][1]
+        || !g_cipher[NK_AES_CCM][0])
+        return;
+    g_init_status = OK;
+}
+
+MSTATUS nk_crypto_init(void)
+{
+    pthread_once(&g_once, crypto_init_once);
+    return g_init_status;
+}
+
+void nk_crypto_shutdown(void)
+{
+    /* The fetched objects stay for the life of the process: connections on other
+     * threads may still hold contexts built from them, and init is once-only. */
+}
+
+const EVP_MD *nk_md(enum nk_hash h)
+{
+    if (nk_crypto_init() < 0 || h >= NK_HASH_COUNT)
+        return NULL;
+    return g_md[h];
+}
+
+size_t nk_hash_len(enum nk_hash h)
+{
+    static const size_t len[NK_HASH_COUNT] = { 32, 48, 64 };
+    return h < NK_HASH_COUNT ? len[h] : 0;
+}
+
+MSTATUS nk_random(void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+}
+
+MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out)
+{
+    const EVP_MD *md = nk_md(h);
+    NK_CHECK(md, ERR_CRYPTO);
+    return EVP_Digest(d, n, out, NULL, md, NULL) == 1 ? OK : ERR_CRYPTO;
+}
+
+/* HMAC (RFC 2104) over the cached digest: two hash passes, no MAC fetch. */
+static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
+                          const uint8_t *const *parts, const size_t *lens, size_t nparts, uint8_t *out)
+{
+    const EVP_MD *md = nk_md(h);
+    NK_CHECK(md, ERR_CRYPTO);
+    size_t block = (size_t)EVP_MD_get_block_size(md), hl = nk_hash_len(h);
+    uint8_t k[128] = { 0 }, pad[128], inner[NK_MAX_HASH];
+    MSTATUS st = ERR_CRYPTO;
+    if (klen > block) {
+        NK_TRY(nk_digest(h, key, klen, k));
+    } else if (klen) {
+        memcpy(k, key, klen);
+    }
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return ERR_MEM_ALLOC_FAIL;
+    for (size_t i = 0; i < block; i++)
+        pad[i] = k[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, block))
+        goto out;
+    for (size_t i = 0; i < nparts; i++)
+        if (lens[i] && !EVP_DigestUpdate(ctx, parts[i], lens[i]))
+            goto out;
+    if (!EVP_DigestFinal_ex(ctx, inner, NULL))
+        goto out;
+    for (size_t i = 0; i < block; i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, block)
+        || !EVP_DigestUpdate(ctx, inner, hl) || !EVP_DigestFinal_ex(ctx, out, NULL))
+        goto out;
+    st = OK;
+out:
+    EVP_MD_CTX_free(ctx);
+    nk_wipe(k, sizeof k);
+    nk_wipe(pad, sizeof pad);
+    nk_wipe(inner, sizeof inner);
+    return st;
+}
+
+MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
+                uint8_t *out)
+{
+    return hmac_parts(h, key, klen, &msg, &mlen, 1, out);
+}
+
+MSTATUS nk_hkdf_extract(enum nk_hash h, const uint8_t *salt, size_t slen, const uint8_t *ikm,
+                        size_t ilen, uint8_t *prk)
+{
+    static const uint8_t zeros[NK_MAX_HASH];
+    if (!ikm) {
+        ikm = zeros;
+        ilen = nk_hash_len(h);
+    }
+    return nk_hmac(h, salt, slen, ikm, ilen, prk);
+}
+
+MSTATUS nk_hkdf_expand(enum nk_hash h, const uint8_t *prk, const uint8_t *info, size_t ilen,
+                       uint8_t *out, size_t olen)
+{
+    size_t hl = nk_hash_len(h);
+    uint8_t t[NK_MAX_HASH];
+    NK_CHECK(olen <= 255 * hl, ERR_INVALID_ARG);
+    for (size_t done = 0, i = 1; done < olen; i++) {
+        uint8_t ctr = (uint8_t)i;
+        const uint8_t *parts[3] = { t, info, &ctr };
+        size_t lens[3] = { i == 1 ? 0 : hl, ilen, 1 };
+        NK_TRY(hmac_parts(h, prk, hl, parts, lens, 3, t));
+        size_t n = olen - done < hl ? olen - done : hl;
+        memcpy(out + done, t, n);
+        done += n;
+    }
+    nk_wipe(t, sizeof t);
+    return OK;
+}
+
+MSTATUS nk_hkdf_expand_label(enum nk_hash h, const uint8_t *secret, const char *label,
+                             const uint8_t *ctx, size_t clen, uint8_t *out, size_t olen)
+{
+    return nk_hkdf_expand_label_raw(h, secret, (const uint8_t *)label, strlen(label), ctx, clen, out, olen);
+}
+
+MSTATUS nk_hkdf_expand_label_raw(enum nk_hash h, const uint8_t *secret, const uint8_t *label, size_t ll,
+                                 const uint8_t *ctx, size_t clen, uint8_t *out, size_t olen)
+{
+    /* struct { uint16 length; opaque label<7..255> = "tls13 " + Label;
+     *          opaque context<0..255>; } HkdfLabel;  (RFC 8446 §7.1) */
+    uint8_t info[2 + 1 + 255 + 1 + 255];
+    size_t n = 0;
+    NK_CHECK(ll + 6 <= 255 && clen <= 255, ERR_INVALID_ARG);
+    nk_store16(info, (uint16_t)olen);
+    n = 2;
+    info[n++] = (uint8_t)(6 + ll);
+    memcpy(info + n, "tls13 ", 6);
+    memcpy(info + n + 6, label, ll);
+    n += 6 + ll;
+    info[n++] = (uint8_t)clen;
+    if (clen)
+        memcpy(info + n, ctx, clen);
+    n += clen;
+    return nk_hkdf_expand(h, secret, info, n, out, olen);
+}
+
+MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t *key, int encrypt)
+{
+    NK_TRY(nk_crypto_init());
+    EVP_CIPHER *c = g_cipher[s->aead][s->key_len == 32];
+    if (!a->ctx && !(a->ctx = EVP_CIPHER_CTX_new()))
+        return ERR_MEM_ALLOC_FAIL;
+    a->suite = s;
+    a->encrypt = encrypt;
+    if (!EVP_CipherInit_ex(a->ctx, c, NULL, NULL, NULL, encrypt)
+        || !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL))
+        return ERR_CRYPTO;
+    if (s->aead == NK_AES_CCM && !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, NULL))
+        return ERR_CRYPTO;
+    if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, key, NULL, encrypt))
+        return ERR_CRYPTO;
+    return OK;
+}
+
+MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
+                     uint8_t *buf, size_t len)
+{
+    int n, ccm = a->suite->aead == NK_AES_CCM;
+    EVP_CIPHER_CTX *c = a->ctx;
+    if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 1)
+        || (ccm && !EVP_CipherUpdate(c, NULL, &n, NULL, (int)len))
+        || !EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
+        || (len && !EVP_CipherUpdate(c, buf, &n, buf, (int)len))
+        || !EVP_CipherFinal_ex(c, buf + len, &n)
+        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, NK_AEAD_TAG, buf + len))
+        return ERR_CRYPTO;
+    return OK;
+}
+
+MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
+                     uint8_t *buf, size_t len)
+{
+    int n, ccm = a->suite->aead == NK_AES_CCM;
+    EVP_CIPHER_CTX *c = a->ctx;
+    NK_CHECK(len >= NK_AEAD_TAG, ERR_SSL_BAD_RECORD_MAC);
+    size_t clen = len - NK_AEAD_TAG;
+    if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 0)
+        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, buf + clen))
+        return ERR_CRYPTO;
+    if (ccm) {
+        /* CCM authenticates inside the single update call. */
+        if (!EVP_CipherUpdate(c, NULL, &n, NULL, (int)clen) || !EVP_CipherUpdate(c, NULL, &n, aad, (int)alen))
+            return ERR_CRYPTO;
+        return EVP_CipherUpdate(c, buf, &n, buf, (int)clen) ? OK : ERR_SSL_BAD_RECORD_MAC;
+    }
+    if (!EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
+        || (clen && !EVP_CipherUpdate(c, buf, &n, buf, (int)clen)))
+        return ERR_CRYPTO;
+    return EVP_CipherFinal_ex(c, buf + clen, &n) == 1 ? OK : ERR_SSL_BAD_RECORD_MAC;
+}
+
+void nk_aead_free(struct nk_aead *a)
+{
+    EVP_CIPHER_CTX_free(a->ctx);   /* clears the key schedule */
+    a->ctx = NULL;
+    a->suite = NULL;
+}
+
+MSTATUS nk_transcript_add(struct nk_transcript *t, const uint8_t *msg, size_t n)
+{
+    if (!t->hash_known)
+        return nk_buf_append(&t->pending, msg, n);
+    return EVP_DigestUpdate(t->ctx, msg, n) ? OK : ERR_CRYPTO;
+}
+
+MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h)
+{
+    if (t->hash_known)
+        return t->hash == h ? OK : ERR_SSL_INTERNAL;
+    if (!t->ctx && !(t->ctx = EVP_MD_CTX_new()))
+        return ERR_MEM_ALLOC_FAIL;
+    NK_CHECK(EVP_DigestInit_ex(t->ctx, nk_md(h), NULL), ERR_CRYPTO);
+    t->hash = h;
+    t->hash_known = 1;
+    MSTATUS st = nk_transcript_add(t, t->pending.p, t->pending.len);
+    nk_buf_free(&t->pending);
+    return st;
+}
+
+MSTATUS nk_transcript_hash(const struct nk_transcript *t, uint8_t *out)
+{
+    NK_CHECK(t->hash_known, ERR_SSL_INTERNAL);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
+    int ok = EVP_MD_CTX_copy_ex(c, t->ctx) && EVP_DigestFinal_ex(c, out, NULL);
+    EVP_MD_CTX_free(c);
+    return ok ? OK : ERR_CRYPTO;
+}
+
+MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t)
+{
+    /* Transcript-Hash(ClientHello1, HelloRetryRequest, ...) =
+     *   Hash(message_hash || 00 00 Hash.length || Hash(ClientHello1) || ...) (§4.4.1) */
+    uint8_t mh[4 + NK_MAX_HASH];
+    size_t hl = nk_hash_len(t->hash);
+    NK_TRY(nk_transcript_hash(t, mh + 4));
+    mh[0] = 254;
+    mh[1] = mh[2] = 0;
+    mh[3] = (uint8_t)hl;
+    NK_CHECK(EVP_DigestInit_ex(t->ctx, nk_md(t->hash), NULL), ERR_CRYPTO);
+    return nk_transcript_add(t, mh, 4 + hl);
+}
+
+void nk_transcript_free(struct nk_transcript *t)
+{
+    EVP_MD_CTX_free(t->ctx);
+    t->ctx = NULL;
+    t->hash_known = 0;
+    nk_buf_free(&t->pending);
+}

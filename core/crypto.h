@@ -1,0 +1,83 @@
+/* core/crypto.h — the libcrypto wrapper: cipher-suite table, hashes, HMAC/HKDF,
+ * AEAD contexts, randomness. EVP objects are fetched once (nk_crypto_init) and
+ * reused; an AEAD context lives as long as its traffic key. */
+#ifndef NK_CRYPTO_H
+#define NK_CRYPTO_H
+
+#include <openssl/evp.h>
+#include "core/nk.h"
+
+enum nk_hash { NK_SHA256 = 0, NK_SHA384 = 1, NK_SHA512 = 2, NK_HASH_COUNT };
+enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
+
+#define NK_MAX_HASH 64
+#define NK_MAX_KEY 32
+#define NK_AEAD_IV 12
+#define NK_AEAD_TAG 16
+
+/* One row per cipher suite; the kTLS mapping (ktls/) reads the same row. */
+struct nk_suite {
+    uint16_t id;             /* IANA value */
+    const char *name;        /* as OpenSSL spells it */
+    enum nk_aead_kind aead;
+    uint8_t key_len;
+    enum nk_hash hash;
+    uint16_t ktls_cipher;    /* TLS_CIPHER_* from linux/tls.h */
+    uint64_t aead_limit;     /* records per key before we must rekey (RFC 8446 §5.5) */
+};
+
+extern const struct nk_suite nk_suites[];
+extern const size_t nk_suite_count;
+const struct nk_suite *nk_suite_by_id(uint16_t id);
+const struct nk_suite *nk_suite_by_name(const char *name);
+
+MSTATUS nk_crypto_init(void) NK_MUST;     /* idempotent, thread-safe */
+void nk_crypto_shutdown(void);
+const EVP_MD *nk_md(enum nk_hash h);
+size_t nk_hash_len(enum nk_hash h);
+
+MSTATUS nk_random(void *buf, size_t n) NK_MUST;
+MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out) NK_MUST;
+MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen,
+                const uint8_t *msg, size_t mlen, uint8_t *out) NK_MUST;
+MSTATUS nk_hkdf_extract(enum nk_hash h, const uint8_t *salt, size_t slen,
+                        const uint8_t *ikm, size_t ilen, uint8_t *prk) NK_MUST;
+MSTATUS nk_hkdf_expand(enum nk_hash h, const uint8_t *prk, const uint8_t *info, size_t ilen,
+                       uint8_t *out, size_t olen) NK_MUST;
+/* HKDF-Expand-Label (RFC 8446 §7.1); label without the "tls13 " prefix. */
+MSTATUS nk_hkdf_expand_label(enum nk_hash h, const uint8_t *secret, const char *label,
+                             const uint8_t *ctx, size_t clen, uint8_t *out, size_t olen) NK_MUST;
+MSTATUS nk_hkdf_expand_label_raw(enum nk_hash h, const uint8_t *secret, const uint8_t *label, size_t llen,
+                                 const uint8_t *ctx, size_t clen, uint8_t *out, size_t olen) NK_MUST;
+
+/* An AEAD key in one direction. The nonce is computed by the caller. */
+struct nk_aead {
+    EVP_CIPHER_CTX *ctx;
+    const struct nk_suite *suite;
+    int encrypt;
+};
+MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t *key, int encrypt) NK_MUST;
+/* buf holds len plaintext bytes; the tag is written at buf+len. */
+MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
+                     uint8_t *buf, size_t len) NK_MUST;
+/* buf holds len bytes of ciphertext+tag; decrypts in place. ERR_SSL_BAD_RECORD_MAC on failure. */
+MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
+                     uint8_t *buf, size_t len) NK_MUST;
+void nk_aead_free(struct nk_aead *a);
+
+/* Running transcript hash (RFC 8446 §4.4.1). Until the hash is known the
+ * messages are kept verbatim and hashed when nk_transcript_set_hash is called. */
+struct nk_transcript {
+    EVP_MD_CTX *ctx;
+    enum nk_hash hash;
+    int hash_known;
+    struct nk_buf pending;
+};
+MSTATUS nk_transcript_add(struct nk_transcript *t, const uint8_t *msg, size_t n) NK_MUST;
+MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h) NK_MUST;
+MSTATUS nk_transcript_hash(const struct nk_transcript *t, uint8_t *out) NK_MUST;
+/* Replace ClientHello1 with message_hash (HelloRetryRequest, RFC 8446 §4.4.1). */
+MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t) NK_MUST;
+void nk_transcript_free(struct nk_transcript *t);
+
+#endif

@@ -1,0 +1,138 @@
+/* core/drive_blocking.c — the synchronous driver: the engine plus poll/recv/send
+ * on the application's socket, with the NanoSSL timeouts. */
+#include <errno.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include "core/conn.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for events; timeout_ms < 0 waits forever. 0 on timeout. */
+static int wait_fd(int fd, short events, int64_t timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = events };
+    for (;;) {
+        int r = poll(&p, 1, timeout_ms < 0 ? -1 : (int)timeout_ms);
+        if (r >= 0 || errno != EINTR)
+            return r;
+    }
+}
+
+MSTATUS nk_drive_flush(struct nk_conn *c)
+{
+    size_t len;
+    const uint8_t *p;
+    while ((p = nk_out_buf(c, &len)), len) {
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            nk_out_ack(c, (size_t)n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_fd(c->fd, POLLOUT, -1) < 0)
+                return ERR_TCP_WRITE_ERROR;
+        } else {
+            return ERR_TCP_WRITE_ERROR;
+        }
+    }
+    return OK;
+}
+
+/* Read once into the engine (waiting at most timeout_ms, < 0 = forever). */
+static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
+{
+    size_t len;
+    uint8_t *p = nk_in_buf(c, &len);
+    if (!p || !len)
+        return c->err < 0 ? c->err : ERR_SSL_BAD_STATE;
+    for (;;) {
+        int r = wait_fd(c->fd, POLLIN, timeout_ms);
+        if (r == 0)
+            return ERR_TCP_READ_TIMEOUT;
+        if (r < 0)
+            return ERR_TCP_READ_ERROR;
+        ssize_t n = recv(c->fd, p, len, 0);
+        if (n > 0) {
+            c->now = time(NULL);
+            return nk_in_ack(c, (size_t)n);
+        }
+        if (n == 0)
+            return ERR_TCP_SOCKET_CLOSED;
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            return ERR_TCP_READ_ERROR;
+    }
+}
+
+/* A fatal error: get the alert out if we can, then report the error. */
+static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
+{
+    err = nk_fail(c, err);
+    if (nk_drive_flush(c) < 0)
+        return err;
+    return err;
+}
+
+MSTATUS nk_drive_handshake(struct nk_conn *c)
+{
+    sslSettings *s = nk_settings();
+    int64_t deadline = s->sslTimeOutHello ? now_ms() + s->sslTimeOutHello : -1;
+    c->now = time(NULL);
+    if (!c->hs && c->status != SSL_CONNECTION_OPEN)
+        NK_TRY(fail_flush(c, nk_engine_start(c)));
+    while (c->status != SSL_CONNECTION_OPEN) {
+        if (c->err < 0)
+            return fail_flush(c, c->err);
+        MSTATUS st = nk_drive_flush(c);
+        if (st < 0)
+            return nk_fail(c, st);
+        if (c->got_close_notify)
+            return nk_fail(c, ERR_SSL_CONNECTION_CLOSED);
+        int64_t wait = s->sslTimeOutReceive ? (int64_t)s->sslTimeOutReceive : -1;
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0)
+                return fail_flush(c, ERR_SSL_HANDSHAKE_TIMEOUT);
+            if (wait < 0 || left < wait)
+                wait = left;
+        }
+        st = read_some(c, wait);
+        if (st == ERR_TCP_READ_TIMEOUT && deadline >= 0 && now_ms() >= deadline)
+            st = ERR_SSL_HANDSHAKE_TIMEOUT;
+        if (st < 0)
+            return fail_flush(c, st);
+    }
+    /* The last flight (client Finished) goes out before the handshake is done. */
+    MSTATUS st = nk_drive_flush(c);
+    return st < 0 ? nk_fail(c, st) : OK;
+}
+
+MSTATUS nk_drive_recv(struct nk_conn *c, ubyte4 timeout_ms)
+{
+    int64_t deadline = timeout_ms ? now_ms() + timeout_ms : -1;
+    while (!c->app_len) {
+        if (c->err < 0)
+            return c->err;
+        if (c->got_close_notify)
+            return ERR_SSL_CONNECTION_CLOSED;
+        /* Post-handshake messages may have queued output (a KeyUpdate reply). */
+        MSTATUS st = nk_drive_flush(c);
+        if (st < 0)
+            return nk_fail(c, st);
+        int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+        if (deadline >= 0 && left <= 0)
+            return ERR_TCP_READ_TIMEOUT;
+        st = read_some(c, left);
+        if (st == ERR_TCP_READ_TIMEOUT)
+            return st;   /* not fatal: the caller may try again */
+        if (st < 0)
+            return fail_flush(c, st);
+    }
+    MSTATUS st = nk_drive_flush(c);
+    return st < 0 ? nk_fail(c, st) : OK;
+}

@@ -1,0 +1,305 @@
+/* core/engine.c — the sans-I/O connection engine: records in, records out,
+ * application data in and out, alerts. Drivers (blocking, async, io_uring) are
+ * loops around nk_in_buf/nk_in_ack and nk_out_buf/nk_out_ack. */
+#include "core/conn.h"
+#include "core/wire.h"
+#include "handshake/hs.h"
+
+/* Room for the largest record plus its header. */
+static MSTATUS in_ensure(struct nk_conn *c)
+{
+    if (c->in.cap >= NK_MAX_RECORD)
+        return OK;
+    return nk_buf_reserve(&c->in, NK_MAX_RECORD - c->in.len);
+}
+
+MSTATUS nk_engine_start(struct nk_conn *c)
+{
+    c->send_limit = NK_MAX_PLAIN;
+    c->alert_in = c->alert_out = -1;
+    c->status = SSL_CONNECTION_NEGOTIATE;
+    NK_TRY(nk_hs_alloc(c));
+    if (c->role == NK_CLIENT)
+        return nk_fail(c, nk_hs_client_start(c));
+    c->hs->state = ST_S_WAIT_CH;
+    return OK;
+}
+
+unsigned nk_conn_wants(struct nk_conn *c)
+{
+    unsigned w = 0;
+    if (c->out.len > c->out_off)
+        w |= NK_WANT_SEND;
+    if (c->app_len)
+        w |= NK_WANT_APP;
+    if (c->status == SSL_CONNECTION_OPEN)
+        w |= NK_DONE_HS;
+    if (c->err < 0 || c->got_close_notify)
+        w |= NK_CLOSED;
+    else if (!c->app_len)
+        w |= NK_WANT_RECV;
+    return w;
+}
+
+uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
+{
+    *len = 0;
+    if (c->app_len || c->err < 0 || c->got_close_notify || in_ensure(c) < 0)
+        return NULL;
+    if (c->in_start) {
+        nk_buf_consume(&c->in, c->in_start);
+        c->in_start = 0;
+    }
+    size_t need;
+    if (c->readahead)
+        need = c->in.cap - c->in.len;
+    else if (c->in.len < NK_REC_HDR)
+        need = NK_REC_HDR - c->in.len;
+    else  /* exactly the rest of this record: never read past it (kTLS handover) */
+        need = NK_REC_HDR + nk_load16(c->in.p + 3) - c->in.len;
+    *len = need;
+    return c->in.p + c->in.len;
+}
+
+static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
+{
+    /* §5.1: alerts are never fragmented or coalesced: exactly two bytes. */
+    NK_CHECK(n == 2, ERR_SSL_PROTOCOL);
+    c->alert_in_level = d[0];
+    c->alert_in = d[1];
+    sslSettings *s = SSL_sslSettings();
+    if (s->funcPtrAlertCallback)
+        s->funcPtrAlertCallback(c->handle, d[1], d[0]);
+    if (d[1] == NK_ALERT_CLOSE_NOTIFY) {
+        c->got_close_notify = 1;
+        return OK;
+    }
+    /* §6.1: user_canceled is a warning (a close_notify follows); every other alert
+     * is an error alert whatever its level (§6). */
+    if (d[1] == NK_ALERT_USER_CANCELED && d[0] == SSLALERTLEVEL_WARNING)
+        return OK;
+    c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
+    return ERR_SSL_FATAL_ALERT;
+}
+
+static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
+{
+    /* §5.1: handshake records MUST NOT be zero-length. */
+    NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
+    NK_TRY(nk_buf_append(&c->hs_in, d, n));
+    while (c->hs_in.len >= 4 && c->err >= 0) {
+        uint32_t len = (uint32_t)c->hs_in.p[1] << 16 | (uint32_t)c->hs_in.p[2] << 8 | c->hs_in.p[3];
+        NK_CHECK(len <= NK_MAX_HS_MSG, ERR_SSL_PROTOCOL);
+        if (c->hs_in.len < 4 + len)
+            break;
+        unsigned epoch = c->rd_epoch;
+        NK_TRY(nk_hs_message(c, c->hs_in.p[0], c->hs_in.p, 4 + len));
+        nk_buf_consume(&c->hs_in, 4 + len);
+        /* §5.1: messages before a key change MUST align with a record boundary. */
+        NK_CHECK(epoch == c->rd_epoch || c->hs_in.len == 0, ERR_SSL_UNEXPECTED_MESSAGE);
+    }
+    if (c->hs_in.len == 0)
+        nk_buf_free(&c->hs_in);
+    return OK;
+}
+
+static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
+{
+    uint8_t type = rec[0], *data = rec + NK_REC_HDR;
+    size_t n = len - NK_REC_HDR;
+    if (type == NK_CT_CHANGE_CIPHER_SPEC) {
+        /* §5: a single 0x01 byte, unprotected, between the first ClientHello and
+         * the peer's Finished, is dropped; anything else is unexpected_message. */
+        NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
+        return OK;
+    }
+    if (c->rd.suite) {
+        NK_TRY(nk_rec_open(&c->rd, rec, len, &type, &data, &n));
+    } else {
+        /* Before keys exist only handshake and alert records can be understood. */
+        NK_CHECK(type == NK_CT_HANDSHAKE || type == NK_CT_ALERT, ERR_SSL_UNEXPECTED_MESSAGE);
+    }
+    if (c->hs_in.len && type != NK_CT_HANDSHAKE)   /* §5.1: no interleaving */
+        return ERR_SSL_UNEXPECTED_MESSAGE;
+    switch (type) {
+    case NK_CT_ALERT:
+        return on_alert(c, data, n);
+    case NK_CT_HANDSHAKE:
+        return on_handshake_data(c, data, n);
+    case NK_CT_APPLICATION_DATA:
+        NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
+        c->key_updates_in_a_row = 0;
+        if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
+            c->app = data;
+            c->app_len = n;
+        }
+        return OK;
+    default:
+        return ERR_SSL_UNEXPECTED_MESSAGE;
+    }
+}
+
+static MSTATUS process(struct nk_conn *c)
+{
+    while (!c->app_len && c->err >= 0 && !c->got_close_notify) {
+        size_t avail = c->in.len - c->in_start;
+        uint8_t *h = c->in.p + c->in_start;
+        if (avail < NK_REC_HDR)
+            break;
+        /* §5.1: the version is ignored, but a non-TLS peer (plain HTTP, say) is
+         * recognised by its first byte and major version. */
+        NK_CHECK(h[0] >= NK_CT_CHANGE_CIPHER_SPEC && h[0] <= 24 && h[1] == 3, ERR_SSL_PROTOCOL);
+        size_t len = nk_load16(h + 3);
+        NK_CHECK(len <= (c->rd.suite ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
+        if (avail < NK_REC_HDR + len)
+            break;
+        c->in_start += NK_REC_HDR + len;
+        NK_TRY(on_record(c, h, NK_REC_HDR + len));
+    }
+    if (!c->app_len && c->in_start == c->in.len)
+        c->in.len = c->in_start = 0;
+    return OK;
+}
+
+MSTATUS nk_in_ack(struct nk_conn *c, size_t n)
+{
+    if (c->err < 0)
+        return c->err;
+    c->in.len += n;
+    return nk_fail(c, process(c));
+}
+
+const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len)
+{
+    *len = c->out.len - c->out_off;
+    return c->out.p + c->out_off;
+}
+
+void nk_out_ack(struct nk_conn *c, size_t n)
+{
+    c->out_off += n;
+    if (c->out_off >= c->out.len)
+        c->out.len = c->out_off = 0;
+}
+
+/* Queue data of one content type, fragmented into records we may send. */
+static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
+{
+    do {
+        size_t chunk = n < c->send_limit ? n : c->send_limit;
+        if (c->wr.suite) {
+            NK_TRY(nk_rec_seal(&c->wr, type, d, chunk, 0, &c->out));
+        } else {
+            NK_TRY(nk_buf_reserve(&c->out, NK_REC_HDR + chunk));
+            uint8_t *h = c->out.p + c->out.len;
+            h[0] = type;
+            h[1] = 3;
+            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility. */
+            h[2] = c->first_record_sent ? 3 : 1;
+            nk_store16(h + 3, (uint16_t)chunk);
+            memcpy(h + NK_REC_HDR, d, chunk);
+            c->out.len += NK_REC_HDR + chunk;
+        }
+        c->first_record_sent = 1;
+        d += chunk;
+        n -= chunk;
+    } while (n);
+    return OK;
+}
+
+MSTATUS nk_send_handshake(struct nk_conn *c, const uint8_t *msg, size_t n)
+{
+    return send_records(c, NK_CT_HANDSHAKE, msg, n);
+}
+
+MSTATUS nk_send_ccs(struct nk_conn *c)
+{
+    /* Middlebox compatibility (RFC 8446 Appendix D.4): an unprotected CCS. */
+    static const uint8_t ccs[NK_REC_HDR + 1] = { NK_CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1 };
+    return nk_buf_append(&c->out, ccs, sizeof ccs);
+}
+
+MSTATUS nk_send_alert(struct nk_conn *c, int level, int alert)
+{
+    uint8_t a[2] = { (uint8_t)level, (uint8_t)alert };
+    if (alert == NK_ALERT_CLOSE_NOTIFY) {
+        if (c->sent_close_notify)
+            return OK;
+        c->sent_close_notify = 1;
+    }
+    return send_records(c, NK_CT_ALERT, a, 2);
+}
+
+MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
+{
+    if (err >= 0)
+        return err;
+    if (c->err < 0)
+        return c->err;
+    c->err = err;
+    int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_alert_for(err);
+    if (alert != NK_ALERT_NONE && !c->sent_close_notify) {
+        c->alert_out = alert;
+        if (nk_send_alert(c, SSLALERTLEVEL_FATAL, alert) < 0)
+            c->alert_out = NK_ALERT_NONE;   /* out of memory: nothing more to do */
+    }
+    nk_log(2, "connection %d: %s (alert %s)", c->handle, MERROR_lookUpErrorCode(err),
+           alert == NK_ALERT_NONE ? "none" : nk_alert_name(alert));
+    return err;
+}
+
+MSTATUS nk_key_update_send(struct nk_conn *c, int request)
+{
+    /* §4.6.3: KeyUpdate under the old key, then switch our sending key. */
+    uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
+    uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
+    NK_TRY(send_records(c, NK_CT_HANDSHAKE, msg, sizeof msg));
+    NK_TRY(nk_ks_update(c->suite->hash, secret));
+    NK_TRY(nk_rec_install(&c->wr, c->suite, secret, 1));
+    c->key_update_pending = 0;
+    return OK;
+}
+
+MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
+{
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
+    /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
+    uint64_t records = n / c->send_limit + 1;
+    if (c->key_update_pending || c->wr.seq + records + 1 >= c->suite->aead_limit)
+        NK_TRY(nk_fail(c, nk_key_update_send(c, 0)));
+    return nk_fail(c, send_records(c, NK_CT_APPLICATION_DATA, d, n));
+}
+
+size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
+{
+    if (n > c->app_len)
+        n = c->app_len;
+    memcpy(d, c->app, n);
+    c->app += n;
+    c->app_len -= n;
+    if (!c->app_len) {
+        c->app = NULL;
+        if (c->in_start == c->in.len)
+            c->in.len = c->in_start = 0;
+    }
+    return n;
+}
+
+void nk_engine_release(struct nk_conn *c)
+{
+    nk_hs_free(c);
+    nk_buf_free(&c->in);
+    nk_buf_free(&c->out);
+    nk_buf_free(&c->hs_in);
+    nk_rec_clear(&c->rd);
+    nk_rec_clear(&c->wr);
+    nk_wipe(c->c_ap, sizeof c->c_ap);
+    nk_wipe(c->s_ap, sizeof c->s_ap);
+    nk_wipe(c->exporter, sizeof c->exporter);
+    nk_wipe(c->resumption, sizeof c->resumption);
+    c->app = NULL;
+    c->app_len = c->in_start = c->out_off = 0;
+}

@@ -1,0 +1,108 @@
+/* handshake/cert.h — identities, signatures and peer-chain verification, for the
+ * handshake engines. The store itself (struct certStore) is filled through the
+ * public CERT_STORE_* calls (core/cert_store.c). Path validation is libcrypto's
+ * X509_verify_cert; nothing here re-implements it. */
+#ifndef NK_CERT_H
+#define NK_CERT_H
+
+#include <time.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include "core/nk.h"
+#include "crypto/ca_mgmt.h"
+#include "crypto/cert_store.h"
+
+/* Signature schemes (IANA, RFC 8446 §4.2.3). */
+enum {
+    NK_SIG_RSA_PKCS1_SHA1 = 0x0201, NK_SIG_ECDSA_SHA1 = 0x0203,
+    NK_SIG_RSA_PKCS1_SHA256 = 0x0401, NK_SIG_RSA_PKCS1_SHA384 = 0x0501,
+    NK_SIG_RSA_PKCS1_SHA512 = 0x0601,
+    NK_SIG_ECDSA_SECP256R1_SHA256 = 0x0403, NK_SIG_ECDSA_SECP384R1_SHA384 = 0x0503,
+    NK_SIG_ECDSA_SECP521R1_SHA512 = 0x0603,
+    NK_SIG_RSA_PSS_RSAE_SHA256 = 0x0804, NK_SIG_RSA_PSS_RSAE_SHA384 = 0x0805,
+    NK_SIG_RSA_PSS_RSAE_SHA512 = 0x0806, NK_SIG_ED25519 = 0x0807, NK_SIG_ED448 = 0x0808,
+    NK_SIG_RSA_PSS_PSS_SHA256 = 0x0809, NK_SIG_RSA_PSS_PSS_SHA384 = 0x080a,
+    NK_SIG_RSA_PSS_PSS_SHA512 = 0x080b,
+};
+
+enum nk_key_type {
+    NK_KEY_NONE, NK_KEY_RSA, NK_KEY_RSA_PSS, NK_KEY_EC_P256, NK_KEY_EC_P384,
+    NK_KEY_EC_P521, NK_KEY_ED25519, NK_KEY_ED448,
+};
+
+/* Schemes we accept in CertificateVerify (our signature_algorithms), in our order
+ * of preference, and the longer list for certificates (signature_algorithms_cert,
+ * which adds rsa_pkcs1_*: allowed in certificates only, RFC 8446 §4.2.3). */
+extern const uint16_t nk_sig_schemes[];
+extern const size_t nk_sig_scheme_count;
+extern const uint16_t nk_sig_schemes_cert[];
+extern const size_t nk_sig_scheme_cert_count;
+
+struct nk_der {
+    uint8_t *p;
+    size_t len;
+};
+
+/* One certificate chain with its private key. */
+struct nk_identity {
+    X509 *leaf;
+    EVP_PKEY *key;             /* private key */
+    enum nk_key_type type;
+    struct nk_der *chain;      /* DER, leaf first */
+    size_t chain_len;
+};
+
+/* The chain the peer sent, as handed to SSL_setCertAndStatusCallback. */
+struct certChain {
+    const struct nk_der *certs;   /* leaf first */
+    size_t count;
+};
+
+enum nk_key_type nk_key_type_of(EVP_PKEY *key);
+/* Does scheme fit this key (type, curve)? TLS 1.3 CertificateVerify rules. */
+int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type);
+
+/* Choose an identity for a handshake: prefer one whose leaf matches sni
+ * (subjectAltName dNSName, wildcards per RFC 6125; sni may be NULL), then the
+ * first one; within it, the first scheme of ours that the peer offered (peer_sigs)
+ * and that fits the key. NULL when the store has no usable identity. */
+const struct nk_identity *nk_store_pick_identity(const struct certStore *s, const char *sni,
+                                                 const uint16_t *peer_sigs, size_t n_sigs,
+                                                 uint16_t *scheme);
+int nk_store_has_trust_points(const struct certStore *s);
+
+size_t nk_sig_max_len(EVP_PKEY *key);
+/* Sign msg (the whole CertificateVerify content, unhashed) with scheme; *sig_len is
+ * the capacity in, the length out. */
+MSTATUS nk_sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *msg, size_t n,
+                    uint8_t *sig, size_t *sig_len) NK_MUST;
+/* ERR_SSL_BAD_SIGNATURE when the signature is wrong, ERR_SSL_ILLEGAL_PARAMETER when
+ * the scheme does not fit the key or is not one we offered. */
+MSTATUS nk_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t n,
+                      const uint8_t *sig, size_t sig_len) NK_MUST;
+
+struct nk_verify_req {
+    const struct certStore *store;       /* trust points */
+    const struct nk_der *chain;          /* as received, leaf first */
+    size_t chain_len;
+    const char *host;                    /* DNS name to match, or NULL */
+    const CNMatchInfo *names;            /* SSL_setDNSNames list, or NULL */
+    unsigned min_rsa_bits;               /* 0 = default 2048 */
+    int allow_sha1;                      /* SHA-1 signed certificates */
+    time_t now;                          /* verification time */
+    int peer_is_server;                  /* serverAuth vs clientAuth purpose */
+};
+
+/* Verify the peer's chain. Returns OK or the specific failure:
+ * ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES,
+ * ERR_CERT_EXPIRED, ERR_CERT_NOT_YET_VALID, ERR_CERT_HOSTNAME_MISMATCH,
+ * ERR_CERT_BAD_SIGNATURE, ERR_CERT_KEY_TOO_SMALL, ERR_CERT_SHA1_SIGNATURE,
+ * ERR_CERT_DECODE, ERR_CERT_INVALID. Whenever the leaf decodes, *leaf_pub receives
+ * its public key (caller frees) even if verification failed, so an application
+ * callback may still accept the chain. */
+MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub) NK_MUST;
+
+/* One-line subject ("CN=..., O=...") of a DER certificate. */
+MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap) NK_MUST;
+
+#endif

@@ -1,0 +1,373 @@
+/* handshake/tls13_client.c — the TLS 1.3 client (RFC 8446 §4). */
+#include <arpa/inet.h>
+#include "handshake/hs.h"
+
+/* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
+static const uint8_t hrr_random[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+};
+
+static void mark_sent(struct nk_hs *hs, uint16_t ext)
+{
+    if (ext < 8 * sizeof hs->ch_exts)
+        hs->ch_exts[ext / 8] |= (uint8_t)(1u << (ext % 8));
+}
+
+static int was_sent(const struct nk_hs *hs, uint16_t ext)
+{
+    return ext < 8 * sizeof hs->ch_exts && (hs->ch_exts[ext / 8] >> (ext % 8) & 1);
+}
+
+static int is_ip_literal(const char *name)
+{
+    uint8_t buf[16];
+    return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+static void ext_begin(struct nk_hs *hs, struct nk_wr *w, uint16_t type, size_t *pos)
+{
+    mark_sent(hs, type);
+    nk_wr_u16(w, type);
+    *pos = nk_wr_open(w, 2);
+}
+
+static MSTATUS send_client_hello(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_wr w;
+    size_t pos, sub;
+    uint8_t pub[NK_MAX_KEX_PUB];
+    size_t pub_len;
+    EVP_PKEY_free(hs->kex_priv);
+    hs->kex_priv = NULL;
+    NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, pub, &pub_len));
+
+    nk_hs_begin(c, &w, NK_HS_CLIENT_HELLO);
+    nk_wr_u16(&w, NK_TLS12);                       /* legacy_version (§4.1.2) */
+    nk_wr_bytes(&w, hs->client_random, 32);
+    nk_wr_u8(&w, hs->session_id_len);              /* middlebox compatibility (D.4) */
+    nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
+    pos = nk_wr_open(&w, 2);
+    for (size_t i = 0; i < c->n_suites; i++)
+        nk_wr_u16(&w, c->suites[i]);
+    nk_wr_close(&w, pos, 2);
+    nk_wr_u8(&w, 1);                               /* legacy_compression_methods: null */
+    nk_wr_u8(&w, 0);
+
+    size_t exts = nk_wr_open(&w, 2);
+    memset(hs->ch_exts, 0, sizeof hs->ch_exts);
+    if (c->server_name && c->server_name[0] && !is_ip_literal(c->server_name)) {
+        mark_sent(hs, NK_EXT_SERVER_NAME);        /* RFC 6066 §3: no IP literals */
+        nk_ext_write_sni(&w, c->server_name);
+    }
+    ext_begin(hs, &w, NK_EXT_SUPPORTED_VERSIONS, &pos);
+    nk_wr_u8(&w, 2);
+    nk_wr_u16(&w, NK_TLS13);
+    nk_wr_close(&w, pos, 2);
+    mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
+    nk_ext_write_u16_list(&w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
+    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS);
+    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, nk_sig_schemes, nk_sig_scheme_count);
+    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
+    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,
+                          nk_sig_scheme_cert_count);
+    ext_begin(hs, &w, NK_EXT_KEY_SHARE, &pos);
+    sub = nk_wr_open(&w, 2);
+    nk_wr_u16(&w, hs->kex_group);
+    size_t ke = nk_wr_open(&w, 2);
+    nk_wr_bytes(&w, pub, pub_len);
+    nk_wr_close(&w, ke, 2);
+    nk_wr_close(&w, sub, 2);
+    nk_wr_close(&w, pos, 2);
+    if (c->alpn_offer_len) {
+        ext_begin(hs, &w, NK_EXT_ALPN, &pos);
+        sub = nk_wr_open(&w, 2);
+        nk_wr_bytes(&w, c->alpn_offer, c->alpn_offer_len);
+        nk_wr_close(&w, sub, 2);
+        nk_wr_close(&w, pos, 2);
+    }
+    ext_begin(hs, &w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
+    nk_wr_u16(&w, NK_MAX_PLAIN + 1);
+    nk_wr_close(&w, pos, 2);
+    if (hs->cookie.len) {
+        ext_begin(hs, &w, NK_EXT_COOKIE, &pos);
+        sub = nk_wr_open(&w, 2);
+        nk_wr_bytes(&w, hs->cookie.p, hs->cookie.len);
+        nk_wr_close(&w, sub, 2);
+        nk_wr_close(&w, pos, 2);
+    }
+    nk_wr_close(&w, exts, 2);
+    NK_TRY(nk_hs_finish(c, &w));
+    hs->ccs_ok = 1;
+    return OK;
+}
+
+MSTATUS nk_hs_client_start(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    /* Only TLS 1.3 is implemented: a configuration without it cannot connect. */
+    NK_CHECK(c->min_minor <= 4 && c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
+    NK_CHECK(c->n_suites && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
+    NK_TRY(nk_random(hs->client_random, 32));
+    NK_TRY(nk_random(hs->session_id, 32));
+    hs->session_id_len = 32;
+    hs->kex_group = c->groups[0];
+    hs->state = ST_C_WAIT_SH;
+    return send_client_hello(c);
+}
+
+/* Common ServerHello/HelloRetryRequest checks (§4.1.3, §4.1.4). */
+static MSTATUS check_server_exts(struct nk_hs *hs, const struct nk_ext *e, size_t n, int hrr)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint16_t t = e[i].type;
+        /* §4.2: an extension we did not offer is unsupported_extension (the
+         * cookie in a HelloRetryRequest is the exception). */
+        if (!(hrr && t == NK_EXT_COOKIE))
+            NK_CHECK(was_sent(hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
+        int allowed = t == NK_EXT_SUPPORTED_VERSIONS || t == NK_EXT_KEY_SHARE
+                      || (hrr ? t == NK_EXT_COOKIE : t == NK_EXT_PRE_SHARED_KEY);
+        NK_CHECK(allowed, ERR_SSL_ILLEGAL_PARAMETER);
+    }
+    const struct nk_ext *sv = nk_ext_find(e, n, NK_EXT_SUPPORTED_VERSIONS);
+    uint16_t v;
+    NK_CHECK(sv, ERR_SSL_UNSUPPORTED_VERSION);
+    struct nk_rd r = sv->data;
+    NK_TRY(nk_rd_u16(&r, &v));
+    NK_TRY(nk_rd_done(&r));
+    /* §4.2.1: selected_version must be one we offered. */
+    NK_CHECK(v == NK_TLS13, ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
+}
+
+static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t n, const uint8_t *raw,
+                              size_t raw_len)
+{
+    struct nk_hs *hs = c->hs;
+    /* §4.1.4: a second HelloRetryRequest is unexpected_message. */
+    NK_CHECK(!hs->hrr, ERR_SSL_UNEXPECTED_MESSAGE);
+    hs->hrr = 1;
+    const struct nk_ext *ks = nk_ext_find(e, n, NK_EXT_KEY_SHARE);
+    const struct nk_ext *ck = nk_ext_find(e, n, NK_EXT_COOKIE);
+    int changed = 0;
+    if (ks) {
+        uint16_t g;
+        struct nk_rd r = ks->data;
+        NK_TRY(nk_rd_u16(&r, &g));
+        NK_TRY(nk_rd_done(&r));
+        /* §4.2.8: the group must be one we offered, and not the one we sent a share for. */
+        int offered = 0;
+        for (size_t i = 0; i < c->n_groups; i++)
+            offered |= c->groups[i] == g;
+        NK_CHECK(offered && g != hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
+        hs->kex_group = g;
+        changed = 1;
+    }
+    if (ck) {
+        struct nk_rd r = ck->data, cookie;
+        NK_TRY(nk_rd_vec16(&r, &cookie, 1, 0xffff));
+        NK_TRY(nk_rd_done(&r));
+        hs->cookie.len = 0;
+        NK_TRY(nk_buf_append(&hs->cookie, cookie.p, nk_rd_left(&cookie)));
+        changed = 1;
+    }
+    /* §4.1.4: an HRR that would not change the ClientHello is illegal_parameter. */
+    NK_CHECK(changed, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_transcript_set_hash(&hs->tr, c->suite->hash));
+    NK_TRY(nk_transcript_hrr_reset(&hs->tr));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
+    NK_TRY(nk_send_ccs(c));       /* D.4: the CCS goes before our second flight */
+    return send_client_hello(c);
+}
+
+static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    uint16_t version, suite;
+    uint8_t comp;
+    struct nk_rd sid;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_TRY(nk_rd_u16(b, &version));
+    NK_TRY(nk_rd_copy(b, hs->server_random, 32));
+    NK_TRY(nk_rd_vec8(b, &sid, 0, 32));
+    NK_TRY(nk_rd_u16(b, &suite));
+    NK_TRY(nk_rd_u8(b, &comp));
+    NK_TRY(nk_ext_parse(b, e, &ne));
+    NK_TRY(nk_rd_done(b));
+    if (!nk_ext_find(e, ne, NK_EXT_SUPPORTED_VERSIONS)) {
+        /* A TLS 1.2-or-older ServerHello. §4.1.3: its random MUST NOT end in a
+         * downgrade sentinel; without TLS 1.2 support it is protocol_version. */
+        static const uint8_t sentinel[7] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D' };
+        const uint8_t *tail = hs->server_random + 24;
+        NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
+        return ERR_SSL_UNSUPPORTED_VERSION;
+    }
+    /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */
+    NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_rd_left(&sid) == hs->session_id_len && !memcmp(sid.p, hs->session_id, hs->session_id_len),
+             ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    int offered = 0;
+    for (size_t i = 0; i < c->n_suites; i++)
+        offered |= c->suites[i] == suite;
+    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    /* §4.1.4: the suite after HRR must be the one the HRR named. */
+    NK_CHECK(!c->suite || c->suite->id == suite, ERR_SSL_ILLEGAL_PARAMETER);
+    c->suite = nk_suite_by_id(suite);
+    hs->hash = c->suite->hash;
+    int hrr = !memcmp(hs->server_random, hrr_random, 32);
+    NK_TRY(check_server_exts(hs, e, ne, hrr));
+    if (hrr)
+        return on_hello_retry(c, e, ne, raw, n);
+
+    const struct nk_ext *ks = nk_ext_find(e, ne, NK_EXT_KEY_SHARE);
+    NK_CHECK(ks, ERR_SSL_MISSING_EXTENSION);
+    uint16_t group;
+    struct nk_rd r = ks->data, share;
+    NK_TRY(nk_rd_u16(&r, &group));
+    NK_TRY(nk_rd_vec16(&r, &share, 1, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    /* §4.2.8: the server's share MUST be in the group of our share. */
+    NK_CHECK(group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
+    uint8_t dhe[NK_MAX_KEX_SECRET];
+    size_t dhe_len;
+    NK_TRY(nk_kex_derive(group, hs->kex_priv, share.p, nk_rd_left(&share), dhe, &dhe_len));
+    c->group = group;
+    NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(nk_ks_early(hs, NULL, 0));
+    MSTATUS st = nk_ks_handshake(c, dhe, dhe_len);
+    nk_wipe(dhe, sizeof dhe);
+    NK_TRY(st);
+    NK_TRY(nk_rec_install(&c->rd, c->suite, hs->s_hs, 0));
+    c->rd_epoch++;
+    NK_TRY(nk_rec_install(&c->wr, c->suite, hs->c_hs, 1));
+    hs->state = ST_C_WAIT_EE;
+    return OK;
+}
+
+static MSTATUS on_alpn(struct nk_conn *c, const struct nk_ext *x)
+{
+    /* RFC 7301 §3.1: exactly one protocol, one of those we offered. */
+    struct nk_rd r = x->data, list, name;
+    NK_TRY(nk_ext_read_alpn(&r, &list));
+    NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
+    NK_CHECK(nk_rd_left(&list) == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    struct nk_rd offer, o;
+    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
+    size_t len = nk_rd_left(&name);
+    while (nk_rd_left(&offer)) {
+        NK_TRY(nk_rd_vec8(&offer, &o, 1, 255));
+        if (nk_rd_left(&o) == len && !memcmp(o.p, name.p, len)) {
+            memcpy(c->alpn, name.p, len);
+            c->alpn[len] = 0;
+            return OK;
+        }
+    }
+    return ERR_SSL_ILLEGAL_PARAMETER;
+}
+
+static MSTATUS on_encrypted_extensions(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_CHECK(nk_rd_left(b) >= 2, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_ext_parse(b, e, &ne));
+    NK_TRY(nk_rd_done(b));
+    for (size_t i = 0; i < ne; i++) {
+        uint16_t t = e[i].type;
+        NK_CHECK(was_sent(hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
+        switch (t) {
+        case NK_EXT_SERVER_NAME:         /* RFC 6066 §3: empty */
+            NK_CHECK(nk_rd_left(&e[i].data) == 0, ERR_SSL_PROTOCOL);
+            break;
+        case NK_EXT_SUPPORTED_GROUPS:    /* the server's preference: informational */
+            break;
+        case NK_EXT_ALPN:
+            NK_TRY(on_alpn(c, &e[i]));
+            break;
+        case NK_EXT_RECORD_SIZE_LIMIT: {
+            uint16_t lim;
+            struct nk_rd r = e[i].data;
+            NK_TRY(nk_rd_u16(&r, &lim));
+            NK_TRY(nk_rd_done(&r));
+            /* RFC 8449 §4: below 64 is illegal_parameter; the limit counts the
+             * inner content type in TLS 1.3. */
+            NK_CHECK(lim >= 64, ERR_SSL_ILLEGAL_PARAMETER);
+            c->send_limit = lim - 1 < NK_MAX_PLAIN ? lim - 1 : NK_MAX_PLAIN;
+            break;
+        }
+        default:   /* key_share, supported_versions and the like belong elsewhere */
+            return ERR_SSL_ILLEGAL_PARAMETER;
+        }
+    }
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    hs->state = ST_C_WAIT_CERT_CR;
+    return OK;
+}
+
+static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_rd ctx;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_TRY(nk_rd_vec8(b, &ctx, 0, 255));
+    /* §4.3.2: the context is empty except in post-handshake authentication. */
+    NK_CHECK(nk_rd_left(&ctx) == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_rd_left(b) >= 2, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_ext_parse(b, e, &ne));
+    NK_TRY(nk_rd_done(b));
+    const struct nk_ext *sa = nk_ext_find(e, ne, NK_EXT_SIGNATURE_ALGORITHMS);
+    NK_CHECK(sa, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = sa->data;
+    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    hs->cert_requested = 1;
+    if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
+        hs->identity = nk_store_pick_identity(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
+                                              &hs->sig_scheme);
+    hs->state = ST_C_WAIT_CERT;
+    return OK;
+}
+
+static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    NK_TRY(nk_hs_on_finished(c, b, raw, n));
+    NK_TRY(nk_ks_application(c));
+    NK_TRY(nk_rec_install(&c->rd, c->suite, c->s_ap, 0));
+    c->rd_epoch++;
+    c->rd_app = 1;
+    if (!hs->hrr)
+        NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight */
+    if (hs->cert_requested) {
+        /* §4.4.2: with no suitable certificate the client sends an empty one. */
+        NK_TRY(nk_hs_send_certificate(c, hs->identity));
+        if (hs->identity)
+            NK_TRY(nk_hs_send_cert_verify(c));
+    }
+    NK_TRY(nk_hs_send_finished(c));
+    NK_TRY(nk_ks_resumption(c));
+    NK_TRY(nk_rec_install(&c->wr, c->suite, c->c_ap, 1));
+    c->wr_app = 1;
+    return nk_hs_complete(c);
+}
+
+static const struct nk_step client13[] = {
+    { ST_C_WAIT_SH, NK_HS_SERVER_HELLO, on_server_hello },
+    { ST_C_WAIT_EE, NK_HS_ENCRYPTED_EXTENSIONS, on_encrypted_extensions },
+    { ST_C_WAIT_CERT_CR, NK_HS_CERTIFICATE_REQUEST, on_certificate_request },
+    { ST_C_WAIT_CERT_CR, NK_HS_CERTIFICATE, nk_hs_on_certificate },
+    { ST_C_WAIT_CERT, NK_HS_CERTIFICATE, nk_hs_on_certificate },
+    { ST_C_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, nk_hs_on_cert_verify },
+    { ST_C_WAIT_FIN, NK_HS_FINISHED, on_server_finished },
+};
+
+MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+{
+    return nk_hs_dispatch(c, client13, NK_ARRAY_LEN(client13), type, raw, n);
+}

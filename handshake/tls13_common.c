@@ -1,0 +1,318 @@
+/* handshake/tls13_common.c — what the TLS 1.3 client and server share: message
+ * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
+#include <openssl/x509.h>
+#include "handshake/hs.h"
+
+MSTATUS nk_hs_alloc(struct nk_conn *c)
+{
+    if (!c->hs && !(c->hs = calloc(1, sizeof *c->hs)))
+        return ERR_MEM_ALLOC_FAIL;
+    return OK;
+}
+
+static void free_peer_chain(struct nk_hs *hs)
+{
+    for (size_t i = 0; i < hs->peer_chain_len; i++)
+        free(hs->peer_chain[i].p);
+    free(hs->peer_chain);
+    hs->peer_chain = NULL;
+    hs->peer_chain_len = 0;
+}
+
+void nk_hs_free(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    if (!hs)
+        return;
+    nk_transcript_free(&hs->tr);
+    EVP_PKEY_free(hs->kex_priv);
+    EVP_PKEY_free(hs->peer_pub);
+    free_peer_chain(hs);
+    nk_buf_free(&hs->cookie);
+    nk_buf_free(&hs->msg);
+    nk_wipe(hs, sizeof *hs);
+    free(hs);
+    c->hs = NULL;
+}
+
+MSTATUS nk_hs_dispatch(struct nk_conn *c, const struct nk_step *tab, size_t n, uint8_t type,
+                       const uint8_t *raw, size_t raw_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (tab[i].state != c->hs->state || tab[i].msg != type)
+            continue;
+        struct nk_rd body;
+        nk_rd_init(&body, raw + 4, raw_len - 4);
+        return tab[i].fn(c, &body, raw, raw_len);
+    }
+    return ERR_SSL_UNEXPECTED_MESSAGE;
+}
+
+void nk_hs_begin(struct nk_conn *c, struct nk_wr *w, uint8_t type)
+{
+    c->hs->msg.len = 0;
+    nk_wr_init(w, &c->hs->msg);
+    nk_wr_u8(w, type);
+    nk_wr_u24(w, 0);
+}
+
+MSTATUS nk_hs_finish(struct nk_conn *c, struct nk_wr *w)
+{
+    NK_TRY(nk_wr_status(w));
+    struct nk_buf *m = &c->hs->msg;
+    nk_store24(m->p + 1, (uint32_t)(m->len - 4));
+    NK_TRY(nk_transcript_add(&c->hs->tr, m->p, m->len));
+    return nk_send_handshake(c, m->p, m->len);
+}
+
+MSTATUS nk_hs_send_certificate(struct nk_conn *c, const struct nk_identity *id)
+{
+    /* §4.4.2: certificate_request_context, then CertificateEntry list (leaf first),
+     * each with an empty extensions block. */
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_CERTIFICATE);
+    nk_wr_u8(&w, c->hs->cr_context_len);
+    nk_wr_bytes(&w, c->hs->cr_context, c->hs->cr_context_len);
+    size_t list = nk_wr_open(&w, 3);
+    for (size_t i = 0; id && i < id->chain_len; i++) {
+        size_t e = nk_wr_open(&w, 3);
+        nk_wr_bytes(&w, id->chain[i].p, id->chain[i].len);
+        nk_wr_close(&w, e, 3);
+        nk_wr_u16(&w, 0);
+    }
+    nk_wr_close(&w, list, 3);
+    return nk_hs_finish(c, &w);
+}
+
+/* §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash. */
+static MSTATUS cv_content(struct nk_conn *c, int from_server, uint8_t *out, size_t *len)
+{
+    static const char srv[] = "TLS 1.3, server CertificateVerify";
+    static const char cli[] = "TLS 1.3, client CertificateVerify";
+    const char *ctx = from_server ? srv : cli;
+    memset(out, 0x20, 64);
+    memcpy(out + 64, ctx, sizeof srv);   /* both strings have the same length; NUL included */
+    NK_TRY(nk_transcript_hash(&c->hs->tr, out + 64 + sizeof srv));
+    *len = 64 + sizeof srv + nk_hash_len(c->hs->hash);
+    return OK;
+}
+
+MSTATUS nk_hs_send_cert_verify(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    uint8_t content[64 + 34 + NK_MAX_HASH];
+    size_t clen, slen = nk_sig_max_len(hs->identity->key);
+    NK_TRY(cv_content(c, c->role == NK_SERVER, content, &clen));
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_CERTIFICATE_VERIFY);
+    nk_wr_u16(&w, hs->sig_scheme);
+    size_t pos = nk_wr_open(&w, 2);
+    uint8_t *sig = nk_wr_space(&w, slen);
+    NK_TRY(nk_wr_status(&w));
+    NK_TRY(nk_sig_sign(hs->identity->key, hs->sig_scheme, content, clen, sig, &slen));
+    hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* trim to the real signature length */
+    nk_wr_close(&w, pos, 2);
+    return nk_hs_finish(c, &w);
+}
+
+MSTATUS nk_hs_send_finished(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
+    NK_TRY(nk_transcript_hash(&hs->tr, th));
+    NK_TRY(nk_ks_finished(hs->hash, c->role == NK_CLIENT ? hs->c_hs : hs->s_hs, th, vd));
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_FINISHED);
+    nk_wr_bytes(&w, vd, nk_hash_len(hs->hash));
+    return nk_hs_finish(c, &w);
+}
+
+static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
+{
+    struct nk_hs *hs = c->hs;
+    free_peer_chain(hs);
+    while (nk_rd_left(list)) {
+        struct nk_rd cert, exts;
+        NK_TRY(nk_rd_vec24(list, &cert, 1, 0xffffff));
+        NK_TRY(nk_rd_vec16(list, &exts, 0, 0xffff));
+        /* §4.4.2: extensions here must answer ones we sent; we send none. */
+        NK_CHECK(nk_rd_left(&exts) == 0, ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_CHECK(hs->peer_chain_len < 16, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
+        struct nk_der *grown = realloc(hs->peer_chain, (hs->peer_chain_len + 1) * sizeof *grown);
+        NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
+        hs->peer_chain = grown;
+        struct nk_der *d = &grown[hs->peer_chain_len];
+        d->len = nk_rd_left(&cert);
+        NK_CHECK(d->p = malloc(d->len), ERR_MEM_ALLOC_FAIL);
+        memcpy(d->p, cert.p, d->len);
+        hs->peer_chain_len++;
+    }
+    return OK;
+}
+
+MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    sslSettings *s = SSL_sslSettings();
+    struct nk_verify_req req = {
+        .store = c->store, .chain = hs->peer_chain, .chain_len = hs->peer_chain_len,
+        .host = c->role == NK_CLIENT ? c->dns_name : NULL,
+        .names = c->role == NK_CLIENT ? c->dns_names : NULL,
+        .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
+        .now = c->now, .peer_is_server = c->role == NK_CLIENT,
+    };
+    MSTATUS st = nk_chain_verify(&req, &hs->peer_pub);
+    NK_CHECK(hs->peer_pub, st < 0 ? st : ERR_CERT_DECODE);
+    if (c->cert_status_cb) {
+        struct certChain chain = { hs->peer_chain, hs->peer_chain_len };
+        st = c->cert_status_cb(c->handle, &chain, st);
+    } else if (st < 0 && c->invalid_cert_cb) {
+        st = c->invalid_cert_cb(c->handle, st);
+    }
+    NK_TRY(st);
+    free(c->peer_leaf);
+    NK_CHECK(c->peer_leaf = malloc(hs->peer_chain[0].len), ERR_MEM_ALLOC_FAIL);
+    memcpy(c->peer_leaf, hs->peer_chain[0].p, hs->peer_chain[0].len);
+    c->peer_leaf_len = hs->peer_chain[0].len;
+    return OK;
+}
+
+MSTATUS nk_hs_on_certificate(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_rd ctx, list;
+    NK_TRY(nk_rd_vec8(body, &ctx, 0, 255));
+    NK_TRY(nk_rd_vec24(body, &list, 0, 0xffffff));
+    NK_TRY(nk_rd_done(body));
+    /* §4.4.2: the context echoes the CertificateRequest's (empty for a server). */
+    NK_CHECK(nk_rd_left(&ctx) == hs->cr_context_len
+             && !memcmp(ctx.p, hs->cr_context, hs->cr_context_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(keep_peer_chain(c, &list));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    if (hs->peer_chain_len == 0) {
+        /* §4.4.2.4: a server MUST send a certificate (decode_error otherwise); a
+         * client may send none, and certificate_required answers that when the
+         * server insists. */
+        NK_CHECK(c->role == NK_SERVER, ERR_SSL_PROTOCOL);
+        NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_CERTIFICATE_REQUIRED);
+        hs->state = ST_S_WAIT_FIN;
+        return OK;
+    }
+    NK_TRY(nk_hs_verify_peer_chain(c));
+    hs->state = c->role == NK_CLIENT ? ST_C_WAIT_CV : ST_S_WAIT_CV;
+    return OK;
+}
+
+MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    uint16_t scheme;
+    struct nk_rd sig;
+    uint8_t content[64 + 34 + NK_MAX_HASH];
+    size_t clen;
+    NK_TRY(nk_rd_u16(body, &scheme));
+    NK_TRY(nk_rd_vec16(body, &sig, 1, 0xffff));
+    NK_TRY(nk_rd_done(body));
+    /* §4.4.3: the scheme must be one we offered in signature_algorithms. */
+    int offered = 0;
+    for (size_t i = 0; i < nk_sig_scheme_count; i++)
+        offered |= nk_sig_schemes[i] == scheme;
+    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(cv_content(c, c->role == NK_CLIENT, content, &clen));
+    NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
+    c->peer_sig = scheme;
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    hs->state = c->role == NK_CLIENT ? ST_C_WAIT_FIN : ST_S_WAIT_FIN;
+    return OK;
+}
+
+MSTATUS nk_hs_on_finished(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
+    size_t hl = nk_hash_len(hs->hash);
+    NK_CHECK(nk_rd_left(body) == hl, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_transcript_hash(&hs->tr, th));
+    NK_TRY(nk_ks_finished(hs->hash, c->role == NK_CLIENT ? hs->s_hs : hs->c_hs, th, vd));
+    /* §4.4.4: recipients MUST verify the Finished; mismatch is decrypt_error. */
+    NK_CHECK(nk_ct_equal(vd, body->p, hl), ERR_SSL_BAD_FINISHED);
+    hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
+    return nk_transcript_add(&hs->tr, raw, n);
+}
+
+MSTATUS nk_hs_complete(struct nk_conn *c)
+{
+    c->status = SSL_CONNECTION_OPEN;
+    c->minor = 4;
+    nk_hs_free(c);
+    return OK;
+}
+
+/* Switch the read key to the peer's next application traffic secret. */
+static MSTATUS update_read_key(struct nk_conn *c)
+{
+    uint8_t *secret = c->role == NK_CLIENT ? c->s_ap : c->c_ap;
+    NK_TRY(nk_ks_update(c->suite->hash, secret));
+    NK_TRY(nk_rec_install(&c->rd, c->suite, secret, 0));
+    c->rd_epoch++;
+    return OK;
+}
+
+MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+{
+    uint8_t req;
+    NK_TRY(nk_rd_u8(body, &req));
+    NK_TRY(nk_rd_done(body));
+    /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
+    NK_CHECK(req <= 1, ERR_SSL_ILLEGAL_PARAMETER);
+    /* A peer that only rekeys, never sending data, is flooding us. */
+    NK_CHECK(++c->key_updates_in_a_row <= 32, ERR_SSL_KEY_UPDATE_LIMIT);
+    NK_TRY(update_read_key(c));
+    sslSettings *s = SSL_sslSettings();
+    if (s->funcPtrKeyUpdateRequest)
+        s->funcPtrKeyUpdateRequest(c->handle);
+    /* §4.6.3: on update_requested, send our own KeyUpdate (update_not_requested)
+     * before our next application data — we send it now. */
+    if (req && !c->sent_close_notify)
+        return nk_key_update_send(c, 0);
+    return OK;
+}
+
+MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+{
+    uint32_t lifetime, age_add;
+    struct nk_rd nonce, ticket, exts;
+    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE);
+    NK_TRY(nk_rd_u32(body, &lifetime));
+    NK_TRY(nk_rd_u32(body, &age_add));
+    NK_TRY(nk_rd_vec8(body, &nonce, 0, 255));
+    NK_TRY(nk_rd_vec16(body, &ticket, 1, 0xffff));
+    NK_TRY(nk_rd_vec16(body, &exts, 0, 0xfffe));
+    NK_TRY(nk_rd_done(body));
+    /* §4.6.1: lifetime MUST NOT exceed 7 days. Tickets are not kept yet: this
+     * client does not resume, so the ticket is parsed and dropped. */
+    NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
+}
+
+MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
+MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
+
+MSTATUS nk_hs_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+{
+    if (c->hs)
+        return c->role == NK_CLIENT ? nk_hs_client_message(c, type, raw, n)
+                                    : nk_hs_server_message(c, type, raw, n);
+    struct nk_rd body;
+    nk_rd_init(&body, raw + 4, n - 4);
+    switch (type) {
+    case NK_HS_KEY_UPDATE:
+        return nk_hs_on_key_update(c, &body, raw, n);
+    case NK_HS_NEW_SESSION_TICKET:
+        return nk_hs_on_new_session_ticket(c, &body, raw, n);
+    default:
+        /* Post-handshake CertificateRequest needs post_handshake_auth, which we
+         * never offer; anything else has no place after the handshake. */
+        return ERR_SSL_UNEXPECTED_MESSAGE;
+    }
+}

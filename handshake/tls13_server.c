@@ -1,0 +1,397 @@
+/* handshake/tls13_server.c — the TLS 1.3 server (RFC 8446 §4). */
+#include "handshake/hs.h"
+
+static const uint8_t hrr_random[32] = {
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+};
+
+/* What the server learned from a ClientHello. */
+struct client_hello {
+    struct nk_rd sid, suites;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    uint16_t groups[32];
+    size_t n_groups;
+    const uint8_t *share;       /* the client's share for the chosen group, if any */
+    size_t share_len;
+    uint16_t share_group;
+    uint16_t rsl;               /* record_size_limit, 0 if absent */
+};
+
+static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint8_t *random)
+{
+    uint16_t version;
+    struct nk_rd comp;
+    NK_TRY(nk_rd_u16(b, &version));
+    NK_TRY(nk_rd_copy(b, random, 32));
+    NK_TRY(nk_rd_vec8(b, &ch->sid, 0, 32));
+    NK_TRY(nk_rd_vec16(b, &ch->suites, 2, 0xfffe));
+    NK_CHECK(nk_rd_left(&ch->suites) % 2 == 0, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_rd_vec8(b, &comp, 1, 255));
+    NK_TRY(nk_ext_parse(b, ch->e, &ch->ne));
+    NK_TRY(nk_rd_done(b));
+    /* §4.2.11: pre_shared_key MUST be the last extension. */
+    for (size_t i = 0; i + 1 < ch->ne; i++)
+        NK_CHECK(ch->e[i].type != NK_EXT_PRE_SHARED_KEY, ERR_SSL_ILLEGAL_PARAMETER);
+    /* §4.2.1: without supported_versions listing 1.3 this is an older client; we
+     * have nothing older to offer. */
+    const struct nk_ext *sv = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_VERSIONS);
+    NK_CHECK(sv, ERR_SSL_UNSUPPORTED_VERSION);
+    struct nk_rd r = sv->data, list;
+    NK_TRY(nk_rd_vec8(&r, &list, 2, 254));
+    NK_TRY(nk_rd_done(&r));
+    int tls13 = 0;
+    while (nk_rd_left(&list)) {
+        uint16_t v;
+        NK_TRY(nk_rd_u16(&list, &v));
+        tls13 |= v == NK_TLS13;
+    }
+    NK_CHECK(tls13, ERR_SSL_UNSUPPORTED_VERSION);
+    /* §4.1.2: for TLS 1.3 the compression list is exactly one zero byte. */
+    NK_CHECK(nk_rd_left(&comp) == 1 && comp.p[0] == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
+}
+
+static MSTATUS pick_suite(struct nk_conn *c, struct client_hello *ch)
+{
+    for (size_t i = 0; i < c->n_suites; i++) {
+        struct nk_rd r = ch->suites;
+        while (nk_rd_left(&r)) {
+            uint16_t s;
+            NK_TRY(nk_rd_u16(&r, &s));
+            if (s == c->suites[i]) {
+                c->suite = nk_suite_by_id(s);
+                return OK;
+            }
+        }
+    }
+    return ERR_SSL_NO_CIPHER_MATCH;
+}
+
+/* Groups and key shares (§4.2.7, §4.2.8): choose our most preferred group for
+ * which the client sent a share; else our most preferred group it supports,
+ * which costs a HelloRetryRequest. */
+static MSTATUS pick_group(struct nk_conn *c, struct client_hello *ch, uint16_t *group)
+{
+    const struct nk_ext *sg = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_GROUPS);
+    const struct nk_ext *ks = nk_ext_find(ch->e, ch->ne, NK_EXT_KEY_SHARE);
+    /* §9.2: supported_groups and key_share come together. */
+    NK_CHECK(sg && ks, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = sg->data, shares;
+    NK_TRY(nk_ext_read_u16_list(&r, ch->groups, NK_ARRAY_LEN(ch->groups), &ch->n_groups));
+    c->peer_groups_mask = 0;
+    for (size_t i = 0; i < ch->n_groups; i++)
+        if (ch->groups[i] < 32)
+            c->peer_groups_mask |= 1u << ch->groups[i];
+    r = ks->data;
+    NK_TRY(nk_rd_vec16(&r, &shares, 0, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    uint16_t seen[16];
+    size_t n_seen = 0;
+    ch->share = NULL;
+    while (nk_rd_left(&shares)) {
+        uint16_t g;
+        struct nk_rd ke;
+        NK_TRY(nk_rd_u16(&shares, &g));
+        NK_TRY(nk_rd_vec16(&shares, &ke, 1, 0xffff));
+        /* §4.2.8: one share per group, each in supported_groups. */
+        int listed = 0;
+        for (size_t i = 0; i < ch->n_groups; i++)
+            listed |= ch->groups[i] == g;
+        for (size_t i = 0; i < n_seen; i++)
+            NK_CHECK(seen[i] != g, ERR_SSL_ILLEGAL_PARAMETER);
+        NK_CHECK(listed || nk_ext_is_grease(g), ERR_SSL_ILLEGAL_PARAMETER);
+        if (n_seen < NK_ARRAY_LEN(seen))
+            seen[n_seen++] = g;
+        for (size_t i = 0; i < c->n_groups; i++) {
+            if (c->groups[i] != g)
+                continue;
+            /* keep the share whose group we prefer most */
+            size_t rank_new = i, rank_old = c->n_groups;
+            for (size_t j = 0; ch->share && j < c->n_groups; j++)
+                if (c->groups[j] == ch->share_group)
+                    rank_old = j;
+            if (rank_new < rank_old) {
+                ch->share = ke.p;
+                ch->share_len = nk_rd_left(&ke);
+                ch->share_group = g;
+            }
+        }
+    }
+    if (ch->share) {
+        *group = ch->share_group;
+        return OK;
+    }
+    for (size_t i = 0; i < c->n_groups; i++)
+        for (size_t j = 0; j < ch->n_groups; j++)
+            if (c->groups[i] == ch->groups[j]) {
+                *group = c->groups[i];
+                return OK;
+            }
+    return ERR_SSL_NO_GROUP_MATCH;
+}
+
+static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
+{
+    struct nk_hs *hs = c->hs;
+    const struct nk_ext *x;
+    if ((x = nk_ext_find(ch->e, ch->ne, NK_EXT_SERVER_NAME))) {
+        char name[256];
+        struct nk_rd r = x->data;
+        NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
+        free(c->server_name);
+        NK_CHECK(c->server_name = strdup(name), ERR_MEM_ALLOC_FAIL);
+    }
+    /* Certificate authentication needs signature_algorithms (§4.2.3, §9.2). */
+    x = nk_ext_find(ch->e, ch->ne, NK_EXT_SIGNATURE_ALGORITHMS);
+    NK_CHECK(x, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = x->data;
+    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs));
+    ch->rsl = 0;
+    if ((x = nk_ext_find(ch->e, ch->ne, NK_EXT_RECORD_SIZE_LIMIT))) {
+        r = x->data;
+        NK_TRY(nk_rd_u16(&r, &ch->rsl));
+        NK_TRY(nk_rd_done(&r));
+        NK_CHECK(ch->rsl >= 64, ERR_SSL_ILLEGAL_PARAMETER);   /* RFC 8449 §4 */
+        c->send_limit = ch->rsl - 1 < NK_MAX_PLAIN ? ch->rsl - 1 : NK_MAX_PLAIN;
+    }
+    return OK;
+}
+
+static MSTATUS choose_alpn(struct nk_conn *c, struct client_hello *ch)
+{
+    const struct nk_ext *x = nk_ext_find(ch->e, ch->ne, NK_EXT_ALPN);
+    c->alpn[0] = 0;
+    if (!x || !c->alpn_cb)
+        return OK;
+    struct nk_rd r = x->data, list;
+    NK_TRY(nk_ext_read_alpn(&r, &list));
+    ubyte **out = NULL;
+    sbyte4 out_len = 0;
+    sbyte4 rc = c->alpn_cb(c->handle, &out, &out_len, (ubyte *)list.p, (sbyte4)nk_rd_left(&list));
+    /* RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol. */
+    NK_CHECK(rc >= 0 && out && out_len > 0 && out_len < (sbyte4)sizeof c->alpn,
+             ERR_SSL_NO_APPLICATION_PROTOCOL);
+    memcpy(c->alpn, (const char *)out, (size_t)out_len);
+    c->alpn[out_len] = 0;
+    return OK;
+}
+
+static void write_hello_head(struct nk_conn *c, struct nk_wr *w, const uint8_t *random)
+{
+    struct nk_hs *hs = c->hs;
+    nk_hs_begin(c, w, NK_HS_SERVER_HELLO);
+    nk_wr_u16(w, NK_TLS12);
+    nk_wr_bytes(w, random, 32);
+    nk_wr_u8(w, hs->session_id_len);   /* §4.1.3: echo legacy_session_id */
+    nk_wr_bytes(w, hs->session_id, hs->session_id_len);
+    nk_wr_u16(w, c->suite->id);
+    nk_wr_u8(w, 0);
+}
+
+static void write_supported_version(struct nk_wr *w)
+{
+    nk_wr_u16(w, NK_EXT_SUPPORTED_VERSIONS);
+    nk_wr_u16(w, 2);
+    nk_wr_u16(w, NK_TLS13);
+}
+
+static MSTATUS send_hello_retry(struct nk_conn *c, uint16_t group, const uint8_t *ch, size_t ch_len)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_wr w;
+    hs->hrr = 1;
+    hs->kex_group = group;
+    hs->cookie.len = 0;
+    NK_TRY(nk_buf_reserve(&hs->cookie, 32));
+    NK_TRY(nk_random(hs->cookie.p, 32));
+    hs->cookie.len = 32;
+    NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+    NK_TRY(nk_transcript_add(&hs->tr, ch, ch_len));
+    NK_TRY(nk_transcript_hrr_reset(&hs->tr));
+    write_hello_head(c, &w, hrr_random);
+    size_t exts = nk_wr_open(&w, 2);
+    write_supported_version(&w);
+    nk_wr_u16(&w, NK_EXT_KEY_SHARE);
+    nk_wr_u16(&w, 2);
+    nk_wr_u16(&w, group);
+    nk_wr_u16(&w, NK_EXT_COOKIE);
+    nk_wr_u16(&w, 2 + 32);
+    nk_wr_u16(&w, 32);
+    nk_wr_bytes(&w, hs->cookie.p, 32);
+    nk_wr_close(&w, exts, 2);
+    NK_TRY(nk_hs_finish(c, &w));
+    NK_TRY(nk_send_ccs(c));   /* D.4: after the first handshake message */
+    hs->state = ST_S_WAIT_CH2;
+    return OK;
+}
+
+static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_wr w;
+    uint8_t pub[NK_MAX_KEX_PUB], dhe[NK_MAX_KEX_SECRET];
+    size_t pub_len, dhe_len;
+    EVP_PKEY *priv = NULL;
+    NK_TRY(nk_kex_keygen(ch->share_group, &priv, pub, &pub_len));
+    MSTATUS st = nk_kex_derive(ch->share_group, priv, ch->share, ch->share_len, dhe, &dhe_len);
+    EVP_PKEY_free(priv);
+    NK_TRY(st);
+    c->group = ch->share_group;
+    NK_TRY(nk_random(hs->server_random, 32));
+    write_hello_head(c, &w, hs->server_random);
+    size_t exts = nk_wr_open(&w, 2);
+    write_supported_version(&w);
+    nk_wr_u16(&w, NK_EXT_KEY_SHARE);
+    size_t ks = nk_wr_open(&w, 2);
+    nk_wr_u16(&w, c->group);
+    size_t ke = nk_wr_open(&w, 2);
+    nk_wr_bytes(&w, pub, pub_len);
+    nk_wr_close(&w, ke, 2);
+    nk_wr_close(&w, ks, 2);
+    nk_wr_close(&w, exts, 2);
+    NK_TRY(nk_hs_finish(c, &w));
+    if (!hs->hrr)
+        NK_TRY(nk_send_ccs(c));
+    NK_TRY(nk_ks_early(hs, NULL, 0));
+    st = nk_ks_handshake(c, dhe, dhe_len);
+    nk_wipe(dhe, sizeof dhe);
+    NK_TRY(st);
+    NK_TRY(nk_rec_install(&c->wr, c->suite, hs->s_hs, 1));
+    NK_TRY(nk_rec_install(&c->rd, c->suite, hs->c_hs, 0));
+    c->rd_epoch++;
+    return OK;
+}
+
+static MSTATUS send_encrypted_extensions(struct nk_conn *c, struct client_hello *ch, int sni_used)
+{
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_ENCRYPTED_EXTENSIONS);
+    size_t exts = nk_wr_open(&w, 2);
+    if (sni_used) {   /* RFC 6066 §3: an empty server_name acknowledges the name */
+        nk_wr_u16(&w, NK_EXT_SERVER_NAME);
+        nk_wr_u16(&w, 0);
+    }
+    if (c->alpn[0]) {
+        size_t len = strlen(c->alpn);
+        nk_wr_u16(&w, NK_EXT_ALPN);
+        nk_wr_u16(&w, (uint16_t)(2 + 1 + len));
+        nk_wr_u16(&w, (uint16_t)(1 + len));
+        nk_wr_u8(&w, (uint8_t)len);
+        nk_wr_bytes(&w, c->alpn, len);
+    }
+    if (ch->rsl) {    /* RFC 8449 §4: answer with our own limit */
+        nk_wr_u16(&w, NK_EXT_RECORD_SIZE_LIMIT);
+        nk_wr_u16(&w, 2);
+        nk_wr_u16(&w, NK_MAX_PLAIN + 1);
+    }
+    nk_wr_close(&w, exts, 2);
+    return nk_hs_finish(c, &w);
+}
+
+static MSTATUS send_certificate_request(struct nk_conn *c)
+{
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_CERTIFICATE_REQUEST);
+    nk_wr_u8(&w, 0);   /* empty certificate_request_context (§4.3.2) */
+    size_t exts = nk_wr_open(&w, 2);
+    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, nk_sig_schemes, nk_sig_scheme_count);
+    nk_wr_close(&w, exts, 2);
+    c->hs->cert_requested = 1;
+    return nk_hs_finish(c, &w);
+}
+
+static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    int sni_used = 0;
+    hs->identity = nk_store_pick_identity(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
+                                          &hs->sig_scheme);
+    NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
+    sni_used = c->server_name && c->server_name[0];
+    NK_TRY(choose_alpn(c, ch));
+    NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(send_server_hello(c, ch));
+    NK_TRY(send_encrypted_extensions(c, ch, sni_used));
+    int want_cert = (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH) && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
+    if (want_cert)
+        NK_TRY(send_certificate_request(c));
+    NK_TRY(nk_hs_send_certificate(c, hs->identity));
+    NK_TRY(nk_hs_send_cert_verify(c));
+    NK_TRY(nk_hs_send_finished(c));
+    NK_TRY(nk_ks_application(c));
+    NK_TRY(nk_rec_install(&c->wr, c->suite, c->s_ap, 1));
+    c->wr_app = 1;
+    hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
+    return OK;
+}
+
+static MSTATUS on_client_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct client_hello ch;
+    uint16_t group;
+    NK_TRY(parse_client_hello(b, &ch, hs->client_random));
+    hs->ccs_ok = 1;
+    hs->session_id_len = (uint8_t)nk_rd_left(&ch.sid);
+    memcpy(hs->session_id, ch.sid.p, hs->session_id_len);
+    NK_TRY(pick_suite(c, &ch));
+    hs->hash = c->suite->hash;
+    NK_TRY(pick_group(c, &ch, &group));
+    NK_TRY(read_client_exts(c, &ch));
+    if (!ch.share)
+        return send_hello_retry(c, group, raw, n);
+    return server_flight(c, &ch, raw, n);
+}
+
+static MSTATUS on_client_hello2(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct client_hello ch;
+    uint8_t random[32];
+    uint16_t group;
+    const struct nk_suite *suite = c->suite;
+    NK_TRY(parse_client_hello(b, &ch, random));
+    /* §4.1.2: the second ClientHello repeats the first but for key_share, cookie
+     * and the like: same session id, and (§4.1.4) the suite and group the HRR
+     * named are still offered and now shared. */
+    NK_CHECK(nk_rd_left(&ch.sid) == hs->session_id_len
+             && !memcmp(ch.sid.p, hs->session_id, hs->session_id_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(pick_suite(c, &ch));
+    NK_CHECK(c->suite == suite, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(pick_group(c, &ch, &group));
+    NK_CHECK(ch.share && ch.share_group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
+    const struct nk_ext *ck = nk_ext_find(ch.e, ch.ne, NK_EXT_COOKIE);
+    NK_CHECK(ck, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = ck->data, cookie;
+    NK_TRY(nk_rd_vec16(&r, &cookie, 1, 0xffff));
+    NK_CHECK(nk_rd_left(&cookie) == hs->cookie.len && nk_ct_equal(cookie.p, hs->cookie.p, hs->cookie.len),
+             ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(read_client_exts(c, &ch));
+    return server_flight(c, &ch, raw, n);
+}
+
+static MSTATUS on_client_finished(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    NK_TRY(nk_hs_on_finished(c, b, raw, n));
+    NK_TRY(nk_ks_resumption(c));
+    NK_TRY(nk_rec_install(&c->rd, c->suite, c->c_ap, 0));
+    c->rd_epoch++;
+    c->rd_app = 1;
+    return nk_hs_complete(c);
+}
+
+static const struct nk_step server13[] = {
+    { ST_S_WAIT_CH, NK_HS_CLIENT_HELLO, on_client_hello },
+    { ST_S_WAIT_CH2, NK_HS_CLIENT_HELLO, on_client_hello2 },
+    { ST_S_WAIT_CERT, NK_HS_CERTIFICATE, nk_hs_on_certificate },
+    { ST_S_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, nk_hs_on_cert_verify },
+    { ST_S_WAIT_FIN, NK_HS_FINISHED, on_client_finished },
+};
+
+MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+{
+    return nk_hs_dispatch(c, server13, NK_ARRAY_LEN(server13), type, raw, n);
+}
