@@ -170,11 +170,13 @@ static MSTATUS choose_alpn(struct nk_conn *c, struct client_hello *ch)
     ubyte **out = NULL;
     sbyte4 out_len = 0;
     sbyte4 rc = c->alpn_cb(c->handle, &out, &out_len, (ubyte *)list.p, (sbyte4)nk_rd_left(&list));
-    /* RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol. */
-    NK_CHECK(rc >= 0 && out && out_len > 0 && out_len < (sbyte4)sizeof c->alpn,
-             ERR_SSL_NO_APPLICATION_PROTOCOL);
-    memcpy(c->alpn, (const char *)out, (size_t)out_len);
-    c->alpn[out_len] = 0;
+    /* RFC 7301 §3.2: no protocol in common is a fatal no_application_protocol.
+     * The callback answers with the chosen name in wire form: its length byte
+     * first, *out_len = 1 + length. */
+    const uint8_t *p = (const uint8_t *)out;
+    NK_CHECK(rc >= 0 && p && out_len >= 2 && p[0] == out_len - 1, ERR_SSL_NO_APPLICATION_PROTOCOL);
+    memcpy(c->alpn, p + 1, p[0]);
+    c->alpn[p[0]] = 0;
     return OK;
 }
 
