@@ -1,0 +1,433 @@
+/* examples/common.c — helpers shared by nktls-server and nktls-client. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+const char *ex_prog = "nktls";
+
+static void vmessage(const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: ", ex_prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void ex_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    exit(2);
+}
+
+void ex_fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap);
+    va_end(ap);
+    exit(1);
+}
+
+/* ---- option values ---- */
+
+/* Split list on any of seps, calling fn(name, ctx) for each non-empty item. */
+static void for_each_item(const char *list, const char *seps,
+                          void (*fn)(const char *name, void *ctx), void *ctx)
+{
+    char *copy = strdup(list), *save = NULL, *item;
+
+    if (!copy)
+        ex_fail("out of memory");
+    for (item = strtok_r(copy, seps, &save); item; item = strtok_r(NULL, seps, &save))
+        fn(item, ctx);
+    free(copy);
+}
+
+static void add_cipher(const char *name, void *ctx)
+{
+    struct ex_opts *o = ctx;
+    sbyte4 id = NKTLS_cipherIdByName(name);
+
+    if (id < 0)
+        ex_usage_error("unknown cipher suite '%s'", name);
+    if (o->n_ciphers == EX_MAX_LIST)
+        ex_usage_error("too many cipher suites");
+    o->ciphers[o->n_ciphers++] = (ubyte2)id;
+}
+
+static void add_group(const char *name, void *ctx)
+{
+    struct ex_opts *o = ctx;
+    sbyte4 id = NKTLS_groupIdByName(name);
+
+    if (id < 0)
+        ex_usage_error("unknown group '%s'", name);
+    if (o->n_groups == EX_MAX_LIST)
+        ex_usage_error("too many groups");
+    o->groups[o->n_groups++] = (ubyte2)id;
+}
+
+static void add_alpn(const char *name, void *ctx)
+{
+    struct ex_opts *o = ctx;
+    char *copy;
+
+    if (strlen(name) > 255)
+        ex_usage_error("ALPN protocol name too long: '%s'", name);
+    if (o->n_alpn == EX_MAX_LIST)
+        ex_usage_error("too many ALPN protocols");
+    copy = strdup(name);      /* lives as long as the program */
+    if (!copy)
+        ex_fail("out of memory");
+    o->alpn[o->n_alpn++] = copy;
+}
+
+void ex_parse_ciphers(struct ex_opts *o, const char *list)
+{
+    o->n_ciphers = 0;
+    for_each_item(list, ",:", add_cipher, o);
+    if (o->n_ciphers == 0)
+        ex_usage_error("empty cipher suite list");
+}
+
+void ex_parse_groups(struct ex_opts *o, const char *list)
+{
+    o->n_groups = 0;
+    for_each_item(list, ",:", add_group, o);
+    if (o->n_groups == 0)
+        ex_usage_error("empty group list");
+}
+
+void ex_parse_alpn(struct ex_opts *o, const char *list)
+{
+    o->n_alpn = 0;
+    for_each_item(list, ",", add_alpn, o);
+    if (o->n_alpn == 0)
+        ex_usage_error("empty ALPN list");
+}
+
+ubyte4 ex_parse_version(const char *s)
+{
+    if (strcmp(s, "1.2") == 0)
+        return TLS12_MINORVERSION;
+    if (strcmp(s, "1.3") == 0)
+        return TLS13_MINORVERSION;
+    ex_usage_error("unknown TLS version '%s' (use 1.2 or 1.3)", s);
+}
+
+long ex_parse_count(const char *s)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < 1)
+        ex_usage_error("bad count '%s'", s);
+    return v;
+}
+
+void ex_split_hostport(const char *arg, char **host, char **port)
+{
+    const char *colon, *h = arg;
+    size_t hlen;
+
+    if (arg[0] == '[') {                     /* [v6addr]:port */
+        const char *close = strchr(arg, ']');
+        if (!close || close[1] != ':')
+            ex_usage_error("bad address '%s' (want [ADDR]:PORT)", arg);
+        h = arg + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(arg, ':');
+        if (!colon || strchr(arg, ':') != colon)
+            ex_usage_error("bad address '%s' (want HOST:PORT)", arg);
+        hlen = (size_t)(colon - arg);
+    }
+    if (colon[1] == '\0')
+        ex_usage_error("missing port in '%s'", arg);
+    *host = hlen ? strndup(h, hlen) : NULL;
+    *port = strdup(colon + 1);
+    if ((hlen && !*host) || !*port)
+        ex_fail("out of memory");
+}
+
+/* ---- certificates and keys ---- */
+
+static void read_file(const char *path, ubyte **buf, ubyte4 *len)
+{
+    MSTATUS st = MOCANA_readFile(path, buf, len);
+
+    if (st != OK)
+        ex_usage_error("cannot read '%s': %s", path, ex_status_name(st));
+}
+
+/* Certificates read from one file: decoded from PEM by the library (released
+ * with CA_MGMT_freeCertificateChain), or the single certificate of a DER file. */
+struct certs {
+    SizedBuffer *v;
+    ubyte4 n;
+    SizedBuffer one;     /* the DER case: v points here */
+};
+
+static void read_certs(const char *path, struct certs *c)
+{
+    ubyte *file = NULL;
+    ubyte4 flen = 0;
+    MSTATUS st;
+
+    memset(c, 0, sizeof(*c));
+    read_file(path, &file, &flen);
+    st = CA_MGMT_decodeCertificateChain(file, flen, &c->v, &c->n);
+    if (st != OK) {
+        /* Not PEM: CA_MGMT_decodeCertificate accepts DER too. */
+        st = CA_MGMT_decodeCertificate(file, flen, &c->one.data, &c->one.length);
+        if (st == OK) {
+            c->v = &c->one;
+            c->n = 1;
+        }
+    }
+    MOCANA_freeReadFile(&file);
+    if (st != OK)
+        ex_usage_error("no certificate in '%s': %s", path, ex_status_name(st));
+}
+
+static void free_certs(struct certs *c)
+{
+    if (c->v == &c->one)
+        free(c->one.data);
+    else if (c->v)
+        CA_MGMT_freeCertificateChain(c->v, c->n);
+    memset(c, 0, sizeof(*c));
+}
+
+static void read_key(const char *path, ubyte **blob, ubyte4 *blob_len)
+{
+    ubyte *file = NULL;
+    ubyte4 flen = 0;
+    MSTATUS st;
+
+    read_file(path, &file, &flen);
+    if (memmem(file, flen, "-----BEGIN", 10))
+        st = CA_MGMT_convertKeyPEM(file, flen, blob, blob_len);
+    else
+        st = CA_MGMT_convertKeyDER(file, flen, blob, blob_len);
+    explicit_bzero(file, flen);
+    MOCANA_freeReadFile(&file);
+    if (st != OK)
+        ex_usage_error("cannot load private key '%s': %s", path, ex_status_name(st));
+}
+
+void ex_load_identity(certStorePtr store, const char *cert_file, const char *chain_file,
+                      const char *key_file)
+{
+    struct certs leaf, extra;
+    SizedBuffer *all;
+    ubyte4 i;
+    ubyte *blob = NULL;
+    ubyte4 blob_len = 0;
+    MSTATUS st;
+
+    read_certs(cert_file, &leaf);
+    if (chain_file)
+        read_certs(chain_file, &extra);
+    else
+        memset(&extra, 0, sizeof(extra));
+    read_key(key_file, &blob, &blob_len);
+
+    /* The store copies what it keeps, so a shallow array is enough here. */
+    all = calloc(leaf.n + extra.n, sizeof(*all));
+    if (!all)
+        ex_fail("out of memory");
+    for (i = 0; i < leaf.n; i++)
+        all[i] = leaf.v[i];
+    for (i = 0; i < extra.n; i++)
+        all[leaf.n + i] = extra.v[i];
+    st = CERT_STORE_addIdentityWithCertificateChain(store, all, leaf.n + extra.n, blob, blob_len);
+    free(all);
+    CA_MGMT_freeKeyBlob(&blob);
+    free_certs(&leaf);
+    free_certs(&extra);
+    if (st != OK)
+        ex_usage_error("cannot use '%s' with '%s': %s", cert_file, key_file, ex_status_name(st));
+}
+
+void ex_load_trust(certStorePtr store, const char *ca_file)
+{
+    struct certs c;
+    ubyte4 i;
+
+    read_certs(ca_file, &c);
+    for (i = 0; i < c.n; i++) {
+        MSTATUS st = CERT_STORE_addTrustPoint(store, c.v[i].data, c.v[i].length);
+        if (st != OK)
+            ex_usage_error("cannot add trust point %u of '%s': %s", (unsigned)i + 1, ca_file,
+                           ex_status_name(st));
+    }
+    free_certs(&c);
+}
+
+/* ---- connections ---- */
+
+MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o)
+{
+    MSTATUS st = OK;
+
+    if (o->n_ciphers)
+        st = SSL_enableCiphers(conn, o->ciphers, o->n_ciphers);
+    if (st == OK && o->n_groups)
+        st = NKTLS_setGroups(conn, o->groups, o->n_groups);
+    if (st == OK && o->tls_min)
+        st = SSL_ioctl(conn, SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)o->tls_min);
+    if (st == OK && o->tls_max)
+        st = SSL_ioctl(conn, SSL_SET_VERSION, (void *)(uintptr_t)o->tls_max);
+    return st;
+}
+
+const char *ex_status_name(MSTATUS st)
+{
+    return (const char *)MERROR_lookUpErrorCode(st);
+}
+
+const char *ex_alert_for(sbyte4 conn, MSTATUS st)
+{
+    sbyte4 alert = -1, level = 0;
+    const char *name;
+
+    if (SSL_lookupAlert(conn, st, &alert, &level) != OK || alert < 0)
+        return "none";
+    name = NKTLS_alertName(alert);
+    return name ? name : "unknown";
+}
+
+static const char *version_name(ubyte4 v)
+{
+    switch (v & 0xff) {   /* the minor version, whether or not the major came along */
+    case TLS13_MINORVERSION:  return "TLSv1.3";
+    case TLS12_MINORVERSION:  return "TLSv1.2";
+    case TLS11_MINORVERSION:  return "TLSv1.1";
+    case TLS10_MINORVERSION:  return "TLSv1";
+    case DTLS12_MINORVERSION: return "DTLSv1.2";
+    case DTLS13_MINORVERSION: return "DTLSv1.3";
+    default:                  return "unknown";
+    }
+}
+
+static void layer_text(char *out, size_t cap, sbyte4 layer, const char *reason)
+{
+    if (layer == NKTLS_LAYER_KERNEL)
+        snprintf(out, cap, "kernel");
+    else if (reason && *reason)
+        snprintf(out, cap, "software (%s)", reason);
+    else
+        snprintf(out, cap, "software");
+}
+
+/* Append one formatted line to buf at *used, never past cap. */
+static void add_line(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add_line(char *buf, size_t cap, size_t *used, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*used >= cap)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *used, cap - *used, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *used = (size_t)n >= cap - *used ? cap - 1 : *used + (size_t)n;
+}
+
+void ex_format_info(sbyte4 conn, unsigned what, char *buf, size_t cap)
+{
+    ubyte4 version = 0, curves = 0, alpn_len = 0;
+    ubyte2 cipher = 0, group = 0;
+    const ubyte *alpn = NULL;
+    const char *name;
+    size_t used = 0;
+
+    buf[0] = '\0';
+    SSL_getSSLTLSVersion(conn, &version);
+    add_line(buf, cap, &used, "protocol: %s\n", version_name(version));
+
+    name = SSL_getCipherInfo(conn, &cipher, &curves) == OK ? NKTLS_cipherName(cipher) : NULL;
+    add_line(buf, cap, &used, "cipher: %s\n", name ? name : "none");
+
+    name = NKTLS_getNegotiatedGroup(conn, &group) == OK ? NKTLS_groupName(group) : NULL;
+    add_line(buf, cap, &used, "group: %s\n", name ? name : "none");
+
+    if (SSL_getSelectedApplicationProtocol(conn, &alpn, &alpn_len) == OK && alpn && alpn_len)
+        add_line(buf, cap, &used, "alpn: %.*s\n", (int)alpn_len, (const char *)alpn);
+    else
+        add_line(buf, cap, &used, "alpn: none\n");
+
+    if (what & EX_INFO_SNI) {
+        const sbyte *sni = NULL;
+        if (NKTLS_getServerName(conn, &sni) != OK || !sni || !*sni)
+            sni = (const sbyte *)"none";
+        add_line(buf, cap, &used, "sni: %s\n", (const char *)sni);
+    }
+    if (what & EX_INFO_PEER) {
+        sbyte subject[512];
+        if (NKTLS_getPeerSubject(conn, subject, sizeof(subject)) != OK)
+            strcpy((char *)subject, "none");
+        add_line(buf, cap, &used, "peer: %s\n", (const char *)subject);
+    }
+    if (what & EX_INFO_LAYER) {
+        nktlsRecordLayerInfo info;
+        char tx[160], rx[160];
+        memset(&info, 0, sizeof(info));
+        if (NKTLS_getRecordLayerInfo(conn, &info) == OK) {
+            layer_text(tx, sizeof(tx), info.txLayer, info.txReason);
+            layer_text(rx, sizeof(rx), info.rxLayer, info.rxReason);
+            add_line(buf, cap, &used, "record layer: tx %s, rx %s\n", tx, rx);
+        } else {
+            add_line(buf, cap, &used, "record layer: unknown\n");
+        }
+    }
+}
+
+/* ---- I/O ---- */
+
+int ex_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+MSTATUS ex_ssl_send_all(sbyte4 conn, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len) {
+        sbyte4 chunk = len > 0x4000 ? 0x4000 : (sbyte4)len;
+        sbyte4 n = SSL_send(conn, (sbyte *)p, chunk);
+        if (n < 0)
+            return (MSTATUS)n;
+        if (n == 0)            /* no progress: report rather than spin */
+            return ERR_TCP_WRITE_ERROR;
+        p += n;
+        len -= (size_t)n;
+    }
+    return OK;
+}

@@ -1,0 +1,342 @@
+/* nktls-server — a small TLS server on the NanoSSL-style API: echoes what each
+ * client sends (or, with --www, answers one HTTP request describing the
+ * connection). One detached thread per connection. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common.h"
+
+static const char usage[] =
+    "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
+    "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
+    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--www] [--count N] [-v]\n";
+
+/* Read-only once the accept loop starts. */
+static struct {
+    struct ex_opts tls;
+    certStorePtr store;
+    int verify_client;
+    int www;
+} cfg;
+
+/* Connections finished, for --count. */
+static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
+static long n_done;
+
+struct client {
+    int fd;
+    char peer[128];    /* "addr:port", for messages */
+};
+
+/* ALPN: the first of our protocols that the client offers. in is the client's
+ * list in wire format (<len><bytes>...); *out gets the chosen entry, length byte
+ * included, pointing into in. */
+static sbyte4 choose_alpn(sbyte4 conn, ubyte **out[], sbyte4 *outLen, ubyte *in, sbyte4 inLen)
+{
+    sbyte4 i, off;
+
+    for (i = 0; i < cfg.tls.n_alpn; i++) {
+        size_t want = strlen(cfg.tls.alpn[i]);
+        for (off = 0; off < inLen; off += 1 + in[off]) {
+            size_t len = in[off];
+            if (off + 1 + (sbyte4)len > inLen)
+                return ERR_SSL_PROTOCOL;           /* malformed list */
+            if (len == want && memcmp(in + off + 1, cfg.tls.alpn[i], len) == 0) {
+                *out = (ubyte **)(in + off);
+                *outLen = 1 + (sbyte4)len;
+                return OK;
+            }
+        }
+    }
+    return ERR_SSL_NO_APPLICATION_PROTOCOL;
+}
+
+static MSTATUS setup_conn(sbyte4 conn)
+{
+    MSTATUS st = ex_apply_opts(conn, &cfg.tls);
+
+    if (st == OK && cfg.verify_client) {
+        ubyte4 flags = 0;
+        st = SSL_getSessionFlags(conn, &flags);
+        if (st == OK)
+            st = SSL_setSessionFlags(conn, flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+    }
+    if (st == OK && cfg.tls.n_alpn)
+        st = SSL_setAlpnCallback(conn, choose_alpn);
+    return st;
+}
+
+/* Echo until the client closes. */
+static void serve_echo(sbyte4 conn, const struct client *c)
+{
+    char buf[16384];
+
+    for (;;) {
+        sbyte4 n = 0;
+        MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, 0);
+        if (st == ERR_SSL_CONNECTION_CLOSED)
+            return;
+        if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
+            if (cfg.tls.verbose)
+                fprintf(stderr, "%s: %s: receive failed: %s\n", ex_prog, c->peer,
+                        ex_status_name(st));
+            return;
+        }
+        if (n > 0 && (st = ex_ssl_send_all(conn, buf, (size_t)n)) != OK) {
+            if (cfg.tls.verbose)
+                fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, c->peer,
+                        ex_status_name(st));
+            return;
+        }
+    }
+}
+
+/* Read one HTTP request head, answer with a description of the connection. */
+static void serve_www(sbyte4 conn, const struct client *c)
+{
+    char req[16384], info[1024], resp[1536];
+    size_t used = 0;
+    int len;
+
+    while (!memmem(req, used, "\r\n\r\n", 4) && !memmem(req, used, "\n\n", 2)) {
+        sbyte4 n = 0;
+        MSTATUS st;
+        if (used == sizeof(req))
+            return;                                /* head too large: just close */
+        st = SSL_recv(conn, (sbyte *)req + used, (sbyte4)(sizeof(req) - used), &n, 0);
+        if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK)
+            return;
+        used += (size_t)(n > 0 ? n : 0);
+    }
+    ex_format_info(conn, EX_INFO_SNI, info, sizeof(info));
+    len = snprintf(resp, sizeof(resp),
+                   "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                   "Connection: close\r\n\r\n%s", strlen(info), info);
+    if (ex_ssl_send_all(conn, resp, (size_t)len) != OK && cfg.tls.verbose)
+        fprintf(stderr, "%s: %s: send failed\n", ex_prog, c->peer);
+}
+
+static void serve(struct client *c)
+{
+    sbyte4 conn = SSL_acceptConnection(c->fd, cfg.store);
+    MSTATUS st;
+
+    if (conn < 0) {
+        fprintf(stderr, "%s: %s: SSL_acceptConnection: %s\n", ex_prog, c->peer,
+                ex_status_name((MSTATUS)conn));
+        return;
+    }
+    st = setup_conn(conn);
+    if (st == OK)
+        st = SSL_negotiateConnection(conn);
+    if (st != OK) {
+        fprintf(stderr, "%s: %s: handshake failed: %s (alert %s)\n", ex_prog, c->peer,
+                ex_status_name(st), ex_alert_for(conn, st));
+        SSL_closeConnection(conn);
+        return;
+    }
+    if (cfg.tls.verbose) {
+        char info[1024];
+        ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
+        /* One fprintf: stderr's lock keeps other threads' lines out of the block. */
+        fprintf(stderr, "connection from %s\n%s", c->peer, info);
+    }
+    if (cfg.www)
+        serve_www(conn, c);
+    else
+        serve_echo(conn, c);
+    SSL_closeConnection(conn);       /* sends close_notify; the socket stays ours */
+}
+
+static void *client_thread(void *arg)
+{
+    struct client *c = arg;
+
+    serve(c);
+    close(c->fd);
+    free(c);
+    pthread_mutex_lock(&done_lock);
+    n_done++;
+    pthread_cond_signal(&done_cond);
+    pthread_mutex_unlock(&done_lock);
+    return NULL;
+}
+
+static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+
+    if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+static int listen_on(const char *arg)
+{
+    struct addrinfo hints, *res, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char *host, *port, text[NI_MAXHOST + NI_MAXSERV + 4];
+    int fd = -1, one = 1, rc;
+
+    ex_split_hostport(arg, &host, &port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        ex_usage_error("cannot resolve '%s': %s", arg, gai_strerror(rc));
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        ex_fail("cannot listen on '%s': %s", arg, strerror(errno));
+    /* Port 0 means "any": report the one the kernel chose. */
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    addr_text((struct sockaddr *)&ss, sl, text, sizeof(text));
+    printf("listening on %s\n", text);
+    fflush(stdout);
+    free(host);
+    free(port);
+    return fd;
+}
+
+static void accept_loop(int lfd, long count)
+{
+    pthread_attr_t attr;
+    long accepted = 0;
+
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    while (count == 0 || accepted < count) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        struct client *c;
+        pthread_t tid;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE)
+                continue;
+            ex_fail("accept: %s", strerror(errno));
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        addr_text((struct sockaddr *)&ss, sl, c->peer, sizeof(c->peer));
+        accepted++;
+        if (pthread_create(&tid, &attr, client_thread, c) != 0)
+            client_thread(c);        /* no thread to spare: serve it here */
+    }
+    pthread_attr_destroy(&attr);
+
+    /* --count: wait for the last connections to finish before exiting. */
+    pthread_mutex_lock(&done_lock);
+    while (n_done < accepted)
+        pthread_cond_wait(&done_cond, &done_lock);
+    pthread_mutex_unlock(&done_lock);
+}
+
+enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_WWW, OPT_COUNT, OPT_HELP };
+
+static const struct option long_opts[] = {
+    { "listen", required_argument, NULL, OPT_LISTEN },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "chain", required_argument, NULL, OPT_CHAIN },
+    { "ca", required_argument, NULL, OPT_CA },
+    { "verify-client", no_argument, NULL, OPT_VERIFY_CLIENT },
+    { "alpn", required_argument, NULL, OPT_ALPN },
+    { "ciphers", required_argument, NULL, OPT_CIPHERS },
+    { "groups", required_argument, NULL, OPT_GROUPS },
+    { "tls-min", required_argument, NULL, OPT_TLS_MIN },
+    { "tls-max", required_argument, NULL, OPT_TLS_MAX },
+    { "www", no_argument, NULL, OPT_WWW },
+    { "count", required_argument, NULL, OPT_COUNT },
+    { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+int main(int argc, char **argv)
+{
+    const char *listen_arg = NULL, *cert = NULL, *key = NULL, *chain = NULL, *ca = NULL;
+    long count = 0;
+    int opt, lfd;
+    sbyte4 st;
+
+    ex_prog = "nktls-server";
+    opterr = 0;     /* we print our own one-line message */
+    while ((opt = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
+        switch (opt) {
+        case OPT_LISTEN: listen_arg = optarg; break;
+        case OPT_CERT: cert = optarg; break;
+        case OPT_KEY: key = optarg; break;
+        case OPT_CHAIN: chain = optarg; break;
+        case OPT_CA: ca = optarg; break;
+        case OPT_VERIFY_CLIENT: cfg.verify_client = 1; break;
+        case OPT_ALPN: ex_parse_alpn(&cfg.tls, optarg); break;
+        case OPT_CIPHERS: ex_parse_ciphers(&cfg.tls, optarg); break;
+        case OPT_GROUPS: ex_parse_groups(&cfg.tls, optarg); break;
+        case OPT_TLS_MIN: cfg.tls.tls_min = ex_parse_version(optarg); break;
+        case OPT_TLS_MAX: cfg.tls.tls_max = ex_parse_version(optarg); break;
+        case OPT_WWW: cfg.www = 1; break;
+        case OPT_COUNT: count = ex_parse_count(optarg); break;
+        case 'v': cfg.tls.verbose = 1; break;
+        case OPT_HELP: fputs(usage, stdout); return 0;
+        default:
+            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        ex_usage_error("unexpected argument '%s'", argv[optind]);
+    if (!listen_arg || !cert || !key)
+        ex_usage_error("--listen, --cert and --key are required (try --help)");
+    if (cfg.verify_client && !ca)
+        ex_usage_error("--verify-client needs --ca");
+
+    signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
+    if ((st = MOCANA_initMocana()) < 0)
+        ex_fail("MOCANA_initMocana: %s", ex_status_name((MSTATUS)st));
+    if ((st = SSL_init(SOMAXCONN, 0)) < 0)
+        ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
+    if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
+        ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
+    ex_load_identity(cfg.store, cert, chain, key);
+    if (ca)
+        ex_load_trust(cfg.store, ca);
+
+    lfd = listen_on(listen_arg);
+    accept_loop(lfd, count);
+    close(lfd);
+
+    CERT_STORE_releaseStore(&cfg.store);
+    SSL_shutdownStack();
+    SSL_releaseTables();
+    MOCANA_freeMocana();
+    return 0;
+}
