@@ -237,6 +237,7 @@ NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
 {
     GET(h, c);
     NK_CHECK(request <= 1, ERR_INVALID_ARG);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->err >= 0, ERR_SSL_NOT_OPEN);
     NK_TRY(nk_fail(c, nk_key_update_send(c, request)));
     return c->is_async ? OK : nk_drive_flush(c);
 }

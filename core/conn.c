@@ -1,11 +1,11 @@
-/* core/conn.c — the connection table. Handles are (generation << 20 | slot + 1),
+/* core/conn.c — the connection table. Handles are (generation << 16 | slot + 1),
  * so a handle kept after SSL_closeConnection is recognised as stale. */
 #include <stdlib.h>
 #include "core/conn.h"
 #include "handshake/hs.h"
 
-#define SLOT_BITS 20
-#define GEN_MAX 2047
+#define SLOT_BITS 16
+#define GEN_MAX 32767
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nk_conn **g_slots;
@@ -95,6 +95,7 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
     c->err = OK;
     c->alert_in = c->alert_out = -1;
     c->status = SSL_CONNECTION_NEGOTIATE;
+    c->send_limit = NK_MAX_PLAIN;
     *out = c;
     return OK;
 }

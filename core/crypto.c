@@ -4,6 +4,7 @@
 #include <linux/tls.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include "core/crypto.h"
 #include "core/wire.h"
 
@@ -223,10 +224,12 @@ MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const u
 {
     int n, ccm = a->suite->aead == NK_AES_CCM;
     EVP_CIPHER_CTX *c = a->ctx;
+    /* CCM computes its tag in the data update, so that call is made even for
+     * an empty plaintext. */
     if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 1)
         || (ccm && !EVP_CipherUpdate(c, NULL, &n, NULL, (int)len))
         || !EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
-        || (len && !EVP_CipherUpdate(c, buf, &n, buf, (int)len))
+        || ((len || ccm) && !EVP_CipherUpdate(c, buf, &n, buf, (int)len))
         || !EVP_CipherFinal_ex(c, buf + len, &n)
         || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, NK_AEAD_TAG, buf + len))
         return ERR_CRYPTO;
@@ -243,16 +246,20 @@ MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const u
     if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 0)
         || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, buf + clen))
         return ERR_CRYPTO;
+    MSTATUS st = ERR_SSL_BAD_RECORD_MAC;
+    ERR_set_mark();   /* a forged record is the peer's fault: keep the error queue clean */
     if (ccm) {
-        /* CCM authenticates inside the single update call. */
-        if (!EVP_CipherUpdate(c, NULL, &n, NULL, (int)clen) || !EVP_CipherUpdate(c, NULL, &n, aad, (int)alen))
-            return ERR_CRYPTO;
-        return EVP_CipherUpdate(c, buf, &n, buf, (int)clen) ? OK : ERR_SSL_BAD_RECORD_MAC;
+        /* CCM authenticates inside the single data update call. */
+        if (EVP_CipherUpdate(c, NULL, &n, NULL, (int)clen) && EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
+            && EVP_CipherUpdate(c, buf, &n, buf, (int)clen))
+            st = OK;
+    } else if (EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
+               && (!clen || EVP_CipherUpdate(c, buf, &n, buf, (int)clen))
+               && EVP_CipherFinal_ex(c, buf + clen, &n) == 1) {
+        st = OK;
     }
-    if (!EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
-        || (clen && !EVP_CipherUpdate(c, buf, &n, buf, (int)clen)))
-        return ERR_CRYPTO;
-    return EVP_CipherFinal_ex(c, buf + clen, &n) == 1 ? OK : ERR_SSL_BAD_RECORD_MAC;
+    ERR_pop_to_mark();
+    return st;
 }
 
 void nk_aead_free(struct nk_aead *a)

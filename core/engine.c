@@ -15,9 +15,6 @@ static MSTATUS in_ensure(struct nk_conn *c)
 
 MSTATUS nk_engine_start(struct nk_conn *c)
 {
-    c->send_limit = NK_MAX_PLAIN;
-    c->alert_in = c->alert_out = -1;
-    c->status = SSL_CONNECTION_NEGOTIATE;
     NK_TRY(nk_hs_alloc(c));
     if (c->role == NK_CLIENT)
         return nk_fail(c, nk_hs_client_start(c));
@@ -113,7 +110,11 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
         NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
         return OK;
     }
-    if (c->rd.suite) {
+    if (c->rd.suite && type == NK_CT_ALERT && c->hs && c->rd.seq == 0) {
+        /* The peer may reject our hello before it has keys: its alert then
+         * arrives unprotected although we already expect protected records
+         * (RFC 8446 Appendix A.1). A protected record never has outer type 21. */
+    } else if (c->rd.suite) {
         NK_TRY(nk_rec_open(&c->rd, rec, len, &type, &data, &n));
     } else {
         /* Before keys exist only handshake and alert records can be understood. */
@@ -185,6 +186,7 @@ void nk_out_ack(struct nk_conn *c, size_t n)
 /* Queue data of one content type, fragmented into records we may send. */
 static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
 {
+    NK_CHECK(c->send_limit > 0, ERR_SSL_INTERNAL);
     do {
         size_t chunk = n < c->send_limit ? n : c->send_limit;
         if (c->wr.suite) {
@@ -194,8 +196,9 @@ static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, s
             uint8_t *h = c->out.p + c->out.len;
             h[0] = type;
             h[1] = 3;
-            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility. */
-            h[2] = c->first_record_sent ? 3 : 1;
+            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
+             * everything else says 0x0303. */
+            h[2] = c->role == NK_CLIENT && !c->first_record_sent ? 1 : 3;
             nk_store16(h + 3, (uint16_t)chunk);
             memcpy(h + NK_REC_HDR, d, chunk);
             c->out.len += NK_REC_HDR + chunk;

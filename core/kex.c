@@ -1,6 +1,7 @@
 /* core/kex.c — (EC)DHE over libcrypto: X25519/X448 and the NIST curves. */
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/err.h>
 #include "core/kex.h"
 #include "core/crypto.h"
 
@@ -96,10 +97,10 @@ MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_
 {
     const struct nk_group *g = nk_group_by_id(group);
     NK_CHECK(g && peer_len == g->pub_len, ERR_SSL_BAD_KEY_SHARE);
+    ERR_set_mark();   /* a bad share is the peer's fault: leave no libcrypto errors behind */
     EVP_PKEY *pk = peer_key(group, peer, peer_len);
-    NK_CHECK(pk, ERR_SSL_BAD_KEY_SHARE);
+    EVP_PKEY_CTX *ctx = pk ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
     MSTATUS st = ERR_SSL_BAD_KEY_SHARE;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(priv, NULL);
     size_t n = NK_MAX_KEX_SECRET;
     /* X25519/X448 derivation fails on an all-zero result (RFC 8446 §7.4.2). */
     if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, pk) == 1
@@ -109,5 +110,6 @@ MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_
     }
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pk);
+    ERR_pop_to_mark();
     return st;
 }

@@ -335,6 +335,8 @@ static MSTATUS on_client_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     struct nk_hs *hs = c->hs;
     struct client_hello ch;
     uint16_t group;
+    /* Only TLS 1.3 is implemented: a server held below it has nothing to offer. */
+    NK_CHECK(c->min_minor <= 4 && c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
     NK_TRY(parse_client_hello(b, &ch, hs->client_random));
     hs->ccs_ok = 1;
     hs->session_id_len = (uint8_t)nk_rd_left(&ch.sid);
