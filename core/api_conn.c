@@ -4,6 +4,7 @@
 #include "core/kex.h"
 #include "handshake/hs.h"
 #include "nktls.h"
+#include "ktls/ktls.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
 
@@ -259,11 +260,47 @@ NK_API MSTATUS NKTLS_getRecordLayerInfo(sbyte4 h, nktlsRecordLayerInfo *info)
 {
     GET(h, c);
     NK_CHECK(info, ERR_NULL_POINTER);
-    /* Records are carried by the software layer; the reason names what stops
-     * the kernel from taking them on this machine. */
-    info->txLayer = info->rxLayer = NKTLS_LAYER_SOFTWARE;
-    info->txReason = info->rxReason = nk_ktls_unavailable_reason();
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    info->txLayer = c->ktls_tx ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE;
+    info->rxLayer = c->ktls_rx ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE;
+    info->txReason = c->ktls_tx ? "" : c->tx_reason ? c->tx_reason : "not offloaded";
+    info->rxReason = c->ktls_rx ? "" : c->rx_reason ? c->rx_reason : "not offloaded";
     return OK;
+}
+
+NK_API MSTATUS NKTLS_setKtlsMode(sbyte4 h, sbyte4 mode)
+{
+    GET(h, c);
+    NK_CHECK(mode >= NKTLS_KTLS_AUTO && mode <= NKTLS_KTLS_REQUIRE, ERR_INVALID_ARG);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE, ERR_SSL_BAD_STATE);
+    c->ktls_mode = mode;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_setRekeyPolicy(sbyte4 h, sbyte4 policy)
+{
+    GET(h, c);
+    NK_CHECK(policy >= NKTLS_REKEY_FAIL && policy <= NKTLS_REKEY_SOFTWARE, ERR_INVALID_ARG);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE, ERR_SSL_BAD_STATE);
+    c->rekey_policy = policy;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_setKtlsOptions(sbyte4 h, ubyte4 flags)
+{
+    GET(h, c);
+    NK_CHECK(!(flags & ~(ubyte4)(NKTLS_KTLS_ZEROCOPY_SENDFILE | NKTLS_KTLS_RX_PADDED)), ERR_INVALID_ARG);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE, ERR_SSL_BAD_STATE);
+    c->ktls_opts = flags;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_sendFile(sbyte4 h, int fd, sbyte8 offset, ubyte8 len, ubyte8 *sent)
+{
+    GET(h, c);
+    ubyte8 dummy;
+    NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
+    return nk_ktls_sendfile(c, fd, offset, len, sent ? sent : &dummy);
 }
 
 NK_API MSTATUS NKTLS_setGroups(sbyte4 h, const ubyte2 *groups, ubyte4 n)

@@ -5,8 +5,25 @@
 #include "core/kex.h"
 #include "handshake/hs.h"
 #include "common/mocana.h"
+#include "ktls/ktls.h"
+#include "nktls.h"
 
 static sslSettings g_settings;
+static int g_ktls_mode = NKTLS_KTLS_AUTO, g_rekey_policy = NKTLS_REKEY_FAIL;
+
+NK_API MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode)
+{
+    NK_CHECK(mode >= NKTLS_KTLS_AUTO && mode <= NKTLS_KTLS_REQUIRE, ERR_INVALID_ARG);
+    g_ktls_mode = mode;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_setDefaultRekeyPolicy(sbyte4 policy)
+{
+    NK_CHECK(policy >= NKTLS_REKEY_FAIL && policy <= NKTLS_REKEY_SOFTWARE, ERR_INVALID_ARG);
+    g_rekey_policy = policy;
+    return OK;
+}
 
 sslSettings *nk_settings(void) { return &g_settings; }
 
@@ -116,6 +133,8 @@ static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store,
         c->suites[c->n_suites++] = nk_suites[i].id;
     for (size_t i = 0; i < nk_group_count && i < NK_MAX_GROUPS; i++)
         c->groups[c->n_groups++] = nk_groups[i].id;
+    c->ktls_mode = g_ktls_mode;
+    c->rekey_policy = g_rekey_policy;
     c->min_minor = (uint8_t)g_settings.sslMinProtoVersion;
     c->max_minor = (uint8_t)g_settings.sslMaxProtoVersion;
     if (dns && dns[0]) {
@@ -178,9 +197,12 @@ NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
     NK_CHECK(len >= 0, ERR_INVALID_ARG);
     if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
-    NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
+    if (c->ktls_tx && !c->is_async)
+        NK_TRY(nk_fail(c, nk_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
+    else
+        NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
     if (!c->is_async)
-        NK_TRY(nk_drive_flush(c));
+        NK_TRY(nk_fail(c, nk_drive_flush(c)));
     return len;
 }
 
@@ -194,9 +216,10 @@ NK_API MSTATUS SSL_recv(sbyte4 h, sbyte *buf, sbyte4 size, sbyte4 *got, ubyte4 t
     NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
     if (c->status != SSL_CONNECTION_OPEN && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
-    NK_TRY(nk_drive_recv(c, timeout_ms ? timeout_ms : c->recv_timeout_ms));
-    *got = (sbyte4)nk_app_read(c, (uint8_t *)buf, (size_t)size);
-    return OK;
+    size_t n;
+    MSTATUS st = nk_drive_recv(c, (uint8_t *)buf, (size_t)size, &n, timeout_ms ? timeout_ms : c->recv_timeout_ms);
+    *got = (sbyte4)n;
+    return st;
 }
 
 NK_API MSTATUS SSL_recvPending(sbyte4 h, sbyte4 *pending)

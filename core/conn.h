@@ -69,6 +69,14 @@ struct nk_conn {
     int rd_app, wr_app;            /* application traffic keys are installed */
     int first_record_sent;
     time_t now;                    /* set by the driver: the engine reads no clock */
+
+    /* kernel offload (ktls/) */
+    int ktls_mode, rekey_policy;
+    unsigned ktls_opts;
+    int ktls_tx, ktls_rx;          /* the kernel carries this direction */
+    const char *tx_reason, *rx_reason;   /* why software carries it */
+    size_t tx_rekey_at;            /* kernel TX key changes after this many queued bytes */
+    int tx_rekey_pending;
     uint16_t send_limit;           /* max plaintext per record we send (RFC 8449) */
 
     /* negotiated state */
@@ -125,14 +133,14 @@ void nk_engine_release(struct nk_conn *c);               /* free buffers and key
 /* blocking driver (core/drive_blocking.c) */
 MSTATUS nk_drive_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_handshake(struct nk_conn *c) NK_MUST;
-/* Wait up to timeout_ms (0: forever) for application data or closure. */
-MSTATUS nk_drive_recv(struct nk_conn *c, ubyte4 timeout_ms) NK_MUST;
+/* Receive application data, waiting up to timeout_ms (0: forever). */
+MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
 
 /* settings shared by the API files */
 void nk_settings_defaults(void);
 sslSettings *nk_settings(void);
 
-/* kernel offload probe (ktls/ktls.c) */
-const char *nk_ktls_unavailable_reason(void);
+/* kernel offload (ktls/) */
+MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
 
 #endif

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include "core/conn.h"
+#include "ktls/ktls.h"
 
 static int64_t now_ms(void)
 {
@@ -28,7 +29,9 @@ MSTATUS nk_drive_flush(struct nk_conn *c)
 {
     size_t len;
     const uint8_t *p;
-    while ((p = nk_out_buf(c, &len)), len) {
+    if (c->ktls_tx)
+        return nk_ktls_flush(c);
+    while ((p = nk_out_buf(c, &len)) != NULL) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
             nk_out_ack(c, (size_t)n);
@@ -69,6 +72,8 @@ static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
     }
 }
 
+static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms);
+
 /* A fatal error: get the alert out if we can, then report the error. */
 static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
 {
@@ -107,12 +112,23 @@ MSTATUS nk_drive_handshake(struct nk_conn *c)
         if (st < 0)
             return fail_flush(c, st);
     }
-    /* The last flight (client Finished) goes out before the handshake is done. */
-    MSTATUS st = nk_drive_flush(c);
-    return st < 0 ? nk_fail(c, st) : OK;
+    /* The last flight (client Finished) goes out under the software keys; only
+     * then may the kernel take over. */
+    NK_TRY(nk_fail(c, nk_drive_flush(c)));
+    return fail_flush(c, nk_ktls_offload(c));
 }
 
-MSTATUS nk_drive_recv(struct nk_conn *c, ubyte4 timeout_ms)
+MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms)
+{
+    *got = 0;
+    if (c->ktls_rx && !c->app_len)
+        return nk_ktls_recv(c, buf, cap, got, timeout_ms ? (int64_t)timeout_ms : -1);
+    NK_TRY(wait_app_data(c, timeout_ms));
+    *got = nk_app_read(c, buf, cap);
+    return OK;
+}
+
+static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms)
 {
     int64_t deadline = timeout_ms ? now_ms() + timeout_ms : -1;
     while (!c->app_len) {

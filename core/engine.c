@@ -4,6 +4,7 @@
 #include "core/conn.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
+#include "ktls/ktls.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -100,6 +101,29 @@ static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
     return OK;
 }
 
+/* One record's content, after any decryption. */
+static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t n)
+{
+    if (c->hs_in.len && type != NK_CT_HANDSHAKE)   /* §5.1: no interleaving */
+        return ERR_SSL_UNEXPECTED_MESSAGE;
+    switch (type) {
+    case NK_CT_ALERT:
+        return on_alert(c, data, n);
+    case NK_CT_HANDSHAKE:
+        return on_handshake_data(c, data, n);
+    case NK_CT_APPLICATION_DATA:
+        NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
+        c->key_updates_in_a_row = 0;
+        if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
+            c->app = data;
+            c->app_len = n;
+        }
+        return OK;
+    default:
+        return ERR_SSL_UNEXPECTED_MESSAGE;
+    }
+}
+
 static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
 {
     uint8_t type = rec[0], *data = rec + NK_REC_HDR;
@@ -120,24 +144,18 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
         /* Before keys exist only handshake and alert records can be understood. */
         NK_CHECK(type == NK_CT_HANDSHAKE || type == NK_CT_ALERT, ERR_SSL_UNEXPECTED_MESSAGE);
     }
-    if (c->hs_in.len && type != NK_CT_HANDSHAKE)   /* §5.1: no interleaving */
-        return ERR_SSL_UNEXPECTED_MESSAGE;
-    switch (type) {
-    case NK_CT_ALERT:
-        return on_alert(c, data, n);
-    case NK_CT_HANDSHAKE:
-        return on_handshake_data(c, data, n);
-    case NK_CT_APPLICATION_DATA:
-        NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
-        c->key_updates_in_a_row = 0;
-        if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
-            c->app = data;
-            c->app_len = n;
-        }
-        return OK;
-    default:
-        return ERR_SSL_UNEXPECTED_MESSAGE;
-    }
+    return on_content(c, type, data, n);
+}
+
+MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
+{
+    /* A record the kernel decrypted (RX offload): only the non-data types reach
+     * the engine; application data goes straight to the application. */
+    if (c->err < 0)
+        return c->err;
+    if (type == NK_CT_APPLICATION_DATA)
+        return nk_fail(c, ERR_SSL_INTERNAL);
+    return nk_fail(c, on_content(c, type, (uint8_t *)d, n));
 }
 
 static MSTATUS process(struct nk_conn *c)
@@ -173,7 +191,7 @@ MSTATUS nk_in_ack(struct nk_conn *c, size_t n)
 const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len)
 {
     *len = c->out.len - c->out_off;
-    return c->out.p + c->out_off;
+    return *len ? c->out.p + c->out_off : NULL;
 }
 
 void nk_out_ack(struct nk_conn *c, size_t n)
@@ -257,11 +275,20 @@ MSTATUS nk_key_update_send(struct nk_conn *c, int request)
     uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
     uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
+    /* A kernel that cannot replace its TX key cannot follow: refuse before
+     * anything is queued, so the stream stays intact. */
+    NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
     NK_TRY(send_records(c, NK_CT_HANDSHAKE, msg, sizeof msg));
     NK_TRY(nk_ks_update(c->suite->hash, secret));
-    NK_TRY(nk_rec_install(&c->wr, c->suite, secret, 1));
     c->key_update_pending = 0;
-    return OK;
+    if (c->ktls_tx) {
+        /* The driver hands the new key to the kernel once the KeyUpdate record,
+         * still under the old key, has left. */
+        c->tx_rekey_pending = 1;
+        c->tx_rekey_at = c->out.len - c->out_off;
+        return OK;
+    }
+    return nk_rec_install(&c->wr, c->suite, secret, 1);
 }
 
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
@@ -280,6 +307,8 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
 {
     if (n > c->app_len)
         n = c->app_len;
+    if (n == 0)
+        return 0;
     memcpy(d, c->app, n);
     c->app += n;
     c->app_len -= n;

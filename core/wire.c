@@ -69,8 +69,11 @@ MSTATUS nk_rd_done(const struct nk_rd *r)
 
 uint8_t *nk_wr_space(struct nk_wr *w, size_t n)
 {
+    static uint8_t empty[1];
     if (w->err < 0)
         return NULL;
+    if (n == 0)
+        return empty;   /* nothing to write: never offset a NULL buffer */
     MSTATUS s = nk_buf_reserve(w->b, n);
     if (s < 0) {
         w->err = s;

@@ -2,6 +2,7 @@
  * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
 #include <openssl/x509.h>
 #include "handshake/hs.h"
+#include "ktls/ktls.h"
 
 MSTATUS nk_hs_alloc(struct nk_conn *c)
 {
@@ -253,9 +254,10 @@ static MSTATUS update_read_key(struct nk_conn *c)
 {
     uint8_t *secret = c->role == NK_CLIENT ? c->s_ap : c->c_ap;
     NK_TRY(nk_ks_update(c->suite->hash, secret));
-    NK_TRY(nk_rec_install(&c->rd, c->suite, secret, 0));
     c->rd_epoch++;
-    return OK;
+    if (c->ktls_rx)   /* the kernel holds decryption paused until it has the key */
+        return nk_ktls_rekey(c, 0);
+    return nk_rec_install(&c->rd, c->suite, secret, 0);
 }
 
 MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)

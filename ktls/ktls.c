@@ -1,21 +1,91 @@
-/* ktls/ktls.c — can this kernel take TLS keys? Probed once per process on a
- * loopback TCP connection: attaching the "tls" upper-layer protocol fails with
- * ENOENT when the kernel has no tls module. */
+/* ktls/ktls.c — decide and install kernel TLS offload (Linux net/tls).
+ * Everything that can fail is checked before the first SOL_TLS setsockopt of a
+ * direction; once a direction's key is in the kernel it is never taken back. */
 #include <errno.h>
+#include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "core/conn.h"
+#include "ktls/ktls.h"
+#include "nktls.h"
 
 #ifndef TCP_ULP
 #define TCP_ULP 31
 #endif
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* One crypto_info for every suite the kernel knows, filled from the suite table
+ * row (nk_suite.ktls_cipher) and the record layer's exported key. */
+union nk_crypto_info {
+    struct tls_crypto_info info;
+    struct tls12_crypto_info_aes_gcm_128 gcm128;
+    struct tls12_crypto_info_aes_gcm_256 gcm256;
+    struct tls12_crypto_info_aes_ccm_128 ccm128;
+    struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
+
+static void put_seq(unsigned char *p, uint64_t seq)
+{
+    for (int i = 7; i >= 0; i--, seq >>= 8)
+        p[i] = (unsigned char)seq;
+}
+
+/* TLS 1.3 (RFC 8446 §5.3): the kernel's salt || iv is our 12-byte write IV;
+ * ChaCha20-Poly1305 takes all 12 bytes as iv. Returns the struct size. */
+static size_t fill_info(union nk_crypto_info *ci, const struct nk_suite *s, const struct nk_rec_key *k)
+{
+    memset(ci, 0, sizeof *ci);
+    ci->info.version = TLS_1_3_VERSION;
+    ci->info.cipher_type = s->ktls_cipher;
+    switch (s->ktls_cipher) {
+    case TLS_CIPHER_AES_GCM_128:
+        memcpy(ci->gcm128.salt, k->iv, 4);
+        memcpy(ci->gcm128.iv, k->iv + 4, 8);
+        memcpy(ci->gcm128.key, k->key, 16);
+        put_seq(ci->gcm128.rec_seq, k->seq);
+        return sizeof ci->gcm128;
+    case TLS_CIPHER_AES_GCM_256:
+        memcpy(ci->gcm256.salt, k->iv, 4);
+        memcpy(ci->gcm256.iv, k->iv + 4, 8);
+        memcpy(ci->gcm256.key, k->key, 32);
+        put_seq(ci->gcm256.rec_seq, k->seq);
+        return sizeof ci->gcm256;
+    case TLS_CIPHER_AES_CCM_128:
+        memcpy(ci->ccm128.salt, k->iv, 4);
+        memcpy(ci->ccm128.iv, k->iv + 4, 8);
+        memcpy(ci->ccm128.key, k->key, 16);
+        put_seq(ci->ccm128.rec_seq, k->seq);
+        return sizeof ci->ccm128;
+    case TLS_CIPHER_CHACHA20_POLY1305:
+        memcpy(ci->chacha.iv, k->iv, 12);
+        memcpy(ci->chacha.key, k->key, 32);
+        put_seq(ci->chacha.rec_seq, k->seq);
+        return sizeof ci->chacha;
+    default:
+        return 0;
+    }
+}
+
+static int set_key(int fd, int tx, const struct nk_suite *s, const struct nk_rec_key *k)
+{
+    union nk_crypto_info ci;
+    size_t n = fill_info(&ci, s, k);
+    int rc = n ? setsockopt(fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &ci, (socklen_t)n) : -1;
+    int saved = n ? errno : EINVAL;
+    nk_wipe(&ci, sizeof ci);
+    errno = saved;
+    return rc;
+}
+
+/* ---- process-wide probe ---- */
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static const char *g_reason;
+static const char *g_unavailable;
+static int g_can_rekey;
 
 static int loopback_pair(int *client, int *server)
 {
@@ -34,15 +104,29 @@ static int loopback_pair(int *client, int *server)
     return *server >= 0 ? 0 : -1;
 }
 
+static const char *ulp_error(int err)
+{
+    switch (err) {
+    case ENOENT: return "no tls module";
+    case EOPNOTSUPP: case ENOPROTOOPT: return "not a TCP socket";
+    case ENOTCONN: return "socket not connected";
+    case EPERM: case EACCES: return "kernel TLS not permitted";
+    default: return "kernel refused the tls ULP";
+    }
+}
+
 static void probe(void)
 {
     int c, s;
     if (loopback_pair(&c, &s) < 0) {
-        g_reason = "kernel TLS probe failed (no loopback TCP)";
+        g_unavailable = "kernel TLS probe failed (no loopback TCP)";
     } else if (setsockopt(c, SOL_TCP, TCP_ULP, "tls", sizeof "tls") < 0) {
-        g_reason = errno == ENOENT ? "no tls module" : "kernel refused the tls ULP";
+        g_unavailable = ulp_error(errno);
     } else {
-        g_reason = "kernel offload not enabled";
+        /* Linux 6.14+ replaces a TLS 1.3 key in place; older kernels say EBUSY. */
+        struct nk_rec_key k = { 0 };
+        const struct nk_suite *suite = nk_suite_by_id(0x1301);
+        g_can_rekey = set_key(c, 1, suite, &k) == 0 && set_key(c, 1, suite, &k) == 0;
     }
     if (c >= 0)
         close(c);
@@ -53,5 +137,106 @@ static void probe(void)
 const char *nk_ktls_unavailable_reason(void)
 {
     pthread_once(&g_once, probe);
-    return g_reason;
+    return g_unavailable;
+}
+
+int nk_ktls_can_rekey(void)
+{
+    pthread_once(&g_once, probe);
+    return g_can_rekey;
+}
+
+NK_API intBoolean NKTLS_kernelCanRekey(void)
+{
+    return nk_ktls_unavailable_reason() == NULL && nk_ktls_can_rekey();
+}
+
+/* ---- per connection ---- */
+
+static const char *key_error(int err)
+{
+    return err == EINVAL || err == ENOENT || err == ENOPROTOOPT || err == EOPNOTSUPP
+               ? "cipher not supported by the kernel" : "kernel refused the key";
+}
+
+static void offload_tx(struct nk_conn *c)
+{
+    if (set_key(c->fd, 1, c->suite, &c->wr) < 0) {
+        c->tx_reason = key_error(errno);
+        return;
+    }
+    c->ktls_tx = 1;
+    c->tx_reason = "";
+    nk_rec_clear(&c->wr);    /* from now on the engine queues plaintext records */
+    if (c->ktls_opts & NKTLS_KTLS_ZEROCOPY_SENDFILE) {
+        int one = 1;
+        if (setsockopt(c->fd, SOL_TLS, TLS_TX_ZEROCOPY_RO, &one, sizeof one) < 0)
+            c->ktls_opts &= ~(unsigned)NKTLS_KTLS_ZEROCOPY_SENDFILE;   /* before Linux 6.0 */
+    }
+}
+
+static void offload_rx(struct nk_conn *c)
+{
+    if (set_key(c->fd, 0, c->suite, &c->rd) < 0) {
+        c->rx_reason = key_error(errno);
+        return;
+    }
+    c->ktls_rx = 1;
+    c->rx_reason = "";
+    nk_rec_clear(&c->rd);
+    nk_buf_free(&c->in);
+    if (!(c->ktls_opts & NKTLS_KTLS_RX_PADDED)) {
+        /* TLS 1.3 records from common peers carry no padding; the kernel can then
+         * decrypt straight into our buffer, and retries a padded record itself. */
+        int one = 1;
+        (void)!setsockopt(c->fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &one, sizeof one);
+    }
+}
+
+MSTATUS nk_ktls_offload(struct nk_conn *c)
+{
+    const char *why = NULL;
+    int want_tx = 1, want_rx = 1;
+    if (c->ktls_mode == NKTLS_KTLS_OFF)
+        why = "disabled";
+    else if (c->fd < 0)
+        why = "no socket";
+    else if ((why = nk_ktls_unavailable_reason()) == NULL && !nk_ktls_can_rekey()) {
+        if (c->rekey_policy == NKTLS_REKEY_SOFTWARE)
+            want_tx = want_rx = 0;
+        else if (c->rekey_policy == NKTLS_REKEY_SOFTWARE_RX)
+            want_rx = 0;
+    }
+    c->tx_reason = c->rx_reason = why ? why : "rekey policy";
+    if (!why && (want_tx || want_rx)) {
+        /* Bytes already read past the handshake can never reach the kernel. */
+        if (want_rx && (c->app_len || c->in.len > c->in_start || c->hs_in.len)) {
+            want_rx = 0;
+            c->rx_reason = "data already read";
+        }
+        if (c->out.len > c->out_off)
+            want_tx = 0, c->tx_reason = "output pending";
+        if ((want_tx || want_rx) && setsockopt(c->fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") < 0
+            && errno != EEXIST)
+            why = c->tx_reason = c->rx_reason = ulp_error(errno);
+        if (!why && want_tx)
+            offload_tx(c);
+        if (!why && want_rx)
+            offload_rx(c);
+    }
+    if (c->ktls_mode == NKTLS_KTLS_REQUIRE && !(c->ktls_tx && c->ktls_rx))
+        return ERR_SSL_KTLS_UNAVAILABLE;
+    return OK;
+}
+
+MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx)
+{
+    NK_CHECK(nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
+    int client = c->role == NK_CLIENT;
+    const uint8_t *secret = tx == client ? c->c_ap : c->s_ap;
+    struct nk_rec_key k = { 0 };
+    NK_TRY(nk_rec_derive(&k, c->suite, secret));
+    int rc = set_key(c->fd, tx, c->suite, &k);
+    nk_wipe(&k, sizeof k);
+    return rc == 0 ? OK : ERR_SSL_KTLS_NO_REKEY;
 }

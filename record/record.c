@@ -2,13 +2,19 @@
 #include "record/record.h"
 #include "core/wire.h"
 
-MSTATUS nk_rec_install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret, int encrypt)
+MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret)
 {
     NK_TRY(nk_hkdf_expand_label(s->hash, secret, "key", NULL, 0, k->key, s->key_len));
     NK_TRY(nk_hkdf_expand_label(s->hash, secret, "iv", NULL, 0, k->iv, NK_AEAD_IV));
+    k->seq = 0;
+    return OK;
+}
+
+MSTATUS nk_rec_install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret, int encrypt)
+{
+    NK_TRY(nk_rec_derive(k, s, secret));
     NK_TRY(nk_aead_init(&k->aead, s, k->key, encrypt));
     k->suite = s;
-    k->seq = 0;
     return OK;
 }
 

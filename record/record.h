@@ -29,6 +29,8 @@ struct nk_rec_key {
  * and start at sequence number 0. */
 MSTATUS nk_rec_install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret,
                        int encrypt) NK_MUST;
+/* Only the key and IV (for the kernel): no AEAD context. */
+MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret) NK_MUST;
 void nk_rec_clear(struct nk_rec_key *k);
 
 /* Append one protected record carrying len (<= 2^14) bytes of the given inner

@@ -23,6 +23,59 @@ typedef struct nktlsRecordLayerInfo {
 
 MSTATUS NKTLS_getRecordLayerInfo(sbyte4 connectionInstance, nktlsRecordLayerInfo *pInfo);
 
+/* Kernel TLS offload. After the handshake the traffic keys go to the kernel,
+ * direction by direction, wherever it can take them; elsewhere the software
+ * record layer carries the records. SSL_send/SSL_recv behave the same either way.
+ *   AUTO    (default) use the kernel where possible, fall back silently (the
+ *           reason is reported by NKTLS_getRecordLayerInfo)
+ *   OFF     never use the kernel
+ *   REQUIRE fail the handshake with ERR_SSL_KTLS_UNAVAILABLE unless the kernel
+ *           carries both directions */
+#define NKTLS_KTLS_AUTO    0
+#define NKTLS_KTLS_OFF     1
+#define NKTLS_KTLS_REQUIRE 2
+MSTATUS NKTLS_setKtlsMode(sbyte4 connectionInstance, sbyte4 mode);
+MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode);
+
+/* TLS 1.3 KeyUpdate under kernel offload. Linux 6.14 and later replace keys in
+ * place, and then every policy below keeps both directions in the kernel and
+ * KeyUpdate works both ways. Older kernels cannot replace a key, so:
+ *   FAIL        (default) both directions in the kernel; a KeyUpdate from the
+ *               peer ends the connection with ERR_SSL_KTLS_NO_REKEY, and
+ *               SSL_sendKeyUpdateRequest returns it (the connection goes on)
+ *   SOFTWARE_RX TX in the kernel (sendfile works), RX in software so the peer's
+ *               KeyUpdates are followed; a peer asking us to update our own
+ *               key (update_requested) ends the connection with ERR_SSL_KTLS_NO_REKEY
+ *   SOFTWARE    both directions in software: KeyUpdate always works
+ * No policy ever lets the kernel decrypt with a stale key. */
+#define NKTLS_REKEY_FAIL        0
+#define NKTLS_REKEY_SOFTWARE_RX 1
+#define NKTLS_REKEY_SOFTWARE    2
+MSTATUS NKTLS_setRekeyPolicy(sbyte4 connectionInstance, sbyte4 policy);
+MSTATUS NKTLS_setDefaultRekeyPolicy(sbyte4 policy);
+/* TRUE when this kernel can replace kTLS keys (probed once per process). */
+intBoolean NKTLS_kernelCanRekey(void);
+
+/* Options (bit flags) for NKTLS_setKtlsOptions:
+ * ZEROCOPY_SENDFILE: the kernel encrypts file pages in place for sendfile
+ *   (TLS_TX_ZEROCOPY_RO). Faster, but if the file changes while its pages wait
+ *   for retransmission, the peer receives a record that fails authentication
+ *   and drops the connection: use only for files that do not change.
+ * RX_PADDED: the peer pads its records; do not ask the kernel to expect
+ *   unpadded TLS 1.3 records (TLS_RX_EXPECT_NO_PAD, on by default; the kernel
+ *   retries a padded record anyway, so this only saves that retry). */
+#define NKTLS_KTLS_ZEROCOPY_SENDFILE 0x1
+#define NKTLS_KTLS_RX_PADDED         0x2
+MSTATUS NKTLS_setKtlsOptions(sbyte4 connectionInstance, ubyte4 flags);
+
+/* Send len bytes of file descriptor fd, starting at offset, over the
+ * connection. With kernel TX this is sendfile(2) on the socket: no file data
+ * passes through userspace. Otherwise the software layer reads and encrypts in
+ * large chunks. *pSent is the number of file bytes sent, also on error.
+ * ERR_FILE_EOF: the file ended before offset+len; ERR_FILE_READ_FAILED: reading
+ * the file failed; ERR_TCP_WRITE_ERROR: the peer went away. */
+MSTATUS NKTLS_sendFile(sbyte4 connectionInstance, int fd, sbyte8 offset, ubyte8 len, ubyte8 *pSent);
+
 /* Key exchange groups offered (client) or accepted (server), IANA ids in order of
  * preference. The default is X25519, P-256, P-384, X448, P-521. */
 MSTATUS NKTLS_setGroups(sbyte4 connectionInstance, const ubyte2 *pGroups, ubyte4 numGroups);

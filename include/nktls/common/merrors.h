@@ -23,6 +23,7 @@
     X(ERR_FILE_OPEN_FAILED,                  -6010, "cannot open file") \
     X(ERR_FILE_READ_FAILED,                  -6011, "cannot read file") \
     X(ERR_FILE_WRITE_FAILED,                 -6012, "cannot write file") \
+    X(ERR_FILE_EOF,                          -6013, "file ended before the requested range") \
     X(ERR_MEM_ALLOC_FAIL,                    -6101, "out of memory") \
     X(ERR_CRYPTO,                            -6200, "cryptographic library failure") \
     X(ERR_SSL,                               -7500, "TLS error") \
@@ -60,6 +61,8 @@
     X(ERR_SSL_FATAL_ALERT,                   -7538, "peer sent a fatal alert") \
     X(ERR_SSL_KEY_UPDATE_LIMIT,              -7539, "too many KeyUpdate messages") \
     X(ERR_SSL_BAD_KEY_SHARE,                 -7540, "invalid key share") \
+    X(ERR_SSL_KTLS_UNAVAILABLE,              -7541, "kernel TLS required but the kernel cannot take the keys") \
+    X(ERR_SSL_KTLS_NO_REKEY,                 -7542, "KeyUpdate needs a kernel rekey this kernel cannot do") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \
