@@ -295,7 +295,9 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
 {
     if (c->err < 0)
         return c->err;
-    NK_CHECK(c->status == SSL_CONNECTION_OPEN && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
+    /* A server may send after its first flight, before the client's Finished
+     * (RFC 8446 §4.4.4): its application keys are in place by then. */
+    NK_CHECK(c->wr_app && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
     /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
     uint64_t records = n / c->send_limit + 1;
     if (c->key_update_pending || c->wr.seq + records + 1 >= c->suite->aead_limit)
