@@ -239,6 +239,9 @@ NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
     GET(h, c);
     NK_CHECK(request <= 1, ERR_INVALID_ARG);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->err >= 0, ERR_SSL_NOT_OPEN);
+    /* The kernel holds our key and cannot take a new one: refuse, and the
+     * connection goes on as before (NKTLS_REKEY_* in nktls.h). */
+    NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
     NK_TRY(nk_fail(c, nk_key_update_send(c, request)));
     return c->is_async ? OK : nk_drive_flush(c);
 }

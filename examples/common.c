@@ -122,6 +122,32 @@ ubyte4 ex_parse_version(const char *s)
     ex_usage_error("unknown TLS version '%s' (use 1.2 or 1.3)", s);
 }
 
+void ex_parse_ktls_mode(struct ex_opts *o, const char *s)
+{
+    if (strcmp(s, "auto") == 0)
+        o->ktls_mode = NKTLS_KTLS_AUTO;
+    else if (strcmp(s, "off") == 0)
+        o->ktls_mode = NKTLS_KTLS_OFF;
+    else if (strcmp(s, "require") == 0)
+        o->ktls_mode = NKTLS_KTLS_REQUIRE;
+    else
+        ex_usage_error("unknown kTLS mode '%s' (use auto, off or require)", s);
+    o->has_ktls_mode = 1;
+}
+
+void ex_parse_rekey(struct ex_opts *o, const char *s)
+{
+    if (strcmp(s, "fail") == 0)
+        o->rekey_policy = NKTLS_REKEY_FAIL;
+    else if (strcmp(s, "software-rx") == 0)
+        o->rekey_policy = NKTLS_REKEY_SOFTWARE_RX;
+    else if (strcmp(s, "software") == 0)
+        o->rekey_policy = NKTLS_REKEY_SOFTWARE;
+    else
+        ex_usage_error("unknown rekey policy '%s' (use fail, software-rx or software)", s);
+    o->has_rekey_policy = 1;
+}
+
 long ex_parse_count(const char *s)
 {
     char *end;
@@ -289,6 +315,12 @@ MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o)
         st = SSL_ioctl(conn, SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)o->tls_min);
     if (st == OK && o->tls_max)
         st = SSL_ioctl(conn, SSL_SET_VERSION, (void *)(uintptr_t)o->tls_max);
+    if (st == OK && o->has_ktls_mode)
+        st = NKTLS_setKtlsMode(conn, o->ktls_mode);
+    if (st == OK && o->has_rekey_policy)
+        st = NKTLS_setRekeyPolicy(conn, o->rekey_policy);
+    if (st == OK && o->ktls_flags)
+        st = NKTLS_setKtlsOptions(conn, o->ktls_flags);
     return st;
 }
 

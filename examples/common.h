@@ -23,6 +23,12 @@ struct ex_opts {
     ubyte4 tls_min, tls_max;          /* minor versions: 3 = TLS 1.2, 4 = TLS 1.3 */
     const char *alpn[EX_MAX_LIST];    /* protocol names, in preference order */
     sbyte4 n_alpn;
+    /* Kernel TLS: applied only when given, so the process default stays in
+     * charge otherwise. */
+    int has_ktls_mode, has_rekey_policy;
+    sbyte4 ktls_mode;                 /* NKTLS_KTLS_AUTO/OFF/REQUIRE */
+    sbyte4 rekey_policy;              /* NKTLS_REKEY_* */
+    ubyte4 ktls_flags;                /* NKTLS_KTLS_ZEROCOPY_SENDFILE, ... */
     int verbose;
 };
 
@@ -39,6 +45,9 @@ void ex_parse_ciphers(struct ex_opts *o, const char *list);
 void ex_parse_groups(struct ex_opts *o, const char *list);
 void ex_parse_alpn(struct ex_opts *o, const char *list);
 ubyte4 ex_parse_version(const char *s);
+/* --ktls auto|off|require and --rekey fail|software-rx|software. */
+void ex_parse_ktls_mode(struct ex_opts *o, const char *s);
+void ex_parse_rekey(struct ex_opts *o, const char *s);
 long ex_parse_count(const char *s);
 /* "host:port", "[v6addr]:port" or ":port" (host NULL); both results malloc'd. */
 void ex_split_hostport(const char *arg, char **host, char **port);
@@ -50,7 +59,8 @@ void ex_load_identity(certStorePtr store, const char *cert_file, const char *cha
                       const char *key_file);
 void ex_load_trust(certStorePtr store, const char *ca_file);
 
-/* Apply ciphers, groups and version bounds to a new connection. */
+/* Apply ciphers, groups, version bounds and the kernel TLS settings to a new
+ * connection (before its handshake). */
 MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o);
 
 /* Name of a status ("ERR_SSL_BAD_ID") and of the alert it sends ("handshake_failure"). */

@@ -24,7 +24,8 @@
 static const char usage[] =
     "usage: nktls-client --connect HOST:PORT [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
-    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--wait-close] [-v]\n";
+    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
+    "         [--rekey fail|software-rx|software] [--wait-close] [-v]\n";
 
 /* --insecure: accept whatever chain the server sent. */
 static MSTATUS accept_any_cert(sbyte4 conn, MSTATUS validation_status)
@@ -154,7 +155,7 @@ static int pump(sbyte4 conn, int fd, int wait_close)
 }
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
-       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_WAIT_CLOSE, OPT_HELP };
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_WAIT_CLOSE, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -168,6 +169,8 @@ static const struct option long_opts[] = {
     { "groups", required_argument, NULL, OPT_GROUPS },
     { "tls-min", required_argument, NULL, OPT_TLS_MIN },
     { "tls-max", required_argument, NULL, OPT_TLS_MAX },
+    { "ktls", required_argument, NULL, OPT_KTLS },
+    { "rekey", required_argument, NULL, OPT_REKEY },
     { "wait-close", no_argument, NULL, OPT_WAIT_CLOSE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
@@ -198,6 +201,8 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_GROUPS: ex_parse_groups(&a->tls, optarg); break;
         case OPT_TLS_MIN: a->tls.tls_min = ex_parse_version(optarg); break;
         case OPT_TLS_MAX: a->tls.tls_max = ex_parse_version(optarg); break;
+        case OPT_KTLS: ex_parse_ktls_mode(&a->tls, optarg); break;
+        case OPT_REKEY: ex_parse_rekey(&a->tls, optarg); break;
         case OPT_WAIT_CLOSE: a->wait_close = 1; break;
         case 'v': a->tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); exit(0);

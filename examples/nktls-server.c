@@ -1,6 +1,7 @@
 /* nktls-server — a small TLS server on the NanoSSL-style API: echoes what each
  * client sends (or, with --www, answers one HTTP request describing the
- * connection). One detached thread per connection. */
+ * connection; with --root, serves files over HTTP/1.1, see http_files.c).
+ * One detached thread per connection. */
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -12,11 +13,14 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "http_files.h"
 
 static const char usage[] =
     "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
-    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--www] [--count N] [-v]\n";
+    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
+    "         [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
+    "         [--www | --root DIR] [--count N] [-v]\n";
 
 /* Read-only once the accept loop starts. */
 static struct {
@@ -24,6 +28,8 @@ static struct {
     certStorePtr store;
     int verify_client;
     int www;
+    const char *root;          /* --root: serve files from here */
+    struct http_files files;
 } cfg;
 
 /* Connections finished, for --count. */
@@ -149,7 +155,9 @@ static void serve(struct client *c)
         /* One fprintf: stderr's lock keeps other threads' lines out of the block. */
         fprintf(stderr, "connection from %s\n%s", c->peer, info);
     }
-    if (cfg.www)
+    if (cfg.root)
+        http_files_serve(conn, &cfg.files, c->peer);
+    else if (cfg.www)
         serve_www(conn, c);
     else
         serve_echo(conn, c);
@@ -261,7 +269,8 @@ static void accept_loop(int lfd, long count)
 }
 
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
-       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_WWW, OPT_COUNT, OPT_HELP };
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_ZEROCOPY,
+       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -275,7 +284,11 @@ static const struct option long_opts[] = {
     { "groups", required_argument, NULL, OPT_GROUPS },
     { "tls-min", required_argument, NULL, OPT_TLS_MIN },
     { "tls-max", required_argument, NULL, OPT_TLS_MAX },
+    { "ktls", required_argument, NULL, OPT_KTLS },
+    { "rekey", required_argument, NULL, OPT_REKEY },
+    { "zerocopy-sendfile", no_argument, NULL, OPT_ZEROCOPY },
     { "www", no_argument, NULL, OPT_WWW },
+    { "root", required_argument, NULL, OPT_ROOT },
     { "count", required_argument, NULL, OPT_COUNT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
@@ -304,7 +317,11 @@ int main(int argc, char **argv)
         case OPT_GROUPS: ex_parse_groups(&cfg.tls, optarg); break;
         case OPT_TLS_MIN: cfg.tls.tls_min = ex_parse_version(optarg); break;
         case OPT_TLS_MAX: cfg.tls.tls_max = ex_parse_version(optarg); break;
+        case OPT_KTLS: ex_parse_ktls_mode(&cfg.tls, optarg); break;
+        case OPT_REKEY: ex_parse_rekey(&cfg.tls, optarg); break;
+        case OPT_ZEROCOPY: cfg.tls.ktls_flags |= NKTLS_KTLS_ZEROCOPY_SENDFILE; break;
         case OPT_WWW: cfg.www = 1; break;
+        case OPT_ROOT: cfg.root = optarg; break;
         case OPT_COUNT: count = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); return 0;
@@ -318,6 +335,12 @@ int main(int argc, char **argv)
         ex_usage_error("--listen, --cert and --key are required (try --help)");
     if (cfg.verify_client && !ca)
         ex_usage_error("--verify-client needs --ca");
+    if (cfg.www && cfg.root)
+        ex_usage_error("--www and --root exclude each other");
+    if (cfg.root) {
+        cfg.files.root_fd = http_files_open_root(cfg.root);
+        cfg.files.verbose = cfg.tls.verbose;
+    }
 
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
     if ((st = MOCANA_initMocana()) < 0)

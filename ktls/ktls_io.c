@@ -3,6 +3,8 @@
  * TLS_GET_RECORD_TYPE), and sendfile. */
 #include <errno.h>
 #include <linux/tls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -15,10 +17,19 @@
 #define SOL_TLS 282
 #endif
 
-static MSTATUS write_error(int err)
+/* After the peer resets the connection, kernel TX can go on accepting data
+ * that never leaves: the reset may already have been consumed as an error
+ * inside the kernel. The TCP state still tells. */
+static int socket_failed(int fd)
 {
-    (void)err;
-    return ERR_TCP_WRITE_ERROR;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0)
+        return 1;
+    struct tcp_info ti;
+    len = sizeof ti;
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0
+           && ti.tcpi_state != TCP_ESTABLISHED && ti.tcpi_state != TCP_CLOSE_WAIT;
 }
 
 /* Send one record body: application data as plain bytes, anything else with
@@ -66,7 +77,7 @@ MSTATUS nk_ktls_flush(struct nk_conn *c)
             if (errno == EINTR)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                return write_error(errno);
+                return ERR_TCP_WRITE_ERROR;
             struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
             if (poll(&pf, 1, -1) < 0 && errno != EINTR)
                 return ERR_TCP_WRITE_ERROR;
@@ -94,6 +105,8 @@ MSTATUS nk_ktls_send(struct nk_conn *c, const uint8_t *d, size_t n)
     NK_TRY(nk_ktls_flush(c));
     while (n) {
         ssize_t k = send(c->fd, d, n, MSG_NOSIGNAL);
+        if (k > 0 && socket_failed(c->fd))
+            return ERR_TCP_WRITE_ERROR;
         if (k > 0) {
             d += k;
             n -= (size_t)k;
@@ -102,7 +115,7 @@ MSTATUS nk_ktls_send(struct nk_conn *c, const uint8_t *d, size_t n)
             if (poll(&pf, 1, -1) < 0 && errno != EINTR)
                 return ERR_TCP_WRITE_ERROR;
         } else if (k < 0 && errno != EINTR) {
-            return write_error(errno);
+            return ERR_TCP_WRITE_ERROR;
         }
     }
     return OK;
@@ -171,7 +184,13 @@ MSTATUS nk_ktls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, i
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;
             MSTATUS st = nk_fail(c, recv_error(errno));
-            (void)!nk_drive_flush(c);    /* the alert (bad_record_mac, ...) */
+            /* The kernel parks a failed decryption as the socket's error, which
+             * would also fail our alert: collect it (SO_ERROR clears it), then
+             * send the alert (bad_record_mac, ...). */
+            int soerr;
+            socklen_t slen = sizeof soerr;
+            (void)!getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
+            (void)!nk_drive_flush(c);
             return st;
         }
         /* A truncated control message would lose the record type. */
@@ -206,10 +225,13 @@ static MSTATUS sendfile_kernel(struct nk_conn *c, int fd, int64_t off, uint64_t 
 {
     off_t pos = (off_t)off;
     while (*sent < len) {
-        size_t chunk = len - *sent > (1u << 30) ? (1u << 30) : (size_t)(len - *sent);
+        /* Chunks of 4 MiB, so a peer that went away is noticed within one. */
+        size_t chunk = len - *sent > (4u << 20) ? (4u << 20) : (size_t)(len - *sent);
         ssize_t n = sendfile(c->fd, fd, &pos, chunk);
         if (n > 0) {
             *sent += (uint64_t)n;
+            if (socket_failed(c->fd))
+                return ERR_TCP_WRITE_ERROR;
         } else if (n == 0) {
             return ERR_FILE_EOF;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {

@@ -363,6 +363,13 @@ nk_client_check() {
         fail "client -v: no 'group: $group'" "$err"
         return 1
     fi
+    # In the kTLS VM the kernel must carry both directions: the peer's data and
+    # its post-handshake records (session tickets, close_notify) then arrived
+    # through the kernel.
+    if [ "${NKTLS_IN_VM:-}" = 1 ] && ! grep -qE '^record layer: tx kernel.*, rx kernel' "$err"; then
+        fail "client -v: records not carried by the kernel" "$err"
+        return 1
+    fi
     return 0
 }
 
