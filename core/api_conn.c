@@ -25,6 +25,14 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
     case SSL_SET_RECV_TIMEOUT:
         c->recv_timeout_ms = (ubyte4)v;
         return OK;
+    case SSL_SET_NUM_TICKETS:       /* server: session tickets after each handshake */
+        NK_CHECK(v <= 16, ERR_INVALID_ARG);
+        c->num_tickets = (uint8_t)v;
+        return OK;
+    case SSL_GET_NUM_TICKETS:
+        NK_CHECK(value, ERR_NULL_POINTER);
+        *(ubyte4 *)value = c->num_tickets;
+        return OK;
     default:
         return ERR_NOT_SUPPORTED;
     }
@@ -343,6 +351,12 @@ NK_API MSTATUS NKTLS_getPeerSubject(sbyte4 h, sbyte *buf, ubyte4 len)
     NK_CHECK(buf && len, ERR_NULL_POINTER);
     NK_CHECK(c->peer_leaf, ERR_SSL_NOT_OPEN);
     return nk_cert_subject(c->peer_leaf, c->peer_leaf_len, (char *)buf, len);
+}
+
+NK_API intBoolean NKTLS_isSessionResumed(sbyte4 h)
+{
+    struct nk_conn *c;
+    return nk_conn_get(h, &c) == OK && c->resumed;
 }
 
 NK_API MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 h, ubyte2 *scheme)

@@ -96,6 +96,7 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
     c->alert_in = c->alert_out = -1;
     c->status = SSL_CONNECTION_NEGOTIATE;
     c->send_limit = NK_MAX_PLAIN;
+    c->num_tickets = 1;
     *out = c;
     return OK;
 }

@@ -52,6 +52,10 @@ struct nk_conn {
     sbyte4 (*alpn_cb)(sbyte4, ubyte **[], sbyte4 *, ubyte *, sbyte4);
     MSTATUS (*cert_status_cb)(sbyte4, struct certChain *, MSTATUS);
     MSTATUS (*invalid_cert_cb)(sbyte4, MSTATUS);
+    funcPtrClientSavePSK_t psk_save_cb;          /* client: keep tickets */
+    funcPtrClientRetrievePSK_t psk_retrieve_cb;  /* client: offer one */
+    uint8_t num_tickets;                         /* server: tickets after each handshake */
+    int resumed;                                 /* the handshake used a PSK */
 
     /* engine buffers */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */

@@ -300,6 +300,19 @@ MSTATUS nk_transcript_hash(const struct nk_transcript *t, uint8_t *out)
     return ok ? OK : ERR_CRYPTO;
 }
 
+MSTATUS nk_transcript_hash_extra(const struct nk_transcript *t, enum nk_hash h, const uint8_t *extra,
+                                 size_t n, uint8_t *out)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
+    int ok = t->hash_known ? t->hash == h && EVP_MD_CTX_copy_ex(c, t->ctx)
+                           : EVP_DigestInit_ex(c, nk_md(h), NULL)
+                                 && (!t->pending.len || EVP_DigestUpdate(c, t->pending.p, t->pending.len));
+    ok = ok && EVP_DigestUpdate(c, extra, n) && EVP_DigestFinal_ex(c, out, NULL);
+    EVP_MD_CTX_free(c);
+    return ok ? OK : ERR_CRYPTO;
+}
+
 MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t)
 {
     /* Transcript-Hash(ClientHello1, HelloRetryRequest, ...) =

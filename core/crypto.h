@@ -76,6 +76,11 @@ struct nk_transcript {
 MSTATUS nk_transcript_add(struct nk_transcript *t, const uint8_t *msg, size_t n) NK_MUST;
 MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h) NK_MUST;
 MSTATUS nk_transcript_hash(const struct nk_transcript *t, uint8_t *out) NK_MUST;
+/* Hash of the transcript so far followed by extra bytes, with hash h (a PSK
+ * binder's truncated ClientHello, §4.2.11.2); ERR_CRYPTO if h is not the
+ * transcript's hash once that is fixed. */
+MSTATUS nk_transcript_hash_extra(const struct nk_transcript *t, enum nk_hash h, const uint8_t *extra,
+                                 size_t n, uint8_t *out) NK_MUST;
 /* Replace ClientHello1 with message_hash (HelloRetryRequest, RFC 8446 §4.4.1). */
 MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t) NK_MUST;
 void nk_transcript_free(struct nk_transcript *t);

@@ -25,7 +25,27 @@ static const char usage[] =
     "usage: nktls-client --connect HOST:PORT [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
-    "         [--rekey fail|software-rx|software] [--wait-close] [-v]\n";
+    "         [--rekey fail|software-rx|software] [--sess-in FILE] [--sess-out FILE]\n"
+    "         [--wait-close] [-v]\n";
+
+/* --sess-out / --sess-in: the session ticket, in SSL_serializePSK's form. The
+ * last ticket the server sends is the one kept. */
+static const char *g_sess_out, *g_sess_in;
+
+static sbyte4 save_ticket(sbyte4 conn, sbyte *server, ubyte4 server_len, ubyte *psk, ubyte4 len)
+{
+    return MOCANA_writeFile(g_sess_out, psk, len) == OK ? 0 : -1;
+}
+
+static sbyte4 load_ticket(sbyte4 conn, sbyte *server, ubyte4 server_len, ubyte **psk, ubyte4 *len,
+                          intBoolean *free_it)
+{
+    /* No file yet: no ticket, a full handshake. */
+    if (MOCANA_readFile(g_sess_in, psk, len) != OK)
+        *psk = NULL;
+    *free_it = TRUE;
+    return 0;
+}
 
 /* --insecure: accept whatever chain the server sent. */
 static MSTATUS accept_any_cert(sbyte4 conn, MSTATUS validation_status)
@@ -155,7 +175,8 @@ static int pump(sbyte4 conn, int fd, int wait_close)
 }
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
-       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_WAIT_CLOSE, OPT_HELP };
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_WAIT_CLOSE,
+       OPT_SESS_IN, OPT_SESS_OUT, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -172,6 +193,8 @@ static const struct option long_opts[] = {
     { "ktls", required_argument, NULL, OPT_KTLS },
     { "rekey", required_argument, NULL, OPT_REKEY },
     { "wait-close", no_argument, NULL, OPT_WAIT_CLOSE },
+    { "sess-in", required_argument, NULL, OPT_SESS_IN },
+    { "sess-out", required_argument, NULL, OPT_SESS_OUT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -204,6 +227,8 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_KTLS: ex_parse_ktls_mode(&a->tls, optarg); break;
         case OPT_REKEY: ex_parse_rekey(&a->tls, optarg); break;
         case OPT_WAIT_CLOSE: a->wait_close = 1; break;
+        case OPT_SESS_IN: g_sess_in = optarg; break;
+        case OPT_SESS_OUT: g_sess_out = optarg; break;
         case 'v': a->tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); exit(0);
         default:
@@ -233,6 +258,10 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
     st = ex_apply_opts(conn, &a->tls);
     if (st == OK && a->insecure)
         st = SSL_setInvalidCertCallback(conn, accept_any_cert);
+    if (st == OK && g_sess_out)
+        st = SSL_setClientSavePSKCallback(conn, save_ticket);
+    if (st == OK && g_sess_in)
+        st = SSL_CLIENT_setRetrievePSKCallback(conn, load_ticket);
     if (st == OK && a->tls.n_alpn)
         st = SSL_setApplicationLayerProtocol(conn, a->tls.n_alpn, (const char **)a->tls.alpn);
     if (st == OK)
@@ -282,6 +311,7 @@ int main(int argc, char **argv)
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_LAYER, info, sizeof(info));
         fputs(info, stderr);
+        fprintf(stderr, "resumed: %s\n", NKTLS_isSessionResumed(conn) ? "yes" : "no");
     }
 
     rc = pump(conn, fd, a.wait_close);

@@ -39,6 +39,8 @@ enum {
     ST_CONNECTED,
 };
 
+struct tls13PSK;
+
 struct nk_hs {
     int state;
     struct nk_transcript tr;
@@ -72,6 +74,12 @@ struct nk_hs {
     struct nk_der *peer_chain;       /* as received, for verification and callbacks */
     size_t peer_chain_len;
     struct nk_buf msg;               /* scratch for building one message */
+
+    /* resumption (handshake/psk.c) */
+    struct tls13PSK *offer;          /* client: the ticket it offers */
+    int psk_ok;                      /* the PSK was accepted */
+    uint8_t psk[NK_MAX_HASH];
+    uint8_t psk_len;
 };
 
 /* One row of a state table. */

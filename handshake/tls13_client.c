@@ -1,6 +1,7 @@
 /* handshake/tls13_client.c — the TLS 1.3 client (RFC 8446 §4). */
 #include <arpa/inet.h>
 #include "handshake/hs.h"
+#include "handshake/psk.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
@@ -97,7 +98,14 @@ static MSTATUS send_client_hello(struct nk_conn *c)
         nk_wr_close(&w, sub, 2);
         nk_wr_close(&w, pos, 2);
     }
+    if (hs->offer) {
+        mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+        mark_sent(hs, NK_EXT_PRE_SHARED_KEY);
+        nk_psk_client_write(c, &w);   /* last (§4.2.11) */
+    }
     nk_wr_close(&w, exts, 2);
+    NK_TRY(nk_wr_status(&w));
+    NK_TRY(nk_psk_client_bind(c));
     NK_TRY(nk_hs_finish(c, &w));
     hs->ccs_ok = 1;
     return OK;
@@ -114,6 +122,7 @@ MSTATUS nk_hs_client_start(struct nk_conn *c)
     hs->session_id_len = 32;
     hs->kex_group = c->groups[0];
     hs->state = ST_C_WAIT_SH;
+    NK_TRY(nk_psk_client_load(c));
     return send_client_hello(c);
 }
 
@@ -174,6 +183,11 @@ static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t 
     }
     /* §4.1.4: an HRR that would not change the ClientHello is illegal_parameter. */
     NK_CHECK(changed, ERR_SSL_ILLEGAL_PARAMETER);
+    /* §4.1.4: a PSK whose hash is not the HRR suite's is dropped from CH2. */
+    if (hs->offer && nk_suite_by_id(hs->offer->suite)->hash != c->suite->hash) {
+        nk_psk_free(hs->offer);
+        hs->offer = NULL;
+    }
     NK_TRY(nk_transcript_set_hash(&hs->tr, c->suite->hash));
     NK_TRY(nk_transcript_hrr_reset(&hs->tr));
     NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
@@ -235,9 +249,12 @@ static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     size_t dhe_len;
     NK_TRY(nk_kex_derive(group, hs->kex_priv, share.p, nk_rd_left(&share), dhe, &dhe_len));
     c->group = group;
+    const struct nk_ext *psk = nk_ext_find(e, ne, NK_EXT_PRE_SHARED_KEY);
+    if (psk)
+        NK_TRY(nk_psk_client_accepted(c, psk));
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    NK_TRY(nk_ks_early(hs, NULL, 0));
+    NK_TRY(nk_ks_early(hs, hs->psk_ok ? hs->psk : NULL, hs->psk_len));
     MSTATUS st = nk_ks_handshake(c, dhe, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
@@ -305,7 +322,8 @@ static MSTATUS on_encrypted_extensions(struct nk_conn *c, struct nk_rd *b, const
         }
     }
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    hs->state = ST_C_WAIT_CERT_CR;
+    /* A resumed handshake authenticates with the PSK: Finished comes next. */
+    hs->state = hs->psk_ok ? ST_C_WAIT_FIN : ST_C_WAIT_CERT_CR;
     return OK;
 }
 

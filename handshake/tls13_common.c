@@ -2,6 +2,7 @@
  * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
 #include <openssl/x509.h>
 #include "handshake/hs.h"
+#include "handshake/psk.h"
 #include "ktls/ktls.h"
 
 MSTATUS nk_hs_alloc(struct nk_conn *c)
@@ -31,6 +32,7 @@ void nk_hs_free(struct nk_conn *c)
     free_peer_chain(hs);
     nk_buf_free(&hs->cookie);
     nk_buf_free(&hs->msg);
+    nk_psk_free(hs->offer);
     nk_wipe(hs, sizeof *hs);
     free(hs);
     c->hs = NULL;
@@ -245,6 +247,7 @@ MSTATUS nk_hs_complete(struct nk_conn *c)
 {
     c->status = SSL_CONNECTION_OPEN;
     c->minor = 4;
+    c->resumed = c->hs->psk_ok;
     nk_hs_free(c);
     return OK;
 }
@@ -291,10 +294,10 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const
     NK_TRY(nk_rd_vec16(body, &ticket, 1, 0xffff));
     NK_TRY(nk_rd_vec16(body, &exts, 0, 0xfffe));
     NK_TRY(nk_rd_done(body));
-    /* §4.6.1: lifetime MUST NOT exceed 7 days. Tickets are not kept yet: this
-     * client does not resume, so the ticket is parsed and dropped. */
+    /* §4.6.1: lifetime MUST NOT exceed 7 days. */
     NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);
-    return OK;
+    return nk_ticket_received(c, lifetime, age_add, nonce.p, nk_rd_left(&nonce), ticket.p,
+                              nk_rd_left(&ticket));
 }
 
 MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);

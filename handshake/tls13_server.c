@@ -1,5 +1,6 @@
 /* handshake/tls13_server.c — the TLS 1.3 server (RFC 8446 §4). */
 #include "handshake/hs.h"
+#include "handshake/psk.h"
 
 static const uint8_t hrr_random[32] = {
     0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
@@ -252,11 +253,16 @@ static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
     nk_wr_bytes(&w, pub, pub_len);
     nk_wr_close(&w, ke, 2);
     nk_wr_close(&w, ks, 2);
+    if (hs->psk_ok) {   /* §4.2.11: selected_identity; we only look at the first */
+        nk_wr_u16(&w, NK_EXT_PRE_SHARED_KEY);
+        nk_wr_u16(&w, 2);
+        nk_wr_u16(&w, 0);
+    }
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_hs_finish(c, &w));
     if (!hs->hrr)
         NK_TRY(nk_send_ccs(c));
-    NK_TRY(nk_ks_early(hs, NULL, 0));
+    NK_TRY(nk_ks_early(hs, hs->psk_ok ? hs->psk : NULL, hs->psk_len));
     st = nk_ks_handshake(c, dhe, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
@@ -307,21 +313,28 @@ static MSTATUS send_certificate_request(struct nk_conn *c)
 static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    int sni_used = 0;
-    hs->identity = nk_store_pick_identity(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
-                                          &hs->sig_scheme);
-    NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
-    sni_used = c->server_name && c->server_name[0];
+    int sni_used = c->server_name && c->server_name[0];
+    /* The binder covers the transcript before this ClientHello. */
+    NK_TRY(nk_psk_server_check(c, ch->e, ch->ne, raw, n));
+    if (!hs->psk_ok) {
+        hs->identity = nk_store_pick_identity(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
+                                              &hs->sig_scheme);
+        NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
+    }
     NK_TRY(choose_alpn(c, ch));
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
     NK_TRY(send_encrypted_extensions(c, ch, sni_used));
-    int want_cert = (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH) && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
+    /* §4.3.2: no CertificateRequest when authenticating with a PSK. */
+    int want_cert = !hs->psk_ok && (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH)
+                    && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
     if (want_cert)
         NK_TRY(send_certificate_request(c));
-    NK_TRY(nk_hs_send_certificate(c, hs->identity));
-    NK_TRY(nk_hs_send_cert_verify(c));
+    if (!hs->psk_ok) {
+        NK_TRY(nk_hs_send_certificate(c, hs->identity));
+        NK_TRY(nk_hs_send_cert_verify(c));
+    }
     NK_TRY(nk_hs_send_finished(c));
     NK_TRY(nk_ks_application(c));
     NK_TRY(nk_rec_install(&c->wr, c->suite, c->s_ap, 1));
@@ -384,7 +397,11 @@ static MSTATUS on_client_finished(struct nk_conn *c, struct nk_rd *b, const uint
     NK_TRY(nk_rec_install(&c->rd, c->suite, c->c_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
-    return nk_hs_complete(c);
+    NK_TRY(nk_hs_complete(c));
+    /* Tickets for the next handshake (§4.6.1), sent before any data of ours. */
+    for (uint8_t i = 0; i < c->num_tickets; i++)
+        NK_TRY(nk_ticket_send(c, i));
+    return OK;
 }
 
 static const struct nk_step server13[] = {

@@ -102,3 +102,6 @@ const char *NKTLS_alertName(sbyte4 alertId);
 #endif
 
 #endif
+/* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
+ * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
+intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

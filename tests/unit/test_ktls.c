@@ -325,7 +325,7 @@ static void *relay_main(void *arg)
             if (n <= 0)
                 break;
             have += (size_t)n;
-            while (have >= NK_REC_HDR && have >= NK_REC_HDR + nk_load16(buf + 3)) {
+            while (have >= NK_REC_HDR && have >= (size_t)NK_REC_HDR + nk_load16(buf + 3)) {
                 size_t len = NK_REC_HDR + nk_load16(buf + 3);
                 if (buf[0] == NK_CT_APPLICATION_DATA && atomic_exchange(&r->corrupt, 0))
                     buf[len - 1] ^= 0x01;

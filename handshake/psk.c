@@ -1,0 +1,171 @@
+/* handshake/psk.c — offering and accepting a resumption PSK in the hellos
+ * (RFC 8446 §4.2.9, §4.2.11). Only psk_dhe_ke is offered and accepted: every
+ * resumed handshake still runs (EC)DHE, so it keeps forward secrecy. */
+#include <stdlib.h>
+#include "handshake/psk.h"
+
+enum { PSK_DHE_KE = 1 };
+
+/* binder = HMAC(finished_key(Derive-Secret(early_secret, "res binder", "")),
+ *               Transcript-Hash(Truncate(ClientHello)))  (§4.2.11.2) */
+static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, const uint8_t *psk, size_t psk_len,
+                      const uint8_t *truncated, size_t tlen, uint8_t *out)
+{
+    static const uint8_t zero[NK_MAX_HASH];
+    uint8_t early[NK_MAX_HASH], key[NK_MAX_HASH], th[NK_MAX_HASH];
+    size_t hl = nk_hash_len(h);
+    MSTATUS st = nk_hkdf_extract(h, zero, hl, psk, psk_len, early);
+    if (st == OK)
+        st = nk_ks_derive_secret(h, early, "res binder", NULL, key);
+    if (st == OK)
+        st = nk_transcript_hash_extra(tr, h, truncated, tlen, th);
+    if (st == OK)
+        st = nk_ks_finished(h, key, th, out);
+    nk_wipe(early, sizeof early);
+    nk_wipe(key, sizeof key);
+    return st;
+}
+
+/* ---- client ---- */
+
+MSTATUS nk_psk_client_load(struct nk_conn *c)
+{
+    ubyte *blob = NULL;
+    ubyte4 len = 0;
+    intBoolean free_it = FALSE;
+    const char *info = c->server_name ? c->server_name : "";
+    if (!c->psk_retrieve_cb)
+        return OK;
+    if (c->psk_retrieve_cb(c->handle, (sbyte *)info, (ubyte4)strlen(info), &blob, &len, &free_it) < 0 || !blob)
+        return OK;   /* nothing to resume: a full handshake */
+    struct tls13PSK *p = NULL;
+    MSTATUS st = SSL_deserializePSK(blob, len, &p);
+    if (free_it)
+        free(blob);
+    if (st < 0)
+        return OK;
+    /* Offer it only if its suite is one we offer and it has not expired. */
+    int usable = (uint64_t)c->now >= p->received && (uint64_t)c->now - p->received <= p->lifetime;
+    int offered = 0;
+    for (size_t i = 0; i < c->n_suites; i++)
+        offered |= c->suites[i] == p->suite;
+    if (usable && offered)
+        c->hs->offer = p;
+    else
+        nk_psk_free(p);
+    return OK;
+}
+
+void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
+{
+    struct tls13PSK *p = c->hs->offer;
+    if (!p)
+        return;
+    /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer. */
+    nk_wr_u16(w, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+    nk_wr_u16(w, 2);
+    nk_wr_u8(w, 1);
+    nk_wr_u8(w, PSK_DHE_KE);
+    /* §4.2.11: pre_shared_key is the last extension; the binder is filled in
+     * once the rest of the message is final (nk_psk_client_bind). */
+    size_t hl = p->psk_len;
+    uint32_t age_ms = (uint32_t)(((uint64_t)c->now - p->received) * 1000u) + p->age_add;
+    nk_wr_u16(w, NK_EXT_PRE_SHARED_KEY);
+    size_t ext = nk_wr_open(w, 2), ids = nk_wr_open(w, 2);
+    nk_wr_u16(w, p->ticket_len);
+    nk_wr_bytes(w, p->ticket, p->ticket_len);
+    nk_wr_u32(w, age_ms);
+    nk_wr_close(w, ids, 2);
+    nk_wr_u16(w, (uint16_t)(1 + hl));
+    nk_wr_u8(w, (uint8_t)hl);
+    uint8_t *space = nk_wr_space(w, hl);
+    if (space)
+        memset(space, 0, hl);
+    nk_wr_close(w, ext, 2);
+}
+
+MSTATUS nk_psk_client_bind(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    struct tls13PSK *p = hs->offer;
+    struct nk_buf *m = &hs->msg;
+    if (!p)
+        return OK;
+    size_t hl = p->psk_len, tail = 2 + 1 + hl;   /* the binders list */
+    NK_CHECK(m->len > 4 + tail, ERR_SSL_INTERNAL);
+    nk_store24(m->p + 1, (uint32_t)(m->len - 4));
+    return binder(&hs->tr, nk_suite_by_id(p->suite)->hash, p->psk, p->psk_len, m->p, m->len - tail,
+                  m->p + m->len - hl);
+}
+
+MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_rd r = x->data;
+    uint16_t selected;
+    NK_TRY(nk_rd_u16(&r, &selected));
+    NK_TRY(nk_rd_done(&r));
+    /* §4.2.11: the identity must be one we offered (we offer one), and the
+     * server's suite must use the PSK's hash. */
+    NK_CHECK(hs->offer && selected == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_suite_by_id(hs->offer->suite)->hash == c->suite->hash, ERR_SSL_ILLEGAL_PARAMETER);
+    hs->psk_ok = 1;
+    hs->psk_len = hs->offer->psk_len;
+    memcpy(hs->psk, hs->offer->psk, hs->psk_len);
+    return OK;
+}
+
+/* ---- server ---- */
+
+static int modes_allow_dhe(const struct nk_ext *exts, size_t n)
+{
+    const struct nk_ext *x = nk_ext_find(exts, n, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+    struct nk_rd r, list;
+    uint8_t m;
+    if (!x)
+        return 0;
+    r = x->data;
+    if (nk_rd_vec8(&r, &list, 1, 255) < 0)
+        return 0;
+    while (nk_rd_u8(&list, &m) == OK)
+        if (m == PSK_DHE_KE)
+            return 1;
+    return 0;
+}
+
+MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
+                            size_t raw_len)
+{
+    struct nk_hs *hs = c->hs;
+    const struct nk_ext *x = nk_ext_find(exts, n, NK_EXT_PRE_SHARED_KEY);
+    struct nk_rd r, ids, binders, id, bind;
+    uint32_t age;
+    hs->psk_ok = 0;
+    if (!x || !modes_allow_dhe(exts, n))
+        return OK;
+    r = x->data;
+    NK_TRY(nk_rd_vec16(&r, &ids, 7, 0xffff));
+    NK_TRY(nk_rd_vec16(&r, &binders, 33, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    /* The truncated ClientHello ends where the binders list begins. */
+    size_t tlen = (size_t)(binders.p - 2 - raw);
+    NK_TRY(nk_rd_vec16(&ids, &id, 1, 0xffff));
+    NK_TRY(nk_rd_u32(&ids, &age));
+    NK_TRY(nk_rd_vec8(&binders, &bind, 32, 255));
+    struct nk_ticket_state t;
+    if (nk_ticket_open(id.p, nk_rd_left(&id), c->now, &t) < 0
+        || nk_suite_by_id(t.suite)->hash != c->suite->hash)
+        return OK;   /* not resumable here: a full handshake */
+    uint8_t expect[NK_MAX_HASH];
+    MSTATUS st = binder(&hs->tr, c->suite->hash, t.psk, t.psk_len, raw, tlen, expect);
+    if (st == OK && (nk_rd_left(&bind) != t.psk_len || !nk_ct_equal(expect, bind.p, t.psk_len)))
+        st = ERR_SSL_BAD_BINDER;   /* §4.2.11: abort; §6.2: decrypt_error */
+    if (st == OK) {
+        hs->psk_ok = 1;
+        hs->psk_len = t.psk_len;
+        memcpy(hs->psk, t.psk, t.psk_len);
+    }
+    nk_wipe(&t, sizeof t);
+    (void)raw_len;
+    return st;
+}

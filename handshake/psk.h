@@ -1,0 +1,47 @@
+/* handshake/psk.h — resumption: session tickets (ticket.c) and the PSK offer
+ * and acceptance in the hellos (psk.c), RFC 8446 §2.2, §4.2.11, §4.6.1. */
+#ifndef NK_PSK_H
+#define NK_PSK_H
+
+#include "handshake/hs.h"
+
+/* What a client keeps from a NewSessionTicket (the public tls13PSK). */
+struct tls13PSK {
+    uint16_t suite;
+    uint8_t psk[NK_MAX_HASH];
+    uint8_t psk_len;
+    uint32_t age_add, lifetime;
+    uint64_t received;        /* seconds since the epoch */
+    uint8_t *ticket;
+    uint16_t ticket_len;
+};
+
+/* What a server finds inside one of its tickets. */
+struct nk_ticket_state {
+    uint16_t suite;
+    uint32_t age_add;
+    time_t issued;
+    uint8_t psk[NK_MAX_HASH];
+    uint8_t psk_len;
+};
+
+void nk_psk_free(struct tls13PSK *p);
+
+/* ticket.c */
+MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce) NK_MUST;
+MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
+MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
+                           size_t nlen, const uint8_t *ticket, size_t tlen) NK_MUST;
+
+/* psk.c, client */
+MSTATUS nk_psk_client_load(struct nk_conn *c) NK_MUST;          /* ask the retrieve callback */
+void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w);   /* the last two CH extensions */
+MSTATUS nk_psk_client_bind(struct nk_conn *c) NK_MUST;          /* fill the binder in hs->msg */
+MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x) NK_MUST;
+
+/* psk.c, server: accept the client's ticket if it is good; never fails the
+ * handshake for a ticket it cannot use, only for a wrong binder. */
+MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
+                            size_t raw_len) NK_MUST;
+
+#endif

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# tests/interop/resume.sh — TLS 1.3 resumption with real peers: nktls-server's
+# session tickets resumed by `openssl s_client` and `gnutls-cli`, and
+# nktls-client (--sess-out / --sess-in) resuming with `openssl s_server` and
+# `gnutls-serv`. A resumed handshake must say so on both sides, and a ticket
+# the server cannot use must fall back to a full handshake. TAP on stdout.
+source "$(dirname "$0")/lib.sh"
+
+require_nktls
+require_tool openssl
+certs_init || exit 1
+PORT_FILE=$WORK/port
+
+# nktls-server's tickets, resumed by s_client.
+srv_s_client() {
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    local sess=$WORK/ossl.sess out
+    rm -f "$sess"
+    out=$( (echo first; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -sess_out "$sess" 2>&1)
+    echo "$out" | grep -q '^New, TLSv1.3' || { fail "first handshake not a new TLS 1.3 session: $(echo "$out" | tail -1)"; return 1; }
+    [ -s "$sess" ] || { fail "s_client saved no session (no ticket from nktls-server)"; return 1; }
+    out=$( (echo second; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -sess_in "$sess" 2>&1)
+    echo "$out" | grep -q '^Reused, TLSv1.3' || { fail "second handshake not resumed: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+    echo "$out" | grep -qx second || { fail "data did not come back on the resumed connection"; return 1; }
+}
+
+# The same with gnutls-cli --resume (two connections in one run).
+srv_gnutls_cli() {
+    command -v gnutls-cli >/dev/null || { SKIP_REASON="gnutls-cli not installed"; return 2; }
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    local out
+    out=$( (echo hello; sleep 1) | timeout "$T_TIMEOUT" gnutls-cli --port "$NK_PORT" 127.0.0.1 \
+        --x509cafile "$CERTS/ca.pem" --sni-hostname localhost --resume 2>&1)
+    echo "$out" | grep -q 'This is a resumed session' ||
+        { fail "gnutls-cli did not resume: $(echo "$out" | grep -i resum | tr '\n' ' ')"; return 1; }
+}
+
+# nktls-client keeps the peer's ticket and offers it on the next connection,
+# to the same server process (a restarted server has new ticket keys).
+# cli_resume NAME EXPECTED_REPLY SERVER_ARGS... (@PORT@ stands for the port)
+cli_resume() {
+    local peer=$1 reply=$2 sess=$WORK/$1.sess port a args=() i
+    shift 2
+    rm -f "$sess"
+    port=$(pick_port)
+    for a in "$@"; do args+=("${a//@PORT@/$port}"); done
+    "${args[@]}" </dev/null >"$WORK/resume-$peer.srv" 2>&1 &
+    PEER_PID=$!
+    wait_listen "$port" "$PEER_PID" || { fail "$peer did not start" "$WORK/resume-$peer.srv"; return 1; }
+    for i in 1 2; do
+        local how=(--sess-out "$sess")
+        [ "$i" = 2 ] && how=(--sess-in "$sess")
+        (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port"             --servername localhost --ca "$CERTS/ca.pem" -v "${how[@]}"             >"$WORK/resume-$peer-$i.out" 2>"$WORK/resume-$peer-$i.err"
+        RC=$?
+        [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/resume-$peer-$i.err"; return 1; }
+        grep -qx "$reply" "$WORK/resume-$peer-$i.out" ||
+            { fail "no '$reply' back from $peer" "$WORK/resume-$peer-$i.err"; return 1; }
+        if [ "$i" = 1 ]; then
+            grep -qx 'resumed: no' "$WORK/resume-$peer-1.err" || { fail "first connection says it resumed" "$WORK/resume-$peer-1.err"; return 1; }
+            [ -s "$sess" ] || { fail "no ticket saved from $peer" "$WORK/resume-$peer-1.err"; return 1; }
+        else
+            grep -qx 'resumed: yes' "$WORK/resume-$peer-2.err" || { fail "second connection not resumed" "$WORK/resume-$peer-2.err"; return 1; }
+        fi
+    done
+    stop_pid "$PEER_PID"
+}
+
+# A ticket that is not this server's: a full handshake, not a failure.
+cli_stale_ticket() {
+    local sess=$WORK/stale.sess
+    [ -s "$WORK/openssl.sess" ] || { SKIP_REASON="no ticket from the previous case"; return 2; }
+    cp "$WORK/openssl.sess" "$sess"
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    echo hi | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$NK_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --sess-in "$sess" -v >"$WORK/stale.out" 2>"$WORK/stale.err"
+    RC=$?
+    [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/stale.err"; return 1; }
+    grep -qx 'resumed: no' "$WORK/stale.err" || { fail "resumed with another server's ticket" "$WORK/stale.err"; return 1; }
+    grep -qx hi "$WORK/stale.out" || { fail "no echo" "$WORK/stale.err"; return 1; }
+}
+
+data_init
+section "nktls-server tickets"
+run_case "resume.nktls-server.s_client" srv_s_client
+run_case "resume.nktls-server.gnutls-cli" srv_gnutls_cli
+nk_server_stop
+section "nktls-client tickets"
+run_case "resume.nktls-client.s_server" cli_resume openssl olleh \
+    openssl s_server -accept "127.0.0.1:@PORT@" -naccept 2 -tls1_3 -rev \
+    -cert "$CERTS/server.pem" -key "$CERTS/server.key"
+if command -v gnutls-serv >/dev/null; then
+    run_case "resume.nktls-client.gnutls-serv" cli_resume gnutls hello \
+        gnutls-serv --port @PORT@ --echo --x509certfile "$CERTS/server.pem" --x509keyfile "$CERTS/server.key"
+fi
+run_case "resume.nktls-client.stale_ticket" cli_stale_ticket
+nk_server_stop
+tap_done
