@@ -253,8 +253,3 @@ NK_API MSTATUS SSL_closeConnection(sbyte4 h)
     nk_conn_free(c);
     return OK;
 }
-
-NK_API MSTATUS SSL_ASYNC_closeConnection(sbyte4 h)
-{
-    return SSL_closeConnection(h);
-}

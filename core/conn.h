@@ -104,6 +104,16 @@ struct nk_conn {
     int got_close_notify, sent_close_notify;
     unsigned key_updates_in_a_row; /* KeyUpdates received with no data between */
     int key_update_pending;        /* peer asked us to update (update_requested) */
+
+    /* asynchronous API (core/api_async.c) */
+    struct {
+        int started;               /* engine started, hello timer running */
+        int opened;                /* open-state upcall made */
+        int offloaded;             /* NKTLS_asyncOffload has decided */
+        int64_t t0_ms, limit_ms;   /* handshake clock: start, allowed run (0 = no limit) */
+        struct nk_buf in;          /* bytes given but not yet processed: they wait
+                                    * behind data kept for SSL_ASYNC_getRecvBuffer */
+    } as;
 };
 
 /* connection table (core/conn.c) */
@@ -127,6 +137,9 @@ const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len);
 void nk_out_ack(struct nk_conn *c, size_t n);
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;
 size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n);
+/* Mark n bytes of the waiting application data (c->app, c->app_len) as read,
+ * for callers that use them in place. */
+void nk_app_ack(struct nk_conn *c, size_t n);
 MSTATUS nk_send_alert(struct nk_conn *c, int level, int alert) NK_MUST;
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err);         /* record a fatal error, queue its alert */
 MSTATUS nk_send_handshake(struct nk_conn *c, const uint8_t *msg, size_t n) NK_MUST;

@@ -305,13 +305,10 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     return nk_fail(c, send_records(c, NK_CT_APPLICATION_DATA, d, n));
 }
 
-size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
+void nk_app_ack(struct nk_conn *c, size_t n)
 {
     if (n > c->app_len)
         n = c->app_len;
-    if (n == 0)
-        return 0;
-    memcpy(d, c->app, n);
     c->app += n;
     c->app_len -= n;
     if (!c->app_len) {
@@ -319,6 +316,16 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
         if (c->in_start == c->in.len)
             c->in.len = c->in_start = 0;
     }
+}
+
+size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
+{
+    if (n > c->app_len)
+        n = c->app_len;
+    if (n == 0)
+        return 0;
+    memcpy(d, c->app, n);
+    nk_app_ack(c, n);
     return n;
 }
 
@@ -328,6 +335,7 @@ void nk_engine_release(struct nk_conn *c)
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     nk_buf_free(&c->hs_in);
+    nk_buf_free(&c->as.in);
     nk_rec_clear(&c->rd);
     nk_rec_clear(&c->wr);
     nk_wipe(c->c_ap, sizeof c->c_ap);

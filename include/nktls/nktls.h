@@ -76,6 +76,27 @@ MSTATUS NKTLS_setKtlsOptions(sbyte4 connectionInstance, ubyte4 flags);
  * the file failed; ERR_TCP_WRITE_ERROR: the peer went away. */
 MSTATUS NKTLS_sendFile(sbyte4 connectionInstance, int fd, sbyte8 offset, ubyte8 len, ubyte8 *pSent);
 
+/* Kernel offload for an SSL_ASYNC_* connection. Call NKTLS_asyncOffload after
+ * the open-state upcall, once SSL_ASYNC_sendMessagePending is 0 and before
+ * reading the socket again. NKTLS_getRecordLayerInfo then tells, per direction:
+ *   software: go on with the SSL_ASYNC_* calls.
+ *   kernel TX: write plaintext to the socket yourself (send, sendfile);
+ *     SSL_ASYNC_sendMessage returns ERR_SSL_BAD_STATE. Alerts and KeyUpdates the
+ *     library makes still count in SSL_ASYNC_sendMessagePending; calling
+ *     SSL_ASYNC_getSendBuffer then writes them to the socket itself (each needs
+ *     its record type in a control message) and returns len 0.
+ *   kernel RX: read plaintext with recvmsg; a record whose TLS_GET_RECORD_TYPE
+ *     control message is not 23 (alert, KeyUpdate, NewSessionTicket) goes to
+ *     NKTLS_asyncRecvRecord(h, type, bytes, len), which returns what
+ *     SSL_ASYNC_recvMessage would (ERR_SSL_CONNECTION_CLOSED after close_notify)
+ *     and may queue output. SSL_ASYNC_recvMessage* return ERR_SSL_BAD_STATE.
+ * RX moves to the kernel only if no byte past the handshake was given to the
+ * library (else rxReason is "data already read"): read with MSG_PEEK, feed with
+ * SSL_ASYNC_recvMessage2, then consume n - restLen bytes from the socket. */
+MSTATUS NKTLS_asyncOffload(sbyte4 connectionInstance);
+MSTATUS NKTLS_asyncRecvRecord(sbyte4 connectionInstance, ubyte4 recordType, const ubyte *pData,
+                              ubyte4 dataLen);
+
 /* Key exchange groups offered (client) or accepted (server), IANA ids in order of
  * preference. The default is X25519, P-256, P-384, X448, P-521. */
 MSTATUS NKTLS_setGroups(sbyte4 connectionInstance, const ubyte2 *pGroups, ubyte4 numGroups);
@@ -85,6 +106,9 @@ MSTATUS NKTLS_getNegotiatedGroup(sbyte4 connectionInstance, ubyte2 *pGroup);
 MSTATUS NKTLS_getServerName(sbyte4 connectionInstance, const sbyte **ppName);
 /* One-line subject of the peer's leaf certificate; ERR_SSL_NOT_OPEN if none. */
 MSTATUS NKTLS_getPeerSubject(sbyte4 connectionInstance, sbyte *pBuf, ubyte4 bufLen);
+/* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
+ * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
+intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
 /* The signature scheme the peer used in its CertificateVerify (IANA id). */
 MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme);
 
@@ -102,6 +126,3 @@ const char *NKTLS_alertName(sbyte4 alertId);
 #endif
 
 #endif
-/* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
- * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
-intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

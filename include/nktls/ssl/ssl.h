@@ -384,7 +384,34 @@ MSTATUS SSL_sendPending(sbyte4 connectionInstance, sbyte4 *pNumBytesPending);
 /* Sends close_notify and frees the connection; does not close the socket. */
 MSTATUS SSL_closeConnection(sbyte4 connectionInstance);
 
-/* ---- asynchronous (the application owns the socket and feeds bytes) ---- */
+/* ---- asynchronous (the application owns the socket and feeds bytes) ----
+ * Start: SSL_ASYNC_connect / SSL_ASYNC_acceptConnection, then SSL_ASYNC_start (a
+ *   server may skip it: its first SSL_ASYNC_recvMessage starts it). Starting
+ *   calls funcPtrClientStartTimer / funcPtrStartTimer(h, sslTimeOutHello, 0).
+ * Send: whenever SSL_ASYNC_sendMessagePending(h) > 0, take the bytes with
+ *   SSL_ASYNC_getSendBuffer and write them to the socket; check after every call.
+ *   SSL_ASYNC_sendMessage encrypts into that buffer; ERR_SSL_NOT_OPEN before the
+ *   handshake completes (nothing is queued).
+ * Receive: every byte read goes to SSL_ASYNC_recvMessage, split anywhere. It
+ *   calls funcPtr[Client]OpenStateUpcall(h, FALSE) once when the handshake
+ *   completes, then funcPtr[Client]ReceiveUpcall(h, data, len) per record of
+ *   application data. With SSL_FLAG_ENABLE_RECV_BUFFER (or no receive upcall)
+ *   the data is kept instead: SSL_ASYNC_getRecvBuffer hands out one record in
+ *   place (protocol 23), valid until the next receive call on h; repeat until
+ *   len is 0. SSL_ASYNC_recvMessage2 stops after the record that completes the
+ *   handshake or yields data, returns the bytes kept for getRecvBuffer and
+ *   leaves the rest (inside the caller's buffer) for the next call. Upcalls may
+ *   send and close h, never feed it.
+ * Errors: sticky; the alert waits in the send buffer. ERR_SSL_CONNECTION_CLOSED
+ *   after the peer's close_notify.
+ * Close: SSL_sendAlert(h, SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), drain
+ *   the send buffer, SSL_ASYNC_closeConnection(h): it frees h, sends nothing and
+ *   leaves the socket open.
+ * Timers: receive calls fail the handshake with ERR_SSL_HANDSHAKE_TIMEOUT once
+ *   sslTimeOutHello has passed, unless funcPtrSSLHandleTimeout(h, &ms) (ms in:
+ *   time run) returns OK with ms set to the extra time it grants. When the
+ *   application's timer fires before the open-state upcall, it closes h.
+ * Kernel TLS: NKTLS_asyncOffload in nktls.h. */
 #ifndef NKTLS_NANOSSL_LEGACY_API
 sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET tempSocket, struct certStore *pCertStore);
 sbyte4 SSL_ASYNC_connect(TCP_SOCKET tempSocket, ubyte sessionIdLen, ubyte *sessionId,

@@ -1,0 +1,854 @@
+/* test_async.c — the NanoSSL asynchronous API (SSL_ASYNC_*) driven by the test's
+ * own loop: the test moves every byte between the ends, split at every byte
+ * boundary and in chunks of 1..64 bytes, and counts the upcalls. Also the kept
+ * receive buffer (SSL_FLAG_ENABLE_RECV_BUFFER), recvMessage2's rest, the send
+ * buffer's counts, errors and their alerts, close_notify, KeyUpdate, the hello
+ * timer, an async server against a blocking client over a socketpair, and
+ * kernel offload over TCP loopback (software fallback on a host without the tls
+ * module, the kernel in the VM: the case branches on NKTLS_getRecordLayerInfo). */
+#include <fcntl.h>
+#include <linux/tls.h>
+#include <poll.h>
+#include "api_env.h"
+#include "ktls/ktls.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* ---- upcalls, recorded per connection ---------------------------------------- */
+
+static struct up {
+    sbyte4 h;
+    int opens, open_as_client, rehandshakes, open_seq;
+    int recvs, recv_as_client, first_recv_seq;
+    ubyte *data;                          /* everything the receive upcall got */
+    size_t len, cap;
+    int timers, timer_as_client, key_updates, timeouts;
+    ubyte4 timer_ms, timeout_ms;
+    sbyte4 timer_future;
+} ups[8];
+static int seq;                 /* orders the events */
+static sbyte4 echo_h;           /* the receive upcall of this handle echoes */
+static int send_on_open;        /* the client's open upcall sends "early" */
+static ubyte4 grant_ms;         /* funcPtrSSLHandleTimeout's answer */
+static int close_in_upcall;     /* open and receive upcalls close their connection */
+
+static struct up *up_for(sbyte4 h)
+{
+    for (size_t i = 0; i < NK_ARRAY_LEN(ups); i++)
+        if (ups[i].h == h || ups[i].h == 0) {
+            ups[i].h = h;
+            return &ups[i];
+        }
+    abort();   /* more connections than the test ever makes at once */
+}
+
+static void ups_reset(void)
+{
+    for (size_t i = 0; i < NK_ARRAY_LEN(ups); i++)
+        free(ups[i].data);
+    memset(ups, 0, sizeof ups);
+}
+
+static void append(struct up *u, const ubyte *d, size_t n)
+{
+    if (u->len + n > u->cap && !(u->data = realloc(u->data, u->cap = (u->len + n) * 2)))
+        abort();
+    memcpy(u->data + u->len, d, n);
+    u->len += n;
+}
+
+static sbyte4 open_up(sbyte4 h, intBoolean reh, int client)
+{
+    struct up *u = up_for(h);
+    u->opens++;
+    u->open_as_client += client;
+    u->rehandshakes += reh != FALSE;
+    u->open_seq = ++seq;
+    if (client && send_on_open && SSL_ASYNC_sendMessage(h, (sbyte *)"early", 5, NULL) != OK)
+        abort();
+    return close_in_upcall && !client ? SSL_ASYNC_closeConnection(h) : OK;
+}
+static sbyte4 on_open_srv(sbyte4 h, intBoolean reh) { return open_up(h, reh, 0); }
+static sbyte4 on_open_cli(sbyte4 h, intBoolean reh) { return open_up(h, reh, 1); }
+
+static sbyte4 recv_up(sbyte4 h, ubyte *d, ubyte4 n, int client)
+{
+    struct up *u = up_for(h);
+    if (!u->recvs++)
+        u->first_recv_seq = ++seq;
+    u->recv_as_client += client;
+    append(u, d, n);
+    if (h == echo_h && SSL_ASYNC_sendMessage(h, (sbyte *)d, (sbyte4)n, NULL) != OK)
+        abort();
+    return close_in_upcall ? SSL_ASYNC_closeConnection(h) : OK;
+}
+static sbyte4 on_recv_srv(sbyte4 h, ubyte *d, ubyte4 n) { return recv_up(h, d, n, 0); }
+static sbyte4 on_recv_cli(sbyte4 h, ubyte *d, ubyte4 n) { return recv_up(h, d, n, 1); }
+
+static sbyte4 timer_up(sbyte4 h, ubyte4 ms, sbyte4 future, int client)
+{
+    struct up *u = up_for(h);
+    u->timers++;
+    u->timer_as_client += client;
+    u->timer_ms = ms;
+    u->timer_future = future;
+    return OK;
+}
+static sbyte4 on_timer_srv(sbyte4 h, ubyte4 ms, sbyte4 f) { return timer_up(h, ms, f, 0); }
+static sbyte4 on_timer_cli(sbyte4 h, ubyte4 ms, sbyte4 f) { return timer_up(h, ms, f, 1); }
+
+static sbyte4 on_timeout(sbyte4 h, ubyte4 *ms)
+{
+    up_for(h)->timeouts++;
+    up_for(h)->timeout_ms = *ms;
+    *ms = grant_ms;
+    return OK;
+}
+
+static sbyte4 on_key_update(sbyte4 h) { up_for(h)->key_updates++; return OK; }
+
+/* ---- a client and a server, both asynchronous, joined by the test ---------------- */
+
+enum { CLI = 0, SRV = 1 };
+
+FIXTURE(async) {
+    sbyte4 h[2];
+};
+
+FIXTURE_SETUP(async)
+{
+    env_up(8);
+    ASSERT_EQ(SSL_ASYNC_init(8, 8), OK);   /* same table as SSL_init's */
+    sslSettings *s = SSL_sslSettings();
+    s->funcPtrOpenStateUpcall = on_open_srv;
+    s->funcPtrClientOpenStateUpcall = on_open_cli;
+    s->funcPtrReceiveUpcall = on_recv_srv;
+    s->funcPtrClientReceiveUpcall = on_recv_cli;
+    s->funcPtrStartTimer = on_timer_srv;
+    s->funcPtrClientStartTimer = on_timer_cli;
+    s->funcPtrKeyUpdateRequest = on_key_update;
+}
+
+FIXTURE_TEARDOWN(async)
+{
+    ups_reset();
+    env_down();
+}
+
+static void pair_new(struct th_meta *_metadata, sbyte4 h[2])
+{
+    h[CLI] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h[CLI], 0);
+    h[SRV] = SSL_ASYNC_acceptConnection(-1, env.srv);
+    ASSERT_GT(h[SRV], 0);
+}
+
+static void pair_close(struct th_meta *_metadata, sbyte4 h[2])
+{
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(SSL_ASYNC_closeConnection(h[i]), OK);
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[i]), ERR_SSL_BAD_ID);
+    }
+}
+
+/* A status check that names both codes, as one statement. */
+#define ST(expr, want) do { MSTATUS st_ = (expr); ST_EQ_AT(st_, want, #expr ": "); } while (0)
+#define SEND(h, str) ASSERT_EQ(SSL_ASYNC_sendMessage(h, (sbyte *)(str), (sbyte4)strlen(str), NULL), OK)
+
+static ubyte wire[1 << 17];
+
+/* Take everything `from` has to send and give it to `to`, chunk bytes per
+ * recvMessage (0: each take at once). */
+static MSTATUS move(sbyte4 from, sbyte4 to, size_t chunk)
+{
+    for (;;) {
+        ubyte4 len = sizeof wire;
+        MSTATUS st = SSL_ASYNC_getSendBuffer(from, wire, &len);
+        if (st != OK)
+            return st;
+        if (len == 0)
+            return OK;
+        for (size_t off = 0, k; off < len; off += k) {
+            k = chunk && chunk < len - off ? chunk : len - off;
+            st = SSL_ASYNC_recvMessage(to, wire + off, (ubyte4)k);
+            if (st != OK)
+                return st;
+        }
+    }
+}
+
+/* Move bytes both ways until neither end has anything to send. */
+static MSTATUS pump(sbyte4 h[2], size_t chunk)
+{
+    int moved;
+    do {
+        moved = 0;
+        for (int i = 0; i < 2; i++) {
+            if (SSL_ASYNC_sendMessagePending(h[i]) <= 0)
+                continue;
+            moved = 1;
+            NK_TRY(move(h[i], h[1 - i], chunk));
+        }
+    } while (moved);
+    return OK;
+}
+
+/* A new pair (server session flags: srv_flags) through the handshake. */
+static void handshake(struct th_meta *_metadata, sbyte4 h[2], size_t chunk, ubyte4 srv_flags)
+{
+    ubyte4 status;
+    pair_new(_metadata, h);
+    ASSERT_EQ(SSL_setSessionFlags(h[SRV], srv_flags), OK);
+    ASSERT_EQ(SSL_ASYNC_start(h[CLI]), OK);
+    MSTATUS st = pump(h, chunk);
+    ST_EQ_AT(st, OK, at("chunk %zu: ", chunk));
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(SSL_getSessionStatus(h[i], &status), OK);
+        ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
+        struct up *u = up_for(h[i]);
+        /* Exactly once, by the upcall for this end's role, not a rehandshake. */
+        ASSERT_EQ(u->opens, 1) TH_LOG("chunk %zu, %s", chunk, i ? "server" : "client");
+        ASSERT_EQ(u->open_as_client, i == CLI);
+        ASSERT_EQ(u->rehandshakes, 0);
+    }
+}
+
+/* Send n bytes of fill(seed) from h[from]; the other end's upcall must get them. */
+static void exchange(struct th_meta *_metadata, sbyte4 h[2], int from, size_t n, uint32_t seed,
+                     size_t chunk)
+{
+    ubyte *b = malloc(n);
+    ASSERT_NOT_NULL(b);
+    fill(b, n, seed);
+    struct up *u = up_for(h[1 - from]);
+    size_t before = u->len;
+    sbyte4 sent = -1;
+    ASSERT_EQ(SSL_ASYNC_sendMessage(h[from], (sbyte *)b, (sbyte4)n, &sent), OK);
+    ASSERT_EQ(sent, (sbyte4)n);
+    ST(pump(h, chunk), OK);
+    ASSERT_EQ(u->len - before, n);
+    ASSERT_MEM_EQ(u->data + before, b, n) TH_LOG("%zu bytes, chunk %zu", n, chunk);
+    free(b);
+}
+
+TEST_F(async, byte_at_a_time)
+{
+    handshake(_metadata, self->h, 1, 0);
+    exchange(_metadata, self->h, CLI, 3000, 1, 1);
+    exchange(_metadata, self->h, SRV, 40000, 2, 1);   /* three records */
+    struct up *c = up_for(self->h[CLI]), *s = up_for(self->h[SRV]);
+    EXPECT_EQ(s->recv_as_client, 0);
+    EXPECT_EQ(c->recv_as_client, 3);
+    EXPECT_EQ(c->recvs, 3);
+    EXPECT_EQ(s->recvs, 1);
+    EXPECT_EQ(c->opens, 1);   /* data after the handshake opens nothing again */
+    EXPECT_EQ(s->opens, 1);
+    pair_close(_metadata, self->h);
+}
+
+TEST_F(async, chunk_sweep)
+{
+    for (size_t chunk = 1; chunk <= 64; chunk++) {
+        ups_reset();
+        handshake(_metadata, self->h, chunk, 0);
+        exchange(_metadata, self->h, CLI, 100 + chunk, (uint32_t)chunk, chunk);
+        exchange(_metadata, self->h, SRV, 1000 + chunk, (uint32_t)chunk + 100, chunk);
+        pair_close(_metadata, self->h);
+    }
+}
+
+/* Whole flights and several records per recvMessage; data sent from the
+ * client's open upcall arrives behind its Finished, after the server's open. */
+TEST_F(async, records_together)
+{
+    send_on_open = 1;
+    handshake(_metadata, self->h, 0, 0);
+    struct up *s = up_for(self->h[SRV]);
+    ASSERT_EQ(s->len, 5u);
+    ASSERT_MEM_EQ(s->data, "early", 5);
+    ASSERT_LT(s->open_seq, s->first_recv_seq);
+    const char *parts[] = { "one", "two", "three" };
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)parts[i], (sbyte4)strlen(parts[i]), NULL), OK);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 3 * 22 + 11);
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);
+    ASSERT_EQ(s->recvs, 4);
+    ASSERT_EQ(s->len, 16u);
+    ASSERT_MEM_EQ(s->data, "earlyonetwothree", 16);
+    pair_close(_metadata, self->h);
+}
+
+/* An upcall may close its connection: the call that made it returns OK and
+ * touches nothing more (ASan watches); the rest of the bytes are dropped. */
+TEST_F(async, upcall_closes)
+{
+    handshake(_metadata, self->h, 0, 0);
+    close_in_upcall = 1;
+    SEND(self->h[CLI], "a");
+    SEND(self->h[CLI], "b");
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);
+    ASSERT_EQ(up_for(self->h[SRV])->recvs, 1);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_ASYNC_closeConnection(self->h[CLI]), OK);
+    /* The server's open upcall closes it, with data right behind the Finished. */
+    ups_reset();
+    send_on_open = 1;
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(pump(self->h, 0), OK);
+    ASSERT_EQ(up_for(self->h[SRV])->opens, 1);
+    ASSERT_EQ(up_for(self->h[SRV])->recvs, 0);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_ASYNC_closeConnection(self->h[CLI]), OK);
+}
+
+/* ---- data kept for SSL_ASYNC_getRecvBuffer --------------------------------------- */
+
+/* Take exactly one waiting record with getRecvBuffer and compare it. */
+static void take(struct th_meta *_metadata, sbyte4 h, const char *want)
+{
+    ubyte *p;
+    ubyte4 len, proto;
+    ASSERT_EQ(SSL_ASYNC_getRecvBuffer(h, &p, &len, &proto), OK);
+    ASSERT_EQ(len, (ubyte4)strlen(want));
+    ASSERT_EQ(proto, (ubyte4)SSL_APPLICATION_DATA);
+    ASSERT_MEM_EQ(p, want, len);
+    /* In place: in the library's buffer, not a copy of what the test gave. */
+    ASSERT_TRUE(p < wire || p >= wire + sizeof wire);
+}
+
+TEST_F(async, recv_buffer)
+{
+    ubyte *p = NULL;
+    ubyte4 len = 99, proto = 99;
+    handshake(_metadata, self->h, 0, SSL_FLAG_ENABLE_RECV_BUFFER);
+    /* Two records in one recvMessage: the first waits, the second waits behind it. */
+    SEND(self->h[CLI], "hello");
+    SEND(self->h[CLI], "world!");
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);
+    ASSERT_EQ(up_for(self->h[SRV])->recvs, 0);   /* no receive upcall with the flag */
+    take(_metadata, self->h[SRV], "hello");
+    take(_metadata, self->h[SRV], "world!");
+    ASSERT_EQ(SSL_ASYNC_getRecvBuffer(self->h[SRV], &p, &len, &proto), OK);
+    ASSERT_EQ(len, 0u);
+    ASSERT_EQ(proto, 0u);
+    ASSERT_NULL(p);
+
+    /* A byte at a time, then data and close_notify in one recvMessage. */
+    exchange(_metadata, self->h, SRV, 10, 3, 1);   /* the other way still upcalls */
+    SEND(self->h[CLI], "slow");
+    ST(move(self->h[CLI], self->h[SRV], 1), OK);
+    SEND(self->h[CLI], "bye");
+    ASSERT_EQ(SSL_sendAlert(self->h[CLI], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);   /* "slow" waits: nothing behind it ran */
+    take(_metadata, self->h[SRV], "slow");
+    take(_metadata, self->h[SRV], "bye");
+    ST(SSL_ASYNC_getRecvBuffer(self->h[SRV], &p, &len, &proto), ERR_SSL_CONNECTION_CLOSED);
+    ASSERT_EQ(len, 0u);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], NULL, 0), ERR_SSL_CONNECTION_CLOSED);
+    pair_close(_metadata, self->h);
+}
+
+TEST_F(async, recv_message2_rest)
+{
+    ubyte *rest;
+    ubyte4 rest_len, len;
+    ubyte buf[512];
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);
+    /* Client Finished and data in one buffer: the call stops at the end of the
+     * record that completes the handshake. */
+    SEND(self->h[CLI], "data");
+    len = sizeof buf;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
+    sbyte4 r = SSL_ASYNC_recvMessage2(self->h[SRV], buf, len, &rest, &rest_len);
+    ASSERT_EQ(r, 0);
+    ASSERT_EQ(up_for(self->h[SRV])->opens, 1);
+    ASSERT_EQ(rest_len, 4u + 22);
+    ASSERT_TRUE(rest == buf + len - rest_len);
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], rest, rest_len, &rest, &rest_len);
+    ASSERT_EQ(r, 4);
+    ASSERT_EQ(rest_len, 0u);
+    take(_metadata, self->h[SRV], "data");
+    ASSERT_EQ(up_for(self->h[SRV])->recvs, 0);   /* recvMessage2 never upcalls data */
+    ST(pump(self->h, 0), OK);   /* the server's ticket, if it sends one */
+
+    /* Two records in one buffer. */
+    SEND(self->h[CLI], "first");
+    SEND(self->h[CLI], "second!");
+    len = sizeof buf;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
+    ASSERT_EQ(len, 5u + 7 + 2 * 22);
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], buf, len, &rest, &rest_len);
+    ASSERT_EQ(r, 5);
+    ASSERT_TRUE(rest == buf + 5 + 22);
+    ASSERT_EQ(rest_len, 7u + 22);
+    ASSERT_EQ(rest[0], SSL_APPLICATION_DATA);   /* the second record's header */
+    /* Not taken yet: a second call processes nothing and says so again. */
+    ubyte *again;
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], rest, rest_len, &again, &len);
+    ASSERT_EQ(r, 5);
+    ASSERT_TRUE(again == rest);
+    ASSERT_EQ(len, rest_len);
+    take(_metadata, self->h[SRV], "first");
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], rest, rest_len, &rest, &rest_len);
+    ASSERT_EQ(r, 7);
+    ASSERT_EQ(rest_len, 0u);
+    take(_metadata, self->h[SRV], "second!");
+
+    /* Half a record: all taken, nothing yet. */
+    SEND(self->h[CLI], "split");
+    len = sizeof buf;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], buf, 10, &rest, &rest_len);
+    ASSERT_EQ(r, 0);
+    ASSERT_EQ(rest_len, 0u);
+    r = SSL_ASYNC_recvMessage2(self->h[SRV], buf + 10, len - 10, &rest, &rest_len);
+    ASSERT_EQ(r, 5);
+    take(_metadata, self->h[SRV], "split");
+    pair_close(_metadata, self->h);
+}
+
+/* ---- the send buffer -------------------------------------------------------------- */
+
+TEST_F(async, send_pending_counts)
+{
+    ubyte buf[64];
+    ubyte4 len;
+    sbyte4 sent = -1;
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);
+    /* Before the handshake completes nothing is queued. */
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)"x", 1, &sent), ERR_SSL_NOT_OPEN);
+    ASSERT_EQ(sent, 0);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), ERR_SSL_BAD_STATE);
+    sbyte4 hello = SSL_ASYNC_sendMessagePending(self->h[CLI]);
+    ASSERT_GT(hello, 100);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)"x", 1, &sent), ERR_SSL_NOT_OPEN);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), hello);
+    /* A small take: exactly that many bytes leave, from the front. */
+    len = 10;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
+    ASSERT_EQ(len, 10u);
+    ASSERT_EQ(buf[0], SSL_HANDSHAKE);
+    ASSERT_EQ(buf[5], 1);   /* ClientHello */
+    ASSERT_EQ((sbyte4)(5 + (buf[3] << 8 | buf[4])), hello);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), hello - 10);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], buf, 10), OK);
+    ST(pump(self->h, 0), OK);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[i]), 0);
+    /* A TLS 1.3 record adds 5 (header) + 1 (content type) + 16 (tag). */
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 100, &sent), OK);
+    ASSERT_EQ(sent, 100);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 0, &sent), OK);
+    ASSERT_EQ(sent, 0);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 40000, &sent), OK);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 40000 + 4 * 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, -1, &sent), ERR_INVALID_ARG);
+    ST(pump(self->h, 0), OK);
+    ASSERT_EQ(up_for(self->h[SRV])->len, 40100u);
+    pair_close(_metadata, self->h);
+}
+
+/* ---- errors and closure ----------------------------------------------------------- */
+
+TEST_F(async, garbage_is_decode_error)
+{
+    static const ubyte http[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    static const ubyte alert[] = { SSL_ALERT, 3, 3, 0, 2, SSLALERTLEVEL_FATAL, SSL_ALERT_DECODE_ERROR };
+    ubyte buf[64];
+    ubyte4 len = sizeof buf;
+    pair_new(_metadata, self->h);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, sizeof http - 1), ERR_SSL_PROTOCOL);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), (sbyte4)sizeof alert);
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[SRV], buf, &len), OK);
+    ASSERT_EQ(len, sizeof alert);
+    ASSERT_MEM_EQ(buf, alert, sizeof alert);
+    /* Sticky: nothing more is processed or sent. */
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, 5), ERR_SSL_PROTOCOL);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 0);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[SRV], (sbyte *)"x", 1, NULL), ERR_SSL_PROTOCOL);
+    ASSERT_EQ(up_for(self->h[SRV])->opens, 0);
+    pair_close(_metadata, self->h);
+}
+
+TEST_F(async, bad_record_alert_reaches_peer)
+{
+    ubyte buf[256];
+    ubyte4 len = sizeof buf;
+    sbyte4 id = -1, cls = -1;
+    handshake(_metadata, self->h, 0, 0);
+    SEND(self->h[CLI], "tampered");
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
+    buf[len - 1] ^= 1;   /* the tag */
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], buf, len), ERR_SSL_BAD_RECORD_MAC);
+    ASSERT_EQ(up_for(self->h[SRV])->recvs, 0);
+    /* The alert is encrypted: the client decodes it. */
+    ST(move(self->h[SRV], self->h[CLI], 0), ERR_SSL_FATAL_ALERT);
+    ASSERT_EQ(alerts_for(self->h[CLI], &id, &cls), 1);
+    ASSERT_EQ(id, SSL_ALERT_BAD_RECORD_MAC);
+    ASSERT_EQ(cls, SSLALERTLEVEL_FATAL);
+    pair_close(_metadata, self->h);
+}
+
+TEST_F(async, close_notify)
+{
+    sbyte4 id = -1, cls = -1;
+    handshake(_metadata, self->h, 3, 0);
+    /* Data and close_notify in one recvMessage: data first, then the end. */
+    SEND(self->h[CLI], "last");
+    ASSERT_EQ(SSL_sendAlert(self->h[CLI], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 4 + 22 + 2 + 22);
+    ST(move(self->h[CLI], self->h[SRV], 0), ERR_SSL_CONNECTION_CLOSED);
+    struct up *s = up_for(self->h[SRV]);
+    ASSERT_EQ(s->len, 4u);
+    ASSERT_MEM_EQ(s->data, "last", 4);
+    ASSERT_EQ(alerts_for(self->h[SRV], &id, &cls), 1);
+    ASSERT_EQ(id, SSL_ALERT_CLOSE_NOTIFY);
+    ASSERT_EQ(cls, SSLALERTLEVEL_WARNING);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)"x", 1), ERR_SSL_CONNECTION_CLOSED);
+    /* The client has closed its sending side... */
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)"x", 1, NULL), ERR_SSL_NOT_OPEN);
+    /* ...and the server answers in kind. */
+    ASSERT_EQ(SSL_sendAlert(self->h[SRV], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
+    ST(move(self->h[SRV], self->h[CLI], 1), ERR_SSL_CONNECTION_CLOSED);
+    pair_close(_metadata, self->h);
+    ASSERT_EQ(SSL_ASYNC_closeConnection(self->h[SRV]), ERR_SSL_BAD_ID);
+}
+
+TEST_F(async, key_update_answered)
+{
+    handshake(_metadata, self->h, 0, 0);
+    ASSERT_EQ(SSL_sendKeyUpdateRequest(self->h[CLI], SSL_KEY_UPDATE_REQUESTED), OK);
+    /* KeyUpdate (4 + 1 bytes) in one protected record. */
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 5 + 22);
+    ST(move(self->h[CLI], self->h[SRV], 1), OK);
+    ASSERT_EQ(up_for(self->h[SRV])->key_updates, 1);
+    /* RFC 8446 §4.6.3: the server answers with its own KeyUpdate, waiting here. */
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 5 + 22);
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);
+    ASSERT_EQ(up_for(self->h[CLI])->key_updates, 1);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);   /* not asked: no answer */
+    /* Both directions under the new keys. */
+    exchange(_metadata, self->h, CLI, 5000, 7, 0);
+    exchange(_metadata, self->h, SRV, 5000, 8, 7);
+    pair_close(_metadata, self->h);
+}
+
+/* ---- timers ------------------------------------------------------------------------ */
+
+TEST_F(async, hello_timer)
+{
+    SSL_sslSettings()->sslTimeOutHello = 50;
+    pair_new(_metadata, self->h);
+    struct up *c = up_for(self->h[CLI]), *s = up_for(self->h[SRV]);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ASSERT_EQ(c->timers + c->timer_as_client, 2);   /* once, the client's upcall */
+    ASSERT_EQ(c->timer_ms, 50u);
+    ASSERT_EQ(c->timer_future, 0);
+    ASSERT_EQ(s->timers, 0);   /* the server starts with its first bytes */
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);
+    ASSERT_EQ(s->timers - s->timer_as_client, 1);
+    ASSERT_EQ(s->timer_ms, 50u);
+    usleep(80 * 1000);
+    /* No funcPtrSSLHandleTimeout: the client's next bytes come too late. */
+    ST(move(self->h[SRV], self->h[CLI], 0), ERR_SSL_HANDSHAKE_TIMEOUT);
+    ST(SSL_ASYNC_recvMessage(self->h[CLI], NULL, 0), ERR_SSL_HANDSHAKE_TIMEOUT);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);   /* no alert for that */
+    pair_close(_metadata, self->h);
+
+    /* With the callback, the application can grant more time. */
+    SSL_sslSettings()->funcPtrSSLHandleTimeout = on_timeout;
+    grant_ms = 10000;
+    pair_new(_metadata, self->h);
+    c = up_for(self->h[CLI]);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    usleep(80 * 1000);
+    ST(pump(self->h, 0), OK);
+    ASSERT_EQ(c->timeouts, 1);
+    ASSERT_GE(c->timeout_ms, 50u);
+    ASSERT_EQ(c->opens, 1);
+    pair_close(_metadata, self->h);
+}
+
+/* ---- sockets: the application's own loop -------------------------------------------- */
+
+/* One end and its socket; ob holds bytes taken from the library, not yet written. */
+struct side {
+    sbyte4 h;
+    int fd;
+    nktlsRecordLayerInfo li;
+    ubyte ob[1 << 16];
+    size_t off, len;
+};
+
+static int busy(struct side *s) { return s->off < s->len || SSL_ASYNC_sendMessagePending(s->h) > 0; }
+
+/* Write what the library has to send; block: until all of it is written. */
+static MSTATUS flush(struct side *s, int block)
+{
+    for (;;) {
+        if (s->off == s->len) {
+            if (SSL_ASYNC_sendMessagePending(s->h) <= 0)
+                return OK;
+            ubyte4 len = sizeof s->ob;
+            NK_TRY(SSL_ASYNC_getSendBuffer(s->h, s->ob, &len));
+            s->off = 0;
+            s->len = len;
+            if (!len)   /* kernel TX: the library wrote its records itself */
+                return OK;
+        }
+        ssize_t n = send(s->fd, s->ob + s->off, s->len - s->off, MSG_NOSIGNAL | (block ? 0 : MSG_DONTWAIT));
+        if (n < 0)
+            return errno == EAGAIN ? OK : ERR_TCP_WRITE_ERROR;
+        s->off += (size_t)n;
+    }
+}
+
+struct bc { int fd; MSTATUS hs, tx, rx; };   /* the blocking client's results */
+
+#define ECHO_N 100000
+
+static void *blocking_client(void *p)
+{
+    struct bc *b = p;
+    sbyte4 h = SSL_connect(b->fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    b->hs = h < 0 ? h : SSL_negotiateConnection(h);
+    if (b->hs == OK && (b->tx = send_fill(h, ECHO_N, 5)) == OK)
+        b->rx = recv_check(h, ECHO_N, 5);
+    if (h > 0)
+        SSL_closeConnection(h);   /* close_notify */
+    return NULL;
+}
+
+/* The async server echoes from its receive upcall; the test's poll loop moves
+ * the bytes, 1000 at a time so records split everywhere. */
+TEST_F(async, blocking_client_socketpair)
+{
+    static struct side s;
+    int fd[2];
+    pthread_t th;
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+    struct bc b = { .fd = fd[0], .hs = NOT_RUN, .tx = NOT_RUN, .rx = NOT_RUN };
+    s.h = echo_h = SSL_ASYNC_acceptConnection(fd[1], env.srv);
+    s.fd = fd[1];
+    ASSERT_GT(s.h, 0);
+    ASSERT_EQ(pthread_create(&th, NULL, blocking_client, &b), 0);
+    MSTATUS st = OK;
+    for (double end = ms_now() + 20000; st == OK && ms_now() < end;) {
+        st = flush(&s, 0);
+        struct pollfd pf = { .fd = s.fd, .events = POLLIN | (busy(&s) ? POLLOUT : 0) };
+        if (st != OK || poll(&pf, 1, 1000) <= 0 || !(pf.revents & (POLLIN | POLLHUP)))
+            continue;
+        ubyte buf[1000];
+        ssize_t n = recv(s.fd, buf, sizeof buf, MSG_DONTWAIT);
+        st = n > 0 ? SSL_ASYNC_recvMessage(s.h, buf, (ubyte4)n) : n == 0 ? ERR_TCP_SOCKET_CLOSED : OK;
+    }
+    ASSERT_EQ(pthread_join(th, NULL), 0);
+    ST_EQ(st, ERR_SSL_CONNECTION_CLOSED);
+    ST_EQ(b.hs, OK);
+    ST_EQ(b.tx, OK);
+    ST_EQ(b.rx, OK);
+    ASSERT_EQ(up_for(s.h)->opens, 1);
+    ASSERT_EQ(up_for(s.h)->len, (size_t)ECHO_N);   /* and recv_check saw every byte */
+    ASSERT_EQ(SSL_ASYNC_closeConnection(s.h), OK);
+    close(fd[0]);
+    close(fd[1]);
+}
+
+/* ---- kernel offload ------------------------------------------------------------------ */
+
+static int kernel_tls(void) { return nk_ktls_unavailable_reason() == NULL; }
+
+static long tls_stat(const char *name)
+{
+    FILE *f = fopen("/proc/net/tls_stat", "r");
+    char key[64];
+    long v, found = -1;
+    while (f && fscanf(f, "%63s %ld", key, &v) == 2)
+        if (!strcmp(key, name))
+            found = v;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* During the handshake: feed exactly what the engine takes, peeking first, so
+ * no byte past the handshake leaves the socket (the kernel may receive it). */
+static MSTATUS read_handshake(struct side *s)
+{
+    ubyte buf[4096], *rest;
+    ubyte4 rest_len;
+    ssize_t n = recv(s->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+    if (n <= 0)
+        return n < 0 && errno == EAGAIN ? OK : ERR_TCP_READ_ERROR;
+    sbyte4 r = SSL_ASYNC_recvMessage2(s->h, buf, (ubyte4)n, &rest, &rest_len);
+    if (r != 0)
+        return r < 0 ? r : ERR_GENERAL;   /* no application data yet */
+    size_t take = (size_t)n - rest_len;
+    return !take || recv(s->fd, buf, take, 0) == (ssize_t)take ? OK : ERR_TCP_READ_ERROR;
+}
+
+/* After the offload: plaintext on the socket where the kernel carries records,
+ * the async calls where software does. */
+static MSTATUS send_some(struct side *s, const ubyte *d, size_t n, size_t *done)
+{
+    size_t k = n - *done < 8192 ? n - *done : 8192;
+    if (s->li.txLayer == NKTLS_LAYER_KERNEL) {
+        ssize_t w = k ? send(s->fd, d + *done, k, MSG_DONTWAIT | MSG_NOSIGNAL) : 0;
+        if (w < 0)
+            return errno == EAGAIN ? OK : ERR_TCP_WRITE_ERROR;
+        *done += (size_t)w;
+        return OK;
+    }
+    if (k && !busy(s)) {
+        NK_TRY(SSL_ASYNC_sendMessage(s->h, (sbyte *)d + *done, (sbyte4)k, NULL));
+        *done += k;
+    }
+    return flush(s, 0);
+}
+
+static MSTATUS recv_some(struct side *s)
+{
+    static ubyte buf[1 << 15];
+    if (s->li.rxLayer == NKTLS_LAYER_SOFTWARE) {
+        ssize_t n = recv(s->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0)
+            return n < 0 && errno == EAGAIN ? OK : ERR_TCP_READ_ERROR;
+        return SSL_ASYNC_recvMessage(s->h, buf, (ubyte4)n);
+    }
+    char cbuf[CMSG_SPACE(sizeof(ubyte))];
+    struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+    ssize_t n = recvmsg(s->fd, &m, MSG_DONTWAIT);
+    if (n <= 0)
+        return n < 0 && errno == EAGAIN ? OK : ERR_TCP_READ_ERROR;
+    ubyte type = SSL_APPLICATION_DATA;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+            type = *CMSG_DATA(cm);
+    if (type != SSL_APPLICATION_DATA)   /* NewSessionTicket, KeyUpdate, alerts */
+        return NKTLS_asyncRecvRecord(s->h, type, buf, (ubyte4)n);
+    append(up_for(s->h), buf, (size_t)n);
+    return OK;
+}
+
+static void wait_readable(struct side s[2])
+{
+    struct pollfd pf[2] = { { .fd = s[0].fd, .events = POLLIN }, { .fd = s[1].fd, .events = POLLIN } };
+    poll(pf, 2, 100);
+}
+
+#define KT_N 300000
+
+TEST_F_TIMEOUT(async, ktls_tcp, 120)
+{
+    static struct side s[2];
+    int fd[2];
+    ubyte4 status;
+    MSTATUS st = OK;
+    int kernel = kernel_tls();   /* the probe installs a key: before counting */
+    long tx0 = tls_stat("TlsCurrTxSw"), rx0 = tls_stat("TlsCurrRxSw");
+    ASSERT_EQ(make_pair(1, fd), 0);
+    for (int i = 0; i < 2; i++)
+        s[i].fd = fd[i];
+    s[CLI].h = SSL_ASYNC_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    s[SRV].h = SSL_ASYNC_acceptConnection(fd[1], env.srv);
+    ASSERT_EQ(NKTLS_asyncOffload(s[CLI].h), ERR_SSL_NOT_OPEN);
+    ASSERT_EQ(SSL_ASYNC_start(s[CLI].h), OK);
+    int open[2] = { 0, 0 };
+    for (double end = ms_now() + 20000; st == OK && !(open[0] && open[1]) && ms_now() < end;) {
+        for (int i = 0; i < 2 && st == OK; i++)
+            st = flush(&s[i], 1);
+        wait_readable(s);
+        for (int i = 0; i < 2 && st == OK; i++) {
+            if (!open[i])   /* an open end reads nothing more before the offload */
+                st = read_handshake(&s[i]);
+            open[i] = SSL_getSessionStatus(s[i].h, &status) == OK && status == SSL_CONNECTION_OPEN;
+        }
+    }
+    ST_EQ(st, OK);
+    ASSERT_TRUE(open[0] && open[1]);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(flush(&s[i], 1), OK);   /* client Finished, server ticket */
+        ASSERT_EQ(busy(&s[i]), 0);
+        ASSERT_EQ(NKTLS_asyncOffload(s[i].h), OK);
+        ASSERT_EQ(NKTLS_asyncOffload(s[i].h), OK);   /* decided once */
+        ASSERT_EQ(NKTLS_getRecordLayerInfo(s[i].h, &s[i].li), OK);
+        /* Here: the kernel wherever it has TLS, else software for want of it. */
+        sbyte4 layer = kernel ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE;
+        const char *why = kernel ? "" : "no tls module";
+        EXPECT_EQ(s[i].li.txLayer, layer) TH_LOG("%s tx: %s", i ? "server" : "client", s[i].li.txReason);
+        EXPECT_EQ(s[i].li.rxLayer, layer) TH_LOG("%s rx: %s", i ? "server" : "client", s[i].li.rxReason);
+        EXPECT_STR_EQ(s[i].li.txReason, why);
+        EXPECT_STR_EQ(s[i].li.rxReason, why);
+        TH_LOG("%s: tx %s, rx %s", i ? "server" : "client", s[i].li.txLayer ? "kernel" : "software",
+               s[i].li.rxLayer ? "kernel" : "software");
+        if (s[i].li.txLayer == NKTLS_LAYER_KERNEL)
+            EXPECT_EQ(SSL_ASYNC_sendMessage(s[i].h, (sbyte *)"x", 1, NULL), ERR_SSL_BAD_STATE);
+        if (s[i].li.rxLayer == NKTLS_LAYER_KERNEL)
+            EXPECT_EQ(SSL_ASYNC_recvMessage(s[i].h, (ubyte *)"x", 1), ERR_SSL_BAD_STATE);
+        else
+            EXPECT_EQ(NKTLS_asyncRecvRecord(s[i].h, SSL_ALERT, (const ubyte *)"\1\0", 2), ERR_SSL_BAD_STATE);
+    }
+    if (kernel) {   /* both ends of this connection, both ways, in the kernel now */
+        EXPECT_EQ(tls_stat("TlsCurrTxSw") - tx0, 2);
+        EXPECT_EQ(tls_stat("TlsCurrRxSw") - rx0, 2);
+    }
+    /* Both ways at once, byte for byte. */
+    ubyte *d[2] = { malloc(KT_N), malloc(KT_N) };
+    size_t done[2] = { 0, 0 };
+    ASSERT_TRUE(d[0] && d[1]);
+    fill(d[0], KT_N, 11);
+    fill(d[1], KT_N, 12);
+    struct up *got[2] = { up_for(s[SRV].h), up_for(s[CLI].h) };   /* what each side sent */
+    for (double end = ms_now() + 60000; st == OK && (got[0]->len < KT_N || got[1]->len < KT_N)
+                                        && ms_now() < end;) {
+        for (int i = 0; i < 2 && st == OK; i++)
+            st = send_some(&s[i], d[i], KT_N, &done[i]);
+        wait_readable(s);
+        for (int i = 0; i < 2 && st == OK; i++)
+            st = recv_some(&s[i]);
+    }
+    ST_EQ(st, OK);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(got[i]->len, (size_t)KT_N);
+        ASSERT_MEM_EQ(got[i]->data, d[i], KT_N);
+        free(d[i]);
+    }
+    /* close_notify: a control record on a kernel socket, which the library writes. */
+    ASSERT_EQ(SSL_sendAlert(s[CLI].h, SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(s[CLI].h), 0);
+    ASSERT_EQ(flush(&s[CLI], 1), OK);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(s[CLI].h), 0);
+    for (double end = ms_now() + 10000; st == OK && ms_now() < end;) {
+        wait_readable(s);
+        st = recv_some(&s[SRV]);
+    }
+    ST_EQ(st, ERR_SSL_CONNECTION_CLOSED);
+    sbyte4 id = -1, cls = -1;
+    ASSERT_GE(alerts_for(s[SRV].h, &id, &cls), 1);
+    ASSERT_EQ(id, SSL_ALERT_CLOSE_NOTIFY);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(SSL_ASYNC_closeConnection(s[i].h), OK);
+        close(fd[i]);
+    }
+    /* The library drives a synchronous connection's socket: none of this applies. */
+    sbyte4 h = SSL_connect(-1, 0, NULL, NULL, NULL, env.cli);
+    ASSERT_EQ(NKTLS_asyncOffload(h), ERR_SSL_BAD_STATE);
+    ASSERT_EQ(SSL_ASYNC_recvMessage(h, (ubyte *)"x", 1), ERR_SSL_BAD_STATE);
+    ASSERT_EQ(SSL_ASYNC_closeConnection(h), OK);
+}
+
+int main(int argc, char **argv)
+{
+    return api_env_main(argc, argv);
+}
