@@ -34,12 +34,16 @@ static void put_seq(unsigned char *p, uint64_t seq)
         p[i] = (unsigned char)seq;
 }
 
-/* TLS 1.3 (RFC 8446 §5.3): the kernel's salt || iv is our 12-byte write IV;
- * ChaCha20-Poly1305 takes all 12 bytes as iv. Returns the struct size. */
-static size_t fill_info(union nk_crypto_info *ci, const struct nk_suite *s, const struct nk_rec_key *k)
+/* The kernel's salt || iv is the record layer's 12-byte nonce base: for TLS 1.3
+ * the write IV (RFC 8446 §5.3); for TLS 1.2 AES-GCM/CCM the 4-byte implicit
+ * salt followed by the first 8-byte explicit nonce (RFC 5288 §3), which the
+ * kernel then advances per record. ChaCha20-Poly1305 takes all 12 bytes as
+ * iv in both versions (RFC 7905 §2). Returns the struct size. */
+static size_t fill_info(union nk_crypto_info *ci, int minor, const struct nk_suite *s,
+                        const struct nk_rec_key *k)
 {
     memset(ci, 0, sizeof *ci);
-    ci->info.version = TLS_1_3_VERSION;
+    ci->info.version = minor == 3 ? TLS_1_2_VERSION : TLS_1_3_VERSION;
     ci->info.cipher_type = s->ktls_cipher;
     switch (s->ktls_cipher) {
     case TLS_CIPHER_AES_GCM_128:
@@ -70,10 +74,10 @@ static size_t fill_info(union nk_crypto_info *ci, const struct nk_suite *s, cons
     }
 }
 
-static int set_key(int fd, int tx, const struct nk_suite *s, const struct nk_rec_key *k)
+static int set_key(int fd, int tx, int minor, const struct nk_suite *s, const struct nk_rec_key *k)
 {
     union nk_crypto_info ci;
-    size_t n = fill_info(&ci, s, k);
+    size_t n = fill_info(&ci, minor, s, k);
     int rc = n ? setsockopt(fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &ci, (socklen_t)n) : -1;
     int saved = n ? errno : EINVAL;
     nk_wipe(&ci, sizeof ci);
@@ -126,7 +130,7 @@ static void probe(void)
         /* Linux 6.14+ replaces a TLS 1.3 key in place; older kernels say EBUSY. */
         struct nk_rec_key k = { 0 };
         const struct nk_suite *suite = nk_suite_by_id(0x1301);
-        g_can_rekey = set_key(c, 1, suite, &k) == 0 && set_key(c, 1, suite, &k) == 0;
+        g_can_rekey = set_key(c, 1, 4, suite, &k) == 0 && set_key(c, 1, 4, suite, &k) == 0;
     }
     if (c >= 0)
         close(c);
@@ -161,7 +165,7 @@ static const char *key_error(int err)
 
 static void offload_tx(struct nk_conn *c)
 {
-    if (set_key(c->fd, 1, c->suite, &c->wr) < 0) {
+    if (set_key(c->fd, 1, c->minor, c->suite, &c->wr) < 0) {
         c->tx_reason = key_error(errno);
         return;
     }
@@ -177,7 +181,7 @@ static void offload_tx(struct nk_conn *c)
 
 static void offload_rx(struct nk_conn *c)
 {
-    if (set_key(c->fd, 0, c->suite, &c->rd) < 0) {
+    if (set_key(c->fd, 0, c->minor, c->suite, &c->rd) < 0) {
         c->rx_reason = key_error(errno);
         return;
     }
@@ -185,7 +189,7 @@ static void offload_rx(struct nk_conn *c)
     c->rx_reason = "";
     nk_rec_clear(&c->rd);
     nk_buf_free(&c->in);
-    if (!(c->ktls_opts & NKTLS_KTLS_RX_PADDED)) {
+    if (c->minor == 4 && !(c->ktls_opts & NKTLS_KTLS_RX_PADDED)) {
         /* TLS 1.3 records from common peers carry no padding; the kernel can then
          * decrypt straight into our buffer, and retries a padded record itself. */
         int one = 1;
@@ -236,7 +240,7 @@ MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx)
     const uint8_t *secret = tx == client ? c->c_ap : c->s_ap;
     struct nk_rec_key k = { 0 };
     NK_TRY(nk_rec_derive(&k, c->suite, secret));
-    int rc = set_key(c->fd, tx, c->suite, &k);
+    int rc = set_key(c->fd, tx, c->minor, c->suite, &k);
     nk_wipe(&k, sizeof k);
     return rc == 0 ? OK : ERR_SSL_KTLS_NO_REKEY;
 }
