@@ -1,0 +1,350 @@
+/* nktls-load — a TLS load generator on the NanoSSL-style asynchronous API
+ * (SSL_ASYNC_*): many non-blocking connections per thread on epoll, against
+ * any TLS server. Measures full and resumed handshakes, bulk echo throughput
+ * and request/reply latency, closed loop or open loop (--rate).
+ *
+ * The parts: this file (options, threads, progress line, report), load_worker.c
+ * (one thread's loop and scheduling), load_ops.c (what each mode does),
+ * load_conn.c (sockets, TLS, upcalls, errors by kind), load_stats.c (the
+ * histogram and the report formats).
+ *
+ * Exit status: 0 when every operation succeeded, 1 when any failed (the report
+ * says how) or none ran, 2 on usage errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "load.h"
+
+static const char usage[] =
+    "usage: nktls-load --connect HOST:PORT --mode handshake|resume|bulk|request\n"
+    "         [--servername NAME] [--ca FILE | --insecure]\n"
+    "         [--duration SEC | --count N] [--concurrency N] [--threads N] [--rate R]\n"
+    "         [--tls 1.2|1.3] [--ciphers LIST] [--groups LIST] [--size BYTES]\n"
+    "         [--request TEXT] [--ktls auto|off] [--timeout MS] [--json FILE]\n"
+    "  handshake  full handshakes, each connection closed after it (close_notify)\n"
+    "  resume     resumed handshakes with the server's session ticket\n"
+    "  bulk       per connection: send --size bytes, read the echo back, check it\n"
+    "  request    send --request (\\r \\n \\t \\\\ \\xHH escapes) on keep-alive\n"
+    "             connections, count replies (HTTP by Content-Length, else the\n"
+    "             request's length)\n"
+    "  --rate R   open loop: R operations per second, latency from when each was due\n";
+
+static volatile int g_stop;
+static char *g_host;                /* --connect's host: the default server name */
+static int g_done;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+}
+
+/* --request: the usual backslash escapes, so a shell argument can carry CRLF. */
+static char *unescape(const char *s, size_t *len)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+
+    if (!out)
+        ex_fail("out of memory");
+    for (; *s; s++) {
+        if (*s != '\\' || !s[1]) {
+            *o++ = *s;
+            continue;
+        }
+        switch (*++s) {
+        case 'r': *o++ = '\r'; break;
+        case 'n': *o++ = '\n'; break;
+        case 't': *o++ = '\t'; break;
+        case 'x': {
+            char hex[3] = { s[1], s[1] ? s[2] : 0, 0 };
+            *o++ = (char)strtol(hex, NULL, 16);
+            s += strlen(hex);
+            break;
+        }
+        default: *o++ = *s; break;
+        }
+    }
+    *len = (size_t)(o - out);
+    return out;
+}
+
+static double parse_positive(const char *opt, const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || !(v > 0))
+        ex_usage_error("%s wants a positive number, not '%s'", opt, s);
+    return v;
+}
+
+static enum load_mode parse_mode(const char *s)
+{
+    static const char *const names[] = { "handshake", "resume", "bulk", "request" };
+    unsigned i;
+
+    for (i = 0; i < 4; i++)
+        if (!strcmp(s, names[i]))
+            return (enum load_mode)i;
+    ex_usage_error("--mode: handshake, resume, bulk or request, not '%s'", s);
+}
+
+enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
+       OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
+       OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP };
+
+static const struct option long_opts[] = {
+    { "connect", required_argument, NULL, OPT_CONNECT },
+    { "servername", required_argument, NULL, OPT_SERVERNAME },
+    { "ca", required_argument, NULL, OPT_CA },
+    { "insecure", no_argument, NULL, OPT_INSECURE },
+    { "mode", required_argument, NULL, OPT_MODE },
+    { "duration", required_argument, NULL, OPT_DURATION },
+    { "count", required_argument, NULL, OPT_COUNT },
+    { "concurrency", required_argument, NULL, OPT_CONCURRENCY },
+    { "threads", required_argument, NULL, OPT_THREADS },
+    { "rate", required_argument, NULL, OPT_RATE },
+    { "tls", required_argument, NULL, OPT_TLS },
+    { "ciphers", required_argument, NULL, OPT_CIPHERS },
+    { "groups", required_argument, NULL, OPT_GROUPS },
+    { "size", required_argument, NULL, OPT_SIZE },
+    { "request", required_argument, NULL, OPT_REQUEST },
+    { "ktls", required_argument, NULL, OPT_KTLS },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "json", required_argument, NULL, OPT_JSON },
+    { "help", no_argument, NULL, OPT_HELP },
+    { NULL, 0, NULL, 0 },
+};
+
+struct args {
+    const char *connect, *ca, *json;
+    int has_mode;
+    struct load_cfg cfg;
+};
+
+static void parse_opt(int opt, struct args *a)
+{
+    struct load_cfg *c = &a->cfg;
+
+    switch (opt) {
+    case OPT_CONNECT: a->connect = optarg; break;
+    case OPT_SERVERNAME: c->servername = optarg; break;
+    case OPT_CA: a->ca = optarg; break;
+    case OPT_INSECURE: c->insecure = 1; break;
+    case OPT_MODE: c->mode = parse_mode(optarg); a->has_mode = 1; break;
+    case OPT_DURATION: c->duration = parse_positive("--duration", optarg); break;
+    case OPT_COUNT: c->count = ex_parse_count(optarg); break;
+    case OPT_CONCURRENCY: c->concurrency = (int)ex_parse_count(optarg); break;
+    case OPT_THREADS: c->threads = (int)ex_parse_count(optarg); break;
+    case OPT_RATE: c->rate = parse_positive("--rate", optarg); break;
+    case OPT_TLS: c->tls.tls_min = c->tls.tls_max = ex_parse_version(optarg); break;
+    case OPT_CIPHERS: ex_parse_ciphers(&c->tls, optarg); break;
+    case OPT_GROUPS: ex_parse_groups(&c->tls, optarg); break;
+    case OPT_SIZE: c->size = (unsigned long long)ex_parse_count(optarg); break;
+    case OPT_REQUEST: c->request = unescape(optarg, &c->request_len); break;
+    case OPT_KTLS: ex_parse_ktls_mode(&c->tls, optarg); break;
+    case OPT_TIMEOUT: c->timeout_ms = (unsigned)ex_parse_count(optarg); break;
+    case OPT_JSON: a->json = optarg; break;
+    case OPT_HELP: fputs(usage, stdout); exit(0);
+    default: ex_usage_error("bad option '%s' (try --help)", optarg ? optarg : "?");
+    }
+}
+
+static void check_args(struct args *a)
+{
+    struct load_cfg *c = &a->cfg;
+
+    if (!a->connect || !a->has_mode)
+        ex_usage_error("--connect and --mode are required (try --help)");
+    if (a->ca && c->insecure)
+        ex_usage_error("--ca and --insecure exclude each other");
+    if (c->duration > 0 && c->count)
+        ex_usage_error("--duration and --count exclude each other");
+    if (c->tls.has_ktls_mode && c->tls.ktls_mode == NKTLS_KTLS_REQUIRE)
+        ex_usage_error("--ktls: auto or off");
+    if (c->mode == LOAD_BULK && !c->size)
+        ex_usage_error("--mode bulk needs --size");
+    if (c->mode == LOAD_REQUEST && !c->request_len)
+        ex_usage_error("--mode request needs --request");
+    if (!c->duration && !c->count)
+        c->duration = 10;
+    c->concurrency = c->concurrency > 0 ? c->concurrency : 1;
+    c->threads = c->threads > 0 ? c->threads : 1;
+    if (c->threads > c->concurrency)
+        c->threads = c->concurrency;
+    if (c->count && c->threads > c->count)
+        c->threads = (int)c->count;     /* every thread gets at least one operation */
+    c->timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
+    c->ktls_auto = !(c->tls.has_ktls_mode && c->tls.ktls_mode == NKTLS_KTLS_OFF);
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+    int opt;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        if (opt == '?')
+            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+        parse_opt(opt, a);
+    }
+    if (optind < argc)
+        ex_usage_error("unexpected argument '%s'", argv[optind]);
+    check_args(a);
+}
+
+static void resolve(struct load_cfg *c, const char *hostport)
+{
+    struct addrinfo hints, *res;
+    char *host, *port;
+    int rc;
+
+    ex_split_hostport(hostport, &host, &port);
+    if (!host)
+        ex_usage_error("--connect needs a host");
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        ex_fail("cannot resolve '%s': %s", host, gai_strerror(rc));
+    memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
+    c->addr_len = res->ai_addrlen;
+    freeaddrinfo(res);
+    if (!c->servername)
+        c->servername = host;
+    g_host = host;                  /* freed at the end of the run */
+    free(port);
+    c->target = hostport;
+}
+
+static void init_stack(struct load_cfg *c, const char *ca)
+{
+    MSTATUS st;
+
+    if ((st = MOCANA_initMocana()) < 0)
+        ex_fail("MOCANA_initMocana: %s", ex_status_name(st));
+    if ((st = SSL_ASYNC_init(0, c->concurrency + 4)) < 0)
+        ex_fail("SSL_ASYNC_init: %s", ex_status_name(st));
+    if ((st = CERT_STORE_createStore(&c->store)) < 0)
+        ex_fail("CERT_STORE_createStore: %s", ex_status_name(st));
+    if (ca)
+        ex_load_trust(c->store, ca);
+    load_conn_init(c);
+}
+
+static void *thread_main(void *arg)
+{
+    struct load_worker *w = arg;
+
+    load_worker_run(w);
+    w->t_done = load_now_ns();
+    __atomic_fetch_add(&g_done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* Split the connections, the count and the rate over the threads. */
+static void start_workers(const struct load_cfg *c, struct load_worker *w, int64_t t0)
+{
+    int i, n = c->threads;
+
+    for (i = 0; i < n; i++) {
+        w[i].cfg = c;
+        w[i].id = i;
+        w[i].conns = c->concurrency / n + (i < c->concurrency % n);
+        w[i].count = c->count ? c->count / n + (i < c->count % n) : 0;
+        w[i].rate = c->rate / n;
+        w[i].t_start = t0;
+        w[i].t_end = c->duration > 0 ? t0 + (int64_t)(c->duration * 1e9) : 0;
+        w[i].stop = &g_stop;
+        if (pthread_create(&w[i].tid, NULL, thread_main, &w[i]) != 0)
+            ex_fail("cannot start thread %d", i);
+    }
+}
+
+/* Once a second while the workers run: on a terminal, one line kept up to date. */
+static void progress(const struct load_cfg *c, struct load_worker *w, int64_t t0)
+{
+    int tty = isatty(STDERR_FILENO);
+    uint64_t last_ops = 0;
+    int64_t last = t0;
+
+    while (__atomic_load_n(&g_done, __ATOMIC_ACQUIRE) < c->threads) {
+        struct timespec ts = { 0, 100 * 1000000 };
+        uint64_t ops = 0, errs = 0;
+        int64_t now;
+        int i;
+
+        nanosleep(&ts, NULL);
+        now = load_now_ns();
+        if (!tty || now - last < 1000000000)
+            continue;
+        for (i = 0; i < c->threads; i++) {
+            ops += __atomic_load_n(&w[i].st.ops, __ATOMIC_RELAXED);
+            errs += __atomic_load_n(&w[i].st.errors, __ATOMIC_RELAXED);
+        }
+        fprintf(stderr, "\r\033[K%6.1f s  %llu ops  %.1f ops/s  %llu errors",
+                (double)(now - t0) / 1e9, (unsigned long long)ops,
+                (double)(ops - last_ops) * 1e9 / (double)(now - last), (unsigned long long)errs);
+        last_ops = ops;
+        last = now;
+    }
+    if (tty)
+        fprintf(stderr, "\r\033[K");
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    struct load_worker *w;
+    struct load_stats *total;
+    int64_t t0, t_end;
+    double elapsed;
+    int i, rc;
+
+    ex_prog = "nktls-load";
+    memset(&a, 0, sizeof(a));
+    parse_args(argc, argv, &a);
+    resolve(&a.cfg, a.connect);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, on_sigint);
+    init_stack(&a.cfg, a.ca);
+
+    total = calloc(1, sizeof(*total));
+    w = calloc((size_t)a.cfg.threads, sizeof(*w));
+    if (!total || !w)
+        ex_fail("out of memory");
+    if (a.cfg.mode == LOAD_RESUME && load_prime_ticket(&a.cfg, total) != 0)
+        fprintf(stderr, "%s: the first handshake brought no session ticket\n", ex_prog);
+
+    t0 = load_now_ns();
+    start_workers(&a.cfg, w, t0);
+    progress(&a.cfg, w, t0);
+    t_end = t0;
+    for (i = 0; i < a.cfg.threads; i++) {
+        pthread_join(w[i].tid, NULL);
+        load_stats_merge(total, &w[i].st);
+        t_end = w[i].t_done > t_end ? w[i].t_done : t_end;
+    }
+    /* Up to the last operation's end, not to when this thread noticed it. */
+    elapsed = (double)(t_end - t0) / 1e9;
+
+    /* --json -: the JSON alone on stdout, for pipes; the text goes to stderr. */
+    load_report_text(a.json && !strcmp(a.json, "-") ? stderr : stdout, &a.cfg, total, elapsed);
+    if (a.json && load_report_json(a.json, &a.cfg, total, elapsed) != 0)
+        ex_fail("cannot write '%s': %s", a.json, strerror(errno));
+    CERT_STORE_releaseStore(&a.cfg.store);
+    SSL_shutdownStack();
+    SSL_releaseTables();
+    MOCANA_freeMocana();
+    rc = total->errors || !total->ops ? 1 : 0;
+    free(total);
+    free(w);
+    free(a.cfg.request);
+    free(g_host);
+    return rc;
+}
