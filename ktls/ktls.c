@@ -2,6 +2,7 @@
  * Everything that can fail is checked before the first SOL_TLS setsockopt of a
  * direction; once a direction's key is in the kernel it is never taken back. */
 #include <errno.h>
+#include <stddef.h>
 #include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -28,50 +29,45 @@ union nk_crypto_info {
     struct tls12_crypto_info_chacha20_poly1305 chacha;
 };
 
-static void put_seq(unsigned char *p, uint64_t seq)
-{
-    for (int i = 7; i >= 0; i--, seq >>= 8)
-        p[i] = (unsigned char)seq;
-}
+/* Where each kernel struct keeps its fields: one row per cipher. */
+#define LAYOUT(cipher, type) \
+    { cipher, sizeof(struct type), offsetof(struct type, iv), sizeof(((struct type *)0)->iv), \
+      offsetof(struct type, key), sizeof(((struct type *)0)->key), offsetof(struct type, salt), \
+      sizeof(((struct type *)0)->salt), offsetof(struct type, rec_seq) }
+static const struct layout {
+    uint16_t cipher;
+    size_t size, iv, iv_len, key, key_len, salt, salt_len, seq;
+} layouts[] = {
+    LAYOUT(TLS_CIPHER_AES_GCM_128, tls12_crypto_info_aes_gcm_128),
+    LAYOUT(TLS_CIPHER_AES_GCM_256, tls12_crypto_info_aes_gcm_256),
+    LAYOUT(TLS_CIPHER_AES_CCM_128, tls12_crypto_info_aes_ccm_128),
+    LAYOUT(TLS_CIPHER_CHACHA20_POLY1305, tls12_crypto_info_chacha20_poly1305),
+};
 
 /* The kernel's salt || iv is the record layer's 12-byte nonce base: for TLS 1.3
  * the write IV (RFC 8446 §5.3); for TLS 1.2 AES-GCM/CCM the 4-byte implicit
  * salt followed by the first 8-byte explicit nonce (RFC 5288 §3), which the
- * kernel then advances per record. ChaCha20-Poly1305 takes all 12 bytes as
- * iv in both versions (RFC 7905 §2). Returns the struct size. */
+ * kernel then advances per record. ChaCha20-Poly1305 has no salt and takes all
+ * 12 bytes as iv in both versions (RFC 7905 §2). Returns the struct size. */
 static size_t fill_info(union nk_crypto_info *ci, int minor, const struct nk_suite *s,
                         const struct nk_rec_key *k)
 {
+    unsigned char *base = (unsigned char *)ci;
     memset(ci, 0, sizeof *ci);
-    ci->info.version = minor == 3 ? TLS_1_2_VERSION : TLS_1_3_VERSION;
-    ci->info.cipher_type = s->ktls_cipher;
-    switch (s->ktls_cipher) {
-    case TLS_CIPHER_AES_GCM_128:
-        memcpy(ci->gcm128.salt, k->iv, 4);
-        memcpy(ci->gcm128.iv, k->iv + 4, 8);
-        memcpy(ci->gcm128.key, k->key, 16);
-        put_seq(ci->gcm128.rec_seq, k->seq);
-        return sizeof ci->gcm128;
-    case TLS_CIPHER_AES_GCM_256:
-        memcpy(ci->gcm256.salt, k->iv, 4);
-        memcpy(ci->gcm256.iv, k->iv + 4, 8);
-        memcpy(ci->gcm256.key, k->key, 32);
-        put_seq(ci->gcm256.rec_seq, k->seq);
-        return sizeof ci->gcm256;
-    case TLS_CIPHER_AES_CCM_128:
-        memcpy(ci->ccm128.salt, k->iv, 4);
-        memcpy(ci->ccm128.iv, k->iv + 4, 8);
-        memcpy(ci->ccm128.key, k->key, 16);
-        put_seq(ci->ccm128.rec_seq, k->seq);
-        return sizeof ci->ccm128;
-    case TLS_CIPHER_CHACHA20_POLY1305:
-        memcpy(ci->chacha.iv, k->iv, 12);
-        memcpy(ci->chacha.key, k->key, 32);
-        put_seq(ci->chacha.rec_seq, k->seq);
-        return sizeof ci->chacha;
-    default:
-        return 0;
+    for (size_t i = 0; i < NK_ARRAY_LEN(layouts); i++) {
+        const struct layout *l = &layouts[i];
+        if (l->cipher != s->ktls_cipher)
+            continue;
+        ci->info.version = minor == 3 ? TLS_1_2_VERSION : TLS_1_3_VERSION;
+        ci->info.cipher_type = l->cipher;
+        memcpy(base + l->salt, k->iv, l->salt_len);
+        memcpy(base + l->iv, k->iv + l->salt_len, l->iv_len);
+        memcpy(base + l->key, k->key, l->key_len);
+        for (int b = 7; b >= 0; b--)
+            base[l->seq + (size_t)b] = (unsigned char)(k->seq >> (8 * (7 - b)));
+        return l->size;
     }
+    return 0;
 }
 
 static int set_key(int fd, int tx, int minor, const struct nk_suite *s, const struct nk_rec_key *k)
