@@ -160,6 +160,17 @@ long ex_parse_count(const char *s)
     return v;
 }
 
+enum ex_io ex_parse_io(const char *s)
+{
+    if (strcmp(s, "uring") == 0 || strcmp(s, "io_uring") == 0)
+        return EX_IO_URING;
+    if (strcmp(s, "epoll") == 0)
+        return EX_IO_EPOLL;
+    if (strcmp(s, "threads") == 0)
+        return EX_IO_THREADS;
+    ex_usage_error("unknown I/O mode '%s' (use uring, epoll or threads)", s);
+}
+
 void ex_split_hostport(const char *arg, char **host, char **port)
 {
     const char *colon, *h = arg;

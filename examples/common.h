@@ -49,6 +49,9 @@ ubyte4 ex_parse_version(const char *s);
 void ex_parse_ktls_mode(struct ex_opts *o, const char *s);
 void ex_parse_rekey(struct ex_opts *o, const char *s);
 long ex_parse_count(const char *s);
+/* --io uring|epoll|threads (nktls-server). */
+enum ex_io { EX_IO_URING, EX_IO_EPOLL, EX_IO_THREADS };
+enum ex_io ex_parse_io(const char *s);
 /* "host:port", "[v6addr]:port" or ":port" (host NULL); both results malloc'd. */
 void ex_split_hostport(const char *arg, char **host, char **port);
 

@@ -1,7 +1,9 @@
 /* nktls-server — a small TLS server on the NanoSSL-style API: echoes what each
  * client sends (or, with --www, answers one HTTP request describing the
  * connection; with --root, serves files over HTTP/1.1, see http_files.c).
- * One detached thread per connection. */
+ * --io uring (the default) or epoll: nktls runs one event loop per worker
+ * (nktls_loop.h); --io threads: one detached thread per connection, blocking
+ * calls. */
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -9,18 +11,20 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "http_files.h"
+#include "nktls_loop.h"
 
 static const char usage[] =
     "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
     "         [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
-    "         [--www | --root DIR] [--count N] [-v]\n";
+    "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n";
 
 /* Read-only once the accept loop starts. */
 static struct {
@@ -30,6 +34,9 @@ static struct {
     int www;
     const char *root;          /* --root: serve files from here */
     struct http_files files;
+    enum ex_io io;
+    long workers;
+    long count;
 } cfg;
 
 /* Connections finished, for --count. */
@@ -190,7 +197,7 @@ static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_
     snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
-static int listen_on(const char *arg)
+static int listen_on(const char *arg, int reuseport)
 {
     struct addrinfo hints, *res, *ai;
     struct sockaddr_storage ss;
@@ -211,6 +218,9 @@ static int listen_on(const char *arg)
         if (fd < 0)
             continue;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* Loop workers: nktls opens one more socket per worker on this address. */
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
             break;
         close(fd);
@@ -268,9 +278,185 @@ static void accept_loop(int lfd, long count)
     pthread_mutex_unlock(&done_lock);
 }
 
+/* ---- --io uring|epoll: the event loop --------------------------------------- */
+
+/* What the loop keeps per connection (NKTLS_LOOP_setConnArg). */
+struct lconn {
+    char peer[128];
+    int opened;
+    size_t used;               /* --www: request bytes so far */
+    char req[];
+};
+
+static sbyte4 loop_server;
+static long loop_done;         /* connections closed, for --count */
+static pthread_mutex_t loop_done_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    NKTLS_LOOP_stop(loop_server);    /* async-signal-safe */
+}
+
+static void peer_of(sbyte4 conn, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    TCP_SOCKET fd = -1;
+
+    if (SSL_getSocketId(conn, &fd) != OK || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+        snprintf(out, cap, "?");
+    else
+        addr_text((struct sockaddr *)&ss, sl, out, cap);
+}
+
+static MSTATUS l_setup(sbyte4 conn, void *arg)
+{
+    struct lconn *lc = calloc(1, sizeof(*lc) + (cfg.www ? 16384 : 0));
+
+    (void)arg;
+    if (!lc)
+        return ERR_MEM_ALLOC_FAIL;
+    peer_of(conn, lc->peer, sizeof(lc->peer));
+    NKTLS_LOOP_setConnArg(conn, lc);
+    return setup_conn(conn);
+}
+
+static void l_open(sbyte4 conn, void *arg)
+{
+    struct lconn *lc = NKTLS_LOOP_getConnArg(conn);
+
+    (void)arg;
+    lc->opened = 1;
+    if (cfg.tls.verbose) {
+        char info[1024];
+        ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
+        fprintf(stderr, "connection from %s\n%s", lc->peer, info);
+    }
+}
+
+/* --www: collect the request head, answer, close. */
+static void l_www(sbyte4 conn, struct lconn *lc, const ubyte *d, ubyte4 n)
+{
+    char info[1024], resp[1536];
+    int len;
+
+    if (n > 16384 - lc->used) {
+        NKTLS_LOOP_close(conn);              /* head too large: just close */
+        return;
+    }
+    memcpy(lc->req + lc->used, d, n);
+    lc->used += n;
+    if (!memmem(lc->req, lc->used, "\r\n\r\n", 4) && !memmem(lc->req, lc->used, "\n\n", 2))
+        return;
+    ex_format_info(conn, EX_INFO_SNI, info, sizeof(info));
+    len = snprintf(resp, sizeof(resp),
+                   "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+                   "Connection: close\r\n\r\n%s", strlen(info), info);
+    NKTLS_LOOP_send(conn, (const ubyte *)resp, (ubyte4)len);
+    NKTLS_LOOP_close(conn);
+}
+
+static void l_data(sbyte4 conn, const ubyte *d, ubyte4 n, void *arg)
+{
+    struct lconn *lc = NKTLS_LOOP_getConnArg(conn);
+    MSTATUS st;
+
+    (void)arg;
+    if (cfg.www) {
+        l_www(conn, lc, d, n);
+        return;
+    }
+    st = NKTLS_LOOP_send(conn, d, n);
+    if (st != OK && cfg.tls.verbose)
+        fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+}
+
+static void l_close(sbyte4 conn, MSTATUS st, void *arg)
+{
+    struct lconn *lc = NKTLS_LOOP_getConnArg(conn);
+
+    (void)arg;
+    if (lc && !lc->opened)
+        fprintf(stderr, "%s: %s: handshake failed: %s (alert %s)\n", ex_prog, lc->peer,
+                ex_status_name(st), ex_alert_for(conn, st));
+    else if (lc && st != OK && cfg.tls.verbose)
+        fprintf(stderr, "%s: %s: closed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+    free(lc);
+    pthread_mutex_lock(&loop_done_lock);
+    if (cfg.count && ++loop_done == cfg.count)
+        NKTLS_LOOP_stop(loop_server);
+    pthread_mutex_unlock(&loop_done_lock);
+}
+
+static void run_loop(int lfd)
+{
+    static const nktlsLoopCallbacks cb = { l_setup, l_open, l_data, l_close, NULL };
+    nktlsLoopOptions o;
+    const char *name = "?", *why = "";
+    MSTATUS st;
+
+    memset(&o, 0, sizeof(o));
+    o.workers = (ubyte4)cfg.workers;
+    o.backend = cfg.io == EX_IO_EPOLL ? NKTLS_LOOP_BACKEND_EPOLL : NKTLS_LOOP_BACKEND_AUTO;
+    loop_server = NKTLS_LOOP_createServer(&lfd, 1, cfg.store, &cb, NULL, &o);
+    if (loop_server < 0)
+        ex_fail("NKTLS_LOOP_createServer: %s", ex_status_name((MSTATUS)loop_server));
+    NKTLS_LOOP_getBackend(loop_server, &name, &why);
+    /* io_uring lists its features; epoll says why io_uring is not running. */
+    if (cfg.tls.verbose || strcmp(name, "epoll") == 0)
+        printf("io: %s (%s), %ld worker%s\n", name, why, cfg.workers, cfg.workers > 1 ? "s" : "");
+    else
+        printf("io: %s, %ld worker%s\n", name, cfg.workers, cfg.workers > 1 ? "s" : "");
+    fflush(stdout);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    st = NKTLS_LOOP_run(loop_server);
+    if (st != OK)
+        fprintf(stderr, "%s: NKTLS_LOOP_run: %s\n", ex_prog, ex_status_name(st));
+    NKTLS_LOOP_destroy(loop_server);
+}
+
+static void start_stack(const char *cert, const char *chain, const char *key, const char *ca)
+{
+    sbyte4 st;
+
+    if ((st = MOCANA_initMocana()) < 0)
+        ex_fail("MOCANA_initMocana: %s", ex_status_name((MSTATUS)st));
+    /* An event loop needs room for thousands of connections in the table. */
+    if ((st = SSL_init(cfg.io == EX_IO_THREADS ? SOMAXCONN : 60000, 0)) < 0)
+        ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
+    if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
+        ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
+    ex_load_identity(cfg.store, cert, chain, key);
+    if (ca)
+        ex_load_trust(cfg.store, ca);
+}
+
+/* --io and --workers, after the other options. An event loop holds thousands of
+ * connections: it gets every descriptor the hard limit allows. */
+static void choose_io(int io_given, long count)
+{
+    struct rlimit rl;
+
+    if (cfg.root) {
+        /* The file server is written with blocking calls. */
+        if (io_given && cfg.io != EX_IO_THREADS)
+            ex_usage_error("--root needs --io threads");
+        cfg.io = EX_IO_THREADS;
+    }
+    if (!cfg.workers)
+        cfg.workers = 1;
+    cfg.count = count;
+    if (cfg.io != EX_IO_THREADS && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_ZEROCOPY,
-       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_HELP };
+       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -290,6 +476,8 @@ static const struct option long_opts[] = {
     { "www", no_argument, NULL, OPT_WWW },
     { "root", required_argument, NULL, OPT_ROOT },
     { "count", required_argument, NULL, OPT_COUNT },
+    { "io", required_argument, NULL, OPT_IO },
+    { "workers", required_argument, NULL, OPT_WORKERS },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -299,8 +487,7 @@ int main(int argc, char **argv)
 {
     const char *listen_arg = NULL, *cert = NULL, *key = NULL, *chain = NULL, *ca = NULL;
     long count = 0;
-    int opt, lfd;
-    sbyte4 st;
+    int opt, lfd, io_given = 0;
 
     ex_prog = "nktls-server";
     opterr = 0;     /* we print our own one-line message */
@@ -323,6 +510,8 @@ int main(int argc, char **argv)
         case OPT_WWW: cfg.www = 1; break;
         case OPT_ROOT: cfg.root = optarg; break;
         case OPT_COUNT: count = ex_parse_count(optarg); break;
+        case OPT_IO: cfg.io = ex_parse_io(optarg); io_given = 1; break;
+        case OPT_WORKERS: cfg.workers = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); return 0;
         default:
@@ -341,20 +530,19 @@ int main(int argc, char **argv)
         cfg.files.root_fd = http_files_open_root(cfg.root);
         cfg.files.verbose = cfg.tls.verbose;
     }
+    choose_io(io_given, count);
 
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
-    if ((st = MOCANA_initMocana()) < 0)
-        ex_fail("MOCANA_initMocana: %s", ex_status_name((MSTATUS)st));
-    if ((st = SSL_init(SOMAXCONN, 0)) < 0)
-        ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
-    if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
-        ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
-    ex_load_identity(cfg.store, cert, chain, key);
-    if (ca)
-        ex_load_trust(cfg.store, ca);
+    start_stack(cert, chain, key, ca);
 
-    lfd = listen_on(listen_arg);
-    accept_loop(lfd, count);
+    lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
+    if (cfg.io == EX_IO_THREADS) {
+        printf("io: threads, one per connection\n");
+        fflush(stdout);
+        accept_loop(lfd, count);
+    } else {
+        run_loop(lfd);
+    }
     close(lfd);
 
     CERT_STORE_releaseStore(&cfg.store);

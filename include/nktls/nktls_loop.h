@@ -1,0 +1,172 @@
+/* nktls_loop.h — an nktls extension: nktls runs the event loop. One thread per
+ * worker drives thousands of TLS connections through io_uring (or epoll where
+ * io_uring is unavailable); the application sees callbacks. NanoSSL style: a
+ * server and its connections are positive sbyte4 handles, calls return OK (0) or
+ * a negative MSTATUS.
+ *
+ *   listen fd(s) ─► NKTLS_LOOP_createServer ─► NKTLS_LOOP_run (blocks)
+ *                      onSetup  (before the handshake: SSL_enableCiphers, ALPN...)
+ *                      onOpen   (handshake done, kernel offload decided)
+ *                      onData   (decrypted bytes)      ─► NKTLS_LOOP_send / _sendFile / _close
+ *                      onClose  (once, with the reason)
+ *
+ * Connections are ordinary nktls connection instances (SSL_ASYNC_acceptConnection /
+ * SSL_ASYNC_connect made them): SSL_getCipherInfo, NKTLS_getRecordLayerInfo and the
+ * other per-connection queries and settings work on them. Their socket belongs to
+ * the loop (TCP_NODELAY is set: records leave whole), and so does their I/O: use
+ * NKTLS_LOOP_send/_close, never SSL_send, SSL_closeConnection or the SSL_ASYNC_*
+ * I/O calls on them.
+ *
+ * Threads. Every callback of a connection runs on the worker thread that owns it,
+ * and NKTLS_LOOP_send, _sendFile, _close, _setConnArg, _getConnArg must be called
+ * there (from a callback, or a function given to NKTLS_LOOP_post); elsewhere they
+ * return ERR_SSL_BAD_STATE (NULL). NKTLS_LOOP_connect, _post and _stop may be
+ * called from any thread; NKTLS_LOOP_stop also from a signal handler.
+ *
+ * Backends. io_uring: multishot accept (single-shot where the kernel lacks it),
+ * receives into a provided buffer ring (plain receives into the engine's buffer
+ * where the kernel lacks buffer rings), sends, io_uring timeouts, and, with kernel
+ * TLS, recvmsg with a control buffer for non-data records and splice through a
+ * pipe for sendfile. epoll: the same semantics with non-blocking sockets, a timer
+ * heap and sendfile(2). The backend is chosen when the server is created: AUTO
+ * takes io_uring and falls back to epoll when io_uring cannot be set up (kernel
+ * too old, kernel.io_uring_disabled, seccomp, locked-memory limit); the
+ * environment variable NKTLS_IO=epoll forces epoll under AUTO.
+ * NKTLS_LOOP_getBackend says which runs and why. For tests, NKTLS_URING_DISABLE
+ * =multishot,bufring makes io_uring take its paths for older kernels.
+ *
+ * Memory. An idle connection holds no record buffer where the kernel carries
+ * RX or receives go through the buffer ring / epoll: the engine's buffers are
+ * released whenever the connection waits for input with nothing to send. */
+#ifndef NKTLS_NKTLS_LOOP_H
+#define NKTLS_NKTLS_LOOP_H
+
+#include "common/mtypes.h"
+#include "common/merrors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct certStore;
+struct sockaddr;
+
+#define NKTLS_LOOP_BACKEND_AUTO  0
+#define NKTLS_LOOP_BACKEND_URING 1   /* io_uring or fail with ERR_NOT_SUPPORTED */
+#define NKTLS_LOOP_BACKEND_EPOLL 2
+
+typedef struct nktlsLoopCallbacks {
+    /* Optional. Before the handshake, on the worker thread: set per-connection
+     * options. A negative result closes the connection (onClose gets it). */
+    MSTATUS (*onSetup)(sbyte4 connection, void *arg);
+    /* The handshake finished and kernel offload was decided. */
+    void (*onOpen)(sbyte4 connection, void *arg);
+    /* Decrypted application data; valid only during the call. */
+    void (*onData)(sbyte4 connection, const ubyte *pData, ubyte4 dataLen, void *arg);
+    /* Once per connection the application has seen (every client connection;
+     * every server connection that reached onSetup or onOpen). OK: closed
+     * cleanly (close_notify either way, or NKTLS_LOOP_close/stop); otherwise why:
+     * ERR_SSL_HANDSHAKE_TIMEOUT, ERR_TCP_READ_TIMEOUT (idle timeout),
+     * ERR_TCP_SOCKET_CLOSED (peer closed without close_notify), a handshake or
+     * alert error... The handle stops working when onClose returns. */
+    void (*onClose)(sbyte4 connection, MSTATUS status, void *arg);
+    /* Optional. A range queued with NKTLS_LOOP_sendFile is done: all of it went
+     * out (OK), or the connection failed or the file ended early (the error),
+     * after bytesSent bytes. Called before onClose for ranges still queued. */
+    void (*onFileSent)(sbyte4 connection, MSTATUS status, ubyte8 bytesSent, void *arg);
+} nktlsLoopCallbacks;
+
+typedef struct nktlsLoopOptions {
+    ubyte4 workers;             /* worker threads, each with its own ring; 0 = 1 */
+    sbyte4 backend;             /* NKTLS_LOOP_BACKEND_* */
+    ubyte4 handshakeTimeoutMs;  /* accept (or connect) to onOpen; 0 = sslTimeOutHello */
+    ubyte4 idleTimeoutMs;       /* no byte in either direction for this long; 0 = never */
+    ubyte4 maxConnections;      /* live connections, server-wide; 0 = no limit of
+                                 * ours (SSL_init's table still is one). Accepted
+                                 * sockets beyond it are closed at once. */
+} nktlsLoopOptions;
+
+/* Create a server on listening sockets (bound, listening; the application keeps
+ * ownership and closes them after NKTLS_LOOP_destroy; the epoll backend makes
+ * them non-blocking). Workers and sockets:
+ *   numListenFds == workers  worker i accepts on listenFds[i] (SO_REUSEPORT
+ *                            sockets bound to one address: the kernel spreads
+ *                            connections, each accept queue has one reader);
+ *   numListenFds == 1        with workers > 1: if the socket has SO_REUSEPORT,
+ *                            nktls opens workers - 1 more on the same address
+ *                            (closed by NKTLS_LOOP_destroy); otherwise every
+ *                            worker accepts on the one socket;
+ *   numListenFds == 0        a client-only loop (NKTLS_LOOP_connect).
+ * pStore: the server identity (may be NULL for a client-only loop). pOpts may be
+ * NULL (defaults). Returns the server handle or a negative MSTATUS. */
+sbyte4 NKTLS_LOOP_createServer(const TCP_SOCKET *pListenFds, ubyte4 numListenFds,
+                               struct certStore *pStore, const nktlsLoopCallbacks *pCallbacks,
+                               void *arg, const nktlsLoopOptions *pOpts);
+
+/* Run every worker (worker 0 on the calling thread) until NKTLS_LOOP_stop, then
+ * close every connection (close_notify, a short grace, then the socket) and
+ * return. Returns at once if the server was already stopped. */
+MSTATUS NKTLS_LOOP_run(sbyte4 server);
+
+/* Ask run to finish. Any thread; async-signal-safe while the server exists. */
+MSTATUS NKTLS_LOOP_stop(sbyte4 server);
+
+/* Free the server after run returned (or if it never ran); open connections are
+ * closed without callbacks. */
+MSTATUS NKTLS_LOOP_destroy(sbyte4 server);
+
+/* Open a TLS connection to addr on one of the server's workers (round robin).
+ * dnsName: the name to send (SNI) and verify; pStore: trust points (and a client
+ * identity). connArg: what NKTLS_LOOP_getConnArg returns. Returns the
+ * connection handle at once; the handshake runs on the loop and ends in onOpen or
+ * onClose. Any thread; before run, the connection starts when run does. */
+sbyte4 NKTLS_LOOP_connect(sbyte4 server, const struct sockaddr *pAddr, ubyte4 addrLen,
+                          const sbyte *dnsName, struct certStore *pStore, void *connArg);
+
+/* Run fn(arg) on worker's thread at its next turn (where NKTLS_LOOP_send and
+ * friends may be called): how another thread gets work onto a loop. Any thread;
+ * before run, it runs when run starts. */
+MSTATUS NKTLS_LOOP_post(sbyte4 server, ubyte4 worker, void (*fn)(void *arg), void *arg);
+
+/* Queue data: encrypted now (or handed to kernel TLS), sent by the loop in order.
+ * After the handshake only (from onOpen on). */
+MSTATUS NKTLS_LOOP_send(sbyte4 connection, const ubyte *pData, ubyte4 dataLen);
+
+/* Queue len bytes of fd from offset, in order with NKTLS_LOOP_send data. With
+ * kernel TX no file byte enters userspace (io_uring: splice through a pipe;
+ * epoll: sendfile(2)); otherwise the loop reads and encrypts 64 KiB at a time
+ * (io_uring: the reads are ring operations; epoll: pread). fd must stay open
+ * until onFileSent reports the range. */
+MSTATUS NKTLS_LOOP_sendFile(sbyte4 connection, int fd, sbyte8 offset, ubyte8 len);
+
+/* Close after everything queued went out: close_notify, then the socket. */
+MSTATUS NKTLS_LOOP_close(sbyte4 connection);
+
+MSTATUS NKTLS_LOOP_setConnArg(sbyte4 connection, void *connArg);
+void *NKTLS_LOOP_getConnArg(sbyte4 connection);
+
+/* Which backend runs: "io_uring" or "epoll"; *ppReason says why epoll runs
+ * ("NKTLS_IO=epoll", "io_uring_setup: EPERM (kernel.io_uring_disabled = 2)", ...)
+ * and lists the io_uring features in use or missing ("multishot accept, buffer
+ * ring"). Strings live as long as the server. Either pointer may be NULL. */
+MSTATUS NKTLS_LOOP_getBackend(sbyte4 server, const char **ppName, const char **ppReason);
+
+typedef struct nktlsLoopStats {
+    ubyte4 live;                /* connections the loop holds now */
+    ubyte8 accepted;            /* server connections accepted */
+    ubyte8 connected;           /* client connections started */
+    ubyte8 opened;              /* handshakes completed (onOpen) */
+    ubyte8 rejected;            /* accepted sockets closed at maxConnections */
+    ubyte8 handshakeTimeouts;
+    ubyte8 idleTimeouts;
+} nktlsLoopStats;
+
+/* Counters over all workers; any thread (values are read without stopping the
+ * workers, so they may be a moment old). */
+MSTATUS NKTLS_LOOP_getStats(sbyte4 server, nktlsLoopStats *pStats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,479 @@
+/* uring/backend_epoll.c — the loop's backend where io_uring is unavailable:
+ * non-blocking sockets, edge-triggered epoll, and a binary heap of timers. It
+ * emulates completions (loop.h): a request is attempted when its socket is
+ * ready and reported once through nk_loop_done. */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+#include "uring/loop.h"
+
+/* be_pend: requests waiting, and bookkeeping. */
+enum { P_RECV = 1, P_SEND = 2, P_CONNECT = 4, P_FILE = 8, P_TIMER = 16,
+       P_TODO = 32, P_CANCEL = 64, P_CONNECTING = 128 };
+/* be_ready: what the socket last showed, and whether it is registered. */
+enum { R_IN = 1, R_OUT = 2, R_REG = 4 };
+
+#define EV_WAKE 1          /* epoll_data.u64 below 4096: not a connection */
+#define EV_LISTEN 2        /* + listener index */
+#define POOL_LEN (64 * 1024)
+#define ACCEPT_BATCH 64    /* per wake-up and listener: other work gets a turn */
+
+struct eb {
+    int ep;
+    struct nk_lconn **heap;
+    size_t heap_n, heap_cap;
+    struct nk_lconn *todo;
+    uint8_t *pool;
+    int64_t tick_at;
+    uint8_t *acc_todo;     /* per listener: accept again without waiting */
+    uint8_t *acc_reg;
+};
+
+/* ---- timer heap, keyed by lc->be_at ---- */
+
+static void heap_swap(struct eb *b, size_t i, size_t j)
+{
+    struct nk_lconn *t = b->heap[i];
+    b->heap[i] = b->heap[j];
+    b->heap[j] = t;
+    b->heap[i]->heap_idx = (int)i;
+    b->heap[j]->heap_idx = (int)j;
+}
+
+static void heap_fix(struct eb *b, size_t i)
+{
+    while (i > 0 && b->heap[(i - 1) / 2]->be_at > b->heap[i]->be_at) {
+        heap_swap(b, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < b->heap_n && b->heap[l]->be_at < b->heap[m]->be_at)
+            m = l;
+        if (r < b->heap_n && b->heap[r]->be_at < b->heap[m]->be_at)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(b, i, m);
+        i = m;
+    }
+}
+
+static int heap_push(struct eb *b, struct nk_lconn *lc)
+{
+    if (b->heap_n == b->heap_cap) {
+        size_t cap = b->heap_cap ? b->heap_cap * 2 : 256;
+        struct nk_lconn **h = realloc(b->heap, cap * sizeof *h);
+        if (!h)
+            return -1;
+        b->heap = h;
+        b->heap_cap = cap;
+    }
+    lc->heap_idx = (int)b->heap_n;
+    b->heap[b->heap_n++] = lc;
+    heap_fix(b, b->heap_n - 1);
+    return 0;
+}
+
+static void heap_remove(struct eb *b, struct nk_lconn *lc)
+{
+    size_t i = (size_t)lc->heap_idx;
+    lc->heap_idx = -1;
+    if (i >= b->heap_n)
+        return;
+    b->heap_n--;
+    if (i != b->heap_n) {
+        b->heap[i] = b->heap[b->heap_n];
+        b->heap[i]->heap_idx = (int)i;
+        heap_fix(b, i);
+    }
+}
+
+/* ---- requests ---- */
+
+static void todo(struct nk_lconn *lc, unsigned bit)
+{
+    struct eb *b = lc->loop->bp;
+    lc->be_pend |= bit;
+    if (lc->be_pend & P_TODO)
+        return;
+    lc->be_pend |= P_TODO;
+    lc->be_next = b->todo;
+    b->todo = lc;
+}
+
+static void ep_recv(struct nk_lconn *lc) { todo(lc, P_RECV); }
+static void ep_send(struct nk_lconn *lc) { todo(lc, P_SEND); }
+static void ep_connect(struct nk_lconn *lc) { todo(lc, P_CONNECT); }
+static void ep_file(struct nk_lconn *lc) { todo(lc, P_FILE); }
+static void ep_cancel(struct nk_lconn *lc) { todo(lc, P_CANCEL); }
+
+static void ep_timer(struct nk_lconn *lc, int64_t at)
+{
+    struct eb *b = lc->loop->bp;
+    if (lc->be_pend & P_TIMER) {
+        /* One heap entry per connection: the earlier request ends as cancelled. */
+        lc->be_tdone++;
+        todo(lc, 0);
+        lc->be_at = at;
+        heap_fix(b, (size_t)lc->heap_idx);
+        return;
+    }
+    lc->be_at = at;
+    if (heap_push(b, lc) < 0) {
+        lc->be_tdone++;     /* cannot keep it: report it as cancelled */
+        todo(lc, 0);
+        return;
+    }
+    lc->be_pend |= P_TIMER;
+}
+
+static void ep_tick(struct nk_loop *l, int64_t at)
+{
+    struct eb *b = l->bp;
+    if (!b->tick_at || at < b->tick_at)
+        b->tick_at = at;
+}
+
+static int ensure_reg(struct nk_lconn *lc, unsigned ready)
+{
+    struct eb *b = lc->loop->bp;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = lc };
+    if (lc->be_ready & R_REG)
+        return 0;
+    if (epoll_ctl(b->ep, EPOLL_CTL_ADD, lc->fd, &ev) < 0)
+        return -errno;
+    lc->be_ready = R_REG | ready;
+    return 0;
+}
+
+static void done(struct nk_lconn *lc, unsigned bit, enum lc_op op, ssize_t res, const uint8_t *buf)
+{
+    lc->be_pend &= ~bit;
+    nk_loop_done(lc, op, res, buf);
+}
+
+static void try_recv(struct eb *b, struct nk_lconn *lc)
+{
+    uint8_t *buf = lc->rx_buf ? lc->rx_buf : b->pool;
+    size_t len = lc->rx_buf || (lc->rx_len && lc->rx_len < POOL_LEN) ? lc->rx_len : POOL_LEN;
+    ssize_t n;
+    if (lc->recv_mode == LRECV_KTLS) {
+        lc->iov_rx.iov_base = buf;
+        lc->iov_rx.iov_len = len;
+        n = recvmsg(lc->fd, &lc->msg_rx, 0);
+    } else {
+        n = recv(lc->fd, buf, len, 0);
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_IN;
+        return;
+    }
+    /* A short plain read drained the socket (a kernel-TLS read stops at each
+     * record instead); data arriving later raises a new edge. */
+    if (n >= 0 && (size_t)n < len && lc->recv_mode != LRECV_KTLS)
+        lc->be_ready &= ~(unsigned)R_IN;
+    done(lc, P_RECV, LOP_RECV, n < 0 ? -errno : n, lc->rx_buf ? NULL : buf);
+}
+
+static void try_send(struct nk_lconn *lc)
+{
+    ssize_t n = sendmsg(lc->fd, &lc->msg_tx, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_OUT;
+        return;
+    }
+    done(lc, P_SEND, LOP_SEND, n < 0 ? -errno : n, NULL);
+}
+
+static void try_connect(struct nk_lconn *lc)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (!(lc->be_pend & P_CONNECTING)) {
+        int r = connect(lc->fd, (struct sockaddr *)lc->peer, lc->peer_len);
+        if (r == 0 || errno != EINPROGRESS) {
+            err = r == 0 ? 0 : errno;
+            r = err ? -err : ensure_reg(lc, R_IN | R_OUT);
+            done(lc, P_CONNECT, LOP_CONNECT, err ? -err : r, NULL);
+            return;
+        }
+        lc->be_pend |= P_CONNECTING;
+        if ((err = ensure_reg(lc, 0)) < 0) {
+            lc->be_pend &= ~(unsigned)P_CONNECTING;
+            done(lc, P_CONNECT, LOP_CONNECT, err, NULL);
+        }
+        return;
+    }
+    if (!(lc->be_ready & R_OUT))
+        return;
+    lc->be_pend &= ~(unsigned)P_CONNECTING;
+    if (getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    lc->be_ready |= R_IN;   /* whatever already arrived gets read */
+    done(lc, P_CONNECT, LOP_CONNECT, err ? -err : 0, NULL);
+}
+
+static void try_file(struct nk_lconn *lc)
+{
+    struct lc_file *f = lc->file;
+    ssize_t n;
+    if (lc->c->ktls_tx) {
+        /* Kernel TX: sendfile(2) on the non-blocking socket moves what fits. */
+        if (!(lc->be_ready & R_OUT))
+            return;
+        off_t off = (off_t)f->off;
+        n = sendfile(lc->fd, f->fd, &off, f->chunk);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_OUT;
+            return;
+        }
+        f->sock_err = n < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN);
+    } else {
+        /* Software: page-cache reads are quick; a cold disk read would stall
+         * this worker for its duration (io_uring reads on the ring instead). */
+        do
+            n = pread(f->fd, f->buf, f->chunk, (off_t)f->off);
+        while (n < 0 && errno == EINTR);
+    }
+    done(lc, P_FILE, LOP_FILE, n < 0 ? -errno : n, NULL);
+}
+
+static void cancel_all(struct eb *b, struct nk_lconn *lc)
+{
+    static const struct { unsigned bit; enum lc_op op; } ops[] = {
+        { P_RECV, LOP_RECV }, { P_SEND, LOP_SEND }, { P_CONNECT, LOP_CONNECT }, { P_FILE, LOP_FILE },
+    };
+    lc->be_pend &= ~(unsigned)(P_CANCEL | P_CONNECTING);
+    for (size_t i = 0; i < NK_ARRAY_LEN(ops); i++)
+        if (lc->be_pend & ops[i].bit)
+            done(lc, ops[i].bit, ops[i].op, -ECANCELED, NULL);
+    if (lc->be_pend & P_TIMER) {
+        heap_remove(b, lc);
+        done(lc, P_TIMER, LOP_TIMER, -ECANCELED, NULL);
+    }
+}
+
+/* Attempt whatever lc has waiting that its socket allows. */
+static void attempt(struct eb *b, struct nk_lconn *lc)
+{
+    while (lc->be_tdone) {
+        lc->be_tdone--;
+        nk_loop_done(lc, LOP_TIMER, -ECANCELED, NULL);
+    }
+    if (lc->be_pend & P_CANCEL) {
+        cancel_all(b, lc);
+        return;
+    }
+    if (lc->be_pend & P_CONNECT) {
+        try_connect(lc);
+        return;
+    }
+    if (ensure_reg(lc, R_IN | R_OUT) < 0) {
+        if (lc->be_pend & P_RECV)
+            done(lc, P_RECV, LOP_RECV, -EBADF, NULL);
+        return;
+    }
+    if ((lc->be_pend & P_RECV) && (lc->be_ready & R_IN))
+        try_recv(b, lc);
+    if ((lc->be_pend & P_SEND) && (lc->be_ready & R_OUT))
+        try_send(lc);
+    if (lc->be_pend & P_FILE)
+        try_file(lc);
+}
+
+/* Freed while still listed (its requests finished from an event first). */
+static void ep_forget(struct nk_lconn *lc)
+{
+    struct eb *b = lc->loop->bp;
+    if (!b || !(lc->be_pend & P_TODO))
+        return;
+    for (struct nk_lconn **pp = &b->todo; *pp; pp = &(*pp)->be_next)
+        if (*pp == lc) {
+            *pp = lc->be_next;
+            break;
+        }
+    lc->be_pend &= ~(unsigned)P_TODO;
+}
+
+static void run_todo(struct eb *b)
+{
+    struct nk_lconn *lc = b->todo;
+    b->todo = NULL;
+    while (lc) {
+        struct nk_lconn *next = lc->be_next;
+        lc->be_pend &= ~(unsigned)P_TODO;
+        attempt(b, lc);
+        lc = next;
+    }
+}
+
+/* ---- listeners ---- */
+
+static void ep_accept(struct nk_loop *l, int idx)
+{
+    struct eb *b = l->bp;
+    if (!b->acc_reg[idx]) {
+        struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = EV_LISTEN + (uint64_t)idx };
+        /* A socket every worker accepts on wakes one of them, not all. */
+        if (l->shared_listener)
+            ev.events |= EPOLLEXCLUSIVE;
+        if (epoll_ctl(b->ep, EPOLL_CTL_ADD, l->lfds[idx], &ev) < 0)
+            return;
+        b->acc_reg[idx] = 1;
+        l->accepts_armed++;
+    }
+    b->acc_todo[idx] = 1;   /* the queue may hold connections already */
+}
+
+static void ep_stop_accept(struct nk_loop *l)
+{
+    struct eb *b = l->bp;
+    for (int i = 0; i < l->n_lfds; i++) {
+        if (b->acc_reg[i])
+            epoll_ctl(b->ep, EPOLL_CTL_DEL, l->lfds[i], NULL);
+        b->acc_reg[i] = b->acc_todo[i] = 0;
+    }
+    l->accepts_armed = 0;
+}
+
+static void accept_some(struct nk_loop *l, int idx)
+{
+    struct eb *b = l->bp;
+    b->acc_todo[idx] = 0;
+    for (int n = 0; n < ACCEPT_BATCH && b->acc_reg[idx] && !l->stopping; n++) {
+        int fd = accept4(l->lfds[idx], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            nk_loop_accepted(l, fd);
+            continue;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (nk_loop_accept_error(l, errno))
+            return;   /* paused: nk_loop_tick re-arms */
+    }
+    b->acc_todo[idx] = b->acc_reg[idx];
+}
+
+/* ---- the backend ---- */
+
+static int64_t next_timeout(struct nk_loop *l, struct eb *b)
+{
+    int64_t at = b->heap_n ? b->heap[0]->be_at : 0;
+    if (b->tick_at && (!at || b->tick_at < at))
+        at = b->tick_at;
+    for (int i = 0; i < l->n_lfds; i++)
+        if (b->acc_todo[i])
+            return 0;
+    if (b->todo || l->kick_head)   /* completions reported before the wait */
+        return 0;
+    if (!at)
+        return -1;
+    int64_t left = at - nk_loop_clock();
+    return left < 0 ? 0 : left > 60000 ? 60000 : left;
+}
+
+static void dispatch(struct nk_loop *l, struct eb *b, const struct epoll_event *ev)
+{
+    if (ev->data.u64 == EV_WAKE) {
+        uint64_t v;
+        (void)!read(l->wake_fd, &v, sizeof v);
+    } else if (ev->data.u64 < 4096) {
+        accept_some(l, (int)(ev->data.u64 - EV_LISTEN));
+    } else {
+        struct nk_lconn *lc = ev->data.ptr;
+        if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            lc->be_ready |= R_IN;
+        if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            lc->be_ready |= R_OUT;
+        attempt(b, lc);
+    }
+}
+
+static MSTATUS ep_wait(struct nk_loop *l)
+{
+    struct eb *b = l->bp;
+    struct epoll_event evs[256];
+    run_todo(b);
+    for (int i = 0; i < l->n_lfds; i++)
+        if (b->acc_todo[i])
+            accept_some(l, i);
+    int n = epoll_wait(b->ep, evs, (int)NK_ARRAY_LEN(evs), (int)next_timeout(l, b));
+    if (n < 0 && errno != EINTR)
+        return ERR_GENERAL;
+    l->now = nk_loop_clock();
+    for (int i = 0; i < n; i++)
+        dispatch(l, b, &evs[i]);
+    while (b->heap_n && b->heap[0]->be_at <= l->now) {
+        struct nk_lconn *lc = b->heap[0];
+        heap_remove(b, lc);
+        done(lc, P_TIMER, LOP_TIMER, -ETIME, NULL);
+    }
+    if (b->tick_at && b->tick_at <= l->now) {
+        b->tick_at = 0;
+        nk_loop_tick(l);
+    }
+    return OK;
+}
+
+static void ep_wake(struct nk_loop *l)
+{
+    uint64_t one = 1;
+    (void)!write(l->wake_fd, &one, sizeof one);
+}
+
+static void ep_fini(struct nk_loop *l)
+{
+    struct eb *b = l->bp;
+    if (!b)
+        return;
+    if (b->ep >= 0)
+        close(b->ep);
+    free(b->heap);
+    free(b->pool);
+    free(b->acc_todo);
+    free(b->acc_reg);
+    free(b);
+    l->bp = NULL;
+}
+
+static MSTATUS ep_init(struct nk_loop *l, char *why, size_t why_len)
+{
+    struct eb *b = calloc(1, sizeof *b);
+    NK_CHECK(b, ERR_MEM_ALLOC_FAIL);
+    l->bp = b;
+    b->ep = epoll_create1(EPOLL_CLOEXEC);
+    b->pool = malloc(POOL_LEN);
+    b->acc_todo = calloc((size_t)l->n_lfds + 1, 1);
+    b->acc_reg = calloc((size_t)l->n_lfds + 1, 1);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_WAKE };
+    if (b->ep < 0 || !b->pool || !b->acc_todo || !b->acc_reg
+        || epoll_ctl(b->ep, EPOLL_CTL_ADD, l->wake_fd, &ev) < 0) {
+        ep_fini(l);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    l->be_pool = 1;
+    (void)why;
+    (void)why_len;
+    return OK;
+}
+
+const struct nk_backend nk_backend_epoll = {
+    .name = "epoll",
+    .init = ep_init,
+    .fini = ep_fini,
+    .accept = ep_accept,
+    .stop_accept = ep_stop_accept,
+    .recv = ep_recv,
+    .send = ep_send,
+    .connect = ep_connect,
+    .timer = ep_timer,
+    .file = ep_file,
+    .cancel = ep_cancel,
+    .forget = ep_forget,
+    .tick = ep_tick,
+    .wait = ep_wait,
+    .wake = ep_wake,
+};

@@ -1,0 +1,702 @@
+/* uring/loop.c — one worker's event loop over many connections: accept, the
+ * handshake one record at a time, offload, data to the application, timeouts,
+ * closing. Written against completions (loop.h), so both backends share it. */
+#include <errno.h>
+#include <linux/tls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "uring/loop.h"
+#include "core/wire.h"
+#include "ktls/ktls.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* A closing connection gets this long to get close_notify (or a fatal alert) out. */
+#define CLOSE_GRACE_MS 2000
+/* While this much output waits, the loop stops reading from the connection: a
+ * peer that sends without reading cannot make us queue without bound. */
+#define RX_HIGH_WATER (256u * 1024)
+/* Accepts pause this long when the process is out of descriptors. */
+#define ACCEPT_PAUSE_MS 100
+
+int64_t nk_loop_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+MSTATUS nk_loop_init(struct nk_loop *l, struct nk_server *srv, int idx)
+{
+    memset(l, 0, sizeof *l);
+    l->srv = srv;
+    l->idx = idx;
+    l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    l->scratch_len = NK_MAX_PLAIN;
+    l->scratch = malloc(l->scratch_len);
+    if (l->wake_fd < 0 || !l->scratch) {
+        nk_loop_fini(l);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    pthread_mutex_init(&l->inbox_mu, NULL);
+    return OK;
+}
+
+/* Free a connection's resources; nothing may be outstanding on it. */
+static void lc_free(struct nk_lconn *lc)
+{
+    struct nk_loop *l = lc->loop;
+    if (lc->in_list) {
+        if (lc->prev)
+            lc->prev->next = lc->next;
+        else
+            l->conns = lc->next;
+        if (lc->next)
+            lc->next->prev = lc->prev;
+        l->live--;
+    }
+    if (l->be && l->bp)
+        l->be->forget(lc);
+    nk_lc_unregister(lc);
+    nk_lc_free_queue(lc);
+    nk_lc_release_tx(lc);
+    if (lc->fd >= 0)
+        close(lc->fd);
+    if (lc->c)
+        nk_conn_free(lc->c);
+    atomic_fetch_sub(&l->srv->live, 1);
+    free(lc->peer);
+    free(lc);
+}
+
+/* After the loop stopped, or when it never ran: free without callbacks. */
+void nk_loop_fini(struct nk_loop *l)
+{
+    while (l->conns)
+        lc_free(l->conns);
+    while (l->inbox) {
+        struct nk_lconn *lc = l->inbox;
+        l->inbox = lc->kick_next;
+        lc_free(lc);
+    }
+    while (l->posts) {   /* never ran */
+        struct nk_post *p = l->posts;
+        l->posts = p->next;
+        free(p);
+    }
+    if (l->wake_fd >= 0)
+        close(l->wake_fd);
+    l->wake_fd = -1;
+    free(l->scratch);
+    l->scratch = NULL;
+    if (l->srv)
+        pthread_mutex_destroy(&l->inbox_mu);
+}
+
+struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd)
+{
+    struct nk_lconn *lc = calloc(1, sizeof *lc);
+    if (!lc)
+        return NULL;
+    lc->loop = l;
+    lc->h = h;
+    lc->fd = fd;
+    lc->heap_idx = -1;
+    lc->rekey_at = SIZE_MAX;
+    if (nk_conn_get(h, &lc->c) < 0) {
+        free(lc);
+        return NULL;
+    }
+    atomic_fetch_add(&l->srv->live, 1);
+    nk_lc_register(lc);
+    return lc;
+}
+
+static void lc_attach(struct nk_loop *l, struct nk_lconn *lc)
+{
+    lc->next = l->conns;
+    lc->prev = NULL;
+    if (l->conns)
+        l->conns->prev = lc;
+    l->conns = lc;
+    lc->in_list = 1;
+    l->live++;
+}
+
+void nk_lc_kick(struct nk_lconn *lc)
+{
+    if (lc->kicked)
+        return;
+    lc->kicked = 1;
+    lc->kick_next = lc->loop->kick_head;
+    lc->loop->kick_head = lc;
+}
+
+/* ---- closing ---- */
+
+static void tell_closed(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    if ((lc->told_app || lc->is_client) && s->cb.onClose)
+        s->cb.onClose(lc->h, lc->status, s->arg);
+    lc->told_app = 0;
+    lc->is_client = 0;
+}
+
+/* Shut the connection: end every request, tell the application. */
+static void lc_teardown(struct nk_lconn *lc)
+{
+    lc->state = LC_DEAD;
+    nk_lc_drop_queue(lc, lc->status < 0 ? lc->status : ERR_SSL_CONNECTION_CLOSED);
+    if (lc->inflight && !lc->cancelled) {
+        lc->cancelled = 1;
+        lc->loop->be->cancel(lc);
+    }
+    tell_closed(lc);
+    nk_lc_unregister(lc);
+}
+
+void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
+{
+    struct nk_conn *c = lc->c;
+    if (lc->state >= LC_CLOSING)
+        return;
+    int was_open = lc->state == LC_OPEN || lc->state == LC_HS_FLUSH;
+    lc->status = why;
+    lc->state = LC_CLOSING;
+    nk_lc_drop_queue(lc, why < 0 ? why : ERR_SSL_CONNECTION_CLOSED);
+    /* §6.1: close_notify if the session is intact; a failed one already queued
+     * its fatal alert (nk_fail). */
+    if (was_open && c->err >= 0 && !c->sent_close_notify)
+        (void)!nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
+    lc->deadline = lc->loop->now + CLOSE_GRACE_MS;
+    nk_lc_kick(lc);
+}
+
+/* A local or peer failure: keep it on the engine (sticky, alert queued). */
+static void lc_fail(struct nk_lconn *lc, MSTATUS err)
+{
+    nk_lc_close(lc, nk_fail(lc->c, err));
+}
+
+/* The engine ended the session: an error, or the peer's close_notify. */
+static int engine_ended(struct nk_lconn *lc)
+{
+    if (lc->c->err < 0) {
+        nk_lc_close(lc, lc->c->err);
+        return 1;
+    }
+    if (lc->c->got_close_notify) {
+        nk_lc_close(lc, OK);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- input ---- */
+
+/* Decrypted data to the application. With read-ahead the engine stops after
+ * each application record even when more whole records wait in its buffer:
+ * once the data is taken, nk_in_ack(c, 0) processes the next ones. */
+static void deliver(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    struct nk_conn *c = lc->c;
+    for (;;) {
+        while (c->app_len && lc->state == LC_OPEN && !lc->close_req) {
+            size_t n = nk_app_read(c, lc->loop->scratch, lc->loop->scratch_len);
+            if (s->cb.onData)
+                s->cb.onData(lc->h, lc->loop->scratch, (ubyte4)n, s->arg);
+        }
+        if (c->app_len || lc->state != LC_OPEN || lc->close_req || c->in.len <= c->in_start)
+            return;
+        if (nk_in_ack(c, 0) < 0 || !c->app_len)
+            return;
+    }
+}
+
+/* Bytes a backend buffer received: into the engine as far as it takes them. */
+static void feed(struct nk_lconn *lc, const uint8_t *d, size_t n)
+{
+    struct nk_conn *c = lc->c;
+    while (n && lc->state == LC_OPEN) {
+        size_t room;
+        uint8_t *p = nk_in_buf(c, &room);
+        if (!p || !room)
+            break;
+        size_t k = n < room ? n : room;
+        memcpy(p, d, k);
+        d += k;
+        n -= k;
+        if (nk_in_ack(c, k) < 0)
+            break;
+        deliver(lc);
+    }
+}
+
+static MSTATUS ktls_recv_error(int err)
+{
+    switch (err) {
+    case EBADMSG: return ERR_SSL_BAD_RECORD_MAC;
+    case EMSGSIZE: return ERR_SSL_RECORD_OVERFLOW;
+    case EKEYEXPIRED: return ERR_SSL_KTLS_NO_REKEY;
+    case EINVAL: return ERR_SSL_PROTOCOL;
+    default: return ERR_TCP_READ_ERROR;
+    }
+}
+
+/* One record the kernel decrypted: data to the application, the rest to the engine. */
+static void ktls_in(struct nk_lconn *lc, const uint8_t *d, size_t n)
+{
+    struct nk_server *s = lc->loop->srv;
+    uint8_t type = NK_CT_APPLICATION_DATA;
+    struct cmsghdr *cm;
+    if (lc->msg_rx.msg_flags & MSG_CTRUNC) {
+        lc_fail(lc, ERR_SSL_INTERNAL);   /* the record type was lost */
+        return;
+    }
+    for (cm = CMSG_FIRSTHDR(&lc->msg_rx); cm; cm = CMSG_NXTHDR(&lc->msg_rx, cm))
+        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+            type = *CMSG_DATA(cm);
+    if (type != NK_CT_APPLICATION_DATA) {
+        (void)!nk_in_plain(lc->c, type, d, n);
+        return;
+    }
+    lc->c->key_updates_in_a_row = 0;
+    if (!lc->close_req && s->cb.onData)
+        s->cb.onData(lc->h, d, (ubyte4)n, s->arg);
+}
+
+static void recv_failed(struct nk_lconn *lc, ssize_t res)
+{
+    if (res == 0) {
+        lc_fail(lc, ERR_TCP_SOCKET_CLOSED);
+    } else if (lc->recv_mode == LRECV_KTLS) {
+        /* The kernel parks a failed decryption as the socket error, which would
+         * also fail our alert: collect it first (SO_ERROR clears it). */
+        int soerr;
+        socklen_t slen = sizeof soerr;
+        (void)!getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
+        lc_fail(lc, ktls_recv_error((int)-res));
+    } else {
+        lc_fail(lc, ERR_TCP_READ_ERROR);
+    }
+}
+
+static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
+{
+    struct nk_conn *c = lc->c;
+    lc->recv_armed = 0;
+    if (lc->state >= LC_CLOSING || res == -ECANCELED)
+        return;
+    if (res <= 0) {
+        recv_failed(lc, res);
+        return;
+    }
+    lc->last_active = lc->loop->now;
+    c->now = time(NULL);
+    if (lc->recv_mode == LRECV_ENGINE)
+        (void)!nk_in_ack(c, (size_t)res);
+    else if (lc->recv_mode == LRECV_POOL)
+        feed(lc, buf, (size_t)res);
+    else
+        ktls_in(lc, buf ? buf : lc->rx_buf, (size_t)res);
+    deliver(lc);
+    if (lc->state == LC_HANDSHAKE && c->status == SSL_CONNECTION_OPEN)
+        lc->state = LC_HS_FLUSH;
+}
+
+/* Choose how the next receive is done, and arm it. */
+static void arm_recv(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    if (lc->recv_armed || lc->close_req)
+        return;
+    if (lc->state == LC_OPEN && nk_lc_output_pending(lc) > RX_HIGH_WATER)
+        return;
+    if (lc->state == LC_OPEN && c->ktls_rx) {
+        lc->recv_mode = LRECV_KTLS;
+        lc->rx_buf = NULL;
+        lc->rx_len = NK_MAX_PLAIN;
+        if (!lc->loop->be_pool) {
+            /* No buffer ring: the engine's input buffer is free under kernel RX. */
+            if (nk_buf_reserve(&c->in, NK_MAX_PLAIN) < 0) {
+                lc_fail(lc, ERR_MEM_ALLOC_FAIL);
+                return;
+            }
+            lc->rx_buf = c->in.p;
+        }
+        lc->msg_rx.msg_iov = &lc->iov_rx;
+        lc->msg_rx.msg_iovlen = 1;
+        lc->iov_rx.iov_base = lc->rx_buf;
+        lc->iov_rx.iov_len = lc->rx_len;
+        lc->msg_rx.msg_control = lc->ctl_rx.b;
+        lc->msg_rx.msg_controllen = sizeof lc->ctl_rx.b;
+        lc->msg_rx.msg_flags = 0;
+    } else if (lc->state == LC_OPEN && lc->loop->be_pool) {
+        lc->recv_mode = LRECV_POOL;
+        lc->rx_buf = NULL;
+        lc->rx_len = 0;   /* the backend's buffer size */
+    } else {
+        /* Handshake: exactly the rest of the current record, never past it. */
+        lc->recv_mode = LRECV_ENGINE;
+        lc->rx_buf = nk_in_buf(c, &lc->rx_len);
+        if (!lc->rx_buf || !lc->rx_len) {
+            if (!engine_ended(lc))
+                lc_fail(lc, ERR_SSL_INTERNAL);
+            return;
+        }
+    }
+    lc->recv_armed = 1;
+    lc->inflight++;
+    lc->loop->be->recv(lc);
+}
+
+/* ---- the connection's next step ---- */
+
+static void start_engine(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    int one = 1;
+    /* Records are already whole when we send them: Nagle would only add delay. */
+    (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    lc->state = LC_HANDSHAKE;
+    if (s->cb.onSetup) {
+        lc->told_app = 1;
+        MSTATUS st = s->cb.onSetup(lc->h, s->arg);
+        if (st < 0) {
+            lc_fail(lc, st);
+            return;
+        }
+    }
+    lc->c->now = time(NULL);
+    MSTATUS st = nk_engine_start(lc->c);
+    if (st < 0)
+        lc_fail(lc, st);
+}
+
+static void on_connect(struct nk_lconn *lc, ssize_t res)
+{
+    if (lc->state != LC_CONNECTING)
+        return;
+    if (res < 0) {
+        lc_fail(lc, ERR_TCP_CONNECT_ERROR);
+        return;
+    }
+    free(lc->peer);
+    lc->peer = NULL;
+    start_engine(lc);
+}
+
+/* Everything the handshake sent is out: hand the keys to the kernel, open. */
+static void open_conn(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    struct nk_conn *c = lc->c;
+    MSTATUS st = nk_ktls_offload(c);
+    if (st < 0) {
+        lc_fail(lc, st);
+        return;
+    }
+    /* Without kernel RX nothing more is ever handed over: read whole buffers. */
+    if (!c->ktls_rx)
+        c->readahead = 1;
+    lc->state = LC_OPEN;
+    lc->told_app = 1;
+    lc->last_active = lc->loop->now;
+    atomic_fetch_add(&s->opened, 1);
+    if (s->cb.onOpen)
+        s->cb.onOpen(lc->h, s->arg);
+}
+
+/* Give back the engine's buffers while the connection waits for input with
+ * nothing to send: an idle connection then holds no record buffer. Only where
+ * the pending receive does not target the engine's buffer. */
+static void release_idle(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    if (!nk_lc_output_idle(lc) || lc->file)
+        return;
+    nk_lc_release_tx(lc);
+    if (c->out.p && c->out.len == 0)
+        nk_buf_free(&c->out);
+    if (lc->recv_mode != LRECV_ENGINE && lc->rx_buf == NULL && c->in.p && c->in.len == 0
+        && c->in_start == 0 && c->app_len == 0)
+        nk_buf_free(&c->in);
+}
+
+static void open_step(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    if (engine_ended(lc))
+        return;
+    nk_lc_pump_output(lc);
+    if (lc->state != LC_OPEN)
+        return;
+    /* Closing waits for everything queued before it (pumping may just have
+     * finished the last file range). */
+    if (lc->close_req && !lc->file && !lc->q_head && nk_lc_output_idle(lc)) {
+        nk_lc_close(lc, OK);
+        return;
+    }
+    arm_recv(lc);
+    if (lc->state != LC_OPEN)
+        return;
+    if (lc->recv_armed)
+        release_idle(lc);
+    lc->deadline = s->idle_timeout_ms ? lc->last_active + s->idle_timeout_ms : 0;
+}
+
+static void handshake_step(struct nk_lconn *lc)
+{
+    if (engine_ended(lc))
+        return;
+    nk_lc_pump_output(lc);
+    if (lc->state == LC_HANDSHAKE)
+        arm_recv(lc);
+    else if (lc->state == LC_HS_FLUSH && nk_lc_output_idle(lc))
+        open_conn(lc);
+    if (lc->state == LC_OPEN)
+        open_step(lc);
+}
+
+/* Timers are lazy: one request waits at the connection's deadline; activity
+ * moves the deadline later without touching it, and on expiry on_timer finds
+ * the deadline not yet due and the next step arms a new one. One timer
+ * operation per quiet period, not one per packet. */
+static void arm_timer(struct nk_lconn *lc)
+{
+    if (!lc->deadline || (lc->timers && lc->timer_at <= lc->deadline))
+        return;
+    lc->timers++;
+    lc->inflight++;
+    lc->timer_at = lc->deadline;
+    lc->loop->be->timer(lc, lc->deadline);
+}
+
+static void step(struct nk_lconn *lc)
+{
+    switch (lc->state) {
+    case LC_HANDSHAKE:
+    case LC_HS_FLUSH:
+        handshake_step(lc);
+        break;
+    case LC_OPEN:
+        open_step(lc);
+        break;
+    default:
+        break;
+    }
+    if (lc->state == LC_CLOSING) {
+        nk_lc_pump_output(lc);
+        if (lc->state == LC_CLOSING && nk_lc_output_idle(lc))
+            lc_teardown(lc);
+    }
+    if (lc->state == LC_DEAD) {
+        if (!lc->inflight && !lc->kicked)
+            lc_free(lc);
+        return;
+    }
+    arm_timer(lc);
+}
+
+static void run_kicks(struct nk_loop *l)
+{
+    while (l->kick_head) {
+        struct nk_lconn *lc = l->kick_head;
+        l->kick_head = lc->kick_next;
+        lc->kicked = 0;
+        step(lc);
+    }
+}
+
+/* ---- completions ---- */
+
+static void on_timer(struct nk_lconn *lc, ssize_t res)
+{
+    struct nk_server *s = lc->loop->srv;
+    /* Which timer fired is unknown when two are out: forget the time, so the
+     * next step arms one for the current deadline. */
+    lc->timer_at = lc->timers-- > 1 ? INT64_MAX : 0;
+    if (res == -ECANCELED || lc->state == LC_DEAD || !lc->deadline || lc->loop->now < lc->deadline)
+        return;
+    switch (lc->state) {
+    case LC_CONNECTING:
+    case LC_HANDSHAKE:
+    case LC_HS_FLUSH:
+        atomic_fetch_add(&s->hs_timeouts, 1);
+        lc_fail(lc, ERR_SSL_HANDSHAKE_TIMEOUT);
+        break;
+    case LC_OPEN:
+        /* Our policy, not a protocol failure: the session is intact and ends
+         * with close_notify. */
+        atomic_fetch_add(&s->idle_timeouts, 1);
+        nk_lc_close(lc, ERR_TCP_READ_TIMEOUT);
+        break;
+    default:   /* closing: the grace is over */
+        lc_teardown(lc);
+        break;
+    }
+}
+
+void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t *buf)
+{
+    lc->inflight--;
+    switch (op) {
+    case LOP_RECV:
+        on_recv(lc, res, buf);
+        break;
+    case LOP_SEND:
+        nk_lc_send_done(lc, res);
+        break;
+    case LOP_TIMER:
+        on_timer(lc, res);
+        break;
+    case LOP_CONNECT:
+        on_connect(lc, res);
+        break;
+    case LOP_FILE:
+        nk_lc_file_done(lc, res);
+        break;
+    default:
+        break;
+    }
+    nk_lc_kick(lc);
+}
+
+void nk_loop_accepted(struct nk_loop *l, int fd)
+{
+    struct nk_server *s = l->srv;
+    if (l->stopping || (s->max_conns && atomic_load(&s->live) >= s->max_conns)) {
+        close(fd);
+        atomic_fetch_add(&s->rejected, 1);
+        return;
+    }
+    sbyte4 h = SSL_ASYNC_acceptConnection(fd, s->store);
+    struct nk_lconn *lc = h > 0 ? nk_lc_new(l, h, fd) : NULL;
+    if (!lc) {
+        struct nk_conn *c;
+        if (h > 0 && nk_conn_get(h, &c) == OK)
+            nk_conn_free(c);
+        close(fd);
+        atomic_fetch_add(&s->rejected, 1);
+        return;
+    }
+    atomic_fetch_add(&s->accepted, 1);
+    lc_attach(l, lc);
+    lc->last_active = l->now;
+    lc->deadline = l->now + s->hs_timeout_ms;
+    start_engine(lc);
+    nk_lc_kick(lc);
+}
+
+/* Out of descriptors or memory: pause accepting (1) rather than spin. */
+int nk_loop_accept_error(struct nk_loop *l, int err)
+{
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+        return 0;
+    l->accept_resume_at = l->now + ACCEPT_PAUSE_MS;
+    l->be->tick(l, l->accept_resume_at);
+    return 1;
+}
+
+void nk_loop_tick(struct nk_loop *l)
+{
+    if (!l->accept_resume_at || l->now < l->accept_resume_at)
+        return;
+    l->accept_resume_at = 0;
+    for (int i = 0; i < l->n_lfds && !l->stopping; i++)
+        l->be->accept(l, i);
+}
+
+/* ---- new client connections, stop, the loop itself ---- */
+
+void nk_loop_submit(struct nk_loop *l, struct nk_lconn *lc)
+{
+    pthread_mutex_lock(&l->inbox_mu);
+    lc->kick_next = l->inbox;
+    l->inbox = lc;
+    pthread_mutex_unlock(&l->inbox_mu);
+    l->be->wake(l);
+}
+
+void nk_loop_post(struct nk_loop *l, struct nk_post *p)
+{
+    p->next = NULL;
+    pthread_mutex_lock(&l->inbox_mu);
+    if (l->posts_tail)
+        l->posts_tail->next = p;
+    else
+        l->posts = p;
+    l->posts_tail = p;
+    pthread_mutex_unlock(&l->inbox_mu);
+    l->be->wake(l);
+}
+
+static void run_posts(struct nk_post *p)
+{
+    while (p) {
+        struct nk_post *next = p->next;
+        p->fn(p->arg);
+        free(p);
+        p = next;
+    }
+}
+
+static void take_inbox(struct nk_loop *l)
+{
+    pthread_mutex_lock(&l->inbox_mu);
+    struct nk_lconn *lc = l->inbox;
+    struct nk_post *posts = l->posts;
+    l->inbox = NULL;
+    l->posts = l->posts_tail = NULL;
+    pthread_mutex_unlock(&l->inbox_mu);
+    run_posts(posts);
+    while (lc) {
+        struct nk_lconn *next = lc->kick_next;
+        lc_attach(l, lc);
+        lc->state = LC_CONNECTING;
+        lc->last_active = l->now;
+        lc->deadline = l->now + l->srv->hs_timeout_ms;
+        lc->inflight++;
+        l->be->connect(lc);
+        nk_lc_kick(lc);
+        lc = next;
+    }
+}
+
+static void begin_stop(struct nk_loop *l)
+{
+    l->stopping = 1;
+    l->be->stop_accept(l);
+    for (struct nk_lconn *lc = l->conns; lc; lc = lc->next)
+        if (lc->state < LC_CLOSING)
+            nk_lc_close(lc, lc->state == LC_OPEN ? OK : ERR_SSL_NOT_OPEN);
+}
+
+MSTATUS nk_loop_run(struct nk_loop *l)
+{
+    MSTATUS st = OK;
+    l->now = nk_loop_clock();
+    for (int i = 0; i < l->n_lfds; i++)
+        l->be->accept(l, i);
+    for (;;) {
+        take_inbox(l);
+        if (l->srv->stop && !l->stopping)
+            begin_stop(l);
+        run_kicks(l);
+        if (l->stopping && l->live == 0 && l->accepts_armed == 0)
+            break;
+        st = l->be->wait(l);
+        if (st < 0)
+            break;
+        run_kicks(l);
+    }
+    return st;
+}

@@ -1,0 +1,228 @@
+/* uring/loop.h — internal: the event loop that drives many connections from one
+ * thread (loop.c, loop_out.c), the public server object around it (server.c), and
+ * the interface its two backends implement (backend_uring.c, backend_epoll.c).
+ *
+ * The loop is written against completions: it asks the backend to receive, send,
+ * connect, read a file or arm a timer for a connection, and the backend later
+ * reports each request exactly once through nk_loop_done (-ECANCELED after
+ * be->cancel). io_uring works that way natively; the epoll backend emulates it
+ * (attempt when ready, report when done). So the loop never knows which runs. */
+#ifndef NK_URING_LOOP_H
+#define NK_URING_LOOP_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include "core/conn.h"
+#include "nktls_loop.h"
+
+/* What a request is; the io_uring backend keeps it in the low bits of user_data. */
+enum lc_op {
+    LOP_ACCEPT = 0, LOP_RECV, LOP_SEND, LOP_TIMER, LOP_CONNECT, LOP_FILE, LOP_LOOP, LOP_NONE,
+};
+
+enum lc_state {
+    LC_CONNECTING,   /* client: TCP connect outstanding */
+    LC_HANDSHAKE,    /* engine reads exactly one record at a time */
+    LC_HS_FLUSH,     /* handshake done: sending its last bytes, then offload */
+    LC_OPEN,
+    LC_CLOSING,      /* flushing close_notify / a fatal alert */
+    LC_DEAD,         /* socket shut down; freed when no request is outstanding */
+};
+
+enum lc_recv_mode {
+    LRECV_ENGINE,    /* into lc->rx_buf (the engine's buffer), exactly rx_len */
+    LRECV_POOL,      /* into a backend buffer (buffer ring, scratch) */
+    LRECV_KTLS,      /* recvmsg with lc->msg_rx: kernel-decrypted, type in a cmsg;
+                      * into lc->rx_buf when set, else a backend buffer */
+};
+
+#define LC_IOV 16
+
+struct lc_item;
+struct lc_file;
+struct nk_loop;
+
+struct nk_lconn {
+    struct nk_loop *loop;
+    struct nk_conn *c;
+    sbyte4 h;
+    int fd;
+    void *arg;
+    uint8_t state, recv_mode;
+    uint8_t timers;                 /* timer requests outstanding */
+    unsigned recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
+             told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1;
+    uint16_t inflight;              /* requests outstanding, timers included */
+    int64_t deadline;               /* ms (loop clock) at which the current limit expires */
+    int64_t timer_at;               /* the latest timer requested */
+    int64_t last_active;
+    MSTATUS status;                 /* why it closes */
+
+    /* receive request */
+    uint8_t *rx_buf;
+    size_t rx_len;
+    struct msghdr msg_rx;
+    struct iovec iov_rx;
+    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl_rx;
+
+    /* send request: bytes taken from the engine (tx), sent from tx_off */
+    struct nk_buf tx;
+    size_t tx_off;
+    size_t rekey_at;                /* kTLS TX: tx offset where the next key applies */
+    struct msghdr msg_tx;
+    struct iovec iov_tx[LC_IOV];
+    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl_tx;
+
+    /* queued data and file ranges (loop_out.c) */
+    struct lc_item *q_head, *q_tail;
+    struct lc_file *file;
+
+    struct sockaddr_storage *peer;  /* client: where to connect */
+    socklen_t peer_len;
+
+    struct nk_lconn *next, *prev;   /* the loop's connections */
+    struct nk_lconn *kick_next;     /* the loop's list of connections to look at */
+
+    /* backend-private */
+    struct nk_lconn *be_next;
+    unsigned be_pend, be_ready;
+    uint8_t be_tdone;               /* epoll: superseded timers to report */
+    int heap_idx;
+    int64_t be_at;
+};
+
+/* A file range being sent. Software: read into buf, encrypt. Kernel TX:
+ * io_uring splices file -> pipe -> socket; epoll calls sendfile(2). */
+struct lc_file {
+    int fd;
+    int64_t off;
+    uint64_t left, sent;
+    uint8_t *buf;                   /* software: one chunk */
+    size_t chunk;                   /* request size of the current operation */
+    int pipe[2];                    /* io_uring kernel path */
+    size_t in_pipe;                 /* bytes spliced into the pipe, not yet out */
+    int to_sock;                    /* the current splice goes pipe -> socket */
+    int sock_err;                   /* the backend's error came from the socket */
+    int reported;                   /* onFileSent already told (connection closing) */
+};
+
+struct nk_backend {
+    const char *name;
+    MSTATUS (*init)(struct nk_loop *l, char *why, size_t why_len);
+    void (*fini)(struct nk_loop *l);
+    void (*accept)(struct nk_loop *l, int idx);          /* arm accepts on lfds[idx] */
+    void (*stop_accept)(struct nk_loop *l);
+    void (*recv)(struct nk_lconn *lc);                   /* lc->recv_mode, rx_buf, rx_len */
+    void (*send)(struct nk_lconn *lc);                   /* lc->msg_tx */
+    void (*connect)(struct nk_lconn *lc);                /* lc->peer */
+    void (*timer)(struct nk_lconn *lc, int64_t at_ms);
+    void (*file)(struct nk_lconn *lc);                   /* lc->file: read or send a chunk */
+    void (*cancel)(struct nk_lconn *lc);                 /* end every outstanding request */
+    void (*forget)(struct nk_lconn *lc);                 /* lc is freed: drop references */
+    void (*tick)(struct nk_loop *l, int64_t at_ms);      /* one loop-level wake-up */
+    MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions */
+    void (*wake)(struct nk_loop *l);                     /* async-signal-safe */
+};
+
+extern const struct nk_backend nk_backend_uring;
+extern const struct nk_backend nk_backend_epoll;
+
+struct nk_server;
+
+struct nk_post {
+    struct nk_post *next;
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+/* One worker: one thread, one backend instance. */
+struct nk_loop {
+    struct nk_server *srv;
+    int idx;
+    const struct nk_backend *be;
+    void *bp;                        /* backend-private */
+    char be_why[160];                /* why this worker runs epoll, or io_uring's features */
+    int wake_fd;                     /* eventfd: stop and inbox */
+    const int *lfds;
+    int n_lfds;
+    int shared_listener;             /* other workers accept on the same socket */
+    int accepts_armed;               /* accept requests outstanding (backend counts) */
+    int be_pool;                     /* receives can use backend buffers (LRECV_POOL) */
+    int stopping;
+    int64_t now;                     /* ms, CLOCK_MONOTONIC, updated after each wait */
+    int64_t stop_at;                 /* stopping: force-close what remains then */
+    int64_t accept_resume_at;        /* accepts paused (EMFILE) until then; 0 = not */
+    struct nk_lconn *conns;
+    unsigned live;
+    struct nk_lconn *kick_head;
+    pthread_mutex_t inbox_mu;
+    struct nk_lconn *inbox;          /* new client connections */
+    struct nk_post *posts, *posts_tail;   /* NKTLS_LOOP_post, in order */
+    uint8_t *scratch;                /* onData delivery and the epoll receive buffer */
+    size_t scratch_len;
+    pthread_t tid;
+    int thread_started;
+};
+
+struct nk_server {
+    sbyte4 handle;
+    nktlsLoopCallbacks cb;
+    void *arg;
+    struct certStore *store;
+    ubyte4 hs_timeout_ms, idle_timeout_ms, max_conns, workers;
+    const struct nk_backend *be;
+    const char *be_name;
+    char be_why[192];
+    struct nk_loop *loops;
+    int *lfds;
+    int n_lfds, n_own_lfds;          /* own: the SO_REUSEPORT siblings we opened */
+    volatile sig_atomic_t stop;
+    atomic_int running;
+    atomic_uint next_worker;
+    atomic_uint live;
+    atomic_ullong accepted, connected, opened, rejected, hs_timeouts, idle_timeouts;
+    int ur_multishot, ur_bufring;    /* what the io_uring probe found */
+};
+
+/* backend_uring.c: can io_uring run here, with which features (s->be_why). */
+MSTATUS nk_uring_probe(struct nk_server *s);
+
+/* loop.c */
+MSTATUS nk_loop_init(struct nk_loop *l, struct nk_server *srv, int idx);
+void nk_loop_fini(struct nk_loop *l);
+MSTATUS nk_loop_run(struct nk_loop *l);
+int64_t nk_loop_clock(void);
+/* The backend reports: a request finished (buf: the pool buffer a LRECV_POOL or
+ * LRECV_KTLS receive filled, NULL otherwise; valid during the call only). */
+void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t *buf);
+void nk_loop_accepted(struct nk_loop *l, int fd);   /* fd or -errno */
+int nk_loop_accept_error(struct nk_loop *l, int err);   /* 1: pause, do not re-arm */
+void nk_loop_tick(struct nk_loop *l);
+/* A new client connection enters its loop (from any thread). */
+void nk_loop_submit(struct nk_loop *l, struct nk_lconn *lc);
+void nk_loop_post(struct nk_loop *l, struct nk_post *p);
+/* Look at lc after the current event: arm what it needs, free it when done. */
+void nk_lc_kick(struct nk_lconn *lc);
+void nk_lc_close(struct nk_lconn *lc, MSTATUS why);
+struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
+
+/* loop_out.c */
+void nk_lc_pump_output(struct nk_lconn *lc);
+void nk_lc_send_done(struct nk_lconn *lc, ssize_t res);
+void nk_lc_file_done(struct nk_lconn *lc, ssize_t res);
+int nk_lc_output_idle(const struct nk_lconn *lc);   /* nothing queued or in flight */
+size_t nk_lc_output_pending(const struct nk_lconn *lc);
+MSTATUS nk_lc_queue_data(struct nk_lconn *lc, const uint8_t *d, size_t n);
+MSTATUS nk_lc_queue_file(struct nk_lconn *lc, int fd, int64_t off, uint64_t len);
+void nk_lc_drop_queue(struct nk_lconn *lc, MSTATUS why);   /* onFileSent(why) each */
+void nk_lc_free_queue(struct nk_lconn *lc);                 /* silently */
+void nk_lc_release_tx(struct nk_lconn *lc);
+
+/* server.c: handle -> connection, for the public calls */
+void nk_lc_register(struct nk_lconn *lc);
+void nk_lc_unregister(struct nk_lconn *lc);
+
+#endif

@@ -1,0 +1,374 @@
+/* uring/loop_out.c — the output side of a loop connection: bytes the engine
+ * queued go out one send at a time (records with their type under kernel TX),
+ * and data and file ranges the application queued go out in order. */
+#include <errno.h>
+#include <linux/tls.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "uring/loop.h"
+#include "core/wire.h"
+#include "ktls/ktls.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+/* Software sendfile: read and encrypt this much at a time (four records). */
+#define FILE_CHUNK (4 * NK_MAX_PLAIN)
+
+/* Application data or a file range waiting behind a file range. */
+struct lc_item {
+    struct lc_item *next;
+    int fd;               /* -1: data */
+    int64_t off;
+    uint64_t len;
+    uint8_t data[];
+};
+
+size_t nk_lc_output_pending(const struct nk_lconn *lc)
+{
+    const struct nk_conn *c = lc->c;
+    return (lc->tx.len - lc->tx_off) + (c->out.len - c->out_off);
+}
+
+int nk_lc_output_idle(const struct nk_lconn *lc)
+{
+    return !lc->sending && !lc->file_busy && nk_lc_output_pending(lc) == 0;
+}
+
+void nk_lc_release_tx(struct nk_lconn *lc)
+{
+    if (!lc->sending && !lc->file_busy)
+        nk_buf_free(&lc->tx);
+    lc->tx_off = 0;
+}
+
+/* ---- queue ---- */
+
+static void file_free(struct nk_lconn *lc)
+{
+    struct lc_file *f = lc->file;
+    if (!f)
+        return;
+    if (f->pipe[0] >= 0)
+        close(f->pipe[0]);
+    if (f->pipe[1] >= 0)
+        close(f->pipe[1]);
+    free(f->buf);
+    free(f);
+    lc->file = NULL;
+}
+
+static MSTATUS file_start(struct nk_lconn *lc, int fd, int64_t off, uint64_t len)
+{
+    struct lc_file *f = calloc(1, sizeof *f);
+    NK_CHECK(f, ERR_MEM_ALLOC_FAIL);
+    f->fd = fd;
+    f->off = off;
+    f->left = len;
+    f->pipe[0] = f->pipe[1] = -1;
+    lc->file = f;
+    return OK;
+}
+
+static void report_file(struct nk_lconn *lc, MSTATUS st, uint64_t sent)
+{
+    struct nk_server *s = lc->loop->srv;
+    if (s->cb.onFileSent)
+        s->cb.onFileSent(lc->h, st, sent, s->arg);
+}
+
+/* The file range is done: report it, then release what waited behind it, up to
+ * the next file range. */
+static void file_finish(struct nk_lconn *lc, MSTATUS st)
+{
+    uint64_t sent = lc->file->sent;
+    file_free(lc);
+    report_file(lc, st, sent);
+    while (lc->q_head && !lc->file && lc->state == LC_OPEN) {
+        struct lc_item *it = lc->q_head;
+        lc->q_head = it->next;
+        if (!lc->q_head)
+            lc->q_tail = NULL;
+        int is_data = it->fd < 0;
+        MSTATUS r = is_data ? nk_app_write(lc->c, it->data, (size_t)it->len)
+                            : file_start(lc, it->fd, it->off, it->len);
+        free(it);
+        if (r < 0 && !is_data)
+            report_file(lc, r, 0);
+        if (r < 0 && is_data) {
+            nk_lc_close(lc, nk_fail(lc->c, r));
+            return;
+        }
+    }
+}
+
+static MSTATUS enqueue(struct nk_lconn *lc, int fd, int64_t off, const uint8_t *d, uint64_t n)
+{
+    struct lc_item *it = malloc(sizeof *it + (fd < 0 ? (size_t)n : 0));
+    NK_CHECK(it, ERR_MEM_ALLOC_FAIL);
+    it->next = NULL;
+    it->fd = fd;
+    it->off = off;
+    it->len = n;
+    if (d)
+        memcpy(it->data, d, (size_t)n);
+    if (lc->q_tail)
+        lc->q_tail->next = it;
+    else
+        lc->q_head = it;
+    lc->q_tail = it;
+    return OK;
+}
+
+MSTATUS nk_lc_queue_data(struct nk_lconn *lc, const uint8_t *d, size_t n)
+{
+    if (n == 0)
+        return OK;
+    if (lc->file || lc->q_head)
+        return enqueue(lc, -1, 0, d, n);
+    /* Nothing ahead of it: encrypt now (or frame it for kernel TX). */
+    return nk_app_write(lc->c, d, n);
+}
+
+MSTATUS nk_lc_queue_file(struct nk_lconn *lc, int fd, int64_t off, uint64_t len)
+{
+    if (lc->file || lc->q_head)
+        return enqueue(lc, fd, off, NULL, len);
+    return file_start(lc, fd, off, len);
+}
+
+void nk_lc_drop_queue(struct nk_lconn *lc, MSTATUS why)
+{
+    /* Every range is reported before onClose: one with a request still out is
+     * reported now and freed when the request ends. */
+    if (lc->file && lc->file_busy && !lc->file->reported) {
+        lc->file->reported = 1;
+        report_file(lc, why, lc->file->sent);
+    } else if (lc->file && !lc->file_busy) {
+        file_finish(lc, why);   /* lc is not open: nothing behind it is released */
+    }
+    while (lc->q_head) {
+        struct lc_item *it = lc->q_head;
+        lc->q_head = it->next;
+        if (it->fd >= 0)
+            report_file(lc, why, 0);
+        free(it);
+    }
+    lc->q_tail = NULL;
+}
+
+void nk_lc_free_queue(struct nk_lconn *lc)
+{
+    while (lc->q_head) {
+        struct lc_item *it = lc->q_head;
+        lc->q_head = it->next;
+        free(it);
+    }
+    lc->q_tail = NULL;
+    file_free(lc);
+}
+
+/* ---- sending ---- */
+
+/* Move the engine's queued output into tx without copying: the engine gets
+ * tx's old (empty) buffer back, so neither side reallocates in steady state, and
+ * the engine may queue more while tx is in flight. */
+static void take_output(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    struct nk_buf old = lc->tx;
+    if (c->out.len <= c->out_off)
+        return;
+    lc->tx = c->out;
+    lc->tx_off = c->out_off;
+    old.len = 0;
+    c->out = old;
+    c->out_off = 0;
+    /* Kernel TX and a KeyUpdate queued: the new key applies right after it. */
+    if (c->ktls_tx && c->tx_rekey_pending && lc->rekey_at == SIZE_MAX)
+        lc->rekey_at = lc->tx_off + c->tx_rekey_at;
+}
+
+/* Kernel TX: tx holds plaintext records. Application data records go out as
+ * their bodies (several per sendmsg); any other type alone, with its type in a
+ * TLS_SET_RECORD_TYPE control message. */
+static MSTATUS frame_ktls(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    if (lc->tx_off == lc->rekey_at) {
+        NK_TRY(nk_ktls_rekey(c, 1));
+        c->tx_rekey_pending = 0;
+        lc->rekey_at = SIZE_MAX;
+    }
+    size_t end = lc->rekey_at < lc->tx.len ? lc->rekey_at : lc->tx.len;
+    size_t pos = lc->tx_off, n = 0;
+    uint8_t type = lc->tx.p[pos];
+    while (pos + NK_REC_HDR <= end && n < LC_IOV) {
+        const uint8_t *h = lc->tx.p + pos;
+        size_t body = nk_load16(h + 3);
+        NK_CHECK(pos + NK_REC_HDR + body <= end, ERR_SSL_INTERNAL);
+        if (n && (h[0] != NK_CT_APPLICATION_DATA || type != NK_CT_APPLICATION_DATA))
+            break;
+        lc->iov_tx[n].iov_base = (void *)(h + NK_REC_HDR);
+        lc->iov_tx[n++].iov_len = body;
+        pos += NK_REC_HDR + body;
+    }
+    NK_CHECK(n > 0, ERR_SSL_INTERNAL);
+    lc->msg_tx.msg_iovlen = n;
+    if (type != NK_CT_APPLICATION_DATA) {
+        struct cmsghdr *cm;
+        lc->msg_tx.msg_control = lc->ctl_tx.b;
+        lc->msg_tx.msg_controllen = sizeof lc->ctl_tx.b;
+        cm = CMSG_FIRSTHDR(&lc->msg_tx);
+        cm->cmsg_level = SOL_TLS;
+        cm->cmsg_type = TLS_SET_RECORD_TYPE;
+        cm->cmsg_len = CMSG_LEN(sizeof type);
+        *CMSG_DATA(cm) = type;
+    }
+    return OK;
+}
+
+static void submit_send(struct nk_lconn *lc)
+{
+    memset(&lc->msg_tx, 0, sizeof lc->msg_tx);
+    lc->msg_tx.msg_iov = lc->iov_tx;
+    if (lc->c->ktls_tx) {
+        MSTATUS st = frame_ktls(lc);
+        if (st < 0) {
+            nk_lc_close(lc, nk_fail(lc->c, st));
+            return;
+        }
+    } else {
+        lc->iov_tx[0].iov_base = lc->tx.p + lc->tx_off;
+        lc->iov_tx[0].iov_len = lc->tx.len - lc->tx_off;
+        lc->msg_tx.msg_iovlen = 1;
+    }
+    lc->sending = 1;
+    lc->inflight++;
+    lc->loop->be->send(lc);
+}
+
+/* Kernel TX: n body bytes left; whole records are done, a partial one gets its
+ * header rewritten over its sent bytes so the rest goes out with the same type. */
+static void ktls_advance(struct nk_lconn *lc, size_t n)
+{
+    while (n) {
+        uint8_t *h = lc->tx.p + lc->tx_off;
+        size_t body = nk_load16(h + 3);
+        if (n >= body) {
+            lc->tx_off += NK_REC_HDR + body;
+            n -= body;
+            continue;
+        }
+        uint8_t type = h[0];
+        h += n;
+        h[0] = type;
+        h[1] = h[2] = 3;
+        nk_store16(h + 3, (uint16_t)(body - n));
+        lc->tx_off += n;
+        n = 0;
+    }
+}
+
+void nk_lc_send_done(struct nk_lconn *lc, ssize_t res)
+{
+    lc->sending = 0;
+    if (lc->state == LC_DEAD || res == -ECANCELED)
+        return;
+    if (res < 0) {
+        nk_lc_close(lc, nk_fail(lc->c, ERR_TCP_WRITE_ERROR));
+        if (lc->state == LC_CLOSING)   /* nothing more can leave */
+            lc->tx_off = lc->tx.len, lc->c->out.len = lc->c->out_off = 0;
+        return;
+    }
+    lc->last_active = lc->loop->now;
+    if (lc->c->ktls_tx)
+        ktls_advance(lc, (size_t)res);
+    else
+        lc->tx_off += (size_t)res;
+    if (lc->tx_off >= lc->tx.len)
+        lc->tx.len = lc->tx_off = 0;
+}
+
+/* ---- file ranges ---- */
+
+static void file_step(struct nk_lconn *lc)
+{
+    struct lc_file *f = lc->file;
+    if (f->left == 0) {
+        file_finish(lc, OK);
+        return;
+    }
+    if (lc->c->ktls_tx) {
+        f->chunk = f->left > (1u << 20) ? (1u << 20) : (size_t)f->left;
+    } else {
+        if (!f->buf && !(f->buf = malloc(FILE_CHUNK))) {
+            file_finish(lc, ERR_MEM_ALLOC_FAIL);
+            return;
+        }
+        f->chunk = f->left > FILE_CHUNK ? FILE_CHUNK : (size_t)f->left;
+    }
+    lc->file_busy = 1;
+    lc->inflight++;
+    lc->loop->be->file(lc);
+}
+
+/* Software: res bytes were read into f->buf. Kernel: res bytes reached the
+ * socket. A negative res is the file's fault unless the backend set sock_err. */
+void nk_lc_file_done(struct nk_lconn *lc, ssize_t res)
+{
+    struct lc_file *f = lc->file;
+    lc->file_busy = 0;
+    if (f && f->reported) {
+        file_free(lc);
+        return;
+    }
+    if (lc->state != LC_OPEN || !f) {
+        if (f)
+            file_finish(lc, lc->status < 0 ? lc->status : ERR_SSL_CONNECTION_CLOSED);
+        return;
+    }
+    if (res < 0 && (f->sock_err || res == -ECANCELED)) {
+        file_finish(lc, ERR_TCP_WRITE_ERROR);
+        nk_lc_close(lc, nk_fail(lc->c, ERR_TCP_WRITE_ERROR));
+        return;
+    }
+    if (res <= 0) {
+        /* The file failed or ended early: the connection itself is fine. */
+        file_finish(lc, res == 0 ? ERR_FILE_EOF : ERR_FILE_READ_FAILED);
+        return;
+    }
+    lc->last_active = lc->loop->now;
+    if (!lc->c->ktls_tx) {
+        MSTATUS st = nk_app_write(lc->c, f->buf, (size_t)res);
+        if (st < 0) {
+            file_finish(lc, st);
+            nk_lc_close(lc, nk_fail(lc->c, st));
+            return;
+        }
+    }
+    f->sent += (uint64_t)res;
+    f->off += res;
+    f->left -= (uint64_t)res;
+}
+
+/* Start whatever output can start: the engine's bytes first, then the next
+ * step of a file range; finishing a range may release the next one. */
+void nk_lc_pump_output(struct nk_lconn *lc)
+{
+    for (;;) {
+        if (lc->sending || lc->file_busy || lc->state == LC_DEAD || lc->state == LC_CONNECTING)
+            return;
+        if (lc->tx_off >= lc->tx.len)
+            take_output(lc);
+        if (lc->tx_off < lc->tx.len) {
+            submit_send(lc);
+            return;
+        }
+        /* A file range goes out only behind everything queued before it. */
+        if (!lc->file || lc->state != LC_OPEN)
+            return;
+        file_step(lc);
+    }
+}
