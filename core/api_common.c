@@ -172,7 +172,12 @@ MSTATUS nk_buf_reserve(struct nk_buf *b, size_t extra)
     need = b->len + extra;
     if (need <= b->cap)
         return OK;
+    /* An empty buffer gets what is asked (a record buffer is one record, not the
+     * next power of two: that is per-connection memory); one being appended to
+     * grows geometrically. */
     ncap = b->cap ? b->cap : 256;
+    if (b->len == 0 && need > ncap)
+        ncap = need;
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
     /* Not realloc: the old block may hold key material and must be wiped first. */
