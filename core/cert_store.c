@@ -23,6 +23,7 @@ static void identity_free(struct nk_identity *id)
 {
     if (id == NULL)
         return;
+    nk_identity_release(id);
     X509_free(id->leaf);
     EVP_PKEY_free(id->key);     /* libcrypto clears the private key as it frees it */
     for (size_t i = 0; i < id->chain_len; i++)
@@ -155,7 +156,7 @@ static MSTATUS identity_build(struct nk_identity *id, const SizedBuffer *certs, 
     NK_CHECK(pub != NULL, ERR_CERT_UNSUPPORTED_KEY);
     NK_CHECK(EVP_PKEY_eq(pub, id->key) == 1, ERR_CERT_KEY_MISMATCH);
     warm_cert(id->leaf);
-    return OK;
+    return nk_identity_prepare(id);
 }
 
 NK_API MSTATUS CERT_STORE_addIdentityWithCertificateChain(certStorePtr pStore, SizedBuffer *pCerts,

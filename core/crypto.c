@@ -1,6 +1,7 @@
 /* core/crypto.c — the cipher-suite table and the libcrypto wrapper. EVP_CIPHER and
  * EVP_MD objects are fetched once at init: fetching per call is slow in libcrypto 3. */
 #include <pthread.h>
+#include <stdlib.h>
 #include <linux/tls.h>
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
@@ -42,14 +43,58 @@ const struct nk_suite *nk_suite_by_name(const char *name)
 
 static EVP_MD *g_md[NK_HASH_COUNT];
 static EVP_CIPHER *g_cipher[3][2];   /* [aead kind][key_len == 32] */
+static uint8_t g_empty[NK_HASH_COUNT][NK_MAX_HASH];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static pthread_key_t g_thread_key;
 static MSTATUS g_init_status = ERR_CRYPTO;
+
+static void thread_ctx_free(void *p)
+{
+    struct nk_thread_ctx *t = p;
+    if (!t)
+        return;
+    for (size_t i = 0; i < NK_ARRAY_LEN(t->md); i++)
+        EVP_MD_CTX_free(t->md[i]);
+    for (size_t i = 0; i < NK_TC_GROUPS; i++) {
+        EVP_PKEY_CTX_free(t->keygen[i]);
+        EVP_PKEY_free(t->peer[i]);
+    }
+    for (size_t i = 0; i < NK_ARRAY_LEN(t->ticket); i++)
+        EVP_CIPHER_CTX_free(t->ticket[i]);   /* clears the key schedule */
+    free(t);
+}
+
+static __thread struct nk_thread_ctx *t_ctx;
+
+struct nk_thread_ctx *nk_thread_ctx(void)
+{
+    if (t_ctx)
+        return t_ctx;
+    if (nk_crypto_init() < 0)
+        return NULL;
+    struct nk_thread_ctx *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < NK_ARRAY_LEN(t->md); i++)
+        if (!(t->md[i] = EVP_MD_CTX_new()))
+            goto fail;
+    /* The key's destructor frees it when the thread exits. */
+    if (pthread_setspecific(g_thread_key, t) != 0)
+        goto fail;
+    return t_ctx = t;
+fail:
+    thread_ctx_free(t);
+    return NULL;
+}
 
 static void crypto_init_once(void)
 {
     static const char *mds[NK_HASH_COUNT] = { "SHA256", "SHA384", "SHA512" };
+    if (pthread_key_create(&g_thread_key, thread_ctx_free) != 0)
+        return;
     for (int i = 0; i < NK_HASH_COUNT; i++)
-        if (!(g_md[i] = EVP_MD_fetch(NULL, mds[i], NULL)))
+        if (!(g_md[i] = EVP_MD_fetch(NULL, mds[i], NULL))
+            || EVP_Digest("", 0, g_empty[i], NULL, g_md[i], NULL) != 1)
             return;
     g_cipher[NK_AES_GCM][0] = EVP_CIPHER_fetch(NULL, "AES-128-GCM", NULL);
     g_cipher[NK_AES_GCM][1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
@@ -70,7 +115,20 @@ MSTATUS nk_crypto_init(void)
 void nk_crypto_shutdown(void)
 {
     /* The fetched objects stay for the life of the process: connections on other
-     * threads may still hold contexts built from them, and init is once-only. */
+     * threads may still hold contexts built from them, and init is once-only.
+     * The calling thread's own contexts go now (other threads' at their exit). */
+    if (t_ctx) {
+        (void)pthread_setspecific(g_thread_key, NULL);
+        thread_ctx_free(t_ctx);
+        t_ctx = NULL;
+    }
+}
+
+const uint8_t *nk_empty_hash(enum nk_hash h)
+{
+    if (nk_crypto_init() < 0 || h >= NK_HASH_COUNT)
+        return NULL;
+    return g_empty[h];
 }
 
 const EVP_MD *nk_md(enum nk_hash h)
@@ -94,27 +152,32 @@ MSTATUS nk_random(void *buf, size_t n)
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out)
 {
     const EVP_MD *md = nk_md(h);
+    struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(md, ERR_CRYPTO);
-    return EVP_Digest(d, n, out, NULL, md, NULL) == 1 ? OK : ERR_CRYPTO;
+    NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
+    return EVP_DigestInit_ex(t->md[0], md, NULL) && EVP_DigestUpdate(t->md[0], d, n)
+           && EVP_DigestFinal_ex(t->md[0], out, NULL) ? OK : ERR_CRYPTO;
 }
 
-/* HMAC (RFC 2104) over the cached digest: two hash passes, no MAC fetch. */
+/* HMAC (RFC 2104) over the cached digest: two hash passes on this thread's
+ * digest context, no MAC fetch and no allocation. */
 static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
                           const uint8_t *const *parts, const size_t *lens, size_t nparts, uint8_t *out)
 {
     const EVP_MD *md = nk_md(h);
+    struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(md, ERR_CRYPTO);
-    size_t block = (size_t)EVP_MD_get_block_size(md), hl = nk_hash_len(h);
-    uint8_t k[128] = { 0 }, pad[128], inner[NK_MAX_HASH];
+    NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
+    size_t block = h == NK_SHA256 ? 64 : 128, hl = nk_hash_len(h);
+    uint8_t k[128], pad[128], inner[NK_MAX_HASH];
     MSTATUS st = ERR_CRYPTO;
+    memset(k, 0, block);
     if (klen > block) {
         NK_TRY(nk_digest(h, key, klen, k));
     } else if (klen) {
         memcpy(k, key, klen);
     }
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (!ctx)
-        return ERR_MEM_ALLOC_FAIL;
+    EVP_MD_CTX *ctx = t->md[0];
     for (size_t i = 0; i < block; i++)
         pad[i] = k[i] ^ 0x36;
     if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, block))
@@ -131,10 +194,12 @@ static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
         goto out;
     st = OK;
 out:
-    EVP_MD_CTX_free(ctx);
-    nk_wipe(k, sizeof k);
-    nk_wipe(pad, sizeof pad);
-    nk_wipe(inner, sizeof inner);
+    /* A fresh start leaves no secret (the MAC just made) in the shared context. */
+    if (!EVP_DigestInit_ex(ctx, md, NULL))
+        st = ERR_CRYPTO;
+    nk_wipe(k, block);
+    nk_wipe(pad, block);
+    nk_wipe(inner, hl);
     return st;
 }
 
@@ -205,9 +270,13 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
 {
     NK_TRY(nk_crypto_init());
     EVP_CIPHER *c = g_cipher[s->aead][s->key_len == 32];
+    /* Same cipher and direction as before (handshake keys, then application
+     * keys): only the key changes; the IV and tag lengths stay set. */
+    if (a->ctx && a->suite == s && a->encrypt == encrypt)
+        return EVP_CipherInit_ex(a->ctx, NULL, NULL, key, NULL, encrypt) ? OK : ERR_CRYPTO;
     if (!a->ctx && !(a->ctx = EVP_CIPHER_CTX_new()))
         return ERR_MEM_ALLOC_FAIL;
-    a->suite = s;
+    a->suite = NULL;   /* set once the context is fully keyed */
     a->encrypt = encrypt;
     if (!EVP_CipherInit_ex(a->ctx, c, NULL, NULL, NULL, encrypt)
         || !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL))
@@ -216,6 +285,7 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
         return ERR_CRYPTO;
     if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, key, NULL, encrypt))
         return ERR_CRYPTO;
+    a->suite = s;
     return OK;
 }
 
@@ -290,26 +360,27 @@ MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h)
     return st;
 }
 
+/* The transcript so far is finished on a copy in this thread's second digest
+ * context (the first one is HMAC's, which may run between the two). */
 MSTATUS nk_transcript_hash(const struct nk_transcript *t, uint8_t *out)
 {
     NK_CHECK(t->hash_known, ERR_SSL_INTERNAL);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
-    int ok = EVP_MD_CTX_copy_ex(c, t->ctx) && EVP_DigestFinal_ex(c, out, NULL);
-    EVP_MD_CTX_free(c);
-    return ok ? OK : ERR_CRYPTO;
+    struct nk_thread_ctx *tc = nk_thread_ctx();
+    NK_CHECK(tc, ERR_MEM_ALLOC_FAIL);
+    EVP_MD_CTX *c = tc->md[1];
+    return EVP_MD_CTX_copy_ex(c, t->ctx) && EVP_DigestFinal_ex(c, out, NULL) ? OK : ERR_CRYPTO;
 }
 
 MSTATUS nk_transcript_hash_extra(const struct nk_transcript *t, enum nk_hash h, const uint8_t *extra,
                                  size_t n, uint8_t *out)
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
+    struct nk_thread_ctx *tc = nk_thread_ctx();
+    NK_CHECK(tc, ERR_MEM_ALLOC_FAIL);
+    EVP_MD_CTX *c = tc->md[1];
     int ok = t->hash_known ? t->hash == h && EVP_MD_CTX_copy_ex(c, t->ctx)
                            : EVP_DigestInit_ex(c, nk_md(h), NULL)
                                  && (!t->pending.len || EVP_DigestUpdate(c, t->pending.p, t->pending.len));
     ok = ok && EVP_DigestUpdate(c, extra, n) && EVP_DigestFinal_ex(c, out, NULL);
-    EVP_MD_CTX_free(c);
     return ok ? OK : ERR_CRYPTO;
 }
 

@@ -35,6 +35,24 @@ MSTATUS nk_crypto_init(void) NK_MUST;     /* idempotent, thread-safe */
 void nk_crypto_shutdown(void);
 const EVP_MD *nk_md(enum nk_hash h);
 size_t nk_hash_len(enum nk_hash h);
+/* Hash of the empty string (Derive-Secret with no messages), computed at init. */
+const uint8_t *nk_empty_hash(enum nk_hash h);
+
+/* libcrypto contexts one thread reuses from handshake to handshake instead of
+ * making and freeing them per operation (the cost of a handshake is mostly
+ * that, outside the public-key arithmetic). Made on first use by the module
+ * that owns each field, freed when the thread exits. Never shared between
+ * threads, and never holding a connection's secret between uses (the ticket
+ * contexts hold the process-wide ticket key, which lives as long anyway). */
+#define NK_TC_GROUPS 5
+struct nk_thread_ctx {
+    EVP_MD_CTX *md[2];                      /* crypto.c: HMAC, transcript snapshots */
+    EVP_PKEY_CTX *keygen[NK_TC_GROUPS];     /* kex.c: per group, keygen_init done */
+    EVP_PKEY *peer[NK_TC_GROUPS];           /* kex.c: reloaded with each peer share */
+    EVP_CIPHER_CTX *ticket[2];              /* ticket.c: [decrypt, encrypt] under the ticket key */
+};
+/* This thread's contexts, or NULL when out of memory. */
+struct nk_thread_ctx *nk_thread_ctx(void);
 
 MSTATUS nk_random(void *buf, size_t n) NK_MUST;
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out) NK_MUST;

@@ -50,46 +50,76 @@ static const char *ec_curve(uint16_t group)
     }
 }
 
+/* This thread's keygen context for the group (EVP_PKEY_keygen_init done, the
+ * curve set): looking the algorithm up by name per handshake costs as much as
+ * a good part of the key exchange's own arithmetic. */
+static EVP_PKEY_CTX *keygen_ctx(const struct nk_group *g)
+{
+    struct nk_thread_ctx *t = nk_thread_ctx();
+    size_t i = (size_t)(g - nk_groups);
+    if (!t || i >= NK_TC_GROUPS)
+        return NULL;
+    if (t->keygen[i])
+        return t->keygen[i];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, is_ecx(g->id) ? g->name : "EC", NULL);
+    if (!ctx || EVP_PKEY_keygen_init(ctx) != 1
+        || (!is_ecx(g->id) && EVP_PKEY_CTX_set_group_name(ctx, ec_curve(g->id)) != 1)) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    return t->keygen[i] = ctx;
+}
+
 MSTATUS nk_kex_keygen(uint16_t group, EVP_PKEY **priv, uint8_t *pub, size_t *pub_len)
 {
     const struct nk_group *g = nk_group_by_id(group);
     NK_CHECK(g, ERR_SSL_ILLEGAL_PARAMETER);
-    *priv = is_ecx(group) ? EVP_PKEY_Q_keygen(NULL, NULL, g->name)
-                          : EVP_PKEY_Q_keygen(NULL, NULL, "EC", ec_curve(group));
-    NK_CHECK(*priv, ERR_CRYPTO);
-    uint8_t *enc = NULL;
-    size_t n = EVP_PKEY_get1_encoded_public_key(*priv, &enc);
-    if (n != g->pub_len) {
-        OPENSSL_free(enc);
+    EVP_PKEY_CTX *ctx = keygen_ctx(g);
+    NK_CHECK(ctx, ERR_CRYPTO);
+    *priv = NULL;
+    NK_CHECK(EVP_PKEY_keygen(ctx, priv) == 1 && *priv, ERR_CRYPTO);
+    /* The encoded form is the key_share (RFC 8446 §4.2.8.2): raw for X25519/X448,
+     * the uncompressed point for the NIST curves. */
+    size_t n = 0;
+    if (EVP_PKEY_get_octet_string_param(*priv, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, NK_MAX_KEX_PUB,
+                                        &n) != 1
+        || n != g->pub_len) {
         EVP_PKEY_free(*priv);
         *priv = NULL;
         return ERR_CRYPTO;
     }
-    memcpy(pub, enc, n);
     *pub_len = n;
-    OPENSSL_free(enc);
     return OK;
 }
 
-static EVP_PKEY *peer_key(uint16_t group, const uint8_t *peer, size_t len)
+/* The peer's share as a key: this thread's key object for the group, loaded
+ * with the new share (made once from the first share seen; libcrypto checks a
+ * NIST point is on the curve as it loads it). Valid until the next call. */
+static EVP_PKEY *peer_key(const struct nk_group *g, const uint8_t *peer, size_t len)
 {
-    if (is_ecx(group))
-        return EVP_PKEY_new_raw_public_key(group == NK_GROUP_X25519 ? EVP_PKEY_X25519 : EVP_PKEY_X448,
-                                           NULL, peer, len);
-    /* RFC 8446 §4.2.8.2: NIST curve shares are uncompressed points (0x04 || X || Y);
-     * the point is validated by libcrypto when imported. */
-    if (len == 0 || peer[0] != 4)
+    struct nk_thread_ctx *t = nk_thread_ctx();
+    size_t i = (size_t)(g - nk_groups);
+    if (!t || i >= NK_TC_GROUPS)
         return NULL;
-    OSSL_PARAM params[3];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)ec_curve(group), 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, len);
-    params[2] = OSSL_PARAM_construct_end();
+    /* RFC 8446 §4.2.8.2: NIST curve shares are uncompressed points (0x04 || X || Y). */
+    if (!is_ecx(g->id) && (len == 0 || peer[0] != 4))
+        return NULL;
+    if (t->peer[i])
+        return EVP_PKEY_set1_encoded_public_key(t->peer[i], peer, len) == 1 ? t->peer[i] : NULL;
     EVP_PKEY *key = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
-        (void)EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
-    EVP_PKEY_CTX_free(ctx);
-    return key;
+    if (is_ecx(g->id)) {
+        key = EVP_PKEY_new_raw_public_key_ex(NULL, g->name, NULL, peer, len);
+    } else {
+        OSSL_PARAM params[3];
+        params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)ec_curve(g->id), 0);
+        params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, len);
+        params[2] = OSSL_PARAM_construct_end();
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+        if (ctx && EVP_PKEY_fromdata_init(ctx) == 1)
+            (void)EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params);
+        EVP_PKEY_CTX_free(ctx);
+    }
+    return t->peer[i] = key;
 }
 
 MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
@@ -98,18 +128,21 @@ MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_
     const struct nk_group *g = nk_group_by_id(group);
     NK_CHECK(g && peer_len == g->pub_len, ERR_SSL_BAD_KEY_SHARE);
     ERR_set_mark();   /* a bad share is the peer's fault: leave no libcrypto errors behind */
-    EVP_PKEY *pk = peer_key(group, peer, peer_len);
-    EVP_PKEY_CTX *ctx = pk ? EVP_PKEY_CTX_new(priv, NULL) : NULL;
+    EVP_PKEY *pk = peer_key(g, peer, peer_len);
+    EVP_PKEY_CTX *ctx = pk ? EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL) : NULL;
     MSTATUS st = ERR_SSL_BAD_KEY_SHARE;
     size_t n = NK_MAX_KEX_SECRET;
-    /* X25519/X448 derivation fails on an all-zero result (RFC 8446 §7.4.2). */
-    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer(ctx, pk) == 1
+    /* X25519/X448 derivation fails on an all-zero result (RFC 8446 §7.4.2). The
+     * peer key is not validated again here: a NIST point was checked to be on
+     * its curve when it was loaded (these curves have cofactor 1, so that is
+     * the whole public-key check), and every 32- or 56-byte string is an
+     * X25519/X448 u-coordinate. */
+    if (ctx && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_derive_set_peer_ex(ctx, pk, 0) == 1
         && EVP_PKEY_derive(ctx, secret, &n) == 1) {
         *secret_len = n;
         st = OK;
     }
-    EVP_PKEY_CTX_free(ctx);
-    EVP_PKEY_free(pk);
+    EVP_PKEY_CTX_free(ctx);   /* drops its hold on the peer key before the next load */
     ERR_pop_to_mark();
     return st;
 }

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 #include "core/nk.h"
 #include "core/crypto.h"
+#include "core/wire.h"
 #include "core/cert_store_int.h"
 #include "handshake/cert.h"
 
@@ -213,6 +214,110 @@ MSTATUS nk_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t
     return st;
 }
 
+/* ---- prepared identities ---- */
+
+/* A signing context for scheme, made once per identity: the same parameters
+ * sig_ctx_new sets, on a context that signs a digest we compute ourselves. */
+static EVP_PKEY_CTX *signer_new(EVP_PKEY *key, const struct scheme_info *si)
+{
+    const EVP_MD *md = nk_md((enum nk_hash)si->hash);
+    EVP_PKEY_CTX *ctx = md ? EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL) : NULL;
+    int ok = ctx && EVP_PKEY_sign_init(ctx) == 1 && EVP_PKEY_CTX_set_signature_md(ctx, md) > 0;
+    if (ok && si->pad == PAD_PSS)
+        ok = EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) > 0 &&
+             EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) > 0;
+    if (!ok) {
+        EVP_PKEY_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static MSTATUS prepare_cert_list(struct nk_identity *id)
+{
+    /* CertificateEntry: cert_data<1..2^24-1>, extensions<0..2^16-1> (empty). */
+    size_t n = 3;
+    for (size_t i = 0; i < id->chain_len; i++)
+        n += 3 + id->chain[i].len + 2;
+    NK_CHECK(n - 3 <= 0xffffff, ERR_CERT_INVALID);
+    uint8_t *p = malloc(n);
+    NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
+    id->cert_list.p = p;
+    id->cert_list.len = n;
+    nk_store24(p, (uint32_t)(n - 3));
+    p += 3;
+    for (size_t i = 0; i < id->chain_len; i++) {
+        nk_store24(p, (uint32_t)id->chain[i].len);
+        memcpy(p + 3, id->chain[i].p, id->chain[i].len);
+        p += 3 + id->chain[i].len;
+        p[0] = p[1] = 0;
+        p += 2;
+    }
+    return OK;
+}
+
+MSTATUS nk_identity_prepare(struct nk_identity *id)
+{
+    size_t k = 0;
+    NK_TRY(prepare_cert_list(id));
+    ERR_set_mark();
+    /* EdDSA signs the whole message in one call, with nothing to prepare; a
+     * scheme libcrypto refuses here is signed the slow way, or refused then. */
+    for (size_t i = 0; i < nk_sig_scheme_count && k < NK_ID_SIGNERS; i++) {
+        const struct scheme_info *si = scheme_find(nk_sig_schemes[i]);
+        if (!nk_sig_fits_key(si->id, id->type) || si->hash == NO_HASH
+            || (si->pad == PAD_PSS && !rsa_pss_fits(id->key, si->hash)))
+            continue;
+        if ((id->signer[k].ctx = signer_new(id->key, si)) != NULL)
+            id->signer[k++].scheme = si->id;
+    }
+    ERR_pop_to_mark();
+    return OK;
+}
+
+void nk_identity_release(struct nk_identity *id)
+{
+    for (size_t i = 0; i < NK_ID_SIGNERS; i++) {
+        EVP_PKEY_CTX_free(id->signer[i].ctx);
+        id->signer[i].ctx = NULL;
+    }
+    free(id->cert_list.p);
+    id->cert_list.p = NULL;
+    id->cert_list.len = 0;
+}
+
+static MSTATUS signer_sign(EVP_PKEY_CTX *tmpl, const struct scheme_info *si, const uint8_t *msg, size_t n,
+                           uint8_t *sig, size_t *sig_len)
+{
+    uint8_t digest[NK_MAX_HASH];
+    /* A context is not to be shared between threads: each signature gets a
+     * copy (cheap: the key is referenced, not copied). */
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(tmpl);
+    NK_CHECK(ctx != NULL, ERR_MEM_ALLOC_FAIL);
+    MSTATUS st = nk_digest((enum nk_hash)si->hash, msg, n, digest);
+    if (st == OK && EVP_PKEY_sign(ctx, sig, sig_len, digest, nk_hash_len((enum nk_hash)si->hash)) != 1)
+        st = ERR_CRYPTO;
+    EVP_PKEY_CTX_free(ctx);
+    return st;
+}
+
+MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                         uint8_t *sig, size_t *sig_len)
+{
+    for (size_t i = 0; i < NK_ID_SIGNERS; i++) {
+        if (!id->signer[i].ctx || id->signer[i].scheme != scheme)
+            continue;
+        NK_CHECK(sig != NULL && sig_len != NULL && (msg != NULL || n == 0), ERR_NULL_POINTER);
+        NK_CHECK(*sig_len >= nk_sig_max_len(id->key), ERR_BUFFER_TOO_SMALL);
+        ERR_set_mark();
+        MSTATUS st = signer_sign(id->signer[i].ctx, scheme_find(scheme), msg, n, sig, sig_len);
+        ERR_pop_to_mark();
+        return st;
+    }
+    return nk_sig_sign(id->key, scheme, msg, n, sig, sig_len);
+}
+
 /* ---- identities ---- */
 
 static int offered(const uint16_t *peer, size_t n, uint16_t scheme)
@@ -246,8 +351,9 @@ const struct nk_identity *nk_store_pick_identity(const struct certStore *s, cons
 {
     if (s == NULL || scheme == NULL || (peer_sigs == NULL && n_sigs > 0))
         return NULL;
-    /* SNI is a DNS host name, never an IP literal (RFC 6066 §3). */
-    if (sni != NULL && sni[0] != '\0') {
+    /* SNI is a DNS host name, never an IP literal (RFC 6066 §3). With a single
+     * identity the answer is that one whatever the name: no name check. */
+    if (sni != NULL && sni[0] != '\0' && s->n_ids > 1) {
         for (size_t i = 0; i < s->n_ids; i++) {
             const struct nk_identity *id = s->ids[i];
             if (X509_check_host(id->leaf, sni, strlen(sni),

@@ -43,13 +43,22 @@ struct nk_der {
     size_t len;
 };
 
-/* One certificate chain with its private key. */
+#define NK_ID_SIGNERS 3
+
+/* One certificate chain with its private key, and what every handshake that
+ * uses it would otherwise redo: the chain as a Certificate message's
+ * certificate_list, and a signing context per scheme the key can make. */
 struct nk_identity {
     X509 *leaf;
     EVP_PKEY *key;             /* private key */
     enum nk_key_type type;
     struct nk_der *chain;      /* DER, leaf first */
     size_t chain_len;
+    struct nk_der cert_list;   /* CertificateEntry certificate_list<0..2^24-1> (§4.4.2) */
+    struct {
+        uint16_t scheme;
+        EVP_PKEY_CTX *ctx;     /* sign_init done, digest and padding set; duplicated per use */
+    } signer[NK_ID_SIGNERS];
 };
 
 /* The chain the peer sent, as handed to SSL_setCertAndStatusCallback. */
@@ -70,6 +79,16 @@ const struct nk_identity *nk_store_pick_identity(const struct certStore *s, cons
                                                  const uint16_t *peer_sigs, size_t n_sigs,
                                                  uint16_t *scheme);
 int nk_store_has_trust_points(const struct certStore *s);
+
+/* Fill the identity's cert_list and signers once its chain and key are in
+ * place (the store is read-only afterwards: handshakes on many threads share
+ * it); release frees them. */
+MSTATUS nk_identity_prepare(struct nk_identity *id) NK_MUST;
+void nk_identity_release(struct nk_identity *id);
+/* nk_sig_sign with the identity's key, through its prepared context for the
+ * scheme when it has one. */
+MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                         uint8_t *sig, size_t *sig_len) NK_MUST;
 
 size_t nk_sig_max_len(EVP_PKEY *key);
 /* Sign msg (the whole CertificateVerify content, unhashed) with scheme; *sig_len is

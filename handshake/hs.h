@@ -68,8 +68,13 @@ struct nk_hs {
 
     /* key schedule */
     enum nk_hash hash;
+    int no_psk;                      /* the early stage is the no-PSK constant (keysched.c) */
     uint8_t secret[NK_MAX_HASH];     /* current stage: early, then handshake, then master */
     uint8_t c_hs[NK_MAX_HASH], s_hs[NK_MAX_HASH];
+    uint8_t ticket_rnd[16];          /* server: the first ticket's random bytes, drawn
+                                      * with server_random (handshake/ticket.c) */
+    int fin_known;                   /* server: tickets went out before the client's */
+    uint8_t fin_expect[NK_MAX_HASH]; /* Finished, whose verify_data this must be */
     EVP_PKEY *peer_pub;              /* from the peer's Certificate */
     struct nk_der *peer_chain;       /* as received, for verification and callbacks */
     size_t peer_chain_len;

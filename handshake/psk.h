@@ -28,7 +28,10 @@ struct nk_ticket_state {
 void nk_psk_free(struct tls13PSK *p);
 
 /* ticket.c */
-MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce) NK_MUST;
+/* rnd: NK_TICKET_RND fresh random bytes for this ticket (age_add, sealing
+ * nonce), drawn together with others by the caller; NULL to draw them here. */
+#define NK_TICKET_RND 16
+MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *rnd) NK_MUST;
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
 MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
                            size_t nlen, const uint8_t *ticket, size_t tlen) NK_MUST;

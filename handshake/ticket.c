@@ -25,13 +25,27 @@ static void ticket_key_init(void)
     g_key_ok = nk_random(g_key_name, sizeof g_key_name) == OK && nk_random(g_key, sizeof g_key) == OK;
 }
 
-/* The sealing key is used from many threads: one AEAD context per call. */
+/* The sealing key is used from many threads: each thread keeps its own pair
+ * of AEAD contexts under it (AES-256-GCM), keyed once; a call only sets the
+ * nonce. The contexts belong to the thread, not to *a: never nk_aead_free it. */
 static MSTATUS ticket_aead(struct nk_aead *a, int encrypt)
 {
+    struct nk_thread_ctx *t = nk_thread_ctx();
     pthread_once(&g_once, ticket_key_init);
     NK_CHECK(g_key_ok, ERR_CRYPTO);
+    NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
     memset(a, 0, sizeof *a);
-    return nk_aead_init(a, nk_suite_by_id(0x1302), g_key, encrypt);   /* AES-256-GCM */
+    a->suite = nk_suite_by_id(0x1302);
+    a->encrypt = encrypt;
+    if ((a->ctx = t->ticket[encrypt]) != NULL)
+        return OK;
+    MSTATUS st = nk_aead_init(a, a->suite, g_key, encrypt);
+    if (st < 0) {
+        nk_aead_free(a);
+        return st;
+    }
+    t->ticket[encrypt] = a->ctx;
+    return OK;
 }
 
 /* ---- the tls13PSK value and its serialized form ---- */
@@ -137,7 +151,7 @@ static MSTATUS ticket_psk(const struct nk_conn *c, const uint8_t *nonce, size_t 
 }
 
 static MSTATUS seal_ticket(const struct nk_conn *c, const uint8_t *psk, uint32_t age_add,
-                           struct nk_wr *w)
+                           const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
 {
     struct nk_aead a;
     uint8_t plain[2 + 8 + 4 + 1 + NK_MAX_HASH], *out;
@@ -158,27 +172,30 @@ static MSTATUS seal_ticket(const struct nk_conn *c, const uint8_t *psk, uint32_t
     if ((out = nk_wr_space(w, TICKET_OVERHEAD + n)) == NULL)
         goto done;
     memcpy(out, g_key_name, TICKET_KEY_NAME);
-    if ((st = nk_random(out + TICKET_KEY_NAME, NK_AEAD_IV)) < 0)
-        goto done;
+    memcpy(out + TICKET_KEY_NAME, iv, NK_AEAD_IV);
     memcpy(out + TICKET_OVERHEAD - NK_AEAD_TAG, plain, n);
     st = nk_aead_seal(&a, out + TICKET_KEY_NAME, out, TICKET_KEY_NAME,
                       out + TICKET_OVERHEAD - NK_AEAD_TAG, n);
 done:
-    nk_aead_free(&a);
     nk_wipe(plain, sizeof plain);
     return st;   /* key name | nonce | ciphertext | tag */
 }
 
-MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce)
+MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *fresh)
 {
     /* struct { uint32 ticket_lifetime; uint32 ticket_age_add;
      *   opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
      *   Extension extensions<0..2^16-2>; } NewSessionTicket;  (§4.6.1) */
-    uint8_t psk[NK_MAX_HASH];
+    uint8_t psk[NK_MAX_HASH], rnd[NK_TICKET_RND];   /* age_add, then the sealing nonce */
     uint32_t age_add;
     struct nk_buf b = { 0 };
     struct nk_wr w;
-    NK_TRY(nk_random(&age_add, sizeof age_add));
+    _Static_assert(NK_TICKET_RND == 4 + NK_AEAD_IV, "age_add and nonce");
+    if (fresh)
+        memcpy(rnd, fresh, sizeof rnd);
+    else
+        NK_TRY(nk_random(rnd, sizeof rnd));   /* one call: each costs about a microsecond */
+    memcpy(&age_add, rnd, 4);
     NK_TRY(ticket_psk(c, &nonce, 1, psk));
     nk_wr_init(&w, &b);
     nk_wr_u8(&w, NK_HS_NEW_SESSION_TICKET);
@@ -188,11 +205,12 @@ MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce)
     nk_wr_u8(&w, 1);
     nk_wr_u8(&w, nonce);
     size_t t = nk_wr_open(&w, 2);
-    MSTATUS st = seal_ticket(c, psk, age_add, &w);
+    MSTATUS st = seal_ticket(c, psk, age_add, rnd + 4, &w);
     nk_wr_close(&w, t, 2);
     nk_wr_u16(&w, 0);
     nk_wr_close(&w, len, 3);
     nk_wipe(psk, sizeof psk);
+    nk_wipe(rnd, sizeof rnd);
     if (st == OK)
         st = nk_wr_status(&w);
     if (st == OK)
@@ -214,7 +232,6 @@ MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_
     memcpy(buf, ticket + TICKET_KEY_NAME + NK_AEAD_IV, clen);
     NK_TRY(ticket_aead(&a, 0));
     MSTATUS st = nk_aead_open(&a, ticket + TICKET_KEY_NAME, ticket, TICKET_KEY_NAME, buf, clen);
-    nk_aead_free(&a);
     size_t n = clen - NK_AEAD_TAG;
     if (st < 0 || n != 15u + buf[14]) {
         nk_wipe(buf, sizeof buf);

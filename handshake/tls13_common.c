@@ -76,6 +76,10 @@ MSTATUS nk_hs_send_certificate(struct nk_conn *c, const struct nk_identity *id)
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE);
     nk_wr_u8(&w, c->hs->cr_context_len);
     nk_wr_bytes(&w, c->hs->cr_context, c->hs->cr_context_len);
+    if (id && id->cert_list.p) {   /* encoded once, when the identity was added */
+        nk_wr_bytes(&w, id->cert_list.p, id->cert_list.len);
+        return nk_hs_finish(c, &w);
+    }
     size_t list = nk_wr_open(&w, 3);
     for (size_t i = 0; id && i < id->chain_len; i++) {
         size_t e = nk_wr_open(&w, 3);
@@ -112,7 +116,7 @@ MSTATUS nk_hs_send_cert_verify(struct nk_conn *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_sig_sign(hs->identity->key, hs->sig_scheme, content, clen, sig, &slen));
+    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* trim to the real signature length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);

@@ -242,7 +242,13 @@ static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
     EVP_PKEY_free(priv);
     NK_TRY(st);
     c->group = ch->share_group;
-    NK_TRY(nk_random(hs->server_random, 32));
+    /* One draw for the random and the first ticket's bytes: each call into
+     * the generator costs about a microsecond, whatever its length. */
+    uint8_t rnd[32 + NK_TICKET_RND];
+    NK_TRY(nk_random(rnd, sizeof rnd));
+    memcpy(hs->server_random, rnd, 32);
+    memcpy(hs->ticket_rnd, rnd + 32, NK_TICKET_RND);
+    nk_wipe(rnd, sizeof rnd);
     write_hello_head(c, &w, hs->server_random);
     size_t exts = nk_wr_open(&w, 2);
     write_supported_version(&w);
@@ -310,6 +316,41 @@ static MSTATUS send_certificate_request(struct nk_conn *c)
     return nk_hs_finish(c, &w);
 }
 
+/* first_rnd: the first ticket's random bytes, or NULL to draw them. */
+static MSTATUS send_tickets(struct nk_conn *c, const uint8_t *first_rnd)
+{
+    /* Tickets for the next handshake (§4.6.1), sent before any data of ours. */
+    for (uint8_t i = 0; i < c->num_tickets; i++)
+        NK_TRY(nk_ticket_send(c, i, i == 0 ? first_rnd : NULL));
+    return OK;
+}
+
+/* §4.6.1: "a server which does not request client authentication MAY compute
+ * the remainder of the transcript independently and then send a
+ * NewSessionTicket immediately upon sending its Finished rather than waiting
+ * for the client Finished." Without client authentication the only message
+ * left is the client's Finished, which we can compute: the tickets then leave
+ * with our first flight (one send, not two), and the client's Finished is
+ * only compared with what we computed. We accept no early data, so no
+ * EndOfEarlyData comes between. */
+static MSTATUS send_tickets_early(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    uint8_t th[NK_MAX_HASH], msg[4 + NK_MAX_HASH];
+    size_t hl = nk_hash_len(hs->hash);
+    NK_TRY(nk_transcript_hash(&hs->tr, th));   /* ClientHello...server Finished */
+    NK_TRY(nk_ks_finished(hs->hash, hs->c_hs, th, hs->fin_expect));
+    msg[0] = NK_HS_FINISHED;
+    nk_store24(msg + 1, (uint32_t)hl);
+    memcpy(msg + 4, hs->fin_expect, hl);
+    MSTATUS st = nk_transcript_add(&hs->tr, msg, 4 + hl);
+    nk_wipe(msg, sizeof msg);
+    NK_TRY(st);
+    NK_TRY(nk_ks_resumption(c));                /* ClientHello...client Finished */
+    hs->fin_known = 1;
+    return send_tickets(c, hs->ticket_rnd);
+}
+
 static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
@@ -340,6 +381,8 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
     NK_TRY(nk_rec_install(&c->wr, c->suite, c->s_ap, 1));
     c->wr_app = 1;
     hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
+    if (!want_cert && c->num_tickets)
+        NK_TRY(send_tickets_early(c));
     return OK;
 }
 
@@ -392,16 +435,25 @@ static MSTATUS on_client_hello2(struct nk_conn *c, struct nk_rd *b, const uint8_
 
 static MSTATUS on_client_finished(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
-    NK_TRY(nk_hs_on_finished(c, b, raw, n));
-    NK_TRY(nk_ks_resumption(c));
+    struct nk_hs *hs = c->hs;
+    int early = hs->fin_known;
+    if (early) {
+        /* The transcript and the tickets already count this Finished: it must
+         * be the one we computed. §4.4.4: recipients MUST verify the
+         * Finished; a mismatch is decrypt_error. */
+        size_t hl = nk_hash_len(hs->hash);
+        NK_CHECK(nk_rd_left(b) == hl, ERR_SSL_PROTOCOL);
+        NK_CHECK(nk_ct_equal(hs->fin_expect, b->p, hl), ERR_SSL_BAD_FINISHED);
+        hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
+    } else {
+        NK_TRY(nk_hs_on_finished(c, b, raw, n));
+        NK_TRY(nk_ks_resumption(c));
+    }
     NK_TRY(nk_rec_install(&c->rd, c->suite, c->c_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
     NK_TRY(nk_hs_complete(c));
-    /* Tickets for the next handshake (§4.6.1), sent before any data of ours. */
-    for (uint8_t i = 0; i < c->num_tickets; i++)
-        NK_TRY(nk_ticket_send(c, i));
-    return OK;
+    return early ? OK : send_tickets(c, NULL);   /* the handshake state is gone */
 }
 
 static const struct nk_step server13[] = {

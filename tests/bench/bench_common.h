@@ -1,0 +1,408 @@
+/* bench_common.h — what the two handshake benchmarks share (bench_handshake.c
+ * over nktls, bench_handshake_ossl.c over libssl): options, the certificate
+ * files, per-thread CPU clocks, and the crypto floor. libcrypto only: the two
+ * programs cannot share a header that names either TLS library, because both
+ * export SSL_* symbols of the same names.
+ *
+ * Options (both programs):
+ *   --count N               handshakes per measurement (default 2000)
+ *   --key p256|rsa2048|all  the server's certificate key (default all)
+ *   --mode full|resume|all  full handshakes, or resumed with a ticket (default all)
+ *   --dir DIR               certificates made by scripts/gen-certs (default: made
+ *                           now in a temporary directory)
+ *   --warmup N              untimed handshakes first (default count/10)
+ *   --no-floor              skip the floor (for profiling the handshakes alone)
+ *
+ * Output, one line per key x mode, key=value:
+ *   impl=nktls key=p256 mode=full count=2000 server_us=... client_us=...
+ *       floor_us=... ratio=... kex_us=... sign_us=... clock_us=...
+ * server_us and client_us are each side's CPU time per handshake (thread CPU
+ * clock around that side's calls only, the clock's own cost taken off), from
+ * the best of BC_ROUNDS rounds of count/BC_ROUNDS handshakes: on a shared
+ * machine other work only ever adds time;
+ * floor_us is X25519 keygen + derive, plus one CertificateVerify signature in
+ * full mode, done with the cheapest EVP calls we know (contexts prepared
+ * once); ratio = server_us / floor_us. */
+#ifndef BENCH_COMMON_H
+#define BENCH_COMMON_H
+
+#include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#define BC_FN static __attribute__((unused))
+
+enum { BC_P256, BC_RSA2048, BC_NKEYS };
+enum { BC_FULL, BC_RESUME, BC_NMODES };
+static const char *const bc_key_names[BC_NKEYS] = { "p256", "rsa2048" };
+static const char *const bc_mode_names[BC_NMODES] = { "full", "resume" };
+static const char *const bc_cert_file[BC_NKEYS] = { "server.pem", "server-rsa.pem" };
+static const char *const bc_key_file[BC_NKEYS] = { "server.key", "server-rsa.key" };
+
+struct bc_opts {
+    long count, warmup;
+    int keys[BC_NKEYS];      /* which keys to run */
+    int modes[BC_NMODES];
+    char dir[512];
+    int made_dir;
+    int no_floor;
+};
+
+BC_FN void bc_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [--count N] [--warmup N] [--key p256|rsa2048|all] "
+                    "[--mode full|resume|all] [--dir CERTDIR]\n", prog);
+    exit(2);
+}
+
+BC_FN void bc_pick(const char *arg, const char *const *names, int n, int *on, const char *prog)
+{
+    int all = strcmp(arg, "all") == 0, found = all;
+    for (int i = 0; i < n; i++) {
+        on[i] = all || strcmp(arg, names[i]) == 0;
+        found |= on[i];
+    }
+    if (!found)
+        bc_usage(prog);
+}
+
+/* The certificate directory: given, or made by scripts/gen-certs now. */
+BC_FN void bc_make_dir(struct bc_opts *o)
+{
+    char cmd[1024];
+    if (o->dir[0])
+        return;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(o->dir, sizeof o->dir, "%s/nktls-bench-hs.XXXXXX", tmp);
+    if (!mkdtemp(o->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(cmd, sizeof cmd, "'%s/scripts/gen-certs' '%s' >/dev/null", NKTLS_SOURCE_DIR, o->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot make certificates with scripts/gen-certs\n");
+        exit(1);
+    }
+    o->made_dir = 1;
+}
+
+BC_FN void bc_cleanup(struct bc_opts *o)
+{
+    char cmd[1024];
+    if (!o->made_dir)
+        return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", o->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", o->dir);
+}
+
+BC_FN void bc_parse(int argc, char **argv, struct bc_opts *o)
+{
+    static const struct option lo[] = {
+        { "count", required_argument, NULL, 'n' }, { "warmup", required_argument, NULL, 'w' },
+        { "key", required_argument, NULL, 'k' }, { "mode", required_argument, NULL, 'm' },
+        { "dir", required_argument, NULL, 'd' }, { "no-floor", no_argument, NULL, 'f' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    memset(o, 0, sizeof *o);
+    o->count = 2000;
+    o->warmup = -1;
+    bc_pick("all", bc_key_names, BC_NKEYS, o->keys, argv[0]);
+    bc_pick("all", bc_mode_names, BC_NMODES, o->modes, argv[0]);
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'n': o->count = atol(optarg); break;
+        case 'w': o->warmup = atol(optarg); break;
+        case 'k': bc_pick(optarg, bc_key_names, BC_NKEYS, o->keys, argv[0]); break;
+        case 'm': bc_pick(optarg, bc_mode_names, BC_NMODES, o->modes, argv[0]); break;
+        case 'd': snprintf(o->dir, sizeof o->dir, "%s", optarg); break;
+        case 'f': o->no_floor = 1; break;
+        default: bc_usage(argv[0]);
+        }
+    }
+    if (o->count < 1 || optind != argc)
+        bc_usage(argv[0]);
+    if (o->warmup < 0)
+        o->warmup = o->count / 10 + 1;
+    bc_make_dir(o);
+}
+
+BC_FN void bc_path(const struct bc_opts *o, const char *file, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s", o->dir, file);
+}
+
+/* ---- clocks ---- */
+
+BC_FN uint64_t bc_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What one bracketed call costs on top of the call itself: two clock reads. */
+BC_FN double bc_clock_cost_ns(void)
+{
+    enum { N = 20000 };
+    uint64_t t0 = bc_cpu_ns();
+    for (int i = 0; i < N; i++)
+        (void)bc_cpu_ns();
+    return (double)(bc_cpu_ns() - t0) / N;
+}
+
+/* One side's accumulated CPU time and the number of clock pairs it took. */
+struct bc_side {
+    uint64_t ns, t0;
+    uint64_t pairs;
+};
+
+BC_FN void bc_begin(struct bc_side *s) { s->t0 = bc_cpu_ns(); }
+BC_FN void bc_end(struct bc_side *s)
+{
+    s->ns += bc_cpu_ns() - s->t0;
+    s->pairs++;
+}
+
+#define BC_ROUNDS 5
+
+/* Keep the better of a round's figure and the best so far. */
+BC_FN void bc_best(double *best, double v)
+{
+    if (*best <= 0 || v < *best)
+        *best = v;
+}
+
+/* Microseconds per handshake, the clock's own cost (one read per pair lands
+ * inside the interval) taken off. */
+BC_FN double bc_us(const struct bc_side *s, long n, double clock_ns)
+{
+    double ns = (double)s->ns - (double)s->pairs * clock_ns;
+    return ns / 1000.0 / (double)n;
+}
+
+/* ---- the server's own thread ----
+ * The server's calls run on a thread of their own, pinned to a different CPU
+ * from the client's where there are two. In a deployment the client's work
+ * (certificate parsing and verification above all) runs on another machine and
+ * does not evict the server's caches between the server's steps; one thread
+ * doing both sides measures the server colder than it ever runs. The client
+ * (main) thread hands each server call over and waits for it to finish; the
+ * wait is outside every measured interval. */
+struct bc_remote {
+    pthread_t th;
+    void (*fn)(void *);
+    void *arg;
+    atomic_int state;             /* 0: idle, 1: a call waits, 2: quit */
+    int spin;                     /* two CPUs: spin while waiting; one: yield */
+};
+
+BC_FN void bc_relax(const struct bc_remote *r)
+{
+    if (!r->spin)
+        sched_yield();
+#if defined(__x86_64__) || defined(__i386__)
+    else
+        __builtin_ia32_pause();
+#endif
+}
+
+BC_FN void *bc_remote_main(void *p)
+{
+    struct bc_remote *r = p;
+    for (;;) {
+        int s;
+        while ((s = atomic_load_explicit(&r->state, memory_order_acquire)) == 0)
+            bc_relax(r);
+        if (s == 2)
+            return NULL;
+        r->fn(r->arg);
+        atomic_store_explicit(&r->state, 0, memory_order_release);
+    }
+}
+
+/* Pin the calling thread to the n-th CPU it may run on (no-op without one). */
+BC_FN int bc_pin_nth(int n)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set) || seen++ != n)
+            continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+    }
+    return 0;
+}
+
+BC_FN void *bc_remote_boot(void *p)
+{
+    bc_pin_nth(0);
+    return bc_remote_main(p);
+}
+
+/* Start the server thread on the first allowed CPU and move the caller to the
+ * second, when there are two. */
+BC_FN void bc_remote_start(struct bc_remote *r)
+{
+    cpu_set_t set;
+    memset(r, 0, sizeof *r);
+    r->spin = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
+    if (r->spin && !bc_pin_nth(1))
+        r->spin = 0;
+    if (pthread_create(&r->th, NULL, bc_remote_boot, r) != 0) {
+        fprintf(stderr, "bench: pthread_create failed\n");
+        exit(1);
+    }
+}
+
+/* Run fn(arg) on the server thread and wait for it. */
+BC_FN void bc_remote_call(struct bc_remote *r, void (*fn)(void *), void *arg)
+{
+    r->fn = fn;
+    r->arg = arg;
+    atomic_store_explicit(&r->state, 1, memory_order_release);
+    while (atomic_load_explicit(&r->state, memory_order_acquire) != 0)
+        bc_relax(r);
+}
+
+BC_FN void bc_remote_stop(struct bc_remote *r)
+{
+    atomic_store_explicit(&r->state, 2, memory_order_release);
+    pthread_join(r->th, NULL);
+}
+
+/* ---- the crypto floor ---- */
+
+BC_FN void bc_die(const char *what)
+{
+    fprintf(stderr, "bench: %s failed\n", what);
+    exit(1);
+}
+
+/* X25519 keygen + derive per handshake. The keygen context is made once; the
+ * derive context has to be made per key, since it is bound to it. The peer's
+ * key is made once too (a real server imports it per handshake: that is left
+ * out of the floor). */
+BC_FN double bc_floor_kex_us(long n)
+{
+    EVP_PKEY_CTX *kg = EVP_PKEY_CTX_new_from_name(NULL, "X25519", NULL);
+    EVP_PKEY *peer = NULL;
+    if (!kg || EVP_PKEY_keygen_init(kg) != 1 || EVP_PKEY_keygen(kg, &peer) != 1)
+        bc_die("X25519 keygen");
+    uint8_t secret[32];
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        uint64_t t0 = bc_cpu_ns();
+        for (long i = 0; i < n; i++) {
+            EVP_PKEY *k = NULL;
+            size_t sl = sizeof secret;
+            if (EVP_PKEY_keygen(kg, &k) != 1)
+                bc_die("X25519 keygen");
+            EVP_PKEY_CTX *d = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+            if (!d || EVP_PKEY_derive_init(d) != 1 || EVP_PKEY_derive_set_peer_ex(d, peer, 0) != 1
+                || EVP_PKEY_derive(d, secret, &sl) != 1)
+                bc_die("X25519 derive");
+            EVP_PKEY_CTX_free(d);
+            EVP_PKEY_free(k);
+        }
+        double us = (double)(bc_cpu_ns() - t0) / 1000.0 / (double)n;
+        best = us < best ? us : best;
+    }
+    EVP_PKEY_free(peer);
+    EVP_PKEY_CTX_free(kg);
+    return best;
+}
+
+/* One CertificateVerify signature: SHA-256 of the 130-byte content, then the
+ * private-key operation on a signing context prepared once (ECDSA, or RSA-PSS
+ * with a digest-length salt as TLS 1.3 requires). */
+BC_FN double bc_floor_sign_us(const char *key_path, long n)
+{
+    FILE *f = fopen(key_path, "r");
+    EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f)
+        fclose(f);
+    if (!key)
+        bc_die("reading the server key");
+    EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    int rsa = EVP_PKEY_is_a(key, "RSA");
+    if (!md || !ctx || EVP_PKEY_sign_init(ctx) != 1 || EVP_PKEY_CTX_set_signature_md(ctx, md) != 1
+        || (rsa && (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) != 1
+                    || EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_DIGEST) != 1)))
+        bc_die("preparing the signature");
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    uint8_t content[130], digest[32], sig[512];
+    memset(content, 0x20, sizeof content);
+    double best = 1e30;
+    for (int round = 0; round < 3; round++) {
+        uint64_t t0 = bc_cpu_ns();
+        for (long i = 0; i < n; i++) {
+            size_t sl = sizeof sig;
+            content[129] = (uint8_t)i;
+            if (EVP_DigestInit_ex(mctx, md, NULL) != 1 || EVP_DigestUpdate(mctx, content, sizeof content) != 1
+                || EVP_DigestFinal_ex(mctx, digest, NULL) != 1
+                || EVP_PKEY_sign(ctx, sig, &sl, digest, sizeof digest) != 1)
+                bc_die("signing");
+        }
+        double us = (double)(bc_cpu_ns() - t0) / 1000.0 / (double)n;
+        best = us < best ? us : best;
+    }
+    EVP_MD_CTX_free(mctx);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_MD_free(md);
+    EVP_PKEY_free(key);
+    return best;
+}
+
+struct bc_floor {
+    double kex_us, sign_us[BC_NKEYS];
+};
+
+BC_FN void bc_floor_measure(const struct bc_opts *o, struct bc_floor *fl)
+{
+    char path[600];
+    long n = o->count < 200 ? 200 : o->count;
+    memset(fl, 0, sizeof *fl);
+    if (o->no_floor)
+        return;
+    fl->kex_us = bc_floor_kex_us(n);
+    for (int k = 0; k < BC_NKEYS; k++) {
+        fl->sign_us[k] = 0;
+        if (!o->keys[k])
+            continue;
+        bc_path(o, bc_key_file[k], path, sizeof path);
+        fl->sign_us[k] = bc_floor_sign_us(path, k == BC_RSA2048 ? n / 10 + 20 : n);
+    }
+}
+
+BC_FN void bc_report(const char *impl, int key, int mode, long count, double server_us, double client_us,
+                     const struct bc_floor *fl, double clock_ns)
+{
+    double sign = mode == BC_FULL ? fl->sign_us[key] : 0.0;
+    double floor_us = fl->kex_us + sign;
+    printf("impl=%s key=%s mode=%s count=%ld server_us=%.1f client_us=%.1f floor_us=%.1f ratio=%.2f "
+           "kex_us=%.1f sign_us=%.1f clock_us=%.2f\n",
+           impl, bc_key_names[key], bc_mode_names[mode], count, server_us, client_us, floor_us,
+           floor_us > 0 ? server_us / floor_us : 0.0, fl->kex_us, sign, clock_ns / 1000.0);
+    fflush(stdout);
+}
+
+#endif

@@ -1,0 +1,288 @@
+/* bench_handshake.c — what a TLS 1.3 handshake costs an nktls server, in CPU.
+ *
+ *   bench_handshake [--count N] [--key p256|rsa2048|all] [--mode full|resume|all]
+ *                   [--dir CERTDIR] [--warmup N]
+ *
+ * Client and server run in this one process over the sans-I/O engine, with no
+ * sockets: the program moves the bytes. The server's calls run on a thread of
+ * their own, on another CPU than the client's where there are two (see
+ * bc_remote in bench_common.h); the two sides take turns, never overlapping.
+ * Each side's calls are bracketed with the thread CPU clock, so server_us is what the server's handshake costs on
+ * its own: accepting the connection, every byte it is handed, and closing it
+ * (close_notify included), but no system calls. Every handshake is a new
+ * connection, X25519, TLS_AES_128_GCM_SHA256; the client verifies the chain
+ * against ca.pem for "localhost". In resume mode each handshake offers the
+ * ticket the previous one brought (psk_dhe_ke: X25519 still runs).
+ * bench_handshake_ossl measures OpenSSL's libssl the same way; see
+ * bench_common.h for the options and the output. */
+#include "bench_common.h"
+#include "core/conn.h"
+#include "common/mocana.h"
+#include "crypto/ca_mgmt.h"
+#include "crypto/cert_store.h"
+#include "ssl/ssl.h"
+#include "nktls.h"
+
+static const char *g_prog = "bench_handshake";
+
+static void fail(const char *what, MSTATUS st)
+{
+    fprintf(stderr, "%s: %s: %s (%d)\n", g_prog, what, (const char *)MERROR_lookUpErrorCode(st), (int)st);
+    exit(1);
+}
+
+/* ---- certificate stores ---- */
+
+static void read_file(const char *path, ubyte **buf, ubyte4 *len)
+{
+    MSTATUS st = MOCANA_readFile(path, buf, len);
+    if (st != OK)
+        fail(path, st);
+}
+
+static certStorePtr server_store(const struct bc_opts *o, int key)
+{
+    char path[600];
+    ubyte *file = NULL, *blob = NULL;
+    ubyte4 flen = 0, blen = 0, n = 0;
+    SizedBuffer *certs = NULL;
+    certStorePtr s = NULL;
+    MSTATUS st = CERT_STORE_createStore(&s);
+    if (st != OK)
+        fail("CERT_STORE_createStore", st);
+    bc_path(o, bc_cert_file[key], path, sizeof path);
+    read_file(path, &file, &flen);
+    if ((st = CA_MGMT_decodeCertificateChain(file, flen, &certs, &n)) != OK)
+        fail(path, st);
+    MOCANA_freeReadFile(&file);
+    bc_path(o, bc_key_file[key], path, sizeof path);
+    read_file(path, &file, &flen);
+    if ((st = CA_MGMT_convertKeyPEM(file, flen, &blob, &blen)) != OK)
+        fail(path, st);
+    MOCANA_freeReadFile(&file);
+    if ((st = CERT_STORE_addIdentityWithCertificateChain(s, certs, n, blob, blen)) != OK)
+        fail("CERT_STORE_addIdentityWithCertificateChain", st);
+    CA_MGMT_freeKeyBlob(&blob);
+    CA_MGMT_freeCertificateChain(certs, n);
+    return s;
+}
+
+static certStorePtr client_store(const struct bc_opts *o)
+{
+    char path[600];
+    ubyte *file = NULL;
+    ubyte4 flen = 0, n = 0;
+    SizedBuffer *certs = NULL;
+    certStorePtr s = NULL;
+    MSTATUS st = CERT_STORE_createStore(&s);
+    if (st != OK)
+        fail("CERT_STORE_createStore", st);
+    bc_path(o, "ca.pem", path, sizeof path);
+    read_file(path, &file, &flen);
+    if ((st = CA_MGMT_decodeCertificateChain(file, flen, &certs, &n)) != OK)
+        fail(path, st);
+    MOCANA_freeReadFile(&file);
+    for (ubyte4 i = 0; i < n; i++)
+        if ((st = CERT_STORE_addTrustPoint(s, certs[i].data, certs[i].length)) != OK)
+            fail("CERT_STORE_addTrustPoint", st);
+    CA_MGMT_freeCertificateChain(certs, n);
+    return s;
+}
+
+/* ---- the client's ticket: the last one saved ---- */
+
+static ubyte g_ticket[4096];
+static ubyte4 g_ticket_len;
+
+static sbyte4 save_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
+{
+    (void)h, (void)info, (void)info_len;
+    if (len > sizeof g_ticket)
+        return -1;
+    memcpy(g_ticket, psk, len);
+    g_ticket_len = len;
+    return 0;
+}
+
+static sbyte4 retrieve_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, ubyte4 *len,
+                           intBoolean *free_it)
+{
+    (void)h, (void)info, (void)info_len;
+    *psk = g_ticket_len ? g_ticket : NULL;
+    *len = g_ticket_len;
+    *free_it = FALSE;
+    return 0;
+}
+
+/* ---- one handshake ---- */
+
+struct run {
+    certStorePtr srv, cli;
+    int resume;
+    struct bc_side side[2];   /* [NK_CLIENT], [NK_SERVER] */
+    struct bc_remote server;  /* the thread that makes the server's calls */
+};
+
+static const ubyte2 g_suite = 0x1301;   /* TLS_AES_128_GCM_SHA256 */
+static const ubyte2 g_group = 29;       /* X25519 */
+
+static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
+{
+    struct nk_conn *c = NULL;
+    struct bc_side *t = &r->side[role];
+    MSTATUS st = OK;
+    bc_begin(t);
+    *h = role == NK_SERVER ? SSL_ASYNC_acceptConnection(-1, r->srv)
+                           : SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"localhost", r->cli);
+    if (*h <= 0)
+        fail("new connection", (MSTATUS)*h);
+    if ((st = nk_conn_get(*h, &c)) == OK) {
+        c->now = time(NULL);
+        if (role == NK_CLIENT) {
+            /* The client is the same on both benchmarks: one suite, one group. */
+            st = SSL_enableCiphers(*h, &g_suite, 1);
+            if (st == OK)
+                st = NKTLS_setGroups(*h, &g_group, 1);
+            if (st == OK && r->resume)
+                st = SSL_setClientSavePSKCallback(*h, save_psk);
+            if (st == OK && r->resume)
+                st = SSL_CLIENT_setRetrievePSKCallback(*h, retrieve_psk);
+        }
+        if (st == OK)
+            st = nk_engine_start(c);
+    }
+    bc_end(t);
+    if (st != OK)
+        fail("starting a connection", st);
+    return c;
+}
+
+/* One nk_in_ack, timed to the receiver's side; run on that side's thread. */
+struct feed {
+    struct run *r;
+    struct nk_conn *to;
+    size_t n;
+    MSTATUS st;
+};
+
+static void feed_call(void *p)
+{
+    struct feed *f = p;
+    bc_begin(&f->r->side[f->to->role]);
+    f->st = nk_in_ack(f->to, f->n);
+    bc_end(&f->r->side[f->to->role]);
+}
+
+/* The server's connection, made on the server's thread. */
+struct accept {
+    struct run *r;
+    sbyte4 h;
+    struct nk_conn *c;
+};
+
+static void accept_call(void *p)
+{
+    struct accept *a = p;
+    a->c = open_side(a->r, NK_SERVER, &a->h);
+}
+
+static void close_call(void *p)
+{
+    struct accept *a = p;
+    bc_begin(&a->r->side[NK_SERVER]);
+    (void)SSL_closeConnection(a->h);
+    bc_end(&a->r->side[NK_SERVER]);
+}
+
+/* Move what `from` has written into `to`, one offered buffer at a time;
+ * the receiver's work counts to its side. */
+static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
+{
+    size_t len, cap;
+    const uint8_t *out = nk_out_buf(from, &len);
+    int moved = 0;
+    while (len) {
+        uint8_t *in = nk_in_buf(to, &cap);
+        if (!in || !cap)
+            break;
+        size_t n = len < cap ? len : cap;
+        memcpy(in, out, n);
+        nk_out_ack(from, n);
+        struct feed f = { r, to, n, OK };
+        if (to->role == NK_SERVER)
+            bc_remote_call(&r->server, feed_call, &f);
+        else
+            feed_call(&f);
+        MSTATUS st = f.st;
+        if (st < 0)
+            fail(to->role == NK_SERVER ? "server" : "client", st);
+        moved = 1;
+        out = nk_out_buf(from, &len);
+    }
+    return moved;
+}
+
+static void handshake(struct run *r)
+{
+    sbyte4 hc;
+    int offered = r->resume && g_ticket_len;
+    struct accept a = { r, 0, NULL };
+    bc_remote_call(&r->server, accept_call, &a);
+    struct nk_conn *s = a.c;
+    struct nk_conn *c = open_side(r, NK_CLIENT, &hc);
+    while (move(r, c, s) | move(r, s, c))
+        ;
+    if (s->status != SSL_CONNECTION_OPEN || c->status != SSL_CONNECTION_OPEN)
+        fail("handshake did not complete", s->err < 0 ? s->err : c->err);
+    if (offered && !(s->resumed && c->resumed))
+        fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
+    bc_remote_call(&r->server, close_call, &a);
+    bc_begin(&r->side[NK_CLIENT]);
+    (void)SSL_closeConnection(hc);
+    bc_end(&r->side[NK_CLIENT]);
+}
+
+static void measure(const struct bc_opts *o, int key, int mode, const struct bc_floor *fl, double clock_ns)
+{
+    struct run r = { .srv = server_store(o, key), .cli = client_store(o), .resume = mode == BC_RESUME };
+    bc_remote_start(&r.server);
+    /* In resume mode the first warm-up handshake is a full one that brings the
+     * first ticket; every later one resumes. */
+    g_ticket_len = 0;
+    for (long i = 0; i < o->warmup + 1; i++)
+        handshake(&r);
+    long per = o->count / BC_ROUNDS > 0 ? o->count / BC_ROUNDS : 1;
+    double srv = 0, cli = 0;
+    for (int round = 0; round < BC_ROUNDS; round++) {
+        memset(r.side, 0, sizeof r.side);
+        for (long i = 0; i < per; i++)
+            handshake(&r);
+        bc_best(&srv, bc_us(&r.side[NK_SERVER], per, clock_ns));
+        bc_best(&cli, bc_us(&r.side[NK_CLIENT], per, clock_ns));
+    }
+    bc_remote_stop(&r.server);
+    bc_report("nktls", key, mode, per * BC_ROUNDS, srv, cli, fl, clock_ns);
+    CERT_STORE_releaseStore(&r.srv);
+    CERT_STORE_releaseStore(&r.cli);
+}
+
+int main(int argc, char **argv)
+{
+    struct bc_opts o;
+    struct bc_floor fl;
+    g_prog = argv[0];
+    bc_parse(argc, argv, &o);
+    MSTATUS st = SSL_init(4, 4);
+    if (st != OK)
+        fail("SSL_init", st);
+    bc_floor_measure(&o, &fl);
+    double clock_ns = bc_clock_cost_ns();
+    for (int k = 0; k < BC_NKEYS; k++)
+        for (int m = 0; m < BC_NMODES; m++)
+            if (o.keys[k] && o.modes[m])
+                measure(&o, k, m, &fl, clock_ns);
+    SSL_shutdownStack();
+    SSL_releaseTables();
+    bc_cleanup(&o);
+    return 0;
+}
