@@ -101,7 +101,7 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
     sslSettings *s = nk_settings();
-    c->as.started = 1;
+    c->as_started = 1;
     c->as.t0_ms = now_ms();
     c->as.limit_ms = s->sslTimeOutHello;
     c->now = time(NULL);
@@ -150,7 +150,7 @@ static MSTATUS enter(sbyte4 h, struct nk_conn **pc, const void *bytes, ubyte4 n)
     if (c->err < 0)
         return c->err;
     NK_CHECK(!c->ktls_rx, ERR_SSL_BAD_STATE);   /* the kernel reads the socket now */
-    if (!c->as.started) {
+    if (!c->as_started) {
         MSTATUS st = start(h, pc);
         if (st != OK)
             return st;
@@ -191,7 +191,7 @@ static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
     sslSettings *s = nk_settings();
     sbyte4 (*cb)(sbyte4, intBoolean) =
         c->role == NK_SERVER ? s->funcPtrOpenStateUpcall : s->funcPtrClientOpenStateUpcall;
-    c->as.opened = 1;
+    c->as_opened = 1;
     if (!cb)
         return OK;
     cb(h, FALSE);
@@ -223,7 +223,7 @@ static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, s
     for (;;) {
         struct nk_conn *c = *pc;
         MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && !c->as.opened) {
+        if (c->status == SSL_CONNECTION_OPEN && !c->as_opened) {
             if ((st = open_upcall(h, pc)) != OK)
                 return st;
             if (one)
@@ -270,7 +270,7 @@ NK_API MSTATUS SSL_ASYNC_start(sbyte4 h)
     struct nk_conn *c;
     NK_TRY(nk_conn_get(h, &c));
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    NK_CHECK(!c->as.started, ERR_SSL_BAD_STATE);
+    NK_CHECK(!c->as_started, ERR_SSL_BAD_STATE);
     MSTATUS st = start(h, &c);
     return st == GONE ? OK : st;
 }
@@ -424,7 +424,7 @@ NK_API MSTATUS NKTLS_asyncOffload(sbyte4 h)
     if (c->err < 0)
         return c->err;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
-    if (c->as.offloaded)
+    if (c->as_offloaded)
         return OK;
     if (c->as.in.len && !c->app_len) {
         /* Kept bytes were read past the handshake: the engine must see them to
@@ -433,7 +433,7 @@ NK_API MSTATUS NKTLS_asyncOffload(sbyte4 h)
         if (st != OK)
             return st == GONE ? OK : st;
     }
-    c->as.offloaded = 1;
+    c->as_offloaded = 1;
     return nk_fail(c, nk_ktls_offload(c));
 }
 

@@ -177,8 +177,9 @@ NK_API MSTATUS SSL_setApplicationLayerProtocol(sbyte4 h, sbyte4 n, const char **
     }
     free(c->alpn_offer);
     c->alpn_offer = b.p;
-    c->alpn_offer_len = b.len;
-    return OK;
+    c->alpn_offer_len = (uint32_t)b.len;
+    /* A handshake already under way writes the agreed name in place. */
+    return c->hs ? nk_conn_alpn_scratch(c) : OK;
 }
 
 NK_API MSTATUS SSL_getSelectedApplicationProtocol(sbyte4 h, const ubyte **proto, ubyte4 *len)
@@ -194,7 +195,7 @@ NK_API MSTATUS SSL_setAlpnCallback(sbyte4 h, funcPtrAlpnCallback_t cb)
 {
     GET(h, c);
     c->alpn_cb = cb;
-    return OK;
+    return c->hs ? nk_conn_alpn_scratch(c) : OK;
 }
 
 NK_API MSTATUS SSL_setCertAndStatusCallback(sbyte4 h, funcPtrCertAndStatusCallback_t cb)
@@ -274,8 +275,9 @@ NK_API MSTATUS NKTLS_getRecordLayerInfo(sbyte4 h, nktlsRecordLayerInfo *info)
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
     info->txLayer = c->ktls_tx ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE;
     info->rxLayer = c->ktls_rx ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE;
-    info->txReason = c->ktls_tx ? "" : c->tx_reason ? c->tx_reason : "not offloaded";
-    info->rxReason = c->ktls_rx ? "" : c->rx_reason ? c->rx_reason : "not offloaded";
+    const char *tx = nk_ktls_why(c->tx_why), *rx = nk_ktls_why(c->rx_why);
+    info->txReason = c->ktls_tx ? "" : tx ? tx : "not offloaded";
+    info->rxReason = c->ktls_rx ? "" : rx ? rx : "not offloaded";
     return OK;
 }
 

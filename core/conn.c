@@ -1,15 +1,20 @@
 /* core/conn.c — the connection table. Handles are (generation << 16 | slot + 1),
- * so a handle kept after SSL_closeConnection is recognised as stale. */
+ * so a handle kept after SSL_closeConnection is recognised as stale. Free slots
+ * form a list (most recently freed first), so opening a connection does not
+ * scan a table of tens of thousands. */
 #include <stdlib.h>
 #include "core/conn.h"
 #include "handshake/hs.h"
 
 #define SLOT_BITS 16
 #define GEN_MAX 32767
+#define NO_SLOT 0xffffu    /* end of the free list: slots are fewer than 1 << 16 */
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nk_conn **g_slots;
 static uint16_t *g_gen;
+static uint16_t *g_next_free;      /* per free slot: the next free one */
+static uint16_t g_free = NO_SLOT;  /* first free slot */
 static size_t g_n;
 
 MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client)
@@ -24,14 +29,20 @@ MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client)
     } else {
         g_slots = calloc(n, sizeof *g_slots);
         g_gen = calloc(n, sizeof *g_gen);
-        if (!g_slots || !g_gen) {
+        g_next_free = malloc(n * sizeof *g_next_free);
+        if (!g_slots || !g_gen || !g_next_free) {
             free(g_slots);
             free(g_gen);
+            free(g_next_free);
             g_slots = NULL;
             g_gen = NULL;
+            g_next_free = NULL;
             st = ERR_MEM_ALLOC_FAIL;
         } else {
             g_n = n;
+            for (size_t i = 0; i < n; i++)   /* slot 0 first, as the scan gave */
+                g_next_free[i] = i + 1 < n ? (uint16_t)(i + 1) : NO_SLOT;
+            g_free = 0;
         }
     }
     pthread_mutex_unlock(&g_lock);
@@ -50,6 +61,8 @@ static void conn_destroy(struct nk_conn *c)
     free(c->dns_name);
     free(c->alpn_offer);
     free(c->peer_leaf);
+    if (c->alpn != c->alpn_none)
+        free(c->alpn);
     nk_wipe(c, sizeof *c);
     free(c);
 }
@@ -65,8 +78,11 @@ void nk_table_free(void)
     }
     free(g_slots);
     free(g_gen);
+    free(g_next_free);
     g_slots = NULL;
     g_gen = NULL;
+    g_next_free = NULL;
+    g_free = NO_SLOT;
     g_n = 0;
     pthread_mutex_unlock(&g_lock);
 }
@@ -77,14 +93,13 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
     struct nk_conn *c = calloc(1, sizeof *c);
     NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
     pthread_mutex_lock(&g_lock);
-    size_t i = 0;
-    while (i < g_n && g_slots[i])
-        i++;
-    if (i == g_n) {
+    if (!g_slots || g_free == NO_SLOT) {
         pthread_mutex_unlock(&g_lock);
         free(c);
-        return ERR_SSL_TOO_MANY_CONNECTIONS;
+        return g_slots ? ERR_SSL_TOO_MANY_CONNECTIONS : ERR_SSL_NOT_INITIALIZED;
     }
+    size_t i = g_free;
+    g_free = g_next_free[i];
     g_gen[i] = g_gen[i] >= GEN_MAX ? 1 : g_gen[i] + 1;
     c->handle = (sbyte4)((uint32_t)g_gen[i] << SLOT_BITS | (uint32_t)(i + 1));
     g_slots[i] = c;
@@ -97,6 +112,7 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
     c->status = SSL_CONNECTION_NEGOTIATE;
     c->send_limit = NK_MAX_PLAIN;
     c->num_tickets = 1;
+    c->alpn = c->alpn_none;
     *out = c;
     return OK;
 }
@@ -120,8 +136,11 @@ void nk_conn_free(struct nk_conn *c)
 {
     size_t i = ((uint32_t)c->handle & ((1u << SLOT_BITS) - 1)) - 1;
     pthread_mutex_lock(&g_lock);
-    if (g_slots && i < g_n && g_slots[i] == c)
+    if (g_slots && i < g_n && g_slots[i] == c) {
         g_slots[i] = NULL;
+        g_next_free[i] = g_free;
+        g_free = (uint16_t)i;
+    }
     pthread_mutex_unlock(&g_lock);
     conn_destroy(c);
 }

@@ -24,92 +24,103 @@ enum {
 #define NK_MAX_SUITES 8
 #define NK_MAX_GROUPS 8
 #define NK_MAX_SIGS 24
+/* TLS 1.3 secrets are SHA-256 or SHA-384 sized (every suite's hash). */
+#define NK_MAX_SECRET 48
+/* Negotiated ALPN names are at most 255 bytes (RFC 7301 §3.1). */
+#define NK_ALPN_MAX 256
 
 struct nk_hs;
 
+/* Thousands of these sit idle in a server, so the layout is packed: flags are
+ * bits, counters and codes the smallest type that holds them, and what only a
+ * handshake needs lives in struct nk_hs (allocated only while one runs). The
+ * negotiated ALPN name is a small allocation, present only when one was agreed. */
 struct nk_conn {
     sbyte4 handle;
     int fd;
-    enum nk_role role;
-    int is_async;
     void *cookie;
     struct certStore *store;
 
     /* settings (copied from the stack's at creation, changed by per-connection calls) */
     ubyte4 flags;
+    ubyte4 recv_timeout_ms;
+    uint8_t role;                  /* enum nk_role */
     uint8_t min_minor, max_minor;  /* TLS minor versions: 3 = 1.2, 4 = 1.3 */
+    uint8_t num_tickets;           /* server: tickets after each handshake */
+    uint8_t n_suites, n_groups;
+    uint8_t ktls_mode, rekey_policy;   /* kernel offload settings (ktls/) */
     uint16_t suites[NK_MAX_SUITES];
-    size_t n_suites;
     uint16_t groups[NK_MAX_GROUPS];
-    size_t n_groups;
+    uint8_t ktls_opts;
+    uint8_t tx_why, rx_why;        /* why software carries a direction (nk_ktls_why) */
+
+    /* small negotiated and closure state (the rest is further down) */
+    uint8_t minor;                 /* negotiated TLS minor version */
+    uint8_t key_updates_in_a_row;  /* KeyUpdates received with no data between */
+    char alpn_none[1];             /* "": where alpn points when none was agreed */
+    ubyte4 status;                 /* SSL_CONNECTION_NEGOTIATE / SSL_CONNECTION_OPEN */
+    uint16_t send_limit;           /* max plaintext per record we send (RFC 8449) */
+    uint16_t group;
+    uint16_t peer_sig;             /* scheme of the peer's CertificateVerify */
+    int16_t alert_in, alert_in_level;  /* last alert received (-1: none) */
+    int16_t alert_out;             /* fatal alert we sent (-1: none) */
+    uint32_t peer_groups_mask;     /* SSL_getCipherInfo's peerCurvesMask */
+    MSTATUS err;                   /* sticky fatal error */
+    unsigned rd_epoch;             /* bumped at every read-key change */
+
+    unsigned is_async : 1;
+    unsigned resumed : 1;          /* the handshake used a PSK */
+    unsigned readahead : 1;        /* may read past the current record */
+    unsigned rd_app : 1, wr_app : 1;   /* application traffic keys are installed */
+    unsigned first_record_sent : 1;
+    unsigned ktls_tx : 1, ktls_rx : 1;   /* the kernel carries this direction */
+    unsigned tx_rekey_pending : 1;
+    unsigned got_close_notify : 1, sent_close_notify : 1;
+    unsigned key_update_pending : 1;     /* peer asked us to update (update_requested) */
+    unsigned as_started : 1;       /* async API: engine started, hello timer running */
+    unsigned as_opened : 1;        /* async API: open-state upcall made */
+    unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
+    uint32_t alpn_offer_len;
+    uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */
+    uint32_t peer_leaf_len;
+    uint32_t in_start;             /* start of the first unprocessed record in `in` */
+    uint32_t app_len;              /* decrypted application data waiting (at app) */
+
     char *server_name;             /* client: SNI to send; server: SNI received */
     char *dns_name;                /* client: name to verify the certificate against */
     const CNMatchInfo *dns_names;  /* SSL_setDNSNames */
     uint8_t *alpn_offer;           /* client: ALPN list in wire form */
-    size_t alpn_offer_len;
-    char alpn[256];                /* negotiated protocol, "" if none */
-    ubyte4 recv_timeout_ms;
+    /* Negotiated protocol, "" if none. During a handshake that may agree on one
+     * it points to NK_ALPN_MAX writable bytes; afterwards to a copy of the name
+     * or to alpn_none (nk_conn_alpn_settle). */
+    char *alpn;
     sbyte4 (*alpn_cb)(sbyte4, ubyte **[], sbyte4 *, ubyte *, sbyte4);
     MSTATUS (*cert_status_cb)(sbyte4, struct certChain *, MSTATUS);
     MSTATUS (*invalid_cert_cb)(sbyte4, MSTATUS);
     funcPtrClientSavePSK_t psk_save_cb;          /* client: keep tickets */
     funcPtrClientRetrievePSK_t psk_retrieve_cb;  /* client: offer one */
-    uint8_t num_tickets;                         /* server: tickets after each handshake */
-    int resumed;                                 /* the handshake used a PSK */
 
     /* engine buffers */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */
-    size_t in_start;               /* start of the first unprocessed record in `in` */
     uint8_t *app;                  /* decrypted application data waiting (inside `in`) */
-    size_t app_len;
     struct nk_buf out;             /* bytes for the peer */
     size_t out_off;                /* bytes of `out` already taken by the driver */
     struct nk_buf hs_in;           /* handshake message reassembly */
-    int readahead;                 /* may read past the current record */
 
     /* record protection */
     struct nk_rec_key rd, wr;
-    unsigned rd_epoch;             /* bumped at every read-key change */
-    int rd_app, wr_app;            /* application traffic keys are installed */
-    int first_record_sent;
     time_t now;                    /* set by the driver: the engine reads no clock */
 
-    /* kernel offload (ktls/) */
-    int ktls_mode, rekey_policy;
-    unsigned ktls_opts;
-    int ktls_tx, ktls_rx;          /* the kernel carries this direction */
-    const char *tx_reason, *rx_reason;   /* why software carries it */
-    size_t tx_rekey_at;            /* kernel TX key changes after this many queued bytes */
-    int tx_rekey_pending;
-    uint16_t send_limit;           /* max plaintext per record we send (RFC 8449) */
-
     /* negotiated state */
-    ubyte4 status;                 /* SSL_CONNECTION_NEGOTIATE / SSL_CONNECTION_OPEN */
-    uint8_t minor;                 /* negotiated TLS minor version */
     const struct nk_suite *suite;
-    uint16_t group;
-    uint16_t peer_sig;             /* scheme of the peer's CertificateVerify */
-    uint32_t peer_groups_mask;     /* SSL_getCipherInfo's peerCurvesMask */
     uint8_t *peer_leaf;            /* peer leaf certificate (DER) */
-    size_t peer_leaf_len;
-    uint8_t c_ap[NK_MAX_HASH], s_ap[NK_MAX_HASH];   /* application traffic secrets */
-    uint8_t exporter[NK_MAX_HASH];
-    uint8_t resumption[NK_MAX_HASH];
+    uint8_t c_ap[NK_MAX_SECRET], s_ap[NK_MAX_SECRET];   /* application traffic secrets */
+    uint8_t exporter[NK_MAX_SECRET];
+    uint8_t resumption[NK_MAX_SECRET];
     struct nk_hs *hs;
-
-    /* errors and closure */
-    MSTATUS err;                   /* sticky fatal error */
-    int alert_in, alert_in_level;  /* last alert received (-1: none) */
-    int alert_out;                 /* fatal alert we sent (-1: none) */
-    int got_close_notify, sent_close_notify;
-    unsigned key_updates_in_a_row; /* KeyUpdates received with no data between */
-    int key_update_pending;        /* peer asked us to update (update_requested) */
 
     /* asynchronous API (core/api_async.c) */
     struct {
-        int started;               /* engine started, hello timer running */
-        int opened;                /* open-state upcall made */
-        int offloaded;             /* NKTLS_asyncOffload has decided */
         int64_t t0_ms, limit_ms;   /* handshake clock: start, allowed run (0 = no limit) */
         struct nk_buf in;          /* bytes given but not yet processed: they wait
                                     * behind data kept for SSL_ASYNC_getRecvBuffer */
@@ -146,6 +157,10 @@ MSTATUS nk_send_handshake(struct nk_conn *c, const uint8_t *msg, size_t n) NK_MU
 MSTATUS nk_send_ccs(struct nk_conn *c) NK_MUST;
 MSTATUS nk_key_update_send(struct nk_conn *c, int request) NK_MUST;
 void nk_engine_release(struct nk_conn *c);               /* free buffers and keys */
+/* The handshake is over: keep the agreed ALPN name in an allocation of its size. */
+void nk_conn_alpn_settle(struct nk_conn *c);
+/* Before a handshake that may agree on ALPN: NK_ALPN_MAX bytes at c->alpn. */
+MSTATUS nk_conn_alpn_scratch(struct nk_conn *c) NK_MUST;
 
 /* blocking driver (core/drive_blocking.c) */
 MSTATUS nk_drive_flush(struct nk_conn *c) NK_MUST;

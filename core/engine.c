@@ -14,8 +14,36 @@ static MSTATUS in_ensure(struct nk_conn *c)
     return nk_buf_reserve(&c->in, NK_MAX_RECORD - c->in.len);
 }
 
+/* Room for the ALPN name the handshake may agree on (it writes c->alpn in
+ * place); only where one can be agreed, so most connections never allocate it. */
+MSTATUS nk_conn_alpn_scratch(struct nk_conn *c)
+{
+    int may = c->role == NK_SERVER ? c->alpn_cb != NULL : c->alpn_offer_len != 0;
+    if (!may || c->alpn != c->alpn_none || c->status == SSL_CONNECTION_OPEN)
+        return OK;
+    NK_CHECK(c->alpn = malloc(NK_ALPN_MAX), ERR_MEM_ALLOC_FAIL);
+    c->alpn[0] = 0;
+    return OK;
+}
+
+void nk_conn_alpn_settle(struct nk_conn *c)
+{
+    if (c->alpn == c->alpn_none)
+        return;
+    size_t n = strlen(c->alpn);
+    if (n == 0) {
+        free(c->alpn);
+        c->alpn = c->alpn_none;
+        return;
+    }
+    char *p = realloc(c->alpn, n + 1);
+    if (p)   /* else the larger block stays: still correct */
+        c->alpn = p;
+}
+
 MSTATUS nk_engine_start(struct nk_conn *c)
 {
+    NK_TRY(nk_conn_alpn_scratch(c));
     NK_TRY(nk_hs_alloc(c));
     if (c->role == NK_CLIENT)
         return nk_fail(c, nk_hs_client_start(c));
@@ -91,7 +119,10 @@ static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
         if (c->hs_in.len < 4 + len)
             break;
         unsigned epoch = c->rd_epoch;
+        int in_hs = c->hs != NULL;
         NK_TRY(nk_hs_message(c, c->hs_in.p[0], c->hs_in.p, 4 + len));
+        if (in_hs && !c->hs)   /* that message ended the handshake */
+            nk_conn_alpn_settle(c);
         nk_buf_consume(&c->hs_in, 4 + len);
         /* §5.1: messages before a key change MUST align with a record boundary. */
         NK_CHECK(epoch == c->rd_epoch || c->hs_in.len == 0, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -315,6 +346,11 @@ void nk_app_ack(struct nk_conn *c, size_t n)
         c->app = NULL;
         if (c->in_start == c->in.len)
             c->in.len = c->in_start = 0;
+        else if (c->readahead && c->err >= 0)
+            /* Whole records may wait behind the one just read (read-ahead): go
+             * on to them now, so no driver has to poke the engine for them. A
+             * failure is sticky (nk_fail) and shows in nk_conn_wants. */
+            (void)nk_fail(c, process(c));
     }
 }
 

@@ -153,6 +153,28 @@ NK_API intBoolean NKTLS_kernelCanRekey(void)
 
 /* ---- per connection ---- */
 
+/* Why software carries a direction. A connection keeps an index into this
+ * table: one byte, not a pointer (thousands of connections sit idle). */
+static const char *const g_why[] = {
+    NULL, "", "disabled", "no socket", "rekey policy", "data already read", "output pending",
+    "no tls module", "not a TCP socket", "socket not connected", "kernel TLS not permitted",
+    "kernel refused the tls ULP", "cipher not supported by the kernel", "kernel refused the key",
+    "kernel TLS probe failed (no loopback TCP)",
+};
+
+static uint8_t why_code(const char *s)
+{
+    for (uint8_t i = 1; i < NK_ARRAY_LEN(g_why); i++)
+        if (!strcmp(g_why[i], s))
+            return i;
+    return 13;   /* every reason comes from this file: not reached */
+}
+
+const char *nk_ktls_why(uint8_t code)
+{
+    return code < NK_ARRAY_LEN(g_why) ? g_why[code] : NULL;
+}
+
 static const char *key_error(int err)
 {
     return err == EINVAL || err == ENOENT || err == ENOPROTOOPT || err == EOPNOTSUPP
@@ -162,11 +184,11 @@ static const char *key_error(int err)
 static void offload_tx(struct nk_conn *c)
 {
     if (set_key(c->fd, 1, c->minor, c->suite, &c->wr) < 0) {
-        c->tx_reason = key_error(errno);
+        c->tx_why = why_code(key_error(errno));
         return;
     }
     c->ktls_tx = 1;
-    c->tx_reason = "";
+    c->tx_why = why_code("");
     nk_rec_clear(&c->wr);    /* from now on the engine queues plaintext records */
     if (c->ktls_opts & NKTLS_KTLS_ZEROCOPY_SENDFILE) {
         int one = 1;
@@ -178,11 +200,11 @@ static void offload_tx(struct nk_conn *c)
 static void offload_rx(struct nk_conn *c)
 {
     if (set_key(c->fd, 0, c->minor, c->suite, &c->rd) < 0) {
-        c->rx_reason = key_error(errno);
+        c->rx_why = why_code(key_error(errno));
         return;
     }
     c->ktls_rx = 1;
-    c->rx_reason = "";
+    c->rx_why = why_code("");
     nk_rec_clear(&c->rd);
     nk_buf_free(&c->in);
     if (c->minor == 4 && !(c->ktls_opts & NKTLS_KTLS_RX_PADDED)) {
@@ -207,18 +229,20 @@ MSTATUS nk_ktls_offload(struct nk_conn *c)
         else if (c->rekey_policy == NKTLS_REKEY_SOFTWARE_RX)
             want_rx = 0;
     }
-    c->tx_reason = c->rx_reason = why ? why : "rekey policy";
+    c->tx_why = c->rx_why = why_code(why ? why : "rekey policy");
     if (!why && (want_tx || want_rx)) {
         /* Bytes already read past the handshake can never reach the kernel. */
         if (want_rx && (c->app_len || c->in.len > c->in_start || c->hs_in.len)) {
             want_rx = 0;
-            c->rx_reason = "data already read";
+            c->rx_why = why_code("data already read");
         }
         if (c->out.len > c->out_off)
-            want_tx = 0, c->tx_reason = "output pending";
+            want_tx = 0, c->tx_why = why_code("output pending");
         if ((want_tx || want_rx) && setsockopt(c->fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") < 0
-            && errno != EEXIST)
-            why = c->tx_reason = c->rx_reason = ulp_error(errno);
+            && errno != EEXIST) {
+            why = ulp_error(errno);
+            c->tx_why = c->rx_why = why_code(why);
+        }
         if (!why && want_tx)
             offload_tx(c);
         if (!why && want_rx)

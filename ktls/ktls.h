@@ -7,6 +7,8 @@
 
 /* Probed once per process. */
 const char *nk_ktls_unavailable_reason(void);   /* NULL when the tls ULP attaches */
+/* A connection's tx_why/rx_why as text (NULL: not decided). */
+const char *nk_ktls_why(uint8_t code);
 int nk_ktls_can_rekey(void);
 
 /* After the handshake, with every handshake byte sent and no input read ahead:

@@ -159,14 +159,7 @@ static void try_recv(struct eb *b, struct nk_lconn *lc)
 {
     uint8_t *buf = lc->rx_buf ? lc->rx_buf : b->pool;
     size_t len = lc->rx_buf || (lc->rx_len && lc->rx_len < POOL_LEN) ? lc->rx_len : POOL_LEN;
-    ssize_t n;
-    if (lc->recv_mode == LRECV_KTLS) {
-        lc->iov_rx.iov_base = buf;
-        lc->iov_rx.iov_len = len;
-        n = recvmsg(lc->fd, &lc->msg_rx, 0);
-    } else {
-        n = recv(lc->fd, buf, len, 0);
-    }
+    ssize_t n = recv(lc->fd, buf, len, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_IN;
         return;
@@ -180,7 +173,7 @@ static void try_recv(struct eb *b, struct nk_lconn *lc)
 
 static void try_send(struct nk_lconn *lc)
 {
-    ssize_t n = sendmsg(lc->fd, &lc->msg_tx, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(lc->fd, &lc->tx->msg, MSG_NOSIGNAL);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_OUT;
         return;

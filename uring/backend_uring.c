@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <liburing.h>
@@ -42,6 +43,10 @@ struct ub {
     struct __kernel_timespec *ts;    /* one per SQE slot: read when submitted */
     struct io_uring_buf_ring *br;
     uint8_t *bufs;
+    /* No buffer ring: an open connection's receive is a poll, then a
+     * synchronous receive into this one buffer, so that no connection keeps
+     * a buffer of its own armed while it idles. */
+    uint8_t *pollbuf;
     int multishot;
     struct nk_lconn *retry;          /* receives that found no buffer */
     uint64_t wake_val;
@@ -100,15 +105,12 @@ static void ur_recv(struct nk_lconn *lc)
     struct io_uring_sqe *sqe;
     int pool = lc->rx_buf == NULL;
     SQE_OR_FAKE(u, sqe, UD(lc, LOP_RECV));
-    if (lc->recv_mode == LRECV_KTLS) {
-        lc->iov_rx.iov_base = lc->rx_buf;
-        lc->iov_rx.iov_len = pool ? BUFSZ : lc->rx_len;
-        io_uring_prep_recvmsg(sqe, lc->fd, &lc->msg_rx, 0);
-    } else {
-        size_t len = pool ? (lc->rx_len && lc->rx_len < BUFSZ ? lc->rx_len : BUFSZ) : lc->rx_len;
+    size_t len = pool ? (lc->rx_len && lc->rx_len < BUFSZ ? lc->rx_len : BUFSZ) : lc->rx_len;
+    if (pool && u->pollbuf)
+        io_uring_prep_poll_add(sqe, lc->fd, POLLIN);
+    else
         io_uring_prep_recv(sqe, lc->fd, lc->rx_buf, len, 0);
-    }
-    if (pool) {
+    if (pool && !u->pollbuf) {
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = BGID;
     }
@@ -121,7 +123,7 @@ static void ur_send(struct nk_lconn *lc)
     struct ub *u = lc->loop->bp;
     struct io_uring_sqe *sqe;
     SQE_OR_FAKE(u, sqe, UD(lc, LOP_SEND));
-    io_uring_prep_sendmsg(sqe, lc->fd, &lc->msg_tx, MSG_NOSIGNAL);
+    io_uring_prep_sendmsg(sqe, lc->fd, &lc->tx->msg, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, UD(lc, LOP_SEND));
     lc->be_pend |= 1u << LOP_SEND;
 }
@@ -331,9 +333,28 @@ static void recycle(struct ub *u, unsigned flags)
     io_uring_buf_ring_advance(u->br, 1);
 }
 
+/* The socket polled readable: receive what is there. 1 when it was nothing
+ * after all (the poll is armed again). */
+static int poll_recv(struct ub *u, struct nk_lconn *lc, int *res)
+{
+    size_t len = lc->rx_len && lc->rx_len < BUFSZ ? lc->rx_len : BUFSZ;
+    ssize_t n = recv(lc->fd, u->pollbuf, len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        ur_recv(lc);
+        return 1;
+    }
+    *res = n < 0 ? -errno : (int)n;
+    return 0;
+}
+
 static void on_conn(struct ub *u, struct nk_lconn *lc, int op, int res, unsigned flags)
 {
     const uint8_t *buf = NULL;
+    if (op == LOP_RECV && u->pollbuf && !lc->rx_buf && res >= 0 && !lc->cancelled) {
+        if (poll_recv(u, lc, &res))
+            return;
+        buf = u->pollbuf;
+    }
     if (op == LOP_RECV && res == -ENOBUFS && !lc->cancelled) {
         /* Every buffer was taken this round; they are all back by the next. */
         lc->be_next = u->retry;
@@ -348,6 +369,8 @@ static void on_conn(struct ub *u, struct nk_lconn *lc, int op, int res, unsigned
     }
     if (flags & IORING_CQE_F_BUFFER)
         buf = u->bufs + (size_t)(flags >> IORING_CQE_BUFFER_SHIFT) * BUFSZ;
+    if (op == LOP_RECV && u->pollbuf && !lc->rx_buf && res >= 0 && !buf)
+        res = -ECANCELED;   /* a poll that ended while closing: nothing was read */
     nk_loop_done(lc, (enum lc_op)op, res, buf);
     if (flags & IORING_CQE_F_BUFFER)
         recycle(u, flags);
@@ -476,6 +499,7 @@ static void ur_fini(struct nk_loop *l)
     if (u->bufs)
         munmap(u->bufs, (size_t)NBUFS * BUFSZ);
     free(u->ts);
+    free(u->pollbuf);
     free(u->fake);
     free(u);
     l->bp = NULL;
@@ -498,7 +522,11 @@ static MSTATUS ur_init(struct nk_loop *l, char *why, size_t why_len)
         return ERR_MEM_ALLOC_FAIL;
     }
     u->multishot = l->srv->ur_multishot;
-    l->be_pool = l->srv->ur_bufring && bufring_setup(u) == 0;
+    if (!(l->srv->ur_bufring && bufring_setup(u) == 0) && !(u->pollbuf = malloc(BUFSZ))) {
+        ur_fini(l);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    l->be_pool = 1;
     arm_wake(l);
     return OK;
 }
@@ -623,6 +651,6 @@ MSTATUS nk_uring_probe(struct nk_server *s)
     io_uring_queue_exit(&ring);
     snprintf(s->be_why, sizeof s->be_why, "%s, %s",
              s->ur_multishot ? "multishot accept" : "single-shot accept",
-             s->ur_bufring ? "provided buffer ring" : "receives into the engine's buffer");
+             s->ur_bufring ? "provided buffer ring" : "poll, then receive into a shared buffer");
     return OK;
 }

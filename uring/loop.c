@@ -65,7 +65,7 @@ static void lc_free(struct nk_lconn *lc)
         l->be->forget(lc);
     nk_lc_unregister(lc);
     nk_lc_free_queue(lc);
-    nk_lc_release_tx(lc);
+    nk_lc_free_tx(lc);
     if (lc->fd >= 0)
         close(lc->fd);
     if (lc->c)
@@ -108,7 +108,6 @@ struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd)
     lc->h = h;
     lc->fd = fd;
     lc->heap_idx = -1;
-    lc->rekey_at = SIZE_MAX;
     if (nk_conn_get(h, &lc->c) < 0) {
         free(lc);
         return NULL;
@@ -201,23 +200,16 @@ static int engine_ended(struct nk_lconn *lc)
 
 /* ---- input ---- */
 
-/* Decrypted data to the application. With read-ahead the engine stops after
- * each application record even when more whole records wait in its buffer:
- * once the data is taken, nk_in_ack(c, 0) processes the next ones. */
+/* Decrypted data to the application. With read-ahead, taking one record's
+ * data makes the engine open the next whole record it holds (nk_app_ack). */
 static void deliver(struct nk_lconn *lc)
 {
     struct nk_server *s = lc->loop->srv;
     struct nk_conn *c = lc->c;
-    for (;;) {
-        while (c->app_len && lc->state == LC_OPEN && !lc->close_req) {
-            size_t n = nk_app_read(c, lc->loop->scratch, lc->loop->scratch_len);
-            if (s->cb.onData)
-                s->cb.onData(lc->h, lc->loop->scratch, (ubyte4)n, s->arg);
-        }
-        if (c->app_len || lc->state != LC_OPEN || lc->close_req || c->in.len <= c->in_start)
-            return;
-        if (nk_in_ack(c, 0) < 0 || !c->app_len)
-            return;
+    while (c->app_len && lc->state == LC_OPEN && !lc->close_req) {
+        size_t n = nk_app_read(c, lc->loop->scratch, lc->loop->scratch_len);
+        if (s->cb.onData)
+            s->cb.onData(lc->h, lc->loop->scratch, (ubyte4)n, s->arg);
     }
 }
 
@@ -251,19 +243,10 @@ static MSTATUS ktls_recv_error(int err)
     }
 }
 
-/* One record the kernel decrypted: data to the application, the rest to the engine. */
-static void ktls_in(struct nk_lconn *lc, const uint8_t *d, size_t n)
+/* Records the kernel decrypted: data to the application, the rest to the engine. */
+static void ktls_in(struct nk_lconn *lc, uint8_t type, const uint8_t *d, size_t n)
 {
     struct nk_server *s = lc->loop->srv;
-    uint8_t type = NK_CT_APPLICATION_DATA;
-    struct cmsghdr *cm;
-    if (lc->msg_rx.msg_flags & MSG_CTRUNC) {
-        lc_fail(lc, ERR_SSL_INTERNAL);   /* the record type was lost */
-        return;
-    }
-    for (cm = CMSG_FIRSTHDR(&lc->msg_rx); cm; cm = CMSG_NXTHDR(&lc->msg_rx, cm))
-        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
-            type = *CMSG_DATA(cm);
     if (type != NK_CT_APPLICATION_DATA) {
         (void)!nk_in_plain(lc->c, type, d, n);
         return;
@@ -289,12 +272,38 @@ static void recv_failed(struct nk_lconn *lc, ssize_t res)
     }
 }
 
+/* Kernel RX: a plain receive fails with EIO when the next record is not
+ * application data (it has no room for the type). That record waits in the
+ * kernel; read it now with its type. */
+static ssize_t ktls_recv_typed(struct nk_lconn *lc, uint8_t *type)
+{
+    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl;
+    struct iovec iov = { lc->loop->scratch, lc->loop->scratch_len };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                        .msg_controllen = sizeof ctl.b };
+    ssize_t n = recvmsg(lc->fd, &m, MSG_DONTWAIT);
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK ? -EIO : -errno;
+    if (m.msg_flags & MSG_CTRUNC)
+        return -EIO;   /* the record type was lost */
+    *type = NK_CT_APPLICATION_DATA;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+            *type = *CMSG_DATA(cm);
+    return n;
+}
+
 static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
 {
     struct nk_conn *c = lc->c;
+    uint8_t type = NK_CT_APPLICATION_DATA;
     lc->recv_armed = 0;
     if (lc->state >= LC_CLOSING || res == -ECANCELED)
         return;
+    if (res == -EIO && lc->recv_mode == LRECV_KTLS) {
+        res = ktls_recv_typed(lc, &type);
+        buf = lc->loop->scratch;
+    }
     if (res <= 0) {
         recv_failed(lc, res);
         return;
@@ -306,7 +315,7 @@ static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
     else if (lc->recv_mode == LRECV_POOL)
         feed(lc, buf, (size_t)res);
     else
-        ktls_in(lc, buf ? buf : lc->rx_buf, (size_t)res);
+        ktls_in(lc, type, buf ? buf : lc->rx_buf, (size_t)res);
     deliver(lc);
     if (lc->state == LC_HANDSHAKE && c->status == SSL_CONNECTION_OPEN)
         lc->state = LC_HS_FLUSH;
@@ -332,13 +341,6 @@ static void arm_recv(struct nk_lconn *lc)
             }
             lc->rx_buf = c->in.p;
         }
-        lc->msg_rx.msg_iov = &lc->iov_rx;
-        lc->msg_rx.msg_iovlen = 1;
-        lc->iov_rx.iov_base = lc->rx_buf;
-        lc->iov_rx.iov_len = lc->rx_len;
-        lc->msg_rx.msg_control = lc->ctl_rx.b;
-        lc->msg_rx.msg_controllen = sizeof lc->ctl_rx.b;
-        lc->msg_rx.msg_flags = 0;
     } else if (lc->state == LC_OPEN && lc->loop->be_pool) {
         lc->recv_mode = LRECV_POOL;
         lc->rx_buf = NULL;

@@ -35,7 +35,7 @@ enum lc_state {
 enum lc_recv_mode {
     LRECV_ENGINE,    /* into lc->rx_buf (the engine's buffer), exactly rx_len */
     LRECV_POOL,      /* into a backend buffer (buffer ring, scratch) */
-    LRECV_KTLS,      /* recvmsg with lc->msg_rx: kernel-decrypted, type in a cmsg;
+    LRECV_KTLS,      /* kernel-decrypted application data (see rx_buf below);
                       * into lc->rx_buf when set, else a backend buffer */
 };
 
@@ -45,6 +45,19 @@ struct lc_item;
 struct lc_file;
 struct nk_loop;
 
+/* The send side of a connection: exists only while output is queued or in
+ * flight (loop_out.c), so an idle connection holds none of it. */
+struct lc_tx {
+    struct nk_buf buf;              /* bytes taken from the engine, sent from off */
+    size_t off;
+    size_t rekey_at;                /* kTLS TX: offset where the next key applies */
+    struct msghdr msg;
+    struct iovec iov[LC_IOV];
+    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl;
+};
+
+/* Kept small: thousands of these sit idle. What only a send, a file range or a
+ * client connect needs hangs off a pointer for as long as that lasts. */
 struct nk_lconn {
     struct nk_loop *loop;
     struct nk_conn *c;
@@ -53,45 +66,35 @@ struct nk_lconn {
     void *arg;
     uint8_t state, recv_mode;
     uint8_t timers;                 /* timer requests outstanding */
-    unsigned recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
-             told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1;
+    uint8_t be_tdone;               /* epoll: superseded timers to report */
     uint16_t inflight;              /* requests outstanding, timers included */
+    uint16_t recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
+             told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1;
+    MSTATUS status;                 /* why it closes */
+    int heap_idx;                   /* epoll: place in the timer heap */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
     int64_t timer_at;               /* the latest timer requested */
     int64_t last_active;
-    MSTATUS status;                 /* why it closes */
+    int64_t be_at;                  /* epoll: when its heap entry fires */
 
-    /* receive request */
+    /* receive request: a plain receive in every mode; under kernel RX a
+     * record other than application data fails it with EIO and is then read
+     * with its type by a synchronous recvmsg (loop.c), so no msghdr waits here */
     uint8_t *rx_buf;
     size_t rx_len;
-    struct msghdr msg_rx;
-    struct iovec iov_rx;
-    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl_rx;
 
-    /* send request: bytes taken from the engine (tx), sent from tx_off */
-    struct nk_buf tx;
-    size_t tx_off;
-    size_t rekey_at;                /* kTLS TX: tx offset where the next key applies */
-    struct msghdr msg_tx;
-    struct iovec iov_tx[LC_IOV];
-    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl_tx;
-
+    struct lc_tx *tx;               /* NULL while nothing is being sent */
     /* queued data and file ranges (loop_out.c) */
     struct lc_item *q_head, *q_tail;
     struct lc_file *file;
 
-    struct sockaddr_storage *peer;  /* client: where to connect */
+    struct sockaddr_storage *peer;  /* client: where to connect, until connected */
     socklen_t peer_len;
+    uint8_t be_pend, be_ready;      /* backend-private request and readiness bits */
 
     struct nk_lconn *next, *prev;   /* the loop's connections */
     struct nk_lconn *kick_next;     /* the loop's list of connections to look at */
-
-    /* backend-private */
-    struct nk_lconn *be_next;
-    unsigned be_pend, be_ready;
-    uint8_t be_tdone;               /* epoll: superseded timers to report */
-    int heap_idx;
-    int64_t be_at;
+    struct nk_lconn *be_next;       /* backend-private list */
 };
 
 /* A file range being sent. Software: read into buf, encrypt. Kernel TX:
@@ -116,7 +119,7 @@ struct nk_backend {
     void (*accept)(struct nk_loop *l, int idx);          /* arm accepts on lfds[idx] */
     void (*stop_accept)(struct nk_loop *l);
     void (*recv)(struct nk_lconn *lc);                   /* lc->recv_mode, rx_buf, rx_len */
-    void (*send)(struct nk_lconn *lc);                   /* lc->msg_tx */
+    void (*send)(struct nk_lconn *lc);                   /* lc->tx->msg */
     void (*connect)(struct nk_lconn *lc);                /* lc->peer */
     void (*timer)(struct nk_lconn *lc, int64_t at_ms);
     void (*file)(struct nk_lconn *lc);                   /* lc->file: read or send a chunk */
@@ -219,10 +222,14 @@ MSTATUS nk_lc_queue_data(struct nk_lconn *lc, const uint8_t *d, size_t n);
 MSTATUS nk_lc_queue_file(struct nk_lconn *lc, int fd, int64_t off, uint64_t len);
 void nk_lc_drop_queue(struct nk_lconn *lc, MSTATUS why);   /* onFileSent(why) each */
 void nk_lc_free_queue(struct nk_lconn *lc);                 /* silently */
-void nk_lc_release_tx(struct nk_lconn *lc);
+void nk_lc_release_tx(struct nk_lconn *lc);                 /* when nothing is left in it */
+void nk_lc_free_tx(struct nk_lconn *lc);
 
 /* server.c: handle -> connection, for the public calls */
 void nk_lc_register(struct nk_lconn *lc);
 void nk_lc_unregister(struct nk_lconn *lc);
+/* Handle -> loop connection, unchecked (tests look at what an idle one holds,
+ * from its loop's thread). */
+struct nk_lconn *nk_lc_find(sbyte4 h);
 
 #endif

@@ -28,7 +28,7 @@ struct lc_item {
 size_t nk_lc_output_pending(const struct nk_lconn *lc)
 {
     const struct nk_conn *c = lc->c;
-    return (lc->tx.len - lc->tx_off) + (c->out.len - c->out_off);
+    return (lc->tx ? lc->tx->buf.len - lc->tx->off : 0) + (c->out.len - c->out_off);
 }
 
 int nk_lc_output_idle(const struct nk_lconn *lc)
@@ -36,11 +36,26 @@ int nk_lc_output_idle(const struct nk_lconn *lc)
     return !lc->sending && !lc->file_busy && nk_lc_output_pending(lc) == 0;
 }
 
+/* Free the send side once nothing of it is in flight or unsent (a KeyUpdate
+ * waiting for kernel TX keeps it: rekey_at is still to be reached). */
 void nk_lc_release_tx(struct nk_lconn *lc)
 {
-    if (!lc->sending && !lc->file_busy)
-        nk_buf_free(&lc->tx);
-    lc->tx_off = 0;
+    struct lc_tx *t = lc->tx;
+    if (!t || lc->sending || t->off < t->buf.len || t->rekey_at != SIZE_MAX)
+        return;
+    nk_buf_free(&t->buf);
+    free(t);
+    lc->tx = NULL;
+}
+
+/* Teardown: whatever is left goes. */
+void nk_lc_free_tx(struct nk_lconn *lc)
+{
+    if (!lc->tx)
+        return;
+    nk_buf_free(&lc->tx->buf);
+    free(lc->tx);
+    lc->tx = NULL;
 }
 
 /* ---- queue ---- */
@@ -174,20 +189,38 @@ void nk_lc_free_queue(struct nk_lconn *lc)
 /* Move the engine's queued output into tx without copying: the engine gets
  * tx's old (empty) buffer back, so neither side reallocates in steady state, and
  * the engine may queue more while tx is in flight. */
-static void take_output(struct nk_lconn *lc)
+static MSTATUS take_output(struct nk_lconn *lc)
 {
     struct nk_conn *c = lc->c;
-    struct nk_buf old = lc->tx;
     if (c->out.len <= c->out_off)
-        return;
-    lc->tx = c->out;
-    lc->tx_off = c->out_off;
+        return OK;
+    if (!lc->tx) {
+        NK_CHECK(lc->tx = calloc(1, sizeof *lc->tx), ERR_MEM_ALLOC_FAIL);
+        lc->tx->rekey_at = SIZE_MAX;
+    }
+    struct lc_tx *t = lc->tx;
+    struct nk_buf old = t->buf;
+    t->buf = c->out;
+    t->off = c->out_off;
     old.len = 0;
     c->out = old;
     c->out_off = 0;
     /* Kernel TX and a KeyUpdate queued: the new key applies right after it. */
-    if (c->ktls_tx && c->tx_rekey_pending && lc->rekey_at == SIZE_MAX)
-        lc->rekey_at = lc->tx_off + c->tx_rekey_at;
+    if (c->ktls_tx && c->tx_rekey_pending && t->rekey_at == SIZE_MAX)
+        t->rekey_at = t->off + c->tx_rekey_at;
+    return OK;
+}
+
+/* Kernel TX: everything before the KeyUpdate's end has left under the old key. */
+static MSTATUS apply_rekey(struct nk_lconn *lc)
+{
+    struct lc_tx *t = lc->tx;
+    if (t->off != t->rekey_at)
+        return OK;
+    NK_TRY(nk_ktls_rekey(lc->c, 1));
+    lc->c->tx_rekey_pending = 0;
+    t->rekey_at = SIZE_MAX;
+    return OK;
 }
 
 /* Kernel TX: tx holds plaintext records. Application data records go out as
@@ -195,32 +228,28 @@ static void take_output(struct nk_lconn *lc)
  * TLS_SET_RECORD_TYPE control message. */
 static MSTATUS frame_ktls(struct nk_lconn *lc)
 {
-    struct nk_conn *c = lc->c;
-    if (lc->tx_off == lc->rekey_at) {
-        NK_TRY(nk_ktls_rekey(c, 1));
-        c->tx_rekey_pending = 0;
-        lc->rekey_at = SIZE_MAX;
-    }
-    size_t end = lc->rekey_at < lc->tx.len ? lc->rekey_at : lc->tx.len;
-    size_t pos = lc->tx_off, n = 0;
-    uint8_t type = lc->tx.p[pos];
+    struct lc_tx *t = lc->tx;
+    NK_TRY(apply_rekey(lc));
+    size_t end = t->rekey_at < t->buf.len ? t->rekey_at : t->buf.len;
+    size_t pos = t->off, n = 0;
+    uint8_t type = t->buf.p[pos];
     while (pos + NK_REC_HDR <= end && n < LC_IOV) {
-        const uint8_t *h = lc->tx.p + pos;
+        const uint8_t *h = t->buf.p + pos;
         size_t body = nk_load16(h + 3);
         NK_CHECK(pos + NK_REC_HDR + body <= end, ERR_SSL_INTERNAL);
         if (n && (h[0] != NK_CT_APPLICATION_DATA || type != NK_CT_APPLICATION_DATA))
             break;
-        lc->iov_tx[n].iov_base = (void *)(h + NK_REC_HDR);
-        lc->iov_tx[n++].iov_len = body;
+        t->iov[n].iov_base = (void *)(h + NK_REC_HDR);
+        t->iov[n++].iov_len = body;
         pos += NK_REC_HDR + body;
     }
     NK_CHECK(n > 0, ERR_SSL_INTERNAL);
-    lc->msg_tx.msg_iovlen = n;
+    t->msg.msg_iovlen = n;
     if (type != NK_CT_APPLICATION_DATA) {
         struct cmsghdr *cm;
-        lc->msg_tx.msg_control = lc->ctl_tx.b;
-        lc->msg_tx.msg_controllen = sizeof lc->ctl_tx.b;
-        cm = CMSG_FIRSTHDR(&lc->msg_tx);
+        t->msg.msg_control = t->ctl.b;
+        t->msg.msg_controllen = sizeof t->ctl.b;
+        cm = CMSG_FIRSTHDR(&t->msg);
         cm->cmsg_level = SOL_TLS;
         cm->cmsg_type = TLS_SET_RECORD_TYPE;
         cm->cmsg_len = CMSG_LEN(sizeof type);
@@ -231,8 +260,9 @@ static MSTATUS frame_ktls(struct nk_lconn *lc)
 
 static void submit_send(struct nk_lconn *lc)
 {
-    memset(&lc->msg_tx, 0, sizeof lc->msg_tx);
-    lc->msg_tx.msg_iov = lc->iov_tx;
+    struct lc_tx *t = lc->tx;
+    memset(&t->msg, 0, sizeof t->msg);
+    t->msg.msg_iov = t->iov;
     if (lc->c->ktls_tx) {
         MSTATUS st = frame_ktls(lc);
         if (st < 0) {
@@ -240,9 +270,9 @@ static void submit_send(struct nk_lconn *lc)
             return;
         }
     } else {
-        lc->iov_tx[0].iov_base = lc->tx.p + lc->tx_off;
-        lc->iov_tx[0].iov_len = lc->tx.len - lc->tx_off;
-        lc->msg_tx.msg_iovlen = 1;
+        t->iov[0].iov_base = t->buf.p + t->off;
+        t->iov[0].iov_len = t->buf.len - t->off;
+        t->msg.msg_iovlen = 1;
     }
     lc->sending = 1;
     lc->inflight++;
@@ -253,11 +283,12 @@ static void submit_send(struct nk_lconn *lc)
  * header rewritten over its sent bytes so the rest goes out with the same type. */
 static void ktls_advance(struct nk_lconn *lc, size_t n)
 {
+    struct lc_tx *t = lc->tx;
     while (n) {
-        uint8_t *h = lc->tx.p + lc->tx_off;
+        uint8_t *h = t->buf.p + t->off;
         size_t body = nk_load16(h + 3);
         if (n >= body) {
-            lc->tx_off += NK_REC_HDR + body;
+            t->off += NK_REC_HDR + body;
             n -= body;
             continue;
         }
@@ -266,29 +297,39 @@ static void ktls_advance(struct nk_lconn *lc, size_t n)
         h[0] = type;
         h[1] = h[2] = 3;
         nk_store16(h + 3, (uint16_t)(body - n));
-        lc->tx_off += n;
+        t->off += n;
         n = 0;
     }
 }
 
 void nk_lc_send_done(struct nk_lconn *lc, ssize_t res)
 {
+    struct lc_tx *t = lc->tx;
     lc->sending = 0;
     if (lc->state == LC_DEAD || res == -ECANCELED)
         return;
     if (res < 0) {
         nk_lc_close(lc, nk_fail(lc->c, ERR_TCP_WRITE_ERROR));
         if (lc->state == LC_CLOSING)   /* nothing more can leave */
-            lc->tx_off = lc->tx.len, lc->c->out.len = lc->c->out_off = 0;
+            t->off = t->buf.len, t->rekey_at = SIZE_MAX, lc->c->out.len = lc->c->out_off = 0;
         return;
     }
     lc->last_active = lc->loop->now;
     if (lc->c->ktls_tx)
         ktls_advance(lc, (size_t)res);
     else
-        lc->tx_off += (size_t)res;
-    if (lc->tx_off >= lc->tx.len)
-        lc->tx.len = lc->tx_off = 0;
+        t->off += (size_t)res;
+    /* A KeyUpdate that was the last thing out: its key applies before anything
+     * the engine queues next (rekey_at would not match a later buffer). */
+    if (lc->c->ktls_tx && t->off == t->rekey_at) {
+        MSTATUS st = apply_rekey(lc);
+        if (st < 0) {
+            nk_lc_close(lc, nk_fail(lc->c, st));
+            return;
+        }
+    }
+    if (t->off >= t->buf.len)
+        t->buf.len = t->off = 0;
 }
 
 /* ---- file ranges ---- */
@@ -360,9 +401,14 @@ void nk_lc_pump_output(struct nk_lconn *lc)
     for (;;) {
         if (lc->sending || lc->file_busy || lc->state == LC_DEAD || lc->state == LC_CONNECTING)
             return;
-        if (lc->tx_off >= lc->tx.len)
-            take_output(lc);
-        if (lc->tx_off < lc->tx.len) {
+        if (!lc->tx || lc->tx->off >= lc->tx->buf.len) {
+            MSTATUS st = take_output(lc);
+            if (st < 0) {
+                nk_lc_close(lc, nk_fail(lc->c, st));
+                return;
+            }
+        }
+        if (lc->tx && lc->tx->off < lc->tx->buf.len) {
             submit_send(lc);
             return;
         }

@@ -33,6 +33,12 @@ void nk_lc_unregister(struct nk_lconn *lc)
     atomic_compare_exchange_strong(&g_lc[lc_slot(lc->h)], &expect, NULL);
 }
 
+struct nk_lconn *nk_lc_find(sbyte4 h)
+{
+    struct nk_lconn *lc = h > 0 && g_lc ? atomic_load(&g_lc[lc_slot(h)]) : NULL;
+    return lc && lc->h == h ? lc : NULL;
+}
+
 /* A connection of a running loop, called from its own worker thread. */
 static MSTATUS own(sbyte4 h, struct nk_lconn **out)
 {
