@@ -27,9 +27,6 @@
 #define BENCH_COMMON_H
 
 #include <getopt.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,100 +189,6 @@ BC_FN double bc_us(const struct bc_side *s, long n, double clock_ns)
 {
     double ns = (double)s->ns - (double)s->pairs * clock_ns;
     return ns / 1000.0 / (double)n;
-}
-
-/* ---- the server's own thread ----
- * The server's calls run on a thread of their own, pinned to a different CPU
- * from the client's where there are two. In a deployment the client's work
- * (certificate parsing and verification above all) runs on another machine and
- * does not evict the server's caches between the server's steps; one thread
- * doing both sides measures the server colder than it ever runs. The client
- * (main) thread hands each server call over and waits for it to finish; the
- * wait is outside every measured interval. */
-struct bc_remote {
-    pthread_t th;
-    void (*fn)(void *);
-    void *arg;
-    atomic_int state;             /* 0: idle, 1: a call waits, 2: quit */
-    int spin;                     /* two CPUs: spin while waiting; one: yield */
-};
-
-BC_FN void bc_relax(const struct bc_remote *r)
-{
-    if (!r->spin)
-        sched_yield();
-#if defined(__x86_64__) || defined(__i386__)
-    else
-        __builtin_ia32_pause();
-#endif
-}
-
-BC_FN void *bc_remote_main(void *p)
-{
-    struct bc_remote *r = p;
-    for (;;) {
-        int s;
-        while ((s = atomic_load_explicit(&r->state, memory_order_acquire)) == 0)
-            bc_relax(r);
-        if (s == 2)
-            return NULL;
-        r->fn(r->arg);
-        atomic_store_explicit(&r->state, 0, memory_order_release);
-    }
-}
-
-/* Pin the calling thread to the n-th CPU it may run on (no-op without one). */
-BC_FN int bc_pin_nth(int n)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) != 0)
-        return 0;
-    for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE; cpu++) {
-        if (!CPU_ISSET(cpu, &set) || seen++ != n)
-            continue;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(cpu, &one);
-        return pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-    }
-    return 0;
-}
-
-BC_FN void *bc_remote_boot(void *p)
-{
-    bc_pin_nth(0);
-    return bc_remote_main(p);
-}
-
-/* Start the server thread on the first allowed CPU and move the caller to the
- * second, when there are two. */
-BC_FN void bc_remote_start(struct bc_remote *r)
-{
-    cpu_set_t set;
-    memset(r, 0, sizeof *r);
-    r->spin = sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) >= 2;
-    if (r->spin && !bc_pin_nth(1))
-        r->spin = 0;
-    if (pthread_create(&r->th, NULL, bc_remote_boot, r) != 0) {
-        fprintf(stderr, "bench: pthread_create failed\n");
-        exit(1);
-    }
-}
-
-/* Run fn(arg) on the server thread and wait for it. */
-BC_FN void bc_remote_call(struct bc_remote *r, void (*fn)(void *), void *arg)
-{
-    r->fn = fn;
-    r->arg = arg;
-    atomic_store_explicit(&r->state, 1, memory_order_release);
-    while (atomic_load_explicit(&r->state, memory_order_acquire) != 0)
-        bc_relax(r);
-}
-
-BC_FN void bc_remote_stop(struct bc_remote *r)
-{
-    atomic_store_explicit(&r->state, 2, memory_order_release);
-    pthread_join(r->th, NULL);
 }
 
 /* ---- the crypto floor ---- */

@@ -3,11 +3,9 @@
  *   bench_handshake [--count N] [--key p256|rsa2048|all] [--mode full|resume|all]
  *                   [--dir CERTDIR] [--warmup N]
  *
- * Client and server run in this one process over the sans-I/O engine, with no
- * sockets: the program moves the bytes. The server's calls run on a thread of
- * their own, on another CPU than the client's where there are two (see
- * bc_remote in bench_common.h); the two sides take turns, never overlapping.
- * Each side's calls are bracketed with the thread CPU clock, so server_us is what the server's handshake costs on
+ * Client and server run in this one thread over the sans-I/O engine, with no
+ * sockets: the program moves the bytes. Each side's calls are bracketed with
+ * the thread CPU clock, so server_us is what the server's handshake costs on
  * its own: accepting the connection, every byte it is handed, and closing it
  * (close_notify included), but no system calls. Every handshake is a new
  * connection, X25519, TLS_AES_128_GCM_SHA256; the client verifies the chain
@@ -120,7 +118,6 @@ struct run {
     certStorePtr srv, cli;
     int resume;
     struct bc_side side[2];   /* [NK_CLIENT], [NK_SERVER] */
-    struct bc_remote server;  /* the thread that makes the server's calls */
 };
 
 static const ubyte2 g_suite = 0x1301;   /* TLS_AES_128_GCM_SHA256 */
@@ -157,43 +154,6 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
     return c;
 }
 
-/* One nk_in_ack, timed to the receiver's side; run on that side's thread. */
-struct feed {
-    struct run *r;
-    struct nk_conn *to;
-    size_t n;
-    MSTATUS st;
-};
-
-static void feed_call(void *p)
-{
-    struct feed *f = p;
-    bc_begin(&f->r->side[f->to->role]);
-    f->st = nk_in_ack(f->to, f->n);
-    bc_end(&f->r->side[f->to->role]);
-}
-
-/* The server's connection, made on the server's thread. */
-struct accept {
-    struct run *r;
-    sbyte4 h;
-    struct nk_conn *c;
-};
-
-static void accept_call(void *p)
-{
-    struct accept *a = p;
-    a->c = open_side(a->r, NK_SERVER, &a->h);
-}
-
-static void close_call(void *p)
-{
-    struct accept *a = p;
-    bc_begin(&a->r->side[NK_SERVER]);
-    (void)SSL_closeConnection(a->h);
-    bc_end(&a->r->side[NK_SERVER]);
-}
-
 /* Move what `from` has written into `to`, one offered buffer at a time;
  * the receiver's work counts to its side. */
 static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
@@ -208,12 +168,9 @@ static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
         size_t n = len < cap ? len : cap;
         memcpy(in, out, n);
         nk_out_ack(from, n);
-        struct feed f = { r, to, n, OK };
-        if (to->role == NK_SERVER)
-            bc_remote_call(&r->server, feed_call, &f);
-        else
-            feed_call(&f);
-        MSTATUS st = f.st;
+        bc_begin(&r->side[to->role]);
+        MSTATUS st = nk_in_ack(to, n);
+        bc_end(&r->side[to->role]);
         if (st < 0)
             fail(to->role == NK_SERVER ? "server" : "client", st);
         moved = 1;
@@ -224,11 +181,9 @@ static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
 
 static void handshake(struct run *r)
 {
-    sbyte4 hc;
+    sbyte4 hs, hc;
     int offered = r->resume && g_ticket_len;
-    struct accept a = { r, 0, NULL };
-    bc_remote_call(&r->server, accept_call, &a);
-    struct nk_conn *s = a.c;
+    struct nk_conn *s = open_side(r, NK_SERVER, &hs);
     struct nk_conn *c = open_side(r, NK_CLIENT, &hc);
     while (move(r, c, s) | move(r, s, c))
         ;
@@ -236,7 +191,9 @@ static void handshake(struct run *r)
         fail("handshake did not complete", s->err < 0 ? s->err : c->err);
     if (offered && !(s->resumed && c->resumed))
         fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
-    bc_remote_call(&r->server, close_call, &a);
+    bc_begin(&r->side[NK_SERVER]);
+    (void)SSL_closeConnection(hs);
+    bc_end(&r->side[NK_SERVER]);
     bc_begin(&r->side[NK_CLIENT]);
     (void)SSL_closeConnection(hc);
     bc_end(&r->side[NK_CLIENT]);
@@ -245,7 +202,6 @@ static void handshake(struct run *r)
 static void measure(const struct bc_opts *o, int key, int mode, const struct bc_floor *fl, double clock_ns)
 {
     struct run r = { .srv = server_store(o, key), .cli = client_store(o), .resume = mode == BC_RESUME };
-    bc_remote_start(&r.server);
     /* In resume mode the first warm-up handshake is a full one that brings the
      * first ticket; every later one resumes. */
     g_ticket_len = 0;
@@ -260,7 +216,6 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
         bc_best(&srv, bc_us(&r.side[NK_SERVER], per, clock_ns));
         bc_best(&cli, bc_us(&r.side[NK_CLIENT], per, clock_ns));
     }
-    bc_remote_stop(&r.server);
     bc_report("nktls", key, mode, per * BC_ROUNDS, srv, cli, fl, clock_ns);
     CERT_STORE_releaseStore(&r.srv);
     CERT_STORE_releaseStore(&r.cli);

@@ -4,8 +4,7 @@
  *   bench_handshake_ossl [--count N] [--key p256|rsa2048|all] [--mode full|resume|all]
  *                        [--dir CERTDIR] [--warmup N]
  *
- * The same handshake as bench_handshake: client and server in one process
- * (the server's calls on a thread and CPU of their own, as there),
+ * The same handshake as bench_handshake: client and server in one thread,
  * memory BIOs instead of sockets, TLS 1.3 only, X25519, TLS_AES_128_GCM_SHA256,
  * the same certificate files, the client verifying the chain for "localhost",
  * one ticket per handshake (stateless, no server session cache). Each side's
@@ -58,7 +57,6 @@ struct run {
     int resume;
     SSL_SESSION *sess;          /* the client's last ticket */
     struct bc_side side[2];
-    struct bc_remote server;    /* the thread that makes the server's calls */
 };
 
 /* Run one side's handshake step; 1 when that side is done. */
@@ -80,35 +78,6 @@ static int step(struct run *r, SSL *ssl, int who)
     if (rc != 1 && err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
         die_ssl(who == SRV ? "server handshake" : "client handshake");
     return rc == 1;
-}
-
-/* A server call handed to the server's thread. */
-struct srv_call {
-    struct run *r;
-    SSL *ssl;
-    BIO *in, *out;
-    int done;
-};
-
-static SSL *new_ssl(struct run *r, int who, BIO **in, BIO **out);
-static void free_ssl(struct run *r, int who, SSL *ssl, BIO *in, BIO *out);
-
-static void srv_new(void *p)
-{
-    struct srv_call *k = p;
-    k->ssl = new_ssl(k->r, SRV, &k->in, &k->out);
-}
-
-static void srv_step(void *p)
-{
-    struct srv_call *k = p;
-    k->done = step(k->r, k->ssl, SRV);
-}
-
-static void srv_free(void *p)
-{
-    struct srv_call *k = p;
-    free_ssl(k->r, SRV, k->ssl, k->in, k->out);
 }
 
 /* Move bytes from one side's write BIO to the other's read BIO. */
@@ -148,24 +117,20 @@ static SSL *new_ssl(struct run *r, int who, BIO **in, BIO **out)
     return ssl;
 }
 
+static void free_ssl(struct run *r, int who, SSL *ssl, BIO *in, BIO *out);
+
 static void handshake(struct run *r)
 {
     BIO *in[2], *out[2];
-    struct srv_call k = { .r = r };
-    bc_remote_call(&r->server, srv_new, &k);
-    SSL *s = k.ssl;
-    in[SRV] = k.in;
-    out[SRV] = k.out;
+    SSL *s = new_ssl(r, SRV, &in[SRV], &out[SRV]);
     SSL *c = new_ssl(r, CLI, &in[CLI], &out[CLI]);
     int offered = r->resume && r->sess;
     int done[2] = { 0, 0 };
     done[CLI] = step(r, c, CLI);
     for (int moved = 1; moved;) {
         moved = move(out[CLI], in[SRV]);
-        if (moved) {
-            bc_remote_call(&r->server, srv_step, &k);
-            done[SRV] = k.done;
-        }
+        if (moved)
+            done[SRV] = step(r, s, SRV);
         int back = move(out[SRV], in[CLI]);
         if (back)
             done[CLI] = step(r, c, CLI);
@@ -182,7 +147,7 @@ static void handshake(struct run *r)
         SSL_SESSION_free(r->sess);
         r->sess = n;
     }
-    bc_remote_call(&r->server, srv_free, &k);
+    free_ssl(r, SRV, s, in[SRV], out[SRV]);
     free_ssl(r, CLI, c, in[CLI], out[CLI]);
 }
 
@@ -202,7 +167,6 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
     struct run r = { .resume = mode == BC_RESUME };
     r.ctx[SRV] = make_ctx(o, 1, key);
     r.ctx[CLI] = make_ctx(o, 0, key);
-    bc_remote_start(&r.server);
     for (long i = 0; i < o->warmup + 1; i++)
         handshake(&r);
     long per = o->count / BC_ROUNDS > 0 ? o->count / BC_ROUNDS : 1;
@@ -214,7 +178,6 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
         bc_best(&srv, bc_us(&r.side[SRV], per, clock_ns));
         bc_best(&cli, bc_us(&r.side[CLI], per, clock_ns));
     }
-    bc_remote_stop(&r.server);
     bc_report("openssl", key, mode, per * BC_ROUNDS, srv, cli, fl, clock_ns);
     SSL_SESSION_free(r.sess);
     SSL_CTX_free(r.ctx[SRV]);
