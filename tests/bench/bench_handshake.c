@@ -4,7 +4,8 @@
  *                   [--dir CERTDIR] [--warmup N]
  *
  * Client and server run in this one thread over the sans-I/O engine, with no
- * sockets: the program moves the bytes. Each side's calls are bracketed with
+ * sockets: the program moves the bytes, for BC_BATCH handshakes side by side
+ * (bench_common.h says why). Each side's calls are bracketed with
  * the thread CPU clock, so server_us is what the server's handshake costs on
  * its own: accepting the connection, every byte it is handed, and closing it
  * (close_notify included), but no system calls. Every handshake is a new
@@ -179,24 +180,47 @@ static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
     return moved;
 }
 
-static void handshake(struct run *r)
+/* n (at most BC_BATCH) handshakes side by side, each side's steps for all
+ * of them in a row. In resume mode every client offers the last ticket. */
+static void handshakes(struct run *r, long n)
 {
-    sbyte4 hs, hc;
+    sbyte4 hs[BC_BATCH], hc[BC_BATCH];
+    struct nk_conn *s[BC_BATCH], *c[BC_BATCH];
     int offered = r->resume && g_ticket_len;
-    struct nk_conn *s = open_side(r, NK_SERVER, &hs);
-    struct nk_conn *c = open_side(r, NK_CLIENT, &hc);
-    while (move(r, c, s) | move(r, s, c))
-        ;
-    if (s->status != SSL_CONNECTION_OPEN || c->status != SSL_CONNECTION_OPEN)
-        fail("handshake did not complete", s->err < 0 ? s->err : c->err);
-    if (offered && !(s->resumed && c->resumed))
-        fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
-    bc_begin(&r->side[NK_SERVER]);
-    (void)SSL_closeConnection(hs);
-    bc_end(&r->side[NK_SERVER]);
-    bc_begin(&r->side[NK_CLIENT]);
-    (void)SSL_closeConnection(hc);
-    bc_end(&r->side[NK_CLIENT]);
+    for (long i = 0; i < n; i++) {
+        s[i] = open_side(r, NK_SERVER, &hs[i]);
+        c[i] = open_side(r, NK_CLIENT, &hc[i]);
+    }
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (long i = 0; i < n; i++)
+            moved |= move(r, c[i], s[i]);
+        for (long i = 0; i < n; i++)
+            moved |= move(r, s[i], c[i]);
+    }
+    for (long i = 0; i < n; i++) {
+        if (s[i]->status != SSL_CONNECTION_OPEN || c[i]->status != SSL_CONNECTION_OPEN)
+            fail("handshake did not complete", s[i]->err < 0 ? s[i]->err : c[i]->err);
+        if (offered && !(s[i]->resumed && c[i]->resumed))
+            fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
+    }
+    for (long i = 0; i < n; i++) {
+        bc_begin(&r->side[NK_SERVER]);
+        (void)SSL_closeConnection(hs[i]);
+        bc_end(&r->side[NK_SERVER]);
+    }
+    for (long i = 0; i < n; i++) {
+        bc_begin(&r->side[NK_CLIENT]);
+        (void)SSL_closeConnection(hc[i]);
+        bc_end(&r->side[NK_CLIENT]);
+    }
+}
+
+/* n handshakes in batches. */
+static void run_many(struct run *r, long n)
+{
+    for (long done = 0; done < n; done += BC_BATCH)
+        handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
 }
 
 static void measure(const struct bc_opts *o, int key, int mode, const struct bc_floor *fl, double clock_ns)
@@ -205,14 +229,13 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
     /* In resume mode the first warm-up handshake is a full one that brings the
      * first ticket; every later one resumes. */
     g_ticket_len = 0;
-    for (long i = 0; i < o->warmup + 1; i++)
-        handshake(&r);
+    handshakes(&r, 1);
+    run_many(&r, o->warmup);
     long per = o->count / BC_ROUNDS > 0 ? o->count / BC_ROUNDS : 1;
     double srv = 0, cli = 0;
     for (int round = 0; round < BC_ROUNDS; round++) {
         memset(r.side, 0, sizeof r.side);
-        for (long i = 0; i < per; i++)
-            handshake(&r);
+        run_many(&r, per);
         bc_best(&srv, bc_us(&r.side[NK_SERVER], per, clock_ns));
         bc_best(&cli, bc_us(&r.side[NK_CLIENT], per, clock_ns));
     }
@@ -227,7 +250,7 @@ int main(int argc, char **argv)
     struct bc_floor fl;
     g_prog = argv[0];
     bc_parse(argc, argv, &o);
-    MSTATUS st = SSL_init(4, 4);
+    MSTATUS st = SSL_init(BC_BATCH, BC_BATCH);
     if (st != OK)
         fail("SSL_init", st);
     bc_floor_measure(&o, &fl);

@@ -5,6 +5,7 @@
  *                        [--dir CERTDIR] [--warmup N]
  *
  * The same handshake as bench_handshake: client and server in one thread,
+ * BC_BATCH handshakes side by side,
  * memory BIOs instead of sockets, TLS 1.3 only, X25519, TLS_AES_128_GCM_SHA256,
  * the same certificate files, the client verifying the chain for "localhost",
  * one ticket per handshake (stateless, no server session cache). Each side's
@@ -119,36 +120,62 @@ static SSL *new_ssl(struct run *r, int who, BIO **in, BIO **out)
 
 static void free_ssl(struct run *r, int who, SSL *ssl, BIO *in, BIO *out);
 
-static void handshake(struct run *r)
+/* One connection of a batch: its SSL, its two memory BIOs (in, out). */
+struct side {
+    SSL *ssl;
+    BIO *in, *out;
+    int done;
+};
+
+/* n (at most BC_BATCH) handshakes side by side, each side's steps for all of
+ * them in a row, as bench_handshake does. */
+static void handshakes(struct run *r, long n)
 {
-    BIO *in[2], *out[2];
-    SSL *s = new_ssl(r, SRV, &in[SRV], &out[SRV]);
-    SSL *c = new_ssl(r, CLI, &in[CLI], &out[CLI]);
+    struct side s[BC_BATCH], c[BC_BATCH];
     int offered = r->resume && r->sess;
-    int done[2] = { 0, 0 };
-    done[CLI] = step(r, c, CLI);
-    for (int moved = 1; moved;) {
-        moved = move(out[CLI], in[SRV]);
-        if (moved)
-            done[SRV] = step(r, s, SRV);
-        int back = move(out[SRV], in[CLI]);
-        if (back)
-            done[CLI] = step(r, c, CLI);
-        moved |= back;
+    for (long i = 0; i < n; i++) {
+        s[i].ssl = new_ssl(r, SRV, &s[i].in, &s[i].out);
+        c[i].ssl = new_ssl(r, CLI, &c[i].in, &c[i].out);
+        s[i].done = 0;
+        c[i].done = step(r, c[i].ssl, CLI);
     }
-    if (!done[SRV] || !done[CLI])
-        die_ssl("handshake did not complete");
-    if (offered && !(SSL_session_reused(s) && SSL_session_reused(c)))
-        die_ssl("resumption");
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (long i = 0; i < n; i++)
+            if (move(c[i].out, s[i].in)) {
+                s[i].done = step(r, s[i].ssl, SRV);
+                moved = 1;
+            }
+        for (long i = 0; i < n; i++)
+            if (move(s[i].out, c[i].in)) {
+                c[i].done = step(r, c[i].ssl, CLI);
+                moved = 1;
+            }
+    }
+    for (long i = 0; i < n; i++) {
+        if (!s[i].done || !c[i].done)
+            die_ssl("handshake did not complete");
+        if (offered && !(SSL_session_reused(s[i].ssl) && SSL_session_reused(c[i].ssl)))
+            die_ssl("resumption");
+    }
     if (r->resume) {
-        SSL_SESSION *n = SSL_get1_session(c);
-        if (!n || !SSL_SESSION_is_resumable(n))
+        SSL_SESSION *k = SSL_get1_session(c[n - 1].ssl);
+        if (!k || !SSL_SESSION_is_resumable(k))
             die_ssl("no ticket");
         SSL_SESSION_free(r->sess);
-        r->sess = n;
+        r->sess = k;
     }
-    free_ssl(r, SRV, s, in[SRV], out[SRV]);
-    free_ssl(r, CLI, c, in[CLI], out[CLI]);
+    for (long i = 0; i < n; i++)
+        free_ssl(r, SRV, s[i].ssl, s[i].in, s[i].out);
+    for (long i = 0; i < n; i++)
+        free_ssl(r, CLI, c[i].ssl, c[i].in, c[i].out);
+}
+
+/* n handshakes in batches. */
+static void run_many(struct run *r, long n)
+{
+    for (long done = 0; done < n; done += BC_BATCH)
+        handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
 }
 
 static void free_ssl(struct run *r, int who, SSL *ssl, BIO *in, BIO *out)
@@ -167,14 +194,13 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
     struct run r = { .resume = mode == BC_RESUME };
     r.ctx[SRV] = make_ctx(o, 1, key);
     r.ctx[CLI] = make_ctx(o, 0, key);
-    for (long i = 0; i < o->warmup + 1; i++)
-        handshake(&r);
+    handshakes(&r, 1);
+    run_many(&r, o->warmup);
     long per = o->count / BC_ROUNDS > 0 ? o->count / BC_ROUNDS : 1;
     double srv = 0, cli = 0;
     for (int round = 0; round < BC_ROUNDS; round++) {
         memset(r.side, 0, sizeof r.side);
-        for (long i = 0; i < per; i++)
-            handshake(&r);
+        run_many(&r, per);
         bc_best(&srv, bc_us(&r.side[SRV], per, clock_ns));
         bc_best(&cli, bc_us(&r.side[CLI], per, clock_ns));
     }
