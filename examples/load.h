@@ -1,6 +1,6 @@
 /* examples/load.h — what the parts of nktls-load share: the run's settings,
- * the statistics each worker thread keeps (merged at the end), and the
- * worker's entry point. Public API only. */
+ * the statistics each loop worker keeps (merged at the end), and the entry
+ * point of a run. Public API only. */
 #ifndef EX_LOAD_H
 #define EX_LOAD_H
 
@@ -11,7 +11,7 @@
 
 #include "common.h"
 
-enum load_mode { LOAD_HANDSHAKE, LOAD_RESUME, LOAD_BULK, LOAD_REQUEST };
+enum load_mode { LOAD_HANDSHAKE, LOAD_RESUME, LOAD_BULK, LOAD_REQUEST, LOAD_IDLE };
 
 struct load_cfg {
     struct sockaddr_storage addr;
@@ -21,16 +21,20 @@ struct load_cfg {
     certStorePtr store;
     int insecure;
     enum load_mode mode;
-    double duration;             /* seconds; 0 = until count */
+    double duration;             /* seconds; 0 = until count. idle: how long to hold */
     long count;                  /* operations; 0 = until duration */
     int concurrency, threads;
     double rate;                 /* operations per second, all threads; 0 = closed loop */
     unsigned long long size;     /* bulk: bytes per connection */
     char *request;               /* request: bytes to send, escapes resolved */
     size_t request_len;
-    unsigned timeout_ms;         /* per operation, from its actual start */
+    unsigned timeout_ms;         /* handshake (from connect), and a stall afterwards */
     struct ex_opts tls;
-    int ktls_auto;               /* try kernel offload after each handshake */
+    int ktls_auto;               /* --ktls auto (the default): the kernel where it can */
+    /* Filled in by the run: which I/O backend the loop chose, and why. */
+    const char *backend, *backend_why;
+    double idle_held_s;          /* idle: how long the connections were held */
+    FILE *out;                   /* the report and idle mode's "idle:" line */
 };
 
 /* A log-linear histogram of nanoseconds: 64 sub-buckets per power of two, so a
@@ -60,11 +64,13 @@ struct load_param {
 };
 
 struct load_stats {
-    /* Read by the progress line while the worker runs: atomic access. */
+    /* Read by the progress line while the workers run: atomic access. */
     uint64_t ops, errors;
     uint64_t handshakes, resumed, bytes_out, bytes_in;
     uint64_t replies_ok, replies_other;  /* request: 2xx (or non-HTTP) / other statuses */
     uint64_t ktls_tx, ktls_rx;           /* connections whose TX/RX the kernel carried */
+    uint64_t idle_open;                  /* idle: connections open when the hold began */
+    char ktls_why[64];                   /* why software carried TX, as first seen */
     struct load_hist lat;                /* one sample per operation */
     struct load_err err[LOAD_MAX_ERR];
     unsigned n_err;
@@ -72,27 +78,19 @@ struct load_stats {
     unsigned n_par;
 };
 
+/* One loop worker: its statistics, kept by its own thread. */
 struct load_worker {
-    const struct load_cfg *cfg;
     int id;
-    int conns;                   /* this thread's share of --concurrency */
-    double rate;                 /* this thread's share of --rate */
-    long count;                  /* this thread's share of --count; 0 = no limit */
-    int64_t t_start, t_end;      /* monotonic ns; t_end 0 = no deadline */
-    int64_t t_done;              /* when its last operation ended */
-    const volatile int *stop;    /* set by SIGINT: start nothing new */
+    int64_t t_done;              /* monotonic ns: when its last operation ended */
     struct load_stats st;
-    pthread_t tid;
+    struct lconn *waiters;       /* resume: its connections waiting for a ticket */
 };
 
-/* load_conn.c */
+/* load_worker.c: the whole run, from the first connection to the last close.
+ * stop: set by SIGINT/SIGTERM (start nothing new; a second one ends at once).
+ * Returns the seconds the operations took; stats merged into *total. */
+double load_run(struct load_cfg *cfg, struct load_stats *total, const volatile int *stop);
 int64_t load_now_ns(void);
-/* Process-wide setup (upcalls, ticket store); once, before any worker. */
-void load_conn_init(const struct load_cfg *cfg);
-/* Run one worker to its end; the thread function. */
-void *load_worker_run(void *worker);
-/* Resume mode: one full handshake that leaves a ticket in the store; OK or why not. */
-int load_prime_ticket(const struct load_cfg *cfg, struct load_stats *st);
 
 /* load_stats.c */
 void load_hist_add(struct load_hist *h, uint64_t ns);

@@ -1,35 +1,47 @@
-/* examples/load_conn.h — nktls-load's connections and worker loop, shared by
- * load_conn.c (sockets, TLS, errors) and load_ops.c (what each mode does,
- * scheduling). Internal to nktls-load. */
+/* examples/load_conn.h — nktls-load's concurrency slots and the run they
+ * share, between load_conn.c (the loop's callbacks, errors by kind, the
+ * ticket store), load_ops.c (what each mode does) and load_worker.c (the
+ * scheduler). Internal to nktls-load.
+ *
+ * Who touches a slot. The loop runs each connection on a worker of its own
+ * choosing (round robin), so a slot moves: its fields belong to the worker
+ * whose callback or posted function runs for it. A slot hands itself over in
+ * two ways only, both through a lock: NKTLS_LOOP_connect (the new worker's
+ * onSetup/onClose takes over; the caller must not touch the slot after the
+ * call), and the free stack (the scheduler pops it and posts the next
+ * operation to slot->worker, writing only slot->next_sched). */
 #ifndef EX_LOAD_CONN_H
 #define EX_LOAD_CONN_H
 
 #include "load.h"
+#include "nktls_loop.h"
 
-enum lc_state { LC_FREE, LC_CONNECTING, LC_HANDSHAKE, LC_OPEN };
+enum lc_state {
+    LC_FREE,         /* no connection */
+    LC_CONNECTING,   /* NKTLS_LOOP_connect made one; TCP not yet up */
+    LC_HANDSHAKE,    /* onSetup came: the handshake runs */
+    LC_OPEN,         /* onOpen came */
+};
 
 /* Request mode: where the reader is in the current reply. */
 enum lc_reply { RP_HEAD, RP_BODY, RP_UNTIL_CLOSE, RP_RAW, RP_DONE };
 
-struct lworker;
-
-/* One slot of the worker's concurrency: at most one socket and one operation. */
+/* One slot of --concurrency: at most one connection and one operation. */
 struct lconn {
-    struct lworker *x;
-    unsigned idx, gen;           /* gen tells a stale epoll event from a live one */
-    int fd;
-    sbyte4 h;                    /* connection instance, 0 when none */
+    unsigned idx;
+    int worker;                  /* the worker its state lives on */
+    sbyte4 h;                    /* the connection attached, 0 when none */
     enum lc_state state;
     int busy;                    /* an operation runs */
-    int64_t op_sched, deadline;  /* ns: when the operation was due; when it times out */
-    ubyte *out;                  /* records taken from the library, not yet written */
-    size_t out_len, out_off;
-    /* Set by upcalls, acted on after the receive call returns. */
-    int opened, got_ticket, peer_closed;
-    sbyte4 alert_in;             /* alert the peer sent, -1 none */
-    const char *data_error;      /* bulk/request: what went wrong with the data */
-    int ktls_tx, ktls_rx;        /* the kernel carries this direction */
+    int prime;                   /* resume: the ticket-fetching handshake before the run */
+    int holding;                 /* idle: open and held until the end */
+    int64_t op_sched;            /* ns: when the operation was due */
+    int64_t next_sched;          /* set by whoever claimed the next operation for it */
+    int got_ticket;
     int waiting_ticket;          /* resume: a full handshake waits for its ticket */
+    int64_t ticket_deadline;
+    struct lconn *wnext, *wprev; /* the worker's list of ticket waiters */
+    const char *data_error;      /* bulk/request: what went wrong with the data */
     /* bulk */
     uint64_t sent, recvd;
     /* request */
@@ -40,44 +52,60 @@ struct lconn {
     int status, keep_alive;
 };
 
-struct lworker {
-    struct load_worker *w;
+/* What every part of a run shares. Fields under mu are marked; the rest are
+ * set before the loop runs and only read afterwards. */
+struct load_shared {
     const struct load_cfg *cfg;
-    int ep;
-    struct lconn *c;
-    int n;
-    int *idle;                   /* stack of slot indices with no operation */
-    int n_idle;
-    int active;                  /* slots with an operation */
-    long started;
-    int64_t interval;            /* open loop: ns between operations; 0 = closed loop */
-    ubyte *rbuf;
-    int prime;                   /* the one ticket-fetching handshake of resume mode */
+    sbyte4 srv;
+    struct load_worker *w;
+    struct lconn *slots;
+    const volatile int *stop;
+    pthread_mutex_t mu;
+    int *free_stack;             /* mu: slot indices with no operation */
+    int n_free;                  /* mu */
+    int active;                  /* mu: slots with an operation */
+    int held;                    /* mu: idle mode, slots holding an open connection */
+    long started;                /* mu: operations claimed; open loop: the next one's index */
+    int running;                 /* mu: claims allowed (after the resume priming) */
+    int prime_done;              /* mu */
+    int64_t t0, t_end;           /* mu: ns; t_end 0 = no deadline */
+    volatile int closing;        /* the loop is being stopped: closes are ours */
 };
 
-#define LC_OUT_CAP (32 * 1024)
-#define LC_READ_CAP (64 * 1024)
+extern struct load_shared g_load;
+/* The worker whose thread this is (set by a post when the loop starts). */
+extern __thread struct load_worker *lw_self;
+
 #define LC_HEAD_CAP (16 * 1024)
 #define LC_TICKET_WAIT_MS 1000
 
-/* load_conn.c */
-void lc_open(struct lconn *c);
-void lc_close(struct lconn *c, int notify);
-int lc_flush(struct lconn *c);
-void lc_on_writable(struct lconn *c);
-void lc_on_readable(struct lconn *c);
-void lc_fail_status(struct lconn *c, MSTATUS st);
+/* load_conn.c: the loop's callbacks and the connection's life. */
+MSTATUS lc_on_setup(sbyte4 h, void *arg);
+void lc_on_open(sbyte4 h, void *arg);
+void lc_on_data(sbyte4 h, const ubyte *p, ubyte4 n, void *arg);
+void lc_on_close(sbyte4 h, MSTATUS st, void *arg);
+void lc_connect(struct lconn *c);
+void lc_release(struct lconn *c);
 void lc_fail(struct lconn *c, const char *kind, const char *detail);
-MSTATUS lc_send(struct lconn *c, const void *p, size_t n);
-void lc_offload(struct lconn *c);
+void load_ticket_free(void);
 int load_have_ticket(void);
 
-/* load_ops.c */
-void lo_advance(struct lconn *c);
-void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n);
-void lo_op_done(struct lconn *c);
-void lo_peer_closed(struct lconn *c);
+/* load_ops.c: what each mode does. */
 void lo_start(struct lconn *c, int64_t sched);
+void lo_on_open(struct lconn *c);
+void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n);
+void lo_on_ticket(struct lconn *c);
+void lo_peer_closed(struct lconn *c, int was_open);
+void lo_op_done(struct lconn *c);
+void lo_unwait(struct lconn *c);
+void lo_tick(void *worker);
 void lo_pattern_init(void);
+
+/* load_worker.c: an operation ended on slot c (its stats are counted): the
+ * next one starts on it, or it goes back to the free stack. chain 0: never
+ * at once (after a failure that would only repeat). */
+void lw_slot_done(struct lconn *c, int chain);
+/* Idle mode: slot c holds an open connection until the end. */
+void lw_slot_hold(struct lconn *c);
 
 #endif

@@ -1,5 +1,4 @@
-/* examples/load_ops.c — what an operation is in each mode of nktls-load, and
- * the worker loop that schedules operations onto its connections.
+/* examples/load_ops.c — what an operation is in each mode of nktls-load.
  *
  *   handshake  connect, full handshake, close_notify, close
  *   resume     the same, offering the newest session ticket; a handshake that
@@ -11,22 +10,23 @@
  *              and read one reply: an HTTP response delimited by its
  *              Content-Length (or by the close, when it has none), or, when the
  *              server does not answer HTTP, as many bytes as the request had
+ *   idle       connect, handshake, then hold the connection open without
+ *              traffic until the run ends (its close_notify comes from the
+ *              loop's stop); the handshake is the operation measured
  *
- * Closed loop: each idle connection starts the next operation at once. Open
- * loop (--rate): operation k is due at start + k/rate; it starts when a
- * connection is free, and its latency counts from when it was due, so a
- * server that falls behind shows its queueing in the latency. */
-#include <errno.h>
+ * Everything here runs on the worker that owns the slot, from a loop
+ * callback or a posted function (load_conn.h says how a slot moves). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "load_conn.h"
 
 #define CHUNK 16384
-#define BULK_WINDOW (256 * 1024)
+/* Bulk: bytes sent ahead of the echo. The loop stops reading a connection
+ * while 256 KiB of its output waits, so staying well below that keeps an
+ * echo that fills both directions from stalling. */
+#define BULK_WINDOW (128 * 1024)
 #define PAT_P 65521u                /* prime: the pattern never lines up with records */
 
 static ubyte g_pat[PAT_P + CHUNK];
@@ -53,31 +53,42 @@ void lo_pattern_init(void)
     pthread_once(&g_pat_once, pat_fill);
 }
 
-void lo_op_done(struct lconn *c)
+/* One operation's latency sample, from when it was due. The priming
+ * handshake of resume mode is not part of the load. */
+static void count_op(struct lconn *c)
 {
-    struct lworker *x = c->x;
-    struct load_stats *st = &x->w->st;
+    struct load_stats *st = &lw_self->st;
     int64_t now = load_now_ns();
 
+    lw_self->t_done = now;
+    if (c->prime)
+        return;
     load_hist_add(&st->lat, (uint64_t)(now > c->op_sched ? now - c->op_sched : 0));
     __atomic_fetch_add(&st->ops, 1, __ATOMIC_RELAXED);
+}
+
+void lo_op_done(struct lconn *c)
+{
+    count_op(c);
     c->busy = 0;
-    x->active--;
-    x->idle[x->n_idle++] = (int)c->idx;
+    lw_slot_done(c, 1);
 }
 
 static void done_close(struct lconn *c)
 {
+    lc_release(c);
     lo_op_done(c);
-    lc_close(c, 1);
 }
 
 static void handshake_done(struct lconn *c)
 {
-    struct load_stats *st = &c->x->w->st;
+    struct load_stats *st = &lw_self->st;
     ubyte4 version = 0, curves = 0;
     ubyte2 cipher = 0, group = 0;
+    nktlsRecordLayerInfo info;
 
+    if (c->prime)
+        return;
     st->handshakes++;
     if (NKTLS_isSessionResumed(c->h))
         st->resumed++;
@@ -86,35 +97,86 @@ static void handshake_done(struct lconn *c)
     if (NKTLS_getNegotiatedGroup(c->h, &group) != OK)
         group = 0;
     load_param_add(st, version, cipher, group, 1);
+    /* The loop decided the offload before onOpen: count what the kernel carries. */
+    if (NKTLS_getRecordLayerInfo(c->h, &info) != OK)
+        return;
+    st->ktls_tx += info.txLayer == NKTLS_LAYER_KERNEL;
+    st->ktls_rx += info.rxLayer == NKTLS_LAYER_KERNEL;
+    if (info.txLayer != NKTLS_LAYER_KERNEL && !st->ktls_why[0] && info.txReason)
+        snprintf(st->ktls_why, sizeof(st->ktls_why), "%s", info.txReason);
+}
+
+/* ---- resume: waiting for the ticket ---- */
+
+static void wait_ticket(struct lconn *c)
+{
+    struct load_worker *w = lw_self;
+
+    c->waiting_ticket = 1;
+    c->ticket_deadline = load_now_ns() + (int64_t)LC_TICKET_WAIT_MS * 1000000;
+    c->wprev = NULL;
+    c->wnext = w->waiters;
+    if (w->waiters)
+        w->waiters->wprev = c;
+    w->waiters = c;
+}
+
+void lo_unwait(struct lconn *c)
+{
+    if (!c->waiting_ticket)
+        return;
+    if (c->wprev)
+        c->wprev->wnext = c->wnext;
+    else
+        lw_self->waiters = c->wnext;
+    if (c->wnext)
+        c->wnext->wprev = c->wprev;
+    c->wnext = c->wprev = NULL;
+    c->waiting_ticket = 0;
+}
+
+void lo_on_ticket(struct lconn *c)
+{
+    c->got_ticket = 1;
+    if (c->waiting_ticket)
+        done_close(c);
+}
+
+/* Posted to each worker while resume mode runs: a handshake whose server sent
+ * no ticket in time is done all the same. */
+void lo_tick(void *arg)
+{
+    struct load_worker *w = arg;
+    int64_t now = load_now_ns();
+    struct lconn *c, *next;
+
+    for (c = w->waiters; c; c = next) {
+        next = c->wnext;
+        if (now >= c->ticket_deadline)
+            done_close(c);
+    }
 }
 
 /* ---- bulk ---- */
 
 static void pump_bulk(struct lconn *c)
 {
-    uint64_t size = c->x->cfg->size;
+    uint64_t size = g_load.cfg->size;
 
     if (c->recvd >= size) {
         done_close(c);
         return;
     }
-    while (c->sent < size && c->sent - c->recvd < BULK_WINDOW && c->out_len == 0) {
+    while (c->sent < size && c->sent - c->recvd < BULK_WINDOW) {
         size_t n = size - c->sent < CHUNK ? (size_t)(size - c->sent) : CHUNK;
-        MSTATUS st = lc_send(c, g_pat + c->sent % PAT_P, n);
-        int e;
+        MSTATUS st = NKTLS_LOOP_send(c->h, g_pat + c->sent % PAT_P, (ubyte4)n);
 
         if (st < 0) {
-            lc_fail_status(c, st);
+            lc_fail(c, "tls", ex_status_name(st));
             return;
         }
-        if (st == 0)
-            return;                 /* kernel TX and the socket is full */
-        c->sent += (uint64_t)st;
-        c->x->w->st.bytes_out += (uint64_t)st;
-        if ((e = lc_flush(c)) < 0) {
-            lc_fail(c, "io", strerrorname_np(-e) ? strerrorname_np(-e) : "send");
-            return;
-        }
+        c->sent += n;
+        lw_self->st.bytes_out += n;
     }
 }
 
@@ -136,7 +198,7 @@ static void bulk_data(struct lconn *c, const ubyte *p, size_t n)
 
 static void send_request(struct lconn *c)
 {
-    const struct load_cfg *cfg = c->x->cfg;
+    const struct load_cfg *cfg = g_load.cfg;
     MSTATUS st;
 
     c->reply = RP_HEAD;
@@ -144,12 +206,12 @@ static void send_request(struct lconn *c)
     c->status = 0;
     c->keep_alive = 1;
     c->body_left = 0;
-    st = lc_send(c, cfg->request, cfg->request_len);
+    st = NKTLS_LOOP_send(c->h, (const ubyte *)cfg->request, (ubyte4)cfg->request_len);
     if (st < 0) {
-        lc_fail_status(c, st);
+        lc_fail(c, "tls", ex_status_name(st));
         return;
     }
-    c->x->w->st.bytes_out += cfg->request_len;
+    lw_self->st.bytes_out += cfg->request_len;
 }
 
 /* One header line: the two fields that delimit the reply, and keep-alive. */
@@ -170,7 +232,7 @@ static void header_line(struct lconn *c, const char *l, int *has_len, int *chunk
 
 static void parse_head(struct lconn *c, size_t len)
 {
-    const struct load_cfg *cfg = c->x->cfg;
+    const struct load_cfg *cfg = g_load.cfg;
     int major = 0, minor = 0, has_len = 0, chunked = 0;
     char *line, *save = NULL;
 
@@ -211,7 +273,7 @@ static size_t take_head(struct lconn *c, const ubyte *p, size_t n)
     c->head_len += k;
     if (memcmp(c->head, "HTTP/", c->head_len < 5 ? c->head_len : 5)) {
         /* Not HTTP: the reply is as long as the request (an echo). */
-        uint64_t want = c->x->cfg->request_len;
+        uint64_t want = g_load.cfg->request_len;
         c->reply = c->head_len >= want ? RP_DONE : RP_RAW;
         c->body_left = c->head_len >= want ? 0 : want - c->head_len;
         return k;
@@ -246,74 +308,73 @@ static void request_data(struct lconn *c, const ubyte *p, size_t n)
 
 static void finish_reply(struct lconn *c)
 {
-    struct load_stats *st = &c->x->w->st;
+    struct load_stats *st = &lw_self->st;
 
     if (c->status == 0 || c->status / 100 == 2)
         st->replies_ok++;
     else
         st->replies_other++;
-    lo_op_done(c);
     if (!c->keep_alive)
-        lc_close(c, 1);
+        lc_release(c);
+    lo_op_done(c);
 }
 
 /* ---- events from load_conn.c ---- */
 
 void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n)
 {
-    c->x->w->st.bytes_in += n;
+    enum load_mode mode = g_load.cfg->mode;
+
+    lw_self->st.bytes_in += n;
     if (!c->busy) {
-        c->data_error = "data on an idle connection";
+        lc_fail(c, "data", "data on an idle connection");
         return;
     }
-    if (c->x->cfg->mode == LOAD_BULK)
+    if (mode == LOAD_BULK)
         bulk_data(c, p, n);
-    else if (c->x->cfg->mode == LOAD_REQUEST)
+    else if (mode == LOAD_REQUEST)
         request_data(c, p, n);
+    if (c->data_error)
+        lc_fail(c, "data", c->data_error);
+    else if (mode == LOAD_BULK)
+        pump_bulk(c);
+    else if (mode == LOAD_REQUEST && c->reply == RP_DONE)
+        finish_reply(c);
 }
 
-static void on_progress(struct lconn *c);
-
-void lo_peer_closed(struct lconn *c)
+/* The peer ended the connection (the loop already closed it). */
+void lo_peer_closed(struct lconn *c, int was_open)
 {
-    /* The last data may have come in the same read as the close: let the
-     * operation finish with it first. */
-    if (c->busy && c->state == LC_OPEN)
-        on_progress(c);
-    if (c->state == LC_FREE)
-        return;
-    if (!c->busy) {
-        lc_close(c, 0);             /* an idle keep-alive connection timed out */
+    if (!c->busy)
+        return;                     /* an idle keep-alive connection timed out */
+    if (c->holding) {
+        lc_fail(c, "closed", "by the peer while idle");
         return;
     }
-    if (c->x->cfg->mode == LOAD_REQUEST && c->reply == RP_UNTIL_CLOSE) {
+    if (g_load.cfg->mode == LOAD_REQUEST && was_open && c->reply == RP_UNTIL_CLOSE) {
         finish_reply(c);
-        lc_close(c, 1);
         return;
     }
     if (c->waiting_ticket) {
         done_close(c);
         return;
     }
-    lc_fail(c, "closed", c->state == LC_OPEN ? "by the peer during the operation"
-                                             : "by the peer during the handshake");
+    lc_fail(c, "closed", was_open ? "by the peer during the operation"
+                                  : "by the peer during the handshake");
 }
 
-static void on_open(struct lconn *c)
+void lo_on_open(struct lconn *c)
 {
-    switch (c->x->cfg->mode) {
+    handshake_done(c);
+    switch (g_load.cfg->mode) {
     case LOAD_HANDSHAKE:
         done_close(c);
         break;
     case LOAD_RESUME:
-        if (NKTLS_isSessionResumed(c->h) || c->got_ticket) {
+        if (NKTLS_isSessionResumed(c->h) || c->got_ticket)
             done_close(c);
-        } else {
-            int64_t wait = load_now_ns() + (int64_t)LC_TICKET_WAIT_MS * 1000000;
-            c->waiting_ticket = 1;
-            if (wait < c->deadline)
-                c->deadline = wait;
-        }
+        else
+            wait_ticket(c);
         break;
     case LOAD_BULK:
         pump_bulk(c);
@@ -321,73 +382,28 @@ static void on_open(struct lconn *c)
     case LOAD_REQUEST:
         send_request(c);
         break;
-    }
-}
-
-static void on_progress(struct lconn *c)
-{
-    switch (c->x->cfg->mode) {
-    case LOAD_RESUME:
-        if (c->waiting_ticket && c->got_ticket)
-            done_close(c);
-        break;
-    case LOAD_BULK:
-        pump_bulk(c);
-        break;
-    case LOAD_REQUEST:
-        if (c->reply == RP_DONE)
-            finish_reply(c);
-        break;
-    default:
+    case LOAD_IDLE:
+        count_op(c);
+        c->holding = 1;
+        lw_slot_hold(c);
         break;
     }
 }
 
-/* Called after every event on an open or opening connection. */
-void lo_advance(struct lconn *c)
-{
-    unsigned gen = c->gen;
-    int e;
-
-    if ((e = lc_flush(c)) < 0) {
-        lc_fail(c, "io", strerrorname_np(-e) ? strerrorname_np(-e) : "send");
-        return;
-    }
-    if (c->state == LC_HANDSHAKE && c->opened) {
-        c->state = LC_OPEN;
-        handshake_done(c);
-        lc_offload(c);
-        on_open(c);
-    } else if (c->state == LC_OPEN && c->busy) {
-        on_progress(c);
-    }
-    if (c->gen == gen && c->state != LC_FREE && (e = lc_flush(c)) < 0)
-        lc_fail(c, "io", strerrorname_np(-e) ? strerrorname_np(-e) : "send");
-}
-
+/* Start an operation on slot c, due at sched (ns). */
 void lo_start(struct lconn *c, int64_t sched)
 {
-    struct lworker *x = c->x;
-    int64_t now = load_now_ns();
-
     c->busy = 1;
     c->op_sched = sched;
-    c->deadline = now + (int64_t)x->cfg->timeout_ms * 1000000;
-    x->active++;
-    x->started++;
+    c->worker = lw_self->id;
     c->sent = c->recvd = 0;
     c->data_error = NULL;
-    c->waiting_ticket = 0;
-    if (x->cfg->mode == LOAD_REQUEST && c->state == LC_OPEN) {
+    if (g_load.cfg->mode == LOAD_REQUEST && c->h > 0 && c->state == LC_OPEN) {
         send_request(c);
-        if (c->busy && c->state != LC_FREE)
-            lo_advance(c);
         return;
     }
-    if (c->state != LC_FREE)
-        lc_close(c, 1);
-    c->opened = c->got_ticket = c->peer_closed = 0;
-    c->ktls_tx = c->ktls_rx = 0;
-    c->alert_in = -1;
-    lc_open(c);
+    lc_release(c);
+    c->got_ticket = 0;
+    c->holding = 0;
+    lc_connect(c);
 }

@@ -130,6 +130,9 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
     into->replies_other += s->replies_other;
     into->ktls_tx += s->ktls_tx;
     into->ktls_rx += s->ktls_rx;
+    into->idle_open += s->idle_open;
+    if (!into->ktls_why[0])
+        memcpy(into->ktls_why, s->ktls_why, sizeof(into->ktls_why));
     load_hist_merge(&into->lat, &s->lat);
     for (i = 0; i < s->n_err; i++)
         load_err_add(into, s->err[i].kind, s->err[i].detail, s->err[i].n);
@@ -139,7 +142,7 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
 
 const char *load_mode_name(enum load_mode m)
 {
-    static const char *const names[] = { "handshake", "resume", "bulk", "request" };
+    static const char *const names[] = { "handshake", "resume", "bulk", "request", "idle" };
     return names[m];
 }
 
@@ -193,10 +196,21 @@ static void text_params(FILE *f, const struct load_stats *st)
         fprintf(f, "resumed:      %llu of %llu handshakes (%.1f%%)\n",
                 (unsigned long long)st->resumed, (unsigned long long)st->handshakes,
                 100.0 * (double)st->resumed / (double)st->handshakes);
-    if (st->handshakes)
-        fprintf(f, "kernel tls:   tx %llu, rx %llu of %llu connections\n",
-                (unsigned long long)st->ktls_tx, (unsigned long long)st->ktls_rx,
-                (unsigned long long)st->handshakes);
+}
+
+/* How many connections the kernel carried, and why not where it did not. */
+static void text_ktls(FILE *f, const struct load_cfg *cfg, const struct load_stats *st)
+{
+    if (!st->handshakes)
+        return;
+    fprintf(f, "kernel tls:   tx %llu, rx %llu of %llu connections",
+            (unsigned long long)st->ktls_tx, (unsigned long long)st->ktls_rx,
+            (unsigned long long)st->handshakes);
+    if (!cfg->ktls_auto)
+        fprintf(f, " (--ktls off)");
+    else if (st->ktls_tx < st->handshakes && st->ktls_why[0])
+        fprintf(f, " (software: %s)", st->ktls_why);
+    fputc('\n', f);
 }
 
 void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_stats *st,
@@ -208,6 +222,10 @@ void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_sta
     fprintf(f, "target:       %s, mode %s, %d connections, %d threads, %s\n", cfg->target,
             load_mode_name(cfg->mode), cfg->concurrency, cfg->threads,
             cfg->rate > 0 ? "open loop" : "closed loop");
+    fprintf(f, "io:           %s%s%s%s\n", cfg->backend ? cfg->backend : "?",
+            cfg->backend_why && cfg->backend_why[0] ? " (" : "",
+            cfg->backend_why ? cfg->backend_why : "",
+            cfg->backend_why && cfg->backend_why[0] ? ")" : "");
     fprintf(f, "elapsed:      %.3f s\n", elapsed);
     fprintf(f, "operations:   %llu ok, %llu errors, %.1f ops/s\n", (unsigned long long)st->ops,
             (unsigned long long)st->errors, (double)st->ops / t);
@@ -219,8 +237,12 @@ void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_sta
     if (cfg->mode == LOAD_REQUEST)
         fprintf(f, "replies:      %llu ok (2xx or non-HTTP), %llu other status\n",
                 (unsigned long long)st->replies_ok, (unsigned long long)st->replies_other);
+    if (cfg->mode == LOAD_IDLE)
+        fprintf(f, "idle:         %llu connections held open for %.3f s\n",
+                (unsigned long long)st->idle_open, cfg->idle_held_s);
     text_latency(f, &st->lat);
     text_params(f, st);
+    text_ktls(f, cfg, st);
     for (i = 0; i < st->n_err; i++)
         fprintf(f, "error:        %s: %s: %llu\n", st->err[i].kind, st->err[i].detail,
                 (unsigned long long)st->err[i].n);
@@ -284,7 +306,8 @@ static void json_params(FILE *f, const struct load_stats *st)
     fprintf(f, "],\n");
 }
 
-static void json_counts(FILE *f, const struct load_stats *st, double t)
+static void json_counts(FILE *f, const struct load_cfg *cfg, const struct load_stats *st,
+                        double t)
 {
     fprintf(f, "  \"operations\": %llu,\n  \"ops_per_s\": %.3f,\n", (unsigned long long)st->ops,
             (double)st->ops / t);
@@ -300,6 +323,10 @@ static void json_counts(FILE *f, const struct load_stats *st, double t)
             (unsigned long long)st->replies_ok, (unsigned long long)st->replies_other);
     fprintf(f, "  \"ktls_tx\": %llu,\n  \"ktls_rx\": %llu,\n", (unsigned long long)st->ktls_tx,
             (unsigned long long)st->ktls_rx);
+    fprintf(f, "  \"ktls_software_reason\": ");
+    json_str(f, st->ktls_tx < st->handshakes ? st->ktls_why : "");
+    fprintf(f, ",\n  \"idle_open\": %llu,\n  \"idle_held_s\": %.6f,\n",
+            (unsigned long long)st->idle_open, cfg->idle_held_s);
 }
 
 int load_report_json(const char *path, const struct load_cfg *cfg, const struct load_stats *st,
@@ -315,7 +342,12 @@ int load_report_json(const char *path, const struct load_cfg *cfg, const struct 
     fprintf(f, ",\n  \"mode\": \"%s\",\n  \"concurrency\": %d,\n  \"threads\": %d,\n",
             load_mode_name(cfg->mode), cfg->concurrency, cfg->threads);
     fprintf(f, "  \"rate\": %.3f,\n  \"elapsed_s\": %.6f,\n", cfg->rate, elapsed);
-    json_counts(f, st, t);
+    fprintf(f, "  \"backend\": ");
+    json_str(f, cfg->backend ? cfg->backend : "");
+    fprintf(f, ",\n  \"backend_reason\": ");
+    json_str(f, cfg->backend_why ? cfg->backend_why : "");
+    fprintf(f, ",\n  \"ktls\": \"%s\",\n", cfg->ktls_auto ? "auto" : "off");
+    json_counts(f, cfg, st, t);
     json_latency(f, &st->lat);
     json_errors(f, st);
     json_params(f, st);

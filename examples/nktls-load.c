@@ -1,12 +1,13 @@
-/* nktls-load — a TLS load generator on the NanoSSL-style asynchronous API
- * (SSL_ASYNC_*): many non-blocking connections per thread on epoll, against
- * any TLS server. Measures full and resumed handshakes, bulk echo throughput
- * and request/reply latency, closed loop or open loop (--rate).
+/* nktls-load — a TLS load generator on nktls's own event loop (NKTLS_LOOP_*:
+ * io_uring, or epoll where io_uring is unavailable): many connections per
+ * worker thread, against any TLS server. Measures full and resumed
+ * handshakes, bulk echo throughput, request/reply latency and the cost of
+ * idle connections, closed loop or open loop (--rate).
  *
- * The parts: this file (options, threads, progress line, report), load_worker.c
- * (one thread's loop and scheduling), load_ops.c (what each mode does),
- * load_conn.c (sockets, TLS, upcalls, errors by kind), load_stats.c (the
- * histogram and the report formats).
+ * The parts: this file (options, the report), load_worker.c (the loop, the
+ * schedule, the scheduler thread), load_ops.c (what each mode does),
+ * load_conn.c (the loop's callbacks, tickets, errors by kind), load_stats.c
+ * (the histogram and the report formats).
  *
  * Exit status: 0 when every operation succeeded, 1 when any failed (the report
  * says how) or none ran, 2 on usage errors. */
@@ -16,13 +17,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "load.h"
 
 static const char usage[] =
-    "usage: nktls-load --connect HOST:PORT --mode handshake|resume|bulk|request\n"
+    "usage: nktls-load --connect HOST:PORT --mode handshake|resume|bulk|request|idle\n"
     "         [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--duration SEC | --count N] [--concurrency N] [--threads N] [--rate R]\n"
     "         [--tls 1.2|1.3] [--ciphers LIST] [--groups LIST] [--size BYTES]\n"
@@ -33,16 +34,26 @@ static const char usage[] =
     "  request    send --request (\\r \\n \\t \\\\ \\xHH escapes) on keep-alive\n"
     "             connections, count replies (HTTP by Content-Length, else the\n"
     "             request's length)\n"
-    "  --rate R   open loop: R operations per second, latency from when each was due\n";
+    "  idle       open --concurrency connections, hold them without traffic for\n"
+    "             --duration seconds (or until SIGINT), then close them; prints\n"
+    "             \"idle: N connections open\" once all are open\n"
+    "  --rate R      open loop: R operations per second, latency from when each\n"
+    "                was due; without it, closed loop\n"
+    "  --threads N   event-loop workers, each driving its share of the connections\n"
+    "                (io_uring, or epoll where io_uring is unavailable;\n"
+    "                NKTLS_IO=epoll forces epoll)\n"
+    "  --timeout MS  limit on a handshake (from connect) and on a stall after it\n"
+    "                (default 10000)\n"
+    "  --ktls auto   (the default) the kernel carries the records where it can\n";
 
-static volatile int g_stop;
+static volatile int g_stop;         /* 1: start nothing new; 2: end now */
 static char *g_host;                /* --connect's host: the default server name */
-static int g_done;
 
-static void on_sigint(int sig)
+static void on_signal(int sig)
 {
     (void)sig;
-    g_stop = 1;
+    if (g_stop < 2)
+        g_stop++;
 }
 
 /* --request: the usual backslash escapes, so a shell argument can carry CRLF. */
@@ -85,13 +96,13 @@ static double parse_positive(const char *opt, const char *s)
 
 static enum load_mode parse_mode(const char *s)
 {
-    static const char *const names[] = { "handshake", "resume", "bulk", "request" };
+    static const char *const names[] = { "handshake", "resume", "bulk", "request", "idle" };
     unsigned i;
 
-    for (i = 0; i < 4; i++)
+    for (i = 0; i < 5; i++)
         if (!strcmp(s, names[i]))
             return (enum load_mode)i;
-    ex_usage_error("--mode: handshake, resume, bulk or request, not '%s'", s);
+    ex_usage_error("--mode: handshake, resume, bulk, request or idle, not '%s'", s);
 }
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
@@ -171,6 +182,8 @@ static void check_args(struct args *a)
         ex_usage_error("--mode bulk needs --size");
     if (c->mode == LOAD_REQUEST && !c->request_len)
         ex_usage_error("--mode request needs --request");
+    if (c->mode == LOAD_IDLE && c->count)
+        ex_usage_error("--mode idle holds --concurrency connections: no --count");
     if (!c->duration && !c->count)
         c->duration = 10;
     c->concurrency = c->concurrency > 0 ? c->concurrency : 1;
@@ -178,8 +191,10 @@ static void check_args(struct args *a)
     if (c->threads > c->concurrency)
         c->threads = c->concurrency;
     if (c->count && c->threads > c->count)
-        c->threads = (int)c->count;     /* every thread gets at least one operation */
+        c->threads = (int)c->count;     /* more workers than operations only idle */
     c->timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
+    if (c->concurrency > 30000)
+        ex_usage_error("--concurrency: at most 30000");
     c->ktls_auto = !(c->tls.has_ktls_mode && c->tls.ktls_mode == NKTLS_KTLS_OFF);
 }
 
@@ -222,119 +237,52 @@ static void resolve(struct load_cfg *c, const char *hostport)
     c->target = hostport;
 }
 
+/* Room for every slot's connection plus those still closing; descriptors
+ * for as many as the hard limit allows. */
 static void init_stack(struct load_cfg *c, const char *ca)
 {
+    sbyte4 table = 2 * c->concurrency + 64;
+    struct rlimit rl;
     MSTATUS st;
 
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if ((st = MOCANA_initMocana()) < 0)
         ex_fail("MOCANA_initMocana: %s", ex_status_name(st));
-    if ((st = SSL_ASYNC_init(0, c->concurrency + 4)) < 0)
+    if ((st = SSL_ASYNC_init(0, table)) < 0)
         ex_fail("SSL_ASYNC_init: %s", ex_status_name(st));
     if ((st = CERT_STORE_createStore(&c->store)) < 0)
         ex_fail("CERT_STORE_createStore: %s", ex_status_name(st));
     if (ca)
         ex_load_trust(c->store, ca);
-    load_conn_init(c);
-}
-
-static void *thread_main(void *arg)
-{
-    struct load_worker *w = arg;
-
-    load_worker_run(w);
-    w->t_done = load_now_ns();
-    __atomic_fetch_add(&g_done, 1, __ATOMIC_RELEASE);
-    return NULL;
-}
-
-/* Split the connections, the count and the rate over the threads. */
-static void start_workers(const struct load_cfg *c, struct load_worker *w, int64_t t0)
-{
-    int i, n = c->threads;
-
-    for (i = 0; i < n; i++) {
-        w[i].cfg = c;
-        w[i].id = i;
-        w[i].conns = c->concurrency / n + (i < c->concurrency % n);
-        w[i].count = c->count ? c->count / n + (i < c->count % n) : 0;
-        w[i].rate = c->rate / n;
-        w[i].t_start = t0;
-        w[i].t_end = c->duration > 0 ? t0 + (int64_t)(c->duration * 1e9) : 0;
-        w[i].stop = &g_stop;
-        if (pthread_create(&w[i].tid, NULL, thread_main, &w[i]) != 0)
-            ex_fail("cannot start thread %d", i);
-    }
-}
-
-/* Once a second while the workers run: on a terminal, one line kept up to date. */
-static void progress(const struct load_cfg *c, struct load_worker *w, int64_t t0)
-{
-    int tty = isatty(STDERR_FILENO);
-    uint64_t last_ops = 0;
-    int64_t last = t0;
-
-    while (__atomic_load_n(&g_done, __ATOMIC_ACQUIRE) < c->threads) {
-        struct timespec ts = { 0, 100 * 1000000 };
-        uint64_t ops = 0, errs = 0;
-        int64_t now;
-        int i;
-
-        nanosleep(&ts, NULL);
-        now = load_now_ns();
-        if (!tty || now - last < 1000000000)
-            continue;
-        for (i = 0; i < c->threads; i++) {
-            ops += __atomic_load_n(&w[i].st.ops, __ATOMIC_RELAXED);
-            errs += __atomic_load_n(&w[i].st.errors, __ATOMIC_RELAXED);
-        }
-        fprintf(stderr, "\r\033[K%6.1f s  %llu ops  %.1f ops/s  %llu errors",
-                (double)(now - t0) / 1e9, (unsigned long long)ops,
-                (double)(ops - last_ops) * 1e9 / (double)(now - last), (unsigned long long)errs);
-        last_ops = ops;
-        last = now;
-    }
-    if (tty)
-        fprintf(stderr, "\r\033[K");
 }
 
 int main(int argc, char **argv)
 {
     struct args a;
-    struct load_worker *w;
     struct load_stats *total;
-    int64_t t0, t_end;
     double elapsed;
-    int i, rc;
+    int rc;
 
     ex_prog = "nktls-load";
     memset(&a, 0, sizeof(a));
     parse_args(argc, argv, &a);
     resolve(&a.cfg, a.connect);
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGINT, on_sigint);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     init_stack(&a.cfg, a.ca);
 
     total = calloc(1, sizeof(*total));
-    w = calloc((size_t)a.cfg.threads, sizeof(*w));
-    if (!total || !w)
+    if (!total)
         ex_fail("out of memory");
-    if (a.cfg.mode == LOAD_RESUME && load_prime_ticket(&a.cfg, total) != 0)
-        fprintf(stderr, "%s: the first handshake brought no session ticket\n", ex_prog);
-
-    t0 = load_now_ns();
-    start_workers(&a.cfg, w, t0);
-    progress(&a.cfg, w, t0);
-    t_end = t0;
-    for (i = 0; i < a.cfg.threads; i++) {
-        pthread_join(w[i].tid, NULL);
-        load_stats_merge(total, &w[i].st);
-        t_end = w[i].t_done > t_end ? w[i].t_done : t_end;
-    }
-    /* Up to the last operation's end, not to when this thread noticed it. */
-    elapsed = (double)(t_end - t0) / 1e9;
-
     /* --json -: the JSON alone on stdout, for pipes; the text goes to stderr. */
-    load_report_text(a.json && !strcmp(a.json, "-") ? stderr : stdout, &a.cfg, total, elapsed);
+    a.cfg.out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
+    elapsed = load_run(&a.cfg, total, &g_stop);
+
+    load_report_text(a.cfg.out, &a.cfg, total, elapsed);
     if (a.json && load_report_json(a.json, &a.cfg, total, elapsed) != 0)
         ex_fail("cannot write '%s': %s", a.json, strerror(errno));
     CERT_STORE_releaseStore(&a.cfg.store);
@@ -343,7 +291,6 @@ int main(int argc, char **argv)
     MOCANA_freeMocana();
     rc = total->errors || !total->ops ? 1 : 0;
     free(total);
-    free(w);
     free(a.cfg.request);
     free(g_host);
     return rc;
