@@ -59,8 +59,12 @@ static void thread_ctx_free(void *p)
         EVP_PKEY_CTX_free(t->keygen[i]);
         EVP_PKEY_free(t->peer[i]);
     }
+    EVP_PKEY_CTX_free(t->x25519_import);
+    EVP_PKEY_free(t->x25519_base);
+    EVP_PKEY_CTX_free(t->kex_next);
     for (size_t i = 0; i < NK_ARRAY_LEN(t->ticket); i++)
         EVP_CIPHER_CTX_free(t->ticket[i]);   /* clears the key schedule */
+    nk_wipe(t, sizeof *t);                   /* the random bytes not yet handed out */
     free(t);
 }
 
@@ -87,10 +91,20 @@ fail:
     return NULL;
 }
 
+/* Bumped in a forked child: random bytes drawn ahead before the fork are in
+ * the parent too, and must not be handed out twice. */
+static volatile unsigned g_fork_gen;
+
+static void on_fork_child(void)
+{
+    g_fork_gen++;
+}
+
 static void crypto_init_once(void)
 {
     static const char *mds[NK_HASH_COUNT] = { "SHA256", "SHA384", "SHA512" };
-    if (pthread_key_create(&g_thread_key, thread_ctx_free) != 0)
+    if (pthread_key_create(&g_thread_key, thread_ctx_free) != 0
+        || pthread_atfork(NULL, NULL, on_fork_child) != 0)
         return;
     for (int i = 0; i < NK_HASH_COUNT; i++)
         if (!(g_md[i] = EVP_MD_fetch(NULL, mds[i], NULL))
@@ -146,7 +160,45 @@ size_t nk_hash_len(enum nk_hash h)
 
 MSTATUS nk_random(void *buf, size_t n)
 {
-    return RAND_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+    struct nk_thread_ctx *t = n <= NK_TC_RANDOM / 4 ? nk_thread_ctx() : NULL;
+    if (!t)
+        return RAND_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+    if (t->rnd_gen != g_fork_gen || t->rnd_left < n) {
+        t->rnd_left = 0;
+        nk_wipe(t->rnd, sizeof t->rnd);
+        if (RAND_bytes(t->rnd, sizeof t->rnd) != 1)
+            return ERR_CRYPTO;
+        t->rnd_left = sizeof t->rnd;
+        t->rnd_gen = g_fork_gen;
+    }
+    uint8_t *p = t->rnd + sizeof t->rnd - t->rnd_left;
+    memcpy(buf, p, n);
+    nk_wipe(p, n);   /* each byte is handed out once */
+    t->rnd_left -= n;
+    return OK;
+}
+
+MSTATUS nk_random_priv(void *buf, size_t n)
+{
+    return RAND_priv_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+}
+
+/* The thread's first digest context is left freshly initialized after each
+ * use: that wipes what it just hashed (a MAC, a hashed key), and is the
+ * initialization the next use of the same hash would do (an initialization
+ * costs about as much as hashing a block). */
+static int md0_start(struct nk_thread_ctx *t, enum nk_hash h, const EVP_MD *md)
+{
+    int fresh = t->md0_fresh == (int)h + 1;
+    t->md0_fresh = 0;
+    return fresh || EVP_DigestInit_ex(t->md[0], md, NULL);
+}
+
+static int md0_end(struct nk_thread_ctx *t, enum nk_hash h, const EVP_MD *md)
+{
+    int ok = EVP_DigestInit_ex(t->md[0], md, NULL);
+    t->md0_fresh = ok ? (int)h + 1 : 0;
+    return ok;
 }
 
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out)
@@ -155,8 +207,8 @@ MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out)
     struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(md, ERR_CRYPTO);
     NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
-    return EVP_DigestInit_ex(t->md[0], md, NULL) && EVP_DigestUpdate(t->md[0], d, n)
-           && EVP_DigestFinal_ex(t->md[0], out, NULL) ? OK : ERR_CRYPTO;
+    int ok = md0_start(t, h, md) && EVP_DigestUpdate(t->md[0], d, n) && EVP_DigestFinal_ex(t->md[0], out, NULL);
+    return md0_end(t, h, md) && ok ? OK : ERR_CRYPTO;
 }
 
 /* HMAC (RFC 2104) over the cached digest: two hash passes on this thread's
@@ -180,7 +232,7 @@ static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
     EVP_MD_CTX *ctx = t->md[0];
     for (size_t i = 0; i < block; i++)
         pad[i] = k[i] ^ 0x36;
-    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, block))
+    if (!md0_start(t, h, md) || !EVP_DigestUpdate(ctx, pad, block))
         goto out;
     for (size_t i = 0; i < nparts; i++)
         if (lens[i] && !EVP_DigestUpdate(ctx, parts[i], lens[i]))
@@ -195,7 +247,7 @@ static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
     st = OK;
 out:
     /* A fresh start leaves no secret (the MAC just made) in the shared context. */
-    if (!EVP_DigestInit_ex(ctx, md, NULL))
+    if (!md0_end(t, h, md))
         st = ERR_CRYPTO;
     nk_wipe(k, block);
     nk_wipe(pad, block);
@@ -278,6 +330,15 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
         return ERR_MEM_ALLOC_FAIL;
     a->suite = NULL;   /* set once the context is fully keyed */
     a->encrypt = encrypt;
+    /* GCM and ChaCha20-Poly1305 start with the 12-byte nonce TLS uses: cipher
+     * and key go in one call (each call and control costs about as much as
+     * the key schedule). CCM's lengths must be set before its key. */
+    if (s->aead != NK_AES_CCM && EVP_CIPHER_get_iv_length(c) == NK_AEAD_IV) {
+        if (!EVP_CipherInit_ex(a->ctx, c, NULL, key, NULL, encrypt))
+            return ERR_CRYPTO;
+        a->suite = s;
+        return OK;
+    }
     if (!EVP_CipherInit_ex(a->ctx, c, NULL, NULL, NULL, encrypt)
         || !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL))
         return ERR_CRYPTO;

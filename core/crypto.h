@@ -41,20 +41,37 @@ const uint8_t *nk_empty_hash(enum nk_hash h);
 /* libcrypto contexts one thread reuses from handshake to handshake instead of
  * making and freeing them per operation (the cost of a handshake is mostly
  * that, outside the public-key arithmetic). Made on first use by the module
- * that owns each field, freed when the thread exits. Never shared between
- * threads, and never holding a connection's secret between uses (the ticket
- * contexts hold the process-wide ticket key, which lives as long anyway). */
+ * that owns each field, freed (and the struct wiped) when the thread exits.
+ * Never shared between threads, and never holding a connection's secret
+ * between uses: the ticket contexts hold the process-wide ticket key, which
+ * lives as long anyway; kex_next holds an ephemeral key from its keygen to
+ * its derive, and no further than this thread's next key exchange call. */
 #define NK_TC_GROUPS 5
+#define NK_TC_RANDOM 256
 struct nk_thread_ctx {
     EVP_MD_CTX *md[2];                      /* crypto.c: HMAC, transcript snapshots */
+    int md0_fresh;                          /* crypto.c: md[0] just initialized for hash (value - 1) */
     EVP_PKEY_CTX *keygen[NK_TC_GROUPS];     /* kex.c: per group, keygen_init done */
     EVP_PKEY *peer[NK_TC_GROUPS];           /* kex.c: reloaded with each peer share */
+    EVP_PKEY_CTX *x25519_import;            /* kex.c: fromdata_init done */
+    EVP_PKEY *x25519_base;                  /* kex.c: the base point, u = 9 */
+    EVP_PKEY_CTX *kex_next;                 /* kex.c: derive context of the key made last */
     EVP_CIPHER_CTX *ticket[2];              /* ticket.c: [decrypt, encrypt] under the ticket key */
+    /* crypto.c: public random bytes drawn ahead (nk_random); the unread
+     * ones are rnd[NK_TC_RANDOM - rnd_left ..]; read ones are zeroed. */
+    uint8_t rnd[NK_TC_RANDOM];
+    size_t rnd_left;
+    unsigned rnd_gen;                       /* fork generation they were drawn in */
 };
 /* This thread's contexts, or NULL when out of memory. */
 struct nk_thread_ctx *nk_thread_ctx(void);
 
+/* Random bytes that go out in the clear (hello randoms, cookies, ticket
+ * age_add and nonces): from a per-thread pool refilled in blocks, since each
+ * call into the generator costs about a microsecond whatever its length. */
 MSTATUS nk_random(void *buf, size_t n) NK_MUST;
+/* Random bytes for secrets (keys), straight from the private generator. */
+MSTATUS nk_random_priv(void *buf, size_t n) NK_MUST;
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out) NK_MUST;
 MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen,
                 const uint8_t *msg, size_t mlen, uint8_t *out) NK_MUST;

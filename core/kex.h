@@ -24,7 +24,8 @@ const struct nk_group *nk_group_by_name(const char *name);
 #define NK_MAX_KEX_PUB 133   /* P-521 uncompressed point */
 #define NK_MAX_KEX_SECRET 66
 
-/* Generate a key pair; pub receives the key_share bytes. */
+/* Generate a fresh ephemeral key pair; pub receives the key_share bytes.
+ * *priv is for nk_kex_derive only (an X25519 one carries no public half). */
 MSTATUS nk_kex_keygen(uint16_t group, EVP_PKEY **priv, uint8_t *pub, size_t *pub_len) NK_MUST;
 /* Derive the shared secret. A malformed or invalid peer share is ERR_SSL_BAD_KEY_SHARE. */
 MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,

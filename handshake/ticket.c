@@ -22,7 +22,7 @@ static int g_key_ok;
 
 static void ticket_key_init(void)
 {
-    g_key_ok = nk_random(g_key_name, sizeof g_key_name) == OK && nk_random(g_key, sizeof g_key) == OK;
+    g_key_ok = nk_random(g_key_name, sizeof g_key_name) == OK && nk_random_priv(g_key, sizeof g_key) == OK;
 }
 
 /* The sealing key is used from many threads: each thread keeps its own pair
