@@ -1,0 +1,94 @@
+# scripts/bench.d/inproc.sh — section "inproc" of scripts/bench (sourced).
+#
+#   inproc       the handshake's CPU cost in one process with no sockets:
+#                tests/bench/bench_handshake (nktls engines) and
+#                bench_handshake_ossl (OpenSSL's libssl over memory BIOs),
+#                --key p256|rsa2048 --mode full|resume, pinned to the server
+#                CPU. They print `impl=... key=... mode=... server_us=...
+#                client_us=... floor_us=... ratio=...`; the table shows server
+#                microseconds per handshake (median of the repeats), each over
+#                its floor (ratio, as the program computes it), and libssl's
+#                over nktls's. "not built" when the tree has no such program.
+# shellcheck shell=bash
+
+INPROC_IMPLS=(nktls openssl)
+
+# inproc_parse IMPL KEY MODE OUTPUT: the median of the matching lines' figures
+# into R[inproc_IMPL_KEY_MODE_server|client|floor|ratio]; false when none.
+inproc_parse() {
+    local impl=$1 key=$2 mode=$3 lines f
+    local -a v
+    lines=$(grep -E "(^| )impl=$impl( |$)" <<<"$4" | grep -E "(^| )key=$key( |$)" |
+        grep -E "(^| )mode=$mode( |$)" | grep 'server_us=' || true)
+    [ -n "$lines" ] || return 1
+    for f in server client floor; do
+        mapfile -t v < <(while read -r l; do kv "${f}_us" "$l"; done <<<"$lines" | grep .)
+        [ ${#v[@]} -eq 0 ] || R[inproc_${impl}_${key}_${mode}_$f]=$(median "${v[@]}")
+    done
+    mapfile -t v < <(while read -r l; do kv ratio "$l"; done <<<"$lines" | grep .)
+    [ ${#v[@]} -eq 0 ] || R[inproc_${impl}_${key}_${mode}_ratio]=$(median "${v[@]}")
+    [ -n "${R[inproc_${impl}_${key}_${mode}_server]:-}" ]
+}
+
+inproc_table() {
+    local key mode impl
+    echo "== inproc: server CPU microseconds per TLS 1.3 handshake in one process (no sockets),"
+    echo "   X25519, $CIPHER; median of ${R[inproc_reps]} runs of ${R[inproc_count]} handshakes, pinned to CPU 0"
+    printf '   %-8s %-7s %11s %11s %9s %9s %9s %9s\n' key mode "nktls us" "libssl us" "floor us" \
+        "nk/floor" "ssl/floor" "ssl/nk"
+    for key in p256 rsa2048; do
+        for mode in full resume; do
+            local n=inproc_nktls_${key}_${mode} o=inproc_openssl_${key}_${mode}
+            printf '   %-8s %-7s %11s %11s %9s %9s %9s %9s\n' "$key" "$mode" \
+                "${R[${n}_server]:-${R[inproc_nktls_err]:-"-"}}" \
+                "${R[${o}_server]:-${R[inproc_openssl_err]:-"-"}}" \
+                "$(fmt "${R[${n}_floor]:-${R[${o}_floor]:-}}")" \
+                "$(ratio "${R[${n}_server]:-}" "${R[${n}_floor]:-}")" \
+                "$(ratio "${R[${o}_server]:-}" "${R[${o}_floor]:-}")" \
+                "$(ratio "${R[${o}_server]:-}" "${R[${n}_server]:-}")"
+        done
+    done
+    for impl in "${INPROC_IMPLS[@]}"; do
+        [ -z "${R[inproc_${impl}_detail]:-}" ] || echo "   $impl: ${R[inproc_${impl}_detail]}"
+    done
+    echo
+    echo "   floor: the crypto the program times on its own (X25519 keygen + derive, plus the"
+    echo "   signature for full handshakes). ssl/nk above 1: libssl's server costs more."
+}
+
+section_inproc() {
+    local raw=$OUTDIR/inproc.raw txt=$OUTDIR/inproc.txt impl prog key mode i out reps count
+    : >"$raw"
+    reps=${NKTLS_BENCH_REPS:-$(qd 3 1)}
+    count=$(qd 500 100)
+    R[inproc_reps]=$reps
+    R[inproc_count]=$count
+    for impl in "${INPROC_IMPLS[@]}"; do
+        prog=bench_handshake$([ "$impl" = openssl ] && echo _ossl || true)
+        if [ ! -x "$BIN/tests/bench/$prog" ]; then
+            R[inproc_${impl}_err]="not built"
+            R[inproc_${impl}_detail]="tests/bench/$prog: not built (the tree has no such target, or it failed to build)"
+            continue
+        fi
+        say "inproc: $prog"
+        out=""
+        for key in p256 rsa2048; do
+            for mode in full resume; do
+                for i in $(seq "$reps"); do
+                    out+=$(timeout 300 "${PIN_SERVER[@]}" "$BIN/tests/bench/$prog" --count "$count" \
+                        --key "$key" --mode "$mode" 2>>"$WORK/$prog.err" || true)$'\n'
+                done
+            done
+        done
+        printf '%s' "$out" >>"$raw"
+        for key in p256 rsa2048; do
+            for mode in full resume; do
+                inproc_parse "$impl" "$key" "$mode" "$out" ||
+                    R[inproc_${impl}_detail]="no figure for $key $mode: $(tail -c 160 "$WORK/$prog.err" | tr '\n' ' ')"
+            done
+        done
+        [ -z "${R[inproc_${impl}_detail]:-}" ] || FAILED=1
+    done
+    inproc_table | tee "$txt"
+    say "table: $txt; raw lines: $raw"
+}
