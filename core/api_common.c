@@ -180,17 +180,20 @@ MSTATUS nk_buf_reserve(struct nk_buf *b, size_t extra)
         ncap = need;
     while (ncap < need)
         ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
+    if (ncap > UINT32_MAX)
+        return ERR_MEM_ALLOC_FAIL;
     /* Not realloc: the old block may hold key material and must be wiped first. */
     np = malloc(ncap);
     if (!np)
         return ERR_MEM_ALLOC_FAIL;
     if (b->p) {
         memcpy(np, b->p, b->len);
-        nk_wipe(b->p, b->cap);
+        nk_wipe(b->p, b->hw > b->len ? b->hw : b->len);
         free(b->p);
     }
     b->p = np;
-    b->cap = ncap;
+    b->cap = (uint32_t)ncap;
+    b->hw = (uint32_t)b->len;
     return OK;
 }
 
@@ -200,7 +203,7 @@ MSTATUS nk_buf_append(struct nk_buf *b, const void *d, size_t n)
         return OK;
     NK_TRY(nk_buf_reserve(b, n));
     memcpy(b->p + b->len, d, n);
-    b->len += n;
+    nk_buf_wrote(b, n);
     return OK;
 }
 
@@ -219,11 +222,13 @@ void nk_buf_consume(struct nk_buf *b, size_t n)
 void nk_buf_free(struct nk_buf *b)
 {
     if (b->p) {
-        nk_wipe(b->p, b->cap);
+        /* Only bytes ever written can hold anything (see struct nk_buf). */
+        nk_wipe(b->p, b->hw > b->len ? b->hw : b->len);
         free(b->p);
     }
     b->p = NULL;
-    b->len = b->cap = 0;
+    b->len = 0;
+    b->cap = b->hw = 0;
 }
 
 /* ---- alerts ---- */

@@ -143,22 +143,12 @@ NK_API MSTATUS SSL_setDNSNames(sbyte4 h, const CNMatchInfo *names)
     return OK;
 }
 
-static MSTATUS set_string(char **dst, const char *src)
-{
-    char *copy = NULL;
-    if (src && !(copy = strdup(src)))
-        return ERR_MEM_ALLOC_FAIL;
-    free(*dst);
-    *dst = copy;
-    return OK;
-}
-
 NK_API MSTATUS SSL_setServerNameIndication(sbyte4 h, const char *name)
 {
     GET(h, c);
     NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
     NK_CHECK(!name || strlen(name) < 256, ERR_INVALID_ARG);
-    return set_string(&c->server_name, name);
+    return nk_conn_set_server_name(c, name);
 }
 
 NK_API MSTATUS SSL_setApplicationLayerProtocol(sbyte4 h, sbyte4 n, const char **protos)

@@ -10,6 +10,11 @@
 #define GEN_MAX 32767
 #define NO_SLOT 0xffffu    /* end of the free list: slots are fewer than 1 << 16 */
 
+/* Connections and their record keys live in pools of their own, packed away
+ * from the handshake's temporaries (core/slab.h). */
+struct nk_slab nk_conn_slab = NK_SLAB_INIT(sizeof(struct nk_conn));
+struct nk_slab nk_keys_slab = NK_SLAB_INIT(sizeof(struct nk_rec_pair));
+
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct nk_conn **g_slots;
 static uint16_t *g_gen;
@@ -54,17 +59,39 @@ int nk_table_ready(void)
     return g_slots != NULL;
 }
 
+void nk_conn_keys_free(struct nk_conn *c)
+{
+    if (!c->rd)
+        return;
+    nk_rec_clear(c->rd);
+    nk_rec_clear(c->wr);
+    nk_slab_free(&nk_keys_slab, c->rd);   /* rd is the pair's first member */
+    c->rd = c->wr = NULL;
+}
+
+MSTATUS nk_conn_set_server_name(struct nk_conn *c, const char *name)
+{
+    char *copy = NULL;
+    unsigned pooled = 0;
+    if (name && !(copy = nk_name_dup(name, strlen(name), &pooled)))
+        return ERR_MEM_ALLOC_FAIL;
+    nk_name_free(c->server_name, c->name_pooled);
+    c->server_name = copy;
+    c->name_pooled = pooled & 1;
+    return OK;
+}
+
 static void conn_destroy(struct nk_conn *c)
 {
     nk_engine_release(c);
-    free(c->server_name);
+    nk_conn_keys_free(c);
+    nk_name_free(c->server_name, c->name_pooled);
     free(c->dns_name);
     free(c->alpn_offer);
     free(c->peer_leaf);
     if (c->alpn != c->alpn_none)
-        free(c->alpn);
-    nk_wipe(c, sizeof *c);
-    free(c);
+        nk_name_free(c->alpn, c->alpn_pooled);
+    nk_slab_free(&nk_conn_slab, c);   /* wipes it */
 }
 
 void nk_table_free(void)
@@ -90,12 +117,19 @@ void nk_table_free(void)
 MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct nk_conn **out)
 {
     NK_CHECK(nk_table_ready(), ERR_SSL_NOT_INITIALIZED);
-    struct nk_conn *c = calloc(1, sizeof *c);
-    NK_CHECK(c, ERR_MEM_ALLOC_FAIL);
+    struct nk_conn *c = nk_slab_alloc(&nk_conn_slab);
+    struct nk_rec_pair *keys = c ? nk_slab_alloc(&nk_keys_slab) : NULL;
+    if (!keys) {
+        nk_slab_free(&nk_conn_slab, c);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    c->rd = &keys->rd;
+    c->wr = &keys->wr;
     pthread_mutex_lock(&g_lock);
     if (!g_slots || g_free == NO_SLOT) {
         pthread_mutex_unlock(&g_lock);
-        free(c);
+        nk_slab_free(&nk_keys_slab, keys);
+        nk_slab_free(&nk_conn_slab, c);
         return g_slots ? ERR_SSL_TOO_MANY_CONNECTIONS : ERR_SSL_NOT_INITIALIZED;
     }
     size_t i = g_free;

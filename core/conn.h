@@ -7,6 +7,7 @@
 #include <time.h>
 #include "core/nk.h"
 #include "core/crypto.h"
+#include "core/slab.h"
 #include "record/record.h"
 #include "ssl/ssl.h"
 
@@ -80,6 +81,8 @@ struct nk_conn {
     unsigned as_started : 1;       /* async API: engine started, hello timer running */
     unsigned as_opened : 1;        /* async API: open-state upcall made */
     unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
+    unsigned name_pooled : 1;      /* server_name came from nk_name_dup's pool */
+    unsigned alpn_pooled : 1;      /* so did alpn (when not alpn_none) */
     uint32_t alpn_offer_len;
     uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */
     uint32_t peer_leaf_len;
@@ -107,8 +110,11 @@ struct nk_conn {
     size_t out_off;                /* bytes of `out` already taken by the driver */
     struct nk_buf hs_in;           /* handshake message reassembly */
 
-    /* record protection */
-    struct nk_rec_key rd, wr;
+    /* Record protection: both point into one pooled object (struct
+     * nk_rec_pair), which goes away once the kernel carries both directions,
+     * so an idle kTLS connection holds no key state in userspace. NULL then:
+     * records are plaintext to the engine (the kernel protects them). */
+    struct nk_rec_key *rd, *wr;
     time_t now;                    /* set by the driver: the engine reads no clock */
 
     /* negotiated state */
@@ -127,6 +133,18 @@ struct nk_conn {
     } as;
 };
 
+/* The record keys of both directions, allocated with the connection. */
+struct nk_rec_pair {
+    struct nk_rec_key rd, wr;
+};
+
+/* The pools connection state comes from (core/conn.c). */
+extern struct nk_slab nk_conn_slab, nk_keys_slab;
+
+/* Protected records in this direction (else plaintext, or the kernel's). */
+static inline int nk_rd_protected(const struct nk_conn *c) { return c->rd && c->rd->suite; }
+static inline int nk_wr_protected(const struct nk_conn *c) { return c->wr && c->wr->suite; }
+
 /* connection table (core/conn.c) */
 MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client) NK_MUST;
 void nk_table_free(void);
@@ -137,6 +155,10 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
  * table itself is safe to use from many threads. */
 MSTATUS nk_conn_get(sbyte4 handle, struct nk_conn **out) NK_MUST;
 void nk_conn_free(struct nk_conn *c);
+/* Clear and free the record keys (the kernel carries both directions). */
+void nk_conn_keys_free(struct nk_conn *c);
+/* Replace server_name with a copy of name (NULL: none). */
+MSTATUS nk_conn_set_server_name(struct nk_conn *c, const char *name) NK_MUST;
 sbyte4 nk_conn_by_fd(int fd);
 
 /* engine (core/engine.c) */
@@ -157,6 +179,8 @@ MSTATUS nk_send_handshake(struct nk_conn *c, const uint8_t *msg, size_t n) NK_MU
 MSTATUS nk_send_ccs(struct nk_conn *c) NK_MUST;
 MSTATUS nk_key_update_send(struct nk_conn *c, int request) NK_MUST;
 void nk_engine_release(struct nk_conn *c);               /* free buffers and keys */
+/* Idle: free the record keys' AEAD contexts; the next record rebuilds them. */
+void nk_engine_park(struct nk_conn *c);
 /* The handshake is over: keep the agreed ALPN name in an allocation of its size. */
 void nk_conn_alpn_settle(struct nk_conn *c);
 /* Before a handshake that may agree on ALPN: NK_ALPN_MAX bytes at c->alpn. */

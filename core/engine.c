@@ -30,15 +30,24 @@ void nk_conn_alpn_settle(struct nk_conn *c)
 {
     if (c->alpn == c->alpn_none)
         return;
+    if (c->alpn_pooled)
+        return;   /* settled already */
     size_t n = strlen(c->alpn);
     if (n == 0) {
         free(c->alpn);
         c->alpn = c->alpn_none;
         return;
     }
-    char *p = realloc(c->alpn, n + 1);
-    if (p)   /* else the larger block stays: still correct */
+    /* A short name goes to the names pool (kept away from the heap's churn);
+     * a long one stays in a block of its size. */
+    unsigned pooled = 0;
+    char *p = n < NK_NAME_SHORT ? nk_name_dup(c->alpn, n, &pooled) : realloc(c->alpn, n + 1);
+    if (p && pooled)
+        free(c->alpn);
+    if (p) {   /* else the larger block stays: still correct */
         c->alpn = p;
+        c->alpn_pooled = pooled & 1;
+    }
 }
 
 MSTATUS nk_engine_start(struct nk_conn *c)
@@ -165,12 +174,12 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
         NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
         return OK;
     }
-    if (c->rd.suite && type == NK_CT_ALERT && c->hs && c->rd.seq == 0) {
+    if (nk_rd_protected(c) && type == NK_CT_ALERT && c->hs && c->rd->seq == 0) {
         /* The peer may reject our hello before it has keys: its alert then
          * arrives unprotected although we already expect protected records
          * (RFC 8446 Appendix A.1). A protected record never has outer type 21. */
-    } else if (c->rd.suite) {
-        NK_TRY(nk_rec_open(&c->rd, rec, len, &type, &data, &n));
+    } else if (nk_rd_protected(c)) {
+        NK_TRY(nk_rec_open(c->rd, rec, len, &type, &data, &n));
     } else {
         /* Before keys exist only handshake and alert records can be understood. */
         NK_CHECK(type == NK_CT_HANDSHAKE || type == NK_CT_ALERT, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -200,7 +209,7 @@ static MSTATUS process(struct nk_conn *c)
          * recognised by its first byte and major version. */
         NK_CHECK(h[0] >= NK_CT_CHANGE_CIPHER_SPEC && h[0] <= 24 && h[1] == 3, ERR_SSL_PROTOCOL);
         size_t len = nk_load16(h + 3);
-        NK_CHECK(len <= (c->rd.suite ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
+        NK_CHECK(len <= (nk_rd_protected(c) ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
         if (avail < NK_REC_HDR + len)
             break;
         c->in_start += NK_REC_HDR + len;
@@ -215,7 +224,7 @@ MSTATUS nk_in_ack(struct nk_conn *c, size_t n)
 {
     if (c->err < 0)
         return c->err;
-    c->in.len += n;
+    nk_buf_wrote(&c->in, n);
     return nk_fail(c, process(c));
 }
 
@@ -238,8 +247,8 @@ static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, s
     NK_CHECK(c->send_limit > 0, ERR_SSL_INTERNAL);
     do {
         size_t chunk = n < c->send_limit ? n : c->send_limit;
-        if (c->wr.suite) {
-            NK_TRY(nk_rec_seal(&c->wr, type, d, chunk, 0, &c->out));
+        if (nk_wr_protected(c)) {
+            NK_TRY(nk_rec_seal(c->wr, type, d, chunk, 0, &c->out));
         } else {
             NK_TRY(nk_buf_reserve(&c->out, NK_REC_HDR + chunk));
             uint8_t *h = c->out.p + c->out.len;
@@ -250,7 +259,7 @@ static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, s
             h[2] = c->role == NK_CLIENT && !c->first_record_sent ? 1 : 3;
             nk_store16(h + 3, (uint16_t)chunk);
             memcpy(h + NK_REC_HDR, d, chunk);
-            c->out.len += NK_REC_HDR + chunk;
+            nk_buf_wrote(&c->out, NK_REC_HDR + chunk);
         }
         c->first_record_sent = 1;
         d += chunk;
@@ -319,7 +328,8 @@ MSTATUS nk_key_update_send(struct nk_conn *c, int request)
         c->tx_rekey_at = c->out.len - c->out_off;
         return OK;
     }
-    return nk_rec_install(&c->wr, c->suite, secret, 1);
+    NK_CHECK(c->wr, ERR_SSL_INTERNAL);   /* keys go only when the kernel has TX */
+    return nk_rec_install(c->wr, c->suite, secret, 1);
 }
 
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
@@ -331,7 +341,7 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     NK_CHECK(c->wr_app && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
     /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
     uint64_t records = n / c->send_limit + 1;
-    if (c->key_update_pending || c->wr.seq + records + 1 >= c->suite->aead_limit)
+    if (c->key_update_pending || (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit)
         NK_TRY(nk_fail(c, nk_key_update_send(c, 0)));
     return nk_fail(c, send_records(c, NK_CT_APPLICATION_DATA, d, n));
 }
@@ -365,6 +375,14 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
     return n;
 }
 
+void nk_engine_park(struct nk_conn *c)
+{
+    if (c->rd) {
+        nk_rec_park(c->rd);
+        nk_rec_park(c->wr);
+    }
+}
+
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(c);
@@ -372,8 +390,10 @@ void nk_engine_release(struct nk_conn *c)
     nk_buf_free(&c->out);
     nk_buf_free(&c->hs_in);
     nk_buf_free(&c->as.in);
-    nk_rec_clear(&c->rd);
-    nk_rec_clear(&c->wr);
+    if (c->rd) {
+        nk_rec_clear(c->rd);
+        nk_rec_clear(c->wr);
+    }
     nk_wipe(c->c_ap, sizeof c->c_ap);
     nk_wipe(c->s_ap, sizeof c->s_ap);
     nk_wipe(c->exporter, sizeof c->exporter);

@@ -45,11 +45,30 @@ const char *nk_alert_name(int alert);
 void nk_wipe(void *p, size_t n);
 int nk_ct_equal(const void *a, const void *b, size_t n);
 
-/* Growable byte buffer. */
+/* Growable byte buffer. hw is how far bytes were ever written (the most len
+ * has been): freeing wipes that much, not the whole capacity, since a record
+ * buffer of 16.6 KiB usually saw a few hundred bytes. Whoever writes past len
+ * moves len with nk_buf_wrote, so hw never misses written bytes. Buffers stay
+ * below 4 GiB (nk_buf_reserve refuses more). */
 struct nk_buf {
     uint8_t *p;
-    size_t len, cap;
+    size_t len;
+    uint32_t cap, hw;
 };
+/* n bytes were written at p + len (within cap): they are now part of the buffer. */
+static inline void nk_buf_wrote(struct nk_buf *b, size_t n)
+{
+    b->len += n;
+    if (b->len > b->hw)
+        b->hw = (uint32_t)b->len;
+}
+/* Bytes up to end were written into the storage without becoming part of the
+ * buffer (a receive straight into it): freeing must still wipe them. */
+static inline void nk_buf_mark(struct nk_buf *b, size_t end)
+{
+    if (end > b->hw)
+        b->hw = (uint32_t)end;
+}
 MSTATUS nk_buf_reserve(struct nk_buf *b, size_t extra) NK_MUST;
 MSTATUS nk_buf_append(struct nk_buf *b, const void *d, size_t n) NK_MUST;
 void nk_buf_consume(struct nk_buf *b, size_t n);   /* drop n bytes from the front */

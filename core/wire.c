@@ -80,7 +80,7 @@ uint8_t *nk_wr_space(struct nk_wr *w, size_t n)
         return NULL;
     }
     uint8_t *p = w->b->p + w->b->len;
-    w->b->len += n;
+    nk_buf_wrote(w->b, n);
     return p;
 }
 

@@ -258,9 +258,9 @@ static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     MSTATUS st = nk_ks_handshake(c, dhe, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
-    NK_TRY(nk_rec_install(&c->rd, c->suite, hs->s_hs, 0));
+    NK_TRY(nk_rec_install(c->rd, c->suite, hs->s_hs, 0));
     c->rd_epoch++;
-    NK_TRY(nk_rec_install(&c->wr, c->suite, hs->c_hs, 1));
+    NK_TRY(nk_rec_install(c->wr, c->suite, hs->c_hs, 1));
     hs->state = ST_C_WAIT_EE;
     return OK;
 }
@@ -357,7 +357,7 @@ static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_hs_on_finished(c, b, raw, n));
     NK_TRY(nk_ks_application(c));
-    NK_TRY(nk_rec_install(&c->rd, c->suite, c->s_ap, 0));
+    NK_TRY(nk_rec_install(c->rd, c->suite, c->s_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
     if (!hs->hrr)
@@ -370,7 +370,7 @@ static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint
     }
     NK_TRY(nk_hs_send_finished(c));
     NK_TRY(nk_ks_resumption(c));
-    NK_TRY(nk_rec_install(&c->wr, c->suite, c->c_ap, 1));
+    NK_TRY(nk_rec_install(c->wr, c->suite, c->c_ap, 1));
     c->wr_app = 1;
     return nk_hs_complete(c);
 }

@@ -264,7 +264,7 @@ static MSTATUS update_read_key(struct nk_conn *c)
     c->rd_epoch++;
     if (c->ktls_rx)   /* the kernel holds decryption paused until it has the key */
         return nk_ktls_rekey(c, 0);
-    return nk_rec_install(&c->rd, c->suite, secret, 0);
+    return nk_rec_install(c->rd, c->suite, secret, 0);
 }
 
 MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)

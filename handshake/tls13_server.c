@@ -141,8 +141,7 @@ static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
         char name[256];
         struct nk_rd r = x->data;
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
-        free(c->server_name);
-        NK_CHECK(c->server_name = strdup(name), ERR_MEM_ALLOC_FAIL);
+        NK_TRY(nk_conn_set_server_name(c, name));
     }
     /* Certificate authentication needs signature_algorithms (§4.2.3, §9.2). */
     x = nk_ext_find(ch->e, ch->ne, NK_EXT_SIGNATURE_ALGORITHMS);
@@ -272,8 +271,8 @@ static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
     st = nk_ks_handshake(c, dhe, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
-    NK_TRY(nk_rec_install(&c->wr, c->suite, hs->s_hs, 1));
-    NK_TRY(nk_rec_install(&c->rd, c->suite, hs->c_hs, 0));
+    NK_TRY(nk_rec_install(c->wr, c->suite, hs->s_hs, 1));
+    NK_TRY(nk_rec_install(c->rd, c->suite, hs->c_hs, 0));
     c->rd_epoch++;
     return OK;
 }
@@ -378,7 +377,7 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
     }
     NK_TRY(nk_hs_send_finished(c));
     NK_TRY(nk_ks_application(c));
-    NK_TRY(nk_rec_install(&c->wr, c->suite, c->s_ap, 1));
+    NK_TRY(nk_rec_install(c->wr, c->suite, c->s_ap, 1));
     c->wr_app = 1;
     hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
     if (!want_cert && c->num_tickets)
@@ -449,7 +448,7 @@ static MSTATUS on_client_finished(struct nk_conn *c, struct nk_rd *b, const uint
         NK_TRY(nk_hs_on_finished(c, b, raw, n));
         NK_TRY(nk_ks_resumption(c));
     }
-    NK_TRY(nk_rec_install(&c->rd, c->suite, c->c_ap, 0));
+    NK_TRY(nk_rec_install(c->rd, c->suite, c->c_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
     NK_TRY(nk_hs_complete(c));

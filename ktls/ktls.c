@@ -183,13 +183,13 @@ static const char *key_error(int err)
 
 static void offload_tx(struct nk_conn *c)
 {
-    if (set_key(c->fd, 1, c->minor, c->suite, &c->wr) < 0) {
+    if (set_key(c->fd, 1, c->minor, c->suite, c->wr) < 0) {
         c->tx_why = why_code(key_error(errno));
         return;
     }
     c->ktls_tx = 1;
     c->tx_why = why_code("");
-    nk_rec_clear(&c->wr);    /* from now on the engine queues plaintext records */
+    nk_rec_clear(c->wr);    /* from now on the engine queues plaintext records */
     if (c->ktls_opts & NKTLS_KTLS_ZEROCOPY_SENDFILE) {
         int one = 1;
         if (setsockopt(c->fd, SOL_TLS, TLS_TX_ZEROCOPY_RO, &one, sizeof one) < 0)
@@ -199,13 +199,13 @@ static void offload_tx(struct nk_conn *c)
 
 static void offload_rx(struct nk_conn *c)
 {
-    if (set_key(c->fd, 0, c->minor, c->suite, &c->rd) < 0) {
+    if (set_key(c->fd, 0, c->minor, c->suite, c->rd) < 0) {
         c->rx_why = why_code(key_error(errno));
         return;
     }
     c->ktls_rx = 1;
     c->rx_why = why_code("");
-    nk_rec_clear(&c->rd);
+    nk_rec_clear(c->rd);
     nk_buf_free(&c->in);
     if (c->minor == 4 && !(c->ktls_opts & NKTLS_KTLS_RX_PADDED)) {
         /* TLS 1.3 records from common peers carry no padding; the kernel can then
@@ -248,6 +248,10 @@ MSTATUS nk_ktls_offload(struct nk_conn *c)
         if (!why && want_rx)
             offload_rx(c);
     }
+    /* The kernel carries both directions: userspace never protects a record
+     * again (a KeyUpdate hands the kernel a key derived on the stack). */
+    if (c->ktls_tx && c->ktls_rx)
+        nk_conn_keys_free(c);
     if (c->ktls_mode == NKTLS_KTLS_REQUIRE && !(c->ktls_tx && c->ktls_rx))
         return ERR_SSL_KTLS_UNAVAILABLE;
     return OK;

@@ -193,6 +193,8 @@ MSTATUS nk_ktls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, i
             (void)!nk_drive_flush(c);
             return st;
         }
+        if (staged)   /* plaintext in the engine's buffer, beyond its len */
+            nk_buf_mark(&c->in, (size_t)n);
         /* A truncated control message would lose the record type. */
         NK_CHECK(!ctrunc, nk_fail(c, ERR_SSL_INTERNAL));
         if (type != NK_CT_APPLICATION_DATA) {

@@ -24,6 +24,18 @@ void nk_rec_clear(struct nk_rec_key *k)
     nk_wipe(k, sizeof *k);
 }
 
+void nk_rec_park(struct nk_rec_key *k)
+{
+    if (k->suite && k->aead.ctx)
+        nk_aead_free(&k->aead);
+}
+
+/* A parked key gets its context back (same key: the stream goes on). */
+static MSTATUS unpark(struct nk_rec_key *k, int encrypt)
+{
+    return k->aead.ctx ? OK : nk_aead_init(&k->aead, k->suite, k->key, encrypt);
+}
+
 /* §5.3: the per-record nonce is the IV XORed with the 64-bit sequence number,
  * left-padded to the IV length. */
 static void make_nonce(const struct nk_rec_key *k, uint8_t nonce[NK_AEAD_IV])
@@ -48,6 +60,7 @@ MSTATUS nk_rec_seal(struct nk_rec_key *k, uint8_t type, const uint8_t *data, siz
     size_t inner = len + 1 + pad, clen = inner + NK_AEAD_TAG;
     NK_CHECK(len <= NK_MAX_PLAIN && clen <= NK_MAX_CIPHER, ERR_INVALID_ARG);
     NK_CHECK(k->seq < k->suite->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
+    NK_TRY(unpark(k, 1));
     NK_TRY(nk_buf_reserve(out, NK_REC_HDR + clen));
     uint8_t *h = out->p + out->len, *body = h + NK_REC_HDR, nonce[NK_AEAD_IV];
     /* §5.2: opaque_type 23, legacy_record_version 0x0303. */
@@ -60,9 +73,15 @@ MSTATUS nk_rec_seal(struct nk_rec_key *k, uint8_t type, const uint8_t *data, siz
     body[len] = type;
     memset(body + len + 1, 0, pad);
     make_nonce(k, nonce);
-    NK_TRY(nk_aead_seal(&k->aead, nonce, h, NK_REC_HDR, body, inner));
-    NK_TRY(next_seq(k));
-    out->len += NK_REC_HDR + clen;
+    MSTATUS st = nk_aead_seal(&k->aead, nonce, h, NK_REC_HDR, body, inner);
+    if (st >= 0)
+        st = next_seq(k);
+    if (st < 0) {
+        /* The plaintext sits past len, where freeing would not wipe it. */
+        nk_wipe(h, NK_REC_HDR + clen);
+        return st;
+    }
+    nk_buf_wrote(out, NK_REC_HDR + clen);
     return OK;
 }
 
@@ -76,6 +95,7 @@ MSTATUS nk_rec_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint8_t 
     /* §5.2: protected records always carry opaque_type application_data. */
     NK_CHECK(rec[0] == NK_CT_APPLICATION_DATA, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_CHECK(clen >= NK_AEAD_TAG + 1, ERR_SSL_BAD_RECORD_MAC);
+    NK_TRY(unpark(k, 0));
     make_nonce(k, nonce);
     NK_TRY(nk_aead_open(&k->aead, nonce, rec, NK_REC_HDR, rec + NK_REC_HDR, clen));
     NK_TRY(next_seq(k));

@@ -32,6 +32,10 @@ MSTATUS nk_rec_install(struct nk_rec_key *k, const struct nk_suite *s, const uin
 /* Only the key and IV (for the kernel): no AEAD context. */
 MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret) NK_MUST;
 void nk_rec_clear(struct nk_rec_key *k);
+/* Free the AEAD context of an idle connection's key, keeping key, IV and
+ * sequence number: the context (about 1.1 KiB of libcrypto heap) is rebuilt
+ * from them when the key is next used. */
+void nk_rec_park(struct nk_rec_key *k);
 
 /* Append one protected record carrying len (<= 2^14) bytes of the given inner
  * content type, followed by pad zero bytes of padding. */

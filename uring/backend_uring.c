@@ -51,6 +51,7 @@ struct ub {
     struct nk_lconn *retry;          /* receives that found no buffer */
     uint64_t wake_val;
     int tick_armed;
+    int64_t tick_at;
     struct { uint64_t ud; int res; } *fake;   /* requests no SQE could carry */
     size_t n_fake, cap_fake;
 };
@@ -151,11 +152,14 @@ static void ur_tick(struct nk_loop *l, int64_t at)
 {
     struct ub *u = l->bp;
     struct io_uring_sqe *sqe;
-    if (u->tick_armed || !(sqe = get_sqe(u)))
+    /* An earlier wake-up than the one armed (a paused accept while a trim
+     * waits) gets a request of its own; the later one then finds nothing due. */
+    if ((u->tick_armed && at >= u->tick_at) || !(sqe = get_sqe(u)))
         return;
     io_uring_prep_timeout(sqe, ts_for(u, sqe, at), 0, IORING_TIMEOUT_ABS);
     io_uring_sqe_set_data64(sqe, UD((uint64_t)LL_TICK << 3, LOP_LOOP));
     u->tick_armed = 1;
+    u->tick_at = at;
 }
 
 /* One step of a file range. Software: read a chunk. Kernel TX: splice file ->

@@ -13,6 +13,8 @@
 #include "core/wire.h"
 #include "ktls/ktls.h"
 
+struct nk_slab nk_lconn_slab = NK_SLAB_INIT(sizeof(struct nk_lconn));
+
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
@@ -52,6 +54,7 @@ MSTATUS nk_loop_init(struct nk_loop *l, struct nk_server *srv, int idx)
 static void lc_free(struct nk_lconn *lc)
 {
     struct nk_loop *l = lc->loop;
+    l->churn++;
     if (lc->in_list) {
         if (lc->prev)
             lc->prev->next = lc->next;
@@ -72,7 +75,7 @@ static void lc_free(struct nk_lconn *lc)
         nk_conn_free(lc->c);
     atomic_fetch_sub(&l->srv->live, 1);
     free(lc->peer);
-    free(lc);
+    nk_slab_free(&nk_lconn_slab, lc);
 }
 
 /* After the loop stopped, or when it never ran: free without callbacks. */
@@ -101,7 +104,7 @@ void nk_loop_fini(struct nk_loop *l)
 
 struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd)
 {
-    struct nk_lconn *lc = calloc(1, sizeof *lc);
+    struct nk_lconn *lc = nk_slab_alloc(&nk_lconn_slab);
     if (!lc)
         return NULL;
     lc->loop = l;
@@ -109,7 +112,7 @@ struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd)
     lc->fd = fd;
     lc->heap_idx = -1;
     if (nk_conn_get(h, &lc->c) < 0) {
-        free(lc);
+        nk_slab_free(&nk_lconn_slab, lc);
         return NULL;
     }
     atomic_fetch_add(&l->srv->live, 1);
@@ -298,6 +301,10 @@ static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
     struct nk_conn *c = lc->c;
     uint8_t type = NK_CT_APPLICATION_DATA;
     lc->recv_armed = 0;
+    /* A receive into the engine's buffer (kernel RX: plaintext) must be wiped
+     * when that buffer is freed, even if the bytes are never looked at. */
+    if (res > 0 && lc->rx_buf && c->in.p && lc->rx_buf >= c->in.p && lc->rx_buf < c->in.p + c->in.cap)
+        nk_buf_mark(&c->in, (size_t)(lc->rx_buf - c->in.p) + (size_t)res);
     if (lc->state >= LC_CLOSING || res == -ECANCELED)
         return;
     if (res == -EIO && lc->recv_mode == LRECV_KTLS) {
@@ -409,6 +416,9 @@ static void open_conn(struct nk_lconn *lc)
     /* Without kernel RX nothing more is ever handed over: read whole buffers. */
     if (!c->ktls_rx)
         c->readahead = 1;
+    lc->loop->churn++;   /* the handshake's temporaries are gone */
+    if (c->rd)   /* userspace keys: their contexts may be parked while idle */
+        nk_loop_sweep_soon(lc->loop);
     lc->state = LC_OPEN;
     lc->told_app = 1;
     lc->last_active = lc->loop->now;
@@ -426,11 +436,15 @@ static void release_idle(struct nk_lconn *lc)
     if (!nk_lc_output_idle(lc) || lc->file)
         return;
     nk_lc_release_tx(lc);
-    if (c->out.p && c->out.len == 0)
+    if (c->out.p && c->out.len == 0) {
         nk_buf_free(&c->out);
+        lc->loop->churn++;
+    }
     if (lc->recv_mode != LRECV_ENGINE && lc->rx_buf == NULL && c->in.p && c->in.len == 0
-        && c->in_start == 0 && c->app_len == 0)
+        && c->in_start == 0 && c->app_len == 0) {
         nk_buf_free(&c->in);
+        lc->loop->churn++;
+    }
 }
 
 static void open_step(struct nk_lconn *lc)
@@ -550,6 +564,8 @@ static void on_timer(struct nk_lconn *lc, ssize_t res)
 void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t *buf)
 {
     lc->inflight--;
+    if (op != LOP_TIMER)   /* lazy timers fire while idle: not activity */
+        lc->loop->events++;
     switch (op) {
     case LOP_RECV:
         on_recv(lc, res, buf);
@@ -575,6 +591,7 @@ void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t
 void nk_loop_accepted(struct nk_loop *l, int fd)
 {
     struct nk_server *s = l->srv;
+    l->events++;
     if (l->stopping || (s->max_conns && atomic_load(&s->live) >= s->max_conns)) {
         close(fd);
         atomic_fetch_add(&s->rejected, 1);
@@ -610,11 +627,20 @@ int nk_loop_accept_error(struct nk_loop *l, int err)
 
 void nk_loop_tick(struct nk_loop *l)
 {
-    if (!l->accept_resume_at || l->now < l->accept_resume_at)
-        return;
-    l->accept_resume_at = 0;
-    for (int i = 0; i < l->n_lfds && !l->stopping; i++)
-        l->be->accept(l, i);
+    if (l->accept_resume_at && l->now >= l->accept_resume_at) {
+        l->accept_resume_at = 0;
+        for (int i = 0; i < l->n_lfds && !l->stopping; i++)
+            l->be->accept(l, i);
+    }
+    nk_loop_idle_work(l);
+    /* One tick serves all: wait for whichever is still to come. */
+    int64_t next = l->accept_resume_at;
+    if (l->trim_at && (!next || l->trim_at < next))
+        next = l->trim_at;
+    if (l->sweep_at && (!next || l->sweep_at < next))
+        next = l->sweep_at;
+    if (next)
+        l->be->tick(l, next);
 }
 
 /* ---- new client connections, stop, the loop itself ---- */
@@ -695,6 +721,7 @@ MSTATUS nk_loop_run(struct nk_loop *l)
         run_kicks(l);
         if (l->stopping && l->live == 0 && l->accepts_armed == 0)
             break;
+        nk_loop_idle_work(l);   /* everything due is done: a moment to tidy */
         st = l->be->wait(l);
         if (st < 0)
             break;

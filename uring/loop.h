@@ -97,6 +97,10 @@ struct nk_lconn {
     struct nk_lconn *be_next;       /* backend-private list */
 };
 
+/* Loop connections come from a pool of their own (core/slab.h): made by a
+ * worker (accept) or any thread (a client's connect), freed by the worker. */
+extern struct nk_slab nk_lconn_slab;
+
 /* A file range being sent. Software: read into buf, encrypt. Kernel TX:
  * io_uring splices file -> pipe -> socket; epoll calls sendfile(2). */
 struct lc_file {
@@ -158,6 +162,13 @@ struct nk_loop {
     int64_t now;                     /* ms, CLOCK_MONOTONIC, updated after each wait */
     int64_t stop_at;                 /* stopping: force-close what remains then */
     int64_t accept_resume_at;        /* accepts paused (EMFILE) until then; 0 = not */
+    /* Giving memory back when things go quiet (loop_idle.c). */
+    uint64_t events;                 /* completions and accepts so far */
+    uint64_t trim_events;            /* events when the pending trim was armed */
+    unsigned churn;                  /* handshakes ended; buffers, contexts, connections freed */
+    unsigned trims;                  /* times memory was given back (tests look) */
+    int64_t trim_at;                 /* look at trimming then, if quiet; 0 = not armed */
+    int64_t sweep_at;                /* next look for idle connections to park; 0 = none */
     struct nk_lconn *conns;
     unsigned live;
     struct nk_lconn *kick_head;
@@ -211,6 +222,10 @@ void nk_loop_post(struct nk_loop *l, struct nk_post *p);
 void nk_lc_kick(struct nk_lconn *lc);
 void nk_lc_close(struct nk_lconn *lc, MSTATUS why);
 struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
+
+/* loop_idle.c: what idle connections and a finished burst give back */
+void nk_loop_idle_work(struct nk_loop *l);   /* before the loop waits, and at ticks */
+void nk_loop_sweep_soon(struct nk_loop *l);  /* a connection with userspace keys opened */
 
 /* loop_out.c */
 void nk_lc_pump_output(struct nk_lconn *lc);

@@ -46,6 +46,7 @@ void nk_lc_release_tx(struct nk_lconn *lc)
     nk_buf_free(&t->buf);
     free(t);
     lc->tx = NULL;
+    lc->loop->churn++;   /* memory that may go back to the system (loop_idle.c) */
 }
 
 /* Teardown: whatever is left goes. */

@@ -332,7 +332,7 @@ static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte
             lc->c = NULL;   /* freed below with the handle */
             nk_lc_unregister(lc);
             atomic_fetch_sub(&s->live, 1);
-            free(lc);
+            nk_slab_free(&nk_lconn_slab, lc);
         }
         if (ch > 0 && nk_conn_get(ch, &c) == OK)
             nk_conn_free(c);

@@ -228,7 +228,7 @@ TEST_F(bad, record_overflow_inner_plaintext)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, NK_CT_APPLICATION_DATA, big, sizeof big, 1, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_APPLICATION_DATA, big, sizeof big, 1, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_RECORD_OVERFLOW, SSL_ALERT_RECORD_OVERFLOW);
 }
@@ -246,7 +246,7 @@ TEST_F(bad, record_largest_allowed)
         size_t n = sizeof big - pad[i];
         tp_fill(big, n, (unsigned)i);
         self->p.rx[TP_SERVER].len = 0;
-        ASSERT_EQ(nk_rec_seal(&c->wr, NK_CT_APPLICATION_DATA, big, n, pad[i], &c->out), OK);
+        ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_APPLICATION_DATA, big, n, pad[i], &c->out), OK);
         ASSERT_EQ(tp_pump(&self->p), OK);
         ASSERT_EQ(self->p.c[TP_SERVER]->err, OK);
         ASSERT_EQ(self->p.rx[TP_SERVER].len, n);
@@ -283,7 +283,7 @@ TEST_F(bad, unknown_inner_content_type)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, 99, (const uint8_t *)"x", 1, 0, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, 99, (const uint8_t *)"x", 1, 0, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
@@ -294,7 +294,7 @@ TEST_F(bad, all_padding_record)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, 0, (const uint8_t *)"", 0, 8, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, 0, (const uint8_t *)"", 0, 8, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
@@ -1051,7 +1051,7 @@ TEST_F(bad, key_update_bad_request_value)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, NK_CT_HANDSHAKE, ku, sizeof ku, 0, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_HANDSHAKE, ku, sizeof ku, 0, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
 }
@@ -1062,7 +1062,7 @@ TEST_F(bad, key_update_wrong_length)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, NK_CT_HANDSHAKE, ku, sizeof ku, 0, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_HANDSHAKE, ku, sizeof ku, 0, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_PROTOCOL, SSL_ALERT_DECODE_ERROR);
 }
@@ -1095,7 +1095,7 @@ TEST_F(bad, handshake_message_after_handshake)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *s = self->p.c[TP_SERVER];
-    ASSERT_EQ(nk_rec_seal(&s->wr, NK_CT_HANDSHAKE, ee, sizeof ee, 0, &s->out), OK);
+    ASSERT_EQ(nk_rec_seal(s->wr, NK_CT_HANDSHAKE, ee, sizeof ee, 0, &s->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
@@ -1108,7 +1108,7 @@ TEST_F(bad, new_session_ticket_to_server)
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
-    ASSERT_EQ(nk_rec_seal(&c->wr, NK_CT_HANDSHAKE, nst, sizeof nst, 0, &c->out), OK);
+    ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_HANDSHAKE, nst, sizeof nst, 0, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }

@@ -112,7 +112,7 @@ static MSTATUS ku_arm(struct ku_watch *w, struct tp_pair *p)
     memset(w, 0, sizeof *w);
     for (int d = 0; d < 2; d++) {
         struct nk_conn *c = p->c[d];
-        NK_TRY(tp_crypt_init(&w->k[d], c->suite, d == TP_C2S ? c->c_ap : c->s_ap, c->wr.seq));
+        NK_TRY(tp_crypt_init(&w->k[d], c->suite, d == TP_C2S ? c->c_ap : c->s_ap, c->wr->seq));
         w->armed[d] = 1;
     }
     p->hook = ku_hook;
