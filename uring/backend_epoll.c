@@ -8,6 +8,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 #include "uring/loop.h"
+#include "uring/timer_heap.h"
 
 /* be_pend: requests waiting, and bookkeeping. */
 enum { P_RECV = 1, P_SEND = 2, P_CONNECT = 4, P_FILE = 8, P_TIMER = 16,
@@ -22,74 +23,13 @@ enum { R_IN = 1, R_OUT = 2, R_REG = 4 };
 
 struct eb {
     int ep;
-    struct nk_lconn **heap;
-    size_t heap_n, heap_cap;
+    struct nk_theap th;
     struct nk_lconn *todo;
     uint8_t *pool;
     int64_t tick_at;
     uint8_t *acc_todo;     /* per listener: accept again without waiting */
     uint8_t *acc_reg;
 };
-
-/* ---- timer heap, keyed by lc->be_at ---- */
-
-static void heap_swap(struct eb *b, size_t i, size_t j)
-{
-    struct nk_lconn *t = b->heap[i];
-    b->heap[i] = b->heap[j];
-    b->heap[j] = t;
-    b->heap[i]->heap_idx = (int)i;
-    b->heap[j]->heap_idx = (int)j;
-}
-
-static void heap_fix(struct eb *b, size_t i)
-{
-    while (i > 0 && b->heap[(i - 1) / 2]->be_at > b->heap[i]->be_at) {
-        heap_swap(b, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < b->heap_n && b->heap[l]->be_at < b->heap[m]->be_at)
-            m = l;
-        if (r < b->heap_n && b->heap[r]->be_at < b->heap[m]->be_at)
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(b, i, m);
-        i = m;
-    }
-}
-
-static int heap_push(struct eb *b, struct nk_lconn *lc)
-{
-    if (b->heap_n == b->heap_cap) {
-        size_t cap = b->heap_cap ? b->heap_cap * 2 : 256;
-        struct nk_lconn **h = realloc(b->heap, cap * sizeof *h);
-        if (!h)
-            return -1;
-        b->heap = h;
-        b->heap_cap = cap;
-    }
-    lc->heap_idx = (int)b->heap_n;
-    b->heap[b->heap_n++] = lc;
-    heap_fix(b, b->heap_n - 1);
-    return 0;
-}
-
-static void heap_remove(struct eb *b, struct nk_lconn *lc)
-{
-    size_t i = (size_t)lc->heap_idx;
-    lc->heap_idx = -1;
-    if (i >= b->heap_n)
-        return;
-    b->heap_n--;
-    if (i != b->heap_n) {
-        b->heap[i] = b->heap[b->heap_n];
-        b->heap[i]->heap_idx = (int)i;
-        heap_fix(b, i);
-    }
-}
 
 /* ---- requests ---- */
 
@@ -118,11 +58,11 @@ static void ep_timer(struct nk_lconn *lc, int64_t at)
         lc->be_tdone++;
         todo(lc, 0);
         lc->be_at = at;
-        heap_fix(b, (size_t)lc->heap_idx);
+        nk_theap_fix(&b->th, (size_t)lc->heap_idx);
         return;
     }
     lc->be_at = at;
-    if (heap_push(b, lc) < 0) {
+    if (nk_theap_push(&b->th, lc) < 0) {
         lc->be_tdone++;     /* cannot keep it: report it as cancelled */
         todo(lc, 0);
         return;
@@ -244,7 +184,7 @@ static void cancel_all(struct eb *b, struct nk_lconn *lc)
         if (lc->be_pend & ops[i].bit)
             done(lc, ops[i].bit, ops[i].op, -ECANCELED, NULL);
     if (lc->be_pend & P_TIMER) {
-        heap_remove(b, lc);
+        nk_theap_remove(&b->th, lc);
         done(lc, P_TIMER, LOP_TIMER, -ECANCELED, NULL);
     }
 }
@@ -354,7 +294,7 @@ static void accept_some(struct nk_loop *l, int idx)
 
 static int64_t next_timeout(struct nk_loop *l, struct eb *b)
 {
-    int64_t at = b->heap_n ? b->heap[0]->be_at : 0;
+    int64_t at = nk_theap_next(&b->th);
     if (b->tick_at && (!at || b->tick_at < at))
         at = b->tick_at;
     for (int i = 0; i < l->n_lfds; i++)
@@ -399,11 +339,9 @@ static MSTATUS ep_wait(struct nk_loop *l)
     l->now = nk_loop_clock();
     for (int i = 0; i < n; i++)
         dispatch(l, b, &evs[i]);
-    while (b->heap_n && b->heap[0]->be_at <= l->now) {
-        struct nk_lconn *lc = b->heap[0];
-        heap_remove(b, lc);
-        done(lc, P_TIMER, LOP_TIMER, -ETIME, NULL);
-    }
+    struct nk_lconn *due;
+    while ((due = nk_theap_pop_due(&b->th, l->now)))
+        done(due, P_TIMER, LOP_TIMER, -ETIME, NULL);
     if (b->tick_at && b->tick_at <= l->now) {
         b->tick_at = 0;
         nk_loop_tick(l);
@@ -424,7 +362,7 @@ static void ep_fini(struct nk_loop *l)
         return;
     if (b->ep >= 0)
         close(b->ep);
-    free(b->heap);
+    free(b->th.v);
     free(b->pool);
     free(b->acc_todo);
     free(b->acc_reg);

@@ -1,7 +1,8 @@
 /* uring/backend_uring.c — the loop's io_uring backend (liburing): one ring per
  * worker; multishot accept (single-shot where the kernel lacks it); receives
  * into a provided buffer ring (plain receives where the kernel lacks one);
- * sendmsg/recvmsg with control messages for kernel TLS; io_uring timeouts;
+ * sendmsg/recvmsg with control messages for kernel TLS; one io_uring timeout
+ * per worker for the timer heap (timer_heap.h);
  * splice through a pipe for sendfile under kernel TX; cancellation on close.
  *
  * The buffer ring: NBUFS x BUFSZ per worker (4 MiB) serve all of the worker's
@@ -25,6 +26,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "uring/loop.h"
+#include "uring/timer_heap.h"
 
 #define SQ_ENTRIES 2048
 #define CQ_ENTRIES 16384
@@ -51,7 +53,8 @@ struct ub {
     struct nk_lconn *retry;          /* receives that found no buffer */
     uint64_t wake_val;
     int tick_armed;
-    int64_t tick_at;
+    int64_t tick_at;                 /* the earliest wake-up asked of the kernel */
+    struct nk_theap th;              /* the connections' timers */
     struct { uint64_t ud; int res; } *fake;   /* requests no SQE could carry */
     size_t n_fake, cap_fake;
 };
@@ -139,27 +142,48 @@ static void ur_connect(struct nk_lconn *lc)
     lc->be_pend |= 1u << LOP_CONNECT;
 }
 
-static void ur_timer(struct nk_lconn *lc, int64_t at)
-{
-    struct ub *u = lc->loop->bp;
-    struct io_uring_sqe *sqe;
-    SQE_OR_FAKE(u, sqe, UD(lc, LOP_TIMER));
-    io_uring_prep_timeout(sqe, ts_for(u, sqe, at), 0, IORING_TIMEOUT_ABS);
-    io_uring_sqe_set_data64(sqe, UD(lc, LOP_TIMER));
-}
-
+/* The kernel wakes the loop at `at` (ms, loop clock) with one io_uring
+ * timeout for the whole worker. An earlier wake-up than the one armed gets a
+ * request of its own; the later one then finds nothing due. */
 static void ur_tick(struct nk_loop *l, int64_t at)
 {
     struct ub *u = l->bp;
     struct io_uring_sqe *sqe;
-    /* An earlier wake-up than the one armed (a paused accept while a trim
-     * waits) gets a request of its own; the later one then finds nothing due. */
     if ((u->tick_armed && at >= u->tick_at) || !(sqe = get_sqe(u)))
         return;
     io_uring_prep_timeout(sqe, ts_for(u, sqe, at), 0, IORING_TIMEOUT_ABS);
     io_uring_sqe_set_data64(sqe, UD((uint64_t)LL_TICK << 3, LOP_LOOP));
     u->tick_armed = 1;
     u->tick_at = at;
+}
+
+/* A connection's timer lives in the worker's heap (timer_heap.h says why),
+ * one entry per connection: a later request replaces the earlier one, which
+ * ends as cancelled, as each request must end exactly once. */
+static void ur_timer(struct nk_lconn *lc, int64_t at)
+{
+    struct ub *u = lc->loop->bp;
+    lc->be_at = at;
+    if (lc->heap_idx >= 0) {
+        fake(u, UD(lc, LOP_TIMER), -ECANCELED);
+        nk_theap_fix(&u->th, (size_t)lc->heap_idx);
+    } else if (nk_theap_push(&u->th, lc) < 0) {
+        fake(u, UD(lc, LOP_TIMER), -ECANCELED);   /* cannot keep it */
+        return;
+    }
+    ur_tick(lc->loop, nk_theap_next(&u->th));
+}
+
+/* Every connection timer that is due fires; the kernel is asked to wake the
+ * loop for the next one. */
+static void fire_due(struct nk_loop *l)
+{
+    struct ub *u = l->bp;
+    struct nk_lconn *lc;
+    while ((lc = nk_theap_pop_due(&u->th, l->now)))
+        nk_loop_done(lc, LOP_TIMER, -ETIME, NULL);
+    if (u->th.n)
+        ur_tick(l, nk_theap_next(&u->th));
 }
 
 /* One step of a file range. Software: read a chunk. Kernel TX: splice file ->
@@ -254,12 +278,9 @@ static void ur_cancel(struct nk_lconn *lc)
         io_uring_prep_cancel64(sqe, UD(lc, op), 0);
         io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
     }
-    for (unsigned i = 0; i < lc->timers; i++) {
-        struct io_uring_sqe *sqe = get_sqe(u);
-        if (!sqe)
-            break;
-        io_uring_prep_timeout_remove(sqe, UD(lc, LOP_TIMER), 0);
-        io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
+    if (lc->heap_idx >= 0) {
+        nk_theap_remove(&u->th, lc);
+        fake(u, UD(lc, LOP_TIMER), -ECANCELED);
     }
 }
 
@@ -268,6 +289,8 @@ static void ur_forget(struct nk_lconn *lc)
     struct ub *u = lc->loop->bp;
     if (u)
         (void)unlist_retry(u, lc);
+    if (u && lc->heap_idx >= 0)
+        nk_theap_remove(&u->th, lc);
 }
 
 /* ---- listeners ---- */
@@ -438,6 +461,7 @@ static MSTATUS ur_wait(struct nk_loop *l)
         n++;
     }
     io_uring_cq_advance(&u->ring, n);
+    fire_due(l);
     return OK;
 }
 
@@ -505,6 +529,7 @@ static void ur_fini(struct nk_loop *l)
     free(u->ts);
     free(u->pollbuf);
     free(u->fake);
+    free(u->th.v);
     free(u);
     l->bp = NULL;
 }

@@ -71,11 +71,11 @@ struct nk_lconn {
     uint16_t recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
              told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1;
     MSTATUS status;                 /* why it closes */
-    int heap_idx;                   /* epoll: place in the timer heap */
+    int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
     int64_t timer_at;               /* the latest timer requested */
     int64_t last_active;
-    int64_t be_at;                  /* epoll: when its heap entry fires */
+    int64_t be_at;                  /* when its heap entry fires */
 
     /* receive request: a plain receive in every mode; under kernel RX a
      * record other than application data fails it with EIO and is then read
