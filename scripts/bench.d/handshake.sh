@@ -99,7 +99,7 @@ section_handshake() {
     : >"$raw"
     setup_certs
     reps=${NKTLS_BENCH_REPS:-$(qd 3 1)}
-    LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 2 1)}
+    LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 4 1)}
     R[hs_reps]=$reps
     echo "# handshake: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
     for key in p256 rsa2048; do

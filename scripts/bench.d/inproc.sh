@@ -52,8 +52,9 @@ inproc_table() {
         [ -z "${R[inproc_${impl}_detail]:-}" ] || echo "   $impl: ${R[inproc_${impl}_detail]}"
     done
     echo
-    echo "   floor: the crypto the program times on its own (X25519 keygen + derive, plus the"
-    echo "   signature for full handshakes). ssl/nk above 1: libssl's server costs more."
+    echo "   floor: the crypto the program times on its own (X25519 keygen + derive, priced as"
+    echo "   two derives, plus the signature for full handshakes). ssl/nk above 1: libssl's"
+    echo "   server costs more."
 }
 
 section_inproc() {

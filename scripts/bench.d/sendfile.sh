@@ -222,30 +222,12 @@ EOF
     fi
 }
 
+# sendfile_floor RAW: the suite's AEAD rate (floor.sh's floor_aead), recorded.
 sendfile_floor() {
-    local raw=$1 out k alg
-    # The AEAD of the suite the servers ran.
-    case $CIPHER in
-    TLS_AES_128_GCM_SHA256) alg=aes-128-gcm ;;
-    TLS_AES_256_GCM_SHA384) alg=aes-256-gcm ;;
-    TLS_CHACHA20_POLY1305_SHA256) alg=chacha20-poly1305 ;;
-    *) R[floor_err]="no openssl speed figure for $CIPHER"; return 0 ;;
-    esac
-    R[floor_alg]=$alg
-    say "crypto floor: openssl speed -evp $alg"
-    out=$(timeout 60 "${PIN_SERVER[@]}" openssl speed -evp "$alg" -bytes 16384 -seconds 3 \
-        2>/dev/null) || true
-    # "type  16384 bytes" then "AES-128-GCM  3303312.29k": thousands of bytes
-    # per second.
-    k=$(awk 'hdr && NF >= 2 { v = $NF; hdr = 0 } /^type/ { hdr = 1 }
-             END { if (sub(/k$/, "", v)) print v }' <<<"$out")
-    if [ -n "$k" ]; then
-        R[floor_mbps]=$(calc "$k * 1000 / 1e6" %.1f)
-        echo "floor=openssl-speed alg=$alg bytes=16384 MBps=${R[floor_mbps]}" >>"$raw"
-    else
-        R[floor_err]="openssl speed gave no $alg figure"
-        FAILED=1
-    fi
+    local raw=$1
+    floor_aead
+    [ -z "${R[floor_mbps]:-}" ] ||
+        echo "floor=openssl-speed alg=${R[floor_alg]} bytes=16384 MBps=${R[floor_mbps]}" >>"$raw"
 }
 
 # floor_frac CPU_S_PER_GIB: bytes per CPU-second as a fraction of the floor.
@@ -286,7 +268,7 @@ sendfile_table() {
     echo
     echo "-- host (no tls module: nktls on its software layer), ${R[host_mib]:-?} MiB file,"
     echo "   curl x${DOWNLOADS:-5} per server (median MB/s), server CPU from /proc/PID/stat; $PIN_NOTE"
-    echo "   floor: openssl speed -evp ${R[floor_alg]:-?}, 16 KiB blocks, one core: $(fmt "${R[floor_mbps]:-}") MB/s${R[floor_err]:+ (${R[floor_err]})}"
+    echo "   floor: openssl speed -evp ${R[floor_alg]:-?}, 16 KiB blocks, one core: $(fmt "${R[floor_mbps]:-}") MB/s${R[floor_aead_err]:+ (${R[floor_aead_err]})}"
     printf '   %-25s %7s %-15s %9s %12s %11s %10s\n' server MB/s "(range)" "CPU s/GiB" \
         "MB/s nk/this" "CPU nk/this" "floor frac"
     for n in nktls openssl nginx inproc; do

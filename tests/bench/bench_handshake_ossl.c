@@ -172,8 +172,9 @@ static void handshakes(struct run *r, long n)
 }
 
 /* n handshakes in batches. */
-static void run_many(struct run *r, long n)
+static void run_many(void *arg, long n)
 {
+    struct run *r = arg;
     for (long done = 0; done < n; done += BC_BATCH)
         handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
 }
@@ -196,15 +197,9 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
     r.ctx[CLI] = make_ctx(o, 0, key);
     handshakes(&r, 1);
     run_many(&r, o->warmup);
-    long per = o->count / BC_ROUNDS > 0 ? o->count / BC_ROUNDS : 1;
-    double srv = 0, cli = 0;
-    for (int round = 0; round < BC_ROUNDS; round++) {
-        memset(r.side, 0, sizeof r.side);
-        run_many(&r, per);
-        bc_best(&srv, bc_us(&r.side[SRV], per, clock_ns));
-        bc_best(&cli, bc_us(&r.side[CLI], per, clock_ns));
-    }
-    bc_report("openssl", key, mode, per * BC_ROUNDS, srv, cli, fl, clock_ns);
+    double best[2];
+    long n = bc_rounds(run_many, &r, r.side, o->count, clock_ns, best);
+    bc_report("openssl", key, mode, n, best[SRV], best[CLI], fl, clock_ns);
     SSL_SESSION_free(r.sess);
     SSL_CTX_free(r.ctx[SRV]);
     SSL_CTX_free(r.ctx[CLI]);
