@@ -12,7 +12,7 @@
 
 /* be_pend: requests waiting, and bookkeeping. */
 enum { P_RECV = 1, P_SEND = 2, P_CONNECT = 4, P_FILE = 8, P_TIMER = 16,
-       P_TODO = 32, P_CANCEL = 64, P_CONNECTING = 128 };
+       P_QUEUED = 32, P_CANCEL = 64, P_CONNECTING = 128 };
 /* be_ready: what the socket last showed, and whether it is registered. */
 enum { R_IN = 1, R_OUT = 2, R_REG = 4 };
 
@@ -24,31 +24,31 @@ enum { R_IN = 1, R_OUT = 2, R_REG = 4 };
 struct eb {
     int ep;
     struct nk_theap th;
-    struct nk_lconn *todo;
+    struct nk_lconn *queued;
     uint8_t *pool;
     int64_t tick_at;
-    uint8_t *acc_todo;     /* per listener: accept again without waiting */
+    uint8_t *acc_again;     /* per listener: accept again without waiting */
     uint8_t *acc_reg;
 };
 
 /* ---- requests ---- */
 
-static void todo(struct nk_lconn *lc, unsigned bit)
+static void queue_work(struct nk_lconn *lc, unsigned bit)
 {
     struct eb *b = lc->loop->bp;
     lc->be_pend |= bit;
-    if (lc->be_pend & P_TODO)
+    if (lc->be_pend & P_QUEUED)
         return;
-    lc->be_pend |= P_TODO;
-    lc->be_next = b->todo;
-    b->todo = lc;
+    lc->be_pend |= P_QUEUED;
+    lc->be_next = b->queued;
+    b->queued = lc;
 }
 
-static void ep_recv(struct nk_lconn *lc) { todo(lc, P_RECV); }
-static void ep_send(struct nk_lconn *lc) { todo(lc, P_SEND); }
-static void ep_connect(struct nk_lconn *lc) { todo(lc, P_CONNECT); }
-static void ep_file(struct nk_lconn *lc) { todo(lc, P_FILE); }
-static void ep_cancel(struct nk_lconn *lc) { todo(lc, P_CANCEL); }
+static void ep_recv(struct nk_lconn *lc) { queue_work(lc, P_RECV); }
+static void ep_send(struct nk_lconn *lc) { queue_work(lc, P_SEND); }
+static void ep_connect(struct nk_lconn *lc) { queue_work(lc, P_CONNECT); }
+static void ep_file(struct nk_lconn *lc) { queue_work(lc, P_FILE); }
+static void ep_cancel(struct nk_lconn *lc) { queue_work(lc, P_CANCEL); }
 
 static void ep_timer(struct nk_lconn *lc, int64_t at)
 {
@@ -56,7 +56,7 @@ static void ep_timer(struct nk_lconn *lc, int64_t at)
     if (lc->be_pend & P_TIMER) {
         /* One heap entry per connection: the earlier request ends as cancelled. */
         lc->be_tdone++;
-        todo(lc, 0);
+        queue_work(lc, 0);
         lc->be_at = at;
         nk_theap_fix(&b->th, (size_t)lc->heap_idx);
         return;
@@ -64,7 +64,7 @@ static void ep_timer(struct nk_lconn *lc, int64_t at)
     lc->be_at = at;
     if (nk_theap_push(&b->th, lc) < 0) {
         lc->be_tdone++;     /* cannot keep it: report it as cancelled */
-        todo(lc, 0);
+        queue_work(lc, 0);
         return;
     }
     lc->be_pend |= P_TIMER;
@@ -221,23 +221,23 @@ static void attempt(struct eb *b, struct nk_lconn *lc)
 static void ep_forget(struct nk_lconn *lc)
 {
     struct eb *b = lc->loop->bp;
-    if (!b || !(lc->be_pend & P_TODO))
+    if (!b || !(lc->be_pend & P_QUEUED))
         return;
-    for (struct nk_lconn **pp = &b->todo; *pp; pp = &(*pp)->be_next)
+    for (struct nk_lconn **pp = &b->queued; *pp; pp = &(*pp)->be_next)
         if (*pp == lc) {
             *pp = lc->be_next;
             break;
         }
-    lc->be_pend &= ~(unsigned)P_TODO;
+    lc->be_pend &= ~(unsigned)P_QUEUED;
 }
 
-static void run_todo(struct eb *b)
+static void run_queued(struct eb *b)
 {
-    struct nk_lconn *lc = b->todo;
-    b->todo = NULL;
+    struct nk_lconn *lc = b->queued;
+    b->queued = NULL;
     while (lc) {
         struct nk_lconn *next = lc->be_next;
-        lc->be_pend &= ~(unsigned)P_TODO;
+        lc->be_pend &= ~(unsigned)P_QUEUED;
         attempt(b, lc);
         lc = next;
     }
@@ -258,7 +258,7 @@ static void ep_accept(struct nk_loop *l, int idx)
         b->acc_reg[idx] = 1;
         l->accepts_armed++;
     }
-    b->acc_todo[idx] = 1;   /* the queue may hold connections already */
+    b->acc_again[idx] = 1;   /* the queue may hold connections already */
 }
 
 static void ep_stop_accept(struct nk_loop *l)
@@ -267,7 +267,7 @@ static void ep_stop_accept(struct nk_loop *l)
     for (int i = 0; i < l->n_lfds; i++) {
         if (b->acc_reg[i])
             epoll_ctl(b->ep, EPOLL_CTL_DEL, l->lfds[i], NULL);
-        b->acc_reg[i] = b->acc_todo[i] = 0;
+        b->acc_reg[i] = b->acc_again[i] = 0;
     }
     l->accepts_armed = 0;
 }
@@ -275,7 +275,7 @@ static void ep_stop_accept(struct nk_loop *l)
 static void accept_some(struct nk_loop *l, int idx)
 {
     struct eb *b = l->bp;
-    b->acc_todo[idx] = 0;
+    b->acc_again[idx] = 0;
     for (int n = 0; n < ACCEPT_BATCH && b->acc_reg[idx] && !l->stopping; n++) {
         int fd = accept4(l->lfds[idx], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -287,7 +287,7 @@ static void accept_some(struct nk_loop *l, int idx)
         if (nk_loop_accept_error(l, errno))
             return;   /* paused: nk_loop_tick re-arms */
     }
-    b->acc_todo[idx] = b->acc_reg[idx];
+    b->acc_again[idx] = b->acc_reg[idx];
 }
 
 /* ---- the backend ---- */
@@ -298,9 +298,9 @@ static int64_t next_timeout(struct nk_loop *l, struct eb *b)
     if (b->tick_at && (!at || b->tick_at < at))
         at = b->tick_at;
     for (int i = 0; i < l->n_lfds; i++)
-        if (b->acc_todo[i])
+        if (b->acc_again[i])
             return 0;
-    if (b->todo || l->kick_head)   /* completions reported before the wait */
+    if (b->queued || l->kick_head)   /* completions reported before the wait */
         return 0;
     if (!at)
         return -1;
@@ -329,9 +329,9 @@ static MSTATUS ep_wait(struct nk_loop *l)
 {
     struct eb *b = l->bp;
     struct epoll_event evs[256];
-    run_todo(b);
+    run_queued(b);
     for (int i = 0; i < l->n_lfds; i++)
-        if (b->acc_todo[i])
+        if (b->acc_again[i])
             accept_some(l, i);
     int n = epoll_wait(b->ep, evs, (int)NK_ARRAY_LEN(evs), (int)next_timeout(l, b));
     if (n < 0 && errno != EINTR)
@@ -364,7 +364,7 @@ static void ep_fini(struct nk_loop *l)
         close(b->ep);
     free(b->th.v);
     free(b->pool);
-    free(b->acc_todo);
+    free(b->acc_again);
     free(b->acc_reg);
     free(b);
     l->bp = NULL;
@@ -377,10 +377,10 @@ static MSTATUS ep_init(struct nk_loop *l, char *why, size_t why_len)
     l->bp = b;
     b->ep = epoll_create1(EPOLL_CLOEXEC);
     b->pool = malloc(POOL_LEN);
-    b->acc_todo = calloc((size_t)l->n_lfds + 1, 1);
+    b->acc_again = calloc((size_t)l->n_lfds + 1, 1);
     b->acc_reg = calloc((size_t)l->n_lfds + 1, 1);
     struct epoll_event ev = { .events = EPOLLIN, .data.u64 = EV_WAKE };
-    if (b->ep < 0 || !b->pool || !b->acc_todo || !b->acc_reg
+    if (b->ep < 0 || !b->pool || !b->acc_again || !b->acc_reg
         || epoll_ctl(b->ep, EPOLL_CTL_ADD, l->wake_fd, &ev) < 0) {
         ep_fini(l);
         return ERR_MEM_ALLOC_FAIL;
