@@ -284,8 +284,9 @@ NGINX_VERSION=$(nginx -v 2>&1 | sed -n 's/.*nginx\///p' || true)
 OPENSSL_VERSION=$(openssl version 2>/dev/null | awk '{ print $2 }' || true)
 GNUTLS_VERSION=$(gnutls-serv --version 2>/dev/null | awk 'NR == 1 { print $NF }' || true)
 
-# nginx_conf DIR PORT CERT KEY: a throwaway nginx.conf in DIR; every path nginx
-# writes is in DIR, the system configuration is never read.
+# nginx_conf DIR PORT CERT KEY [ROOT]: a throwaway nginx.conf in DIR serving
+# ROOT (default $WWW); every path nginx writes is in DIR, the system
+# configuration is never read.
 nginx_conf() {
     local ng=$1
     mkdir -p "$ng"
@@ -315,7 +316,7 @@ http {
         ssl_conf_command Ciphersuites $CIPHER;
         ssl_ecdh_curve X25519;
         ssl_session_tickets on;
-        root $WWW;
+        root ${5:-$WWW};
     }
 }
 NGINX

@@ -182,33 +182,7 @@ sendfile_host() {
         say "host: nginx"
         PORT=$(free_port)
         local ng=$WORK/nginx
-        mkdir -p "$ng"
-        # Everything nginx writes goes to the temporary folder; the system
-        # configuration is never read (-c) nor its service touched.
-        cat >"$ng/nginx.conf" <<EOF
-worker_processes 1;
-pid $ng/nginx.pid;
-error_log $ng/error.log;
-events { worker_connections 64; }
-http {
-    access_log off;
-    sendfile on;
-    default_type application/octet-stream;
-    client_body_temp_path $ng/body;
-    proxy_temp_path $ng/proxy;
-    fastcgi_temp_path $ng/fastcgi;
-    uwsgi_temp_path $ng/uwsgi;
-    scgi_temp_path $ng/scgi;
-    server {
-        listen 127.0.0.1:$PORT ssl;
-        ssl_certificate $CERTS/server.pem;
-        ssl_certificate_key $CERTS/server.key;
-        ssl_protocols TLSv1.3;
-        ssl_conf_command Ciphersuites $CIPHER;
-        root $www;
-    }
-}
-EOF
+        nginx_conf "$ng" "$PORT" "$CERTS/server.pem" "$CERTS/server.key" "$www"
         spawn "$WORK/nginx.log" "$WORK/nginx.log" "${PIN_SERVER[@]}" nginx -e "$ng/error.log" -c "$ng/nginx.conf" \
             -p "$ng" -g 'daemon off;'
         SRV=$SPAWNED
