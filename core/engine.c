@@ -98,7 +98,9 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
 
 static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
 {
-    /* §5.1: alerts are never fragmented or coalesced: exactly two bytes. */
+    /* §5.4: an empty alert is unexpected_message; §5.1: otherwise alerts are
+     * never fragmented or coalesced: exactly two bytes. */
+    NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_CHECK(n == 2, ERR_SSL_PROTOCOL);
     c->alert_in_level = d[0];
     c->alert_in = d[1];
@@ -117,27 +119,77 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     return ERR_SSL_FATAL_ALERT;
 }
 
+/* §5.1: "Because the ClientHello, EndOfEarlyData, ServerHello, Finished, and
+ * KeyUpdate messages can immediately precede a key change, implementations MUST
+ * align these messages with key boundaries": nothing may follow them in their
+ * record. Checked before the message is acted on, so a bad record costs no
+ * signature and changes no key. */
+static int must_end_record(uint8_t type)
+{
+    return type == NK_HS_CLIENT_HELLO || type == NK_HS_END_OF_EARLY_DATA || type == NK_HS_SERVER_HELLO
+           || type == NK_HS_FINISHED || type == NK_HS_KEY_UPDATE;
+}
+
+/* One whole message (header included); more: bytes of this record follow it. */
+static MSTATUS on_handshake_message(struct nk_conn *c, const uint8_t *msg, size_t n, int more)
+{
+    NK_CHECK(!more || !must_end_record(msg[0]), ERR_SSL_UNEXPECTED_MESSAGE);
+    unsigned epoch = c->rd_epoch;
+    int in_hs = c->hs != NULL;
+    NK_TRY(nk_hs_message(c, msg[0], msg, n));
+    if (in_hs && !c->hs)   /* that message ended the handshake */
+        nk_conn_alpn_settle(c);
+    /* §5.1: messages before a key change MUST align with a record boundary. */
+    NK_CHECK(epoch == c->rd_epoch || !more, ERR_SSL_UNEXPECTED_MESSAGE);
+    return OK;
+}
+
+/* The 4-byte header of the next message is in: refuse a type this state does
+ * not expect, or a length over the type's limit, before holding any of its body
+ * (a peer could otherwise make us buffer up to 16 MiB per connection). The
+ * buffer is then sized for exactly this message. */
+static MSTATUS on_handshake_header(struct nk_conn *c)
+{
+    uint8_t hdr[4];
+    memcpy(hdr, c->hs_in.p, 4);
+    uint32_t len = nk_load24(hdr + 1);
+    NK_TRY(nk_hs_check_header(c, hdr[0], len));
+    if (c->hs_in.cap >= 4 + len)
+        return OK;
+    nk_buf_free(&c->hs_in);   /* an empty buffer is allocated at the size asked */
+    NK_TRY(nk_buf_reserve(&c->hs_in, 4 + len));
+    return nk_buf_append(&c->hs_in, hdr, 4);
+}
+
 static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
 {
     /* §5.1: handshake records MUST NOT be zero-length. */
     NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
-    NK_TRY(nk_buf_append(&c->hs_in, d, n));
-    while (c->hs_in.len >= 4 && c->err >= 0) {
-        uint32_t len = (uint32_t)c->hs_in.p[1] << 16 | (uint32_t)c->hs_in.p[2] << 8 | c->hs_in.p[3];
-        NK_CHECK(len <= NK_MAX_HS_MSG, ERR_SSL_PROTOCOL);
-        if (c->hs_in.len < 4 + len)
-            break;
-        unsigned epoch = c->rd_epoch;
-        int in_hs = c->hs != NULL;
-        NK_TRY(nk_hs_message(c, c->hs_in.p[0], c->hs_in.p, 4 + len));
-        if (in_hs && !c->hs)   /* that message ended the handshake */
-            nk_conn_alpn_settle(c);
-        nk_buf_consume(&c->hs_in, 4 + len);
-        /* §5.1: messages before a key change MUST align with a record boundary. */
-        NK_CHECK(epoch == c->rd_epoch || c->hs_in.len == 0, ERR_SSL_UNEXPECTED_MESSAGE);
+    while (n && c->err >= 0) {
+        if (c->hs_in.len == 0 && n >= 4) {
+            /* A message whole inside this record is handled where it lies. */
+            uint32_t len = nk_load24(d + 1);
+            NK_TRY(nk_hs_check_header(c, d[0], len));
+            if (n >= 4 + (size_t)len) {
+                NK_TRY(on_handshake_message(c, d, 4 + len, n > 4 + len));
+                d += 4 + len;
+                n -= 4 + len;
+                continue;
+            }
+        }
+        /* Reassembly: the header first, then exactly the body it announces. */
+        size_t want = c->hs_in.len < 4 ? 4 - c->hs_in.len : 4 + nk_load24(c->hs_in.p + 1) - c->hs_in.len;
+        size_t take = n < want ? n : want;
+        NK_TRY(nk_buf_append(&c->hs_in, d, take));
+        d += take;
+        n -= take;
+        if (c->hs_in.len == 4 && take == want)
+            NK_TRY(on_handshake_header(c));
+        if (c->hs_in.len >= 4 && c->hs_in.len == 4 + nk_load24(c->hs_in.p + 1)) {
+            NK_TRY(on_handshake_message(c, c->hs_in.p, c->hs_in.len, n > 0));
+            nk_buf_free(&c->hs_in);
+        }
     }
-    if (c->hs_in.len == 0)
-        nk_buf_free(&c->hs_in);
     return OK;
 }
 
@@ -153,15 +205,31 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
         return on_handshake_data(c, data, n);
     case NK_CT_APPLICATION_DATA:
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
-        c->key_updates_in_a_row = 0;
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
             c->app = data;
             c->app_len = n;
+            c->key_updates_in_a_row = 0;
         }
         return OK;
     default:
         return ERR_SSL_UNEXPECTED_MESSAGE;
     }
+}
+
+/* §4.2.10: a server that does not accept the client's 0-RTT data skips it —
+ * after a ServerHello the records that fail to decrypt under the handshake key,
+ * after a HelloRetryRequest the records of outer type application_data — "up
+ * to the configured max_early_data_size", and past that MUST answer with
+ * unexpected_message. A record counts the plaintext it can carry (its body less
+ * the tag and the inner type byte). */
+static MSTATUS skip_early_data(struct nk_conn *c, size_t len)
+{
+    struct nk_hs *hs = c->hs;
+    size_t body = len - NK_REC_HDR;
+    size_t plain = body > NK_AEAD_TAG + 1 ? body - NK_AEAD_TAG - 1 : 0;
+    NK_CHECK(plain <= hs->early_skip_left, ERR_SSL_EARLY_DATA_LIMIT);
+    hs->early_skip_left -= (uint32_t)plain;
+    return OK;
 }
 
 static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
@@ -174,12 +242,22 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
         NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
         return OK;
     }
-    if (nk_rd_protected(c) && type == NK_CT_ALERT && c->hs && c->rd->seq == 0) {
-        /* The peer may reject our hello before it has keys: its alert then
+    struct nk_hs *hs = c->hs;
+    if (nk_rd_protected(c) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
+        /* A client that rejects our ServerHello has no keys: its alert then
          * arrives unprotected although we already expect protected records
-         * (RFC 8446 Appendix A.1). A protected record never has outer type 21. */
+         * (RFC 8446 Appendix A.1). A protected record never has outer type 21.
+         * Our ServerHello is the last unprotected message a client waits for,
+         * so a client never takes an unprotected alert once it has keys. */
     } else if (nk_rd_protected(c)) {
-        NK_TRY(nk_rec_open(c->rd, rec, len, &type, &data, &n));
+        MSTATUS st = nk_rec_open(c->rd, rec, len, &type, &data, &n);
+        if (st == ERR_SSL_BAD_RECORD_MAC && hs && hs->early_skip)
+            return skip_early_data(c, len);
+        NK_TRY(st);
+        if (hs)
+            hs->early_skip = 0;   /* §4.2.10: the client's second flight has begun */
+    } else if (type == NK_CT_APPLICATION_DATA && hs && hs->early_skip) {
+        return skip_early_data(c, len);   /* after a HelloRetryRequest */
     } else {
         /* Before keys exist only handshake and alert records can be understood. */
         NK_CHECK(type == NK_CT_HANDSHAKE || type == NK_CT_ALERT, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -209,7 +287,10 @@ static MSTATUS process(struct nk_conn *c)
          * recognised by its first byte and major version. */
         NK_CHECK(h[0] >= NK_CT_CHANGE_CIPHER_SPEC && h[0] <= 24 && h[1] == 3, ERR_SSL_PROTOCOL);
         size_t len = nk_load16(h + 3);
-        NK_CHECK(len <= (nk_rd_protected(c) ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
+        /* Early data a server skips after a HelloRetryRequest is protected
+         * although nothing else is yet. */
+        int sealed = nk_rd_protected(c) || (c->hs && c->hs->early_skip);
+        NK_CHECK(len <= (sealed ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
         if (avail < NK_REC_HDR + len)
             break;
         c->in_start += NK_REC_HDR + len;

@@ -50,6 +50,10 @@ size_t nk_wr_open(struct nk_wr *w, int prefix_bytes);
 void nk_wr_close(struct nk_wr *w, size_t pos, int prefix_bytes);
 
 static inline uint16_t nk_load16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t nk_load24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
 static inline void nk_store16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static inline void nk_store24(uint8_t *p, uint32_t v)
 {

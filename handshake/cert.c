@@ -625,3 +625,11 @@ MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap)
     X509_free(x);
     return st;
 }
+
+int nk_sig_known(uint16_t scheme)
+{
+    for (size_t i = 0; i < nk_sig_scheme_cert_count; i++)
+        if (nk_sig_schemes_cert[i] == scheme)
+            return 1;
+    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1;
+}

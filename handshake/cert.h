@@ -67,6 +67,9 @@ struct certChain {
     size_t count;
 };
 
+/* Is this a scheme nktls implements (any use)? At most NK_MAX_SIGS of them. */
+int nk_sig_known(uint16_t scheme);
+
 enum nk_key_type nk_key_type_of(EVP_PKEY *key);
 /* Does scheme fit this key (type, curve)? TLS 1.3 CertificateVerify rules. */
 int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type);

@@ -8,23 +8,53 @@ int nk_ext_is_grease(uint16_t v)
     return (v & 0x0f0f) == 0x0a0a && (v >> 12) == ((v >> 4) & 0xf);
 }
 
+/* The extension types nktls reads (nk_ext_find is asked only for these). */
+static const uint16_t known_types[] = {
+    NK_EXT_SERVER_NAME, NK_EXT_SUPPORTED_GROUPS, NK_EXT_SIGNATURE_ALGORITHMS, NK_EXT_ALPN,
+    NK_EXT_RECORD_SIZE_LIMIT, NK_EXT_PRE_SHARED_KEY, NK_EXT_EARLY_DATA, NK_EXT_SUPPORTED_VERSIONS,
+    NK_EXT_COOKIE, NK_EXT_PSK_KEY_EXCHANGE_MODES, NK_EXT_CERTIFICATE_AUTHORITIES,
+    NK_EXT_POST_HANDSHAKE_AUTH, NK_EXT_SIGNATURE_ALGORITHMS_CERT, NK_EXT_KEY_SHARE,
+};
+_Static_assert(NK_ARRAY_LEN(known_types) < NK_MAX_EXTS, "a slot for the first unknown type");
+
+static int known(uint16_t type)
+{
+    for (size_t i = 0; i < NK_ARRAY_LEN(known_types); i++)
+        if (known_types[i] == type)
+            return 1;
+    return 0;
+}
+
 MSTATUS nk_ext_parse(struct nk_rd *r, struct nk_ext *exts, size_t *n)
 {
     struct nk_rd block;
+    uint64_t seen[65536 / 64];   /* every type met so far: duplicates at any count */
+    int unknown_kept = 0;
     *n = 0;
     if (nk_rd_left(r) == 0)
         return OK;   /* the extensions field may be absent entirely */
     NK_TRY(nk_rd_vec16(r, &block, 0, 0xffff));
+    memset(seen, 0, sizeof seen);
     while (nk_rd_left(&block)) {
         uint16_t type;
         struct nk_rd data;
         NK_TRY(nk_rd_u16(&block, &type));
         NK_TRY(nk_rd_vec16(&block, &data, 0, 0xffff));
         /* §4.2: there MUST NOT be more than one extension of the same type. */
-        NK_CHECK(!nk_ext_find(exts, *n, type), ERR_SSL_ILLEGAL_PARAMETER);
-        NK_CHECK(*n < NK_MAX_EXTS, ERR_SSL_PROTOCOL);
+        NK_CHECK(!(seen[type / 64] >> (type % 64) & 1), ERR_SSL_ILLEGAL_PARAMETER);
+        seen[type / 64] |= 1ull << (type % 64);
+        /* Any number of extensions is valid (clients send many GREASE and
+         * unknown ones): only the types we read, and the first other one (so a
+         * message that may carry only what we asked for can be refused), are
+         * kept; at most one of each fits NK_MAX_EXTS. */
+        if (!known(type)) {
+            if (unknown_kept)
+                continue;
+            unknown_kept = 1;
+        }
         exts[*n].type = type;
         exts[*n].data = data;
+        exts[*n].last = nk_rd_left(&block) == 0;
         (*n)++;
     }
     return OK;
@@ -48,9 +78,11 @@ void nk_ext_write_u16_list(struct nk_wr *w, uint16_t type, const uint16_t *v, si
     nk_wr_close(w, ext, 2);
 }
 
-/* Reads a <2..2^16-2> list of u16; unknown values (GREASE included) are kept for
- * the caller to skip; beyond max entries the rest are ignored. */
-MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n)
+/* Reads a <2..2^16-2> list of u16 (the list is bounded by the message, not by
+ * v): the values keep() accepts are stored once each, in the peer's order, so
+ * max need only cover what keep() can accept; GREASE and values we do not
+ * know are passed over wherever they stand. */
+MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n, int (*keep)(uint16_t))
 {
     struct nk_rd list;
     NK_TRY(nk_rd_vec16(r, &list, 2, 0xfffe));
@@ -59,7 +91,13 @@ MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n
     while (nk_rd_left(&list)) {
         uint16_t x;
         NK_TRY(nk_rd_u16(&list, &x));
-        if (*n < max && !nk_ext_is_grease(x))
+        if (nk_ext_is_grease(x) || (keep && !keep(x)))
+            continue;
+        int dup = 0;
+        for (size_t i = 0; i < *n && !dup; i++)
+            dup = v[i] == x;
+        NK_CHECK(dup || *n < max, ERR_SSL_INTERNAL);   /* max is below what keep() accepts */
+        if (!dup)
             v[(*n)++] = x;
     }
     return nk_rd_done(r);
@@ -78,6 +116,31 @@ void nk_ext_write_sni(struct nk_wr *w, const char *name)
     nk_wr_close(w, ext, 2);
 }
 
+/* RFC 6066 §3: a HostName is an ASCII DNS host name without a trailing dot:
+ * labels of letters, digits, hyphens (and the underscore some private names
+ * carry), 1 to 63 bytes each, 253 in all. Anything else (control bytes, spaces,
+ * UTF-8, "..") is refused, so no application ever logs or echoes it raw. */
+static int host_name_ok(const uint8_t *p, size_t n)
+{
+    size_t label = 0;
+    if (n == 0 || n > 253)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = p[i];
+        if (ch == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
+                 || ch == '-' || ch == '_';
+        if (!ok || ++label > 63)
+            return 0;
+    }
+    return label > 0;
+}
+
 MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap)
 {
     struct nk_rd list;
@@ -94,7 +157,7 @@ MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap)
          * trailing dot and no NUL. */
         NK_CHECK(!name[0], ERR_SSL_ILLEGAL_PARAMETER);
         size_t n = nk_rd_left(&host);
-        NK_CHECK(n < cap && !memchr(host.p, 0, n), ERR_SSL_UNRECOGNIZED_NAME);
+        NK_CHECK(n < cap && host_name_ok(host.p, n), ERR_SSL_ILLEGAL_PARAMETER);
         memcpy(name, host.p, n);
         name[n] = 0;
     }

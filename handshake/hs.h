@@ -27,7 +27,6 @@ enum {
 
 #define NK_TLS13 0x0304
 #define NK_TLS12 0x0303
-#define NK_MAX_HS_MSG (256 * 1024)   /* largest handshake message we accept */
 
 /* Handshake states. */
 enum {
@@ -49,6 +48,8 @@ struct nk_hs {
     uint8_t session_id_len;
     int hrr;                         /* a HelloRetryRequest was sent/received */
     int ccs_ok;                      /* an unprotected change_cipher_spec may arrive now */
+    int early_skip;                  /* server: skipping the client's 0-RTT data (§4.2.10) */
+    uint32_t early_skip_left;        /* bytes of it still allowed (core/limits.h) */
 
     /* client: our key shares (one, two after HRR at most) */
     EVP_PKEY *kex_priv;
@@ -98,6 +99,10 @@ struct nk_step {
 /* engine → handshake */
 MSTATUS nk_hs_client_start(struct nk_conn *c) NK_MUST;
 MSTATUS nk_hs_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t raw_len) NK_MUST;
+/* A message's 4-byte header arrived: unexpected_message for a type this state
+ * does not take, decode_error for a length over the type's limit (core/limits.h). */
+MSTATUS nk_hs_check_header(struct nk_conn *c, uint8_t type, uint32_t len) NK_MUST;
+int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type);
 void nk_hs_free(struct nk_conn *c);
 MSTATUS nk_hs_alloc(struct nk_conn *c) NK_MUST;
 
@@ -133,14 +138,19 @@ MSTATUS nk_ks_export(enum nk_hash h, const uint8_t *exporter, const uint8_t *lab
 /* extensions (handshake/ext.c) */
 struct nk_ext {
     uint16_t type;
+    uint8_t last;            /* the last extension of its block (§4.2.11: pre_shared_key) */
     struct nk_rd data;
 };
-#define NK_MAX_EXTS 48
-/* Split an extensions block; duplicates are illegal_parameter (§4.2). */
+/* An extensions block keeps the types nktls reads plus the first unknown one. */
+#define NK_MAX_EXTS 16
+/* Split an extensions block of any length; duplicates are illegal_parameter (§4.2). */
 MSTATUS nk_ext_parse(struct nk_rd *r, struct nk_ext *exts, size_t *n) NK_MUST;
 const struct nk_ext *nk_ext_find(const struct nk_ext *exts, size_t n, uint16_t type);
 void nk_ext_write_u16_list(struct nk_wr *w, uint16_t type, const uint16_t *v, size_t n);
-MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n) NK_MUST;
+/* keep: which values to store (once each); NULL stores every non-GREASE value
+ * and fails with ERR_SSL_INTERNAL past max. */
+MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n,
+                             int (*keep)(uint16_t)) NK_MUST;
 void nk_ext_write_sni(struct nk_wr *w, const char *name);
 MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap) NK_MUST;
 MSTATUS nk_ext_read_alpn(struct nk_rd *r, struct nk_rd *list) NK_MUST;

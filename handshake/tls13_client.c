@@ -342,7 +342,7 @@ static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const 
     const struct nk_ext *sa = nk_ext_find(e, ne, NK_EXT_SIGNATURE_ALGORITHMS);
     NK_CHECK(sa, ERR_SSL_MISSING_EXTENSION);
     struct nk_rd r = sa->data;
-    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs));
+    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
     if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
@@ -388,4 +388,9 @@ static const struct nk_step client13[] = {
 MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
 {
     return nk_hs_dispatch(c, client13, NK_ARRAY_LEN(client13), type, raw, n);
+}
+
+int nk_hs_client_expects(int state, uint8_t type)
+{
+    return nk_hs_table_has(client13, NK_ARRAY_LEN(client13), state, type);
 }

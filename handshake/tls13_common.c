@@ -4,6 +4,7 @@
 #include "handshake/hs.h"
 #include "handshake/psk.h"
 #include "ktls/ktls.h"
+#include "core/limits.h"
 
 MSTATUS nk_hs_alloc(struct nk_conn *c)
 {
@@ -144,7 +145,7 @@ static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
         NK_TRY(nk_rd_vec16(list, &exts, 0, 0xffff));
         /* §4.4.2: extensions here must answer ones we sent; we send none. */
         NK_CHECK(nk_rd_left(&exts) == 0, ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(hs->peer_chain_len < 16, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
+        NK_CHECK(hs->peer_chain_len < nk_limits()->cert_count, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
         struct nk_der *grown = realloc(hs->peer_chain, (hs->peer_chain_len + 1) * sizeof *grown);
         NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
         hs->peer_chain = grown;
@@ -274,8 +275,9 @@ MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t
     NK_TRY(nk_rd_done(body));
     /* §4.6.3: request_update is 0 or 1; anything else is illegal_parameter. */
     NK_CHECK(req <= 1, ERR_SSL_ILLEGAL_PARAMETER);
-    /* A peer that only rekeys, never sending data, is flooding us. */
-    NK_CHECK(++c->key_updates_in_a_row <= 32, ERR_SSL_KEY_UPDATE_LIMIT);
+    /* A peer that only rekeys, never sending data, is flooding us: only a
+     * record that carries data resets the count (an empty one does not). */
+    NK_CHECK(++c->key_updates_in_a_row <= nk_limits()->key_updates, ERR_SSL_KEY_UPDATE_LIMIT);
     NK_TRY(update_read_key(c));
     sslSettings *s = SSL_sslSettings();
     if (s->funcPtrKeyUpdateRequest)
@@ -306,6 +308,45 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const
 
 MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
 MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
+int nk_hs_client_expects(int state, uint8_t type);
+int nk_hs_server_expects(int state, uint8_t type);
+
+int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tab[i].state == state && tab[i].msg == type)
+            return 1;
+    return 0;
+}
+
+/* Whether a message of this type may come now: a row of the state table
+ * during the handshake; afterwards KeyUpdate, and NewSessionTicket to a client
+ * (post-handshake CertificateRequest needs post_handshake_auth, never offered). */
+static int expects(const struct nk_conn *c, uint8_t type)
+{
+    if (c->hs)
+        return c->role == NK_CLIENT ? nk_hs_client_expects(c->hs->state, type)
+                                    : nk_hs_server_expects(c->hs->state, type);
+    return type == NK_HS_KEY_UPDATE || (type == NK_HS_NEW_SESSION_TICKET && c->role == NK_CLIENT);
+}
+
+MSTATUS nk_hs_check_header(struct nk_conn *c, uint8_t type, uint32_t len)
+{
+    const struct nk_limits *lim = nk_limits();
+    uint32_t max;
+    NK_CHECK(expects(c, type), ERR_SSL_UNEXPECTED_MESSAGE);
+    switch (type) {
+    case NK_HS_KEY_UPDATE:          max = 1; break;            /* §4.6.3 */
+    case NK_HS_FINISHED:            max = NK_MAX_HASH; break;   /* §4.4.4: Hash.length */
+    case NK_HS_CERTIFICATE_VERIFY:  max = 2 + 2 + 2048; break;  /* scheme, a 16384-bit RSA signature */
+    case NK_HS_CERTIFICATE:         max = lim->cert_message; break;
+    /* §4.6.1: lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions */
+    case NK_HS_NEW_SESSION_TICKET:  max = 4 + 4 + 1 + 255 + 2 + 0xffff + 2 + 256; break;
+    default:                        max = lim->hs_message; break;
+    }
+    NK_CHECK(len <= max, ERR_SSL_MESSAGE_TOO_LONG);
+    return OK;
+}
 
 MSTATUS nk_hs_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
 {

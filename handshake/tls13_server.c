@@ -1,6 +1,7 @@
 /* handshake/tls13_server.c — the TLS 1.3 server (RFC 8446 §4). */
 #include "handshake/hs.h"
 #include "handshake/psk.h"
+#include "core/limits.h"
 
 static const uint8_t hrr_random[32] = {
     0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
@@ -9,11 +10,10 @@ static const uint8_t hrr_random[32] = {
 
 /* What the server learned from a ClientHello. */
 struct client_hello {
+    uint16_t legacy_version;
     struct nk_rd sid, suites;
     struct nk_ext e[NK_MAX_EXTS];
     size_t ne;
-    uint16_t groups[32];
-    size_t n_groups;
     const uint8_t *share;       /* the client's share for the chosen group, if any */
     size_t share_len;
     uint16_t share_group;
@@ -22,9 +22,8 @@ struct client_hello {
 
 static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint8_t *random)
 {
-    uint16_t version;
     struct nk_rd comp;
-    NK_TRY(nk_rd_u16(b, &version));
+    NK_TRY(nk_rd_u16(b, &ch->legacy_version));
     NK_TRY(nk_rd_copy(b, random, 32));
     NK_TRY(nk_rd_vec8(b, &ch->sid, 0, 32));
     NK_TRY(nk_rd_vec16(b, &ch->suites, 2, 0xfffe));
@@ -32,9 +31,13 @@ static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint
     NK_TRY(nk_rd_vec8(b, &comp, 1, 255));
     NK_TRY(nk_ext_parse(b, ch->e, &ch->ne));
     NK_TRY(nk_rd_done(b));
+    /* Appendix D.5: "Any endpoint receiving a Hello message with
+     * ClientHello.legacy_version ... set to 0x0300 MUST abort the handshake with
+     * a protocol_version alert" (and SSL 2 style values below it too). */
+    NK_CHECK(ch->legacy_version > 0x0300, ERR_SSL_UNSUPPORTED_VERSION);
     /* §4.2.11: pre_shared_key MUST be the last extension. */
-    for (size_t i = 0; i + 1 < ch->ne; i++)
-        NK_CHECK(ch->e[i].type != NK_EXT_PRE_SHARED_KEY, ERR_SSL_ILLEGAL_PARAMETER);
+    const struct nk_ext *psk = nk_ext_find(ch->e, ch->ne, NK_EXT_PRE_SHARED_KEY);
+    NK_CHECK(!psk || psk->last, ERR_SSL_ILLEGAL_PARAMETER);
     /* §4.2.1: without supported_versions listing 1.3 this is an older client; we
      * have nothing older to offer. */
     const struct nk_ext *sv = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_VERSIONS);
@@ -73,51 +76,67 @@ static MSTATUS pick_suite(struct nk_conn *c, struct client_hello *ch)
 /* Groups and key shares (§4.2.7, §4.2.8): choose our most preferred group for
  * which the client sent a share; else our most preferred group it supports,
  * which costs a HelloRetryRequest. */
+/* The client's supported_groups, read whole into a bitmap (a list of any
+ * length is valid: the acceptable group may be its last entry). */
+static MSTATUS read_client_groups(struct nk_conn *c, const struct nk_ext *sg, uint64_t *listed)
+{
+    struct nk_rd r = sg->data, list;
+    NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
+    NK_TRY(nk_rd_done(&r));
+    NK_CHECK(nk_rd_left(&list) % 2 == 0, ERR_SSL_PROTOCOL);
+    c->peer_groups_mask = 0;
+    while (nk_rd_left(&list)) {
+        uint16_t g;
+        NK_TRY(nk_rd_u16(&list, &g));
+        listed[g / 64] |= 1ull << (g % 64);
+        if (g < 32)
+            c->peer_groups_mask |= 1u << g;
+    }
+    return OK;
+}
+
+static size_t group_rank(const struct nk_conn *c, uint16_t g)
+{
+    for (size_t i = 0; i < c->n_groups; i++)
+        if (c->groups[i] == g)
+            return i;
+    return c->n_groups;
+}
+
+/* Groups and key shares (§4.2.7, §4.2.8): choose our most preferred group for
+ * which the client sent a share; else our most preferred group it supports,
+ * which costs a HelloRetryRequest. Every share and every listed group is
+ * looked at, whatever their number. */
 static MSTATUS pick_group(struct nk_conn *c, struct client_hello *ch, uint16_t *group)
 {
     const struct nk_ext *sg = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_GROUPS);
     const struct nk_ext *ks = nk_ext_find(ch->e, ch->ne, NK_EXT_KEY_SHARE);
+    uint64_t listed[65536 / 64];
     /* §9.2: supported_groups and key_share come together. */
     NK_CHECK(sg && ks, ERR_SSL_MISSING_EXTENSION);
-    struct nk_rd r = sg->data, shares;
-    NK_TRY(nk_ext_read_u16_list(&r, ch->groups, NK_ARRAY_LEN(ch->groups), &ch->n_groups));
-    c->peer_groups_mask = 0;
-    for (size_t i = 0; i < ch->n_groups; i++)
-        if (ch->groups[i] < 32)
-            c->peer_groups_mask |= 1u << ch->groups[i];
-    r = ks->data;
+    memset(listed, 0, sizeof listed);
+    NK_TRY(read_client_groups(c, sg, listed));
+    struct nk_rd r = ks->data, shares;
     NK_TRY(nk_rd_vec16(&r, &shares, 0, 0xffff));
     NK_TRY(nk_rd_done(&r));
-    uint16_t seen[16];
-    size_t n_seen = 0;
     ch->share = NULL;
+    size_t best = c->n_groups;
     while (nk_rd_left(&shares)) {
         uint16_t g;
         struct nk_rd ke;
         NK_TRY(nk_rd_u16(&shares, &g));
         NK_TRY(nk_rd_vec16(&shares, &ke, 1, 0xffff));
-        /* §4.2.8: one share per group, each in supported_groups. */
-        int listed = 0;
-        for (size_t i = 0; i < ch->n_groups; i++)
-            listed |= ch->groups[i] == g;
-        for (size_t i = 0; i < n_seen; i++)
-            NK_CHECK(seen[i] != g, ERR_SSL_ILLEGAL_PARAMETER);
-        NK_CHECK(listed || nk_ext_is_grease(g), ERR_SSL_ILLEGAL_PARAMETER);
-        if (n_seen < NK_ARRAY_LEN(seen))
-            seen[n_seen++] = g;
-        for (size_t i = 0; i < c->n_groups; i++) {
-            if (c->groups[i] != g)
-                continue;
-            /* keep the share whose group we prefer most */
-            size_t rank_new = i, rank_old = c->n_groups;
-            for (size_t j = 0; ch->share && j < c->n_groups; j++)
-                if (c->groups[j] == ch->share_group)
-                    rank_old = j;
-            if (rank_new < rank_old) {
-                ch->share = ke.p;
-                ch->share_len = nk_rd_left(&ke);
-                ch->share_group = g;
-            }
+        /* §4.2.8: one share per group, each in supported_groups. A share takes
+         * its group's bit, so a second share for it is refused as unlisted. */
+        int in_list = listed[g / 64] >> (g % 64) & 1;
+        NK_CHECK(in_list || nk_ext_is_grease(g), ERR_SSL_ILLEGAL_PARAMETER);
+        listed[g / 64] &= ~(1ull << (g % 64));
+        size_t rank = group_rank(c, g);
+        if (rank < best) {   /* keep the share whose group we prefer most */
+            best = rank;
+            ch->share = ke.p;
+            ch->share_len = nk_rd_left(&ke);
+            ch->share_group = g;
         }
     }
     if (ch->share) {
@@ -125,11 +144,10 @@ static MSTATUS pick_group(struct nk_conn *c, struct client_hello *ch, uint16_t *
         return OK;
     }
     for (size_t i = 0; i < c->n_groups; i++)
-        for (size_t j = 0; j < ch->n_groups; j++)
-            if (c->groups[i] == ch->groups[j]) {
-                *group = c->groups[i];
-                return OK;
-            }
+        if (listed[c->groups[i] / 64] >> (c->groups[i] % 64) & 1) {
+            *group = c->groups[i];
+            return OK;
+        }
     return ERR_SSL_NO_GROUP_MATCH;
 }
 
@@ -147,7 +165,7 @@ static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
     x = nk_ext_find(ch->e, ch->ne, NK_EXT_SIGNATURE_ALGORITHMS);
     NK_CHECK(x, ERR_SSL_MISSING_EXTENSION);
     struct nk_rd r = x->data;
-    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs));
+    NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
     ch->rsl = 0;
     if ((x = nk_ext_find(ch->e, ch->ne, NK_EXT_RECORD_SIZE_LIMIT))) {
         r = x->data;
@@ -400,6 +418,11 @@ static MSTATUS on_client_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     hs->hash = c->suite->hash;
     NK_TRY(pick_group(c, &ch, &group));
     NK_TRY(read_client_exts(c, &ch));
+    /* §4.2.10: we accept no 0-RTT data; what the client sends of it is skipped. */
+    if (nk_ext_find(ch.e, ch.ne, NK_EXT_EARLY_DATA)) {
+        hs->early_skip = 1;
+        hs->early_skip_left = nk_limits()->early_data_skip;
+    }
     if (!ch.share)
         return send_hello_retry(c, group, raw, n);
     return server_flight(c, &ch, raw, n);
@@ -413,6 +436,7 @@ static MSTATUS on_client_hello2(struct nk_conn *c, struct nk_rd *b, const uint8_
     uint16_t group;
     const struct nk_suite *suite = c->suite;
     NK_TRY(parse_client_hello(b, &ch, random));
+    hs->early_skip = 0;   /* 0-RTT data came before this hello, if at all */
     /* §4.1.2: the second ClientHello repeats the first but for key_share, cookie
      * and the like: same session id, and (§4.1.4) the suite and group the HRR
      * named are still offered and now shared. */
@@ -466,4 +490,9 @@ static const struct nk_step server13[] = {
 MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
 {
     return nk_hs_dispatch(c, server13, NK_ARRAY_LEN(server13), type, raw, n);
+}
+
+int nk_hs_server_expects(int state, uint8_t type)
+{
+    return nk_hs_table_has(server13, NK_ARRAY_LEN(server13), state, type);
 }

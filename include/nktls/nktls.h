@@ -112,6 +112,31 @@ intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
 /* The signature scheme the peer used in its CertificateVerify (IANA id). */
 MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme);
 
+/* Limits on what a peer can make one connection hold, process-wide. Each has a
+ * default safe for a server on the internet and a range it may be set within
+ * (ERR_INVALID_ARG outside it); set them before connections start. A peer that
+ * goes past one gets the alert the README's limits table names.
+ *   HANDSHAKE_MESSAGE    bytes in a handshake message of a type with no limit
+ *                        of its own (ClientHello, ServerHello, EncryptedExtensions,
+ *                        CertificateRequest): 16384 (1024..16777215)
+ *   CERTIFICATE_MESSAGE  bytes in a Certificate message: 65536 (1024..16777215)
+ *   CERTIFICATE_COUNT    certificates in the peer's chain: 10 (1..64)
+ *   KEY_UPDATES          KeyUpdates in a row with no application data between:
+ *                        32 (1..255)
+ *   EARLY_DATA_SKIP      bytes of 0-RTT data a server that does not accept it
+ *                        skips before giving up (RFC 8446 §4.2.10): 16384 (0..1 MiB)
+ *   RECV_BUFFER          decrypted bytes an SSL_ASYNC_* connection with
+ *                        SSL_FLAG_ENABLE_RECV_BUFFER keeps for the application
+ *                        before it stops taking input: 262144 (16640..1 GiB) */
+#define NKTLS_LIMIT_HANDSHAKE_MESSAGE   1
+#define NKTLS_LIMIT_CERTIFICATE_MESSAGE 2
+#define NKTLS_LIMIT_CERTIFICATE_COUNT   3
+#define NKTLS_LIMIT_KEY_UPDATES         4
+#define NKTLS_LIMIT_EARLY_DATA_SKIP     5
+#define NKTLS_LIMIT_RECV_BUFFER         6
+MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
+MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
+
 /* Names as OpenSSL spells them (TLS_AES_128_GCM_SHA256, X25519, P-256) <-> IANA ids.
  * Lookups return NULL / a negative status for unknown names. */
 const char *NKTLS_cipherName(ubyte2 cipherId);

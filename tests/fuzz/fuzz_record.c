@@ -127,7 +127,7 @@ static void walk_ext(const struct nk_ext *e)
     case NK_EXT_SUPPORTED_GROUPS:
     case NK_EXT_SIGNATURE_ALGORITHMS:
     case NK_EXT_SIGNATURE_ALGORITHMS_CERT:
-        (void)!nk_ext_read_u16_list(&d, v, NK_ARRAY_LEN(v), &n);
+        (void)!nk_ext_read_u16_list(&d, v, NK_ARRAY_LEN(v), &n, NULL);
         break;
     case NK_EXT_ALPN:
         if (nk_ext_read_alpn(&d, &list) == OK)

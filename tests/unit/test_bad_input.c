@@ -726,9 +726,19 @@ static void ch_share_off_curve(struct tp_hello *h)
 
 static void ch_legacy_version_ssl3(struct tp_hello *h)
 {
-    /* §4.1.2 / Appendix D: legacy_version is ignored once supported_versions
-     * offers 1.3 — this must still work. */
     h->version = 0x0300;
+}
+
+static void ch_legacy_version_zero(struct tp_hello *h)
+{
+    h->version = 0x0000;
+}
+
+static void ch_legacy_version_tls10(struct tp_hello *h)
+{
+    /* §4.1.2: legacy_version is otherwise ignored once supported_versions
+     * offers 1.3 — this must still work. */
+    h->version = 0x0301;
 }
 
 struct ch_case {
@@ -804,9 +814,17 @@ TEST_F(bad, client_hello_bad_key_share)
     run_ch_case(_metadata, &self->p, &c3, p256, 1);
 }
 
-TEST_F(bad, client_hello_legacy_version_ignored)
+TEST_F(bad, client_hello_legacy_version)
 {
-    struct hello_edit e = { .dir = TP_C2S, .fn = ch_legacy_version_ssl3, .fix_transcript = 1 };
+    /* Appendix D.5: a Hello with legacy_version 0x0300 or below is aborted
+     * with protocol_version, whatever supported_versions says. */
+    struct ch_case ssl3 = { "legacy_version 0x0300", ch_legacy_version_ssl3, ERR_SSL_UNSUPPORTED_VERSION,
+                            SSL_ALERT_PROTOCOL_VERSION };
+    struct ch_case zero = { "legacy_version 0x0000", ch_legacy_version_zero, ERR_SSL_UNSUPPORTED_VERSION,
+                            SSL_ALERT_PROTOCOL_VERSION };
+    run_ch_case(_metadata, &self->p, &ssl3, NULL, 0);
+    run_ch_case(_metadata, &self->p, &zero, NULL, 0);
+    struct hello_edit e = { .dir = TP_C2S, .fn = ch_legacy_version_tls10, .fix_transcript = 1 };
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
 }
@@ -1064,7 +1082,8 @@ TEST_F(bad, key_update_wrong_length)
     struct nk_conn *c = self->p.c[TP_CLIENT];
     ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_HANDSHAKE, ku, sizeof ku, 0, &c->out), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
-    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_PROTOCOL, SSL_ALERT_DECODE_ERROR);
+    /* Refused from its header: KeyUpdate is one byte (§4.6.3). */
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_MESSAGE_TOO_LONG, SSL_ALERT_DECODE_ERROR);
 }
 
 TEST_F(bad, key_update_flood)

@@ -64,6 +64,9 @@
     X(ERR_SSL_KTLS_UNAVAILABLE,              -7541, "kernel TLS required but the kernel cannot take the keys") \
     X(ERR_SSL_KTLS_NO_REKEY,                 -7542, "KeyUpdate needs a kernel rekey this kernel cannot do") \
     X(ERR_SSL_BAD_BINDER,                    -7543, "PSK binder does not verify") \
+    X(ERR_SSL_MESSAGE_TOO_LONG,              -7544, "handshake message longer than its type allows") \
+    X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
+    X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \

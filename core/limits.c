@@ -1,0 +1,65 @@
+/* core/limits.c — the limits on what a peer can make us hold, and the public
+ * calls that read and change them. Every default is safe for a server on the
+ * internet; the bounds keep a setting from disabling a limit altogether. */
+#include "core/nk.h"
+#include "core/limits.h"
+#include "nktls.h"
+
+static struct nk_limits g_limits = {
+    .hs_message = 16 * 1024,
+    .cert_message = 64 * 1024,
+    .cert_count = 10,
+    .key_updates = 32,
+    .early_data_skip = 16 * 1024,
+    .recv_buffer = 256 * 1024,
+};
+
+const struct nk_limits *nk_limits(void)
+{
+    return &g_limits;
+}
+
+/* The field a limit lives in and the values it may take. */
+static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
+{
+    switch (which) {
+    case NKTLS_LIMIT_HANDSHAKE_MESSAGE:
+        *lo = 1024, *hi = 0xffffff;
+        return &g_limits.hs_message;
+    case NKTLS_LIMIT_CERTIFICATE_MESSAGE:
+        *lo = 1024, *hi = 0xffffff;
+        return &g_limits.cert_message;
+    case NKTLS_LIMIT_CERTIFICATE_COUNT:
+        *lo = 1, *hi = 64;
+        return &g_limits.cert_count;
+    case NKTLS_LIMIT_KEY_UPDATES:
+        *lo = 1, *hi = 255;
+        return &g_limits.key_updates;
+    case NKTLS_LIMIT_EARLY_DATA_SKIP:
+        *lo = 0, *hi = 1024 * 1024;
+        return &g_limits.early_data_skip;
+    case NKTLS_LIMIT_RECV_BUFFER:
+        *lo = 16 * 1024 + 256, *hi = 1u << 30;
+        return &g_limits.recv_buffer;
+    default:
+        return NULL;
+    }
+}
+
+NK_API MSTATUS NKTLS_setLimit(ubyte4 which, ubyte4 value)
+{
+    uint32_t lo, hi, *slot = limit_slot(which, &lo, &hi);
+    NK_CHECK(slot, ERR_INVALID_ARG);
+    NK_CHECK(value >= lo && value <= hi, ERR_INVALID_ARG);
+    __atomic_store_n(slot, value, __ATOMIC_RELAXED);
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_getLimit(ubyte4 which, ubyte4 *pValue)
+{
+    uint32_t lo, hi, *slot = limit_slot(which, &lo, &hi);
+    NK_CHECK(slot, ERR_INVALID_ARG);
+    NK_CHECK(pValue, ERR_NULL_POINTER);
+    *pValue = __atomic_load_n(slot, __ATOMIC_RELAXED);
+    return OK;
+}

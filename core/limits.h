@@ -1,0 +1,20 @@
+/* core/limits.h — what a peer may make one connection hold, process-wide
+ * (NKTLS_setLimit in nktls.h; the README lists every limit with its default). */
+#ifndef NK_LIMITS_H
+#define NK_LIMITS_H
+
+#include <stdint.h>
+
+struct nk_limits {
+    uint32_t hs_message;       /* a handshake message of a type not named below */
+    uint32_t cert_message;     /* a Certificate message (the whole chain) */
+    uint32_t cert_count;       /* certificates in one chain */
+    uint32_t key_updates;      /* KeyUpdates received with no application data between */
+    uint32_t early_data_skip;  /* bytes of rejected 0-RTT data skipped (RFC 8446 §4.2.10) */
+    uint32_t recv_buffer;      /* decrypted bytes an async connection keeps for the application */
+};
+
+/* The limits in force; read without a lock (they are words, set before use). */
+const struct nk_limits *nk_limits(void);
+
+#endif
