@@ -341,8 +341,24 @@ NK_API MSTATUS NKTLS_getPeerSubject(sbyte4 h, sbyte *buf, ubyte4 len)
 {
     GET(h, c);
     NK_CHECK(buf && len, ERR_NULL_POINTER);
-    NK_CHECK(c->peer_leaf, ERR_SSL_NOT_OPEN);
-    return nk_cert_subject(c->peer_leaf, c->peer_leaf_len, (char *)buf, len);
+    const ubyte *der;
+    ubyte4 der_len;
+    NK_TRY(NKTLS_getPeerCertificate(h, 0, &der, &der_len));
+    return nk_cert_subject(der, der_len, (char *)buf, len);
+}
+
+NK_API MSTATUS NKTLS_getPeerCertificate(sbyte4 h, ubyte4 index, const ubyte **der, ubyte4 *der_len)
+{
+    GET(h, c);
+    NK_CHECK(der && der_len, ERR_NULL_POINTER);
+    NK_CHECK(c->peer_chain, ERR_SSL_NOT_OPEN);
+    struct nk_rd r, cert;
+    nk_rd_init(&r, c->peer_chain, c->peer_chain_len);
+    for (ubyte4 i = 0; i <= index; i++)
+        NK_CHECK(nk_rd_vec24(&r, &cert, 1, 0xffffff) == OK, ERR_INVALID_ARG);
+    *der = cert.p;
+    *der_len = (ubyte4)nk_rd_left(&cert);
+    return OK;
 }
 
 NK_API intBoolean NKTLS_isSessionResumed(sbyte4 h)

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 #include "core/nk.h"
 #include "core/cert_store_int.h"
+#include "core/crypto.h"
 #include "crypto/cert_store.h"
 
 /* Limits of the PSK callbacks' buffers (NanoSSL's SSL_PSK_SERVER_IDENTITY_LENGTH
@@ -77,6 +78,10 @@ NK_API MSTATUS CERT_STORE_createStore(certStorePtr *ppNewStore)
      * §6.1.1 (d)). Without PARTIAL_CHAIN libcrypto would insist on reaching a
      * self-signed root. */
     X509_STORE_set_flags(s->trust, X509_V_FLAG_PARTIAL_CHAIN);
+    if (nk_random(s->ticket_ctx, sizeof s->ticket_ctx) < 0) {
+        CERT_STORE_releaseStore(&s);
+        return ERR_CRYPTO;
+    }
     *ppNewStore = s;
     return OK;
 }
@@ -104,6 +109,8 @@ NK_API MSTATUS CERT_STORE_addTrustPoint(certStorePtr pStore, const ubyte *pDerTr
             st = ERR_CRYPTO;
         else if (sk_X509_push(pStore->anchors, x) <= 0)
             st = ERR_MEM_ALLOC_FAIL;
+        else if (nk_random(pStore->ticket_ctx, sizeof pStore->ticket_ctx) < 0)
+            st = ERR_CRYPTO, x = NULL;   /* pushed: the stack owns it */
         else
             x = NULL;   /* the stack owns it now */
     }

@@ -31,6 +31,10 @@ struct certStore {
     size_t n_ids;
     struct nk_psk_identity *psks;
     size_t n_psks;
+    /* Which store and trust issued a ticket (handshake/ticket.c): drawn when
+     * the store is made and again whenever a trust point is added, so a
+     * ticket never outlives the trust it was authenticated under. */
+    uint8_t ticket_ctx[16];
 };
 
 /* The PSK with this identity, or NULL. */

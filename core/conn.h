@@ -83,9 +83,10 @@ struct nk_conn {
     unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
     unsigned name_pooled : 1;      /* server_name came from nk_name_dup's pool */
     unsigned alpn_pooled : 1;      /* so did alpn (when not alpn_none) */
+    unsigned tickets_ok : 1;       /* server: the client can resume with psk_dhe_ke (§4.2.9) */
     uint32_t alpn_offer_len;
     uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */
-    uint32_t peer_leaf_len;
+    uint32_t peer_chain_len;
     uint32_t in_start;             /* start of the first unprocessed record in `in` */
     uint32_t app_len;              /* decrypted application data waiting (at app) */
 
@@ -119,7 +120,9 @@ struct nk_conn {
 
     /* negotiated state */
     const struct nk_suite *suite;
-    uint8_t *peer_leaf;            /* peer leaf certificate (DER) */
+    /* The peer's certificate chain as it authenticated (leaf first), each
+     * certificate as <u24 length, DER>; from the ticket after a resumption. */
+    uint8_t *peer_chain;
     uint8_t c_ap[NK_MAX_SECRET], s_ap[NK_MAX_SECRET];   /* application traffic secrets */
     uint8_t exporter[NK_MAX_SECRET];
     uint8_t resumption[NK_MAX_SECRET];

@@ -59,13 +59,16 @@ MSTATUS nk_psk_client_load(struct nk_conn *c)
 void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
 {
     struct tls13PSK *p = c->hs->offer;
-    if (!p)
-        return;
-    /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer. */
+    /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer, and a client
+     * that can keep a ticket sends it anyway: "Servers SHOULD NOT send
+     * NewSessionTicket with tickets that are not compatible with the advertised
+     * modes", so a strict server sends none to a client that lists no mode. */
     nk_wr_u16(w, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     nk_wr_u16(w, 2);
     nk_wr_u8(w, 1);
     nk_wr_u8(w, PSK_DHE_KE);
+    if (!p)
+        return;
     /* §4.2.11: pre_shared_key is the last extension; the binder is filled in
      * once the rest of the message is final (nk_psk_client_bind). */
     size_t hl = p->psk_len;
@@ -117,20 +120,55 @@ MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x)
 
 /* ---- server ---- */
 
-static int modes_allow_dhe(const struct nk_ext *exts, size_t n)
+/* §4.2.9: does the client's psk_key_exchange_modes list psk_dhe_ke? A
+ * malformed list is decode_error. */
+static MSTATUS modes_allow_dhe(const struct nk_ext *x, int *dhe)
 {
-    const struct nk_ext *x = nk_ext_find(exts, n, NK_EXT_PSK_KEY_EXCHANGE_MODES);
-    struct nk_rd r, list;
-    uint8_t m;
-    if (!x)
-        return 0;
-    r = x->data;
-    if (nk_rd_vec8(&r, &list, 1, 255) < 0)
-        return 0;
-    while (nk_rd_u8(&list, &m) == OK)
-        if (m == PSK_DHE_KE)
-            return 1;
-    return 0;
+    struct nk_rd r = x->data, list;
+    *dhe = 0;
+    NK_TRY(nk_rd_vec8(&r, &list, 1, 255));
+    NK_TRY(nk_rd_done(&r));
+    while (nk_rd_left(&list)) {
+        uint8_t m;
+        NK_TRY(nk_rd_u8(&list, &m));
+        *dhe |= m == PSK_DHE_KE;
+    }
+    return OK;
+}
+
+/* §4.2.11: identities<7..2^16-1> and binders<33..2^16-1>, one binder per
+ * identity. Leaves r's sub-readers at the first identity and binder. */
+static MSTATUS read_offer(const struct nk_ext *x, struct nk_rd *ids, struct nk_rd *binders)
+{
+    struct nk_rd r = x->data, walk, item;
+    size_t n_ids = 0, n_binders = 0;
+    uint32_t age;
+    NK_TRY(nk_rd_vec16(&r, ids, 7, 0xffff));
+    NK_TRY(nk_rd_vec16(&r, binders, 33, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    for (walk = *ids; nk_rd_left(&walk); n_ids++) {
+        NK_TRY(nk_rd_vec16(&walk, &item, 1, 0xffff));
+        NK_TRY(nk_rd_u32(&walk, &age));
+    }
+    for (walk = *binders; nk_rd_left(&walk); n_binders++)
+        NK_TRY(nk_rd_vec8(&walk, &item, 32, 255));
+    /* "Clients MUST NOT send more binders than identities" and each identity
+     * has its binder: a mismatch is illegal_parameter. */
+    NK_CHECK(n_ids == n_binders, ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
+}
+
+/* Is this ticket usable on this connection? Same hash as our suite, and bound
+ * to what this connection would authenticate (handshake/ticket.c). */
+static MSTATUS ticket_fits(struct nk_conn *c, const struct nk_ticket_state *t, int *fits)
+{
+    uint8_t binding[NK_TICKET_BINDING];
+    *fits = 0;
+    if (nk_suite_by_id(t->suite)->hash != c->suite->hash)
+        return OK;
+    NK_TRY(nk_ticket_binding(c, binding));
+    *fits = nk_ct_equal(binding, t->binding, sizeof binding);
+    return OK;
 }
 
 MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
@@ -138,34 +176,51 @@ MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t
 {
     struct nk_hs *hs = c->hs;
     const struct nk_ext *x = nk_ext_find(exts, n, NK_EXT_PRE_SHARED_KEY);
-    struct nk_rd r, ids, binders, id, bind;
-    uint32_t age;
+    const struct nk_ext *modes = nk_ext_find(exts, n, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+    struct nk_rd ids, binders, id, bind;
+    int dhe = 0, fits = 0;
     hs->psk_ok = 0;
-    if (!x || !modes_allow_dhe(exts, n))
+    /* Tickets only for a client that can use them (§4.2.9: we take psk_dhe_ke). */
+    if (modes)
+        NK_TRY(modes_allow_dhe(modes, &dhe));
+    c->tickets_ok = dhe;
+    if (!x)
         return OK;
-    r = x->data;
-    NK_TRY(nk_rd_vec16(&r, &ids, 7, 0xffff));
-    NK_TRY(nk_rd_vec16(&r, &binders, 33, 0xffff));
-    NK_TRY(nk_rd_done(&r));
+    /* §4.2.9: "If clients offer pre_shared_key without a psk_key_exchange_modes
+     * extension, servers MUST abort the handshake." */
+    NK_CHECK(modes, ERR_SSL_MISSING_EXTENSION);
+    NK_TRY(read_offer(x, &ids, &binders));
+    if (!dhe)
+        return OK;
     /* The truncated ClientHello ends where the binders list begins. */
     size_t tlen = (size_t)(binders.p - 2 - raw);
     NK_TRY(nk_rd_vec16(&ids, &id, 1, 0xffff));
-    NK_TRY(nk_rd_u32(&ids, &age));
     NK_TRY(nk_rd_vec8(&binders, &bind, 32, 255));
     struct nk_ticket_state t;
-    if (nk_ticket_open(id.p, nk_rd_left(&id), c->now, &t) < 0
-        || nk_suite_by_id(t.suite)->hash != c->suite->hash)
-        return OK;   /* not resumable here: a full handshake */
+    MSTATUS st = nk_ticket_open(id.p, nk_rd_left(&id), c->now, &t);
+    if (st == ERR_MEM_ALLOC_FAIL)
+        return st;
+    if (st == OK)
+        st = ticket_fits(c, &t, &fits);
+    if (st < 0 || !fits) {
+        nk_ticket_state_clear(&t);
+        return st == ERR_MEM_ALLOC_FAIL ? st : OK;   /* not resumable here: a full handshake */
+    }
     uint8_t expect[NK_MAX_HASH];
-    MSTATUS st = binder(&hs->tr, c->suite->hash, t.psk, t.psk_len, raw, tlen, expect);
+    st = binder(&hs->tr, c->suite->hash, t.psk, t.psk_len, raw, tlen, expect);
     if (st == OK && (nk_rd_left(&bind) != t.psk_len || !nk_ct_equal(expect, bind.p, t.psk_len)))
         st = ERR_SSL_BAD_BINDER;   /* §4.2.11: abort; §6.2: decrypt_error */
     if (st == OK) {
         hs->psk_ok = 1;
         hs->psk_len = t.psk_len;
         memcpy(hs->psk, t.psk, t.psk_len);
+        /* The resumed session authenticated the client as the original did. */
+        free(c->peer_chain);
+        c->peer_chain = t.chain;
+        c->peer_chain_len = t.chain_len;
+        t.chain = NULL;
     }
-    nk_wipe(&t, sizeof t);
+    nk_ticket_state_clear(&t);
     (void)raw_len;
     return st;
 }

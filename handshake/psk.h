@@ -16,6 +16,10 @@ struct tls13PSK {
     uint16_t ticket_len;
 };
 
+#define NK_TICKET_BINDING 32
+/* The longest client chain a ticket carries (the ticket is <1..2^16-1>). */
+#define NK_TICKET_MAX_CHAIN (0xffff - 256)
+
 /* What a server finds inside one of its tickets. */
 struct nk_ticket_state {
     uint16_t suite;
@@ -23,6 +27,9 @@ struct nk_ticket_state {
     time_t issued;
     uint8_t psk[NK_MAX_HASH];
     uint8_t psk_len;
+    uint8_t binding[NK_TICKET_BINDING];   /* nk_ticket_binding at issue */
+    uint8_t *chain;                       /* the client's chain (conn.h's form), or NULL */
+    uint32_t chain_len;
 };
 
 void nk_psk_free(struct tls13PSK *p);
@@ -32,7 +39,13 @@ void nk_psk_free(struct tls13PSK *p);
  * nonce), drawn together with others by the caller; NULL to draw them here. */
 #define NK_TICKET_RND 16
 MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *rnd) NK_MUST;
+/* Opens one of our tickets; the caller owns out->chain and clears out with
+ * nk_ticket_state_clear. */
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
+void nk_ticket_state_clear(struct nk_ticket_state *t);
+/* What a ticket is bound to on this connection: the store and its trust, the
+ * client-authentication policy, the server name and the ALPN protocol. */
+MSTATUS nk_ticket_binding(const struct nk_conn *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;
 MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
                            size_t nlen, const uint8_t *ticket, size_t tlen) NK_MUST;
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include "handshake/hs.h"
 #include "handshake/psk.h"
+#include "core/cert_store_int.h"
+#include "nktls.h"
 
 #define TICKET_LIFETIME 7200          /* seconds; §4.6.1 allows up to 7 days */
 #define TICKET_KEY_NAME 16
@@ -150,34 +152,84 @@ static MSTATUS ticket_psk(const struct nk_conn *c, const uint8_t *nonce, size_t 
     return nk_hkdf_expand_label(c->suite->hash, c->resumption, "resumption", nonce, nlen, psk, hl);
 }
 
+/* The client-authentication policy a ticket was issued under. */
+static uint8_t auth_policy(const struct nk_conn *c)
+{
+    if (c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST)
+        return 0;
+    if (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH)
+        return 2;
+    return c->flags & NKTLS_FLAG_REQUEST_MUTUAL_AUTH ? 1 : 0;
+}
+
+/* §4.6.1 and §4.2.11 leave it to the server to resume a PSK only where the
+ * original session would have been valid: a ticket from a listener without
+ * client authentication must not skip the CertificateRequest of one that
+ * requires it, nor serve another server name or protocol. */
+MSTATUS nk_ticket_binding(const struct nk_conn *c, uint8_t out[NK_TICKET_BINDING])
+{
+    static const char label[] = "nktls ticket binding";
+    uint8_t b[sizeof label + 16 + 1 + 1 + 255 + 1 + 255];
+    struct nk_buf buf = { b, 0, sizeof b, 0 };
+    struct nk_wr w;
+    const char *sni = c->server_name ? c->server_name : "";
+    size_t sni_len = strlen(sni), alpn_len = strlen(c->alpn);
+    NK_CHECK(c->store && sni_len <= 255 && alpn_len <= 255, ERR_SSL_INTERNAL);
+    nk_wr_init(&w, &buf);
+    nk_wr_bytes(&w, label, sizeof label);
+    nk_wr_bytes(&w, c->store->ticket_ctx, sizeof c->store->ticket_ctx);
+    nk_wr_u8(&w, auth_policy(c));
+    nk_wr_u8(&w, (uint8_t)sni_len);
+    nk_wr_bytes(&w, sni, sni_len);
+    nk_wr_u8(&w, (uint8_t)alpn_len);
+    nk_wr_bytes(&w, c->alpn, alpn_len);
+    NK_CHECK(nk_wr_status(&w) == OK && buf.p == b, ERR_SSL_INTERNAL);   /* never grows */
+    return nk_digest(NK_SHA256, b, buf.len, out);
+}
+
+/* The sealed part: suite(2) | issued(8) | age_add(4) | psk<1..255> |
+ * binding(32) | client chain<0..2^16-1>. */
+static MSTATUS ticket_plaintext(const struct nk_conn *c, const uint8_t *psk, uint32_t age_add,
+                                struct nk_buf *b)
+{
+    struct nk_wr w;
+    uint8_t binding[NK_TICKET_BINDING];
+    size_t hl = nk_hash_len(c->suite->hash);
+    uint64_t now = (uint64_t)c->now;
+    NK_TRY(nk_ticket_binding(c, binding));
+    NK_CHECK(c->peer_chain_len <= NK_TICKET_MAX_CHAIN, ERR_SSL_INTERNAL);
+    nk_wr_init(&w, b);
+    nk_wr_u16(&w, c->suite->id);
+    nk_wr_u32(&w, (uint32_t)(now >> 32));
+    nk_wr_u32(&w, (uint32_t)now);
+    nk_wr_u32(&w, age_add);
+    nk_wr_u8(&w, (uint8_t)hl);
+    nk_wr_bytes(&w, psk, hl);
+    nk_wr_bytes(&w, binding, sizeof binding);
+    nk_wr_u16(&w, (uint16_t)c->peer_chain_len);
+    nk_wr_bytes(&w, c->peer_chain, c->peer_chain_len);
+    return nk_wr_status(&w);
+}
+
 static MSTATUS seal_ticket(const struct nk_conn *c, const uint8_t *psk, uint32_t age_add,
                            const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
 {
     struct nk_aead a;
-    uint8_t plain[2 + 8 + 4 + 1 + NK_MAX_HASH], *out;
-    size_t hl = nk_hash_len(c->suite->hash), n = 0;
-    uint64_t now = (uint64_t)c->now;
-    nk_store16(plain, c->suite->id);
-    for (int i = 0; i < 8; i++)
-        plain[2 + i] = (uint8_t)(now >> (56 - 8 * i));
-    plain[10] = (uint8_t)(age_add >> 24);
-    plain[11] = (uint8_t)(age_add >> 16);
-    plain[12] = (uint8_t)(age_add >> 8);
-    plain[13] = (uint8_t)age_add;
-    plain[14] = (uint8_t)hl;
-    memcpy(plain + 15, psk, hl);
-    n = 15 + hl;
-    NK_TRY(ticket_aead(&a, 1));   /* first: it makes the key and its name */
-    MSTATUS st = ERR_MEM_ALLOC_FAIL;
-    if ((out = nk_wr_space(w, TICKET_OVERHEAD + n)) == NULL)
-        goto done;
-    memcpy(out, g_key_name, TICKET_KEY_NAME);
-    memcpy(out + TICKET_KEY_NAME, iv, NK_AEAD_IV);
-    memcpy(out + TICKET_OVERHEAD - NK_AEAD_TAG, plain, n);
-    st = nk_aead_seal(&a, out + TICKET_KEY_NAME, out, TICKET_KEY_NAME,
-                      out + TICKET_OVERHEAD - NK_AEAD_TAG, n);
-done:
-    nk_wipe(plain, sizeof plain);
+    struct nk_buf plain = { 0 };
+    uint8_t *out;
+    MSTATUS st = ticket_plaintext(c, psk, age_add, &plain);
+    if (st == OK)
+        st = ticket_aead(&a, 1);   /* it makes the key and its name */
+    if (st == OK && (out = nk_wr_space(w, TICKET_OVERHEAD + plain.len)) == NULL)
+        st = ERR_MEM_ALLOC_FAIL;
+    if (st == OK) {
+        memcpy(out, g_key_name, TICKET_KEY_NAME);
+        memcpy(out + TICKET_KEY_NAME, iv, NK_AEAD_IV);
+        memcpy(out + TICKET_OVERHEAD - NK_AEAD_TAG, plain.p, plain.len);
+        st = nk_aead_seal(&a, out + TICKET_KEY_NAME, out, TICKET_KEY_NAME,
+                          out + TICKET_OVERHEAD - NK_AEAD_TAG, plain.len);
+    }
+    nk_buf_free(&plain);   /* wipes the PSK */
     return st;   /* key name | nonce | ciphertext | tag */
 }
 
@@ -219,35 +271,65 @@ MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *fresh)
     return st;
 }
 
+void nk_ticket_state_clear(struct nk_ticket_state *t)
+{
+    free(t->chain);
+    nk_wipe(t, sizeof *t);
+}
+
+/* Reads the opened plaintext (ticket_plaintext's layout) into out. */
+static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out)
+{
+    struct nk_rd r, psk, chain;
+    uint32_t hi, lo;
+    nk_rd_init(&r, p, n);
+    NK_TRY(nk_rd_u16(&r, &out->suite));
+    NK_TRY(nk_rd_u32(&r, &hi));
+    NK_TRY(nk_rd_u32(&r, &lo));
+    NK_TRY(nk_rd_u32(&r, &out->age_add));
+    NK_TRY(nk_rd_vec8(&r, &psk, 32, NK_MAX_HASH));
+    NK_TRY(nk_rd_copy(&r, out->binding, NK_TICKET_BINDING));
+    NK_TRY(nk_rd_vec16(&r, &chain, 0, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    NK_CHECK(nk_suite_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
+    out->issued = (time_t)((uint64_t)hi << 32 | lo);
+    out->psk_len = (uint8_t)nk_rd_left(&psk);
+    memcpy(out->psk, psk.p, out->psk_len);
+    if (nk_rd_left(&chain)) {
+        NK_CHECK(out->chain = malloc(nk_rd_left(&chain)), ERR_MEM_ALLOC_FAIL);
+        out->chain_len = (uint32_t)nk_rd_left(&chain);
+        memcpy(out->chain, chain.p, out->chain_len);
+    }
+    return OK;
+}
+
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out)
 {
     struct nk_aead a;
-    uint8_t buf[2 + 8 + 4 + 1 + NK_MAX_HASH + NK_AEAD_TAG];
+    memset(out, 0, sizeof *out);
     pthread_once(&g_once, ticket_key_init);
     /* Not ours, or from before a restart: a full handshake follows. */
-    if (len < TICKET_OVERHEAD + 15 || len - TICKET_KEY_NAME - NK_AEAD_IV > sizeof buf
-        || memcmp(ticket, g_key_name, TICKET_KEY_NAME))
+    if (len < TICKET_OVERHEAD + 15 || memcmp(ticket, g_key_name, TICKET_KEY_NAME))
         return ERR_SSL_HANDSHAKE_FAILURE;
     size_t clen = len - TICKET_KEY_NAME - NK_AEAD_IV;
+    uint8_t *buf = malloc(clen);
+    NK_CHECK(buf, ERR_MEM_ALLOC_FAIL);
     memcpy(buf, ticket + TICKET_KEY_NAME + NK_AEAD_IV, clen);
-    NK_TRY(ticket_aead(&a, 0));
-    MSTATUS st = nk_aead_open(&a, ticket + TICKET_KEY_NAME, ticket, TICKET_KEY_NAME, buf, clen);
-    size_t n = clen - NK_AEAD_TAG;
-    if (st < 0 || n != 15u + buf[14]) {
-        nk_wipe(buf, sizeof buf);
-        return ERR_SSL_HANDSHAKE_FAILURE;
-    }
-    uint64_t issued = 0;
-    for (int i = 0; i < 8; i++)
-        issued = issued << 8 | buf[2 + i];
-    out->suite = nk_load16(buf);
-    out->age_add = (uint32_t)buf[10] << 24 | (uint32_t)buf[11] << 16 | (uint32_t)buf[12] << 8 | buf[13];
-    out->issued = (time_t)issued;
-    out->psk_len = buf[14];
-    memcpy(out->psk, buf + 15, out->psk_len);
-    nk_wipe(buf, sizeof buf);
+    MSTATUS st = ticket_aead(&a, 0);
+    if (st == OK)
+        st = nk_aead_open(&a, ticket + TICKET_KEY_NAME, ticket, TICKET_KEY_NAME, buf, clen);
+    if (st == OK)
+        st = ticket_fields(buf, clen - NK_AEAD_TAG, out);
+    nk_wipe(buf, clen);
+    free(buf);
     /* §4.6.1: a ticket is not used past its lifetime. */
-    return now >= out->issued && now - out->issued <= TICKET_LIFETIME ? OK : ERR_SSL_HANDSHAKE_FAILURE;
+    if (st == OK && !(now >= out->issued && now - out->issued <= TICKET_LIFETIME))
+        st = ERR_SSL_HANDSHAKE_FAILURE;
+    if (st < 0) {
+        nk_ticket_state_clear(out);
+        return st == ERR_MEM_ALLOC_FAIL ? st : ERR_SSL_HANDSHAKE_FAILURE;
+    }
+    return OK;
 }
 
 /* ---- client: keep what a NewSessionTicket gives ---- */

@@ -98,7 +98,7 @@ static MSTATUS send_client_hello(struct nk_conn *c)
         nk_wr_close(&w, sub, 2);
         nk_wr_close(&w, pos, 2);
     }
-    if (hs->offer) {
+    if (hs->offer || c->psk_save_cb) {
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
         mark_sent(hs, NK_EXT_PRE_SHARED_KEY);
         nk_psk_client_write(c, &w);   /* last (§4.2.11) */

@@ -158,6 +158,28 @@ static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
     return OK;
 }
 
+/* The verified chain outlives the handshake (and goes into tickets): one
+ * allocation of <u24 length, DER> entries. */
+static MSTATUS keep_chain_in_conn(struct nk_conn *c)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_buf b = { 0 };
+    struct nk_wr w;
+    nk_wr_init(&w, &b);
+    for (size_t i = 0; i < hs->peer_chain_len; i++) {
+        nk_wr_u24(&w, (uint32_t)hs->peer_chain[i].len);
+        nk_wr_bytes(&w, hs->peer_chain[i].p, hs->peer_chain[i].len);
+    }
+    if (nk_wr_status(&w) < 0) {
+        nk_buf_free(&b);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    free(c->peer_chain);
+    c->peer_chain = b.p;
+    c->peer_chain_len = (uint32_t)b.len;
+    return OK;
+}
+
 MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
 {
     struct nk_hs *hs = c->hs;
@@ -178,11 +200,7 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
         st = c->invalid_cert_cb(c->handle, st);
     }
     NK_TRY(st);
-    free(c->peer_leaf);
-    NK_CHECK(c->peer_leaf = malloc(hs->peer_chain[0].len), ERR_MEM_ALLOC_FAIL);
-    memcpy(c->peer_leaf, hs->peer_chain[0].p, hs->peer_chain[0].len);
-    c->peer_leaf_len = hs->peer_chain[0].len;
-    return OK;
+    return keep_chain_in_conn(c);
 }
 
 MSTATUS nk_hs_on_certificate(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)

@@ -2,6 +2,7 @@
 #include "handshake/hs.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
+#include "nktls.h"
 
 static const uint8_t hrr_random[32] = {
     0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
@@ -336,7 +337,11 @@ static MSTATUS send_certificate_request(struct nk_conn *c)
 /* first_rnd: the first ticket's random bytes, or NULL to draw them. */
 static MSTATUS send_tickets(struct nk_conn *c, const uint8_t *first_rnd)
 {
-    /* Tickets for the next handshake (§4.6.1), sent before any data of ours. */
+    /* Tickets for the next handshake (§4.6.1), sent before any data of ours;
+     * none to a client that cannot use them (§4.2.9: it did not list
+     * psk_dhe_ke), nor when the client's chain would not fit in one. */
+    if (!c->tickets_ok || c->peer_chain_len > NK_TICKET_MAX_CHAIN)
+        return OK;
     for (uint8_t i = 0; i < c->num_tickets; i++)
         NK_TRY(nk_ticket_send(c, i, i == 0 ? first_rnd : NULL));
     return OK;
@@ -372,20 +377,21 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
 {
     struct nk_hs *hs = c->hs;
     int sni_used = c->server_name && c->server_name[0];
-    /* The binder covers the transcript before this ClientHello. */
+    /* ALPN first: a ticket resumes only under the protocol it was issued for.
+     * The binder covers the transcript before this ClientHello. */
+    NK_TRY(choose_alpn(c, ch));
     NK_TRY(nk_psk_server_check(c, ch->e, ch->ne, raw, n));
     if (!hs->psk_ok) {
         hs->identity = nk_store_pick_identity(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
                                               &hs->sig_scheme);
         NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     }
-    NK_TRY(choose_alpn(c, ch));
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
     NK_TRY(send_encrypted_extensions(c, ch, sni_used));
     /* §4.3.2: no CertificateRequest when authenticating with a PSK. */
-    int want_cert = !hs->psk_ok && (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH)
+    int want_cert = !hs->psk_ok && (c->flags & (SSL_FLAG_REQUIRE_MUTUAL_AUTH | NKTLS_FLAG_REQUEST_MUTUAL_AUTH))
                     && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
     if (want_cert)
         NK_TRY(send_certificate_request(c));
@@ -398,7 +404,7 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
     NK_TRY(nk_rec_install(c->wr, c->suite, c->s_ap, 1));
     c->wr_app = 1;
     hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
-    if (!want_cert && c->num_tickets)
+    if (!want_cert && c->num_tickets && c->tickets_ok)
         NK_TRY(send_tickets_early(c));
     return OK;
 }

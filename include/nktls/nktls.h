@@ -106,6 +106,16 @@ MSTATUS NKTLS_getNegotiatedGroup(sbyte4 connectionInstance, ubyte2 *pGroup);
 MSTATUS NKTLS_getServerName(sbyte4 connectionInstance, const sbyte **ppName);
 /* One-line subject of the peer's leaf certificate; ERR_SSL_NOT_OPEN if none. */
 MSTATUS NKTLS_getPeerSubject(sbyte4 connectionInstance, sbyte *pBuf, ubyte4 bufLen);
+/* Certificate number index (0: the leaf) of the chain the peer authenticated
+ * with, in DER, valid as long as the connection. After a resumed handshake it is
+ * the chain of the handshake that issued the ticket. ERR_SSL_NOT_OPEN when the
+ * peer sent none; ERR_INVALID_ARG past the last one. */
+MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const ubyte **ppDer,
+                                 ubyte4 *pDerLen);
+/* SSL_setSessionFlags: a server asks for a client certificate but goes on
+ * without one (SSL_FLAG_REQUIRE_MUTUAL_AUTH insists on one). A certificate the
+ * client does send must still verify. */
+#define NKTLS_FLAG_REQUEST_MUTUAL_AUTH 0x00010000
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

@@ -122,7 +122,7 @@ static void mem_walk_fn(void *arg)
                    + (lc->tx ? held(lc->tx->buf.p) : 0);
         w->hs += held(c->hs);
         w->names += name_held(c->server_name, c->name_pooled) + held(c->dns_name) + held(c->alpn_offer)
-                    + held(c->peer_leaf) + (c->alpn != c->alpn_none ? name_held(c->alpn, c->alpn_pooled) : 0);
+                    + held(c->peer_chain) + (c->alpn != c->alpn_none ? name_held(c->alpn, c->alpn_pooled) : 0);
     }
     atomic_store(&w->done, 1);
 }
