@@ -459,7 +459,7 @@ TP_FN void tp_flight_free(struct tp_flight *f)
 
 /* ---- ClientHello / ServerHello, taken apart and put back together ---- */
 
-#define TP_MAX_EXT 32
+#define TP_MAX_EXT 128
 
 struct tp_hello {
     uint8_t msg_type;             /* NK_HS_CLIENT_HELLO or NK_HS_SERVER_HELLO */
