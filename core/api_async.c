@@ -29,7 +29,10 @@
  *   out one record's plaintext in place (proto 23) and marks it read; call it
  *   until len is 0. p stays valid until the next recvMessage, recvMessage2,
  *   getRecvBuffer or NKTLS_asyncOffload call on h. Bytes given behind kept data
- *   wait in the library and are processed as the data is taken.
+ *   wait in the library and are processed as the data is taken — up to
+ *   NKTLS_LIMIT_RECV_BUFFER bytes (nktls.h): a recvMessage that would go past
+ *   it returns ERR_SSL_BUFFER_LIMIT and takes none of its bytes (the
+ *   connection goes on: take the data, then give those bytes again).
  *   SSL_ASYNC_recvMessage2(h, bytes, n, &rest, &restLen) processes only up to
  *   the end of the record that completes the handshake or yields application
  *   data, returns the application bytes waiting (for getRecvBuffer; it makes no
@@ -76,6 +79,7 @@
  *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
 #include <time.h>
 #include "core/conn.h"
+#include "core/limits.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
 
@@ -282,6 +286,10 @@ NK_API MSTATUS SSL_ASYNC_recvMessage(sbyte4 h, ubyte *bytes, ubyte4 n)
     if (st != OK)
         return st == GONE ? OK : st;
     if (c->as.in.len) {   /* older bytes wait: the new ones go behind them */
+        /* An application that never takes its data (SSL_ASYNC_getRecvBuffer)
+         * must not make us hold all the peer sends: past the limit the bytes
+         * are refused, untaken; give them again once the data is taken. */
+        NK_CHECK(c->as.in.len + n <= nk_limits()->recv_buffer, ERR_SSL_BUFFER_LIMIT);
         if (n)
             NK_TRY(nk_fail(c, nk_buf_append(&c->as.in, bytes, n)));
         st = pump_kept(h, &c, 0);

@@ -396,6 +396,17 @@ MSTATUS nk_key_update_send(struct nk_conn *c, int request)
     uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
     uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
+    if (c->ktls_tx && c->tx_rekey_pending) {
+        /* The kernel still waits to switch to the key our last KeyUpdate
+         * announced. A second one now would leave under the key that one
+         * retires while our secret moved on twice: the kernel would jump two
+         * generations. The queued KeyUpdate already changes our sending key
+         * after anything the peer asked (§4.6.3 wants one before our next
+         * data): it answers the peer; a request of our own must wait. */
+        NK_CHECK(!request, ERR_SSL_BAD_STATE);
+        c->key_update_pending = 0;
+        return OK;
+    }
     /* A kernel that cannot replace its TX key cannot follow: refuse before
      * anything is queued, so the stream stays intact. */
     NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);

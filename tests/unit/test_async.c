@@ -351,6 +351,48 @@ TEST_F(async, recv_buffer)
     pair_close(_metadata, self->h);
 }
 
+TEST_F(async, recv_buffer_limit)
+{
+    /* The application takes nothing: bytes given behind the kept record are
+     * held up to NKTLS_LIMIT_RECV_BUFFER, then refused untaken; once the data
+     * is taken the same bytes go in and every record arrives intact. */
+    static char rec[4000];
+    ubyte *p;
+    ubyte4 len, proto;
+    memset(rec, 'r', sizeof rec - 1);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_RECV_BUFFER, 16640), OK);
+    handshake(_metadata, self->h, 0, SSL_FLAG_ENABLE_RECV_BUFFER);
+    for (int i = 0; i < 8; i++)
+        SEND(self->h[CLI], rec);
+    len = sizeof wire;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], wire, &len), OK);
+    size_t rlen = len / 8, off = 0;   /* records of equal size */
+    ASSERT_EQ(rlen * 8, (size_t)len);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], wire, (ubyte4)rlen * 2), OK);   /* one kept, one behind */
+    off = rlen * 2;
+    while (off < len && SSL_ASYNC_recvMessage(self->h[SRV], wire + off, (ubyte4)rlen) == OK)
+        off += rlen;
+    ASSERT_TRUE(off < len);   /* refused before all 32 KB were held */
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], wire + off, (ubyte4)rlen), ERR_SSL_BUFFER_LIMIT);
+    ASSERT_LE((off - rlen) , 16640u);
+    int taken = 0;
+    for (;;) {
+        ASSERT_EQ(SSL_ASYNC_getRecvBuffer(self->h[SRV], &p, &len, &proto), OK);
+        if (len == 0) {
+            if (off == (size_t)rlen * 8)
+                break;
+            ST(SSL_ASYNC_recvMessage(self->h[SRV], wire + off, (ubyte4)rlen), OK);
+            off += rlen;
+            continue;
+        }
+        ASSERT_EQ(len, (ubyte4)strlen(rec));
+        ASSERT_MEM_EQ(p, rec, len);
+        taken++;
+    }
+    ASSERT_EQ(taken, 8);
+    pair_close(_metadata, self->h);
+}
+
 TEST_F(async, recv_message2_rest)
 {
     ubyte *rest;

@@ -160,6 +160,30 @@ TEST_F(lim, key_update_limit_edges)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_KEY_UPDATE_LIMIT, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
 
+TEST_F(lim, key_update_while_kernel_rekey_pending)
+{
+    /* Kernel TX with a KeyUpdate still queued (the kernel switches keys once
+     * it has left): a second one must not be sealed under the retiring key.
+     * An answer to the peer's request is the queued one; our own request waits. */
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    struct nk_conn *s = self->p.c[TP_SERVER];
+    uint8_t secret[NK_MAX_SECRET];
+    memcpy(secret, s->s_ap, sizeof secret);
+    s->ktls_tx = 1;
+    s->tx_rekey_pending = 1;
+    s->key_update_pending = 1;
+    size_t queued = s->out.len;
+    ASSERT_EQ(nk_key_update_send(s, 0), OK);
+    ASSERT_EQ(s->out.len, queued);
+    ASSERT_EQ(memcmp(secret, s->s_ap, sizeof secret), 0);
+    ASSERT_FALSE(s->key_update_pending);
+    ASSERT_EQ(nk_key_update_send(s, 1), ERR_SSL_BAD_STATE);
+    ASSERT_EQ(s->out.len, queued);
+    s->ktls_tx = 0;
+    s->tx_rekey_pending = 0;
+}
+
 TEST_F(lim, certificate_count_edges)
 {
     /* The server sends its leaf and the intermediate: two certificates. */

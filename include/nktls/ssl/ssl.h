@@ -401,7 +401,10 @@ MSTATUS SSL_closeConnection(sbyte4 connectionInstance);
  *   len is 0. SSL_ASYNC_recvMessage2 stops after the record that completes the
  *   handshake or yields data, returns the bytes kept for getRecvBuffer and
  *   leaves the rest (inside the caller's buffer) for the next call. Upcalls may
- *   send and close h, never feed it.
+ *   send and close h, never feed it. Bytes given while data waits to be taken
+ *   are held up to NKTLS_LIMIT_RECV_BUFFER (nktls.h); past it recvMessage
+ *   returns ERR_SSL_BUFFER_LIMIT, takes none of them, and the connection goes
+ *   on: take the data, then give those bytes again.
  * Errors: sticky; the alert waits in the send buffer. ERR_SSL_CONNECTION_CLOSED
  *   after the peer's close_notify.
  * Close: SSL_sendAlert(h, SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), drain
