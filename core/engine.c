@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "ktls/ktls.h"
+#include "core/limits.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -144,6 +145,35 @@ static MSTATUS on_handshake_message(struct nk_conn *c, const uint8_t *msg, size_
     return OK;
 }
 
+/* Every reassembly buffer counts against one process-wide budget, so that
+ * many connections each trickling a large message cannot add up to more than
+ * NKTLS_LIMIT_HANDSHAKE_MEMORY. (A message whole inside its record is handled
+ * where it lies and takes nothing.) */
+static uint64_t g_hs_held;
+
+/* Room for n more bytes in the reassembly buffer, counted against the budget. */
+static MSTATUS hs_in_reserve(struct nk_conn *c, size_t n)
+{
+    uint32_t before = c->hs_in.cap;
+    NK_TRY(nk_buf_reserve(&c->hs_in, n));
+    uint32_t grown = c->hs_in.cap - before;
+    uint64_t held = __atomic_add_fetch(&g_hs_held, grown, __ATOMIC_RELAXED);
+    /* Our own limit, not the peer's fault: internal_error (RFC 8446 §6.2). */
+    NK_CHECK(held <= nk_limits()->hs_memory, ERR_SSL_HANDSHAKE_MEMORY);
+    return OK;
+}
+
+static void hs_in_free(struct nk_conn *c)
+{
+    __atomic_sub_fetch(&g_hs_held, c->hs_in.cap, __ATOMIC_RELAXED);
+    nk_buf_free(&c->hs_in);
+}
+
+uint64_t nk_hs_memory_held(void)
+{
+    return __atomic_load_n(&g_hs_held, __ATOMIC_RELAXED);
+}
+
 /* The 4-byte header of the next message is in: refuse a type this state does
  * not expect, or a length over the type's limit, before holding any of its body
  * (a peer could otherwise make us buffer up to 16 MiB per connection). The
@@ -156,9 +186,9 @@ static MSTATUS on_handshake_header(struct nk_conn *c)
     NK_TRY(nk_hs_check_header(c, hdr[0], len));
     if (c->hs_in.cap >= 4 + len)
         return OK;
-    nk_buf_free(&c->hs_in);   /* an empty buffer is allocated at the size asked */
-    NK_TRY(nk_buf_reserve(&c->hs_in, 4 + len));
-    return nk_buf_append(&c->hs_in, hdr, 4);
+    hs_in_free(c);
+    NK_TRY(hs_in_reserve(c, 4 + len));   /* an empty buffer is allocated at the size asked */
+    return nk_buf_append(&c->hs_in, hdr, 4);   /* within what was reserved */
 }
 
 static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
@@ -180,6 +210,7 @@ static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
         /* Reassembly: the header first, then exactly the body it announces. */
         size_t want = c->hs_in.len < 4 ? 4 - c->hs_in.len : 4 + nk_load24(c->hs_in.p + 1) - c->hs_in.len;
         size_t take = n < want ? n : want;
+        NK_TRY(hs_in_reserve(c, take));
         NK_TRY(nk_buf_append(&c->hs_in, d, take));
         d += take;
         n -= take;
@@ -187,7 +218,7 @@ static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
             NK_TRY(on_handshake_header(c));
         if (c->hs_in.len >= 4 && c->hs_in.len == 4 + nk_load24(c->hs_in.p + 1)) {
             NK_TRY(on_handshake_message(c, c->hs_in.p, c->hs_in.len, n > 0));
-            nk_buf_free(&c->hs_in);
+            hs_in_free(c);
         }
     }
     return OK;
@@ -480,7 +511,7 @@ void nk_engine_release(struct nk_conn *c)
     nk_hs_free(c);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
-    nk_buf_free(&c->hs_in);
+    hs_in_free(c);
     nk_buf_free(&c->as.in);
     if (c->rd) {
         nk_rec_clear(c->rd);

@@ -12,6 +12,7 @@ static struct nk_limits g_limits = {
     .key_updates = 32,
     .early_data_skip = 16 * 1024,
     .recv_buffer = 256 * 1024,
+    .hs_memory = 64 * 1024 * 1024,
 };
 
 const struct nk_limits *nk_limits(void)
@@ -41,6 +42,9 @@ static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
     case NKTLS_LIMIT_RECV_BUFFER:
         *lo = 16 * 1024 + 256, *hi = 1u << 30;
         return &g_limits.recv_buffer;
+    case NKTLS_LIMIT_HANDSHAKE_MEMORY:
+        *lo = 1024 * 1024, *hi = UINT32_MAX;
+        return &g_limits.hs_memory;
     default:
         return NULL;
     }

@@ -12,9 +12,12 @@ struct nk_limits {
     uint32_t key_updates;      /* KeyUpdates received with no application data between */
     uint32_t early_data_skip;  /* bytes of rejected 0-RTT data skipped (RFC 8446 §4.2.10) */
     uint32_t recv_buffer;      /* decrypted bytes an async connection keeps for the application */
+    uint32_t hs_memory;        /* process-wide: bytes in partly received handshake messages */
 };
 
 /* The limits in force; read without a lock (they are words, set before use). */
 const struct nk_limits *nk_limits(void);
+/* Bytes the reassembly buffers of all connections hold now (core/engine.c). */
+uint64_t nk_hs_memory_held(void);
 
 #endif

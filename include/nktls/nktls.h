@@ -137,13 +137,20 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
  *                        skips before giving up (RFC 8446 §4.2.10): 16384 (0..1 MiB)
  *   RECV_BUFFER          decrypted bytes an SSL_ASYNC_* connection with
  *                        SSL_FLAG_ENABLE_RECV_BUFFER keeps for the application
- *                        before it stops taking input: 262144 (16640..1 GiB) */
+ *                        before it stops taking input: 262144 (16640..1 GiB)
+ *   HANDSHAKE_MEMORY     process-wide: bytes all connections together hold in
+ *                        handshake messages not yet whole (a message that
+ *                        arrives whole in one record takes none); past it the
+ *                        connection that asks for more fails with
+ *                        ERR_SSL_HANDSHAKE_MEMORY (internal_error):
+ *                        64 MiB (1 MiB..4 GiB-1) */
 #define NKTLS_LIMIT_HANDSHAKE_MESSAGE   1
 #define NKTLS_LIMIT_CERTIFICATE_MESSAGE 2
 #define NKTLS_LIMIT_CERTIFICATE_COUNT   3
 #define NKTLS_LIMIT_KEY_UPDATES         4
 #define NKTLS_LIMIT_EARLY_DATA_SKIP     5
 #define NKTLS_LIMIT_RECV_BUFFER         6
+#define NKTLS_LIMIT_HANDSHAKE_MEMORY    7
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
 

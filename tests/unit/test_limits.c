@@ -13,6 +13,7 @@
 #include "unit/tls_pair.h"
 #include "unit/bad_env.h"
 #include "nktls.h"
+#include "core/limits.h"
 
 FIXTURE(lim) {
     struct tp_pair p;
@@ -75,6 +76,38 @@ TEST_F(lim, handshake_message_limit_is_settable)
     inject_hs(&self->p, over, sizeof over);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_alone(_metadata, &self->p, ERR_SSL_MESSAGE_TOO_LONG, SSL_ALERT_DECODE_ERROR);
+}
+
+TEST(handshake_memory_budget)
+{
+    /* Every connection trickling a 100 KiB ClientHello: the process-wide
+     * budget (1 MiB here) runs out at the eleventh, which fails with
+     * internal_error; the others wait; all of it is returned when they go. */
+    static const uint8_t hdr[4] = { NK_HS_CLIENT_HELLO, 0x01, 0x90, 0x00 };   /* 102400 */
+    struct tp_pair p[12];
+    uint64_t base = nk_hs_memory_held();
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MESSAGE, 102400), OK);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MEMORY, 1024 * 1024), OK);
+    memset(p, 0, sizeof p);
+    int failed = -1;
+    for (int i = 0; i < 12 && failed < 0; i++) {
+        ASSERT_EQ(tp_new(&p[i], K_P256, -1), OK);
+        p[i].hold[TP_S2C] = 1;
+        ASSERT_EQ(nk_engine_start(p[i].c[TP_SERVER]), OK);
+        inject_hs(&p[i], hdr, sizeof hdr);
+        ASSERT_EQ(tp_pump(&p[i]), OK);
+        if (p[i].c[TP_SERVER]->err < 0)
+            failed = i;
+    }
+    ASSERT_EQ(failed, 10);
+    ASSERT_EQ(p[10].c[TP_SERVER]->err, ERR_SSL_HANDSHAKE_MEMORY);
+    ASSERT_EQ(p[10].c[TP_SERVER]->alert_out, SSL_ALERT_INTERNAL_ERROR);
+    for (int i = 0; i < 10; i++)
+        ASSERT_EQ(p[i].c[TP_SERVER]->err, OK);
+    ASSERT_LE(nk_hs_memory_held() - base, 1024u * 1024u + 102404u);
+    for (int i = 0; i < 12; i++)
+        tp_free(&p[i]);
+    ASSERT_EQ(nk_hs_memory_held(), base);
 }
 
 TEST_F(lim, wrong_type_refused_at_header)
@@ -213,6 +246,8 @@ TEST(limits_api)
     ASSERT_EQ(v, 16384u);
     ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_RECV_BUFFER, &v), OK);
     ASSERT_EQ(v, 262144u);
+    ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_HANDSHAKE_MEMORY, &v), OK);
+    ASSERT_EQ(v, 64u * 1024 * 1024);
     /* Each has a floor and a ceiling: a limit cannot be switched off. */
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MESSAGE, 1023), ERR_INVALID_ARG);
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MESSAGE, 0x1000000), ERR_INVALID_ARG);
