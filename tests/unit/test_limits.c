@@ -447,13 +447,7 @@ TEST_F(lim, finished_with_more_in_its_record)
      * would be read under the handshake key. */
     struct tp_flight f = { .dir = TP_C2S, .msg_fn = finished_then_more, .coalesce = 1 };
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
-    self->p.hook = tp_flight_hook;
-    self->p.hook_arg = &f;
-    MSTATUS st = tp_handshake(&self->p);
-    self->p.hook = NULL;
-    tp_flight_free(&f);
-    ASSERT_EQ(f.err, OK);
-    ASSERT_EQ(st, ERR_SSL_FATAL_ALERT);
+    ASSERT_EQ(run_flight(&self->p, &f), ERR_SSL_FATAL_ALERT);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
 
