@@ -83,6 +83,8 @@ struct nk_conn {
     unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
     unsigned name_pooled : 1;      /* server_name came from nk_name_dup's pool */
     unsigned alpn_pooled : 1;      /* so did alpn (when not alpn_none) */
+    unsigned ccs_sent : 1;         /* our compatibility change_cipher_spec is out */
+    unsigned hello_retried : 1;    /* the handshake had a HelloRetryRequest */
     uint32_t alpn_offer_len;
     uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */
     uint32_t peer_leaf_len;

@@ -56,16 +56,25 @@ MSTATUS nk_psk_client_load(struct nk_conn *c)
     return OK;
 }
 
+int nk_psk_client_may_resume(const struct nk_conn *c)
+{
+    return c->hs->offer != NULL || c->psk_save_cb != NULL;
+}
+
 void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
 {
     struct tls13PSK *p = c->hs->offer;
-    if (!p)
+    if (!nk_psk_client_may_resume(c))
         return;
-    /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer. */
+    /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer, and "servers
+     * MUST NOT send a NewSessionTicket" to a client that did not send it: so it
+     * goes out whenever a ticket could be kept, not only with an offer. */
     nk_wr_u16(w, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     nk_wr_u16(w, 2);
     nk_wr_u8(w, 1);
     nk_wr_u8(w, PSK_DHE_KE);
+    if (!p)
+        return;
     /* §4.2.11: pre_shared_key is the last extension; the binder is filled in
      * once the rest of the message is final (nk_psk_client_bind). */
     size_t hl = p->psk_len;

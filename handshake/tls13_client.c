@@ -38,11 +38,14 @@ static MSTATUS send_client_hello(struct nk_conn *c)
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
     size_t pos, sub;
-    uint8_t pub[NK_MAX_KEX_PUB];
-    size_t pub_len;
-    EVP_PKEY_free(hs->kex_priv);
-    hs->kex_priv = NULL;
-    NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, pub, &pub_len));
+    /* §4.1.2: the second ClientHello changes only what the HelloRetryRequest
+     * asked for: the same share again unless it named another group
+     * (on_hello_retry drops the key then). */
+    if (!hs->kex_priv) {
+        size_t pub_len;
+        NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, hs->kex_pub, &pub_len));
+        hs->kex_pub_len = (uint8_t)pub_len;
+    }
 
     nk_hs_begin(c, &w, NK_HS_CLIENT_HELLO);
     nk_wr_u16(&w, NK_TLS12);                       /* legacy_version (§4.1.2) */
@@ -77,7 +80,7 @@ static MSTATUS send_client_hello(struct nk_conn *c)
     sub = nk_wr_open(&w, 2);
     nk_wr_u16(&w, hs->kex_group);
     size_t ke = nk_wr_open(&w, 2);
-    nk_wr_bytes(&w, pub, pub_len);
+    nk_wr_bytes(&w, hs->kex_pub, hs->kex_pub_len);
     nk_wr_close(&w, ke, 2);
     nk_wr_close(&w, sub, 2);
     nk_wr_close(&w, pos, 2);
@@ -98,11 +101,11 @@ static MSTATUS send_client_hello(struct nk_conn *c)
         nk_wr_close(&w, sub, 2);
         nk_wr_close(&w, pos, 2);
     }
-    if (hs->offer) {
+    if (nk_psk_client_may_resume(c))
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+    if (hs->offer)
         mark_sent(hs, NK_EXT_PRE_SHARED_KEY);
-        nk_psk_client_write(c, &w);   /* last (§4.2.11) */
-    }
+    nk_psk_client_write(c, &w);   /* pre_shared_key last (§4.2.11) */
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_wr_status(&w));
     NK_TRY(nk_psk_client_bind(c));
@@ -171,6 +174,8 @@ static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t 
             offered |= c->groups[i] == g;
         NK_CHECK(offered && g != hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
         hs->kex_group = g;
+        EVP_PKEY_free(hs->kex_priv);   /* a share in the new group goes out */
+        hs->kex_priv = NULL;
         changed = 1;
     }
     if (ck) {
@@ -360,8 +365,8 @@ static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint
     NK_TRY(nk_rec_install(c->rd, c->suite, c->s_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
-    if (!hs->hrr)
-        NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight */
+    if (!c->ccs_sent)
+        NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight, once */
     if (hs->cert_requested) {
         /* §4.4.2: with no suitable certificate the client sends an empty one. */
         NK_TRY(nk_hs_send_certificate(c, hs->identity));

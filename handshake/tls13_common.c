@@ -252,6 +252,7 @@ MSTATUS nk_hs_complete(struct nk_conn *c)
     c->status = SSL_CONNECTION_OPEN;
     c->minor = 4;
     c->resumed = c->hs->psk_ok;
+    c->hello_retried = c->hs->hrr != 0;
     nk_hs_free(c);
     return OK;
 }
@@ -290,13 +291,18 @@ MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t
 MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     uint32_t lifetime, age_add;
-    struct nk_rd nonce, ticket, exts;
+    struct nk_rd nonce, ticket;
     NK_CHECK(c->role == NK_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_TRY(nk_rd_u32(body, &lifetime));
     NK_TRY(nk_rd_u32(body, &age_add));
     NK_TRY(nk_rd_vec8(body, &nonce, 0, 255));
     NK_TRY(nk_rd_vec16(body, &ticket, 1, 0xffff));
-    NK_TRY(nk_rd_vec16(body, &exts, 0, 0xfffe));
+    /* §4.6.1: unknown extensions (all but early_data, and we send no early
+     * data) are ignored, but the block must parse, without duplicates (§4.2). */
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_CHECK(nk_rd_left(body) >= 2, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_ext_parse(body, e, &ne));
     NK_TRY(nk_rd_done(body));
     /* §4.6.1: lifetime MUST NOT exceed 7 days. */
     NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);
