@@ -600,6 +600,31 @@ MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub)
     return st;
 }
 
+/* ---- what the leaf may be used for ---- */
+
+static MSTATUS usage_check(X509 *x, int peer_is_server)
+{
+    if (X509_get_extension_flags(x) & EXFLAG_INVALID)
+        return ERR_CERT_INVALID;
+    uint32_t ku = X509_get_key_usage(x);             /* UINT32_MAX: no keyUsage */
+    uint32_t xku = X509_get_extended_key_usage(x);   /* UINT32_MAX: no extendedKeyUsage */
+    uint32_t role = peer_is_server ? XKU_SSL_SERVER : XKU_SSL_CLIENT;
+    NK_CHECK(ku & KU_DIGITAL_SIGNATURE, ERR_CERT_KEY_USAGE);
+    NK_CHECK(xku & (role | XKU_ANYEKU), ERR_CERT_KEY_USAGE);
+    return OK;
+}
+
+MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server)
+{
+    NK_CHECK(der != NULL, ERR_NULL_POINTER);
+    ERR_set_mark();
+    X509 *x = nk_x509_from_der(der, len);
+    MSTATUS st = x != NULL ? usage_check(x, peer_is_server) : ERR_CERT_DECODE;
+    X509_free(x);
+    ERR_pop_to_mark();
+    return st;
+}
+
 /* ---- subjects ---- */
 
 MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap)

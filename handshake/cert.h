@@ -121,6 +121,16 @@ struct nk_verify_req {
  * callback may still accept the chain. */
 MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub) NK_MUST;
 
+/* May the peer's leaf (DER) sign TLS handshakes in its role? RFC 8446
+ * §4.4.2.2: digitalSignature when keyUsage is present; RFC 5280 §4.2.1.12:
+ * with extendedKeyUsage, serverAuth for a server, clientAuth for a client,
+ * or anyExtendedKeyUsage. ERR_CERT_KEY_USAGE if not (the alert is
+ * unsupported_certificate: the certificate is sound, just not of a kind
+ * usable here, RFC 8446 §6.2), ERR_CERT_DECODE / ERR_CERT_INVALID when it
+ * does not parse. Checked apart from the trust decision, which an application
+ * callback may override: usage is not the application's to waive. */
+MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server) NK_MUST;
+
 /* One-line subject ("CN=..., O=...") of a DER certificate. */
 MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap) NK_MUST;
 

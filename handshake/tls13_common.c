@@ -168,6 +168,9 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
         .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
         .now = c->now, .peer_is_server = c->role == NK_CLIENT,
     };
+    /* §4.4.2.2: the leaf must allow signing in its role; no trust decision,
+     * the application's callbacks included, overrides that. */
+    NK_TRY(nk_cert_usage_check(hs->peer_chain[0].p, hs->peer_chain[0].len, c->role == NK_CLIENT));
     MSTATUS st = nk_chain_verify(&req, &hs->peer_pub);
     NK_CHECK(hs->peer_pub, st < 0 ? st : ERR_CERT_DECODE);
     if (c->cert_status_cb) {

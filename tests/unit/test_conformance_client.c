@@ -398,4 +398,113 @@ TEST_F(conf, hrr_with_group_changes_key_share)
     ASSERT_EQ(self->p.c[TP_CLIENT]->group, NK_GROUP_SECP256R1);
 }
 
+/* ---- the peer leaf's keyUsage and extendedKeyUsage (§4.4.2.2), whatever the
+ * trust decision ---- */
+
+static MSTATUS accept_any_chain(sbyte4 h, struct certChain *chain, MSTATUS st)
+{
+    (void)h, (void)chain, (void)st;
+    return OK;
+}
+
+static MSTATUS accept_invalid(sbyte4 h, MSTATUS st)
+{
+    (void)h, (void)st;
+    return OK;
+}
+
+/* The server presents leaf (P-256 key) with the intermediate; the client
+ * trusts the root (trust = 1) or nothing, and asks for host. */
+static void leaf_pair(struct __test_metadata *_metadata, struct tp_pair *p, X509 *leaf, const char *host,
+                      int trust)
+{
+    certStorePtr srv = tp_store_new(), cli = tp_store_new();
+    ASSERT_NOT_NULL(srv);
+    ASSERT_NOT_NULL(cli);
+    ASSERT_EQ(tp_store_identity(srv, leaf, pki.key[K_P256], pki.inter), OK);
+    if (trust)
+        ASSERT_EQ(tp_store_trust(cli, pki.root), OK);
+    ASSERT_EQ(tp_new_stores(p, srv, cli, host), OK);
+}
+
+TEST_F(conf, server_leaf_key_encipherment_only)
+{
+    /* The chain verifies (a TLS server purpose allows keyEncipherment), but the
+     * key may not sign a CertificateVerify. */
+    leaf_pair(_metadata, &self->p, pki.ku_encipher, "kuenc.example.com", 1);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_CERT_KEY_USAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, server_leaf_key_usage_not_waived_by_status_callback)
+{
+    leaf_pair(_metadata, &self->p, pki.ku_encipher, "kuenc.example.com", 1);
+    ASSERT_EQ(SSL_setCertAndStatusCallback(self->p.h[TP_CLIENT], accept_any_chain), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_CERT_KEY_USAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, server_leaf_key_usage_not_waived_by_invalid_cert_callback)
+{
+    /* Untrusted, and the application accepts that: the usage still counts. */
+    leaf_pair(_metadata, &self->p, pki.ku_encipher, "kuenc.example.com", 0);
+    ASSERT_EQ(SSL_setInvalidCertCallback(self->p.h[TP_CLIENT], accept_invalid), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_CERT_KEY_USAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, server_leaf_client_auth_only)
+{
+    leaf_pair(_metadata, &self->p, pki.client_only, "clientonly.example.com", 1);
+    ASSERT_EQ(SSL_setCertAndStatusCallback(self->p.h[TP_CLIENT], accept_any_chain), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_CERT_KEY_USAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, server_leaf_client_auth_only_without_callback)
+{
+    /* The same refusal, and the same alert, without any callback. */
+    leaf_pair(_metadata, &self->p, pki.client_only, "clientonly.example.com", 1);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_CERT_KEY_USAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, server_leaf_any_extended_key_usage)
+{
+    /* anyExtendedKeyUsage allows a server's use: accepted once the trust
+     * decision is the application's. */
+    leaf_pair(_metadata, &self->p, pki.any_eku, "anyeku.example.com", 1);
+    ASSERT_EQ(SSL_setCertAndStatusCallback(self->p.h[TP_CLIENT], accept_any_chain), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+}
+
+/* Mutual authentication where the client presents leaf (P-256 key). */
+static void client_leaf_pair(struct __test_metadata *_metadata, struct tp_pair *p, X509 *leaf)
+{
+    ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+    ASSERT_EQ(tp_store_identity(p->store[TP_CLIENT], leaf, pki.key[K_P256], pki.inter), OK);
+    ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], SSL_FLAG_REQUIRE_MUTUAL_AUTH), OK);
+    ASSERT_EQ(SSL_setCertAndStatusCallback(p->h[TP_SERVER], accept_any_chain), OK);
+}
+
+TEST_F(conf, client_leaf_server_auth_only)
+{
+    client_leaf_pair(_metadata, &self->p, pki.server_only);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, client_leaf_key_encipherment_only)
+{
+    client_leaf_pair(_metadata, &self->p, pki.ku_encipher);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_CERT_KEY_USAGE, SSL_ALERT_UNSUPPORTED_CERTIFICATE);
+}
+
+TEST_F(conf, client_leaf_client_auth_accepted)
+{
+    client_leaf_pair(_metadata, &self->p, pki.client_only);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+}
+
 TEST_HARNESS_MAIN
