@@ -31,6 +31,7 @@ enum {
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_sig_prefs;
 
 /* Thousands of these sit idle in a server, so the layout is packed: flags are
  * bits, counters and codes the smallest type that holds them, and what only a
@@ -104,6 +105,7 @@ struct nk_conn {
     MSTATUS (*invalid_cert_cb)(sbyte4, MSTATUS);
     funcPtrClientSavePSK_t psk_save_cb;          /* client: keep tickets */
     funcPtrClientRetrievePSK_t psk_retrieve_cb;  /* client: offer one */
+    struct nk_sig_prefs *sig_prefs;  /* NKTLS_setSignatureSchemes; NULL: the defaults */
 
     /* engine buffers */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */

@@ -38,6 +38,27 @@ extern const size_t nk_sig_scheme_count;
 extern const uint16_t nk_sig_schemes_cert[];
 extern const size_t nk_sig_scheme_cert_count;
 
+/* A connection's own signature scheme lists (NKTLS_setSignatureSchemes),
+ * allocated only when the application sets one; n[i] == 0: list i is the
+ * default, nk_sig_schemes. OFFERED goes out in signature_algorithms (our
+ * ClientHello or CertificateRequest), ACCEPTED limits what the peer's
+ * CertificateVerify may use, SIGNING is our preference when we sign. */
+enum { NK_SIGS_OFFERED, NK_SIGS_ACCEPTED, NK_SIGS_SIGNING, NK_SIGS_LISTS };
+#define NK_SIGS_MAX 16   /* every scheme we know, each at most once */
+struct nk_sig_prefs {
+    uint8_t n[NK_SIGS_LISTS];
+    uint16_t v[NK_SIGS_LISTS][NK_SIGS_MAX];
+};
+
+/* List `which` of prefs (NULL: all default) and its length. */
+const uint16_t *nk_sig_list(const struct nk_sig_prefs *prefs, int which, size_t *n);
+int nk_sig_in_list(const struct nk_sig_prefs *prefs, int which, uint16_t scheme);
+/* Set list `which` from an application's list (n == 0: back to the default).
+ * Every scheme must be one we know, once; SHA-1 ones only with allow_sha1.
+ * *prefs is allocated on first use, and freed when every list is default. */
+MSTATUS nk_sig_prefs_set(struct nk_sig_prefs **prefs, int which, const uint16_t *v, size_t n,
+                         int allow_sha1) NK_MUST;
+
 struct nk_der {
     uint8_t *p;
     size_t len;
@@ -78,6 +99,11 @@ int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type);
 const struct nk_identity *nk_store_pick_identity(const struct certStore *s, const char *sni,
                                                  const uint16_t *peer_sigs, size_t n_sigs,
                                                  uint16_t *scheme);
+/* The same with the connection's SIGNING order (prefs may be NULL). */
+const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s, const char *sni,
+                                                      const uint16_t *peer_sigs, size_t n_sigs,
+                                                      const struct nk_sig_prefs *prefs,
+                                                      uint16_t *scheme);
 int nk_store_has_trust_points(const struct certStore *s);
 
 /* Fill the identity's cert_list and signers once its chain and key are in

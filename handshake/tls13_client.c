@@ -72,7 +72,9 @@ static MSTATUS send_client_hello(struct nk_conn *c)
     mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
     nk_ext_write_u16_list(&w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
     mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS);
-    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, nk_sig_schemes, nk_sig_scheme_count);
+    size_t n_sigs;
+    const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
     nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,
                           nk_sig_scheme_cert_count);
@@ -351,8 +353,8 @@ static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const 
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
     if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
-        hs->identity = nk_store_pick_identity(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
-                                              &hs->sig_scheme);
+        hs->identity = nk_store_pick_identity_pref(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
+                                                   c->sig_prefs, &hs->sig_scheme);
     hs->state = ST_C_WAIT_CERT;
     return OK;
 }

@@ -223,11 +223,10 @@ MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_
     NK_TRY(nk_rd_u16(body, &scheme));
     NK_TRY(nk_rd_vec16(body, &sig, 1, 0xffff));
     NK_TRY(nk_rd_done(body));
-    /* §4.4.3: the scheme must be one we offered in signature_algorithms. */
-    int offered = 0;
-    for (size_t i = 0; i < nk_sig_scheme_count; i++)
-        offered |= nk_sig_schemes[i] == scheme;
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    /* §4.4.3: the scheme must be one we offered in signature_algorithms;
+     * then one this connection accepts (NKTLS_setSignatureSchemes). */
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_TRY(cv_content(c, c->role == NK_CLIENT, content, &clen));
     NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;

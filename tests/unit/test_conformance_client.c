@@ -507,4 +507,165 @@ TEST_F(conf, client_leaf_client_auth_accepted)
     ASSERT_EQ(tp_handshake(&self->p), OK);
 }
 
+/* ---- NKTLS_didHelloRetry ---- */
+
+TEST_F(conf, did_hello_retry_after_hrr)
+{
+    intBoolean r[2] = { FALSE, FALSE };
+    hrr_pair(_metadata, &self->p);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_CLIENT], &r[TP_CLIENT]), OK);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_SERVER], &r[TP_SERVER]), OK);
+    ASSERT_EQ(r[TP_CLIENT], TRUE);
+    ASSERT_EQ(r[TP_SERVER], TRUE);
+}
+
+TEST_F(conf, did_hello_retry_without_hrr)
+{
+    intBoolean r[2] = { TRUE, TRUE };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_CLIENT], &r[TP_CLIENT]), OK);
+    ASSERT_EQ(r[TP_CLIENT], FALSE);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_CLIENT], &r[TP_CLIENT]), OK);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_SERVER], &r[TP_SERVER]), OK);
+    ASSERT_EQ(r[TP_CLIENT], FALSE);
+    ASSERT_EQ(r[TP_SERVER], FALSE);
+    ASSERT_EQ(NKTLS_didHelloRetry(self->p.h[TP_CLIENT], NULL), ERR_NULL_POINTER);
+    ASSERT_EQ(NKTLS_didHelloRetry(0x7fff0000, &r[0]), ERR_SSL_BAD_ID);
+}
+
+/* ---- per-connection signature schemes (§4.2.3, §4.4.3) ---- */
+
+TEST_F(conf, sig_schemes_default_unchanged)
+{
+    ubyte2 v[NK_SIGS_MAX];
+    ubyte4 n = NK_SIGS_MAX;
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    for (sbyte4 list = NKTLS_SIGS_OFFERED; list <= NKTLS_SIGS_SIGNING; list++) {
+        n = NK_SIGS_MAX;
+        ASSERT_EQ(NKTLS_getSignatureSchemes(self->p.h[TP_CLIENT], list, v, &n), OK);
+        ASSERT_EQ(n, nk_sig_scheme_count);
+        ASSERT_MEM_EQ(v, nk_sig_schemes, n * sizeof v[0]);
+    }
+    n = 2;
+    ASSERT_EQ(NKTLS_getSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_OFFERED, v, &n),
+              ERR_BUFFER_TOO_SMALL);
+    ASSERT_EQ(n, nk_sig_scheme_count);
+    ASSERT_NULL(self->p.c[TP_CLIENT]->sig_prefs);   /* nothing allocated for defaults */
+}
+
+TEST_F(conf, sig_schemes_offered_on_the_wire)
+{
+    /* signature_algorithms carries exactly the list set, in its order. */
+    static const ubyte2 mine[] = { NK_SIG_RSA_PSS_RSAE_SHA384, NK_SIG_RSA_PSS_RSAE_SHA256 };
+    static const uint8_t wire[] = { 0, 4, 0x08, 0x05, 0x08, 0x04 };
+    struct watch w = { 0 };
+    size_t n = 0;
+    ubyte2 peer = 0;
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_OFFERED, mine, 2), OK);
+    ASSERT_EQ(run_watch(&self->p, &w), OK);
+    const uint8_t *sa = ch_ext(&w.ch[0], NK_EXT_SIGNATURE_ALGORITHMS, &n);
+    ASSERT_NOT_NULL(sa);
+    ASSERT_EQ(n, sizeof wire);
+    ASSERT_MEM_EQ(sa, wire, n);
+    /* The server signs with its own first choice among those: rsae_sha256. */
+    ASSERT_EQ(NKTLS_getPeerSignatureScheme(self->p.h[TP_CLIENT], &peer), OK);
+    ASSERT_EQ(peer, NK_SIG_RSA_PSS_RSAE_SHA256);
+}
+
+TEST_F(conf, sig_schemes_signing_order)
+{
+    /* The server prefers SHA-512, the client (RSA identity too) SHA-384. */
+    static const ubyte2 srv[] = { NK_SIG_RSA_PSS_RSAE_SHA512, NK_SIG_RSA_PSS_RSAE_SHA256 };
+    static const ubyte2 cli[] = { NK_SIG_RSA_PSS_RSAE_SHA384 };
+    ubyte2 at_client = 0, at_server = 0;
+    ASSERT_EQ(tp_new(&self->p, K_RSA, K_RSA), OK);
+    ASSERT_EQ(SSL_setSessionFlags(self->p.h[TP_SERVER], SSL_FLAG_REQUIRE_MUTUAL_AUTH), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_SIGNING, srv, 2), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_SIGNING, cli, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(NKTLS_getPeerSignatureScheme(self->p.h[TP_CLIENT], &at_client), OK);
+    ASSERT_EQ(NKTLS_getPeerSignatureScheme(self->p.h[TP_SERVER], &at_server), OK);
+    ASSERT_EQ(at_client, NK_SIG_RSA_PSS_RSAE_SHA512);
+    ASSERT_EQ(at_server, NK_SIG_RSA_PSS_RSAE_SHA384);
+}
+
+TEST_F(conf, sig_schemes_nothing_offered_fits_the_server)
+{
+    /* The client offers Ed25519 only; the server has a P-256 key. */
+    static const ubyte2 ed[] = { NK_SIG_ED25519 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_OFFERED, ed, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_IDENTITY, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+TEST_F(conf, sig_schemes_server_signing_has_nothing_in_common)
+{
+    /* The server would sign with P-384 only, its key is P-256. */
+    static const ubyte2 p384[] = { NK_SIG_ECDSA_SECP384R1_SHA384 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_SIGNING, p384, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_IDENTITY, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+TEST_F(conf, sig_schemes_not_accepted)
+{
+    /* The client offers the defaults but takes RSA-PSS only; the server signs
+     * with ECDSA, which it was offered. */
+    static const ubyte2 pss[] = { NK_SIG_RSA_PSS_RSAE_SHA256 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_ACCEPTED, pss, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_NO_SIGALG_MATCH);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_NO_SIGALG_MATCH, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+TEST_F(conf, sig_schemes_certificate_request)
+{
+    /* The server's CertificateRequest offers Ed25519 only: the client's P-256
+     * identity cannot answer, it sends no certificate, and a server that
+     * requires one says certificate_required. */
+    static const ubyte2 ed[] = { NK_SIG_ED25519 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, K_P256), OK);
+    ASSERT_EQ(SSL_setSessionFlags(self->p.h[TP_SERVER], SSL_FLAG_REQUIRE_MUTUAL_AUTH), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_OFFERED, ed, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_CERTIFICATE_REQUIRED,
+               SSL_ALERT_CERTIFICATE_REQUIRED);
+}
+
+TEST_F(conf, sig_schemes_bad_lists)
+{
+    static const ubyte2 unknown[] = { NK_SIG_ED25519, 0x1234 };
+    static const ubyte2 twice[] = { NK_SIG_ED25519, NK_SIG_ED25519 };
+    static const ubyte2 sha1[] = { NK_SIG_ECDSA_SECP256R1_SHA256, NK_SIG_RSA_PKCS1_SHA1 };
+    static const ubyte2 ok[] = { NK_SIG_ED25519 };
+    ubyte2 v[NK_SIGS_MAX];
+    ubyte4 n = NK_SIGS_MAX;
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    sbyte4 h = self->p.h[TP_CLIENT];
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, unknown, 2), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, twice, 2), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, sha1, 2), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, 3, ok, 1), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, NULL, 1), ERR_NULL_POINTER);
+    ASSERT_NULL(self->p.c[TP_CLIENT]->sig_prefs);   /* refused lists leave nothing behind */
+    /* SHA-1 once the application allows it. */
+    ASSERT_EQ(SSL_setSha1SigAlg(TRUE), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, sha1, 2), OK);
+    ASSERT_EQ(NKTLS_getSignatureSchemes(h, NKTLS_SIGS_OFFERED, v, &n), OK);
+    ASSERT_EQ(n, 2u);
+    ASSERT_MEM_EQ(v, sha1, sizeof sha1);
+    ASSERT_EQ(SSL_setSha1SigAlg(FALSE), OK);
+    /* Back to the default: the allocation goes. */
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, NULL, 0), OK);
+    ASSERT_NULL(self->p.c[TP_CLIENT]->sig_prefs);
+    /* Not once the handshake has begun. */
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(h, NKTLS_SIGS_OFFERED, ok, 1), ERR_SSL_BAD_STATE);
+}
+
 TEST_HARNESS_MAIN
