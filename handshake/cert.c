@@ -123,7 +123,8 @@ MSTATUS nk_sig_prefs_set(struct nk_sig_prefs **prefs, int which, const uint16_t 
     if (*prefs == NULL)
         NK_CHECK(*prefs = calloc(1, sizeof **prefs), ERR_MEM_ALLOC_FAIL);
     struct nk_sig_prefs *p = *prefs;
-    memcpy(p->v[which], v, n * sizeof *v);
+    if (n)
+        memcpy(p->v[which], v, n * sizeof *v);
     p->n[which] = (uint8_t)n;
     if (!p->n[NK_SIGS_OFFERED] && !p->n[NK_SIGS_ACCEPTED] && !p->n[NK_SIGS_SIGNING]) {
         free(p);   /* all default again: nothing to keep */

@@ -282,7 +282,8 @@ static void send_ticket(struct __test_metadata *_metadata, struct tp_pair *p, co
                         0, 4, 't', 'i', 'c', 'k' };
     size_t len = 20;
     ASSERT_LE(len + n, sizeof msg);
-    memcpy(msg + len, exts, n);
+    if (n)
+        memcpy(msg + len, exts, n);
     len += n;
     nk_store24(msg + 1, (uint32_t)(len - 4));
     struct nk_conn *s = p->c[TP_SERVER];
