@@ -16,7 +16,7 @@ certs_init || exit 1
 # Go's build cache and module path go to the scratch directory: nothing is
 # written to the home directory, and nothing is fetched.
 GO_PEER=$WORK/go-peer
-if ! GOCACHE=$WORK/gocache GOPATH=$WORK/gopath HOME=$WORK GOPROXY=off GOFLAGS=-mod=mod \
+if ! GOCACHE=$WORK/gocache GOPATH=$WORK/gopath HOME=$WORK GOPROXY=off GOFLAGS= \
      GO111MODULE=off go build -o "$GO_PEER" "$NKTLS_ROOT/tests/interop/go/peer.go" \
      >"$WORK/go-build.log" 2>&1; then
     tap_fail "go build tests/interop/go/peer.go" "the Go peer did not build" "$WORK/go-build.log"
