@@ -89,7 +89,7 @@ static MSTATUS run_watch(struct tp_pair *p, struct watch *w)
     return w->st == OK ? st : w->st;
 }
 
-/* Index of the extension, or -1 (in a parsed ClientHello). */
+/* The body of the extension of this type in a parsed hello (length in *len), or NULL. */
 static const uint8_t *ch_ext(const struct tp_hello *h, uint16_t type, size_t *len)
 {
     int i = tp_hello_find(h, type);
