@@ -317,6 +317,7 @@ int nk_alert_for(MSTATUS err)
     case ERR_CERT_INVALID:                     return NK_ALERT_BAD_CERTIFICATE;
     case ERR_CERT_DECODE:                      return NK_ALERT_BAD_CERTIFICATE;
     case ERR_CERT_UNSUPPORTED_KEY:             return NK_ALERT_UNSUPPORTED_CERTIFICATE;
+    case ERR_CERT_KEY_USAGE:                   return NK_ALERT_UNSUPPORTED_CERTIFICATE;
     /* Nothing to send: the socket is gone, the peer already alerted or closed,
      * or we simply gave up waiting. */
     case ERR_TCP_SOCKET_CLOSED:

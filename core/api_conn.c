@@ -372,6 +372,38 @@ NK_API MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 h, ubyte2 *scheme)
     return SSL_getSignatureAlgo(h, scheme);
 }
 
+NK_API MSTATUS NKTLS_didHelloRetry(sbyte4 h, intBoolean *retried)
+{
+    GET(h, c);
+    NK_CHECK(retried, ERR_NULL_POINTER);
+    *retried = (c->hs ? c->hs->hrr != 0 : c->hello_retried) ? TRUE : FALSE;
+    return OK;
+}
+
+_Static_assert(NKTLS_SIGS_OFFERED == NK_SIGS_OFFERED && NKTLS_SIGS_ACCEPTED == NK_SIGS_ACCEPTED
+               && NKTLS_SIGS_SIGNING == NK_SIGS_SIGNING, "public list numbers are the internal ones");
+
+NK_API MSTATUS NKTLS_setSignatureSchemes(sbyte4 h, sbyte4 list, const ubyte2 *schemes, ubyte4 n)
+{
+    GET(h, c);
+    NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+    return nk_sig_prefs_set(&c->sig_prefs, list, schemes, n, SSL_sslSettings()->allowSha1SigAlg);
+}
+
+NK_API MSTATUS NKTLS_getSignatureSchemes(sbyte4 h, sbyte4 list, ubyte2 *schemes, ubyte4 *n)
+{
+    GET(h, c);
+    NK_CHECK(n && (schemes || *n == 0), ERR_NULL_POINTER);
+    NK_CHECK(list >= NKTLS_SIGS_OFFERED && list <= NKTLS_SIGS_SIGNING, ERR_INVALID_ARG);
+    size_t count;
+    const uint16_t *v = nk_sig_list(c->sig_prefs, list, &count);
+    ubyte4 cap = *n;
+    *n = (ubyte4)count;
+    NK_CHECK(cap >= count, ERR_BUFFER_TOO_SMALL);
+    memcpy(schemes, v, count * sizeof *v);
+    return OK;
+}
+
 NK_API const char *NKTLS_cipherName(ubyte2 id)
 {
     const struct nk_suite *s = nk_suite_by_id(id);

@@ -89,6 +89,7 @@ static void conn_destroy(struct nk_conn *c)
     free(c->dns_name);
     free(c->alpn_offer);
     free(c->peer_chain);
+    free(c->sig_prefs);
     if (c->alpn != c->alpn_none)
         nk_name_free(c->alpn, c->alpn_pooled);
     nk_slab_free(&nk_conn_slab, c);   /* wipes it */

@@ -31,6 +31,7 @@ enum {
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_sig_prefs;
 
 /* Thousands of these sit idle in a server, so the layout is packed: flags are
  * bits, counters and codes the smallest type that holds them, and what only a
@@ -84,6 +85,8 @@ struct nk_conn {
     unsigned name_pooled : 1;      /* server_name came from nk_name_dup's pool */
     unsigned alpn_pooled : 1;      /* so did alpn (when not alpn_none) */
     unsigned tickets_ok : 1;       /* server: the client can resume with psk_dhe_ke (§4.2.9) */
+    unsigned ccs_sent : 1;         /* our compatibility change_cipher_spec is out */
+    unsigned hello_retried : 1;    /* the handshake had a HelloRetryRequest */
     uint32_t alpn_offer_len;
     uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */
     uint32_t peer_chain_len;
@@ -103,6 +106,7 @@ struct nk_conn {
     MSTATUS (*invalid_cert_cb)(sbyte4, MSTATUS);
     funcPtrClientSavePSK_t psk_save_cb;          /* client: keep tickets */
     funcPtrClientRetrievePSK_t psk_retrieve_cb;  /* client: offer one */
+    struct nk_sig_prefs *sig_prefs;  /* NKTLS_setSignatureSchemes; NULL: the defaults */
 
     /* engine buffers */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */

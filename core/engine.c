@@ -357,6 +357,11 @@ void nk_out_ack(struct nk_conn *c, size_t n)
 static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
 {
     NK_CHECK(c->send_limit > 0, ERR_SSL_INTERNAL);
+    /* Appendix D.4: in compatibility mode (it sent a session id) the client's
+     * CCS precedes its first protected record, whatever that is: an alert
+     * after ServerHello too, or a middlebox sees an unexpected record. */
+    if (c->role == NK_CLIENT && !c->ccs_sent && c->hs && c->hs->session_id_len && nk_wr_protected(c))
+        NK_TRY(nk_send_ccs(c));
     do {
         size_t chunk = n < c->send_limit ? n : c->send_limit;
         if (nk_wr_protected(c)) {
@@ -389,6 +394,7 @@ MSTATUS nk_send_ccs(struct nk_conn *c)
 {
     /* Middlebox compatibility (RFC 8446 Appendix D.4): an unprotected CCS. */
     static const uint8_t ccs[NK_REC_HDR + 1] = { NK_CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1 };
+    c->ccs_sent = 1;
     return nk_buf_append(&c->out, ccs, sizeof ccs);
 }
 

@@ -76,6 +76,63 @@ static const struct scheme_info *scheme_find(uint16_t id)
     return NULL;
 }
 
+/* ---- per-connection lists ---- */
+
+const uint16_t *nk_sig_list(const struct nk_sig_prefs *prefs, int which, size_t *n)
+{
+    if (prefs != NULL && which >= 0 && which < NK_SIGS_LISTS && prefs->n[which]) {
+        *n = prefs->n[which];
+        return prefs->v[which];
+    }
+    *n = nk_sig_scheme_count;
+    return nk_sig_schemes;
+}
+
+int nk_sig_in_list(const struct nk_sig_prefs *prefs, int which, uint16_t scheme)
+{
+    size_t n;
+    const uint16_t *v = nk_sig_list(prefs, which, &n);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == scheme)
+            return 1;
+    return 0;
+}
+
+/* A scheme an application may name: one of the table's, or a SHA-1 one
+ * (TLS 1.2 and certificate signatures; never a TLS 1.3 CertificateVerify,
+ * §4.4.3) when SHA-1 is allowed. */
+static int scheme_settable(uint16_t id, int allow_sha1)
+{
+    if (id == NK_SIG_RSA_PKCS1_SHA1 || id == NK_SIG_ECDSA_SHA1)
+        return allow_sha1;
+    return scheme_find(id) != NULL;
+}
+
+MSTATUS nk_sig_prefs_set(struct nk_sig_prefs **prefs, int which, const uint16_t *v, size_t n,
+                         int allow_sha1)
+{
+    NK_CHECK(prefs != NULL && (v != NULL || n == 0), ERR_NULL_POINTER);
+    NK_CHECK(which >= 0 && which < NK_SIGS_LISTS && n <= NK_SIGS_MAX, ERR_INVALID_ARG);
+    for (size_t i = 0; i < n; i++) {
+        NK_CHECK(scheme_settable(v[i], allow_sha1), ERR_INVALID_ARG);
+        for (size_t j = 0; j < i; j++)
+            NK_CHECK(v[j] != v[i], ERR_INVALID_ARG);
+    }
+    if (*prefs == NULL && n == 0)
+        return OK;
+    if (*prefs == NULL)
+        NK_CHECK(*prefs = calloc(1, sizeof **prefs), ERR_MEM_ALLOC_FAIL);
+    struct nk_sig_prefs *p = *prefs;
+    if (n)
+        memcpy(p->v[which], v, n * sizeof *v);
+    p->n[which] = (uint8_t)n;
+    if (!p->n[NK_SIGS_OFFERED] && !p->n[NK_SIGS_ACCEPTED] && !p->n[NK_SIGS_SIGNING]) {
+        free(p);   /* all default again: nothing to keep */
+        *prefs = NULL;
+    }
+    return OK;
+}
+
 static enum nk_key_type ec_key_type(EVP_PKEY *key)
 {
     char group[64];
@@ -328,12 +385,12 @@ static int offered(const uint16_t *peer, size_t n, uint16_t scheme)
     return 0;
 }
 
-/* Our first scheme that the peer offered and this identity's key can make. */
+/* Our first scheme (in ours) that the peer offered and this identity's key can make. */
 static int scheme_for(const struct nk_identity *id, const uint16_t *peer, size_t n,
-                      uint16_t *scheme)
+                      const uint16_t *ours, size_t n_ours, uint16_t *scheme)
 {
-    for (size_t i = 0; i < nk_sig_scheme_count; i++) {
-        uint16_t s = nk_sig_schemes[i];
+    for (size_t i = 0; i < n_ours; i++) {
+        uint16_t s = ours[i];
         if (!nk_sig_fits_key(s, id->type) || !offered(peer, n, s))
             continue;
         const struct scheme_info *si = scheme_find(s);
@@ -349,6 +406,16 @@ const struct nk_identity *nk_store_pick_identity(const struct certStore *s, cons
                                                  const uint16_t *peer_sigs, size_t n_sigs,
                                                  uint16_t *scheme)
 {
+    return nk_store_pick_identity_pref(s, sni, peer_sigs, n_sigs, NULL, scheme);
+}
+
+const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s, const char *sni,
+                                                      const uint16_t *peer_sigs, size_t n_sigs,
+                                                      const struct nk_sig_prefs *prefs,
+                                                      uint16_t *scheme)
+{
+    size_t n_ours;
+    const uint16_t *ours = nk_sig_list(prefs, NK_SIGS_SIGNING, &n_ours);
     if (s == NULL || scheme == NULL || (peer_sigs == NULL && n_sigs > 0))
         return NULL;
     /* SNI is a DNS host name, never an IP literal (RFC 6066 §3). With a single
@@ -358,12 +425,12 @@ const struct nk_identity *nk_store_pick_identity(const struct certStore *s, cons
             const struct nk_identity *id = s->ids[i];
             if (X509_check_host(id->leaf, sni, strlen(sni),
                                 X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1 &&
-                scheme_for(id, peer_sigs, n_sigs, scheme))
+                scheme_for(id, peer_sigs, n_sigs, ours, n_ours, scheme))
                 return id;
         }
     }
     for (size_t i = 0; i < s->n_ids; i++)
-        if (scheme_for(s->ids[i], peer_sigs, n_sigs, scheme))
+        if (scheme_for(s->ids[i], peer_sigs, n_sigs, ours, n_ours, scheme))
             return s->ids[i];
     return NULL;
 }
@@ -596,6 +663,31 @@ MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub)
     *leaf_pub = NULL;
     ERR_set_mark();
     MSTATUS st = chain_verify(req, leaf_pub);
+    ERR_pop_to_mark();
+    return st;
+}
+
+/* ---- what the leaf may be used for ---- */
+
+static MSTATUS usage_check(X509 *x, int peer_is_server)
+{
+    if (X509_get_extension_flags(x) & EXFLAG_INVALID)
+        return ERR_CERT_INVALID;
+    uint32_t ku = X509_get_key_usage(x);             /* UINT32_MAX: no keyUsage */
+    uint32_t xku = X509_get_extended_key_usage(x);   /* UINT32_MAX: no extendedKeyUsage */
+    uint32_t role = peer_is_server ? XKU_SSL_SERVER : XKU_SSL_CLIENT;
+    NK_CHECK(ku & KU_DIGITAL_SIGNATURE, ERR_CERT_KEY_USAGE);
+    NK_CHECK(xku & (role | XKU_ANYEKU), ERR_CERT_KEY_USAGE);
+    return OK;
+}
+
+MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server)
+{
+    NK_CHECK(der != NULL, ERR_NULL_POINTER);
+    ERR_set_mark();
+    X509 *x = nk_x509_from_der(der, len);
+    MSTATUS st = x != NULL ? usage_check(x, peer_is_server) : ERR_CERT_DECODE;
+    X509_free(x);
     ERR_pop_to_mark();
     return st;
 }

@@ -38,6 +38,27 @@ extern const size_t nk_sig_scheme_count;
 extern const uint16_t nk_sig_schemes_cert[];
 extern const size_t nk_sig_scheme_cert_count;
 
+/* A connection's own signature scheme lists (NKTLS_setSignatureSchemes),
+ * allocated only when the application sets one; n[i] == 0: list i is the
+ * default, nk_sig_schemes. OFFERED goes out in signature_algorithms (our
+ * ClientHello or CertificateRequest), ACCEPTED limits what the peer's
+ * CertificateVerify may use, SIGNING is our preference when we sign. */
+enum { NK_SIGS_OFFERED, NK_SIGS_ACCEPTED, NK_SIGS_SIGNING, NK_SIGS_LISTS };
+#define NK_SIGS_MAX 16   /* every scheme we know, each at most once */
+struct nk_sig_prefs {
+    uint8_t n[NK_SIGS_LISTS];
+    uint16_t v[NK_SIGS_LISTS][NK_SIGS_MAX];
+};
+
+/* List `which` of prefs (NULL: all default) and its length. */
+const uint16_t *nk_sig_list(const struct nk_sig_prefs *prefs, int which, size_t *n);
+int nk_sig_in_list(const struct nk_sig_prefs *prefs, int which, uint16_t scheme);
+/* Set list `which` from an application's list (n == 0: back to the default).
+ * Every scheme must be one we know, once; SHA-1 ones only with allow_sha1.
+ * *prefs is allocated on first use, and freed when every list is default. */
+MSTATUS nk_sig_prefs_set(struct nk_sig_prefs **prefs, int which, const uint16_t *v, size_t n,
+                         int allow_sha1) NK_MUST;
+
 struct nk_der {
     uint8_t *p;
     size_t len;
@@ -81,6 +102,11 @@ int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type);
 const struct nk_identity *nk_store_pick_identity(const struct certStore *s, const char *sni,
                                                  const uint16_t *peer_sigs, size_t n_sigs,
                                                  uint16_t *scheme);
+/* The same with the connection's SIGNING order (prefs may be NULL). */
+const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s, const char *sni,
+                                                      const uint16_t *peer_sigs, size_t n_sigs,
+                                                      const struct nk_sig_prefs *prefs,
+                                                      uint16_t *scheme);
 int nk_store_has_trust_points(const struct certStore *s);
 
 /* Fill the identity's cert_list and signers once its chain and key are in
@@ -123,6 +149,16 @@ struct nk_verify_req {
  * its public key (caller frees) even if verification failed, so an application
  * callback may still accept the chain. */
 MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub) NK_MUST;
+
+/* May the peer's leaf (DER) sign TLS handshakes in its role? RFC 8446
+ * §4.4.2.2: digitalSignature when keyUsage is present; RFC 5280 §4.2.1.12:
+ * with extendedKeyUsage, serverAuth for a server, clientAuth for a client,
+ * or anyExtendedKeyUsage. ERR_CERT_KEY_USAGE if not (the alert is
+ * unsupported_certificate: the certificate is sound, just not of a kind
+ * usable here, RFC 8446 §6.2), ERR_CERT_DECODE / ERR_CERT_INVALID when it
+ * does not parse. Checked apart from the trust decision, which an application
+ * callback may override: usage is not the application's to waive. */
+MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server) NK_MUST;
 
 /* One-line subject ("CN=..., O=...") of a DER certificate. */
 MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap) NK_MUST;

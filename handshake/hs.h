@@ -54,6 +54,8 @@ struct nk_hs {
     /* client: our key shares (one, two after HRR at most) */
     EVP_PKEY *kex_priv;
     uint16_t kex_group;
+    uint8_t kex_pub[NK_MAX_KEX_PUB]; /* the share sent, for a second ClientHello */
+    uint8_t kex_pub_len;
     struct nk_buf cookie;            /* HRR cookie to echo */
     uint8_t ch_exts[64];             /* extension types we sent in ClientHello (bitmap) */
 

@@ -56,9 +56,16 @@ MSTATUS nk_psk_client_load(struct nk_conn *c)
     return OK;
 }
 
+int nk_psk_client_may_resume(const struct nk_conn *c)
+{
+    return c->hs->offer != NULL || c->psk_save_cb != NULL;
+}
+
 void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
 {
     struct tls13PSK *p = c->hs->offer;
+    if (!nk_psk_client_may_resume(c))
+        return;
     /* §4.2.9: psk_key_exchange_modes accompanies every PSK offer, and a client
      * that can keep a ticket sends it anyway: "Servers SHOULD NOT send
      * NewSessionTicket with tickets that are not compatible with the advertised

@@ -51,7 +51,12 @@ MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_ad
 
 /* psk.c, client */
 MSTATUS nk_psk_client_load(struct nk_conn *c) NK_MUST;          /* ask the retrieve callback */
-void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w);   /* the last two CH extensions */
+/* Could this handshake end in a ticket we keep, or resume one (a save
+ * callback is set, or a ticket is offered)? */
+int nk_psk_client_may_resume(const struct nk_conn *c);
+/* psk_key_exchange_modes when resumption is possible, then pre_shared_key when
+ * a ticket is offered: the last CH extensions. */
+void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w);
 MSTATUS nk_psk_client_bind(struct nk_conn *c) NK_MUST;          /* fill the binder in hs->msg */
 MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x) NK_MUST;
 

@@ -33,76 +33,93 @@ static void ext_begin(struct nk_hs *hs, struct nk_wr *w, uint16_t type, size_t *
     *pos = nk_wr_open(w, 2);
 }
 
+/* An extension whose body is one opaque<1..2^16-1> vector (ALPN's list, the cookie). */
+static void write_vec16_ext(struct nk_hs *hs, struct nk_wr *w, uint16_t type, const uint8_t *d, size_t n)
+{
+    size_t pos, sub;
+    ext_begin(hs, w, type, &pos);
+    sub = nk_wr_open(w, 2);
+    nk_wr_bytes(w, d, n);
+    nk_wr_close(w, sub, 2);
+    nk_wr_close(w, pos, 2);
+}
+
+/* One KeyShareEntry. §4.1.2: the second ClientHello changes only what the
+ * HelloRetryRequest asked for: the same share again unless it named another
+ * group (on_hello_retry drops the key then). */
+static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w)
+{
+    size_t pos, sub, ke;
+    if (!hs->kex_priv) {
+        size_t pub_len;
+        NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, hs->kex_pub, &pub_len));
+        hs->kex_pub_len = (uint8_t)pub_len;
+    }
+    ext_begin(hs, w, NK_EXT_KEY_SHARE, &pos);
+    sub = nk_wr_open(w, 2);
+    nk_wr_u16(w, hs->kex_group);
+    ke = nk_wr_open(w, 2);
+    nk_wr_bytes(w, hs->kex_pub, hs->kex_pub_len);
+    nk_wr_close(w, ke, 2);
+    nk_wr_close(w, sub, 2);
+    nk_wr_close(w, pos, 2);
+    return OK;
+}
+
+static MSTATUS write_client_exts(struct nk_conn *c, struct nk_wr *w)
+{
+    struct nk_hs *hs = c->hs;
+    size_t pos, n_sigs;
+    memset(hs->ch_exts, 0, sizeof hs->ch_exts);
+    if (c->server_name && c->server_name[0] && !is_ip_literal(c->server_name)) {
+        mark_sent(hs, NK_EXT_SERVER_NAME);        /* RFC 6066 §3: no IP literals */
+        nk_ext_write_sni(w, c->server_name);
+    }
+    ext_begin(hs, w, NK_EXT_SUPPORTED_VERSIONS, &pos);
+    nk_wr_u8(w, 2);
+    nk_wr_u16(w, NK_TLS13);
+    nk_wr_close(w, pos, 2);
+    mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
+    nk_ext_write_u16_list(w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
+    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS);
+    const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
+    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
+    nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,
+                          nk_sig_scheme_cert_count);
+    NK_TRY(write_key_share(hs, w));
+    if (c->alpn_offer_len)
+        write_vec16_ext(hs, w, NK_EXT_ALPN, c->alpn_offer, c->alpn_offer_len);
+    ext_begin(hs, w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
+    nk_wr_u16(w, NK_MAX_PLAIN + 1);
+    nk_wr_close(w, pos, 2);
+    if (hs->cookie.len)
+        write_vec16_ext(hs, w, NK_EXT_COOKIE, hs->cookie.p, hs->cookie.len);
+    if (nk_psk_client_may_resume(c))
+        mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
+    if (hs->offer)
+        mark_sent(hs, NK_EXT_PRE_SHARED_KEY);
+    nk_psk_client_write(c, w);   /* pre_shared_key last (§4.2.11) */
+    return OK;
+}
+
 static MSTATUS send_client_hello(struct nk_conn *c)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
-    size_t pos, sub;
-    uint8_t pub[NK_MAX_KEX_PUB];
-    size_t pub_len;
-    EVP_PKEY_free(hs->kex_priv);
-    hs->kex_priv = NULL;
-    NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, pub, &pub_len));
-
     nk_hs_begin(c, &w, NK_HS_CLIENT_HELLO);
     nk_wr_u16(&w, NK_TLS12);                       /* legacy_version (§4.1.2) */
     nk_wr_bytes(&w, hs->client_random, 32);
     nk_wr_u8(&w, hs->session_id_len);              /* middlebox compatibility (D.4) */
     nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
-    pos = nk_wr_open(&w, 2);
+    size_t pos = nk_wr_open(&w, 2);
     for (size_t i = 0; i < c->n_suites; i++)
         nk_wr_u16(&w, c->suites[i]);
     nk_wr_close(&w, pos, 2);
     nk_wr_u8(&w, 1);                               /* legacy_compression_methods: null */
     nk_wr_u8(&w, 0);
-
     size_t exts = nk_wr_open(&w, 2);
-    memset(hs->ch_exts, 0, sizeof hs->ch_exts);
-    if (c->server_name && c->server_name[0] && !is_ip_literal(c->server_name)) {
-        mark_sent(hs, NK_EXT_SERVER_NAME);        /* RFC 6066 §3: no IP literals */
-        nk_ext_write_sni(&w, c->server_name);
-    }
-    ext_begin(hs, &w, NK_EXT_SUPPORTED_VERSIONS, &pos);
-    nk_wr_u8(&w, 2);
-    nk_wr_u16(&w, NK_TLS13);
-    nk_wr_close(&w, pos, 2);
-    mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
-    nk_ext_write_u16_list(&w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
-    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS);
-    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, nk_sig_schemes, nk_sig_scheme_count);
-    mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
-    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,
-                          nk_sig_scheme_cert_count);
-    ext_begin(hs, &w, NK_EXT_KEY_SHARE, &pos);
-    sub = nk_wr_open(&w, 2);
-    nk_wr_u16(&w, hs->kex_group);
-    size_t ke = nk_wr_open(&w, 2);
-    nk_wr_bytes(&w, pub, pub_len);
-    nk_wr_close(&w, ke, 2);
-    nk_wr_close(&w, sub, 2);
-    nk_wr_close(&w, pos, 2);
-    if (c->alpn_offer_len) {
-        ext_begin(hs, &w, NK_EXT_ALPN, &pos);
-        sub = nk_wr_open(&w, 2);
-        nk_wr_bytes(&w, c->alpn_offer, c->alpn_offer_len);
-        nk_wr_close(&w, sub, 2);
-        nk_wr_close(&w, pos, 2);
-    }
-    ext_begin(hs, &w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
-    nk_wr_u16(&w, NK_MAX_PLAIN + 1);
-    nk_wr_close(&w, pos, 2);
-    if (hs->cookie.len) {
-        ext_begin(hs, &w, NK_EXT_COOKIE, &pos);
-        sub = nk_wr_open(&w, 2);
-        nk_wr_bytes(&w, hs->cookie.p, hs->cookie.len);
-        nk_wr_close(&w, sub, 2);
-        nk_wr_close(&w, pos, 2);
-    }
-    if (hs->offer || c->psk_save_cb) {
-        mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
-        mark_sent(hs, NK_EXT_PRE_SHARED_KEY);
-        nk_psk_client_write(c, &w);   /* last (§4.2.11) */
-    }
+    NK_TRY(write_client_exts(c, &w));
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_wr_status(&w));
     NK_TRY(nk_psk_client_bind(c));
@@ -171,6 +188,8 @@ static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t 
             offered |= c->groups[i] == g;
         NK_CHECK(offered && g != hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
         hs->kex_group = g;
+        EVP_PKEY_free(hs->kex_priv);   /* a share in the new group goes out */
+        hs->kex_priv = NULL;
         changed = 1;
     }
     if (ck) {
@@ -346,8 +365,8 @@ static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const 
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
     if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
-        hs->identity = nk_store_pick_identity(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
-                                              &hs->sig_scheme);
+        hs->identity = nk_store_pick_identity_pref(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
+                                                   c->sig_prefs, &hs->sig_scheme);
     hs->state = ST_C_WAIT_CERT;
     return OK;
 }
@@ -360,8 +379,8 @@ static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint
     NK_TRY(nk_rec_install(c->rd, c->suite, c->s_ap, 0));
     c->rd_epoch++;
     c->rd_app = 1;
-    if (!hs->hrr)
-        NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight */
+    if (!c->ccs_sent)
+        NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight, once */
     if (hs->cert_requested) {
         /* §4.4.2: with no suitable certificate the client sends an empty one. */
         NK_TRY(nk_hs_send_certificate(c, hs->identity));

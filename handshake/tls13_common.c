@@ -191,6 +191,9 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
         .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
         .now = c->now, .peer_is_server = c->role == NK_CLIENT,
     };
+    /* §4.4.2.2: the leaf must allow signing in its role; no trust decision,
+     * the application's callbacks included, overrides that. */
+    NK_TRY(nk_cert_usage_check(hs->peer_chain[0].p, hs->peer_chain[0].len, c->role == NK_CLIENT));
     MSTATUS st = nk_chain_verify(&req, &hs->peer_pub);
     NK_CHECK(hs->peer_pub, st < 0 ? st : ERR_CERT_DECODE);
     if (c->cert_status_cb) {
@@ -239,11 +242,10 @@ MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_
     NK_TRY(nk_rd_u16(body, &scheme));
     NK_TRY(nk_rd_vec16(body, &sig, 1, 0xffff));
     NK_TRY(nk_rd_done(body));
-    /* §4.4.3: the scheme must be one we offered in signature_algorithms. */
-    int offered = 0;
-    for (size_t i = 0; i < nk_sig_scheme_count; i++)
-        offered |= nk_sig_schemes[i] == scheme;
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    /* §4.4.3: the scheme must be one we offered in signature_algorithms;
+     * then one this connection accepts (NKTLS_setSignatureSchemes). */
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_TRY(cv_content(c, c->role == NK_CLIENT, content, &clen));
     NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
@@ -271,6 +273,7 @@ MSTATUS nk_hs_complete(struct nk_conn *c)
     c->status = SSL_CONNECTION_OPEN;
     c->minor = 4;
     c->resumed = c->hs->psk_ok;
+    c->hello_retried = c->hs->hrr != 0;
     nk_hs_free(c);
     return OK;
 }
@@ -310,13 +313,18 @@ MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t
 MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     uint32_t lifetime, age_add;
-    struct nk_rd nonce, ticket, exts;
+    struct nk_rd nonce, ticket;
     NK_CHECK(c->role == NK_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_TRY(nk_rd_u32(body, &lifetime));
     NK_TRY(nk_rd_u32(body, &age_add));
     NK_TRY(nk_rd_vec8(body, &nonce, 0, 255));
     NK_TRY(nk_rd_vec16(body, &ticket, 1, 0xffff));
-    NK_TRY(nk_rd_vec16(body, &exts, 0, 0xfffe));
+    /* §4.6.1: unknown extensions (all but early_data, and we send no early
+     * data) are ignored, but the block must parse, without duplicates (§4.2). */
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_CHECK(nk_rd_left(body) >= 2, ERR_SSL_PROTOCOL);
+    NK_TRY(nk_ext_parse(body, e, &ne));
     NK_TRY(nk_rd_done(body));
     /* §4.6.1: lifetime MUST NOT exceed 7 days. */
     NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);

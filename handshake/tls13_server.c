@@ -328,7 +328,9 @@ static MSTATUS send_certificate_request(struct nk_conn *c)
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE_REQUEST);
     nk_wr_u8(&w, 0);   /* empty certificate_request_context (§4.3.2) */
     size_t exts = nk_wr_open(&w, 2);
-    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, nk_sig_schemes, nk_sig_scheme_count);
+    size_t n_sigs;
+    const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     nk_wr_close(&w, exts, 2);
     c->hs->cert_requested = 1;
     return nk_hs_finish(c, &w);
@@ -382,8 +384,8 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
     NK_TRY(choose_alpn(c, ch));
     NK_TRY(nk_psk_server_check(c, ch->e, ch->ne, raw, n));
     if (!hs->psk_ok) {
-        hs->identity = nk_store_pick_identity(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
-                                              &hs->sig_scheme);
+        hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs,
+                                                   hs->n_peer_sigs, c->sig_prefs, &hs->sig_scheme);
         NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     }
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));

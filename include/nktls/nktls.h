@@ -154,6 +154,38 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
 
+/* *pRetried: TRUE when the handshake (running or done) went through a
+ * HelloRetryRequest (RFC 8446 §4.1.4): the server asked for a share in another
+ * group, or for a cookie. Either side. */
+MSTATUS NKTLS_didHelloRetry(sbyte4 connectionInstance, intBoolean *pRetried);
+
+/* Signature schemes (IANA ids, RFC 8446 §4.2.3), per connection, in order of
+ * preference; set before the handshake starts (else ERR_SSL_BAD_STATE).
+ *   OFFERED  signature_algorithms in our ClientHello (client) or
+ *            CertificateRequest (server): what the peer may sign with
+ *   ACCEPTED what we take in the peer's CertificateVerify (it must also be
+ *            OFFERED, §4.4.3); another is refused with ERR_SSL_NO_SIGALG_MATCH
+ *            and a handshake_failure alert
+ *   SIGNING  our order when we sign, among the schemes the peer offered and our
+ *            key can make; none in common: the server fails with
+ *            ERR_SSL_NO_IDENTITY (handshake_failure), the client sends no
+ *            certificate
+ * Each list defaults to ecdsa_secp256r1_sha256, ecdsa_secp384r1_sha384,
+ * ecdsa_secp521r1_sha512, ed25519, ed448, rsa_pss_rsae_sha256/384/512,
+ * rsa_pss_pss_sha256/384/512; numSchemes 0 restores it. ERR_INVALID_ARG for a
+ * scheme nktls does not know, one named twice, or more than 16; the SHA-1
+ * schemes (rsa_pkcs1_sha1, ecdsa_sha1) only after SSL_setSha1SigAlg(TRUE), and
+ * never for a TLS 1.3 CertificateVerify (§4.4.3), nor rsa_pkcs1_*. */
+#define NKTLS_SIGS_OFFERED  0
+#define NKTLS_SIGS_ACCEPTED 1
+#define NKTLS_SIGS_SIGNING  2
+MSTATUS NKTLS_setSignatureSchemes(sbyte4 connectionInstance, sbyte4 list, const ubyte2 *pSchemes,
+                                  ubyte4 numSchemes);
+/* The list in effect: *pNumSchemes is the capacity of pSchemes in, the count
+ * out (ERR_BUFFER_TOO_SMALL, with the count, when it does not fit). */
+MSTATUS NKTLS_getSignatureSchemes(sbyte4 connectionInstance, sbyte4 list, ubyte2 *pSchemes,
+                                  ubyte4 *pNumSchemes);
+
 /* Names as OpenSSL spells them (TLS_AES_128_GCM_SHA256, X25519, P-256) <-> IANA ids.
  * Lookups return NULL / a negative status for unknown names. */
 const char *NKTLS_cipherName(ubyte2 cipherId);

@@ -39,6 +39,10 @@ static struct {
     X509 *root, *inter, *inter_small, *other_root, *other_leaf, *leaf[K_COUNT];
     X509 *expired, *notyet, *wildcard, *ip, *cn_only, *san_cn, *sha1, *self_signed;
     X509 *server_only, *under_small, *bad_sig;
+    /* P-256 leaves whose usage forbids TLS signing in some role (RFC 8446
+     * §4.4.2.2): keyUsage keyEncipherment only; EKU clientAuth only; and
+     * EKU anyExtendedKeyUsage, which allows both roles. */
+    X509 *ku_encipher, *client_only, *any_eku;
     certStorePtr store;      /* trusts root */
     certStorePtr id_store;   /* identities: RSA, P-256, Ed25519, wildcard, RSA-1024 */
 } pki;
@@ -50,6 +54,7 @@ struct spec {
     long from, to;       /* validity, seconds from now */
     const EVP_MD *md;    /* NULL: SHA-256 (none for EdDSA issuers) */
     const char *eku;
+    const char *ku;      /* keyUsage in config syntax; NULL: the usual one */
 };
 
 static EVP_PKEY *gen_rsa_pss(void)
@@ -99,8 +104,9 @@ static int add_exts(X509 *x, X509 *issuer, const struct spec *sp)
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, issuer ? issuer : x, x, NULL, NULL, 0);
     return add_ext(x, &ctx, NID_basic_constraints, sp->ca ? "critical,CA:TRUE" : "CA:FALSE") &&
-           add_ext(x, &ctx, NID_key_usage, sp->ca ? "critical,keyCertSign,cRLSign"
-                                                  : "critical,digitalSignature") &&
+           add_ext(x, &ctx, NID_key_usage, sp->ku ? sp->ku
+                                           : sp->ca ? "critical,keyCertSign,cRLSign"
+                                                    : "critical,digitalSignature") &&
            add_ext(x, &ctx, NID_subject_key_identifier, "hash") &&
            (!issuer || add_ext(x, &ctx, NID_authority_key_identifier, "keyid:always")) &&
            (!sp->san || add_ext(x, &ctx, NID_subject_alt_name, sp->san)) &&
@@ -249,6 +255,15 @@ static void make_leaves(void)
     pki.notyet = make_cert(ec, &notyet, pki.inter, pki.inter_key);
     pki.sha1 = make_cert(ec, &sha1, pki.inter, pki.inter_key);
     pki.server_only = make_cert(ec, &eku, pki.inter, pki.inter_key);
+    struct spec ku_enc = { "kuenc.example.com", "DNS:kuenc.example.com", 0, -DAY, 365 * DAY, NULL,
+                           NULL, "critical,keyEncipherment" };
+    struct spec client_only = { "clientonly.example.com", "DNS:clientonly.example.com", 0, -DAY,
+                                365 * DAY, NULL, "clientAuth", NULL };
+    struct spec any_eku = { "anyeku.example.com", "DNS:anyeku.example.com", 0, -DAY, 365 * DAY,
+                            NULL, "anyExtendedKeyUsage", NULL };
+    pki.ku_encipher = make_cert(ec, &ku_enc, pki.inter, pki.inter_key);
+    pki.client_only = make_cert(ec, &client_only, pki.inter, pki.inter_key);
+    pki.any_eku = make_cert(ec, &any_eku, pki.inter, pki.inter_key);
     pki.self_signed = make_cert(ec, &self, NULL, NULL);
     pki.under_small = make_cert(ec, &small, pki.inter_small, pki.key[K_RSA1024]);
     pki.wildcard = leaf_cert(ec, "wild", "DNS:*.wild.example.com");
@@ -290,7 +305,8 @@ static void __attribute__((destructor)) pki_free(void)
     X509 **certs[] = { &pki.root, &pki.inter, &pki.inter_small, &pki.other_root, &pki.other_leaf,
                        &pki.expired, &pki.notyet, &pki.wildcard, &pki.ip, &pki.cn_only,
                        &pki.san_cn, &pki.sha1, &pki.self_signed, &pki.server_only,
-                       &pki.under_small, &pki.bad_sig };
+                       &pki.under_small, &pki.bad_sig, &pki.ku_encipher, &pki.client_only,
+                       &pki.any_eku };
     CERT_STORE_releaseStore(&pki.store);
     CERT_STORE_releaseStore(&pki.id_store);
     for (size_t i = 0; i < sizeof(certs) / sizeof(certs[0]); i++)

@@ -80,7 +80,8 @@
     X(ERR_CERT_BAD_KEY_BLOB,                -14326, "private key cannot be decoded") \
     X(ERR_CERT_UNSUPPORTED_KEY,             -14327, "unsupported key type") \
     X(ERR_CERT_KEY_MISMATCH,                -14328, "private key does not match certificate") \
-    X(ERR_CERT_SHA1_SIGNATURE,              -14329, "certificate signed with SHA-1")
+    X(ERR_CERT_SHA1_SIGNATURE,              -14329, "certificate signed with SHA-1") \
+    X(ERR_CERT_KEY_USAGE,                   -14330, "certificate key usage does not allow this role")
 
 #define NKTLS_ERROR_ENUM_(name, value, text) name = (value),
 enum nktlsStatus { NKTLS_ERROR_LIST(NKTLS_ERROR_ENUM_) };
