@@ -229,6 +229,9 @@ static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     NK_TRY(nk_rd_u8(b, &comp));
     NK_TRY(nk_ext_parse(b, e, &ne));
     NK_TRY(nk_rd_done(b));
+    /* Appendix D.5: a ServerHello.legacy_version of 0x0300 (or below) MUST be
+     * answered with protocol_version, whatever else it says. */
+    NK_CHECK(version > 0x0300, ERR_SSL_UNSUPPORTED_VERSION);
     if (!nk_ext_find(e, ne, NK_EXT_SUPPORTED_VERSIONS)) {
         /* A TLS 1.2-or-older ServerHello. §4.1.3: its random MUST NOT end in a
          * downgrade sentinel; without TLS 1.2 support it is protocol_version. */

@@ -175,6 +175,20 @@ TEST_F(conf, server_hello_renegotiation_info)
                SSL_ALERT_UNSUPPORTED_EXTENSION);
 }
 
+static void sh_legacy_version_ssl3(struct tp_hello *h)
+{
+    h->version = 0x0300;
+}
+
+TEST_F(conf, server_hello_legacy_version_ssl3)
+{
+    /* Appendix D.5: protocol_version, not illegal_parameter. */
+    struct watch w = { .sh_fn = sh_legacy_version_ssl3 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(run_watch(&self->p, &w), ERR_SSL_UNSUPPORTED_VERSION);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION);
+}
+
 static void hrr_add_ems(struct tp_hello *h)
 {
     if (tp_is_hrr(h))
