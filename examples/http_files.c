@@ -162,13 +162,19 @@ static void printable(char *out, size_t cap, const char *s)
         snprintf(out, cap, "-");
 }
 
-void http_log(const struct http_files *hf, const char *peer, const struct http_resp *r,
-              unsigned long long bytes, const char *note)
+void http_log_line(const struct http_files *hf, const char *peer, const char *method,
+                   const char *target, int status, unsigned long long bytes, const char *note)
 {
     if (!hf->verbose && !note)
         return;
-    fprintf(stderr, "request %s: %s %s %d %llu%s%s%s\n", peer, r->method, r->target, r->status,
-            bytes, note ? " (" : "", note ? note : "", note ? ")" : "");
+    fprintf(stderr, "request %s: %s %s %d %llu%s%s%s\n", peer, method, target, status, bytes,
+            note ? " (" : "", note ? note : "", note ? ")" : "");
+}
+
+void http_log(const struct http_files *hf, const char *peer, const struct http_resp *r,
+              unsigned long long bytes, const char *note)
+{
+    http_log_line(hf, peer, r->method, r->target, r->status, bytes, note);
 }
 
 /* Status line and headers into out; extra is more header lines, each ending

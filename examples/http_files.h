@@ -55,6 +55,8 @@ void http_respond_status(struct http_resp *r, int status);
  * verbose, otherwise only those with a note. */
 void http_log(const struct http_files *hf, const char *peer, const struct http_resp *r,
               unsigned long long bytes, const char *note);
+void http_log_line(const struct http_files *hf, const char *peer, const char *method,
+                   const char *target, int status, unsigned long long bytes, const char *note);
 
 /* --io threads: answer requests on an open connection until the client
  * closes, a request asks to close, a deadline passes or an error ends it. */

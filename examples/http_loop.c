@@ -27,9 +27,6 @@ struct http_lconn {
     char *buf;
 };
 
-/* The answer being built: 16 KiB, so one per worker thread, not per connection. */
-static __thread struct http_resp *g_resp;
-
 struct http_lconn *http_loop_open(sbyte4 conn, const struct http_files *hf, const char *peer)
 {
     struct http_lconn *h = calloc(1, sizeof(*h));
@@ -135,9 +132,12 @@ static int send_resp(struct http_lconn *h, struct http_resp *r)
     return r->keep;
 }
 
-/* Answer every whole head buffered, in order, until a body is out. */
+/* Answer every whole head buffered, in order, until a body is out. The
+ * answer is built on the worker's stack (16 KiB): NKTLS_LOOP_send copies it. */
 static void process(struct http_lconn *h)
 {
+    struct http_resp resp;
+
     while (!h->busy && !h->done) {
         size_t head_len;
         if (h->discard)
@@ -149,23 +149,19 @@ static void process(struct http_lconn *h)
         head_len = http_find_head_end(h->buf, h->used, &h->scanned);
         if (!head_len && h->used < HTTP_HEAD_MAX)
             break;
-        if (!g_resp && !(g_resp = malloc(sizeof(*g_resp)))) {
-            NKTLS_LOOP_close(h->conn);
-            return;
-        }
         if (!head_len)
-            http_respond_status(g_resp, 431);
+            http_respond_status(&resp, 431);
         else
-            http_respond(h->hf, h->buf, head_len, g_resp);
-        int go_on = send_resp(h, g_resp);
+            http_respond(h->hf, h->buf, head_len, &resp);
+        int go_on = send_resp(h, &resp);
         consume(h, head_len);
-        h->discard = g_resp->discard;
+        h->discard = resp.discard;
         if (h->head_timed) {         /* the next head gets a deadline of its own */
             h->head_timed = 0;
             (void)NKTLS_LOOP_setDeadline(h->conn, 0);
         }
         if (!go_on) {
-            finish(h, g_resp->linger);
+            finish(h, resp.linger);
             return;
         }
     }
@@ -228,25 +224,18 @@ void http_loop_data(struct http_lconn *h, const ubyte *d, ubyte4 n)
 
 void http_loop_file_sent(struct http_lconn *h, MSTATUS st, ubyte8 sent)
 {
-    struct http_resp *r = g_resp;
+    const char *note = NULL;
 
     if (h->fd >= 0)
         close(h->fd);
     h->fd = -1;
     h->busy = 0;
-    if (r) {
-        /* The log line needs the request's words: put them back. */
-        r->status = h->status;
-        memcpy(r->method, h->method, sizeof(h->method));
-        memcpy(r->target, h->target, sizeof(h->target));
-        /* Content-Length was promised, so a failure ends the connection. */
-        if (st == OK)
-            http_log(h->hf, h->peer, r, sent, NULL);
-        else if (st == ERR_FILE_EOF)
-            http_log(h->hf, h->peer, r, sent, "file shrank, closing");
-        else
-            http_log(h->hf, h->peer, r, sent, h->hf->verbose ? "client went away" : NULL);
-    }
+    /* Content-Length was promised, so a failure ends the connection. */
+    if (st == ERR_FILE_EOF)
+        note = "file shrank, closing";
+    else if (st != OK && h->hf->verbose)
+        note = "client went away";
+    http_log_line(h->hf, h->peer, h->method, h->target, h->status, sent, note);
     if (st != OK) {
         h->done = 1;
         NKTLS_LOOP_close(h->conn);
