@@ -480,6 +480,18 @@ static void choose_io(int io_given, long count)
     }
 }
 
+/* --root: the served directory and the file server's limits (http_files.h). */
+static void setup_root(void)
+{
+    cfg.files.root_fd = http_files_open_root(cfg.root);
+    cfg.files.verbose = cfg.tls.verbose;
+    if (!cfg.files.header_ms)
+        cfg.files.header_ms = HTTP_HEADER_MS;
+    if (cfg.idle_timeout_ms < 0)
+        cfg.idle_timeout_ms = HTTP_IDLE_MS;
+    cfg.files.idle_ms = (unsigned)cfg.idle_timeout_ms;
+}
+
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_ZEROCOPY,
        OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
@@ -560,15 +572,8 @@ int main(int argc, char **argv)
         ex_usage_error("--verify-client needs --ca");
     if (cfg.www && cfg.root)
         ex_usage_error("--www and --root exclude each other");
-    if (cfg.root) {
-        cfg.files.root_fd = http_files_open_root(cfg.root);
-        cfg.files.verbose = cfg.tls.verbose;
-        if (!cfg.files.header_ms)
-            cfg.files.header_ms = HTTP_HEADER_MS;
-        if (cfg.idle_timeout_ms < 0)
-            cfg.idle_timeout_ms = HTTP_IDLE_MS;
-        cfg.files.idle_ms = (unsigned)cfg.idle_timeout_ms;
-    }
+    if (cfg.root)
+        setup_root();
     choose_io(io_given, count);
 
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
