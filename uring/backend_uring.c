@@ -527,8 +527,10 @@ static void issue_deferred(struct nk_loop *l)
     size_t n = u->n_later;   /* those deferred again go behind */
     for (size_t i = 0; i < n; i++)
         reissue(l, u->later[i]);
-    memmove(u->later, u->later + n, (u->n_later - n) * sizeof *u->later);
-    u->n_later -= n;
+    if (n) {
+        memmove(u->later, u->later + n, (u->n_later - n) * sizeof *u->later);
+        u->n_later -= n;
+    }
     if (u->tick_later) {
         int64_t at = u->tick_later;
         u->tick_later = 0;
