@@ -1,9 +1,9 @@
 /* nktls-server — a small TLS server on the NanoSSL-style API: echoes what each
  * client sends (or, with --www, answers one HTTP request describing the
- * connection; with --root, serves files over HTTP/1.1, see http_files.c).
+ * connection; with --root, serves files over HTTP/1.1, see http_files.h).
  * --io uring (the default) or epoll: nktls runs one event loop per worker
- * (nktls_loop.h); --io threads: one detached thread per connection, blocking
- * calls. */
+ * (nktls_loop.h; the file server through http_loop.c); --io threads: one
+ * detached thread per connection, blocking calls. */
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -17,6 +17,7 @@
 
 #include "common.h"
 #include "http_files.h"
+#include "http_loop.h"
 #include "nktls_loop.h"
 
 static const char usage[] =
@@ -24,7 +25,11 @@ static const char usage[] =
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
     "         [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
-    "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n";
+    "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
+    "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
+    "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
+    "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
+    "  30000; without --root: no idle limit unless given).\n";
 
 /* Read-only once the accept loop starts. */
 static struct {
@@ -37,6 +42,8 @@ static struct {
     enum ex_io io;
     long workers;
     long count;
+    long hs_timeout_ms;        /* 0: the library's default */
+    long idle_timeout_ms;      /* -1: not given */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -284,6 +291,7 @@ static void accept_loop(int lfd, long count)
 struct lconn {
     char peer[128];
     int opened;
+    struct http_lconn *http;   /* --root */
     size_t used;               /* --www: request bytes so far */
     char req[];
 };
@@ -333,6 +341,8 @@ static void l_open(sbyte4 conn, void *arg)
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
         fprintf(stderr, "connection from %s\n%s", lc->peer, info);
     }
+    if (cfg.root && !(lc->http = http_loop_open(conn, &cfg.files, lc->peer)))
+        NKTLS_LOOP_close(conn);
 }
 
 /* --www: collect the request head, answer, close. */
@@ -363,6 +373,11 @@ static void l_data(sbyte4 conn, const ubyte *d, ubyte4 n, void *arg)
     MSTATUS st;
 
     (void)arg;
+    if (cfg.root) {
+        if (lc->http)
+            http_loop_data(lc->http, d, n);
+        return;
+    }
     if (cfg.www) {
         l_www(conn, lc, d, n);
         return;
@@ -370,6 +385,15 @@ static void l_data(sbyte4 conn, const ubyte *d, ubyte4 n, void *arg)
     st = NKTLS_LOOP_send(conn, d, n);
     if (st != OK && cfg.tls.verbose)
         fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+}
+
+static void l_file_sent(sbyte4 conn, MSTATUS st, ubyte8 sent, void *arg)
+{
+    struct lconn *lc = NKTLS_LOOP_getConnArg(conn);
+
+    (void)arg;
+    if (lc && lc->http)
+        http_loop_file_sent(lc->http, st, sent);
 }
 
 static void l_close(sbyte4 conn, MSTATUS st, void *arg)
@@ -382,6 +406,8 @@ static void l_close(sbyte4 conn, MSTATUS st, void *arg)
                 ex_status_name(st), ex_alert_for(conn, st));
     else if (lc && st != OK && cfg.tls.verbose)
         fprintf(stderr, "%s: %s: closed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+    if (lc)
+        http_loop_free(lc->http);
     free(lc);
     pthread_mutex_lock(&loop_done_lock);
     if (cfg.count && ++loop_done == cfg.count)
@@ -391,7 +417,7 @@ static void l_close(sbyte4 conn, MSTATUS st, void *arg)
 
 static void run_loop(int lfd)
 {
-    static const nktlsLoopCallbacks cb = { l_setup, l_open, l_data, l_close, NULL };
+    static const nktlsLoopCallbacks cb = { l_setup, l_open, l_data, l_close, l_file_sent };
     nktlsLoopOptions o;
     const char *name = "?", *why = "";
     MSTATUS st;
@@ -399,6 +425,8 @@ static void run_loop(int lfd)
     memset(&o, 0, sizeof(o));
     o.workers = (ubyte4)cfg.workers;
     o.backend = cfg.io == EX_IO_EPOLL ? NKTLS_LOOP_BACKEND_EPOLL : NKTLS_LOOP_BACKEND_AUTO;
+    o.handshakeTimeoutMs = (ubyte4)cfg.hs_timeout_ms;
+    o.idleTimeoutMs = cfg.idle_timeout_ms > 0 ? (ubyte4)cfg.idle_timeout_ms : 0;
     loop_server = NKTLS_LOOP_createServer(&lfd, 1, cfg.store, &cb, NULL, &o);
     if (loop_server < 0)
         ex_fail("NKTLS_LOOP_createServer: %s", ex_status_name((MSTATUS)loop_server));
@@ -426,6 +454,9 @@ static void start_stack(const char *cert, const char *chain, const char *key, co
     /* An event loop needs room for thousands of connections in the table. */
     if ((st = SSL_init(cfg.io == EX_IO_THREADS ? SOMAXCONN : 60000, 0)) < 0)
         ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
+    /* --io threads: the handshake's limit is the process-wide setting. */
+    if (cfg.hs_timeout_ms)
+        SSL_sslSettings()->sslTimeOutHello = (ubyte4)cfg.hs_timeout_ms;
     if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
         ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
     ex_load_identity(cfg.store, cert, chain, key);
@@ -439,12 +470,7 @@ static void choose_io(int io_given, long count)
 {
     struct rlimit rl;
 
-    if (cfg.root) {
-        /* The file server is written with blocking calls. */
-        if (io_given && cfg.io != EX_IO_THREADS)
-            ex_usage_error("--root needs --io threads");
-        cfg.io = EX_IO_THREADS;
-    }
+    (void)io_given;
     if (!cfg.workers)
         cfg.workers = 1;
     cfg.count = count;
@@ -454,9 +480,22 @@ static void choose_io(int io_given, long count)
     }
 }
 
+/* --root: the served directory and the file server's limits (http_files.h). */
+static void setup_root(void)
+{
+    cfg.files.root_fd = http_files_open_root(cfg.root);
+    cfg.files.verbose = cfg.tls.verbose;
+    if (!cfg.files.header_ms)
+        cfg.files.header_ms = HTTP_HEADER_MS;
+    if (cfg.idle_timeout_ms < 0)
+        cfg.idle_timeout_ms = HTTP_IDLE_MS;
+    cfg.files.idle_ms = (unsigned)cfg.idle_timeout_ms;
+}
+
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_ZEROCOPY,
-       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HELP };
+       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
+       OPT_HEADER_TIMEOUT, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -478,6 +517,9 @@ static const struct option long_opts[] = {
     { "count", required_argument, NULL, OPT_COUNT },
     { "io", required_argument, NULL, OPT_IO },
     { "workers", required_argument, NULL, OPT_WORKERS },
+    { "handshake-timeout", required_argument, NULL, OPT_HS_TIMEOUT },
+    { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+    { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -490,6 +532,7 @@ int main(int argc, char **argv)
     int opt, lfd, io_given = 0;
 
     ex_prog = "nktls-server";
+    cfg.idle_timeout_ms = -1;
     opterr = 0;     /* we print our own one-line message */
     while ((opt = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
         switch (opt) {
@@ -512,6 +555,9 @@ int main(int argc, char **argv)
         case OPT_COUNT: count = ex_parse_count(optarg); break;
         case OPT_IO: cfg.io = ex_parse_io(optarg); io_given = 1; break;
         case OPT_WORKERS: cfg.workers = ex_parse_count(optarg); break;
+        case OPT_HS_TIMEOUT: cfg.hs_timeout_ms = ex_parse_count(optarg); break;
+        case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
+        case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); return 0;
         default:
@@ -526,10 +572,8 @@ int main(int argc, char **argv)
         ex_usage_error("--verify-client needs --ca");
     if (cfg.www && cfg.root)
         ex_usage_error("--www and --root exclude each other");
-    if (cfg.root) {
-        cfg.files.root_fd = http_files_open_root(cfg.root);
-        cfg.files.verbose = cfg.tls.verbose;
-    }
+    if (cfg.root)
+        setup_root();
     choose_io(io_given, count);
 
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */

@@ -113,7 +113,7 @@ static void try_recv(struct eb *b, struct nk_lconn *lc)
 
 static void try_send(struct nk_lconn *lc)
 {
-    ssize_t n = sendmsg(lc->fd, &lc->tx->msg, MSG_NOSIGNAL);
+    ssize_t n = sendmsg(lc->fd, &lc->tx->msg, MSG_NOSIGNAL | lc->tx->flags);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         lc->be_ready &= errno == EINTR ? ~0u : ~(unsigned)R_OUT;
         return;

@@ -55,8 +55,14 @@ struct ub {
     int tick_armed;
     int64_t tick_at;                 /* the earliest wake-up asked of the kernel */
     struct nk_theap th;              /* the connections' timers */
-    struct { uint64_t ud; int res; } *fake;   /* requests no SQE could carry */
+    struct { uint64_t ud; int res; } *fake;   /* completions we report ourselves */
     size_t n_fake, cap_fake;
+    /* Requests (and cancels) no SQE could carry even after a submit: issued
+     * at the next turn, in order; never dropped, so a cancel always reaches
+     * the kernel and a closed connection always gets its descriptor back. */
+    struct later { uint64_t ud; int cancel; } *later;
+    size_t n_later, cap_later;
+    int64_t tick_later;              /* a wake-up that found no SQE; 0: none */
 };
 
 static struct io_uring_sqe *get_sqe(struct ub *u)
@@ -69,8 +75,9 @@ static struct io_uring_sqe *get_sqe(struct ub *u)
     return sqe;
 }
 
-/* No SQE even after submitting: complete the request with an error next round,
- * so every request still ends exactly once. */
+/* A completion the kernel will not report (a timer replaced, a request that
+ * never reached it), reported at the next round: every request ends exactly
+ * once. */
 static void fake(struct ub *u, uint64_t ud, int res)
 {
     if (u->n_fake == u->cap_fake) {
@@ -85,12 +92,42 @@ static void fake(struct ub *u, uint64_t ud, int res)
     u->fake[u->n_fake++].res = res;
 }
 
-#define SQE_OR_FAKE(u, sqe, ud)          \
-    do {                                 \
-        if (!((sqe) = get_sqe(u))) {     \
-            fake(u, ud, -EBUSY);         \
-            return;                      \
-        }                                \
+/* No SQE even after submitting (the kernel took none: out of memory; older
+ * kernels with a backlog of completions): try again at the next turn. */
+static void defer(struct ub *u, uint64_t ud, int cancel)
+{
+    if (u->n_later == u->cap_later) {
+        size_t cap = u->cap_later ? u->cap_later * 2 : 64;
+        void *p = realloc(u->later, cap * sizeof *u->later);
+        if (!p)
+            abort();   /* cannot keep the request accounting: nothing safe left */
+        u->later = p;
+        u->cap_later = cap;
+    }
+    u->later[u->n_later].ud = ud;
+    u->later[u->n_later++].cancel = cancel;
+}
+
+/* Take a deferred request back before it reached the kernel; 1 if it was there. */
+static int undefer(struct ub *u, uint64_t ud)
+{
+    for (size_t i = 0; i < u->n_later; i++)
+        if (u->later[i].ud == ud && !u->later[i].cancel) {
+            memmove(u->later + i, u->later + i + 1, (u->n_later - i - 1) * sizeof *u->later);
+            u->n_later--;
+            return 1;
+        }
+    return 0;
+}
+
+/* A connection's request: outstanding from now on, in the kernel or deferred. */
+#define SQE_OR_DEFER(u, sqe, lc, op)                 \
+    do {                                             \
+        if (!((sqe) = get_sqe(u))) {                 \
+            defer(u, UD(lc, op), 0);                 \
+            (lc)->be_pend |= 1u << (op);             \
+            return;                                  \
+        }                                            \
     } while (0)
 
 static struct __kernel_timespec *ts_for(struct ub *u, struct io_uring_sqe *sqe, int64_t at_ms)
@@ -108,7 +145,7 @@ static void ur_recv(struct nk_lconn *lc)
     struct ub *u = lc->loop->bp;
     struct io_uring_sqe *sqe;
     int pool = lc->rx_buf == NULL;
-    SQE_OR_FAKE(u, sqe, UD(lc, LOP_RECV));
+    SQE_OR_DEFER(u, sqe, lc, LOP_RECV);
     size_t len = pool ? (lc->rx_len && lc->rx_len < BUFSZ ? lc->rx_len : BUFSZ) : lc->rx_len;
     if (pool && u->pollbuf)
         io_uring_prep_poll_add(sqe, lc->fd, POLLIN);
@@ -126,8 +163,8 @@ static void ur_send(struct nk_lconn *lc)
 {
     struct ub *u = lc->loop->bp;
     struct io_uring_sqe *sqe;
-    SQE_OR_FAKE(u, sqe, UD(lc, LOP_SEND));
-    io_uring_prep_sendmsg(sqe, lc->fd, &lc->tx->msg, MSG_NOSIGNAL);
+    SQE_OR_DEFER(u, sqe, lc, LOP_SEND);
+    io_uring_prep_sendmsg(sqe, lc->fd, &lc->tx->msg, MSG_NOSIGNAL | lc->tx->flags);
     io_uring_sqe_set_data64(sqe, UD(lc, LOP_SEND));
     lc->be_pend |= 1u << LOP_SEND;
 }
@@ -136,7 +173,7 @@ static void ur_connect(struct nk_lconn *lc)
 {
     struct ub *u = lc->loop->bp;
     struct io_uring_sqe *sqe;
-    SQE_OR_FAKE(u, sqe, UD(lc, LOP_CONNECT));
+    SQE_OR_DEFER(u, sqe, lc, LOP_CONNECT);
     io_uring_prep_connect(sqe, lc->fd, (struct sockaddr *)lc->peer, lc->peer_len);
     io_uring_sqe_set_data64(sqe, UD(lc, LOP_CONNECT));
     lc->be_pend |= 1u << LOP_CONNECT;
@@ -149,8 +186,13 @@ static void ur_tick(struct nk_loop *l, int64_t at)
 {
     struct ub *u = l->bp;
     struct io_uring_sqe *sqe;
-    if ((u->tick_armed && at >= u->tick_at) || !(sqe = get_sqe(u)))
+    if (u->tick_armed && at >= u->tick_at)
         return;
+    if (!(sqe = get_sqe(u))) {
+        if (!u->tick_later || at < u->tick_later)
+            u->tick_later = at;
+        return;
+    }
     io_uring_prep_timeout(sqe, ts_for(u, sqe, at), 0, IORING_TIMEOUT_ABS);
     io_uring_sqe_set_data64(sqe, UD((uint64_t)LL_TICK << 3, LOP_LOOP));
     u->tick_armed = 1;
@@ -194,7 +236,7 @@ static void file_op(struct nk_lconn *lc)
     struct ub *u = lc->loop->bp;
     struct lc_file *f = lc->file;
     struct io_uring_sqe *sqe;
-    SQE_OR_FAKE(u, sqe, UD(lc, LOP_FILE));
+    SQE_OR_DEFER(u, sqe, lc, LOP_FILE);
     if (!lc->c->ktls_tx)
         io_uring_prep_read(sqe, f->fd, f->buf, (unsigned)f->chunk, (uint64_t)f->off);
     else if (f->to_sock)
@@ -273,10 +315,17 @@ static void ur_cancel(struct nk_lconn *lc)
     }
     for (int op = LOP_RECV; op <= LOP_FILE; op++) {
         struct io_uring_sqe *sqe;
-        if (op == LOP_TIMER || !(lc->be_pend & (1u << op)) || !(sqe = get_sqe(u)))
+        if (op == LOP_TIMER || !(lc->be_pend & (1u << op)))
             continue;
-        io_uring_prep_cancel64(sqe, UD(lc, op), 0);
-        io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
+        if (undefer(u, UD(lc, op))) {   /* never reached the kernel */
+            lc->be_pend &= ~(1u << op);
+            fake(u, UD(lc, op), -ECANCELED);
+        } else if (!(sqe = get_sqe(u))) {
+            defer(u, UD(lc, op), 1);     /* a skipped cancel would keep the fd */
+        } else {
+            io_uring_prep_cancel64(sqe, UD(lc, op), 0);
+            io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
+        }
     }
     if (lc->heap_idx >= 0) {
         nk_theap_remove(&u->th, lc);
@@ -295,27 +344,40 @@ static void ur_forget(struct nk_lconn *lc)
 
 /* ---- listeners ---- */
 
-static void ur_accept(struct nk_loop *l, int idx)
+static void accept_prep(struct nk_loop *l, int idx)
 {
     struct ub *u = l->bp;
     struct io_uring_sqe *sqe = get_sqe(u);
-    if (!sqe)
+    if (!sqe) {
+        defer(u, UD((uint64_t)idx << 3, LOP_ACCEPT), 0);
         return;
+    }
     if (u->multishot)
         io_uring_prep_multishot_accept(sqe, l->lfds[idx], NULL, NULL, SOCK_CLOEXEC);
     else
         io_uring_prep_accept(sqe, l->lfds[idx], NULL, NULL, SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, UD((uint64_t)idx << 3, LOP_ACCEPT));
-    l->accepts_armed++;
+}
+
+static void ur_accept(struct nk_loop *l, int idx)
+{
+    accept_prep(l, idx);
+    l->accepts_armed++;   /* in the kernel or deferred */
 }
 
 static void ur_stop_accept(struct nk_loop *l)
 {
     struct ub *u = l->bp;
     for (int i = 0; i < l->n_lfds; i++) {
-        struct io_uring_sqe *sqe = get_sqe(u);
-        if (!sqe)
+        struct io_uring_sqe *sqe;
+        if (undefer(u, UD((uint64_t)i << 3, LOP_ACCEPT))) {
+            l->accepts_armed--;
             continue;
+        }
+        if (!(sqe = get_sqe(u))) {
+            defer(u, UD((uint64_t)i << 3, LOP_ACCEPT), 1);
+            continue;
+        }
         io_uring_prep_cancel64(sqe, UD((uint64_t)i << 3, LOP_ACCEPT), 0);
         io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
     }
@@ -346,8 +408,10 @@ static void arm_wake(struct nk_loop *l)
 {
     struct ub *u = l->bp;
     struct io_uring_sqe *sqe = get_sqe(u);
-    if (!sqe)
+    if (!sqe) {
+        defer(u, UD((uint64_t)LL_WAKE << 3, LOP_LOOP), 0);
         return;
+    }
     io_uring_prep_read(sqe, l->wake_fd, &u->wake_val, sizeof u->wake_val, 0);
     io_uring_sqe_set_data64(sqe, UD((uint64_t)LL_WAKE << 3, LOP_LOOP));
 }
@@ -426,10 +490,59 @@ static void dispatch(struct nk_loop *l, uint64_t ud, int res, unsigned flags)
     }
 }
 
+/* A deferred request, again: the issuing function reads the connection's
+ * state now, as it would have then. */
+static void reissue(struct nk_loop *l, struct later e)
+{
+    struct ub *u = l->bp;
+    int op = (int)(e.ud & 7);
+    struct nk_lconn *lc = (struct nk_lconn *)(uintptr_t)(e.ud & ~(uint64_t)7);
+    struct io_uring_sqe *sqe;
+    if (e.cancel) {
+        int gone = op == LOP_ACCEPT ? 0 : !(lc->be_pend & (1u << op));
+        if (gone)
+            return;   /* it completed meanwhile */
+        if (!(sqe = get_sqe(u))) {
+            defer(u, e.ud, 1);
+            return;
+        }
+        io_uring_prep_cancel64(sqe, e.ud, 0);
+        io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
+        return;
+    }
+    switch (op) {
+    case LOP_LOOP: arm_wake(l); break;
+    case LOP_ACCEPT: accept_prep(l, (int)(e.ud >> 3)); break;
+    case LOP_RECV: ur_recv(lc); break;
+    case LOP_SEND: ur_send(lc); break;
+    case LOP_CONNECT: ur_connect(lc); break;
+    case LOP_FILE: file_op(lc); break;
+    default: break;
+    }
+}
+
+static void issue_deferred(struct nk_loop *l)
+{
+    struct ub *u = l->bp;
+    size_t n = u->n_later;   /* those deferred again go behind */
+    for (size_t i = 0; i < n; i++)
+        reissue(l, u->later[i]);
+    if (n) {
+        memmove(u->later, u->later + n, (u->n_later - n) * sizeof *u->later);
+        u->n_later -= n;
+    }
+    if (u->tick_later) {
+        int64_t at = u->tick_later;
+        u->tick_later = 0;
+        ur_tick(l, at);
+    }
+}
+
 static void resubmit(struct nk_loop *l)
 {
     struct ub *u = l->bp;
     struct nk_lconn *lc = u->retry;
+    issue_deferred(l);
     u->retry = NULL;
     while (lc) {
         struct nk_lconn *next = lc->be_next;
@@ -452,7 +565,8 @@ static MSTATUS ur_wait(struct nk_loop *l)
     unsigned head, n = 0;
     resubmit(l);
     /* Completions reported before the wait (fake ones) leave work for the loop. */
-    int r = io_uring_submit_and_wait(&u->ring, l->kick_head || u->n_fake || u->retry ? 0 : 1);
+    int r = io_uring_submit_and_wait(&u->ring,
+                                     l->kick_head || u->n_fake || u->retry || u->n_later || u->tick_later ? 0 : 1);
     if (r < 0 && r != -EINTR && r != -EBUSY && r != -EAGAIN && r != -ETIME)
         return ERR_GENERAL;
     l->now = nk_loop_clock();
@@ -529,6 +643,7 @@ static void ur_fini(struct nk_loop *l)
     free(u->ts);
     free(u->pollbuf);
     free(u->fake);
+    free(u->later);
     free(u->th.v);
     free(u);
     l->bp = NULL;

@@ -467,6 +467,8 @@ static void open_step(struct nk_lconn *lc)
     if (lc->recv_armed)
         release_idle(lc);
     lc->deadline = s->idle_timeout_ms ? lc->last_active + s->idle_timeout_ms : 0;
+    if (lc->app_deadline && (!lc->deadline || lc->app_deadline < lc->deadline))
+        lc->deadline = lc->app_deadline;
 }
 
 static void handshake_step(struct nk_lconn *lc)
@@ -537,10 +539,19 @@ static void run_kicks(struct nk_loop *l)
 static void on_timer(struct nk_lconn *lc, ssize_t res)
 {
     struct nk_server *s = lc->loop->srv;
-    /* Which timer fired is unknown when two are out: forget the time, so the
-     * next step arms one for the current deadline. */
+    /* Both backends keep one timer per connection: a new request replaces the
+     * older one, which ends as cancelled; the survivor is the latest, so
+     * timer_at stays (forgetting it would arm again, be replaced again, and
+     * spin whenever a deadline moves earlier: NKTLS_LOOP_setDeadline). One
+     * that fired may leave a replaced one still to report: forget the time,
+     * so the next step arms one for the current deadline. */
+    if (res == -ECANCELED) {
+        if (--lc->timers == 0)
+            lc->timer_at = 0;
+        return;
+    }
     lc->timer_at = lc->timers-- > 1 ? INT64_MAX : 0;
-    if (res == -ECANCELED || lc->state == LC_DEAD || !lc->deadline || lc->loop->now < lc->deadline)
+    if (lc->state == LC_DEAD || !lc->deadline || lc->loop->now < lc->deadline)
         return;
     switch (lc->state) {
     case LC_CONNECTING:
@@ -552,7 +563,10 @@ static void on_timer(struct nk_lconn *lc, ssize_t res)
     case LC_OPEN:
         /* Our policy, not a protocol failure: the session is intact and ends
          * with close_notify. */
-        atomic_fetch_add(&s->idle_timeouts, 1);
+        if (lc->app_deadline && lc->loop->now >= lc->app_deadline)
+            atomic_fetch_add(&s->deadlines, 1);
+        else
+            atomic_fetch_add(&s->idle_timeouts, 1);
         nk_lc_close(lc, ERR_TCP_READ_TIMEOUT);
         break;
     default:   /* closing: the grace is over */

@@ -51,6 +51,7 @@ struct lc_tx {
     struct nk_buf buf;              /* bytes taken from the engine, sent from off */
     size_t off;
     size_t rekey_at;                /* kTLS TX: offset where the next key applies */
+    int flags;                      /* for the send: MSG_MORE ahead of a file range */
     struct msghdr msg;
     struct iovec iov[LC_IOV];
     union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl;
@@ -73,6 +74,7 @@ struct nk_lconn {
     MSTATUS status;                 /* why it closes */
     int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
+    int64_t app_deadline;           /* NKTLS_LOOP_setDeadline's; 0: none */
     int64_t timer_at;               /* the latest timer requested */
     int64_t last_active;
     int64_t be_at;                  /* when its heap entry fires */
@@ -114,6 +116,7 @@ struct lc_file {
     int to_sock;                    /* the current splice goes pipe -> socket */
     int sock_err;                   /* the backend's error came from the socket */
     int reported;                   /* onFileSent already told (connection closing) */
+    int started;                    /* its first chunk was asked for */
 };
 
 struct nk_backend {
@@ -197,7 +200,7 @@ struct nk_server {
     atomic_int running;
     atomic_uint next_worker;
     atomic_uint live;
-    atomic_ullong accepted, connected, opened, rejected, hs_timeouts, idle_timeouts;
+    atomic_ullong accepted, connected, opened, rejected, hs_timeouts, idle_timeouts, deadlines;
     int ur_multishot, ur_bufring;    /* what the io_uring probe found */
 };
 

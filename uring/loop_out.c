@@ -259,17 +259,36 @@ static MSTATUS frame_ktls(struct nk_lconn *lc)
     return OK;
 }
 
+/* Kernel TX, application data and a file range right behind it (an HTTP
+ * head before its body): MSG_MORE keeps the kernel's record open and the
+ * segment unsent, so the first splice or sendfile fills the same record and
+ * both leave in one flight; the range's last chunk (sent without it) closes
+ * the record and pushes. Only when this send takes everything queued. */
+static int more_follows(const struct nk_lconn *lc)
+{
+    const struct lc_tx *t = lc->tx;
+    size_t out = 0;
+    for (size_t i = 0; i < t->msg.msg_iovlen; i++)
+        out += NK_REC_HDR + t->iov[i].iov_len;
+    return lc->state == LC_OPEN && lc->file && !lc->file->started && lc->file->left
+           && !t->msg.msg_control && t->off + out == t->buf.len
+           && lc->c->out.len == lc->c->out_off;
+}
+
 static void submit_send(struct nk_lconn *lc)
 {
     struct lc_tx *t = lc->tx;
     memset(&t->msg, 0, sizeof t->msg);
     t->msg.msg_iov = t->iov;
+    t->flags = 0;
     if (lc->c->ktls_tx) {
         MSTATUS st = frame_ktls(lc);
         if (st < 0) {
             nk_lc_close(lc, nk_fail(lc->c, st));
             return;
         }
+        if (more_follows(lc))
+            t->flags = MSG_MORE;
     } else {
         t->iov[0].iov_base = t->buf.p + t->off;
         t->iov[0].iov_len = t->buf.len - t->off;
@@ -351,9 +370,23 @@ static void file_step(struct nk_lconn *lc)
         }
         f->chunk = f->left > FILE_CHUNK ? FILE_CHUNK : (size_t)f->left;
     }
+    f->started = 1;
     lc->file_busy = 1;
     lc->inflight++;
     lc->loop->be->file(lc);
+}
+
+/* Software: a few records queued just before a file range (an HTTP head) wait
+ * for its first chunk, which is encrypted behind them: one send carries both,
+ * where two would cost a second write and, for a client that waits for the
+ * whole answer, a round trip. Once per range, and only for a short prefix. */
+#define HOLD_MAX 4096
+static int hold_for_file(const struct nk_lconn *lc)
+{
+    const struct nk_conn *c = lc->c;
+    size_t queued = c->out.len - c->out_off;
+    return lc->state == LC_OPEN && lc->file && !lc->file->started && lc->file->left && !c->ktls_tx
+           && queued > 0 && queued <= HOLD_MAX && (!lc->tx || lc->tx->off >= lc->tx->buf.len);
 }
 
 /* Software: res bytes were read into f->buf. Kernel: res bytes reached the
@@ -402,6 +435,10 @@ void nk_lc_pump_output(struct nk_lconn *lc)
     for (;;) {
         if (lc->sending || lc->file_busy || lc->state == LC_DEAD || lc->state == LC_CONNECTING)
             return;
+        if (hold_for_file(lc)) {
+            file_step(lc);
+            continue;
+        }
         if (!lc->tx || lc->tx->off >= lc->tx->buf.len) {
             MSTATUS st = take_output(lc);
             if (st < 0) {

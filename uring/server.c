@@ -406,6 +406,16 @@ NK_API MSTATUS NKTLS_LOOP_close(sbyte4 h)
     return OK;
 }
 
+NK_API MSTATUS NKTLS_LOOP_setDeadline(sbyte4 h, ubyte4 ms)
+{
+    struct nk_lconn *lc;
+    NK_TRY(own(h, &lc));
+    NK_CHECK(lc->state == LC_OPEN && !lc->close_req, ERR_SSL_NOT_OPEN);
+    lc->app_deadline = ms ? lc->loop->now + (int64_t)ms : 0;
+    nk_lc_kick(lc);   /* the next step arms a timer for it */
+    return OK;
+}
+
 NK_API MSTATUS NKTLS_LOOP_setConnArg(sbyte4 h, void *arg)
 {
     struct nk_lconn *lc;
@@ -443,5 +453,6 @@ NK_API MSTATUS NKTLS_LOOP_getStats(sbyte4 h, nktlsLoopStats *st)
     st->rejected = atomic_load(&s->rejected);
     st->handshakeTimeouts = atomic_load(&s->hs_timeouts);
     st->idleTimeouts = atomic_load(&s->idle_timeouts);
+    st->deadlineTimeouts = atomic_load(&s->deadlines);
     return OK;
 }

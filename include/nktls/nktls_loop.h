@@ -139,6 +139,16 @@ MSTATUS NKTLS_LOOP_send(sbyte4 connection, const ubyte *pData, ubyte4 dataLen);
  * until onFileSent reports the range. */
 MSTATUS NKTLS_LOOP_sendFile(sbyte4 connection, int fd, sbyte8 offset, ubyte8 len);
 
+/* An nktls extension: a deadline for the connection that activity does not
+ * move. ms from now, the connection closes like at the idle timeout
+ * (close_notify; onClose gets ERR_TCP_READ_TIMEOUT) unless set again before;
+ * 0 clears it. Each call replaces the previous deadline. What it is for: a
+ * limit on the whole of something the peer sends (an HTTP request head: a
+ * client that sends one byte a second never trips idleTimeoutMs, but trips
+ * this). After the handshake only (from onOpen on); it counts in
+ * nktlsLoopStats.deadlineTimeouts. Both backends: the worker's timer heap. */
+MSTATUS NKTLS_LOOP_setDeadline(sbyte4 connection, ubyte4 ms);
+
 /* Close after everything queued went out: close_notify, then the socket. */
 MSTATUS NKTLS_LOOP_close(sbyte4 connection);
 
@@ -159,6 +169,7 @@ typedef struct nktlsLoopStats {
     ubyte8 rejected;            /* accepted sockets closed at maxConnections */
     ubyte8 handshakeTimeouts;
     ubyte8 idleTimeouts;
+    ubyte8 deadlineTimeouts;    /* closed at an NKTLS_LOOP_setDeadline deadline */
 } nktlsLoopStats;
 
 /* Counters over all workers; any thread (values are read without stopping the

@@ -73,6 +73,8 @@ struct srv_ctx {
     int64_t file_size;
     atomic_int opened, st_ok, st_idle, kernel_tx, kernel_rx;
     atomic_int files_ok, files_eof;
+    ubyte4 deadline_ms;             /* M_ECHO: NKTLS_LOOP_setDeadline at the first data */
+    atomic_int deadlines_set;
     char why[128];                  /* why a connection is not in the kernel */
     sbyte4 *handles;                /* when set: every opened connection's handle */
     atomic_int n_handles;
@@ -105,6 +107,13 @@ static void s_open(sbyte4 h, void *arg)
 static void s_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
 {
     struct srv_ctx *s = arg;
+    /* Once per connection (the handle's arg marks it): set after the idle
+     * timer was armed, so the connection's deadline moves earlier. */
+    if (s->deadline_ms && !NKTLS_LOOP_getConnArg(h)) {
+        NKTLS_LOOP_setConnArg(h, s);
+        if (NKTLS_LOOP_setDeadline(h, s->deadline_ms) == OK)
+            atomic_fetch_add(&s->deadlines_set, 1);
+    }
     if (s->mode == M_ECHO)
         NKTLS_LOOP_send(h, d, n);
 }

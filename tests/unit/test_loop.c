@@ -1,7 +1,7 @@
 /* test_loop.c — the event-loop server and client (nktls_loop.h) over TCP
  * loopback, on each backend (io_uring, io_uring without multishot accept and
  * buffer rings, epoll): clients trickling one byte at a time, sendfile, kernel
- * TLS under the loop, idle timeout, stop, connection limit, workers, and the
+ * TLS under the loop, idle timeout, a deadline (NKTLS_LOOP_setDeadline), stop, connection limit, workers, and the
  * automatic epoll fallback. The many-connection and memory cases are in
  * test_loop_mem.c. */
 #include "loop_env.h"
@@ -244,6 +244,49 @@ TEST_F(loop, idle_timeout)
     /* The server reports after its close_notify left: the client may be first. */
     WAIT_FOR(atomic_load(&self->e.sc.st_idle) == 2, 5000);
     EXPECT_EQ(atomic_load(&self->e.sc.st_idle), 2);
+}
+
+/* On the client loop: a second round of echoes over the same connections. */
+static void c_again(void *arg)
+{
+    struct cli_ctx *x = arg;
+    for (int i = 0; i < x->n; i++)
+        x->v[i].got = 0;
+    atomic_store(&x->echoed, 0);
+    c_all(x);
+}
+
+/* NKTLS_LOOP_setDeadline: set at the first data, earlier than the idle timer
+ * already armed (the timer is replaced); a second round of echoes still flows
+ * (a loop spinning on replaced timers starves its receives), then the
+ * deadline (not the idle timeout, not the client) closes each connection with
+ * close_notify. */
+TEST_F(loop, deadline)
+{
+    struct cli_ctx x;
+    self->e.sc.deadline_ms = 1500;
+    if (!lsrv_start(_metadata, &self->e, (nktlsLoopOptions){ .idleTimeoutMs = 60000 }, M_ECHO))
+        return;
+    ASSERT_EQ(NKTLS_LOOP_setDeadline(1, 100), ERR_SSL_BAD_ID);
+    ASSERT_EQ(cli_start(&x, &self->e, 3, 0, 0), OK);
+    x.hold = 1;                          /* read by the client loop only after an echo */
+    ASSERT_EQ(ctl_wait(x.ctl[0], 10000), 'O');
+    x.phase = 1;
+    ASSERT_EQ(NKTLS_LOOP_post(x.loop, 0, c_all, &x), OK);
+    ASSERT_EQ(ctl_wait(x.ctl[0], 10000), 'E');
+    ASSERT_EQ(NKTLS_LOOP_post(x.loop, 0, c_again, &x), OK);
+    ASSERT_EQ(ctl_wait(x.ctl[0], 10000), 'E');
+    ASSERT_EQ(ctl_wait(x.ctl[0], 10000), 'D');
+    for (int i = 0; i < 3; i++) {
+        ST_EXPECT_AT(x.v[i].st, OK, at("client %d: ", i));
+        EXPECT_EQ(x.v[i].got, x.v[i].len);
+    }
+    cli_stop(&x);
+    EXPECT_EQ(atomic_load(&self->e.sc.deadlines_set), 3);
+    EXPECT_EQ(stats(&self->e).deadlineTimeouts, 3u);
+    EXPECT_EQ(stats(&self->e).idleTimeouts, 0u);
+    WAIT_FOR(atomic_load(&self->e.sc.st_idle) == 3, 5000);
+    EXPECT_EQ(atomic_load(&self->e.sc.st_idle), 3);
 }
 
 TEST_F(loop, stop)
