@@ -74,6 +74,8 @@ static void lc_free(struct nk_lconn *lc)
     if (lc->c)
         nk_conn_free(lc->c);
     atomic_fetch_sub(&l->srv->live, 1);
+    if (lc->hs_counted)
+        atomic_fetch_sub(&l->srv->handshaking, 1);
     free(lc->peer);
     nk_slab_free(&nk_lconn_slab, lc);
 }
@@ -421,6 +423,9 @@ static void open_conn(struct nk_lconn *lc)
         nk_loop_sweep_soon(lc->loop);
     lc->state = LC_OPEN;
     lc->told_app = 1;
+    if (lc->hs_counted)
+        atomic_fetch_sub(&s->handshaking, 1);
+    lc->hs_counted = 0;
     lc->last_active = lc->loop->now;
     atomic_fetch_add(&s->opened, 1);
     if (s->cb.onOpen)
@@ -606,7 +611,8 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
 {
     struct nk_server *s = l->srv;
     l->events++;
-    if (l->stopping || (s->max_conns && atomic_load(&s->live) >= s->max_conns)) {
+    if (l->stopping || (s->max_conns && atomic_load(&s->live) >= s->max_conns)
+        || (s->max_hs && atomic_load(&s->handshaking) >= s->max_hs)) {
         close(fd);
         atomic_fetch_add(&s->rejected, 1);
         return;
@@ -622,6 +628,8 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
         return;
     }
     atomic_fetch_add(&s->accepted, 1);
+    atomic_fetch_add(&s->handshaking, 1);
+    lc->hs_counted = 1;
     lc_attach(l, lc);
     lc->last_active = l->now;
     lc->deadline = l->now + s->hs_timeout_ms;

@@ -70,7 +70,8 @@ struct nk_lconn {
     uint8_t be_tdone;               /* epoll: superseded timers to report */
     uint16_t inflight;              /* requests outstanding, timers included */
     uint16_t recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
-             told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1;
+             told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1,
+             hs_counted : 1;        /* counts in the server's handshaking */
     MSTATUS status;                 /* why it closes */
     int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
@@ -189,7 +190,7 @@ struct nk_server {
     nktlsLoopCallbacks cb;
     void *arg;
     struct certStore *store;
-    ubyte4 hs_timeout_ms, idle_timeout_ms, max_conns, workers;
+    ubyte4 hs_timeout_ms, idle_timeout_ms, max_conns, max_hs, workers;
     const struct nk_backend *be;
     const char *be_name;
     char be_why[192];
@@ -200,6 +201,7 @@ struct nk_server {
     atomic_int running;
     atomic_uint next_worker;
     atomic_uint live;
+    atomic_uint handshaking;        /* server connections accepted, not yet open */
     atomic_ullong accepted, connected, opened, rejected, hs_timeouts, idle_timeouts, deadlines;
     int ur_multishot, ur_bufring;    /* what the io_uring probe found */
 };

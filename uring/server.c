@@ -180,6 +180,7 @@ static MSTATUS server_setup(struct nk_server *s, const nktlsLoopOptions *o)
         s->hs_timeout_ms = TIMEOUT_SSL_HELLO;
     s->idle_timeout_ms = o ? o->idleTimeoutMs : 0;
     s->max_conns = o ? o->maxConnections : 0;
+    s->max_hs = o ? o->maxHandshakes : 0;
     NK_TRY(choose_backend(s, o ? o->backend : NKTLS_LOOP_BACKEND_AUTO));
     s->loops = calloc(s->workers, sizeof *s->loops);
     NK_CHECK(s->loops, ERR_MEM_ALLOC_FAIL);

@@ -84,6 +84,11 @@ typedef struct nktlsLoopOptions {
     ubyte4 maxConnections;      /* live connections, server-wide; 0 = no limit of
                                  * ours (SSL_init's table still is one). Accepted
                                  * sockets beyond it are closed at once. */
+    ubyte4 maxHandshakes;       /* server connections accepted but not yet open,
+                                 * server-wide; 0 = no limit of ours (live
+                                 * connections and the handshake deadline bound
+                                 * them). Accepted sockets beyond it are closed
+                                 * at once and count in nktlsLoopStats.rejected. */
 } nktlsLoopOptions;
 
 /* Create a server on listening sockets (bound, listening; the application keeps
@@ -166,7 +171,7 @@ typedef struct nktlsLoopStats {
     ubyte8 accepted;            /* server connections accepted */
     ubyte8 connected;           /* client connections started */
     ubyte8 opened;              /* handshakes completed (onOpen) */
-    ubyte8 rejected;            /* accepted sockets closed at maxConnections */
+    ubyte8 rejected;            /* accepted sockets closed at maxConnections or maxHandshakes */
     ubyte8 handshakeTimeouts;
     ubyte8 idleTimeouts;
     ubyte8 deadlineTimeouts;    /* closed at an NKTLS_LOOP_setDeadline deadline */

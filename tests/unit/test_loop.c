@@ -319,6 +319,31 @@ TEST_F(loop, max_connections)
     cli_stop(&x);
 }
 
+TEST_F(loop, max_handshakes)
+{
+    /* Three sockets that never say a word hold the three handshake places:
+     * the fourth is closed at once. Once they go, clients get through. */
+    struct cli_ctx x;
+    int raw[4];
+    if (!lsrv_start(_metadata, &self->e, (nktlsLoopOptions){ .maxHandshakes = 3 }, M_SILENT))
+        return;
+    for (int i = 0; i < 4; i++) {
+        raw[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ASSERT_EQ(connect(raw[i], (struct sockaddr *)&self->e.addr, sizeof self->e.addr), 0);
+        WAIT_FOR(stats(&self->e).accepted + stats(&self->e).rejected == (ubyte8)i + 1, 5000);
+    }
+    EXPECT_EQ(stats(&self->e).rejected, 1u);
+    EXPECT_EQ(stats(&self->e).live, 3u);
+    for (int i = 0; i < 4; i++)
+        close(raw[i]);
+    WAIT_FOR(stats(&self->e).live == 0, 5000);
+    ASSERT_EQ(cli_start(&x, &self->e, 3, 0, 0), OK);
+    WAIT_FOR(atomic_load(&x.opened) + atomic_load(&x.closed) == 3, 10000);
+    EXPECT_EQ(atomic_load(&x.opened), 3);
+    EXPECT_EQ(stats(&self->e).rejected, 1u);
+    cli_stop(&x);
+}
+
 static void workers_round(struct th_meta *_metadata, struct lenv *e, int reuseport)
 {
     close(e->lfd);
