@@ -231,6 +231,24 @@ TEST_F(lim, certificate_count_edges)
                SSL_ALERT_BAD_CERTIFICATE);
 }
 
+TEST_F(lim, certificate_message_edges)
+{
+    /* The server's Certificate: context<1>, list<3>, per entry cert<3> and
+     * extensions<2>; leaf and intermediate. At its size it passes; a byte
+     * less of limit and the client refuses it from its header. */
+    int leaf = i2d_X509(pki.leaf[K_P256], NULL), inter = i2d_X509(pki.inter, NULL);
+    ASSERT_TRUE(leaf > 0 && inter > 0);
+    ubyte4 len = 1 + 3 + (3 + (ubyte4)leaf + 2) + (3 + (ubyte4)inter + 2);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_CERTIFICATE_MESSAGE, len), OK);
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    tp_free(&self->p);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_CERTIFICATE_MESSAGE, len - 1), OK);
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_MESSAGE_TOO_LONG);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_MESSAGE_TOO_LONG, SSL_ALERT_DECODE_ERROR);
+}
+
 TEST(limits_api)
 {
     ubyte4 v = 0;
