@@ -29,7 +29,6 @@ import selectors
 import socket
 import ssl
 import struct
-import sys
 import time
 
 ALERTS = {10: "unexpected_message", 20: "bad_record_mac", 22: "record_overflow",
