@@ -6,9 +6,10 @@
 # (io_uring and epoll) and the thread-per-connection server where it applies:
 # the server goes on serving a normal client meanwhile, closes or refuses the
 # bad peers exactly as it should, and afterwards holds no more descriptors than
-# before and an RSS within 1 MiB of its baseline (measured after a warm-up
-# connection, which makes the process-wide state). The peers are
-# tests/interop/fault/peers.py. TAP on stdout.
+# before; the event loop's RSS is back within 1 MiB of its baseline (measured
+# after warm-up connections, which make the process-wide state). The peers are
+# tests/interop/fault/peers.py. FAULT_CASES=REGEX runs only the cases whose
+# names match. TAP on stdout.
 source "$(dirname "$0")/lib.sh"
 
 PEERS=$NKTLS_ROOT/tests/interop/fault/peers.py
