@@ -232,10 +232,11 @@ static MSTATUS sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *msg, size
     EVP_MD_CTX *ctx;
     NK_TRY(sig_ctx_new(key, scheme, 1, &ctx));
     MSTATUS st = OK;
-    if (*sig_len < nk_sig_max_len(key))
+    size_t cap = *sig_len;
+    if (cap < nk_sig_max_len(key))
         st = ERR_BUFFER_TOO_SMALL;
-    else if (EVP_DigestSign(ctx, sig, sig_len, msg, n) != 1)
-        st = ERR_CRYPTO;
+    else if (EVP_DigestSign(ctx, sig, sig_len, msg, n) != 1 || *sig_len > cap)
+        st = ERR_CRYPTO;   /* see signer_sign: a length beyond cap is a failure */
     EVP_MD_CTX_free(ctx);
     return st;
 }
@@ -352,8 +353,13 @@ static MSTATUS signer_sign(EVP_PKEY_CTX *tmpl, const struct scheme_info *si, con
      * copy (cheap: the key is referenced, not copied). */
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_dup(tmpl);
     NK_CHECK(ctx != NULL, ERR_MEM_ALLOC_FAIL);
+    size_t cap = *sig_len;
     MSTATUS st = nk_digest((enum nk_hash)si->hash, msg, n, digest);
     if (st == OK && EVP_PKEY_sign(ctx, sig, sig_len, digest, nk_hash_len((enum nk_hash)si->hash)) != 1)
+        st = ERR_CRYPTO;
+    /* Out of memory while encoding an ECDSA signature, libcrypto reports
+     * success with a length of 2^32-1: never trust a length beyond the buffer. */
+    if (st == OK && *sig_len > cap)
         st = ERR_CRYPTO;
     EVP_PKEY_CTX_free(ctx);
     return st;

@@ -391,8 +391,15 @@ static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint
             NK_TRY(nk_hs_send_cert_verify(c));
     }
     NK_TRY(nk_hs_send_finished(c));
-    NK_TRY(nk_ks_resumption(c));
-    NK_TRY(nk_rec_install(c->wr, c->suite, c->c_ap, 1));
+    /* The server reads what follows our Finished under our application key: a
+     * failure before that key is in place can send no alert it could read. */
+    MSTATUS st = nk_ks_resumption(c);
+    if (st == OK)
+        st = nk_rec_install(c->wr, c->suite, c->c_ap, 1);
+    if (st < 0) {
+        c->alert_out = NK_ALERT_NONE;
+        return st;
+    }
     c->wr_app = 1;
     return nk_hs_complete(c);
 }

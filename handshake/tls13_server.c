@@ -402,8 +402,15 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
         NK_TRY(nk_hs_send_cert_verify(c));
     }
     NK_TRY(nk_hs_send_finished(c));
-    NK_TRY(nk_ks_application(c));
-    NK_TRY(nk_rec_install(c->wr, c->suite, c->s_ap, 1));
+    /* The client reads what follows our Finished under our application key: a
+     * failure before that key is in place can send no alert it could read. */
+    MSTATUS st = nk_ks_application(c);
+    if (st == OK)
+        st = nk_rec_install(c->wr, c->suite, c->s_ap, 1);
+    if (st < 0) {
+        c->alert_out = NK_ALERT_NONE;
+        return st;
+    }
     c->wr_app = 1;
     hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
     if (!want_cert && c->num_tickets && c->tickets_ok)
