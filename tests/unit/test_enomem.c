@@ -553,9 +553,9 @@ TEST_F_TIMEOUT(enomem, every_allocation, 900)
         ASSERT_TRUE(run_whole(r)) TH_LOG("clean run %d failed: %s", i,
                                          MERROR_lookUpErrorCode(first_error(r, TP_CLIENT)));
     }
-    ASSERT_EQ(live.n, 0);
+    ASSERT_EQ(live.n, 0u);
     unsigned long total = inj.count;
-    ASSERT_GT(total, 0);
+    ASSERT_GT(total, 0ul);
 
     unsigned long n, absorbed = 0, bad = 0;
     static unsigned long as_alert[256];   /* libcrypto failures seen as a protocol alert */
@@ -580,10 +580,10 @@ TEST_F_TIMEOUT(enomem, every_allocation, 900)
     }
     ASSERT_FALSE(live.overflow);
     if (at) {
-        ASSERT_EQ(bad, 0);
+        ASSERT_EQ(bad, 0ul);
         return;
     }
-    ASSERT_LT(n, 100000) TH_LOG("the runs never stopped allocating");
+    ASSERT_LT(n, 100000ul) TH_LOG("the runs never stopped allocating");
     ASSERT_TRUE(run_whole(r)) TH_LOG("the final run, with nothing failing, did not complete");
     TH_LOG("%lu allocations per run (clean run: %lu), each failed once: %zu library call sites, "
            "%zu libcrypto sites; %lu failures absorbed with the run intact",
@@ -592,7 +592,7 @@ TEST_F_TIMEOUT(enomem, every_allocation, 900)
         if (as_alert[a])
             TH_LOG("%lu libcrypto allocation failures ended in alert %s (%d), not internal_error",
                    as_alert[a], nk_alert_name(a), a);
-    ASSERT_EQ(bad, 0);
+    ASSERT_EQ(bad, 0ul);
 }
 
 TEST_HARNESS_MAIN
