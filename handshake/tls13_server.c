@@ -248,7 +248,7 @@ static MSTATUS send_hello_retry(struct nk_conn *c, uint16_t group, const uint8_t
     return OK;
 }
 
-static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS server_hello_and_keys(struct nk_conn *c, struct client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -294,6 +294,21 @@ static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
     NK_TRY(nk_rec_install(c->rd, c->suite, hs->c_hs, 0));
     c->rd_epoch++;
     return OK;
+}
+
+/* If we fail after queuing our ServerHello but before our handshake write key
+ * is on, the alert would leave in the clear behind a ServerHello that gave the
+ * client its keys, and the client rightly refuses an unprotected alert then.
+ * Nothing queued has left yet (the driver sends once the engine returns), so
+ * the ServerHello is taken back and the alert goes alone, which a client
+ * without keys reads. */
+static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
+{
+    size_t unsent = c->out.len;
+    MSTATUS st = server_hello_and_keys(c, ch);
+    if (st < 0 && !nk_wr_protected(c) && c->out.len >= unsent)
+        c->out.len = unsent;
+    return st;
 }
 
 static MSTATUS send_encrypted_extensions(struct nk_conn *c, struct client_hello *ch, int sni_used)

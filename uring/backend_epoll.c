@@ -14,7 +14,10 @@
 enum { P_RECV = 1, P_SEND = 2, P_CONNECT = 4, P_FILE = 8, P_TIMER = 16,
        P_QUEUED = 32, P_CANCEL = 64, P_CONNECTING = 128 };
 /* be_ready: what the socket last showed, and whether it is registered. */
-enum { R_IN = 1, R_OUT = 2, R_REG = 4 };
+/* R_HUP: the peer's end (FIN, RST, error) was signalled: a short read then
+ * does not mean drained — what follows the data is still to be read, and no
+ * new edge will come for it. */
+enum { R_IN = 1, R_OUT = 2, R_REG = 4, R_HUP = 8 };
 
 #define EV_WAKE 1          /* epoll_data.u64 below 4096: not a connection */
 #define EV_LISTEN 2        /* + listener index */
@@ -106,7 +109,7 @@ static void try_recv(struct eb *b, struct nk_lconn *lc)
     }
     /* A short plain read drained the socket (a kernel-TLS read stops at each
      * record instead); data arriving later raises a new edge. */
-    if (n >= 0 && (size_t)n < len && lc->recv_mode != LRECV_KTLS)
+    if (n > 0 && (size_t)n < len && lc->recv_mode != LRECV_KTLS && !(lc->be_ready & R_HUP))
         lc->be_ready &= ~(unsigned)R_IN;
     done(lc, P_RECV, LOP_RECV, n < 0 ? -errno : n, lc->rx_buf ? NULL : buf);
 }
@@ -319,6 +322,8 @@ static void dispatch(struct nk_loop *l, struct eb *b, const struct epoll_event *
         struct nk_lconn *lc = ev->data.ptr;
         if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
             lc->be_ready |= R_IN;
+        if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+            lc->be_ready |= R_HUP;
         if (ev->events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
             lc->be_ready |= R_OUT;
         attempt(b, lc);
