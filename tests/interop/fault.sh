@@ -65,9 +65,9 @@ fresh_server() {
 # settled WHAT: within RETURN_WAIT seconds the server is back to its baseline
 # descriptors and within SLACK_KB of its baseline RSS. The RSS part holds for
 # the event loop, which gives the heap's free pages back once a burst is over
-# (uring/loop_idle.c); the thread-per-connection server (--io threads, and
-# --root for now) leaves that to glibc, whose per-thread arenas keep what their
-# threads freed: its RSS is reported, not held to the baseline.
+# (uring/loop_idle.c); the thread-per-connection server (--io threads) leaves
+# that to glibc, whose per-thread arenas keep what their threads freed: its RSS
+# is reported, not held to the baseline.
 settled() {
     local i=0 rss fds want
     while :; do
@@ -245,15 +245,14 @@ get_small() {
     [ "$R_count" = 1 ] || { fail "the small file was not served ($1)" "$WORK/get-$1.peers" "$NK_LOG"; return 1; }
 }
 
-# The file server runs on the default --io (--root is being moved onto the
-# event loop; the default follows it).
+# The file server on the event loop (io_uring: splice or read + encrypt).
 c_reset_file() {
     local root=$WORK/root
     mkdir -p "$root"
     head -c $((64 << 20)) /dev/zero >"$root/big"
     head -c 5000 /dev/urandom >"$root/small"
     WARM=get_small
-    fresh_server "rst-file" --root "$root" || { WARM=probe; return 1; }
+    fresh_server "rst-file" --root "$root" --io uring || { WARM=probe; return 1; }
     WARM=probe
     peers "rst-file" reset --mode file --path big --read 4096 --count 20 --ca "$CERTS/ca.pem"
     peers_result "rst-file" || return 1
