@@ -630,17 +630,6 @@ static int bufring_setup(struct ub *u)
     return 0;
 }
 
-/* Quiet: the provided buffers became resident under load and stay so. Every
- * one is in the ring then (a completion's buffer goes back before the next
- * turn), so the kernel owns them all; dropping their pages is safe: the next
- * receive into one faults in a zeroed page. */
-static void ur_trim(struct nk_loop *l)
-{
-    struct ub *u = l->bp;
-    if (u && u->bufs)
-        (void)madvise(u->bufs, (size_t)NBUFS * BUFSZ, MADV_DONTNEED);
-}
-
 static void ur_fini(struct nk_loop *l)
 {
     struct ub *u = l->bp;
@@ -699,7 +688,6 @@ const struct nk_backend nk_backend_uring = {
     .file = ur_file,
     .cancel = ur_cancel,
     .forget = ur_forget,
-    .trim = ur_trim,
     .tick = ur_tick,
     .wait = ur_wait,
     .wake = ur_wake,

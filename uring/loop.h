@@ -136,7 +136,6 @@ struct nk_backend {
     void (*tick)(struct nk_loop *l, int64_t at_ms);      /* one loop-level wake-up */
     MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions */
     void (*wake)(struct nk_loop *l);                     /* async-signal-safe */
-    void (*trim)(struct nk_loop *l);                     /* quiet: give back idle buffers (may be NULL) */
 };
 
 extern const struct nk_backend nk_backend_uring;

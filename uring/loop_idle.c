@@ -48,8 +48,6 @@ static void trim_due(struct nk_loop *l)
     l->churn = 0;
     l->trims++;
     nk_slab_trim_all();
-    if (l->be->trim)
-        l->be->trim(l);
 #if defined(__GLIBC__)
     malloc_trim(0);
 #endif
