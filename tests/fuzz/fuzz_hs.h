@@ -26,6 +26,9 @@
 
 /* The handshakes recorded: plain (server authentication only), mutual
  * (the server requires a client certificate) and with a HelloRetryRequest. */
+/* Not every target calls every helper. */
+#define FH_FN static __attribute__((unused))
+
 enum { FH_PLAIN, FH_MUTUAL, FH_HRR, FH_SCENARIOS };
 
 #define FH_MAX_MSGS 16
@@ -51,15 +54,23 @@ enum { FH_C = 0, FH_S = 1 };
 
 static struct fh_recording fh_rec[FH_SCENARIOS];
 
+/* The last ticket a client saved (SSL_serializePSK's form), for fuzz_ticket. */
+static ubyte fh_psk[1024];
+static ubyte4 fh_psk_len;
+
 /* A client keeps tickets only if the application has somewhere to put them. */
-static sbyte4 fh_save_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
+FH_FN sbyte4 fh_save_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
 {
-    (void)h, (void)info, (void)info_len, (void)psk, (void)len;
+    (void)h, (void)info, (void)info_len;
+    if (len <= sizeof fh_psk) {
+        memcpy(fh_psk, psk, len);
+        fh_psk_len = len;
+    }
     return 0;
 }
 
 /* Options of one scenario, set on a new connection before it starts. */
-static void fh_configure(sbyte4 h, int client, int scenario)
+FH_FN void fh_configure(sbyte4 h, int client, int scenario)
 {
     struct nk_conn *c;
     if (nk_conn_get(h, &c) < 0)
@@ -93,7 +104,7 @@ static struct nk_conn *fh_new(int client, int scenario, sbyte4 *h)
 /* Split the sender's records into handshake messages; secret opens its
  * protected records (NULL while it has none). Records under any later key
  * (tickets after the handshake) do not open and are left out. */
-static void fh_script_add(struct fh_script *s, const uint8_t *d, size_t n, const struct nk_suite *suite,
+FH_FN void fh_script_add(struct fh_script *s, const uint8_t *d, size_t n, const struct nk_suite *suite,
                           const uint8_t *secret)
 {
     struct nk_buf rec = { 0 };
@@ -136,7 +147,7 @@ static void fh_script_add(struct fh_script *s, const uint8_t *d, size_t n, const
 
 /* The receiving half of fz_feed: no application data or key update of its own
  * once open, or the two sides would answer each other for ever. */
-static void fh_feed(struct nk_conn *c, const uint8_t *data, size_t size)
+FH_FN void fh_feed(struct nk_conn *c, const uint8_t *data, size_t size)
 {
     for (size_t off = 0; off < size;) {
         size_t room = 0;
@@ -158,7 +169,7 @@ static void fh_feed(struct nk_conn *c, const uint8_t *data, size_t size)
 
 /* Hand the sender's output to the receiver through the engine; record it.
  * Returns whether anything moved. */
-static int fh_move(struct fh_recording *r, struct nk_conn *from, struct nk_conn *to, struct nk_conn *srv,
+FH_FN int fh_move(struct fh_recording *r, struct nk_conn *from, struct nk_conn *to, struct nk_conn *srv,
                    int *srv_fresh)
 {
     size_t n;
@@ -192,7 +203,7 @@ static int fh_move(struct fh_recording *r, struct nk_conn *from, struct nk_conn 
     return 1;
 }
 
-static void fh_record(int scenario)
+FH_FN void fh_record(int scenario)
 {
     sbyte4 hs, hc;
     struct fh_recording *r = &fh_rec[scenario];
@@ -222,7 +233,7 @@ static void fh_record(int scenario)
 }
 
 /* Record every scenario, once per process. */
-static void fh_setup(void)
+FH_FN void fh_setup(void)
 {
     static int done;
     if (done)
@@ -233,7 +244,7 @@ static void fh_setup(void)
         fh_record(i);
 }
 
-static int fh_state(const struct nk_conn *c)
+FH_FN int fh_state(const struct nk_conn *c)
 {
     if (c->hs)
         return c->hs->state;
@@ -241,7 +252,7 @@ static int fh_state(const struct nk_conn *c)
 }
 
 /* Give c one handshake message: type, then body (a 4-byte header is built). */
-static MSTATUS fh_give(struct nk_conn *c, uint8_t type, const uint8_t *body, size_t n)
+FH_FN MSTATUS fh_give(struct nk_conn *c, uint8_t type, const uint8_t *body, size_t n)
 {
     if (n > NK_MAX_HS_MSG)
         n = NK_MAX_HS_MSG;
@@ -273,7 +284,7 @@ struct fh_case {
 
 /* A new connection of this side, led through the recorded peer messages of
  * the case, then given body as the next message; what that message gave. */
-static MSTATUS fh_run(int client, const struct fh_case *fc, const uint8_t *body, size_t n)
+FH_FN MSTATUS fh_run(int client, const struct fh_case *fc, const uint8_t *body, size_t n)
 {
     const struct fh_script *peer = &fh_rec[fc->scenario].from[client ? FH_S : FH_C];
     sbyte4 h;
@@ -304,7 +315,7 @@ static MSTATUS fh_run(int client, const struct fh_case *fc, const uint8_t *body,
 }
 
 /* The recorded message a case replaces: its body, the natural seed. */
-static int fh_seed_of(int client, const struct fh_case *fc, const uint8_t **body, size_t *n)
+FH_FN int fh_seed_of(int client, const struct fh_case *fc, const uint8_t **body, size_t *n)
 {
     const struct fh_script *peer = &fh_rec[fc->scenario].from[client ? FH_S : FH_C];
     if (fc->prefix >= peer->n)
