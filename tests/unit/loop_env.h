@@ -74,6 +74,7 @@ struct srv_ctx {
     atomic_int opened, st_ok, st_idle, kernel_tx, kernel_rx;
     atomic_int files_ok, files_eof;
     char why[128];                  /* why a connection is not in the kernel */
+    atomic_int why_taken;           /* workers race for why: the first one writes it */
     sbyte4 *handles;                /* when set: every opened connection's handle */
     atomic_int n_handles;
 };
@@ -88,7 +89,8 @@ static void s_open(sbyte4 h, void *arg)
     if (NKTLS_getRecordLayerInfo(h, &info) == OK) {
         atomic_fetch_add(&s->kernel_tx, info.txLayer == NKTLS_LAYER_KERNEL);
         atomic_fetch_add(&s->kernel_rx, info.rxLayer == NKTLS_LAYER_KERNEL);
-        if (info.txLayer != NKTLS_LAYER_KERNEL || info.rxLayer != NKTLS_LAYER_KERNEL)
+        if ((info.txLayer != NKTLS_LAYER_KERNEL || info.rxLayer != NKTLS_LAYER_KERNEL)
+            && atomic_exchange(&s->why_taken, 1) == 0)
             snprintf(s->why, sizeof s->why, "tx: %s, rx: %s", info.txReason, info.rxReason);
     }
     if (s->mode != M_FILE)
