@@ -130,8 +130,8 @@ struct nk_backend {
     void (*cancel)(struct nk_lconn *lc);                 /* end every outstanding request */
     void (*forget)(struct nk_lconn *lc);                 /* lc is freed: drop references */
     void (*tick)(struct nk_loop *l, int64_t at_ms);      /* one loop-level wake-up */
-    MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions */
-    void (*wake)(struct nk_loop *l);                     /* async-signal-safe */
+    MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions;
+                                                          * returns when l->wake_fd is written */
 };
 
 extern const struct nk_backend nk_backend_uring;
