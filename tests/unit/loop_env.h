@@ -24,10 +24,16 @@
 #include "ktls/ktls.h"
 #include "uring/loop.h"
 
-#ifdef __SANITIZE_ADDRESS__
-#define UNDER_ASAN 1   /* freed memory waits in quarantine: RSS says nothing */
+/* RSS says nothing about our memory under a sanitizer or valgrind: freed
+ * memory waits in quarantine (AddressSanitizer), shadow memory grows with what
+ * the threads touch (ThreadSanitizer), valgrind's own memory counts. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_UNRELIABLE 1
+#elif __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define RSS_UNRELIABLE (RUNNING_ON_VALGRIND != 0)
 #else
-#define UNDER_ASAN 0
+#define RSS_UNRELIABLE 0
 #endif
 
 static long rss_kb(void)

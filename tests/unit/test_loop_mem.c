@@ -274,7 +274,7 @@ TEST_F_TIMEOUT(loop, echo_many, 300)
     /* RSS as the process shows it stays within the software budget (kernel TLS
      * both ways is checked by blocks above: in the emulated VM, RSS is only
      * reported, its pages settle too slowly to be a stable check). */
-    if (!UNDER_ASAN && !getenv("NKTLS_IN_VM"))
+    if (!RSS_UNRELIABLE && !getenv("NKTLS_IN_VM"))
         EXPECT_LE(idle_open, 4096.0);
     ASSERT_EQ(ch, 'O');
     ASSERT_EQ(s.live, (unsigned)e->n);
@@ -362,7 +362,7 @@ TEST_F_TIMEOUT(loop, vanish, 120)
      * the rings and thread arenas settle too slowly for RSS to say anything, so
      * there the counts above carry the case (leaks: the ASan run's LeakSanitizer). */
     long slack = (peak - base) / 10 > 2048 ? (peak - base) / 10 : 2048;
-    if (!UNDER_ASAN && !getenv("NKTLS_IN_VM"))
+    if (!RSS_UNRELIABLE && !getenv("NKTLS_IN_VM"))
         EXPECT_LE(after, base + slack);
     for (int i = 0; i < e->n; i++)
         close(fds[i]);
