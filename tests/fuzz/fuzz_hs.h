@@ -24,11 +24,11 @@
 #include "record/record.h"
 #include "handshake/hs.h"
 
-/* The handshakes recorded: plain (server authentication only), mutual
- * (the server requires a client certificate) and with a HelloRetryRequest. */
 /* Not every target calls every helper. */
 #define FH_FN static __attribute__((unused))
 
+/* The handshakes recorded: plain (server authentication only), mutual
+ * (the server requires a client certificate) and with a HelloRetryRequest. */
 enum { FH_PLAIN, FH_MUTUAL, FH_HRR, FH_SCENARIOS };
 
 #define FH_MAX_MSGS 16
