@@ -254,8 +254,8 @@ FH_FN int fh_state(const struct nk_conn *c)
 /* Give c one handshake message: type, then body (a 4-byte header is built). */
 FH_FN MSTATUS fh_give(struct nk_conn *c, uint8_t type, const uint8_t *body, size_t n)
 {
-    if (n > NK_MAX_HS_MSG)
-        n = NK_MAX_HS_MSG;
+    if (n > 0xffffff)
+        n = 0xffffff;   /* what the header's 24-bit length can say; the library's own limits apply */
     /* An exact-size copy, so a read past the message is caught. */
     uint8_t *m = malloc(4 + n);
     if (!m)
