@@ -337,7 +337,11 @@ TEST_F_TIMEOUT(loop, vanish, 120)
     /* A round of real connections first, so lazily made state is in the baseline. */
     for (int i = 0; i < 20; i++)
         close(vanish_one(&e->addr, 2, ch, ch_len));
+    /* No connection held says nothing until the loop has taken all 20; on a
+     * slow host (a sanitizer, valgrind) some of them may also time out. */
+    WAIT_FOR(stats(e).accepted >= 20, 5000);
     ASSERT_EQ(wait_idle(e, 5000), 0u);
+    ubyte8 warm_timeouts = stats(e).handshakeTimeouts;
     malloc_trim(0);
     long base = rss_kb();
     double t0 = ms_now();
@@ -355,7 +359,7 @@ TEST_F_TIMEOUT(loop, vanish, 120)
     long after = rss_kb();
     TH_LOG("%d vanished clients: held %u, timed out within %.0f ms; RSS %ld -> %ld -> %ld KiB",
            e->n, live_peak, t_all, base, peak, after);
-    EXPECT_EQ(stats(e).handshakeTimeouts, (ubyte8)e->n);
+    EXPECT_EQ(stats(e).handshakeTimeouts - warm_timeouts, (ubyte8)e->n);
     EXPECT_EQ(atomic_load(&e->sc.opened), 0);
     /* Freed means back near the baseline: within 2 MiB or a tenth of the peak.
      * Checked on the host; in the emulated VM (NKTLS_IN_VM) resident pages of
