@@ -354,12 +354,6 @@ static MSTATUS ep_wait(struct nk_loop *l)
     return OK;
 }
 
-static void ep_wake(struct nk_loop *l)
-{
-    uint64_t one = 1;
-    (void)!write(l->wake_fd, &one, sizeof one);
-}
-
 static void ep_fini(struct nk_loop *l)
 {
     struct eb *b = l->bp;
@@ -411,5 +405,4 @@ const struct nk_backend nk_backend_epoll = {
     .forget = ep_forget,
     .tick = ep_tick,
     .wait = ep_wait,
-    .wake = ep_wake,
 };

@@ -579,12 +579,6 @@ static MSTATUS ur_wait(struct nk_loop *l)
     return OK;
 }
 
-static void ur_wake(struct nk_loop *l)
-{
-    uint64_t one = 1;
-    (void)!write(l->wake_fd, &one, sizeof one);
-}
-
 /* ---- set-up ---- */
 
 /* Newest flags first: each is a saving where the kernel has it (SINGLE_ISSUER
@@ -690,7 +684,6 @@ const struct nk_backend nk_backend_uring = {
     .forget = ur_forget,
     .tick = ur_tick,
     .wait = ur_wait,
-    .wake = ur_wake,
 };
 
 /* ---- the probe: can this process use io_uring, and with what ---- */

@@ -667,13 +667,22 @@ void nk_loop_tick(struct nk_loop *l)
 
 /* ---- new client connections, stop, the loop itself ---- */
 
+/* Wake the worker from another thread. Not through l->be: the worker sets
+ * that itself as it starts (falling back to epoll there), perhaps while this
+ * runs; the eventfd is fixed since nk_loop_init and every backend waits on it. */
+static void wake_worker(struct nk_loop *l)
+{
+    uint64_t one = 1;
+    (void)!write(l->wake_fd, &one, sizeof one);
+}
+
 void nk_loop_submit(struct nk_loop *l, struct nk_lconn *lc)
 {
     pthread_mutex_lock(&l->inbox_mu);
     lc->kick_next = l->inbox;
     l->inbox = lc;
     pthread_mutex_unlock(&l->inbox_mu);
-    l->be->wake(l);
+    wake_worker(l);
 }
 
 void nk_loop_post(struct nk_loop *l, struct nk_post *p)
@@ -686,7 +695,7 @@ void nk_loop_post(struct nk_loop *l, struct nk_post *p)
         l->posts = p;
     l->posts_tail = p;
     pthread_mutex_unlock(&l->inbox_mu);
-    l->be->wake(l);
+    wake_worker(l);
 }
 
 static void run_posts(struct nk_post *p)

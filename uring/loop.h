@@ -134,8 +134,8 @@ struct nk_backend {
     void (*cancel)(struct nk_lconn *lc);                 /* end every outstanding request */
     void (*forget)(struct nk_lconn *lc);                 /* lc is freed: drop references */
     void (*tick)(struct nk_loop *l, int64_t at_ms);      /* one loop-level wake-up */
-    MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions */
-    void (*wake)(struct nk_loop *l);                     /* async-signal-safe */
+    MSTATUS (*wait)(struct nk_loop *l);                  /* block, then report completions;
+                                                          * returns when l->wake_fd is written */
 };
 
 extern const struct nk_backend nk_backend_uring;
@@ -197,7 +197,7 @@ struct nk_server {
     struct nk_loop *loops;
     int *lfds;
     int n_lfds, n_own_lfds;          /* own: the SO_REUSEPORT siblings we opened */
-    volatile sig_atomic_t stop;
+    atomic_int stop;                 /* set by any thread or a signal handler (lock-free) */
     atomic_int running;
     atomic_uint next_worker;
     atomic_uint live;

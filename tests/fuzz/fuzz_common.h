@@ -25,6 +25,7 @@
 
 #include "core/nk.h"
 #include "core/conn.h"
+#include "core/crypto.h"
 #include "ssl/ssl.h"
 #include "crypto/ca_mgmt.h"
 #include "crypto/cert_store.h"
@@ -59,9 +60,19 @@ static const RAND_METHOD fz_rand_method = {
     .bytes = fz_rand_bytes, .pseudorand = fz_rand_bytes, .status = fz_rand_status,
 };
 
+/* nk_random hands out bytes drawn ahead into the thread's cache: drop them,
+ * or the next draw would still come from the stream before a restart. */
+static void fz_rng_drop_cache(void)
+{
+    struct nk_thread_ctx *t = nk_thread_ctx();
+    if (t)
+        t->rnd_left = 0;
+}
+
 static void fz_rng_reset(uint64_t stream)
 {
     fz_rng = stream * 0x100000001b3ULL;
+    fz_rng_drop_cache();
 }
 
 /* A self-signed P-256 certificate for "localhost" and its key blob. */
@@ -188,7 +199,7 @@ static void fz_feed(struct nk_conn *c, const uint8_t *data, size_t size)
 }
 
 /* Run one input through a new connection (its handle h), then close it. */
-static void fz_run(sbyte4 h, const uint8_t *data, size_t size)
+static __attribute__((unused)) void fz_run(sbyte4 h, const uint8_t *data, size_t size)
 {
     struct nk_conn *c;
 

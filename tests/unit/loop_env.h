@@ -24,10 +24,16 @@
 #include "ktls/ktls.h"
 #include "uring/loop.h"
 
-#ifdef __SANITIZE_ADDRESS__
-#define UNDER_ASAN 1   /* freed memory waits in quarantine: RSS says nothing */
+/* RSS says nothing about our memory under a sanitizer or valgrind: freed
+ * memory waits in quarantine (AddressSanitizer), shadow memory grows with what
+ * the threads touch (ThreadSanitizer), valgrind's own memory counts. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_UNRELIABLE 1
+#elif __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define RSS_UNRELIABLE (RUNNING_ON_VALGRIND != 0)
 #else
-#define UNDER_ASAN 0
+#define RSS_UNRELIABLE 0
 #endif
 
 static long rss_kb(void)
@@ -76,6 +82,7 @@ struct srv_ctx {
     ubyte4 deadline_ms;             /* M_ECHO: NKTLS_LOOP_setDeadline at the first data */
     atomic_int deadlines_set;
     char why[128];                  /* why a connection is not in the kernel */
+    atomic_int why_taken;           /* workers race for why: the first one writes it */
     sbyte4 *handles;                /* when set: every opened connection's handle */
     atomic_int n_handles;
 };
@@ -90,7 +97,8 @@ static void s_open(sbyte4 h, void *arg)
     if (NKTLS_getRecordLayerInfo(h, &info) == OK) {
         atomic_fetch_add(&s->kernel_tx, info.txLayer == NKTLS_LAYER_KERNEL);
         atomic_fetch_add(&s->kernel_rx, info.rxLayer == NKTLS_LAYER_KERNEL);
-        if (info.txLayer != NKTLS_LAYER_KERNEL || info.rxLayer != NKTLS_LAYER_KERNEL)
+        if ((info.txLayer != NKTLS_LAYER_KERNEL || info.rxLayer != NKTLS_LAYER_KERNEL)
+            && atomic_exchange(&s->why_taken, 1) == 0)
             snprintf(s->why, sizeof s->why, "tx: %s, rx: %s", info.txReason, info.rxReason);
     }
     if (s->mode != M_FILE)

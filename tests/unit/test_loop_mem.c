@@ -274,7 +274,7 @@ TEST_F_TIMEOUT(loop, echo_many, 300)
     /* RSS as the process shows it stays within the software budget (kernel TLS
      * both ways is checked by blocks above: in the emulated VM, RSS is only
      * reported, its pages settle too slowly to be a stable check). */
-    if (!UNDER_ASAN && !getenv("NKTLS_IN_VM"))
+    if (!RSS_UNRELIABLE && !getenv("NKTLS_IN_VM"))
         EXPECT_LE(idle_open, 4096.0);
     ASSERT_EQ(ch, 'O');
     ASSERT_EQ(s.live, (unsigned)e->n);
@@ -337,7 +337,11 @@ TEST_F_TIMEOUT(loop, vanish, 120)
     /* A round of real connections first, so lazily made state is in the baseline. */
     for (int i = 0; i < 20; i++)
         close(vanish_one(&e->addr, 2, ch, ch_len));
+    /* No connection held says nothing until the loop has taken all 20; on a
+     * slow host (a sanitizer, valgrind) some of them may also time out. */
+    WAIT_FOR(stats(e).accepted >= 20, 5000);
     ASSERT_EQ(wait_idle(e, 5000), 0u);
+    ubyte8 warm_timeouts = stats(e).handshakeTimeouts;
     malloc_trim(0);
     long base = rss_kb();
     double t0 = ms_now();
@@ -355,14 +359,14 @@ TEST_F_TIMEOUT(loop, vanish, 120)
     long after = rss_kb();
     TH_LOG("%d vanished clients: held %u, timed out within %.0f ms; RSS %ld -> %ld -> %ld KiB",
            e->n, live_peak, t_all, base, peak, after);
-    EXPECT_EQ(stats(e).handshakeTimeouts, (ubyte8)e->n);
+    EXPECT_EQ(stats(e).handshakeTimeouts - warm_timeouts, (ubyte8)e->n);
     EXPECT_EQ(atomic_load(&e->sc.opened), 0);
     /* Freed means back near the baseline: within 2 MiB or a tenth of the peak.
      * Checked on the host; in the emulated VM (NKTLS_IN_VM) resident pages of
      * the rings and thread arenas settle too slowly for RSS to say anything, so
      * there the counts above carry the case (leaks: the ASan run's LeakSanitizer). */
     long slack = (peak - base) / 10 > 2048 ? (peak - base) / 10 : 2048;
-    if (!UNDER_ASAN && !getenv("NKTLS_IN_VM"))
+    if (!RSS_UNRELIABLE && !getenv("NKTLS_IN_VM"))
         EXPECT_LE(after, base + slack);
     for (int i = 0; i < e->n; i++)
         close(fds[i]);
