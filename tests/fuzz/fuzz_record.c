@@ -167,14 +167,25 @@ static void parse_hello(const uint8_t *p, size_t size)
         || nk_rd_vec8(&r, &comp, 1, 255) < 0)
         return;
     int has_block = nk_rd_left(&r) > 0;
+    struct nk_rd whole = r;
     if (nk_ext_parse(&r, e, &ne) < 0)
         return;
+    /* Only the types nktls reads and the first other one are kept: the
+     * write-back below can match only when nothing else was there. */
+    size_t all = 0;
+    struct nk_rd block, item;
+    uint16_t t;
+    if (has_block && nk_rd_vec16(&whole, &block, 0, 0xffff) == OK)
+        while (nk_rd_u16(&block, &t) == OK && nk_rd_vec16(&block, &item, 0, 0xffff) == OK)
+            all++;
+    if (ne > all || ne > NK_MAX_EXTS)
+        abort();
     for (size_t i = 0; i < ne; i++) {
         if (nk_ext_find(e, ne, e[i].type) != &e[i])   /* duplicates were refused */
             abort();
         walk_ext(&e[i]);
     }
-    if (nk_rd_done(&r) < 0)
+    if (nk_rd_done(&r) < 0 || ne != all)
         return;
 
     /* Parsed completely: write it back and compare. */
