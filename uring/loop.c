@@ -51,6 +51,19 @@ MSTATUS nk_loop_init(struct nk_loop *l, struct nk_server *srv, int idx)
 }
 
 /* Free a connection's resources; nothing may be outstanding on it. */
+/* We sent a fatal alert. Bytes of the peer's still unread (the rest of its
+ * flight: we stop at the record that failed) would make close() answer with a
+ * reset, and a reset can overtake the alert in the peer's kernel, which then
+ * reports ECONNRESET instead of our alert. Read away what has already arrived
+ * (without waiting, at most 64 KiB) so the close is an orderly FIN. */
+static void drain_before_close(int fd)
+{
+    char buf[4096];
+    for (int i = 0; i < 16; i++)
+        if (recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+            break;
+}
+
 static void lc_free(struct nk_lconn *lc)
 {
     struct nk_loop *l = lc->loop;
@@ -69,8 +82,11 @@ static void lc_free(struct nk_lconn *lc)
     nk_lc_unregister(lc);
     nk_lc_free_queue(lc);
     nk_lc_free_tx(lc);
-    if (lc->fd >= 0)
+    if (lc->fd >= 0) {
+        if (lc->c && lc->c->alert_out >= 0 && lc->c->alert_out != NK_ALERT_NONE)
+            drain_before_close(lc->fd);
         close(lc->fd);
+    }
     if (lc->c)
         nk_conn_free(lc->c);
     atomic_fetch_sub(&l->srv->live, 1);
