@@ -78,16 +78,23 @@ static struct io_uring_sqe *get_sqe(struct ub *u)
 /* A completion the kernel will not report (a timer replaced, a request that
  * never reached it), reported at the next round: every request ends exactly
  * once. */
+/* Room for one more of n elements in a growing array. Out of memory here the
+ * request accounting cannot be kept: nothing safe is left but to stop. */
+static void *grow_one(void *v, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return v;
+    size_t c = *cap ? *cap * 2 : 64;
+    void *p = realloc(v, c * elem);
+    if (!p)
+        abort();
+    *cap = c;
+    return p;
+}
+
 static void fake(struct ub *u, uint64_t ud, int res)
 {
-    if (u->n_fake == u->cap_fake) {
-        size_t cap = u->cap_fake ? u->cap_fake * 2 : 64;
-        void *p = realloc(u->fake, cap * sizeof *u->fake);
-        if (!p)
-            abort();   /* cannot keep the request accounting: nothing safe left */
-        u->fake = p;
-        u->cap_fake = cap;
-    }
+    u->fake = grow_one(u->fake, u->n_fake, &u->cap_fake, sizeof *u->fake);
     u->fake[u->n_fake].ud = ud;
     u->fake[u->n_fake++].res = res;
 }
@@ -96,14 +103,7 @@ static void fake(struct ub *u, uint64_t ud, int res)
  * kernels with a backlog of completions): try again at the next turn. */
 static void defer(struct ub *u, uint64_t ud, int cancel)
 {
-    if (u->n_later == u->cap_later) {
-        size_t cap = u->cap_later ? u->cap_later * 2 : 64;
-        void *p = realloc(u->later, cap * sizeof *u->later);
-        if (!p)
-            abort();   /* cannot keep the request accounting: nothing safe left */
-        u->later = p;
-        u->cap_later = cap;
-    }
+    u->later = grow_one(u->later, u->n_later, &u->cap_later, sizeof *u->later);
     u->later[u->n_later].ud = ud;
     u->later[u->n_later++].cancel = cancel;
 }
