@@ -1,5 +1,5 @@
 /* core/limits.h — what a peer may make one connection hold, process-wide
- * (NKTLS_setLimit in nktls.h; the README lists every limit with its default). */
+ * (NKTLS_setLimit in nktls.h, api/limits.c; the README lists every limit with its default). */
 #ifndef NK_LIMITS_H
 #define NK_LIMITS_H
 
@@ -15,9 +15,5 @@ struct nk_limits {
     uint32_t hs_memory;        /* process-wide: bytes in partly received handshake messages */
 };
 
-/* The limits in force; read without a lock (they are words, set before use). */
-const struct nk_limits *nk_limits(void);
-/* Bytes the reassembly buffers of all connections hold now (core/engine.c). */
-uint64_t nk_hs_memory_held(void);
 
 #endif

@@ -74,7 +74,11 @@ MSTATUS nk_buf_append(struct nk_buf *b, const void *d, size_t n) NK_MUST;
 void nk_buf_consume(struct nk_buf *b, size_t n);   /* drop n bytes from the front */
 void nk_buf_free(struct nk_buf *b);                /* wipes, then frees */
 
-/* Logging through MOCANA_initLog's function (no-op when none). */
+/* Logging through MOCANA_initLog's function (no-op when none), core/log.c. */
 void nk_log(int severity, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nk_log_set_sink(void (*sink)(sbyte4 module, sbyte4 severity, sbyte *msg));
+
+/* An error's name ("ERR_SSL_PROTOCOL"), core/alert.c; MERROR_lookUpErrorCode's answer. */
+const char *nk_err_name(MSTATUS err);
 
 #endif

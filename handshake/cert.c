@@ -17,7 +17,7 @@
 #include "core/nk.h"
 #include "core/crypto.h"
 #include "core/wire.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
 #include "handshake/cert.h"
 
 /* Our preference order. No SHA-1 scheme anywhere: RFC 8446 §4.2.3 lets SHA-1

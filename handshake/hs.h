@@ -5,7 +5,7 @@
 #define NK_HS_H
 
 #include <openssl/evp.h>
-#include "core/conn.h"
+#include "handshake/tls.h"
 #include "core/wire.h"
 #include "core/kex.h"
 #include "handshake/cert.h"
@@ -91,7 +91,7 @@ struct nk_hs {
 };
 
 /* One row of a state table. */
-typedef MSTATUS (*nk_hs_handler)(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t raw_len);
+typedef MSTATUS (*nk_hs_handler)(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t raw_len);
 struct nk_step {
     int state;
     uint8_t msg;
@@ -99,39 +99,39 @@ struct nk_step {
 };
 
 /* engine → handshake */
-MSTATUS nk_hs_client_start(struct nk_conn *c) NK_MUST;
-MSTATUS nk_hs_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t raw_len) NK_MUST;
+MSTATUS nk_hs_client_start(struct nk_tls *c) NK_MUST;
+MSTATUS nk_hs_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t raw_len) NK_MUST;
 /* A message's 4-byte header arrived: unexpected_message for a type this state
  * does not take, decode_error for a length over the type's limit (core/limits.h). */
-MSTATUS nk_hs_check_header(struct nk_conn *c, uint8_t type, uint32_t len) NK_MUST;
+MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len) NK_MUST;
 int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type);
-void nk_hs_free(struct nk_conn *c);
-MSTATUS nk_hs_alloc(struct nk_conn *c) NK_MUST;
+void nk_hs_free(struct nk_tls *c);
+MSTATUS nk_hs_alloc(struct nk_tls *c) NK_MUST;
 
 /* shared helpers (handshake/tls13_common.c) */
-MSTATUS nk_hs_dispatch(struct nk_conn *c, const struct nk_step *tab, size_t n, uint8_t type,
+MSTATUS nk_hs_dispatch(struct nk_tls *c, const struct nk_step *tab, size_t n, uint8_t type,
                        const uint8_t *raw, size_t raw_len) NK_MUST;
 /* Start a handshake message in hs->msg; finish it (length, transcript, send). */
-void nk_hs_begin(struct nk_conn *c, struct nk_wr *w, uint8_t type);
-MSTATUS nk_hs_finish(struct nk_conn *c, struct nk_wr *w) NK_MUST;
-MSTATUS nk_hs_send_certificate(struct nk_conn *c, const struct nk_identity *id) NK_MUST;
-MSTATUS nk_hs_send_cert_verify(struct nk_conn *c) NK_MUST;
-MSTATUS nk_hs_send_finished(struct nk_conn *c) NK_MUST;
-MSTATUS nk_hs_on_certificate(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
-MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
-MSTATUS nk_hs_on_finished(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
-MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
-MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
-MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c) NK_MUST;
-MSTATUS nk_hs_complete(struct nk_conn *c) NK_MUST;
+void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type);
+MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w) NK_MUST;
+MSTATUS nk_hs_send_certificate(struct nk_tls *c, const struct nk_identity *id) NK_MUST;
+MSTATUS nk_hs_send_cert_verify(struct nk_tls *c) NK_MUST;
+MSTATUS nk_hs_send_finished(struct nk_tls *c) NK_MUST;
+MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_hs_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c) NK_MUST;
+MSTATUS nk_hs_complete(struct nk_tls *c) NK_MUST;
 
 /* key schedule (handshake/keysched.c), RFC 8446 §7.1 */
 MSTATUS nk_ks_derive_secret(enum nk_hash h, const uint8_t *secret, const char *label,
                             const uint8_t *thash, uint8_t *out) NK_MUST;
 MSTATUS nk_ks_early(struct nk_hs *hs, const uint8_t *psk, size_t psk_len) NK_MUST;
-MSTATUS nk_ks_handshake(struct nk_conn *c, const uint8_t *dhe, size_t dhe_len) NK_MUST;
-MSTATUS nk_ks_application(struct nk_conn *c) NK_MUST;
-MSTATUS nk_ks_resumption(struct nk_conn *c) NK_MUST;
+MSTATUS nk_ks_handshake(struct nk_tls *c, const uint8_t *dhe, size_t dhe_len) NK_MUST;
+MSTATUS nk_ks_application(struct nk_tls *c) NK_MUST;
+MSTATUS nk_ks_resumption(struct nk_tls *c) NK_MUST;
 MSTATUS nk_ks_finished(enum nk_hash h, const uint8_t *base, const uint8_t *thash, uint8_t *out) NK_MUST;
 MSTATUS nk_ks_update(enum nk_hash h, uint8_t *secret) NK_MUST;
 MSTATUS nk_ks_export(enum nk_hash h, const uint8_t *exporter, const uint8_t *label, size_t llen,

@@ -68,7 +68,7 @@ static MSTATUS next_stage(struct nk_hs *hs, const uint8_t *ikm, size_t ilen)
     return st;
 }
 
-MSTATUS nk_ks_handshake(struct nk_conn *c, const uint8_t *dhe, size_t dhe_len)
+MSTATUS nk_ks_handshake(struct nk_tls *c, const uint8_t *dhe, size_t dhe_len)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH];
@@ -79,7 +79,7 @@ MSTATUS nk_ks_handshake(struct nk_conn *c, const uint8_t *dhe, size_t dhe_len)
     return OK;
 }
 
-MSTATUS nk_ks_application(struct nk_conn *c)
+MSTATUS nk_ks_application(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH];
@@ -91,7 +91,7 @@ MSTATUS nk_ks_application(struct nk_conn *c)
     return OK;
 }
 
-MSTATUS nk_ks_resumption(struct nk_conn *c)
+MSTATUS nk_ks_resumption(struct nk_tls *c)
 {
     uint8_t th[NK_MAX_HASH];
     NK_TRY(nk_transcript_hash(&c->hs->tr, th));  /* ClientHello...client Finished */

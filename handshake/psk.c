@@ -28,7 +28,7 @@ static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, const uint
 
 /* ---- client ---- */
 
-MSTATUS nk_psk_client_load(struct nk_conn *c)
+MSTATUS nk_psk_client_load(struct nk_tls *c)
 {
     ubyte *blob = NULL;
     ubyte4 len = 0;
@@ -56,12 +56,12 @@ MSTATUS nk_psk_client_load(struct nk_conn *c)
     return OK;
 }
 
-int nk_psk_client_may_resume(const struct nk_conn *c)
+int nk_psk_client_may_resume(const struct nk_tls *c)
 {
     return c->hs->offer != NULL || c->psk_save_cb != NULL;
 }
 
-void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
+void nk_psk_client_write(struct nk_tls *c, struct nk_wr *w)
 {
     struct tls13PSK *p = c->hs->offer;
     if (!nk_psk_client_may_resume(c))
@@ -94,7 +94,7 @@ void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w)
     nk_wr_close(w, ext, 2);
 }
 
-MSTATUS nk_psk_client_bind(struct nk_conn *c)
+MSTATUS nk_psk_client_bind(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     struct tls13PSK *p = hs->offer;
@@ -108,7 +108,7 @@ MSTATUS nk_psk_client_bind(struct nk_conn *c)
                   m->p + m->len - hl);
 }
 
-MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x)
+MSTATUS nk_psk_client_accepted(struct nk_tls *c, const struct nk_ext *x)
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd r = x->data;
@@ -167,7 +167,7 @@ static MSTATUS read_offer(const struct nk_ext *x, struct nk_rd *ids, struct nk_r
 
 /* Is this ticket usable on this connection? Same hash as our suite, and bound
  * to what this connection would authenticate (handshake/ticket.c). */
-static MSTATUS ticket_fits(struct nk_conn *c, const struct nk_ticket_state *t, int *fits)
+static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, int *fits)
 {
     uint8_t binding[NK_TICKET_BINDING];
     *fits = 0;
@@ -178,7 +178,7 @@ static MSTATUS ticket_fits(struct nk_conn *c, const struct nk_ticket_state *t, i
     return OK;
 }
 
-MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
+MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
                             size_t raw_len)
 {
     struct nk_hs *hs = c->hs;

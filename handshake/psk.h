@@ -38,31 +38,31 @@ void nk_psk_free(struct tls13PSK *p);
 /* rnd: NK_TICKET_RND fresh random bytes for this ticket (age_add, sealing
  * nonce), drawn together with others by the caller; NULL to draw them here. */
 #define NK_TICKET_RND 16
-MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *rnd) NK_MUST;
+MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *rnd) NK_MUST;
 /* Opens one of our tickets; the caller owns out->chain and clears out with
  * nk_ticket_state_clear. */
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
 void nk_ticket_state_clear(struct nk_ticket_state *t);
 /* What a ticket is bound to on this connection: the store and its trust, the
  * client-authentication policy, the server name and the ALPN protocol. */
-MSTATUS nk_ticket_binding(const struct nk_conn *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;
-MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
+MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;
+MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
                            size_t nlen, const uint8_t *ticket, size_t tlen) NK_MUST;
 
 /* psk.c, client */
-MSTATUS nk_psk_client_load(struct nk_conn *c) NK_MUST;          /* ask the retrieve callback */
+MSTATUS nk_psk_client_load(struct nk_tls *c) NK_MUST;          /* ask the retrieve callback */
 /* Could this handshake end in a ticket we keep, or resume one (a save
  * callback is set, or a ticket is offered)? */
-int nk_psk_client_may_resume(const struct nk_conn *c);
+int nk_psk_client_may_resume(const struct nk_tls *c);
 /* psk_key_exchange_modes when resumption is possible, then pre_shared_key when
  * a ticket is offered: the last CH extensions. */
-void nk_psk_client_write(struct nk_conn *c, struct nk_wr *w);
-MSTATUS nk_psk_client_bind(struct nk_conn *c) NK_MUST;          /* fill the binder in hs->msg */
-MSTATUS nk_psk_client_accepted(struct nk_conn *c, const struct nk_ext *x) NK_MUST;
+void nk_psk_client_write(struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_psk_client_bind(struct nk_tls *c) NK_MUST;          /* fill the binder in hs->msg */
+MSTATUS nk_psk_client_accepted(struct nk_tls *c, const struct nk_ext *x) NK_MUST;
 
 /* psk.c, server: accept the client's ticket if it is good; never fails the
  * handshake for a ticket it cannot use, only for a wrong binder. */
-MSTATUS nk_psk_server_check(struct nk_conn *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
+MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
                             size_t raw_len) NK_MUST;
 
 #endif

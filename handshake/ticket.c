@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include "handshake/hs.h"
 #include "handshake/psk.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
 #include "nktls.h"
 
 #define TICKET_LIFETIME 7200          /* seconds; §4.6.1 allows up to 7 days */
@@ -61,99 +61,18 @@ void nk_psk_free(struct tls13PSK *p)
     free(p);
 }
 
-NK_API MSTATUS SSL_freePSK(tls13PSK **pp)
-{
-    NK_CHECK(pp, ERR_NULL_POINTER);
-    nk_psk_free(*pp);
-    *pp = NULL;
-    return OK;
-}
-
-/* "NKPS" 1 | suite(2) | psk<1..255> | age_add(4) | lifetime(4) | received(8) | ticket<1..2^16-1> */
-NK_API MSTATUS SSL_serializePSK(tls13PSK *p, ubyte **out, ubyte4 *out_len)
-{
-    NK_CHECK(p && out && out_len, ERR_NULL_POINTER);
-    struct nk_buf b = { 0 };
-    struct nk_wr w;
-    nk_wr_init(&w, &b);
-    nk_wr_bytes(&w, "NKPS", 4);
-    nk_wr_u8(&w, 1);
-    nk_wr_u16(&w, p->suite);
-    nk_wr_u8(&w, p->psk_len);
-    nk_wr_bytes(&w, p->psk, p->psk_len);
-    nk_wr_u32(&w, p->age_add);
-    nk_wr_u32(&w, p->lifetime);
-    nk_wr_u32(&w, (uint32_t)(p->received >> 32));
-    nk_wr_u32(&w, (uint32_t)p->received);
-    nk_wr_u16(&w, p->ticket_len);
-    nk_wr_bytes(&w, p->ticket, p->ticket_len);
-    if (nk_wr_status(&w) < 0) {
-        nk_buf_free(&b);
-        return ERR_MEM_ALLOC_FAIL;
-    }
-    *out = b.p;
-    *out_len = (ubyte4)b.len;
-    return OK;
-}
-
-NK_API MSTATUS SSL_deserializePSK(ubyte *in, ubyte4 len, tls13PSK **out)
-{
-    NK_CHECK(in && out, ERR_NULL_POINTER);
-    struct nk_rd r, psk, ticket;
-    const uint8_t *magic;
-    uint8_t version;
-    uint32_t hi, lo;
-    struct tls13PSK *p = calloc(1, sizeof *p);
-    NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
-    nk_rd_init(&r, in, len);
-    MSTATUS st = ERR_INVALID_ARG;
-    if (nk_rd_bytes(&r, 4, &magic) == OK && !memcmp(magic, "NKPS", 4) && nk_rd_u8(&r, &version) == OK
-        && version == 1 && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
-        && nk_rd_vec8(&r, &psk, 1, NK_MAX_HASH) == OK && nk_rd_u32(&r, &p->age_add) == OK
-        && nk_rd_u32(&r, &p->lifetime) == OK && nk_rd_u32(&r, &hi) == OK && nk_rd_u32(&r, &lo) == OK
-        && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK && nk_rd_done(&r) == OK
-        && nk_rd_left(&psk) == nk_hash_len(nk_suite_by_id(p->suite)->hash)
-        && (p->ticket = malloc(nk_rd_left(&ticket))) != NULL) {
-        p->psk_len = (uint8_t)nk_rd_left(&psk);
-        memcpy(p->psk, psk.p, p->psk_len);
-        p->received = (uint64_t)hi << 32 | lo;
-        p->ticket_len = (uint16_t)nk_rd_left(&ticket);
-        memcpy(p->ticket, ticket.p, p->ticket_len);
-        *out = p;
-        return OK;
-    }
-    nk_psk_free(p);
-    return st;
-}
-
-NK_API MSTATUS SSL_setClientSavePSKCallback(sbyte4 h, funcPtrClientSavePSK_t cb)
-{
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    c->psk_save_cb = cb;
-    return OK;
-}
-
-NK_API MSTATUS SSL_CLIENT_setRetrievePSKCallback(sbyte4 h, funcPtrClientRetrievePSK_t cb)
-{
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    c->psk_retrieve_cb = cb;
-    return OK;
-}
-
 /* ---- server: issue tickets ---- */
 
 /* PSK = HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce,
  * Hash.length) (§4.6.1). */
-static MSTATUS ticket_psk(const struct nk_conn *c, const uint8_t *nonce, size_t nlen, uint8_t *psk)
+static MSTATUS ticket_psk(const struct nk_tls *c, const uint8_t *nonce, size_t nlen, uint8_t *psk)
 {
     size_t hl = nk_hash_len(c->suite->hash);
     return nk_hkdf_expand_label(c->suite->hash, c->resumption, "resumption", nonce, nlen, psk, hl);
 }
 
 /* The client-authentication policy a ticket was issued under. */
-static uint8_t auth_policy(const struct nk_conn *c)
+static uint8_t auth_policy(const struct nk_tls *c)
 {
     if (c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST)
         return 0;
@@ -166,7 +85,7 @@ static uint8_t auth_policy(const struct nk_conn *c)
  * original session would have been valid: a ticket from a listener without
  * client authentication must not skip the CertificateRequest of one that
  * requires it, nor serve another server name or protocol. */
-MSTATUS nk_ticket_binding(const struct nk_conn *c, uint8_t out[NK_TICKET_BINDING])
+MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING])
 {
     static const char label[] = "nktls ticket binding";
     uint8_t b[sizeof label + 16 + 1 + 1 + 255 + 1 + 255];
@@ -189,7 +108,7 @@ MSTATUS nk_ticket_binding(const struct nk_conn *c, uint8_t out[NK_TICKET_BINDING
 
 /* The sealed part: suite(2) | issued(8) | age_add(4) | psk<1..255> |
  * binding(32) | client chain<0..2^16-1>. */
-static MSTATUS ticket_plaintext(const struct nk_conn *c, const uint8_t *psk, uint32_t age_add,
+static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
                                 struct nk_buf *b)
 {
     struct nk_wr w;
@@ -211,7 +130,7 @@ static MSTATUS ticket_plaintext(const struct nk_conn *c, const uint8_t *psk, uin
     return nk_wr_status(&w);
 }
 
-static MSTATUS seal_ticket(const struct nk_conn *c, const uint8_t *psk, uint32_t age_add,
+static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
                            const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
 {
     struct nk_aead a;
@@ -233,7 +152,7 @@ static MSTATUS seal_ticket(const struct nk_conn *c, const uint8_t *psk, uint32_t
     return st;   /* key name | nonce | ciphertext | tag */
 }
 
-MSTATUS nk_ticket_send(struct nk_conn *c, uint8_t nonce, const uint8_t *fresh)
+MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
 {
     /* struct { uint32 ticket_lifetime; uint32 ticket_age_add;
      *   opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
@@ -334,7 +253,7 @@ MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_
 
 /* ---- client: keep what a NewSessionTicket gives ---- */
 
-MSTATUS nk_ticket_received(struct nk_conn *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
+MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
                            size_t nlen, const uint8_t *ticket, size_t tlen)
 {
     if (!c->psk_save_cb || lifetime == 0)   /* lifetime 0: use it never (§4.6.1) */

@@ -66,7 +66,7 @@ static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w)
     return OK;
 }
 
-static MSTATUS write_client_exts(struct nk_conn *c, struct nk_wr *w)
+static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
 {
     struct nk_hs *hs = c->hs;
     size_t pos, n_sigs;
@@ -103,7 +103,7 @@ static MSTATUS write_client_exts(struct nk_conn *c, struct nk_wr *w)
     return OK;
 }
 
-static MSTATUS send_client_hello(struct nk_conn *c)
+static MSTATUS send_client_hello(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -128,7 +128,7 @@ static MSTATUS send_client_hello(struct nk_conn *c)
     return OK;
 }
 
-MSTATUS nk_hs_client_start(struct nk_conn *c)
+MSTATUS nk_hs_client_start(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     /* Only TLS 1.3 is implemented: a configuration without it cannot connect. */
@@ -167,7 +167,7 @@ static MSTATUS check_server_exts(struct nk_hs *hs, const struct nk_ext *e, size_
     return OK;
 }
 
-static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t n, const uint8_t *raw,
+static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n, const uint8_t *raw,
                               size_t raw_len)
 {
     struct nk_hs *hs = c->hs;
@@ -214,7 +214,7 @@ static MSTATUS on_hello_retry(struct nk_conn *c, const struct nk_ext *e, size_t 
     return send_client_hello(c);
 }
 
-static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     uint16_t version, suite;
@@ -287,7 +287,7 @@ static MSTATUS on_server_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     return OK;
 }
 
-static MSTATUS on_alpn(struct nk_conn *c, const struct nk_ext *x)
+static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
 {
     /* RFC 7301 §3.1: exactly one protocol, one of those we offered. */
     struct nk_rd r = x->data, list, name;
@@ -308,7 +308,7 @@ static MSTATUS on_alpn(struct nk_conn *c, const struct nk_ext *x)
     return ERR_SSL_ILLEGAL_PARAMETER;
 }
 
-static MSTATUS on_encrypted_extensions(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     struct nk_ext e[NK_MAX_EXTS];
@@ -349,7 +349,7 @@ static MSTATUS on_encrypted_extensions(struct nk_conn *c, struct nk_rd *b, const
     return OK;
 }
 
-static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd ctx;
@@ -374,7 +374,7 @@ static MSTATUS on_certificate_request(struct nk_conn *c, struct nk_rd *b, const 
     return OK;
 }
 
-static MSTATUS on_server_finished(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_hs_on_finished(c, b, raw, n));
@@ -414,7 +414,7 @@ static const struct nk_step client13[] = {
     { ST_C_WAIT_FIN, NK_HS_FINISHED, on_server_finished },
 };
 
-MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_client_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
 {
     return nk_hs_dispatch(c, client13, NK_ARRAY_LEN(client13), type, raw, n);
 }

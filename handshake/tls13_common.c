@@ -3,10 +3,9 @@
 #include <openssl/x509.h>
 #include "handshake/hs.h"
 #include "handshake/psk.h"
-#include "ktls/ktls.h"
 #include "core/limits.h"
 
-MSTATUS nk_hs_alloc(struct nk_conn *c)
+MSTATUS nk_hs_alloc(struct nk_tls *c)
 {
     if (!c->hs && !(c->hs = calloc(1, sizeof *c->hs)))
         return ERR_MEM_ALLOC_FAIL;
@@ -22,7 +21,7 @@ static void free_peer_chain(struct nk_hs *hs)
     hs->peer_chain_len = 0;
 }
 
-void nk_hs_free(struct nk_conn *c)
+void nk_hs_free(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     if (!hs)
@@ -39,7 +38,7 @@ void nk_hs_free(struct nk_conn *c)
     c->hs = NULL;
 }
 
-MSTATUS nk_hs_dispatch(struct nk_conn *c, const struct nk_step *tab, size_t n, uint8_t type,
+MSTATUS nk_hs_dispatch(struct nk_tls *c, const struct nk_step *tab, size_t n, uint8_t type,
                        const uint8_t *raw, size_t raw_len)
 {
     for (size_t i = 0; i < n; i++) {
@@ -52,7 +51,7 @@ MSTATUS nk_hs_dispatch(struct nk_conn *c, const struct nk_step *tab, size_t n, u
     return ERR_SSL_UNEXPECTED_MESSAGE;
 }
 
-void nk_hs_begin(struct nk_conn *c, struct nk_wr *w, uint8_t type)
+void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type)
 {
     c->hs->msg.len = 0;
     nk_wr_init(w, &c->hs->msg);
@@ -60,7 +59,7 @@ void nk_hs_begin(struct nk_conn *c, struct nk_wr *w, uint8_t type)
     nk_wr_u24(w, 0);
 }
 
-MSTATUS nk_hs_finish(struct nk_conn *c, struct nk_wr *w)
+MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w)
 {
     NK_TRY(nk_wr_status(w));
     struct nk_buf *m = &c->hs->msg;
@@ -69,7 +68,7 @@ MSTATUS nk_hs_finish(struct nk_conn *c, struct nk_wr *w)
     return nk_send_handshake(c, m->p, m->len);
 }
 
-MSTATUS nk_hs_send_certificate(struct nk_conn *c, const struct nk_identity *id)
+MSTATUS nk_hs_send_certificate(struct nk_tls *c, const struct nk_identity *id)
 {
     /* §4.4.2: certificate_request_context, then CertificateEntry list (leaf first),
      * each with an empty extensions block. */
@@ -93,7 +92,7 @@ MSTATUS nk_hs_send_certificate(struct nk_conn *c, const struct nk_identity *id)
 }
 
 /* §4.4.3: 64 spaces, the context string, a zero byte, the transcript hash. */
-static MSTATUS cv_content(struct nk_conn *c, int from_server, uint8_t *out, size_t *len)
+static MSTATUS cv_content(struct nk_tls *c, int from_server, uint8_t *out, size_t *len)
 {
     static const char srv[] = "TLS 1.3, server CertificateVerify";
     static const char cli[] = "TLS 1.3, client CertificateVerify";
@@ -105,7 +104,7 @@ static MSTATUS cv_content(struct nk_conn *c, int from_server, uint8_t *out, size
     return OK;
 }
 
-MSTATUS nk_hs_send_cert_verify(struct nk_conn *c)
+MSTATUS nk_hs_send_cert_verify(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     uint8_t content[64 + 34 + NK_MAX_HASH];
@@ -123,7 +122,7 @@ MSTATUS nk_hs_send_cert_verify(struct nk_conn *c)
     return nk_hs_finish(c, &w);
 }
 
-MSTATUS nk_hs_send_finished(struct nk_conn *c)
+MSTATUS nk_hs_send_finished(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
@@ -135,7 +134,7 @@ MSTATUS nk_hs_send_finished(struct nk_conn *c)
     return nk_hs_finish(c, &w);
 }
 
-static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
+static MSTATUS keep_peer_chain(struct nk_tls *c, struct nk_rd *list)
 {
     struct nk_hs *hs = c->hs;
     free_peer_chain(hs);
@@ -145,7 +144,7 @@ static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
         NK_TRY(nk_rd_vec16(list, &exts, 0, 0xffff));
         /* §4.4.2: extensions here must answer ones we sent; we send none. */
         NK_CHECK(nk_rd_left(&exts) == 0, ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(hs->peer_chain_len < nk_limits()->cert_count, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
+        NK_CHECK(hs->peer_chain_len < c->cfg->limits.cert_count, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
         struct nk_der *grown = realloc(hs->peer_chain, (hs->peer_chain_len + 1) * sizeof *grown);
         NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
         hs->peer_chain = grown;
@@ -160,7 +159,7 @@ static MSTATUS keep_peer_chain(struct nk_conn *c, struct nk_rd *list)
 
 /* The verified chain outlives the handshake (and goes into tickets): one
  * allocation of <u24 length, DER> entries. */
-static MSTATUS keep_chain_in_conn(struct nk_conn *c)
+static MSTATUS keep_chain_in_conn(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     struct nk_buf b = { 0 };
@@ -180,10 +179,10 @@ static MSTATUS keep_chain_in_conn(struct nk_conn *c)
     return OK;
 }
 
-MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
+MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
-    sslSettings *s = SSL_sslSettings();
+    const sslSettings *s = &c->cfg->ssl;
     struct nk_verify_req req = {
         .store = c->store, .chain = hs->peer_chain, .chain_len = hs->peer_chain_len,
         .host = c->role == NK_CLIENT ? c->dns_name : NULL,
@@ -206,7 +205,7 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_conn *c)
     return keep_chain_in_conn(c);
 }
 
-MSTATUS nk_hs_on_certificate(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd ctx, list;
@@ -232,7 +231,7 @@ MSTATUS nk_hs_on_certificate(struct nk_conn *c, struct nk_rd *body, const uint8_
     return OK;
 }
 
-MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     uint16_t scheme;
@@ -254,7 +253,7 @@ MSTATUS nk_hs_on_cert_verify(struct nk_conn *c, struct nk_rd *body, const uint8_
     return OK;
 }
 
-MSTATUS nk_hs_on_finished(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
@@ -268,7 +267,7 @@ MSTATUS nk_hs_on_finished(struct nk_conn *c, struct nk_rd *body, const uint8_t *
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
-MSTATUS nk_hs_complete(struct nk_conn *c)
+MSTATUS nk_hs_complete(struct nk_tls *c)
 {
     c->status = SSL_CONNECTION_OPEN;
     c->minor = 4;
@@ -279,17 +278,21 @@ MSTATUS nk_hs_complete(struct nk_conn *c)
 }
 
 /* Switch the read key to the peer's next application traffic secret. */
-static MSTATUS update_read_key(struct nk_conn *c)
+static MSTATUS update_read_key(struct nk_tls *c)
 {
     uint8_t *secret = c->role == NK_CLIENT ? c->s_ap : c->c_ap;
     NK_TRY(nk_ks_update(c->suite->hash, secret));
     c->rd_epoch++;
-    if (c->ktls_rx)   /* the kernel holds decryption paused until it has the key */
-        return nk_ktls_rekey(c, 0);
+    if (c->ktls_rx) {
+        /* The kernel holds decryption paused until it has the key: whoever
+         * fed us this record (ktls/) hands it over before reading on. */
+        c->rx_rekey_pending = 1;
+        return OK;
+    }
     return nk_rec_install(c->rd, c->suite, secret, 0);
 }
 
-MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     uint8_t req;
     NK_TRY(nk_rd_u8(body, &req));
@@ -298,9 +301,9 @@ MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t
     NK_CHECK(req <= 1, ERR_SSL_ILLEGAL_PARAMETER);
     /* A peer that only rekeys, never sending data, is flooding us: only a
      * record that carries data resets the count (an empty one does not). */
-    NK_CHECK(++c->key_updates_in_a_row <= nk_limits()->key_updates, ERR_SSL_KEY_UPDATE_LIMIT);
+    NK_CHECK(++c->key_updates_in_a_row <= c->cfg->limits.key_updates, ERR_SSL_KEY_UPDATE_LIMIT);
     NK_TRY(update_read_key(c));
-    sslSettings *s = SSL_sslSettings();
+    const sslSettings *s = &c->cfg->ssl;
     if (s->funcPtrKeyUpdateRequest)
         s->funcPtrKeyUpdateRequest(c->handle);
     /* §4.6.3: on update_requested, send our own KeyUpdate (update_not_requested)
@@ -310,7 +313,7 @@ MSTATUS nk_hs_on_key_update(struct nk_conn *c, struct nk_rd *body, const uint8_t
     return OK;
 }
 
-MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     uint32_t lifetime, age_add;
     struct nk_rd nonce, ticket;
@@ -332,8 +335,8 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_conn *c, struct nk_rd *body, const
                               nk_rd_left(&ticket));
 }
 
-MSTATUS nk_hs_client_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
-MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n);
+MSTATUS nk_hs_client_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n);
+MSTATUS nk_hs_server_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n);
 int nk_hs_client_expects(int state, uint8_t type);
 int nk_hs_server_expects(int state, uint8_t type);
 
@@ -348,7 +351,7 @@ int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type
 /* Whether a message of this type may come now: a row of the state table
  * during the handshake; afterwards KeyUpdate, and NewSessionTicket to a client
  * (post-handshake CertificateRequest needs post_handshake_auth, never offered). */
-static int expects(const struct nk_conn *c, uint8_t type)
+static int expects(const struct nk_tls *c, uint8_t type)
 {
     if (c->hs)
         return c->role == NK_CLIENT ? nk_hs_client_expects(c->hs->state, type)
@@ -356,9 +359,9 @@ static int expects(const struct nk_conn *c, uint8_t type)
     return type == NK_HS_KEY_UPDATE || (type == NK_HS_NEW_SESSION_TICKET && c->role == NK_CLIENT);
 }
 
-MSTATUS nk_hs_check_header(struct nk_conn *c, uint8_t type, uint32_t len)
+MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len)
 {
-    const struct nk_limits *lim = nk_limits();
+    const struct nk_limits *lim = &c->cfg->limits;
     uint32_t max;
     NK_CHECK(expects(c, type), ERR_SSL_UNEXPECTED_MESSAGE);
     switch (type) {
@@ -374,7 +377,7 @@ MSTATUS nk_hs_check_header(struct nk_conn *c, uint8_t type, uint32_t len)
     return OK;
 }
 
-MSTATUS nk_hs_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
 {
     if (c->hs)
         return c->role == NK_CLIENT ? nk_hs_client_message(c, type, raw, n)

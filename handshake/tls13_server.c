@@ -58,7 +58,7 @@ static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint
     return OK;
 }
 
-static MSTATUS pick_suite(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS pick_suite(struct nk_tls *c, struct client_hello *ch)
 {
     for (size_t i = 0; i < c->n_suites; i++) {
         struct nk_rd r = ch->suites;
@@ -79,7 +79,7 @@ static MSTATUS pick_suite(struct nk_conn *c, struct client_hello *ch)
  * which costs a HelloRetryRequest. */
 /* The client's supported_groups, read whole into a bitmap (a list of any
  * length is valid: the acceptable group may be its last entry). */
-static MSTATUS read_client_groups(struct nk_conn *c, const struct nk_ext *sg, uint64_t *listed)
+static MSTATUS read_client_groups(struct nk_tls *c, const struct nk_ext *sg, uint64_t *listed)
 {
     struct nk_rd r = sg->data, list;
     NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
@@ -96,7 +96,7 @@ static MSTATUS read_client_groups(struct nk_conn *c, const struct nk_ext *sg, ui
     return OK;
 }
 
-static size_t group_rank(const struct nk_conn *c, uint16_t g)
+static size_t group_rank(const struct nk_tls *c, uint16_t g)
 {
     for (size_t i = 0; i < c->n_groups; i++)
         if (c->groups[i] == g)
@@ -108,7 +108,7 @@ static size_t group_rank(const struct nk_conn *c, uint16_t g)
  * which the client sent a share; else our most preferred group it supports,
  * which costs a HelloRetryRequest. Every share and every listed group is
  * looked at, whatever their number. */
-static MSTATUS pick_group(struct nk_conn *c, struct client_hello *ch, uint16_t *group)
+static MSTATUS pick_group(struct nk_tls *c, struct client_hello *ch, uint16_t *group)
 {
     const struct nk_ext *sg = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_GROUPS);
     const struct nk_ext *ks = nk_ext_find(ch->e, ch->ne, NK_EXT_KEY_SHARE);
@@ -152,7 +152,7 @@ static MSTATUS pick_group(struct nk_conn *c, struct client_hello *ch, uint16_t *
     return ERR_SSL_NO_GROUP_MATCH;
 }
 
-static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS read_client_exts(struct nk_tls *c, struct client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
     const struct nk_ext *x;
@@ -160,7 +160,7 @@ static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
         char name[256];
         struct nk_rd r = x->data;
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
-        NK_TRY(nk_conn_set_server_name(c, name));
+        NK_TRY(nk_tls_set_server_name(c, name));
     }
     /* Certificate authentication needs signature_algorithms (§4.2.3, §9.2). */
     x = nk_ext_find(ch->e, ch->ne, NK_EXT_SIGNATURE_ALGORITHMS);
@@ -178,7 +178,7 @@ static MSTATUS read_client_exts(struct nk_conn *c, struct client_hello *ch)
     return OK;
 }
 
-static MSTATUS choose_alpn(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS choose_alpn(struct nk_tls *c, struct client_hello *ch)
 {
     const struct nk_ext *x = nk_ext_find(ch->e, ch->ne, NK_EXT_ALPN);
     c->alpn[0] = 0;
@@ -199,7 +199,7 @@ static MSTATUS choose_alpn(struct nk_conn *c, struct client_hello *ch)
     return OK;
 }
 
-static void write_hello_head(struct nk_conn *c, struct nk_wr *w, const uint8_t *random)
+static void write_hello_head(struct nk_tls *c, struct nk_wr *w, const uint8_t *random)
 {
     struct nk_hs *hs = c->hs;
     nk_hs_begin(c, w, NK_HS_SERVER_HELLO);
@@ -218,7 +218,7 @@ static void write_supported_version(struct nk_wr *w)
     nk_wr_u16(w, NK_TLS13);
 }
 
-static MSTATUS send_hello_retry(struct nk_conn *c, uint16_t group, const uint8_t *ch, size_t ch_len)
+static MSTATUS send_hello_retry(struct nk_tls *c, uint16_t group, const uint8_t *ch, size_t ch_len)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -248,7 +248,7 @@ static MSTATUS send_hello_retry(struct nk_conn *c, uint16_t group, const uint8_t
     return OK;
 }
 
-static MSTATUS server_hello_and_keys(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS server_hello_and_keys(struct nk_tls *c, struct client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -302,7 +302,7 @@ static MSTATUS server_hello_and_keys(struct nk_conn *c, struct client_hello *ch)
  * Nothing queued has left yet (the driver sends once the engine returns), so
  * the ServerHello is taken back and the alert goes alone, which a client
  * without keys reads. */
-static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
+static MSTATUS send_server_hello(struct nk_tls *c, struct client_hello *ch)
 {
     size_t unsent = c->out.len;
     MSTATUS st = server_hello_and_keys(c, ch);
@@ -311,7 +311,7 @@ static MSTATUS send_server_hello(struct nk_conn *c, struct client_hello *ch)
     return st;
 }
 
-static MSTATUS send_encrypted_extensions(struct nk_conn *c, struct client_hello *ch, int sni_used)
+static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct client_hello *ch, int sni_used)
 {
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_ENCRYPTED_EXTENSIONS);
@@ -337,7 +337,7 @@ static MSTATUS send_encrypted_extensions(struct nk_conn *c, struct client_hello 
     return nk_hs_finish(c, &w);
 }
 
-static MSTATUS send_certificate_request(struct nk_conn *c)
+static MSTATUS send_certificate_request(struct nk_tls *c)
 {
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE_REQUEST);
@@ -352,7 +352,7 @@ static MSTATUS send_certificate_request(struct nk_conn *c)
 }
 
 /* first_rnd: the first ticket's random bytes, or NULL to draw them. */
-static MSTATUS send_tickets(struct nk_conn *c, const uint8_t *first_rnd)
+static MSTATUS send_tickets(struct nk_tls *c, const uint8_t *first_rnd)
 {
     /* Tickets for the next handshake (§4.6.1), sent before any data of ours;
      * none to a client that cannot use them (§4.2.9: it did not list
@@ -372,7 +372,7 @@ static MSTATUS send_tickets(struct nk_conn *c, const uint8_t *first_rnd)
  * with our first flight (one send, not two), and the client's Finished is
  * only compared with what we computed. We accept no early data, so no
  * EndOfEarlyData comes between. */
-static MSTATUS send_tickets_early(struct nk_conn *c)
+static MSTATUS send_tickets_early(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH], msg[4 + NK_MAX_HASH];
@@ -390,7 +390,7 @@ static MSTATUS send_tickets_early(struct nk_conn *c)
     return send_tickets(c, hs->ticket_rnd);
 }
 
-static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const uint8_t *raw, size_t n)
+static MSTATUS server_flight(struct nk_tls *c, struct client_hello *ch, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     int sni_used = c->server_name && c->server_name[0];
@@ -433,7 +433,7 @@ static MSTATUS server_flight(struct nk_conn *c, struct client_hello *ch, const u
     return OK;
 }
 
-static MSTATUS on_client_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     struct client_hello ch;
@@ -451,14 +451,14 @@ static MSTATUS on_client_hello(struct nk_conn *c, struct nk_rd *b, const uint8_t
     /* §4.2.10: we accept no 0-RTT data; what the client sends of it is skipped. */
     if (nk_ext_find(ch.e, ch.ne, NK_EXT_EARLY_DATA)) {
         hs->early_skip = 1;
-        hs->early_skip_left = nk_limits()->early_data_skip;
+        hs->early_skip_left = c->cfg->limits.early_data_skip;
     }
     if (!ch.share)
         return send_hello_retry(c, group, raw, n);
     return server_flight(c, &ch, raw, n);
 }
 
-static MSTATUS on_client_hello2(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_client_hello2(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     struct client_hello ch;
@@ -486,7 +486,7 @@ static MSTATUS on_client_hello2(struct nk_conn *c, struct nk_rd *b, const uint8_
     return server_flight(c, &ch, raw, n);
 }
 
-static MSTATUS on_client_finished(struct nk_conn *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     int early = hs->fin_known;
@@ -517,7 +517,7 @@ static const struct nk_step server13[] = {
     { ST_S_WAIT_FIN, NK_HS_FINISHED, on_client_finished },
 };
 
-MSTATUS nk_hs_server_message(struct nk_conn *c, uint8_t type, const uint8_t *raw, size_t n)
+MSTATUS nk_hs_server_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
 {
     return nk_hs_dispatch(c, server13, NK_ARRAY_LEN(server13), type, raw, n);
 }

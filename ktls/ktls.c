@@ -188,6 +188,7 @@ static void offload_tx(struct nk_conn *c)
         return;
     }
     c->ktls_tx = 1;
+    c->ktls_tx_rekey = nk_ktls_can_rekey() != 0;
     c->tx_why = why_code("");
     nk_rec_clear(c->wr);    /* from now on the engine queues plaintext records */
     if (c->ktls_opts & NKTLS_KTLS_ZEROCOPY_SENDFILE) {
@@ -267,4 +268,16 @@ MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx)
     int rc = set_key(c->fd, tx, c->minor, c->suite, &k);
     nk_wipe(&k, sizeof k);
     return rc == 0 ? OK : ERR_SSL_KTLS_NO_REKEY;
+}
+
+MSTATUS nk_ktls_in_record(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
+{
+    NK_TRY(nk_in_plain(c, type, d, n));
+    if (c->rx_rekey_pending) {
+        /* A KeyUpdate: the kernel waits for the next read key before it
+         * decrypts another record. */
+        c->rx_rekey_pending = 0;
+        NK_TRY(nk_fail(c, nk_ktls_rekey(c, 0)));
+    }
+    return OK;
 }

@@ -3,7 +3,7 @@
 #ifndef NK_KTLS_H
 #define NK_KTLS_H
 
-#include "core/conn.h"
+#include "engine/conn.h"
 
 /* Probed once per process. */
 const char *nk_ktls_unavailable_reason(void);   /* NULL when the tls ULP attaches */
@@ -18,6 +18,10 @@ int nk_ktls_can_rekey(void);
 MSTATUS nk_ktls_offload(struct nk_conn *c) NK_MUST;
 /* Give the kernel the next key for a direction (0 = RX, 1 = TX) after a KeyUpdate. */
 MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx) NK_MUST;
+
+/* A non-data record the kernel decrypted: to the engine, then the kernel's
+ * next read key when it was a KeyUpdate. */
+MSTATUS nk_ktls_in_record(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
 
 /* I/O under offload (ktls/ktls_io.c). */
 MSTATUS nk_ktls_flush(struct nk_conn *c) NK_MUST;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "ktls/ktls.h"
+#include "drive/drive.h"
 #include "core/wire.h"
 
 #ifndef SOL_TLS
@@ -198,7 +199,7 @@ MSTATUS nk_ktls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, i
         /* A truncated control message would lose the record type. */
         NK_CHECK(!ctrunc, nk_fail(c, ERR_SSL_INTERNAL));
         if (type != NK_CT_APPLICATION_DATA) {
-            MSTATUS st = nk_in_plain(c, type, dst, (size_t)n);
+            MSTATUS st = nk_ktls_in_record(c, type, dst, (size_t)n);
             if (st < 0) {
                 (void)!nk_drive_flush(c);
                 return st;

@@ -194,7 +194,7 @@ void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
     /* §6.1: close_notify if the session is intact; a failed one already queued
      * its fatal alert (nk_fail). */
     if (was_open && c->err >= 0 && !c->sent_close_notify)
-        (void)!nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
+        (void)!nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
     lc->deadline = lc->loop->now + CLOSE_GRACE_MS;
     nk_lc_kick(lc);
 }
@@ -269,7 +269,7 @@ static void ktls_in(struct nk_lconn *lc, uint8_t type, const uint8_t *d, size_t 
 {
     struct nk_server *s = lc->loop->srv;
     if (type != NK_CT_APPLICATION_DATA) {
-        (void)!nk_in_plain(lc->c, type, d, n);
+        (void)!nk_ktls_in_record(lc->c, type, d, n);
         return;
     }
     lc->c->key_updates_in_a_row = 0;

@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "nktls_loop.h"
 
 /* What a request is; the io_uring backend keeps it in the low bits of user_data. */

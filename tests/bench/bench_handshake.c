@@ -15,7 +15,7 @@
  * bench_handshake_ossl measures OpenSSL's libssl the same way; see
  * bench_common.h for the options and the output. */
 #include "bench_common.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "common/mocana.h"
 #include "crypto/ca_mgmt.h"
 #include "crypto/cert_store.h"

@@ -24,7 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "core/nk.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "core/crypto.h"
 #include "ssl/ssl.h"
 #include "crypto/ca_mgmt.h"

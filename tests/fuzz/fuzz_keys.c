@@ -15,7 +15,8 @@
  * A key that converts to a blob must come back from the blob as a DER key that
  * converts to the same blob again. */
 #include "fuzz/fuzz_common.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
+#include "api/keyblob.h"
 #include "core/wire.h"
 #include "handshake/cert.h"
 

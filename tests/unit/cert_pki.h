@@ -16,7 +16,8 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
+#include "api/keyblob.h"
 #include "crypto/ca_mgmt.h"
 #include "crypto/cert_store.h"
 

@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include "core/nk.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "core/crypto.h"
 #include "record/record.h"
 #include "handshake/hs.h"
@@ -81,7 +81,7 @@ CT_FN void ks_conn_free(struct nk_conn *c)
 {
     if (!c)
         return;
-    nk_hs_free(c);
+    nk_hs_free(&c->tls);
     free(c);
 }
 

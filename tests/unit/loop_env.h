@@ -20,7 +20,7 @@
 
 #include "api_env.h"
 #include "nktls_loop.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "ktls/ktls.h"
 #include "uring/loop.h"
 

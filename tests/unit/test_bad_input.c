@@ -940,14 +940,14 @@ TEST_F(bad, key_update_flood)
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
     for (int i = 0; i < 32; i++)
-        ASSERT_EQ(nk_key_update_send(c, 0), OK);
+        ASSERT_EQ(nk_key_update_send(&c->tls, 0), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     ASSERT_EQ(self->p.c[TP_SERVER]->err, OK);
     ASSERT_EQ(tp_send(&self->p, TP_CLIENT, "data", 4), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     ASSERT_EQ(self->p.rx[TP_SERVER].len, 4u);
     for (int i = 0; i < 33; i++)
-        ASSERT_EQ(nk_key_update_send(c, 0), OK);
+        ASSERT_EQ(nk_key_update_send(&c->tls, 0), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_KEY_UPDATE_LIMIT, SSL_ALERT_UNEXPECTED_MESSAGE);
 }

@@ -11,7 +11,7 @@
 #include "harness.h"
 #include "core/nk.h"
 #include "core/crypto.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
 #include "handshake/cert.h"
 #include "crypto/ca_mgmt.h"
 #include "crypto/cert_store.h"

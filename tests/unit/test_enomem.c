@@ -363,7 +363,7 @@ static void close_notify(struct run *r, int s)
 {
     inj.side = s;
     if (is_open(r, s))
-        r->closed[s] = nk_send_alert(r->c[s], SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
+        r->closed[s] = nk_send_alert(&r->c[s]->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
     pump(r);
 }
 

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "api_env.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "core/wire.h"
 #include "ktls/ktls.h"
 

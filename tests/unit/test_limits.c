@@ -169,7 +169,7 @@ TEST_F(lim, key_update_flood_through_empty_records)
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
     for (int i = 0; i < 40; i++) {
-        ASSERT_EQ(nk_key_update_send(c, 0), OK);
+        ASSERT_EQ(nk_key_update_send(&c->tls, 0), OK);
         ASSERT_EQ(nk_rec_seal(c->wr, NK_CT_APPLICATION_DATA, (const uint8_t *)"", 0, 0, &c->out), OK);
     }
     ASSERT_EQ(tp_pump(&self->p), OK);
@@ -183,12 +183,12 @@ TEST_F(lim, key_update_limit_edges)
     ASSERT_EQ(tp_handshake(&self->p), OK);
     struct nk_conn *c = self->p.c[TP_CLIENT];
     for (int i = 0; i < 4; i++)
-        ASSERT_EQ(nk_key_update_send(c, 0), OK);
+        ASSERT_EQ(nk_key_update_send(&c->tls, 0), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     ASSERT_EQ(self->p.c[TP_SERVER]->err, OK);
     ASSERT_EQ(tp_send(&self->p, TP_CLIENT, "x", 1), OK);
     for (int i = 0; i < 5; i++)
-        ASSERT_EQ(nk_key_update_send(c, 0), OK);
+        ASSERT_EQ(nk_key_update_send(&c->tls, 0), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_KEY_UPDATE_LIMIT, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
@@ -207,11 +207,11 @@ TEST_F(lim, key_update_while_kernel_rekey_pending)
     s->tx_rekey_pending = 1;
     s->key_update_pending = 1;
     size_t queued = s->out.len;
-    ASSERT_EQ(nk_key_update_send(s, 0), OK);
+    ASSERT_EQ(nk_key_update_send(&s->tls, 0), OK);
     ASSERT_EQ(s->out.len, queued);
     ASSERT_EQ(memcmp(secret, s->s_ap, sizeof secret), 0);
     ASSERT_FALSE(s->key_update_pending);
-    ASSERT_EQ(nk_key_update_send(s, 1), ERR_SSL_BAD_STATE);
+    ASSERT_EQ(nk_key_update_send(&s->tls, 1), ERR_SSL_BAD_STATE);
     ASSERT_EQ(s->out.len, queued);
     s->ktls_tx = 0;
     s->tx_rekey_pending = 0;

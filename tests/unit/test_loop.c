@@ -79,7 +79,7 @@ static MSTATUS trickle_run(struct trickle *t, int fd, struct nk_conn *c)
         got += nk_app_read(c, back + got, sizeof back - got);
     }
     NK_CHECK(memcmp(msg, back, sizeof msg) == 0, ERR_GENERAL);
-    NK_TRY(nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY));
+    NK_TRY(nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY));
     NK_TRY(trickle_out(c, fd));
     while (!c->got_close_notify)
         NK_TRY(trickle_in(c, fd));   /* the server answers with its own */

@@ -143,7 +143,7 @@ TEST(rfc8448_key_schedule_via_conn)
 
     ASSERT_EQ(nk_ks_early(hs, NULL, 0), OK);
     EXPECT_MEM_EQ(hs->secret, early_secret, 32);
-    ASSERT_EQ(nk_ks_handshake(c, dhe_secret, sizeof dhe_secret), OK);
+    ASSERT_EQ(nk_ks_handshake(&c->tls, dhe_secret, sizeof dhe_secret), OK);
     EXPECT_MEM_EQ(hs->secret, hs_secret, 32);
     EXPECT_MEM_EQ(hs->c_hs, c_hs_traffic, 32);
     EXPECT_MEM_EQ(hs->s_hs, s_hs_traffic, 32);
@@ -164,7 +164,7 @@ TEST(rfc8448_key_schedule_via_conn)
     ASSERT_EQ(nk_ks_finished(NK_SHA256, hs->c_hs, th, vd), OK);
     EXPECT_MEM_EQ(vd, c_verify_data, 32);
     EXPECT_MEM_EQ(vd, c_finished + 4, 32);
-    ASSERT_EQ(nk_ks_application(c), OK);
+    ASSERT_EQ(nk_ks_application(&c->tls), OK);
     EXPECT_MEM_EQ(hs->secret, master_secret, 32);
     EXPECT_MEM_EQ(c->c_ap, c_ap_traffic, 32);
     EXPECT_MEM_EQ(c->s_ap, s_ap_traffic, 32);
@@ -174,7 +174,7 @@ TEST(rfc8448_key_schedule_via_conn)
     ASSERT_EQ(nk_transcript_add(&hs->tr, c_finished, sizeof c_finished), OK);
     ASSERT_EQ(nk_transcript_hash(&hs->tr, th), OK);
     EXPECT_MEM_EQ(th, th_ch_cfin, 32);
-    ASSERT_EQ(nk_ks_resumption(c), OK);
+    ASSERT_EQ(nk_ks_resumption(&c->tls), OK);
     EXPECT_MEM_EQ(c->resumption, res_master, 32);
     ks_conn_free(c);
 }

@@ -92,7 +92,7 @@ static MSTATUS connect_with(FIXTURE_DATA(tk) *self, const struct setup *s)
     if (s->offer)
         NK_TRY(SSL_CLIENT_setRetrievePSKCallback(c, retrieve_psk));
     if (s->sni)
-        NK_TRY(nk_conn_set_server_name(self->p.c[TP_CLIENT], s->sni));
+        NK_TRY(nk_tls_set_server_name(&self->p.c[TP_CLIENT]->tls, s->sni));
     if (s->alpn) {
         const char *protos[1] = { s->alpn };
         NK_TRY(SSL_setApplicationLayerProtocol(c, 1, protos));

@@ -23,7 +23,7 @@
 #include <time.h>
 #include <openssl/x509.h>
 #include "core/nk.h"
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "core/wire.h"
 #include "core/kex.h"
 #include "handshake/hs.h"

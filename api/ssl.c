@@ -1,14 +1,13 @@
 /* core/api_ssl.c — the stack-level and synchronous NanoSSL entry points. */
 #include <stdlib.h>
 #include <unistd.h>
-#include "core/conn.h"
+#include "api/api.h"
 #include "core/kex.h"
 #include "handshake/hs.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
 
-static sslSettings g_settings;
 static int g_ktls_mode = NKTLS_KTLS_AUTO, g_rekey_policy = NKTLS_REKEY_FAIL;
 
 NK_API MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode)
@@ -25,19 +24,18 @@ NK_API MSTATUS NKTLS_setDefaultRekeyPolicy(sbyte4 policy)
     return OK;
 }
 
-sslSettings *nk_settings(void) { return &g_settings; }
 
 void nk_settings_defaults(void)
 {
-    memset(&g_settings, 0, sizeof g_settings);
-    g_settings.sslTimeOutHello = TIMEOUT_SSL_HELLO;
-    g_settings.sslTimeOutReceive = TIMEOUT_SSL_RECV;
-    g_settings.minRSAKeySize = 2048;
-    g_settings.sslMinProtoVersion = TLS12_MINORVERSION;
-    g_settings.sslMaxProtoVersion = TLS13_MINORVERSION;
+    memset(&nk_config.ssl, 0, sizeof nk_config.ssl);
+    nk_config.ssl.sslTimeOutHello = TIMEOUT_SSL_HELLO;
+    nk_config.ssl.sslTimeOutReceive = TIMEOUT_SSL_RECV;
+    nk_config.ssl.minRSAKeySize = 2048;
+    nk_config.ssl.sslMinProtoVersion = TLS12_MINORVERSION;
+    nk_config.ssl.sslMaxProtoVersion = TLS13_MINORVERSION;
 }
 
-NK_API sslSettings *SSL_sslSettings(void) { return &g_settings; }
+NK_API sslSettings *SSL_sslSettings(void) { return &nk_config.ssl; }
 
 static MSTATUS stack_init(sbyte4 n_server, sbyte4 n_client)
 {
@@ -68,7 +66,7 @@ NK_API MSTATUS SSL_Settings_Ioctl(ubyte4 setting, void *value)
 {
     switch (setting) {
     case SSL_SETTINGS_MAX_BYTE_COUNT:
-        g_settings.maxByteCount = (ubyte4)(uintptr_t)value;
+        nk_config.ssl.maxByteCount = (ubyte4)(uintptr_t)value;
         return OK;
     default:
         return ERR_NOT_SUPPORTED;
@@ -78,19 +76,19 @@ NK_API MSTATUS SSL_Settings_Ioctl(ubyte4 setting, void *value)
 NK_API MSTATUS SSL_setMinRSAKeySize(ubyte4 bits)
 {
     NK_CHECK(bits >= 1024, ERR_INVALID_ARG);
-    g_settings.minRSAKeySize = bits;
+    nk_config.ssl.minRSAKeySize = bits;
     return OK;
 }
 
 NK_API MSTATUS SSL_setSha1SigAlg(intBoolean allow)
 {
-    g_settings.allowSha1SigAlg = allow;
+    nk_config.ssl.allowSha1SigAlg = allow;
     return OK;
 }
 
 NK_API MSTATUS SSL_setFIPSEnabled(ubyte on)
 {
-    g_settings.fipsEnabled = on;
+    nk_config.ssl.fipsEnabled = on;
     return OK;
 }
 
@@ -99,26 +97,26 @@ static int version_ok(ubyte4 v) { return v == TLS12_MINORVERSION || v == TLS13_M
 NK_API MSTATUS SSL_setMinProtoVersion(ubyte4 v)
 {
     NK_CHECK(version_ok(v), ERR_SSL_UNSUPPORTED_VERSION);
-    g_settings.sslMinProtoVersion = v;
+    nk_config.ssl.sslMinProtoVersion = v;
     return OK;
 }
 
 NK_API MSTATUS SSL_setMaxProtoVersion(ubyte4 v)
 {
     NK_CHECK(version_ok(v), ERR_SSL_UNSUPPORTED_VERSION);
-    g_settings.sslMaxProtoVersion = v;
+    nk_config.ssl.sslMaxProtoVersion = v;
     return OK;
 }
 
 NK_API MSTATUS SSL_setFuncPtrAlertCallback(funcPtrAlertCallback_t cb)
 {
-    g_settings.funcPtrAlertCallback = cb;
+    nk_config.ssl.funcPtrAlertCallback = cb;
     return OK;
 }
 
 NK_API MSTATUS SSL_setFuncPtrKeyUpdateRequest(funcPtrKeyUpdateRequest_t cb)
 {
-    g_settings.funcPtrKeyUpdateRequest = cb;
+    nk_config.ssl.funcPtrKeyUpdateRequest = cb;
     return OK;
 }
 
@@ -126,7 +124,7 @@ NK_API MSTATUS SSL_setFuncPtrKeyUpdateRequest(funcPtrKeyUpdateRequest_t cb)
 static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store, const sbyte *dns)
 {
     struct nk_conn *c;
-    MSTATUS st = nk_conn_new(role, fd, store, &c);
+    MSTATUS st = nk_conn_new(role, fd, store, &nk_config, &c);
     if (st < 0)
         return st;
     for (size_t i = 0; i < nk_suite_count && i < NK_MAX_SUITES; i++)
@@ -135,8 +133,8 @@ static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store,
         c->groups[c->n_groups++] = nk_groups[i].id;
     c->ktls_mode = g_ktls_mode;
     c->rekey_policy = g_rekey_policy;
-    c->min_minor = (uint8_t)g_settings.sslMinProtoVersion;
-    c->max_minor = (uint8_t)g_settings.sslMaxProtoVersion;
+    c->min_minor = (uint8_t)nk_config.ssl.sslMinProtoVersion;
+    c->max_minor = (uint8_t)nk_config.ssl.sslMaxProtoVersion;
     if (dns && dns[0]) {
         c->dns_name = strdup((const char *)dns);
         c->server_name = strdup((const char *)dns);
@@ -248,7 +246,7 @@ NK_API MSTATUS SSL_closeConnection(sbyte4 h)
     NK_TRY(nk_conn_get(h, &c));
     /* §6.1: close_notify before closing our write side, if the session is intact. */
     if (c->status == SSL_CONNECTION_OPEN && c->err >= 0 && !c->sent_close_notify
-        && nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY) == OK && !c->is_async)
+        && nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY) == OK && !c->is_async)
         (void)!nk_drive_flush(c);
     nk_conn_free(c);
     return OK;

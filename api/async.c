@@ -78,7 +78,7 @@
  *   the library (else rxReason is "data already read"): read with MSG_PEEK,
  *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
 #include <time.h>
-#include "core/conn.h"
+#include "api/api.h"
 #include "core/limits.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
@@ -456,6 +456,6 @@ NK_API MSTATUS NKTLS_asyncRecvRecord(sbyte4 h, ubyte4 type, const ubyte *data, u
     if (c->err >= 0 && c->got_close_notify)
         return ERR_SSL_CONNECTION_CLOSED;
     c->now = time(NULL);
-    NK_TRY(nk_in_plain(c, (uint8_t)type, data, len));
+    NK_TRY(nk_ktls_in_record(c, (uint8_t)type, data, len));
     return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
 }

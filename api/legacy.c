@@ -3,7 +3,7 @@
  * (ssl.h binds the legacy declarations to those symbols) and map onto the
  * current calls: the server identity is process-wide, set once. */
 #include <stdlib.h>
-#include "core/conn.h"
+#include "api/api.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
 

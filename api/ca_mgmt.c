@@ -11,26 +11,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "core/nk.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
+#include "api/keyblob.h"
 #include "crypto/ca_mgmt.h"
 
 #define PEM_KEY_BEGIN "-----BEGIN PRIVATE KEY-----\n"
 #define PEM_KEY_END   "-----END PRIVATE KEY-----\n"
 
-/* ---- helpers shared with cert_store.c and cert.c ---- */
-
-X509 *nk_x509_from_der(const uint8_t *der, size_t len)
-{
-    if (der == NULL || len == 0 || len > LONG_MAX)
-        return NULL;
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (x != NULL && p != der + len) {   /* trailing bytes: not one certificate */
-        X509_free(x);
-        x = NULL;
-    }
-    return x;
-}
+/* ---- key blobs, shared with cert_store.c ---- */
 
 static EVP_PKEY *key_from_der(const uint8_t *der, size_t len)
 {
@@ -134,31 +122,6 @@ MSTATUS nk_key_blob_encode(EVP_PKEY *key, uint8_t **blob, size_t *len)
     *blob = b;
     *len = NK_KEYBLOB_HDR + (size_t)n;
     return OK;
-}
-
-/* One-line name, most specific attribute first ("CN=a, O=b, C=c"): RFC 2253
- * escaping, but UTF-8 left as is rather than escaped as \XX. */
-char *nk_name_oneline(const X509_NAME *name)
-{
-    const unsigned long flags = (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) |
-                                XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_DN_REV | XN_FLAG_FN_SN;
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *out = NULL;
-
-    if (bio == NULL)
-        return NULL;
-    if (X509_NAME_print_ex(bio, name, 0, flags) >= 0) {
-        char *data;
-        long n = BIO_get_mem_data(bio, &data);
-        out = malloc((size_t)(n > 0 ? n : 0) + 1);
-        if (out != NULL) {
-            if (n > 0)
-                memcpy(out, data, (size_t)n);
-            out[n > 0 ? n : 0] = '\0';
-        }
-    }
-    BIO_free(bio);
-    return out;
 }
 
 /* ---- certificates ---- */

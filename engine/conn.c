@@ -1,9 +1,9 @@
-/* core/conn.c — the connection table. Handles are (generation << 16 | slot + 1),
+/* engine/conn.c — the connection table. Handles are (generation << 16 | slot + 1),
  * so a handle kept after SSL_closeConnection is recognised as stale. Free slots
  * form a list (most recently freed first), so opening a connection does not
  * scan a table of tens of thousands. */
 #include <stdlib.h>
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "handshake/hs.h"
 
 #define SLOT_BITS 16
@@ -69,18 +69,6 @@ void nk_conn_keys_free(struct nk_conn *c)
     c->rd = c->wr = NULL;
 }
 
-MSTATUS nk_conn_set_server_name(struct nk_conn *c, const char *name)
-{
-    char *copy = NULL;
-    unsigned pooled = 0;
-    if (name && !(copy = nk_name_dup(name, strlen(name), &pooled)))
-        return ERR_MEM_ALLOC_FAIL;
-    nk_name_free(c->server_name, c->name_pooled);
-    c->server_name = copy;
-    c->name_pooled = pooled & 1;
-    return OK;
-}
-
 static void conn_destroy(struct nk_conn *c)
 {
     nk_engine_release(c);
@@ -115,7 +103,8 @@ void nk_table_free(void)
     pthread_mutex_unlock(&g_lock);
 }
 
-MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct nk_conn **out)
+MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                    struct nk_conn **out)
 {
     NK_CHECK(nk_table_ready(), ERR_SSL_NOT_INITIALIZED);
     struct nk_conn *c = nk_slab_alloc(&nk_conn_slab);
@@ -142,6 +131,7 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, struct n
     c->role = role;
     c->fd = fd;
     c->store = store;
+    c->cfg = cfg;
     c->err = OK;
     c->alert_in = c->alert_out = -1;
     c->status = SSL_CONNECTION_NEGOTIATE;

@@ -1,6 +1,6 @@
 /* core/api_conn.c — per-connection NanoSSL calls and the nktls extensions. */
 #include <stdlib.h>
-#include "core/conn.h"
+#include "api/api.h"
 #include "core/kex.h"
 #include "handshake/hs.h"
 #include "nktls.h"
@@ -148,7 +148,7 @@ NK_API MSTATUS SSL_setServerNameIndication(sbyte4 h, const char *name)
     GET(h, c);
     NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
     NK_CHECK(!name || strlen(name) < 256, ERR_INVALID_ARG);
-    return nk_conn_set_server_name(c, name);
+    return nk_tls_set_server_name(&c->tls, name);
 }
 
 NK_API MSTATUS SSL_setApplicationLayerProtocol(sbyte4 h, sbyte4 n, const char **protos)
@@ -224,7 +224,7 @@ NK_API MSTATUS SSL_sendAlert(sbyte4 h, sbyte4 alert, sbyte4 level)
     /* §6: in TLS 1.3 every alert but close_notify and user_canceled is fatal. */
     if (alert != NK_ALERT_CLOSE_NOTIFY && alert != NK_ALERT_USER_CANCELED)
         level = SSLALERTLEVEL_FATAL;
-    NK_TRY(nk_send_alert(c, level, alert));
+    NK_TRY(nk_send_alert(&c->tls, level, alert));
     if (level == SSLALERTLEVEL_FATAL) {
         c->alert_out = alert;
         if (c->err >= 0)
@@ -241,7 +241,7 @@ NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
     /* The kernel holds our key and cannot take a new one: refuse, and the
      * connection goes on as before (NKTLS_REKEY_* in nktls.h). */
     NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
-    NK_TRY(nk_fail(c, nk_key_update_send(c, request)));
+    NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, request)));
     return c->is_async ? OK : nk_drive_flush(c);
 }
 

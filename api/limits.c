@@ -1,24 +1,24 @@
-/* core/limits.c — the limits on what a peer can make us hold, and the public
- * calls that read and change them. Every default is safe for a server on the
+/* api/limits.c — the limits on what a peer can make us hold, and the public
+ * calls that read and change them. Connections get a pointer to them when
+ * they are made (engine/conn.c). Every default is safe for a server on the
  * internet; the bounds keep a setting from disabling a limit altogether. */
 #include "core/nk.h"
-#include "core/limits.h"
+#include "api/api.h"
 #include "nktls.h"
 
-static struct nk_limits g_limits = {
-    .hs_message = 16 * 1024,
-    .cert_message = 64 * 1024,
-    .cert_count = 10,
-    .key_updates = 32,
-    .early_data_skip = 16 * 1024,
-    .recv_buffer = 256 * 1024,
-    .hs_memory = 64 * 1024 * 1024,
+/* The stack's settings (nk_settings_defaults fills them in at SSL_init) and
+ * limits, which every connection points to. */
+struct nk_config nk_config = {
+    .limits = {
+        .hs_message = 16 * 1024,
+        .cert_message = 64 * 1024,
+        .cert_count = 10,
+        .key_updates = 32,
+        .early_data_skip = 16 * 1024,
+        .recv_buffer = 256 * 1024,
+        .hs_memory = 64 * 1024 * 1024,
+    },
 };
-
-const struct nk_limits *nk_limits(void)
-{
-    return &g_limits;
-}
 
 /* The field a limit lives in and the values it may take. */
 static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
@@ -26,25 +26,25 @@ static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
     switch (which) {
     case NKTLS_LIMIT_HANDSHAKE_MESSAGE:
         *lo = 1024, *hi = 0xffffff;
-        return &g_limits.hs_message;
+        return &nk_config.limits.hs_message;
     case NKTLS_LIMIT_CERTIFICATE_MESSAGE:
         *lo = 1024, *hi = 0xffffff;
-        return &g_limits.cert_message;
+        return &nk_config.limits.cert_message;
     case NKTLS_LIMIT_CERTIFICATE_COUNT:
         *lo = 1, *hi = 64;
-        return &g_limits.cert_count;
+        return &nk_config.limits.cert_count;
     case NKTLS_LIMIT_KEY_UPDATES:
         *lo = 1, *hi = 255;
-        return &g_limits.key_updates;
+        return &nk_config.limits.key_updates;
     case NKTLS_LIMIT_EARLY_DATA_SKIP:
         *lo = 0, *hi = 1024 * 1024;
-        return &g_limits.early_data_skip;
+        return &nk_config.limits.early_data_skip;
     case NKTLS_LIMIT_RECV_BUFFER:
         *lo = 16 * 1024 + 256, *hi = 1u << 30;
-        return &g_limits.recv_buffer;
+        return &nk_config.limits.recv_buffer;
     case NKTLS_LIMIT_HANDSHAKE_MEMORY:
         *lo = 1024 * 1024, *hi = UINT32_MAX;
-        return &g_limits.hs_memory;
+        return &nk_config.limits.hs_memory;
     default:
         return NULL;
     }

@@ -1,11 +1,9 @@
 /* core/engine.c — the sans-I/O connection engine: records in, records out,
  * application data in and out, alerts. Drivers (blocking, async, io_uring) are
  * loops around nk_in_buf/nk_in_ack and nk_out_buf/nk_out_ack. */
-#include "core/conn.h"
+#include "engine/conn.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
-#include "ktls/ktls.h"
-#include "core/limits.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -54,9 +52,9 @@ void nk_conn_alpn_settle(struct nk_conn *c)
 MSTATUS nk_engine_start(struct nk_conn *c)
 {
     NK_TRY(nk_conn_alpn_scratch(c));
-    NK_TRY(nk_hs_alloc(c));
+    NK_TRY(nk_hs_alloc(&c->tls));
     if (c->role == NK_CLIENT)
-        return nk_fail(c, nk_hs_client_start(c));
+        return nk_fail(c, nk_hs_client_start(&c->tls));
     c->hs->state = ST_S_WAIT_CH;
     return OK;
 }
@@ -105,7 +103,7 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     NK_CHECK(n == 2, ERR_SSL_PROTOCOL);
     c->alert_in_level = d[0];
     c->alert_in = d[1];
-    sslSettings *s = SSL_sslSettings();
+    const sslSettings *s = &c->cfg->ssl;
     if (s->funcPtrAlertCallback)
         s->funcPtrAlertCallback(c->handle, d[1], d[0]);
     if (d[1] == NK_ALERT_CLOSE_NOTIFY) {
@@ -137,7 +135,7 @@ static MSTATUS on_handshake_message(struct nk_conn *c, const uint8_t *msg, size_
     NK_CHECK(!more || !must_end_record(msg[0]), ERR_SSL_UNEXPECTED_MESSAGE);
     unsigned epoch = c->rd_epoch;
     int in_hs = c->hs != NULL;
-    NK_TRY(nk_hs_message(c, msg[0], msg, n));
+    NK_TRY(nk_hs_message(&c->tls, msg[0], msg, n));
     if (in_hs && !c->hs)   /* that message ended the handshake */
         nk_conn_alpn_settle(c);
     /* §5.1: messages before a key change MUST align with a record boundary. */
@@ -159,7 +157,7 @@ static MSTATUS hs_in_reserve(struct nk_conn *c, size_t n)
     uint32_t grown = c->hs_in.cap - before;
     uint64_t held = __atomic_add_fetch(&g_hs_held, grown, __ATOMIC_RELAXED);
     /* Our own limit, not the peer's fault: internal_error (RFC 8446 §6.2). */
-    NK_CHECK(held <= nk_limits()->hs_memory, ERR_SSL_HANDSHAKE_MEMORY);
+    NK_CHECK(held <= c->cfg->limits.hs_memory, ERR_SSL_HANDSHAKE_MEMORY);
     return OK;
 }
 
@@ -183,7 +181,7 @@ static MSTATUS on_handshake_header(struct nk_conn *c)
     uint8_t hdr[4];
     memcpy(hdr, c->hs_in.p, 4);
     uint32_t len = nk_load24(hdr + 1);
-    NK_TRY(nk_hs_check_header(c, hdr[0], len));
+    NK_TRY(nk_hs_check_header(&c->tls, hdr[0], len));
     if (c->hs_in.cap >= 4 + len)
         return OK;
     hs_in_free(c);
@@ -199,7 +197,7 @@ static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
         if (c->hs_in.len == 0 && n >= 4) {
             /* A message whole inside this record is handled where it lies. */
             uint32_t len = nk_load24(d + 1);
-            NK_TRY(nk_hs_check_header(c, d[0], len));
+            NK_TRY(nk_hs_check_header(&c->tls, d[0], len));
             if (n >= 4 + (size_t)len) {
                 NK_TRY(on_handshake_message(c, d, 4 + len, n > 4 + len));
                 d += 4 + len;
@@ -274,13 +272,13 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
         return OK;
     }
     struct nk_hs *hs = c->hs;
-    if (nk_rd_protected(c) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
+    if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
         /* A client that rejects our ServerHello has no keys: its alert then
          * arrives unprotected although we already expect protected records
          * (RFC 8446 Appendix A.1). A protected record never has outer type 21.
          * Our ServerHello is the last unprotected message a client waits for,
          * so a client never takes an unprotected alert once it has keys. */
-    } else if (nk_rd_protected(c)) {
+    } else if (nk_rd_protected(&c->tls)) {
         MSTATUS st = nk_rec_open(c->rd, rec, len, &type, &data, &n);
         if (st == ERR_SSL_BAD_RECORD_MAC && hs && hs->early_skip)
             return skip_early_data(c, len);
@@ -320,7 +318,7 @@ static MSTATUS process(struct nk_conn *c)
         size_t len = nk_load16(h + 3);
         /* Early data a server skips after a HelloRetryRequest is protected
          * although nothing else is yet. */
-        int sealed = nk_rd_protected(c) || (c->hs && c->hs->early_skip);
+        int sealed = nk_rd_protected(&c->tls) || (c->hs && c->hs->early_skip);
         NK_CHECK(len <= (sealed ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
         if (avail < NK_REC_HDR + len)
             break;
@@ -353,62 +351,6 @@ void nk_out_ack(struct nk_conn *c, size_t n)
         c->out.len = c->out_off = 0;
 }
 
-/* Queue data of one content type, fragmented into records we may send. */
-static MSTATUS send_records(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
-{
-    NK_CHECK(c->send_limit > 0, ERR_SSL_INTERNAL);
-    /* Appendix D.4: in compatibility mode (it sent a session id) the client's
-     * CCS precedes its first protected record, whatever that is: an alert
-     * after ServerHello too, or a middlebox sees an unexpected record. */
-    if (c->role == NK_CLIENT && !c->ccs_sent && c->hs && c->hs->session_id_len && nk_wr_protected(c))
-        NK_TRY(nk_send_ccs(c));
-    do {
-        size_t chunk = n < c->send_limit ? n : c->send_limit;
-        if (nk_wr_protected(c)) {
-            NK_TRY(nk_rec_seal(c->wr, type, d, chunk, 0, &c->out));
-        } else {
-            NK_TRY(nk_buf_reserve(&c->out, NK_REC_HDR + chunk));
-            uint8_t *h = c->out.p + c->out.len;
-            h[0] = type;
-            h[1] = 3;
-            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
-             * everything else says 0x0303. */
-            h[2] = c->role == NK_CLIENT && !c->first_record_sent ? 1 : 3;
-            nk_store16(h + 3, (uint16_t)chunk);
-            memcpy(h + NK_REC_HDR, d, chunk);
-            nk_buf_wrote(&c->out, NK_REC_HDR + chunk);
-        }
-        c->first_record_sent = 1;
-        d += chunk;
-        n -= chunk;
-    } while (n);
-    return OK;
-}
-
-MSTATUS nk_send_handshake(struct nk_conn *c, const uint8_t *msg, size_t n)
-{
-    return send_records(c, NK_CT_HANDSHAKE, msg, n);
-}
-
-MSTATUS nk_send_ccs(struct nk_conn *c)
-{
-    /* Middlebox compatibility (RFC 8446 Appendix D.4): an unprotected CCS. */
-    static const uint8_t ccs[NK_REC_HDR + 1] = { NK_CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1 };
-    c->ccs_sent = 1;
-    return nk_buf_append(&c->out, ccs, sizeof ccs);
-}
-
-MSTATUS nk_send_alert(struct nk_conn *c, int level, int alert)
-{
-    uint8_t a[2] = { (uint8_t)level, (uint8_t)alert };
-    if (alert == NK_ALERT_CLOSE_NOTIFY) {
-        if (c->sent_close_notify)
-            return OK;
-        c->sent_close_notify = 1;
-    }
-    return send_records(c, NK_CT_ALERT, a, 2);
-}
-
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
 {
     if (err >= 0)
@@ -419,46 +361,12 @@ MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
     int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_alert_for(err);
     if (alert != NK_ALERT_NONE && !c->sent_close_notify) {
         c->alert_out = alert;
-        if (nk_send_alert(c, SSLALERTLEVEL_FATAL, alert) < 0)
+        if (nk_send_alert(&c->tls, SSLALERTLEVEL_FATAL, alert) < 0)
             c->alert_out = NK_ALERT_NONE;   /* out of memory: nothing more to do */
     }
-    nk_log(2, "connection %d: %s (alert %s)", c->handle, MERROR_lookUpErrorCode(err),
+    nk_log(2, "connection %d: %s (alert %s)", c->handle, nk_err_name(err),
            alert == NK_ALERT_NONE ? "none" : nk_alert_name(alert));
     return err;
-}
-
-MSTATUS nk_key_update_send(struct nk_conn *c, int request)
-{
-    /* §4.6.3: KeyUpdate under the old key, then switch our sending key. */
-    uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
-    uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
-    NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
-    if (c->ktls_tx && c->tx_rekey_pending) {
-        /* The kernel still waits to switch to the key our last KeyUpdate
-         * announced. A second one now would leave under the key that one
-         * retires while our secret moved on twice: the kernel would jump two
-         * generations. The queued KeyUpdate already changes our sending key
-         * after anything the peer asked (§4.6.3 wants one before our next
-         * data): it answers the peer; a request of our own must wait. */
-        NK_CHECK(!request, ERR_SSL_BAD_STATE);
-        c->key_update_pending = 0;
-        return OK;
-    }
-    /* A kernel that cannot replace its TX key cannot follow: refuse before
-     * anything is queued, so the stream stays intact. */
-    NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
-    NK_TRY(send_records(c, NK_CT_HANDSHAKE, msg, sizeof msg));
-    NK_TRY(nk_ks_update(c->suite->hash, secret));
-    c->key_update_pending = 0;
-    if (c->ktls_tx) {
-        /* The driver hands the new key to the kernel once the KeyUpdate record,
-         * still under the old key, has left. */
-        c->tx_rekey_pending = 1;
-        c->tx_rekey_at = c->out.len - c->out_off;
-        return OK;
-    }
-    NK_CHECK(c->wr, ERR_SSL_INTERNAL);   /* keys go only when the kernel has TX */
-    return nk_rec_install(c->wr, c->suite, secret, 1);
 }
 
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
@@ -471,8 +379,8 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
     uint64_t records = n / c->send_limit + 1;
     if (c->key_update_pending || (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit)
-        NK_TRY(nk_fail(c, nk_key_update_send(c, 0)));
-    return nk_fail(c, send_records(c, NK_CT_APPLICATION_DATA, d, n));
+        NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, 0)));
+    return nk_fail(c, nk_send_records(&c->tls, NK_CT_APPLICATION_DATA, d, n));
 }
 
 void nk_app_ack(struct nk_conn *c, size_t n)
@@ -514,7 +422,7 @@ void nk_engine_park(struct nk_conn *c)
 
 void nk_engine_release(struct nk_conn *c)
 {
-    nk_hs_free(c);
+    nk_hs_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     hs_in_free(c);

@@ -4,7 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
-#include "core/conn.h"
+#include "drive/drive.h"
 #include "ktls/ktls.h"
 
 static int64_t now_ms(void)
@@ -85,7 +85,7 @@ static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
 
 MSTATUS nk_drive_handshake(struct nk_conn *c)
 {
-    sslSettings *s = nk_settings();
+    const sslSettings *s = &c->cfg->ssl;
     int64_t deadline = s->sslTimeOutHello ? now_ms() + s->sslTimeOutHello : -1;
     c->now = time(NULL);
     if (!c->hs && c->status != SSL_CONNECTION_OPEN)

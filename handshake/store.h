@@ -1,17 +1,13 @@
-/* core/cert_store_int.h — inside struct certStore, and the key-blob codec that the
- * store and CA_MGMT_* share. Only the library includes this. */
-#ifndef NK_CERT_STORE_INT_H
-#define NK_CERT_STORE_INT_H
+/* handshake/store.h — inside struct certStore (filled by api/cert_store.c, read by
+ * the handshake), and the certificate helpers both use (handshake/store.c).
+ * Only the library includes this. */
+#ifndef NK_HS_STORE_H
+#define NK_HS_STORE_H
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include "core/nk.h"
 #include "handshake/cert.h"
-
-/* Key blob layout (see crypto/ca_mgmt.h). */
-#define NK_KEYBLOB_MAGIC   "NKKB"
-#define NK_KEYBLOB_VERSION 1
-#define NK_KEYBLOB_HDR     12
 
 struct nk_psk_identity {
     uint8_t *id;
@@ -40,12 +36,6 @@ struct certStore {
 /* The PSK with this identity, or NULL. */
 const struct nk_psk_identity *nk_store_find_psk(const struct certStore *s,
                                                 const uint8_t *id, size_t id_len);
-
-/* Decode a private key: an nktls key blob, or else PKCS#8 / traditional DER.
- * ERR_CERT_BAD_KEY_BLOB, ERR_CERT_UNSUPPORTED_KEY. */
-MSTATUS nk_key_blob_decode(const uint8_t *blob, size_t len, EVP_PKEY **key) NK_MUST;
-/* Encode a private key as a key blob (malloc'd). */
-MSTATUS nk_key_blob_encode(EVP_PKEY *key, uint8_t **blob, size_t *len) NK_MUST;
 
 /* Strict DER certificate decode: the whole buffer must be one certificate. */
 X509 *nk_x509_from_der(const uint8_t *der, size_t len);

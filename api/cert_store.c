@@ -10,7 +10,8 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include "core/nk.h"
-#include "core/cert_store_int.h"
+#include "handshake/store.h"
+#include "api/keyblob.h"
 #include "core/crypto.h"
 #include "crypto/cert_store.h"
 
@@ -190,17 +191,6 @@ NK_API MSTATUS CERT_STORE_addIdentity(certStorePtr pStore, const ubyte *pDerCert
     NK_CHECK(pDerCert != NULL, ERR_NULL_POINTER);
     SizedBuffer leaf = { derCertLength, NULL, (ubyte *)pDerCert };
     return CERT_STORE_addIdentityWithCertificateChain(pStore, &leaf, 1, pKeyBlob, keyBlobLength);
-}
-
-const struct nk_psk_identity *nk_store_find_psk(const struct certStore *s,
-                                                const uint8_t *id, size_t id_len)
-{
-    if (s == NULL || id == NULL)
-        return NULL;
-    for (size_t i = 0; i < s->n_psks; i++)
-        if (s->psks[i].id_len == id_len && memcmp(s->psks[i].id, id, id_len) == 0)
-            return &s->psks[i];
-    return NULL;
 }
 
 static MSTATUS copy_field(const ubyte *src, size_t n, uint8_t **dst, size_t *dst_len)

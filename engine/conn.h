@@ -1,0 +1,103 @@
+/* engine/conn.h — one TLS connection: its protocol state (handshake/tls.h), the
+ * engine's input side, the connection table, the engine's interface. */
+#ifndef NK_CONN_H
+#define NK_CONN_H
+
+#include <pthread.h>
+#include "core/slab.h"
+#include "handshake/tls.h"
+
+/* What the engine wants from its driver (nk_conn_wants). */
+enum {
+    NK_WANT_SEND = 1,     /* bytes wait in the output buffer */
+    NK_WANT_RECV = 2,     /* the engine needs more input */
+    NK_WANT_APP = 4,      /* decrypted application data is waiting to be read */
+    NK_DONE_HS = 8,       /* handshake complete */
+    NK_CLOSED = 16,       /* peer's close_notify seen, or a fatal error */
+};
+
+/* One connection: the protocol state (handshake/tls.h), reachable as c->tls
+ * for the handshake and by its fields' names (c->role) here, then what the
+ * engine and the drivers keep: the socket, the input buffer, the kernel
+ * offload settings and the asynchronous API's state. */
+struct nk_conn {
+    union {
+        struct nk_tls tls;
+        struct { NK_TLS_FIELDS };
+    };
+    int fd;
+    ubyte4 recv_timeout_ms;
+    void *cookie;
+    uint8_t ktls_mode, rekey_policy;   /* kernel offload settings (ktls/) */
+    uint8_t ktls_opts;
+    uint8_t tx_why, rx_why;        /* why software carries a direction (nk_ktls_why) */
+    unsigned is_async : 1;
+    unsigned readahead : 1;        /* may read past the current record */
+    unsigned as_started : 1;       /* async API: engine started, hello timer running */
+    unsigned as_opened : 1;        /* async API: open-state upcall made */
+    unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
+    uint32_t in_start;             /* start of the first unprocessed record in `in` */
+    uint32_t app_len;              /* decrypted application data waiting (at app) */
+    struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */
+    uint8_t *app;                  /* decrypted application data waiting (inside `in`) */
+
+    /* asynchronous API (api/async.c) */
+    struct {
+        int64_t t0_ms, limit_ms;   /* handshake clock: start, allowed run (0 = no limit) */
+        struct nk_buf in;          /* bytes given but not yet processed: they wait
+                                    * behind data kept for SSL_ASYNC_getRecvBuffer */
+    } as;
+};
+
+/* The record keys of both directions, allocated with the connection. */
+struct nk_rec_pair {
+    struct nk_rec_key rd, wr;
+};
+
+/* The pools connection state comes from (core/conn.c). */
+extern struct nk_slab nk_conn_slab, nk_keys_slab;
+
+
+/* connection table (engine/conn.c) */
+MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client) NK_MUST;
+void nk_table_free(void);
+int nk_table_ready(void);
+MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                    struct nk_conn **out) NK_MUST;
+/* Look up a connection; ERR_SSL_BAD_ID for an unknown or stale handle. One
+ * connection is used by one thread at a time (the application's duty); the
+ * table itself is safe to use from many threads. */
+MSTATUS nk_conn_get(sbyte4 handle, struct nk_conn **out) NK_MUST;
+void nk_conn_free(struct nk_conn *c);
+/* Clear and free the record keys (the kernel carries both directions). */
+void nk_conn_keys_free(struct nk_conn *c);
+sbyte4 nk_conn_by_fd(int fd);
+
+/* engine (engine/engine.c) */
+MSTATUS nk_engine_start(struct nk_conn *c) NK_MUST;      /* client: queue ClientHello */
+unsigned nk_conn_wants(struct nk_conn *c);
+uint8_t *nk_in_buf(struct nk_conn *c, size_t *len);     /* space for received bytes */
+MSTATUS nk_in_ack(struct nk_conn *c, size_t n) NK_MUST;  /* n bytes were received: process */
+const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len);
+void nk_out_ack(struct nk_conn *c, size_t n);
+MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;
+size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n);
+/* Mark n bytes of the waiting application data (c->app, c->app_len) as read,
+ * for callers that use them in place. */
+void nk_app_ack(struct nk_conn *c, size_t n);
+MSTATUS nk_fail(struct nk_conn *c, MSTATUS err);         /* record a fatal error, queue its alert */
+void nk_engine_release(struct nk_conn *c);               /* free buffers and keys */
+/* Idle: free the record keys' AEAD contexts; the next record rebuilds them. */
+void nk_engine_park(struct nk_conn *c);
+/* The handshake is over: keep the agreed ALPN name in an allocation of its size. */
+void nk_conn_alpn_settle(struct nk_conn *c);
+/* Before a handshake that may agree on ALPN: NK_ALPN_MAX bytes at c->alpn. */
+MSTATUS nk_conn_alpn_scratch(struct nk_conn *c) NK_MUST;
+
+/* Bytes the reassembly buffers of all connections hold now (engine/engine.c). */
+uint64_t nk_hs_memory_held(void);
+
+/* kernel offload (ktls/) */
+MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
+
+#endif
