@@ -464,7 +464,8 @@ TEST(sni_names_refused)
         uint8_t d[300];
         size_t len = sni_data(d, 0, s, n);
         struct nk_rd r = rd_over(d, len);
-        EXPECT_EQ(nk_ext_read_sni(&r, name, sizeof name), ERR_SSL_ILLEGAL_PARAMETER) TH_LOG("row %zu", i);
+        EXPECT_EQ(nk_ext_read_sni(&r, name, sizeof name), ERR_SSL_ILLEGAL_PARAMETER)
+            TH_LOG("row %zu", i);
     }
 }
 

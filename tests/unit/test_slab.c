@@ -24,8 +24,11 @@
  * three counters) rounded to 16: where the first object starts. */
 #define HEADER ((uintptr_t)48)
 
-#define NEED_POOLS() \
-    do { if (!POOLED) SKIP(return, "built with AddressSanitizer: the pools hand out heap blocks"); } while (0)
+#define NEED_POOLS()                                                                   \
+    do {                                                                               \
+        if (!POOLED)                                                                   \
+            SKIP(return, "built with AddressSanitizer: the pools hand out heap blocks"); \
+    } while (0)
 
 /* Each case runs in a process of its own: these start empty every time. */
 static struct nk_slab pool64 = NK_SLAB_INIT(64);
