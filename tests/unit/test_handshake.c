@@ -1,8 +1,10 @@
-/* test_handshake.c — full TLS 1.3 handshakes between our client and our server in
- * memory (tls_pair.h), swept over cipher suite × group and over server key ×
- * HelloRetryRequest × mutual authentication; then application data, the
- * exporter, KeyUpdate, close_notify, ALPN, SNI, record_size_limit, handshake
- * messages split over many records and packed into one, empty records. */
+/* test_handshake.c — full handshakes between our client and our server in
+ * memory (tls_pair.h), swept over protocol version × cipher suite × group and
+ * over version × server key × HelloRetryRequest × mutual authentication (TLS
+ * 1.3 rows today; every case checks both ends agreed on its row's version);
+ * then application data, the exporter, KeyUpdate, close_notify, ALPN, SNI,
+ * record_size_limit, handshake messages split over many records and packed
+ * into one, empty records. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,9 @@
 #define SUITE_AES256 SSL_TLS_AES_256_GCM_SHA384
 #define SUITE_CHACHA SSL_TLS_CHACHA20_POLY1305_SHA256
 #define SUITE_CCM    SSL_TLS_AES_128_CCM_SHA256
+
+/* Protocol versions of the variant rows, as on the wire. */
+#define TLS13 0x0304
 
 /* The CertificateVerify scheme each key must produce: the first of our
  * preferences that fits it (RFC 8446 §4.2.3). */
@@ -38,6 +43,25 @@ static const size_t data_sizes[] = { 0, 1, 16384, 16385, 100000 };
 /* Send n bytes from one side, pump, and compare what the other side read. The
  * sender cuts records at its send limit (2^14 bytes unless the peer asked
  * for less); an empty write is one empty record. */
+/* Both ends negotiate at most the row's version (SSL_SET_VERSION: the highest
+ * to negotiate), so each row gets the version it names. */
+static void pin_version(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
+{
+    for (int s = 0; s < 2; s++)
+        ASSERT_EQ(SSL_ioctl(p->h[s], SSL_SET_VERSION, (void *)(uintptr_t)(version & 0xff)), OK);
+}
+
+/* Both ends agreed on the row's version: the public call and the connection. */
+static void check_version(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
+{
+    for (int s = 0; s < 2; s++) {
+        ubyte4 minor = 0;
+        ASSERT_EQ(SSL_getSSLTLSVersion(p->h[s], &minor), OK);
+        ASSERT_EQ(minor, (ubyte4)(version & 0xff)) TH_LOG("%s", s == TP_SERVER ? "server" : "client");
+        ASSERT_EQ(0x0300 | p->c[s]->minor, version);
+    }
+}
+
 static void check_data(struct __test_metadata *_metadata, struct tp_pair *p, int from, size_t n,
                        unsigned seed)
 {
@@ -220,39 +244,40 @@ static void check_close(struct __test_metadata *_metadata, struct tp_pair *p)
     ASSERT_EQ(srv->alert_out, -1);
 }
 
-/* ---- cipher suite × group, server key P-256 ---- */
+/* ---- version × cipher suite × group, server key P-256 ---- */
 
 FIXTURE(suite_group) {
     struct tp_pair p;
 };
 
 FIXTURE_VARIANT(suite_group) {
+    uint16_t version;     /* as on the wire: 0x0304 is TLS 1.3 */
     uint16_t suite;
     uint16_t group;
 };
 
-#define SG(name, s, g) \
-    FIXTURE_VARIANT_ADD(suite_group, name) { .suite = s, .group = g }
-SG(aes128gcm_x25519, SUITE_AES128, NK_GROUP_X25519);
-SG(aes128gcm_p256, SUITE_AES128, NK_GROUP_SECP256R1);
-SG(aes128gcm_p384, SUITE_AES128, NK_GROUP_SECP384R1);
-SG(aes128gcm_x448, SUITE_AES128, NK_GROUP_X448);
-SG(aes128gcm_p521, SUITE_AES128, NK_GROUP_SECP521R1);
-SG(aes256gcm_x25519, SUITE_AES256, NK_GROUP_X25519);
-SG(aes256gcm_p256, SUITE_AES256, NK_GROUP_SECP256R1);
-SG(aes256gcm_p384, SUITE_AES256, NK_GROUP_SECP384R1);
-SG(aes256gcm_x448, SUITE_AES256, NK_GROUP_X448);
-SG(aes256gcm_p521, SUITE_AES256, NK_GROUP_SECP521R1);
-SG(chacha_x25519, SUITE_CHACHA, NK_GROUP_X25519);
-SG(chacha_p256, SUITE_CHACHA, NK_GROUP_SECP256R1);
-SG(chacha_p384, SUITE_CHACHA, NK_GROUP_SECP384R1);
-SG(chacha_x448, SUITE_CHACHA, NK_GROUP_X448);
-SG(chacha_p521, SUITE_CHACHA, NK_GROUP_SECP521R1);
-SG(aes128ccm_x25519, SUITE_CCM, NK_GROUP_X25519);
-SG(aes128ccm_p256, SUITE_CCM, NK_GROUP_SECP256R1);
-SG(aes128ccm_p384, SUITE_CCM, NK_GROUP_SECP384R1);
-SG(aes128ccm_x448, SUITE_CCM, NK_GROUP_X448);
-SG(aes128ccm_p521, SUITE_CCM, NK_GROUP_SECP521R1);
+#define SG(name, v, s, g) \
+    FIXTURE_VARIANT_ADD(suite_group, name) { .version = v, .suite = s, .group = g }
+SG(tls13_aes128gcm_x25519, TLS13, SUITE_AES128, NK_GROUP_X25519);
+SG(tls13_aes128gcm_p256, TLS13, SUITE_AES128, NK_GROUP_SECP256R1);
+SG(tls13_aes128gcm_p384, TLS13, SUITE_AES128, NK_GROUP_SECP384R1);
+SG(tls13_aes128gcm_x448, TLS13, SUITE_AES128, NK_GROUP_X448);
+SG(tls13_aes128gcm_p521, TLS13, SUITE_AES128, NK_GROUP_SECP521R1);
+SG(tls13_aes256gcm_x25519, TLS13, SUITE_AES256, NK_GROUP_X25519);
+SG(tls13_aes256gcm_p256, TLS13, SUITE_AES256, NK_GROUP_SECP256R1);
+SG(tls13_aes256gcm_p384, TLS13, SUITE_AES256, NK_GROUP_SECP384R1);
+SG(tls13_aes256gcm_x448, TLS13, SUITE_AES256, NK_GROUP_X448);
+SG(tls13_aes256gcm_p521, TLS13, SUITE_AES256, NK_GROUP_SECP521R1);
+SG(tls13_chacha_x25519, TLS13, SUITE_CHACHA, NK_GROUP_X25519);
+SG(tls13_chacha_p256, TLS13, SUITE_CHACHA, NK_GROUP_SECP256R1);
+SG(tls13_chacha_p384, TLS13, SUITE_CHACHA, NK_GROUP_SECP384R1);
+SG(tls13_chacha_x448, TLS13, SUITE_CHACHA, NK_GROUP_X448);
+SG(tls13_chacha_p521, TLS13, SUITE_CHACHA, NK_GROUP_SECP521R1);
+SG(tls13_aes128ccm_x25519, TLS13, SUITE_CCM, NK_GROUP_X25519);
+SG(tls13_aes128ccm_p256, TLS13, SUITE_CCM, NK_GROUP_SECP256R1);
+SG(tls13_aes128ccm_p384, TLS13, SUITE_CCM, NK_GROUP_SECP384R1);
+SG(tls13_aes128ccm_x448, TLS13, SUITE_CCM, NK_GROUP_X448);
+SG(tls13_aes128ccm_p521, TLS13, SUITE_CCM, NK_GROUP_SECP521R1);
 
 FIXTURE_SETUP(suite_group)
 {
@@ -261,7 +286,9 @@ FIXTURE_SETUP(suite_group)
      * four; the client offers (and shares) only the variant's group. */
     ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
     ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    pin_version(_metadata, &self->p, variant->version);
     ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_version(_metadata, &self->p, variant->version);
 }
 
 FIXTURE_TEARDOWN(suite_group)
@@ -279,7 +306,7 @@ TEST_F(suite_group, negotiated)
         ASSERT_EQ(NKTLS_getNegotiatedGroup(self->p.h[s], &group), OK);
         ASSERT_EQ(group, variant->group);
         ASSERT_EQ(SSL_getSSLTLSVersion(self->p.h[s], &version), OK);
-        ASSERT_EQ(version, (ubyte4)TLS13_MINORVERSION);
+        ASSERT_EQ(version, (ubyte4)(variant->version & 0xff));
         ASSERT_EQ(SSL_getSessionStatus(self->p.h[s], &status), OK);
         ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
     }
@@ -323,7 +350,7 @@ TEST_F(suite_group, close_notify)
     check_close(_metadata, &self->p);
 }
 
-/* ---- server key × HelloRetryRequest × mutual authentication ---- */
+/* ---- version × server key × HelloRetryRequest × mutual authentication ---- */
 
 /* Counts the hellos on the wire: ClientHellos from the client, and
  * HelloRetryRequests among the server's ServerHellos. */
@@ -355,34 +382,37 @@ FIXTURE(auth) {
 };
 
 FIXTURE_VARIANT(auth) {
+    uint16_t version; /* as on the wire: 0x0304 is TLS 1.3 */
     int srv_key;
     int cli_key;      /* -1: no mutual authentication */
     int hrr;
     uint16_t suite;
 };
 
-#define AUTH(name, sk, ck, h, s) \
-    FIXTURE_VARIANT_ADD(auth, name) { .srv_key = sk, .cli_key = ck, .hrr = h, .suite = s }
-AUTH(p256, K_P256, -1, 0, SUITE_AES128);
-AUTH(p256_hrr, K_P256, -1, 1, SUITE_AES256);
-AUTH(p256_mutual, K_P256, K_ED25519, 0, SUITE_CHACHA);
-AUTH(p256_hrr_mutual, K_P256, K_ED25519, 1, SUITE_CCM);
-AUTH(p384, K_P384, -1, 0, SUITE_AES256);
-AUTH(p384_hrr, K_P384, -1, 1, SUITE_CHACHA);
-AUTH(p384_mutual, K_P384, K_RSA, 0, SUITE_CCM);
-AUTH(p384_hrr_mutual, K_P384, K_RSA, 1, SUITE_AES128);
-AUTH(rsa, K_RSA, -1, 0, SUITE_CHACHA);
-AUTH(rsa_hrr, K_RSA, -1, 1, SUITE_CCM);
-AUTH(rsa_mutual, K_RSA, K_P256, 0, SUITE_AES128);
-AUTH(rsa_hrr_mutual, K_RSA, K_P256, 1, SUITE_AES256);
-AUTH(rsa_pss, K_RSA_PSS, -1, 0, SUITE_CCM);
-AUTH(rsa_pss_hrr, K_RSA_PSS, -1, 1, SUITE_AES128);
-AUTH(rsa_pss_mutual, K_RSA_PSS, K_P384, 0, SUITE_AES256);
-AUTH(rsa_pss_hrr_mutual, K_RSA_PSS, K_P384, 1, SUITE_CHACHA);
-AUTH(ed25519, K_ED25519, -1, 0, SUITE_AES128);
-AUTH(ed25519_hrr, K_ED25519, -1, 1, SUITE_AES256);
-AUTH(ed25519_mutual, K_ED25519, K_RSA_PSS, 0, SUITE_CHACHA);
-AUTH(ed25519_hrr_mutual, K_ED25519, K_RSA_PSS, 1, SUITE_CCM);
+#define AUTH(name, v, sk, ck, h, s)                                       \
+    FIXTURE_VARIANT_ADD(auth, name) {                                     \
+        .version = v, .srv_key = sk, .cli_key = ck, .hrr = h, .suite = s  \
+    }
+AUTH(tls13_p256, TLS13, K_P256, -1, 0, SUITE_AES128);
+AUTH(tls13_p256_hrr, TLS13, K_P256, -1, 1, SUITE_AES256);
+AUTH(tls13_p256_mutual, TLS13, K_P256, K_ED25519, 0, SUITE_CHACHA);
+AUTH(tls13_p256_hrr_mutual, TLS13, K_P256, K_ED25519, 1, SUITE_CCM);
+AUTH(tls13_p384, TLS13, K_P384, -1, 0, SUITE_AES256);
+AUTH(tls13_p384_hrr, TLS13, K_P384, -1, 1, SUITE_CHACHA);
+AUTH(tls13_p384_mutual, TLS13, K_P384, K_RSA, 0, SUITE_CCM);
+AUTH(tls13_p384_hrr_mutual, TLS13, K_P384, K_RSA, 1, SUITE_AES128);
+AUTH(tls13_rsa, TLS13, K_RSA, -1, 0, SUITE_CHACHA);
+AUTH(tls13_rsa_hrr, TLS13, K_RSA, -1, 1, SUITE_CCM);
+AUTH(tls13_rsa_mutual, TLS13, K_RSA, K_P256, 0, SUITE_AES128);
+AUTH(tls13_rsa_hrr_mutual, TLS13, K_RSA, K_P256, 1, SUITE_AES256);
+AUTH(tls13_rsa_pss, TLS13, K_RSA_PSS, -1, 0, SUITE_CCM);
+AUTH(tls13_rsa_pss_hrr, TLS13, K_RSA_PSS, -1, 1, SUITE_AES128);
+AUTH(tls13_rsa_pss_mutual, TLS13, K_RSA_PSS, K_P384, 0, SUITE_AES256);
+AUTH(tls13_rsa_pss_hrr_mutual, TLS13, K_RSA_PSS, K_P384, 1, SUITE_CHACHA);
+AUTH(tls13_ed25519, TLS13, K_ED25519, -1, 0, SUITE_AES128);
+AUTH(tls13_ed25519_hrr, TLS13, K_ED25519, -1, 1, SUITE_AES256);
+AUTH(tls13_ed25519_mutual, TLS13, K_ED25519, K_RSA_PSS, 0, SUITE_CHACHA);
+AUTH(tls13_ed25519_hrr_mutual, TLS13, K_ED25519, K_RSA_PSS, 1, SUITE_CCM);
 
 FIXTURE_SETUP(auth)
 {
@@ -399,6 +429,7 @@ FIXTURE_SETUP(auth)
         ASSERT_EQ(NKTLS_setGroups(p->h[TP_CLIENT], cli_groups, 2), OK);
         ASSERT_EQ(NKTLS_setGroups(p->h[TP_SERVER], srv_groups, 2), OK);
     }
+    pin_version(_metadata, p, variant->version);
     /* Every handshake record reaches its receiver one byte at a time. */
     p->chunk = 1;
     p->hook = hello_hook;
@@ -406,6 +437,7 @@ FIXTURE_SETUP(auth)
     ASSERT_EQ(tp_handshake(p), OK);
     p->hook = NULL;
     p->chunk = 0;
+    check_version(_metadata, p, variant->version);
 }
 
 FIXTURE_TEARDOWN(auth)
@@ -417,6 +449,7 @@ TEST_F(auth, negotiated)
 {
     struct tp_pair *p = &self->p;
     uint16_t want_group = variant->hrr ? NK_GROUP_SECP256R1 : NK_GROUP_X25519;
+    check_version(_metadata, p, variant->version);
     for (int s = 0; s < 2; s++) {
         ubyte2 suite = 0, group = 0;
         ubyte4 curves;

@@ -3,10 +3,11 @@
  * The same program runs on a host without the tls module (every direction must
  * fall back to the software layer, reason "no tls module", every byte intact)
  * and inside the VM (scripts/vm-test), where the kernel must carry the records:
- * /proc/net/tls_stat counters prove it. Cases: each suite in both directions,
- * records already in flight at the switch, close_notify and fatal alerts through
- * control messages, a corrupted record, KeyUpdate under each rekey policy,
- * kTLS modes, and sendfile from 0 bytes to 100 MiB. */
+ * /proc/net/tls_stat counters prove it. Cases: each protocol version × suite
+ * (TLS 1.3 rows today; both ends must agree on the row's version) in both
+ * directions, records already in flight at the switch, close_notify and fatal
+ * alerts through control messages, a corrupted record, KeyUpdate under each
+ * rekey policy, kTLS modes, and sendfile from 0 bytes to 100 MiB. */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
@@ -68,22 +69,36 @@ static void expect_layers(sbyte4 h, const char *who)
     }
 }
 
-/* ---- every suite, both directions ------------------------------------------ */
+/* ---- every version × suite, both directions -------------------------------- */
 
 FIXTURE(suite) {
     int unused;
 };
 FIXTURE_VARIANT(suite) {
+    uint16_t version;   /* as on the wire: 0x0304 is TLS 1.3 */
     ubyte2 id;
 };
-FIXTURE_VARIANT_ADD(suite, aes128gcm) { .id = 0x1301 };
-FIXTURE_VARIANT_ADD(suite, aes256gcm) { .id = 0x1302 };
-FIXTURE_VARIANT_ADD(suite, chacha20) { .id = 0x1303 };
-FIXTURE_VARIANT_ADD(suite, aes128ccm) { .id = 0x1304 };
+FIXTURE_VARIANT_ADD(suite, tls13_aes128gcm) { .version = 0x0304, .id = 0x1301 };
+FIXTURE_VARIANT_ADD(suite, tls13_aes256gcm) { .version = 0x0304, .id = 0x1302 };
+FIXTURE_VARIANT_ADD(suite, tls13_chacha20) { .version = 0x0304, .id = 0x1303 };
+FIXTURE_VARIANT_ADD(suite, tls13_aes128ccm) { .version = 0x0304, .id = 0x1304 };
 FIXTURE_SETUP(suite) { env_up(4); }
 FIXTURE_TEARDOWN(suite) { env_down(); }
 
 #define XFER (1024 * 1024 + 7)
+
+/* The row's version is the highest either end may negotiate (SSL_SET_VERSION
+ * takes the minor version: 4 for 0x0304), so each row gets the one it names. */
+static MSTATUS set_version(sbyte4 h, uint16_t version)
+{
+    return SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)(version & 0xff));
+}
+
+static void pre_version(struct srv *s)
+{
+    const FIXTURE_VARIANT(suite) *v = s->arg;
+    s->st[5] = set_version(s->h, v->version);
+}
 
 /* Echo: receive XFER bytes, check them, send them back with another seed. */
 static void post_echo(struct srv *s)
@@ -94,6 +109,7 @@ static void post_echo(struct srv *s)
     s->st[0] = NKTLS_getRecordLayerInfo(s->h, &info);
     s->u[0] = (ubyte4)info.txLayer;
     s->u[1] = (ubyte4)info.rxLayer;
+    s->st[4] = SSL_getSSLTLSVersion(s->h, &s->u[2]);
     s->st[1] = recv_check(s->h, XFER, 1);
     s->st[2] = send_fill(s->h, XFER, 2);
     s->st[3] = recv_until_end(s->h);
@@ -106,15 +122,20 @@ TEST_F(suite, data_both_ways)
     int kernel = kernel_tls();   /* the once-per-process probe installs a key: before counting */
     int have_stat = read_tls_stat(&before) == 0;
     ASSERT_EQ(have_stat, kernel);
+    p.s.pre = pre_version;
     p.s.post = post_echo;
+    p.s.arg = variant;
     pair_up(&p, 1, env.srv, "server.example.com", env.cli);
     ASSERT_EQ(SSL_enableCiphers(p.ch, &variant->id, 1), OK);
+    ASSERT_EQ(set_version(p.ch, variant->version), OK);
     MSTATUS st = SSL_negotiateConnection(p.ch);
     ST_EQ(st, OK);
     ubyte2 cipher = 0;
-    ubyte4 curves;
+    ubyte4 curves, minor = 0;
     ASSERT_EQ(SSL_getCipherInfo(p.ch, &cipher, &curves), OK);
     ASSERT_EQ(cipher, variant->id);
+    ASSERT_EQ(SSL_getSSLTLSVersion(p.ch, &minor), OK);
+    ASSERT_EQ(minor, (ubyte4)(variant->version & 0xff));
     expect_layers(p.ch, "client");
     st = send_fill(p.ch, XFER, 1);
     ST_EQ(st, OK);
@@ -133,6 +154,9 @@ TEST_F(suite, data_both_ways)
     ST_EQ(p.s.st[1], OK);
     ST_EQ(p.s.st[2], OK);
     ST_EQ(p.s.st[3], ERR_SSL_CONNECTION_CLOSED);
+    ST_EQ(p.s.st[4], OK);
+    ST_EQ(p.s.st[5], OK);
+    ASSERT_EQ(p.s.u[2], (ubyte4)(variant->version & 0xff));
     ASSERT_EQ(p.s.u[0], (ubyte4)(kernel_tls() ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE));
     ASSERT_EQ(p.s.u[1], (ubyte4)(kernel_tls() ? NKTLS_LAYER_KERNEL : NKTLS_LAYER_SOFTWARE));
     if (have_stat) {
