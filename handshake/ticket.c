@@ -5,7 +5,7 @@
  * process-wide key made at first use; a restart invalidates every ticket, which
  * costs the peer one full handshake.
  * Client: a NewSessionTicket becomes a tls13PSK, handed to the application's
- * save callback in SSL_serializePSK's format; the retrieve callback gives one
+ * save callback in nk_psk_serialize's form (SSL_serializePSK's); the retrieve callback gives one
  * back before the next ClientHello (handshake/psk.c offers it). */
 #include <pthread.h>
 #include <stdlib.h>
@@ -271,7 +271,7 @@ MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add
     p->ticket_len = (uint16_t)tlen;
     if ((p->ticket = malloc(tlen)) != NULL && (st = ticket_psk(c, nonce, nlen, p->psk)) == OK) {
         memcpy(p->ticket, ticket, tlen);
-        st = SSL_serializePSK(p, &ser, &ser_len);
+        st = nk_psk_serialize(p, &ser, &ser_len);
     }
     if (st == OK) {
         const char *info = c->server_name ? c->server_name : "";
