@@ -98,7 +98,12 @@ struct nk_step {
     nk_hs_handler fn;
 };
 
-/* engine → handshake */
+/* engine → handshake: the content of handshake records (handshake/hs_input.c) */
+MSTATUS nk_hs_input(struct nk_tls *c, const uint8_t *d, size_t n) NK_MUST;
+void nk_hs_input_free(struct nk_tls *c);   /* the reassembly buffer */
+/* Bytes the reassembly buffers of all connections hold now. */
+uint64_t nk_hs_memory_held(void);
+
 MSTATUS nk_hs_client_start(struct nk_tls *c) NK_MUST;
 MSTATUS nk_hs_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t raw_len) NK_MUST;
 /* A message's 4-byte header arrived: unexpected_message for a type this state

@@ -94,7 +94,7 @@ struct nk_config {
     uint8_t *alpn_offer;           /* client: ALPN list in wire form */ \
     /* Negotiated protocol, "" if none. During a handshake that may agree on one \
      * it points to NK_ALPN_MAX writable bytes; afterwards to a copy of the name \
-     * or to alpn_none (nk_conn_alpn_settle). */ \
+     * or to alpn_none (handshake/hs_input.c). */ \
     char *alpn; \
     sbyte4 (*alpn_cb)(sbyte4, ubyte **[], sbyte4 *, ubyte *, sbyte4); \
     MSTATUS (*cert_status_cb)(sbyte4, struct certChain *, MSTATUS); \
