@@ -73,22 +73,27 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
 
 static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
 {
+    struct nk_rd r;
+    uint8_t level, desc;
     /* §5.4: an empty alert is unexpected_message; §5.1: otherwise alerts are
-     * never fragmented or coalesced: exactly two bytes. */
+     * never fragmented or coalesced: exactly two bytes (decode_error else). */
     NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
-    NK_CHECK(n == 2, ERR_SSL_PROTOCOL);
-    c->alert_in_level = d[0];
-    c->alert_in = d[1];
+    nk_rd_init(&r, d, n);
+    NK_TRY(nk_rd_u8(&r, &level));
+    NK_TRY(nk_rd_u8(&r, &desc));
+    NK_TRY(nk_rd_done(&r));
+    c->alert_in_level = level;
+    c->alert_in = desc;
     const sslSettings *s = &c->cfg->ssl;
     if (s->funcPtrAlertCallback)
-        s->funcPtrAlertCallback(c->handle, d[1], d[0]);
-    if (d[1] == NK_ALERT_CLOSE_NOTIFY) {
+        s->funcPtrAlertCallback(c->handle, desc, level);
+    if (desc == NK_ALERT_CLOSE_NOTIFY) {
         c->got_close_notify = 1;
         return OK;
     }
     /* §6.1: user_canceled is a warning (a close_notify follows); every other alert
      * is an error alert whatever its level (§6). */
-    if (d[1] == NK_ALERT_USER_CANCELED && d[0] == SSLALERTLEVEL_WARNING)
+    if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
         return OK;
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;

@@ -241,9 +241,11 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         return ERR_SSL_UNSUPPORTED_VERSION;
     }
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */
+    const uint8_t *echo;
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_CHECK(nk_rd_left(&sid) == hs->session_id_len && !memcmp(sid.p, hs->session_id, hs->session_id_len),
-             ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_rd_left(&sid) == hs->session_id_len, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_bytes(&sid, hs->session_id_len, &echo));
+    NK_CHECK(!memcmp(echo, hs->session_id, hs->session_id_len), ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
     int offered = 0;
     for (size_t i = 0; i < c->n_suites; i++)
@@ -295,12 +297,14 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
     NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
     NK_CHECK(nk_rd_left(&list) == 0, ERR_SSL_ILLEGAL_PARAMETER);
     struct nk_rd offer, o;
-    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
+    const uint8_t *chosen;
     size_t len = nk_rd_left(&name);
+    NK_TRY(nk_rd_bytes(&name, len, &chosen));
+    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
     while (nk_rd_left(&offer)) {
         NK_TRY(nk_rd_vec8(&offer, &o, 1, 255));
-        if (nk_rd_left(&o) == len && !memcmp(o.p, name.p, len)) {
-            memcpy(c->alpn, name.p, len);
+        if (nk_rd_left(&o) == len && !memcmp(o.p, chosen, len)) {
+            memcpy(c->alpn, chosen, len);
             c->alpn[len] = 0;
             return OK;
         }

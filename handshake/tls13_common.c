@@ -151,8 +151,8 @@ static MSTATUS keep_peer_chain(struct nk_tls *c, struct nk_rd *list)
         struct nk_der *d = &grown[hs->peer_chain_len];
         d->len = nk_rd_left(&cert);
         NK_CHECK(d->p = malloc(d->len), ERR_MEM_ALLOC_FAIL);
-        memcpy(d->p, cert.p, d->len);
-        hs->peer_chain_len++;
+        hs->peer_chain_len++;   /* counted now: freed with the rest on any failure */
+        NK_TRY(nk_rd_copy(&cert, d->p, d->len));
     }
     return OK;
 }
@@ -209,12 +209,14 @@ MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd ctx, list;
+    const uint8_t *ctx_bytes;
     NK_TRY(nk_rd_vec8(body, &ctx, 0, 255));
     NK_TRY(nk_rd_vec24(body, &list, 0, 0xffffff));
     NK_TRY(nk_rd_done(body));
     /* §4.4.2: the context echoes the CertificateRequest's (empty for a server). */
-    NK_CHECK(nk_rd_left(&ctx) == hs->cr_context_len
-             && !memcmp(ctx.p, hs->cr_context, hs->cr_context_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_rd_left(&ctx) == hs->cr_context_len, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_bytes(&ctx, hs->cr_context_len, &ctx_bytes));
+    NK_CHECK(!memcmp(ctx_bytes, hs->cr_context, hs->cr_context_len), ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(keep_peer_chain(c, &list));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     if (hs->peer_chain_len == 0) {
@@ -257,12 +259,15 @@ MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *r
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
+    const uint8_t *verify_data;
     size_t hl = nk_hash_len(hs->hash);
-    NK_CHECK(nk_rd_left(body) == hl, ERR_SSL_PROTOCOL);
+    /* §4.4.4: verify_data is exactly Hash.length bytes (decode_error else). */
+    NK_TRY(nk_rd_bytes(body, hl, &verify_data));
+    NK_TRY(nk_rd_done(body));
     NK_TRY(nk_transcript_hash(&hs->tr, th));
     NK_TRY(nk_ks_finished(hs->hash, c->role == NK_CLIENT ? hs->s_hs : hs->c_hs, th, vd));
     /* §4.4.4: recipients MUST verify the Finished; mismatch is decrypt_error. */
-    NK_CHECK(nk_ct_equal(vd, body->p, hl), ERR_SSL_BAD_FINISHED);
+    NK_CHECK(nk_ct_equal(vd, verify_data, hl), ERR_SSL_BAD_FINISHED);
     hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
     return nk_transcript_add(&hs->tr, raw, n);
 }

@@ -54,7 +54,10 @@ static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint
     }
     NK_CHECK(tls13, ERR_SSL_UNSUPPORTED_VERSION);
     /* §4.1.2: for TLS 1.3 the compression list is exactly one zero byte. */
-    NK_CHECK(nk_rd_left(&comp) == 1 && comp.p[0] == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    uint8_t method;
+    NK_CHECK(nk_rd_left(&comp) == 1, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_u8(&comp, &method));
+    NK_CHECK(method == 0, ERR_SSL_ILLEGAL_PARAMETER);
     return OK;
 }
 
@@ -494,9 +497,11 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
         /* The transcript and the tickets already count this Finished: it must
          * be the one we computed. §4.4.4: recipients MUST verify the
          * Finished; a mismatch is decrypt_error. */
+        const uint8_t *verify_data;
         size_t hl = nk_hash_len(hs->hash);
-        NK_CHECK(nk_rd_left(b) == hl, ERR_SSL_PROTOCOL);
-        NK_CHECK(nk_ct_equal(hs->fin_expect, b->p, hl), ERR_SSL_BAD_FINISHED);
+        NK_TRY(nk_rd_bytes(b, hl, &verify_data));
+        NK_TRY(nk_rd_done(b));
+        NK_CHECK(nk_ct_equal(hs->fin_expect, verify_data, hl), ERR_SSL_BAD_FINISHED);
         hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
     } else {
         NK_TRY(nk_hs_on_finished(c, b, raw, n));
