@@ -29,10 +29,7 @@ MSTATUS nk_engine_start(struct nk_conn *c)
 {
     NK_TRY(nk_conn_alpn_scratch(c));
     NK_TRY(nk_hs_alloc(&c->tls));
-    if (c->role == NK_CLIENT)
-        return nk_fail(c, nk_hs_client_start(&c->tls));
-    c->hs->state = ST_S_WAIT_CH;
-    return OK;
+    return nk_fail(c, nk_hs_start(&c->tls));
 }
 
 unsigned nk_conn_wants(struct nk_conn *c)
@@ -142,12 +139,8 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
 {
     uint8_t type = rec[0], *data = rec + NK_REC_HDR;
     size_t n = len - NK_REC_HDR;
-    if (type == NK_CT_CHANGE_CIPHER_SPEC) {
-        /* §5: a single 0x01 byte, unprotected, between the first ClientHello and
-         * the peer's Finished, is dropped; anything else is unexpected_message. */
-        NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
-        return OK;
-    }
+    if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
+        return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
     if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
         /* A client that rejects our ServerHello has no keys: its alert then

@@ -100,11 +100,30 @@ static MSTATUS on_message(struct nk_tls *c, const uint8_t *msg, size_t n, int mo
     NK_CHECK(!more || !must_end_record(type), ERR_SSL_UNEXPECTED_MESSAGE);
     unsigned epoch = c->rd_epoch;
     int in_hs = c->hs != NULL;
-    NK_TRY(nk_hs_message(c, type, msg, n));
+    NK_TRY(nk_hs_step(c, NK_CT_HANDSHAKE, type, &body, msg, n));
     if (in_hs && !c->hs)   /* that message ended the handshake */
         alpn_settle(c);
     /* §5.1: messages before a key change MUST align with a record boundary. */
     NK_CHECK(epoch == c->rd_epoch || !more, ERR_SSL_UNEXPECTED_MESSAGE);
+    return OK;
+}
+
+MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len)
+{
+    const struct nk_limits *lim = &c->cfg->limits;
+    uint32_t max;
+    /* A type with no row in this state is refused before its body is held. */
+    NK_CHECK(nk_hs_row(c, NK_CT_HANDSHAKE, type), ERR_SSL_UNEXPECTED_MESSAGE);
+    switch (type) {
+    case NK_HS_KEY_UPDATE:          max = 1; break;            /* §4.6.3 */
+    case NK_HS_FINISHED:            max = NK_MAX_HASH; break;   /* §4.4.4: Hash.length */
+    case NK_HS_CERTIFICATE_VERIFY:  max = 2 + 2 + 2048; break;  /* scheme, a 16384-bit RSA signature */
+    case NK_HS_CERTIFICATE:         max = lim->cert_message; break;
+    /* §4.6.1: lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions */
+    case NK_HS_NEW_SESSION_TICKET:  max = 4 + 4 + 1 + 255 + 2 + 0xffff + 2 + 256; break;
+    default:                        max = lim->hs_message; break;
+    }
+    NK_CHECK(len <= max, ERR_SSL_MESSAGE_TOO_LONG);
     return OK;
 }
 
@@ -183,4 +202,11 @@ MSTATUS nk_hs_input(struct nk_tls *c, const uint8_t *d, size_t n)
             NK_TRY(reassemble(c, &rec));
     }
     return OK;
+}
+
+MSTATUS nk_hs_ccs(struct nk_tls *c, const uint8_t *d, size_t n)
+{
+    struct nk_rd body;
+    nk_rd_init(&body, d, n);
+    return nk_hs_step(c, NK_CT_CHANGE_CIPHER_SPEC, 0, &body, d, n);
 }

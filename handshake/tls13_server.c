@@ -246,9 +246,7 @@ static MSTATUS send_hello_retry(struct nk_tls *c, uint16_t group, const uint8_t 
     nk_wr_bytes(&w, hs->cookie.p, 32);
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_hs_finish(c, &w));
-    NK_TRY(nk_send_ccs(c));   /* D.4: after the first handshake message */
-    hs->state = ST_S_WAIT_CH2;
-    return OK;
+    return nk_send_ccs(c);   /* D.4: after the first handshake message */
 }
 
 static MSTATUS server_hello_and_keys(struct nk_tls *c, struct client_hello *ch)
@@ -430,10 +428,9 @@ static MSTATUS server_flight(struct nk_tls *c, struct client_hello *ch, const ui
         return st;
     }
     c->wr_app = 1;
-    hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
     if (!want_cert && c->num_tickets && c->tickets_ok)
         NK_TRY(send_tickets_early(c));
-    return OK;
+    return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its Finished */
 }
 
 static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -444,7 +441,6 @@ static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     /* Only TLS 1.3 is implemented: a server held below it has nothing to offer. */
     NK_CHECK(c->min_minor <= 4 && c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
     NK_TRY(parse_client_hello(b, &ch, hs->client_random));
-    hs->ccs_ok = 1;
     hs->session_id_len = (uint8_t)nk_rd_left(&ch.sid);
     memcpy(hs->session_id, ch.sid.p, hs->session_id_len);
     NK_TRY(pick_suite(c, &ch));
@@ -456,8 +452,10 @@ static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         hs->early_skip = 1;
         hs->early_skip_left = c->cfg->limits.early_data_skip;
     }
-    if (!ch.share)
-        return send_hello_retry(c, group, raw, n);
+    if (!ch.share) {
+        NK_TRY(send_hello_retry(c, group, raw, n));
+        return NK_HS_ALT2;   /* a second ClientHello comes next */
+    }
     return server_flight(c, &ch, raw, n);
 }
 
@@ -502,7 +500,6 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
         NK_TRY(nk_rd_bytes(b, hl, &verify_data));
         NK_TRY(nk_rd_done(b));
         NK_CHECK(nk_ct_equal(hs->fin_expect, verify_data, hl), ERR_SSL_BAD_FINISHED);
-        hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
     } else {
         NK_TRY(nk_hs_on_finished(c, b, raw, n));
         NK_TRY(nk_ks_resumption(c));
@@ -514,20 +511,31 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     return early ? OK : send_tickets(c, NULL);   /* the handshake state is gone */
 }
 
+/* RFC 8446 §2, Appendix A.2: the server's states. A change_cipher_spec may
+ * come once the first ClientHello is in until the client's Finished (§5);
+ * after the handshake, KeyUpdate only (§4.6.3): a client sends no
+ * NewSessionTicket, and nothing else has a place there. */
 static const struct nk_step server13[] = {
-    { ST_S_WAIT_CH, NK_HS_CLIENT_HELLO, on_client_hello },
-    { ST_S_WAIT_CH2, NK_HS_CLIENT_HELLO, on_client_hello2 },
-    { ST_S_WAIT_CERT, NK_HS_CERTIFICATE, nk_hs_on_certificate },
-    { ST_S_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, nk_hs_on_cert_verify },
-    { ST_S_WAIT_FIN, NK_HS_FINISHED, on_client_finished },
+    /* state          content type              message                    handler               next (alt, alt2) */
+    { ST_S_WAIT_CH,   NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,        on_client_hello,      ST_S_WAIT_FIN,
+      .alt = ST_S_WAIT_CERT /* we sent a CertificateRequest */,
+      .alt2 = ST_S_WAIT_CH2 /* we sent a HelloRetryRequest */ },
+    { ST_S_WAIT_CH2,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,        on_client_hello2,     ST_S_WAIT_FIN,
+      .alt = ST_S_WAIT_CERT /* we sent a CertificateRequest */ },
+    { ST_S_WAIT_CERT, NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,         nk_hs_on_certificate, ST_S_WAIT_CV,
+      .alt = ST_S_WAIT_FIN /* an empty one: no CertificateVerify */ },
+    { ST_S_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,  nk_hs_on_cert_verify, ST_S_WAIT_FIN },
+    { ST_S_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,            on_client_finished,   ST_CONNECTED },
+
+    { ST_S_WAIT_CH2,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CH2 },
+    { ST_S_WAIT_CERT, NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CERT },
+    { ST_S_WAIT_CV,   NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CV },
+    { ST_S_WAIT_FIN,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_FIN },
+
+    { ST_CONNECTED,   NK_CT_HANDSHAKE,          NK_HS_KEY_UPDATE,          nk_hs_on_key_update,  ST_CONNECTED },
 };
 
-MSTATUS nk_hs_server_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
-{
-    return nk_hs_dispatch(c, server13, NK_ARRAY_LEN(server13), type, raw, n);
-}
-
-int nk_hs_server_expects(int state, uint8_t type)
-{
-    return nk_hs_table_has(server13, NK_ARRAY_LEN(server13), state, type);
-}
+const struct nk_protocol nk_tls13_server = {
+    .id = NK_PROTO_TLS13_SERVER, .first = ST_S_WAIT_CH, .version = NK_TLS13, .name = "TLS 1.3 server",
+    .steps = server13, .n_steps = NK_ARRAY_LEN(server13),
+};
