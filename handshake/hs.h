@@ -128,6 +128,7 @@ struct nk_client_hello;
 /* The protocols, by the number a connection keeps (c->proto). */
 enum {
     NK_PROTO_NONE = 0,             /* before nk_hs_start: no message is expected */
+    NK_PROTO_HELLO,                /* a server before the ClientHello chose a version */
     NK_PROTO_TLS13_CLIENT,
     NK_PROTO_TLS13_SERVER,
     NK_PROTO_COUNT,
@@ -142,6 +143,10 @@ struct nk_protocol {
     size_t n_steps;
     /* Begin a handshake in `first` (a client sends its ClientHello); NULL: wait. */
     MSTATUS (*start)(struct nk_tls *c);
+    /* A server's: run this version on a ClientHello that chose it, parsed by
+     * handshake/hello.c; answers as the handler of its ClientHello row. */
+    MSTATUS (*client_hello)(struct nk_tls *c, const struct nk_client_hello *ch, const uint8_t *raw,
+                            size_t n);
 };
 
 extern const struct nk_protocol nk_tls13_client, nk_tls13_server;

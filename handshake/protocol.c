@@ -3,12 +3,14 @@
  * next (handshake/hs.h says what a row is). No version is compared here: a
  * connection reaches its table through c->proto. */
 #include "handshake/hs.h"
+#include "handshake/hello.h"
 
 /* A connection that has not started: nothing is expected. */
 static const struct nk_protocol proto_none = { .id = NK_PROTO_NONE, .name = "none" };
 
 static const struct nk_protocol *const protocols[NK_PROTO_COUNT] = {
     [NK_PROTO_NONE] = &proto_none,
+    [NK_PROTO_HELLO] = &nk_hello_server,
     [NK_PROTO_TLS13_CLIENT] = &nk_tls13_client,
     [NK_PROTO_TLS13_SERVER] = &nk_tls13_server,
 };
@@ -16,7 +18,7 @@ static const struct nk_protocol *const protocols[NK_PROTO_COUNT] = {
 /* The protocol each role starts a handshake in. */
 static const uint8_t first_protocol[] = {
     [NK_CLIENT] = NK_PROTO_TLS13_CLIENT,
-    [NK_SERVER] = NK_PROTO_TLS13_SERVER,
+    [NK_SERVER] = NK_PROTO_HELLO,   /* the ClientHello chooses the version (hello.c) */
 };
 
 const struct nk_protocol *nk_hs_protocol(unsigned id)
