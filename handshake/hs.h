@@ -1,6 +1,7 @@
-/* handshake/hs.h — the TLS 1.3 handshake engines' shared state and helpers.
- * Sans-I/O: handlers consume one handshake message and queue output through the
- * engine (core/engine.c); they never touch sockets or clocks. */
+/* handshake/hs.h — the handshake's state, its state tables (one per protocol)
+ * and the helpers the TLS 1.3 client and server share. Sans-I/O: handlers
+ * consume one handshake message and queue output for the engine
+ * (engine/engine.c); they never touch sockets or clocks. */
 #ifndef NK_HS_H
 #define NK_HS_H
 
@@ -105,10 +106,10 @@ struct nk_hs {
  * branches on what only the message itself says (a HelloRetryRequest or a
  * ServerHello; a CertificateRequest sent or not; an empty client Certificate;
  * a resumed handshake), the handler answers which branch, NK_HS_ALT or
- * NK_HS_ALT2 instead of OK, and the row names the state each leads to. Rows
- * with a condition were the other way: but the condition is known only once
- * the handler has read the message, so it would be evaluated after a handler
- * that several rows share, and the table would read less plainly. */
+ * NK_HS_ALT2 instead of OK, and the row names the state each leads to. (The
+ * other way, several rows for one message each with a condition, would not
+ * read better: the condition is known only once the message has been read,
+ * so those rows would share one handler run before any of them is chosen.) */
 #define NK_HS_NEXT OK
 #define NK_HS_ALT  ((MSTATUS)1)
 #define NK_HS_ALT2 ((MSTATUS)2)
@@ -182,6 +183,9 @@ void nk_hs_free(struct nk_tls *c);
 MSTATUS nk_hs_alloc(struct nk_tls *c) NK_MUST;
 
 /* shared helpers (handshake/tls13_common.c) */
+/* The rest of r must be the n bytes we sent (a session id, a cookie, a
+ * certificate_request_context echoed): illegal_parameter otherwise. */
+MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n) NK_MUST;
 /* Start a handshake message in hs->msg; finish it (length, transcript, send). */
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type);
 MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w) NK_MUST;

@@ -208,7 +208,8 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     NK_TRY(nk_transcript_hrr_reset(&hs->tr));
     NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
     NK_TRY(nk_send_ccs(c));       /* D.4: the CCS goes before our second flight */
-    return send_client_hello(c);
+    NK_TRY(send_client_hello(c));
+    return NK_HS_ALT;             /* a ServerHello comes next again */
 }
 
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -238,11 +239,8 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         return ERR_SSL_UNSUPPORTED_VERSION;
     }
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */
-    const uint8_t *echo;
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_CHECK(nk_rd_left(&sid) == hs->session_id_len, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(nk_rd_bytes(&sid, hs->session_id_len, &echo));
-    NK_CHECK(!memcmp(echo, hs->session_id, hs->session_id_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_hs_check_echo(&sid, hs->session_id, hs->session_id_len));
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
     int offered = 0;
     for (size_t i = 0; i < c->n_suites; i++)
@@ -254,10 +252,8 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     hs->hash = c->suite->hash;
     int hrr = !memcmp(hs->server_random, hrr_random, 32);
     NK_TRY(check_server_exts(hs, e, ne, hrr));
-    if (hrr) {
-        NK_TRY(on_hello_retry(c, e, ne, raw, n));
-        return NK_HS_ALT;   /* a ServerHello comes next again */
-    }
+    if (hrr)
+        return on_hello_retry(c, e, ne, raw, n);
 
     const struct nk_ext *ks = nk_ext_find(e, ne, NK_EXT_KEY_SHARE);
     NK_CHECK(ks, ERR_SSL_MISSING_EXTENSION);

@@ -38,6 +38,15 @@ void nk_hs_free(struct nk_tls *c)
     c->hs = NULL;
 }
 
+MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n)
+{
+    const uint8_t *echo;
+    NK_CHECK(nk_rd_left(r) == n, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_bytes(r, n, &echo));
+    NK_CHECK(nk_ct_equal(echo, sent, n), ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
+}
+
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type)
 {
     c->hs->msg.len = 0;
@@ -196,14 +205,11 @@ MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd ctx, list;
-    const uint8_t *ctx_bytes;
     NK_TRY(nk_rd_vec8(body, &ctx, 0, 255));
     NK_TRY(nk_rd_vec24(body, &list, 0, 0xffffff));
     NK_TRY(nk_rd_done(body));
     /* §4.4.2: the context echoes the CertificateRequest's (empty for a server). */
-    NK_CHECK(nk_rd_left(&ctx) == hs->cr_context_len, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(nk_rd_bytes(&ctx, hs->cr_context_len, &ctx_bytes));
-    NK_CHECK(!memcmp(ctx_bytes, hs->cr_context, hs->cr_context_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_hs_check_echo(&ctx, hs->cr_context, hs->cr_context_len));
     NK_TRY(keep_peer_chain(c, &list));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     if (hs->peer_chain_len == 0) {

@@ -433,14 +433,10 @@ static MSTATUS check_cookie(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     struct nk_buf *sent = &c->hs->cookie;
     const struct nk_ext *ck = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_COOKIE);
-    const uint8_t *echo;
     NK_CHECK(ck, ERR_SSL_MISSING_EXTENSION);
     struct nk_rd r = ck->data, cookie;
     NK_TRY(nk_rd_vec16(&r, &cookie, 1, 0xffff));
-    NK_CHECK(nk_rd_left(&cookie) == sent->len, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(nk_rd_bytes(&cookie, sent->len, &echo));
-    NK_CHECK(nk_ct_equal(echo, sent->p, sent->len), ERR_SSL_ILLEGAL_PARAMETER);
-    return OK;
+    return nk_hs_check_echo(&cookie, sent->p, sent->len);
 }
 
 /* The second ClientHello, after our HelloRetryRequest: TLS 1.3 is chosen
@@ -450,7 +446,6 @@ static MSTATUS on_client_hello2(struct nk_tls *c, struct nk_rd *b, const uint8_t
     struct nk_hs *hs = c->hs;
     struct nk_client_hello ch;
     struct offer o = { .ch = &ch };
-    const uint8_t *sid;
     uint16_t group;
     const struct nk_suite *suite = c->suite;
     NK_TRY(nk_hello_parse(b, &ch));
@@ -460,9 +455,7 @@ static MSTATUS on_client_hello2(struct nk_tls *c, struct nk_rd *b, const uint8_t
     /* §4.1.2: the second ClientHello repeats the first but for key_share, cookie
      * and the like: same session id, and (§4.1.4) the suite and group the HRR
      * named are still offered and now shared. */
-    NK_CHECK(nk_rd_left(&ch.session_id) == hs->session_id_len, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(nk_rd_bytes(&ch.session_id, hs->session_id_len, &sid));
-    NK_CHECK(!memcmp(sid, hs->session_id, hs->session_id_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_hs_check_echo(&ch.session_id, hs->session_id, hs->session_id_len));
     NK_TRY(pick_suite(c, &o));
     NK_CHECK(c->suite == suite, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(pick_group(c, &o, &group));
