@@ -89,13 +89,8 @@ MSTATUS nk_fail(struct nk_conn *c, MSTATUS err);         /* record a fatal error
 void nk_engine_release(struct nk_conn *c);               /* free buffers and keys */
 /* Idle: free the record keys' AEAD contexts; the next record rebuilds them. */
 void nk_engine_park(struct nk_conn *c);
-/* The handshake is over: keep the agreed ALPN name in an allocation of its size. */
-void nk_conn_alpn_settle(struct nk_conn *c);
 /* Before a handshake that may agree on ALPN: NK_ALPN_MAX bytes at c->alpn. */
 MSTATUS nk_conn_alpn_scratch(struct nk_conn *c) NK_MUST;
-
-/* Bytes the reassembly buffers of all connections hold now (engine/engine.c). */
-uint64_t nk_hs_memory_held(void);
 
 /* kernel offload (ktls/) */
 MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;

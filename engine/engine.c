@@ -25,38 +25,11 @@ MSTATUS nk_conn_alpn_scratch(struct nk_conn *c)
     return OK;
 }
 
-void nk_conn_alpn_settle(struct nk_conn *c)
-{
-    if (c->alpn == c->alpn_none)
-        return;
-    if (c->alpn_pooled)
-        return;   /* settled already */
-    size_t n = strlen(c->alpn);
-    if (n == 0) {
-        free(c->alpn);
-        c->alpn = c->alpn_none;
-        return;
-    }
-    /* A short name goes to the names pool (kept away from the heap's churn);
-     * a long one stays in a block of its size. */
-    unsigned pooled = 0;
-    char *p = n < NK_NAME_SHORT ? nk_name_dup(c->alpn, n, &pooled) : realloc(c->alpn, n + 1);
-    if (p && pooled)
-        free(c->alpn);
-    if (p) {   /* else the larger block stays: still correct */
-        c->alpn = p;
-        c->alpn_pooled = pooled & 1;
-    }
-}
-
 MSTATUS nk_engine_start(struct nk_conn *c)
 {
     NK_TRY(nk_conn_alpn_scratch(c));
     NK_TRY(nk_hs_alloc(&c->tls));
-    if (c->role == NK_CLIENT)
-        return nk_fail(c, nk_hs_client_start(&c->tls));
-    c->hs->state = ST_S_WAIT_CH;
-    return OK;
+    return nk_fail(c, nk_hs_start(&c->tls));
 }
 
 unsigned nk_conn_wants(struct nk_conn *c)
@@ -97,129 +70,30 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
 
 static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
 {
+    struct nk_rd r;
+    uint8_t level, desc;
     /* §5.4: an empty alert is unexpected_message; §5.1: otherwise alerts are
-     * never fragmented or coalesced: exactly two bytes. */
+     * never fragmented or coalesced: exactly two bytes (decode_error else). */
     NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
-    NK_CHECK(n == 2, ERR_SSL_PROTOCOL);
-    c->alert_in_level = d[0];
-    c->alert_in = d[1];
+    nk_rd_init(&r, d, n);
+    NK_TRY(nk_rd_u8(&r, &level));
+    NK_TRY(nk_rd_u8(&r, &desc));
+    NK_TRY(nk_rd_done(&r));
+    c->alert_in_level = level;
+    c->alert_in = desc;
     const sslSettings *s = &c->cfg->ssl;
     if (s->funcPtrAlertCallback)
-        s->funcPtrAlertCallback(c->handle, d[1], d[0]);
-    if (d[1] == NK_ALERT_CLOSE_NOTIFY) {
+        s->funcPtrAlertCallback(c->handle, desc, level);
+    if (desc == NK_ALERT_CLOSE_NOTIFY) {
         c->got_close_notify = 1;
         return OK;
     }
     /* §6.1: user_canceled is a warning (a close_notify follows); every other alert
      * is an error alert whatever its level (§6). */
-    if (d[1] == NK_ALERT_USER_CANCELED && d[0] == SSLALERTLEVEL_WARNING)
+    if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
         return OK;
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
-}
-
-/* §5.1: "Because the ClientHello, EndOfEarlyData, ServerHello, Finished, and
- * KeyUpdate messages can immediately precede a key change, implementations MUST
- * align these messages with key boundaries": nothing may follow them in their
- * record. Checked before the message is acted on, so a bad record costs no
- * signature and changes no key. */
-static int must_end_record(uint8_t type)
-{
-    return type == NK_HS_CLIENT_HELLO || type == NK_HS_END_OF_EARLY_DATA || type == NK_HS_SERVER_HELLO
-           || type == NK_HS_FINISHED || type == NK_HS_KEY_UPDATE;
-}
-
-/* One whole message (header included); more: bytes of this record follow it. */
-static MSTATUS on_handshake_message(struct nk_conn *c, const uint8_t *msg, size_t n, int more)
-{
-    NK_CHECK(!more || !must_end_record(msg[0]), ERR_SSL_UNEXPECTED_MESSAGE);
-    unsigned epoch = c->rd_epoch;
-    int in_hs = c->hs != NULL;
-    NK_TRY(nk_hs_message(&c->tls, msg[0], msg, n));
-    if (in_hs && !c->hs)   /* that message ended the handshake */
-        nk_conn_alpn_settle(c);
-    /* §5.1: messages before a key change MUST align with a record boundary. */
-    NK_CHECK(epoch == c->rd_epoch || !more, ERR_SSL_UNEXPECTED_MESSAGE);
-    return OK;
-}
-
-/* Every reassembly buffer counts against one process-wide budget, so that
- * many connections each trickling a large message cannot add up to more than
- * NKTLS_LIMIT_HANDSHAKE_MEMORY. (A message whole inside its record is handled
- * where it lies and takes nothing.) */
-static uint64_t g_hs_held;
-
-/* Room for n more bytes in the reassembly buffer, counted against the budget. */
-static MSTATUS hs_in_reserve(struct nk_conn *c, size_t n)
-{
-    uint32_t before = c->hs_in.cap;
-    NK_TRY(nk_buf_reserve(&c->hs_in, n));
-    uint32_t grown = c->hs_in.cap - before;
-    uint64_t held = __atomic_add_fetch(&g_hs_held, grown, __ATOMIC_RELAXED);
-    /* Our own limit, not the peer's fault: internal_error (RFC 8446 §6.2). */
-    NK_CHECK(held <= c->cfg->limits.hs_memory, ERR_SSL_HANDSHAKE_MEMORY);
-    return OK;
-}
-
-static void hs_in_free(struct nk_conn *c)
-{
-    __atomic_sub_fetch(&g_hs_held, c->hs_in.cap, __ATOMIC_RELAXED);
-    nk_buf_free(&c->hs_in);
-}
-
-uint64_t nk_hs_memory_held(void)
-{
-    return __atomic_load_n(&g_hs_held, __ATOMIC_RELAXED);
-}
-
-/* The 4-byte header of the next message is in: refuse a type this state does
- * not expect, or a length over the type's limit, before holding any of its body
- * (a peer could otherwise make us buffer up to 16 MiB per connection). The
- * buffer is then sized for exactly this message. */
-static MSTATUS on_handshake_header(struct nk_conn *c)
-{
-    uint8_t hdr[4];
-    memcpy(hdr, c->hs_in.p, 4);
-    uint32_t len = nk_load24(hdr + 1);
-    NK_TRY(nk_hs_check_header(&c->tls, hdr[0], len));
-    if (c->hs_in.cap >= 4 + len)
-        return OK;
-    hs_in_free(c);
-    NK_TRY(hs_in_reserve(c, 4 + len));   /* an empty buffer is allocated at the size asked */
-    return nk_buf_append(&c->hs_in, hdr, 4);   /* within what was reserved */
-}
-
-static MSTATUS on_handshake_data(struct nk_conn *c, const uint8_t *d, size_t n)
-{
-    /* §5.1: handshake records MUST NOT be zero-length. */
-    NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
-    while (n && c->err >= 0) {
-        if (c->hs_in.len == 0 && n >= 4) {
-            /* A message whole inside this record is handled where it lies. */
-            uint32_t len = nk_load24(d + 1);
-            NK_TRY(nk_hs_check_header(&c->tls, d[0], len));
-            if (n >= 4 + (size_t)len) {
-                NK_TRY(on_handshake_message(c, d, 4 + len, n > 4 + len));
-                d += 4 + len;
-                n -= 4 + len;
-                continue;
-            }
-        }
-        /* Reassembly: the header first, then exactly the body it announces. */
-        size_t want = c->hs_in.len < 4 ? 4 - c->hs_in.len : 4 + nk_load24(c->hs_in.p + 1) - c->hs_in.len;
-        size_t take = n < want ? n : want;
-        NK_TRY(hs_in_reserve(c, take));
-        NK_TRY(nk_buf_append(&c->hs_in, d, take));
-        d += take;
-        n -= take;
-        if (c->hs_in.len == 4 && take == want)
-            NK_TRY(on_handshake_header(c));
-        if (c->hs_in.len >= 4 && c->hs_in.len == 4 + nk_load24(c->hs_in.p + 1)) {
-            NK_TRY(on_handshake_message(c, c->hs_in.p, c->hs_in.len, n > 0));
-            hs_in_free(c);
-        }
-    }
-    return OK;
 }
 
 /* One record's content, after any decryption. */
@@ -231,7 +105,7 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
     case NK_CT_ALERT:
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
-        return on_handshake_data(c, data, n);
+        return nk_hs_input(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
@@ -265,12 +139,8 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
 {
     uint8_t type = rec[0], *data = rec + NK_REC_HDR;
     size_t n = len - NK_REC_HDR;
-    if (type == NK_CT_CHANGE_CIPHER_SPEC) {
-        /* §5: a single 0x01 byte, unprotected, between the first ClientHello and
-         * the peer's Finished, is dropped; anything else is unexpected_message. */
-        NK_CHECK(c->hs && c->hs->ccs_ok && n == 1 && data[0] == 1, ERR_SSL_UNEXPECTED_MESSAGE);
-        return OK;
-    }
+    if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
+        return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
     if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
         /* A client that rejects our ServerHello has no keys: its alert then
@@ -425,7 +295,7 @@ void nk_engine_release(struct nk_conn *c)
     nk_hs_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
-    hs_in_free(c);
+    nk_hs_input_free(&c->tls);
     nk_buf_free(&c->as.in);
     if (c->rd) {
         nk_rec_clear(c->rd);

@@ -1,6 +1,7 @@
-/* handshake/hs.h — the TLS 1.3 handshake engines' shared state and helpers.
- * Sans-I/O: handlers consume one handshake message and queue output through the
- * engine (core/engine.c); they never touch sockets or clocks. */
+/* handshake/hs.h — the handshake's state, its state tables (one per protocol)
+ * and the helpers the TLS 1.3 client and server share. Sans-I/O: handlers
+ * consume one handshake message and queue output for the engine
+ * (engine/engine.c); they never touch sockets or clocks. */
 #ifndef NK_HS_H
 #define NK_HS_H
 
@@ -28,9 +29,11 @@ enum {
 #define NK_TLS13 0x0304
 #define NK_TLS12 0x0303
 
-/* Handshake states. */
+/* Handshake states. ST_CONNECTED is where a connection is once its handshake
+ * is over (it has no struct nk_hs then): its rows are the post-handshake
+ * messages. ST_NONE is no state: a row's outcome that does not exist. */
 enum {
-    ST_START = 0,
+    ST_NONE = 0,
     /* client */
     ST_C_WAIT_SH, ST_C_WAIT_EE, ST_C_WAIT_CERT_CR, ST_C_WAIT_CERT, ST_C_WAIT_CV, ST_C_WAIT_FIN,
     /* server */
@@ -47,7 +50,6 @@ struct nk_hs {
     uint8_t session_id[32];
     uint8_t session_id_len;
     int hrr;                         /* a HelloRetryRequest was sent/received */
-    int ccs_ok;                      /* an unprotected change_cipher_spec may arrive now */
     int early_skip;                  /* server: skipping the client's 0-RTT data (§4.2.10) */
     uint32_t early_skip_left;        /* bytes of it still allowed (core/limits.h) */
 
@@ -90,27 +92,100 @@ struct nk_hs {
     uint8_t psk_len;
 };
 
-/* One row of a state table. */
+/* ---- state tables (handshake/protocol.c) ----
+ *
+ * A protocol is one version on one side (the TLS 1.3 client, the TLS 1.3
+ * server; TLS 1.2 and DTLS 1.2 add theirs), and its state table is the whole
+ * of what may arrive when: a row is {state, content type, message, handler,
+ * next state}. A message with no row in the current state is
+ * unexpected_message, whatever its type: that includes change_cipher_spec
+ * records, which have rows where RFC 8446 §5 allows them, and post-handshake
+ * messages, which are the rows of ST_CONNECTED.
+ *
+ * The transition is in the row, not in the handler. Where the protocol
+ * branches on what only the message itself says (a HelloRetryRequest or a
+ * ServerHello; a CertificateRequest sent or not; an empty client Certificate;
+ * a resumed handshake), the handler answers which branch, NK_HS_ALT or
+ * NK_HS_ALT2 instead of OK, and the row names the state each leads to. (The
+ * other way, several rows for one message each with a condition, would not
+ * read better: the condition is known only once the message has been read,
+ * so those rows would share one handler run before any of them is chosen.) */
+#define NK_HS_NEXT OK
+#define NK_HS_ALT  ((MSTATUS)1)
+#define NK_HS_ALT2 ((MSTATUS)2)
+
 typedef MSTATUS (*nk_hs_handler)(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t raw_len);
 struct nk_step {
-    int state;
-    uint8_t msg;
-    nk_hs_handler fn;
+    uint8_t state;
+    uint8_t content_type;          /* NK_CT_HANDSHAKE or NK_CT_CHANGE_CIPHER_SPEC */
+    uint8_t msg;                   /* handshake message type; 0 for change_cipher_spec */
+    nk_hs_handler fn;              /* body: the message body (the record's content for
+                                    * change_cipher_spec); raw, raw_len: the whole message */
+    uint8_t next, alt, alt2;       /* the state after fn returns OK, NK_HS_ALT, NK_HS_ALT2 */
 };
 
+struct nk_client_hello;
+
+/* The protocols, by the number a connection keeps (c->proto). */
+enum {
+    NK_PROTO_NONE = 0,             /* before nk_hs_start: no message is expected */
+    NK_PROTO_HELLO,                /* a server before the ClientHello chose a version */
+    NK_PROTO_TLS13_CLIENT,
+    NK_PROTO_TLS13_SERVER,
+    NK_PROTO_COUNT,
+};
+
+struct nk_protocol {
+    uint8_t id;                    /* NK_PROTO_* */
+    uint8_t first;                 /* the state a handshake starts in */
+    uint16_t version;              /* the version it speaks on the wire (0: none yet) */
+    const char *name;
+    const struct nk_step *steps;
+    size_t n_steps;
+    /* Begin a handshake in `first` (a client sends its ClientHello); NULL: wait. */
+    MSTATUS (*start)(struct nk_tls *c);
+    /* A server's: run this version on a ClientHello that chose it, parsed by
+     * handshake/hello.c; answers as the handler of its ClientHello row. */
+    MSTATUS (*client_hello)(struct nk_tls *c, const struct nk_client_hello *ch, const uint8_t *raw,
+                            size_t n);
+};
+
+extern const struct nk_protocol nk_tls13_client, nk_tls13_server;
+
+/* The protocol a connection runs (NK_PROTO_NONE's for an unknown number). */
+const struct nk_protocol *nk_hs_proto(const struct nk_tls *c);
+const struct nk_protocol *nk_hs_protocol(unsigned id);
+/* The state the connection's table is in: ST_CONNECTED once the handshake is over. */
+int nk_hs_state(const struct nk_tls *c);
+/* The row for this content type and message in the current state, or NULL. */
+const struct nk_step *nk_hs_row(const struct nk_tls *c, uint8_t content_type, uint8_t msg);
+/* Run the row for a message, then move to the state it names. */
+MSTATUS nk_hs_step(struct nk_tls *c, uint8_t content_type, uint8_t msg, struct nk_rd *body,
+                   const uint8_t *raw, size_t raw_len) NK_MUST;
+/* §5: the compatibility change_cipher_spec; its rows say when it may come. */
+MSTATUS nk_hs_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+
 /* engine → handshake */
-MSTATUS nk_hs_client_start(struct nk_tls *c) NK_MUST;
-MSTATUS nk_hs_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t raw_len) NK_MUST;
+/* Begin the handshake in the first protocol of the connection's role (the
+ * struct nk_hs is allocated: nk_hs_alloc). */
+MSTATUS nk_hs_start(struct nk_tls *c) NK_MUST;
+/* The content of handshake records (handshake/hs_input.c). */
+MSTATUS nk_hs_input(struct nk_tls *c, const uint8_t *d, size_t n) NK_MUST;
+/* The content of a change_cipher_spec record (handshake/hs_input.c). */
+MSTATUS nk_hs_ccs(struct nk_tls *c, const uint8_t *d, size_t n) NK_MUST;
+void nk_hs_input_free(struct nk_tls *c);   /* the reassembly buffer */
+/* Bytes the reassembly buffers of all connections hold now. */
+uint64_t nk_hs_memory_held(void);
 /* A message's 4-byte header arrived: unexpected_message for a type this state
  * does not take, decode_error for a length over the type's limit (core/limits.h). */
 MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len) NK_MUST;
-int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type);
 void nk_hs_free(struct nk_tls *c);
 MSTATUS nk_hs_alloc(struct nk_tls *c) NK_MUST;
 
 /* shared helpers (handshake/tls13_common.c) */
-MSTATUS nk_hs_dispatch(struct nk_tls *c, const struct nk_step *tab, size_t n, uint8_t type,
-                       const uint8_t *raw, size_t raw_len) NK_MUST;
+/* The rest of r must be the n bytes we sent (a session id, a cookie, a
+ * certificate_request_context echoed): illegal_parameter otherwise. */
+MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n) NK_MUST;
 /* Start a handshake message in hs->msg; finish it (length, transcript, send). */
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type);
 MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w) NK_MUST;

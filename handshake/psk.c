@@ -26,6 +26,64 @@ static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, const uint
     return st;
 }
 
+/* ---- the client's kept ticket, in the form its callbacks carry ---- */
+
+/* "NKPS" 1 | suite(2) | psk<1..255> | age_add(4) | lifetime(4) | received(8) | ticket<1..2^16-1> */
+MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_len)
+{
+    struct nk_buf b = { 0 };
+    struct nk_wr w;
+    nk_wr_init(&w, &b);
+    nk_wr_bytes(&w, "NKPS", 4);
+    nk_wr_u8(&w, 1);
+    nk_wr_u16(&w, p->suite);
+    nk_wr_u8(&w, p->psk_len);
+    nk_wr_bytes(&w, p->psk, p->psk_len);
+    nk_wr_u32(&w, p->age_add);
+    nk_wr_u32(&w, p->lifetime);
+    nk_wr_u32(&w, (uint32_t)(p->received >> 32));
+    nk_wr_u32(&w, (uint32_t)p->received);
+    nk_wr_u16(&w, p->ticket_len);
+    nk_wr_bytes(&w, p->ticket, p->ticket_len);
+    if (nk_wr_status(&w) < 0) {
+        nk_buf_free(&b);
+        return ERR_MEM_ALLOC_FAIL;
+    }
+    *out = b.p;
+    *out_len = (uint32_t)b.len;
+    return OK;
+}
+
+/* The blob comes back from the application, which may have kept it anywhere:
+ * it is read like peer bytes, and anything malformed is ERR_INVALID_ARG. */
+MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **out)
+{
+    struct nk_rd r, psk, ticket;
+    const uint8_t *magic;
+    uint8_t version;
+    uint32_t hi, lo;
+    struct tls13PSK *p = calloc(1, sizeof *p);
+    NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
+    nk_rd_init(&r, in, len);
+    if (nk_rd_bytes(&r, 4, &magic) == OK && !memcmp(magic, "NKPS", 4) && nk_rd_u8(&r, &version) == OK
+        && version == 1 && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
+        && nk_rd_vec8(&r, &psk, 1, NK_MAX_HASH) == OK && nk_rd_u32(&r, &p->age_add) == OK
+        && nk_rd_u32(&r, &p->lifetime) == OK && nk_rd_u32(&r, &hi) == OK && nk_rd_u32(&r, &lo) == OK
+        && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK && nk_rd_done(&r) == OK
+        && nk_rd_left(&psk) == nk_hash_len(nk_suite_by_id(p->suite)->hash)
+        && (p->ticket = malloc(nk_rd_left(&ticket))) != NULL) {
+        p->psk_len = (uint8_t)nk_rd_left(&psk);
+        p->ticket_len = (uint16_t)nk_rd_left(&ticket);
+        p->received = (uint64_t)hi << 32 | lo;
+        if (nk_rd_copy(&psk, p->psk, p->psk_len) == OK && nk_rd_copy(&ticket, p->ticket, p->ticket_len) == OK) {
+            *out = p;
+            return OK;
+        }
+    }
+    nk_psk_free(p);
+    return ERR_INVALID_ARG;
+}
+
 /* ---- client ---- */
 
 MSTATUS nk_psk_client_load(struct nk_tls *c)
@@ -39,7 +97,7 @@ MSTATUS nk_psk_client_load(struct nk_tls *c)
     if (c->psk_retrieve_cb(c->handle, (sbyte *)info, (ubyte4)strlen(info), &blob, &len, &free_it) < 0 || !blob)
         return OK;   /* nothing to resume: a full handshake */
     struct tls13PSK *p = NULL;
-    MSTATUS st = SSL_deserializePSK(blob, len, &p);
+    MSTATUS st = nk_psk_deserialize(blob, len, &p);
     if (free_it)
         free(blob);
     if (st < 0)

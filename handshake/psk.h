@@ -33,6 +33,10 @@ struct nk_ticket_state {
 };
 
 void nk_psk_free(struct tls13PSK *p);
+/* The form a client's save and retrieve callbacks carry (SSL_serializePSK,
+ * SSL_deserializePSK); a blob that is not one is ERR_INVALID_ARG. */
+MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_len) NK_MUST;
+MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **out) NK_MUST;
 
 /* ticket.c */
 /* rnd: NK_TICKET_RND fresh random bytes for this ticket (age_add, sealing

@@ -5,7 +5,7 @@
  * process-wide key made at first use; a restart invalidates every ticket, which
  * costs the peer one full handshake.
  * Client: a NewSessionTicket becomes a tls13PSK, handed to the application's
- * save callback in SSL_serializePSK's format; the retrieve callback gives one
+ * save callback in nk_psk_serialize's form (SSL_serializePSK's); the retrieve callback gives one
  * back before the next ClientHello (handshake/psk.c offers it). */
 #include <pthread.h>
 #include <stdlib.h>
@@ -213,11 +213,11 @@ static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state 
     NK_CHECK(nk_suite_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
     out->issued = (time_t)((uint64_t)hi << 32 | lo);
     out->psk_len = (uint8_t)nk_rd_left(&psk);
-    memcpy(out->psk, psk.p, out->psk_len);
+    NK_TRY(nk_rd_copy(&psk, out->psk, out->psk_len));
     if (nk_rd_left(&chain)) {
         NK_CHECK(out->chain = malloc(nk_rd_left(&chain)), ERR_MEM_ALLOC_FAIL);
         out->chain_len = (uint32_t)nk_rd_left(&chain);
-        memcpy(out->chain, chain.p, out->chain_len);
+        NK_TRY(nk_rd_copy(&chain, out->chain, out->chain_len));
     }
     return OK;
 }
@@ -225,18 +225,24 @@ static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state 
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out)
 {
     struct nk_aead a;
+    struct nk_rd r;
+    const uint8_t *name, *iv;
     memset(out, 0, sizeof *out);
     pthread_once(&g_once, ticket_key_init);
-    /* Not ours, or from before a restart: a full handshake follows. */
-    if (len < TICKET_OVERHEAD + 15 || memcmp(ticket, g_key_name, TICKET_KEY_NAME))
+    /* key name | nonce | ciphertext | tag (seal_ticket). Not ours, or from
+     * before a restart: a full handshake follows. */
+    nk_rd_init(&r, ticket, len);
+    if (len < TICKET_OVERHEAD + 15 || nk_rd_bytes(&r, TICKET_KEY_NAME, &name) < 0
+        || memcmp(name, g_key_name, TICKET_KEY_NAME) || nk_rd_bytes(&r, NK_AEAD_IV, &iv) < 0)
         return ERR_SSL_HANDSHAKE_FAILURE;
-    size_t clen = len - TICKET_KEY_NAME - NK_AEAD_IV;
+    size_t clen = nk_rd_left(&r);
     uint8_t *buf = malloc(clen);
     NK_CHECK(buf, ERR_MEM_ALLOC_FAIL);
-    memcpy(buf, ticket + TICKET_KEY_NAME + NK_AEAD_IV, clen);
-    MSTATUS st = ticket_aead(&a, 0);
+    MSTATUS st = nk_rd_copy(&r, buf, clen);
     if (st == OK)
-        st = nk_aead_open(&a, ticket + TICKET_KEY_NAME, ticket, TICKET_KEY_NAME, buf, clen);
+        st = ticket_aead(&a, 0);
+    if (st == OK)   /* the key name is the additional data */
+        st = nk_aead_open(&a, iv, name, TICKET_KEY_NAME, buf, clen);
     if (st == OK)
         st = ticket_fields(buf, clen - NK_AEAD_TAG, out);
     nk_wipe(buf, clen);
@@ -271,7 +277,7 @@ MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add
     p->ticket_len = (uint16_t)tlen;
     if ((p->ticket = malloc(tlen)) != NULL && (st = ticket_psk(c, nonce, nlen, p->psk)) == OK) {
         memcpy(p->ticket, ticket, tlen);
-        st = SSL_serializePSK(p, &ser, &ser_len);
+        st = nk_psk_serialize(p, &ser, &ser_len);
     }
     if (st == OK) {
         const char *info = c->server_name ? c->server_name : "";

@@ -59,6 +59,9 @@ struct nk_config {
     uint8_t minor;                 /* negotiated TLS minor version */ \
     uint8_t key_updates_in_a_row;  /* KeyUpdates received with no data between */ \
     char alpn_none[1];             /* "": where alpn points when none was agreed */ \
+    uint8_t proto;                 /* the protocol whose state table applies \
+                                    * (NK_PROTO_*, handshake/hs.h): it outlives the \
+                                    * handshake for the post-handshake rows */ \
     uint16_t rd_epoch;             /* bumped at every read-key change (compared across one message) */ \
     ubyte4 status;                 /* SSL_CONNECTION_NEGOTIATE / SSL_CONNECTION_OPEN */ \
     uint16_t send_limit;           /* max plaintext per record we send (RFC 8449) */ \
@@ -94,7 +97,7 @@ struct nk_config {
     uint8_t *alpn_offer;           /* client: ALPN list in wire form */ \
     /* Negotiated protocol, "" if none. During a handshake that may agree on one \
      * it points to NK_ALPN_MAX writable bytes; afterwards to a copy of the name \
-     * or to alpn_none (nk_conn_alpn_settle). */ \
+     * or to alpn_none (handshake/hs_input.c). */ \
     char *alpn; \
     sbyte4 (*alpn_cb)(sbyte4, ubyte **[], sbyte4 *, ubyte *, sbyte4); \
     MSTATUS (*cert_status_cb)(sbyte4, struct certChain *, MSTATUS); \

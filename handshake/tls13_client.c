@@ -123,12 +123,10 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_wr_status(&w));
     NK_TRY(nk_psk_client_bind(c));
-    NK_TRY(nk_hs_finish(c, &w));
-    hs->ccs_ok = 1;
-    return OK;
+    return nk_hs_finish(c, &w);
 }
 
-MSTATUS nk_hs_client_start(struct nk_tls *c)
+static MSTATUS client_start(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     /* Only TLS 1.3 is implemented: a configuration without it cannot connect. */
@@ -138,7 +136,6 @@ MSTATUS nk_hs_client_start(struct nk_tls *c)
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
     hs->kex_group = c->groups[0];
-    hs->state = ST_C_WAIT_SH;
     NK_TRY(nk_psk_client_load(c));
     return send_client_hello(c);
 }
@@ -211,7 +208,8 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     NK_TRY(nk_transcript_hrr_reset(&hs->tr));
     NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
     NK_TRY(nk_send_ccs(c));       /* D.4: the CCS goes before our second flight */
-    return send_client_hello(c);
+    NK_TRY(send_client_hello(c));
+    return NK_HS_ALT;             /* a ServerHello comes next again */
 }
 
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -242,8 +240,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     }
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_CHECK(nk_rd_left(&sid) == hs->session_id_len && !memcmp(sid.p, hs->session_id, hs->session_id_len),
-             ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_hs_check_echo(&sid, hs->session_id, hs->session_id_len));
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
     int offered = 0;
     for (size_t i = 0; i < c->n_suites; i++)
@@ -282,9 +279,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_TRY(st);
     NK_TRY(nk_rec_install(c->rd, c->suite, hs->s_hs, 0));
     c->rd_epoch++;
-    NK_TRY(nk_rec_install(c->wr, c->suite, hs->c_hs, 1));
-    hs->state = ST_C_WAIT_EE;
-    return OK;
+    return nk_rec_install(c->wr, c->suite, hs->c_hs, 1);
 }
 
 static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
@@ -295,12 +290,14 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
     NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
     NK_CHECK(nk_rd_left(&list) == 0, ERR_SSL_ILLEGAL_PARAMETER);
     struct nk_rd offer, o;
-    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
+    const uint8_t *chosen;
     size_t len = nk_rd_left(&name);
+    NK_TRY(nk_rd_bytes(&name, len, &chosen));
+    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
     while (nk_rd_left(&offer)) {
         NK_TRY(nk_rd_vec8(&offer, &o, 1, 255));
-        if (nk_rd_left(&o) == len && !memcmp(o.p, name.p, len)) {
-            memcpy(c->alpn, name.p, len);
+        if (nk_rd_left(&o) == len && !memcmp(o.p, chosen, len)) {
+            memcpy(c->alpn, chosen, len);
             c->alpn[len] = 0;
             return OK;
         }
@@ -345,8 +342,7 @@ static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const 
     }
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     /* A resumed handshake authenticates with the PSK: Finished comes next. */
-    hs->state = hs->psk_ok ? ST_C_WAIT_FIN : ST_C_WAIT_CERT_CR;
-    return OK;
+    return hs->psk_ok ? NK_HS_ALT : NK_HS_NEXT;
 }
 
 static MSTATUS on_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -370,7 +366,6 @@ static MSTATUS on_certificate_request(struct nk_tls *c, struct nk_rd *b, const u
     if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
         hs->identity = nk_store_pick_identity_pref(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
                                                    c->sig_prefs, &hs->sig_scheme);
-    hs->state = ST_C_WAIT_CERT;
     return OK;
 }
 
@@ -404,22 +399,35 @@ static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     return nk_hs_complete(c);
 }
 
+/* RFC 8446 §2, Appendix A.1: the client's states. A change_cipher_spec may
+ * come from the moment our ClientHello is out until the server's Finished
+ * (§5); after the handshake, NewSessionTicket (§4.6.1) and KeyUpdate (§4.6.3)
+ * only: a post-handshake CertificateRequest needs post_handshake_auth, which
+ * we never offer (§4.6.2), and nothing else has a place there. */
 static const struct nk_step client13[] = {
-    { ST_C_WAIT_SH, NK_HS_SERVER_HELLO, on_server_hello },
-    { ST_C_WAIT_EE, NK_HS_ENCRYPTED_EXTENSIONS, on_encrypted_extensions },
-    { ST_C_WAIT_CERT_CR, NK_HS_CERTIFICATE_REQUEST, on_certificate_request },
-    { ST_C_WAIT_CERT_CR, NK_HS_CERTIFICATE, nk_hs_on_certificate },
-    { ST_C_WAIT_CERT, NK_HS_CERTIFICATE, nk_hs_on_certificate },
-    { ST_C_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, nk_hs_on_cert_verify },
-    { ST_C_WAIT_FIN, NK_HS_FINISHED, on_server_finished },
+    /* state            content type              message                     handler                  next (alt) */
+    { ST_C_WAIT_SH,     NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         on_server_hello,         ST_C_WAIT_EE,
+      .alt = ST_C_WAIT_SH /* it was a HelloRetryRequest */ },
+    { ST_C_WAIT_EE,     NK_CT_HANDSHAKE,          NK_HS_ENCRYPTED_EXTENSIONS, on_encrypted_extensions, ST_C_WAIT_CERT_CR,
+      .alt = ST_C_WAIT_FIN /* resumed: the PSK authenticates the server */ },
+    { ST_C_WAIT_CERT_CR, NK_CT_HANDSHAKE,         NK_HS_CERTIFICATE_REQUEST,  on_certificate_request,  ST_C_WAIT_CERT },
+    { ST_C_WAIT_CERT_CR, NK_CT_HANDSHAKE,         NK_HS_CERTIFICATE,          nk_hs_on_certificate,    ST_C_WAIT_CV },
+    { ST_C_WAIT_CERT,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_hs_on_certificate,    ST_C_WAIT_CV },
+    { ST_C_WAIT_CV,     NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,   nk_hs_on_cert_verify,    ST_C_WAIT_FIN },
+    { ST_C_WAIT_FIN,    NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,      ST_CONNECTED },
+
+    { ST_C_WAIT_SH,     NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_hs_on_ccs,            ST_C_WAIT_SH },
+    { ST_C_WAIT_EE,     NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_hs_on_ccs,            ST_C_WAIT_EE },
+    { ST_C_WAIT_CERT_CR, NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,            ST_C_WAIT_CERT_CR },
+    { ST_C_WAIT_CERT,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_hs_on_ccs,            ST_C_WAIT_CERT },
+    { ST_C_WAIT_CV,     NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_hs_on_ccs,            ST_C_WAIT_CV },
+    { ST_C_WAIT_FIN,    NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_hs_on_ccs,            ST_C_WAIT_FIN },
+
+    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_hs_on_new_session_ticket, ST_CONNECTED },
+    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_KEY_UPDATE,           nk_hs_on_key_update,     ST_CONNECTED },
 };
 
-MSTATUS nk_hs_client_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
-{
-    return nk_hs_dispatch(c, client13, NK_ARRAY_LEN(client13), type, raw, n);
-}
-
-int nk_hs_client_expects(int state, uint8_t type)
-{
-    return nk_hs_table_has(client13, NK_ARRAY_LEN(client13), state, type);
-}
+const struct nk_protocol nk_tls13_client = {
+    .id = NK_PROTO_TLS13_CLIENT, .first = ST_C_WAIT_SH, .version = NK_TLS13, .name = "TLS 1.3 client",
+    .steps = client13, .n_steps = NK_ARRAY_LEN(client13), .start = client_start,
+};

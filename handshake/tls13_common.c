@@ -38,17 +38,13 @@ void nk_hs_free(struct nk_tls *c)
     c->hs = NULL;
 }
 
-MSTATUS nk_hs_dispatch(struct nk_tls *c, const struct nk_step *tab, size_t n, uint8_t type,
-                       const uint8_t *raw, size_t raw_len)
+MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (tab[i].state != c->hs->state || tab[i].msg != type)
-            continue;
-        struct nk_rd body;
-        nk_rd_init(&body, raw + 4, raw_len - 4);
-        return tab[i].fn(c, &body, raw, raw_len);
-    }
-    return ERR_SSL_UNEXPECTED_MESSAGE;
+    const uint8_t *echo;
+    NK_CHECK(nk_rd_left(r) == n, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_bytes(r, n, &echo));
+    NK_CHECK(nk_ct_equal(echo, sent, n), ERR_SSL_ILLEGAL_PARAMETER);
+    return OK;
 }
 
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type)
@@ -151,8 +147,8 @@ static MSTATUS keep_peer_chain(struct nk_tls *c, struct nk_rd *list)
         struct nk_der *d = &grown[hs->peer_chain_len];
         d->len = nk_rd_left(&cert);
         NK_CHECK(d->p = malloc(d->len), ERR_MEM_ALLOC_FAIL);
-        memcpy(d->p, cert.p, d->len);
-        hs->peer_chain_len++;
+        hs->peer_chain_len++;   /* counted now: freed with the rest on any failure */
+        NK_TRY(nk_rd_copy(&cert, d->p, d->len));
     }
     return OK;
 }
@@ -213,8 +209,7 @@ MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t
     NK_TRY(nk_rd_vec24(body, &list, 0, 0xffffff));
     NK_TRY(nk_rd_done(body));
     /* §4.4.2: the context echoes the CertificateRequest's (empty for a server). */
-    NK_CHECK(nk_rd_left(&ctx) == hs->cr_context_len
-             && !memcmp(ctx.p, hs->cr_context, hs->cr_context_len), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_hs_check_echo(&ctx, hs->cr_context, hs->cr_context_len));
     NK_TRY(keep_peer_chain(c, &list));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     if (hs->peer_chain_len == 0) {
@@ -223,12 +218,9 @@ MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t
          * server insists. */
         NK_CHECK(c->role == NK_SERVER, ERR_SSL_PROTOCOL);
         NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_CERTIFICATE_REQUIRED);
-        hs->state = ST_S_WAIT_FIN;
-        return OK;
+        return NK_HS_ALT;   /* no CertificateVerify follows an empty Certificate */
     }
-    NK_TRY(nk_hs_verify_peer_chain(c));
-    hs->state = c->role == NK_CLIENT ? ST_C_WAIT_CV : ST_S_WAIT_CV;
-    return OK;
+    return nk_hs_verify_peer_chain(c);
 }
 
 MSTATUS nk_hs_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
@@ -248,29 +240,29 @@ MSTATUS nk_hs_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t
     NK_TRY(cv_content(c, c->role == NK_CLIENT, content, &clen));
     NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
-    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    hs->state = c->role == NK_CLIENT ? ST_C_WAIT_FIN : ST_S_WAIT_FIN;
-    return OK;
+    return nk_transcript_add(&hs->tr, raw, n);
 }
 
 MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     uint8_t th[NK_MAX_HASH], vd[NK_MAX_HASH];
+    const uint8_t *verify_data;
     size_t hl = nk_hash_len(hs->hash);
-    NK_CHECK(nk_rd_left(body) == hl, ERR_SSL_PROTOCOL);
+    /* §4.4.4: verify_data is exactly Hash.length bytes (decode_error else). */
+    NK_TRY(nk_rd_bytes(body, hl, &verify_data));
+    NK_TRY(nk_rd_done(body));
     NK_TRY(nk_transcript_hash(&hs->tr, th));
     NK_TRY(nk_ks_finished(hs->hash, c->role == NK_CLIENT ? hs->s_hs : hs->c_hs, th, vd));
     /* §4.4.4: recipients MUST verify the Finished; mismatch is decrypt_error. */
-    NK_CHECK(nk_ct_equal(vd, body->p, hl), ERR_SSL_BAD_FINISHED);
-    hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
+    NK_CHECK(nk_ct_equal(vd, verify_data, hl), ERR_SSL_BAD_FINISHED);
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
 MSTATUS nk_hs_complete(struct nk_tls *c)
 {
     c->status = SSL_CONNECTION_OPEN;
-    c->minor = 4;
+    c->minor = (uint8_t)nk_hs_proto(c)->version;
     c->resumed = c->hs->psk_ok;
     c->hello_retried = c->hs->hrr != 0;
     nk_hs_free(c);
@@ -317,7 +309,6 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const 
 {
     uint32_t lifetime, age_add;
     struct nk_rd nonce, ticket;
-    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_TRY(nk_rd_u32(body, &lifetime));
     NK_TRY(nk_rd_u32(body, &age_add));
     NK_TRY(nk_rd_vec8(body, &nonce, 0, 255));
@@ -333,65 +324,4 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const 
     NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);
     return nk_ticket_received(c, lifetime, age_add, nonce.p, nk_rd_left(&nonce), ticket.p,
                               nk_rd_left(&ticket));
-}
-
-MSTATUS nk_hs_client_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n);
-MSTATUS nk_hs_server_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n);
-int nk_hs_client_expects(int state, uint8_t type);
-int nk_hs_server_expects(int state, uint8_t type);
-
-int nk_hs_table_has(const struct nk_step *tab, size_t n, int state, uint8_t type)
-{
-    for (size_t i = 0; i < n; i++)
-        if (tab[i].state == state && tab[i].msg == type)
-            return 1;
-    return 0;
-}
-
-/* Whether a message of this type may come now: a row of the state table
- * during the handshake; afterwards KeyUpdate, and NewSessionTicket to a client
- * (post-handshake CertificateRequest needs post_handshake_auth, never offered). */
-static int expects(const struct nk_tls *c, uint8_t type)
-{
-    if (c->hs)
-        return c->role == NK_CLIENT ? nk_hs_client_expects(c->hs->state, type)
-                                    : nk_hs_server_expects(c->hs->state, type);
-    return type == NK_HS_KEY_UPDATE || (type == NK_HS_NEW_SESSION_TICKET && c->role == NK_CLIENT);
-}
-
-MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len)
-{
-    const struct nk_limits *lim = &c->cfg->limits;
-    uint32_t max;
-    NK_CHECK(expects(c, type), ERR_SSL_UNEXPECTED_MESSAGE);
-    switch (type) {
-    case NK_HS_KEY_UPDATE:          max = 1; break;            /* §4.6.3 */
-    case NK_HS_FINISHED:            max = NK_MAX_HASH; break;   /* §4.4.4: Hash.length */
-    case NK_HS_CERTIFICATE_VERIFY:  max = 2 + 2 + 2048; break;  /* scheme, a 16384-bit RSA signature */
-    case NK_HS_CERTIFICATE:         max = lim->cert_message; break;
-    /* §4.6.1: lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions */
-    case NK_HS_NEW_SESSION_TICKET:  max = 4 + 4 + 1 + 255 + 2 + 0xffff + 2 + 256; break;
-    default:                        max = lim->hs_message; break;
-    }
-    NK_CHECK(len <= max, ERR_SSL_MESSAGE_TOO_LONG);
-    return OK;
-}
-
-MSTATUS nk_hs_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
-{
-    if (c->hs)
-        return c->role == NK_CLIENT ? nk_hs_client_message(c, type, raw, n)
-                                    : nk_hs_server_message(c, type, raw, n);
-    struct nk_rd body;
-    nk_rd_init(&body, raw + 4, n - 4);
-    switch (type) {
-    case NK_HS_KEY_UPDATE:
-        return nk_hs_on_key_update(c, &body, raw, n);
-    case NK_HS_NEW_SESSION_TICKET:
-        return nk_hs_on_new_session_ticket(c, &body, raw, n);
-    default:
-        /* Post-handshake CertificateRequest needs post_handshake_auth, which we
-         * never offer; anything else has no place after the handshake. */
-        return ERR_SSL_UNEXPECTED_MESSAGE;
-    }
 }

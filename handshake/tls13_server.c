@@ -1,5 +1,6 @@
 /* handshake/tls13_server.c — the TLS 1.3 server (RFC 8446 §4). */
 #include "handshake/hs.h"
+#include "handshake/hello.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
 #include "nktls.h"
@@ -9,59 +10,32 @@ static const uint8_t hrr_random[32] = {
     0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
 };
 
-/* What the server learned from a ClientHello. */
-struct client_hello {
-    uint16_t legacy_version;
-    struct nk_rd sid, suites;
-    struct nk_ext e[NK_MAX_EXTS];
-    size_t ne;
+/* What the TLS 1.3 server draws from a ClientHello that handshake/hello.c
+ * parsed, beside it. */
+struct offer {
+    const struct nk_client_hello *ch;
     const uint8_t *share;       /* the client's share for the chosen group, if any */
     size_t share_len;
     uint16_t share_group;
     uint16_t rsl;               /* record_size_limit, 0 if absent */
 };
 
-static MSTATUS parse_client_hello(struct nk_rd *b, struct client_hello *ch, uint8_t *random)
+/* §4.1.2: "For every TLS 1.3 ClientHello, this vector MUST contain exactly
+ * one byte, set to zero". */
+static MSTATUS check_compression(const struct nk_client_hello *ch)
 {
-    struct nk_rd comp;
-    NK_TRY(nk_rd_u16(b, &ch->legacy_version));
-    NK_TRY(nk_rd_copy(b, random, 32));
-    NK_TRY(nk_rd_vec8(b, &ch->sid, 0, 32));
-    NK_TRY(nk_rd_vec16(b, &ch->suites, 2, 0xfffe));
-    NK_CHECK(nk_rd_left(&ch->suites) % 2 == 0, ERR_SSL_PROTOCOL);
-    NK_TRY(nk_rd_vec8(b, &comp, 1, 255));
-    NK_TRY(nk_ext_parse(b, ch->e, &ch->ne));
-    NK_TRY(nk_rd_done(b));
-    /* Appendix D.5: "Any endpoint receiving a Hello message with
-     * ClientHello.legacy_version ... set to 0x0300 MUST abort the handshake with
-     * a protocol_version alert" (and SSL 2 style values below it too). */
-    NK_CHECK(ch->legacy_version > 0x0300, ERR_SSL_UNSUPPORTED_VERSION);
-    /* §4.2.11: pre_shared_key MUST be the last extension. */
-    const struct nk_ext *psk = nk_ext_find(ch->e, ch->ne, NK_EXT_PRE_SHARED_KEY);
-    NK_CHECK(!psk || psk->last, ERR_SSL_ILLEGAL_PARAMETER);
-    /* §4.2.1: without supported_versions listing 1.3 this is an older client; we
-     * have nothing older to offer. */
-    const struct nk_ext *sv = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_VERSIONS);
-    NK_CHECK(sv, ERR_SSL_UNSUPPORTED_VERSION);
-    struct nk_rd r = sv->data, list;
-    NK_TRY(nk_rd_vec8(&r, &list, 2, 254));
-    NK_TRY(nk_rd_done(&r));
-    int tls13 = 0;
-    while (nk_rd_left(&list)) {
-        uint16_t v;
-        NK_TRY(nk_rd_u16(&list, &v));
-        tls13 |= v == NK_TLS13;
-    }
-    NK_CHECK(tls13, ERR_SSL_UNSUPPORTED_VERSION);
-    /* §4.1.2: for TLS 1.3 the compression list is exactly one zero byte. */
-    NK_CHECK(nk_rd_left(&comp) == 1 && comp.p[0] == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    struct nk_rd comp = ch->compression;
+    uint8_t method;
+    NK_CHECK(nk_rd_left(&comp) == 1, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_rd_u8(&comp, &method));
+    NK_CHECK(method == 0, ERR_SSL_ILLEGAL_PARAMETER);
     return OK;
 }
 
-static MSTATUS pick_suite(struct nk_tls *c, struct client_hello *ch)
+static MSTATUS pick_suite(struct nk_tls *c, struct offer *o)
 {
     for (size_t i = 0; i < c->n_suites; i++) {
-        struct nk_rd r = ch->suites;
+        struct nk_rd r = o->ch->suites;
         while (nk_rd_left(&r)) {
             uint16_t s;
             NK_TRY(nk_rd_u16(&r, &s));
@@ -74,9 +48,6 @@ static MSTATUS pick_suite(struct nk_tls *c, struct client_hello *ch)
     return ERR_SSL_NO_CIPHER_MATCH;
 }
 
-/* Groups and key shares (§4.2.7, §4.2.8): choose our most preferred group for
- * which the client sent a share; else our most preferred group it supports,
- * which costs a HelloRetryRequest. */
 /* The client's supported_groups, read whole into a bitmap (a list of any
  * length is valid: the acceptable group may be its last entry). */
 static MSTATUS read_client_groups(struct nk_tls *c, const struct nk_ext *sg, uint64_t *listed)
@@ -108,10 +79,10 @@ static size_t group_rank(const struct nk_tls *c, uint16_t g)
  * which the client sent a share; else our most preferred group it supports,
  * which costs a HelloRetryRequest. Every share and every listed group is
  * looked at, whatever their number. */
-static MSTATUS pick_group(struct nk_tls *c, struct client_hello *ch, uint16_t *group)
+static MSTATUS pick_group(struct nk_tls *c, struct offer *o, uint16_t *group)
 {
-    const struct nk_ext *sg = nk_ext_find(ch->e, ch->ne, NK_EXT_SUPPORTED_GROUPS);
-    const struct nk_ext *ks = nk_ext_find(ch->e, ch->ne, NK_EXT_KEY_SHARE);
+    const struct nk_ext *sg = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
+    const struct nk_ext *ks = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_KEY_SHARE);
     uint64_t listed[65536 / 64];
     /* §9.2: supported_groups and key_share come together. */
     NK_CHECK(sg && ks, ERR_SSL_MISSING_EXTENSION);
@@ -120,7 +91,7 @@ static MSTATUS pick_group(struct nk_tls *c, struct client_hello *ch, uint16_t *g
     struct nk_rd r = ks->data, shares;
     NK_TRY(nk_rd_vec16(&r, &shares, 0, 0xffff));
     NK_TRY(nk_rd_done(&r));
-    ch->share = NULL;
+    o->share = NULL;
     size_t best = c->n_groups;
     while (nk_rd_left(&shares)) {
         uint16_t g;
@@ -135,13 +106,13 @@ static MSTATUS pick_group(struct nk_tls *c, struct client_hello *ch, uint16_t *g
         size_t rank = group_rank(c, g);
         if (rank < best) {   /* keep the share whose group we prefer most */
             best = rank;
-            ch->share = ke.p;
-            ch->share_len = nk_rd_left(&ke);
-            ch->share_group = g;
+            o->share = ke.p;
+            o->share_len = nk_rd_left(&ke);
+            o->share_group = g;
         }
     }
-    if (ch->share) {
-        *group = ch->share_group;
+    if (o->share) {
+        *group = o->share_group;
         return OK;
     }
     for (size_t i = 0; i < c->n_groups; i++)
@@ -152,35 +123,35 @@ static MSTATUS pick_group(struct nk_tls *c, struct client_hello *ch, uint16_t *g
     return ERR_SSL_NO_GROUP_MATCH;
 }
 
-static MSTATUS read_client_exts(struct nk_tls *c, struct client_hello *ch)
+static MSTATUS read_client_exts(struct nk_tls *c, struct offer *o)
 {
     struct nk_hs *hs = c->hs;
     const struct nk_ext *x;
-    if ((x = nk_ext_find(ch->e, ch->ne, NK_EXT_SERVER_NAME))) {
+    if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_SERVER_NAME))) {
         char name[256];
         struct nk_rd r = x->data;
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
         NK_TRY(nk_tls_set_server_name(c, name));
     }
     /* Certificate authentication needs signature_algorithms (§4.2.3, §9.2). */
-    x = nk_ext_find(ch->e, ch->ne, NK_EXT_SIGNATURE_ALGORITHMS);
+    x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_SIGNATURE_ALGORITHMS);
     NK_CHECK(x, ERR_SSL_MISSING_EXTENSION);
     struct nk_rd r = x->data;
     NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
-    ch->rsl = 0;
-    if ((x = nk_ext_find(ch->e, ch->ne, NK_EXT_RECORD_SIZE_LIMIT))) {
+    o->rsl = 0;
+    if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_RECORD_SIZE_LIMIT))) {
         r = x->data;
-        NK_TRY(nk_rd_u16(&r, &ch->rsl));
+        NK_TRY(nk_rd_u16(&r, &o->rsl));
         NK_TRY(nk_rd_done(&r));
-        NK_CHECK(ch->rsl >= 64, ERR_SSL_ILLEGAL_PARAMETER);   /* RFC 8449 §4 */
-        c->send_limit = ch->rsl - 1 < NK_MAX_PLAIN ? ch->rsl - 1 : NK_MAX_PLAIN;
+        NK_CHECK(o->rsl >= 64, ERR_SSL_ILLEGAL_PARAMETER);   /* RFC 8449 §4 */
+        c->send_limit = o->rsl - 1 < NK_MAX_PLAIN ? o->rsl - 1 : NK_MAX_PLAIN;
     }
     return OK;
 }
 
-static MSTATUS choose_alpn(struct nk_tls *c, struct client_hello *ch)
+static MSTATUS choose_alpn(struct nk_tls *c, struct offer *o)
 {
-    const struct nk_ext *x = nk_ext_find(ch->e, ch->ne, NK_EXT_ALPN);
+    const struct nk_ext *x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_ALPN);
     c->alpn[0] = 0;
     if (!x || !c->alpn_cb)
         return OK;
@@ -243,23 +214,21 @@ static MSTATUS send_hello_retry(struct nk_tls *c, uint16_t group, const uint8_t 
     nk_wr_bytes(&w, hs->cookie.p, 32);
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_hs_finish(c, &w));
-    NK_TRY(nk_send_ccs(c));   /* D.4: after the first handshake message */
-    hs->state = ST_S_WAIT_CH2;
-    return OK;
+    return nk_send_ccs(c);   /* D.4: after the first handshake message */
 }
 
-static MSTATUS server_hello_and_keys(struct nk_tls *c, struct client_hello *ch)
+static MSTATUS server_hello_and_keys(struct nk_tls *c, struct offer *o)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
     uint8_t pub[NK_MAX_KEX_PUB], dhe[NK_MAX_KEX_SECRET];
     size_t pub_len, dhe_len;
     EVP_PKEY *priv = NULL;
-    NK_TRY(nk_kex_keygen(ch->share_group, &priv, pub, &pub_len));
-    MSTATUS st = nk_kex_derive(ch->share_group, priv, ch->share, ch->share_len, dhe, &dhe_len);
+    NK_TRY(nk_kex_keygen(o->share_group, &priv, pub, &pub_len));
+    MSTATUS st = nk_kex_derive(o->share_group, priv, o->share, o->share_len, dhe, &dhe_len);
     EVP_PKEY_free(priv);
     NK_TRY(st);
-    c->group = ch->share_group;
+    c->group = o->share_group;
     /* One draw for the random and the first ticket's bytes: each call into
      * the generator costs about a microsecond, whatever its length. */
     uint8_t rnd[32 + NK_TICKET_RND];
@@ -302,16 +271,16 @@ static MSTATUS server_hello_and_keys(struct nk_tls *c, struct client_hello *ch)
  * Nothing queued has left yet (the driver sends once the engine returns), so
  * the ServerHello is taken back and the alert goes alone, which a client
  * without keys reads. */
-static MSTATUS send_server_hello(struct nk_tls *c, struct client_hello *ch)
+static MSTATUS send_server_hello(struct nk_tls *c, struct offer *o)
 {
     size_t unsent = c->out.len;
-    MSTATUS st = server_hello_and_keys(c, ch);
+    MSTATUS st = server_hello_and_keys(c, o);
     if (st < 0 && !nk_wr_protected(c) && c->out.len >= unsent)
         c->out.len = unsent;
     return st;
 }
 
-static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct client_hello *ch, int sni_used)
+static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct offer *o, int sni_used)
 {
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_ENCRYPTED_EXTENSIONS);
@@ -328,7 +297,7 @@ static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct client_hello *
         nk_wr_u8(&w, (uint8_t)len);
         nk_wr_bytes(&w, c->alpn, len);
     }
-    if (ch->rsl) {    /* RFC 8449 §4: answer with our own limit */
+    if (o->rsl) {    /* RFC 8449 §4: answer with our own limit */
         nk_wr_u16(&w, NK_EXT_RECORD_SIZE_LIMIT);
         nk_wr_u16(&w, 2);
         nk_wr_u16(&w, NK_MAX_PLAIN + 1);
@@ -390,14 +359,14 @@ static MSTATUS send_tickets_early(struct nk_tls *c)
     return send_tickets(c, hs->ticket_rnd);
 }
 
-static MSTATUS server_flight(struct nk_tls *c, struct client_hello *ch, const uint8_t *raw, size_t n)
+static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     int sni_used = c->server_name && c->server_name[0];
     /* ALPN first: a ticket resumes only under the protocol it was issued for.
      * The binder covers the transcript before this ClientHello. */
-    NK_TRY(choose_alpn(c, ch));
-    NK_TRY(nk_psk_server_check(c, ch->e, ch->ne, raw, n));
+    NK_TRY(choose_alpn(c, o));
+    NK_TRY(nk_psk_server_check(c, o->ch->exts, o->ch->n_exts, raw, n));
     if (!hs->psk_ok) {
         hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs,
                                                    hs->n_peer_sigs, c->sig_prefs, &hs->sig_scheme);
@@ -405,8 +374,8 @@ static MSTATUS server_flight(struct nk_tls *c, struct client_hello *ch, const ui
     }
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    NK_TRY(send_server_hello(c, ch));
-    NK_TRY(send_encrypted_extensions(c, ch, sni_used));
+    NK_TRY(send_server_hello(c, o));
+    NK_TRY(send_encrypted_extensions(c, o, sni_used));
     /* §4.3.2: no CertificateRequest when authenticating with a PSK. */
     int want_cert = !hs->psk_ok && (c->flags & (SSL_FLAG_REQUIRE_MUTUAL_AUTH | NKTLS_FLAG_REQUEST_MUTUAL_AUTH))
                     && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
@@ -427,63 +396,73 @@ static MSTATUS server_flight(struct nk_tls *c, struct client_hello *ch, const ui
         return st;
     }
     c->wr_app = 1;
-    hs->state = want_cert ? ST_S_WAIT_CERT : ST_S_WAIT_FIN;
     if (!want_cert && c->num_tickets && c->tickets_ok)
         NK_TRY(send_tickets_early(c));
-    return OK;
+    return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its Finished */
 }
 
-static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+/* The ClientHello chose TLS 1.3 (handshake/hello.c parsed it and chose). */
+static MSTATUS client_hello13(struct nk_tls *c, const struct nk_client_hello *ch, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    struct client_hello ch;
+    struct offer o = { .ch = ch };
+    struct nk_rd sid = ch->session_id;
     uint16_t group;
-    /* Only TLS 1.3 is implemented: a server held below it has nothing to offer. */
-    NK_CHECK(c->min_minor <= 4 && c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
-    NK_TRY(parse_client_hello(b, &ch, hs->client_random));
-    hs->ccs_ok = 1;
-    hs->session_id_len = (uint8_t)nk_rd_left(&ch.sid);
-    memcpy(hs->session_id, ch.sid.p, hs->session_id_len);
-    NK_TRY(pick_suite(c, &ch));
+    NK_TRY(check_compression(ch));
+    memcpy(hs->client_random, ch->random, 32);
+    hs->session_id_len = (uint8_t)nk_rd_left(&sid);
+    NK_TRY(nk_rd_copy(&sid, hs->session_id, hs->session_id_len));
+    NK_TRY(pick_suite(c, &o));
     hs->hash = c->suite->hash;
-    NK_TRY(pick_group(c, &ch, &group));
-    NK_TRY(read_client_exts(c, &ch));
+    NK_TRY(pick_group(c, &o, &group));
+    NK_TRY(read_client_exts(c, &o));
     /* §4.2.10: we accept no 0-RTT data; what the client sends of it is skipped. */
-    if (nk_ext_find(ch.e, ch.ne, NK_EXT_EARLY_DATA)) {
+    if (nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EARLY_DATA)) {
         hs->early_skip = 1;
         hs->early_skip_left = c->cfg->limits.early_data_skip;
     }
-    if (!ch.share)
-        return send_hello_retry(c, group, raw, n);
-    return server_flight(c, &ch, raw, n);
+    if (!o.share) {
+        NK_TRY(send_hello_retry(c, group, raw, n));
+        return NK_HS_ALT2;   /* a second ClientHello comes next */
+    }
+    return server_flight(c, &o, raw, n);
 }
 
+/* §4.1.4: the cookie of our HelloRetryRequest, echoed. */
+static MSTATUS check_cookie(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    struct nk_buf *sent = &c->hs->cookie;
+    const struct nk_ext *ck = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_COOKIE);
+    NK_CHECK(ck, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = ck->data, cookie;
+    NK_TRY(nk_rd_vec16(&r, &cookie, 1, 0xffff));
+    return nk_hs_check_echo(&cookie, sent->p, sent->len);
+}
+
+/* The second ClientHello, after our HelloRetryRequest: TLS 1.3 is chosen
+ * already, and the hello must still offer it. */
 static MSTATUS on_client_hello2(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    struct client_hello ch;
-    uint8_t random[32];
+    struct nk_client_hello ch;
+    struct offer o = { .ch = &ch };
     uint16_t group;
     const struct nk_suite *suite = c->suite;
-    NK_TRY(parse_client_hello(b, &ch, random));
+    NK_TRY(nk_hello_parse(b, &ch));
+    NK_CHECK(nk_hello_offers(&ch, NK_TLS13), ERR_SSL_UNSUPPORTED_VERSION);
+    NK_TRY(check_compression(&ch));
     hs->early_skip = 0;   /* 0-RTT data came before this hello, if at all */
     /* §4.1.2: the second ClientHello repeats the first but for key_share, cookie
      * and the like: same session id, and (§4.1.4) the suite and group the HRR
      * named are still offered and now shared. */
-    NK_CHECK(nk_rd_left(&ch.sid) == hs->session_id_len
-             && !memcmp(ch.sid.p, hs->session_id, hs->session_id_len), ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(pick_suite(c, &ch));
+    NK_TRY(nk_hs_check_echo(&ch.session_id, hs->session_id, hs->session_id_len));
+    NK_TRY(pick_suite(c, &o));
     NK_CHECK(c->suite == suite, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(pick_group(c, &ch, &group));
-    NK_CHECK(ch.share && ch.share_group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
-    const struct nk_ext *ck = nk_ext_find(ch.e, ch.ne, NK_EXT_COOKIE);
-    NK_CHECK(ck, ERR_SSL_MISSING_EXTENSION);
-    struct nk_rd r = ck->data, cookie;
-    NK_TRY(nk_rd_vec16(&r, &cookie, 1, 0xffff));
-    NK_CHECK(nk_rd_left(&cookie) == hs->cookie.len && nk_ct_equal(cookie.p, hs->cookie.p, hs->cookie.len),
-             ERR_SSL_ILLEGAL_PARAMETER);
-    NK_TRY(read_client_exts(c, &ch));
-    return server_flight(c, &ch, raw, n);
+    NK_TRY(pick_group(c, &o, &group));
+    NK_CHECK(o.share && o.share_group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(check_cookie(c, &ch));
+    NK_TRY(read_client_exts(c, &o));
+    return server_flight(c, &o, raw, n);
 }
 
 static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -494,10 +473,11 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
         /* The transcript and the tickets already count this Finished: it must
          * be the one we computed. §4.4.4: recipients MUST verify the
          * Finished; a mismatch is decrypt_error. */
+        const uint8_t *verify_data;
         size_t hl = nk_hash_len(hs->hash);
-        NK_CHECK(nk_rd_left(b) == hl, ERR_SSL_PROTOCOL);
-        NK_CHECK(nk_ct_equal(hs->fin_expect, b->p, hl), ERR_SSL_BAD_FINISHED);
-        hs->ccs_ok = 0;   /* §5: no CCS after the peer's Finished */
+        NK_TRY(nk_rd_bytes(b, hl, &verify_data));
+        NK_TRY(nk_rd_done(b));
+        NK_CHECK(nk_ct_equal(hs->fin_expect, verify_data, hl), ERR_SSL_BAD_FINISHED);
     } else {
         NK_TRY(nk_hs_on_finished(c, b, raw, n));
         NK_TRY(nk_ks_resumption(c));
@@ -509,20 +489,31 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     return early ? OK : send_tickets(c, NULL);   /* the handshake state is gone */
 }
 
+/* RFC 8446 §2, Appendix A.2: the server's states. A change_cipher_spec may
+ * come once the first ClientHello is in until the client's Finished (§5);
+ * after the handshake, KeyUpdate only (§4.6.3): a client sends no
+ * NewSessionTicket, and nothing else has a place there. */
 static const struct nk_step server13[] = {
-    { ST_S_WAIT_CH, NK_HS_CLIENT_HELLO, on_client_hello },
-    { ST_S_WAIT_CH2, NK_HS_CLIENT_HELLO, on_client_hello2 },
-    { ST_S_WAIT_CERT, NK_HS_CERTIFICATE, nk_hs_on_certificate },
-    { ST_S_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, nk_hs_on_cert_verify },
-    { ST_S_WAIT_FIN, NK_HS_FINISHED, on_client_finished },
+    /* state          content type              message                    handler               next (alt, alt2) */
+    { ST_S_WAIT_CH,   NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,        nk_hello_on_client_hello, ST_S_WAIT_FIN,
+      .alt = ST_S_WAIT_CERT /* we sent a CertificateRequest */,
+      .alt2 = ST_S_WAIT_CH2 /* we sent a HelloRetryRequest */ },
+    { ST_S_WAIT_CH2,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,        on_client_hello2,     ST_S_WAIT_FIN,
+      .alt = ST_S_WAIT_CERT /* we sent a CertificateRequest */ },
+    { ST_S_WAIT_CERT, NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,         nk_hs_on_certificate, ST_S_WAIT_CV,
+      .alt = ST_S_WAIT_FIN /* an empty one: no CertificateVerify */ },
+    { ST_S_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,  nk_hs_on_cert_verify, ST_S_WAIT_FIN },
+    { ST_S_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,            on_client_finished,   ST_CONNECTED },
+
+    { ST_S_WAIT_CH2,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CH2 },
+    { ST_S_WAIT_CERT, NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CERT },
+    { ST_S_WAIT_CV,   NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CV },
+    { ST_S_WAIT_FIN,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_FIN },
+
+    { ST_CONNECTED,   NK_CT_HANDSHAKE,          NK_HS_KEY_UPDATE,          nk_hs_on_key_update,  ST_CONNECTED },
 };
 
-MSTATUS nk_hs_server_message(struct nk_tls *c, uint8_t type, const uint8_t *raw, size_t n)
-{
-    return nk_hs_dispatch(c, server13, NK_ARRAY_LEN(server13), type, raw, n);
-}
-
-int nk_hs_server_expects(int state, uint8_t type)
-{
-    return nk_hs_table_has(server13, NK_ARRAY_LEN(server13), state, type);
-}
+const struct nk_protocol nk_tls13_server = {
+    .id = NK_PROTO_TLS13_SERVER, .first = ST_S_WAIT_CH, .version = NK_TLS13, .name = "TLS 1.3 server",
+    .steps = server13, .n_steps = NK_ARRAY_LEN(server13), .client_hello = client_hello13,
+};

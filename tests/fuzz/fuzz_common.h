@@ -193,7 +193,7 @@ static void fz_feed(struct nk_conn *c, const uint8_t *data, size_t size)
     /* Once open, the sending side gets a turn too. */
     if (c->status == SSL_CONNECTION_OPEN && c->err >= 0 && !c->sent_close_notify) {
         if (nk_app_write(c, (const uint8_t *)"pong", 4) == OK)
-            (void)!nk_key_update_send(c, 1);
+            (void)!nk_key_update_send(&c->tls, 1);
         fz_drain_out(c);
     }
 }
