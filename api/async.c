@@ -77,8 +77,8 @@
  *   RX can move to the kernel only if no byte past the handshake was given to
  *   the library (else rxReason is "data already read"): read with MSG_PEEK,
  *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
-#include <time.h>
 #include "api/api.h"
+#include "drive/clock.h"
 #include "core/limits.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
@@ -87,13 +87,6 @@
  * may touch the connection any more. Positive, so NK_TRY does not pass it on:
  * every call that can return it is checked with != OK. */
 #define GONE ((MSTATUS)1)
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* After an upcall: the application may have closed the connection. */
 static MSTATUS still_there(sbyte4 h, struct nk_conn **pc)
@@ -106,9 +99,9 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
     struct nk_conn *c = *pc;
     sslSettings *s = nk_settings();
     c->as_started = 1;
-    c->as.t0_ms = now_ms();
+    c->as.t0_ms = nk_mono_ms();
     c->as.limit_ms = s->sslTimeOutHello;
-    c->now = time(NULL);
+    c->now = nk_wall_ms();
     NK_TRY(nk_fail(c, nk_engine_start(c)));
     sbyte4 (*timer)(sbyte4, ubyte4, sbyte4) =
         c->role == NK_SERVER ? s->funcPtrStartTimer : s->funcPtrClientStartTimer;
@@ -125,7 +118,7 @@ static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
     struct nk_conn *c = *pc;
     if (c->status == SSL_CONNECTION_OPEN || c->as.limit_ms <= 0)
         return OK;
-    int64_t ran = now_ms() - c->as.t0_ms;
+    int64_t ran = nk_mono_ms() - c->as.t0_ms;
     if (ran < c->as.limit_ms)
         return OK;
     sslSettings *s = nk_settings();
@@ -168,7 +161,7 @@ static MSTATUS enter(sbyte4 h, struct nk_conn **pc, const void *bytes, ubyte4 n)
 static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
 {
     *used = 0;
-    c->now = time(NULL);
+    c->now = nk_wall_ms();
     while (*used < n && !c->app_len) {
         size_t room;
         uint8_t *dst = nk_in_buf(c, &room);
@@ -455,7 +448,7 @@ NK_API MSTATUS NKTLS_asyncRecvRecord(sbyte4 h, ubyte4 type, const ubyte *data, u
     NK_CHECK(type != SSL_APPLICATION_DATA && type <= 0xff, ERR_INVALID_ARG);
     if (c->err >= 0 && c->got_close_notify)
         return ERR_SSL_CONNECTION_CLOSED;
-    c->now = time(NULL);
+    c->now = nk_wall_ms();
     NK_TRY(nk_ktls_in_record(c, (uint8_t)type, data, len));
     return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
 }

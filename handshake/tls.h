@@ -111,7 +111,10 @@ struct nk_config {
      * so an idle kTLS connection holds no key state in userspace. NULL then: \
      * records are plaintext to the engine (the kernel protects them). */ \
     struct nk_rec_key *rd, *wr; \
-    time_t now;                    /* set by the driver: the engine reads no clock */ \
+    /* Wall-clock time, ms since the Unix epoch, set by the driver (the engine \
+     * reads no clock): ticket ages and certificate dates, in seconds where \
+     * those count seconds. Timers run on the driver's own clock (engine/). */ \
+    int64_t now; \
     \
     /* negotiated state */ \
     const struct nk_suite *suite; \

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "uring/loop.h"
 #include "core/wire.h"
+#include "drive/clock.h"
 #include "ktls/ktls.h"
 
 struct nk_slab nk_lconn_slab = NK_SLAB_INIT(sizeof(struct nk_lconn));
@@ -334,7 +335,7 @@ static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
         return;
     }
     lc->last_active = lc->loop->now;
-    c->now = time(NULL);
+    c->now = nk_wall_ms();
     if (lc->recv_mode == LRECV_ENGINE)
         (void)!nk_in_ack(c, (size_t)res);
     else if (lc->recv_mode == LRECV_POOL)
@@ -402,7 +403,7 @@ static void start_engine(struct nk_lconn *lc)
             return;
         }
     }
-    lc->c->now = time(NULL);
+    lc->c->now = nk_wall_ms();
     MSTATUS st = nk_engine_start(lc->c);
     if (st < 0)
         lc_fail(lc, st);
