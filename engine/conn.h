@@ -58,12 +58,22 @@ struct nk_rec_pair {
 extern struct nk_slab nk_conn_slab, nk_keys_slab;
 
 
+/* The stack's settings and limits (engine/config.c): the instance drivers
+ * pass to nk_conn_open; the public calls that change it are api/'s. */
+extern struct nk_config nk_config;
+
 /* connection table (engine/conn.c) */
 MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client) NK_MUST;
 void nk_table_free(void);
 int nk_table_ready(void);
+/* A bare connection pointing to cfg; nk_conn_open fills in the defaults. */
 MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
                     struct nk_conn **out) NK_MUST;
+/* A connection with cfg's defaults: every suite and group we implement, in
+ * our order, cfg's versions and kernel offload settings; a client asks for
+ * and verifies dns (NULL or "": no name). */
+MSTATUS nk_conn_open(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                     const char *dns, struct nk_conn **out) NK_MUST;
 /* Look up a connection; ERR_SSL_BAD_ID for an unknown or stale handle. One
  * connection is used by one thread at a time (the application's duty); the
  * table itself is safe to use from many threads. */

@@ -28,11 +28,14 @@ struct nk_hs;
 struct nk_sig_prefs;
 struct certStore;
 
-/* The stack's settings and limits: one instance (api/limits.c), which every
+/* The stack's settings and limits: one instance (engine/config.c), which every
  * connection points to from the moment it is made. */
 struct nk_config {
     sslSettings ssl;               /* SSL_sslSettings() */
     struct nk_limits limits;       /* NKTLS_setLimit() */
+    /* NKTLS_setDefaultKtlsMode, NKTLS_setDefaultRekeyPolicy: copied into each
+     * new connection (engine/conn.c, nk_conn_open) */
+    uint8_t ktls_mode, rekey_policy;
 };
 
 /* The fields, as a list, so that engine/conn.h can lay the same members out
