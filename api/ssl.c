@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "api/api.h"
+#include "drive/async.h"
 #include "handshake/hs.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
@@ -132,11 +133,9 @@ NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 
 NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 {
-    sbyte4 h = new_connection(NK_SERVER, fd, store, NULL);
     struct nk_conn *c;
-    if (h > 0 && nk_conn_get(h, &c) == OK)
-        c->is_async = 1;
-    return h;
+    MSTATUS st = nk_async_new(NK_SERVER, fd, store, &nk_config, NULL, &c);
+    return st < 0 ? st : c->handle;
 }
 
 NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
@@ -149,11 +148,9 @@ NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *maste
 NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
                                 struct certStore *store)
 {
-    sbyte4 h = new_connection(NK_CLIENT, fd, store, dns);
     struct nk_conn *c;
-    if (h > 0 && nk_conn_get(h, &c) == OK)
-        c->is_async = 1;
-    return h;
+    MSTATUS st = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    return st < 0 ? st : c->handle;
 }
 
 NK_API MSTATUS SSL_negotiateConnection(sbyte4 h)
