@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "uring/loop.h"
 #include "core/wire.h"
+#include "drive/async.h"
 #include "drive/clock.h"
 #include "ktls/ktls.h"
 
@@ -634,11 +635,12 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
         atomic_fetch_add(&s->rejected, 1);
         return;
     }
-    sbyte4 h = SSL_ASYNC_acceptConnection(fd, s->store);
-    struct nk_lconn *lc = h > 0 ? nk_lc_new(l, h, fd) : NULL;
+    struct nk_conn *c = NULL;
+    if (nk_async_new(NK_SERVER, fd, s->store, &nk_config, NULL, &c) < 0)
+        c = NULL;
+    struct nk_lconn *lc = c ? nk_lc_new(l, c->handle, fd) : NULL;
     if (!lc) {
-        struct nk_conn *c;
-        if (h > 0 && nk_conn_get(h, &c) == OK)
+        if (c)
             nk_conn_free(c);
         close(fd);
         atomic_fetch_add(&s->rejected, 1);
