@@ -32,7 +32,7 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
     const sslSettings *s = &c->cfg->ssl;
     c->as_started = 1;
     c->as.t0_ms = nk_mono_ms();
-    c->as.limit_ms = s->sslTimeOutHello;
+    nk_engine_hs_limit(c, c->as.t0_ms, s->sslTimeOutHello);
     c->now = nk_wall_ms();
     NK_TRY(nk_fail(c, nk_engine_start(c)));
     sbyte4 (*timer)(sbyte4, ubyte4, sbyte4) =
@@ -43,17 +43,20 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
     return still_there(h, pc);
 }
 
-/* The handshake may run sslTimeOutHello ms, and longer if the application's
- * funcPtrSSLHandleTimeout grants it. */
+/* The handshake may run sslTimeOutHello ms (the engine's deadline), and
+ * longer if the application's funcPtrSSLHandleTimeout grants it. Every
+ * receive call looks before it feeds anything: the API has no timer call of
+ * its own (the application's timer, from funcPtrStartTimer, closes instead). */
 static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
-    if (c->status == SSL_CONNECTION_OPEN || c->as.limit_ms <= 0)
+    if (!(nk_conn_wants(c) & NK_WANT_TIMER))
         return OK;
-    int64_t ran = nk_mono_ms() - c->as.t0_ms;
-    if (ran < c->as.limit_ms)
+    int64_t now = nk_mono_ms();
+    if (now < nk_conn_deadline(c))
         return OK;
     const sslSettings *s = &c->cfg->ssl;
+    int64_t ran = now - c->as.t0_ms;
     ubyte4 ms = ran > (int64_t)UINT32_MAX ? UINT32_MAX : (ubyte4)ran;
     if (s->funcPtrSSLHandleTimeout) {
         sbyte4 r = s->funcPtrSSLHandleTimeout(h, &ms);
@@ -62,11 +65,11 @@ static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
             return st;
         c = *pc;
         if (r == OK && ms > 0) {
-            c->as.limit_ms = ran + ms;
+            nk_engine_hs_limit(c, now, ms);   /* ms more from now */
             return OK;
         }
     }
-    return nk_fail(c, ERR_SSL_HANDSHAKE_TIMEOUT);
+    return nk_engine_timer(c, now);
 }
 
 /* Common checks of the receive calls; starts a server that was not started. */

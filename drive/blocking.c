@@ -76,10 +76,27 @@ static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
     return err;
 }
 
+/* How long the next handshake read may wait (< 0: forever): sslTimeOutReceive,
+ * cut short by the engine's deadline. Once that has passed, the engine's timer
+ * fails the handshake. */
+static MSTATUS read_wait(struct nk_conn *c, int64_t *wait)
+{
+    ubyte4 per_read = c->cfg->ssl.sslTimeOutReceive;
+    *wait = per_read ? (int64_t)per_read : -1;
+    if (!(nk_conn_wants(c) & NK_WANT_TIMER))
+        return OK;
+    int64_t now = nk_mono_ms(), left = nk_conn_deadline(c) - now;
+    if (left <= 0)
+        return nk_engine_timer(c, now);
+    if (*wait < 0 || left < *wait)
+        *wait = left;
+    return OK;
+}
+
 MSTATUS nk_drive_handshake(struct nk_conn *c)
 {
-    const sslSettings *s = &c->cfg->ssl;
-    int64_t deadline = s->sslTimeOutHello ? nk_mono_ms() + s->sslTimeOutHello : -1;
+    /* sslTimeOutHello from this call on: the engine keeps the deadline. */
+    nk_engine_hs_limit(c, nk_mono_ms(), c->cfg->ssl.sslTimeOutHello);
     c->now = nk_wall_ms();
     if (!c->hs && c->status != SSL_CONNECTION_OPEN)
         NK_TRY(fail_flush(c, nk_engine_start(c)));
@@ -91,17 +108,13 @@ MSTATUS nk_drive_handshake(struct nk_conn *c)
             return nk_fail(c, st);
         if (c->got_close_notify)
             return nk_fail(c, ERR_SSL_CONNECTION_CLOSED);
-        int64_t wait = s->sslTimeOutReceive ? (int64_t)s->sslTimeOutReceive : -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - nk_mono_ms();
-            if (left <= 0)
-                return fail_flush(c, ERR_SSL_HANDSHAKE_TIMEOUT);
-            if (wait < 0 || left < wait)
-                wait = left;
-        }
+        int64_t wait;
+        if ((st = read_wait(c, &wait)) < 0)
+            return fail_flush(c, st);
         st = read_some(c, wait);
-        if (st == ERR_TCP_READ_TIMEOUT && deadline >= 0 && nk_mono_ms() >= deadline)
-            st = ERR_SSL_HANDSHAKE_TIMEOUT;
+        /* The read's wait may have ended at the handshake's deadline. */
+        if (st == ERR_TCP_READ_TIMEOUT && nk_engine_timer(c, nk_mono_ms()) < 0)
+            st = c->err;
         if (st < 0)
             return fail_flush(c, st);
     }

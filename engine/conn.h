@@ -14,6 +14,7 @@ enum {
     NK_WANT_APP = 4,      /* decrypted application data is waiting to be read */
     NK_DONE_HS = 8,       /* handshake complete */
     NK_CLOSED = 16,       /* peer's close_notify seen, or a fatal error */
+    NK_WANT_TIMER = 32,   /* call nk_engine_timer once the driver's clock reaches nk_conn_deadline */
 };
 
 /* One connection: the protocol state (handshake/tls.h), reachable as c->tls
@@ -40,10 +41,12 @@ struct nk_conn {
     uint32_t app_len;              /* decrypted application data waiting (at app) */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */
     uint8_t *app;                  /* decrypted application data waiting (inside `in`) */
+    int64_t hs_deadline;           /* the handshake's, ms on the driver's clock (0: none) */
 
-    /* asynchronous API (api/async.c) */
+    /* asynchronous driver (drive/async.c) */
     struct {
-        int64_t t0_ms, limit_ms;   /* handshake clock: start, allowed run (0 = no limit) */
+        int64_t t0_ms;             /* handshake start (driver's clock): funcPtrSSLHandleTimeout
+                                    * is told the time run since */
         struct nk_buf in;          /* bytes given but not yet processed: they wait
                                     * behind data kept for SSL_ASYNC_getRecvBuffer */
     } as;
@@ -86,6 +89,23 @@ sbyte4 nk_conn_by_fd(int fd);
 /* engine (engine/engine.c) */
 MSTATUS nk_engine_start(struct nk_conn *c) NK_MUST;      /* client: queue ClientHello */
 unsigned nk_conn_wants(struct nk_conn *c);
+
+/* Timers. The engine reads no clock: every time is given by the driver, in
+ * ms on the driver's own clock (CLOCK_MONOTONIC in each driver here), and the
+ * engine only compares those times with each other. While nk_conn_wants says
+ * NK_WANT_TIMER, the driver calls nk_engine_timer once its clock reaches
+ * nk_conn_deadline(c). The one deadline so far is the handshake's. */
+/* The handshake must be done limit_ms after now_ms (0: no limit). Drivers
+ * call it as a handshake starts, and again to grant more time. */
+void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms);
+/* When to call nk_engine_timer; 0: no timer (none set, the handshake is
+ * over, or the connection has failed). */
+int64_t nk_conn_deadline(const struct nk_conn *c);
+/* The driver's clock reads now_ms: past the deadline, the handshake fails
+ * with ERR_SSL_HANDSHAKE_TIMEOUT (sticky; no alert, the limit is our own).
+ * OK before it, or with none; a failed connection's error. */
+MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms) NK_MUST;
+
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len);     /* space for received bytes */
 MSTATUS nk_in_ack(struct nk_conn *c, size_t n) NK_MUST;  /* n bytes were received: process */
 const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len);

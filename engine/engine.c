@@ -72,7 +72,36 @@ unsigned nk_conn_wants(struct nk_conn *c)
         w |= NK_CLOSED;
     else if (!c->app_len)
         w |= NK_WANT_RECV;
+    if (nk_conn_deadline(c))
+        w |= NK_WANT_TIMER;
     return w;
+}
+
+/* ---- timers (engine/conn.h) ---- */
+
+void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
+{
+    c->hs_deadline = limit_ms ? now_ms + limit_ms : 0;
+}
+
+int64_t nk_conn_deadline(const struct nk_conn *c)
+{
+    /* Only a handshake still under way is timed: once it is over the field
+     * is simply not looked at, so nothing has to clear it. */
+    if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
+        return 0;
+    return c->hs_deadline;
+}
+
+MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
+{
+    if (c->err < 0)
+        return c->err;
+    int64_t at = nk_conn_deadline(c);
+    if (!at || now_ms < at)
+        return OK;
+    /* nk_alert_for gives no alert for it: the peer broke no rule. */
+    return nk_fail(c, ERR_SSL_HANDSHAKE_TIMEOUT);
 }
 
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)

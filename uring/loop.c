@@ -499,9 +499,10 @@ static void handshake_step(struct nk_lconn *lc)
     if (engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
-    if (lc->state == LC_HANDSHAKE)
+    if (lc->state == LC_HANDSHAKE) {
+        lc->deadline = nk_conn_deadline(lc->c);   /* the engine times the handshake */
         arm_recv(lc);
-    else if (lc->state == LC_HS_FLUSH && nk_lc_output_idle(lc))
+    } else if (lc->state == LC_HS_FLUSH && nk_lc_output_idle(lc))
         open_conn(lc);
     if (lc->state == LC_OPEN)
         open_step(lc);
@@ -578,8 +579,11 @@ static void on_timer(struct nk_lconn *lc, ssize_t res)
         return;
     switch (lc->state) {
     case LC_CONNECTING:
-    case LC_HANDSHAKE:
-    case LC_HS_FLUSH:
+    case LC_HANDSHAKE:   /* lc->deadline is the engine's: its timer decides */
+        if (nk_engine_timer(lc->c, lc->loop->now) == OK)
+            break;
+        /* fall through */
+    case LC_HS_FLUSH:    /* the engine is done, but its last flight is still ours to send */
         atomic_fetch_add(&s->hs_timeouts, 1);
         lc_fail(lc, ERR_SSL_HANDSHAKE_TIMEOUT);
         break;
@@ -651,7 +655,8 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
     lc->hs_counted = 1;
     lc_attach(l, lc);
     lc->last_active = l->now;
-    lc->deadline = l->now + s->hs_timeout_ms;
+    nk_engine_hs_limit(lc->c, l->now, s->hs_timeout_ms);
+    lc->deadline = nk_conn_deadline(lc->c);
     start_engine(lc);
     nk_lc_kick(lc);
 }
@@ -741,7 +746,9 @@ static void take_inbox(struct nk_loop *l)
         lc_attach(l, lc);
         lc->state = LC_CONNECTING;
         lc->last_active = l->now;
-        lc->deadline = l->now + l->srv->hs_timeout_ms;
+        /* The connect counts against the handshake's time. */
+        nk_engine_hs_limit(lc->c, l->now, l->srv->hs_timeout_ms);
+        lc->deadline = nk_conn_deadline(lc->c);
         lc->inflight++;
         l->be->connect(lc);
         nk_lc_kick(lc);
