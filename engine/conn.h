@@ -108,6 +108,15 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms) NK_MUST;
 
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len);     /* space for received bytes */
 MSTATUS nk_in_ack(struct nk_conn *c, size_t n) NK_MUST;  /* n bytes were received: process */
+/* One datagram (records never span datagrams, as in DTLS; for TLS only a unit
+ * test uses it). The engine frames it, one record at a time as nk_in_buf
+ * offers, so the connection must hold nothing of an earlier record and not
+ * read ahead: ERR_SSL_BAD_STATE otherwise, nothing taken. Its records are
+ * processed in order; one that does not end inside it fails the connection
+ * with ERR_SSL_PROTOCOL (decode_error). Application data stops the walk:
+ * *used says how far it got, and the rest (whole records) is given again once
+ * the data is read. */
+MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *used) NK_MUST;
 const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len);
 void nk_out_ack(struct nk_conn *c, size_t n);
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;

@@ -380,6 +380,26 @@ void nk_out_ack(struct nk_conn *c, size_t n)
         c->out.len = c->out_off = 0;
 }
 
+MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *used)
+{
+    *used = 0;
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(!c->readahead && !c->app_len && c->in.len == c->in_start, ERR_SSL_BAD_STATE);
+    while (*used < n && !c->app_len && !c->got_close_notify) {
+        size_t room;   /* exactly what the current record still lacks */
+        uint8_t *p = nk_in_buf(c, &room);
+        if (!p || !room)
+            return nk_fail(c, ERR_MEM_ALLOC_FAIL);   /* its buffer could not grow */
+        if (room > n - *used)   /* this record would go on past the datagram */
+            return nk_fail(c, ERR_SSL_PROTOCOL);
+        memcpy(p, d + *used, room);
+        *used += room;
+        NK_TRY(nk_in_ack(c, room));
+    }
+    return OK;
+}
+
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
 {
     if (err >= 0)
