@@ -13,7 +13,6 @@
 #include "drive/async.h"
 #include "drive/clock.h"
 #include "ktls/ktls.h"
-#include "nktls.h"
 
 /* An upcall closed the connection: not an error for the caller, but nothing
  * may touch the connection any more. Positive, so NK_TRY does not pass it on:
