@@ -1,14 +1,13 @@
 /* api/api.h — what the public API files share: the stack's settings and
- * limits, which connections point to from the moment they are made. */
+ * limits (the instance is engine/config.c's nk_config), which connections
+ * point to from the moment they are made. */
 #ifndef NK_API_API_H
 #define NK_API_API_H
 
 #include "engine/conn.h"
 #include "drive/drive.h"
 
-/* The one instance (api/limits.c); limits are read without a lock (they are
- * words, set before use). */
-extern struct nk_config nk_config;
+/* Limits are read without a lock (they are words, set before use). */
 void nk_settings_defaults(void);
 static inline sslSettings *nk_settings(void) { return &nk_config.ssl; }
 static inline const struct nk_limits *nk_limits(void) { return &nk_config.limits; }

@@ -1,6 +1,7 @@
-/* core/api_async.c — the NanoSSL asynchronous API: the application owns the
- * socket, hands received bytes in and takes bytes to send out. Like the blocking
- * driver it is a loop around the engine, with upcalls where that one waits.
+/* api/async.c — the NanoSSL asynchronous API: the application owns the
+ * socket, hands received bytes in and takes bytes to send out. The driver
+ * behind it (drive/async.c) is a loop around the engine, like the blocking
+ * one, with upcalls where that one waits; the calls here are its public names.
  *
  * The contract, as the application sees it:
  *
@@ -77,310 +78,26 @@
  *   RX can move to the kernel only if no byte past the handshake was given to
  *   the library (else rxReason is "data already read"): read with MSG_PEEK,
  *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
-#include <time.h>
 #include "api/api.h"
-#include "core/limits.h"
-#include "ktls/ktls.h"
+#include "drive/async.h"
 #include "nktls.h"
 
-/* An upcall closed the connection: not an error for the caller, but nothing
- * may touch the connection any more. Positive, so NK_TRY does not pass it on:
- * every call that can return it is checked with != OK. */
-#define GONE ((MSTATUS)1)
+NK_API MSTATUS SSL_ASYNC_start(sbyte4 h) { return nk_async_start(h); }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* After an upcall: the application may have closed the connection. */
-static MSTATUS still_there(sbyte4 h, struct nk_conn **pc)
-{
-    return nk_conn_get(h, pc) == OK ? OK : GONE;
-}
-
-static MSTATUS start(sbyte4 h, struct nk_conn **pc)
-{
-    struct nk_conn *c = *pc;
-    sslSettings *s = nk_settings();
-    c->as_started = 1;
-    c->as.t0_ms = now_ms();
-    c->as.limit_ms = s->sslTimeOutHello;
-    c->now = time(NULL);
-    NK_TRY(nk_fail(c, nk_engine_start(c)));
-    sbyte4 (*timer)(sbyte4, ubyte4, sbyte4) =
-        c->role == NK_SERVER ? s->funcPtrStartTimer : s->funcPtrClientStartTimer;
-    if (!timer)
-        return OK;
-    timer(h, s->sslTimeOutHello, 0);
-    return still_there(h, pc);
-}
-
-/* The handshake may run sslTimeOutHello ms, and longer if the application's
- * funcPtrSSLHandleTimeout grants it. */
-static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
-{
-    struct nk_conn *c = *pc;
-    if (c->status == SSL_CONNECTION_OPEN || c->as.limit_ms <= 0)
-        return OK;
-    int64_t ran = now_ms() - c->as.t0_ms;
-    if (ran < c->as.limit_ms)
-        return OK;
-    sslSettings *s = nk_settings();
-    ubyte4 ms = ran > (int64_t)UINT32_MAX ? UINT32_MAX : (ubyte4)ran;
-    if (s->funcPtrSSLHandleTimeout) {
-        sbyte4 r = s->funcPtrSSLHandleTimeout(h, &ms);
-        MSTATUS st = still_there(h, pc);
-        if (st != OK)
-            return st;
-        c = *pc;
-        if (r == OK && ms > 0) {
-            c->as.limit_ms = ran + ms;
-            return OK;
-        }
-    }
-    return nk_fail(c, ERR_SSL_HANDSHAKE_TIMEOUT);
-}
-
-/* Common checks of the receive calls; starts a server that was not started. */
-static MSTATUS enter(sbyte4 h, struct nk_conn **pc, const void *bytes, ubyte4 n)
-{
-    NK_TRY(nk_conn_get(h, pc));
-    struct nk_conn *c = *pc;
-    NK_CHECK(bytes || n == 0, ERR_NULL_POINTER);
-    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (c->err < 0)
-        return c->err;
-    NK_CHECK(!c->ktls_rx, ERR_SSL_BAD_STATE);   /* the kernel reads the socket now */
-    if (!c->as_started) {
-        MSTATUS st = start(h, pc);
-        if (st != OK)
-            return st;
-    }
-    return hello_clock(h, pc);
-}
-
-/* Give the engine bytes, at most the rest of its current record at a time, until
- * they run out, or it stops taking them (data waiting, error, close_notify), or
- * the handshake has just completed. */
-static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
-{
-    *used = 0;
-    c->now = time(NULL);
-    while (*used < n && !c->app_len) {
-        size_t room;
-        uint8_t *dst = nk_in_buf(c, &room);
-        if (!dst || !room) {
-            /* Not waiting data, an error or close_notify: the buffer could not grow. */
-            if (!c->app_len && c->err >= 0 && !c->got_close_notify)
-                return nk_fail(c, ERR_MEM_ALLOC_FAIL);
-            break;
-        }
-        size_t k = n - *used < room ? n - *used : room;
-        memcpy(dst, p + *used, k);
-        *used += k;
-        int was_open = c->status == SSL_CONNECTION_OPEN;
-        NK_TRY(nk_in_ack(c, k));
-        if (!was_open && c->status == SSL_CONNECTION_OPEN)
-            break;   /* the open-state upcall comes before anything behind it */
-    }
-    return OK;
-}
-
-static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
-{
-    struct nk_conn *c = *pc;
-    sslSettings *s = nk_settings();
-    sbyte4 (*cb)(sbyte4, intBoolean) =
-        c->role == NK_SERVER ? s->funcPtrOpenStateUpcall : s->funcPtrClientOpenStateUpcall;
-    c->as_opened = 1;
-    if (!cb)
-        return OK;
-    cb(h, FALSE);
-    return still_there(h, pc);
-}
-
-/* Pass the waiting data up, unless the application takes it with
- * SSL_ASYNC_getRecvBuffer. 1: passed up; 0: kept. */
-static int receive_upcall(sbyte4 h, struct nk_conn *c)
-{
-    sslSettings *s = nk_settings();
-    sbyte4 (*cb)(sbyte4, ubyte *, ubyte4) =
-        c->role == NK_SERVER ? s->funcPtrReceiveUpcall : s->funcPtrClientReceiveUpcall;
-    if (!cb || (c->flags & SSL_FLAG_ENABLE_RECV_BUFFER))
-        return 0;
-    uint8_t *d = c->app;
-    size_t n = c->app_len;
-    nk_app_ack(c, n);   /* first: the upcall may send, or close */
-    cb(h, d, (ubyte4)n);
-    return 1;
-}
-
-/* Process p[0..n) and make the upcalls, in stream order. one (recvMessage2,
- * getRecvBuffer): stop at the handshake's completion or at the first data, and
- * keep data for getRecvBuffer. Returns with *used = the bytes processed. */
-static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, size_t *used, int one)
-{
-    *used = 0;
-    for (;;) {
-        struct nk_conn *c = *pc;
-        MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && !c->as_opened) {
-            if ((st = open_upcall(h, pc)) != OK)
-                return st;
-            if (one)
-                return OK;
-            continue;
-        }
-        if (c->app_len) {
-            if (one || !receive_upcall(h, c))
-                return OK;
-            if ((st = still_there(h, pc)) != OK)
-                return st;
-            continue;
-        }
-        if (c->err < 0)
-            return c->err;
-        if (c->got_close_notify)
-            return ERR_SSL_CONNECTION_CLOSED;
-        if (*used == n)
-            return OK;
-        size_t k;
-        st = feed(c, p + *used, n - *used, &k);
-        *used += k;
-        NK_TRY(st);
-    }
-}
-
-/* Process the bytes that waited behind kept data. */
-static MSTATUS pump_kept(sbyte4 h, struct nk_conn **pc, int one)
-{
-    size_t used;
-    struct nk_conn *c = *pc;
-    MSTATUS st = pump(h, pc, c->as.in.p, c->as.in.len, &used, one);
-    if (st == GONE)
-        return GONE;
-    c = *pc;
-    nk_buf_consume(&c->as.in, used);
-    if (st < 0 || c->as.in.len == 0)   /* nothing after an error or close_notify counts */
-        nk_buf_free(&c->as.in);
-    return st;
-}
-
-NK_API MSTATUS SSL_ASYNC_start(sbyte4 h)
-{
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    NK_CHECK(!c->as_started, ERR_SSL_BAD_STATE);
-    MSTATUS st = start(h, &c);
-    return st == GONE ? OK : st;
-}
-
-NK_API MSTATUS SSL_ASYNC_recvMessage(sbyte4 h, ubyte *bytes, ubyte4 n)
-{
-    struct nk_conn *c;
-    MSTATUS st = enter(h, &c, bytes, n);
-    if (st != OK)
-        return st == GONE ? OK : st;
-    if (c->as.in.len) {   /* older bytes wait: the new ones go behind them */
-        /* An application that never takes its data (SSL_ASYNC_getRecvBuffer)
-         * must not make us hold all the peer sends: past the limit the bytes
-         * are refused, untaken; give them again once the data is taken. */
-        NK_CHECK(c->as.in.len + n <= nk_limits()->recv_buffer, ERR_SSL_BUFFER_LIMIT);
-        if (n)
-            NK_TRY(nk_fail(c, nk_buf_append(&c->as.in, bytes, n)));
-        st = pump_kept(h, &c, 0);
-        return st == GONE ? OK : st;
-    }
-    size_t used;
-    st = pump(h, &c, bytes, n, &used, 0);
-    if (st == GONE)
-        return OK;
-    if (st == OK && used < n)   /* data waits for getRecvBuffer; keep what follows */
-        st = nk_fail(c, nk_buf_append(&c->as.in, bytes + used, n - used));
-    return st;
-}
+NK_API MSTATUS SSL_ASYNC_recvMessage(sbyte4 h, ubyte *bytes, ubyte4 n) { return nk_async_recv(h, bytes, n); }
 
 NK_API sbyte4 SSL_ASYNC_recvMessage2(sbyte4 h, ubyte *bytes, ubyte4 n, ubyte **rest, ubyte4 *rest_len)
 {
-    struct nk_conn *c;
-    NK_CHECK(rest && rest_len, ERR_NULL_POINTER);
-    *rest = bytes;
-    *rest_len = n;
-    MSTATUS st = enter(h, &c, bytes, n);
-    if (st != OK)
-        return st == GONE ? 0 : st;
-    if (c->as.in.len) {   /* bytes kept by recvMessage come first */
-        st = pump_kept(h, &c, 1);
-        if (st != OK || c->app_len || c->as.in.len)
-            return st == GONE ? 0 : st < 0 ? st : (sbyte4)c->app_len;
-    }
-    size_t used;
-    st = pump(h, &c, bytes, n, &used, 1);
-    if (used) {
-        *rest = bytes + used;
-        *rest_len = n - (ubyte4)used;
-    }
-    if (st != OK)
-        return st == GONE ? 0 : st;
-    return (sbyte4)c->app_len;
+    return nk_async_recv_one(h, bytes, n, rest, rest_len);
 }
 
 NK_API MSTATUS SSL_ASYNC_getRecvBuffer(sbyte4 h, ubyte **data, ubyte4 *len, ubyte4 *protocol)
 {
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    NK_CHECK(data && len, ERR_NULL_POINTER);
-    *data = NULL;
-    *len = 0;
-    if (protocol)
-        *protocol = 0;
-    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (!c->app_len && c->as.in.len) {
-        MSTATUS st = pump_kept(h, &c, 1);
-        if (st == GONE)
-            return OK;
-        if (st < 0 && !c->app_len)
-            return st;
-    }
-    if (!c->app_len)
-        return OK;
-    /* In place: the record stays where the engine decrypted it until the engine
-     * is next given bytes, which only the calls named above do. */
-    *data = c->app;
-    *len = (ubyte4)c->app_len;
-    if (protocol)
-        *protocol = SSL_APPLICATION_DATA;
-    nk_app_ack(c, c->app_len);
-    return OK;
+    return nk_async_take(h, data, len, protocol);
 }
 
-NK_API MSTATUS SSL_ASYNC_getSendBuffer(sbyte4 h, ubyte *data, ubyte4 *len)
-{
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    NK_CHECK(len, ERR_NULL_POINTER);
-    NK_CHECK(data || *len == 0, ERR_NULL_POINTER);
-    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (c->ktls_tx) {
-        /* The kernel encrypts: plaintext records go out through it, each with
-         * its type in a control message, which the application cannot add to
-         * bytes it writes. Only alerts and KeyUpdates are ever queued here. */
-        *len = 0;
-        return nk_fail(c, nk_ktls_flush(c));
-    }
-    size_t avail;
-    const uint8_t *p = nk_out_buf(c, &avail);
-    size_t k = avail < *len ? avail : *len;
-    if (k)
-        memcpy(data, p, k);
-    nk_out_ack(c, k);
-    *len = (ubyte4)k;
-    return OK;
-}
+NK_API MSTATUS SSL_ASYNC_getSendBuffer(sbyte4 h, ubyte *data, ubyte4 *len) { return nk_async_output(h, data, len); }
+
 
 NK_API sbyte4 SSL_ASYNC_sendMessagePending(sbyte4 h)
 {
@@ -424,38 +141,9 @@ NK_API MSTATUS SSL_ASYNC_closeConnection(sbyte4 h)
 
 /* ---- kernel offload (nktls extensions) ---- */
 
-NK_API MSTATUS NKTLS_asyncOffload(sbyte4 h)
-{
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (c->err < 0)
-        return c->err;
-    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
-    if (c->as_offloaded)
-        return OK;
-    if (c->as.in.len && !c->app_len) {
-        /* Kept bytes were read past the handshake: the engine must see them to
-         * keep RX in software ("data already read"). */
-        MSTATUS st = pump_kept(h, &c, 1);
-        if (st != OK)
-            return st == GONE ? OK : st;
-    }
-    c->as_offloaded = 1;
-    return nk_fail(c, nk_ktls_offload(c));
-}
+NK_API MSTATUS NKTLS_asyncOffload(sbyte4 h) { return nk_async_offload(h); }
 
 NK_API MSTATUS NKTLS_asyncRecvRecord(sbyte4 h, ubyte4 type, const ubyte *data, ubyte4 len)
 {
-    struct nk_conn *c;
-    NK_TRY(nk_conn_get(h, &c));
-    NK_CHECK(data || len == 0, ERR_NULL_POINTER);
-    NK_CHECK(c->is_async && c->ktls_rx, ERR_SSL_BAD_STATE);
-    /* Application data never comes here: the application reads it itself. */
-    NK_CHECK(type != SSL_APPLICATION_DATA && type <= 0xff, ERR_INVALID_ARG);
-    if (c->err >= 0 && c->got_close_notify)
-        return ERR_SSL_CONNECTION_CLOSED;
-    c->now = time(NULL);
-    NK_TRY(nk_ktls_in_record(c, (uint8_t)type, data, len));
-    return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
+    return nk_async_record(h, type, data, len);
 }

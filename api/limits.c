@@ -1,24 +1,11 @@
-/* api/limits.c — the limits on what a peer can make us hold, and the public
- * calls that read and change them. Connections get a pointer to them when
- * they are made (engine/conn.c). Every default is safe for a server on the
- * internet; the bounds keep a setting from disabling a limit altogether. */
+/* api/limits.c — the public calls that read and change the limits on what a
+ * peer can make us hold. The limits and their defaults are in the stack's
+ * configuration (engine/config.c), which connections point to from the moment
+ * they are made; the bounds here keep a setting from disabling a limit
+ * altogether. */
 #include "core/nk.h"
 #include "api/api.h"
 #include "nktls.h"
-
-/* The stack's settings (nk_settings_defaults fills them in at SSL_init) and
- * limits, which every connection points to. */
-struct nk_config nk_config = {
-    .limits = {
-        .hs_message = 16 * 1024,
-        .cert_message = 64 * 1024,
-        .cert_count = 10,
-        .key_updates = 32,
-        .early_data_skip = 16 * 1024,
-        .recv_buffer = 256 * 1024,
-        .hs_memory = 64 * 1024 * 1024,
-    },
-};
 
 /* The field a limit lives in and the values it may take. */
 static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)

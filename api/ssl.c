@@ -2,25 +2,23 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "api/api.h"
-#include "core/kex.h"
+#include "drive/async.h"
 #include "handshake/hs.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
 
-static int g_ktls_mode = NKTLS_KTLS_AUTO, g_rekey_policy = NKTLS_REKEY_FAIL;
-
 NK_API MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode)
 {
     NK_CHECK(mode >= NKTLS_KTLS_AUTO && mode <= NKTLS_KTLS_REQUIRE, ERR_INVALID_ARG);
-    g_ktls_mode = mode;
+    nk_config.ktls_mode = (uint8_t)mode;
     return OK;
 }
 
 NK_API MSTATUS NKTLS_setDefaultRekeyPolicy(sbyte4 policy)
 {
     NK_CHECK(policy >= NKTLS_REKEY_FAIL && policy <= NKTLS_REKEY_SOFTWARE, ERR_INVALID_ARG);
-    g_rekey_policy = policy;
+    nk_config.rekey_policy = (uint8_t)policy;
     return OK;
 }
 
@@ -120,30 +118,12 @@ NK_API MSTATUS SSL_setFuncPtrKeyUpdateRequest(funcPtrKeyUpdateRequest_t cb)
     return OK;
 }
 
-/* Defaults for a new connection: every suite and group we implement, in our order. */
+/* A connection with the stack's defaults (engine/conn.c). */
 static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store, const sbyte *dns)
 {
     struct nk_conn *c;
-    MSTATUS st = nk_conn_new(role, fd, store, &nk_config, &c);
-    if (st < 0)
-        return st;
-    for (size_t i = 0; i < nk_suite_count && i < NK_MAX_SUITES; i++)
-        c->suites[c->n_suites++] = nk_suites[i].id;
-    for (size_t i = 0; i < nk_group_count && i < NK_MAX_GROUPS; i++)
-        c->groups[c->n_groups++] = nk_groups[i].id;
-    c->ktls_mode = g_ktls_mode;
-    c->rekey_policy = g_rekey_policy;
-    c->min_minor = (uint8_t)nk_config.ssl.sslMinProtoVersion;
-    c->max_minor = (uint8_t)nk_config.ssl.sslMaxProtoVersion;
-    if (dns && dns[0]) {
-        c->dns_name = strdup((const char *)dns);
-        c->server_name = strdup((const char *)dns);
-        if (!c->dns_name || !c->server_name) {
-            nk_conn_free(c);
-            return ERR_MEM_ALLOC_FAIL;
-        }
-    }
-    return c->handle;
+    MSTATUS st = nk_conn_open(role, fd, store, &nk_config, (const char *)dns, &c);
+    return st < 0 ? st : c->handle;
 }
 
 NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
@@ -153,11 +133,9 @@ NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 
 NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 {
-    sbyte4 h = new_connection(NK_SERVER, fd, store, NULL);
     struct nk_conn *c;
-    if (h > 0 && nk_conn_get(h, &c) == OK)
-        c->is_async = 1;
-    return h;
+    MSTATUS st = nk_async_new(NK_SERVER, fd, store, &nk_config, NULL, &c);
+    return st < 0 ? st : c->handle;
 }
 
 NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
@@ -170,11 +148,9 @@ NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *maste
 NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
                                 struct certStore *store)
 {
-    sbyte4 h = new_connection(NK_CLIENT, fd, store, dns);
     struct nk_conn *c;
-    if (h > 0 && nk_conn_get(h, &c) == OK)
-        c->is_async = 1;
-    return h;
+    MSTATUS st = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    return st < 0 ? st : c->handle;
 }
 
 NK_API MSTATUS SSL_negotiateConnection(sbyte4 h)

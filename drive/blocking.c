@@ -3,16 +3,9 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
+#include "drive/clock.h"
 #include "drive/drive.h"
 #include "ktls/ktls.h"
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Wait for events; timeout_ms < 0 waits forever. 0 on timeout. */
 static int wait_fd(int fd, short events, int64_t timeout_ms)
@@ -62,7 +55,7 @@ static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
             return ERR_TCP_READ_ERROR;
         ssize_t n = recv(c->fd, p, len, 0);
         if (n > 0) {
-            c->now = time(NULL);
+            c->now = nk_wall_ms();
             return nk_in_ack(c, (size_t)n);
         }
         if (n == 0)
@@ -83,11 +76,28 @@ static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
     return err;
 }
 
+/* How long the next handshake read may wait (< 0: forever): sslTimeOutReceive,
+ * cut short by the engine's deadline. Once that has passed, the engine's timer
+ * fails the handshake. */
+static MSTATUS read_wait(struct nk_conn *c, int64_t *wait)
+{
+    ubyte4 per_read = c->cfg->ssl.sslTimeOutReceive;
+    *wait = per_read ? (int64_t)per_read : -1;
+    if (!(nk_conn_wants(c) & NK_WANT_TIMER))
+        return OK;
+    int64_t now = nk_mono_ms(), left = nk_conn_deadline(c) - now;
+    if (left <= 0)
+        return nk_engine_timer(c, now);
+    if (*wait < 0 || left < *wait)
+        *wait = left;
+    return OK;
+}
+
 MSTATUS nk_drive_handshake(struct nk_conn *c)
 {
-    const sslSettings *s = &c->cfg->ssl;
-    int64_t deadline = s->sslTimeOutHello ? now_ms() + s->sslTimeOutHello : -1;
-    c->now = time(NULL);
+    /* sslTimeOutHello from this call on: the engine keeps the deadline. */
+    nk_engine_hs_limit(c, nk_mono_ms(), c->cfg->ssl.sslTimeOutHello);
+    c->now = nk_wall_ms();
     if (!c->hs && c->status != SSL_CONNECTION_OPEN)
         NK_TRY(fail_flush(c, nk_engine_start(c)));
     while (c->status != SSL_CONNECTION_OPEN) {
@@ -98,17 +108,13 @@ MSTATUS nk_drive_handshake(struct nk_conn *c)
             return nk_fail(c, st);
         if (c->got_close_notify)
             return nk_fail(c, ERR_SSL_CONNECTION_CLOSED);
-        int64_t wait = s->sslTimeOutReceive ? (int64_t)s->sslTimeOutReceive : -1;
-        if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
-            if (left <= 0)
-                return fail_flush(c, ERR_SSL_HANDSHAKE_TIMEOUT);
-            if (wait < 0 || left < wait)
-                wait = left;
-        }
+        int64_t wait;
+        if ((st = read_wait(c, &wait)) < 0)
+            return fail_flush(c, st);
         st = read_some(c, wait);
-        if (st == ERR_TCP_READ_TIMEOUT && deadline >= 0 && now_ms() >= deadline)
-            st = ERR_SSL_HANDSHAKE_TIMEOUT;
+        /* The read's wait may have ended at the handshake's deadline. */
+        if (st == ERR_TCP_READ_TIMEOUT && nk_engine_timer(c, nk_mono_ms()) < 0)
+            st = c->err;
         if (st < 0)
             return fail_flush(c, st);
     }
@@ -130,7 +136,7 @@ MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, 
 
 static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms)
 {
-    int64_t deadline = timeout_ms ? now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms ? nk_mono_ms() + timeout_ms : -1;
     while (!c->app_len) {
         if (c->err < 0)
             return c->err;
@@ -140,7 +146,7 @@ static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms)
         MSTATUS st = nk_drive_flush(c);
         if (st < 0)
             return nk_fail(c, st);
-        int64_t left = deadline < 0 ? -1 : deadline - now_ms();
+        int64_t left = deadline < 0 ? -1 : deadline - nk_mono_ms();
         if (deadline >= 0 && left <= 0)
             return ERR_TCP_READ_TIMEOUT;
         st = read_some(c, left);

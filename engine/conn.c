@@ -4,6 +4,7 @@
  * scan a table of tens of thousands. */
 #include <stdlib.h>
 #include "engine/conn.h"
+#include "core/kex.h"
 #include "handshake/hs.h"
 
 #define SLOT_BITS 16
@@ -138,6 +139,31 @@ MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, const st
     c->send_limit = NK_MAX_PLAIN;
     c->num_tickets = 1;
     c->alpn = c->alpn_none;
+    *out = c;
+    return OK;
+}
+
+MSTATUS nk_conn_open(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                     const char *dns, struct nk_conn **out)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_new(role, fd, store, cfg, &c));
+    for (size_t i = 0; i < nk_suite_count && i < NK_MAX_SUITES; i++)
+        c->suites[c->n_suites++] = nk_suites[i].id;
+    for (size_t i = 0; i < nk_group_count && i < NK_MAX_GROUPS; i++)
+        c->groups[c->n_groups++] = nk_groups[i].id;
+    c->ktls_mode = cfg->ktls_mode;
+    c->rekey_policy = cfg->rekey_policy;
+    c->min_minor = (uint8_t)cfg->ssl.sslMinProtoVersion;
+    c->max_minor = (uint8_t)cfg->ssl.sslMaxProtoVersion;
+    if (dns && dns[0]) {
+        c->dns_name = strdup(dns);
+        c->server_name = strdup(dns);
+        if (!c->dns_name || !c->server_name) {
+            nk_conn_free(c);
+            return ERR_MEM_ALLOC_FAIL;
+        }
+    }
     *out = c;
     return OK;
 }

@@ -14,6 +14,7 @@ enum {
     NK_WANT_APP = 4,      /* decrypted application data is waiting to be read */
     NK_DONE_HS = 8,       /* handshake complete */
     NK_CLOSED = 16,       /* peer's close_notify seen, or a fatal error */
+    NK_WANT_TIMER = 32,   /* call nk_engine_timer once the driver's clock reaches nk_conn_deadline */
 };
 
 /* One connection: the protocol state (handshake/tls.h), reachable as c->tls
@@ -40,10 +41,12 @@ struct nk_conn {
     uint32_t app_len;              /* decrypted application data waiting (at app) */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */
     uint8_t *app;                  /* decrypted application data waiting (inside `in`) */
+    int64_t hs_deadline;           /* the handshake's, ms on the driver's clock (0: none) */
 
-    /* asynchronous API (api/async.c) */
+    /* asynchronous driver (drive/async.c) */
     struct {
-        int64_t t0_ms, limit_ms;   /* handshake clock: start, allowed run (0 = no limit) */
+        int64_t t0_ms;             /* handshake start (driver's clock): funcPtrSSLHandleTimeout
+                                    * is told the time run since */
         struct nk_buf in;          /* bytes given but not yet processed: they wait
                                     * behind data kept for SSL_ASYNC_getRecvBuffer */
     } as;
@@ -58,12 +61,22 @@ struct nk_rec_pair {
 extern struct nk_slab nk_conn_slab, nk_keys_slab;
 
 
+/* The stack's settings and limits (engine/config.c): the instance drivers
+ * pass to nk_conn_open; the public calls that change it are api/'s. */
+extern struct nk_config nk_config;
+
 /* connection table (engine/conn.c) */
 MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client) NK_MUST;
 void nk_table_free(void);
 int nk_table_ready(void);
+/* A bare connection pointing to cfg; nk_conn_open fills in the defaults. */
 MSTATUS nk_conn_new(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
                     struct nk_conn **out) NK_MUST;
+/* A connection with cfg's defaults: every suite and group we implement, in
+ * our order, cfg's versions and kernel offload settings; a client asks for
+ * and verifies dns (NULL or "": no name). */
+MSTATUS nk_conn_open(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                     const char *dns, struct nk_conn **out) NK_MUST;
 /* Look up a connection; ERR_SSL_BAD_ID for an unknown or stale handle. One
  * connection is used by one thread at a time (the application's duty); the
  * table itself is safe to use from many threads. */
@@ -76,8 +89,34 @@ sbyte4 nk_conn_by_fd(int fd);
 /* engine (engine/engine.c) */
 MSTATUS nk_engine_start(struct nk_conn *c) NK_MUST;      /* client: queue ClientHello */
 unsigned nk_conn_wants(struct nk_conn *c);
+
+/* Timers. The engine reads no clock: every time is given by the driver, in
+ * ms on the driver's own clock (CLOCK_MONOTONIC in each driver here), and the
+ * engine only compares those times with each other. While nk_conn_wants says
+ * NK_WANT_TIMER, the driver calls nk_engine_timer once its clock reaches
+ * nk_conn_deadline(c). The one deadline so far is the handshake's. */
+/* The handshake must be done limit_ms after now_ms (0: no limit). Drivers
+ * call it as a handshake starts, and again to grant more time. */
+void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms);
+/* When to call nk_engine_timer; 0: no timer (none set, the handshake is
+ * over, or the connection has failed). */
+int64_t nk_conn_deadline(const struct nk_conn *c);
+/* The driver's clock reads now_ms: past the deadline, the handshake fails
+ * with ERR_SSL_HANDSHAKE_TIMEOUT (sticky; no alert, the limit is our own).
+ * OK before it, or with none; a failed connection's error. */
+MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms) NK_MUST;
+
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len);     /* space for received bytes */
 MSTATUS nk_in_ack(struct nk_conn *c, size_t n) NK_MUST;  /* n bytes were received: process */
+/* One datagram (records never span datagrams, as in DTLS; for TLS only a unit
+ * test uses it). The engine frames it, one record at a time as nk_in_buf
+ * offers, so the connection must hold nothing of an earlier record and not
+ * read ahead: ERR_SSL_BAD_STATE otherwise, nothing taken. Its records are
+ * processed in order; one that does not end inside it fails the connection
+ * with ERR_SSL_PROTOCOL (decode_error). Application data stops the walk:
+ * *used says how far it got, and the rest (whole records) is given again once
+ * the data is read. */
+MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *used) NK_MUST;
 const uint8_t *nk_out_buf(struct nk_conn *c, size_t *len);
 void nk_out_ack(struct nk_conn *c, size_t n);
 MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;

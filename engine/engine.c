@@ -45,7 +45,36 @@ unsigned nk_conn_wants(struct nk_conn *c)
         w |= NK_CLOSED;
     else if (!c->app_len)
         w |= NK_WANT_RECV;
+    if (nk_conn_deadline(c))
+        w |= NK_WANT_TIMER;
     return w;
+}
+
+/* ---- timers (engine/conn.h) ---- */
+
+void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
+{
+    c->hs_deadline = limit_ms ? now_ms + limit_ms : 0;
+}
+
+int64_t nk_conn_deadline(const struct nk_conn *c)
+{
+    /* Only a handshake still under way is timed: once it is over the field
+     * is simply not looked at, so nothing has to clear it. */
+    if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
+        return 0;
+    return c->hs_deadline;
+}
+
+MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
+{
+    if (c->err < 0)
+        return c->err;
+    int64_t at = nk_conn_deadline(c);
+    if (!at || now_ms < at)
+        return OK;
+    /* nk_alert_for gives no alert for it: the peer broke no rule. */
+    return nk_fail(c, ERR_SSL_HANDSHAKE_TIMEOUT);
 }
 
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
@@ -219,6 +248,26 @@ void nk_out_ack(struct nk_conn *c, size_t n)
     c->out_off += n;
     if (c->out_off >= c->out.len)
         c->out.len = c->out_off = 0;
+}
+
+MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *used)
+{
+    *used = 0;
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(!c->readahead && !c->app_len && c->in.len == c->in_start, ERR_SSL_BAD_STATE);
+    while (*used < n && !c->app_len && !c->got_close_notify) {
+        size_t room;   /* exactly what the current record still lacks */
+        uint8_t *p = nk_in_buf(c, &room);
+        if (!p || !room)
+            return nk_fail(c, ERR_MEM_ALLOC_FAIL);   /* its buffer could not grow */
+        if (room > n - *used)   /* this record would go on past the datagram */
+            return nk_fail(c, ERR_SSL_PROTOCOL);
+        memcpy(p, d + *used, room);
+        *used += room;
+        NK_TRY(nk_in_ack(c, room));
+    }
+    return OK;
 }
 
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)

@@ -103,7 +103,8 @@ MSTATUS nk_psk_client_load(struct nk_tls *c)
     if (st < 0)
         return OK;
     /* Offer it only if its suite is one we offer and it has not expired. */
-    int usable = (uint64_t)c->now >= p->received && (uint64_t)c->now - p->received <= p->lifetime;
+    uint64_t now = (uint64_t)(c->now / 1000);   /* received and lifetime count seconds */
+    int usable = now >= p->received && now - p->received <= p->lifetime;
     int offered = 0;
     for (size_t i = 0; i < c->n_suites; i++)
         offered |= c->suites[i] == p->suite;
@@ -137,7 +138,7 @@ void nk_psk_client_write(struct nk_tls *c, struct nk_wr *w)
     /* §4.2.11: pre_shared_key is the last extension; the binder is filled in
      * once the rest of the message is final (nk_psk_client_bind). */
     size_t hl = p->psk_len;
-    uint32_t age_ms = (uint32_t)(((uint64_t)c->now - p->received) * 1000u) + p->age_add;
+    uint32_t age_ms = (uint32_t)(((uint64_t)(c->now / 1000) - p->received) * 1000u) + p->age_add;
     nk_wr_u16(w, NK_EXT_PRE_SHARED_KEY);
     size_t ext = nk_wr_open(w, 2), ids = nk_wr_open(w, 2);
     nk_wr_u16(w, p->ticket_len);
@@ -262,7 +263,7 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
     NK_TRY(nk_rd_vec16(&ids, &id, 1, 0xffff));
     NK_TRY(nk_rd_vec8(&binders, &bind, 32, 255));
     struct nk_ticket_state t;
-    MSTATUS st = nk_ticket_open(id.p, nk_rd_left(&id), c->now, &t);
+    MSTATUS st = nk_ticket_open(id.p, nk_rd_left(&id), (time_t)(c->now / 1000), &t);
     if (st == ERR_MEM_ALLOC_FAIL)
         return st;
     if (st == OK)

@@ -114,7 +114,7 @@ static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint
     struct nk_wr w;
     uint8_t binding[NK_TICKET_BINDING];
     size_t hl = nk_hash_len(c->suite->hash);
-    uint64_t now = (uint64_t)c->now;
+    uint64_t now = (uint64_t)(c->now / 1000);   /* the ticket keeps seconds */
     NK_TRY(nk_ticket_binding(c, binding));
     NK_CHECK(c->peer_chain_len <= NK_TICKET_MAX_CHAIN, ERR_SSL_INTERNAL);
     nk_wr_init(&w, b);
@@ -273,7 +273,7 @@ MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add
     p->psk_len = (uint8_t)nk_hash_len(c->suite->hash);
     p->age_add = age_add;
     p->lifetime = lifetime;
-    p->received = (uint64_t)c->now;
+    p->received = (uint64_t)(c->now / 1000);
     p->ticket_len = (uint16_t)tlen;
     if ((p->ticket = malloc(tlen)) != NULL && (st = ticket_psk(c, nonce, nlen, p->psk)) == OK) {
         memcpy(p->ticket, ticket, tlen);

@@ -28,11 +28,14 @@ struct nk_hs;
 struct nk_sig_prefs;
 struct certStore;
 
-/* The stack's settings and limits: one instance (api/limits.c), which every
+/* The stack's settings and limits: one instance (engine/config.c), which every
  * connection points to from the moment it is made. */
 struct nk_config {
     sslSettings ssl;               /* SSL_sslSettings() */
     struct nk_limits limits;       /* NKTLS_setLimit() */
+    /* NKTLS_setDefaultKtlsMode, NKTLS_setDefaultRekeyPolicy: copied into each
+     * new connection (engine/conn.c, nk_conn_open) */
+    uint8_t ktls_mode, rekey_policy;
 };
 
 /* The fields, as a list, so that engine/conn.h can lay the same members out
@@ -114,7 +117,10 @@ struct nk_config {
      * so an idle kTLS connection holds no key state in userspace. NULL then: \
      * records are plaintext to the engine (the kernel protects them). */ \
     struct nk_rec_key *rd, *wr; \
-    time_t now;                    /* set by the driver: the engine reads no clock */ \
+    /* Wall-clock time, ms since the Unix epoch, set by the driver (the engine \
+     * reads no clock): ticket ages and certificate dates, in seconds where \
+     * those count seconds. Timers run on the driver's own clock (engine/). */ \
+    int64_t now; \
     \
     /* negotiated state */ \
     const struct nk_suite *suite; \

@@ -184,7 +184,7 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
         .host = c->role == NK_CLIENT ? c->dns_name : NULL,
         .names = c->role == NK_CLIENT ? c->dns_names : NULL,
         .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
-        .now = c->now, .peer_is_server = c->role == NK_CLIENT,
+        .now = (time_t)(c->now / 1000), .peer_is_server = c->role == NK_CLIENT,
     };
     /* §4.4.2.2: the leaf must allow signing in its role; no trust decision,
      * the application's callbacks included, overrides that. */

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include "uring/loop.h"
 #include "core/wire.h"
+#include "drive/async.h"
+#include "drive/clock.h"
 #include "ktls/ktls.h"
 
 struct nk_slab nk_lconn_slab = NK_SLAB_INIT(sizeof(struct nk_lconn));
@@ -334,7 +336,7 @@ static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
         return;
     }
     lc->last_active = lc->loop->now;
-    c->now = time(NULL);
+    c->now = nk_wall_ms();
     if (lc->recv_mode == LRECV_ENGINE)
         (void)!nk_in_ack(c, (size_t)res);
     else if (lc->recv_mode == LRECV_POOL)
@@ -402,7 +404,7 @@ static void start_engine(struct nk_lconn *lc)
             return;
         }
     }
-    lc->c->now = time(NULL);
+    lc->c->now = nk_wall_ms();
     MSTATUS st = nk_engine_start(lc->c);
     if (st < 0)
         lc_fail(lc, st);
@@ -497,9 +499,10 @@ static void handshake_step(struct nk_lconn *lc)
     if (engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
-    if (lc->state == LC_HANDSHAKE)
+    if (lc->state == LC_HANDSHAKE) {
+        lc->deadline = nk_conn_deadline(lc->c);   /* the engine times the handshake */
         arm_recv(lc);
-    else if (lc->state == LC_HS_FLUSH && nk_lc_output_idle(lc))
+    } else if (lc->state == LC_HS_FLUSH && nk_lc_output_idle(lc))
         open_conn(lc);
     if (lc->state == LC_OPEN)
         open_step(lc);
@@ -576,8 +579,11 @@ static void on_timer(struct nk_lconn *lc, ssize_t res)
         return;
     switch (lc->state) {
     case LC_CONNECTING:
-    case LC_HANDSHAKE:
-    case LC_HS_FLUSH:
+    case LC_HANDSHAKE:   /* lc->deadline is the engine's: its timer decides */
+        if (nk_engine_timer(lc->c, lc->loop->now) == OK)
+            break;
+        /* fall through */
+    case LC_HS_FLUSH:    /* the engine is done, but its last flight is still ours to send */
         atomic_fetch_add(&s->hs_timeouts, 1);
         lc_fail(lc, ERR_SSL_HANDSHAKE_TIMEOUT);
         break;
@@ -633,11 +639,12 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
         atomic_fetch_add(&s->rejected, 1);
         return;
     }
-    sbyte4 h = SSL_ASYNC_acceptConnection(fd, s->store);
-    struct nk_lconn *lc = h > 0 ? nk_lc_new(l, h, fd) : NULL;
+    struct nk_conn *c = NULL;
+    if (nk_async_new(NK_SERVER, fd, s->store, &nk_config, NULL, &c) < 0)
+        c = NULL;
+    struct nk_lconn *lc = c ? nk_lc_new(l, c->handle, fd) : NULL;
     if (!lc) {
-        struct nk_conn *c;
-        if (h > 0 && nk_conn_get(h, &c) == OK)
+        if (c)
             nk_conn_free(c);
         close(fd);
         atomic_fetch_add(&s->rejected, 1);
@@ -648,7 +655,8 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
     lc->hs_counted = 1;
     lc_attach(l, lc);
     lc->last_active = l->now;
-    lc->deadline = l->now + s->hs_timeout_ms;
+    nk_engine_hs_limit(lc->c, l->now, s->hs_timeout_ms);
+    lc->deadline = nk_conn_deadline(lc->c);
     start_engine(lc);
     nk_lc_kick(lc);
 }
@@ -738,7 +746,9 @@ static void take_inbox(struct nk_loop *l)
         lc_attach(l, lc);
         lc->state = LC_CONNECTING;
         lc->last_active = l->now;
-        lc->deadline = l->now + l->srv->hs_timeout_ms;
+        /* The connect counts against the handshake's time. */
+        nk_engine_hs_limit(lc->c, l->now, l->srv->hs_timeout_ms);
+        lc->deadline = nk_conn_deadline(lc->c);
         lc->inflight++;
         l->be->connect(lc);
         nk_lc_kick(lc);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "uring/loop.h"
+#include "drive/async.h"
 
 #define MAX_SERVERS 64
 #define MAX_WORKERS 256
@@ -172,7 +173,7 @@ static MSTATUS server_register(struct nk_server *s)
 
 static MSTATUS server_setup(struct nk_server *s, const nktlsLoopOptions *o)
 {
-    sslSettings *set = SSL_sslSettings();
+    const sslSettings *set = &nk_config.ssl;
     s->workers = o && o->workers ? o->workers : 1;
     NK_CHECK(s->workers <= MAX_WORKERS, ERR_INVALID_ARG);
     s->hs_timeout_ms = o && o->handshakeTimeoutMs ? o->handshakeTimeoutMs : set->sslTimeOutHello;
@@ -323,19 +324,20 @@ static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte
     int nb = s->be == &nk_backend_epoll ? SOCK_NONBLOCK : 0;
     int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | nb, 0);
     NK_CHECK(fd >= 0, errno == EMFILE || errno == ENFILE ? ERR_SSL_TOO_MANY_CONNECTIONS : ERR_TCP_CONNECT_ERROR);
-    sbyte4 ch = SSL_ASYNC_connect(fd, 0, NULL, NULL, dns, store);
+    struct nk_conn *c;
+    MSTATUS made = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    sbyte4 ch = made < 0 ? made : c->handle;
     struct nk_lconn *lc = ch > 0 ? nk_lc_new(l, ch, fd) : NULL;
     if (lc)
         lc->peer = malloc(sizeof *lc->peer);
     if (!lc || !lc->peer) {
-        struct nk_conn *c;
         if (lc) {
             lc->c = NULL;   /* freed below with the handle */
             nk_lc_unregister(lc);
             atomic_fetch_sub(&s->live, 1);
             nk_slab_free(&nk_lconn_slab, lc);
         }
-        if (ch > 0 && nk_conn_get(ch, &c) == OK)
+        if (ch > 0)
             nk_conn_free(c);
         close(fd);
         return ch > 0 ? ERR_MEM_ALLOC_FAIL : ch;

@@ -135,7 +135,7 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
     if (*h <= 0)
         fail("new connection", (MSTATUS)*h);
     if ((st = nk_conn_get(*h, &c)) == OK) {
-        c->now = time(NULL);
+        c->now = (int64_t)time(NULL) * 1000;
         if (role == NK_CLIENT) {
             /* The client is the same on both benchmarks: one suite, one group. */
             st = SSL_enableCiphers(*h, &g_suite, 1);

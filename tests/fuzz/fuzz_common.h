@@ -205,7 +205,7 @@ static __attribute__((unused)) void fz_run(sbyte4 h, const uint8_t *data, size_t
 
     if (h < 0 || nk_conn_get(h, &c) < 0)
         abort();
-    c->now = FZ_NOW;
+    c->now = (int64_t)FZ_NOW * 1000;
     if (nk_engine_start(c) == OK)
         fz_feed(c, data, size);
     SSL_closeConnection(h);

@@ -75,7 +75,7 @@ FH_FN void fh_configure(sbyte4 h, int client, int scenario)
     struct nk_conn *c;
     if (nk_conn_get(h, &c) < 0)
         abort();
-    c->now = FZ_NOW;
+    c->now = (int64_t)FZ_NOW * 1000;
     if (client)
         (void)!SSL_setClientSavePSKCallback(h, fh_save_psk);
     if (scenario == FH_MUTUAL && !client && SSL_setSessionFlags(h, SSL_FLAG_REQUIRE_MUTUAL_AUTH) < 0)

@@ -339,7 +339,7 @@ static void make_conn(struct run *r, int s)
         r->c[s] = NULL;
         return;
     }
-    r->c[s]->now = time(NULL);
+    r->c[s]->now = (int64_t)time(NULL) * 1000;
     r->c[s]->is_async = 1;   /* the test is the driver */
     /* Settings are not what is under test: they are made with nothing failing. */
     int armed = inj.armed;

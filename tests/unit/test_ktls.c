@@ -213,7 +213,7 @@ static void pre_half_rtt(struct srv *s)
     s->st[0] = nk_conn_get(s->h, &c);
     if (s->st[0] != OK)
         return;
-    c->now = time(NULL);
+    c->now = (int64_t)time(NULL) * 1000;
     s->st[0] = nk_engine_start(c);
     if (s->st[0] == OK)
         s->st[0] = pump_until(c, server_flight_queued);
@@ -242,7 +242,7 @@ TEST(in_flight_at_switch)
     /* Client: finish by hand and put data right behind its Finished, one write. */
     struct nk_conn *c;
     ASSERT_EQ(nk_conn_get(p.ch, &c), OK);
-    c->now = time(NULL);
+    c->now = (int64_t)time(NULL) * 1000;
     ASSERT_EQ(nk_engine_start(c), OK);
     MSTATUS st = pump_until(c, client_open);
     ST_EQ(st, OK);

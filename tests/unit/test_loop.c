@@ -53,7 +53,7 @@ static MSTATUS trickle_in(struct nk_conn *c, int fd)
         return c->err < 0 ? c->err : ERR_SSL_BAD_STATE;
     if (recv(fd, b, 1, 0) != 1)
         return ERR_TCP_SOCKET_CLOSED;
-    c->now = time(NULL);
+    c->now = (int64_t)time(NULL) * 1000;
     return nk_in_ack(c, 1);
 }
 

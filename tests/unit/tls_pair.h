@@ -124,7 +124,7 @@ TP_FN MSTATUS tp_new_stores(struct tp_pair *p, certStorePtr srv, certStorePtr cl
     NK_CHECK(p->h[TP_CLIENT] > 0, (MSTATUS)p->h[TP_CLIENT]);
     for (int s = 0; s < 2; s++) {
         NK_TRY(nk_conn_get(p->h[s], &p->c[s]));
-        p->c[s]->now = time(NULL);
+        p->c[s]->now = (int64_t)time(NULL) * 1000;
         /* The test is the driver: public calls such as SSL_sendKeyUpdateRequest
          * must queue their records for us, not flush them to a socket. */
         p->c[s]->is_async = 1;

@@ -1,0 +1,356 @@
+/* drive/async.c — the asynchronous driver: the application owns the socket,
+ * hands received bytes in (SSL_ASYNC_recvMessage*) and takes bytes to send
+ * out (SSL_ASYNC_getSendBuffer). Like the blocking driver it is a loop around
+ * the engine: where that one would wait, this one returns, and where it would
+ * tell its caller something, this one makes an upcall (the settings'
+ * funcPtr*). The contract the application sees is written at api/async.c.
+ *
+ * How it goes: feed gives the engine bytes, at most one record at a time;
+ * pump makes the upcalls in stream order (open state, then each record's
+ * data); bytes given behind data kept for SSL_ASYNC_getRecvBuffer wait in
+ * c->as.in (pump_kept). Any upcall may close the connection: every call
+ * after one looks the handle up again (still_there). */
+#include "drive/async.h"
+#include "drive/clock.h"
+#include "ktls/ktls.h"
+
+/* An upcall closed the connection: not an error for the caller, but nothing
+ * may touch the connection any more. Positive, so NK_TRY does not pass it on:
+ * every call that can return it is checked with != OK. */
+#define GONE ((MSTATUS)1)
+
+/* After an upcall: the application may have closed the connection. */
+static MSTATUS still_there(sbyte4 h, struct nk_conn **pc)
+{
+    return nk_conn_get(h, pc) == OK ? OK : GONE;
+}
+
+static MSTATUS start(sbyte4 h, struct nk_conn **pc)
+{
+    struct nk_conn *c = *pc;
+    const sslSettings *s = &c->cfg->ssl;
+    c->as_started = 1;
+    c->as.t0_ms = nk_mono_ms();
+    nk_engine_hs_limit(c, c->as.t0_ms, s->sslTimeOutHello);
+    c->now = nk_wall_ms();
+    NK_TRY(nk_fail(c, nk_engine_start(c)));
+    sbyte4 (*timer)(sbyte4, ubyte4, sbyte4) =
+        c->role == NK_SERVER ? s->funcPtrStartTimer : s->funcPtrClientStartTimer;
+    if (!timer)
+        return OK;
+    timer(h, s->sslTimeOutHello, 0);
+    return still_there(h, pc);
+}
+
+/* The handshake may run sslTimeOutHello ms (the engine's deadline), and
+ * longer if the application's funcPtrSSLHandleTimeout grants it. Every
+ * receive call looks before it feeds anything: the API has no timer call of
+ * its own (the application's timer, from funcPtrStartTimer, closes instead). */
+static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
+{
+    struct nk_conn *c = *pc;
+    if (!(nk_conn_wants(c) & NK_WANT_TIMER))
+        return OK;
+    int64_t now = nk_mono_ms();
+    if (now < nk_conn_deadline(c))
+        return OK;
+    const sslSettings *s = &c->cfg->ssl;
+    int64_t ran = now - c->as.t0_ms;
+    ubyte4 ms = ran > (int64_t)UINT32_MAX ? UINT32_MAX : (ubyte4)ran;
+    if (s->funcPtrSSLHandleTimeout) {
+        sbyte4 r = s->funcPtrSSLHandleTimeout(h, &ms);
+        MSTATUS st = still_there(h, pc);
+        if (st != OK)
+            return st;
+        c = *pc;
+        if (r == OK && ms > 0) {
+            nk_engine_hs_limit(c, now, ms);   /* ms more from now */
+            return OK;
+        }
+    }
+    return nk_engine_timer(c, now);
+}
+
+/* Common checks of the receive calls; starts a server that was not started. */
+static MSTATUS enter(sbyte4 h, struct nk_conn **pc, const void *bytes, ubyte4 n)
+{
+    NK_TRY(nk_conn_get(h, pc));
+    struct nk_conn *c = *pc;
+    NK_CHECK(bytes || n == 0, ERR_NULL_POINTER);
+    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(!c->ktls_rx, ERR_SSL_BAD_STATE);   /* the kernel reads the socket now */
+    if (!c->as_started) {
+        MSTATUS st = start(h, pc);
+        if (st != OK)
+            return st;
+    }
+    return hello_clock(h, pc);
+}
+
+/* Give the engine bytes, at most the rest of its current record at a time, until
+ * they run out, or it stops taking them (data waiting, error, close_notify), or
+ * the handshake has just completed. */
+static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
+{
+    *used = 0;
+    c->now = nk_wall_ms();
+    while (*used < n && !c->app_len) {
+        size_t room;
+        uint8_t *dst = nk_in_buf(c, &room);
+        if (!dst || !room) {
+            /* Not waiting data, an error or close_notify: the buffer could not grow. */
+            if (!c->app_len && c->err >= 0 && !c->got_close_notify)
+                return nk_fail(c, ERR_MEM_ALLOC_FAIL);
+            break;
+        }
+        size_t k = n - *used < room ? n - *used : room;
+        memcpy(dst, p + *used, k);
+        *used += k;
+        int was_open = c->status == SSL_CONNECTION_OPEN;
+        NK_TRY(nk_in_ack(c, k));
+        if (!was_open && c->status == SSL_CONNECTION_OPEN)
+            break;   /* the open-state upcall comes before anything behind it */
+    }
+    return OK;
+}
+
+static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
+{
+    struct nk_conn *c = *pc;
+    const sslSettings *s = &c->cfg->ssl;
+    sbyte4 (*cb)(sbyte4, intBoolean) =
+        c->role == NK_SERVER ? s->funcPtrOpenStateUpcall : s->funcPtrClientOpenStateUpcall;
+    c->as_opened = 1;
+    if (!cb)
+        return OK;
+    cb(h, FALSE);
+    return still_there(h, pc);
+}
+
+/* Pass the waiting data up, unless the application takes it with
+ * SSL_ASYNC_getRecvBuffer. 1: passed up; 0: kept. */
+static int receive_upcall(sbyte4 h, struct nk_conn *c)
+{
+    const sslSettings *s = &c->cfg->ssl;
+    sbyte4 (*cb)(sbyte4, ubyte *, ubyte4) =
+        c->role == NK_SERVER ? s->funcPtrReceiveUpcall : s->funcPtrClientReceiveUpcall;
+    if (!cb || (c->flags & SSL_FLAG_ENABLE_RECV_BUFFER))
+        return 0;
+    uint8_t *d = c->app;
+    size_t n = c->app_len;
+    nk_app_ack(c, n);   /* first: the upcall may send, or close */
+    cb(h, d, (ubyte4)n);
+    return 1;
+}
+
+/* Process p[0..n) and make the upcalls, in stream order. one (recvMessage2,
+ * getRecvBuffer): stop at the handshake's completion or at the first data, and
+ * keep data for getRecvBuffer. Returns with *used = the bytes processed. */
+static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, size_t *used, int one)
+{
+    *used = 0;
+    for (;;) {
+        struct nk_conn *c = *pc;
+        MSTATUS st;
+        if (c->status == SSL_CONNECTION_OPEN && !c->as_opened) {
+            if ((st = open_upcall(h, pc)) != OK)
+                return st;
+            if (one)
+                return OK;
+            continue;
+        }
+        if (c->app_len) {
+            if (one || !receive_upcall(h, c))
+                return OK;
+            if ((st = still_there(h, pc)) != OK)
+                return st;
+            continue;
+        }
+        if (c->err < 0)
+            return c->err;
+        if (c->got_close_notify)
+            return ERR_SSL_CONNECTION_CLOSED;
+        if (*used == n)
+            return OK;
+        size_t k;
+        st = feed(c, p + *used, n - *used, &k);
+        *used += k;
+        NK_TRY(st);
+    }
+}
+
+/* Process the bytes that waited behind kept data. */
+static MSTATUS pump_kept(sbyte4 h, struct nk_conn **pc, int one)
+{
+    size_t used;
+    struct nk_conn *c = *pc;
+    MSTATUS st = pump(h, pc, c->as.in.p, c->as.in.len, &used, one);
+    if (st == GONE)
+        return GONE;
+    c = *pc;
+    nk_buf_consume(&c->as.in, used);
+    if (st < 0 || c->as.in.len == 0)   /* nothing after an error or close_notify counts */
+        nk_buf_free(&c->as.in);
+    return st;
+}
+
+MSTATUS nk_async_new(enum nk_role role, int fd, struct certStore *store, const struct nk_config *cfg,
+                     const char *dns, struct nk_conn **out)
+{
+    NK_TRY(nk_conn_open(role, fd, store, cfg, dns, out));
+    (*out)->is_async = 1;
+    return OK;
+}
+
+MSTATUS nk_async_start(sbyte4 h)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    NK_CHECK(!c->as_started, ERR_SSL_BAD_STATE);
+    MSTATUS st = start(h, &c);
+    return st == GONE ? OK : st;
+}
+
+MSTATUS nk_async_recv(sbyte4 h, const ubyte *bytes, ubyte4 n)
+{
+    struct nk_conn *c;
+    MSTATUS st = enter(h, &c, bytes, n);
+    if (st != OK)
+        return st == GONE ? OK : st;
+    if (c->as.in.len) {   /* older bytes wait: the new ones go behind them */
+        /* An application that never takes its data (SSL_ASYNC_getRecvBuffer)
+         * must not make us hold all the peer sends: past the limit the bytes
+         * are refused, untaken; give them again once the data is taken. */
+        NK_CHECK(c->as.in.len + n <= c->cfg->limits.recv_buffer, ERR_SSL_BUFFER_LIMIT);
+        if (n)
+            NK_TRY(nk_fail(c, nk_buf_append(&c->as.in, bytes, n)));
+        st = pump_kept(h, &c, 0);
+        return st == GONE ? OK : st;
+    }
+    size_t used;
+    st = pump(h, &c, bytes, n, &used, 0);
+    if (st == GONE)
+        return OK;
+    if (st == OK && used < n)   /* data waits for getRecvBuffer; keep what follows */
+        st = nk_fail(c, nk_buf_append(&c->as.in, bytes + used, n - used));
+    return st;
+}
+
+sbyte4 nk_async_recv_one(sbyte4 h, ubyte *bytes, ubyte4 n, ubyte **rest, ubyte4 *rest_len)
+{
+    struct nk_conn *c;
+    NK_CHECK(rest && rest_len, ERR_NULL_POINTER);
+    *rest = bytes;
+    *rest_len = n;
+    MSTATUS st = enter(h, &c, bytes, n);
+    if (st != OK)
+        return st == GONE ? 0 : st;
+    if (c->as.in.len) {   /* bytes kept by recvMessage come first */
+        st = pump_kept(h, &c, 1);
+        if (st != OK || c->app_len || c->as.in.len)
+            return st == GONE ? 0 : st < 0 ? st : (sbyte4)c->app_len;
+    }
+    size_t used;
+    st = pump(h, &c, bytes, n, &used, 1);
+    if (used) {
+        *rest = bytes + used;
+        *rest_len = n - (ubyte4)used;
+    }
+    if (st != OK)
+        return st == GONE ? 0 : st;
+    return (sbyte4)c->app_len;
+}
+
+MSTATUS nk_async_take(sbyte4 h, ubyte **data, ubyte4 *len, ubyte4 *protocol)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(data && len, ERR_NULL_POINTER);
+    *data = NULL;
+    *len = 0;
+    if (protocol)
+        *protocol = 0;
+    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    if (!c->app_len && c->as.in.len) {
+        MSTATUS st = pump_kept(h, &c, 1);
+        if (st == GONE)
+            return OK;
+        if (st < 0 && !c->app_len)
+            return st;
+    }
+    if (!c->app_len)
+        return OK;
+    /* In place: the record stays where the engine decrypted it until the engine
+     * is next given bytes, which only the calls named above do. */
+    *data = c->app;
+    *len = (ubyte4)c->app_len;
+    if (protocol)
+        *protocol = SSL_APPLICATION_DATA;
+    nk_app_ack(c, c->app_len);
+    return OK;
+}
+
+MSTATUS nk_async_output(sbyte4 h, ubyte *data, ubyte4 *len)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(len, ERR_NULL_POINTER);
+    NK_CHECK(data || *len == 0, ERR_NULL_POINTER);
+    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    if (c->ktls_tx) {
+        /* The kernel encrypts: plaintext records go out through it, each with
+         * its type in a control message, which the application cannot add to
+         * bytes it writes. Only alerts and KeyUpdates are ever queued here. */
+        *len = 0;
+        return nk_fail(c, nk_ktls_flush(c));
+    }
+    size_t avail;
+    const uint8_t *p = nk_out_buf(c, &avail);
+    size_t k = avail < *len ? avail : *len;
+    if (k)
+        memcpy(data, p, k);
+    nk_out_ack(c, k);
+    *len = (ubyte4)k;
+    return OK;
+}
+
+/* ---- kernel offload (nktls extensions) ---- */
+
+MSTATUS nk_async_offload(sbyte4 h)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    if (c->as_offloaded)
+        return OK;
+    if (c->as.in.len && !c->app_len) {
+        /* Kept bytes were read past the handshake: the engine must see them to
+         * keep RX in software ("data already read"). */
+        MSTATUS st = pump_kept(h, &c, 1);
+        if (st != OK)
+            return st == GONE ? OK : st;
+    }
+    c->as_offloaded = 1;
+    return nk_fail(c, nk_ktls_offload(c));
+}
+
+MSTATUS nk_async_record(sbyte4 h, ubyte4 type, const ubyte *data, ubyte4 len)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(data || len == 0, ERR_NULL_POINTER);
+    NK_CHECK(c->is_async && c->ktls_rx, ERR_SSL_BAD_STATE);
+    /* Application data never comes here: the application reads it itself. */
+    NK_CHECK(type != SSL_APPLICATION_DATA && type <= 0xff, ERR_INVALID_ARG);
+    if (c->err >= 0 && c->got_close_notify)
+        return ERR_SSL_CONNECTION_CLOSED;
+    c->now = nk_wall_ms();
+    NK_TRY(nk_ktls_in_record(c, (uint8_t)type, data, len));
+    return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
+}
