@@ -16,20 +16,10 @@ MSTATUS nk_send_records(struct nk_tls *c, uint8_t type, const uint8_t *d, size_t
         NK_TRY(nk_send_ccs(c));
     do {
         size_t chunk = n < c->send_limit ? n : c->send_limit;
-        if (nk_wr_protected(c)) {
-            NK_TRY(nk_rec_seal(c->wr, type, d, chunk, 0, &c->out));
-        } else {
-            NK_TRY(nk_buf_reserve(&c->out, NK_REC_HDR + chunk));
-            uint8_t *h = c->out.p + c->out.len;
-            h[0] = type;
-            h[1] = 3;
-            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
-             * everything else says 0x0303. */
-            h[2] = c->role == NK_CLIENT && !c->first_record_sent ? 1 : 3;
-            nk_store16(h + 3, (uint16_t)chunk);
-            memcpy(h + NK_REC_HDR, d, chunk);
-            nk_buf_wrote(&c->out, NK_REC_HDR + chunk);
-        }
+        /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
+         * everything else says 0x0303 (protected records always do). */
+        uint16_t version = c->role == NK_CLIENT && !c->first_record_sent ? NK_REC_V10 : NK_REC_V12;
+        NK_TRY(nk_rec_write(c->wr, type, version, d, chunk, &c->out));
         c->first_record_sent = 1;
         d += chunk;
         n -= chunk;
@@ -44,10 +34,9 @@ MSTATUS nk_send_handshake(struct nk_tls *c, const uint8_t *msg, size_t n)
 
 MSTATUS nk_send_ccs(struct nk_tls *c)
 {
-    /* Middlebox compatibility (RFC 8446 Appendix D.4): an unprotected CCS. */
-    static const uint8_t ccs[NK_REC_HDR + 1] = { NK_CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1 };
+    /* Middlebox compatibility (RFC 8446 Appendix D.4). */
     c->ccs_sent = 1;
-    return nk_buf_append(&c->out, ccs, sizeof ccs);
+    return nk_rec_write_ccs(&c->out);
 }
 
 MSTATUS nk_send_alert(struct nk_tls *c, int level, int alert)
