@@ -56,32 +56,22 @@ MSTATUS nk_key_update_send(struct nk_tls *c, int request)
     uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
     uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
-    if (c->ktls_tx && c->tx_rekey_pending) {
-        /* The kernel still waits to switch to the key our last KeyUpdate
-         * announced. A second one now would leave under the key that one
-         * retires while our secret moved on twice: the kernel would jump two
-         * generations. The queued KeyUpdate already changes our sending key
-         * after anything the peer asked (§4.6.3 wants one before our next
-         * data): it answers the peer; a request of our own must wait. */
+    MSTATUS st = nk_rec_can_rekey(&c->kernel, NK_REC_TX);
+    if (st == NK_REC_KEY_PENDING) {
+        /* The KeyUpdate we sent last has not switched our sending key yet.
+         * It already changes it after anything the peer asked (§4.6.3 wants
+         * one before our next data): it answers the peer; a request of our
+         * own must wait. */
         NK_CHECK(!request, ERR_SSL_BAD_STATE);
         c->key_update_pending = 0;
         return OK;
     }
-    /* A kernel that cannot replace its TX key cannot follow: refuse before
-     * anything is queued, so the stream stays intact. */
-    NK_CHECK(!c->ktls_tx || c->ktls_tx_rekey, ERR_SSL_KTLS_NO_REKEY);
+    NK_TRY(st);   /* refused before anything is queued: the stream stays intact */
     NK_TRY(nk_send_records(c, NK_CT_HANDSHAKE, msg, sizeof msg));
     NK_TRY(nk_ks_update(c->suite->hash, secret));
     c->key_update_pending = 0;
-    if (c->ktls_tx) {
-        /* The driver hands the new key to the kernel once the KeyUpdate record,
-         * still under the old key, has left. */
-        c->tx_rekey_pending = 1;
-        c->tx_rekey_at = c->out.len - c->out_off;
-        return OK;
-    }
-    NK_CHECK(c->wr, ERR_SSL_INTERNAL);   /* keys go only when the kernel has TX */
-    return nk_rec_install(c->wr, c->suite, secret, 1);
+    /* The new key protects what follows the KeyUpdate just queued. */
+    return nk_rec_next_key(c->wr, &c->kernel, NK_REC_TX, c->suite, secret, c->out.len - c->out_off);
 }
 
 MSTATUS nk_tls_set_server_name(struct nk_tls *c, const char *name)

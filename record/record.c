@@ -1,6 +1,7 @@
 /* record/record.c — the record layer's shared part: framing records in a
- * buffer (RFC 8446 §5.1) and the calls that pick a key object's protection.
- * The protections themselves: record/plain.c, record/tls13.c. */
+ * buffer (RFC 8446 §5.1), the calls that pick a key object's protection, and
+ * the kernel as a protection. The protections themselves: record/plain.c,
+ * record/tls13.c. */
 #include "record/record.h"
 #include "core/wire.h"
 
@@ -106,4 +107,42 @@ uint8_t *nk_rec_drop_front(const struct nk_rec_ops *ops, const struct nk_rec *re
     nk_wr_init(&w, &b);
     ops->header(&w, NULL, rec->type, NK_REC_V12, rec->body_len - n);
     return rec->p + n;
+}
+
+/* ---- the kernel as a protection ---- */
+
+MSTATUS nk_rec_can_rekey(const struct nk_rec_kernel *kt, int dir)
+{
+    if (dir != NK_REC_TX || !kt->ktls_tx)
+        return OK;
+    /* The kernel still waits to switch to the key our last KeyUpdate
+     * announced: a second one now would leave under the key that one retires
+     * while our secret moved on twice, and the kernel would jump two
+     * generations. */
+    if (kt->tx_rekey_pending)
+        return NK_REC_KEY_PENDING;
+    /* A kernel that cannot replace its TX key cannot follow: refused before
+     * anything is queued, so the stream stays intact. */
+    return kt->ktls_tx_rekey ? OK : ERR_SSL_KTLS_NO_REKEY;
+}
+
+MSTATUS nk_rec_next_key(struct nk_rec_key *k, struct nk_rec_kernel *kt, int dir, const struct nk_suite *s,
+                        const uint8_t *secret, uint32_t queued)
+{
+    if (dir == NK_REC_TX && kt->ktls_tx) {
+        /* The driver hands the new key to the kernel once the record that
+         * announces it, still under the old key, has left. */
+        kt->tx_rekey_pending = 1;
+        kt->tx_rekey_at = queued;
+        return OK;
+    }
+    if (dir == NK_REC_RX && kt->ktls_rx) {
+        /* The kernel holds decryption paused until it has the key: whoever
+         * fed us this record (ktls/) hands it over before reading on. */
+        kt->rx_rekey_pending = 1;
+        return OK;
+    }
+    /* Keys go away only when the kernel carries the direction. */
+    NK_CHECK(k && k->ops && k->ops->install, ERR_SSL_INTERNAL);
+    return k->ops->install(k, s, secret, dir == NK_REC_TX);
 }

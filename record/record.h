@@ -1,6 +1,7 @@
 /* record/record.h — the record layer: one ops table per protection (framing,
- * AAD, nonce, seal/open, length limits) and the key objects they work on. The
- * only code that knows what a record header looks like. Keys are exportable (key, IV, sequence
+ * AAD, nonce, seal/open, length limits), the key objects they work on, and the
+ * kernel as the protection of a direction it carries. The only code that knows
+ * what a record header looks like. Keys are exportable (key, IV, sequence
  * number) so ktls/ can hand them to the kernel. */
 #ifndef NK_RECORD_H
 #define NK_RECORD_H
@@ -157,5 +158,42 @@ MSTATUS nk_rec_walk_next(struct nk_rec_walk *w, struct nk_rec *rec) NK_MUST;
  * returned position (rec->p + n), is again a record of its type. n <
  * rec->body_len. */
 uint8_t *nk_rec_drop_front(const struct nk_rec_ops *ops, const struct nk_rec *rec, size_t n);
+
+/* ---- the kernel as a protection ---- */
+
+/* The kernel's share of a connection's record layer: which directions it
+ * carries (ktls/ sets these at offload) and the traffic keys it has still to
+ * take after a KeyUpdate, which ktls/ and the drivers hand over. Laid into the
+ * protocol state by these field names (handshake/tls.h), packed into a gap
+ * there: thousands of idle connections carry it. */
+#define NK_REC_KERNEL_FIELDS \
+    uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */ \
+    uint8_t ktls_tx : 1, ktls_rx : 1;   /* the kernel carries this direction */ \
+    uint8_t ktls_tx_rekey : 1;     /* the kernel can take a new TX key (ktls/) */ \
+    uint8_t tx_rekey_pending : 1;  /* a new TX key waits for tx_rekey_at */ \
+    uint8_t rx_rekey_pending : 1;  /* the kernel's RX key must follow a KeyUpdate */
+struct __attribute__((packed)) nk_rec_kernel {
+    NK_REC_KERNEL_FIELDS
+};
+
+enum { NK_REC_RX = 0, NK_REC_TX = 1 };
+
+/* Positive result of nk_rec_can_rekey: the direction's last new key has not
+ * been taken yet (the kernel switches only once the record announcing it has
+ * left). */
+#define NK_REC_KEY_PENDING ((MSTATUS)3)
+
+/* Whether the direction dir can take its next traffic key now: OK;
+ * NK_REC_KEY_PENDING; ERR_SSL_KTLS_NO_REKEY where the kernel carries it and
+ * cannot replace its key. */
+MSTATUS nk_rec_can_rekey(const struct nk_rec_kernel *kt, int dir) NK_MUST;
+
+/* The direction's next traffic key, from its secret (KeyUpdate, RFC 8446
+ * §4.6.3), in whatever protects the direction: installed in the key object k
+ * now, or, where the kernel carries the direction, recorded for ktls/ to hand
+ * over — RX before the next record is read, TX once the queued bytes ahead of
+ * it (the record announcing it included) have left. */
+MSTATUS nk_rec_next_key(struct nk_rec_key *k, struct nk_rec_kernel *kt, int dir, const struct nk_suite *s,
+                        const uint8_t *secret, uint32_t queued) NK_MUST;
 
 #endif
