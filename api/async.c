@@ -370,7 +370,7 @@ NK_API MSTATUS SSL_ASYNC_getSendBuffer(sbyte4 h, ubyte *data, ubyte4 *len)
          * its type in a control message, which the application cannot add to
          * bytes it writes. Only alerts and KeyUpdates are ever queued here. */
         *len = 0;
-        return nk_fail(c, nk_ktls_flush(c));
+        return nk_fail(c, nk_drive_ktls_flush(c));
     }
     size_t avail;
     const uint8_t *p = nk_out_buf(c, &avail);

@@ -314,6 +314,16 @@ MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
     return nk_fail(c, on_content(c, type, (uint8_t *)d, n));
 }
 
+void nk_in_kernel_data(struct nk_conn *c, uint8_t *d, size_t n)
+{
+    /* Data, not only KeyUpdates: the peer is not flooding us with rekeys. */
+    c->key_updates_in_a_row = 0;
+    if (d) {
+        c->app = d;
+        c->app_len = (uint32_t)n;
+    }
+}
+
 static MSTATUS process(struct nk_conn *c)
 {
     while (!c->app_len && c->err >= 0 && !c->got_close_notify) {
