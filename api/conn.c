@@ -303,7 +303,7 @@ NK_API MSTATUS NKTLS_sendFile(sbyte4 h, int fd, sbyte8 offset, ubyte8 len, ubyte
     GET(h, c);
     ubyte8 dummy;
     NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
-    return nk_ktls_sendfile(c, fd, offset, len, sent ? sent : &dummy);
+    return nk_drive_sendfile(c, fd, offset, len, sent ? sent : &dummy);
 }
 
 NK_API MSTATUS NKTLS_setGroups(sbyte4 h, const ubyte2 *groups, ubyte4 n)

@@ -172,7 +172,7 @@ NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
     if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
     if (c->ktls_tx && !c->is_async)
-        NK_TRY(nk_fail(c, nk_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
+        NK_TRY(nk_fail(c, nk_drive_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
     else
         NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
     if (!c->is_async)

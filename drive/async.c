@@ -12,6 +12,7 @@
  * after one looks the handle up again (still_there). */
 #include "drive/async.h"
 #include "drive/clock.h"
+#include "drive/drive.h"
 #include "ktls/ktls.h"
 
 /* An upcall closed the connection: not an error for the caller, but nothing
@@ -305,7 +306,7 @@ MSTATUS nk_async_output(sbyte4 h, ubyte *data, ubyte4 *len)
          * its type in a control message, which the application cannot add to
          * bytes it writes. Only alerts and KeyUpdates are ever queued here. */
         *len = 0;
-        return nk_fail(c, nk_ktls_flush(c));
+        return nk_fail(c, nk_drive_ktls_flush(c));
     }
     size_t avail;
     const uint8_t *p = nk_out_buf(c, &avail);

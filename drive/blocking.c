@@ -23,7 +23,7 @@ MSTATUS nk_drive_flush(struct nk_conn *c)
     size_t len;
     const uint8_t *p;
     if (c->ktls_tx)
-        return nk_ktls_flush(c);
+        return nk_drive_ktls_flush(c);
     while ((p = nk_out_buf(c, &len)) != NULL) {
         ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
         if (n > 0) {
@@ -128,7 +128,7 @@ MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, 
 {
     *got = 0;
     if (c->ktls_rx && !c->app_len)
-        return nk_ktls_recv(c, buf, cap, got, timeout_ms ? (int64_t)timeout_ms : -1);
+        return nk_drive_ktls_recv(c, buf, cap, got, timeout_ms ? (int64_t)timeout_ms : -1);
     NK_TRY(wait_app_data(c, timeout_ms));
     *got = nk_app_read(c, buf, cap);
     return OK;

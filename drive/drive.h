@@ -1,5 +1,6 @@
 /* drive/drive.h — the blocking driver: the engine over a blocking socket, with
- * the kernel record layer switched in after the handshake (drive/blocking.c). */
+ * the kernel record layer switched in after the handshake (drive/blocking.c,
+ * drive/ktls_blocking.c). */
 #ifndef NK_DRIVE_H
 #define NK_DRIVE_H
 
@@ -9,5 +10,17 @@ MSTATUS nk_drive_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_handshake(struct nk_conn *c) NK_MUST;
 /* Receive application data, waiting up to timeout_ms (0: forever). */
 MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
+
+/* Once the kernel carries records (drive/ktls_blocking.c). */
+/* Send the plaintext records the engine queued, each with its type. */
+MSTATUS nk_drive_ktls_flush(struct nk_conn *c) NK_MUST;
+/* Application data straight to the kernel, after whatever is queued. */
+MSTATUS nk_drive_ktls_send(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;
+/* Receive application data into buf (at most cap bytes), feeding non-data
+ * records to the engine; waits up to timeout_ms (< 0: forever). */
+MSTATUS nk_drive_ktls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_t timeout_ms) NK_MUST;
+/* A file range to the peer: by sendfile under kernel TX, else read and
+ * encrypted 64 KiB at a time. */
+MSTATUS nk_drive_sendfile(struct nk_conn *c, int fd, int64_t off, uint64_t len, uint64_t *sent) NK_MUST;
 
 #endif

@@ -133,5 +133,8 @@ MSTATUS nk_conn_alpn_scratch(struct nk_conn *c) NK_MUST;
 
 /* kernel offload (ktls/) */
 MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
+/* Application data the kernel decrypted arrived. When it lies in the input
+ * buffer (d, n bytes), it waits there for nk_app_read. */
+void nk_in_kernel_data(struct nk_conn *c, uint8_t *d, size_t n);
 
 #endif

@@ -77,6 +77,17 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
     return nk_fail(c, ERR_SSL_HANDSHAKE_TIMEOUT);
 }
 
+/* The protection that frames and checks the records from the peer. */
+static const struct nk_rec_ops *in_ops(struct nk_conn *c)
+{
+    const struct nk_rec_ops *ops = nk_rec_ops_of(c->rd);
+    /* Early data a server skips after a HelloRetryRequest is protected
+     * although nothing else is yet. */
+    if (ops == &nk_rec_plain && c->hs && c->hs->early_skip)
+        ops = &nk_rec_tls13;
+    return ops;
+}
+
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
 {
     *len = 0;
@@ -89,10 +100,8 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
     size_t need;
     if (c->readahead)
         need = c->in.cap - c->in.len;
-    else if (c->in.len < NK_REC_HDR)
-        need = NK_REC_HDR - c->in.len;
     else  /* exactly the rest of this record: never read past it (kTLS handover) */
-        need = NK_REC_HDR + nk_load16(c->in.p + 3) - c->in.len;
+        need = nk_rec_frame_len(in_ops(c), c->in.p, c->in.len) - c->in.len;
     *len = need;
     return c->in.p + c->in.len;
 }
@@ -153,21 +162,21 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
  * after a HelloRetryRequest the records of outer type application_data — "up
  * to the configured max_early_data_size", and past that MUST answer with
  * unexpected_message. A record counts the plaintext it can carry (its body less
- * the tag and the inner type byte). */
-static MSTATUS skip_early_data(struct nk_conn *c, size_t len)
+ * what TLS 1.3 protection adds: the tag and the inner type byte). */
+static MSTATUS skip_early_data(struct nk_conn *c, const struct nk_rec *rec)
 {
     struct nk_hs *hs = c->hs;
-    size_t body = len - NK_REC_HDR;
-    size_t plain = body > NK_AEAD_TAG + 1 ? body - NK_AEAD_TAG - 1 : 0;
+    size_t body = rec->body_len, ov = nk_rec_tls13.overhead;
+    size_t plain = body > ov ? body - ov : 0;
     NK_CHECK(plain <= hs->early_skip_left, ERR_SSL_EARLY_DATA_LIMIT);
     hs->early_skip_left -= (uint32_t)plain;
     return OK;
 }
 
-static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
+static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
 {
-    uint8_t type = rec[0], *data = rec + NK_REC_HDR;
-    size_t n = len - NK_REC_HDR;
+    uint8_t type = rec->type, *data = rec->body;
+    size_t n = rec->body_len;
     if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
         return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
@@ -178,14 +187,14 @@ static MSTATUS on_record(struct nk_conn *c, uint8_t *rec, size_t len)
          * Our ServerHello is the last unprotected message a client waits for,
          * so a client never takes an unprotected alert once it has keys. */
     } else if (nk_rd_protected(&c->tls)) {
-        MSTATUS st = nk_rec_open(c->rd, rec, len, &type, &data, &n);
+        MSTATUS st = nk_rec_open(c->rd, rec->p, rec->len, &type, &data, &n);
         if (st == ERR_SSL_BAD_RECORD_MAC && hs && hs->early_skip)
-            return skip_early_data(c, len);
+            return skip_early_data(c, rec);
         NK_TRY(st);
         if (hs)
             hs->early_skip = 0;   /* §4.2.10: the client's second flight has begun */
     } else if (type == NK_CT_APPLICATION_DATA && hs && hs->early_skip) {
-        return skip_early_data(c, len);   /* after a HelloRetryRequest */
+        return skip_early_data(c, rec);   /* after a HelloRetryRequest */
     } else {
         /* Before keys exist only handshake and alert records can be understood. */
         NK_CHECK(type == NK_CT_HANDSHAKE || type == NK_CT_ALERT, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -204,25 +213,26 @@ MSTATUS nk_in_plain(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
     return nk_fail(c, on_content(c, type, (uint8_t *)d, n));
 }
 
+void nk_in_kernel_data(struct nk_conn *c, uint8_t *d, size_t n)
+{
+    /* Data, not only KeyUpdates: the peer is not flooding us with rekeys. */
+    c->key_updates_in_a_row = 0;
+    if (d) {
+        c->app = d;
+        c->app_len = (uint32_t)n;
+    }
+}
+
 static MSTATUS process(struct nk_conn *c)
 {
     while (!c->app_len && c->err >= 0 && !c->got_close_notify) {
-        size_t avail = c->in.len - c->in_start;
-        uint8_t *h = c->in.p + c->in_start;
-        if (avail < NK_REC_HDR)
+        struct nk_rec rec;
+        MSTATUS st = nk_rec_peek_header(in_ops(c), c->in.p + c->in_start, c->in.len - c->in_start, &rec);
+        NK_TRY(st);
+        if (st == NK_REC_SHORT)
             break;
-        /* §5.1: the version is ignored, but a non-TLS peer (plain HTTP, say) is
-         * recognised by its first byte and major version. */
-        NK_CHECK(h[0] >= NK_CT_CHANGE_CIPHER_SPEC && h[0] <= 24 && h[1] == 3, ERR_SSL_PROTOCOL);
-        size_t len = nk_load16(h + 3);
-        /* Early data a server skips after a HelloRetryRequest is protected
-         * although nothing else is yet. */
-        int sealed = nk_rd_protected(&c->tls) || (c->hs && c->hs->early_skip);
-        NK_CHECK(len <= (sealed ? NK_MAX_CIPHER : NK_MAX_PLAIN), ERR_SSL_RECORD_OVERFLOW);
-        if (avail < NK_REC_HDR + len)
-            break;
-        c->in_start += NK_REC_HDR + len;
-        NK_TRY(on_record(c, h, NK_REC_HDR + len));
+        c->in_start += rec.len;
+        NK_TRY(on_record(c, &rec));
     }
     if (!c->app_len && c->in_start == c->in.len)
         c->in.len = c->in_start = 0;

@@ -8,6 +8,9 @@
 /* A connection that has not started: nothing is expected. */
 static const struct nk_protocol proto_none = { .id = NK_PROTO_NONE, .name = "none" };
 
+/* c->proto is a 4-bit field of the packed protocol state (handshake/tls.h). */
+_Static_assert(NK_PROTO_COUNT <= 16, "c->proto holds 4 bits");
+
 static const struct nk_protocol *const protocols[NK_PROTO_COUNT] = {
     [NK_PROTO_NONE] = &proto_none,
     [NK_PROTO_HELLO] = &nk_hello_server,

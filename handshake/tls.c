@@ -16,20 +16,10 @@ MSTATUS nk_send_records(struct nk_tls *c, uint8_t type, const uint8_t *d, size_t
         NK_TRY(nk_send_ccs(c));
     do {
         size_t chunk = n < c->send_limit ? n : c->send_limit;
-        if (nk_wr_protected(c)) {
-            NK_TRY(nk_rec_seal(c->wr, type, d, chunk, 0, &c->out));
-        } else {
-            NK_TRY(nk_buf_reserve(&c->out, NK_REC_HDR + chunk));
-            uint8_t *h = c->out.p + c->out.len;
-            h[0] = type;
-            h[1] = 3;
-            /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
-             * everything else says 0x0303. */
-            h[2] = c->role == NK_CLIENT && !c->first_record_sent ? 1 : 3;
-            nk_store16(h + 3, (uint16_t)chunk);
-            memcpy(h + NK_REC_HDR, d, chunk);
-            nk_buf_wrote(&c->out, NK_REC_HDR + chunk);
-        }
+        /* §5.1: the initial ClientHello MAY use 0x0301 for compatibility;
+         * everything else says 0x0303 (protected records always do). */
+        uint16_t version = c->role == NK_CLIENT && !c->first_record_sent ? NK_REC_V10 : NK_REC_V12;
+        NK_TRY(nk_rec_write(c->wr, type, version, d, chunk, &c->out));
         c->first_record_sent = 1;
         d += chunk;
         n -= chunk;
@@ -44,10 +34,9 @@ MSTATUS nk_send_handshake(struct nk_tls *c, const uint8_t *msg, size_t n)
 
 MSTATUS nk_send_ccs(struct nk_tls *c)
 {
-    /* Middlebox compatibility (RFC 8446 Appendix D.4): an unprotected CCS. */
-    static const uint8_t ccs[NK_REC_HDR + 1] = { NK_CT_CHANGE_CIPHER_SPEC, 3, 3, 0, 1, 1 };
+    /* Middlebox compatibility (RFC 8446 Appendix D.4). */
     c->ccs_sent = 1;
-    return nk_buf_append(&c->out, ccs, sizeof ccs);
+    return nk_rec_write_ccs(&c->out);
 }
 
 MSTATUS nk_send_alert(struct nk_tls *c, int level, int alert)
@@ -67,32 +56,22 @@ MSTATUS nk_key_update_send(struct nk_tls *c, int request)
     uint8_t msg[5] = { NK_HS_KEY_UPDATE, 0, 0, 1, (uint8_t)(request ? 1 : 0) };
     uint8_t *secret = c->role == NK_CLIENT ? c->c_ap : c->s_ap;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->wr_app, ERR_SSL_NOT_OPEN);
-    if (c->ktls_tx && c->tx_rekey_pending) {
-        /* The kernel still waits to switch to the key our last KeyUpdate
-         * announced. A second one now would leave under the key that one
-         * retires while our secret moved on twice: the kernel would jump two
-         * generations. The queued KeyUpdate already changes our sending key
-         * after anything the peer asked (§4.6.3 wants one before our next
-         * data): it answers the peer; a request of our own must wait. */
+    MSTATUS st = nk_rec_can_rekey(&c->kernel, NK_REC_TX);
+    if (st == NK_REC_KEY_PENDING) {
+        /* The KeyUpdate we sent last has not switched our sending key yet.
+         * It already changes it after anything the peer asked (§4.6.3 wants
+         * one before our next data): it answers the peer; a request of our
+         * own must wait. */
         NK_CHECK(!request, ERR_SSL_BAD_STATE);
         c->key_update_pending = 0;
         return OK;
     }
-    /* A kernel that cannot replace its TX key cannot follow: refuse before
-     * anything is queued, so the stream stays intact. */
-    NK_CHECK(!c->ktls_tx || c->ktls_tx_rekey, ERR_SSL_KTLS_NO_REKEY);
+    NK_TRY(st);   /* refused before anything is queued: the stream stays intact */
     NK_TRY(nk_send_records(c, NK_CT_HANDSHAKE, msg, sizeof msg));
     NK_TRY(nk_ks_update(c->suite->hash, secret));
     c->key_update_pending = 0;
-    if (c->ktls_tx) {
-        /* The driver hands the new key to the kernel once the KeyUpdate record,
-         * still under the old key, has left. */
-        c->tx_rekey_pending = 1;
-        c->tx_rekey_at = c->out.len - c->out_off;
-        return OK;
-    }
-    NK_CHECK(c->wr, ERR_SSL_INTERNAL);   /* keys go only when the kernel has TX */
-    return nk_rec_install(c->wr, c->suite, secret, 1);
+    /* The new key protects what follows the KeyUpdate just queued. */
+    return nk_rec_next_key(c->wr, &c->kernel, NK_REC_TX, c->suite, secret, c->out.len - c->out_off);
 }
 
 MSTATUS nk_tls_set_server_name(struct nk_tls *c, const char *name)

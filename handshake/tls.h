@@ -62,9 +62,10 @@ struct nk_config {
     uint8_t minor;                 /* negotiated TLS minor version */ \
     uint8_t key_updates_in_a_row;  /* KeyUpdates received with no data between */ \
     char alpn_none[1];             /* "": where alpn points when none was agreed */ \
-    uint8_t proto;                 /* the protocol whose state table applies \
-                                    * (NK_PROTO_*, handshake/hs.h): it outlives the \
-                                    * handshake for the post-handshake rows */ \
+    union {                        /* the kernel's share of the record layer (record/record.h), here to fill a gap */ \
+        struct nk_rec_kernel kernel; \
+        struct __attribute__((packed)) { NK_REC_KERNEL_FIELDS }; \
+    }; \
     uint16_t rd_epoch;             /* bumped at every read-key change (compared across one message) */ \
     ubyte4 status;                 /* SSL_CONNECTION_NEGOTIATE / SSL_CONNECTION_OPEN */ \
     uint16_t send_limit;           /* max plaintext per record we send (RFC 8449) */ \
@@ -78,10 +79,6 @@ struct nk_config {
     unsigned resumed : 1;          /* the handshake used a PSK */ \
     unsigned rd_app : 1, wr_app : 1;   /* application traffic keys are installed */ \
     unsigned first_record_sent : 1; \
-    unsigned ktls_tx : 1, ktls_rx : 1;   /* the kernel carries this direction */ \
-    unsigned tx_rekey_pending : 1; \
-    unsigned ktls_tx_rekey : 1;    /* the kernel can take a new TX key (ktls/) */ \
-    unsigned rx_rekey_pending : 1; /* the kernel's RX key must follow a KeyUpdate */ \
     unsigned got_close_notify : 1, sent_close_notify : 1; \
     unsigned key_update_pending : 1;     /* peer asked us to update (update_requested) */ \
     unsigned name_pooled : 1;      /* server_name came from nk_name_dup's pool */ \
@@ -89,8 +86,10 @@ struct nk_config {
     unsigned tickets_ok : 1;       /* server: the client can resume with psk_dhe_ke (§4.2.9) */ \
     unsigned ccs_sent : 1;         /* our compatibility change_cipher_spec is out */ \
     unsigned hello_retried : 1;    /* the handshake had a HelloRetryRequest */ \
+    unsigned proto : 4;            /* the protocol whose state table applies \
+                                    * (NK_PROTO_*, handshake/hs.h): it outlives the \
+                                    * handshake for the post-handshake rows */ \
     uint32_t alpn_offer_len; \
-    uint32_t tx_rekey_at;          /* kernel TX key changes after this many queued bytes */ \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
     \

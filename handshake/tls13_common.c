@@ -275,13 +275,7 @@ static MSTATUS update_read_key(struct nk_tls *c)
     uint8_t *secret = c->role == NK_CLIENT ? c->s_ap : c->c_ap;
     NK_TRY(nk_ks_update(c->suite->hash, secret));
     c->rd_epoch++;
-    if (c->ktls_rx) {
-        /* The kernel holds decryption paused until it has the key: whoever
-         * fed us this record (ktls/) hands it over before reading on. */
-        c->rx_rekey_pending = 1;
-        return OK;
-    }
-    return nk_rec_install(c->rd, c->suite, secret, 0);
+    return nk_rec_next_key(c->rd, &c->kernel, NK_REC_RX, c->suite, secret, 0);
 }
 
 MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)

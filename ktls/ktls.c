@@ -270,6 +270,13 @@ MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx)
     return rc == 0 ? OK : ERR_SSL_KTLS_NO_REKEY;
 }
 
+MSTATUS nk_ktls_tx_rekey_now(struct nk_conn *c)
+{
+    NK_TRY(nk_ktls_rekey(c, 1));
+    c->tx_rekey_pending = 0;
+    return OK;
+}
+
 MSTATUS nk_ktls_in_record(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n)
 {
     NK_TRY(nk_in_plain(c, type, d, n));

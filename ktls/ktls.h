@@ -1,8 +1,10 @@
-/* ktls/ktls.h — kernel TLS offload: probe, key installation, and the I/O that
- * replaces the software record layer once the kernel carries a direction. */
+/* ktls/ktls.h — kernel TLS offload: probe, key installation and rekey, and the
+ * control-message helpers the drivers use once the kernel carries a direction
+ * (the waiting is theirs: drive/, uring/). */
 #ifndef NK_KTLS_H
 #define NK_KTLS_H
 
+#include <sys/socket.h>
 #include "engine/conn.h"
 
 /* Probed once per process. */
@@ -23,12 +25,40 @@ MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx) NK_MUST;
  * next read key when it was a KeyUpdate. */
 MSTATUS nk_ktls_in_record(struct nk_conn *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
 
-/* I/O under offload (ktls/ktls_io.c). */
-MSTATUS nk_ktls_flush(struct nk_conn *c) NK_MUST;
-MSTATUS nk_ktls_send(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;
-/* Receive application data into buf (at most cap bytes), feeding non-data
- * records to the engine; waits up to timeout_ms (< 0: forever). */
-MSTATUS nk_ktls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, int64_t timeout_ms) NK_MUST;
-MSTATUS nk_ktls_sendfile(struct nk_conn *c, int fd, int64_t off, uint64_t len, uint64_t *sent) NK_MUST;
+/* Kernel TX: a KeyUpdate announcing our next key has left under the old one:
+ * give the kernel the new key now. */
+MSTATUS nk_ktls_tx_rekey_now(struct nk_conn *c) NK_MUST;
+
+/* ---- control-message I/O (ktls/ktls_io.c), for every driver ---- */
+
+/* Room for the control message that carries one record type. */
+#define NK_KTLS_CTL_LEN CMSG_SPACE(sizeof(uint8_t))
+union nk_ktls_ctl {
+    char b[NK_KTLS_CTL_LEN];
+    struct cmsghdr align;
+};
+
+/* Kernel TX: the engine queues plaintext records. Aim m at the bodies of those
+ * at the front of [p, p + n): consecutive application data records together,
+ * a record of another type alone, with its type in a control message. m comes
+ * with msg_iov and msg_iovlen (the most iovecs to fill) and msg_control and
+ * msg_controllen (NK_KTLS_CTL_LEN bytes, aligned as a cmsghdr); they are set to
+ * what to send. *span: the bytes of the buffer the records take, headers
+ * included. ERR_SSL_INTERNAL when [p, p + n) holds no whole record. */
+MSTATUS nk_ktls_tx_msg(struct msghdr *m, uint8_t *p, size_t n, size_t *span) NK_MUST;
+/* sent body bytes of the records at p (n bytes) left: returns how many bytes of
+ * the buffer are done with. A record left partly sent gets a header written in
+ * front of its rest, so the rest goes out later with the same type. */
+size_t nk_ktls_tx_sent(uint8_t *p, size_t n, size_t sent);
+
+/* Kernel RX: one recvmsg into buf of (part of) one record's plaintext; *type
+ * is its type (application data when the kernel adds none), *lost set when the
+ * control message was cut short, so the type is unknown. Returns the bytes
+ * read, 0 at the end of the stream, or -errno. */
+ssize_t nk_ktls_recv_typed(int fd, void *buf, size_t cap, int flags, uint8_t *type, int *lost);
+/* A receive under kernel RX failed with errno err: the error for it, with the
+ * socket error the kernel parks after a failed decryption collected, so that
+ * the alert can still be sent. */
+MSTATUS nk_ktls_recv_failed(int fd, int err) NK_MUST;
 
 #endif

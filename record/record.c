@@ -1,6 +1,11 @@
-/* record/record.c — software TLS 1.3 record protection (RFC 8446 §5.2–5.4). */
+/* record/record.c — the record layer's shared part: framing records in a
+ * buffer (RFC 8446 §5.1), the calls that pick a key object's protection, and
+ * the kernel as a protection. The protections themselves: record/plain.c,
+ * record/tls13.c. */
 #include "record/record.h"
 #include "core/wire.h"
+
+/* ---- key objects ---- */
 
 MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret)
 {
@@ -12,10 +17,7 @@ MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint
 
 MSTATUS nk_rec_install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret, int encrypt)
 {
-    NK_TRY(nk_rec_derive(k, s, secret));
-    NK_TRY(nk_aead_init(&k->aead, s, k->key, encrypt));
-    k->suite = s;
-    return OK;
+    return nk_rec_tls13.install(k, s, secret, encrypt);
 }
 
 void nk_rec_clear(struct nk_rec_key *k)
@@ -30,87 +32,117 @@ void nk_rec_park(struct nk_rec_key *k)
         nk_aead_free(&k->aead);
 }
 
-/* A parked key gets its context back (same key: the stream goes on). */
-static MSTATUS unpark(struct nk_rec_key *k, int encrypt)
+MSTATUS nk_rec_write(struct nk_rec_key *k, uint8_t type, uint16_t version, const uint8_t *d, size_t n,
+                     struct nk_buf *out)
 {
-    return k->aead.ctx ? OK : nk_aead_init(&k->aead, k->suite, k->key, encrypt);
-}
-
-/* §5.3: the per-record nonce is the IV XORed with the 64-bit sequence number,
- * left-padded to the IV length. */
-static void make_nonce(const struct nk_rec_key *k, uint8_t nonce[NK_AEAD_IV])
-{
-    memcpy(nonce, k->iv, NK_AEAD_IV);
-    for (int i = 0; i < 8; i++)
-        nonce[NK_AEAD_IV - 1 - i] ^= (uint8_t)(k->seq >> (8 * i));
-}
-
-static MSTATUS next_seq(struct nk_rec_key *k)
-{
-    /* §5.3: the sequence number MUST NOT wrap; §5.5: keys MUST NOT be used past
-     * the AEAD's limit. The engine rekeys before this is reached. */
-    NK_CHECK(k->seq < k->suite->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
-    k->seq++;
-    return OK;
+    return nk_rec_ops_of(k)->seal(k, type, version, d, n, 0, out);
 }
 
 MSTATUS nk_rec_seal(struct nk_rec_key *k, uint8_t type, const uint8_t *data, size_t len, size_t pad,
                     struct nk_buf *out)
 {
-    size_t inner = len + 1 + pad, clen = inner + NK_AEAD_TAG;
-    NK_CHECK(len <= NK_MAX_PLAIN && clen <= NK_MAX_CIPHER, ERR_INVALID_ARG);
-    NK_CHECK(k->seq < k->suite->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
-    NK_TRY(unpark(k, 1));
-    NK_TRY(nk_buf_reserve(out, NK_REC_HDR + clen));
-    uint8_t *h = out->p + out->len, *body = h + NK_REC_HDR, nonce[NK_AEAD_IV];
-    /* §5.2: opaque_type 23, legacy_record_version 0x0303. */
-    h[0] = NK_CT_APPLICATION_DATA;
-    h[1] = 3;
-    h[2] = 3;
-    nk_store16(h + 3, (uint16_t)clen);
-    if (len)
-        memmove(body, data, len);
-    body[len] = type;
-    memset(body + len + 1, 0, pad);
-    make_nonce(k, nonce);
-    MSTATUS st = nk_aead_seal(&k->aead, nonce, h, NK_REC_HDR, body, inner);
-    if (st >= 0)
-        st = next_seq(k);
-    if (st < 0) {
-        /* The plaintext sits past len, where freeing would not wipe it. */
-        nk_wipe(h, NK_REC_HDR + clen);
-        return st;
-    }
-    nk_buf_wrote(out, NK_REC_HDR + clen);
-    return OK;
+    return nk_rec_ops_of(k)->seal(k, type, NK_REC_V12, data, len, pad, out);
 }
 
 MSTATUS nk_rec_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint8_t *type, uint8_t **data,
                     size_t *len)
 {
-    uint8_t nonce[NK_AEAD_IV];
-    NK_CHECK(rec_len >= NK_REC_HDR, ERR_SSL_PROTOCOL);
-    size_t clen = rec_len - NK_REC_HDR;
-    NK_CHECK(clen <= NK_MAX_CIPHER, ERR_SSL_RECORD_OVERFLOW);
-    /* §5.2: protected records always carry opaque_type application_data. */
-    NK_CHECK(rec[0] == NK_CT_APPLICATION_DATA, ERR_SSL_UNEXPECTED_MESSAGE);
-    NK_CHECK(clen >= NK_AEAD_TAG + 1, ERR_SSL_BAD_RECORD_MAC);
-    NK_TRY(unpark(k, 0));
-    make_nonce(k, nonce);
-    NK_TRY(nk_aead_open(&k->aead, nonce, rec, NK_REC_HDR, rec + NK_REC_HDR, clen));
-    NK_TRY(next_seq(k));
-    /* §5.4: the full TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets. */
-    NK_CHECK(clen - NK_AEAD_TAG <= NK_MAX_PLAIN + 1, ERR_SSL_RECORD_OVERFLOW);
-    /* §5.4: strip the zero padding; the last non-zero byte is the content type.
-     * A plaintext of only zeros MUST be answered with unexpected_message. */
-    uint8_t *p = rec + NK_REC_HDR;
-    size_t n = clen - NK_AEAD_TAG;
-    while (n > 0 && p[n - 1] == 0)
-        n--;
-    NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
-    *type = p[n - 1];
-    n--;
-    *data = p;
-    *len = n;
+    return nk_rec_ops_of(k)->open(k, rec, rec_len, type, data, len);
+}
+
+/* ---- framing ---- */
+
+/* The header at the front of [p, p + n), which holds at least hdr_len bytes. */
+static MSTATUS parse(const struct nk_rec_ops *ops, uint8_t *p, size_t n, struct nk_rec *rec)
+{
+    struct nk_rd r;
+    nk_rd_init(&r, p, n);
+    NK_TRY(ops->parse(&r, rec));
+    rec->p = p;
+    rec->body = p + ops->hdr_len;
+    rec->len = ops->hdr_len + rec->body_len;
     return OK;
+}
+
+size_t nk_rec_frame_len(const struct nk_rec_ops *ops, const uint8_t *p, size_t n)
+{
+    struct nk_rec rec;
+    if (n < ops->hdr_len || parse(ops, (uint8_t *)p, n, &rec) < 0)
+        return ops->hdr_len;
+    return rec.len;
+}
+
+MSTATUS nk_rec_peek_header(const struct nk_rec_ops *ops, uint8_t *p, size_t n, struct nk_rec *rec)
+{
+    if (n < ops->hdr_len)
+        return NK_REC_SHORT;
+    NK_TRY(parse(ops, p, n, rec));
+    /* §5.1: the version is ignored, but a non-TLS peer (plain HTTP, say) is
+     * recognised by its first byte and major version. */
+    NK_CHECK(rec->type >= NK_CT_CHANGE_CIPHER_SPEC && rec->type <= 24 && rec->version >> 8 == 3,
+             ERR_SSL_PROTOCOL);
+    NK_CHECK(rec->body_len <= ops->max_body, ERR_SSL_RECORD_OVERFLOW);
+    return n < rec->len ? NK_REC_SHORT : OK;
+}
+
+MSTATUS nk_rec_walk_next(struct nk_rec_walk *w, struct nk_rec *rec)
+{
+    if (w->left == 0)
+        return NK_REC_END;
+    if (w->left < w->ops->hdr_len)
+        return NK_REC_SHORT;
+    NK_TRY(parse(w->ops, w->p, w->left, rec));
+    if (w->left < rec->len)
+        return NK_REC_SHORT;
+    w->p += rec->len;
+    w->left -= rec->len;
+    return OK;
+}
+
+uint8_t *nk_rec_drop_front(const struct nk_rec_ops *ops, const struct nk_rec *rec, size_t n)
+{
+    /* The writer appends to a buffer: one over exactly the header's bytes. */
+    struct nk_buf b = { .p = rec->p + n, .len = 0, .cap = ops->hdr_len, .hw = ops->hdr_len };
+    struct nk_wr w;
+    nk_wr_init(&w, &b);
+    ops->header(&w, NULL, rec->type, NK_REC_V12, rec->body_len - n);
+    return rec->p + n;
+}
+
+/* ---- the kernel as a protection ---- */
+
+MSTATUS nk_rec_can_rekey(const struct nk_rec_kernel *kt, int dir)
+{
+    if (dir != NK_REC_TX || !kt->ktls_tx)
+        return OK;
+    /* The kernel still waits to switch to the key our last KeyUpdate
+     * announced: a second one now would leave under the key that one retires
+     * while our secret moved on twice, and the kernel would jump two
+     * generations. */
+    if (kt->tx_rekey_pending)
+        return NK_REC_KEY_PENDING;
+    /* A kernel that cannot replace its TX key cannot follow: refused before
+     * anything is queued, so the stream stays intact. */
+    return kt->ktls_tx_rekey ? OK : ERR_SSL_KTLS_NO_REKEY;
+}
+
+MSTATUS nk_rec_next_key(struct nk_rec_key *k, struct nk_rec_kernel *kt, int dir, const struct nk_suite *s,
+                        const uint8_t *secret, uint32_t queued)
+{
+    if (dir == NK_REC_TX && kt->ktls_tx) {
+        /* The driver hands the new key to the kernel once the record that
+         * announces it, still under the old key, has left. */
+        kt->tx_rekey_pending = 1;
+        kt->tx_rekey_at = queued;
+        return OK;
+    }
+    if (dir == NK_REC_RX && kt->ktls_rx) {
+        /* The kernel holds decryption paused until it has the key: whoever
+         * fed us this record (ktls/) hands it over before reading on. */
+        kt->rx_rekey_pending = 1;
+        return OK;
+    }
+    /* Keys go away only when the kernel carries the direction. */
+    NK_CHECK(k && k->ops && k->ops->install, ERR_SSL_INTERNAL);
+    return k->ops->install(k, s, secret, dir == NK_REC_TX);
 }

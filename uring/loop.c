@@ -2,7 +2,6 @@
  * handshake one record at a time, offload, data to the application, timeouts,
  * closing. Written against completions (loop.h), so both backends share it. */
 #include <errno.h>
-#include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -16,10 +15,6 @@
 #include "ktls/ktls.h"
 
 struct nk_slab nk_lconn_slab = NK_SLAB_INIT(sizeof(struct nk_lconn));
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
 
 /* A closing connection gets this long to get close_notify (or a fatal alert) out. */
 #define CLOSE_GRACE_MS 2000
@@ -255,17 +250,6 @@ static void feed(struct nk_lconn *lc, const uint8_t *d, size_t n)
     }
 }
 
-static MSTATUS ktls_recv_error(int err)
-{
-    switch (err) {
-    case EBADMSG: return ERR_SSL_BAD_RECORD_MAC;
-    case EMSGSIZE: return ERR_SSL_RECORD_OVERFLOW;
-    case EKEYEXPIRED: return ERR_SSL_KTLS_NO_REKEY;
-    case EINVAL: return ERR_SSL_PROTOCOL;
-    default: return ERR_TCP_READ_ERROR;
-    }
-}
-
 /* Records the kernel decrypted: data to the application, the rest to the engine. */
 static void ktls_in(struct nk_lconn *lc, uint8_t type, const uint8_t *d, size_t n)
 {
@@ -274,7 +258,7 @@ static void ktls_in(struct nk_lconn *lc, uint8_t type, const uint8_t *d, size_t 
         (void)!nk_ktls_in_record(lc->c, type, d, n);
         return;
     }
-    lc->c->key_updates_in_a_row = 0;
+    nk_in_kernel_data(lc->c, NULL, n);
     if (!lc->close_req && s->cb.onData)
         s->cb.onData(lc->h, d, (ubyte4)n, s->arg);
 }
@@ -284,12 +268,7 @@ static void recv_failed(struct nk_lconn *lc, ssize_t res)
     if (res == 0) {
         lc_fail(lc, ERR_TCP_SOCKET_CLOSED);
     } else if (lc->recv_mode == LRECV_KTLS) {
-        /* The kernel parks a failed decryption as the socket error, which would
-         * also fail our alert: collect it first (SO_ERROR clears it). */
-        int soerr;
-        socklen_t slen = sizeof soerr;
-        (void)!getsockopt(lc->fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
-        lc_fail(lc, ktls_recv_error((int)-res));
+        lc_fail(lc, nk_ktls_recv_failed(lc->fd, (int)-res));
     } else {
         lc_fail(lc, ERR_TCP_READ_ERROR);
     }
@@ -300,19 +279,12 @@ static void recv_failed(struct nk_lconn *lc, ssize_t res)
  * kernel; read it now with its type. */
 static ssize_t ktls_recv_typed(struct nk_lconn *lc, uint8_t *type)
 {
-    union { char b[CMSG_SPACE(sizeof(uint8_t))]; struct cmsghdr align; } ctl;
-    struct iovec iov = { lc->loop->scratch, lc->loop->scratch_len };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-                        .msg_controllen = sizeof ctl.b };
-    ssize_t n = recvmsg(lc->fd, &m, MSG_DONTWAIT);
-    if (n < 0)
-        return errno == EAGAIN || errno == EWOULDBLOCK ? -EIO : -errno;
-    if (m.msg_flags & MSG_CTRUNC)
+    int lost;
+    ssize_t n = nk_ktls_recv_typed(lc->fd, lc->loop->scratch, lc->loop->scratch_len, MSG_DONTWAIT, type, &lost);
+    if (n == -EAGAIN || n == -EWOULDBLOCK)
+        return -EIO;
+    if (n >= 0 && lost)
         return -EIO;   /* the record type was lost */
-    *type = NK_CT_APPLICATION_DATA;
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
-        if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
-            *type = *CMSG_DATA(cm);
     return n;
 }
 

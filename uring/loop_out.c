@@ -2,16 +2,10 @@
  * queued go out one send at a time (records with their type under kernel TX),
  * and data and file ranges the application queued go out in order. */
 #include <errno.h>
-#include <linux/tls.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "uring/loop.h"
-#include "core/wire.h"
 #include "ktls/ktls.h"
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
 
 /* Software sendfile: read and encrypt this much at a time (four records). */
 #define FILE_CHUNK (4 * NK_MAX_PLAIN)
@@ -218,45 +212,23 @@ static MSTATUS apply_rekey(struct nk_lconn *lc)
     struct lc_tx *t = lc->tx;
     if (t->off != t->rekey_at)
         return OK;
-    NK_TRY(nk_ktls_rekey(lc->c, 1));
-    lc->c->tx_rekey_pending = 0;
+    NK_TRY(nk_ktls_tx_rekey_now(lc->c));
     t->rekey_at = SIZE_MAX;
     return OK;
 }
 
 /* Kernel TX: tx holds plaintext records. Application data records go out as
  * their bodies (several per sendmsg); any other type alone, with its type in a
- * TLS_SET_RECORD_TYPE control message. */
-static MSTATUS frame_ktls(struct nk_lconn *lc)
+ * TLS_SET_RECORD_TYPE control message (ktls/). *span: the bytes they take. */
+static MSTATUS frame_ktls(struct nk_lconn *lc, size_t *span)
 {
     struct lc_tx *t = lc->tx;
     NK_TRY(apply_rekey(lc));
     size_t end = t->rekey_at < t->buf.len ? t->rekey_at : t->buf.len;
-    size_t pos = t->off, n = 0;
-    uint8_t type = t->buf.p[pos];
-    while (pos + NK_REC_HDR <= end && n < LC_IOV) {
-        const uint8_t *h = t->buf.p + pos;
-        size_t body = nk_load16(h + 3);
-        NK_CHECK(pos + NK_REC_HDR + body <= end, ERR_SSL_INTERNAL);
-        if (n && (h[0] != NK_CT_APPLICATION_DATA || type != NK_CT_APPLICATION_DATA))
-            break;
-        t->iov[n].iov_base = (void *)(h + NK_REC_HDR);
-        t->iov[n++].iov_len = body;
-        pos += NK_REC_HDR + body;
-    }
-    NK_CHECK(n > 0, ERR_SSL_INTERNAL);
-    t->msg.msg_iovlen = n;
-    if (type != NK_CT_APPLICATION_DATA) {
-        struct cmsghdr *cm;
-        t->msg.msg_control = t->ctl.b;
-        t->msg.msg_controllen = sizeof t->ctl.b;
-        cm = CMSG_FIRSTHDR(&t->msg);
-        cm->cmsg_level = SOL_TLS;
-        cm->cmsg_type = TLS_SET_RECORD_TYPE;
-        cm->cmsg_len = CMSG_LEN(sizeof type);
-        *CMSG_DATA(cm) = type;
-    }
-    return OK;
+    t->msg.msg_iovlen = LC_IOV;
+    t->msg.msg_control = t->ctl.b;
+    t->msg.msg_controllen = sizeof t->ctl.b;
+    return nk_ktls_tx_msg(&t->msg, t->buf.p + t->off, end - t->off, span);
 }
 
 /* Kernel TX, application data and a file range right behind it (an HTTP
@@ -264,14 +236,11 @@ static MSTATUS frame_ktls(struct nk_lconn *lc)
  * segment unsent, so the first splice or sendfile fills the same record and
  * both leave in one flight; the range's last chunk (sent without it) closes
  * the record and pushes. Only when this send takes everything queued. */
-static int more_follows(const struct nk_lconn *lc)
+static int more_follows(const struct nk_lconn *lc, size_t span)
 {
     const struct lc_tx *t = lc->tx;
-    size_t out = 0;
-    for (size_t i = 0; i < t->msg.msg_iovlen; i++)
-        out += NK_REC_HDR + t->iov[i].iov_len;
     return lc->state == LC_OPEN && lc->file && !lc->file->started && lc->file->left
-           && !t->msg.msg_control && t->off + out == t->buf.len
+           && !t->msg.msg_control && t->off + span == t->buf.len
            && lc->c->out.len == lc->c->out_off;
 }
 
@@ -282,12 +251,13 @@ static void submit_send(struct nk_lconn *lc)
     t->msg.msg_iov = t->iov;
     t->flags = 0;
     if (lc->c->ktls_tx) {
-        MSTATUS st = frame_ktls(lc);
+        size_t span;
+        MSTATUS st = frame_ktls(lc, &span);
         if (st < 0) {
             nk_lc_close(lc, nk_fail(lc->c, st));
             return;
         }
-        if (more_follows(lc))
+        if (more_follows(lc, span))
             t->flags = MSG_MORE;
     } else {
         t->iov[0].iov_base = t->buf.p + t->off;
@@ -299,27 +269,12 @@ static void submit_send(struct nk_lconn *lc)
     lc->loop->be->send(lc);
 }
 
-/* Kernel TX: n body bytes left; whole records are done, a partial one gets its
- * header rewritten over its sent bytes so the rest goes out with the same type. */
+/* Kernel TX: n body bytes left; whole records are done, a partial one keeps
+ * the rest with its type (ktls/). */
 static void ktls_advance(struct nk_lconn *lc, size_t n)
 {
     struct lc_tx *t = lc->tx;
-    while (n) {
-        uint8_t *h = t->buf.p + t->off;
-        size_t body = nk_load16(h + 3);
-        if (n >= body) {
-            t->off += NK_REC_HDR + body;
-            n -= body;
-            continue;
-        }
-        uint8_t type = h[0];
-        h += n;
-        h[0] = type;
-        h[1] = h[2] = 3;
-        nk_store16(h + 3, (uint16_t)(body - n));
-        t->off += n;
-        n = 0;
-    }
+    t->off += nk_ktls_tx_sent(t->buf.p + t->off, t->buf.len - t->off, n);
 }
 
 void nk_lc_send_done(struct nk_lconn *lc, ssize_t res)
