@@ -1,4 +1,4 @@
-/* core/ca_mgmt.c — CA_MGMT_*: PEM/DER certificates, private keys and the nktls key
+/* api/ca_mgmt.c — CA_MGMT_*: PEM/DER certificates, private keys and the nktls key
  * blob, certificate name and date queries. Every public entry point brackets its
  * libcrypto calls with ERR_set_mark/ERR_pop_to_mark: a failed decode must not leave
  * entries on the application's thread error queue (errors are values here). */

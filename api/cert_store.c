@@ -1,4 +1,4 @@
-/* core/cert_store.c — CERT_STORE_*: trust points, identities and PSKs.
+/* api/cert_store.c — CERT_STORE_*: trust points, identities and PSKs.
  *
  * Everything a handshake needs is decoded here, once, when the application adds
  * it: the X509_STORE is built as trust points arrive, an identity's leaf X509 and

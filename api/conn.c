@@ -1,4 +1,4 @@
-/* core/api_conn.c — per-connection NanoSSL calls and the nktls extensions. */
+/* api/conn.c — per-connection NanoSSL calls and the nktls extensions. */
 #include <stdlib.h>
 #include "api/api.h"
 #include "core/kex.h"

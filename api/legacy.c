@@ -1,4 +1,4 @@
-/* core/api_legacy.c — the NanoSSL 5.x–6.3 entry points, selected by applications
+/* api/legacy.c — the NanoSSL 5.x–6.3 entry points, selected by applications
  * that define NKTLS_NANOSSL_LEGACY_API. They are exported as NKTLS_legacy_<name>
  * (ssl.h binds the legacy declarations to those symbols) and map onto the
  * current calls: the server identity is process-wide, set once. */

@@ -1,4 +1,4 @@
-/* core/api_ssl.c — the stack-level and synchronous NanoSSL entry points. */
+/* api/ssl.c — the stack-level and synchronous NanoSSL entry points. */
 #include <stdlib.h>
 #include <unistd.h>
 #include "api/api.h"

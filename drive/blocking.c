@@ -1,4 +1,4 @@
-/* core/drive_blocking.c — the synchronous driver: the engine plus poll/recv/send
+/* drive/blocking.c — the synchronous driver: the engine plus poll/recv/send
  * on the application's socket, with the NanoSSL timeouts. */
 #include <errno.h>
 #include <poll.h>

@@ -57,7 +57,7 @@ struct nk_rec_pair {
     struct nk_rec_key rd, wr;
 };
 
-/* The pools connection state comes from (core/conn.c). */
+/* The pools connection state comes from (engine/conn.c). */
 extern struct nk_slab nk_conn_slab, nk_keys_slab;
 
 

@@ -1,4 +1,4 @@
-/* core/engine.c — the sans-I/O connection engine: records in, records out,
+/* engine/engine.c — the sans-I/O connection engine: records in, records out,
  * application data in and out, alerts. Drivers (blocking, async, io_uring) are
  * loops around nk_in_buf/nk_in_ack and nk_out_buf/nk_out_ack. */
 #include "engine/conn.h"

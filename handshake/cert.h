@@ -1,6 +1,6 @@
 /* handshake/cert.h — identities, signatures and peer-chain verification, for the
  * handshake engines. The store itself (struct certStore) is filled through the
- * public CERT_STORE_* calls (core/cert_store.c). Path validation is libcrypto's
+ * public CERT_STORE_* calls (api/cert_store.c). Path validation is libcrypto's
  * X509_verify_cert; nothing here re-implements it. */
 #ifndef NK_CERT_H
 #define NK_CERT_H

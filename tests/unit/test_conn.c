@@ -1,4 +1,4 @@
-/* test_conn.c — the connection table (core/conn.c): its size bounds and a
+/* test_conn.c — the connection table (engine/conn.c): its size bounds and a
  * second initialisation, handles as (generation << 16 | slot + 1), the fields
  * a new connection starts with, stale handles after a close (ERR_SSL_BAD_ID),
  * the most recently freed slot reused first, a full table, generations that

@@ -385,7 +385,7 @@ TEST(server_starts_without_a_version)
 {
     struct server s;
     server_init(&s, 3, 4);
-    EXPECT_EQ(s.c.proto, NK_PROTO_HELLO);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
     EXPECT_EQ(s.hs.state, ST_S_WAIT_CH);
 }
 
@@ -399,7 +399,7 @@ TEST(tls13_chosen_then_its_checks_run)
     spec.comp_len = sizeof deflate;
     /* TLS 1.3 is chosen; its own rule (§4.1.2: exactly one null method) refuses. */
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_ILLEGAL_PARAMETER);
-    EXPECT_EQ(s.c.proto, NK_PROTO_TLS13_SERVER);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_TLS13_SERVER);
     EXPECT_EQ(s.hs.state, ST_S_WAIT_CH);   /* a failed step moves nowhere */
 }
 
@@ -412,13 +412,13 @@ TEST(no_common_version_is_protocol_version)
     spec.exts[1].data = sv_12;           /* TLS 1.2 only, which we lack */
     spec.exts[1].len = sizeof sv_12;
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
-    EXPECT_EQ(s.c.proto, NK_PROTO_HELLO);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 
     server_init(&s, 3, 4);
     spec = good_spec();
     spec.n_exts = 1;                     /* no supported_versions: TLS 1.2 or older */
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
-    EXPECT_EQ(s.c.proto, NK_PROTO_HELLO);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 }
 
 TEST(server_held_below_tls13_refuses_before_parsing)
@@ -428,7 +428,7 @@ TEST(server_held_below_tls13_refuses_before_parsing)
     server_init(&s, 3, 3);
     spec.trailing = 1;                   /* malformed too: the version answers first */
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
-    EXPECT_EQ(s.c.proto, NK_PROTO_HELLO);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 }
 
 TEST(malformed_hello_keeps_no_version)
@@ -438,7 +438,7 @@ TEST(malformed_hello_keeps_no_version)
     server_init(&s, 3, 4);
     spec.sid_len = 33;
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_PROTOCOL);
-    EXPECT_EQ(s.c.proto, NK_PROTO_HELLO);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 }
 
 TEST_HARNESS_MAIN
