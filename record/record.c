@@ -5,6 +5,11 @@
 #include "record/record.h"
 #include "core/wire.h"
 
+const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT] = {
+    [NK_REC_OPS_NONE] = &nk_rec_plain,
+    [NK_REC_OPS_TLS13] = &nk_rec_tls13,
+};
+
 /* ---- key objects ---- */
 
 MSTATUS nk_rec_derive(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret)
@@ -143,6 +148,6 @@ MSTATUS nk_rec_next_key(struct nk_rec_key *k, struct nk_rec_kernel *kt, int dir,
         return OK;
     }
     /* Keys go away only when the kernel carries the direction. */
-    NK_CHECK(k && k->ops && k->ops->install, ERR_SSL_INTERNAL);
-    return k->ops->install(k, s, secret, dir == NK_REC_TX);
+    NK_CHECK(k && k->ops_id && nk_rec_ops_of(k)->install, ERR_SSL_INTERNAL);
+    return nk_rec_ops_of(k)->install(k, s, secret, dir == NK_REC_TX);
 }

@@ -74,12 +74,18 @@ extern const struct nk_rec_ops nk_rec_plain;
 extern const struct nk_rec_ops nk_rec_tls13;
 
 /* One direction's traffic protection. */
+/* The protections a key object can name, by number: one byte in a gap of the
+ * key object rather than a pointer, since every idle connection on the
+ * software path keeps two of them. */
+enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_COUNT };
+extern const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT];
+
 struct nk_rec_key {
-    const struct nk_rec_ops *ops;   /* NULL: plaintext */
     struct nk_aead aead;
     const struct nk_suite *suite;   /* NULL: records are plaintext */
     uint8_t key[NK_MAX_KEY];
     uint8_t iv[NK_AEAD_IV];
+    uint8_t ops_id;                 /* NK_REC_OPS_*; NONE: plaintext */
     uint64_t seq;
 };
 
@@ -87,7 +93,7 @@ struct nk_rec_key {
  * records are plaintext). */
 static inline const struct nk_rec_ops *nk_rec_ops_of(const struct nk_rec_key *k)
 {
-    return k && k->ops ? k->ops : &nk_rec_plain;
+    return k && k->ops_id && k->ops_id < NK_REC_OPS_COUNT ? nk_rec_ops_by_id[k->ops_id] : &nk_rec_plain;
 }
 
 /* Derive key and IV from a traffic secret ([sender]_write_key/iv, RFC 8446 §7.3)

@@ -8,7 +8,7 @@ static MSTATUS tls13_install(struct nk_rec_key *k, const struct nk_suite *s, con
     NK_TRY(nk_rec_derive(k, s, secret));
     NK_TRY(nk_aead_init(&k->aead, s, k->key, encrypt));
     k->suite = s;
-    k->ops = &nk_rec_tls13;
+    k->ops_id = NK_REC_OPS_TLS13;
     return OK;
 }
 
