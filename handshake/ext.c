@@ -120,6 +120,7 @@ void nk_ext_write_sni(struct nk_wr *w, const char *name)
  * labels of letters, digits, hyphens (and the underscore some private names
  * carry), 1 to 63 bytes each, 253 in all. Anything else (control bytes, spaces,
  * UTF-8, "..") is refused, so no application ever logs or echoes it raw. */
+/* (A character check over a name the wire reader already bounded.) */
 static int host_name_ok(const uint8_t *p, size_t n)
 {
     size_t label = 0;

@@ -96,7 +96,10 @@ static MSTATUS tls13_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, ui
     /* §5.4: the full TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets. */
     NK_CHECK(clen - NK_AEAD_TAG <= NK_MAX_PLAIN + 1, ERR_SSL_RECORD_OVERFLOW);
     /* §5.4: strip the zero padding; the last non-zero byte is the content type.
-     * A plaintext of only zeros MUST be answered with unexpected_message. */
+     * A plaintext of only zeros MUST be answered with unexpected_message.
+     * This backward scan is the one read of peer bytes outside core/wire.c
+     * (DESIGN.md, "Parse through one reader"): the reader reads forward, and
+     * the padding can only be found from the end. */
     uint8_t *p = rec + NK_REC_HDR;
     size_t n = clen - NK_AEAD_TAG;
     while (n > 0 && p[n - 1] == 0)
