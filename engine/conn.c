@@ -23,6 +23,16 @@ static uint16_t *g_next_free;      /* per free slot: the next free one */
 static uint16_t g_free = NO_SLOT;  /* first free slot */
 static size_t g_n;
 
+static void table_arrays_free(void)
+{
+    free(g_slots);
+    free(g_gen);
+    free(g_next_free);
+    g_slots = NULL;
+    g_gen = NULL;
+    g_next_free = NULL;
+}
+
 MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client)
 {
     NK_CHECK(n_server >= 0 && n_client >= 0, ERR_INVALID_ARG);
@@ -37,12 +47,7 @@ MSTATUS nk_table_init(sbyte4 n_server, sbyte4 n_client)
         g_gen = calloc(n, sizeof *g_gen);
         g_next_free = malloc(n * sizeof *g_next_free);
         if (!g_slots || !g_gen || !g_next_free) {
-            free(g_slots);
-            free(g_gen);
-            free(g_next_free);
-            g_slots = NULL;
-            g_gen = NULL;
-            g_next_free = NULL;
+            table_arrays_free();
             st = ERR_MEM_ALLOC_FAIL;
         } else {
             g_n = n;
@@ -93,12 +98,7 @@ void nk_table_free(void)
             g_slots[i] = NULL;
         }
     }
-    free(g_slots);
-    free(g_gen);
-    free(g_next_free);
-    g_slots = NULL;
-    g_gen = NULL;
-    g_next_free = NULL;
+    table_arrays_free();
     g_free = NO_SLOT;
     g_n = 0;
     pthread_mutex_unlock(&g_lock);
