@@ -28,9 +28,6 @@ struct nk_slab_chunk {
 
 struct nk_slab nk_names_slab = NK_SLAB_INIT(NK_NAME_SHORT);
 
-static pthread_mutex_t g_pools_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct nk_slab *g_pools;
-
 #ifdef __SANITIZE_ADDRESS__
 
 void *nk_slab_alloc(struct nk_slab *s)
@@ -70,6 +67,10 @@ void nk_slab_trim_all(void)
 }
 
 #else
+
+/* Every pool that mapped a chunk, for nk_slab_trim_all. */
+static pthread_mutex_t g_pools_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nk_slab *g_pools;
 
 static void list_remove(struct nk_slab *s, struct nk_slab_chunk *c)
 {
