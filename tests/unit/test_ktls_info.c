@@ -5,8 +5,15 @@
  * implicit salt and, as iv, the explicit nonce of the next record, which is
  * the one our own protection would send; TLS 1.2 ChaCha20-Poly1305 with its
  * 12-byte IV; the ciphers the kernel lacks, and key, suite and version that
- * disagree, refused. (The kernel itself: test_ktls.c in the VM.) */
+ * disagree, refused. In the VM (scripts/vm-test), where the tls module
+ * exists, the kernel takes a TLS 1.2 key in each direction after records went
+ * in software: what it seals opens under our key, and it opens what we
+ * seal, at the sequence numbers that follow. */
 #include <linux/tls.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "harness.h"
 #include "core/wire.h"
@@ -164,6 +171,146 @@ TEST_F(info12, refused_where_they_disagree)
     const struct nk_suite *other = nk_suite12_by_id(self->s->id == 0xc02b ? 0xc02f : 0xc02b);
     EXPECT_EQ(nk_ktls_crypto_info(&ci, 3, other, &self->k), 0u);
     EXPECT_EQ(nk_ktls_crypto_info(&ci, 3, nk_suite_by_id(0x1301), &self->k), 0u);
+}
+
+/* ---- in the kernel (the VM; skipped where there is no tls module) ---- */
+
+static int tcp_pair(int fd[2])
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd[0] = fd[1] = -1;
+    if (l < 0)
+        return -1;
+    if (bind(l, (struct sockaddr *)&a, sizeof a) == 0 && listen(l, 1) == 0
+        && getsockname(l, (struct sockaddr *)&a, &alen) == 0
+        && (fd[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0
+        && connect(fd[0], (struct sockaddr *)&a, sizeof a) == 0)
+        fd[1] = accept(l, NULL, NULL);
+    close(l);
+    return fd[1] >= 0 ? 0 : -1;
+}
+
+/* Exactly n bytes from fd, or -1 (error, end, or nothing for 5 s). */
+static int recv_exact(int fd, uint8_t *p, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        struct pollfd pf = { .fd = fd, .events = POLLIN };
+        if (poll(&pf, 1, 5000) != 1)
+            return -1;
+        ssize_t r = recv(fd, p + got, n - got, 0);
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* The tls ULP on fd and k as its key for one direction. */
+static int kernel_key(int fd, int tx, const struct nk_suite *s, const struct nk_rec_key *k)
+{
+    union nk_ktls_crypto_info ci;
+    size_t n = nk_ktls_crypto_info(&ci, 3, s, k);
+    int rc = -1;
+    if (n && (setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof "tls") == 0 || errno == EEXIST))
+        rc = setsockopt(fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &ci, (socklen_t)n);
+    nk_wipe(&ci, sizeof ci);
+    return rc;
+}
+
+/* One whole TLS 1.2 record from fd, opened in software under k. */
+static MSTATUS recv_open(int fd, struct nk_rec_key *k, uint8_t *buf, uint8_t *type, uint8_t **data, size_t *n)
+{
+    struct nk_rec h;
+    NK_CHECK(recv_exact(fd, buf, 5) == 0, ERR_TCP_READ_ERROR);
+    NK_CHECK(nk_rec_peek_header(&nk_rec_tls12, buf, 5, &h) == NK_REC_SHORT, ERR_SSL_PROTOCOL);
+    NK_CHECK(recv_exact(fd, buf + 5, h.body_len) == 0, ERR_TCP_READ_ERROR);
+    return nk_rec_open(k, buf, h.len, type, data, n);
+}
+
+FIXTURE(kernel12) {
+    const struct nk_suite *s;
+    uint8_t keys[NK_REC12_KEYS];
+    struct nk_rec_key wr, rd;
+    struct nk_buf out;
+    int fd[2];
+};
+
+FIXTURE_VARIANT(kernel12) {
+    uint16_t id;
+};
+
+FIXTURE_VARIANT_ADD(kernel12, aes128gcm) { .id = 0xc02f };
+FIXTURE_VARIANT_ADD(kernel12, aes256gcm) { .id = 0xc030 };
+FIXTURE_VARIANT_ADD(kernel12, chacha20) { .id = 0xcca8 };
+FIXTURE_VARIANT_ADD(kernel12, aes128ccm) { .id = 0xc0ac };
+
+FIXTURE_SETUP(kernel12)
+{
+    memset(self, 0, sizeof *self);
+    self->fd[0] = self->fd[1] = -1;
+    if (nk_ktls_unavailable_reason())
+        SKIP(return, "%s", nk_ktls_unavailable_reason());
+    self->s = nk_suite12_by_id(variant->id);
+    ASSERT_NOT_NULL(self->s);
+    for (size_t i = 0; i < sizeof self->keys; i++)
+        self->keys[i] = (uint8_t)(0x2d + 17 * i);
+    ASSERT_EQ(nk_rec_tls12.install(&self->wr, self->s, self->keys, 1), OK);
+    ASSERT_EQ(nk_rec_tls12.install(&self->rd, self->s, self->keys, 0), OK);
+    ASSERT_EQ(tcp_pair(self->fd), 0);
+}
+
+FIXTURE_TEARDOWN(kernel12)
+{
+    nk_rec_clear(&self->wr);
+    nk_rec_clear(&self->rd);
+    nk_buf_free(&self->out);
+    for (int i = 0; i < 2; i++)
+        if (self->fd[i] >= 0)
+            close(self->fd[i]);
+}
+
+TEST_F(kernel12, tx_goes_on_from_software)
+{
+    /* Two records in software, then the kernel seals: what it sends opens
+     * under our software key at the next sequence number. */
+    static uint8_t buf[NK_MAX_RECORD];
+    uint8_t type, *data;
+    size_t n;
+    ASSERT_EQ(nk_rec_seal(&self->wr, NK_CT_HANDSHAKE, (const uint8_t *)"one", 3, 0, &self->out), OK);
+    ASSERT_EQ(nk_rec_seal(&self->wr, NK_CT_APPLICATION_DATA, (const uint8_t *)"two", 3, 0, &self->out), OK);
+    ASSERT_EQ(send(self->fd[0], self->out.p, self->out.len, 0), (ssize_t)self->out.len);
+    ASSERT_EQ(kernel_key(self->fd[0], 1, self->s, &self->wr), 0) TH_LOG("errno %d", errno);
+    ASSERT_EQ(send(self->fd[0], "from the kernel", 15, 0), 15);
+    ASSERT_EQ(recv_open(self->fd[1], &self->rd, buf, &type, &data, &n), OK);
+    EXPECT_EQ(type, NK_CT_HANDSHAKE);
+    ASSERT_EQ(recv_open(self->fd[1], &self->rd, buf, &type, &data, &n), OK);
+    EXPECT_EQ(type, NK_CT_APPLICATION_DATA);
+    ASSERT_EQ(recv_open(self->fd[1], &self->rd, buf, &type, &data, &n), OK);
+    EXPECT_EQ(type, NK_CT_APPLICATION_DATA);
+    ASSERT_EQ(n, 15u);
+    EXPECT_MEM_EQ(data, "from the kernel", 15);
+    EXPECT_EQ(self->rd.seq, 3u);
+}
+
+TEST_F(kernel12, rx_goes_on_from_software)
+{
+    /* One record opened in software, then the kernel opens the rest. */
+    static uint8_t buf[NK_MAX_RECORD];
+    uint8_t type, *data, got[6];
+    size_t n;
+    ASSERT_EQ(nk_rec_seal(&self->wr, NK_CT_APPLICATION_DATA, (const uint8_t *)"first", 5, 0, &self->out), OK);
+    ASSERT_EQ(send(self->fd[0], self->out.p, self->out.len, 0), (ssize_t)self->out.len);
+    ASSERT_EQ(recv_open(self->fd[1], &self->rd, buf, &type, &data, &n), OK);
+    EXPECT_MEM_EQ(data, "first", 5);
+    ASSERT_EQ(kernel_key(self->fd[1], 0, self->s, &self->rd), 0) TH_LOG("errno %d", errno);
+    self->out.len = 0;
+    ASSERT_EQ(nk_rec_seal(&self->wr, NK_CT_APPLICATION_DATA, (const uint8_t *)"bee", 3, 0, &self->out), OK);
+    ASSERT_EQ(nk_rec_seal(&self->wr, NK_CT_APPLICATION_DATA, (const uint8_t *)"sea", 3, 0, &self->out), OK);
+    ASSERT_EQ(send(self->fd[0], self->out.p, self->out.len, 0), (ssize_t)self->out.len);
+    ASSERT_EQ(recv_exact(self->fd[1], got, sizeof got), 0) TH_LOG("errno %d", errno);
+    EXPECT_MEM_EQ(got, "beesea", 6);
 }
 
 TEST_HARNESS_MAIN
