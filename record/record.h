@@ -127,12 +127,14 @@ void nk_rec_park(struct nk_rec_key *k);
 /* Append one record of the direction's protection (k NULL: plaintext). */
 MSTATUS nk_rec_write(struct nk_rec_key *k, uint8_t type, uint16_t version, const uint8_t *d, size_t n,
                      struct nk_buf *out) NK_MUST;
-/* Append one protected record carrying len (<= 2^14) bytes of the given inner
- * content type, followed by pad zero bytes of padding. */
+/* Append one protected record carrying len (<= 2^14) bytes of the given
+ * content type (TLS 1.3: inner, followed by pad zero bytes of padding; TLS
+ * 1.2: outer, pad ignored). */
 MSTATUS nk_rec_seal(struct nk_rec_key *k, uint8_t type, const uint8_t *data, size_t len, size_t pad,
                     struct nk_buf *out) NK_MUST;
 /* Open a whole protected record (header included) in place; on success *type is
- * the inner content type and [*data, *data + *len) the plaintext. */
+ * the content type (TLS 1.3: the inner one) and [*data, *data + *len) the
+ * plaintext. */
 MSTATUS nk_rec_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint8_t *type, uint8_t **data,
                     size_t *len) NK_MUST;
 
