@@ -16,29 +16,95 @@
 #define LIMIT_CCM 11863283ULL
 #define LIMIT_SEQ UINT64_MAX
 
+#define TLS13(id_, name_, aead_, key_, hash_, ktls_, limit_) \
+    { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
+      .aead_limit = limit_, .minor = 4, .tag_len = 16, .fixed_iv_len = 12 }
+
 const struct nk_suite nk_suites[] = {
-    { 0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, TLS_CIPHER_AES_GCM_128, LIMIT_GCM },
-    { 0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, TLS_CIPHER_AES_GCM_256, LIMIT_GCM },
-    { 0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256,
-      TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ },
-    { 0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, TLS_CIPHER_AES_CCM_128, LIMIT_CCM },
+    TLS13(0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+    TLS13(0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+    TLS13(0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+    TLS13(0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
 };
 const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 
+/* TLS 1.2 AEAD suites. The PRF hash is SHA-384 for the _SHA384 suites and
+ * SHA-256 for every other, the CCM ones included (RFC 5288 §3, RFC 6655 §3,
+ * RFC 7251 §2, RFC 7905 §2). fixed_iv_length: 4 for AES-GCM/CCM (the implicit
+ * salt; 8 explicit bytes travel in each record), 12 for ChaCha20-Poly1305.
+ * The kernel has AES-GCM-128/256, AES-CCM-128 and ChaCha20-Poly1305 for TLS
+ * 1.2, no AES-256-CCM and no 8-byte CCM tag. The limits are the AEAD's, as in
+ * TLS 1.3: TLS 1.2 has no KeyUpdate, so a connection that reaches one ends. */
+#define TLS12(...) TLS12_(__VA_ARGS__)   /* ECDSA below stands for two arguments */
+#define TLS12_(id_, name_, kx_, auth_, aead_, key_, hash_, tag_, ktls_, limit_) \
+    { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
+      .aead_limit = limit_, .minor = 3, .tag_len = tag_, .kx = kx_, .auth = auth_, \
+      .fixed_iv_len = (aead_) == NK_CHACHA20_POLY1305 ? 12 : 4 }
+#define ECDSA NK_KX_ECDHE, NK_AUTH_ECDSA
+#define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
+#define DHRSA NK_KX_DHE, NK_AUTH_RSA
+
+const struct nk_suite nk_suites12[] = {
+    TLS12(0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", ECDSA, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+    TLS12(0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384", ECDSA, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+    TLS12(0xc02f, "ECDHE-RSA-AES128-GCM-SHA256", ECRSA, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+    TLS12(0xc030, "ECDHE-RSA-AES256-GCM-SHA384", ECRSA, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+    TLS12(0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305", ECDSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+    TLS12(0xcca8, "ECDHE-RSA-CHACHA20-POLY1305", ECRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+    TLS12(0xc0ac, "ECDHE-ECDSA-AES128-CCM", ECDSA, NK_AES_CCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
+    TLS12(0xc0ad, "ECDHE-ECDSA-AES256-CCM", ECDSA, NK_AES_CCM, 32, NK_SHA256, 16, 0, LIMIT_CCM),
+    TLS12(0xc0ae, "ECDHE-ECDSA-AES128-CCM8", ECDSA, NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM),
+    TLS12(0x009e, "DHE-RSA-AES128-GCM-SHA256", DHRSA, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+    TLS12(0x009f, "DHE-RSA-AES256-GCM-SHA384", DHRSA, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+    TLS12(0xccaa, "DHE-RSA-CHACHA20-POLY1305", DHRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+};
+const size_t nk_suite12_count = NK_ARRAY_LEN(nk_suites12);
+
+static const struct nk_suite *by_id(const struct nk_suite *t, size_t n, uint16_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].id == id)
+            return &t[i];
+    return NULL;
+}
+
+static const struct nk_suite *by_name(const struct nk_suite *t, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
 const struct nk_suite *nk_suite_by_id(uint16_t id)
 {
-    for (size_t i = 0; i < nk_suite_count; i++)
-        if (nk_suites[i].id == id)
-            return &nk_suites[i];
-    return NULL;
+    return by_id(nk_suites, nk_suite_count, id);
 }
 
 const struct nk_suite *nk_suite_by_name(const char *name)
 {
-    for (size_t i = 0; i < nk_suite_count; i++)
-        if (strcmp(nk_suites[i].name, name) == 0)
-            return &nk_suites[i];
-    return NULL;
+    return by_name(nk_suites, nk_suite_count, name);
+}
+
+const struct nk_suite *nk_suite12_by_id(uint16_t id)
+{
+    return by_id(nk_suites12, nk_suite12_count, id);
+}
+
+const struct nk_suite *nk_suite12_by_name(const char *name)
+{
+    return by_name(nk_suites12, nk_suite12_count, name);
 }
 
 static EVP_MD *g_md[NK_HASH_COUNT];
@@ -114,6 +180,9 @@ static void crypto_init_once(void)
     g_cipher[NK_AES_GCM][1] = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     g_cipher[NK_CHACHA20_POLY1305][1] = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
     g_cipher[NK_AES_CCM][0] = EVP_CIPHER_fetch(NULL, "AES-128-CCM", NULL);
+    /* TLS 1.2's AES_256_CCM only: where libcrypto lacks it, those suites fail
+     * to key (nk_aead_init) and nothing else is affected. */
+    g_cipher[NK_AES_CCM][1] = EVP_CIPHER_fetch(NULL, "AES-256-CCM", NULL);
     if (!g_cipher[NK_AES_GCM][0] || !g_cipher[NK_AES_GCM][1] || !g_cipher[NK_CHACHA20_POLY1305][1]
         || !g_cipher[NK_AES_CCM][0])
         return;
@@ -213,8 +282,8 @@ MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out)
 
 /* HMAC (RFC 2104) over the cached digest: two hash passes on this thread's
  * digest context, no MAC fetch and no allocation. */
-static MSTATUS hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen,
-                          const uint8_t *const *parts, const size_t *lens, size_t nparts, uint8_t *out)
+MSTATUS nk_hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen, const uint8_t *const *parts,
+                      const size_t *lens, size_t nparts, uint8_t *out)
 {
     const EVP_MD *md = nk_md(h);
     struct nk_thread_ctx *t = nk_thread_ctx();
@@ -258,7 +327,7 @@ out:
 MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen, const uint8_t *msg, size_t mlen,
                 uint8_t *out)
 {
-    return hmac_parts(h, key, klen, &msg, &mlen, 1, out);
+    return nk_hmac_parts(h, key, klen, &msg, &mlen, 1, out);
 }
 
 MSTATUS nk_hkdf_extract(enum nk_hash h, const uint8_t *salt, size_t slen, const uint8_t *ikm,
@@ -282,7 +351,7 @@ MSTATUS nk_hkdf_expand(enum nk_hash h, const uint8_t *prk, const uint8_t *info, 
         uint8_t ctr = (uint8_t)i;
         const uint8_t *parts[3] = { t, info, &ctr };
         size_t lens[3] = { i == 1 ? 0 : hl, ilen, 1 };
-        NK_TRY(hmac_parts(h, prk, hl, parts, lens, 3, t));
+        NK_TRY(nk_hmac_parts(h, prk, hl, parts, lens, 3, t));
         size_t n = olen - done < hl ? olen - done : hl;
         memcpy(out + done, t, n);
         done += n;
@@ -322,6 +391,7 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
 {
     NK_TRY(nk_crypto_init());
     EVP_CIPHER *c = g_cipher[s->aead][s->key_len == 32];
+    NK_CHECK(c, ERR_CRYPTO);
     /* Same cipher and direction as before (handshake keys, then application
      * keys): only the key changes; the IV and tag lengths stay set. */
     if (a->ctx && a->suite == s && a->encrypt == encrypt)
@@ -342,7 +412,7 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
     if (!EVP_CipherInit_ex(a->ctx, c, NULL, NULL, NULL, encrypt)
         || !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL))
         return ERR_CRYPTO;
-    if (s->aead == NK_AES_CCM && !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, NULL))
+    if (s->aead == NK_AES_CCM && !EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_AEAD_SET_TAG, s->tag_len, NULL))
         return ERR_CRYPTO;
     if (!EVP_CipherInit_ex(a->ctx, NULL, NULL, key, NULL, encrypt))
         return ERR_CRYPTO;
@@ -362,7 +432,7 @@ MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const u
         || !EVP_CipherUpdate(c, NULL, &n, aad, (int)alen)
         || ((len || ccm) && !EVP_CipherUpdate(c, buf, &n, buf, (int)len))
         || !EVP_CipherFinal_ex(c, buf + len, &n)
-        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, NK_AEAD_TAG, buf + len))
+        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_GET_TAG, a->suite->tag_len, buf + len))
         return ERR_CRYPTO;
     return OK;
 }
@@ -370,12 +440,12 @@ MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const u
 MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
                      uint8_t *buf, size_t len)
 {
-    int n, ccm = a->suite->aead == NK_AES_CCM;
+    int n, ccm = a->suite->aead == NK_AES_CCM, tag = a->suite->tag_len;
     EVP_CIPHER_CTX *c = a->ctx;
-    NK_CHECK(len >= NK_AEAD_TAG, ERR_SSL_BAD_RECORD_MAC);
-    size_t clen = len - NK_AEAD_TAG;
+    NK_CHECK(len >= (size_t)tag, ERR_SSL_BAD_RECORD_MAC);
+    size_t clen = len - (size_t)tag;
     if (!EVP_CipherInit_ex(c, NULL, NULL, NULL, nonce, 0)
-        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, buf + clen))
+        || !EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_AEAD_SET_TAG, tag, buf + clen))
         return ERR_CRYPTO;
     MSTATUS st = ERR_SSL_BAD_RECORD_MAC;
     ERR_set_mark();   /* a forged record is the peer's fault: keep the error queue clean */

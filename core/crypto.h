@@ -13,7 +13,12 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
 #define NK_MAX_HASH 64
 #define NK_MAX_KEY 32
 #define NK_AEAD_IV 12
-#define NK_AEAD_TAG 16
+#define NK_AEAD_TAG 16   /* the longest tag; a suite's own is tag_len */
+
+/* TLS 1.2 suites name their key exchange and the certificate key that signs
+ * it (RFC 5246 §7.4.3, RFC 8422 §2); a TLS 1.3 suite names neither (ANY). */
+enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE };
+enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA };
 
 /* One row per cipher suite; the kTLS mapping (ktls/) reads the same row. */
 struct nk_suite {
@@ -21,15 +26,28 @@ struct nk_suite {
     const char *name;        /* as OpenSSL spells it */
     enum nk_aead_kind aead;
     uint8_t key_len;
-    enum nk_hash hash;
-    uint16_t ktls_cipher;    /* TLS_CIPHER_* from linux/tls.h */
+    enum nk_hash hash;       /* TLS 1.3: HKDF and transcript; TLS 1.2: the PRF's (RFC 5246 §5) */
+    uint16_t ktls_cipher;    /* TLS_CIPHER_* from linux/tls.h; 0: the kernel has none */
     uint64_t aead_limit;     /* records per key before we must rekey (RFC 8446 §5.5) */
+    uint8_t minor;           /* the one protocol version it belongs to: 4 (TLS 1.3) or 3 (TLS 1.2) */
+    uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3) */
+    uint8_t fixed_iv_len;    /* 12; TLS 1.2 AES-GCM/CCM: the 4-byte implicit salt (RFC 5288 §3) */
+    uint8_t kx, auth;        /* enum nk_kx, enum nk_auth */
 };
 
+/* TLS 1.3's suites: what a connection offers and accepts today. */
 extern const struct nk_suite nk_suites[];
 extern const size_t nk_suite_count;
 const struct nk_suite *nk_suite_by_id(uint16_t id);
 const struct nk_suite *nk_suite_by_name(const char *name);
+
+/* TLS 1.2's AEAD suites, in a table of their own: nothing that walks or
+ * searches the one above (the offered list, the server's choice, the
+ * cipher-list API, ticket parsing) can meet a suite TLS 1.3 must not use. */
+extern const struct nk_suite nk_suites12[];
+extern const size_t nk_suite12_count;
+const struct nk_suite *nk_suite12_by_id(uint16_t id);
+const struct nk_suite *nk_suite12_by_name(const char *name);
 
 MSTATUS nk_crypto_init(void) NK_MUST;     /* idempotent, thread-safe */
 void nk_crypto_shutdown(void);
@@ -75,6 +93,10 @@ MSTATUS nk_random_priv(void *buf, size_t n) NK_MUST;
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out) NK_MUST;
 MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen,
                 const uint8_t *msg, size_t mlen, uint8_t *out) NK_MUST;
+/* HMAC over the concatenation of nparts messages, none copied (the TLS 1.2
+ * PRF's label, seed and chaining value, RFC 5246 §5). */
+MSTATUS nk_hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen, const uint8_t *const *parts,
+                      const size_t *lens, size_t nparts, uint8_t *out) NK_MUST;
 MSTATUS nk_hkdf_extract(enum nk_hash h, const uint8_t *salt, size_t slen,
                         const uint8_t *ikm, size_t ilen, uint8_t *prk) NK_MUST;
 MSTATUS nk_hkdf_expand(enum nk_hash h, const uint8_t *prk, const uint8_t *info, size_t ilen,
@@ -92,10 +114,11 @@ struct nk_aead {
     int encrypt;
 };
 MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t *key, int encrypt) NK_MUST;
-/* buf holds len plaintext bytes; the tag is written at buf+len. */
+/* buf holds len plaintext bytes; the tag (the suite's tag_len) is written at buf+len. */
 MSTATUS nk_aead_seal(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
                      uint8_t *buf, size_t len) NK_MUST;
-/* buf holds len bytes of ciphertext+tag; decrypts in place. ERR_SSL_BAD_RECORD_MAC on failure. */
+/* buf holds len bytes of ciphertext+tag (tag_len bytes); decrypts in place.
+ * ERR_SSL_BAD_RECORD_MAC on failure. */
 MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const uint8_t *aad, size_t alen,
                      uint8_t *buf, size_t len) NK_MUST;
 void nk_aead_free(struct nk_aead *a);

@@ -19,16 +19,6 @@
 #define SOL_TLS 282
 #endif
 
-/* One crypto_info for every suite the kernel knows, filled from the suite table
- * row (nk_suite.ktls_cipher) and the record layer's exported key. */
-union nk_crypto_info {
-    struct tls_crypto_info info;
-    struct tls12_crypto_info_aes_gcm_128 gcm128;
-    struct tls12_crypto_info_aes_gcm_256 gcm256;
-    struct tls12_crypto_info_aes_ccm_128 ccm128;
-    struct tls12_crypto_info_chacha20_poly1305 chacha;
-};
-
 /* Where each kernel struct keeps its fields: one row per cipher. */
 #define LAYOUT(cipher, type) \
     { cipher, sizeof(struct type), offsetof(struct type, iv), sizeof(((struct type *)0)->iv), \
@@ -46,25 +36,37 @@ static const struct layout {
 
 /* The kernel's salt || iv is the record layer's 12-byte nonce base: for TLS 1.3
  * the write IV (RFC 8446 §5.3); for TLS 1.2 AES-GCM/CCM the 4-byte implicit
- * salt followed by the first 8-byte explicit nonce (RFC 5288 §3), which the
- * kernel then advances per record. ChaCha20-Poly1305 has no salt and takes all
- * 12 bytes as iv in both versions (RFC 7905 §2). Returns the struct size. */
-static size_t fill_info(union nk_crypto_info *ci, int minor, const struct nk_suite *s,
-                        const struct nk_rec_key *k)
+ * salt followed by the next record's 8-byte explicit nonce (RFC 5288 §3),
+ * which the kernel then advances per record: our explicit nonce is the
+ * sequence number, so the kernel's go on from it and none repeats.
+ * ChaCha20-Poly1305 has no salt and takes all 12 bytes as iv in both
+ * versions (RFC 7905 §2). The key's protection says the version; a
+ * connection or suite of the other one is refused (size 0), as is a cipher
+ * the kernel lacks. */
+size_t nk_ktls_crypto_info(union nk_ktls_crypto_info *ci, int minor, const struct nk_suite *s,
+                           const struct nk_rec_key *k)
 {
     unsigned char *base = (unsigned char *)ci;
+    int tls12 = k->ops_id == NK_REC_OPS_TLS12_AEAD;
     memset(ci, 0, sizeof *ci);
+    if (tls12 != (minor == 3) || s->minor != (tls12 ? 3 : 4) || (tls12 && k->suite != s))
+        return 0;
     for (size_t i = 0; i < NK_ARRAY_LEN(layouts); i++) {
         const struct layout *l = &layouts[i];
         if (l->cipher != s->ktls_cipher)
             continue;
-        ci->info.version = minor == 3 ? TLS_1_2_VERSION : TLS_1_3_VERSION;
+        uint8_t nonce[NK_AEAD_IV];
+        memcpy(nonce, k->iv, NK_AEAD_IV);
+        for (int b = 0; tls12 && l->salt_len && b < 8; b++)
+            nonce[NK_AEAD_IV - 1 - b] ^= (uint8_t)(k->seq >> (8 * b));
+        ci->info.version = tls12 ? TLS_1_2_VERSION : TLS_1_3_VERSION;
         ci->info.cipher_type = l->cipher;
-        memcpy(base + l->salt, k->iv, l->salt_len);
-        memcpy(base + l->iv, k->iv + l->salt_len, l->iv_len);
+        memcpy(base + l->salt, nonce, l->salt_len);
+        memcpy(base + l->iv, nonce + l->salt_len, l->iv_len);
         memcpy(base + l->key, k->key, l->key_len);
         for (int b = 7; b >= 0; b--)
             base[l->seq + (size_t)b] = (unsigned char)(k->seq >> (8 * (7 - b)));
+        nk_wipe(nonce, sizeof nonce);
         return l->size;
     }
     return 0;
@@ -72,8 +74,8 @@ static size_t fill_info(union nk_crypto_info *ci, int minor, const struct nk_sui
 
 static int set_key(int fd, int tx, int minor, const struct nk_suite *s, const struct nk_rec_key *k)
 {
-    union nk_crypto_info ci;
-    size_t n = fill_info(&ci, minor, s, k);
+    union nk_ktls_crypto_info ci;
+    size_t n = nk_ktls_crypto_info(&ci, minor, s, k);
     int rc = n ? setsockopt(fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &ci, (socklen_t)n) : -1;
     int saved = n ? errno : EINVAL;
     nk_wipe(&ci, sizeof ci);

@@ -5,6 +5,7 @@
 #define NK_KTLS_H
 
 #include <sys/socket.h>
+#include <linux/tls.h>
 #include "engine/conn.h"
 
 /* Probed once per process. */
@@ -20,6 +21,23 @@ int nk_ktls_can_rekey(void);
 MSTATUS nk_ktls_offload(struct nk_conn *c) NK_MUST;
 /* Give the kernel the next key for a direction (0 = RX, 1 = TX) after a KeyUpdate. */
 MSTATUS nk_ktls_rekey(struct nk_conn *c, int tx) NK_MUST;
+
+/* One crypto_info for every suite the kernel knows, filled from the suite table
+ * row (nk_suite.ktls_cipher) and the record layer's exported key. */
+union nk_ktls_crypto_info {
+    struct tls_crypto_info info;
+    struct tls12_crypto_info_aes_gcm_128 gcm128;
+    struct tls12_crypto_info_aes_gcm_256 gcm256;
+    struct tls12_crypto_info_aes_ccm_128 ccm128;
+    struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
+/* The crypto_info that hands the kernel key object k of suite s on a
+ * connection of protocol version 3.minor: TLS 1.3 for a TLS 1.3 key or one
+ * nk_rec_derive made, TLS 1.2 for a TLS 1.2 AEAD key (record/tls12.c).
+ * Returns its size; 0 (nothing to hand over) when the kernel has no such
+ * cipher or the key, suite and version disagree. The caller wipes ci. */
+size_t nk_ktls_crypto_info(union nk_ktls_crypto_info *ci, int minor, const struct nk_suite *s,
+                           const struct nk_rec_key *k);
 
 /* A non-data record the kernel decrypted: to the engine, then the kernel's
  * next read key when it was a KeyUpdate. */

@@ -1,5 +1,6 @@
-/* record/protect.h — what the protections (record/plain.c, record/tls13.c)
- * share inside record/: the TLS record header (RFC 8446 §5.1). */
+/* record/protect.h — what the protections (record/plain.c, record/tls13.c,
+ * record/tls12.c) share inside record/: the TLS record header (RFC 8446 §5.1,
+ * RFC 5246 §6.2.1). */
 #ifndef NK_RECORD_PROTECT_H
 #define NK_RECORD_PROTECT_H
 

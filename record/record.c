@@ -1,13 +1,14 @@
 /* record/record.c — the record layer's shared part: framing records in a
  * buffer (RFC 8446 §5.1), the calls that pick a key object's protection, and
  * the kernel as a protection. The protections themselves: record/plain.c,
- * record/tls13.c. */
+ * record/tls13.c, record/tls12.c. */
 #include "record/record.h"
 #include "core/wire.h"
 
 const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT] = {
     [NK_REC_OPS_NONE] = &nk_rec_plain,
     [NK_REC_OPS_TLS13] = &nk_rec_tls13,
+    [NK_REC_OPS_TLS12_AEAD] = &nk_rec_tls12,
 };
 
 /* ---- key objects ---- */
@@ -147,7 +148,8 @@ MSTATUS nk_rec_next_key(struct nk_rec_key *k, struct nk_rec_kernel *kt, int dir,
         kt->rx_rekey_pending = 1;
         return OK;
     }
-    /* Keys go away only when the kernel carries the direction. */
-    NK_CHECK(k && k->ops_id && nk_rec_ops_of(k)->install, ERR_SSL_INTERNAL);
+    /* Keys go away only when the kernel carries the direction; and only TLS
+     * 1.3 has a next key (TLS 1.2 keys change by a new handshake). */
+    NK_CHECK(k && k->ops_id == NK_REC_OPS_TLS13, ERR_SSL_INTERNAL);
     return nk_rec_ops_of(k)->install(k, s, secret, dir == NK_REC_TX);
 }

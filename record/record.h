@@ -20,6 +20,8 @@ enum {
 #define NK_MAX_PLAIN 16384
 /* RFC 8446 §5.2: TLSCiphertext.length MUST NOT exceed 2^14 + 256. */
 #define NK_MAX_CIPHER (NK_MAX_PLAIN + 256)
+/* RFC 5246 §6.2.3: TLSCiphertext.length MUST NOT exceed 2^14 + 2048. */
+#define NK_MAX_CIPHER12 (NK_MAX_PLAIN + 2048)
 #define NK_MAX_RECORD (NK_REC_HDR + NK_MAX_CIPHER)
 
 /* Positive results of the framing calls (never errors: NK_TRY lets them by). */
@@ -44,9 +46,9 @@ struct nk_wr;
 
 /* One protection: how its records are framed and protected. Model:
  * BearSSL's br_sslrec_in_class/br_sslrec_out_class. Today: TLSPlaintext (before
- * keys, and what the kernel takes once it carries TX) and TLS 1.3 AEAD; TLS 1.2
- * AEAD and CBC and DTLS 1.2 (13-byte header with epoch and sequence number)
- * are further instances. */
+ * keys, and what the kernel takes once it carries TX), TLS 1.3 AEAD and TLS
+ * 1.2 AEAD; TLS 1.2 CBC and DTLS 1.2 (13-byte header with epoch and sequence
+ * number) are further instances. */
 struct nk_rec_ops {
     const char *name;
     uint8_t hdr_len;        /* 5; DTLS 1.2: 13 */
@@ -56,7 +58,10 @@ struct nk_rec_ops {
     MSTATUS (*parse)(struct nk_rd *r, struct nk_rec *rec);
     /* Write a header for a body of n bytes. */
     void (*header)(struct nk_wr *w, const struct nk_rec_key *k, uint8_t type, uint16_t version, size_t n);
-    /* Derive and key the protection from a traffic secret; NULL: keyless. */
+    /* Key the protection; NULL: keyless. TLS 1.3: secret is the direction's
+     * traffic secret (RFC 8446 §7.3). TLS 1.2: it is the direction's share of
+     * the key block, write_key || write_IV (s->key_len + s->fixed_iv_len
+     * bytes, RFC 5246 §6.3), as handshake/keysched12.c lays it out. */
     MSTATUS (*install)(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret, int encrypt);
     /* Append one record carrying n bytes of content of the given type, padded
      * with pad zero bytes where the protection allows. */
@@ -72,18 +77,29 @@ struct nk_rec_ops {
 extern const struct nk_rec_ops nk_rec_plain;
 /* TLSCiphertext under a TLS 1.3 traffic key (RFC 8446 §5.2–5.4). */
 extern const struct nk_rec_ops nk_rec_tls13;
+/* TLSCiphertext under a TLS 1.2 AEAD suite (RFC 5246 §6.2.3.3; AES-GCM RFC
+ * 5288, AES-CCM RFC 6655/7251, ChaCha20-Poly1305 RFC 7905): the real content
+ * type outside, no padding, an 8-byte explicit nonce before the ciphertext
+ * for AES-GCM/CCM (our sequence number). Its pad argument is ignored: the
+ * protection has no padding. */
+extern const struct nk_rec_ops nk_rec_tls12;
+/* The key material nk_rec_tls12.install takes at most: write_key || write_IV. */
+#define NK_REC12_KEYS (NK_MAX_KEY + NK_AEAD_IV)
 
 /* One direction's traffic protection. */
 /* The protections a key object can name, by number: one byte in a gap of the
  * key object rather than a pointer, since every idle connection on the
  * software path keeps two of them. */
-enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_COUNT };
+enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_TLS12_AEAD = 2, NK_REC_OPS_COUNT };
 extern const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT];
 
 struct nk_rec_key {
     struct nk_aead aead;
     const struct nk_suite *suite;   /* NULL: records are plaintext */
     uint8_t key[NK_MAX_KEY];
+    /* The per-record nonce is iv XOR the left-padded sequence number. TLS
+     * 1.2 AES-GCM/CCM: the 4-byte salt, then 8 zero bytes (so the nonce's
+     * last 8 bytes, the explicit nonce, are the sequence number). */
     uint8_t iv[NK_AEAD_IV];
     uint8_t ops_id;                 /* NK_REC_OPS_*; NONE: plaintext */
     uint64_t seq;
@@ -111,12 +127,14 @@ void nk_rec_park(struct nk_rec_key *k);
 /* Append one record of the direction's protection (k NULL: plaintext). */
 MSTATUS nk_rec_write(struct nk_rec_key *k, uint8_t type, uint16_t version, const uint8_t *d, size_t n,
                      struct nk_buf *out) NK_MUST;
-/* Append one protected record carrying len (<= 2^14) bytes of the given inner
- * content type, followed by pad zero bytes of padding. */
+/* Append one protected record carrying len (<= 2^14) bytes of the given
+ * content type (TLS 1.3: inner, followed by pad zero bytes of padding; TLS
+ * 1.2: outer, pad ignored). */
 MSTATUS nk_rec_seal(struct nk_rec_key *k, uint8_t type, const uint8_t *data, size_t len, size_t pad,
                     struct nk_buf *out) NK_MUST;
 /* Open a whole protected record (header included) in place; on success *type is
- * the inner content type and [*data, *data + *len) the plaintext. */
+ * the content type (TLS 1.3: the inner one) and [*data, *data + *len) the
+ * plaintext. */
 MSTATUS nk_rec_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint8_t *type, uint8_t **data,
                     size_t *len) NK_MUST;
 

@@ -5,6 +5,7 @@
 
 static MSTATUS tls13_install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *secret, int encrypt)
 {
+    NK_CHECK(s->minor == 4, ERR_SSL_INTERNAL);   /* a TLS 1.2 row has its own protection */
     NK_TRY(nk_rec_derive(k, s, secret));
     NK_TRY(nk_aead_init(&k->aead, s, k->key, encrypt));
     k->suite = s;
