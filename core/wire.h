@@ -14,7 +14,7 @@ struct nk_rd {
 static inline void nk_rd_init(struct nk_rd *r, const uint8_t *p, size_t n)
 {
     r->p = p;
-    r->end = p + n;
+    r->end = n ? p + n : p;   /* an empty reader may have no buffer: no arithmetic on NULL */
 }
 static inline size_t nk_rd_left(const struct nk_rd *r) { return (size_t)(r->end - r->p); }
 
