@@ -74,5 +74,39 @@ check "application builds with pkg-config (static)" \
     sh -c "cc -o '$work/app-static' '$work/app.c' $(pkg-config --define-variable=prefix="$root" --cflags nktls) \
         '$(find "$root" -name libnktls.a | head -n 1)' $(pkg-config --define-variable=prefix="$root" --libs --static nktls | sed 's/-lnktls//')"
 check "application runs from the static library" "$work/app-static"
+
+# Glue written for the SDK tests its feature flags: those nktls provides are set
+# by the headers (either spelling), a -D of the same flag from an SDK build
+# file does not clash, and none names a part nktls lacks.
+cat >"$work/flags.c" <<'C'
+#include "common/mocana.h"
+#include "ssl/ssl.h"
+#if !defined(__ENABLE_MOCANA_PEM_CONVERSION__) || !defined(__ENABLE_DIGICERT_PEM_CONVERSION__) \
+    || !defined(__ENABLE_MOCANA_DER_CONVERSION__) || !defined(__ENABLE_MOCANA_SSL_ALERTS__) \
+    || !defined(__ENABLE_MOCANA_SSL_MUTUAL_AUTH_SUPPORT__) || !defined(__ENABLE_MOCANA_TLS13__) \
+    || !defined(__ENABLE_MOCANA_TLS13_PSK__) || !defined(__ENABLE_MOCANA_SSL_ASYNC_CLIENT_API__) \
+    || !defined(__ENABLE_MOCANA_SSL_ASYNC_SERVER_API__) || !defined(__ENABLE_MOCANA_SSL_CLIENT__) \
+    || !defined(__ENABLE_MOCANA_SSL_SERVER__) || !defined(__ENABLE_MOCANA_SSL_DUAL_MODE_API__)
+#error a feature nktls provides is not flagged
+#endif
+#if __ENABLE_MOCANA_TLS13__ != 1 || __ENABLE_DIGICERT_SSL_CLIENT__ != 1
+#error flags are not usable in #if
+#endif
+#if defined(__ENABLE_MOCANA_DTLS_CLIENT__) || defined(__ENABLE_MOCANA_SSL_ECDHE_SUPPORT__) \
+    || defined(__ENABLE_MOCANA_SSL_PSK_SUPPORT__) || defined(__ENABLE_MOCANA_EXTRACT_CERT_BLOB__) \
+    || defined(__ENABLE_MOCANA_SSL_REHANDSHAKE__) || defined(__ENABLE_MOCANA_SSL_KEY_EXPANSION__)
+#error a feature nktls lacks is flagged
+#endif
+int main(void)
+{
+#if defined(__ENABLE_MOCANA_SSL_ALERTS__)
+    sbyte4 id = 0, cls = 0;
+    return SSL_lookupAlert(1, ERR_SSL_BAD_ID, &id, &cls) == ERR_SSL_BAD_ID ? 0 : 1;
+#endif
+}
+C
+check "feature flags: set for what nktls provides, -D of the same flag accepted" \
+    sh -c "cc -Wall -Werror -c -o '$work/flags.o' '$work/flags.c' -D__ENABLE_MOCANA_SSL_CLIENT__ \
+        -D__ENABLE_MOCANA_TLS13__ $(pkg-config --define-variable=prefix="$root" --cflags nktls)"
 echo "1..$n"
 exit $failed
