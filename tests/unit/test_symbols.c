@@ -94,6 +94,29 @@ TEST(internal_symbols_hidden)
     dlclose(nk);
 }
 
+/* Newer TrustCore code calls DIGICERT_* where older code calls MOCANA_*: both
+ * names are exported, versioned, and are one function. */
+TEST(digicert_aliases)
+{
+    static const char *const pairs[][2] = {
+        { "DIGICERT_initDigicert", "MOCANA_initMocana" },
+        { "DIGICERT_freeDigicert", "MOCANA_freeMocana" },
+        { "DIGICERT_initLog", "MOCANA_initLog" },
+        { "DIGICERT_readFile", "MOCANA_readFile" },
+        { "DIGICERT_freeReadFile", "MOCANA_freeReadFile" },
+        { "DIGICERT_writeFile", "MOCANA_writeFile" },
+    };
+    void *nk = open_or_log(NKTLS_SHARED_LIB, RTLD_NOW | RTLD_LOCAL);
+
+    ASSERT_NOT_NULL(nk);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        void *a = dlvsym(nk, pairs[i][0], NK_VERSION), *b = dlvsym(nk, pairs[i][1], NK_VERSION);
+        EXPECT_NOT_NULL(a) TH_LOG("%s@%s is not exported", pairs[i][0], NK_VERSION);
+        EXPECT_TRUE(a == b) TH_LOG("%s is not %s", pairs[i][0], pairs[i][1]);
+    }
+    dlclose(nk);
+}
+
 /* ---- the dynamic symbol table, read from the file ---- */
 
 struct elf_file {
