@@ -118,4 +118,13 @@
 #define __ENABLE_DIGICERT_TLS13_PSK__ 1
 #endif
 
+/* IPv6: TCP_CONNECT takes IPv6 literals, TCP_LISTEN_SOCKET takes both families,
+ * and MOC_IP_ADDRESS_S is the structure with a family (common/mtcp.h). */
+#ifndef __ENABLE_MOCANA_IPV6__
+#define __ENABLE_MOCANA_IPV6__ 1
+#endif
+#ifndef __ENABLE_DIGICERT_IPV6__
+#define __ENABLE_DIGICERT_IPV6__ 1
+#endif
+
 #endif
