@@ -1,5 +1,7 @@
 /* api/common.c — the "common" public calls: start-up, logging, files, error
- * names. The helpers under them are core/'s (buf.c, log.c, alert.c). */
+ * names. The helpers under them are core/'s (buf.c, log.c, alert.c).
+ * Each MOCANA_* call is exported a second time as DIGICERT_* (newer TrustCore
+ * code's spelling): an ELF alias of the same function, not a wrapper. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,13 @@ NK_API sbyte4 MOCANA_freeMocana(void)
     return OK;
 }
 
+/* The function declared after it is target's second exported name (target is
+ * defined above it, in this file). */
+#define NK_ALIAS(target) NK_API __attribute__((alias(#target)))
+
+NK_ALIAS(MOCANA_initMocana) sbyte4 DIGICERT_initDigicert(void);
+NK_ALIAS(MOCANA_freeMocana) sbyte4 DIGICERT_freeDigicert(void);
+
 /* ---- logging ---- */
 
 NK_API MSTATUS MOCANA_initLog(logFn lf)
@@ -29,6 +38,8 @@ NK_API MSTATUS MOCANA_initLog(logFn lf)
     nk_log_set_sink(lf);
     return OK;
 }
+
+NK_ALIAS(MOCANA_initLog) MSTATUS DIGICERT_initLog(logFn lf);
 
 NK_API void NKTLS_logError(const char *pFile, sbyte4 line, sbyte4 errorCode)
 {
@@ -90,6 +101,17 @@ NK_API MSTATUS MOCANA_readFile(const char *pFilename, ubyte **ppRetBuffer, ubyte
     return st;
 }
 
+NK_ALIAS(MOCANA_readFile) MSTATUS DIGICERT_readFile(const char *pFilename, ubyte **ppRetBuffer,
+                                                   ubyte4 *pRetBufLength);
+
+/* The legacy generation's spelling (const sbyte * names): common/mocana.h binds
+ * its declaration to this symbol. The bytes of the name are the same. */
+NK_API MSTATUS NKTLS_legacy_MOCANA_readFile(const sbyte *pFilename, ubyte **ppRetBuffer,
+                                            ubyte4 *pRetBufLength)
+{
+    return MOCANA_readFile((const char *)pFilename, ppRetBuffer, pRetBufLength);
+}
+
 NK_API MSTATUS MOCANA_freeReadFile(ubyte **ppRetBuffer)
 {
     if (!ppRetBuffer)
@@ -114,6 +136,16 @@ NK_API MSTATUS MOCANA_writeFile(const char *pFilename, const ubyte *pBuffer, uby
     if (fclose(f) != 0)
         bad = 1;
     return bad ? ERR_FILE_WRITE_FAILED : OK;
+}
+
+NK_ALIAS(MOCANA_freeReadFile) MSTATUS DIGICERT_freeReadFile(ubyte **ppRetBuffer);
+NK_ALIAS(MOCANA_writeFile) MSTATUS DIGICERT_writeFile(const char *pFilename, const ubyte *pBuffer,
+                                                     ubyte4 bufLength);
+
+NK_API MSTATUS NKTLS_legacy_MOCANA_writeFile(const sbyte *pFilename, const ubyte *pBuffer,
+                                             ubyte4 bufLength)
+{
+    return MOCANA_writeFile((const char *)pFilename, pBuffer, bufLength);
 }
 
 /* ---- error names ---- */

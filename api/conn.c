@@ -78,6 +78,12 @@ NK_API MSTATUS SSL_getSocketId(sbyte4 h, TCP_SOCKET *fd)
 
 NK_API sbyte4 SSL_getInstanceFromSocket(TCP_SOCKET fd) { return nk_conn_by_fd(fd); }
 
+NK_API MSTATUS NKTLS_setTransport(sbyte4 h, const nktlsTransport *t)
+{
+    GET(h, c);
+    return nk_drive_set_transport(c, t);
+}
+
 NK_API MSTATUS SSL_getCookie(sbyte4 h, void **cookie)
 {
     GET(h, c);

@@ -1,7 +1,10 @@
 /* drive/blocking.c — the synchronous driver: the engine plus poll/recv/send
- * on the application's socket, with the NanoSSL timeouts. */
+ * on the application's socket, with the NanoSSL timeouts; or, where the
+ * application has no socket nktls can use (NKTLS_setTransport), the same loop
+ * over its own send and receive calls. */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include "drive/clock.h"
 #include "drive/drive.h"
@@ -18,35 +21,83 @@ static int wait_fd(int fd, short events, int64_t timeout_ms)
     }
 }
 
+MSTATUS nk_drive_set_transport(struct nk_conn *c, const nktlsTransport *t)
+{
+    /* Switching mid-handshake would split the byte stream between two carriers. */
+    NK_CHECK(!c->is_async, ERR_SSL_BAD_STATE);
+    NK_CHECK(!c->hs && c->status == SSL_CONNECTION_NEGOTIATE && c->err >= 0, ERR_SSL_BAD_STATE);
+    if (!t) {
+        memset(&c->xport, 0, sizeof c->xport);
+        c->has_xport = 0;
+        return OK;
+    }
+    NK_CHECK(t->funcPtrSend && t->funcPtrRecv, ERR_NULL_POINTER);
+    c->xport = *t;
+    c->has_xport = 1;
+    return OK;
+}
+
+static ubyte4 clamp_u32(size_t n) { return n > UINT32_MAX ? UINT32_MAX : (ubyte4)n; }
+
+/* One write of the bytes at p; *sent: how many went. */
+static MSTATUS write_some(struct nk_conn *c, const uint8_t *p, size_t len, size_t *sent)
+{
+    *sent = 0;
+    if (c->has_xport) {
+        ubyte4 want = clamp_u32(len), k = 0;
+        NK_TRY(c->xport.funcPtrSend(c->xport.pCtx, p, want, &k));
+        /* A call that takes nothing would have this loop spin. */
+        NK_CHECK(k > 0 && k <= want, ERR_TCP_WRITE_ERROR);
+        *sent = k;
+        return OK;
+    }
+    for (;;) {
+        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            *sent = (size_t)n;
+            return OK;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_fd(c->fd, POLLOUT, -1) < 0)
+                return ERR_TCP_WRITE_ERROR;
+            continue;
+        }
+        return ERR_TCP_WRITE_ERROR;
+    }
+}
+
 MSTATUS nk_drive_flush(struct nk_conn *c)
 {
-    size_t len;
+    size_t len, n;
     const uint8_t *p;
     if (c->ktls_tx)
         return nk_drive_ktls_flush(c);
     while ((p = nk_out_buf(c, &len)) != NULL) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            nk_out_ack(c, (size_t)n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(c->fd, POLLOUT, -1) < 0)
-                return ERR_TCP_WRITE_ERROR;
-        } else {
-            return ERR_TCP_WRITE_ERROR;
-        }
+        NK_TRY(write_some(c, p, len, &n));
+        nk_out_ack(c, n);
     }
     return OK;
 }
 
-/* Read once into the engine (waiting at most timeout_ms, < 0 = forever). */
-static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
+/* One read into p (waiting at most timeout_ms, < 0 = forever); *got > 0 on OK. */
+static MSTATUS read_into(struct nk_conn *c, uint8_t *p, size_t len, size_t *got, int64_t timeout_ms)
 {
-    size_t len;
-    uint8_t *p = nk_in_buf(c, &len);
-    if (!p || !len)
-        return c->err < 0 ? c->err : ERR_SSL_BAD_STATE;
+    *got = 0;
+    if (c->has_xport) {
+        /* The callback's 0 means no limit; the waits here are never 0 ms. */
+        ubyte4 want = clamp_u32(len), k = 0;
+        ubyte4 ms = timeout_ms < 0 ? 0 : timeout_ms == 0 ? 1 : clamp_u32((size_t)timeout_ms);
+        MSTATUS st = c->xport.funcPtrRecv(c->xport.pCtx, p, want, &k, ms);
+        if (st == ERR_TCP_WOULDBLOCK)   /* nothing yet, as a timeout */
+            st = ERR_TCP_READ_TIMEOUT;
+        NK_TRY(st);
+        NK_CHECK(k > 0, ERR_TCP_SOCKET_CLOSED);
+        NK_CHECK(k <= want, ERR_TCP_READ_ERROR);
+        *got = k;
+        return OK;
+    }
     for (;;) {
         int r = wait_fd(c->fd, POLLIN, timeout_ms);
         if (r == 0)
@@ -55,14 +106,26 @@ static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
             return ERR_TCP_READ_ERROR;
         ssize_t n = recv(c->fd, p, len, 0);
         if (n > 0) {
-            c->now = nk_wall_ms();
-            return nk_in_ack(c, (size_t)n);
+            *got = (size_t)n;
+            return OK;
         }
         if (n == 0)
             return ERR_TCP_SOCKET_CLOSED;
         if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
             return ERR_TCP_READ_ERROR;
     }
+}
+
+/* Read once into the engine (waiting at most timeout_ms, < 0 = forever). */
+static MSTATUS read_some(struct nk_conn *c, int64_t timeout_ms)
+{
+    size_t len, n;
+    uint8_t *p = nk_in_buf(c, &len);
+    if (!p || !len)
+        return c->err < 0 ? c->err : ERR_SSL_BAD_STATE;
+    NK_TRY(read_into(c, p, len, &n, timeout_ms));
+    c->now = nk_wall_ms();
+    return nk_in_ack(c, n);
 }
 
 static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms);

@@ -1,11 +1,16 @@
-/* drive/drive.h — the blocking driver: the engine over a blocking socket, with
- * the kernel record layer switched in after the handshake (drive/blocking.c,
+/* drive/drive.h — the blocking driver: the engine over a blocking socket (or
+ * the application's own transport), with the kernel record layer switched in
+ * after the handshake where there is a socket (drive/blocking.c,
  * drive/ktls_blocking.c). */
 #ifndef NK_DRIVE_H
 #define NK_DRIVE_H
 
 #include "engine/conn.h"
 
+/* Carry the connection over the application's calls instead of its socket
+ * (NULL: the socket again); before the handshake only (ERR_SSL_BAD_STATE), and
+ * never on an asynchronous connection. */
+MSTATUS nk_drive_set_transport(struct nk_conn *c, const nktlsTransport *t) NK_MUST;
 MSTATUS nk_drive_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_handshake(struct nk_conn *c) NK_MUST;
 /* Receive application data, waiting up to timeout_ms (0: forever). */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include "core/slab.h"
 #include "handshake/tls.h"
+#include "nktls.h"   /* nktlsTransport */
 
 /* What the engine wants from its driver (nk_conn_wants). */
 enum {
@@ -37,19 +38,28 @@ struct nk_conn {
     unsigned as_started : 1;       /* async API: engine started, hello timer running */
     unsigned as_opened : 1;        /* async API: open-state upcall made */
     unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
+    unsigned has_xport : 1;        /* blocking API over the application's calls (xport), not fd */
     uint32_t in_start;             /* start of the first unprocessed record in `in` */
     uint32_t app_len;              /* decrypted application data waiting (at app) */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */
     uint8_t *app;                  /* decrypted application data waiting (inside `in`) */
     int64_t hs_deadline;           /* the handshake's, ms on the driver's clock (0: none) */
 
-    /* asynchronous driver (drive/async.c) */
-    struct {
-        int64_t t0_ms;             /* handshake start (driver's clock): funcPtrSSLHandleTimeout
+    /* One driver's own state: an asynchronous connection never has an
+     * application transport (its application moves the bytes already), so the
+     * two share the room. */
+    union {
+        /* asynchronous driver (drive/async.c): is_async connections only */
+        struct {
+            int64_t t0_ms;         /* handshake start (driver's clock): funcPtrSSLHandleTimeout
                                     * is told the time run since */
-        struct nk_buf in;          /* bytes given but not yet processed: they wait
+            struct nk_buf in;      /* bytes given but not yet processed: they wait
                                     * behind data kept for SSL_ASYNC_getRecvBuffer */
-    } as;
+        } as;
+        /* blocking driver: the application's send and receive calls
+         * (NKTLS_setTransport), when has_xport is set */
+        nktlsTransport xport;
+    };
 };
 
 /* The record keys of both directions, allocated with the connection. */

@@ -355,7 +355,8 @@ void nk_engine_release(struct nk_conn *c)
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     nk_hs_input_free(&c->tls);
-    nk_buf_free(&c->as.in);
+    if (c->is_async)   /* else the room holds the blocking driver's transport */
+        nk_buf_free(&c->as.in);
     if (c->rd) {
         nk_rec_clear(c->rd);
         nk_rec_clear(c->wr);

@@ -161,7 +161,7 @@ static const char *const g_why[] = {
     NULL, "", "disabled", "no socket", "rekey policy", "data already read", "output pending",
     "no tls module", "not a TCP socket", "socket not connected", "kernel TLS not permitted",
     "kernel refused the tls ULP", "cipher not supported by the kernel", "kernel refused the key",
-    "kernel TLS probe failed (no loopback TCP)",
+    "kernel TLS probe failed (no loopback TCP)", "application transport",
 };
 
 static uint8_t why_code(const char *s)
@@ -224,6 +224,8 @@ MSTATUS nk_ktls_offload(struct nk_conn *c)
     int want_tx = 1, want_rx = 1;
     if (c->ktls_mode == NKTLS_KTLS_OFF)
         why = "disabled";
+    else if (c->has_xport)   /* NKTLS_setTransport: the fd is only a name */
+        why = "application transport";
     else if (c->fd < 0)
         why = "no socket";
     else if ((why = nk_ktls_unavailable_reason()) == NULL && !nk_ktls_can_rekey()) {

@@ -97,6 +97,41 @@ MSTATUS NKTLS_asyncOffload(sbyte4 connectionInstance);
 MSTATUS NKTLS_asyncRecvRecord(sbyte4 connectionInstance, ubyte4 recordType, const ubyte *pData,
                               ubyte4 dataLen);
 
+/* The synchronous API over the application's own transport. On an RTOS or a
+ * modem the SDK's "socket" is whatever that port's TCP layer says, not a
+ * descriptor nktls can read. After SSL_connect / SSL_acceptConnection and
+ * before the handshake starts, NKTLS_setTransport makes the connection send and
+ * receive through two calls of the application's instead of its socket:
+ *   funcPtrSend(pCtx, data, len, &sent): take 1..len bytes (blocking until it
+ *     can take some): OK with *pNumSent > 0, or a negative status.
+ *   funcPtrRecv(pCtx, buf, len, &got, msTimeout): wait up to msTimeout for
+ *     bytes (0, TCP_NO_TIMEOUT: no limit): OK with 1..len of them in buf;
+ *     ERR_TCP_READ_TIMEOUT (or ERR_TCP_WOULDBLOCK) when none came in time;
+ *     ERR_TCP_SOCKET_CLOSED (or OK with *pNumReceived 0) at the end of the
+ *     stream; another negative status for a failure.
+ * These are TCP_WRITE and TCP_READ_AVL (common/mtcp.h) with pCtx in place of
+ * the socket, so a port's own TCP layer plugs in through a line each. A status
+ * they return is what SSL_negotiateConnection / SSL_send / SSL_recv /
+ * SSL_closeConnection return; as on a socket, ERR_TCP_READ_TIMEOUT from
+ * SSL_recv leaves the connection usable, and any other failure is fatal to it.
+ * The TCP_SOCKET the connection was made with is then only a name:
+ * SSL_getSocketId gives it back and SSL_getInstanceFromSocket finds the
+ * connection by it, but nktls never reads, writes, polls or closes it.
+ * Kernel TLS needs a socket, so such a connection keeps its records in software
+ * (NKTLS_getRecordLayerInfo says "application transport"; NKTLS_KTLS_REQUIRE
+ * fails the handshake with ERR_SSL_KTLS_UNAVAILABLE); NKTLS_sendFile works, by
+ * reading and encrypting. The structure is copied; pTransport NULL goes back to
+ * the socket. ERR_NULL_POINTER for a transport without both calls,
+ * ERR_SSL_BAD_STATE once the handshake has started or on an SSL_ASYNC_*
+ * connection (its application moves the bytes already). */
+typedef struct nktlsTransport {
+    MSTATUS (*funcPtrSend)(void *pCtx, const ubyte *pData, ubyte4 dataLength, ubyte4 *pNumSent);
+    MSTATUS (*funcPtrRecv)(void *pCtx, ubyte *pBuffer, ubyte4 bufferLength, ubyte4 *pNumReceived,
+                           ubyte4 msTimeout);
+    void *pCtx;
+} nktlsTransport;
+MSTATUS NKTLS_setTransport(sbyte4 connectionInstance, const nktlsTransport *pTransport);
+
 /* Key exchange groups offered (client) or accepted (server), IANA ids in order of
  * preference. The default is X25519, P-256, P-384, X448, P-521. */
 MSTATUS NKTLS_setGroups(sbyte4 connectionInstance, const ubyte2 *pGroups, ubyte4 numGroups);

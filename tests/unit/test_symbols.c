@@ -24,6 +24,9 @@
 #ifndef SYMCLASH_NK
 #error "SYMCLASH_NK must give the path of the symclash_nk module"
 #endif
+#ifndef NKTLS_MAP
+#error "NKTLS_MAP must give the path of nktls.map"
+#endif
 
 #define LIBSSL "libssl.so.3"
 #define NK_VERSION "NKTLS_1.0"
@@ -91,6 +94,58 @@ TEST(internal_symbols_hidden)
     ASSERT_NOT_NULL(nk);
     for (size_t i = 0; i < sizeof(internal) / sizeof(internal[0]); i++)
         EXPECT_NULL(dlsym(nk, internal[i])) TH_LOG("%s is exported", internal[i]);
+    dlclose(nk);
+}
+
+/* Every name the linker map exports is defined: a name in the map (and in a
+ * public header) that no source file defines would leave programs that call
+ * it unable to link, and the version script would not say so. */
+TEST(every_map_name_defined)
+{
+    FILE *f = fopen(NKTLS_MAP, "r");
+    void *nk = open_or_log(NKTLS_SHARED_LIB, RTLD_NOW | RTLD_LOCAL);
+    char line[256];
+    int in_global = 0, names = 0;
+
+    ASSERT_NOT_NULL(f) TH_LOG("cannot open %s", NKTLS_MAP);
+    ASSERT_NOT_NULL(nk);
+    while (fgets(line, sizeof line, f)) {
+        char name[128];
+        if (strstr(line, "global:"))
+            in_global = 1;
+        else if (strstr(line, "local:"))
+            in_global = 0;
+        else if (in_global && sscanf(line, " %127[A-Za-z0-9_];", name) == 1) {
+            names++;
+            EXPECT_NOT_NULL(dlvsym(nk, name, NK_VERSION)) TH_LOG("%s is in nktls.map but not defined", name);
+        }
+    }
+    fclose(f);
+    TH_LOG("%d names in nktls.map", names);
+    EXPECT_GT(names, 100);
+    dlclose(nk);
+}
+
+/* Newer TrustCore code calls DIGICERT_* where older code calls MOCANA_*: both
+ * names are exported, versioned, and are one function. */
+TEST(digicert_aliases)
+{
+    static const char *const pairs[][2] = {
+        { "DIGICERT_initDigicert", "MOCANA_initMocana" },
+        { "DIGICERT_freeDigicert", "MOCANA_freeMocana" },
+        { "DIGICERT_initLog", "MOCANA_initLog" },
+        { "DIGICERT_readFile", "MOCANA_readFile" },
+        { "DIGICERT_freeReadFile", "MOCANA_freeReadFile" },
+        { "DIGICERT_writeFile", "MOCANA_writeFile" },
+    };
+    void *nk = open_or_log(NKTLS_SHARED_LIB, RTLD_NOW | RTLD_LOCAL);
+
+    ASSERT_NOT_NULL(nk);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        void *a = dlvsym(nk, pairs[i][0], NK_VERSION), *b = dlvsym(nk, pairs[i][1], NK_VERSION);
+        EXPECT_NOT_NULL(a) TH_LOG("%s@%s is not exported", pairs[i][0], NK_VERSION);
+        EXPECT_TRUE(a == b) TH_LOG("%s is not %s", pairs[i][0], pairs[i][1]);
+    }
     dlclose(nk);
 }
 

@@ -13,8 +13,18 @@
     X(ERR_TCP_READ_ERROR,                    -5902, "socket read failed") \
     X(ERR_TCP_READ_TIMEOUT,                  -5904, "timed out waiting for data") \
     X(ERR_TCP_WRITE_ERROR,                   -5905, "socket write failed") \
+    X(ERR_TCP_LISTEN_SOCKET_ERROR,           -5908, "cannot make a listening socket") \
+    X(ERR_TCP_LISTEN_BIND_ERROR,             -5909, "cannot bind the listening port (in use?)") \
+    X(ERR_TCP_LISTEN_ERROR,                  -5910, "listen failed") \
+    X(ERR_TCP_ACCEPT_ERROR,                  -5911, "accept failed or timed out") \
+    X(ERR_TCP_SOCKOPT_ERROR,                 -5912, "cannot set a socket option") \
+    X(ERR_TCP_CONNECT_CREATE,                -5913, "cannot make a socket to connect with") \
     X(ERR_TCP_CONNECT_ERROR,                 -5914, "connect failed") \
+    X(ERR_TCP_GETSOCKNAME,                   -5916, "no peer address (not a connected TCP/IP socket)") \
     X(ERR_TCP_WOULDBLOCK,                    -5923, "operation would block") \
+    X(ERR_TCP_CONNECT_INPROGRESS,            -5925, "connect did not complete within the timeout") \
+    X(ERR_TCP_SOCKET_CLOSE_FAIL,             -5926, "close failed (not an open socket)") \
+    X(ERR_TCP_BAD_ADDRESS,                   -5927, "not a numeric IPv4 or IPv6 address") \
     X(ERR_GENERAL,                           -6000, "general error") \
     X(ERR_NULL_POINTER,                      -6001, "null pointer argument") \
     X(ERR_INVALID_ARG,                       -6002, "invalid argument") \

@@ -38,9 +38,29 @@ sbyte4 MOCANA_freeMocana(void);
 MSTATUS MOCANA_initLog(logFn lf);
 
 /* Read a whole file into a new buffer; free it with MOCANA_freeReadFile. */
+#ifndef NKTLS_NANOSSL_LEGACY_API
 MSTATUS MOCANA_readFile(const char *pFilename, ubyte **ppRetBuffer, ubyte4 *pRetBufLength);
-MSTATUS MOCANA_freeReadFile(ubyte **ppRetBuffer);
 MSTATUS MOCANA_writeFile(const char *pFilename, const ubyte *pBuffer, ubyte4 bufLength);
+#else
+/* The legacy generation (5.x) names the file as const sbyte *, and its callers
+ * cast to (sbyte *): with these declarations that compiles without a pointer-sign
+ * warning, in C and C++. They are bound to their own symbols, as the legacy
+ * entry points in ssl/ssl.h are. */
+MSTATUS MOCANA_readFile(const sbyte *pFilename, ubyte **ppRetBuffer,
+                        ubyte4 *pRetBufLength) __asm__("NKTLS_legacy_MOCANA_readFile");
+MSTATUS MOCANA_writeFile(const sbyte *pFilename, const ubyte *pBuffer,
+                         ubyte4 bufLength) __asm__("NKTLS_legacy_MOCANA_writeFile");
+#endif
+MSTATUS MOCANA_freeReadFile(ubyte **ppRetBuffer);
+
+/* Newer TrustCore code spells the calls above DIGICERT_*: the same functions
+ * under a second name (one definition, two exported symbols). */
+sbyte4 DIGICERT_initDigicert(void);
+sbyte4 DIGICERT_freeDigicert(void);
+MSTATUS DIGICERT_initLog(logFn lf);
+MSTATUS DIGICERT_readFile(const char *pFilename, ubyte **ppRetBuffer, ubyte4 *pRetBufLength);
+MSTATUS DIGICERT_freeReadFile(ubyte **ppRetBuffer);
+MSTATUS DIGICERT_writeFile(const char *pFilename, const ubyte *pBuffer, ubyte4 bufLength);
 
 /* The code's name ("ERR_SSL_BAD_ID"), or "ERR_UNKNOWN". Never NULL. */
 const ubyte *MERROR_lookUpErrorCode(MSTATUS errorCode);

@@ -1,7 +1,10 @@
-/* mtypes.h — the NanoSSL integer and boolean types. */
+/* mtypes.h — the NanoSSL integer and boolean types. Every public header
+ * includes it, so the feature flags of common/moptions.h are set wherever an
+ * application includes any of them, as glue that tests a flag expects. */
 #ifndef NKTLS_MTYPES_H
 #define NKTLS_MTYPES_H
 
+#include "common/moptions.h"
 #include <stdint.h>
 #include <stddef.h>
 

@@ -11,6 +11,7 @@
 #include "common/mtypes.h"
 #include "common/merrors.h"
 #include "common/mocana.h"
+#include "common/mtcp.h"   /* MOC_IP_ADDRESS_S */
 #include "crypto/ca_mgmt.h"
 #include "crypto/cert_store.h"
 
@@ -188,15 +189,6 @@ enum tlsExtNamedCurves {
 
 /* The peer's certificate chain as SSL_setCertAndStatusCallback receives it. */
 struct certChain;
-
-/* An IP address as DTLS peer descriptors carry it (network byte order). */
-typedef struct MOC_IP_ADDRESS_S {
-    ubyte2 family;                       /* AF_INET or AF_INET6 */
-    union {
-        ubyte4 addr;                     /* IPv4 */
-        ubyte4 addr6[5];                 /* IPv6 address, then scope id */
-    } uin;
-} MOC_IP_ADDRESS_S;
 
 /* A DTLS peer: the UDP socket context and both ends' addresses. */
 typedef struct peerDescr {

@@ -1,0 +1,183 @@
+/* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
+ * heartbeats, renegotiation, 0-RTT data, a server-side PSK store, and the
+ * client-certificate and version callbacks. A program that calls them must
+ * still link and must learn at run time, not by a crash: each checks its
+ * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
+ * where the request is for the feature's absence (no heartbeats, no early
+ * data, no callback), which nktls honours with OK. docs/porting.md lists them.
+ * Two have an honest answer of their own: SSL_isSessionDTLS is FALSE (every
+ * connection is TLS), and SSL_getClientSessionInfo reports no session id
+ * (TLS 1.3 resumes with tickets through the PSK callbacks instead). */
+#include "api/api.h"
+
+#define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
+
+/* ---- real answers ---- */
+
+NK_API sbyte4 SSL_isSessionDTLS(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return FALSE;
+}
+
+/* A NanoSSL client resumes by handing the session id and master secret of one
+ * connection to the next SSL_connect. TLS 1.3 has neither: an id length of 0
+ * makes that SSL_connect a full handshake (or a ticket resumption, with
+ * SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
+NK_API MSTATUS SSL_getClientSessionInfo(sbyte4 h, ubyte *idLen, ubyte id[SSL_MAXSESSIONIDSIZE],
+                                        ubyte master[SSL_MASTERSECRETSIZE])
+{
+    GET(h, c);
+    NK_CHECK(idLen && id && master, ERR_NULL_POINTER);
+    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    *idLen = 0;
+    memset(id, 0, SSL_MAXSESSIONIDSIZE);
+    memset(master, 0, SSL_MASTERSECRETSIZE);
+    return OK;
+}
+
+/* ---- DTLS and SRTP: every connection is TLS over TCP ---- */
+
+NK_API MSTATUS SSL_DTLS_getTimeout(sbyte4 h, void *time)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+NK_API sbyte4 DTLS_isTimerExpired(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_enableSrtpProfiles(sbyte4 h, ubyte2 *profiles, ubyte4 n)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+/* ---- heartbeats (RFC 6520 has no place in TLS 1.3) ---- */
+
+NK_API MSTATUS SSL_enableHeartbeatSupport(sbyte4 h, E_HeartbeatExtension value,
+                                          funcPtrHeartbeatCallback_t cb)
+{
+    GET(h, c);
+    (void)c;
+    return value == noHeartbeatMessages ? OK : ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_sendHeartbeatMessage(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+/* ---- renegotiation: TLS 1.3 has none; SSL_sendKeyUpdateRequest renews keys ---- */
+
+NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+/* ---- 0-RTT: a server skips early data, a client sends none ---- */
+
+NK_API MSTATUS SSL_setMaxEarlyDataSize(sbyte4 h, sbyte4 size)
+{
+    GET(h, c);
+    (void)c;
+    return size == 0 ? OK : ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_setRecvEarlyDataSize(sbyte4 h, sbyte4 size)
+{
+    GET(h, c);
+    (void)c;
+    return size == 0 ? OK : ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_setEarlyData(sbyte4 h, ubyte *data, ubyte4 size)
+{
+    GET(h, c);
+    (void)c;
+    return size == 0 ? OK : ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationData_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+/* ---- a server-side PSK store: nktls's tickets are sealed and stateless ---- */
+
+NK_API MSTATUS SSL_setServerSavePSKCallback(funcPtrServerSavePSK_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_setServerLookupPSKCallback(funcPtrServerLookupPSK_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_setServerDeletePSKCallback(funcPtrServerDeletePSK_t cb)
+{
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+/* ---- callbacks and calls around certificates and versions: the store given
+ * to SSL_connect holds the client's identity, and the version is chosen by
+ * SSL_ioctl(SSL_SET_VERSION / SSL_SET_MINIMUM_VERSION) ---- */
+
+NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
+{
+    GET(h, c);
+    (void)c;
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_setClientCertAuthorityCallback(sbyte4 h, funcPtrClientCertAuthorityCallback_t cb)
+{
+    GET(h, c);
+    (void)c;
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_setClientCertCallback(sbyte4 h, funcPtrClientCertCallback_t cb)
+{
+    GET(h, c);
+    (void)c;
+    return cb ? ERR_NOT_SUPPORTED : OK;
+}
+
+NK_API MSTATUS SSL_populateMutualAuthCertStore(sbyte4 h, const SizedBuffer *certs, ubyte4 n, ubyte *key,
+                                               ubyte4 key_len, const ubyte *ca, ubyte4 ca_len)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}
+
+NK_API MSTATUS SSL_sendPosthandshakeAuthCertificateRequest(sbyte4 h)
+{
+    GET(h, c);
+    (void)c;
+    return ERR_NOT_SUPPORTED;
+}

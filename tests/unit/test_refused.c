@@ -1,0 +1,153 @@
+/* test_refused.c — the NanoSSL calls for what nktls does not do (api/refused.c):
+ * each links, checks its connection instance, and answers ERR_NOT_SUPPORTED,
+ * or OK when asked for the feature's absence; SSL_isSessionDTLS is FALSE; and
+ * SSL_getClientSessionInfo hands a legacy-style resuming client an empty
+ * session id, with which its next SSL_connect makes a full handshake. */
+#include "api_env.h"
+
+static sbyte4 on_version(ubyte4 s, ubyte4 c, MSTATUS st) { return OK; }
+static MSTATUS on_ca(sbyte4 h, SizedBuffer *cas, ubyte4 n) { return OK; }
+static MSTATUS on_cert(sbyte4 h, SizedBuffer **c, ubyte4 *n, ubyte **k, ubyte4 *kl, ubyte **ca,
+                       ubyte4 *nca) { return OK; }
+static sbyte4 on_data(sbyte4 h, ubyte *d, ubyte4 n, dataState s) { return OK; }
+static sbyte4 on_save(sbyte4 h, ubyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p, ubyte4 pl) { return OK; }
+static sbyte4 on_lookup(sbyte4 h, ubyte *id, ubyte4 idl, ubyte **p, ubyte4 *pl, intBoolean *f) { return OK; }
+static sbyte4 on_delete(sbyte4 h, sbyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p) { return OK; }
+static sbyte4 on_srtp_init(sbyte4 h, peerDescr *p, const SrtpProfileInfo *i, void *k, ubyte *m) { return OK; }
+static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *p, const sbyte *d, ubyte4 n, ubyte **e, ubyte4 *en)
+{
+    return OK;
+}
+
+#define REFUSED(call) ASSERT_EQ(call, ERR_NOT_SUPPORTED) TH_LOG("%s", #call)
+#define ACCEPTED(call) ASSERT_EQ(call, OK) TH_LOG("%s", #call)
+
+/* Per connection: a stale instance first, then the answers. */
+TEST(per_connection_answers)
+{
+    int fd[2];
+    ubyte2 profiles[] = { SRTP_AES128_CM_HMAC_SHA1_80 };
+    ubyte4 t = 0;
+    ubyte early[4] = { 1, 2, 3, 4 };
+    env_up(2);
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
+    sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    sbyte4 stale = h + (1 << 16);   /* another generation of the same slot */
+
+    ASSERT_EQ(SSL_isSessionDTLS(h), FALSE);
+    ASSERT_EQ(SSL_isSessionSSL(h), TRUE);
+    REFUSED(SSL_DTLS_getTimeout(h, &t));
+    REFUSED(DTLS_isTimerExpired(h));
+    REFUSED(SSL_enableSrtpProfiles(h, profiles, 1));
+    ACCEPTED(SSL_enableHeartbeatSupport(h, noHeartbeatMessages, NULL));
+    REFUSED(SSL_enableHeartbeatSupport(h, peerAllowedToSend, NULL));
+    REFUSED(SSL_enableHeartbeatSupport(h, peerNotAllowedToSend, NULL));
+    REFUSED(SSL_sendHeartbeatMessage(h));
+    REFUSED(SSL_initiateRehandshake(h));
+    ACCEPTED(SSL_setMaxEarlyDataSize(h, 0));
+    REFUSED(SSL_setMaxEarlyDataSize(h, 16384));
+    ACCEPTED(SSL_setRecvEarlyDataSize(h, 0));
+    REFUSED(SSL_setRecvEarlyDataSize(h, 16384));
+    ACCEPTED(SSL_setEarlyData(h, NULL, 0));
+    REFUSED(SSL_setEarlyData(h, early, sizeof early));
+    ACCEPTED(SSL_setVersionCallback(h, NULL));
+    REFUSED(SSL_setVersionCallback(h, on_version));
+    ACCEPTED(SSL_setClientCertAuthorityCallback(h, NULL));
+    REFUSED(SSL_setClientCertAuthorityCallback(h, on_ca));
+    ACCEPTED(SSL_setClientCertCallback(h, NULL));
+    REFUSED(SSL_setClientCertCallback(h, on_cert));
+    REFUSED(SSL_populateMutualAuthCertStore(h, NULL, 0, NULL, 0, NULL, 0));
+    REFUSED(SSL_sendPosthandshakeAuthCertificateRequest(h));
+
+    ASSERT_EQ(SSL_isSessionDTLS(stale), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_DTLS_getTimeout(stale, &t), ERR_SSL_BAD_ID);
+    ASSERT_EQ(DTLS_isTimerExpired(stale), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_enableHeartbeatSupport(stale, noHeartbeatMessages, NULL), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_setVersionCallback(stale, NULL), ERR_SSL_BAD_ID);
+    ASSERT_EQ(SSL_populateMutualAuthCertStore(stale, NULL, 0, NULL, 0, NULL, 0), ERR_SSL_BAD_ID);
+
+    /* Refusals change nothing: the connection still makes its handshake. */
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd[0]);
+    close(fd[1]);
+    env_down();
+}
+
+/* Process-wide callbacks: none is what nktls does already. */
+TEST(global_callbacks)
+{
+    ACCEPTED(SSL_setReceiveApplicationDataCallback(NULL));
+    REFUSED(SSL_setReceiveApplicationDataCallback(on_data));
+    ACCEPTED(SSL_setServerSavePSKCallback(NULL));
+    REFUSED(SSL_setServerSavePSKCallback(on_save));
+    ACCEPTED(SSL_setServerLookupPSKCallback(NULL));
+    REFUSED(SSL_setServerLookupPSKCallback(on_lookup));
+    ACCEPTED(SSL_setServerDeletePSKCallback(NULL));
+    REFUSED(SSL_setServerDeletePSKCallback(on_delete));
+    ACCEPTED(SSL_setSrtpInitCallback(NULL));
+    REFUSED(SSL_setSrtpInitCallback(on_srtp_init));
+    ACCEPTED(SSL_setSrtpEncodeCallback(NULL));
+    REFUSED(SSL_setSrtpEncodeCallback(on_srtp_encode));
+}
+
+/* The legacy way to resume: take the session info of an open connection and
+ * give it to the next SSL_connect. TLS 1.3 has no session id, so the info is
+ * empty and the second connection is a full handshake that works. */
+TEST(client_session_info)
+{
+    struct pair p = { .s.post = post_wait_end }, q = { .s.post = post_wait_end };
+    ubyte id_len = 99, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+    ubyte zero[SSL_MASTERSECRETSIZE] = { 0 };
+    memset(id, 0xaa, sizeof id);
+    memset(master, 0xaa, sizeof master);
+    env_up(4);
+    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+    ASSERT_EQ(SSL_getClientSessionInfo(p.ch, &id_len, id, master), ERR_SSL_NOT_OPEN);
+    MSTATUS st = SSL_negotiateConnection(p.ch);
+    ST_EQ(st, OK);
+    ASSERT_EQ(SSL_getClientSessionInfo(p.ch, NULL, id, master), ERR_NULL_POINTER);
+    ASSERT_EQ(SSL_getClientSessionInfo(p.ch, &id_len, id, master), OK);
+    ASSERT_EQ(id_len, 0);
+    ASSERT_MEM_EQ(id, zero, sizeof id);
+    ASSERT_MEM_EQ(master, zero, sizeof master);
+    pair_down(&p);
+    ST_EXPECT(p.s.hs, OK);
+
+    ASSERT_EQ(make_pair(0, q.fd), 0);
+    q.s.fd = q.fd[1];
+    q.s.store = env.srv;
+    srv_start(&q.s);
+    q.ch = SSL_connect(q.fd[0], id_len, id, master, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(q.ch, 0);
+    st = SSL_negotiateConnection(q.ch);
+    ST_EQ(st, OK);
+    ASSERT_EQ(NKTLS_isSessionResumed(q.ch), FALSE);
+    pair_down(&q);
+    ST_EXPECT(q.s.hs, OK);
+    env_down();
+}
+
+/* A server has no client session to report. */
+static void post_info(struct srv *s)
+{
+    ubyte n, id[SSL_MAXSESSIONIDSIZE], ms[SSL_MASTERSECRETSIZE];
+    s->st[1] = SSL_getClientSessionInfo(s->h, &n, id, ms);
+    post_wait_end(s);
+}
+
+TEST(server_has_no_client_session)
+{
+    struct pair p = { .s.post = post_info };
+    env_up(4);
+    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+    MSTATUS st = SSL_negotiateConnection(p.ch);
+    ST_EQ(st, OK);
+    pair_down(&p);
+    ST_EXPECT(p.s.st[1], ERR_SSL_BAD_STATE);
+    env_down();
+}
+
+int main(int argc, char **argv) { return api_env_main(argc, argv); }
