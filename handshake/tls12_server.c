@@ -85,6 +85,16 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
     enum nk_key_type kt = c->hs->identity->type;
     int auth = kt == NK_KEY_RSA ? NK_AUTH_RSA
              : (kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521) ? NK_AUTH_ECDSA : -1;
+    /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
+     * the client's supported_groups (when it sent the extension). */
+    uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
+                   : NK_GROUP_SECP521R1;
+    const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
+    if (auth == NK_AUTH_ECDSA && sg) {
+        struct nk_rd r = sg->data, list;
+        NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
+        NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
+    }
     for (size_t i = 0; i < nk_tls12_suite_count(); i++) {
         const struct nk_suite *s = nk_tls12_suite(i);
         if (s->auth == auth && lists_u16(ch->suites, s->id)) {
