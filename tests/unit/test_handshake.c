@@ -298,7 +298,15 @@ FIXTURE_SETUP(suite_group)
      * four; the client offers (and shares) only the variant's group. */
     if (variant->version == TLS13)
         ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
-    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    if (variant->version == TLS12) {
+        /* RFC 8422 §5.1: the client lists the curve of the server's ECDSA
+         * certificate (P-256) too; the server takes only the row's group. */
+        const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
+    } else {
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    }
     pin_version(_metadata, &self->p, variant->version);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     check_version(_metadata, &self->p, variant->version);
@@ -332,7 +340,7 @@ TEST_F(suite_group, negotiated)
     ubyte2 suite;
     ubyte4 curves = 0;
     ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
-    ASSERT_EQ(curves, 1u << variant->group);
+    ASSERT_EQ(curves, (1u << variant->group) | (variant->version == TLS12 ? 1u << NK_GROUP_SECP256R1 : 0));
     /* One ClientHello, no HelloRetryRequest: CH, CCS, Finished from the client;
      * SH, CCS, EE, Certificate, CertificateVerify, Finished from the server,
      * and no NewSessionTicket: this client keeps no tickets, so it sends no
