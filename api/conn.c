@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "core/kex.h"
 #include "handshake/hs.h"
+#include "handshake/tls12.h"
 #include "nktls.h"
 #include "ktls/ktls.h"
 
@@ -244,6 +245,7 @@ NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
     GET(h, c);
     NK_CHECK(request <= 1, ERR_INVALID_ARG);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->err >= 0, ERR_SSL_NOT_OPEN);
+    NK_CHECK(c->minor == 4, ERR_SSL_BAD_STATE);   /* KeyUpdate is TLS 1.3's (RFC 8446 §4.6.3) */
     /* The kernel holds our key and cannot take a new one: refuse, and the
      * connection goes on as before (NKTLS_REKEY_* in nktls.h). */
     NK_CHECK(!c->ktls_tx || nk_ktls_can_rekey(), ERR_SSL_KTLS_NO_REKEY);
@@ -257,6 +259,10 @@ NK_API MSTATUS SSL_generateExportKeyMaterial(sbyte4 h, ubyte *key, ubyte2 key_le
     GET(h, c);
     NK_CHECK(key && (label || !label_len), ERR_NULL_POINTER);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    /* RFC 5705 §4: in TLS 1.2 an empty context differs from none. */
+    if (c->minor == 3)
+        return nk_tls12_conn_export(&c->tls, label, label_len, use_ctx ? ctx : NULL, use_ctx ? ctx_len : 0,
+                                    key, key_len);
     /* RFC 8446 §7.5: in TLS 1.3 "no context" and an empty context are the same. */
     return nk_ks_export(c->suite->hash, c->exporter, label, label_len, use_ctx ? ctx : NULL,
                         use_ctx ? ctx_len : 0, key, key_len);
@@ -412,7 +418,10 @@ NK_API MSTATUS NKTLS_getSignatureSchemes(sbyte4 h, sbyte4 list, ubyte2 *schemes,
 
 NK_API const char *NKTLS_cipherName(ubyte2 id)
 {
+    /* The two tables share no id: a TLS 1.2 connection's suite is named too. */
     const struct nk_suite *s = nk_suite_by_id(id);
+    if (!s)
+        s = nk_suite12_by_id(id);
     return s ? s->name : NULL;
 }
 

@@ -180,12 +180,14 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
     if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
         return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
-    if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0) {
+    if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0
+        && nk_rec_ops_of(c->rd) == &nk_rec_tls13) {
         /* A client that rejects our ServerHello has no keys: its alert then
          * arrives unprotected although we already expect protected records
          * (RFC 8446 Appendix A.1). A protected record never has outer type 21.
          * Our ServerHello is the last unprotected message a client waits for,
-         * so a client never takes an unprotected alert once it has keys. */
+         * so a client never takes an unprotected alert once it has keys.
+         * (TLS 1.2 keeps the outer type: its protected alerts are opened.) */
     } else if (nk_rd_protected(&c->tls)) {
         MSTATUS st = nk_rec_open(c->rd, rec->p, rec->len, &type, &data, &n);
         if (st == ERR_SSL_BAD_RECORD_MAC && hs && hs->early_skip)

@@ -6,7 +6,7 @@
 #include "handshake/hello.h"
 
 /* The server protocols, most preferred first. */
-static const uint8_t server_protocols[] = { NK_PROTO_TLS13_SERVER };
+static const uint8_t server_protocols[] = { NK_PROTO_TLS13_SERVER, NK_PROTO_TLS12_SERVER };
 
 /* §4.2.1: struct { ProtocolVersion versions<2..254>; } SupportedVersions. */
 static MSTATUS read_versions(struct nk_client_hello *ch)

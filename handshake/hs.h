@@ -16,6 +16,9 @@ enum {
     NK_HS_END_OF_EARLY_DATA = 5, NK_HS_ENCRYPTED_EXTENSIONS = 8, NK_HS_CERTIFICATE = 11,
     NK_HS_CERTIFICATE_REQUEST = 13, NK_HS_CERTIFICATE_VERIFY = 15, NK_HS_FINISHED = 20,
     NK_HS_KEY_UPDATE = 24, NK_HS_MESSAGE_HASH = 254,
+    /* TLS 1.2 only (RFC 5246 §7.4) */
+    NK_HS_HELLO_REQUEST = 0, NK_HS_SERVER_KEY_EXCHANGE = 12, NK_HS_SERVER_HELLO_DONE = 14,
+    NK_HS_CLIENT_KEY_EXCHANGE = 16,
 };
 
 enum {
@@ -24,6 +27,8 @@ enum {
     NK_EXT_EARLY_DATA = 42, NK_EXT_SUPPORTED_VERSIONS = 43, NK_EXT_COOKIE = 44,
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
+    /* TLS 1.2 only: RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
+    NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
 };
 
 #define NK_TLS13 0x0304
@@ -39,6 +44,10 @@ enum {
     /* server */
     ST_S_WAIT_CH, ST_S_WAIT_CH2, ST_S_WAIT_CERT, ST_S_WAIT_CV, ST_S_WAIT_FIN,
     ST_CONNECTED,
+    /* TLS 1.2 client (handshake/tls12_client.c) */
+    ST_C12_WAIT_CERT, ST_C12_WAIT_SKE, ST_C12_WAIT_SHD, ST_C12_WAIT_CCS, ST_C12_WAIT_FIN,
+    /* TLS 1.2 server (handshake/tls12_server.c) */
+    ST_S12_WAIT_CKE, ST_S12_WAIT_CCS, ST_S12_WAIT_FIN,
 };
 
 struct tls13PSK;
@@ -90,6 +99,14 @@ struct nk_hs {
     int psk_ok;                      /* the PSK was accepted */
     uint8_t psk[NK_MAX_HASH];
     uint8_t psk_len;
+
+    /* TLS 1.2 (handshake/tls12_*.c): the master secret lives in `secret`,
+     * each side's write_key || write_IV in c_hs (client) and s_hs (server)
+     * from the ClientKeyExchange until its ChangeCipherSpec installs it. */
+    uint8_t ems;                     /* both ends sent extended_master_secret */
+    uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
+    uint8_t pms_len;
+    uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 };
 
 /* ---- state tables (handshake/protocol.c) ----
@@ -132,6 +149,8 @@ enum {
     NK_PROTO_HELLO,                /* a server before the ClientHello chose a version */
     NK_PROTO_TLS13_CLIENT,
     NK_PROTO_TLS13_SERVER,
+    NK_PROTO_TLS12_CLIENT,         /* entered from the TLS 1.3 client's ServerHello */
+    NK_PROTO_TLS12_SERVER,
     NK_PROTO_COUNT,
 };
 
@@ -151,6 +170,7 @@ struct nk_protocol {
 };
 
 extern const struct nk_protocol nk_tls13_client, nk_tls13_server;
+extern const struct nk_protocol nk_tls12_client, nk_tls12_server;
 
 /* The protocol a connection runs (NK_PROTO_NONE's for an unknown number). */
 const struct nk_protocol *nk_hs_proto(const struct nk_tls *c);
@@ -219,7 +239,7 @@ struct nk_ext {
     struct nk_rd data;
 };
 /* An extensions block keeps the types nktls reads plus the first unknown one. */
-#define NK_MAX_EXTS 16
+#define NK_MAX_EXTS 20
 /* Split an extensions block of any length; duplicates are illegal_parameter (§4.2). */
 MSTATUS nk_ext_parse(struct nk_rd *r, struct nk_ext *exts, size_t *n) NK_MUST;
 const struct nk_ext *nk_ext_find(const struct nk_ext *exts, size_t n, uint16_t type);

@@ -83,8 +83,14 @@ static MSTATUS peek_header(const uint8_t *p, uint8_t *type, uint32_t *len)
  * align these messages with key boundaries": nothing may follow them in their
  * record. Checked before the message is acted on, so a bad record costs no
  * signature and changes no key. */
-static int must_end_record(uint8_t type)
+static int must_end_record(const struct nk_tls *c, uint8_t type)
 {
+    /* A client that allows TLS 1.2 cannot tell from the header which
+     * version's ServerHello this is: a TLS 1.2 server may send its
+     * Certificate in the same record (RFC 5246 §6.2.1). A TLS 1.3 one
+     * changes the read key, and the check after it catches that. */
+    if (type == NK_HS_SERVER_HELLO && c->role == NK_CLIENT && c->min_minor <= 3)
+        return 0;
     return type == NK_HS_CLIENT_HELLO || type == NK_HS_END_OF_EARLY_DATA || type == NK_HS_SERVER_HELLO
            || type == NK_HS_FINISHED || type == NK_HS_KEY_UPDATE;
 }
@@ -97,7 +103,7 @@ static MSTATUS on_message(struct nk_tls *c, const uint8_t *msg, size_t n, int mo
     uint32_t len;
     nk_rd_init(&body, msg, n);
     NK_TRY(read_header(&body, &type, &len));
-    NK_CHECK(!more || !must_end_record(type), ERR_SSL_UNEXPECTED_MESSAGE);
+    NK_CHECK(!more || !must_end_record(c, type), ERR_SSL_UNEXPECTED_MESSAGE);
     unsigned epoch = c->rd_epoch;
     int in_hs = c->hs != NULL;
     NK_TRY(nk_hs_step(c, NK_CT_HANDSHAKE, type, &body, msg, n));

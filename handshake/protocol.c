@@ -16,6 +16,8 @@ static const struct nk_protocol *const protocols[NK_PROTO_COUNT] = {
     [NK_PROTO_HELLO] = &nk_hello_server,
     [NK_PROTO_TLS13_CLIENT] = &nk_tls13_client,
     [NK_PROTO_TLS13_SERVER] = &nk_tls13_server,
+    [NK_PROTO_TLS12_CLIENT] = &nk_tls12_client,
+    [NK_PROTO_TLS12_SERVER] = &nk_tls12_server,
 };
 
 /* The protocol each role starts a handshake in. */

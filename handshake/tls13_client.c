@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include "handshake/hs.h"
 #include "handshake/psk.h"
+#include "handshake/tls12.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
@@ -76,8 +77,12 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
         nk_ext_write_sni(w, c->server_name);
     }
     ext_begin(hs, w, NK_EXT_SUPPORTED_VERSIONS, &pos);
-    nk_wr_u8(w, 2);
-    nk_wr_u16(w, NK_TLS13);
+    size_t vl = nk_wr_open(w, 1);
+    if (c->max_minor >= 4)
+        nk_wr_u16(w, NK_TLS13);
+    if (c->min_minor <= 3)   /* TLS 1.2 too (handshake/tls12_client.c) */
+        nk_wr_u16(w, NK_TLS12);
+    nk_wr_close(w, vl, 1);
     nk_wr_close(w, pos, 2);
     mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
     nk_ext_write_u16_list(w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
@@ -95,6 +100,11 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     nk_wr_close(w, pos, 2);
     if (hs->cookie.len)
         write_vec16_ext(hs, w, NK_EXT_COOKIE, hs->cookie.p, hs->cookie.len);
+    if (c->min_minor <= 3) {   /* RFC 7627 and RFC 5746, for a TLS 1.2 server */
+        /* Not marked sent: a TLS 1.3 server has no business answering
+         * them (server_hello12 allows them in a TLS 1.2 ServerHello). */
+        nk_tls12_write_client_exts(w);
+    }
     if (nk_psk_client_may_resume(c))
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     if (hs->offer)
@@ -113,8 +123,10 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_u8(&w, hs->session_id_len);              /* middlebox compatibility (D.4) */
     nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
     size_t pos = nk_wr_open(&w, 2);
-    for (size_t i = 0; i < c->n_suites; i++)
+    for (size_t i = 0; i < c->n_suites && c->max_minor >= 4; i++)
         nk_wr_u16(&w, c->suites[i]);
+    if (c->min_minor <= 3)   /* after TLS 1.3's: a TLS 1.2 server picks among these */
+        nk_tls12_write_client_suites(&w);
     nk_wr_close(&w, pos, 2);
     nk_wr_u8(&w, 1);                               /* legacy_compression_methods: null */
     nk_wr_u8(&w, 0);
@@ -129,14 +141,16 @@ static MSTATUS send_client_hello(struct nk_tls *c)
 static MSTATUS client_start(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
-    /* Only TLS 1.3 is implemented: a configuration without it cannot connect. */
-    NK_CHECK(c->min_minor <= 4 && c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
+    /* TLS 1.3 and TLS 1.2 (tls12_client.c) are implemented. */
+    NK_CHECK(c->min_minor <= c->max_minor && c->min_minor >= 3 && c->max_minor <= 4,
+             ERR_SSL_UNSUPPORTED_VERSION);
     NK_CHECK(c->n_suites && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
     NK_TRY(nk_random(hs->client_random, 32));
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
     hs->kex_group = c->groups[0];
-    NK_TRY(nk_psk_client_load(c));
+    if (c->max_minor >= 4)   /* tickets are TLS 1.3's */
+        NK_TRY(nk_psk_client_load(c));
     return send_client_hello(c);
 }
 
@@ -212,6 +226,25 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     return NK_HS_ALT;             /* a ServerHello comes next again */
 }
 
+static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
+
+/* RFC 5246 §7.4.1.4: a TLS 1.2 ServerHello's extensions answer ones we sent
+ * (unsupported_extension else), each once; renegotiation_info we always send
+ * when TLS 1.2 is allowed. Then TLS 1.2 takes over. */
+static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
+                              const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
+{
+    for (size_t i = 0; i < ne; i++) {
+        uint16_t t = e[i].type;
+        int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
+        NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME, ERR_SSL_UNSUPPORTED_EXTENSION);
+        if (t == NK_EXT_ALPN)
+            NK_TRY(on_alpn(c, &e[i]));
+    }
+    return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
+}
+
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
@@ -231,13 +264,18 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
      * answered with protocol_version, whatever else it says. */
     NK_CHECK(version > 0x0300, ERR_SSL_UNSUPPORTED_VERSION);
     if (!nk_ext_find(e, ne, NK_EXT_SUPPORTED_VERSIONS)) {
-        /* A TLS 1.2-or-older ServerHello. §4.1.3: its random MUST NOT end in a
-         * downgrade sentinel; without TLS 1.2 support it is protocol_version. */
+        /* A TLS 1.2-or-older ServerHello. §4.1.3: "TLS 1.3 clients receiving
+         * a ServerHello indicating TLS 1.2 or below MUST check that the last
+         * 8 bytes are not equal to either of these values" (illegal_parameter);
+         * without TLS 1.2 allowed it is protocol_version. */
         static const uint8_t sentinel[7] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D' };
         const uint8_t *tail = hs->server_random + 24;
-        NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
-        return ERR_SSL_UNSUPPORTED_VERSION;
+        if (c->max_minor >= 4)
+            NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
+        NK_CHECK(c->min_minor <= 3 && version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
+        return server_hello12(c, version, suite, comp, e, ne, raw, n);
     }
+    NK_CHECK(c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(nk_hs_check_echo(&sid, hs->session_id, hs->session_id_len));

@@ -718,7 +718,6 @@ TEST(enable_ciphers)
 TEST(versions)
 {
     MSTATUS st;
-    sbyte4 id = -1, cls = -1;
     ubyte4 v = 0;
 
     env_up(2);
@@ -752,39 +751,36 @@ TEST(versions)
                   ERR_SSL_BAD_STATE);
         pair_down(&p);
     }
-    /* A client capped at 1.2 cannot connect: only 1.3 is implemented. */
+    /* A client capped at 1.2 negotiates TLS 1.2 with a default server. */
     {
         struct pair p = { .s.post = post_wait_end };
         pair_up(&p, 0, env.srv, "server.example.com", env.cli);
         ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
         st = SSL_negotiateConnection(p.ch);
-        ST_EQ(st, ERR_SSL_UNSUPPORTED_VERSION);
-        ASSERT_EQ(SSL_lookupAlert(p.ch, st, &id, &cls), OK);
-        ASSERT_EQ(id, SSL_ALERT_PROTOCOL_VERSION);
-        ASSERT_EQ(cls, SSLALERTLEVEL_FATAL);
+        ST_EQ(st, OK);
+        ASSERT_EQ(SSL_getSSLTLSVersion(p.ch, &v), OK);
+        ASSERT_EQ(v, (ubyte4)TLS12_MINORVERSION);
         pair_down(&p);
-        /* It said so before giving up. */
-        ST_EQ(p.s.hs, ERR_SSL_FATAL_ALERT);
-        ASSERT_EQ(alerts_for(p.s.h, &id, &cls), 1);
-        ASSERT_EQ(id, SSL_ALERT_PROTOCOL_VERSION);
     }
     env_down();
 }
 
-static void pre_server_max_12(struct srv *s)
+static void pre_server_min_13(struct srv *s)
 {
-    s->st[5] = SSL_ioctl(s->h, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION);
+    s->st[5] = SSL_ioctl(s->h, SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION);
 }
 
-/* A server capped at 1.2 must not negotiate 1.3 (and 1.2 is not implemented). */
-TEST(server_max_version)
+/* A client capped at 1.2 cannot connect to a server held to 1.3: the server
+ * says protocol_version. */
+TEST(client_max_12_server_min_13)
 {
-    struct pair p = { .s.pre = pre_server_max_12, .s.post = post_status };
+    struct pair p = { .s.pre = pre_server_min_13, .s.post = post_status };
     sbyte4 id = -1, cls = -1;
     MSTATUS st;
 
     env_up(2);
     pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+    ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
     st = SSL_negotiateConnection(p.ch);
     sbyte4 ch = p.ch;
     pair_down(&p);
@@ -795,6 +791,31 @@ TEST(server_max_version)
         EXPECT_EQ(alerts_for(ch, &id, &cls), 1);
         EXPECT_EQ(id, SSL_ALERT_PROTOCOL_VERSION);
     }
+    env_down();
+}
+
+static void pre_server_max_12(struct srv *s)
+{
+    s->st[5] = SSL_ioctl(s->h, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION);
+}
+
+/* A server capped at 1.2 must not negotiate 1.3: a default client gets TLS
+ * 1.2 (no downgrade sentinel: that server does not speak 1.3). */
+TEST(server_max_version)
+{
+    struct pair p = { .s.pre = pre_server_max_12, .s.post = post_status };
+    MSTATUS st;
+    ubyte4 v = 0;
+
+    env_up(2);
+    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+    st = SSL_negotiateConnection(p.ch);
+    ST_EXPECT(st, OK);
+    EXPECT_EQ(SSL_getSSLTLSVersion(p.ch, &v), OK);
+    EXPECT_EQ(v, (ubyte4)TLS12_MINORVERSION);
+    pair_down(&p);
+    ASSERT_EQ(p.s.st[5], OK);
+    ST_EXPECT(p.s.hs, OK);
     env_down();
 }
 

@@ -171,18 +171,45 @@ static void run_ch_case(struct __test_metadata *_metadata, struct tp_pair *p, co
     tp_free(p);
 }
 
+/* A server held to TLS 1.3 (SSL_SET_MINIMUM_VERSION) refuses a hello that
+ * offers only TLS 1.2 or older with protocol_version. */
+static void run_ch_case_server_13(struct __test_metadata *_metadata, struct tp_pair *p, const struct ch_case *c)
+{
+    struct hello_edit e = { .dir = TP_C2S, .fn = c->fn };
+    ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_ioctl(p->h[TP_SERVER], SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION), OK);
+    EXPECT_EQ(run_hello_edit(p, &e), ERR_SSL_FATAL_ALERT) TH_LOG("case %s", c->name);
+    check_fail(_metadata, p, TP_SERVER, c->err, c->alert);
+    tp_free(p);
+}
+
 TEST_F(bad, client_hello_without_tls13)
 {
     struct ch_case c = { "no supported_versions", ch_no_supported_versions,
                          ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION };
-    run_ch_case(_metadata, &self->p, &c, NULL, 0);
+    run_ch_case_server_13(_metadata, &self->p, &c);
 }
 
 TEST_F(bad, client_hello_tls12_and_older_only)
 {
     struct ch_case c = { "supported_versions 1.2, 1.1", ch_tls12_in_supported_versions,
                          ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION };
-    run_ch_case(_metadata, &self->p, &c, NULL, 0);
+    run_ch_case_server_13(_metadata, &self->p, &c);
+}
+
+/* Where the server allows TLS 1.2, a hello stripped down to TLS 1.2 on the
+ * way gets it, with the downgrade sentinel (RFC 8446 §4.1.3): the client,
+ * which offered 1.3, sees it and refuses with illegal_parameter. */
+TEST_F(bad, client_hello_stripped_to_tls12_is_a_detected_downgrade)
+{
+    void (*edits[])(struct tp_hello *) = { ch_no_supported_versions, ch_tls12_in_supported_versions };
+    for (size_t i = 0; i < 2; i++) {
+        struct hello_edit e = { .dir = TP_C2S, .fn = edits[i] };
+        ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+        EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_DOWNGRADE_DETECTED) TH_LOG("edit %zu", i);
+        check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_DOWNGRADE_DETECTED, SSL_ALERT_ILLEGAL_PARAMETER);
+        tp_free(&self->p);
+    }
 }
 
 TEST_F(bad, client_hello_duplicate_extension)
@@ -361,9 +388,21 @@ TEST_F(bad, server_hello_downgrade_sentinel)
 
 TEST_F(bad, server_hello_tls12)
 {
-    /* We offered only 1.3: a TLS 1.2 ServerHello is protocol_version. */
-    struct sh_case c = { "TLS 1.2 ServerHello", sh_tls12, 0, ERR_SSL_UNSUPPORTED_VERSION,
-                         SSL_ALERT_PROTOCOL_VERSION };
+    /* A client held to 1.3 offered only 1.3: a TLS 1.2 ServerHello is
+     * protocol_version. */
+    struct hello_edit e = { .dir = TP_S2C, .fn = sh_tls12 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_CLIENT], SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION), OK);
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_UNSUPPORTED_VERSION);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION);
+}
+
+TEST_F(bad, server_hello_tls12_with_tls13_suite)
+{
+    /* A client that allows 1.2 follows a TLS 1.2 ServerHello, whose suite
+     * must be a TLS 1.2 one it offered (RFC 5246 §7.4.1.3): illegal_parameter. */
+    struct sh_case c = { "TLS 1.2 ServerHello, TLS 1.3 suite", sh_tls12, 0, ERR_SSL_ILLEGAL_PARAMETER,
+                         SSL_ALERT_ILLEGAL_PARAMETER };
     run_sh_case(_metadata, &self->p, &c);
 }
 

@@ -19,6 +19,7 @@
 
 /* Protocol versions of the variant rows, as on the wire. */
 #define TLS13 0x0304
+#define TLS12 0x0303
 
 /* The CertificateVerify scheme each key must produce: the first of our
  * preferences that fits it (RFC 8446 §4.2.3). */
@@ -86,7 +87,7 @@ static void check_all_data(struct __test_metadata *_metadata, struct tp_pair *p)
     }
 }
 
-static void check_exporter(struct __test_metadata *_metadata, struct tp_pair *p)
+static void check_exporter(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
 {
     static const char label[] = "EXPORTER-nktls-test", other[] = "EXPORTER-nktls-other";
     uint8_t a[48], b[48], c[48], d[48], zero[48] = { 0 };
@@ -104,12 +105,16 @@ static void check_exporter(struct __test_metadata *_metadata, struct tp_pair *p)
     ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_CLIENT], c, sizeof c, (ubyte *)label,
                                             sizeof label - 1, ctx, 6, 1), OK);
     ASSERT_NE(memcmp(a, c, sizeof a), 0);
-    /* §7.5: in TLS 1.3 no context and an empty context are the same. */
+    /* §7.5: in TLS 1.3 no context and an empty context are the same; RFC
+     * 5705 §4: in TLS 1.2 they differ. */
     ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_CLIENT], c, sizeof c, (ubyte *)label,
                                             sizeof label - 1, NULL, 0, 0), OK);
     ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_SERVER], d, sizeof d, (ubyte *)label,
                                             sizeof label - 1, ctx, 0, 1), OK);
-    ASSERT_MEM_EQ(c, d, sizeof c);
+    if (version == TLS12)
+        ASSERT_NE(memcmp(c, d, sizeof c), 0);
+    else
+        ASSERT_MEM_EQ(c, d, sizeof c);
 }
 
 /* ---- KeyUpdate: the records on the wire, opened with the sender's old key ---- */
@@ -278,14 +283,30 @@ SG(tls13_aes128ccm_p256, TLS13, SUITE_CCM, NK_GROUP_SECP256R1);
 SG(tls13_aes128ccm_p384, TLS13, SUITE_CCM, NK_GROUP_SECP384R1);
 SG(tls13_aes128ccm_x448, TLS13, SUITE_CCM, NK_GROUP_X448);
 SG(tls13_aes128ccm_p521, TLS13, SUITE_CCM, NK_GROUP_SECP521R1);
+/* TLS 1.2 (both ends held to it): no way yet to choose among the TLS 1.2
+ * suites, so the server's key decides (P-256: ECDHE-ECDSA-AES128-GCM);
+ * tests/interop/tls12.sh sweeps the suites against OpenSSL. */
+SG(tls12_ecdsa_aes128gcm_x25519, TLS12, 0xc02b, NK_GROUP_X25519);
+SG(tls12_ecdsa_aes128gcm_p256, TLS12, 0xc02b, NK_GROUP_SECP256R1);
+SG(tls12_ecdsa_aes128gcm_p384, TLS12, 0xc02b, NK_GROUP_SECP384R1);
+SG(tls12_ecdsa_aes128gcm_p521, TLS12, 0xc02b, NK_GROUP_SECP521R1);
 
 FIXTURE_SETUP(suite_group)
 {
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     /* The server allows only the variant's suite, out of a client offer of all
      * four; the client offers (and shares) only the variant's group. */
-    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
-    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    if (variant->version == TLS13)
+        ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
+    if (variant->version == TLS12) {
+        /* RFC 8422 §5.1: the client lists the curve of the server's ECDSA
+         * certificate (P-256) too; the server takes only the row's group. */
+        const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
+    } else {
+        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    }
     pin_version(_metadata, &self->p, variant->version);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     check_version(_metadata, &self->p, variant->version);
@@ -319,11 +340,19 @@ TEST_F(suite_group, negotiated)
     ubyte2 suite;
     ubyte4 curves = 0;
     ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
-    ASSERT_EQ(curves, 1u << variant->group);
+    ASSERT_EQ(curves, (1u << variant->group) | (variant->version == TLS12 ? 1u << NK_GROUP_SECP256R1 : 0));
     /* One ClientHello, no HelloRetryRequest: CH, CCS, Finished from the client;
      * SH, CCS, EE, Certificate, CertificateVerify, Finished from the server,
      * and no NewSessionTicket: this client keeps no tickets, so it sends no
      * psk_key_exchange_modes (RFC 8446 §4.2.9). */
+    if (variant->version == TLS12) {
+        /* RFC 5246 §7.3: ClientHello, ClientKeyExchange, ChangeCipherSpec,
+         * Finished; ServerHello, Certificate, ServerKeyExchange,
+         * ServerHelloDone, ChangeCipherSpec, Finished. */
+        ASSERT_EQ(self->p.records[TP_CLIENT], 4u);
+        ASSERT_EQ(self->p.records[TP_SERVER], 6u);
+        return;
+    }
     ASSERT_EQ(self->p.records[TP_CLIENT], 3u);
     ASSERT_EQ(self->p.records[TP_SERVER], 6u);
 }
@@ -335,11 +364,17 @@ TEST_F(suite_group, data)
 
 TEST_F(suite_group, exporter)
 {
-    check_exporter(_metadata, &self->p);
+    check_exporter(_metadata, &self->p, variant->version);
 }
 
 TEST_F(suite_group, key_update)
 {
+    if (variant->version == TLS12) {
+        /* TLS 1.2 has no KeyUpdate; the call refuses, the connection goes on. */
+        ASSERT_EQ(SSL_sendKeyUpdateRequest(self->p.h[TP_CLIENT], 1), ERR_SSL_BAD_STATE);
+        check_data(_metadata, &self->p, TP_CLIENT, 100, 1);
+        SKIP(return, "KeyUpdate is TLS 1.3 only (RFC 8446 §4.6.3)");
+    }
     check_key_update(_metadata, &self->p, TP_CLIENT, 1);
     check_key_update(_metadata, &self->p, TP_SERVER, 1);
     check_key_update(_metadata, &self->p, TP_CLIENT, 0);
@@ -487,7 +522,7 @@ TEST_F(auth, negotiated)
 TEST_F(auth, data)
 {
     check_all_data(_metadata, &self->p);
-    check_exporter(_metadata, &self->p);
+    check_exporter(_metadata, &self->p, variant->version);
 }
 
 TEST_F(auth, key_update_and_close)

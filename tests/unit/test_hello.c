@@ -132,12 +132,13 @@ TEST(rfc8448_client_hello)
     ASSERT_EQ(nk_rd_u8(&r, &comp), OK);
     EXPECT_EQ(comp, 0);
     EXPECT_EQ(nk_rd_left(&r), 0u);
-    /* Kept: the types read, plus the first unknown one (renegotiation_info,
-     * 0xff01); session_ticket (0x0023), a second unknown type, is not. */
-    EXPECT_EQ(ch.n_exts, 8u);
+    /* Kept: the types read (renegotiation_info, 0xff01, among them since
+     * TLS 1.2 reads it), plus the first unknown one (session_ticket, 0x0023);
+     * a second unknown type would not be. */
+    EXPECT_EQ(ch.n_exts, 9u);
     EXPECT_NOT_NULL(nk_ext_find(ch.exts, ch.n_exts, NK_EXT_SERVER_NAME));
     EXPECT_NOT_NULL(nk_ext_find(ch.exts, ch.n_exts, 0xff01));
-    EXPECT_NULL(nk_ext_find(ch.exts, ch.n_exts, 0x0023));
+    EXPECT_NOT_NULL(nk_ext_find(ch.exts, ch.n_exts, 0x0023));
     EXPECT_NOT_NULL(nk_ext_find(ch.exts, ch.n_exts, NK_EXT_KEY_SHARE));
     EXPECT_NOT_NULL(nk_ext_find(ch.exts, ch.n_exts, NK_EXT_RECORD_SIZE_LIMIT));
     ASSERT_TRUE(ch.has_versions);
@@ -394,26 +395,47 @@ TEST(no_common_version_is_protocol_version)
     struct server s;
     struct hello_spec spec = good_spec();
 
-    server_init(&s, 3, 4);
-    spec.exts[1].data = sv_12;           /* TLS 1.2 only, which we lack */
+    server_init(&s, 4, 4);               /* held to TLS 1.3 */
+    spec.exts[1].data = sv_12;           /* TLS 1.2 only, which it does not allow */
     spec.exts[1].len = sizeof sv_12;
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
     EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 
-    server_init(&s, 3, 4);
+    server_init(&s, 4, 4);
     spec = good_spec();
     spec.n_exts = 1;                     /* no supported_versions: TLS 1.2 or older */
     EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
     EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 }
 
-TEST(server_held_below_tls13_refuses_before_parsing)
+TEST(tls12_only_hello_chooses_tls12_where_allowed)
+{
+    struct server s;
+    struct hello_spec spec = good_spec();
+
+    /* The default range allows TLS 1.2: a hello that offers only it chooses
+     * the TLS 1.2 server, whose own checks then run (this hello has no
+     * extended_master_secret: handshake_failure, RFC 7627). */
+    server_init(&s, 3, 4);
+    spec.exts[1].data = sv_12;
+    spec.exts[1].len = sizeof sv_12;
+    EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_HANDSHAKE_FAILURE);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_TLS12_SERVER);
+
+    server_init(&s, 3, 4);
+    spec = good_spec();
+    spec.n_exts = 1;                     /* no supported_versions, legacy_version 0x0303 */
+    EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_HANDSHAKE_FAILURE);
+    EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_TLS12_SERVER);
+}
+
+TEST(server_held_to_tls12_parses_then_chooses_it)
 {
     struct server s;
     struct hello_spec spec = good_spec();
     server_init(&s, 3, 3);
-    spec.trailing = 1;                   /* malformed too: the version answers first */
-    EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_UNSUPPORTED_VERSION);
+    spec.trailing = 1;                   /* malformed: TLS 1.2 is implemented, so parsing answers */
+    EXPECT_EQ(give_hello(&s, &spec), ERR_SSL_PROTOCOL);
     EXPECT_EQ((unsigned)s.c.proto, (unsigned)NK_PROTO_HELLO);
 }
 

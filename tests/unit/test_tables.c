@@ -13,6 +13,7 @@
 #include "core/nk.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
+#include "handshake/tls12.h"
 #include "handshake/hello.h"
 
 /* A connection of one protocol in one state (hs NULL: ST_CONNECTED). */
@@ -63,8 +64,15 @@ static void check_row(const struct nk_protocol *p, const struct nk_step *r)
     EXPECT_NOT_NULL(r->fn);
     EXPECT_NE(r->state, ST_NONE);
     EXPECT_TRUE(r->content_type == NK_CT_HANDSHAKE || r->content_type == NK_CT_CHANGE_CIPHER_SPEC);
-    if (r->content_type == NK_CT_CHANGE_CIPHER_SPEC) {
-        /* Dropped: a change_cipher_spec changes no state. */
+    if (r->content_type == NK_CT_CHANGE_CIPHER_SPEC && p->version == NK_TLS12) {
+        /* TLS 1.2 (RFC 5246 §7.1): the peer's ChangeCipherSpec switches its
+         * read key and moves to its Finished. */
+        EXPECT_EQ(r->msg, 0);
+        EXPECT_TRUE(r->fn == nk_tls12_on_ccs);
+        EXPECT_NE(r->next, r->state);
+        EXPECT_NE(r->state, ST_CONNECTED);
+    } else if (r->content_type == NK_CT_CHANGE_CIPHER_SPEC) {
+        /* TLS 1.3: dropped, a change_cipher_spec changes no state. */
         EXPECT_EQ(r->msg, 0);
         EXPECT_TRUE(r->fn == nk_hs_on_ccs);
         EXPECT_EQ(r->next, r->state);

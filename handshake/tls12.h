@@ -1,0 +1,66 @@
+/* handshake/tls12.h — what the TLS 1.2 client and server (RFC 5246) share
+ * (handshake/tls12_common.c): the suites they speak, the Certificate message
+ * in its TLS 1.2 form, the ECDHE ServerKeyExchange's signed content, the
+ * key derivation through handshake/keysched12.c, ChangeCipherSpec, Finished,
+ * and what the connection keeps for the exporter. Full ECDHE handshakes with
+ * AEAD suites only; no resumption, no renegotiation. */
+#ifndef NK_TLS12_H
+#define NK_TLS12_H
+
+#include "handshake/hs.h"
+#include "handshake/keysched12.h"
+
+/* RFC 5746 §3.3: the signalling cipher suite value. */
+#define NK_TLS12_SCSV_RENEG 0x00ff
+/* RFC 5746 §4.5 / RFC 5246 §7.2.2: no_renegotiation, a warning. */
+#define NK_ALERT_NO_RENEGOTIATION 100
+/* RFC 8422 §5.4: ECCurveType named_curve. */
+#define NK_TLS12_NAMED_CURVE 3
+
+/* RFC 8446 §4.1.3: the last 8 bytes of a TLS 1.3 server's random when it
+ * negotiates TLS 1.2 ("DOWNGRD" 01) or below ("DOWNGRD" 00). */
+extern const uint8_t nk_tls12_downgrade[8];
+
+/* The TLS 1.2 suites we speak, in our order of preference: ECDHE with AES-GCM
+ * and ChaCha20-Poly1305 (nk_suites12 rows). */
+size_t nk_tls12_suite_count(void);
+const struct nk_suite *nk_tls12_suite(size_t i);
+/* Is this one of them? */
+int nk_tls12_suite_ok(uint16_t id);
+
+/* Certificate (RFC 5246 §7.4.2): certificate_list<0..2^24-1> of
+ * ASN.1Cert<1..2^24-1>, leaf first. */
+MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id) NK_MUST;
+MSTATUS nk_tls12_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+
+/* RFC 8422 §5.4: what a ServerKeyExchange signs: client_random +
+ * server_random + ServerECDHParams (params, plen bytes). */
+size_t nk_tls12_ske_content(const struct nk_hs *hs, const uint8_t *params, size_t plen, uint8_t *out);
+#define NK_TLS12_SKE_CONTENT (64 + 4 + NK_MAX_KEX_PUB)
+
+/* After the ClientKeyExchange is in the transcript: the (extended) master
+ * secret from the ECDHE secret, and the key block for both directions. */
+MSTATUS nk_tls12_derive(struct nk_tls *c, const uint8_t *pms, size_t pms_len) NK_MUST;
+/* The peer's ChangeCipherSpec (RFC 5246 §7.1): its read key goes on. */
+MSTATUS nk_tls12_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+/* Our ChangeCipherSpec, then our write key. */
+MSTATUS nk_tls12_send_ccs(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_send_finished(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+/* The handshake is over: keep what the exporter needs, free the rest. */
+MSTATUS nk_tls12_complete(struct nk_tls *c) NK_MUST;
+/* RFC 5705 exporter of an open TLS 1.2 connection. */
+MSTATUS nk_tls12_conn_export(const struct nk_tls *c, const uint8_t *label, size_t llen, const uint8_t *ctx,
+                             size_t clen, uint8_t *out, size_t olen) NK_MUST;
+
+/* The client: a ServerHello without supported_versions came to the TLS 1.3
+ * client, which read it (its extensions are ones we sent); this takes the
+ * connection into TLS 1.2. */
+MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
+                                 const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n) NK_MUST;
+/* The client: write the TLS 1.2 suites into our cipher list, and the TLS 1.2
+ * extensions (extended_master_secret, renegotiation_info). */
+void nk_tls12_write_client_suites(struct nk_wr *w);
+void nk_tls12_write_client_exts(struct nk_wr *w);
+
+#endif

@@ -1,0 +1,151 @@
+/* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full ECDHE
+ * handshakes (RFC 8422), extended master secret required (RFC 7627),
+ * renegotiation_info checked (RFC 5746). The TLS 1.3 client's ClientHello
+ * offers TLS 1.2 too when the connection allows it; its ServerHello handler
+ * brings a TLS 1.2 ServerHello here. */
+#include "handshake/tls12.h"
+
+MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
+                                 const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    /* RFC 5246 §7.4.1.3: a suite and a compression method we offered. */
+    NK_CHECK(version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
+    NK_CHECK(nk_tls12_suite_ok(suite), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    /* RFC 7627 §5.3: we require the extended master secret; a server that
+     * does not echo the extension gets handshake_failure. */
+    const struct nk_ext *x = nk_ext_find(e, ne, NK_EXT_EXTENDED_MASTER_SECRET);
+    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
+    NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+    hs->ems = 1;
+    /* RFC 5746 §3.4: the client MUST check that renegotiated_connection is
+     * empty in an initial handshake (handshake_failure otherwise). */
+    if ((x = nk_ext_find(e, ne, NK_EXT_RENEGOTIATION_INFO))) {
+        struct nk_rd r = x->data, rc;
+        NK_TRY(nk_rd_vec8(&r, &rc, 0, 255));
+        NK_TRY(nk_rd_done(&r));
+        NK_CHECK(nk_rd_left(&rc) == 0, ERR_SSL_HANDSHAKE_FAILURE);
+        hs->secure_reneg = 1;
+    }
+    c->suite = nk_suite12_by_id(suite);
+    hs->hash = c->suite->hash;
+    /* Our TLS 1.3 key share is of no use now. */
+    EVP_PKEY_free(hs->kex_priv);
+    hs->kex_priv = NULL;
+    NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    c->proto = NK_PROTO_TLS12_CLIENT;
+    return OK;
+}
+
+/* The suite's authentication matches the server's key. */
+static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
+{
+    enum nk_key_type t = nk_key_type_of(pub);
+    if (c->suite->auth == NK_AUTH_RSA)
+        return t == NK_KEY_RSA;
+    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521;
+}
+
+/* RFC 8422 §5.4: ServerECDHParams (a named curve we offered and its point),
+ * signed over both randoms with a scheme we offered. The ECDHE secret is
+ * computed now and kept until the ClientKeyExchange is in the transcript. */
+static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    const uint8_t *params = b->p;
+    uint8_t type;
+    uint16_t group, scheme;
+    struct nk_rd point, sig;
+    NK_TRY(nk_rd_u8(b, &type));
+    NK_TRY(nk_rd_u16(b, &group));
+    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
+    size_t plen = (size_t)(b->p - params);
+    NK_TRY(nk_rd_u16(b, &scheme));
+    NK_TRY(nk_rd_vec16(b, &sig, 1, 0xffff));
+    NK_TRY(nk_rd_done(b));
+    NK_CHECK(type == NK_TLS12_NAMED_CURVE, ERR_SSL_ILLEGAL_PARAMETER);
+    int offered = 0;
+    for (size_t i = 0; i < c->n_groups; i++)
+        offered |= c->groups[i] == group && (group & 0xff00) != 0x0100;
+    /* RFC 8422 §5.4: a curve the client did not list is illegal_parameter. */
+    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    /* RFC 5246 §7.4.1.4.1: a signature scheme we offered. */
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
+    NK_CHECK(key_fits_suite(c, hs->peer_pub), ERR_SSL_ILLEGAL_PARAMETER);
+    uint8_t content[NK_TLS12_SKE_CONTENT];
+    size_t clen = nk_tls12_ske_content(hs, params, plen, content);
+    NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
+    c->peer_sig = scheme;
+    c->group = group;
+    hs->kex_group = group;
+    size_t pub_len, pms_len;
+    NK_TRY(nk_kex_keygen(group, &hs->kex_priv, hs->kex_pub, &pub_len));
+    hs->kex_pub_len = (uint8_t)pub_len;
+    NK_TRY(nk_kex_derive(group, hs->kex_priv, point.p, nk_rd_left(&point), hs->pms, &pms_len));
+    hs->pms_len = (uint8_t)pms_len;
+    return nk_transcript_add(&hs->tr, raw, n);
+}
+
+/* ServerHelloDone (empty); our flight: ClientKeyExchange, ChangeCipherSpec,
+ * Finished. */
+static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
+    nk_wr_u8(&w, hs->kex_pub_len);
+    nk_wr_bytes(&w, hs->kex_pub, hs->kex_pub_len);
+    NK_TRY(nk_hs_finish(c, &w));
+    MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
+    nk_wipe(hs->pms, sizeof hs->pms);
+    NK_TRY(st);
+    NK_TRY(nk_tls12_send_ccs(c));
+    return nk_tls12_send_finished(c);
+}
+
+static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    return nk_tls12_complete(c);
+}
+
+/* RFC 5246 §7.4.1.1: a HelloRequest after the handshake asks us to
+ * renegotiate, which we do not: RFC 5746 §4.2 and §7.4.1.1 let the client
+ * answer with a no_renegotiation warning and go on. */
+static MSTATUS on_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    NK_TRY(nk_rd_done(b));
+    return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
+}
+
+/* The ServerHello row's handler is the TLS 1.3 client's, which chose this
+ * protocol: this one never runs. */
+static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    return ERR_SSL_INTERNAL;
+}
+
+/* RFC 5246 §7.3: the client's states for a full handshake without client
+ * authentication (a CertificateRequest is unexpected_message for now). The
+ * ServerHello row is the one the TLS 1.3 client's handler chose this
+ * protocol from (handshake/protocol.c). */
+static const struct nk_step client12[] = {
+    /* state             content type              message                     handler                 next */
+    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT },
+    { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
+    { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
+    { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
+    { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
+};
+
+const struct nk_protocol nk_tls12_client = {
+    .id = NK_PROTO_TLS12_CLIENT, .first = ST_C_WAIT_SH, .version = NK_TLS12, .name = "TLS 1.2 client",
+    .steps = client12, .n_steps = NK_ARRAY_LEN(client12),
+};

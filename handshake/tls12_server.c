@@ -1,0 +1,279 @@
+/* handshake/tls12_server.c — the TLS 1.2 server (RFC 5246 §7.3): full
+ * ECDHE handshakes (RFC 8422) with extended master secret (RFC 7627) and
+ * secure renegotiation signalling (RFC 5746), renegotiation refused. */
+#include "handshake/tls12.h"
+#include "handshake/hello.h"
+
+static int lists_u16(struct nk_rd r, uint16_t v)
+{
+    uint16_t x;
+    while (nk_rd_u16(&r, &x) == OK)
+        if (x == v)
+            return 1;
+    return 0;
+}
+
+/* RFC 5246 §7.4.1.2: the compression methods MUST include null. */
+static MSTATUS check_compression(const struct nk_client_hello *ch)
+{
+    struct nk_rd r = ch->compression;
+    uint8_t m;
+    while (nk_rd_u8(&r, &m) == OK)
+        if (m == 0)
+            return OK;
+    return ERR_SSL_ILLEGAL_PARAMETER;
+}
+
+/* RFC 7627 §5.2 lets a server go on without the extension; RFC 7627 §5.3
+ * and our policy make it required: a client without it gets
+ * handshake_failure. RFC 5746 §3.6: renegotiation_info or the SCSV marks a
+ * client that supports secure renegotiation; in an initial handshake the
+ * extension's renegotiated_connection MUST be empty (handshake_failure). */
+static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    struct nk_hs *hs = c->hs;
+    const struct nk_ext *x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EXTENDED_MASTER_SECRET);
+    if (x)   /* RFC 7627 §5.1: extension_data is empty */
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
+    hs->ems = 1;
+    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_RENEGOTIATION_INFO))) {
+        struct nk_rd r = x->data, rc;
+        NK_TRY(nk_rd_vec8(&r, &rc, 0, 255));
+        NK_TRY(nk_rd_done(&r));
+        NK_CHECK(nk_rd_left(&rc) == 0, ERR_SSL_HANDSHAKE_FAILURE);
+        hs->secure_reneg = 1;
+    }
+    if (lists_u16(ch->suites, NK_TLS12_SCSV_RENEG))
+        hs->secure_reneg = 1;
+    /* RFC 8422 §5.1.2: a client's point formats must include uncompressed. */
+    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EC_POINT_FORMATS))) {
+        struct nk_rd r = x->data, f;
+        uint8_t v;
+        int unc = 0;
+        NK_TRY(nk_rd_vec8(&r, &f, 1, 255));
+        NK_TRY(nk_rd_done(&r));
+        while (nk_rd_u8(&f, &v) == OK)
+            unc |= v == 0;
+        NK_CHECK(unc, ERR_SSL_ILLEGAL_PARAMETER);
+    }
+    return OK;
+}
+
+static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    struct nk_hs *hs = c->hs;
+    const struct nk_ext *x;
+    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SERVER_NAME))) {
+        char name[256];
+        struct nk_rd r = x->data;
+        NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
+        NK_TRY(nk_tls_set_server_name(c, name));
+    }
+    /* RFC 5246 §7.4.1.4.1: without signature_algorithms a client means
+     * SHA-1, which we do not sign with: handshake_failure. */
+    x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SIGNATURE_ALGORITHMS);
+    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
+    struct nk_rd r = x->data;
+    return nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known);
+}
+
+/* Our most preferred suite the client offers whose authentication our key
+ * can make (ECDSA for an EC key, RSA for an RSA one). */
+static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    enum nk_key_type kt = c->hs->identity->type;
+    int auth = kt == NK_KEY_RSA ? NK_AUTH_RSA
+             : (kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521) ? NK_AUTH_ECDSA : -1;
+    /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
+     * the client's supported_groups (when it sent the extension). */
+    uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
+                   : NK_GROUP_SECP521R1;
+    const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
+    if (auth == NK_AUTH_ECDSA && sg) {
+        struct nk_rd r = sg->data, list;
+        NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
+        NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
+    }
+    for (size_t i = 0; i < nk_tls12_suite_count(); i++) {
+        const struct nk_suite *s = nk_tls12_suite(i);
+        if (s->auth == auth && lists_u16(ch->suites, s->id)) {
+            c->suite = s;
+            return OK;
+        }
+    }
+    return ERR_SSL_NO_CIPHER_MATCH;
+}
+
+/* RFC 8422 §5.1.1: our most preferred group among the client's
+ * supported_groups (an elliptic curve: no FFDHE group here); without the
+ * extension, any curve we like (§4): our first. */
+static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
+    struct nk_rd list = { 0 };
+    if (sg) {
+        struct nk_rd r = sg->data;
+        NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
+        NK_TRY(nk_rd_done(&r));
+        NK_CHECK(nk_rd_left(&list) % 2 == 0, ERR_SSL_PROTOCOL);
+        c->peer_groups_mask = 0;
+        struct nk_rd m = list;
+        uint16_t g;
+        while (nk_rd_u16(&m, &g) == OK)
+            if (g < 32)
+                c->peer_groups_mask |= 1u << g;
+    }
+    for (size_t i = 0; i < c->n_groups; i++) {
+        uint16_t g = c->groups[i];
+        if ((g & 0xff00) == 0x0100)   /* FFDHE: not with an ECDHE suite */
+            continue;
+        if (!sg || lists_u16(list, g)) {
+            c->group = g;
+            return OK;
+        }
+    }
+    return ERR_SSL_NO_GROUP_MATCH;
+}
+
+static MSTATUS send_server_hello(struct nk_tls *c)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_wr w;
+    NK_TRY(nk_random(hs->server_random, 32));
+    /* RFC 8446 §4.1.3: a server that could have spoken TLS 1.3 marks the
+     * TLS 1.2 it chose, so that a TLS 1.3 client detects a downgrade. */
+    if (c->max_minor >= 4)
+        memcpy(hs->server_random + 24, nk_tls12_downgrade, 8);
+    nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
+    nk_wr_u16(&w, NK_TLS12);
+    nk_wr_bytes(&w, hs->server_random, 32);
+    nk_wr_u8(&w, 0);                 /* session_id: none, we do not resume */
+    nk_wr_u16(&w, c->suite->id);
+    nk_wr_u8(&w, 0);                 /* compression: null */
+    size_t exts = nk_wr_open(&w, 2);
+    if (hs->secure_reneg) {          /* RFC 5746 §3.6: empty renegotiated_connection */
+        nk_wr_u16(&w, NK_EXT_RENEGOTIATION_INFO);
+        nk_wr_u16(&w, 1);
+        nk_wr_u8(&w, 0);
+    }
+    nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
+    nk_wr_u16(&w, 0);
+    nk_wr_close(&w, exts, 2);
+    return nk_hs_finish(c, &w);
+}
+
+/* RFC 8422 §5.4: ServerECDHParams, then its signature (RFC 5246 §7.4.3,
+ * digitally-signed with a SignatureAndHashAlgorithm the client listed). */
+static MSTATUS send_server_key_exchange(struct nk_tls *c)
+{
+    struct nk_hs *hs = c->hs;
+    uint8_t params[4 + NK_MAX_KEX_PUB], content[NK_TLS12_SKE_CONTENT];
+    size_t pub_len;
+    hs->kex_group = c->group;
+    NK_TRY(nk_kex_keygen(c->group, &hs->kex_priv, params + 4, &pub_len));
+    params[0] = NK_TLS12_NAMED_CURVE;
+    params[1] = (uint8_t)(c->group >> 8);
+    params[2] = (uint8_t)c->group;
+    params[3] = (uint8_t)pub_len;
+    size_t plen = 4 + pub_len;
+    size_t clen = nk_tls12_ske_content(hs, params, plen, content);
+    size_t slen = nk_sig_max_len(hs->identity->key);
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_SERVER_KEY_EXCHANGE);
+    nk_wr_bytes(&w, params, plen);
+    nk_wr_u16(&w, hs->sig_scheme);
+    size_t pos = nk_wr_open(&w, 2);
+    uint8_t *sig = nk_wr_space(&w, slen);
+    NK_TRY(nk_wr_status(&w));
+    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
+    hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* the signature's real length */
+    nk_wr_close(&w, pos, 2);
+    return nk_hs_finish(c, &w);
+}
+
+static MSTATUS send_server_hello_done(struct nk_tls *c)
+{
+    struct nk_wr w;
+    nk_hs_begin(c, &w, NK_HS_SERVER_HELLO_DONE);
+    return nk_hs_finish(c, &w);
+}
+
+/* The ClientHello chose TLS 1.2 (handshake/hello.c parsed it and chose). */
+static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    NK_TRY(check_compression(ch));
+    /* No CertificateRequest in TLS 1.2 yet: a server that must authenticate
+     * its clients does not go on without it. */
+    NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_HANDSHAKE_FAILURE);
+    memcpy(hs->client_random, ch->random, 32);
+    NK_TRY(read_tls12_exts(c, ch));
+    NK_TRY(read_sni_and_sigs(c, ch));
+    hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
+                                               c->sig_prefs, &hs->sig_scheme);
+    NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
+    NK_TRY(pick_suite(c, ch));
+    NK_TRY(pick_group(c, ch));
+    hs->hash = c->suite->hash;
+    NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+    NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(send_server_hello(c));
+    NK_TRY(nk_tls12_send_certificate(c, hs->identity));
+    NK_TRY(send_server_key_exchange(c));
+    return send_server_hello_done(c);
+}
+
+/* RFC 8422 §5.7: ClientECDiffieHellmanPublic, an uncompressed point<1..255>. */
+static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_rd point;
+    uint8_t pms[NK_MAX_KEX_SECRET];
+    size_t pms_len;
+    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
+    NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_kex_derive(hs->kex_group, hs->kex_priv, point.p, nk_rd_left(&point), pms, &pms_len));
+    EVP_PKEY_free(hs->kex_priv);
+    hs->kex_priv = NULL;
+    MSTATUS st = nk_transcript_add(&hs->tr, raw, n);
+    if (st == OK)
+        st = nk_tls12_derive(c, pms, pms_len);
+    nk_wipe(pms, sizeof pms);
+    return st;
+}
+
+static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    NK_TRY(nk_tls12_send_ccs(c));
+    NK_TRY(nk_tls12_send_finished(c));
+    return nk_tls12_complete(c);
+}
+
+/* After the handshake a ClientHello asks to renegotiate, which we do not.
+ * RFC 5246 §7.4.1.2 lets a server that will not renegotiate answer with a
+ * no_renegotiation alert, and RFC 5746 §4.4 keeps that for servers that
+ * refuse renegotiation: a warning, after which the connection goes on and
+ * the client decides whether to close it. */
+static MSTATUS on_renegotiation(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
+}
+
+/* RFC 5246 §7.3: the server's states for a full handshake without client
+ * authentication. The client's ChangeCipherSpec has its one row: anywhere
+ * else it is unexpected_message. */
+static const struct nk_step server12[] = {
+    /* state            content type              message                     handler                 next */
+    { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE },
+    { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS },
+    { ST_S12_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12_WAIT_FIN },
+    { ST_S12_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_client_finished,     ST_CONNECTED },
+    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         on_renegotiation,       ST_CONNECTED },
+};
+
+const struct nk_protocol nk_tls12_server = {
+    .id = NK_PROTO_TLS12_SERVER, .first = ST_S_WAIT_CH, .version = NK_TLS12, .name = "TLS 1.2 server",
+    .steps = server12, .n_steps = NK_ARRAY_LEN(server12), .client_hello = client_hello12,
+};

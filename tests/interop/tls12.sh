@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# tests/interop/tls12.sh — the TLS 1.2 handshake against the `openssl`
+# command-line peers: nktls-server with `openssl s_client -tls1_2`, nktls-client
+# with `openssl s_server -tls1_2`, per ECDHE suite we speak (ECDSA suites with
+# the P-256 certificate, RSA suites with the RSA one); 100 KB of random bytes
+# go each way and are compared byte for byte. Also: a TLS 1.3-capable client
+# offered TLS 1.2 only by a TLS 1.3 server detects no sentinel it should not
+# (s_server capped at 1.2 sends none), and the server's downgrade sentinel
+# (RFC 8446 §4.1.3) is in its random. Prints TAP.
+
+# shellcheck source=tests/interop/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_tool openssl
+require_nktls
+if ! certs_init; then
+    tap_fail "certificates generated" "scripts/gen-certs failed"
+    tap_done
+    exit 1
+fi
+data_init
+
+SUITES_ECDSA=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305)
+SUITES_RSA=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305)
+S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname localhost
+                 -servername localhost)
+
+# cert_of SUITE: the certificate base name whose key the suite's signature needs.
+cert_of() {
+    case $1 in
+    *-RSA-*) echo server-rsa ;;
+    *) echo server ;;
+    esac
+}
+
+# ===== nktls-server <-> openssl s_client -tls1_2 =============================
+
+srv_suite() {
+    local suite=$1 group=$2 name=srv12-$1-$2 cert out err groups=$2
+    cert=$(cert_of "$suite")
+    # RFC 8422 §5.1: an ECDSA certificate's curve (P-256) must be listed too.
+    case $suite in *-ECDSA-*) [ "$group" = P-256 ] || groups=$group:P-256 ;; esac
+    nk_server_ensure "tls12-$cert" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -cipher "$suite" -groups "$groups"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+    grep -qx "Protocol version: TLSv1.2" "$err" || { fail "not TLS 1.2" "$err"; return 1; }
+    grep -qx "Ciphersuite: $suite" "$err" || { fail "s_client did not negotiate $suite" "$err"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# The ServerHello's random ends in "DOWNGRD" 01: nktls-server speaks TLS 1.3
+# too (RFC 8446 §4.1.3). s_client -msg prints the ServerHello in hex.
+srv_sentinel() {
+    local name=srv12-sentinel
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -msg -nocommands \
+        "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    # The hex dump's lines: ServerHello header 02 00 xx xx, 03 03, then the
+    # random; join them and look for 44 4f 57 4e 47 52 44 01.
+    tr -d '\n ' <"$WORK/$name.out" | grep -qi "444f574e47524401" ||
+        { fail "no downgrade sentinel in the ServerHello" "$WORK/$name.out"; return 1; }
+}
+
+# A client that does not list the ECDSA certificate's curve cannot verify
+# its signatures: the server finds no suite (handshake_failure, RFC 8422 §5.1).
+srv_curve_unlisted() {
+    local name=srv12-curve
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -groups P-384 </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 40|handshake failure" "$WORK/$name.err" ||
+        { fail "no handshake_failure alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+section "nktls-server <-> openssl s_client -tls1_2"
+for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
+    for group in X25519 P-256 P-384; do
+        run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group"
+    done
+done
+run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
+run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
+nk_server_stop
+
+# ===== nktls-client <-> openssl s_server -tls1_2 =============================
+
+cli_suite() {
+    local suite=$1 name=cli12-$1 cert sout cout
+    cert=$(cert_of "$suite")
+    sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out
+    start_peer_server "$name-srv" "$DATA_S2C" "$sout" "$(size_of "$DATA_C2S")" \
+        openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
+        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" ||
+        { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
+    spawn_fed "$name-cli" "$DATA_C2S" "$cout" "$(size_of "$DATA_S2C")" \
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" -v
+    finish "$SPAWN_PID"
+    local cli_rc=$RC
+    finish_within "$PEER_PID" 2
+    [ "$cli_rc" -eq 0 ] ||
+        { fail "nktls-client exited with status $cli_rc" "$WORK/$name-cli.err" "$WORK/$name-srv.err"; return 1; }
+    same_bytes "$DATA_C2S" "$sout" "client to server" "$WORK/$name-srv.err" || return 1
+    same_bytes "$DATA_S2C" "$cout" "server to client" "$WORK/$name-cli.err" || return 1
+    grep -q "^protocol: TLSv1.2" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
+    grep -q "^cipher: $suite" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report $suite" "$WORK/$name-cli.err"; return 1; }
+}
+
+section "nktls-client <-> openssl s_server -tls1_2"
+for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
+    run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
+done
+
+tap_done
