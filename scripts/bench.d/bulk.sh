@@ -36,6 +36,7 @@ bulk_measure() {
     done
     R[${p}_mbps]=$(median "${mbps[@]}")
     R[${p}_cpu]=$(median "${cpu[@]}")
+    R[${p}_cpu_all]="${cpu[*]}"
     echo "server=$srv kind=$kind stat=median reps=$reps MBps=${R[${p}_mbps]} MB_per_cpu_s=${R[${p}_cpu]}" >>"$raw"
 }
 
@@ -80,7 +81,7 @@ section_bulk() {
     floor_aead
     BULK_BYTES=$((16 << 20))
     www_file bulk.bin "$BULK_BYTES"
-    reps=${NKTLS_BENCH_REPS:-$(qd 3 1)}
+    reps=${NKTLS_BENCH_REPS:-$(qd 3 2)}
     LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 4 2)}
     R[bulk_reps]=$reps
     echo "# bulk: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg); floor MBps=${R[floor_mbps]:-}" >>"$raw"

@@ -180,12 +180,42 @@ num() {
 # qd DEFAULT QUICK: the first without --quick, the second with it.
 qd() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
-# jget FILE KEY: the first number (or string) given to "KEY" in a JSON file.
-# nktls-load's JSON is flat enough for this, and a field it gains (a backend,
-# say) does not move the others.
-jget() {
-    sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",}]*\).*/\1/p" "$1" 2>/dev/null | head -1
+# jfields FILE KEY...: the values of KEY... in a JSON file, one "KEY=value"
+# line each, parsed with python3 (not matched as text). A key is looked up
+# depth first wherever it is in the document ("total" inside "errors" is
+# written errors.total), so a field nktls-load gains or nests does not move
+# the others; a key that is missing prints nothing.
+jfields() {
+    python3 - "$@" <<'PY' 2>/dev/null
+import json, sys
+def find(node, key):
+    if isinstance(node, dict):
+        if key in node and not isinstance(node[key], (dict, list)):
+            return node[key]
+        for v in node.values():
+            r = find(v, key)
+            if r is not None:
+                return r
+    elif isinstance(node, list):
+        for v in node:
+            r = find(v, key)
+            if r is not None:
+                return r
+    return None
+doc = json.load(open(sys.argv[1]))
+for key in sys.argv[2:]:
+    node = doc
+    for part in key.split(".")[:-1]:     # a missing parent: search everywhere
+        sub = node.get(part) if isinstance(node, dict) else None
+        node = sub if isinstance(sub, (dict, list)) else node
+    v = find(node, key.split(".")[-1])
+    if v is not None:
+        print(f"{key}={v}")
+PY
 }
+
+# jget FILE KEY: one value of jfields.
+jget() { jfields "$1" "$2" | sed -n "s/^$2=//p"; }
 
 # vm_accel: what scripts/vm-test will boot with: kvm when /dev/kvm opens and
 # the CPU shows vmx/svm (or NKTLS_VM_ACCEL says so), else tcg.
@@ -235,6 +265,14 @@ ensure_pkgs() {
 # $CIPHER, X25519, one worker, pinned to the server CPU, listening on
 # 127.0.0.1 (gnutls-serv has no address option: it listens on every address,
 # on a random port, for the few seconds it runs).
+#
+# Session tickets: each NewSessionTicket costs the server a ticket sealed and a
+# record encrypted per full handshake, so every server sends the same number,
+# one: nktls sends 1 (its default, SSL_SET_NUM_TICKETS), nginx is given
+# "ssl_conf_command NumTickets 1" (its library's default is 2) and openssl
+# s_server "-num_tickets 1" (default 2). gnutls-serv sends 2 and has no
+# setting for it: its rows say so. tickets_probe counts what each server
+# really sends, and the handshake table shows the count.
 
 CERTS=""
 WWW=""
@@ -272,7 +310,9 @@ server_label() {
     case $1 in
     nktls-uring) echo "nktls-server --io uring" ;;
     nktls-epoll) echo "nktls-server --io epoll" ;;
-    nktls-root) echo "nktls-server --root${NKTLS_ROOT_IO:+ ($NKTLS_ROOT_IO)}" ;;
+    nktls-root) echo "nktls-server --root --io uring" ;;
+    nktls-root-epoll) echo "nktls-server --root --io epoll" ;;
+    nktls-root-threads) echo "nktls-server --root --io threads" ;;
     nginx) echo "nginx ${NGINX_VERSION:-}" ;;
     openssl) echo "openssl s_server ${OPENSSL_VERSION:-}" ;;
     gnutls) echo "gnutls-serv ${GNUTLS_VERSION:-}" ;;
@@ -316,6 +356,7 @@ http {
         ssl_conf_command Ciphersuites $CIPHER;
         ssl_ecdh_curve X25519;
         ssl_session_tickets on;
+        ssl_conf_command NumTickets 1;
         root ${5:-$WWW};
     }
 }
@@ -345,17 +386,12 @@ server_start() {
         spawn "$log" "$log" "${PIN_SERVER[@]}" "${nk[@]}" --listen "127.0.0.1:$PORT" \
             --io "${kind#nktls-}" ;;
     nktls-root)
-        # --root may need --io threads (its file server is written with
-        # blocking calls): uring when it takes it.
         NKTLS_ROOT_IO=uring
         spawn "$log" "$log" "${PIN_SERVER[@]}" "${nk[@]}" --listen "127.0.0.1:$PORT" \
-            --io uring --root "$WWW"
-        if ! wait_listen "$PORT" "$SPAWNED" 10 && grep -q 'needs --io threads' "$log"; then
-            stop "$SPAWNED"
-            NKTLS_ROOT_IO=threads
-            spawn "$log" "$log" "${PIN_SERVER[@]}" "${nk[@]}" --listen "127.0.0.1:$PORT" \
-                --io threads --root "$WWW"
-        fi ;;
+            --io uring --root "$WWW" ;;
+    nktls-root-epoll|nktls-root-threads)
+        spawn "$log" "$log" "${PIN_SERVER[@]}" "${nk[@]}" --listen "127.0.0.1:$PORT" \
+            --io "${kind#nktls-root-}" --root "$WWW" ;;
     nginx)
         command -v nginx >/dev/null || { SRV_ERR="nginx not installed"; return 1; }
         nginx_conf "$WORK/nginx-$PORT" "$PORT" "$CERT" "$KEYF"
@@ -367,7 +403,8 @@ server_start() {
         # shellcheck disable=SC2016  # $1 and $@ belong to the inner shell
         spawn "$log" "$log" bash -c 'cd "$1" && shift && exec "$@"' _ "$WWW" \
             "${PIN_SERVER[@]}" openssl s_server -quiet -accept "127.0.0.1:$PORT" \
-            -cert "$CERT" -key "$KEYF" -tls1_3 -ciphersuites "$CIPHER" -groups X25519 -WWW ;;
+            -cert "$CERT" -key "$KEYF" -tls1_3 -ciphersuites "$CIPHER" -groups X25519 \
+            -num_tickets 1 -WWW ;;
     gnutls)
         command -v gnutls-serv >/dev/null || { SRV_ERR="gnutls-serv not installed"; return 1; }
         # Tickets are on unless --noticket; -a: no certificate request.
@@ -382,6 +419,18 @@ server_start() {
         stop "$SRV"
         return 1
     fi
+}
+
+# tickets_probe: how many NewSessionTicket messages the running server sends
+# after one full handshake (openssl s_client -msg, which waits a second for
+# them); empty when the probe failed.
+tickets_probe() {
+    local out
+    out=$( (sleep 1) | timeout 10 "${PIN_CLIENT[@]}" openssl s_client -connect "127.0.0.1:$PORT" \
+        -servername localhost -tls1_3 -ciphersuites "$CIPHER" -groups X25519 -msg 2>/dev/null) ||
+        [ -n "$out" ] || return 0
+    grep -q '^<<< .*Finished' <<<"$out" || return 0
+    grep -c '^<<< .*NewSessionTicket' <<<"$out" || true
 }
 
 gnutls_cipher() {
@@ -426,16 +475,21 @@ load() {
         echo "run=$name error=\"${L[err]}\"" >>"$raw"
         return 1
     fi
-    L[ops]=$(jget "$json" operations)
-    L[ops_s]=$(jget "$json" ops_per_s)
-    L[hs_s]=$(jget "$json" handshakes_per_s)
-    L[bytes_s]=$(jget "$json" bytes_per_s)
-    L[bytes_in]=$(jget "$json" bytes_in)
-    L[resumed]=$(jget "$json" resumed_fraction)
-    L[p50]=$(jget "$json" p50)
-    L[p99]=$(jget "$json" p99)
-    L[elapsed]=$(jget "$json" elapsed_s)
-    errs=$(sed -n 's/.*"errors": *{"total": *\([0-9]*\).*/\1/p' "$json" | head -1)
+    declare -A J=()
+    local kvline
+    while IFS= read -r kvline; do J[${kvline%%=*}]=${kvline#*=}; done < <(jfields "$json" \
+        operations ops_per_s handshakes_per_s bytes_per_s bytes_in resumed_fraction \
+        latency_ms.p50 latency_ms.p99 elapsed_s errors.total errors.detail)
+    L[ops]=${J[operations]:-}
+    L[ops_s]=${J[ops_per_s]:-}
+    L[hs_s]=${J[handshakes_per_s]:-}
+    L[bytes_s]=${J[bytes_per_s]:-}
+    L[bytes_in]=${J[bytes_in]:-}
+    L[resumed]=${J[resumed_fraction]:-}
+    L[p50]=${J[latency_ms.p50]:-}
+    L[p99]=${J[latency_ms.p99]:-}
+    L[elapsed]=${J[elapsed_s]:-}
+    errs=${J[errors.total]:-}
     L[errors]=${errs:-0}
     L[in_s]=$(calc "${L[bytes_in]:-0} / ${L[elapsed]:-1}" %.1f)
     L[cpu_s]=$(calc "($t1 - $t0) / $CLK_TCK" %.3f)
@@ -445,7 +499,7 @@ load() {
     fi
     echo "run=$name ops=${L[ops]} ops_per_s=${L[ops_s]} handshakes_per_s=${L[hs_s]} bytes_per_s=${L[bytes_s]} bytes_in=${L[bytes_in]} resumed_fraction=${L[resumed]} p50_ms=${L[p50]} p99_ms=${L[p99]} in_per_s=${L[in_s]} errors=${L[errors]} elapsed_s=${L[elapsed]} server_cpu_s=${L[cpu_s]} ops_per_cpu_s=${L[ops_cpu]:-} bytes_per_cpu_s=${L[bytes_cpu]:-}" >>"$raw"
     if [ "${L[ops]:-0}" = 0 ]; then
-        L[err]="no operation completed ($(sed -n 's/.*"detail": *"\([^"]*\)".*/\1/p' "$json" | head -1))"
+        L[err]="no operation completed (${J[errors.detail]:-no error detail})"
         return 1
     fi
     # A run where a tenth or more of the operations failed measures the

@@ -1,17 +1,16 @@
 # scripts/bench.d/conns.sh — section "conns" of scripts/bench (sourced).
 #
 #   conns        the event loop at 1, 100, 1000 and 10000 concurrent connections
-#                (NKTLS_BENCH_CONNS; --quick: 1 1000), for nktls-server
-#                --io uring, --io epoll and nginx, one worker each, same
-#                certificate (P-256) and suite, in the same run:
+#                (NKTLS_BENCH_CONNS; --quick: 1 1000), for nktls-server --root
+#                --io uring, --root --io epoll and nginx, one worker each, same
+#                certificate (P-256), suite and files, in the same run:
 #     handshakes nktls-load --mode handshake, closed loop, N connections in
 #                flight: full handshakes per second and per server CPU-second.
-#     bytes      nktls-load --mode request on N keep-alive connections, 16 KiB
-#                per reply: nktls-server echoes a 16 KiB request (it decrypts
-#                16 KiB and encrypts 16 KiB per reply), nginx answers a GET for
-#                a 16 KiB file (it decrypts ~60 bytes and encrypts 16 KiB):
-#                bytes received by the client per second and per server
-#                CPU-second. The connections' own handshakes fall inside the
+#     bytes      nktls-load --mode request on N keep-alive connections: every
+#                server answers the same GET for the same 16 KiB file (it
+#                decrypts ~60 bytes and encrypts 16 KiB and its HTTP head per
+#                reply): bytes received by the client per second and per
+#                server CPU-second. The connections' own handshakes fall inside the
 #                run (all opened as it starts): from 5000 connections on, two
 #                runs, one longer than those handshakes take and one longer
 #                still, and the figures are their differences (bytes, CPU,
@@ -20,7 +19,7 @@
 #                each waits its turn for seconds.
 # shellcheck shell=bash
 
-CONNS_SERVERS=(nktls-uring nktls-epoll nginx)
+CONNS_SERVERS=(nktls-root nktls-root-epoll nginx)
 CONNS_REPLY=16384
 
 # conns_secs N: seconds for a run with N connections.
@@ -79,7 +78,7 @@ conns_table() {
             echo "-- full handshakes, closed loop, N connections in flight: per second | per server CPU-s"
         else
             echo "-- 16 KiB replies on N keep-alive connections: MB/s | MB per server CPU-s"
-            echo "   (nktls echoes the request: twice nginx's crypto per reply)"
+            echo "   (the same GET of the same 16 KiB file from every server)"
         fi
         printf '   %6s %9s %9s %9s | %9s %9s %9s | %8s %8s\n' conns uring epoll nginx \
             uring epoll nginx "ur/ep" "ur/ngx"
@@ -90,8 +89,8 @@ conns_table() {
                 c+=("$(num "${R[conns_${srv}_${what}_${n}_cpu]:-}")")
             done
             printf '   %6s %9s %9s %9s | %9s %9s %9s | %8s %8s\n' "$n" "${w[@]}" "${c[@]}" \
-                "$(ratio "${R[conns_nktls-uring_${what}_${n}_cpu]:-}" "${R[conns_nktls-epoll_${what}_${n}_cpu]:-}")" \
-                "$(ratio "${R[conns_nktls-uring_${what}_${n}_cpu]:-}" "${R[conns_nginx_${what}_${n}_cpu]:-}")"
+                "$(ratio "${R[conns_nktls-root_${what}_${n}_cpu]:-}" "${R[conns_nktls-root-epoll_${what}_${n}_cpu]:-}")" \
+                "$(ratio "${R[conns_nktls-root_${what}_${n}_cpu]:-}" "${R[conns_nginx_${what}_${n}_cpu]:-}")"
         done
     done
     for srv in "${CONNS_SERVERS[@]}"; do
@@ -116,12 +115,7 @@ section_conns() {
     www_file conn.bin "$CONNS_REPLY"
     echo "# conns: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg); ulimit -n $(ulimit -n)" >>"$raw"
     for srv in "${CONNS_SERVERS[@]}"; do
-        if [ "$srv" = nginx ]; then
-            req='GET /conn.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'
-        else
-            # Letters only: no escapes; an echo server sends it back.
-            req=$(head -c "$CONNS_REPLY" /dev/zero | tr '\0' 'a')
-        fi
+        req='GET /conn.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'
         say "conns: $srv"
         if ! server_start "$srv" p256; then
             for n in $levels; do R[conns_${srv}_hs_${n}_err]=$SRV_ERR; done

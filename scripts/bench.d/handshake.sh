@@ -36,6 +36,7 @@ hs_measure() {
     done
     R[${p}_cpu]=$(median "${cpu[@]}")
     R[${p}_wall]=$(median "${wall[@]}")
+    R[${p}_cpu_all]="${cpu[*]}"
     echo "server=$srv key=$key mode=$mode stat=median reps=$reps per_cpu_s=${R[${p}_cpu]} per_s=${R[${p}_wall]}" >>"$raw"
 }
 
@@ -47,9 +48,10 @@ hs_table() {
     for key in p256 rsa2048; do
         echo
         echo "-- $([ "$key" = p256 ] && echo "ECDSA P-256" || echo "RSA-2048") server certificate"
-        printf '   %-28s %11s %9s %11s %9s %9s %9s %7s\n' server "full/CPU-s" "full/s" \
-            "resum/CPU-s" "resum/s" "nk/this" "nk/this" "floor"
-        printf '   %-28s %11s %9s %11s %9s %9s %9s %7s\n' "" "" "" "" "" "full" "resumed" "frac"
+        printf '   %-28s %11s %9s %11s %9s %9s %9s %7s %7s\n' server "full/CPU-s" "full/s" \
+            "resum/CPU-s" "resum/s" "nk/this" "nk/this" "floor" "tickets"
+        printf '   %-28s %11s %9s %11s %9s %9s %9s %7s %7s\n' "" "" "" "" "" "full" "resumed" "frac" \
+            "per hs"
         nk_full=${R[hs_nktls-uring_${key}_full_cpu]:-}
         nk_res=${R[hs_nktls-uring_${key}_resume_cpu]:-}
         for srv in "${HS_SERVERS[@]}"; do
@@ -58,11 +60,12 @@ hs_table() {
                 printf '   %-28s not run: %s\n' "$(server_label "$srv")" "${R[${p}_err]}"
                 continue
             fi
-            printf '   %-28s %11s %9s %11s %9s %9s %9s %7s\n' "$(server_label "$srv")" \
+            printf '   %-28s %11s %9s %11s %9s %9s %9s %7s %7s\n' "$(server_label "$srv")" \
                 "$(num "${R[${p}_full_cpu]:-}")" "$(num "${R[${p}_full_wall]:-}")" \
                 "$(num "${R[${p}_resume_cpu]:-}")" "$(num "${R[${p}_resume_wall]:-}")" \
                 "$(ratio "$nk_full" "${R[${p}_full_cpu]:-}")" "$(ratio "$nk_res" "${R[${p}_resume_cpu]:-}")" \
-                "$(floor_frac_hs "${R[${p}_full_cpu]:-}" "${R[floor_full_${key}_us]:-}")"
+                "$(floor_frac_hs "${R[${p}_full_cpu]:-}" "${R[floor_full_${key}_us]:-}")" \
+                "$(fmt "${R[tickets_${srv}_${key}]:-}")"
             for m in full resume; do
                 [ -z "${R[${p}_${m}_err]:-}" ] || printf '   %-28s   %s: %s\n' "" "$m" "${R[${p}_${m}_err]}"
             done
@@ -90,6 +93,9 @@ hs_table() {
     echo "   nk/this: nktls-server's handshakes per CPU-second over that server's (above 1:"
     echo "   nktls is cheaper). floor frac: full/CPU-s over the crypto floor's rate (floor"
     echo "   section; - when it did not run). p99 this/nk above 1: that server's tail is longer."
+    echo "   tickets per hs: NewSessionTicket messages after one full handshake, counted by"
+    echo "   openssl s_client; every server is configured for 1 (gnutls-serv has no setting"
+    echo "   and sends 2: its full handshakes do one ticket's work more)."
     echo "   The client is nktls-load on one CPU: where it is the bottleneck, per-s figures"
     echo "   are the client's limit and per CPU-s figures the server's true cost."
 }
@@ -98,7 +104,7 @@ section_handshake() {
     local raw=$OUTDIR/handshake.raw txt=$OUTDIR/handshake.txt reps key srv mode slow="" rate
     : >"$raw"
     setup_certs
-    reps=${NKTLS_BENCH_REPS:-$(qd 3 1)}
+    reps=${NKTLS_BENCH_REPS:-$(qd 3 2)}
     LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 4 1)}
     R[hs_reps]=$reps
     echo "# handshake: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
@@ -110,6 +116,8 @@ section_handshake() {
                 FAILED=1
                 continue
             fi
+            R[tickets_${srv}_${key}]=$(tickets_probe)
+            echo "server=$srv key=$key tickets_per_handshake=${R[tickets_${srv}_${key}]}" >>"$raw"
             # Warm-up: lazy initialisation, caches.
             load "hs-$srv-$key-warm" "$raw" --mode handshake --concurrency 4 --count 50 || true
             for mode in full resume; do

@@ -24,6 +24,7 @@ inproc_parse() {
     for f in server client floor; do
         mapfile -t v < <(while read -r l; do kv "${f}_us" "$l"; done <<<"$lines" | grep .)
         [ ${#v[@]} -eq 0 ] || R[inproc_${impl}_${key}_${mode}_$f]=$(median "${v[@]}")
+        [ ${#v[@]} -eq 0 ] || R[inproc_${impl}_${key}_${mode}_${f}_all]="${v[*]}"
     done
     mapfile -t v < <(while read -r l; do kv ratio "$l"; done <<<"$lines" | grep .)
     [ ${#v[@]} -eq 0 ] || R[inproc_${impl}_${key}_${mode}_ratio]=$(median "${v[@]}")
@@ -60,7 +61,7 @@ inproc_table() {
 section_inproc() {
     local raw=$OUTDIR/inproc.raw txt=$OUTDIR/inproc.txt impl prog key mode i out reps count
     : >"$raw"
-    reps=${NKTLS_BENCH_REPS:-$(qd 3 1)}
+    reps=${NKTLS_BENCH_REPS:-$(qd 3 2)}
     count=$(qd 500 100)
     R[inproc_reps]=$reps
     R[inproc_count]=$count

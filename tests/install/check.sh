@@ -27,8 +27,13 @@ check() {   # check NAME COMMAND...
 check "meson install into a staging root" env DESTDIR="$work/root" meson install -C "$build" --no-rebuild
 prefix=$(meson introspect --buildoptions "$build" | python3 -c \
     'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+libdir=$(meson introspect --buildoptions "$build" | python3 -c \
+    'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "libdir"))')
 root=$work/root$prefix
 pc=$(dirname "$(find "$root" -name nktls.pc | head -n 1)")
+# The README tells users PKG_CONFIG_PATH=<prefix>/<libdir>/pkgconfig (on Debian
+# x86_64 <libdir> is lib/x86_64-linux-gnu): the .pc must be exactly there.
+check "nktls.pc is in <prefix>/$libdir/pkgconfig" test -f "$root/$libdir/pkgconfig/nktls.pc"
 for h in common/mocana.h common/mtypes.h common/merrors.h common/moptions.h common/mdefs.h \
          common/mtcp.h common/mrtos.h common/random.h common/vlong.h crypto/ca_mgmt.h \
          crypto/cert_store.h crypto/hw_accel.h crypto/crypto.h crypto/pubcrypto.h \
@@ -75,6 +80,33 @@ check "application builds with pkg-config (static)" \
     sh -c "cc -o '$work/app-static' '$work/app.c' $(pkg-config --define-variable=prefix="$root" --cflags nktls) \
         '$(find "$root" -name libnktls.a | head -n 1)' $(pkg-config --define-variable=prefix="$root" --libs --static nktls | sed 's/-lnktls//')"
 check "application runs from the static library" "$work/app-static"
+
+# The installed programs run with no LD_LIBRARY_PATH: their rpath names the
+# library directory relative to themselves, so even this staged copy finds its
+# own libnktls (not a system one), and an installed server and client talk.
+found_lib=$(env -u LD_LIBRARY_PATH ldd "$root/bin/nktls-server" 2>/dev/null |
+    awk '$1 == "libnktls.so.0" { print $3 }')
+echo "# ldd: the installed nktls-server loads ${found_lib:-no libnktls.so.0}"
+check "installed nktls-server's rpath finds the installed libnktls.so.0" \
+    test "$(realpath -q "${found_lib:-/nonexistent}")" = "$(realpath "$root/$libdir/libnktls.so.0")"
+if "$src/scripts/gen-certs" "$work/certs" >/dev/null 2>&1; then
+    port=$((20000 + RANDOM % 30000))
+    LD_LIBRARY_PATH= "$root/bin/nktls-server" --listen "127.0.0.1:$port" \
+        --cert "$work/certs/server.pem" --key "$work/certs/server.key" >"$work/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 50); do
+        ss -Htln "sport = :$port" 2>/dev/null | grep -q . && break
+        sleep 0.1
+    done
+    check "installed nktls-client and nktls-server, LD_LIBRARY_PATH empty, echo a line" \
+        sh -c "echo 'installed echo' | LD_LIBRARY_PATH= timeout 20 '$root/bin/nktls-client' \
+            --connect 127.0.0.1:$port --servername localhost --ca '$work/certs/ca.pem' |
+            grep -qx 'installed echo'"
+    kill "$server_pid" 2>/dev/null
+    wait "$server_pid" 2>/dev/null
+else
+    check "scripts/gen-certs for the installed programs' check" false
+fi
 
 # Glue written for the SDK tests its feature flags: those nktls provides are set
 # by the headers (either spelling), a -D of the same flag from an SDK build
