@@ -470,6 +470,44 @@ TEST_F(async, key_update_answered)
     pair_close(_metadata, self->h);
 }
 
+/* RFC 8446 §4.6.2 through the asynchronous calls: the server's request goes
+ * out with the next bytes taken, the client answers inside recvMessage, and
+ * the server has the client's certificate once the answer is in. TLS 1.2 has
+ * no such thing: refused, nothing queued. */
+TEST_F(async, post_handshake_auth)
+{
+    const ubyte *der = NULL;
+    ubyte4 len = 0;
+    sbyte4 *h = self->h;
+    h[CLI] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli_id);
+    ASSERT_GT(h[CLI], 0);
+    ASSERT_EQ(cap_version(h[CLI]), OK);
+    ASSERT_EQ(SSL_setSessionFlags(h[CLI], SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH), OK);
+    h[SRV] = SSL_ASYNC_acceptConnection(-1, env.srv);
+    ASSERT_GT(h[SRV], 0);
+    ASSERT_EQ(SSL_setSessionFlags(h[SRV], SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH), OK);
+    ASSERT_EQ(SSL_ASYNC_start(h[CLI]), OK);
+    ST(pump(h, 0), OK);
+    ASSERT_EQ(NKTLS_getPeerCertificate(h[SRV], 0, &der, &len), ERR_SSL_NOT_OPEN);
+    if (tls_minor == 3) {
+        ASSERT_EQ(SSL_sendPosthandshakeAuthCertificateRequest(h[SRV]), ERR_SSL_BAD_STATE);
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[SRV]), 0);
+        exchange(_metadata, h, SRV, 100, 3, 0);
+        pair_close(_metadata, h);
+        return;
+    }
+    ASSERT_EQ(SSL_sendPosthandshakeAuthCertificateRequest(h[SRV]), OK);
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(h[SRV]), 0);
+    ST(move(h[SRV], h[CLI], 1), OK);   /* the request, a byte at a time */
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(h[CLI]), 0);   /* the answer, queued */
+    exchange(_metadata, h, CLI, 3000, 4, 0);   /* behind the answer */
+    ASSERT_EQ(NKTLS_getPeerCertificate(h[SRV], 0, &der, &len), OK);
+    ASSERT_EQ(len, (ubyte4)pki.cli.n);
+    ASSERT_MEM_EQ(der, pki.cli.p, len);
+    exchange(_metadata, h, SRV, 3000, 5, 7);
+    pair_close(_metadata, h);
+}
+
 /* ---- timers ------------------------------------------------------------------------ */
 
 TEST_F(async, hello_timer)
