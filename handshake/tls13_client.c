@@ -243,9 +243,20 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME, ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
+        if (t == NK_EXT_RECORD_SIZE_LIMIT) {
+            uint16_t lim;
+            struct nk_rd r = e[i].data;
+            NK_TRY(nk_rd_u16(&r, &lim));
+            NK_TRY(nk_rd_done(&r));
+            /* RFC 8449 §4: below 64 is illegal_parameter; in TLS 1.2 the
+             * limit is the plaintext's own (no inner content type). */
+            NK_CHECK(lim >= 64, ERR_SSL_ILLEGAL_PARAMETER);
+            c->send_limit = lim < NK_MAX_PLAIN ? lim : NK_MAX_PLAIN;
+        }
     }
     return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
 }
