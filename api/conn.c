@@ -253,6 +253,25 @@ NK_API MSTATUS SSL_sendKeyUpdateRequest(sbyte4 h, ubyte request)
     return c->is_async ? OK : nk_drive_flush(c);
 }
 
+/* RFC 8446 §4.6.2: a server asks the client for a certificate after the
+ * handshake; the answer arrives with the data that follows (SSL_recv, the
+ * async calls, the loop) and its chain is then the peer's
+ * (NKTLS_getPeerCertificate). Only where the client offered
+ * post_handshake_auth and the connection has
+ * SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH (set before the handshake); one request
+ * at a time: ERR_SSL_BAD_STATE otherwise. An empty answer is accepted unless
+ * SSL_FLAG_REQUIRE_MUTUAL_AUTH is set (certificate_required, fatal). */
+NK_API MSTATUS SSL_sendPosthandshakeAuthCertificateRequest(sbyte4 h)
+{
+    GET(h, c);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN && c->err >= 0, ERR_SSL_NOT_OPEN);
+    MSTATUS st = nk_pha_request(&c->tls);
+    if (st == ERR_SSL_BAD_STATE)   /* a request that may not be made: nothing changed */
+        return st;
+    NK_TRY(nk_fail(c, st));
+    return c->is_async ? OK : nk_fail(c, nk_drive_flush(c));
+}
+
 NK_API MSTATUS SSL_generateExportKeyMaterial(sbyte4 h, ubyte *key, ubyte2 key_len, ubyte *label,
                                              ubyte2 label_len, ubyte *ctx, ubyte2 ctx_len, int use_ctx)
 {

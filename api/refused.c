@@ -175,9 +175,3 @@ NK_API MSTATUS SSL_populateMutualAuthCertStore(sbyte4 h, const SizedBuffer *cert
     return ERR_NOT_SUPPORTED;
 }
 
-NK_API MSTATUS SSL_sendPosthandshakeAuthCertificateRequest(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
-}

@@ -529,6 +529,16 @@ MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t)
     return nk_transcript_add(t, mh, 4 + hl);
 }
 
+MSTATUS nk_transcript_copy_from(struct nk_transcript *t, const EVP_MD_CTX *kept, enum nk_hash h)
+{
+    if (!t->ctx && !(t->ctx = EVP_MD_CTX_new()))
+        return ERR_MEM_ALLOC_FAIL;
+    NK_CHECK(EVP_MD_CTX_copy_ex(t->ctx, kept), ERR_CRYPTO);
+    t->hash = h;
+    t->hash_known = 1;
+    return OK;
+}
+
 void nk_transcript_free(struct nk_transcript *t)
 {
     EVP_MD_CTX_free(t->ctx);

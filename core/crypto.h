@@ -142,5 +142,7 @@ MSTATUS nk_transcript_hash_extra(const struct nk_transcript *t, enum nk_hash h, 
 /* Replace ClientHello1 with message_hash (HelloRetryRequest, RFC 8446 §4.4.1). */
 MSTATUS nk_transcript_hrr_reset(struct nk_transcript *t) NK_MUST;
 void nk_transcript_free(struct nk_transcript *t);
+/* Start t as a copy of a kept transcript state (a digest context of hash h). */
+MSTATUS nk_transcript_copy_from(struct nk_transcript *t, const EVP_MD_CTX *kept, enum nk_hash h) NK_MUST;
 
 #endif

@@ -354,6 +354,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
+    nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     nk_hs_input_free(&c->tls);

@@ -44,6 +44,8 @@ enum {
     /* server */
     ST_S_WAIT_CH, ST_S_WAIT_CH2, ST_S_WAIT_CERT, ST_S_WAIT_CV, ST_S_WAIT_FIN,
     ST_CONNECTED,
+    /* TLS 1.3 server, post-handshake authentication (handshake/tls13_pha.c) */
+    ST_S_PHA_WAIT_CERT, ST_S_PHA_WAIT_CV, ST_S_PHA_WAIT_FIN,
     /* TLS 1.2 client (handshake/tls12_client.c) */
     ST_C12_WAIT_CERT, ST_C12_WAIT_SKE, ST_C12_WAIT_SHD, ST_C12_WAIT_CCS, ST_C12_WAIT_FIN,
     /* TLS 1.2 server (handshake/tls12_server.c) */
@@ -79,6 +81,9 @@ struct nk_hs {
     int client_cert_empty;           /* client: respond with an empty Certificate */
     uint8_t cr_context[255];
     uint8_t cr_context_len;
+    uint8_t pha;                     /* post-handshake authentication may follow:
+                                      * keep the transcript (handshake/tls13_pha.c) */
+    uint8_t pha_exchange;            /* this is one, after the handshake */
 
     /* key schedule */
     enum nk_hash hash;
@@ -218,7 +223,24 @@ MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *r
 MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c) NK_MUST;
+/* The verified chain becomes the connection's peer chain (c->peer_chain). */
+MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c) NK_MUST;
 MSTATUS nk_hs_complete(struct nk_tls *c) NK_MUST;
+/* CertificateRequest (§4.3.2) with hs->cr_context (empty in the handshake). */
+MSTATUS nk_hs_send_certificate_request(struct nk_tls *c) NK_MUST;
+/* The client: a CertificateRequest's body after its context: the extensions,
+ * the transcript, and the identity we answer with (NULL: none suits). */
+MSTATUS nk_hs_read_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
+
+/* post-handshake authentication (handshake/tls13_pha.c, RFC 8446 §4.6.2) */
+/* At the end of a TLS 1.3 handshake: keep the transcript when it may follow. */
+void nk_pha_keep(struct nk_tls *c);
+void nk_pha_free(struct nk_tls *c);
+/* The server asks (SSL_sendPosthandshakeAuthCertificateRequest). */
+MSTATUS nk_pha_request(struct nk_tls *c) NK_MUST;
+MSTATUS nk_pha_on_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
+/* The client answers. */
+MSTATUS nk_pha_on_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
 
 /* key schedule (handshake/keysched.c), RFC 8446 §7.1 */
 MSTATUS nk_ks_derive_secret(enum nk_hash h, const uint8_t *secret, const char *label,

@@ -129,7 +129,11 @@ struct nk_config {
     uint8_t c_ap[NK_MAX_SECRET], s_ap[NK_MAX_SECRET];   /* application traffic secrets */ \
     uint8_t exporter[NK_MAX_SECRET]; \
     uint8_t resumption[NK_MAX_SECRET]; \
-    struct nk_hs *hs;
+    struct nk_hs *hs; \
+    /* TLS 1.3: the transcript through the client's Finished (an EVP_MD_CTX), \
+     * kept only where post-handshake authentication may follow (RFC 8446 \
+     * §4.6.2, handshake/tls13_pha.c) */ \
+    void *pha_md;
 
 struct nk_tls {
     NK_TLS_FIELDS

@@ -98,6 +98,11 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     ext_begin(hs, w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
     nk_wr_u16(w, NK_MAX_PLAIN + 1);
     nk_wr_close(w, pos, 2);
+    if ((c->flags & SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH) && c->max_minor >= 4) {
+        ext_begin(hs, w, NK_EXT_POST_HANDSHAKE_AUTH, &pos);   /* §4.2.6: empty */
+        nk_wr_close(w, pos, 2);
+        hs->pha = 1;
+    }
     if (hs->cookie.len)
         write_vec16_ext(hs, w, NK_EXT_COOKIE, hs->cookie.p, hs->cookie.len);
     if (c->min_minor <= 3) {   /* RFC 7627 and RFC 5746, for a TLS 1.2 server */
@@ -238,9 +243,20 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME, ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
+        if (t == NK_EXT_RECORD_SIZE_LIMIT) {
+            uint16_t lim;
+            struct nk_rd r = e[i].data;
+            NK_TRY(nk_rd_u16(&r, &lim));
+            NK_TRY(nk_rd_done(&r));
+            /* RFC 8449 §4: below 64 is illegal_parameter; in TLS 1.2 the
+             * limit is the plaintext's own (no inner content type). */
+            NK_CHECK(lim >= 64, ERR_SSL_ILLEGAL_PARAMETER);
+            c->send_limit = lim < NK_MAX_PLAIN ? lim : NK_MAX_PLAIN;
+        }
     }
     return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
 }
@@ -385,13 +401,18 @@ static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const 
 
 static MSTATUS on_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
-    struct nk_hs *hs = c->hs;
     struct nk_rd ctx;
-    struct nk_ext e[NK_MAX_EXTS];
-    size_t ne;
     NK_TRY(nk_rd_vec8(b, &ctx, 0, 255));
     /* §4.3.2: the context is empty except in post-handshake authentication. */
     NK_CHECK(nk_rd_left(&ctx) == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    return nk_hs_read_certificate_request(c, b, raw, n);
+}
+
+MSTATUS nk_hs_read_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
     NK_CHECK(nk_rd_left(b) >= 2, ERR_SSL_PROTOCOL);
     NK_TRY(nk_ext_parse(b, e, &ne));
     NK_TRY(nk_rd_done(b));
@@ -439,9 +460,9 @@ static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8
 
 /* RFC 8446 §2, Appendix A.1: the client's states. A change_cipher_spec may
  * come from the moment our ClientHello is out until the server's Finished
- * (§5); after the handshake, NewSessionTicket (§4.6.1) and KeyUpdate (§4.6.3)
- * only: a post-handshake CertificateRequest needs post_handshake_auth, which
- * we never offer (§4.6.2), and nothing else has a place there. */
+ * (§5); after the handshake, NewSessionTicket (§4.6.1), KeyUpdate (§4.6.3)
+ * and CertificateRequest (§4.6.2: unexpected_message unless we offered
+ * post_handshake_auth, handshake/tls13_pha.c); nothing else has a place there. */
 static const struct nk_step client13[] = {
     /* state            content type              message                     handler                  next (alt) */
     { ST_C_WAIT_SH,     NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         on_server_hello,         ST_C_WAIT_EE,
@@ -463,6 +484,7 @@ static const struct nk_step client13[] = {
 
     { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_hs_on_new_session_ticket, ST_CONNECTED },
     { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_KEY_UPDATE,           nk_hs_on_key_update,     ST_CONNECTED },
+    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_REQUEST,  nk_pha_on_request,       ST_CONNECTED },
 };
 
 const struct nk_protocol nk_tls13_client = {

@@ -155,7 +155,7 @@ static MSTATUS keep_peer_chain(struct nk_tls *c, struct nk_rd *list)
 
 /* The verified chain outlives the handshake (and goes into tickets): one
  * allocation of <u24 length, DER> entries. */
-static MSTATUS keep_chain_in_conn(struct nk_tls *c)
+MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
     struct nk_buf b = { 0 };
@@ -198,7 +198,10 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
         st = c->invalid_cert_cb(c->handle, st);
     }
     NK_TRY(st);
-    return keep_chain_in_conn(c);
+    /* After the handshake the chain becomes the connection's only once the
+     * exchange's Finished verifies (handshake/tls13_pha.c): until then the
+     * connection is still authenticated as before. */
+    return c->hs->pha_exchange ? OK : nk_hs_keep_peer_chain(c);
 }
 
 MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
@@ -265,6 +268,7 @@ MSTATUS nk_hs_complete(struct nk_tls *c)
     c->minor = (uint8_t)nk_hs_proto(c)->version;
     c->resumed = c->hs->psk_ok;
     c->hello_retried = c->hs->hrr != 0;
+    nk_pha_keep(c);
     nk_hs_free(c);
     return OK;
 }

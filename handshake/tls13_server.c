@@ -146,6 +146,11 @@ static MSTATUS read_client_exts(struct nk_tls *c, struct offer *o)
         NK_CHECK(o->rsl >= 64, ERR_SSL_ILLEGAL_PARAMETER);   /* RFC 8449 §4 */
         c->send_limit = o->rsl - 1 < NK_MAX_PLAIN ? o->rsl - 1 : NK_MAX_PLAIN;
     }
+    if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_POST_HANDSHAKE_AUTH))) {
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);   /* §4.2.6: empty */
+        /* The transcript is kept for it only where the application allows it. */
+        hs->pha = (c->flags & SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH) != 0;
+    }
     return OK;
 }
 
@@ -306,11 +311,13 @@ static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct offer *o, int 
     return nk_hs_finish(c, &w);
 }
 
-static MSTATUS send_certificate_request(struct nk_tls *c)
+MSTATUS nk_hs_send_certificate_request(struct nk_tls *c)
 {
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE_REQUEST);
-    nk_wr_u8(&w, 0);   /* empty certificate_request_context (§4.3.2) */
+    /* §4.3.2: certificate_request_context, empty in the handshake */
+    nk_wr_u8(&w, c->hs->cr_context_len);
+    nk_wr_bytes(&w, c->hs->cr_context, c->hs->cr_context_len);
     size_t exts = nk_wr_open(&w, 2);
     size_t n_sigs;
     const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
@@ -380,7 +387,7 @@ static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *r
     int want_cert = !hs->psk_ok && (c->flags & (SSL_FLAG_REQUIRE_MUTUAL_AUTH | NKTLS_FLAG_REQUEST_MUTUAL_AUTH))
                     && !(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REQUEST);
     if (want_cert)
-        NK_TRY(send_certificate_request(c));
+        NK_TRY(nk_hs_send_certificate_request(c));
     if (!hs->psk_ok) {
         NK_TRY(nk_hs_send_certificate(c, hs->identity));
         NK_TRY(nk_hs_send_cert_verify(c));
@@ -511,6 +518,12 @@ static const struct nk_step server13[] = {
     { ST_S_WAIT_FIN,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_FIN },
 
     { ST_CONNECTED,   NK_CT_HANDSHAKE,          NK_HS_KEY_UPDATE,          nk_hs_on_key_update,  ST_CONNECTED },
+
+    /* §4.6.2: the answer to our post-handshake CertificateRequest */
+    { ST_S_PHA_WAIT_CERT, NK_CT_HANDSHAKE,      NK_HS_CERTIFICATE,         nk_hs_on_certificate, ST_S_PHA_WAIT_CV,
+      .alt = ST_S_PHA_WAIT_FIN /* an empty one: no CertificateVerify */ },
+    { ST_S_PHA_WAIT_CV,   NK_CT_HANDSHAKE,      NK_HS_CERTIFICATE_VERIFY,  nk_hs_on_cert_verify, ST_S_PHA_WAIT_FIN },
+    { ST_S_PHA_WAIT_FIN,  NK_CT_HANDSHAKE,      NK_HS_FINISHED,            nk_pha_on_finished,   ST_CONNECTED },
 };
 
 const struct nk_protocol nk_tls13_server = {

@@ -1,7 +1,7 @@
-/* bench_handshake.c — what a TLS 1.3 handshake costs an nktls server, in CPU.
+/* bench_handshake.c — what a TLS handshake costs an nktls server, in CPU.
  *
  *   bench_handshake [--count N] [--key p256|rsa2048|all] [--mode full|resume|all]
- *                   [--dir CERTDIR] [--warmup N]
+ *                   [--tls 1.3|1.2|all] [--dir CERTDIR] [--warmup N]
  *
  * Client and server run in this one thread over the sans-I/O engine, with no
  * sockets: the program moves the bytes, for BC_BATCH handshakes side by side
@@ -117,12 +117,14 @@ static sbyte4 retrieve_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, 
 
 struct run {
     certStorePtr srv, cli;
-    int resume;
+    int resume, key, tls12;
     struct bc_side side[2];   /* [NK_CLIENT], [NK_SERVER] */
 };
 
 static const ubyte2 g_suite = 0x1301;   /* TLS_AES_128_GCM_SHA256 */
-static const ubyte2 g_group = 29;       /* X25519 */
+/* X25519; TLS 1.2 clients also list P-256, the ECDSA certificate's curve
+ * (RFC 8422 §5.1): the server still picks X25519, the first. */
+static const ubyte2 g_groups[2] = { 29, 23 };
 
 static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
 {
@@ -138,9 +140,11 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
         c->now = (int64_t)time(NULL) * 1000;
         if (role == NK_CLIENT) {
             /* The client is the same on both benchmarks: one suite, one group. */
-            st = SSL_enableCiphers(*h, &g_suite, 1);
+            st = SSL_enableCiphers(*h, r->tls12 ? &bc_suite12[r->key] : &g_suite, 1);
+            if (st == OK && r->tls12)
+                st = SSL_ioctl(*h, SSL_SET_VERSION, (void *)(uintptr_t)3);
             if (st == OK)
-                st = NKTLS_setGroups(*h, &g_group, 1);
+                st = NKTLS_setGroups(*h, g_groups, r->tls12 ? 2 : 1);
             if (st == OK && r->resume)
                 st = SSL_setClientSavePSKCallback(*h, save_psk);
             if (st == OK && r->resume)
@@ -224,9 +228,11 @@ static void run_many(void *arg, long n)
         handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
 }
 
-static void measure(const struct bc_opts *o, int key, int mode, const struct bc_floor *fl, double clock_ns)
+static void measure(const struct bc_opts *o, int key, int mode, int tls, const struct bc_floor *fl,
+                    double clock_ns)
 {
-    struct run r = { .srv = server_store(o, key), .cli = client_store(o), .resume = mode == BC_RESUME };
+    struct run r = { .srv = server_store(o, key), .cli = client_store(o), .resume = mode == BC_RESUME,
+                     .key = key, .tls12 = tls == BC_TLS12 };
     /* In resume mode the first warm-up handshake is a full one that brings the
      * first ticket; every later one resumes. */
     g_ticket_len = 0;
@@ -234,7 +240,7 @@ static void measure(const struct bc_opts *o, int key, int mode, const struct bc_
     run_many(&r, o->warmup);
     double best[2];
     long n = bc_rounds(run_many, &r, r.side, o->count, clock_ns, best);
-    bc_report("nktls", key, mode, n, best[NK_SERVER], best[NK_CLIENT], fl, clock_ns);
+    bc_report("nktls", key, mode, tls, n, best[NK_SERVER], best[NK_CLIENT], fl, clock_ns);
     CERT_STORE_releaseStore(&r.srv);
     CERT_STORE_releaseStore(&r.cli);
 }
@@ -250,10 +256,11 @@ int main(int argc, char **argv)
         fail("SSL_init", st);
     bc_floor_measure(&o, &fl);
     double clock_ns = bc_clock_cost_ns();
-    for (int k = 0; k < BC_NKEYS; k++)
-        for (int m = 0; m < BC_NMODES; m++)
-            if (o.keys[k] && o.modes[m])
-                measure(&o, k, m, &fl, clock_ns);
+    for (int t = 0; t < BC_NTLS; t++)
+        for (int k = 0; k < BC_NKEYS; k++)
+            for (int m = 0; m < BC_NMODES; m++)
+                if (bc_wanted(&o, k, m, t))
+                    measure(&o, k, m, t, &fl, clock_ns);
     SSL_shutdownStack();
     SSL_releaseTables();
     bc_cleanup(&o);

@@ -2,11 +2,12 @@
  * for the ratio against a peer measured in the same run on the same machine.
  *
  *   bench_handshake_ossl [--count N] [--key p256|rsa2048|all] [--mode full|resume|all]
- *                        [--dir CERTDIR] [--warmup N]
+ *                        [--tls 1.3|1.2|all] [--dir CERTDIR] [--warmup N]
  *
  * The same handshake as bench_handshake: client and server in one thread,
  * BC_BATCH handshakes side by side,
- * memory BIOs instead of sockets, TLS 1.3 only, X25519, TLS_AES_128_GCM_SHA256,
+ * memory BIOs instead of sockets, X25519, TLS_AES_128_GCM_SHA256 (TLS 1.2: the
+ * ECDHE AES-128-GCM suite of the key, extended master secret),
  * the same certificate files, the client verifying the chain for "localhost",
  * one ticket per handshake (stateless, no server session cache). Each side's
  * calls (SSL_new .. SSL_free, BIOs included) are bracketed with the thread CPU
@@ -24,14 +25,15 @@ static void die_ssl(const char *what)
     exit(1);
 }
 
-static SSL_CTX *make_ctx(const struct bc_opts *o, int server, int key)
+static SSL_CTX *make_ctx(const struct bc_opts *o, int server, int key, int tls)
 {
     char path[600];
+    int v = tls == BC_TLS12 ? TLS1_2_VERSION : TLS1_3_VERSION;
     SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-    if (!ctx || SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) != 1
-        || SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION) != 1
+    if (!ctx || SSL_CTX_set_min_proto_version(ctx, v) != 1 || SSL_CTX_set_max_proto_version(ctx, v) != 1
         || SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1
-        || SSL_CTX_set1_groups_list(ctx, "X25519") != 1)
+        || SSL_CTX_set_cipher_list(ctx, bc_suite12_name[key]) != 1
+        || SSL_CTX_set1_groups_list(ctx, tls == BC_TLS12 ? "X25519:P-256" : "X25519") != 1)
         die_ssl("SSL_CTX setup");
     if (server) {
         bc_path(o, bc_cert_file[key], path, sizeof path);
@@ -190,16 +192,17 @@ static void free_ssl(struct run *r, int who, SSL *ssl, BIO *in, BIO *out)
     bc_end(&r->side[who]);
 }
 
-static void measure(const struct bc_opts *o, int key, int mode, const struct bc_floor *fl, double clock_ns)
+static void measure(const struct bc_opts *o, int key, int mode, int tls, const struct bc_floor *fl,
+                    double clock_ns)
 {
     struct run r = { .resume = mode == BC_RESUME };
-    r.ctx[SRV] = make_ctx(o, 1, key);
-    r.ctx[CLI] = make_ctx(o, 0, key);
+    r.ctx[SRV] = make_ctx(o, 1, key, tls);
+    r.ctx[CLI] = make_ctx(o, 0, key, tls);
     handshakes(&r, 1);
     run_many(&r, o->warmup);
     double best[2];
     long n = bc_rounds(run_many, &r, r.side, o->count, clock_ns, best);
-    bc_report("openssl", key, mode, n, best[SRV], best[CLI], fl, clock_ns);
+    bc_report("openssl", key, mode, tls, n, best[SRV], best[CLI], fl, clock_ns);
     SSL_SESSION_free(r.sess);
     SSL_CTX_free(r.ctx[SRV]);
     SSL_CTX_free(r.ctx[CLI]);
@@ -212,10 +215,11 @@ int main(int argc, char **argv)
     bc_parse(argc, argv, &o);
     bc_floor_measure(&o, &fl);
     double clock_ns = bc_clock_cost_ns();
-    for (int k = 0; k < BC_NKEYS; k++)
-        for (int m = 0; m < BC_NMODES; m++)
-            if (o.keys[k] && o.modes[m])
-                measure(&o, k, m, &fl, clock_ns);
+    for (int t = 0; t < BC_NTLS; t++)
+        for (int k = 0; k < BC_NKEYS; k++)
+            for (int m = 0; m < BC_NMODES; m++)
+                if (bc_wanted(&o, k, m, t))
+                    measure(&o, k, m, t, &fl, clock_ns);
     bc_cleanup(&o);
     return 0;
 }

@@ -85,13 +85,16 @@ struct srv_ctx {
     atomic_int why_taken;           /* workers race for why: the first one writes it */
     sbyte4 *handles;                /* when set: every opened connection's handle */
     atomic_int n_handles;
+    atomic_int tls12;               /* connections that negotiated TLS 1.2 */
 };
 
 static void s_open(sbyte4 h, void *arg)
 {
     struct srv_ctx *s = arg;
     nktlsRecordLayerInfo info;
+    ubyte4 minor = 0;
     atomic_fetch_add(&s->opened, 1);
+    atomic_fetch_add(&s->tls12, SSL_getSSLTLSVersion(h, &minor) == OK && minor == 3);
     if (s->handles)
         s->handles[atomic_fetch_add(&s->n_handles, 1)] = h;
     if (NKTLS_getRecordLayerInfo(h, &info) == OK) {
@@ -142,6 +145,10 @@ static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)
 
 static const nktlsLoopCallbacks srv_cb = { NULL, s_open, s_data, s_close, s_file };
 
+/* The clients' highest protocol version (SSL_SET_VERSION's minor number);
+ * 0: the default (TLS 1.3, then 1.2). */
+static ubyte4 cli_minor;
+
 /* One server (in a thread) on a loopback listener. */
 struct lenv {
     struct srv_ctx sc;
@@ -174,6 +181,7 @@ static void lenv_up(struct th_meta *_metadata, struct lenv *e, sbyte4 backend, c
 {
     const char *conns = getenv("NKTLS_LOOP_CONNS");
     memset(e, 0, sizeof *e);
+    cli_minor = 0;
     e->n = conns && atoi(conns) > 0 && atoi(conns) <= 30000 ? atoi(conns) : 1000;
     e->fds = raise_nofile(2L * e->n + 512);
     /* The busiest case keeps one end of each connection per process. */
@@ -347,7 +355,13 @@ static void c_close(sbyte4 h, MSTATUS st, void *arg)
     c_more(x);
 }
 
-static const nktlsLoopCallbacks cli_cb = { NULL, c_open, c_data, c_close, NULL };
+static MSTATUS c_setup(sbyte4 h, void *arg)
+{
+    (void)arg;
+    return cli_minor ? SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)cli_minor) : OK;
+}
+
+static const nktlsLoopCallbacks cli_cb = { c_setup, c_open, c_data, c_close, NULL };
 
 /* Keep at most max_hs handshakes running: a burst larger than the listen
  * backlog only costs SYN retransmits. */

@@ -3,13 +3,15 @@
  * boundary and in chunks of 1..64 bytes, and counts the upcalls. Also the kept
  * receive buffer (SSL_FLAG_ENABLE_RECV_BUFFER), recvMessage2's rest, the send
  * buffer's counts, errors and their alerts, close_notify, KeyUpdate, the hello
- * timer. Over real sockets: test_async_sockets.c. */
+ * timer. Every case runs under TLS 1.3 and TLS 1.2 (the fixture's rows). Over
+ * real sockets: test_async_sockets.c. */
 #include "unit/async_env.h"
 
 static void pair_new(struct th_meta *_metadata, sbyte4 h[2])
 {
     h[CLI] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
     ASSERT_GT(h[CLI], 0);
+    ASSERT_EQ(cap_version(h[CLI]), OK);
     h[SRV] = SSL_ASYNC_acceptConnection(-1, env.srv);
     ASSERT_GT(h[SRV], 0);
 }
@@ -73,6 +75,9 @@ static void handshake(struct th_meta *_metadata, sbyte4 h[2], size_t chunk, ubyt
     for (int i = 0; i < 2; i++) {
         ASSERT_EQ(SSL_getSessionStatus(h[i], &status), OK);
         ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
+        ubyte4 minor = 0;
+        ASSERT_EQ(SSL_getSSLTLSVersion(h[i], &minor), OK);
+        ASSERT_EQ(minor, tls_minor);
         struct up *u = up_for(h[i]);
         /* Exactly once, by the upcall for this end's role, not a rehandshake. */
         ASSERT_EQ(u->opens, 1) TH_LOG("chunk %zu, %s", chunk, i ? "server" : "client");
@@ -138,7 +143,7 @@ TEST_F(async, records_together)
     const char *parts[] = { "one", "two", "three" };
     for (int i = 0; i < 3; i++)
         ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)parts[i], (sbyte4)strlen(parts[i]), NULL), OK);
-    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 3 * 22 + 11);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 3 * rec_over + 11);
     ST(move(self->h[CLI], self->h[SRV], 0), OK);
     ASSERT_EQ(s->recvs, 4);
     ASSERT_EQ(s->len, 16u);
@@ -268,21 +273,28 @@ TEST_F(async, recv_message2_rest)
     ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
     ST(move(self->h[CLI], self->h[SRV], 0), OK);
     ST(move(self->h[SRV], self->h[CLI], 0), OK);
-    /* Client Finished and data in one buffer: the call stops at the end of the
-     * record that completes the handshake. */
-    SEND(self->h[CLI], "data");
+    /* The last Finished and data in one buffer: the call stops at the end of
+     * the record that completes the handshake. In TLS 1.3 the client's
+     * Finished is the last; in TLS 1.2 the server's (RFC 5246 §7.3: the
+     * client sends first, and may send data only after the server's). */
+    int last = CLI;
+    if (tls_minor == 3) {
+        ST(move(self->h[CLI], self->h[SRV], 0), OK);
+        last = SRV;
+    }
+    SEND(self->h[last], "data");
     len = sizeof buf;
-    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
-    sbyte4 r = SSL_ASYNC_recvMessage2(self->h[SRV], buf, len, &rest, &rest_len);
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[last], buf, &len), OK);
+    sbyte4 r = SSL_ASYNC_recvMessage2(self->h[1 - last], buf, len, &rest, &rest_len);
     ASSERT_EQ(r, 0);
-    ASSERT_EQ(up_for(self->h[SRV])->opens, 1);
-    ASSERT_EQ(rest_len, 4u + 22);
+    ASSERT_EQ(up_for(self->h[1 - last])->opens, 1);
+    ASSERT_EQ(rest_len, 4u + rec_over);
     ASSERT_TRUE(rest == buf + len - rest_len);
-    r = SSL_ASYNC_recvMessage2(self->h[SRV], rest, rest_len, &rest, &rest_len);
+    r = SSL_ASYNC_recvMessage2(self->h[1 - last], rest, rest_len, &rest, &rest_len);
     ASSERT_EQ(r, 4);
     ASSERT_EQ(rest_len, 0u);
-    take(_metadata, self->h[SRV], "data");
-    ASSERT_EQ(up_for(self->h[SRV])->recvs, 0);   /* recvMessage2 never upcalls data */
+    take(_metadata, self->h[1 - last], "data");
+    ASSERT_EQ(up_for(self->h[1 - last])->recvs, 0);   /* recvMessage2 never upcalls data */
     ST(pump(self->h, 0), OK);   /* the server's ticket, if it sends one */
 
     /* Two records in one buffer. */
@@ -290,11 +302,11 @@ TEST_F(async, recv_message2_rest)
     SEND(self->h[CLI], "second!");
     len = sizeof buf;
     ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[CLI], buf, &len), OK);
-    ASSERT_EQ(len, 5u + 7 + 2 * 22);
+    ASSERT_EQ(len, 5u + 7 + 2 * rec_over);
     r = SSL_ASYNC_recvMessage2(self->h[SRV], buf, len, &rest, &rest_len);
     ASSERT_EQ(r, 5);
-    ASSERT_TRUE(rest == buf + 5 + 22);
-    ASSERT_EQ(rest_len, 7u + 22);
+    ASSERT_TRUE(rest == buf + 5 + rec_over);
+    ASSERT_EQ(rest_len, 7u + rec_over);
     ASSERT_EQ(rest[0], SSL_APPLICATION_DATA);   /* the second record's header */
     /* Not taken yet: a second call processes nothing and says so again. */
     ubyte *again;
@@ -351,15 +363,15 @@ TEST_F(async, send_pending_counts)
     ST(pump(self->h, 0), OK);
     for (int i = 0; i < 2; i++)
         ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[i]), 0);
-    /* A TLS 1.3 record adds 5 (header) + 1 (content type) + 16 (tag). */
+    /* Each record adds the row's overhead (see the fixture). */
     ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 100, &sent), OK);
     ASSERT_EQ(sent, 100);
-    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + rec_over);
     ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 0, &sent), OK);
     ASSERT_EQ(sent, 0);
-    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + rec_over);
     ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, 40000, &sent), OK);
-    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 40000 + 4 * 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 100 + 40000 + 4 * rec_over);
     ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[CLI], (sbyte *)wire, -1, &sent), ERR_INVALID_ARG);
     ST(pump(self->h, 0), OK);
     ASSERT_EQ(up_for(self->h[SRV])->len, 40100u);
@@ -414,7 +426,7 @@ TEST_F(async, close_notify)
     /* Data and close_notify in one recvMessage: data first, then the end. */
     SEND(self->h[CLI], "last");
     ASSERT_EQ(SSL_sendAlert(self->h[CLI], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
-    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 4 + 22 + 2 + 22);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 4 + 2 + 2 * rec_over);
     ST(move(self->h[CLI], self->h[SRV], 0), ERR_SSL_CONNECTION_CLOSED);
     struct up *s = up_for(self->h[SRV]);
     ASSERT_EQ(s->len, 4u);
@@ -435,6 +447,13 @@ TEST_F(async, close_notify)
 TEST_F(async, key_update_answered)
 {
     handshake(_metadata, self->h, 0, 0);
+    if (tls_minor == 3) {   /* RFC 5246 has no KeyUpdate: refused, nothing sent */
+        ASSERT_EQ(SSL_sendKeyUpdateRequest(self->h[CLI], SSL_KEY_UPDATE_REQUESTED), ERR_SSL_BAD_STATE);
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);
+        exchange(_metadata, self->h, CLI, 5000, 7, 0);
+        pair_close(_metadata, self->h);
+        return;
+    }
     ASSERT_EQ(SSL_sendKeyUpdateRequest(self->h[CLI], SSL_KEY_UPDATE_REQUESTED), OK);
     /* KeyUpdate (4 + 1 bytes) in one protected record. */
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 5 + 22);
@@ -449,6 +468,44 @@ TEST_F(async, key_update_answered)
     exchange(_metadata, self->h, CLI, 5000, 7, 0);
     exchange(_metadata, self->h, SRV, 5000, 8, 7);
     pair_close(_metadata, self->h);
+}
+
+/* RFC 8446 §4.6.2 through the asynchronous calls: the server's request goes
+ * out with the next bytes taken, the client answers inside recvMessage, and
+ * the server has the client's certificate once the answer is in. TLS 1.2 has
+ * no such thing: refused, nothing queued. */
+TEST_F(async, post_handshake_auth)
+{
+    const ubyte *der = NULL;
+    ubyte4 len = 0;
+    sbyte4 *h = self->h;
+    h[CLI] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli_id);
+    ASSERT_GT(h[CLI], 0);
+    ASSERT_EQ(cap_version(h[CLI]), OK);
+    ASSERT_EQ(SSL_setSessionFlags(h[CLI], SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH), OK);
+    h[SRV] = SSL_ASYNC_acceptConnection(-1, env.srv);
+    ASSERT_GT(h[SRV], 0);
+    ASSERT_EQ(SSL_setSessionFlags(h[SRV], SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH), OK);
+    ASSERT_EQ(SSL_ASYNC_start(h[CLI]), OK);
+    ST(pump(h, 0), OK);
+    ASSERT_EQ(NKTLS_getPeerCertificate(h[SRV], 0, &der, &len), ERR_SSL_NOT_OPEN);
+    if (tls_minor == 3) {
+        ASSERT_EQ(SSL_sendPosthandshakeAuthCertificateRequest(h[SRV]), ERR_SSL_BAD_STATE);
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[SRV]), 0);
+        exchange(_metadata, h, SRV, 100, 3, 0);
+        pair_close(_metadata, h);
+        return;
+    }
+    ASSERT_EQ(SSL_sendPosthandshakeAuthCertificateRequest(h[SRV]), OK);
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(h[SRV]), 0);
+    ST(move(h[SRV], h[CLI], 1), OK);   /* the request, a byte at a time */
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(h[CLI]), 0);   /* the answer, queued */
+    exchange(_metadata, h, CLI, 3000, 4, 0);   /* behind the answer */
+    ASSERT_EQ(NKTLS_getPeerCertificate(h[SRV], 0, &der, &len), OK);
+    ASSERT_EQ(len, (ubyte4)pki.cli.n);
+    ASSERT_MEM_EQ(der, pki.cli.p, len);
+    exchange(_metadata, h, SRV, 3000, 5, 7);
+    pair_close(_metadata, h);
 }
 
 /* ---- timers ------------------------------------------------------------------------ */

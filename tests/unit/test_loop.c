@@ -223,6 +223,30 @@ TEST_F(loop, ktls)
     EXPECT_EQ(atomic_load(&e->sc.kernel_tx), 2);
 }
 
+/* TLS 1.2 under the loop: clients held to 1.2 echo and fetch a file (kTLS
+ * sendfile where the kernel has TLS, the software path here); the client loop's
+ * onSetup holds its connections to 1.2 before the ClientHello. */
+TEST_F(loop, tls12)
+{
+    struct lenv *e = &self->e;
+    const char *why = nk_ktls_unavailable_reason();
+    cli_minor = 3;
+    if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ 0 }, M_ECHO))
+        return;
+    cli_run(_metadata, e, 20);
+    ASSERT_EQ(wait_idle(e, 5000), 0u);
+    EXPECT_EQ(atomic_load(&e->sc.tls12), 20);
+    EXPECT_EQ(atomic_load(&e->sc.kernel_tx), why ? 0 : 20) TH_LOG("%s", e->sc.why);
+    EXPECT_EQ(atomic_load(&e->sc.kernel_rx), why ? 0 : 20);
+    if (why)
+        EXPECT_STR_EQ(e->sc.why, "tx: no tls module, rx: no tls module");
+    lsrv_stop(_metadata, e);
+    memset(&e->sc, 0, sizeof e->sc);
+    run_file_clients(_metadata, e, 2);
+    EXPECT_EQ(atomic_load(&e->sc.tls12), 2);
+    EXPECT_EQ(atomic_load(&e->sc.kernel_tx), why ? 0 : 2);
+}
+
 /* ---- timeouts, stop, limits, workers -------------------------------------- */
 
 TEST_F(loop, idle_timeout)

@@ -58,7 +58,6 @@ TEST(per_connection_answers)
     ACCEPTED(SSL_setClientCertCallback(h, NULL));
     REFUSED(SSL_setClientCertCallback(h, on_cert));
     REFUSED(SSL_populateMutualAuthCertStore(h, NULL, 0, NULL, 0, NULL, 0));
-    REFUSED(SSL_sendPosthandshakeAuthCertificateRequest(h));
 
     ASSERT_EQ(SSL_isSessionDTLS(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_DTLS_getTimeout(stale, &t), ERR_SSL_BAD_ID);

@@ -246,15 +246,22 @@ static MSTATUS header(uint8_t proto, int state, uint8_t type, uint32_t len)
 
 TEST(post_handshake_rows)
 {
-    /* A client takes NewSessionTicket and KeyUpdate; a server KeyUpdate only;
-     * a CertificateRequest needs post_handshake_auth, never offered. */
+    /* A client takes NewSessionTicket, KeyUpdate and CertificateRequest (its
+     * handler refuses it unless we offered post_handshake_auth: test_pha); a
+     * server KeyUpdate only, and during its post-handshake authentication the
+     * answer's messages only. */
     EXPECT_EQ(header(NK_PROTO_TLS13_CLIENT, ST_CONNECTED, NK_HS_NEW_SESSION_TICKET, 100), OK);
     EXPECT_EQ(header(NK_PROTO_TLS13_CLIENT, ST_CONNECTED, NK_HS_KEY_UPDATE, 1), OK);
     EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_CONNECTED, NK_HS_KEY_UPDATE, 1), OK);
     EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_CONNECTED, NK_HS_NEW_SESSION_TICKET, 100),
               ERR_SSL_UNEXPECTED_MESSAGE);
-    EXPECT_EQ(header(NK_PROTO_TLS13_CLIENT, ST_CONNECTED, NK_HS_CERTIFICATE_REQUEST, 10),
-              ERR_SSL_UNEXPECTED_MESSAGE);
+    EXPECT_EQ(header(NK_PROTO_TLS13_CLIENT, ST_CONNECTED, NK_HS_CERTIFICATE_REQUEST, 10), OK);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_CONNECTED, NK_HS_CERTIFICATE, 100), ERR_SSL_UNEXPECTED_MESSAGE);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_S_PHA_WAIT_CERT, NK_HS_CERTIFICATE, 100), OK);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_S_PHA_WAIT_CERT, NK_HS_KEY_UPDATE, 1), ERR_SSL_UNEXPECTED_MESSAGE);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_S_PHA_WAIT_CERT, NK_HS_FINISHED, 32), ERR_SSL_UNEXPECTED_MESSAGE);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_S_PHA_WAIT_CV, NK_HS_CERTIFICATE_VERIFY, 100), OK);
+    EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_S_PHA_WAIT_FIN, NK_HS_FINISHED, 32), OK);
     EXPECT_EQ(header(NK_PROTO_TLS13_CLIENT, ST_CONNECTED, NK_HS_FINISHED, 32), ERR_SSL_UNEXPECTED_MESSAGE);
     EXPECT_EQ(header(NK_PROTO_TLS13_SERVER, ST_CONNECTED, NK_HS_CLIENT_HELLO, 100),
               ERR_SSL_UNEXPECTED_MESSAGE);
