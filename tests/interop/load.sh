@@ -354,6 +354,86 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128); time.sleep(300)' @PORT@;
     grep -q '^stopped: *20 operations in flight' "$WORK/mute.txt" || { fail "text lacks the in-flight count" "$WORK/mute.txt"; return 1; }
 }
 
+# A client certificate: the server requires one; with --cert/--key every
+# echo comes back, without them each operation gets certificate_required.
+c_client_cert() {
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    load ccert --connect "127.0.0.1:$NK_PORT" "${TRUST[@]}" --mode bulk --size 1000 --count 5 \
+        --cert "$CERTS/client.pem" --key "$CERTS/client.key"
+    expect_ok ccert 5 || return 1
+    load nocert --connect "127.0.0.1:$NK_PORT" "${TRUST[@]}" --mode bulk --size 1000 --count 5
+    expect_error nocert alert certificate_required || return 1
+    jwant nocert "j['errors']['total']" 5
+}
+
+# A small TLS server whose replies test the reader's framing: each reply
+# goes out one byte per record, so every field is split at every point.
+write_reply_server() {
+    cat >"$WORK/reply_server.py" <<'PY'
+import socket, ssl, sys, threading
+REPLIES = {  # path: (reply, keep the connection)
+    b"/ext": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+              b"5;name=value\r\nhello\r\n1A\r\nabcdefghijklmnopqrstuvwxyz\r\n"
+              b"0\r\nX-Trailer: 1\r\n\r\n", True),
+    b"/short": (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", False),
+    b"/shortchunk": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nabc", False),
+    b"/badchunk": (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", True),
+}
+def serve(c):
+    buf = b""
+    try:
+        while True:
+            while b"\r\n\r\n" not in buf:
+                d = c.recv(4096)
+                if not d:
+                    return
+                buf += d
+            head, buf = buf.split(b"\r\n\r\n", 1)
+            reply, keep = REPLIES[head.split(b" ")[1]]
+            for i in range(len(reply)):
+                c.sendall(reply[i:i + 1])
+            if not keep:
+                c.unwrap()          # close_notify: the close is clean, the reply short
+                return
+    except (OSError, ssl.SSLError, KeyError):
+        pass
+    finally:
+        c.close()
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(64)
+while True:
+    conn, _ = s.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        t = ctx.wrap_socket(conn, server_side=True)
+    except (OSError, ssl.SSLError):
+        continue
+    threading.Thread(target=serve, args=(t,), daemon=True).start()
+PY
+}
+
+# Chunk extensions and a trailer, split everywhere: one connection carries
+# all replies. A reply the close cuts short (by Content-Length or inside a
+# chunk) and a bad chunk-size line are errors, by name.
+c_framing() {
+    load fr-ext "https://127.0.0.1:$PORT/ext" "${TRUST[@]}" --count 5
+    expect_ok fr-ext 5 || return 1
+    jwant fr-ext "j['handshakes']" 1 || return 1
+    load fr-short "https://127.0.0.1:$PORT/short" "${TRUST[@]}" --count 3
+    expect_error fr-short data "reply cut short" || return 1
+    jwant fr-short "j['errors']['total']" 3 || return 1
+    load fr-schunk "https://127.0.0.1:$PORT/shortchunk" "${TRUST[@]}" --count 3
+    expect_error fr-schunk data "reply cut short" || return 1
+    load fr-bad "https://127.0.0.1:$PORT/badchunk" "${TRUST[@]}" --count 3
+    expect_error fr-bad data "bad chunk size line" || return 1
+    jwant fr-bad "j['errors']['total']" 3
+}
+
 # ---- servers ---------------------------------------------------------------------
 
 section "nktls-server"
@@ -377,6 +457,7 @@ fi
 run_case "load.connect_error" c_connect_error
 run_case "load.usage" c_usage
 run_case "load.nktls-server.alert" c_alert
+run_case "load.nktls-server.client_cert" c_client_cert
 if nk_server_ensure www --cert "$CERTS/server.pem" --key "$CERTS/server.key" --www; then
     PORT=$NK_PORT
     run_case "load.nktls-server.request" c_request nk
@@ -407,6 +488,15 @@ start_peer() {
 
 section "a server that never answers"
 run_case "load.hard_stop" c_hard_stop
+
+section "HTTP framing (python3 ssl)"
+write_reply_server
+if start_peer replies python3 "$WORK/reply_server.py" @PORT@ "$CERTS/server.pem" "$CERTS/server.key"; then
+    run_case "load.framing" c_framing
+    stop_pid "$PEER_PID"
+else
+    tap_fail "load.framing" "the python3 reply server did not start" "$WORK/replies.err"
+fi
 
 section "openssl s_server"
 if ! command -v openssl >/dev/null; then
