@@ -234,6 +234,9 @@ static void use_url(struct args *a)
 
     if (strncasecmp(a->url, "https://", 8))
         ex_usage_error("the URL must begin with https://, not '%s'", a->url);
+    for (const char *p = a->url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            ex_usage_error("the URL has a space or control character: '%s'", a->url);
     auth_len = strcspn(auth, "/?#");
     path = auth + auth_len;
     if (!auth_len || memchr(auth, '@', auth_len))

@@ -242,7 +242,9 @@ c_usage() {
     for args in "--connect 127.0.0.1:1 --mode handshake -H X:y" "http://127.0.0.1/" \
             "https://127.0.0.1/ -H novalue" "https://127.0.0.1/ --mode bulk --size 1" \
             "https://127.0.0.1/ -m 'BAD METHOD'" "https://127.0.0.1/ --tls 1.1" \
-            "https://127.0.0.1/ --count 5 --warmup 1" "https://127.0.0.1/ --cert x.pem"; do
+            "https://127.0.0.1/ --count 5 --warmup 1" "https://127.0.0.1/ --cert x.pem" \
+            "'https://127.0.0.1/a b'" "--connect 127.0.0.1:1 --mode handshake --reconnect" \
+            "--connect 127.0.0.1:1 --mode bulk --size 9 --accept-status"; do
         eval "load usage --insecure $args"
         [ "$RC" -eq 2 ] || { fail "'$args' exited with $RC, wanted 2" "$WORK/usage.err"; return 1; }
         [ -s "$WORK/usage.err" ] || { fail "'$args': no message"; return 1; }
@@ -263,6 +265,15 @@ c_url() {
     jwant url "all(a['to_ms'] <= b['from_ms'] for a, b in zip(j['latency_buckets'], j['latency_buckets'][1:]))" True || return 1
     jwant url "j['latency_buckets'][0]['from_ms'] <= j['latency_ms']['min'] < j['latency_buckets'][0]['to_ms']" True || return 1
     jwant url "sum(r['operations'] for r in j['series'])" 40
+}
+
+# --reconnect: a new connection for every request, on a server that would
+# keep them.
+c_url_reconnect() {
+    load urlr "https://127.0.0.1:$PORT/" "${TRUST[@]}" --count 6 --concurrency 2 --reconnect
+    expect_ok urlr 6 || return 1
+    jwant urlr "j['handshakes']" 6 || return 1
+    jwant urlr "j['status_2xx']" 6
 }
 
 # A 404 is a 4xx reply and, by default, an error; --accept-status counts it
@@ -297,7 +308,7 @@ c_chunked() {
 # --warmup 1, then --rate 50 for 1 s: only the 50 operations due after the
 # warm-up are counted (begun, and done or in flight at the stop).
 c_warmup() {
-    load warm "https://127.0.0.1:$PORT/" "${TRUST[@]}" --rate 50 --warmup 1 --duration 1 --concurrency 4
+    load warm "https://127.0.0.1:$PORT/" "${TRUST[@]}" --rate 50 --warmup 1 --duration 1 --concurrency 8
     expect_ok warm "" || return 1
     jwant warm "j['warmup_s']" 1.0 || return 1
     jwant warm "j['started']" 50 || return 1
@@ -582,6 +593,7 @@ else
         run_case "load.nginx.idle" c_idle nginx
         run_case "load.nginx.verify_error" c_verify_error nginx
         run_case "load.nginx.url" c_url
+        run_case "load.nginx.url_reconnect" c_url_reconnect
         run_case "load.nginx.not_found" c_not_found
         run_case "load.nginx.chunked" c_chunked
         run_case "load.nginx.warmup" c_warmup
