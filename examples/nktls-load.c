@@ -431,5 +431,7 @@ int main(int argc, char **argv)
     free(g_host);
     if (a.url)
         free((char *)a.connect);
+    for (int i = 0; i < a.cfg.tls.n_alpn; i++)
+        free((char *)a.cfg.tls.alpn[i]);
     return rc;
 }

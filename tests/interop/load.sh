@@ -352,10 +352,10 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(128); time.sleep(300)' @PORT@;
         fail "the silent server did not start" "$WORK/mute.err"
         return 1
     fi
+    MUTE_PID=$PEER_PID
     t0=$(date +%s%N)
     load mute "https://127.0.0.1:$PORT/" --insecure --rate 20 --duration 1 --concurrency 40 --timeout 30000
     t1=$(date +%s%N)
-    stop_pid "$PEER_PID"
     [ "$RC" -eq 1 ] || { fail "exit $RC, wanted 1 (no operation done)" "$WORK/mute.txt" "$WORK/mute.err"; return 1; }
     [ $(((t1 - t0) / 1000000)) -lt 4000 ] || { fail "the run took $(((t1 - t0) / 1000000)) ms" "$WORK/mute.txt"; return 1; }
     jwant mute "j['errors']['total']" 0 || return 1
@@ -445,6 +445,17 @@ c_framing() {
     jwant fr-bad "j['errors']['total']" 3
 }
 
+# Open loop against the same silent server: 5 connections can begin only 5
+# of the 100 operations due, and the report says how far short the rate fell.
+c_rate_short() {
+    load short "https://127.0.0.1:$PORT/" --insecure --rate 100 --duration 1 --concurrency 5 --timeout 30000
+    [ "$RC" -eq 1 ] || { fail "exit $RC, wanted 1 (no operation done)" "$WORK/short.txt" "$WORK/short.err"; return 1; }
+    jwant short "[j['scheduled'], j['started'], j['in_flight'], j['rate_reached']]" "[100, 5, 5, False]" || return 1
+    jwant short "j['rate_short_pct']" 95.0 || return 1
+    grep -q '^rate: *--rate 100.0/s not reached: 5.0/s begun, 95.0% short (95 of 100 scheduled' "$WORK/short.txt" ||
+        { fail "text lacks the shortfall" "$WORK/short.txt"; return 1; }
+}
+
 # ---- servers ---------------------------------------------------------------------
 
 section "nktls-server"
@@ -498,7 +509,10 @@ start_peer() {
 }
 
 section "a server that never answers"
+MUTE_PID=
 run_case "load.hard_stop" c_hard_stop
+[ -n "$MUTE_PID" ] && run_case "load.rate_short" c_rate_short
+stop_pid "$MUTE_PID"
 
 section "HTTP framing (python3 ssl)"
 write_reply_server
