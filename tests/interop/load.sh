@@ -139,6 +139,16 @@ c_request_echo() {
     jwant reqe "j['handshakes']" 1
 }
 
+# On a terminal the progress line shows the last whole second's p50 and p99
+# (script(1) gives the run a terminal).
+c_progress() {
+    command -v script >/dev/null || { SKIP_REASON="script(1) not installed"; return 2; }
+    timeout $((T_TIMEOUT * 3)) script -qec "$(printf '%q ' "$NK_LOAD" --connect "127.0.0.1:$PORT" \
+        "${TRUST[@]}" --mode request --request 'ping\n' --duration 2.5)" /dev/null >"$WORK/progress.out"
+    grep -aqE $'\r\033\\[K +[12]\\.[0-9] s  [0-9]+ ops  .*  p50 [0-9.]+ ms  p99 [0-9.]+ ms' "$WORK/progress.out" ||
+        { fail "no progress line with p50 and p99" "$WORK/progress.out"; return 1; }
+}
+
 # Idle: once nktls-load says every connection is open, the server holds them
 # all; at the end they close cleanly (no error on either side).
 c_idle() {
@@ -466,6 +476,7 @@ if nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key"; t
     run_case "load.nktls-server.bulk" c_bulk nk
     run_case "load.nktls-server.bulk_reconnect" c_bulk_reconnect
     run_case "load.nktls-server.request_echo" c_request_echo
+    run_case "load.nktls-server.progress" c_progress
     run_case "load.nktls-server.idle" c_idle nk
     run_case "load.nktls-server.rate" c_rate
     run_case "load.nktls-server.threads" c_threads
