@@ -85,21 +85,40 @@ static MSTATUS accept_any_cert(sbyte4 h, MSTATUS validation_status)
 
 /* ---- the connection's life ---- */
 
-/* A failed operation: count it (once, against the running operation) and
- * free the slot. chain: the slot may start the next operation at once. */
+/* Count a failed operation against the slot (unless the run's stop came
+ * first) and let the slot go on. chain: the next operation may start at once. */
+static void count_failure(struct lconn *c, const char *kind, const char *detail, int chain)
+{
+    struct load_stats *st = lc_stats(c);
+
+    if (lc_counting()) {
+        load_err_add(st, kind, detail, 1);
+        __atomic_fetch_add(&st->errors, 1, __ATOMIC_RELAXED);
+        if (st == &lw_self->st) {
+            struct load_sec *s = load_sec_at(lw_self, load_now_ns());
+            if (s)
+                __atomic_fetch_add(&s->errors, 1, __ATOMIC_RELAXED);
+            lw_self->t_done = load_now_ns();
+        }
+    }
+    c->busy = 0;
+    lw_slot_done(c, chain);
+}
+
+/* A failed operation: the connection goes, the failure is counted (once,
+ * against the running operation). */
 static void fail_op(struct lconn *c, const char *kind, const char *detail, int chain)
 {
-    struct load_stats *st = &lw_self->st;
     int was_busy = c->busy;
 
     lc_release(c);
-    if (!was_busy)
-        return;                     /* an idle keep-alive connection went away */
-    load_err_add(st, kind, detail, 1);
-    __atomic_fetch_add(&st->errors, 1, __ATOMIC_RELAXED);
-    c->busy = 0;
-    lw_self->t_done = load_now_ns();
-    lw_slot_done(c, chain);
+    if (was_busy)                   /* else an idle keep-alive connection went away */
+        count_failure(c, kind, detail, chain);
+}
+
+void lc_op_failed(struct lconn *c, const char *kind, const char *detail)
+{
+    count_failure(c, kind, detail, 1);
 }
 
 void lc_fail(struct lconn *c, const char *kind, const char *detail)
@@ -152,6 +171,8 @@ MSTATUS lc_on_setup(sbyte4 h, void *arg)
     c->worker = lw_self->id;
     c->state = LC_HANDSHAKE;
     st = ex_apply_opts(h, &cfg->tls);
+    if (st == OK && cfg->tls.n_alpn)
+        st = SSL_setApplicationLayerProtocol(h, cfg->tls.n_alpn, (const char **)cfg->tls.alpn);
     if (st == OK && cfg->insecure)
         st = SSL_setInvalidCertCallback(h, accept_any_cert);
     if (st == OK && cfg->mode == LOAD_RESUME)
@@ -232,9 +253,10 @@ void lc_on_close(sbyte4 h, MSTATUS st, void *arg)
     was = c->state;
     c->h = 0;                       /* the handle stops working when we return */
     c->state = LC_FREE;
-    if (g_load.closing && (st == OK || st == ERR_SSL_NOT_OPEN)) {
-        /* Our own stop: the end of idle mode's hold, or operations given up
-         * after a second SIGINT. Neither is the server's fault. */
+    if (g_load.closing) {
+        /* Our own stop: the end of idle mode's hold, the hard stop at the
+         * end of --duration, or operations given up after a second SIGINT.
+         * None is the server's fault; what ran is counted as in flight. */
         lo_unwait(c);
         if (c->busy) {
             c->busy = 0;

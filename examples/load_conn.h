@@ -23,8 +23,11 @@ enum lc_state {
     LC_OPEN,         /* onOpen came */
 };
 
-/* Request mode: where the reader is in the current reply. */
-enum lc_reply { RP_HEAD, RP_BODY, RP_UNTIL_CLOSE, RP_RAW, RP_DONE };
+/* Request mode: where the reader is in the current reply. A chunked body
+ * (RFC 9112 §7.1) goes size line, data, CRLF, ..., the 0 size line, trailer. */
+enum lc_reply { RP_HEAD, RP_BODY, RP_CHUNK_SIZE, RP_CHUNK_DATA, RP_CHUNK_END, RP_TRAILER,
+                RP_UNTIL_CLOSE, RP_RAW, RP_DONE };
+#define LC_LINE_CAP 64               /* a chunk-size line (extensions are not kept) */
 
 /* One slot of --concurrency: at most one connection and one operation. */
 struct lconn {
@@ -50,6 +53,8 @@ struct lconn {
     enum lc_reply reply;
     uint64_t body_left;
     int status, keep_alive;
+    char line[LC_LINE_CAP];      /* the chunk-size or trailer line being read */
+    size_t line_len;             /* its length so far, counting what did not fit */
 };
 
 /* What every part of a run shares. Fields under mu are marked; the rest are
@@ -66,15 +71,34 @@ struct load_shared {
     int active;                  /* mu: slots with an operation */
     int held;                    /* mu: idle mode, slots holding an open connection */
     long started;                /* mu: operations claimed; open loop: the next one's index */
+    uint64_t started_counted;    /* mu: those of them due after the warm-up */
     int running;                 /* mu: claims allowed (after the resume priming) */
     int prime_done;              /* mu */
-    int64_t t0, t_end;           /* mu: ns; t_end 0 = no deadline */
+    int64_t t0, t_end;           /* mu: ns; t_end 0 = no deadline (a hard stop) */
+    int64_t t_meas;              /* ns: the warm-up's end; set before anything runs */
     volatile int closing;        /* the loop is being stopped: closes are ours */
 };
 
 extern struct load_shared g_load;
 /* The worker whose thread this is (set by a post when the loop starts). */
 extern __thread struct load_worker *lw_self;
+
+/* Where the slot's current operation is counted: the warm-up's operations
+ * (due before its end) go to a scratch copy that is never reported. */
+static inline struct load_stats *lc_stats(const struct lconn *c)
+{
+    return c->op_sched >= g_load.t_meas ? &lw_self->st : &lw_self->warm;
+}
+
+/* Whether an operation ending now is counted at all: from the end of
+ * --duration (the hard stop), what was still running is "in flight",
+ * neither ok nor failed. t_end is written before the first operation is
+ * claimed and never again. */
+static inline int lc_counting(void)
+{
+    return !__atomic_load_n(&g_load.closing, __ATOMIC_ACQUIRE) &&
+           (!g_load.t_end || load_now_ns() < g_load.t_end);
+}
 
 #define LC_HEAD_CAP (16 * 1024)
 #define LC_TICKET_WAIT_MS 1000
@@ -87,6 +111,8 @@ void lc_on_close(sbyte4 h, MSTATUS st, void *arg);
 void lc_connect(struct lconn *c);
 void lc_release(struct lconn *c);
 void lc_fail(struct lconn *c, const char *kind, const char *detail);
+/* The operation failed but the connection stays (an HTTP error status). */
+void lc_op_failed(struct lconn *c, const char *kind, const char *detail);
 void load_ticket_free(void);
 int load_have_ticket(void);
 

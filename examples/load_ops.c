@@ -3,13 +3,15 @@
  *   handshake  connect, full handshake, close_notify, close
  *   resume     the same, offering the newest session ticket; a handshake that
  *              did not resume waits (up to 1 s) for a new ticket before closing
- *   bulk       connect, handshake, send --size bytes of a fixed pattern (text
- *              lines, for echo servers that echo by line) and read them back
- *              from an echoing server, checking every byte
- *   request    send --request on a keep-alive connection (opened when needed)
- *              and read one reply: an HTTP response delimited by its
- *              Content-Length (or by the close, when it has none), or, when the
- *              server does not answer HTTP, as many bytes as the request had
+ *   bulk       send --size bytes of a fixed pattern (text lines, for echo
+ *              servers that echo by line) and read them back from an echoing
+ *              server, checking every byte; on a kept connection (opened when
+ *              needed), or a new one each time with --reconnect
+ *   request    send --request on a keep-alive connection (opened when needed;
+ *              --reconnect: a new one each time) and read one reply: an HTTP
+ *              response delimited by its Content-Length, its chunked framing
+ *              or the close, or, when the server does not answer HTTP, as many
+ *              bytes as the request had
  *   idle       connect, handshake, then hold the connection open without
  *              traffic until the run ends (its close_notify comes from the
  *              loop's stop); the handshake is the operation measured
@@ -57,14 +59,34 @@ void lo_pattern_init(void)
  * handshake of resume mode is not part of the load. */
 static void count_op(struct lconn *c)
 {
-    struct load_stats *st = &lw_self->st;
+    struct load_stats *st = lc_stats(c);
     int64_t now = load_now_ns();
+    uint64_t ns = (uint64_t)(now > c->op_sched ? now - c->op_sched : 0);
+    struct load_sec *s;
 
-    lw_self->t_done = now;
-    if (c->prime)
+    if (c->prime || !lc_counting())
         return;
-    load_hist_add(&st->lat, (uint64_t)(now > c->op_sched ? now - c->op_sched : 0));
+    load_hist_add(&st->lat, ns);
     __atomic_fetch_add(&st->ops, 1, __ATOMIC_RELAXED);
+    if (st != &lw_self->st)
+        return;
+    lw_self->t_done = now;
+    if ((s = load_sec_at(lw_self, now)) != NULL)
+        load_sec_add_op(s, ns);
+}
+
+/* Bytes the slot's operation moved, in the totals and in this second. */
+static void count_bytes(struct lconn *c, uint64_t out, uint64_t in)
+{
+    struct load_stats *st = lc_stats(c);
+    struct load_sec *s;
+
+    st->bytes_out += out;
+    st->bytes_in += in;
+    if (st != &lw_self->st || !(s = load_sec_at(lw_self, load_now_ns())))
+        return;
+    __atomic_fetch_add(&s->bytes_out, out, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&s->bytes_in, in, __ATOMIC_RELAXED);
 }
 
 void lo_op_done(struct lconn *c)
@@ -82,9 +104,10 @@ static void done_close(struct lconn *c)
 
 static void handshake_done(struct lconn *c)
 {
-    struct load_stats *st = &lw_self->st;
-    ubyte4 version = 0, curves = 0;
-    ubyte2 cipher = 0, group = 0;
+    struct load_stats *st = lc_stats(c);
+    struct load_param p = { .n = 1 };
+    ubyte4 curves = 0, alpn_len = 0;
+    const ubyte *alpn = NULL;
     nktlsRecordLayerInfo info;
 
     if (c->prime)
@@ -92,11 +115,13 @@ static void handshake_done(struct lconn *c)
     st->handshakes++;
     if (NKTLS_isSessionResumed(c->h))
         st->resumed++;
-    SSL_getSSLTLSVersion(c->h, &version);
-    SSL_getCipherInfo(c->h, &cipher, &curves);
-    if (NKTLS_getNegotiatedGroup(c->h, &group) != OK)
-        group = 0;
-    load_param_add(st, version, cipher, group, 1);
+    SSL_getSSLTLSVersion(c->h, &p.version);
+    SSL_getCipherInfo(c->h, &p.cipher, &curves);
+    if (NKTLS_getNegotiatedGroup(c->h, &p.group) != OK)
+        p.group = 0;
+    if (SSL_getSelectedApplicationProtocol(c->h, &alpn, &alpn_len) == OK && alpn)
+        snprintf(p.alpn, sizeof(p.alpn), "%.*s", (int)alpn_len, (const char *)alpn);
+    load_param_add(st, &p);
     /* The loop decided the offload before onOpen: count what the kernel carries. */
     if (NKTLS_getRecordLayerInfo(c->h, &info) != OK)
         return;
@@ -164,7 +189,10 @@ static void pump_bulk(struct lconn *c)
     uint64_t size = g_load.cfg->size;
 
     if (c->recvd >= size) {
-        done_close(c);
+        if (g_load.cfg->reconnect)
+            done_close(c);
+        else
+            lo_op_done(c);
         return;
     }
     while (c->sent < size && c->sent - c->recvd < BULK_WINDOW) {
@@ -176,7 +204,7 @@ static void pump_bulk(struct lconn *c)
             return;
         }
         c->sent += n;
-        lw_self->st.bytes_out += n;
+        count_bytes(c, n, 0);
     }
 }
 
@@ -206,12 +234,13 @@ static void send_request(struct lconn *c)
     c->status = 0;
     c->keep_alive = 1;
     c->body_left = 0;
+    c->line_len = 0;
     st = NKTLS_LOOP_send(c->h, (const ubyte *)cfg->request, (ubyte4)cfg->request_len);
     if (st < 0) {
         lc_fail(c, "tls", ex_status_name(st));
         return;
     }
-    lw_self->st.bytes_out += cfg->request_len;
+    count_bytes(c, cfg->request_len, 0);
 }
 
 /* One header line: the two fields that delimit the reply, and keep-alive. */
@@ -246,7 +275,8 @@ static void parse_head(struct lconn *c, size_t len)
     while ((line = strtok_r(NULL, "\r\n", &save)) != NULL)
         header_line(c, line, &has_len, &chunked);
     if (chunked) {
-        c->data_error = "chunked replies are not supported";
+        c->reply = RP_CHUNK_SIZE;       /* Transfer-Encoding overrides Content-Length */
+        c->line_len = 0;
         return;
     }
     if (c->status / 100 == 1 || c->status == 204 || c->status == 304 ||
@@ -289,12 +319,85 @@ static size_t take_head(struct lconn *c, const ubyte *p, size_t n)
     return k;
 }
 
+/* Bytes of a line of the chunked framing; returns how many of p it took and
+ * sets *done when the line ended (its text, without CRLF, in c->line). */
+static size_t take_line(struct lconn *c, const ubyte *p, size_t n, int *done)
+{
+    const ubyte *nl = memchr(p, '\n', n);
+    size_t k = nl ? (size_t)(nl - p) + 1 : n;
+
+    for (size_t i = 0; i < k; i++, c->line_len++)
+        if (c->line_len < LC_LINE_CAP - 1)
+            c->line[c->line_len] = (char)p[i];
+    *done = nl != NULL;
+    if (*done) {
+        size_t len = c->line_len - 1;           /* without the LF */
+        if (len && c->line_len <= LC_LINE_CAP - 1 && c->line[len - 1] == '\r')
+            len--;
+        c->line[len < LC_LINE_CAP - 1 ? len : LC_LINE_CAP - 1] = '\0';
+        c->line_len = len;
+    }
+    return k;
+}
+
+/* A chunk-size line ended: hex digits, then perhaps ";extension". */
+static void chunk_size(struct lconn *c)
+{
+    char *end;
+    unsigned long long size;
+
+    if (c->line_len >= LC_LINE_CAP - 1 || !strchr("0123456789abcdefABCDEF", c->line[0]) ||
+        !c->line[0]) {
+        c->data_error = "bad chunk size line";
+        return;
+    }
+    size = strtoull(c->line, &end, 16);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if ((*end && *end != ';') || end - c->line > 15) {
+        c->data_error = "bad chunk size line";
+        return;
+    }
+    c->body_left = size;
+    c->reply = size ? RP_CHUNK_DATA : RP_TRAILER;
+}
+
+/* One step of a chunked body; returns how many of p it took. */
+static size_t take_chunked(struct lconn *c, const ubyte *p, size_t n)
+{
+    size_t k;
+    int done;
+
+    if (c->reply == RP_CHUNK_DATA) {
+        k = n < c->body_left ? n : (size_t)c->body_left;
+        c->body_left -= k;
+        if (!c->body_left)
+            c->reply = RP_CHUNK_END;
+        return k;
+    }
+    k = take_line(c, p, n, &done);
+    if (!done)
+        return k;
+    if (c->reply == RP_CHUNK_SIZE)
+        chunk_size(c);
+    else if (c->reply == RP_CHUNK_END && c->line_len)
+        c->data_error = "chunk data longer than its size";
+    else if (c->reply == RP_CHUNK_END)
+        c->reply = RP_CHUNK_SIZE;
+    else if (c->line_len == 0)
+        c->reply = RP_DONE;                     /* the blank line after the trailer */
+    c->line_len = 0;
+    return k;
+}
+
 static void request_data(struct lconn *c, const ubyte *p, size_t n)
 {
     while (n && c->reply != RP_DONE && !c->data_error) {
         size_t k = n;
         if (c->reply == RP_HEAD) {
             k = take_head(c, p, n);
+        } else if (c->reply >= RP_CHUNK_SIZE && c->reply <= RP_TRAILER) {
+            k = take_chunked(c, p, n);
         } else if (c->reply == RP_BODY || c->reply == RP_RAW) {
             k = n < c->body_left ? n : (size_t)c->body_left;
             c->body_left -= k;
@@ -306,17 +409,30 @@ static void request_data(struct lconn *c, const ubyte *p, size_t n)
     }
 }
 
+/* A whole reply: counted by status class; one other than 2xx is an error
+ * unless --accept-status says otherwise. */
 static void finish_reply(struct lconn *c)
 {
-    struct load_stats *st = &lw_self->st;
+    struct load_stats *st = lc_stats(c);
+    int ok = c->status == 0 || c->status / 100 == 2;
+    char detail[32];
 
-    if (c->status == 0 || c->status / 100 == 2)
-        st->replies_ok++;
-    else
-        st->replies_other++;
-    if (!c->keep_alive)
+    if (lc_counting()) {
+        if (c->status >= 100 && c->status < 600)
+            st->status_class[c->status / 100]++;
+        if (ok)
+            st->replies_ok++;
+        else
+            st->replies_other++;
+    }
+    if (!c->keep_alive || g_load.cfg->reconnect)
         lc_release(c);
-    lo_op_done(c);
+    if (ok || g_load.cfg->accept_status) {
+        lo_op_done(c);
+        return;
+    }
+    snprintf(detail, sizeof(detail), "status %d", c->status);
+    lc_op_failed(c, "http", detail);
 }
 
 /* ---- events from load_conn.c ---- */
@@ -325,7 +441,7 @@ void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n)
 {
     enum load_mode mode = g_load.cfg->mode;
 
-    lw_self->st.bytes_in += n;
+    count_bytes(c, 0, n);
     if (!c->busy) {
         lc_fail(c, "data", "data on an idle connection");
         return;
@@ -353,6 +469,10 @@ void lo_peer_closed(struct lconn *c, int was_open)
     }
     if (g_load.cfg->mode == LOAD_REQUEST && was_open && c->reply == RP_UNTIL_CLOSE) {
         finish_reply(c);
+        return;
+    }
+    if (g_load.cfg->mode == LOAD_REQUEST && was_open && (c->reply != RP_HEAD || c->head_len)) {
+        lc_fail(c, "data", "reply cut short by the close");
         return;
     }
     if (c->waiting_ticket) {
@@ -398,8 +518,11 @@ void lo_start(struct lconn *c, int64_t sched)
     c->worker = lw_self->id;
     c->sent = c->recvd = 0;
     c->data_error = NULL;
-    if (g_load.cfg->mode == LOAD_REQUEST && c->h > 0 && c->state == LC_OPEN) {
-        send_request(c);
+    if (c->h > 0 && c->state == LC_OPEN && !g_load.cfg->reconnect) {
+        if (g_load.cfg->mode == LOAD_REQUEST)
+            send_request(c);
+        else
+            pump_bulk(c);               /* bulk on the kept connection */
         return;
     }
     lc_release(c);

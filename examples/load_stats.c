@@ -5,31 +5,46 @@
 
 #include "load.h"
 
+#define SUB_BITS 6                  /* LOAD_HIST_SUB = 1 << SUB_BITS */
+
 /* Values below 2*SUB are their own bucket; above, a power of two e and the
- * top 6 significant bits below the leading one pick the bucket. */
-static unsigned hist_index(uint64_t v)
+ * top sub_bits significant bits below the leading one pick the bucket. Both
+ * histograms (SUB 64 and the series' 8) end after 40 powers of two. */
+unsigned load_bucket_index(uint64_t v, unsigned sub_bits)
 {
+    uint64_t sub = 1ull << sub_bits;
     unsigned e;
 
-    if (v < 2 * LOAD_HIST_SUB)
+    if (v < 2 * sub)
         return (unsigned)v;
-    e = 63u - (unsigned)__builtin_clzll(v) - 6u;        /* v >> e is in [64, 128) */
+    e = 63u - (unsigned)__builtin_clzll(v) - sub_bits;  /* v >> e is in [sub, 2 sub) */
     if (e > 40)
-        return LOAD_HIST_N - 1;
-    return 2 * LOAD_HIST_SUB + (e - 1) * LOAD_HIST_SUB + (unsigned)((v >> e) - LOAD_HIST_SUB);
+        return (unsigned)(2 * sub + 40 * sub - 1);
+    return (unsigned)(2 * sub + (e - 1) * sub + ((v >> e) - sub));
+}
+
+void load_bucket_range(unsigned i, unsigned sub_bits, uint64_t *lo, uint64_t *hi)
+{
+    uint64_t sub = 1ull << sub_bits;
+    unsigned e;
+
+    if (i < 2 * sub) {
+        *lo = i;
+        *hi = i + 1ull;
+        return;
+    }
+    e = (unsigned)((i - 2 * sub) / sub + 1);
+    *lo = (sub + (i - 2 * sub) % sub) << e;
+    *hi = *lo + (1ull << e);
 }
 
 /* The middle of a bucket's range: the value a percentile reports. */
 static uint64_t hist_value(unsigned i)
 {
-    unsigned e;
-    uint64_t lo;
+    uint64_t lo, hi;
 
-    if (i < 2 * LOAD_HIST_SUB)
-        return i;
-    e = (i - 2 * LOAD_HIST_SUB) / LOAD_HIST_SUB + 1;
-    lo = (uint64_t)(LOAD_HIST_SUB + (i - 2 * LOAD_HIST_SUB) % LOAD_HIST_SUB) << e;
-    return lo + ((1ull << e) >> 1);
+    load_bucket_range(i, SUB_BITS, &lo, &hi);
+    return hi - lo > 1 ? lo + (hi - lo) / 2 : lo;
 }
 
 void load_hist_add(struct load_hist *h, uint64_t ns)
@@ -39,7 +54,7 @@ void load_hist_add(struct load_hist *h, uint64_t ns)
     if (ns > h->max)
         h->max = ns;
     h->n++;
-    h->b[hist_index(ns)]++;
+    h->b[load_bucket_index(ns, SUB_BITS)]++;
 }
 
 uint64_t load_hist_quantile(const struct load_hist *h, double q)
@@ -99,21 +114,21 @@ void load_err_add(struct load_stats *st, const char *kind, const char *detail, u
     st->err[i].n += n;
 }
 
-void load_param_add(struct load_stats *st, ubyte4 version, ubyte2 cipher, ubyte2 group,
-                    uint64_t n)
+void load_param_add(struct load_stats *st, const struct load_param *p)
 {
     unsigned i;
 
     for (i = 0; i < st->n_par; i++) {
-        struct load_param *p = &st->par[i];
-        if (p->version == version && p->cipher == cipher && p->group == group) {
-            p->n += n;
+        struct load_param *q = &st->par[i];
+        if (q->version == p->version && q->cipher == p->cipher && q->group == p->group &&
+            !strcmp(q->alpn, p->alpn)) {
+            q->n += p->n;
             return;
         }
     }
     if (st->n_par == LOAD_MAX_PARAM)
         return;                                     /* more combinations than anyone asks for */
-    st->par[st->n_par++] = (struct load_param){ version, cipher, group, n };
+    st->par[st->n_par++] = *p;
 }
 
 void load_stats_merge(struct load_stats *into, const struct load_stats *s)
@@ -128,6 +143,9 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
     into->bytes_in += s->bytes_in;
     into->replies_ok += s->replies_ok;
     into->replies_other += s->replies_other;
+    for (i = 0; i < 6; i++)
+        into->status_class[i] += s->status_class[i];
+    into->started += s->started;
     into->ktls_tx += s->ktls_tx;
     into->ktls_rx += s->ktls_rx;
     into->idle_open += s->idle_open;
@@ -137,7 +155,7 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
     for (i = 0; i < s->n_err; i++)
         load_err_add(into, s->err[i].kind, s->err[i].detail, s->err[i].n);
     for (i = 0; i < s->n_par; i++)
-        load_param_add(into, s->par[i].version, s->par[i].cipher, s->par[i].group, s->par[i].n);
+        load_param_add(into, &s->par[i]);
 }
 
 const char *load_mode_name(enum load_mode m)
@@ -158,6 +176,35 @@ static const char *version_name(ubyte4 v)
 static const char *name_or(const char *s, const char *dflt)
 {
     return s ? s : dflt;
+}
+
+/* The version every handshake negotiated, "mixed", or "" with none. */
+static const char *run_version(const struct load_stats *st)
+{
+    for (unsigned i = 1; i < st->n_par; i++)
+        if ((st->par[i].version & 0xff) != (st->par[0].version & 0xff))
+            return "mixed";
+    return st->n_par ? version_name(st->par[0].version) : "";
+}
+
+/* Operations begun but neither done nor failed: the hard stop cut them off. */
+static uint64_t in_flight(const struct load_stats *st)
+{
+    return st->started > st->ops + st->errors ? st->started - st->ops - st->errors : 0;
+}
+
+/* Open loop: the rate reached in operations begun per second of --duration,
+ * and by how much (percent) it fell short of --rate. */
+static double rate_started(const struct load_cfg *cfg, const struct load_stats *st)
+{
+    return cfg->duration > 0 ? (double)st->started / cfg->duration : 0;
+}
+
+static double rate_short_pct(const struct load_cfg *cfg, const struct load_stats *st)
+{
+    if (cfg->rate <= 0 || !cfg->scheduled || st->started >= cfg->scheduled)
+        return 0;
+    return 100.0 * (double)(cfg->scheduled - st->started) / (double)cfg->scheduled;
 }
 
 /* Quantiles every report shows, with their labels. */
@@ -187,10 +234,10 @@ static void text_params(FILE *f, const struct load_stats *st)
 
     for (i = 0; i < st->n_par; i++) {
         const struct load_param *p = &st->par[i];
-        fprintf(f, "negotiated:   %s, %s, %s (%llu handshakes)\n", version_name(p->version),
+        fprintf(f, "negotiated:   %s, %s, %s%s%s (%llu handshakes)\n", version_name(p->version),
                 name_or(NKTLS_cipherName(p->cipher), "?"),
                 p->group ? name_or(NKTLS_groupName(p->group), "?") : "no group",
-                (unsigned long long)p->n);
+                p->alpn[0] ? ", alpn " : "", p->alpn, (unsigned long long)p->n);
     }
     if (st->handshakes)
         fprintf(f, "resumed:      %llu of %llu handshakes (%.1f%%)\n",
@@ -213,6 +260,22 @@ static void text_ktls(FILE *f, const struct load_cfg *cfg, const struct load_sta
     fputc('\n', f);
 }
 
+/* The warm-up, the hard stop and an open loop that fell behind. */
+static void text_run(FILE *f, const struct load_cfg *cfg, const struct load_stats *st)
+{
+    if (cfg->warmup > 0)
+        fprintf(f, "warm-up:      %.3f s before the figures, not counted\n", cfg->warmup);
+    if (in_flight(st))
+        fprintf(f, "stopped:      %llu operations in flight at the end of --duration, "
+                "not counted\n", (unsigned long long)in_flight(st));
+    if (rate_short_pct(cfg, st) > 0)
+        fprintf(f, "rate:         --rate %.1f/s not reached: %.1f/s begun, %.1f%% short "
+                "(%llu of %llu scheduled operations never began)\n",
+                cfg->rate, rate_started(cfg, st), rate_short_pct(cfg, st),
+                (unsigned long long)(cfg->scheduled - st->started),
+                (unsigned long long)cfg->scheduled);
+}
+
 void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_stats *st,
                       double elapsed)
 {
@@ -231,16 +294,23 @@ void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_sta
             (unsigned long long)st->errors, (double)st->ops / t);
     fprintf(f, "handshakes:   %llu, %.1f /s\n", (unsigned long long)st->handshakes,
             (double)st->handshakes / t);
-    fprintf(f, "bytes:        %llu out, %llu in, %.3f MB/s\n",
-            (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
-            (double)(st->bytes_out + st->bytes_in) / t / 1e6);
+    fprintf(f, "bytes:        %llu out (%.3f MB/s), %llu in (%.3f MB/s)\n",
+            (unsigned long long)st->bytes_out, (double)st->bytes_out / t / 1e6,
+            (unsigned long long)st->bytes_in, (double)st->bytes_in / t / 1e6);
     if (cfg->mode == LOAD_REQUEST)
-        fprintf(f, "replies:      %llu ok (2xx or non-HTTP), %llu other status\n",
-                (unsigned long long)st->replies_ok, (unsigned long long)st->replies_other);
+        fprintf(f, "replies:      %llu ok (2xx or non-HTTP), %llu other status; "
+                "1xx %llu, 2xx %llu, 3xx %llu, 4xx %llu, 5xx %llu\n",
+                (unsigned long long)st->replies_ok, (unsigned long long)st->replies_other,
+                (unsigned long long)st->status_class[1], (unsigned long long)st->status_class[2],
+                (unsigned long long)st->status_class[3], (unsigned long long)st->status_class[4],
+                (unsigned long long)st->status_class[5]);
+    text_run(f, cfg, st);
     if (cfg->mode == LOAD_IDLE)
         fprintf(f, "idle:         %llu connections held open for %.3f s\n",
                 (unsigned long long)st->idle_open, cfg->idle_held_s);
     text_latency(f, &st->lat);
+    if (st->n_par)
+        fprintf(f, "tls:          --tls %s, negotiated %s\n", cfg->tls_name, run_version(st));
     text_params(f, st);
     text_ktls(f, cfg, st);
     for (i = 0; i < st->n_err; i++)
@@ -301,7 +371,48 @@ static void json_params(FILE *f, const struct load_stats *st)
         json_str(f, name_or(NKTLS_cipherName(p->cipher), "?"));
         fprintf(f, ", \"group\": ");
         json_str(f, p->group ? name_or(NKTLS_groupName(p->group), "?") : "");
+        fprintf(f, ", \"alpn\": ");
+        json_str(f, p->alpn);
         fprintf(f, ", \"handshakes\": %llu}", (unsigned long long)p->n);
+    }
+    fprintf(f, "],\n");
+}
+
+/* The run's shape: warm-up, hard stop, open-loop shortfall, TLS version. */
+static void json_run(FILE *f, const struct load_cfg *cfg, const struct load_stats *st)
+{
+    fprintf(f, "  \"duration_s\": %.6f,\n  \"warmup_s\": %.6f,\n", cfg->duration,
+            cfg->warmup);
+    fprintf(f, "  \"started\": %llu,\n  \"in_flight\": %llu,\n",
+            (unsigned long long)st->started, (unsigned long long)in_flight(st));
+    fprintf(f, "  \"scheduled\": %llu,\n  \"rate_started\": %.3f,\n",
+            (unsigned long long)cfg->scheduled, rate_started(cfg, st));
+    fprintf(f, "  \"rate_reached\": %s,\n  \"rate_short_pct\": %.3f,\n",
+            rate_short_pct(cfg, st) > 0 ? "false" : "true", rate_short_pct(cfg, st));
+    fprintf(f, "  \"reconnect\": %s,\n  \"accept_status\": %s,\n",
+            cfg->reconnect ? "true" : "false", cfg->accept_status ? "true" : "false");
+    fprintf(f, "  \"tls\": ");
+    json_str(f, cfg->tls_name);
+    fprintf(f, ",\n  \"tls_version\": ");
+    json_str(f, run_version(st));
+    fprintf(f, ",\n");
+}
+
+/* The latency histogram's buckets that hold samples: [from, to) in ms. */
+static void json_buckets(FILE *f, const struct load_hist *h)
+{
+    int first = 1;
+
+    fprintf(f, "  \"latency_buckets\": [");
+    for (unsigned i = 0; i < LOAD_HIST_N; i++) {
+        uint64_t lo, hi;
+        if (!h->b[i])
+            continue;
+        load_bucket_range(i, SUB_BITS, &lo, &hi);
+        fprintf(f, "%s\n    {\"from_ms\": %.6f, \"to_ms\": %.6f, \"count\": %llu}",
+                first ? "" : ",", (double)lo / 1e6, (double)hi / 1e6,
+                (unsigned long long)h->b[i]);
+        first = 0;
     }
     fprintf(f, "],\n");
 }
@@ -319,8 +430,12 @@ static void json_counts(FILE *f, const struct load_cfg *cfg, const struct load_s
     fprintf(f, "  \"bytes_out\": %llu,\n  \"bytes_in\": %llu,\n  \"bytes_per_s\": %.3f,\n",
             (unsigned long long)st->bytes_out, (unsigned long long)st->bytes_in,
             (double)(st->bytes_out + st->bytes_in) / t);
+    fprintf(f, "  \"mb_per_s_out\": %.6f,\n  \"mb_per_s_in\": %.6f,\n",
+            (double)st->bytes_out / t / 1e6, (double)st->bytes_in / t / 1e6);
     fprintf(f, "  \"replies_ok\": %llu,\n  \"replies_other\": %llu,\n",
             (unsigned long long)st->replies_ok, (unsigned long long)st->replies_other);
+    for (int k = 1; k <= 5; k++)
+        fprintf(f, "  \"status_%dxx\": %llu,\n", k, (unsigned long long)st->status_class[k]);
     fprintf(f, "  \"ktls_tx\": %llu,\n  \"ktls_rx\": %llu,\n", (unsigned long long)st->ktls_tx,
             (unsigned long long)st->ktls_rx);
     fprintf(f, "  \"ktls_software_reason\": ");
@@ -330,7 +445,7 @@ static void json_counts(FILE *f, const struct load_cfg *cfg, const struct load_s
 }
 
 int load_report_json(const char *path, const struct load_cfg *cfg, const struct load_stats *st,
-                     double elapsed)
+                     double elapsed, const struct load_sec *series, unsigned n_series)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
     double t = elapsed > 0 ? elapsed : 1e-9;
@@ -342,6 +457,7 @@ int load_report_json(const char *path, const struct load_cfg *cfg, const struct 
     fprintf(f, ",\n  \"mode\": \"%s\",\n  \"concurrency\": %d,\n  \"threads\": %d,\n",
             load_mode_name(cfg->mode), cfg->concurrency, cfg->threads);
     fprintf(f, "  \"rate\": %.3f,\n  \"elapsed_s\": %.6f,\n", cfg->rate, elapsed);
+    json_run(f, cfg, st);
     fprintf(f, "  \"backend\": ");
     json_str(f, cfg->backend ? cfg->backend : "");
     fprintf(f, ",\n  \"backend_reason\": ");
@@ -351,6 +467,9 @@ int load_report_json(const char *path, const struct load_cfg *cfg, const struct 
     json_latency(f, &st->lat);
     json_errors(f, st);
     json_params(f, st);
+    /* Last: the long arrays, after every flat field. */
+    json_buckets(f, &st->lat);
+    load_series_json(f, series, n_series);
     fprintf(f, "  \"version\": 1\n}\n");
     if (f == stdout)
         return fflush(f) == 0 ? 0 : -1;

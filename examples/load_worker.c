@@ -11,7 +11,12 @@
  * (NKTLS_LOOP_post to the slot's worker). An operation's latency counts from
  * when it was due, so a server that falls behind shows its queueing in it.
  * The scheduler thread also ends the run, draws the progress line, posts the
- * resume-mode ticks and holds idle mode's connections for --duration. */
+ * resume-mode ticks and holds idle mode's connections for --duration.
+ *
+ * Time. --warmup W runs the load for W seconds before the figures start
+ * (t_meas); operations due before then are counted apart and dropped. The
+ * figures cover --duration seconds after it, and that end is a hard stop:
+ * whatever still runs is given up and reported as in flight. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,7 @@ __thread struct load_worker *lw_self;
 
 static pthread_cond_t g_cv;         /* a slot came free: the scheduler may act */
 static int g_loop_ended;            /* mu: NKTLS_LOOP_run returned */
+static int64_t g_stopped;           /* ns: when the scheduler ended the run */
 static char g_backend[32], g_backend_why[192];
 
 int64_t load_now_ns(void)
@@ -74,6 +80,8 @@ static int claim(int64_t now, int64_t *sched)
     if (s > now)
         return 0;
     g_load.started++;
+    if (s >= g_load.t_meas)
+        g_load.started_counted++;
     g_load.active++;
     *sched = s;
     return 1;
@@ -137,6 +145,7 @@ static void launch(int64_t now)
         c->next_sched = sched;
         if (NKTLS_LOOP_post(g_load.srv, (ubyte4)c->worker, start_post, c) != OK) {
             g_load.started--;               /* out of memory: try again later */
+            g_load.started_counted -= sched >= g_load.t_meas;
             g_load.active--;
             g_load.free_stack[g_load.n_free++] = (int)c->idx;
             break;
@@ -180,11 +189,13 @@ static void prime(void)
         fprintf(stderr, "%s: the first handshake brought no session ticket\n", ex_prog);
 }
 
-/* On a terminal, once a second: one line kept up to date. */
+/* On a terminal, once a second: one line kept up to date, with the latency
+ * of the last whole second. */
 static void progress(int64_t now, int held)
 {
     static int64_t last;
     static uint64_t last_ops;
+    static struct load_sec sec;
     uint64_t ops = 0, errs = 0;
 
     if (!isatty(STDERR_FILENO) || now - last < 1000000000)
@@ -198,6 +209,16 @@ static void progress(int64_t now, int held)
     fprintf(stderr, "\r\033[K%6.1f s  %llu ops  %.1f ops/s  %llu errors",
             (double)(now - g_load.t0) / 1e9, (unsigned long long)ops,
             (double)(ops - last_ops) * 1e9 / (double)(now - last), (unsigned long long)errs);
+    if (now < g_load.t_meas) {
+        fprintf(stderr, "  warm-up");
+    } else if (now - g_load.t_meas >= 1000000000) {
+        load_sec_sum(g_load.w, g_load.cfg->threads,
+                     (unsigned)((now - g_load.t_meas) / 1000000000 - 1), &sec);
+        if (sec.ops)
+            fprintf(stderr, "  p50 %.3f ms  p99 %.3f ms",
+                    (double)load_sec_quantile(&sec, 0.50) / 1e6,
+                    (double)load_sec_quantile(&sec, 0.99) / 1e6);
+    }
     if (g_load.cfg->mode == LOAD_IDLE)
         fprintf(stderr, "  %d open", held);
     last_ops = ops;
@@ -239,8 +260,9 @@ static void *scheduler(void *arg)
         prime();
     pthread_mutex_lock(&g_load.mu);
     g_load.t0 = load_now_ns();
+    g_load.t_meas = g_load.t0 + (int64_t)(cfg->warmup * 1e9);
     g_load.t_end = cfg->duration > 0 && cfg->mode != LOAD_IDLE
-                       ? g_load.t0 + (int64_t)(cfg->duration * 1e9) : 0;
+                       ? g_load.t_meas + (int64_t)(cfg->duration * 1e9) : 0;
     for (int i = cfg->concurrency - 1; i >= 0; i--)
         g_load.free_stack[g_load.n_free++] = i;     /* slot 0 first */
     g_load.running = 1;
@@ -253,6 +275,8 @@ static void *scheduler(void *arg)
         settled = no_more(now) && g_load.active == g_load.held;
         held = g_load.held;
         done = done || g_loop_ended || *g_load.stop > 1;
+        if (g_load.t_end && now >= g_load.t_end)
+            done = 1;                               /* the hard stop */
         pthread_mutex_unlock(&g_load.mu);
         if (cfg->mode == LOAD_IDLE)
             done = idle_hold(cfg, now, settled, held) || done;
@@ -260,10 +284,14 @@ static void *scheduler(void *arg)
             post_ticks();
         progress(now, held);
         pthread_mutex_lock(&g_load.mu);
-        if (done)
+        if (done) {
+            g_stopped = now;
             break;
+        }
         if (cfg->rate > 0 && g_load.n_free > 0 && !no_more(now) && due(g_load.started) < next)
             next = due(g_load.started);
+        if (g_load.t_end && g_load.t_end < next)
+            next = g_load.t_end;
         wait_until(next);
     }
     pthread_mutex_unlock(&g_load.mu);
@@ -330,7 +358,20 @@ static sbyte4 create_loop(struct load_cfg *cfg)
     return srv;
 }
 
-double load_run(struct load_cfg *cfg, struct load_stats *total, const volatile int *stop)
+/* Open loop: how many operations fall due before t (the first k with due(k) >= t). */
+static uint64_t due_before(int64_t t)
+{
+    long k = (long)((double)(t - g_load.t0) * g_load.cfg->rate / 1e9);
+
+    while (k > 0 && due(k - 1) >= t)
+        k--;
+    while (due(k) < t)
+        k++;
+    return (uint64_t)k;
+}
+
+double load_run(struct load_cfg *cfg, struct load_stats *total, const volatile int *stop,
+                struct load_sec **series, unsigned *n_series)
 {
     sigset_t set, old;
     pthread_t tid;
@@ -363,17 +404,25 @@ double load_run(struct load_cfg *cfg, struct load_stats *total, const volatile i
     NKTLS_LOOP_destroy(g_load.srv);
 
     /* Up to the last operation's end, not to when the run noticed it. */
-    t_end = g_load.t0;
+    t_end = g_load.t_meas;
     for (int i = 0; i < cfg->threads; i++) {
         load_stats_merge(total, &g_load.w[i].st);
         if (g_load.w[i].t_done > t_end)
             t_end = g_load.w[i].t_done;
     }
+    total->started = g_load.started_counted;
+    if (cfg->rate > 0 && g_load.t_end)
+        cfg->scheduled = due_before(g_load.t_end) - due_before(g_load.t_meas);
+    if (g_load.t_end && g_stopped > g_load.t_end)
+        g_stopped = g_load.t_end;
+    cfg->span_s = g_stopped > g_load.t_meas ? (double)(g_stopped - g_load.t_meas) / 1e9 : 0;
+    *series = load_series(g_load.w, cfg->threads, cfg->span_s, n_series);
+    load_series_free(g_load.w, cfg->threads);
     for (int i = 0; i < cfg->concurrency; i++)
         free(g_load.slots[i].head);
     free(g_load.slots);
     free(g_load.free_stack);
     free(g_load.w);
     load_ticket_free();
-    return (double)(t_end - g_load.t0) / 1e9;
+    return (double)(t_end - g_load.t_meas) / 1e9;
 }

@@ -7,7 +7,8 @@
  * The parts: this file (options, the report), load_worker.c (the loop, the
  * schedule, the scheduler thread), load_ops.c (what each mode does),
  * load_conn.c (the loop's callbacks, tickets, errors by kind), load_stats.c
- * (the histogram and the report formats).
+ * (the histogram and the report formats), load_series.c (the per-second
+ * series). docs/nktls-load.md describes every option.
  *
  * Exit status: 0 when every operation succeeded, 1 when any failed (the report
  * says how) or none ran, 2 on usage errors. */
@@ -17,6 +18,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -24,19 +26,28 @@
 
 static const char usage[] =
     "usage: nktls-load --connect HOST:PORT --mode handshake|resume|bulk|request|idle\n"
-    "         [--servername NAME] [--ca FILE | --insecure]\n"
-    "         [--duration SEC | --count N] [--concurrency N] [--threads N] [--rate R]\n"
-    "         [--tls 1.2|1.3] [--ciphers LIST] [--groups LIST] [--size BYTES]\n"
-    "         [--request TEXT] [--ktls auto|off] [--timeout MS] [--json FILE]\n"
+    "       nktls-load [options] https://HOST[:PORT][/PATH]   (request mode)\n"
+    "         [--servername NAME] [--ca FILE | --insecure] [--cert FILE --key FILE]\n"
+    "         [--duration SEC | --count N] [--warmup SEC] [--concurrency N] [--threads N]\n"
+    "         [--rate R] [--tls 1.2|1.3|any] [--ciphers LIST] [--groups LIST] [--alpn LIST]\n"
+    "         [--size BYTES] [--request TEXT | -m METHOD -H 'NAME: VALUE'...]\n"
+    "         [--reconnect] [--accept-status] [--ktls auto|off] [--timeout MS]\n"
+    "         [--json FILE] [--csv FILE]\n"
     "  handshake  full handshakes, each connection closed after it (close_notify)\n"
     "  resume     resumed handshakes with the server's session ticket\n"
-    "  bulk       per connection: send --size bytes, read the echo back, check it\n"
-    "  request    send --request (\\r \\n \\t \\\\ \\xHH escapes) on keep-alive\n"
-    "             connections, count replies (HTTP by Content-Length, else the\n"
-    "             request's length)\n"
+    "  bulk       send --size bytes, read the echo back, check it (on a kept\n"
+    "             connection; --reconnect: a new one per operation)\n"
+    "  request    send --request (\\r \\n \\t \\\\ \\xHH escapes), or the GET (-m:\n"
+    "             another method) a URL names, on keep-alive connections; count\n"
+    "             replies by status class (HTTP by Content-Length or chunked, else\n"
+    "             the request's length); a status other than 2xx is an error\n"
+    "             unless --accept-status\n"
     "  idle       open --concurrency connections, hold them without traffic for\n"
     "             --duration seconds (or until SIGINT), then close them; prints\n"
     "             \"idle: N connections open\" once all are open\n"
+    "  --duration S  measure for S seconds (default 10), then stop: operations\n"
+    "                still running are reported as in flight\n"
+    "  --warmup S    run S seconds of load before --duration, not counted\n"
     "  --rate R      open loop: R operations per second, latency from when each\n"
     "                was due; without it, closed loop\n"
     "  --threads N   event-loop workers, each driving its share of the connections\n"
@@ -44,7 +55,8 @@ static const char usage[] =
     "                NKTLS_IO=epoll forces epoll)\n"
     "  --timeout MS  limit on a handshake (from connect) and on a stall after it\n"
     "                (default 10000)\n"
-    "  --ktls auto   (the default) the kernel carries the records where it can\n";
+    "  --ktls auto   (the default) the kernel carries the records where it can\n"
+    "  --csv FILE    the per-second series (also in --json) as CSV\n";
 
 static volatile int g_stop;         /* 1: start nothing new; 2: end now */
 static char *g_host;                /* --connect's host: the default server name */
@@ -107,7 +119,8 @@ static enum load_mode parse_mode(const char *s)
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
        OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
-       OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP };
+       OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP, OPT_WARMUP,
+       OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -129,14 +142,48 @@ static const struct option long_opts[] = {
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "json", required_argument, NULL, OPT_JSON },
     { "help", no_argument, NULL, OPT_HELP },
+    { "warmup", required_argument, NULL, OPT_WARMUP },
+    { "reconnect", no_argument, NULL, OPT_RECONNECT },
+    { "accept-status", no_argument, NULL, OPT_ACCEPT_STATUS },
+    { "alpn", required_argument, NULL, OPT_ALPN },
+    { "cert", required_argument, NULL, OPT_CERT },
+    { "key", required_argument, NULL, OPT_KEY },
+    { "csv", required_argument, NULL, OPT_CSV },
+    { "header", required_argument, NULL, 'H' },
+    { "method", required_argument, NULL, 'm' },
     { NULL, 0, NULL, 0 },
 };
 
+#define MAX_HEADERS 64
+
 struct args {
-    const char *connect, *ca, *json;
+    const char *connect, *ca, *json, *csv, *cert, *key;
+    const char *url, *method;
+    const char *headers[MAX_HEADERS];
+    int n_headers;
     int has_mode;
     struct load_cfg cfg;
 };
+
+static void add_header(struct args *a, const char *h)
+{
+    const char *colon = strchr(h, ':');
+
+    if (!colon || colon == h || strpbrk(h, "\r\n"))
+        ex_usage_error("-H wants 'Name: value', not '%s'", h);
+    if (a->n_headers == MAX_HEADERS)
+        ex_usage_error("-H: at most %d headers", MAX_HEADERS);
+    a->headers[a->n_headers++] = h;
+}
+
+static void parse_tls(struct load_cfg *c, const char *s)
+{
+    c->tls_name = s;
+    if (!strcmp(s, "any"))
+        c->tls.tls_min = c->tls.tls_max = 0;
+    else
+        c->tls.tls_min = c->tls.tls_max = ex_parse_version(s);
+}
 
 static void parse_opt(int opt, struct args *a)
 {
@@ -153,7 +200,7 @@ static void parse_opt(int opt, struct args *a)
     case OPT_CONCURRENCY: c->concurrency = (int)ex_parse_count(optarg); break;
     case OPT_THREADS: c->threads = (int)ex_parse_count(optarg); break;
     case OPT_RATE: c->rate = parse_positive("--rate", optarg); break;
-    case OPT_TLS: c->tls.tls_min = c->tls.tls_max = ex_parse_version(optarg); break;
+    case OPT_TLS: parse_tls(c, optarg); break;
     case OPT_CIPHERS: ex_parse_ciphers(&c->tls, optarg); break;
     case OPT_GROUPS: ex_parse_groups(&c->tls, optarg); break;
     case OPT_SIZE: c->size = (unsigned long long)ex_parse_count(optarg); break;
@@ -162,16 +209,95 @@ static void parse_opt(int opt, struct args *a)
     case OPT_TIMEOUT: c->timeout_ms = (unsigned)ex_parse_count(optarg); break;
     case OPT_JSON: a->json = optarg; break;
     case OPT_HELP: fputs(usage, stdout); exit(0);
+    case OPT_WARMUP: c->warmup = parse_positive("--warmup", optarg); break;
+    case OPT_RECONNECT: c->reconnect = 1; break;
+    case OPT_ACCEPT_STATUS: c->accept_status = 1; break;
+    case OPT_ALPN: ex_parse_alpn(&c->tls, optarg); break;
+    case OPT_CERT: a->cert = optarg; break;
+    case OPT_KEY: a->key = optarg; break;
+    case OPT_CSV: a->csv = optarg; break;
+    case 'H': add_header(a, optarg); break;
+    case 'm': a->method = optarg; break;
     default: ex_usage_error("bad option '%s' (try --help)", optarg ? optarg : "?");
     }
+}
+
+/* https://HOST[:PORT][/PATH]: where to connect (HOST:PORT, the port 443 by
+ * default) and the request, an HTTP/1.1 one that keeps the connection. */
+static void use_url(struct args *a)
+{
+    struct load_cfg *c = &a->cfg;
+    const char *auth = a->url + 8, *path, *method = a->method ? a->method : "GET";
+    size_t auth_len, cap;
+    int has_port, host_given = 0, n;
+    char *req, *connect;
+
+    if (strncasecmp(a->url, "https://", 8))
+        ex_usage_error("the URL must begin with https://, not '%s'", a->url);
+    for (const char *p = a->url; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == 0x7f)
+            ex_usage_error("the URL has a space or control character: '%s'", a->url);
+    auth_len = strcspn(auth, "/?#");
+    path = auth + auth_len;
+    if (!auth_len || memchr(auth, '@', auth_len))
+        ex_usage_error("the URL needs a host (and no user name): '%s'", a->url);
+    if (method[strspn(method, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789!#$%&'*+-.^_`|~")] || !method[0])
+        ex_usage_error("-m: '%s' is not an HTTP method", method);
+    /* A port follows the last colon, after an IPv6 literal's bracket. */
+    has_port = auth[auth_len - 1] != ']' && memchr(auth, ':', auth_len) != NULL &&
+               (auth[0] != '[' || memmem(auth, auth_len, "]:", 2));
+    connect = malloc(auth_len + 5);
+    if (!connect)
+        ex_fail("out of memory");
+    snprintf(connect, auth_len + 5, "%.*s%s", (int)auth_len, auth, has_port ? "" : ":443");
+    a->connect = connect;
+
+    for (int i = 0; i < a->n_headers; i++)
+        host_given |= !strncasecmp(a->headers[i], "host:", 5);
+    cap = strlen(method) + strlen(path) + auth_len + 64;
+    for (int i = 0; i < a->n_headers; i++)
+        cap += strlen(a->headers[i]) + 2;
+    if (!(req = malloc(cap)))
+        ex_fail("out of memory");
+    n = snprintf(req, cap, "%s %s%.*s HTTP/1.1\r\n", method, *path == '/' ? "" : "/",
+                 (int)strcspn(path, "#"), path);
+    if (!host_given)
+        n += snprintf(req + n, cap - (size_t)n, "Host: %.*s\r\n", (int)auth_len, auth);
+    for (int i = 0; i < a->n_headers; i++)
+        n += snprintf(req + n, cap - (size_t)n, "%s\r\n", a->headers[i]);
+    n += snprintf(req + n, cap - (size_t)n, "\r\n");
+    c->request = req;
+    c->request_len = (size_t)n;
 }
 
 static void check_args(struct args *a)
 {
     struct load_cfg *c = &a->cfg;
 
+    if (a->url && (a->connect || c->request))
+        ex_usage_error("a URL excludes --connect and --request");
+    if (!a->url && (a->n_headers || a->method))
+        ex_usage_error("-H and -m build a request from a URL: give one");
+    if (a->url && a->has_mode && c->mode != LOAD_REQUEST)
+        ex_usage_error("a URL is for --mode request");
+    if (a->url) {
+        use_url(a);
+        c->mode = LOAD_REQUEST;
+        a->has_mode = 1;
+    }
     if (!a->connect || !a->has_mode)
-        ex_usage_error("--connect and --mode are required (try --help)");
+        ex_usage_error("--connect and --mode, or a URL, are required (try --help)");
+    if (!a->cert != !a->key)
+        ex_usage_error("--cert and --key go together");
+    if (c->warmup > 0 && (c->count || c->mode == LOAD_IDLE))
+        ex_usage_error("--warmup goes with --duration (not --count, not idle mode)");
+    if (c->reconnect && c->mode != LOAD_BULK && c->mode != LOAD_REQUEST)
+        ex_usage_error("--reconnect is for bulk and request modes");
+    if (c->accept_status && c->mode != LOAD_REQUEST)
+        ex_usage_error("--accept-status is for request mode");
+    if (!c->tls_name)
+        c->tls_name = "any";
     if (a->ca && c->insecure)
         ex_usage_error("--ca and --insecure exclude each other");
     if (c->duration > 0 && c->count)
@@ -203,11 +329,13 @@ static void parse_args(int argc, char **argv, struct args *a)
     int opt;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "H:m:", long_opts, NULL)) != -1) {
         if (opt == '?')
             ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
         parse_opt(opt, a);
     }
+    if (optind < argc)
+        a->url = argv[optind++];
     if (optind < argc)
         ex_usage_error("unexpected argument '%s'", argv[optind]);
     check_args(a);
@@ -239,8 +367,9 @@ static void resolve(struct load_cfg *c, const char *hostport)
 
 /* Room for every slot's connection plus those still closing; descriptors
  * for as many as the hard limit allows. */
-static void init_stack(struct load_cfg *c, const char *ca)
+static void init_stack(struct load_cfg *c, const struct args *a)
 {
+    const char *ca = a->ca;
     sbyte4 table = 2 * c->concurrency + 64;
     struct rlimit rl;
     MSTATUS st;
@@ -257,12 +386,16 @@ static void init_stack(struct load_cfg *c, const char *ca)
         ex_fail("CERT_STORE_createStore: %s", ex_status_name(st));
     if (ca)
         ex_load_trust(c->store, ca);
+    if (a->cert)                    /* offered when the server asks for a certificate */
+        ex_load_identity(c->store, a->cert, NULL, a->key);
 }
 
 int main(int argc, char **argv)
 {
     struct args a;
     struct load_stats *total;
+    struct load_sec *series;
+    unsigned n_series;
     double elapsed;
     int rc;
 
@@ -273,18 +406,21 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    init_stack(&a.cfg, a.ca);
+    init_stack(&a.cfg, &a);
 
     total = calloc(1, sizeof(*total));
     if (!total)
         ex_fail("out of memory");
     /* --json -: the JSON alone on stdout, for pipes; the text goes to stderr. */
     a.cfg.out = a.json && !strcmp(a.json, "-") ? stderr : stdout;
-    elapsed = load_run(&a.cfg, total, &g_stop);
+    elapsed = load_run(&a.cfg, total, &g_stop, &series, &n_series);
 
     load_report_text(a.cfg.out, &a.cfg, total, elapsed);
-    if (a.json && load_report_json(a.json, &a.cfg, total, elapsed) != 0)
+    if (a.json && load_report_json(a.json, &a.cfg, total, elapsed, series, n_series) != 0)
         ex_fail("cannot write '%s': %s", a.json, strerror(errno));
+    if (a.csv && load_series_csv(a.csv, series, n_series) != 0)
+        ex_fail("cannot write '%s': %s", a.csv, strerror(errno));
+    free(series);
     CERT_STORE_releaseStore(&a.cfg.store);
     SSL_shutdownStack();
     SSL_releaseTables();
@@ -293,5 +429,9 @@ int main(int argc, char **argv)
     free(total);
     free(a.cfg.request);
     free(g_host);
+    if (a.url)
+        free((char *)a.connect);
+    for (int i = 0; i < a.cfg.tls.n_alpn; i++)
+        free((char *)a.cfg.tls.alpn[i]);
     return rc;
 }
