@@ -10,7 +10,9 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include "core/nk.h"
+#include "handshake/ocsp.h"
 #include "handshake/store.h"
+#include "nktls.h"
 #include "api/keyblob.h"
 #include "core/crypto.h"
 #include "crypto/cert_store.h"
@@ -26,6 +28,7 @@ static void identity_free(struct nk_identity *id)
     if (id == NULL)
         return;
     nk_identity_release(id);
+    nk_ocsp_release(id);
     X509_free(id->leaf);
     EVP_PKEY_free(id->key);     /* libcrypto clears the private key as it frees it */
     for (size_t i = 0; i < id->chain_len; i++)
@@ -41,6 +44,13 @@ static void psk_free(struct nk_psk_identity *p)
     if (p->secret != NULL)
         nk_wipe(p->secret, p->secret_len);
     free(p->secret);
+}
+
+NK_API MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte4 derLen)
+{
+    NK_CHECK(pStore && pDer, ERR_NULL_POINTER);
+    NK_CHECK(derLen > 0 && derLen < (1u << 24), ERR_INVALID_ARG);   /* RFC 6066 §8: OCSPResponse<1..2^24-1> */
+    return nk_ocsp_set(pStore, pDer, derLen);
 }
 
 NK_API MSTATUS CERT_STORE_releaseStore(certStorePtr *ppStore)

@@ -102,6 +102,9 @@ int nk_alert_for(MSTATUS err)
     case ERR_CERT_DECODE:                      return NK_ALERT_BAD_CERTIFICATE;
     case ERR_CERT_UNSUPPORTED_KEY:             return NK_ALERT_UNSUPPORTED_CERTIFICATE;
     case ERR_CERT_KEY_USAGE:                   return NK_ALERT_UNSUPPORTED_CERTIFICATE;
+    case ERR_CERT_REVOKED:                     return NK_ALERT_CERTIFICATE_REVOKED;
+    /* RFC 8446 §6.2: "an invalid or unacceptable OCSP response" */
+    case ERR_CERT_STATUS:                      return NK_ALERT_BAD_CERTIFICATE_STATUS;
     /* Nothing to send: the socket is gone, the peer already alerted or closed,
      * or we simply gave up waiting. */
     case ERR_TCP_SOCKET_CLOSED:

@@ -76,6 +76,7 @@ struct nk_identity {
     struct nk_der *chain;      /* DER, leaf first */
     size_t chain_len;
     struct nk_der cert_list;   /* CertificateEntry certificate_list<0..2^24-1> (§4.4.2) */
+    struct nk_ocsp *ocsp;      /* the OCSP response to staple (handshake/ocsp.c), or NULL */
     struct {
         uint16_t scheme;
         EVP_PKEY_CTX *ctx;     /* sign_init done, digest and padding set; duplicated per use */

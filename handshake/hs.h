@@ -22,7 +22,7 @@ enum {
 };
 
 enum {
-    NK_EXT_SERVER_NAME = 0, NK_EXT_SUPPORTED_GROUPS = 10, NK_EXT_SIGNATURE_ALGORITHMS = 13,
+    NK_EXT_SERVER_NAME = 0, NK_EXT_STATUS_REQUEST = 5, NK_EXT_SUPPORTED_GROUPS = 10, NK_EXT_SIGNATURE_ALGORITHMS = 13,
     NK_EXT_ALPN = 16, NK_EXT_RECORD_SIZE_LIMIT = 28, NK_EXT_PRE_SHARED_KEY = 41,
     NK_EXT_EARLY_DATA = 42, NK_EXT_SUPPORTED_VERSIONS = 43, NK_EXT_COOKIE = 44,
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
@@ -84,6 +84,8 @@ struct nk_hs {
     uint8_t pha;                     /* post-handshake authentication may follow:
                                       * keep the transcript (handshake/tls13_pha.c) */
     uint8_t pha_exchange;            /* this is one, after the handshake */
+    uint8_t ocsp_asked;              /* status_request sent (client) / received (server) */
+    struct nk_buf ocsp_resp;         /* client: the OCSP response stapled to the leaf */
 
     /* key schedule */
     enum nk_hash hash;

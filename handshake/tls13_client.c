@@ -1,7 +1,9 @@
 /* handshake/tls13_client.c — the TLS 1.3 client (RFC 8446 §4). */
 #include <arpa/inet.h>
 #include "handshake/hs.h"
+#include "handshake/ocsp.h"
 #include "handshake/psk.h"
+#include "nktls.h"
 #include "handshake/tls12.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
@@ -98,6 +100,15 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     ext_begin(hs, w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
     nk_wr_u16(w, NK_MAX_PLAIN + 1);
     nk_wr_close(w, pos, 2);
+    if ((c->flags & (NKTLS_FLAG_OCSP_REQUEST | NKTLS_FLAG_OCSP_REQUIRE)) || c->cfg->ssl.funcPtrCertStatusCallback) {
+        /* RFC 6066 §8: ocsp, no responder ids, no request extensions */
+        ext_begin(hs, w, NK_EXT_STATUS_REQUEST, &pos);
+        nk_wr_u8(w, NK_OCSP_STATUS_TYPE);
+        nk_wr_u16(w, 0);
+        nk_wr_u16(w, 0);
+        nk_wr_close(w, pos, 2);
+        hs->ocsp_asked = 1;
+    }
     if ((c->flags & SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH) && c->max_minor >= 4) {
         ext_begin(hs, w, NK_EXT_POST_HANDSHAKE_AUTH, &pos);   /* §4.2.6: empty */
         nk_wr_close(w, pos, 2);

@@ -2,8 +2,10 @@
  * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
 #include <openssl/x509.h>
 #include "handshake/hs.h"
+#include "handshake/ocsp.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
+#include "nktls.h"
 
 MSTATUS nk_hs_alloc(struct nk_tls *c)
 {
@@ -32,6 +34,7 @@ void nk_hs_free(struct nk_tls *c)
     free_peer_chain(hs);
     nk_buf_free(&hs->cookie);
     nk_buf_free(&hs->msg);
+    nk_buf_free(&hs->ocsp_resp);
     nk_psk_free(hs->offer);
     nk_wipe(hs, sizeof *hs);
     free(hs);
@@ -72,7 +75,11 @@ MSTATUS nk_hs_send_certificate(struct nk_tls *c, const struct nk_identity *id)
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE);
     nk_wr_u8(&w, c->hs->cr_context_len);
     nk_wr_bytes(&w, c->hs->cr_context, c->hs->cr_context_len);
-    if (id && id->cert_list.p) {   /* encoded once, when the identity was added */
+    /* RFC 8446 §4.4.2.1: the OCSP response the client asked for goes in the
+     * leaf's entry; without one the list is the one encoded once, when the
+     * identity was added. */
+    int staple = c->role == NK_SERVER && c->hs->ocsp_asked && id && id->ocsp;
+    if (id && id->cert_list.p && !staple) {
         nk_wr_bytes(&w, id->cert_list.p, id->cert_list.len);
         return nk_hs_finish(c, &w);
     }
@@ -81,7 +88,10 @@ MSTATUS nk_hs_send_certificate(struct nk_tls *c, const struct nk_identity *id)
         size_t e = nk_wr_open(&w, 3);
         nk_wr_bytes(&w, id->chain[i].p, id->chain[i].len);
         nk_wr_close(&w, e, 3);
-        nk_wr_u16(&w, 0);
+        size_t x = nk_wr_open(&w, 2);
+        if (i == 0 && staple)
+            (void)nk_ocsp_write_status(id, &w);
+        nk_wr_close(&w, x, 2);
     }
     nk_wr_close(&w, list, 3);
     return nk_hs_finish(c, &w);
@@ -130,16 +140,41 @@ MSTATUS nk_hs_send_finished(struct nk_tls *c)
     return nk_hs_finish(c, &w);
 }
 
+/* §4.4.2: a CertificateEntry's extensions must answer ones we sent: the only
+ * one is status_request, for the leaf (§4.4.2.1), when we asked for it. Its
+ * body is a CertificateStatus (RFC 6066 §8), kept for the check. */
+static MSTATUS read_entry_exts(struct nk_tls *c, struct nk_rd *exts, int leaf)
+{
+    struct nk_hs *hs = c->hs;
+    struct nk_ext e[NK_MAX_EXTS];
+    size_t ne;
+    NK_TRY(nk_ext_parse(exts, e, &ne));
+    for (size_t i = 0; i < ne; i++) {
+        uint8_t type;
+        struct nk_rd r = e[i].data, resp;
+        NK_CHECK(e[i].type == NK_EXT_STATUS_REQUEST && leaf && c->role == NK_CLIENT && hs->ocsp_asked,
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_TRY(nk_rd_u8(&r, &type));
+        NK_CHECK(type == NK_OCSP_STATUS_TYPE, ERR_SSL_ILLEGAL_PARAMETER);
+        NK_TRY(nk_rd_vec24(&r, &resp, 1, 0xffffff));
+        NK_TRY(nk_rd_done(&r));
+        hs->ocsp_resp.len = 0;
+        NK_TRY(nk_buf_append(&hs->ocsp_resp, resp.p, nk_rd_left(&resp)));
+    }
+    return OK;
+}
+
 static MSTATUS keep_peer_chain(struct nk_tls *c, struct nk_rd *list)
 {
     struct nk_hs *hs = c->hs;
     free_peer_chain(hs);
     while (nk_rd_left(list)) {
-        struct nk_rd cert, exts;
+        struct nk_rd cert, exts, block;
         NK_TRY(nk_rd_vec24(list, &cert, 1, 0xffffff));
+        block = *list;   /* the extensions with their length, for nk_ext_parse */
         NK_TRY(nk_rd_vec16(list, &exts, 0, 0xffff));
-        /* §4.4.2: extensions here must answer ones we sent; we send none. */
-        NK_CHECK(nk_rd_left(&exts) == 0, ERR_SSL_UNSUPPORTED_EXTENSION);
+        if (nk_rd_left(&exts))
+            NK_TRY(read_entry_exts(c, &block, hs->peer_chain_len == 0));
         NK_CHECK(hs->peer_chain_len < c->cfg->limits.cert_count, ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE);
         struct nk_der *grown = realloc(hs->peer_chain, (hs->peer_chain_len + 1) * sizeof *grown);
         NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
@@ -175,6 +210,26 @@ MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c)
     return OK;
 }
 
+/* The client asked for the server's OCSP status (NKTLS_FLAG_OCSP_*): a
+ * stapled response must be good; none is acceptable unless the application
+ * requires one or the certificate demands it (RFC 7633 must-staple). The
+ * application's funcPtrCertStatusCallback hears whether a good response came,
+ * and may refuse. */
+static MSTATUS check_status(struct nk_tls *c, const struct nk_verify_req *req)
+{
+    struct nk_hs *hs = c->hs;
+    int have = hs->ocsp_resp.len > 0;
+    if (have)
+        NK_TRY(nk_ocsp_check(hs->ocsp_resp.p, hs->ocsp_resp.len, hs->peer_chain, hs->peer_chain_len,
+                             c->store, req->now));
+    else if ((c->flags & NKTLS_FLAG_OCSP_REQUIRE)
+             || nk_ocsp_must_staple(hs->peer_chain[0].p, hs->peer_chain[0].len))
+        return ERR_CERT_STATUS;
+    sbyte4 (*cb)(sbyte4, intBoolean) = c->cfg->ssl.funcPtrCertStatusCallback;
+    NK_CHECK(!cb || cb(c->handle, have ? TRUE : FALSE) >= 0, ERR_CERT_STATUS);
+    return OK;
+}
+
 MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -198,6 +253,8 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
         st = c->invalid_cert_cb(c->handle, st);
     }
     NK_TRY(st);
+    if (c->role == NK_CLIENT && hs->ocsp_asked)
+        NK_TRY(check_status(c, &req));
     /* After the handshake the chain becomes the connection's only once the
      * exchange's Finished verifies (handshake/tls13_pha.c): until then the
      * connection is still authenticated as before. */

@@ -151,6 +151,28 @@ MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const 
  * without one (SSL_FLAG_REQUIRE_MUTUAL_AUTH insists on one). A certificate the
  * client does send must still verify. */
 #define NKTLS_FLAG_REQUEST_MUTUAL_AUTH 0x00010000
+/* OCSP stapling (RFC 6066 §8, RFC 8446 §4.4.2.1), client session flags: ask
+ * the server for its certificate's OCSP status. A stapled response must be
+ * good: signed by the leaf's issuer (or a responder it delegated to) chained
+ * to the store's trust points, naming the leaf, current (thisUpdate no later
+ * than now, nextUpdate not past, 5 minutes of skew; a week after thisUpdate
+ * when it has no nextUpdate); else the handshake fails with ERR_CERT_REVOKED
+ * (certificate_revoked) or ERR_CERT_STATUS (bad_certificate_status_response).
+ * Without a response it goes on, unless OCSP_REQUIRE is set or the leaf says
+ * it must be stapled (RFC 7633). sslSettings.funcPtrCertStatusCallback, when
+ * set, hears TRUE (a good response) or FALSE (none) and may refuse by
+ * returning a negative value; setting it asks for the status as OCSP_REQUEST
+ * does. TLS 1.3. */
+#define NKTLS_FLAG_OCSP_REQUEST 0x00020000
+#define NKTLS_FLAG_OCSP_REQUIRE 0x00040000
+/* The server side: staple this DER OCSPResponse (a successful one) whenever a
+ * client asks, for each identity in pStore whose leaf it names (by serial and
+ * issuer). Call again with a fresh response to replace it, also while the
+ * store serves handshakes. ERR_CERT_DECODE: not a successful OCSP response;
+ * ERR_INVALID_ARG: it names no identity of the store. The server does not
+ * check the response: keeping it current is the application's. */
+struct certStore;
+MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte4 derLen);
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

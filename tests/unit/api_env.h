@@ -42,6 +42,8 @@ struct blob {
 static struct {
     struct blob ca, other_ca, srv, rsa, cli;   /* certificates, DER */
     struct blob rsa_key, cli_key;              /* PKCS#8 DER */
+    struct blob ca_key, other_key;             /* the CAs' keys (tests that sign, e.g. OCSP) */
+    struct blob srv_key;
     char *srv_pem, *srv_key_pem;
 } pki;
 
@@ -153,6 +155,9 @@ static void make_pki(void)
     pki.cli = cert_der(cli);
     pki.rsa_key = key_der(rsa_key);
     pki.cli_key = key_der(cli_key);
+    pki.ca_key = key_der(ca_key);
+    pki.other_key = key_der(other_key);
+    pki.srv_key = key_der(srv_key);
 
     BIO *b = BIO_new(BIO_s_mem());
     if (!b || PEM_write_bio_X509(b, srv) != 1)

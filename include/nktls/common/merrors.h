@@ -91,7 +91,9 @@
     X(ERR_CERT_UNSUPPORTED_KEY,             -14327, "unsupported key type") \
     X(ERR_CERT_KEY_MISMATCH,                -14328, "private key does not match certificate") \
     X(ERR_CERT_SHA1_SIGNATURE,              -14329, "certificate signed with SHA-1") \
-    X(ERR_CERT_KEY_USAGE,                   -14330, "certificate key usage does not allow this role")
+    X(ERR_CERT_KEY_USAGE,                   -14330, "certificate key usage does not allow this role") \
+    X(ERR_CERT_REVOKED,                     -14331, "certificate revoked (stapled OCSP response)") \
+    X(ERR_CERT_STATUS,                      -14332, "no acceptable OCSP response for the certificate")
 
 #define NKTLS_ERROR_ENUM_(name, value, text) name = (value),
 enum nktlsStatus { NKTLS_ERROR_LIST(NKTLS_ERROR_ENUM_) };
