@@ -301,6 +301,56 @@ nk_server_ensure() {
     nk_server_start "$@" || { NK_KEY=""; return 1; }
 }
 
+# ---- nginx --------------------------------------------------------------------
+
+NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || true)
+
+# nginx_start NAME DIRECTIVES: nginx from a throwaway configuration in
+# $WORK/NAME (no daemon, no master, every path it writes there; the system's
+# configuration is never read), one TLS server on a free loopback port with
+# DIRECTIVES (certificate, protocols, locations) inside its server block. The
+# port goes into the configuration when it starts, so a retry on another port
+# gets its own. Sets PEER_PID and PEER_PORT; the error log is $WORK/NAME/error.log.
+nginx_start() {
+    local name=$1 d=$WORK/$1
+    mkdir -p "$d"
+    cat >"$d/nginx.conf.in" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:LISTEN_PORT ssl;
+$2
+    }
+}
+EOF
+    local try port
+    for try in 1 2 3; do
+        port=$(pick_port)
+        sed "s/LISTEN_PORT/$port/" "$d/nginx.conf.in" >"$d/nginx.conf"
+        # It runs for the rest of the script (the lifetime cap only matters
+        # if the script is killed without its cleanup).
+        timeout 600 "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/error.log" \
+            </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err" &
+        PEER_PID=$! PEER_PORT=$port
+        wait_listen "$port" "$PEER_PID" && return 0
+        stop_pid "$PEER_PID"
+        grep -qiE "in use|bind" "$WORK/$name.err" "$d/error.log" 2>/dev/null || break
+    done
+    return 1
+}
+
 # ---- inputs -----------------------------------------------------------------
 
 # certs_init: CERTS names a gen-certs directory, made once per run.

@@ -561,57 +561,24 @@ else
     tap_fail "load.gnutls-serv" "gnutls-serv did not start" "$WORK/gnutls.err"
 fi
 
-# nginx from a throwaway configuration in $WORK: no daemon, no master, every
-# path it writes under $WORK; the system's configuration is never read.
-NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
-nginx_conf() {
-    local d=$WORK/nginx
-    mkdir -p "$d"
-    cat >"$d/nginx.conf.in" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $d/body;
-    proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fastcgi;
-    uwsgi_temp_path $d/uwsgi;
-    scgi_temp_path $d/scgi;
-    keepalive_requests 100000;
-    server {
-        listen 127.0.0.1:LISTEN_PORT ssl;
+section "nginx"
+if [ -z "$NGINX" ]; then
+    tap_skip "load.nginx" "nginx not installed"
+else
+    if nginx_start nginx "
         ssl_certificate $CERTS/server.pem;
         ssl_certificate_key $CERTS/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;
-        location / { return 200 "hello from the load test\n"; }
+        location / { return 200 'hello from the load test\n'; }
         location = /missing { return 404; }
         location = /chunked {
             default_type text/plain;
             gzip on;
             gzip_min_length 1;
             gzip_types text/plain;
-            return 200 "a reply that nginx compresses, so it goes out chunked\n";
-        }
-    }
-}
-EOF
-    echo "$d"
-}
-
-section "nginx"
-if [ -z "$NGINX" ]; then
-    tap_skip "load.nginx" "nginx not installed"
-else
-    ND=$(nginx_conf)
-    # The port goes into the configuration when the server starts, so a retry
-    # on another port gets its own.
-    if start_peer nginx bash -c \
-            'sed "s/LISTEN_PORT/$1/" "$2/nginx.conf.in" >"$2/nginx.conf" &&
-             exec "$3" -p "$2" -c "$2/nginx.conf" -e "$2/error.log"' _ @PORT@ "$ND" "$NGINX"; then
+            return 200 'a reply that nginx compresses, so it goes out chunked\n';
+        }"; then
+        PORT=$PEER_PORT
         run_case "load.nginx.handshake" c_handshake nginx
         run_case "load.nginx.resume" c_resume nginx
         run_case "load.nginx.request" c_request_keepalive nginx
@@ -626,7 +593,7 @@ else
         run_case "load.nginx.csv" c_csv
         stop_pid "$PEER_PID"
     else
-        tap_fail "load.nginx" "nginx did not start" "$WORK/nginx.err" "$ND/error.log"
+        tap_fail "load.nginx" "nginx did not start" "$WORK/nginx.err" "$WORK/nginx/error.log"
     fi
 fi
 

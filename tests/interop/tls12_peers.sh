@@ -126,39 +126,6 @@ curl_suite() {
 
 # ===== nktls-client <-> nginx (ssl_protocols TLSv1.2) =========================
 
-NGINX=$(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; })
-
-# nginx from a throwaway configuration in $WORK: no daemon, no master, every
-# path it writes under $WORK; the system's configuration is never read.
-nginx_conf() {
-    local d=$WORK/nginx
-    mkdir -p "$d"
-    cat >"$d/nginx.conf.in" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 64; }
-http {
-    access_log off;
-    client_body_temp_path $d/body;
-    proxy_temp_path $d/proxy;
-    fastcgi_temp_path $d/fastcgi;
-    uwsgi_temp_path $d/uwsgi;
-    scgi_temp_path $d/scgi;
-    server {
-        listen 127.0.0.1:LISTEN_PORT ssl;
-        ssl_certificate $CERTS/server.pem;
-        ssl_certificate_key $CERTS/server.key;
-        ssl_protocols TLSv1.2;
-        root $ROOT;
-    }
-}
-EOF
-    echo "$d"
-}
-
 # A GET with Connection: close; the client prints the whole reply (headers,
 # then the 1 MiB body) until nginx closes.
 cli_nginx() {
@@ -167,7 +134,7 @@ cli_nginx() {
     timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
         --ca "$CERTS/ca.pem" --wait-close -v <"$WORK/$name.req" >"$WORK/$name.out" 2>"$WORK/$name.err"
     local rc=$?
-    [ "$rc" -eq 0 ] || { fail "nktls-client exited with status $rc" "$WORK/$name.err" "$ND/error.log"; return 1; }
+    [ "$rc" -eq 0 ] || { fail "nktls-client exited with status $rc" "$WORK/$name.err" "$WORK/nginx12/error.log"; return 1; }
     head -n 1 "$WORK/$name.out" | grep -q "^HTTP/1.1 200" ||
         { fail "no 200 status line" "$WORK/$name.out"; return 1; }
     body=$WORK/$name.body
@@ -211,14 +178,15 @@ section "nktls-client <-> nginx, TLS 1.2"
 if [ -z "$NGINX" ]; then
     tap_skip "nktls-client.nginx_tls12" "nginx not installed"
 else
-    ND=$(nginx_conf)
-    if start_peer_server nginx /dev/null /dev/null 1 bash -c \
-            'sed "s/LISTEN_PORT/$1/" "$2/nginx.conf.in" >"$2/nginx.conf" &&
-             exec "$3" -p "$2" -c "$2/nginx.conf" -e "$2/error.log"' _ @PORT@ "$ND" "$NGINX"; then
+    if nginx_start nginx12 "
+        ssl_certificate $CERTS/server.pem;
+        ssl_certificate_key $CERTS/server.key;
+        ssl_protocols TLSv1.2;
+        root $ROOT;"; then
         run_case "nktls-client.nginx_tls12.get_1mib" cli_nginx
         stop_pid "$PEER_PID"
     else
-        tap_fail "nktls-client.nginx_tls12" "nginx did not start" "$WORK/nginx.err" "$ND/error.log"
+        tap_fail "nktls-client.nginx_tls12" "nginx did not start" "$WORK/nginx12.err" "$WORK/nginx12/error.log"
     fi
 fi
 
