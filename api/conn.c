@@ -356,7 +356,14 @@ NK_API MSTATUS NKTLS_getPeerSubject(sbyte4 h, sbyte *buf, ubyte4 len)
     const ubyte *der;
     ubyte4 der_len;
     NK_TRY(NKTLS_getPeerCertificate(h, 0, &der, &der_len));
-    return nk_cert_subject(der, der_len, (char *)buf, len);
+    return nk_cert_name(der, der_len, NKTLS_CERT_SUBJECT, (char *)buf, len);
+}
+
+NK_API MSTATUS NKTLS_getCertificateName(const ubyte *der, ubyte4 der_len, sbyte4 which, sbyte *buf,
+                                        ubyte4 len)
+{
+    NK_CHECK(buf && len, ERR_NULL_POINTER);
+    return nk_cert_name(der, der_len, which, (char *)buf, len);
 }
 
 NK_API MSTATUS NKTLS_getPeerCertificate(sbyte4 h, ubyte4 index, const ubyte **der, ubyte4 *der_len)

@@ -197,8 +197,11 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
     } else if (st < 0 && c->invalid_cert_cb) {
         st = c->invalid_cert_cb(c->handle, st);
     }
+    /* Kept even when refused: the application may say which certificate failed
+     * (NKTLS_getPeerCertificate); the connection goes no further. */
+    MSTATUS kept = keep_chain_in_conn(c);
     NK_TRY(st);
-    return keep_chain_in_conn(c);
+    return kept;
 }
 
 MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
