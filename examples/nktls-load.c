@@ -27,7 +27,7 @@ static const char usage[] =
     "         [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--duration SEC | --count N] [--concurrency N] [--threads N] [--rate R]\n"
     "         [--tls 1.2|1.3] [--ciphers LIST] [--groups LIST] [--size BYTES]\n"
-    "         [--request TEXT] [--ktls auto|off] [--timeout MS] [--json FILE]\n"
+    "         [--request TEXT] [--ktls auto|off] [--timeout MS] [--json FILE] [-h] [--version]\n"
     "  handshake  full handshakes, each connection closed after it (close_notify)\n"
     "  resume     resumed handshakes with the server's session ticket\n"
     "  bulk       per connection: send --size bytes, read the echo back, check it\n"
@@ -90,7 +90,7 @@ static double parse_positive(const char *opt, const char *s)
     char *end;
     double v = strtod(s, &end);
     if (*end || !(v > 0))
-        ex_usage_error("%s wants a positive number, not '%s'", opt, s);
+        ex_usage_error("%s: '%s' is not a number (more than 0)", opt, s);
     return v;
 }
 
@@ -107,7 +107,7 @@ static enum load_mode parse_mode(const char *s)
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
        OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
-       OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP };
+       OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -128,7 +128,8 @@ static const struct option long_opts[] = {
     { "ktls", required_argument, NULL, OPT_KTLS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "json", required_argument, NULL, OPT_JSON },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -161,7 +162,8 @@ static void parse_opt(int opt, struct args *a)
     case OPT_KTLS: ex_parse_ktls_mode(&c->tls, optarg); break;
     case OPT_TIMEOUT: c->timeout_ms = (unsigned)ex_parse_count(optarg); break;
     case OPT_JSON: a->json = optarg; break;
-    case OPT_HELP: fputs(usage, stdout); exit(0);
+    case 'h': fputs(usage, stdout); exit(0);
+    case OPT_VERSION: ex_print_version(); exit(0);
     default: ex_usage_error("bad option '%s' (try --help)", optarg ? optarg : "?");
     }
 }
@@ -202,12 +204,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 {
     int opt;
 
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
-        if (opt == '?')
-            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+    while ((opt = ex_getopt(argc, argv, "h", long_opts)) != -1)
         parse_opt(opt, a);
-    }
     if (optind < argc)
         ex_usage_error("unexpected argument '%s'", argv[optind]);
     check_args(a);
