@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "nktls.h"
@@ -80,6 +81,43 @@ TEST(verify_empty_store)
               ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
     CERT_STORE_releaseStore(&empty);
     ASSERT_NULL(empty);
+}
+
+/* NKTLS_addSystemTrustPoints: libcrypto's default file, here SSL_CERT_FILE. */
+static MSTATUS verify_with_system_file(struct __test_metadata *_metadata, X509 *ca)
+{
+    char path[] = "/tmp/nktls-test-sysca-XXXXXX";
+    int fd = mkstemp(path);
+    certStorePtr s = NULL;
+    FILE *f;
+    MSTATUS st;
+
+    if (fd < 0 || !(f = fdopen(fd, "w")))
+        return ERR_FILE_OPEN_FAILED;
+    if (ca)
+        PEM_write_X509(f, ca);
+    fclose(f);
+    setenv("SSL_CERT_FILE", path, 1);
+    setenv("SSL_CERT_DIR", "/nonexistent-nktls-dir", 1);
+    st = CERT_STORE_createStore(&s);
+    if (st == OK)
+        st = NKTLS_addSystemTrustPoints(s);
+    EXPECT_TRUE(st != OK || nk_store_has_trust_points(s));
+    if (st == OK)
+        st = vfy(REQ(.store = s, .host = "rsa.example.com"), CHAIN(pki.leaf[K_RSA], pki.inter));
+    CERT_STORE_releaseStore(&s);
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
+    unlink(path);
+    return st;
+}
+
+TEST(verify_system_trust)
+{
+    EXPECT_EQ(verify_with_system_file(_metadata, pki.root), OK);
+    EXPECT_EQ(verify_with_system_file(_metadata, pki.other_root), ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
+    EXPECT_EQ(verify_with_system_file(_metadata, NULL), ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
+    EXPECT_EQ(NKTLS_addSystemTrustPoints(NULL), ERR_NULL_POINTER);
 }
 
 TEST(verify_self_signed)
