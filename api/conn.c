@@ -391,6 +391,14 @@ NK_API MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 h, ubyte2 *scheme)
     return SSL_getSignatureAlgo(h, scheme);
 }
 
+NK_API MSTATUS NKTLS_getPeerVersions(sbyte4 h, ubyte4 *versions)
+{
+    GET(h, c);
+    NK_CHECK(versions, ERR_NULL_POINTER);
+    *versions = c->peer_versions;
+    return OK;
+}
+
 NK_API MSTATUS NKTLS_didHelloRetry(sbyte4 h, intBoolean *retried)
 {
     GET(h, c);

@@ -156,6 +156,12 @@ MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const 
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
+/* Server: after a handshake refused for want of a common version
+ * (ERR_SSL_UNSUPPORTED_VERSION), the versions the client offered, bit n for
+ * protocol 3.n: NKTLS_VERSION_BIT(TLS13_MINORVERSION) for TLS 1.3, ..._BIT(1)
+ * for TLS 1.0; 0 otherwise. */
+#define NKTLS_VERSION_BIT(minor) (1u << (minor))
+MSTATUS NKTLS_getPeerVersions(sbyte4 connectionInstance, ubyte4 *pVersions);
 /* The signature scheme the peer used in its CertificateVerify (IANA id). */
 MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme);
 

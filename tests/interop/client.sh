@@ -328,7 +328,7 @@ t_no_common_version_server() {
     sleep 0.2
     nk_server_stop
     [ "$RC" -ne 0 ] || { fail "s_client -tls1_2 connected to --tls 1.3" "$WORK/s13.out"; return 1; }
-    grep -qE "^nktls-server: 127\.0\.0\.1:[0-9]+: handshake failed: ERR_SSL_UNSUPPORTED_VERSION: no TLS version in common: the two sides allow different versions \(we sent protocol_version\); this server accepts TLS 1\.3 only \(see --tls\)$" \
+    grep -qE "^nktls-server: 127\.0\.0\.1:[0-9]+: handshake failed: ERR_SSL_UNSUPPORTED_VERSION: no TLS version in common: the two sides allow different versions \(we sent protocol_version\); the client offered TLS 1\.2, TLS 1\.1, TLS 1\.0; this server accepts TLS 1\.3 only \(see --tls\)$" \
         "$NK_LOG" || { fail "no version message" "$NK_LOG"; return 1; }
 }
 
