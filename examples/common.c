@@ -86,7 +86,9 @@ static void add_cipher(const char *name, void *ctx)
     if (strncmp(name, "0x", 2) == 0 || strncmp(name, "0X", 2) == 0) {
         char *end;
         unsigned long v = strtoul(name + 2, &end, 16);
-        id = *end || end == name + 2 || v > 0xffff || !NKTLS_cipherName((ubyte2)v) ? -1 : (sbyte4)v;
+        /* Only a suite the name lookup knows: SSL_enableCiphers takes the same ones. */
+        id = *end || end == name + 2 || v > 0xffff || !NKTLS_cipherName((ubyte2)v) ||
+             NKTLS_cipherIdByName(NKTLS_cipherName((ubyte2)v)) != (sbyte4)v ? -1 : (sbyte4)v;
     }
     if (id < 0)
         ex_usage_error("%s: '%s' is not a cipher suite nktls knows (IANA names such as "
