@@ -7,10 +7,22 @@
 
 void http_check_sent(struct http_check *h, const char *p, size_t n)
 {
-    if (h->request_seen || n == 0)
-        return;
-    h->request_seen = 1;
-    h->head_request = n >= 5 && memcmp(p, "HEAD ", 5) == 0;
+    static const char blank[] = "\r\n\r\n";
+
+    if (n && !h->request_seen) {
+        h->request_seen = 1;
+        h->head_request = n >= 5 && memcmp(p, "HEAD ", 5) == 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == blank[h->matched])
+            h->matched++;
+        else
+            h->matched = p[i] == '\r';
+        if (h->matched == 4) {
+            h->requests++;
+            h->matched = 0;
+        }
+    }
 }
 
 /* The status line and headers in h->head (NUL-terminated, blank line included):
@@ -79,4 +91,9 @@ int http_check_complete(const struct http_check *h)
     if (h->state != HC_BODY)
         return -1;
     return h->body >= h->length;
+}
+
+int http_check_answered(const struct http_check *h)
+{
+    return h->requests == 1 && http_check_complete(h) == 1;
 }

@@ -2,8 +2,9 @@
  * handshake, then copies stdin to the connection and the connection to stdout
  * until the server closes the connection.
  *
- * Exit status: 0 after a clean end: the server's close_notify (or, with --echo,
- * once stdin is done, as many bytes received as were sent); 1 when connecting,
+ * Exit status: 0 after a clean end: the server's close_notify (or, once stdin is
+ * done, the whole response to a single HTTP request by its Content-Length; with
+ * --echo, as many bytes received as were sent); 1 when connecting,
  * the handshake or the transfer failed or was cut short (the server closed
  * without close_notify, an HTTP response shorter than its Content-Length, a
  * reset, an alert, a timeout), each with a message on stderr; 2 on usage errors. */
@@ -34,7 +35,8 @@ static const char usage[] =
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [-v] [-h] [--version]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
-    "  server closes; exits 1 when the transfer failed or was cut short.\n"
+    "  server closes (or, after a single HTTP request, until its response is\n"
+    "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
     "  --ca FILE    trust these CAs (PEM or DER) instead of the system's (libcrypto's\n"
     "               default paths; SSL_CERT_FILE and SSL_CERT_DIR override them)\n"
     "  --insecure   do not verify the server's certificate (a warning says so)\n"
@@ -275,7 +277,7 @@ static int pump(sbyte4 conn, int fd, int echo)
         enum pulled r = PULL_MORE;
         long long left = ms_left(0);
 
-        if (!stdin_open && echo && t->received >= t->sent) {
+        if (!stdin_open && ((echo && t->received >= t->sent) || http_check_answered(&t->http))) {
             rc = 0;
             break;
         }

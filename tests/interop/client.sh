@@ -103,6 +103,20 @@ t_download_100mib() {
     [ ! -s "$WORK/dl.err" ] || { fail "messages on a clean transfer" "$WORK/dl.err"; return 1; }
 }
 
+# HTTP/1.1 keeps the connection open: after its one request the client stops at
+# the end of the response (by Content-Length), not at the server's idle timeout.
+t_keep_alive_request() {
+    nk_server_ensure root "${SRV_ROOT[@]}" || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    printf 'GET /mid HTTP/1.1\r\nHost: localhost\r\n\r\n' >"$WORK/ka.in"
+    mapfile -t args < <(at "$NK_PORT")
+    client ka "${args[@]}"
+    expect_rc ka 0 || return 1
+    body ka
+    [ "$(sha "$WORK/ka.body")" = "$(sha "$ROOT/mid")" ] ||
+        { fail "body of $(size_of "$WORK/ka.body") bytes differs from the 10 MiB file" "$WORK/ka.err"; return 1; }
+    [ "$MS" -lt 5000 ] || { fail "took $MS ms: waited for the server's idle timeout" "$WORK/ka.err"; return 1; }
+}
+
 t_download_s_server_www() {
     local port
     port=$(pick_port)
@@ -192,6 +206,7 @@ t_waits_for_close() {
 section "the transfer"
 run_case "client.download_100mib.nktls-server" t_download_100mib
 run_case "client.download.s_server_www" t_download_s_server_www
+run_case "client.download.keep_alive_one_request" t_keep_alive_request
 run_case "client.cut.http_short_body" t_cut_http_close
 run_case "client.cut.tcp_reset" t_cut_reset
 run_case "client.cut.no_close_notify" t_cut_no_close_notify
