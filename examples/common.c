@@ -468,6 +468,23 @@ const char *ex_versions_text(const struct ex_opts *o)
     return lo < hi ? "TLS 1.2 and TLS 1.3" : "no version (--tls-min above --tls-max)";
 }
 
+const char *ex_peer_versions_text(sbyte4 conn)
+{
+    static __thread char text[64];
+    static const char *const names[] = { "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3" };
+    ubyte4 mask = 0;
+    int minor;
+
+    text[0] = '\0';
+    if (NKTLS_getPeerVersions(conn, &mask) != OK)
+        return text;
+    for (minor = 4; minor >= 0; minor--)    /* newest first, as a client lists them */
+        if ((mask & NKTLS_VERSION_BIT(minor)) && (minor > 0 || !text[0]))
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+                     text[0] ? ", " : "", names[minor]);
+    return text;
+}
+
 int ex_is_version_refusal(sbyte4 conn, MSTATUS st)
 {
     return st == ERR_SSL_UNSUPPORTED_VERSION ||

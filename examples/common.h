@@ -92,6 +92,9 @@ const char *ex_alert_for(sbyte4 conn, MSTATUS st);
  * failed for want of a common version (ours, or the peer's protocol_version). */
 const char *ex_versions_text(const struct ex_opts *o);
 int ex_is_version_refusal(sbyte4 conn, MSTATUS st);
+/* After such a refusal, what the peer wanted ("TLS 1.2, TLS 1.1, TLS 1.0"; SSL 3.0
+ * only when alone), or "" when it did not say. */
+const char *ex_peer_versions_text(sbyte4 conn);
 
 /* --ktls require on a kernel that cannot take TLS keys: refuse at start-up with
  * the reason (exit 1), rather than failing every connection. */

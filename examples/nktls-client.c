@@ -475,7 +475,10 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         fprintf(stderr, "%s: handshake failed: %s%s\n", ex_prog, ex_status_text(st),
                 ex_alert_suffix(conn, st));
         explain_cert(conn, st, a, name);
-        if (ex_is_version_refusal(conn, st))
+        if (ex_is_version_refusal(conn, st) && *ex_peer_versions_text(conn))
+            fprintf(stderr, "%s: we offered %s; the server chose %s (see --tls)\n", ex_prog,
+                    ex_versions_text(&a->tls), ex_peer_versions_text(conn));
+        else if (ex_is_version_refusal(conn, st))
             fprintf(stderr, "%s: we offered %s; the server accepts none of them (see --tls)\n",
                     ex_prog, ex_versions_text(&a->tls));
         SSL_closeConnection(conn);

@@ -81,24 +81,18 @@ static sbyte4 choose_alpn(sbyte4 conn, ubyte **out[], sbyte4 *outLen, ubyte *in,
     return ERR_SSL_NO_APPLICATION_PROTOCOL;
 }
 
-/* For a handshake that found no common version: what this server accepts. */
+/* For a handshake that found no common version: what the client offered and what
+ * this server accepts. */
 static const char *version_hint(sbyte4 conn, MSTATUS st)
 {
     static __thread char text[160];
-    static const char *const names[] = { "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3" };
-    char offered[64] = "";
-    ubyte4 mask = 0;
-    int minor;
+    const char *offered;
 
     if (!ex_is_version_refusal(conn, st))
         return "";
-    NKTLS_getPeerVersions(conn, &mask);
-    for (minor = 4; minor >= 1; minor--)    /* newest first; SSL 3.0 goes without saying */
-        if (mask & NKTLS_VERSION_BIT(minor))
-            snprintf(offered + strlen(offered), sizeof(offered) - strlen(offered), "%s%s",
-                     offered[0] ? ", " : "; the client offered ", names[minor]);
-    snprintf(text, sizeof(text), "%s; this server accepts %s (see --tls)", offered,
-             ex_versions_text(&cfg.tls));
+    offered = ex_peer_versions_text(conn);
+    snprintf(text, sizeof(text), "%s%s; this server accepts %s (see --tls)",
+             *offered ? "; the client offered " : "", offered, ex_versions_text(&cfg.tls));
     return text;
 }
 

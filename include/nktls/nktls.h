@@ -156,10 +156,11 @@ MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const 
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
-/* Server: after a handshake refused for want of a common version
- * (ERR_SSL_UNSUPPORTED_VERSION), the versions the client offered, bit n for
- * protocol 3.n: NKTLS_VERSION_BIT(TLS13_MINORVERSION) for TLS 1.3, ..._BIT(1)
- * for TLS 1.0; 0 otherwise. */
+/* After a handshake refused for want of a common version
+ * (ERR_SSL_UNSUPPORTED_VERSION), a bit n for each protocol 3.n the peer wanted:
+ * on a server the versions the client offered, on a client the one the
+ * server's hello chose. NKTLS_VERSION_BIT(TLS13_MINORVERSION) is TLS 1.3,
+ * NKTLS_VERSION_BIT(1) TLS 1.0; 0 when unknown (the peer only sent an alert). */
 #define NKTLS_VERSION_BIT(minor) (1u << (minor))
 MSTATUS NKTLS_getPeerVersions(sbyte4 connectionInstance, ubyte4 *pVersions);
 /* The signature scheme the peer used in its CertificateVerify (IANA id). */

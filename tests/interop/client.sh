@@ -335,6 +335,17 @@ t_no_common_version_client() {
     has_line ver "nktls-client: we offered TLS 1.3 only; the server accepts none of them (see --tls)"
 }
 
+# A server that answers with a TLS 1.1 ServerHello (no TLS 1.1 server runs at
+# modern openssl's defaults, so client_peers.py writes the hello).
+t_server_chose_tls11() {
+    peer_start h11 hello11 || return 1
+    client h11 --connect "127.0.0.1:$PEER_PORT" --servername localhost --ca "$CERTS/ca.pem"
+    stop_pid "$PEER_PID"
+    expect_rc h11 1 || return 1
+    has_line h11 "nktls-client: handshake failed: ERR_SSL_UNSUPPORTED_VERSION: no TLS version in common: the two sides allow different versions (we sent protocol_version)" || return 1
+    has_line h11 "nktls-client: we offered TLS 1.2 and TLS 1.3; the server chose TLS 1.1 (see --tls)"
+}
+
 t_no_common_version_server() {
     nk_server_start tls13 "${SRV_ECHO[@]}" --tls 1.3 || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
     echo | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 \
@@ -409,6 +420,7 @@ run_case "client.message.missing_file" t_missing_file
 run_case "client.message.unreadable_file" t_unreadable_file
 run_case "client.message.not_tls" t_not_tls
 run_case "client.message.no_common_version" t_no_common_version_client
+run_case "client.message.server_chose_tls11" t_server_chose_tls11
 run_case "server.message.no_common_version" t_no_common_version_server
 run_case "server.tls12.s_client" t_server_tls12
 run_case "client.tls12.s_server" t_client_tls12

@@ -7,6 +7,8 @@
   silent                                accept connections, read, never answer
   http                                  a plain-HTTP port: answer whatever arrives
                                         with "400 Bad Request" and close
+  hello11                               a TLS 1.1 server: answer a ClientHello
+                                        with a ServerHello for TLS 1.1
 
 Listens on an ephemeral port of 127.0.0.1 and prints "listening on
 127.0.0.1:PORT" when ready. Runs until killed (cut: until its one connection ends).
@@ -73,6 +75,19 @@ def http():
         conn.close()
 
 
+def hello11():
+    lsock = listener()
+    conn, _ = lsock.accept()
+    conn.recv(65536)
+    # version 3.2, random (no downgrade sentinel), empty session id,
+    # TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, null compression, no extensions
+    body = b"\x03\x02" + b"\x11" * 32 + b"\x00" + b"\xc0\x13" + b"\x00"
+    msg = b"\x02" + len(body).to_bytes(3, "big") + body
+    conn.sendall(b"\x16\x03\x02" + len(msg).to_bytes(2, "big") + msg)
+    conn.recv(65536)     # the client's alert, or its close
+    conn.close()
+
+
 def main():
     if sys.argv[1:2] == ["cut"] and len(sys.argv) == 5:
         cut(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
@@ -80,6 +95,8 @@ def main():
         silent()
     elif sys.argv[1:] == ["http"]:
         http()
+    elif sys.argv[1:] == ["hello11"]:
+        hello11()
     else:
         sys.exit(__doc__)
 
