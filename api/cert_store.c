@@ -130,6 +130,21 @@ NK_API MSTATUS CERT_STORE_addTrustPoint(certStorePtr pStore, const ubyte *pDerTr
     return st;
 }
 
+/* The lookups libcrypto adds read the directory lazily, under the store's own
+ * lock, so handshakes may still share the store. */
+NK_API MSTATUS NKTLS_addSystemTrustPoints(certStorePtr pStore)
+{
+    NK_CHECK(pStore != NULL, ERR_NULL_POINTER);
+    ERR_set_mark();
+    int ok = X509_STORE_set_default_paths(pStore->trust);
+    ERR_pop_to_mark();
+    NK_CHECK(ok == 1, ERR_CRYPTO);
+    pStore->system_trust = 1;
+    /* As for a trust point: tickets issued under the old trust no longer resume. */
+    NK_CHECK(nk_random(pStore->ticket_ctx, sizeof pStore->ticket_ctx) == OK, ERR_CRYPTO);
+    return OK;
+}
+
 static MSTATUS identity_append(struct certStore *s, struct nk_identity *id)
 {
     struct nk_identity **v = realloc(s->ids, (s->n_ids + 1) * sizeof(*v));

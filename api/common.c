@@ -154,3 +154,13 @@ NK_API const ubyte *MERROR_lookUpErrorCode(MSTATUS errorCode)
 {
     return (const ubyte *)nk_err_name(errorCode);
 }
+
+NK_API const char *NKTLS_errorText(MSTATUS errorCode)
+{
+    return nk_err_text(errorCode);
+}
+
+NK_API const char *NKTLS_version(void)
+{
+    return NKTLS_VERSION_TEXT;
+}

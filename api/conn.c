@@ -375,7 +375,14 @@ NK_API MSTATUS NKTLS_getPeerSubject(sbyte4 h, sbyte *buf, ubyte4 len)
     const ubyte *der;
     ubyte4 der_len;
     NK_TRY(NKTLS_getPeerCertificate(h, 0, &der, &der_len));
-    return nk_cert_subject(der, der_len, (char *)buf, len);
+    return nk_cert_name(der, der_len, NKTLS_CERT_SUBJECT, (char *)buf, len);
+}
+
+NK_API MSTATUS NKTLS_getCertificateName(const ubyte *der, ubyte4 der_len, sbyte4 which, sbyte *buf,
+                                        ubyte4 len)
+{
+    NK_CHECK(buf && len, ERR_NULL_POINTER);
+    return nk_cert_name(der, der_len, which, (char *)buf, len);
 }
 
 NK_API MSTATUS NKTLS_getPeerCertificate(sbyte4 h, ubyte4 index, const ubyte **der, ubyte4 *der_len)
@@ -401,6 +408,14 @@ NK_API intBoolean NKTLS_isSessionResumed(sbyte4 h)
 NK_API MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 h, ubyte2 *scheme)
 {
     return SSL_getSignatureAlgo(h, scheme);
+}
+
+NK_API MSTATUS NKTLS_getPeerVersions(sbyte4 h, ubyte4 *versions)
+{
+    GET(h, c);
+    NK_CHECK(versions, ERR_NULL_POINTER);
+    *versions = c->peer_versions;
+    return OK;
 }
 
 NK_API MSTATUS NKTLS_didHelloRetry(sbyte4 h, intBoolean *retried)

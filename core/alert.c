@@ -15,6 +15,17 @@ const char *nk_err_name(MSTATUS errorCode)
     }
 }
 
+const char *nk_err_text(MSTATUS errorCode)
+{
+    switch ((int)errorCode) {
+#define NK_ERR_TEXT_(name, value, text) case (value): return text;
+    NKTLS_ERROR_LIST(NK_ERR_TEXT_)
+#undef NK_ERR_TEXT_
+    default:
+        return "unknown error";
+    }
+}
+
 /* ---- alerts ---- */
 
 const char *nk_alert_name(int alert)
@@ -63,6 +74,7 @@ int nk_alert_for(MSTATUS err)
 {
     switch ((int)err) {
     case ERR_SSL_PROTOCOL:                     return NK_ALERT_DECODE_ERROR;
+    case ERR_SSL_NOT_TLS:                      return NK_ALERT_DECODE_ERROR;
     case ERR_SSL_UNEXPECTED_MESSAGE:           return NK_ALERT_UNEXPECTED_MESSAGE;
     case ERR_SSL_BAD_RECORD_MAC:               return NK_ALERT_BAD_RECORD_MAC;
     case ERR_SSL_RECORD_OVERFLOW:              return NK_ALERT_RECORD_OVERFLOW;

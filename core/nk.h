@@ -80,5 +80,7 @@ void nk_log_set_sink(void (*sink)(sbyte4 module, sbyte4 severity, sbyte *msg));
 
 /* An error's name ("ERR_SSL_PROTOCOL"), core/alert.c; MERROR_lookUpErrorCode's answer. */
 const char *nk_err_name(MSTATUS err);
+/* Its sentence ("the peer's certificate chain does not end at a trusted CA"). */
+const char *nk_err_text(MSTATUS err);
 
 #endif

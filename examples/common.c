@@ -4,11 +4,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "common.h"
+#include "nktls_loop.h"
 
 const char *ex_prog = "nktls";
+const char *ex_opt = "option";
 
 static void vmessage(const char *fmt, va_list ap)
 {
@@ -37,6 +41,30 @@ void ex_fail(const char *fmt, ...)
 
 /* ---- option values ---- */
 
+int ex_getopt(int argc, char **argv, const char *shorts, const struct option *longs)
+{
+    static char short_name[3] = "-?", spec[32] = ":";
+    int index = -1, opt;
+
+    /* A leading ':' tells a missing value (':') from an unknown option ('?'). */
+    snprintf(spec + 1, sizeof(spec) - 1, "%s", shorts);
+    opterr = 0;     /* we print our own one-line message */
+    opt = getopt_long(argc, argv, spec, longs, &index);
+    if (opt == '?')
+        ex_usage_error("unknown option '%s' (try --help)", argv[optind - 1]);
+    if (opt == ':')
+        ex_usage_error("%s needs a value (try --help)", argv[optind - 1]);
+    if (index >= 0) {
+        static char long_name[64];
+        snprintf(long_name, sizeof(long_name), "--%s", longs[index].name);
+        ex_opt = long_name;
+    } else if (opt > 0) {
+        short_name[1] = (char)opt;
+        ex_opt = short_name;
+    }
+    return opt;
+}
+
 /* Split list on any of seps, calling fn(name, ctx) for each non-empty item. */
 static void for_each_item(const char *list, const char *seps,
                           void (*fn)(const char *name, void *ctx), void *ctx)
@@ -55,10 +83,18 @@ static void add_cipher(const char *name, void *ctx)
     struct ex_opts *o = ctx;
     sbyte4 id = NKTLS_cipherIdByName(name);
 
+    if (strncmp(name, "0x", 2) == 0 || strncmp(name, "0X", 2) == 0) {
+        char *end;
+        unsigned long v = strtoul(name + 2, &end, 16);
+        /* Only a suite the name lookup knows: SSL_enableCiphers takes the same ones. */
+        id = *end || end == name + 2 || v > 0xffff || !NKTLS_cipherName((ubyte2)v) ||
+             NKTLS_cipherIdByName(NKTLS_cipherName((ubyte2)v)) != (sbyte4)v ? -1 : (sbyte4)v;
+    }
     if (id < 0)
-        ex_usage_error("unknown cipher suite '%s'", name);
+        ex_usage_error("%s: '%s' is not a cipher suite nktls knows (IANA names such as "
+                       "TLS_AES_128_GCM_SHA256, or 0xNNNN)", ex_opt, name);
     if (o->n_ciphers == EX_MAX_LIST)
-        ex_usage_error("too many cipher suites");
+        ex_usage_error("%s: more than %d cipher suites", ex_opt, EX_MAX_LIST);
     o->ciphers[o->n_ciphers++] = (ubyte2)id;
 }
 
@@ -68,9 +104,10 @@ static void add_group(const char *name, void *ctx)
     sbyte4 id = NKTLS_groupIdByName(name);
 
     if (id < 0)
-        ex_usage_error("unknown group '%s'", name);
+        ex_usage_error("%s: '%s' is not a group nktls knows (X25519, P-256, P-384, X448, "
+                       "P-521)", ex_opt, name);
     if (o->n_groups == EX_MAX_LIST)
-        ex_usage_error("too many groups");
+        ex_usage_error("%s: more than %d groups", ex_opt, EX_MAX_LIST);
     o->groups[o->n_groups++] = (ubyte2)id;
 }
 
@@ -80,9 +117,9 @@ static void add_alpn(const char *name, void *ctx)
     char *copy;
 
     if (strlen(name) > 255)
-        ex_usage_error("ALPN protocol name too long: '%s'", name);
+        ex_usage_error("%s: '%s' is too long (255 bytes at most)", ex_opt, name);
     if (o->n_alpn == EX_MAX_LIST)
-        ex_usage_error("too many ALPN protocols");
+        ex_usage_error("%s: more than %d protocols", ex_opt, EX_MAX_LIST);
     copy = strdup(name);      /* lives as long as the program */
     if (!copy)
         ex_fail("out of memory");
@@ -94,7 +131,7 @@ void ex_parse_ciphers(struct ex_opts *o, const char *list)
     o->n_ciphers = 0;
     for_each_item(list, ",:", add_cipher, o);
     if (o->n_ciphers == 0)
-        ex_usage_error("empty cipher suite list");
+        ex_usage_error("%s: '%s' is not a list of cipher suites", ex_opt, list);
 }
 
 void ex_parse_groups(struct ex_opts *o, const char *list)
@@ -102,7 +139,7 @@ void ex_parse_groups(struct ex_opts *o, const char *list)
     o->n_groups = 0;
     for_each_item(list, ",:", add_group, o);
     if (o->n_groups == 0)
-        ex_usage_error("empty group list");
+        ex_usage_error("%s: '%s' is not a list of groups", ex_opt, list);
 }
 
 void ex_parse_alpn(struct ex_opts *o, const char *list)
@@ -110,7 +147,7 @@ void ex_parse_alpn(struct ex_opts *o, const char *list)
     o->n_alpn = 0;
     for_each_item(list, ",", add_alpn, o);
     if (o->n_alpn == 0)
-        ex_usage_error("empty ALPN list");
+        ex_usage_error("%s: '%s' is not a list of protocol names", ex_opt, list);
 }
 
 ubyte4 ex_parse_version(const char *s)
@@ -119,7 +156,18 @@ ubyte4 ex_parse_version(const char *s)
         return TLS12_MINORVERSION;
     if (strcmp(s, "1.3") == 0)
         return TLS13_MINORVERSION;
-    ex_usage_error("unknown TLS version '%s' (use 1.2 or 1.3)", s);
+    ex_usage_error("%s: '%s' is not a TLS version (1.2 or 1.3)", ex_opt, s);
+}
+
+void ex_parse_tls(struct ex_opts *o, const char *s)
+{
+    if (strcmp(s, "any") == 0) {
+        o->tls_min = o->tls_max = 0;
+        return;
+    }
+    if (strcmp(s, "1.2") != 0 && strcmp(s, "1.3") != 0)
+        ex_usage_error("%s: '%s' is not a TLS version (1.2, 1.3 or any)", ex_opt, s);
+    o->tls_min = o->tls_max = ex_parse_version(s);
 }
 
 void ex_parse_ktls_mode(struct ex_opts *o, const char *s)
@@ -131,7 +179,7 @@ void ex_parse_ktls_mode(struct ex_opts *o, const char *s)
     else if (strcmp(s, "require") == 0)
         o->ktls_mode = NKTLS_KTLS_REQUIRE;
     else
-        ex_usage_error("unknown kTLS mode '%s' (use auto, off or require)", s);
+        ex_usage_error("%s: '%s' is not a kTLS mode (auto, off or require)", ex_opt, s);
     o->has_ktls_mode = 1;
 }
 
@@ -144,7 +192,8 @@ void ex_parse_rekey(struct ex_opts *o, const char *s)
     else if (strcmp(s, "software") == 0)
         o->rekey_policy = NKTLS_REKEY_SOFTWARE;
     else
-        ex_usage_error("unknown rekey policy '%s' (use fail, software-rx or software)", s);
+        ex_usage_error("%s: '%s' is not a rekey policy (fail, software-rx or software)", ex_opt,
+                       s);
     o->has_rekey_policy = 1;
 }
 
@@ -156,8 +205,20 @@ long ex_parse_count(const char *s)
     errno = 0;
     v = strtol(s, &end, 10);
     if (errno || end == s || *end || v < 1)
-        ex_usage_error("bad count '%s'", s);
+        ex_usage_error("%s: '%s' is not a number (1 or more)", ex_opt, s);
     return v;
+}
+
+long ex_parse_seconds_ms(const char *s)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || v > 86400 * 365)
+        ex_usage_error("%s: '%s' is not a number of seconds (more than 0)", ex_opt, s);
+    return v * 1000 < 1 ? 1 : (long)(v * 1000);
 }
 
 enum ex_io ex_parse_io(const char *s)
@@ -168,7 +229,7 @@ enum ex_io ex_parse_io(const char *s)
         return EX_IO_EPOLL;
     if (strcmp(s, "threads") == 0)
         return EX_IO_THREADS;
-    ex_usage_error("unknown I/O mode '%s' (use uring, epoll or threads)", s);
+    ex_usage_error("%s: '%s' is not an I/O mode (uring, epoll or threads)", ex_opt, s);
 }
 
 void ex_split_hostport(const char *arg, char **host, char **port)
@@ -179,18 +240,18 @@ void ex_split_hostport(const char *arg, char **host, char **port)
     if (arg[0] == '[') {                     /* [v6addr]:port */
         const char *close = strchr(arg, ']');
         if (!close || close[1] != ':')
-            ex_usage_error("bad address '%s' (want [ADDR]:PORT)", arg);
+            ex_usage_error("%s: '%s' is not an address ([ADDR]:PORT)", ex_opt, arg);
         h = arg + 1;
         hlen = (size_t)(close - h);
         colon = close + 1;
     } else {
         colon = strrchr(arg, ':');
         if (!colon || strchr(arg, ':') != colon)
-            ex_usage_error("bad address '%s' (want HOST:PORT)", arg);
+            ex_usage_error("%s: '%s' is not an address (HOST:PORT)", ex_opt, arg);
         hlen = (size_t)(colon - arg);
     }
     if (colon[1] == '\0')
-        ex_usage_error("missing port in '%s'", arg);
+        ex_usage_error("%s: '%s' has no port (HOST:PORT)", ex_opt, arg);
     *host = hlen ? strndup(h, hlen) : NULL;
     *port = strdup(colon + 1);
     if ((hlen && !*host) || !*port)
@@ -201,10 +262,14 @@ void ex_split_hostport(const char *arg, char **host, char **port)
 
 static void read_file(const char *path, ubyte **buf, ubyte4 *len)
 {
-    MSTATUS st = MOCANA_readFile(path, buf, len);
+    MSTATUS st;
 
+    errno = 0;
+    st = MOCANA_readFile(path, buf, len);
+    if (st == ERR_FILE_OPEN_FAILED && errno)     /* errno says why: missing, no permission */
+        ex_usage_error("cannot read '%s': %s", path, strerror(errno));
     if (st != OK)
-        ex_usage_error("cannot read '%s': %s", path, ex_status_name(st));
+        ex_usage_error("cannot read '%s': %s", path, ex_status_text(st));
 }
 
 /* Certificates read from one file: decoded from PEM by the library (released
@@ -234,7 +299,7 @@ static void read_certs(const char *path, struct certs *c)
     }
     MOCANA_freeReadFile(&file);
     if (st != OK)
-        ex_usage_error("no certificate in '%s': %s", path, ex_status_name(st));
+        ex_usage_error("no certificate in '%s': %s", path, ex_status_text(st));
 }
 
 static void free_certs(struct certs *c)
@@ -260,7 +325,27 @@ static void read_key(const char *path, ubyte **blob, ubyte4 *blob_len)
     explicit_bzero(file, flen);
     MOCANA_freeReadFile(&file);
     if (st != OK)
-        ex_usage_error("cannot load private key '%s': %s", path, ex_status_name(st));
+        ex_usage_error("cannot load private key '%s': %s", path, ex_status_text(st));
+}
+
+/* A certificate out of its dates still loads (the clock may be wrong), but the
+ * peers will refuse it: say so now rather than per connection. */
+static void warn_dates(const char *path, const SizedBuffer *leaf)
+{
+    MSTATUS st = CA_MGMT_verifyCertDate(leaf->data, leaf->length);
+    certDistinguishedName *dn = NULL;
+    const char *date = "?";
+
+    if (st != ERR_CERT_EXPIRED && st != ERR_CERT_NOT_YET_VALID)
+        return;
+    if (CA_MGMT_allocCertDistinguishedName(&dn) == OK &&
+        CA_MGMT_extractCertDistinguishedName(leaf->data, leaf->length, 1, dn) == OK) {
+        const sbyte *d = st == ERR_CERT_EXPIRED ? dn->pEndDate : dn->pStartDate;
+        date = d ? (const char *)d : "?";
+    }
+    fprintf(stderr, "%s: warning: the certificate in '%s' %s %s (UTC): peers will refuse it\n",
+            ex_prog, path, st == ERR_CERT_EXPIRED ? "expired on" : "is not valid before", date);
+    CA_MGMT_freeCertDistinguishedName(&dn);
 }
 
 void ex_load_identity(certStorePtr store, const char *cert_file, const char *chain_file,
@@ -274,6 +359,7 @@ void ex_load_identity(certStorePtr store, const char *cert_file, const char *cha
     MSTATUS st;
 
     read_certs(cert_file, &leaf);
+    warn_dates(cert_file, &leaf.v[0]);
     if (chain_file)
         read_certs(chain_file, &extra);
     else
@@ -294,7 +380,7 @@ void ex_load_identity(certStorePtr store, const char *cert_file, const char *cha
     free_certs(&leaf);
     free_certs(&extra);
     if (st != OK)
-        ex_usage_error("cannot use '%s' with '%s': %s", cert_file, key_file, ex_status_name(st));
+        ex_usage_error("cannot use '%s' with '%s': %s", cert_file, key_file, ex_status_text(st));
 }
 
 void ex_load_trust(certStorePtr store, const char *ca_file)
@@ -307,7 +393,7 @@ void ex_load_trust(certStorePtr store, const char *ca_file)
         MSTATUS st = CERT_STORE_addTrustPoint(store, c.v[i].data, c.v[i].length);
         if (st != OK)
             ex_usage_error("cannot add trust point %u of '%s': %s", (unsigned)i + 1, ca_file,
-                           ex_status_name(st));
+                           ex_status_text(st));
     }
     free_certs(&c);
 }
@@ -340,6 +426,15 @@ const char *ex_status_name(MSTATUS st)
     return (const char *)MERROR_lookUpErrorCode(st);
 }
 
+const char *ex_status_text(MSTATUS st)
+{
+    /* One buffer per thread: the server's connection threads report at once. */
+    static __thread char text[256];
+
+    snprintf(text, sizeof(text), "%s: %s", ex_status_name(st), NKTLS_errorText(st));
+    return text;
+}
+
 const char *ex_alert_for(sbyte4 conn, MSTATUS st)
 {
     sbyte4 alert = -1, level = 0;
@@ -349,6 +444,51 @@ const char *ex_alert_for(sbyte4 conn, MSTATUS st)
         return "none";
     name = NKTLS_alertName(alert);
     return name ? name : "unknown";
+}
+
+const char *ex_alert_suffix(sbyte4 conn, MSTATUS st)
+{
+    static __thread char text[64];
+    const char *name = ex_alert_for(conn, st);
+
+    if (strcmp(name, "none") == 0)
+        return "";
+    snprintf(text, sizeof(text), st == ERR_SSL_FATAL_ALERT ? " (the peer sent %s)" : " (we sent %s)",
+             name);
+    return text;
+}
+
+const char *ex_versions_text(const struct ex_opts *o)
+{
+    ubyte4 lo = o->tls_min ? o->tls_min : TLS12_MINORVERSION;
+    ubyte4 hi = o->tls_max ? o->tls_max : TLS13_MINORVERSION;
+
+    if (lo == hi)
+        return lo == TLS13_MINORVERSION ? "TLS 1.3 only" : "TLS 1.2 only";
+    return lo < hi ? "TLS 1.2 and TLS 1.3" : "no version (--tls-min above --tls-max)";
+}
+
+const char *ex_peer_versions_text(sbyte4 conn)
+{
+    static __thread char text[64];
+    static const char *const names[] = { "SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "TLS 1.3" };
+    ubyte4 mask = 0;
+    int minor;
+
+    text[0] = '\0';
+    if (NKTLS_getPeerVersions(conn, &mask) != OK)
+        return text;
+    for (minor = 4; minor >= 0; minor--)    /* newest first, as a client lists them */
+        if ((mask & NKTLS_VERSION_BIT(minor)) && (minor > 0 || !text[0]))
+            snprintf(text + strlen(text), sizeof(text) - strlen(text), "%s%s",
+                     text[0] ? ", " : "", names[minor]);
+    return text;
+}
+
+int ex_is_version_refusal(sbyte4 conn, MSTATUS st)
+{
+    return st == ERR_SSL_UNSUPPORTED_VERSION ||
+           (st == ERR_SSL_FATAL_ALERT && strcmp(ex_alert_for(conn, st), "protocol_version") == 0);
 }
 
 static const char *version_name(ubyte4 v)
@@ -438,6 +578,34 @@ void ex_format_info(sbyte4 conn, unsigned what, char *buf, size_t cap)
             add_line(buf, cap, &used, "record layer: unknown\n");
         }
     }
+}
+
+void ex_check_ktls_mode(const struct ex_opts *o)
+{
+    const char *why = NKTLS_ktlsUnavailableReason();
+
+    if (o->has_ktls_mode && o->ktls_mode == NKTLS_KTLS_REQUIRE && why)
+        ex_fail("--ktls require: this kernel cannot carry TLS (%s); use --ktls auto to go on "
+                "in software", why);
+}
+
+/* ---- --version ---- */
+
+void ex_print_version(void)
+{
+    const char *why = NKTLS_ktlsUnavailableReason(), *uring = NULL;
+
+    printf("%s (nktls %s)\n", ex_prog, NKTLS_version());
+    printf("libcrypto: %s\n", OpenSSL_version(OPENSSL_VERSION));
+    printf("liburing: %s (built with)\n", NKTLS_LIBURING_VERSION);
+    if (why)
+        printf("kTLS: not available (%s)\n", why);
+    else
+        printf("kTLS: available%s\n", NKTLS_kernelCanRekey() ? ", with rekey" : ", without rekey");
+    if (NKTLS_LOOP_probeUring(&uring) == OK)
+        printf("io_uring: available (%s)\n", uring);
+    else
+        printf("io_uring: not available (%s)\n", uring);
 }
 
 /* ---- I/O ---- */

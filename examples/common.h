@@ -4,6 +4,7 @@
 #ifndef EX_COMMON_H
 #define EX_COMMON_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "common/mocana.h"
@@ -34,6 +35,13 @@ struct ex_opts {
 
 /* Program name for messages ("nktls-client"). */
 extern const char *ex_prog;
+/* The option being parsed ("--port"), set by ex_getopt, for messages about its value:
+ * "nktls-client: --port: 'abc' is not a number (1-65535)". */
+extern const char *ex_opt;
+
+/* getopt_long that keeps ex_opt and refuses unknown options and missing values with
+ * one line (exit 2). */
+int ex_getopt(int argc, char **argv, const char *shorts, const struct option *longs);
 
 /* Print "prog: message" on stderr and exit: 2 for usage errors, 1 for failures. */
 void ex_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -45,6 +53,10 @@ void ex_parse_ciphers(struct ex_opts *o, const char *list);
 void ex_parse_groups(struct ex_opts *o, const char *list);
 void ex_parse_alpn(struct ex_opts *o, const char *list);
 ubyte4 ex_parse_version(const char *s);
+/* --tls 1.2|1.3|any: both bounds to one version, or the library's range. */
+void ex_parse_tls(struct ex_opts *o, const char *s);
+/* Seconds (fractions allowed, more than 0), as milliseconds. */
+long ex_parse_seconds_ms(const char *s);
 /* --ktls auto|off|require and --rekey fail|software-rx|software. */
 void ex_parse_ktls_mode(struct ex_opts *o, const char *s);
 void ex_parse_rekey(struct ex_opts *o, const char *s);
@@ -66,9 +78,31 @@ void ex_load_trust(certStorePtr store, const char *ca_file);
  * connection (before its handshake). */
 MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o);
 
-/* Name of a status ("ERR_SSL_BAD_ID") and of the alert it sends ("handshake_failure"). */
+/* A status's name ("ERR_SSL_BAD_ID"); the name with its sentence, for messages
+ * ("ERR_SSL_NO_CIPHER_MATCH: no cipher suite in common: ..."); the alert that
+ * went with it, " (we sent handshake_failure)" or for ERR_SSL_FATAL_ALERT " (the
+ * peer sent protocol_version)", or "" when there was none. */
 const char *ex_status_name(MSTATUS st);
+const char *ex_status_text(MSTATUS st);
+const char *ex_alert_suffix(sbyte4 conn, MSTATUS st);
+/* The alert's name alone ("handshake_failure", "none"); for ERR_SSL_FATAL_ALERT
+ * the one the peer sent. */
 const char *ex_alert_for(sbyte4 conn, MSTATUS st);
+/* The versions o allows, in words ("TLS 1.3 only"); whether a failed handshake
+ * failed for want of a common version (ours, or the peer's protocol_version). */
+const char *ex_versions_text(const struct ex_opts *o);
+int ex_is_version_refusal(sbyte4 conn, MSTATUS st);
+/* After such a refusal, what the peer wanted ("TLS 1.2, TLS 1.1, TLS 1.0"; SSL 3.0
+ * only when alone), or "" when it did not say. */
+const char *ex_peer_versions_text(sbyte4 conn);
+
+/* --ktls require on a kernel that cannot take TLS keys: refuse at start-up with
+ * the reason (exit 1), rather than failing every connection. */
+void ex_check_ktls_mode(const struct ex_opts *o);
+
+/* --version: the program, nktls, libcrypto and liburing versions, and whether
+ * kTLS and io_uring work on this kernel (why not, when not). */
+void ex_print_version(void);
 
 /* Describe a finished handshake, one "key: value" line each, into buf. */
 #define EX_INFO_PEER  0x1   /* peer: <subject> */

@@ -1,19 +1,25 @@
 /* nktls-client — a small TLS client on the NanoSSL-style API: connects, runs the
- * handshake, then copies stdin to the connection and the connection to stdout.
+ * handshake, then copies stdin to the connection and the connection to stdout
+ * until the server closes the connection.
  *
- * Exit status: 0 after a clean end (the server's close_notify, or, once stdin is
- * done, as many bytes received as were sent), 1 on connection, handshake or I/O
- * errors, 2 on usage errors. */
+ * Exit status: 0 after a clean end: the server's close_notify (or, once stdin is
+ * done, the whole response to a single HTTP request by its Content-Length; with
+ * --echo, as many bytes received as were sent); 1 when connecting,
+ * the handshake or the transfer failed or was cut short (the server closed
+ * without close_notify, an HTTP response shorter than its Content-Length, a
+ * reset, an alert, a timeout), each with a message on stderr; 2 on usage errors. */
 #include <errno.h>
-#include <getopt.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "client_http.h"
 #include "common.h"
 
 /* How long one SSL_recv may wait for the rest of a record. Finite, so that a
@@ -24,9 +30,59 @@
 static const char usage[] =
     "usage: nktls-client --connect HOST:PORT [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
-    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
-    "         [--rekey fail|software-rx|software] [--sess-in FILE] [--sess-out FILE]\n"
-    "         [--wait-close] [-v]\n";
+    "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
+    "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
+    "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
+    "         [--echo | --wait-close] [-v] [-h] [--version]\n"
+    "  Copies stdin to the server and what the server sends to stdout until the\n"
+    "  server closes (or, after a single HTTP request, until its response is\n"
+    "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
+    "  --ca FILE    trust these CAs (PEM or DER) instead of the system's (libcrypto's\n"
+    "               default paths; SSL_CERT_FILE and SSL_CERT_DIR override them)\n"
+    "  --insecure   do not verify the server's certificate (a warning says so)\n"
+    "  --ciphers    IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
+    "  --connect-timeout SEC  limit on TCP connect plus handshake (default: 15 s\n"
+    "               for the handshake)\n"
+    "  --timeout SEC          limit on the whole run, connect to close\n"
+    "  --echo       for echo servers: once stdin is done, stop when as many bytes\n"
+    "               came back as were sent\n"
+    "  --wait-close accepted for compatibility: waiting for the close is the default\n";
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --timeout's and --connect-timeout's ends (monotonic ms, 0: none) and how to
+ * say which one ran out. */
+static long long g_deadline, g_connect_deadline;
+static const char *g_timeout_arg, *g_connect_timeout_arg;
+
+/* Milliseconds left before the nearer of the two ends (connecting: both count),
+ * -1 for no limit. */
+static long long ms_left(int connecting)
+{
+    long long end = g_deadline, now = now_ms();
+
+    if (connecting && g_connect_deadline && (!end || g_connect_deadline < end))
+        end = g_connect_deadline;
+    if (!end)
+        return -1;
+    return end > now ? end - now : 0;
+}
+
+static void __attribute__((noreturn)) timed_out(int connecting, const char *what)
+{
+    if (connecting && g_connect_deadline && (!g_deadline || g_connect_deadline <= g_deadline))
+        ex_fail("timed out %s: --connect-timeout %s s ran out", what, g_connect_timeout_arg);
+    if (g_deadline)
+        ex_fail("timed out %s: --timeout %s s ran out", what, g_timeout_arg);
+    ex_fail("timed out %s: no answer within the default %u ms (see --connect-timeout)", what,
+            (unsigned)SSL_sslSettings()->sslTimeOutHello);
+}
 
 /* --sess-out / --sess-in: the session ticket, in SSL_serializePSK's form. The
  * last ticket the server sends is the one kept. */
@@ -53,6 +109,37 @@ static MSTATUS accept_any_cert(sbyte4 conn, MSTATUS validation_status)
     return OK;
 }
 
+/* connect(2) within the connect limit: non-blocking, then back to blocking for
+ * the handshake. 0, or an errno (ETIMEDOUT when the limit ran out). */
+static int connect_within(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    int flags = fcntl(fd, F_GETFL), err = 0;
+    socklen_t elen = sizeof(err);
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    if (connect(fd, sa, len) < 0) {
+        if (errno != EINPROGRESS)
+            return errno;
+        for (;;) {
+            long long left = ms_left(1);
+            int r = poll(&p, 1, left < 0 ? -1 : (int)(left > 1000000 ? 1000000 : left));
+            if (r > 0)
+                break;
+            if (r == 0 && ms_left(1) == 0)
+                return ETIMEDOUT;
+            if (r < 0 && errno != EINTR)
+                return errno;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+            err = errno;
+        if (err)
+            return err;
+    }
+    fcntl(fd, F_SETFL, flags);
+    return 0;
+}
+
 static int connect_to(const char *host, const char *port)
 {
     struct addrinfo hints, *res, *ai;
@@ -70,44 +157,66 @@ static int connect_to(const char *host, const char *port)
             err = errno;
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        err = connect_within(fd, ai->ai_addr, ai->ai_addrlen);
+        if (err == 0)
             break;
-        err = errno;
         close(fd);
         fd = -1;
+        if (err == ETIMEDOUT && ms_left(1) == 0)
+            break;
     }
     freeaddrinfo(res);
+    if (fd < 0 && err == ETIMEDOUT && ms_left(1) == 0) {
+        char what[300];
+        snprintf(what, sizeof(what), "connecting to %s:%s", host, port);
+        timed_out(1, what);
+    }
     if (fd < 0)
         ex_fail("cannot connect to %s:%s: %s", host, port, strerror(err));
     return fd;
 }
 
-/* Read what the connection has for us and copy it to stdout. Returns 1 with
- * data or nothing yet, 0 after the server's close_notify, -1 on an error. */
-static int pull(sbyte4 conn, unsigned long long *received)
+/* What one read from the connection ended with. */
+enum pulled { PULL_MORE, PULL_CLOSED, PULL_EOF, PULL_ERROR };
+
+struct transfer {
+    unsigned long long sent, received;
+    struct http_check http;
+};
+
+/* Read what the connection has for us and copy it to stdout. */
+static enum pulled pull(sbyte4 conn, struct transfer *t)
 {
     char buf[16384];
     sbyte4 n = 0;
-    MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, RECV_WAIT_MS);
+    long long left = ms_left(0);
+    ubyte4 wait = left >= 0 && left < RECV_WAIT_MS ? (ubyte4)(left ? left : 1) : RECV_WAIT_MS;
+    MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, wait);
 
     if (st == ERR_SSL_CONNECTION_CLOSED)
-        return 0;
+        return PULL_CLOSED;
+    if (st == ERR_TCP_SOCKET_CLOSED)
+        return PULL_EOF;
     if (st == ERR_TCP_READ_TIMEOUT || st == ERR_TCP_WOULDBLOCK)
-        return 1;
+        return PULL_MORE;
     if (st < 0) {
-        fprintf(stderr, "%s: receive failed: %s\n", ex_prog, ex_status_name(st));
-        return -1;
+        fprintf(stderr, "%s: receive failed after %llu bytes: %s%s\n", ex_prog, t->received,
+                ex_status_text(st), ex_alert_suffix(conn, st));
+        return PULL_ERROR;
     }
     if (n > 0 && ex_write_all(STDOUT_FILENO, buf, (size_t)n) < 0) {
         fprintf(stderr, "%s: cannot write to stdout: %s\n", ex_prog, strerror(errno));
-        return -1;
+        return PULL_ERROR;
     }
-    *received += (unsigned long long)(n > 0 ? n : 0);
-    return 1;
+    if (n > 0) {
+        http_check_received(&t->http, buf, (size_t)n);
+        t->received += (unsigned long long)n;
+    }
+    return PULL_MORE;
 }
 
 /* Read stdin once and send it. Returns 1 while stdin is open, 0 at EOF, -1 on error. */
-static int push(sbyte4 conn, unsigned long long *sent)
+static int push(sbyte4 conn, struct transfer *t)
 {
     char buf[16384];
     ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
@@ -121,62 +230,99 @@ static int push(sbyte4 conn, unsigned long long *sent)
     }
     if (n == 0)
         return 0;
+    http_check_sent(&t->http, buf, (size_t)n);
     st = ex_ssl_send_all(conn, buf, (size_t)n);
     if (st != OK) {
-        fprintf(stderr, "%s: send failed: %s\n", ex_prog, ex_status_name(st));
+        fprintf(stderr, "%s: send failed after %llu bytes: %s%s\n", ex_prog, t->sent,
+                ex_status_text(st), ex_alert_suffix(conn, st));
         return -1;
     }
-    *sent += (unsigned long long)n;
+    t->sent += (unsigned long long)n;
     return 1;
 }
 
-/* Copy both ways until done; returns the exit status. Once stdin is at EOF we keep
- * reading rather than closing: an echo server answers only after it has read. */
-static int pump(sbyte4 conn, int fd, int wait_close)
+/* The exit status for how the server ended the connection. An HTTP response
+ * that announced its length is judged by it, close_notify or not (many HTTP
+ * servers skip close_notify); anything else needs close_notify to be whole. */
+static int judge_end(enum pulled how, const struct transfer *t)
 {
-    unsigned long long sent = 0, received = 0;
-    int stdin_open = 1;
+    int whole = http_check_complete(&t->http);
 
-    for (;;) {
+    if (whole == 0) {
+        fprintf(stderr, "%s: the response was cut short: %llu of %llu body bytes (Content-Length)\n",
+                ex_prog, t->http.body, t->http.length);
+        return 1;
+    }
+    if (how == PULL_EOF && whole < 0) {
+        fprintf(stderr, "%s: the server closed the connection without close_notify after %llu "
+                "bytes: the data may be cut short\n", ex_prog, t->received);
+        return 1;
+    }
+    return 0;
+}
+
+/* Copy both ways until the server closes (or, with echo, until what was sent came
+ * back); returns the exit status. Once stdin is at EOF we keep reading: a server
+ * answers only after it has read. */
+static int pump(sbyte4 conn, int fd, int echo)
+{
+    struct transfer *t = calloc(1, sizeof(*t));
+    int stdin_open = 1, rc = -1;
+
+    if (!t)
+        ex_fail("out of memory");
+    while (rc < 0) {
         struct pollfd p[2];
         sbyte4 pending = 0;
-        int r;
+        enum pulled r = PULL_MORE;
+        long long left = ms_left(0);
 
-        if (!stdin_open && !wait_close && received >= sent)
-            return 0;
+        if (!stdin_open && ((echo && t->received >= t->sent) || http_check_answered(&t->http))) {
+            rc = 0;
+            break;
+        }
+        if (left == 0) {
+            free(t);
+            timed_out(0, "during the transfer");
+        }
         if (SSL_recvPending(conn, &pending) == OK && pending) {
-            r = pull(conn, &received);     /* already decrypted: poll would not see it */
-            if (r <= 0)
-                return r < 0;
-            continue;
+            r = pull(conn, t);      /* already decrypted: poll would not see it */
+        } else {
+            p[0].fd = fd;
+            p[0].events = POLLIN;
+            p[1].fd = STDIN_FILENO;
+            p[1].events = POLLIN;
+            if (poll(p, stdin_open ? 2 : 1, left < 0 ? -1 : (int)(left > 1000000 ? 1000000 : left)) < 0) {
+                if (errno == EINTR)
+                    continue;
+                fprintf(stderr, "%s: poll: %s\n", ex_prog, strerror(errno));
+                rc = 1;
+                break;
+            }
+            if (stdin_open && p[1].revents) {
+                int k = push(conn, t);
+                if (k < 0) {
+                    rc = 1;
+                    break;
+                }
+                stdin_open = k;
+            }
+            if (p[0].revents)
+                r = pull(conn, t);
         }
-        p[0].fd = fd;
-        p[0].events = POLLIN;
-        p[1].fd = STDIN_FILENO;
-        p[1].events = POLLIN;
-        if (poll(p, stdin_open ? 2 : 1, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            fprintf(stderr, "%s: poll: %s\n", ex_prog, strerror(errno));
-            return 1;
-        }
-        if (stdin_open && p[1].revents) {
-            r = push(conn, &sent);
-            if (r < 0)
-                return 1;
-            stdin_open = r;
-        }
-        if (p[0].revents) {
-            r = pull(conn, &received);
-            if (r <= 0)
-                return r < 0;
-        }
+        if (r == PULL_ERROR)
+            rc = 1;
+        else if (r != PULL_MORE)
+            rc = judge_end(r, t);
     }
+    free(t);
+    return rc;
 }
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
-       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_WAIT_CLOSE,
-       OPT_SESS_IN, OPT_SESS_OUT, OPT_HELP };
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
+       OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
+       OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -188,21 +334,27 @@ static const struct option long_opts[] = {
     { "alpn", required_argument, NULL, OPT_ALPN },
     { "ciphers", required_argument, NULL, OPT_CIPHERS },
     { "groups", required_argument, NULL, OPT_GROUPS },
+    { "tls", required_argument, NULL, OPT_TLS },
     { "tls-min", required_argument, NULL, OPT_TLS_MIN },
     { "tls-max", required_argument, NULL, OPT_TLS_MAX },
     { "ktls", required_argument, NULL, OPT_KTLS },
     { "rekey", required_argument, NULL, OPT_REKEY },
     { "wait-close", no_argument, NULL, OPT_WAIT_CLOSE },
+    { "echo", no_argument, NULL, OPT_ECHO },
     { "sess-in", required_argument, NULL, OPT_SESS_IN },
     { "sess-out", required_argument, NULL, OPT_SESS_OUT },
+    { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
+    { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
 struct client_args {
     const char *connect, *servername, *ca, *cert, *key;
-    int insecure, wait_close;
+    int insecure, echo;
+    long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
 };
 
@@ -210,8 +362,7 @@ static void parse_args(int argc, char **argv, struct client_args *a)
 {
     int opt;
 
-    opterr = 0;     /* we print our own one-line message */
-    while ((opt = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
+    while ((opt = ex_getopt(argc, argv, "vh", long_opts)) != -1) {
         switch (opt) {
         case OPT_CONNECT: a->connect = optarg; break;
         case OPT_SERVERNAME: a->servername = optarg; break;
@@ -222,17 +373,27 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_ALPN: ex_parse_alpn(&a->tls, optarg); break;
         case OPT_CIPHERS: ex_parse_ciphers(&a->tls, optarg); break;
         case OPT_GROUPS: ex_parse_groups(&a->tls, optarg); break;
+        case OPT_TLS: ex_parse_tls(&a->tls, optarg); break;
         case OPT_TLS_MIN: a->tls.tls_min = ex_parse_version(optarg); break;
         case OPT_TLS_MAX: a->tls.tls_max = ex_parse_version(optarg); break;
         case OPT_KTLS: ex_parse_ktls_mode(&a->tls, optarg); break;
         case OPT_REKEY: ex_parse_rekey(&a->tls, optarg); break;
-        case OPT_WAIT_CLOSE: a->wait_close = 1; break;
+        case OPT_WAIT_CLOSE: break;      /* the default now */
+        case OPT_ECHO: a->echo = 1; break;
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
+        case OPT_CONNECT_TIMEOUT:
+            a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
+            g_connect_timeout_arg = optarg;
+            break;
+        case OPT_TIMEOUT:
+            a->timeout_ms = ex_parse_seconds_ms(optarg);
+            g_timeout_arg = optarg;
+            break;
         case 'v': a->tls.verbose = 1; break;
-        case OPT_HELP: fputs(usage, stdout); exit(0);
-        default:
-            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+        case 'h': fputs(usage, stdout); exit(0);
+        case OPT_VERSION: ex_print_version(); exit(0);
+        default: ex_usage_error("unknown option '%s' (try --help)", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -245,16 +406,56 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--cert and --key go together");
 }
 
+/* The peer's certificate number i, if the handshake kept it. */
+static int cert_line(sbyte4 conn, ubyte4 i, sbyte4 which, char *out, size_t cap)
+{
+    const ubyte *der;
+    ubyte4 len;
+
+    return NKTLS_getPeerCertificate(conn, i, &der, &len) == OK &&
+           NKTLS_getCertificateName(der, len, which, (sbyte *)out, (ubyte4)cap) >= 0;
+}
+
+/* What to do about a certificate that did not verify: which issuer was not
+ * trusted, which names the certificate has. */
+static void explain_cert(sbyte4 conn, MSTATUS st, const struct client_args *a, const char *name)
+{
+    char line[512];
+    ubyte4 last = 0;
+    const ubyte *der;
+    ubyte4 len;
+
+    if (st == ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY || st == ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES) {
+        while (NKTLS_getPeerCertificate(conn, last + 1, &der, &len) == OK)
+            last++;
+        if (cert_line(conn, last, NKTLS_CERT_ISSUER, line, sizeof(line)))
+            fprintf(stderr, "%s: the chain ends at '%s', which is not trusted\n", ex_prog, line);
+        fprintf(stderr, "%s: %s\n", ex_prog, a->ca
+                ? "give the CA that issued it with --ca FILE (the one given does not)"
+                : "give the CA that issued it with --ca FILE, or add it to the system's store "
+                  "(SSL_CERT_FILE, SSL_CERT_DIR)");
+    } else if (st == ERR_CERT_HOSTNAME_MISMATCH) {
+        if (cert_line(conn, 0, NKTLS_CERT_HOST_NAMES, line, sizeof(line)))
+            fprintf(stderr, "%s: asked for '%s'; the certificate is for %s\n", ex_prog, name, line);
+        fprintf(stderr, "%s: connect by one of those names, or give it with --servername NAME\n",
+                ex_prog);
+    }
+}
+
 /* Everything before the data phase; returns the connection or exits. */
 static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
                        certStorePtr store)
 {
     const char *name = a->servername ? a->servername : host;
     sbyte4 conn = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)name, store);
+    long long left = ms_left(1);
     MSTATUS st;
 
     if (conn < 0)
-        ex_fail("SSL_connect: %s", ex_status_name((MSTATUS)conn));
+        ex_fail("SSL_connect: %s", ex_status_text((MSTATUS)conn));
+    /* The handshake's limit is process-wide: this process has one connection. */
+    if (left >= 0)
+        SSL_sslSettings()->sslTimeOutHello = (ubyte4)(left ? left : 1);
     st = ex_apply_opts(conn, &a->tls);
     if (st == OK && a->insecure)
         st = SSL_setInvalidCertCallback(conn, accept_any_cert);
@@ -267,15 +468,38 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
     if (st == OK)
         st = SSL_negotiateConnection(conn);
     if (st != OK) {
-        /* Look the alert up before closing: the connection's state goes with it. */
-        const char *alert = ex_alert_for(conn, st);
-        fprintf(stderr, "%s: handshake failed: %s (alert %s)\n", ex_prog, ex_status_name(st),
-                alert);
+        if (st == ERR_SSL_HANDSHAKE_TIMEOUT)
+            timed_out(1, "in the handshake");
+        /* Look the alert and the certificates up before closing: the connection's
+         * state goes with it. */
+        fprintf(stderr, "%s: handshake failed: %s%s\n", ex_prog, ex_status_text(st),
+                ex_alert_suffix(conn, st));
+        explain_cert(conn, st, a, name);
+        if (ex_is_version_refusal(conn, st) && *ex_peer_versions_text(conn))
+            fprintf(stderr, "%s: we offered %s; the server chose %s (see --tls)\n", ex_prog,
+                    ex_versions_text(&a->tls), ex_peer_versions_text(conn));
+        else if (ex_is_version_refusal(conn, st))
+            fprintf(stderr, "%s: we offered %s; the server accepts none of them (see --tls)\n",
+                    ex_prog, ex_versions_text(&a->tls));
         SSL_closeConnection(conn);
         close(fd);
         exit(1);
     }
     return conn;
+}
+
+static void load_trust(const struct client_args *a, certStorePtr store)
+{
+    MSTATUS st;
+
+    if (a->ca) {
+        ex_load_trust(store, a->ca);
+    } else if (a->insecure) {
+        fprintf(stderr, "%s: warning: --insecure: the server's certificate is not verified; "
+                "anyone on the path can read and change this connection\n", ex_prog);
+    } else if ((st = NKTLS_addSystemTrustPoints(store)) != OK) {
+        ex_fail("cannot use the system's CA store: %s", ex_status_text(st));
+    }
 }
 
 int main(int argc, char **argv)
@@ -291,19 +515,23 @@ int main(int argc, char **argv)
     parse_args(argc, argv, &a);
     ex_split_hostport(a.connect, &host, &port);
     if (!host)
-        ex_usage_error("--connect needs a host");
+        ex_usage_error("--connect: '%s' has no host (HOST:PORT)", a.connect);
+    if (a.timeout_ms)
+        g_deadline = now_ms() + a.timeout_ms;
+    if (a.connect_timeout_ms)
+        g_connect_deadline = now_ms() + a.connect_timeout_ms;
 
     signal(SIGPIPE, SIG_IGN);    /* a closed socket shows up as an error, not a signal */
     if ((st = MOCANA_initMocana()) < 0)
-        ex_fail("MOCANA_initMocana: %s", ex_status_name((MSTATUS)st));
+        ex_fail("MOCANA_initMocana: %s", ex_status_text((MSTATUS)st));
     if ((st = SSL_init(0, 1)) < 0)
-        ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
+        ex_fail("SSL_init: %s", ex_status_text((MSTATUS)st));
     if ((st = CERT_STORE_createStore(&store)) < 0)
-        ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
-    if (a.ca)
-        ex_load_trust(store, a.ca);
+        ex_fail("CERT_STORE_createStore: %s", ex_status_text((MSTATUS)st));
+    load_trust(&a, store);
     if (a.cert)
         ex_load_identity(store, a.cert, NULL, a.key);
+    ex_check_ktls_mode(&a.tls);
 
     fd = connect_to(host, port);
     conn = open_tls(&a, fd, host, store);
@@ -314,7 +542,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "resumed: %s\n", NKTLS_isSessionResumed(conn) ? "yes" : "no");
     }
 
-    rc = pump(conn, fd, a.wait_close);
+    rc = pump(conn, fd, a.echo);
     SSL_closeConnection(conn);       /* sends our close_notify */
     close(fd);
 

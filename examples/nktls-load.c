@@ -32,7 +32,7 @@ static const char usage[] =
     "         [--rate R] [--tls 1.2|1.3|any] [--ciphers LIST] [--groups LIST] [--alpn LIST]\n"
     "         [--size BYTES] [--request TEXT | -m METHOD -H 'NAME: VALUE'...]\n"
     "         [--reconnect] [--accept-status] [--ktls auto|off] [--timeout MS]\n"
-    "         [--json FILE] [--csv FILE]\n"
+    "         [--json FILE] [--csv FILE] [-h] [--version]\n"
     "  handshake  full handshakes, each connection closed after it (close_notify)\n"
     "  resume     resumed handshakes with the server's session ticket\n"
     "  bulk       send --size bytes, read the echo back, check it (on a kept\n"
@@ -102,7 +102,7 @@ static double parse_positive(const char *opt, const char *s)
     char *end;
     double v = strtod(s, &end);
     if (*end || !(v > 0))
-        ex_usage_error("%s wants a positive number, not '%s'", opt, s);
+        ex_usage_error("%s: '%s' is not a number (more than 0)", opt, s);
     return v;
 }
 
@@ -120,7 +120,7 @@ static enum load_mode parse_mode(const char *s)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
        OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
        OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP, OPT_WARMUP,
-       OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV };
+       OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -141,7 +141,8 @@ static const struct option long_opts[] = {
     { "ktls", required_argument, NULL, OPT_KTLS },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "json", required_argument, NULL, OPT_JSON },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
     { "warmup", required_argument, NULL, OPT_WARMUP },
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
     { "accept-status", no_argument, NULL, OPT_ACCEPT_STATUS },
@@ -176,15 +177,6 @@ static void add_header(struct args *a, const char *h)
     a->headers[a->n_headers++] = h;
 }
 
-static void parse_tls(struct load_cfg *c, const char *s)
-{
-    c->tls_name = s;
-    if (!strcmp(s, "any"))
-        c->tls.tls_min = c->tls.tls_max = 0;
-    else
-        c->tls.tls_min = c->tls.tls_max = ex_parse_version(s);
-}
-
 static void parse_opt(int opt, struct args *a)
 {
     struct load_cfg *c = &a->cfg;
@@ -200,7 +192,7 @@ static void parse_opt(int opt, struct args *a)
     case OPT_CONCURRENCY: c->concurrency = (int)ex_parse_count(optarg); break;
     case OPT_THREADS: c->threads = (int)ex_parse_count(optarg); break;
     case OPT_RATE: c->rate = parse_positive("--rate", optarg); break;
-    case OPT_TLS: parse_tls(c, optarg); break;
+    case OPT_TLS: ex_parse_tls(&c->tls, optarg); c->tls_name = optarg; break;
     case OPT_CIPHERS: ex_parse_ciphers(&c->tls, optarg); break;
     case OPT_GROUPS: ex_parse_groups(&c->tls, optarg); break;
     case OPT_SIZE: c->size = (unsigned long long)ex_parse_count(optarg); break;
@@ -208,7 +200,8 @@ static void parse_opt(int opt, struct args *a)
     case OPT_KTLS: ex_parse_ktls_mode(&c->tls, optarg); break;
     case OPT_TIMEOUT: c->timeout_ms = (unsigned)ex_parse_count(optarg); break;
     case OPT_JSON: a->json = optarg; break;
-    case OPT_HELP: fputs(usage, stdout); exit(0);
+    case 'h': fputs(usage, stdout); exit(0);
+    case OPT_VERSION: ex_print_version(); exit(0);
     case OPT_WARMUP: c->warmup = parse_positive("--warmup", optarg); break;
     case OPT_RECONNECT: c->reconnect = 1; break;
     case OPT_ACCEPT_STATUS: c->accept_status = 1; break;
@@ -328,12 +321,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 {
     int opt;
 
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "H:m:", long_opts, NULL)) != -1) {
-        if (opt == '?')
-            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+    while ((opt = ex_getopt(argc, argv, "hH:m:", long_opts)) != -1)
         parse_opt(opt, a);
-    }
     if (optind < argc)
         a->url = argv[optind++];
     if (optind < argc)

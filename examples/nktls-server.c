@@ -23,10 +23,12 @@
 static const char usage[] =
     "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
-    "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
-    "         [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
+    "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
+    "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
-    "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
+    "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS] [-h] [--version]\n"
+    "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
+    "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -79,6 +81,21 @@ static sbyte4 choose_alpn(sbyte4 conn, ubyte **out[], sbyte4 *outLen, ubyte *in,
     return ERR_SSL_NO_APPLICATION_PROTOCOL;
 }
 
+/* For a handshake that found no common version: what the client offered and what
+ * this server accepts. */
+static const char *version_hint(sbyte4 conn, MSTATUS st)
+{
+    static __thread char text[160];
+    const char *offered;
+
+    if (!ex_is_version_refusal(conn, st))
+        return "";
+    offered = ex_peer_versions_text(conn);
+    snprintf(text, sizeof(text), "%s%s; this server accepts %s (see --tls)",
+             *offered ? "; the client offered " : "", offered, ex_versions_text(&cfg.tls));
+    return text;
+}
+
 static MSTATUS setup_conn(sbyte4 conn)
 {
     MSTATUS st = ex_apply_opts(conn, &cfg.tls);
@@ -107,13 +124,13 @@ static void serve_echo(sbyte4 conn, const struct client *c)
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
             if (cfg.tls.verbose)
                 fprintf(stderr, "%s: %s: receive failed: %s\n", ex_prog, c->peer,
-                        ex_status_name(st));
+                        ex_status_text(st));
             return;
         }
         if (n > 0 && (st = ex_ssl_send_all(conn, buf, (size_t)n)) != OK) {
             if (cfg.tls.verbose)
                 fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, c->peer,
-                        ex_status_name(st));
+                        ex_status_text(st));
             return;
         }
     }
@@ -151,15 +168,15 @@ static void serve(struct client *c)
 
     if (conn < 0) {
         fprintf(stderr, "%s: %s: SSL_acceptConnection: %s\n", ex_prog, c->peer,
-                ex_status_name((MSTATUS)conn));
+                ex_status_text((MSTATUS)conn));
         return;
     }
     st = setup_conn(conn);
     if (st == OK)
         st = SSL_negotiateConnection(conn);
     if (st != OK) {
-        fprintf(stderr, "%s: %s: handshake failed: %s (alert %s)\n", ex_prog, c->peer,
-                ex_status_name(st), ex_alert_for(conn, st));
+        fprintf(stderr, "%s: %s: handshake failed: %s%s%s\n", ex_prog, c->peer,
+                ex_status_text(st), ex_alert_suffix(conn, st), version_hint(conn, st));
         SSL_closeConnection(conn);
         return;
     }
@@ -384,7 +401,7 @@ static void l_data(sbyte4 conn, const ubyte *d, ubyte4 n, void *arg)
     }
     st = NKTLS_LOOP_send(conn, d, n);
     if (st != OK && cfg.tls.verbose)
-        fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+        fprintf(stderr, "%s: %s: send failed: %s\n", ex_prog, lc->peer, ex_status_text(st));
 }
 
 static void l_file_sent(sbyte4 conn, MSTATUS st, ubyte8 sent, void *arg)
@@ -402,10 +419,10 @@ static void l_close(sbyte4 conn, MSTATUS st, void *arg)
 
     (void)arg;
     if (lc && !lc->opened)
-        fprintf(stderr, "%s: %s: handshake failed: %s (alert %s)\n", ex_prog, lc->peer,
-                ex_status_name(st), ex_alert_for(conn, st));
+        fprintf(stderr, "%s: %s: handshake failed: %s%s%s\n", ex_prog, lc->peer,
+                ex_status_text(st), ex_alert_suffix(conn, st), version_hint(conn, st));
     else if (lc && st != OK && cfg.tls.verbose)
-        fprintf(stderr, "%s: %s: closed: %s\n", ex_prog, lc->peer, ex_status_name(st));
+        fprintf(stderr, "%s: %s: closed: %s\n", ex_prog, lc->peer, ex_status_text(st));
     if (lc)
         http_loop_free(lc->http);
     free(lc);
@@ -429,7 +446,7 @@ static void run_loop(int lfd)
     o.idleTimeoutMs = cfg.idle_timeout_ms > 0 ? (ubyte4)cfg.idle_timeout_ms : 0;
     loop_server = NKTLS_LOOP_createServer(&lfd, 1, cfg.store, &cb, NULL, &o);
     if (loop_server < 0)
-        ex_fail("NKTLS_LOOP_createServer: %s", ex_status_name((MSTATUS)loop_server));
+        ex_fail("NKTLS_LOOP_createServer: %s", ex_status_text((MSTATUS)loop_server));
     NKTLS_LOOP_getBackend(loop_server, &name, &why);
     /* io_uring lists its features; epoll says why io_uring is not running. */
     if (cfg.tls.verbose || strcmp(name, "epoll") == 0)
@@ -441,7 +458,7 @@ static void run_loop(int lfd)
     signal(SIGTERM, on_signal);
     st = NKTLS_LOOP_run(loop_server);
     if (st != OK)
-        fprintf(stderr, "%s: NKTLS_LOOP_run: %s\n", ex_prog, ex_status_name(st));
+        fprintf(stderr, "%s: NKTLS_LOOP_run: %s\n", ex_prog, ex_status_text(st));
     NKTLS_LOOP_destroy(loop_server);
 }
 
@@ -450,15 +467,15 @@ static void start_stack(const char *cert, const char *chain, const char *key, co
     sbyte4 st;
 
     if ((st = MOCANA_initMocana()) < 0)
-        ex_fail("MOCANA_initMocana: %s", ex_status_name((MSTATUS)st));
+        ex_fail("MOCANA_initMocana: %s", ex_status_text((MSTATUS)st));
     /* An event loop needs room for thousands of connections in the table. */
     if ((st = SSL_init(cfg.io == EX_IO_THREADS ? SOMAXCONN : 60000, 0)) < 0)
-        ex_fail("SSL_init: %s", ex_status_name((MSTATUS)st));
+        ex_fail("SSL_init: %s", ex_status_text((MSTATUS)st));
     /* --io threads: the handshake's limit is the process-wide setting. */
     if (cfg.hs_timeout_ms)
         SSL_sslSettings()->sslTimeOutHello = (ubyte4)cfg.hs_timeout_ms;
     if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
-        ex_fail("CERT_STORE_createStore: %s", ex_status_name((MSTATUS)st));
+        ex_fail("CERT_STORE_createStore: %s", ex_status_text((MSTATUS)st));
     ex_load_identity(cfg.store, cert, chain, key);
     if (ca)
         ex_load_trust(cfg.store, ca);
@@ -493,9 +510,9 @@ static void setup_root(void)
 }
 
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
-       OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_ZEROCOPY,
-       OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT, OPT_IDLE_TIMEOUT,
-       OPT_HEADER_TIMEOUT, OPT_HELP };
+       OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
+       OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -507,6 +524,7 @@ static const struct option long_opts[] = {
     { "alpn", required_argument, NULL, OPT_ALPN },
     { "ciphers", required_argument, NULL, OPT_CIPHERS },
     { "groups", required_argument, NULL, OPT_GROUPS },
+    { "tls", required_argument, NULL, OPT_TLS },
     { "tls-min", required_argument, NULL, OPT_TLS_MIN },
     { "tls-max", required_argument, NULL, OPT_TLS_MAX },
     { "ktls", required_argument, NULL, OPT_KTLS },
@@ -521,7 +539,8 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "verbose", no_argument, NULL, 'v' },
-    { "help", no_argument, NULL, OPT_HELP },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
     { NULL, 0, NULL, 0 },
 };
 
@@ -533,8 +552,7 @@ int main(int argc, char **argv)
 
     ex_prog = "nktls-server";
     cfg.idle_timeout_ms = -1;
-    opterr = 0;     /* we print our own one-line message */
-    while ((opt = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
+    while ((opt = ex_getopt(argc, argv, "vh", long_opts)) != -1) {
         switch (opt) {
         case OPT_LISTEN: listen_arg = optarg; break;
         case OPT_CERT: cert = optarg; break;
@@ -545,6 +563,7 @@ int main(int argc, char **argv)
         case OPT_ALPN: ex_parse_alpn(&cfg.tls, optarg); break;
         case OPT_CIPHERS: ex_parse_ciphers(&cfg.tls, optarg); break;
         case OPT_GROUPS: ex_parse_groups(&cfg.tls, optarg); break;
+        case OPT_TLS: ex_parse_tls(&cfg.tls, optarg); break;
         case OPT_TLS_MIN: cfg.tls.tls_min = ex_parse_version(optarg); break;
         case OPT_TLS_MAX: cfg.tls.tls_max = ex_parse_version(optarg); break;
         case OPT_KTLS: ex_parse_ktls_mode(&cfg.tls, optarg); break;
@@ -559,9 +578,10 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
-        case OPT_HELP: fputs(usage, stdout); return 0;
+        case 'h': fputs(usage, stdout); return 0;
+        case OPT_VERSION: ex_print_version(); return 0;
         default:
-            ex_usage_error("bad option '%s' (try --help)", argv[optind - 1]);
+            ex_usage_error("unknown option '%s' (try --help)", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -576,6 +596,7 @@ int main(int argc, char **argv)
         setup_root();
     choose_io(io_given, count);
 
+    ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
     start_stack(cert, chain, key, ca);
 

@@ -443,7 +443,7 @@ const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s,
 
 int nk_store_has_trust_points(const struct certStore *s)
 {
-    return s != NULL && sk_X509_num(s->anchors) > 0;
+    return s != NULL && (sk_X509_num(s->anchors) > 0 || s->system_trust);
 }
 
 /* ---- peer chain verification ---- */
@@ -698,31 +698,7 @@ MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server)
     return st;
 }
 
-/* ---- subjects ---- */
-
-MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap)
-{
-    NK_CHECK(der != NULL && out != NULL, ERR_NULL_POINTER);
-    NK_CHECK(cap > 0, ERR_BUFFER_TOO_SMALL);
-    out[0] = '\0';
-    ERR_set_mark();
-    X509 *x = nk_x509_from_der(der, len);
-    char *line = x != NULL ? nk_name_oneline(X509_get_subject_name(x)) : NULL;
-    ERR_pop_to_mark();
-    MSTATUS st = x == NULL ? ERR_CERT_DECODE : line == NULL ? ERR_MEM_ALLOC_FAIL : OK;
-    if (line != NULL) {
-        size_t n = strlen(line);
-        if (n >= cap) {   /* truncate, but say so */
-            n = cap - 1;
-            st = ERR_BUFFER_TOO_SMALL;
-        }
-        memcpy(out, line, n);
-        out[n] = '\0';
-    }
-    free(line);
-    X509_free(x);
-    return st;
-}
+/* ---- signature schemes ---- */
 
 int nk_sig_known(uint16_t scheme)
 {

@@ -161,7 +161,9 @@ MSTATUS nk_chain_verify(const struct nk_verify_req *req, EVP_PKEY **leaf_pub) NK
  * callback may override: usage is not the application's to waive. */
 MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server) NK_MUST;
 
-/* One-line subject ("CN=..., O=...") of a DER certificate. */
-MSTATUS nk_cert_subject(const uint8_t *der, size_t len, char *out, size_t cap) NK_MUST;
+/* One line about a DER certificate (handshake/store.c): its subject ("CN=..., O=..."),
+ * its issuer, or the host names it is for; which is NKTLS_CERT_SUBJECT, _ISSUER or
+ * _HOST_NAMES (nktls.h). Cut short with ERR_BUFFER_TOO_SMALL when it does not fit. */
+MSTATUS nk_cert_name(const uint8_t *der, size_t len, int which, char *out, size_t cap) NK_MUST;
 
 #endif

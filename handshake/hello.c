@@ -93,7 +93,13 @@ MSTATUS nk_hello_on_client_hello(struct nk_tls *c, struct nk_rd *body, const uin
     NK_CHECK(any_allowed(c), ERR_SSL_UNSUPPORTED_VERSION);
     NK_TRY(nk_hello_parse(body, &ch));
     const struct nk_protocol *p = choose(c, &ch);
-    NK_CHECK(p, ERR_SSL_UNSUPPORTED_VERSION);
+    if (p == NULL) {
+        /* Kept for the application to say what the client wanted. */
+        for (unsigned minor = 0; minor <= 4; minor++)
+            if (nk_hello_offers(&ch, (uint16_t)(0x0300 | minor)))
+                c->peer_versions |= 1u << minor;
+        return ERR_SSL_UNSUPPORTED_VERSION;
+    }
     c->proto = p->id;
     return p->client_hello(c, &ch, raw, n);
 }

@@ -23,6 +23,7 @@ struct nk_psk_identity {
 struct certStore {
     X509_STORE *trust;               /* trust points, grown as they are added */
     STACK_OF(X509) *anchors;         /* the same certificates, in order added */
+    int system_trust;                /* NKTLS_addSystemTrustPoints: trust also has the system's */
     struct nk_identity **ids;        /* pointers stay valid as the array grows */
     size_t n_ids;
     struct nk_psk_identity *psks;

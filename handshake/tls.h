@@ -86,6 +86,9 @@ struct nk_config {
     unsigned tickets_ok : 1;       /* server: the client can resume with psk_dhe_ke (§4.2.9) */ \
     unsigned ccs_sent : 1;         /* our compatibility change_cipher_spec is out */ \
     unsigned hello_retried : 1;    /* the handshake had a HelloRetryRequest */ \
+    unsigned peer_versions : 5;    /* no version in common: what the client offered, \
+                                    * or the server chose; bit n for 3.n \
+                                    * (NKTLS_getPeerVersions) */ \
     unsigned proto : 4;            /* the protocol whose state table applies \
                                     * (NK_PROTO_*, handshake/hs.h): it outlives the \
                                     * handshake for the post-handshake rows */ \

@@ -299,6 +299,8 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         const uint8_t *tail = hs->server_random + 24;
         if (c->max_minor >= 4)
             NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
+        if (!(c->min_minor <= 3 && version == NK_TLS12) && version >> 8 == 3 && (version & 0xff) <= 4)
+            c->peer_versions = 1u << (version & 0xff);   /* for saying what the server chose */
         NK_CHECK(c->min_minor <= 3 && version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
         return server_hello12(c, version, suite, comp, e, ne, raw, n);
     }

@@ -252,13 +252,16 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
     } else if (st < 0 && c->invalid_cert_cb) {
         st = c->invalid_cert_cb(c->handle, st);
     }
+    /* Kept even when refused: the application may say which certificate failed
+     * (NKTLS_getPeerCertificate); the connection goes no further. After the
+     * handshake the chain becomes the connection's only once the exchange's
+     * Finished verifies (handshake/tls13_pha.c): until then the connection is
+     * still authenticated as before. */
+    MSTATUS kept = c->hs->pha_exchange ? OK : nk_hs_keep_peer_chain(c);
     NK_TRY(st);
     if (c->role == NK_CLIENT && hs->ocsp_asked)
         NK_TRY(check_status(c, &req));
-    /* After the handshake the chain becomes the connection's only once the
-     * exchange's Finished verifies (handshake/tls13_pha.c): until then the
-     * connection is still authenticated as before. */
-    return c->hs->pha_exchange ? OK : nk_hs_keep_peer_chain(c);
+    return kept;
 }
 
 MSTATUS nk_hs_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)

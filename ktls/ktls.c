@@ -148,6 +148,11 @@ int nk_ktls_can_rekey(void)
     return g_can_rekey;
 }
 
+NK_API const char *NKTLS_ktlsUnavailableReason(void)
+{
+    return nk_ktls_unavailable_reason();
+}
+
 NK_API intBoolean NKTLS_kernelCanRekey(void)
 {
     return nk_ktls_unavailable_reason() == NULL && nk_ktls_can_rekey();

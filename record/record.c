@@ -86,7 +86,7 @@ MSTATUS nk_rec_peek_header(const struct nk_rec_ops *ops, uint8_t *p, size_t n, s
     /* §5.1: the version is ignored, but a non-TLS peer (plain HTTP, say) is
      * recognised by its first byte and major version. */
     NK_CHECK(rec->type >= NK_CT_CHANGE_CIPHER_SPEC && rec->type <= 24 && rec->version >> 8 == 3,
-             ERR_SSL_PROTOCOL);
+             ERR_SSL_NOT_TLS);
     NK_CHECK(rec->body_len <= ops->max_body, ERR_SSL_RECORD_OVERFLOW);
     return n < rec->len ? NK_REC_SHORT : OK;
 }

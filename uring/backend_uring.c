@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <liburing.h>
@@ -790,4 +791,29 @@ MSTATUS nk_uring_probe(struct nk_server *s)
              s->ur_multishot ? "multishot accept" : "single-shot accept",
              s->ur_bufring ? "provided buffer ring" : "poll, then receive into a shared buffer");
     return OK;
+}
+
+/* For a program's --version: the same probe a server makes, once per process. */
+static pthread_once_t g_probe_once = PTHREAD_ONCE_INIT;
+static char g_probe_why[192];
+static int g_probe_ok;
+
+static void probe_once(void)
+{
+    struct nk_server *s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        snprintf(g_probe_why, sizeof g_probe_why, "io_uring probe: out of memory");
+        return;
+    }
+    g_probe_ok = nk_uring_probe(s) == OK;
+    snprintf(g_probe_why, sizeof g_probe_why, "%s", s->be_why);
+    free(s);
+}
+
+NK_API MSTATUS NKTLS_LOOP_probeUring(const char **ppReason)
+{
+    pthread_once(&g_probe_once, probe_once);
+    if (ppReason != NULL)
+        *ppReason = g_probe_why;
+    return g_probe_ok ? OK : ERR_NOT_SUPPORTED;
 }

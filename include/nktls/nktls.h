@@ -143,8 +143,10 @@ MSTATUS NKTLS_getServerName(sbyte4 connectionInstance, const sbyte **ppName);
 MSTATUS NKTLS_getPeerSubject(sbyte4 connectionInstance, sbyte *pBuf, ubyte4 bufLen);
 /* Certificate number index (0: the leaf) of the chain the peer authenticated
  * with, in DER, valid as long as the connection. After a resumed handshake it is
- * the chain of the handshake that issued the ticket. ERR_SSL_NOT_OPEN when the
- * peer sent none; ERR_INVALID_ARG past the last one. */
+ * the chain of the handshake that issued the ticket. After a handshake that
+ * failed because the chain did not verify, the chain that failed (untrusted: for
+ * saying why). ERR_SSL_NOT_OPEN when the peer sent none; ERR_INVALID_ARG past
+ * the last one. */
 MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const ubyte **ppDer,
                                  ubyte4 *pDerLen);
 /* SSL_setSessionFlags: a server asks for a client certificate but goes on
@@ -176,6 +178,13 @@ MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
+/* After a handshake refused for want of a common version
+ * (ERR_SSL_UNSUPPORTED_VERSION), a bit n for each protocol 3.n the peer wanted:
+ * on a server the versions the client offered, on a client the one the
+ * server's hello chose. NKTLS_VERSION_BIT(TLS13_MINORVERSION) is TLS 1.3,
+ * NKTLS_VERSION_BIT(1) TLS 1.0; 0 when unknown (the peer only sent an alert). */
+#define NKTLS_VERSION_BIT(minor) (1u << (minor))
+MSTATUS NKTLS_getPeerVersions(sbyte4 connectionInstance, ubyte4 *pVersions);
 /* The signature scheme the peer used in its CertificateVerify (IANA id). */
 MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme);
 
@@ -251,6 +260,32 @@ const char *NKTLS_groupName(ubyte2 groupId);
 sbyte4 NKTLS_groupIdByName(const char *name);
 const char *NKTLS_sigSchemeName(ubyte2 scheme);
 const char *NKTLS_alertName(sbyte4 alertId);
+
+/* The library's version ("0.1.0"). */
+const char *NKTLS_version(void);
+/* A sentence for a status, for people ("the peer's certificate chain does not end
+ * at a trusted CA"); MERROR_lookUpErrorCode gives its symbol. Every code in
+ * common/merrors.h has one; other values get "unknown error". Never NULL. */
+const char *NKTLS_errorText(MSTATUS status);
+/* NULL when this kernel takes TLS keys (the tls ULP attaches to a TCP socket),
+ * else why not ("no tls module"). Probed once per process. */
+const char *NKTLS_ktlsUnavailableReason(void);
+
+/* Trust the system's CAs as well as the store's trust points: libcrypto's default
+ * file and directory, which SSL_CERT_FILE and SSL_CERT_DIR override. A missing or
+ * empty file adds nothing (peer chains then fail with
+ * ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY). Call before the store is shared. */
+struct certStore;
+MSTATUS NKTLS_addSystemTrustPoints(struct certStore *pStore);
+/* A certificate's subject, its issuer, or the host names it is for (the
+ * subjectAltName DNS names and IP addresses, "DNS:a.example, IP:127.0.0.1", or
+ * "CN=..." when it has none), as one line. ERR_CERT_DECODE for bad DER,
+ * ERR_BUFFER_TOO_SMALL when the line does not fit (it is cut short). */
+#define NKTLS_CERT_SUBJECT    0
+#define NKTLS_CERT_ISSUER     1
+#define NKTLS_CERT_HOST_NAMES 2
+MSTATUS NKTLS_getCertificateName(const ubyte *pDer, ubyte4 derLen, sbyte4 which, sbyte *pBuf,
+                                 ubyte4 bufLen);
 
 #ifdef __cplusplus
 }

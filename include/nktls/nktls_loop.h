@@ -165,6 +165,11 @@ void *NKTLS_LOOP_getConnArg(sbyte4 connection);
  * and lists the io_uring features in use or missing ("multishot accept, buffer
  * ring"). Strings live as long as the server. Either pointer may be NULL. */
 MSTATUS NKTLS_LOOP_getBackend(sbyte4 server, const char **ppName, const char **ppReason);
+/* Whether io_uring can run a loop on this kernel, without making a server: OK with
+ * the features it would use in *ppReason, or ERR_NOT_SUPPORTED with why not
+ * ("io_uring_setup: EPERM (kernel.io_uring_disabled = 2)"). Probed once per
+ * process; the string lives as long as the process. ppReason may be NULL. */
+MSTATUS NKTLS_LOOP_probeUring(const char **ppReason);
 
 typedef struct nktlsLoopStats {
     ubyte4 live;                /* connections the loop holds now */

@@ -14,6 +14,7 @@
  *      length first), as identity.
  * A key that converts to a blob must come back from the blob as a DER key that
  * converts to the same blob again. */
+#include "nktls.h"
 #include "fuzz/fuzz_common.h"
 #include "handshake/store.h"
 #include "api/keyblob.h"
@@ -96,7 +97,7 @@ static void cert_readers(const uint8_t *d, size_t n)
         free(out);
     (void)!CA_MGMT_verifyCertDate(c, clen);
     char subject[256];
-    (void)!nk_cert_subject(c, clen, subject, sizeof subject);
+    (void)!nk_cert_name(c, clen, NKTLS_CERT_SUBJECT, subject, sizeof subject);
 
     certStorePtr store = NULL;
     if (CERT_STORE_createStore(&store) != OK)

@@ -34,7 +34,7 @@ probe() {
     local tag=$1 bytes=${PROBE_BYTES:-1000}
     head -c "$bytes" /dev/urandom >"$WORK/probe-$tag.in"
     spawn_fed "probe-$tag" "$WORK/probe-$tag.in" "$WORK/probe-$tag.out" "$bytes" \
-        "$NK_CLIENT" --connect "127.0.0.1:$NK_PORT" --servername localhost --ca "$CERTS/ca.pem"
+        "$NK_CLIENT" --connect "127.0.0.1:$NK_PORT" --servername localhost --ca "$CERTS/ca.pem" --echo
     finish "$SPAWN_PID"
     cmp -s "$WORK/probe-$tag.in" "$WORK/probe-$tag.out" ||
         { fail "a normal client was not served ($tag): status $RC" "$WORK/probe-$tag.err" "$NK_LOG"; return 1; }

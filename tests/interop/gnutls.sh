@@ -172,7 +172,7 @@ serv_echo() {
         { fail "gnutls-serv did not start" "$WORK/$name-srv.err" "$WORK/$name-srv.out"; return 1; }
     spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
         "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" -v "${cargs[@]}"
+        --ca "$CERTS/ca.pem" --echo -v "${cargs[@]}"
     finish "$SPAWN_PID"
     CLI_RC=$RC
     stop_pid "$PEER_PID"
@@ -240,7 +240,7 @@ cli_cert() {
         { fail "gnutls-serv did not start" "$WORK/$name-srv.err"; return 1; }
     spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
         "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" -v
+        --ca "$CERTS/ca.pem" --echo -v
     finish "$SPAWN_PID"
     CLI_RC=$RC
     stop_pid "$PEER_PID"

@@ -79,7 +79,7 @@ nk_to_go() {
     local name=$1
     shift
     (echo hello; sleep 0.3) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$GO_PORT" \
-        --servername localhost --ca "$CERTS/ca.pem" -v "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
+        --servername localhost --ca "$CERTS/ca.pem" --echo -v "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"
     RC=$?
     GO_CONNS=$((GO_CONNS + 1))
     GO_LINE=$(go_conn_line "$GO_CONNS")

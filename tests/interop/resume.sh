@@ -54,7 +54,7 @@ cli_resume() {
     for i in 1 2; do
         local how=(--sess-out "$sess")
         [ "$i" = 2 ] && how=(--sess-in "$sess")
-        (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port"             --servername localhost --ca "$CERTS/ca.pem" -v "${how[@]}"             >"$WORK/resume-$peer-$i.out" 2>"$WORK/resume-$peer-$i.err"
+        (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port"             --servername localhost --ca "$CERTS/ca.pem" --echo -v "${how[@]}"             >"$WORK/resume-$peer-$i.out" 2>"$WORK/resume-$peer-$i.err"
         RC=$?
         [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/resume-$peer-$i.err"; return 1; }
         grep -qx "$reply" "$WORK/resume-$peer-$i.out" ||
@@ -77,7 +77,7 @@ cli_stale_ticket() {
     nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
         { fail "nktls-server did not start" "$NK_LOG"; return 1; }
     echo hi | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$NK_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" --sess-in "$sess" -v >"$WORK/stale.out" 2>"$WORK/stale.err"
+        --ca "$CERTS/ca.pem" --echo --sess-in "$sess" -v >"$WORK/stale.out" 2>"$WORK/stale.err"
     RC=$?
     [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/stale.err"; return 1; }
     grep -qx 'resumed: no' "$WORK/stale.err" || { fail "resumed with another server's ticket" "$WORK/stale.err"; return 1; }

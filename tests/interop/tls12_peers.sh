@@ -88,7 +88,7 @@ cli_gnutls() {
         --x509keyfile "$CERTS/$cert.key" --priority "$(prio12 "$suite" X25519)" ||
         { fail "gnutls-serv did not start" "$WORK/$name-srv.err" "$WORK/$name-srv.out"; return 1; }
     spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
-        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost --ca "$CERTS/ca.pem" -v
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost --ca "$CERTS/ca.pem" --echo -v
     finish "$SPAWN_PID"
     local rc=$RC
     stop_pid "$PEER_PID"

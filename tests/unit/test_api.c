@@ -770,11 +770,16 @@ static void pre_server_min_13(struct srv *s)
     s->st[5] = SSL_ioctl(s->h, SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION);
 }
 
+static void post_peer_versions(struct srv *s)
+{
+    s->st[6] = NKTLS_getPeerVersions(s->h, &s->u[6]);
+}
+
 /* A client capped at 1.2 cannot connect to a server held to 1.3: the server
- * says protocol_version. */
+ * says protocol_version, and knows what the client offered. */
 TEST(client_max_12_server_min_13)
 {
-    struct pair p = { .s.pre = pre_server_min_13, .s.post = post_status };
+    struct pair p = { .s.pre = pre_server_min_13, .s.post = post_peer_versions };
     sbyte4 id = -1, cls = -1;
     MSTATUS st;
 
@@ -786,6 +791,9 @@ TEST(client_max_12_server_min_13)
     pair_down(&p);
     ASSERT_EQ(p.s.st[5], OK);
     ST_EXPECT(p.s.hs, ERR_SSL_UNSUPPORTED_VERSION);
+    ASSERT_EQ(p.s.st[6], OK);
+    /* supported_versions said 1.2 alone. */
+    EXPECT_EQ(p.s.u[6], NKTLS_VERSION_BIT(TLS12_MINORVERSION));
     ST_EXPECT(st, ERR_SSL_FATAL_ALERT);
     if (st == ERR_SSL_FATAL_ALERT) {
         EXPECT_EQ(alerts_for(ch, &id, &cls), 1);

@@ -38,6 +38,31 @@ TEST(error_names)
     ASSERT_STR_EQ((const char *)MERROR_lookUpErrorCode((MSTATUS)12345), "ERR_UNKNOWN");
 }
 
+/* Every code has a sentence of its own: not empty, not its symbol, not another
+ * code's; a value outside the table gets "unknown error". */
+TEST(error_texts)
+{
+#define CODE_(name, value, text) (value),
+    static const int codes[] = { NKTLS_ERROR_LIST(CODE_) };
+#undef CODE_
+    size_t n = sizeof(codes) / sizeof(codes[0]);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = NKTLS_errorText((MSTATUS)codes[i]);
+        ASSERT_NOT_NULL(t);
+        EXPECT_GT(strlen(t), 5u) TH_LOG("%d", codes[i]);
+        EXPECT_STR_NE(t, (const char *)MERROR_lookUpErrorCode((MSTATUS)codes[i]));
+        EXPECT_STR_NE(t, "unknown error");
+        for (size_t j = 0; j < i; j++)
+            EXPECT_STR_NE(t, NKTLS_errorText((MSTATUS)codes[j])) TH_LOG("%d and %d", codes[i], codes[j]);
+    }
+    EXPECT_STR_EQ(NKTLS_errorText(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY),
+                  "the peer's certificate chain does not end at a trusted CA");
+    EXPECT_STR_EQ(NKTLS_errorText(ERR_SSL_NOT_TLS), "the peer is not speaking TLS (a plain-text port?)");
+    EXPECT_STR_EQ(NKTLS_errorText((MSTATUS)-1), "unknown error");
+    EXPECT_STR_EQ(NKTLS_errorText((MSTATUS)12345), "unknown error");
+    EXPECT_STR_EQ(NKTLS_version(), NKTLS_VERSION_TEXT);
+}
+
 static struct {
     int calls;
     sbyte4 severity;
@@ -93,7 +118,9 @@ TEST(read_write_file)
     snprintf(missing, sizeof(missing), "%s.missing", path);
     buf = (ubyte *)1;
     len = 1;
+    errno = 0;
     ASSERT_EQ(MOCANA_readFile(missing, &buf, &len), ERR_FILE_OPEN_FAILED);
+    ASSERT_EQ(errno, ENOENT);   /* documented: errno says why */
     ASSERT_NULL(buf);
     ASSERT_EQ(len, 0u);
     ASSERT_EQ(MOCANA_writeFile("/nonexistent-nktls-dir/x", data, 1), ERR_FILE_OPEN_FAILED);

@@ -39,9 +39,16 @@ TEST(dns_names)
         st = SSL_negotiateConnection(p.ch);
         ST_EQ_AT(st, k->want, at("case %zu: ", i));
         if (k->want != OK) {
+            const ubyte *der = NULL;
+            ubyte4 len = 0;
+            sbyte names[256];
             ASSERT_EQ(SSL_lookupAlert(p.ch, st, &id, &cls), OK);
             ASSERT_EQ(id, SSL_ALERT_CERTIFICATE_UNKNOWN);
             ASSERT_EQ(cls, SSLALERTLEVEL_FATAL);
+            /* The refused chain stays readable, to say which names it has. */
+            ASSERT_EQ(NKTLS_getPeerCertificate(p.ch, 0, &der, &len), OK);
+            ASSERT_EQ(NKTLS_getCertificateName(der, len, NKTLS_CERT_HOST_NAMES, names, sizeof(names)), OK);
+            EXPECT_NOT_NULL(strstr((const char *)names, "DNS:server.example.com")) TH_LOG("%s", names);
         }
         pair_down(&p);
         if (k->want != OK) {

@@ -387,15 +387,15 @@ TEST_F(async, garbage_is_decode_error)
     ubyte buf[64];
     ubyte4 len = sizeof buf;
     pair_new(_metadata, self->h);
-    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, sizeof http - 1), ERR_SSL_PROTOCOL);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, sizeof http - 1), ERR_SSL_NOT_TLS);
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), (sbyte4)sizeof alert);
     ASSERT_EQ(SSL_ASYNC_getSendBuffer(self->h[SRV], buf, &len), OK);
     ASSERT_EQ(len, sizeof alert);
     ASSERT_MEM_EQ(buf, alert, sizeof alert);
     /* Sticky: nothing more is processed or sent. */
-    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, 5), ERR_SSL_PROTOCOL);
+    ST(SSL_ASYNC_recvMessage(self->h[SRV], (ubyte *)http, 5), ERR_SSL_NOT_TLS);
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 0);
-    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[SRV], (sbyte *)"x", 1, NULL), ERR_SSL_PROTOCOL);
+    ASSERT_EQ(SSL_ASYNC_sendMessage(self->h[SRV], (sbyte *)"x", 1, NULL), ERR_SSL_NOT_TLS);
     ASSERT_EQ(up_for(self->h[SRV])->opens, 0);
     pair_close(_metadata, self->h);
 }

@@ -153,7 +153,7 @@ TEST_F(bad, not_tls_at_all)
     server_alone(_metadata, &self->p);
     ASSERT_EQ(tp_inject(&self->p, TP_C2S, req, sizeof req - 1), OK);
     ASSERT_EQ(tp_pump(&self->p), OK);
-    check_alone(_metadata, &self->p, ERR_SSL_PROTOCOL, SSL_ALERT_DECODE_ERROR);
+    check_alone(_metadata, &self->p, ERR_SSL_NOT_TLS, SSL_ALERT_DECODE_ERROR);
 }
 
 TEST_F(bad, application_data_before_handshake)

@@ -6,8 +6,10 @@
 #include <pthread.h>
 #include <time.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "nktls.h"
 #include "harness.h"
 #include "core/nk.h"
 #include "core/crypto.h"
@@ -79,6 +81,43 @@ TEST(verify_empty_store)
               ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
     CERT_STORE_releaseStore(&empty);
     ASSERT_NULL(empty);
+}
+
+/* NKTLS_addSystemTrustPoints: libcrypto's default file, here SSL_CERT_FILE. */
+static MSTATUS verify_with_system_file(struct __test_metadata *_metadata, X509 *ca)
+{
+    char path[] = "/tmp/nktls-test-sysca-XXXXXX";
+    int fd = mkstemp(path);
+    certStorePtr s = NULL;
+    FILE *f;
+    MSTATUS st;
+
+    if (fd < 0 || !(f = fdopen(fd, "w")))
+        return ERR_FILE_OPEN_FAILED;
+    if (ca)
+        PEM_write_X509(f, ca);
+    fclose(f);
+    setenv("SSL_CERT_FILE", path, 1);
+    setenv("SSL_CERT_DIR", "/nonexistent-nktls-dir", 1);
+    st = CERT_STORE_createStore(&s);
+    if (st == OK)
+        st = NKTLS_addSystemTrustPoints(s);
+    EXPECT_TRUE(st != OK || nk_store_has_trust_points(s));
+    if (st == OK)
+        st = vfy(REQ(.store = s, .host = "rsa.example.com"), CHAIN(pki.leaf[K_RSA], pki.inter));
+    CERT_STORE_releaseStore(&s);
+    unsetenv("SSL_CERT_FILE");
+    unsetenv("SSL_CERT_DIR");
+    unlink(path);
+    return st;
+}
+
+TEST(verify_system_trust)
+{
+    EXPECT_EQ(verify_with_system_file(_metadata, pki.root), OK);
+    EXPECT_EQ(verify_with_system_file(_metadata, pki.other_root), ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
+    EXPECT_EQ(verify_with_system_file(_metadata, NULL), ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY);
+    EXPECT_EQ(NKTLS_addSystemTrustPoints(NULL), ERR_NULL_POINTER);
 }
 
 TEST(verify_self_signed)
@@ -381,12 +420,42 @@ TEST(cert_subject_line)
     unsigned char *der = NULL;
     int n = i2d_X509(pki.leaf[K_RSA], &der);
     char buf[128];
-    ASSERT_EQ(nk_cert_subject(der, (size_t)n, buf, sizeof(buf)), OK);
+    ASSERT_EQ(nk_cert_name(der, (size_t)n, NKTLS_CERT_SUBJECT, buf, sizeof(buf)), OK);
     EXPECT_STR_EQ(buf, "CN=rsa.example.com, O=nktls test, C=DE");
-    EXPECT_EQ(nk_cert_subject(der, (size_t)n, buf, 8), ERR_BUFFER_TOO_SMALL);
+    EXPECT_EQ(nk_cert_name(der, (size_t)n, NKTLS_CERT_SUBJECT, buf, 8), ERR_BUFFER_TOO_SMALL);
     EXPECT_STR_EQ(buf, "CN=rsa.");
-    EXPECT_EQ(nk_cert_subject(der, 20, buf, sizeof(buf)), ERR_CERT_DECODE);
+    EXPECT_EQ(nk_cert_name(der, 20, NKTLS_CERT_SUBJECT, buf, sizeof(buf)), ERR_CERT_DECODE);
     EXPECT_STR_EQ(buf, "");
+    OPENSSL_free(der);
+}
+
+static void name_of(struct __test_metadata *_metadata, X509 *x, int which, const char *want)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(x, &der);
+    char buf[256];
+    ASSERT_GT(n, 0);
+    EXPECT_EQ(nk_cert_name(der, (size_t)n, which, buf, sizeof(buf)), OK);
+    EXPECT_STR_EQ(buf, want);
+    OPENSSL_free(der);
+}
+
+/* What a failed verification is explained with: the issuer that was not
+ * trusted, the names the certificate is for. */
+TEST(cert_issuer_and_host_names)
+{
+    name_of(_metadata, pki.leaf[K_RSA], NKTLS_CERT_ISSUER, "CN=nktls test intermediate, O=nktls test, C=DE");
+    name_of(_metadata, pki.leaf[K_RSA], NKTLS_CERT_HOST_NAMES, "DNS:rsa.example.com");
+    name_of(_metadata, pki.ip, NKTLS_CERT_HOST_NAMES, "IP:192.0.2.7, IP:2001:db8::7");
+    name_of(_metadata, pki.san_cn, NKTLS_CERT_HOST_NAMES, "DNS:san.example.com");
+    name_of(_metadata, pki.cn_only, NKTLS_CERT_HOST_NAMES, "CN=cn.example.com");
+    unsigned char *der = NULL;
+    int n = i2d_X509(pki.leaf[K_RSA], &der);
+    char buf[64];
+    EXPECT_EQ(nk_cert_name(der, (size_t)n, 3, buf, sizeof(buf)), ERR_INVALID_ARG);
+    EXPECT_EQ(nk_cert_name(der, (size_t)n, NKTLS_CERT_HOST_NAMES, buf, 6), ERR_BUFFER_TOO_SMALL);
+    EXPECT_STR_EQ(buf, "DNS:r");
+    EXPECT_EQ(nk_cert_name(der, 20, NKTLS_CERT_ISSUER, buf, sizeof(buf)), ERR_CERT_DECODE);
     OPENSSL_free(der);
 }
 

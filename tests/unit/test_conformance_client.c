@@ -189,6 +189,25 @@ TEST_F(conf, server_hello_legacy_version_ssl3)
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION);
 }
 
+static void sh_tls11(struct tp_hello *h)
+{
+    h->version = 0x0302;
+    tp_hello_del(h, NK_EXT_SUPPORTED_VERSIONS);
+}
+
+TEST_F(conf, server_hello_tls11_is_kept_for_the_message)
+{
+    /* A TLS 1.1 ServerHello: protocol_version, and NKTLS_getPeerVersions says
+     * which version the server chose. */
+    struct watch w = { .sh_fn = sh_tls11 };
+    ubyte4 chose = 0;
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(run_watch(&self->p, &w), ERR_SSL_UNSUPPORTED_VERSION);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_VERSION, SSL_ALERT_PROTOCOL_VERSION);
+    ASSERT_EQ(NKTLS_getPeerVersions(self->p.h[TP_CLIENT], &chose), OK);
+    EXPECT_EQ(chose, NKTLS_VERSION_BIT(TLS11_MINORVERSION));
+}
+
 static void hrr_add_ems(struct tp_hello *h)
 {
     if (tp_is_hrr(h))

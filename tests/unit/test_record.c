@@ -105,8 +105,8 @@ TEST(peek_refuses_non_tls_first_byte)
     const uint8_t bad[] = { 0, 1, 19, 25, 0x47, 0x80, 0xff };
     for (size_t i = 0; i < sizeof bad; i++) {
         h[0] = bad[i];
-        EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, h, sizeof h, &rec), ERR_SSL_PROTOCOL) TH_LOG("%u", bad[i]);
-        EXPECT_EQ(nk_rec_peek_header(&nk_rec_tls13, h, sizeof h, &rec), ERR_SSL_PROTOCOL) TH_LOG("%u", bad[i]);
+        EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, h, sizeof h, &rec), ERR_SSL_NOT_TLS) TH_LOG("%u", bad[i]);
+        EXPECT_EQ(nk_rec_peek_header(&nk_rec_tls13, h, sizeof h, &rec), ERR_SSL_NOT_TLS) TH_LOG("%u", bad[i]);
     }
     /* 24 (heartbeat) passes the framing: the engine refuses its content. */
     const uint8_t good[] = { 20, 21, 22, 23, 24 };
@@ -124,7 +124,7 @@ TEST(peek_refuses_major_version)
     const uint8_t majors[] = { 0, 2, 4, 0xfe };
     for (size_t i = 0; i < sizeof majors; i++) {
         h[1] = majors[i];
-        EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, h, sizeof h, &rec), ERR_SSL_PROTOCOL) TH_LOG("%u", majors[i]);
+        EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, h, sizeof h, &rec), ERR_SSL_NOT_TLS) TH_LOG("%u", majors[i]);
     }
     /* §5.1: the minor version is ignored. */
     h[1] = 3;
@@ -167,7 +167,7 @@ TEST(peek_partial_input)
         EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, rec_bytes, n, &rec), NK_REC_SHORT) TH_LOG("%zu", n);
         EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, bad, n, &rec), NK_REC_SHORT) TH_LOG("%zu", n);
     }
-    EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, bad, 5, &rec), ERR_SSL_PROTOCOL);
+    EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, bad, 5, &rec), ERR_SSL_NOT_TLS);
     for (size_t n = 5; n < sizeof rec_bytes; n += 37) {
         EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, rec_bytes, n, &rec), NK_REC_SHORT) TH_LOG("%zu", n);
         EXPECT_EQ(rec.len, sizeof rec_bytes);

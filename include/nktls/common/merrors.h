@@ -5,14 +5,15 @@
 
 #include "common/mtypes.h"
 
-/* NKTLS_ERROR_LIST(X): X(name, value, text) for every code; one list feeds the enum
- * and the name table so the two can never disagree. */
+/* NKTLS_ERROR_LIST(X): X(name, value, text) for every code; one list feeds the enum,
+ * the name table (MERROR_lookUpErrorCode) and the sentences (NKTLS_errorText), so
+ * they can never disagree. A text says what happened in words a user can act on. */
 #define NKTLS_ERROR_LIST(X) \
     X(OK,                                        0, "success") \
-    X(ERR_TCP_SOCKET_CLOSED,                 -5901, "peer closed the connection") \
-    X(ERR_TCP_READ_ERROR,                    -5902, "socket read failed") \
-    X(ERR_TCP_READ_TIMEOUT,                  -5904, "timed out waiting for data") \
-    X(ERR_TCP_WRITE_ERROR,                   -5905, "socket write failed") \
+    X(ERR_TCP_SOCKET_CLOSED,                 -5901, "the peer closed the TCP connection (without close_notify: the data may be cut short)") \
+    X(ERR_TCP_READ_ERROR,                    -5902, "reading from the socket failed (connection reset by the peer?)") \
+    X(ERR_TCP_READ_TIMEOUT,                  -5904, "timed out waiting for the peer") \
+    X(ERR_TCP_WRITE_ERROR,                   -5905, "writing to the socket failed (the peer closed or reset the connection?)") \
     X(ERR_TCP_LISTEN_SOCKET_ERROR,           -5908, "cannot make a listening socket") \
     X(ERR_TCP_LISTEN_BIND_ERROR,             -5909, "cannot bind the listening port (in use?)") \
     X(ERR_TCP_LISTEN_ERROR,                  -5910, "listen failed") \
@@ -30,8 +31,8 @@
     X(ERR_INVALID_ARG,                       -6002, "invalid argument") \
     X(ERR_BUFFER_TOO_SMALL,                  -6003, "buffer too small") \
     X(ERR_NOT_SUPPORTED,                     -6004, "not supported") \
-    X(ERR_FILE_OPEN_FAILED,                  -6010, "cannot open file") \
-    X(ERR_FILE_READ_FAILED,                  -6011, "cannot read file") \
+    X(ERR_FILE_OPEN_FAILED,                  -6010, "cannot open the file (errno says why: missing, or no permission)") \
+    X(ERR_FILE_READ_FAILED,                  -6011, "cannot read the file") \
     X(ERR_FILE_WRITE_FAILED,                 -6012, "cannot write file") \
     X(ERR_FILE_EOF,                          -6013, "file ended before the requested range") \
     X(ERR_MEM_ALLOC_FAIL,                    -6101, "out of memory") \
@@ -42,23 +43,23 @@
     X(ERR_SSL_BAD_ID,                        -7503, "bad or stale connection instance") \
     X(ERR_SSL_BAD_STATE,                     -7510, "call not valid in this connection state") \
     X(ERR_SSL_NOT_OPEN,                      -7511, "connection not open") \
-    X(ERR_SSL_NO_CIPHER_MATCH,               -7512, "no cipher suite in common") \
-    X(ERR_SSL_CERT_VALIDATION_FAILED,        -7513, "certificate validation failed") \
-    X(ERR_SSL_PROTOCOL,                      -7514, "malformed message (decode_error)") \
+    X(ERR_SSL_NO_CIPHER_MATCH,               -7512, "no cipher suite in common: check --ciphers on both sides") \
+    X(ERR_SSL_CERT_VALIDATION_FAILED,        -7513, "the peer's certificate could not be verified") \
+    X(ERR_SSL_PROTOCOL,                      -7514, "the peer sent a malformed message (decode_error)") \
     X(ERR_SSL_UNEXPECTED_MESSAGE,            -7515, "unexpected message") \
     X(ERR_SSL_BAD_RECORD_MAC,                -7516, "record failed authentication (bad_record_mac)") \
     X(ERR_SSL_RECORD_OVERFLOW,               -7517, "record too large") \
     X(ERR_SSL_ILLEGAL_PARAMETER,             -7518, "illegal parameter") \
     X(ERR_SSL_HANDSHAKE_FAILURE,             -7519, "handshake failure") \
-    X(ERR_SSL_UNSUPPORTED_VERSION,           -7520, "no protocol version in common") \
-    X(ERR_SSL_NO_GROUP_MATCH,                -7521, "no key exchange group in common") \
+    X(ERR_SSL_UNSUPPORTED_VERSION,           -7520, "no TLS version in common: the two sides allow different versions") \
+    X(ERR_SSL_NO_GROUP_MATCH,                -7521, "no key exchange group in common: check --groups on both sides") \
     X(ERR_SSL_BAD_FINISHED,                  -7522, "Finished verify_data mismatch") \
     X(ERR_SSL_BAD_SIGNATURE,                 -7523, "CertificateVerify signature invalid") \
     X(ERR_SSL_MISSING_EXTENSION,             -7524, "required extension missing") \
     X(ERR_SSL_UNSUPPORTED_EXTENSION,         -7525, "extension not allowed here") \
-    X(ERR_SSL_NO_SIGALG_MATCH,               -7526, "no signature scheme in common") \
+    X(ERR_SSL_NO_SIGALG_MATCH,               -7526, "no signature scheme in common for the certificate's key") \
     X(ERR_SSL_PROTOCOL_PROCESS_CERTIFICATE,  -7527, "bad certificate message") \
-    X(ERR_SSL_NO_APPLICATION_PROTOCOL,       -7528, "no application protocol in common") \
+    X(ERR_SSL_NO_APPLICATION_PROTOCOL,       -7528, "no application protocol (ALPN) in common") \
     X(ERR_SSL_CERTIFICATE_REQUIRED,          -7529, "peer sent no certificate but one is required") \
     X(ERR_SSL_DOWNGRADE_DETECTED,            -7530, "downgrade sentinel found in ServerHello.random") \
     X(ERR_SSL_SEQUENCE_EXHAUSTED,            -7531, "record sequence number or AEAD limit reached") \
@@ -68,28 +69,29 @@
     X(ERR_SSL_CONNECTION_CLOSED,             -7535, "peer sent close_notify") \
     X(ERR_SSL_HANDSHAKE_TIMEOUT,             -7536, "handshake timed out") \
     X(ERR_SSL_INSUFFICIENT_SECURITY,         -7537, "peer offered only insecure parameters") \
-    X(ERR_SSL_FATAL_ALERT,                   -7538, "peer sent a fatal alert") \
+    X(ERR_SSL_FATAL_ALERT,                   -7538, "the peer ended the handshake with a fatal alert") \
     X(ERR_SSL_KEY_UPDATE_LIMIT,              -7539, "too many KeyUpdate messages") \
     X(ERR_SSL_BAD_KEY_SHARE,                 -7540, "invalid key share") \
-    X(ERR_SSL_KTLS_UNAVAILABLE,              -7541, "kernel TLS required but the kernel cannot take the keys") \
+    X(ERR_SSL_KTLS_UNAVAILABLE,              -7541, "kernel TLS is required but this kernel cannot take the keys (no tls module?)") \
     X(ERR_SSL_KTLS_NO_REKEY,                 -7542, "KeyUpdate needs a kernel rekey this kernel cannot do") \
     X(ERR_SSL_BAD_BINDER,                    -7543, "PSK binder does not verify") \
     X(ERR_SSL_MESSAGE_TOO_LONG,              -7544, "handshake message longer than its type allows") \
     X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
-    X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
-    X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
-    X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \
-    X(ERR_CERT_NOT_YET_VALID,               -14320, "certificate not yet valid") \
-    X(ERR_CERT_HOSTNAME_MISMATCH,           -14321, "certificate does not match the host name") \
+    X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
+    X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "the peer's certificate chain does not end at a trusted CA") \
+    X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "the peer's self-signed certificate is not trusted") \
+    X(ERR_CERT_EXPIRED,                     -14319, "the certificate has expired") \
+    X(ERR_CERT_NOT_YET_VALID,               -14320, "the certificate is not valid yet (check the clock)") \
+    X(ERR_CERT_HOSTNAME_MISMATCH,           -14321, "the certificate is not for the host name asked for") \
     X(ERR_CERT_BAD_SIGNATURE,               -14322, "certificate signature invalid") \
     X(ERR_CERT_KEY_TOO_SMALL,               -14323, "certificate public key too small") \
     X(ERR_CERT_INVALID,                     -14324, "certificate invalid") \
     X(ERR_CERT_DECODE,                      -14325, "certificate cannot be decoded") \
     X(ERR_CERT_BAD_KEY_BLOB,                -14326, "private key cannot be decoded") \
     X(ERR_CERT_UNSUPPORTED_KEY,             -14327, "unsupported key type") \
-    X(ERR_CERT_KEY_MISMATCH,                -14328, "private key does not match certificate") \
+    X(ERR_CERT_KEY_MISMATCH,                -14328, "the private key does not belong to the certificate") \
     X(ERR_CERT_SHA1_SIGNATURE,              -14329, "certificate signed with SHA-1") \
     X(ERR_CERT_KEY_USAGE,                   -14330, "certificate key usage does not allow this role") \
     X(ERR_CERT_REVOKED,                     -14331, "certificate revoked (stapled OCSP response)") \

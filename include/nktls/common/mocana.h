@@ -37,7 +37,8 @@ sbyte4 MOCANA_freeMocana(void);
 /* Install (or, with NULL, remove) the log sink. */
 MSTATUS MOCANA_initLog(logFn lf);
 
-/* Read a whole file into a new buffer; free it with MOCANA_freeReadFile. */
+/* Read a whole file into a new buffer; free it with MOCANA_freeReadFile. On
+ * ERR_FILE_OPEN_FAILED errno says why (ENOENT, EACCES, ...). */
 #ifndef NKTLS_NANOSSL_LEGACY_API
 MSTATUS MOCANA_readFile(const char *pFilename, ubyte **ppRetBuffer, ubyte4 *pRetBufLength);
 MSTATUS MOCANA_writeFile(const char *pFilename, const ubyte *pBuffer, ubyte4 bufLength);
