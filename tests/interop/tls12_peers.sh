@@ -132,7 +132,7 @@ cli_nginx() {
     local name=n12-cli body
     printf 'GET /m1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' >"$WORK/$name.req"
     timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" --wait-close -v <"$WORK/$name.req" >"$WORK/$name.out" 2>"$WORK/$name.err"
+        --ca "$CERTS/ca.pem" -v <"$WORK/$name.req" >"$WORK/$name.out" 2>"$WORK/$name.err"
     local rc=$?
     [ "$rc" -eq 0 ] || { fail "nktls-client exited with status $rc" "$WORK/$name.err" "$WORK/nginx12/error.log"; return 1; }
     head -n 1 "$WORK/$name.out" | grep -q "^HTTP/1.1 200" ||
