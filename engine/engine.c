@@ -282,6 +282,17 @@ MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *us
     return OK;
 }
 
+int nk_conn_alert_for(const struct nk_conn *c, MSTATUS err)
+{
+    int alert = nk_alert_for(err);
+    /* certificate_required is TLS 1.3's (RFC 8446 §6.2); a TLS 1.2 server
+     * refuses a client without a certificate with handshake_failure (RFC
+     * 5246 §7.4.6). */
+    if (alert == NK_ALERT_CERTIFICATE_REQUIRED && nk_hs_proto(&c->tls)->version == NK_TLS12)
+        return NK_ALERT_HANDSHAKE_FAILURE;
+    return alert;
+}
+
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
 {
     if (err >= 0)
@@ -289,7 +300,7 @@ MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
     if (c->err < 0)
         return c->err;
     c->err = err;
-    int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_alert_for(err);
+    int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_conn_alert_for(c, err);
     if (alert != NK_ALERT_NONE && !c->sent_close_notify) {
         c->alert_out = alert;
         if (nk_send_alert(&c->tls, SSLALERTLEVEL_FATAL, alert) < 0)

@@ -48,6 +48,8 @@ enum {
     ST_C12_WAIT_CERT, ST_C12_WAIT_SKE, ST_C12_WAIT_SHD, ST_C12_WAIT_CCS, ST_C12_WAIT_FIN,
     /* TLS 1.2 server (handshake/tls12_server.c) */
     ST_S12_WAIT_CKE, ST_S12_WAIT_CCS, ST_S12_WAIT_FIN,
+    /* TLS 1.2 client authentication (handshake/tls12_auth.c) */
+    ST_C12_WAIT_SHD_CR, ST_S12_WAIT_CERT, ST_S12_WAIT_CV,
 };
 
 struct tls13PSK;

@@ -63,4 +63,20 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
 void nk_tls12_write_client_suites(struct nk_wr *w);
 void nk_tls12_write_client_exts(struct nk_wr *w);
 
+/* Client authentication (handshake/tls12_auth.c), RFC 5246 §7.4.4-§7.4.8.
+ * Server: does this connection ask for a client certificate (the TLS 1.3
+ * server's flags)? Then the CertificateRequest; after the client's
+ * ClientKeyExchange, did its Certificate carry one (a CertificateVerify
+ * follows)? The CertificateVerify itself. */
+int nk_tls12_wants_client_cert(const struct nk_tls *c);
+MSTATUS nk_tls12_send_certificate_request(struct nk_tls *c) NK_MUST;
+int nk_tls12_client_sent_cert(const struct nk_tls *c);
+MSTATUS nk_tls12_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+/* Client: the CertificateRequest, then our Certificate (before the
+ * ClientKeyExchange) and CertificateVerify (after it); each does nothing
+ * when it has no place. */
+MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_tls12_send_client_certificate(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c) NK_MUST;
+
 #endif

@@ -33,6 +33,9 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
     /* Our TLS 1.3 key share is of no use now. */
     EVP_PKEY_free(hs->kex_priv);
     hs->kex_priv = NULL;
+    /* Until we know whether a CertificateRequest comes, the messages are
+     * kept for the CertificateVerify it would need (RFC 5246 §7.4.8). */
+    hs->tr.keep = 1;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
@@ -89,13 +92,14 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
-/* ServerHelloDone (empty); our flight: ClientKeyExchange, ChangeCipherSpec,
- * Finished. */
+/* ServerHelloDone (empty); our flight: [Certificate], ClientKeyExchange,
+ * [CertificateVerify], ChangeCipherSpec, Finished. */
 static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(nk_tls12_send_client_certificate(c));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
     nk_wr_u8(&w, hs->kex_pub_len);
@@ -104,6 +108,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
     MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
     nk_wipe(hs->pms, sizeof hs->pms);
     NK_TRY(st);
+    NK_TRY(nk_tls12_send_cert_verify(c));
     NK_TRY(nk_tls12_send_ccs(c));
     return nk_tls12_send_finished(c);
 }
@@ -130,8 +135,9 @@ static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *
     return ERR_SSL_INTERNAL;
 }
 
-/* RFC 5246 §7.3: the client's states for a full handshake without client
- * authentication (a CertificateRequest is unexpected_message for now). The
+/* RFC 5246 §7.3: the client's states for a full handshake; a
+ * CertificateRequest may come between the ServerKeyExchange and the
+ * ServerHelloDone (RFC 5246 §7.4.4), once. The
  * ServerHello row is the one the TLS 1.3 client's handler chose this
  * protocol from (handshake/protocol.c). */
 static const struct nk_step client12[] = {
@@ -140,6 +146,8 @@ static const struct nk_step client12[] = {
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_REQUEST,  nk_tls12_on_certificate_request, ST_C12_WAIT_SHD_CR },
+    { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
     { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },

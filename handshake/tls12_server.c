@@ -204,9 +204,6 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(check_compression(ch));
-    /* No CertificateRequest in TLS 1.2 yet: a server that must authenticate
-     * its clients does not go on without it. */
-    NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_HANDSHAKE_FAILURE);
     memcpy(hs->client_random, ch->random, 32);
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
@@ -216,12 +213,17 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_TRY(pick_suite(c, ch));
     NK_TRY(pick_group(c, ch));
     hs->hash = c->suite->hash;
+    int want_cert = nk_tls12_wants_client_cert(c);
+    hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
     NK_TRY(send_server_key_exchange(c));
-    return send_server_hello_done(c);
+    if (want_cert)
+        NK_TRY(nk_tls12_send_certificate_request(c));
+    NK_TRY(send_server_hello_done(c));
+    return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its ClientKeyExchange */
 }
 
 /* RFC 8422 §5.7: ClientECDiffieHellmanPublic, an uncompressed point<1..255>. */
@@ -240,6 +242,8 @@ static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     if (st == OK)
         st = nk_tls12_derive(c, pms, pms_len);
     nk_wipe(pms, sizeof pms);
+    if (st == OK && nk_tls12_client_sent_cert(c))
+        return NK_HS_ALT;   /* RFC 5246 §7.4.8: its CertificateVerify comes next */
     return st;
 }
 
@@ -261,13 +265,19 @@ static MSTATUS on_renegotiation(struct nk_tls *c, struct nk_rd *b, const uint8_t
     return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
 }
 
-/* RFC 5246 §7.3: the server's states for a full handshake without client
- * authentication. The client's ChangeCipherSpec has its one row: anywhere
+/* RFC 5246 §7.3: the server's states for a full handshake, with client
+ * authentication when we ask for it (RFC 5246 §7.4.6: a client that was
+ * asked sends a Certificate, maybe empty; one that sent a certificate
+ * sends a CertificateVerify after its ClientKeyExchange). The client's ChangeCipherSpec has its one row: anywhere
  * else it is unexpected_message. */
 static const struct nk_step server12[] = {
     /* state            content type              message                     handler                 next */
-    { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE },
-    { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS },
+    { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE,
+      .alt = ST_S12_WAIT_CERT /* we sent a CertificateRequest */ },
+    { ST_S12_WAIT_CERT, NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_S12_WAIT_CKE },
+    { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS,
+      .alt = ST_S12_WAIT_CV /* the client sent a certificate */ },
+    { ST_S12_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,   nk_tls12_on_cert_verify, ST_S12_WAIT_CCS },
     { ST_S12_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12_WAIT_FIN },
     { ST_S12_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_client_finished,     ST_CONNECTED },
     { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         on_renegotiation,       ST_CONNECTED },

@@ -6,7 +6,10 @@
 # go each way and are compared byte for byte. Also: a TLS 1.3-capable client
 # offered TLS 1.2 only by a TLS 1.3 server detects no sentinel it should not
 # (s_server capped at 1.2 sends none), and the server's downgrade sentinel
-# (RFC 8446 §4.1.3) is in its random. Prints TAP.
+# (RFC 8446 §4.1.3) is in its random. Client authentication (RFC 5246
+# §7.4.4-§7.4.8) both ways: s_client with a certificate against nktls-server
+# requiring one (and without: handshake_failure), nktls-client with a
+# certificate against s_server -Verify 1. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +84,35 @@ srv_curve_unlisted() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# Client authentication: nktls-server requires a certificate (--verify-client);
+# s_client sends the P-256 client certificate and its CertificateVerify.
+srv_mutual() {
+    local name=srv12-mutual out err
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -cert "$CERTS/client.pem" -key "$CERTS/client.key"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+    grep -qx "Protocol version: TLSv1.2" "$err" || { fail "not TLS 1.2" "$err"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# Without a certificate: RFC 5246 §7.4.6, handshake_failure (40).
+srv_mutual_nocert() {
+    local name=srv12-mutual-nocert
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 40|alert handshake failure" "$WORK/$name.err" ||
+        { fail "no handshake_failure alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -89,6 +121,8 @@ for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
 done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
+run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
+run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
 nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================
@@ -117,9 +151,35 @@ cli_suite() {
         { fail "nktls-client did not report $suite" "$WORK/$name-cli.err"; return 1; }
 }
 
+# s_server -Verify 1 requires a client certificate and verifies it: the
+# exchange works only if nktls-client sent its certificate and a
+# CertificateVerify s_server accepts.
+cli_mutual() {
+    local name=cli12-mutual sout cout
+    sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out
+    start_peer_server "$name-srv" "$DATA_S2C" "$sout" "$(size_of "$DATA_C2S")" \
+        openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -Verify 1 -CAfile "$CERTS/ca.pem" \
+        -verify_return_error ||
+        { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
+    spawn_fed "$name-cli" "$DATA_C2S" "$cout" "$(size_of "$DATA_S2C")" \
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" -v
+    finish "$SPAWN_PID"
+    local cli_rc=$RC
+    finish_within "$PEER_PID" 2
+    [ "$cli_rc" -eq 0 ] ||
+        { fail "nktls-client exited with status $cli_rc" "$WORK/$name-cli.err" "$WORK/$name-srv.err"; return 1; }
+    same_bytes "$DATA_C2S" "$sout" "client to server" "$WORK/$name-srv.err" || return 1
+    same_bytes "$DATA_S2C" "$cout" "server to client" "$WORK/$name-cli.err" || return 1
+    grep -q "^protocol: TLSv1.2" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
+}
+
 section "nktls-client <-> openssl s_server -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
 done
+run_case "nktls-client.s_server_tls12.client_certificate" cli_mutual
 
 tap_done
