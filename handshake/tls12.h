@@ -12,6 +12,8 @@
 
 /* RFC 5746 §3.3: the signalling cipher suite value. */
 #define NK_TLS12_SCSV_RENEG 0x00ff
+/* RFC 7507 §6: TLS_FALLBACK_SCSV. */
+#define NK_TLS12_SCSV_FALLBACK 0x5600
 /* RFC 5746 §4.5 / RFC 5246 §7.2.2: no_renegotiation, a warning. */
 #define NK_ALERT_NO_RENEGOTIATION 100
 /* RFC 8422 §5.4: ECCurveType named_curve. */

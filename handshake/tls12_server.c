@@ -204,6 +204,12 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(check_compression(ch));
+    /* RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites
+     * and the highest protocol version supported by the server is higher
+     * than the version indicated by the client, the server MUST respond with
+     * a fatal inappropriate_fallback alert". This client offered 1.2 at most. */
+    NK_CHECK(!(c->max_minor >= 4 && lists_u16(ch->suites, NK_TLS12_SCSV_FALLBACK)),
+             ERR_SSL_INAPPROPRIATE_FALLBACK);
     memcpy(hs->client_random, ch->random, 32);
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));

@@ -9,7 +9,8 @@
 # (RFC 8446 §4.1.3) is in its random. Client authentication (RFC 5246
 # §7.4.4-§7.4.8) both ways: s_client with a certificate against nktls-server
 # requiring one (and without: handshake_failure), nktls-client with a
-# certificate against s_server -Verify 1. Prints TAP.
+# certificate against s_server -Verify 1. TLS_FALLBACK_SCSV (RFC 7507) gets
+# inappropriate_fallback. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -113,6 +114,19 @@ srv_mutual_nocert() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# RFC 7507 §3: s_client -fallback_scsv offers TLS 1.2 with TLS_FALLBACK_SCSV;
+# nktls-server speaks TLS 1.3 too: inappropriate_fallback (86).
+srv_fallback_scsv() {
+    local name=srv12-fallback
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -fallback_scsv \
+        -nocommands "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 86|inappropriate fallback" "$WORK/$name.err" ||
+        { fail "no inappropriate_fallback alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -123,6 +137,7 @@ run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
 run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
+run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
 nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================

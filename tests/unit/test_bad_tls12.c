@@ -126,4 +126,29 @@ TEST_F(bad12, client_renegotiation_info_not_empty)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
 }
 
+static void add_fallback_scsv(struct tp_hello *h)
+{
+    h->suites[h->suites_len++] = NK_TLS12_SCSV_FALLBACK >> 8;
+    h->suites[h->suites_len++] = NK_TLS12_SCSV_FALLBACK & 0xff;
+}
+
+/* RFC 7507 §3: a TLS 1.2 ClientHello with TLS_FALLBACK_SCSV to a server that
+ * speaks TLS 1.3: inappropriate_fallback. */
+TEST_F(bad12, fallback_scsv_to_tls13_server)
+{
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_SERVER], SSL_SET_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = add_fallback_scsv, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_INAPPROPRIATE_FALLBACK, SSL_ALERT_INAPPROPRIATE_FALLBACK);
+}
+
+/* The same hello to a server whose highest version is TLS 1.2: no fallback
+ * happened, the handshake completes in TLS 1.2. */
+TEST_F(bad12, fallback_scsv_to_tls12_server)
+{
+    struct hello_edit e = { .dir = TP_C2S, .fn = add_fallback_scsv, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), OK);
+    EXPECT_EQ(self->p.c[TP_SERVER]->minor, 3);
+}
+
 TEST_HARNESS_MAIN
