@@ -65,6 +65,14 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
 void nk_tls12_write_client_suites(struct nk_wr *w);
 void nk_tls12_write_client_exts(struct nk_wr *w);
 
+/* Our TLS 1.2 signature schemes, list `which` (NK_SIGS_*): the
+ * application's when it set one, else the TLS 1.3 default followed by
+ * rsa_pkcs1_sha256/384/512; SHA-1 ones (rsa_pkcs1_sha1, ecdsa_sha1) last,
+ * and only while SSL_setSha1SigAlg allows them. */
+#define NK_TLS12_MAX_SIGS (NK_SIGS_MAX + 5)
+size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS]);
+int nk_tls12_sig_listed(const struct nk_tls *c, int which, uint16_t scheme);
+
 /* Client authentication (handshake/tls12_auth.c), RFC 5246 §7.4.4-§7.4.8.
  * Server: does this connection ask for a client certificate (the TLS 1.3
  * server's flags)? Then the CertificateRequest; after the client's

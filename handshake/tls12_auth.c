@@ -11,6 +11,43 @@
  * also stands for EdDSA keys). */
 enum { NK_TLS12_CT_RSA_SIGN = 1, NK_TLS12_CT_ECDSA_SIGN = 64 };
 
+static int is_sha1(uint16_t scheme)
+{
+    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1;
+}
+
+size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS])
+{
+    /* RFC 5246 §7.4.1.4.1 signs handshakes with PKCS#1 v1.5 too (RFC 8446
+     * §4.2.3 keeps rsa_pkcs1_* out of TLS 1.3 handshakes only). */
+    static const uint16_t tls12_only[] = {
+        NK_SIG_RSA_PKCS1_SHA256, NK_SIG_RSA_PKCS1_SHA384, NK_SIG_RSA_PKCS1_SHA512,
+        NK_SIG_RSA_PKCS1_SHA1, NK_SIG_ECDSA_SHA1,
+    };
+    int sha1 = c->cfg->ssl.allowSha1SigAlg;
+    size_t n_list, n = 0;
+    const uint16_t *list = nk_sig_list(c->sig_prefs, which, &n_list);
+    for (size_t i = 0; i < n_list; i++)
+        if (sha1 || !is_sha1(list[i]))
+            out[n++] = list[i];
+    if (c->sig_prefs && c->sig_prefs->n[which])   /* the application's own list */
+        return n;
+    for (size_t i = 0; i < NK_ARRAY_LEN(tls12_only); i++)
+        if (sha1 || !is_sha1(tls12_only[i]))
+            out[n++] = tls12_only[i];
+    return n;
+}
+
+int nk_tls12_sig_listed(const struct nk_tls *c, int which, uint16_t scheme)
+{
+    uint16_t v[NK_TLS12_MAX_SIGS];
+    size_t n = nk_tls12_sigs(c, which, v);
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == scheme)
+            return 1;
+    return 0;
+}
+
 int nk_tls12_wants_client_cert(const struct nk_tls *c)
 {
     return (c->flags & (SSL_FLAG_REQUIRE_MUTUAL_AUTH | NKTLS_FLAG_REQUEST_MUTUAL_AUTH))
@@ -25,8 +62,8 @@ int nk_tls12_wants_client_cert(const struct nk_tls *c)
 MSTATUS nk_tls12_send_certificate_request(struct nk_tls *c)
 {
     struct nk_wr w;
-    size_t n_sigs;
-    const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    uint16_t sigs[NK_TLS12_MAX_SIGS];
+    size_t n_sigs = nk_tls12_sigs(c, NK_SIGS_OFFERED, sigs);
     nk_hs_begin(c, &w, NK_HS_CERTIFICATE_REQUEST);
     nk_wr_u8(&w, 2);
     nk_wr_u8(&w, NK_TLS12_CT_RSA_SIGN);
@@ -62,10 +99,10 @@ MSTATUS nk_tls12_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint
     /* RFC 5246 §7.4.8: "The hash and signature algorithms used in the
      * signature MUST be one of those present in the
      * supported_signature_algorithms field of the CertificateRequest". */
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
+    NK_CHECK(nk_tls12_sig_listed(c, NK_SIGS_OFFERED, scheme), ERR_SSL_SIGALG_NOT_OFFERED);
+    NK_CHECK(nk_tls12_sig_listed(c, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_CHECK(hs->tr.keep, ERR_SSL_INTERNAL);
-    NK_TRY(nk_sig_verify(hs->peer_pub, scheme, hs->tr.pending.p, hs->tr.pending.len, sig.p, nk_rd_left(&sig)));
+    NK_TRY(nk_sig_verify12(hs->peer_pub, scheme, hs->tr.pending.p, hs->tr.pending.len, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
     return nk_transcript_add(&hs->tr, raw, n);
 }
@@ -100,9 +137,12 @@ MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *b, const
     NK_TRY(nk_ext_read_u16_list(&sigs_field, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
-    if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
-        hs->identity = nk_store_pick_identity_pref(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
-                                                   c->sig_prefs, &hs->sig_scheme);
+    if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store) {
+        uint16_t ours[NK_TLS12_MAX_SIGS];
+        size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
+        hs->identity = nk_store_pick_identity12(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs, ours, n_ours,
+                                                &hs->sig_scheme);
+    }
     if (hs->identity && !type_listed(types, hs->identity->type))
         hs->identity = NULL;
     return OK;
@@ -137,7 +177,7 @@ MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, hs->tr.pending.p, hs->tr.pending.len, sig, &slen));
+    NK_TRY(nk_identity_sign12(hs->identity, hs->sig_scheme, hs->tr.pending.p, hs->tr.pending.len, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* the signature's real length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);

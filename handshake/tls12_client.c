@@ -47,8 +47,10 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
 {
     enum nk_key_type t = nk_key_type_of(pub);
     if (c->suite->auth == NK_AUTH_RSA)
-        return t == NK_KEY_RSA;
-    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521;
+        return t == NK_KEY_RSA || t == NK_KEY_RSA_PSS;
+    /* RFC 8422 §2: an ECDSA- or EdDSA-capable key. */
+    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521 || t == NK_KEY_ED25519
+           || t == NK_KEY_ED448;
 }
 
 /* RFC 8422 §5.4: ServerECDHParams (a named curve we offered and its point),
@@ -74,13 +76,15 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
         offered |= c->groups[i] == group && (group & 0xff00) != 0x0100;
     /* RFC 8422 §5.4: a curve the client did not list is illegal_parameter. */
     NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
-    /* RFC 5246 §7.4.1.4.1: a signature scheme we offered. */
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
+    /* RFC 5246 §7.4.3: "the hash and signature algorithms MUST be a pair
+     * listed in [the client's signature_algorithms]": one we offered (our
+     * ClientHello sends the TLS 1.3 list), illegal_parameter otherwise. */
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_SIGALG_NOT_OFFERED);
     NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_CHECK(key_fits_suite(c, hs->peer_pub), ERR_SSL_ILLEGAL_PARAMETER);
     uint8_t content[NK_TLS12_SKE_CONTENT];
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
-    NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
+    NK_TRY(nk_sig_verify12(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
     c->group = group;
     hs->kex_group = group;

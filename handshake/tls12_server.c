@@ -70,10 +70,19 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
         NK_TRY(nk_tls_set_server_name(c, name));
     }
-    /* RFC 5246 §7.4.1.4.1: without signature_algorithms a client means
-     * SHA-1, which we do not sign with: handshake_failure. */
+    /* RFC 5246 §7.4.1.4.1: "If the client does not send the
+     * signature_algorithms extension, the server MUST ... behave as if the
+     * client had sent the value {sha1,rsa}" (or {sha1,ecdsa}): SHA-1, which
+     * we sign with only when the application allowed it (SSL_setSha1SigAlg);
+     * otherwise handshake_failure. */
     x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SIGNATURE_ALGORITHMS);
-    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
+    if (!x) {
+        NK_CHECK(c->cfg->ssl.allowSha1SigAlg, ERR_SSL_HANDSHAKE_FAILURE);
+        hs->peer_sigs[0] = NK_SIG_RSA_PKCS1_SHA1;
+        hs->peer_sigs[1] = NK_SIG_ECDSA_SHA1;
+        hs->n_peer_sigs = 2;
+        return OK;
+    }
     struct nk_rd r = x->data;
     return nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known);
 }
@@ -83,14 +92,16 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     enum nk_key_type kt = c->hs->identity->type;
-    int auth = kt == NK_KEY_RSA ? NK_AUTH_RSA
-             : (kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521) ? NK_AUTH_ECDSA : -1;
+    int ecdsa = kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521;
+    /* RFC 8422 §2: ECDHE_ECDSA suites take an EdDSA certificate too. */
+    int auth = kt == NK_KEY_RSA || kt == NK_KEY_RSA_PSS ? NK_AUTH_RSA
+             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA : -1;
     /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
      * the client's supported_groups (when it sent the extension). */
     uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
                    : NK_GROUP_SECP521R1;
     const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
-    if (auth == NK_AUTH_ECDSA && sg) {
+    if (ecdsa && sg) {
         struct nk_rd r = sg->data, list;
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
         NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
@@ -186,7 +197,7 @@ static MSTATUS send_server_key_exchange(struct nk_tls *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
+    NK_TRY(nk_identity_sign12(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* the signature's real length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);
@@ -213,8 +224,10 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     memcpy(hs->client_random, ch->random, 32);
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
-    hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
-                                               c->sig_prefs, &hs->sig_scheme);
+    uint16_t ours[NK_TLS12_MAX_SIGS];
+    size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
+    hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
+                                            n_ours, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     NK_TRY(pick_suite(c, ch));
     NK_TRY(pick_group(c, ch));

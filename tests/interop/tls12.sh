@@ -10,7 +10,8 @@
 # §7.4.4-§7.4.8) both ways: s_client with a certificate against nktls-server
 # requiring one (and without: handshake_failure), nktls-client with a
 # certificate against s_server -Verify 1. TLS_FALLBACK_SCSV (RFC 7507) gets
-# inappropriate_fallback. Prints TAP.
+# inappropriate_fallback. s_client -sigalgs: the ServerKeyExchange is signed
+# with the one scheme offered (PKCS#1 v1.5 included). Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -127,6 +128,24 @@ srv_fallback_scsv() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# RFC 5246 §7.4.1.4.1: s_client offering one signature scheme gets a
+# ServerKeyExchange signed with it: PKCS#1 v1.5 with the RSA certificate,
+# ECDSA-SHA384 with the P-256 one (a TLS 1.2 ECDSA scheme names no curve).
+srv_sigalgs() {
+    local sigalgs=$1 cert=$2 want_type=$3 want_digest=$4 name=srv12-sigalgs-$1 out err
+    nk_server_ensure "tls12-$cert" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -sigalgs "$sigalgs"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+    grep -qx "Signature type: $want_type" "$err" || { fail "signature type not $want_type" "$err"; return 1; }
+    grep -qx "Hash used: $want_digest" "$err" || { fail "digest not $want_digest" "$err"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -138,6 +157,9 @@ run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
 run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
 run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
+run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha256" srv_sigalgs RSA+SHA256 server-rsa RSA SHA256
+run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha512" srv_sigalgs RSA+SHA512 server-rsa RSA SHA512
+run_case "nktls-server.s_client_tls12.sigalgs_ecdsa_sha384_p256" srv_sigalgs ECDSA+SHA384 server ECDSA SHA384
 nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================

@@ -1,11 +1,14 @@
-/* test_bad_tls12_auth.c — client authentication in TLS 1.2 (RFC 5246 §7.4.4
- * CertificateRequest, §7.4.6 client Certificate, §7.4.8 CertificateVerify),
- * in memory: the handshakes that must work (required and given, optional
- * and missing, each key type) and those that must not: a required
- * certificate missing (handshake_failure), a CertificateVerify missing,
- * badly signed or under a scheme the server did not list, a Certificate
- * where it has no place, and a client that skips Certificate and
- * CertificateVerify altogether. Both ends are held to TLS 1.2. */
+/* test_bad_tls12_auth.c — authentication in TLS 1.2, in memory. Client
+ * authentication (RFC 5246 §7.4.4 CertificateRequest, §7.4.6 client
+ * Certificate, §7.4.8 CertificateVerify): the handshakes that must work
+ * (required and given, optional and missing, each key type) and those that
+ * must not: a required certificate missing (handshake_failure), a
+ * CertificateVerify missing, badly signed or under a scheme the server did
+ * not list, a Certificate where it has no place, and a client that skips
+ * Certificate and CertificateVerify altogether. Signature schemes (RFC 5246
+ * §7.4.1.4.1, RFC 8422): rsa_pkcs1_* for peers that offer only those, ECDSA
+ * hashes on any curve, EdDSA, SHA-1 only when allowed, a ServerKeyExchange
+ * under a scheme we did not offer. Both ends are held to TLS 1.2. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +95,8 @@ TEST_F(auth12, required_and_given)
  * 2 ClientKeyExchange, 3 CertificateVerify, 4 ChangeCipherSpec, 5 Finished;
  * the server's: 0 ServerHello, 1 Certificate, 2 ServerKeyExchange,
  * 3 CertificateRequest, 4 ServerHelloDone. The CertificateRequest's exact
- * bytes: certificate_types {rsa_sign, ecdsa_sign}, our signature schemes,
- * no certificate_authorities. */
+ * bytes: certificate_types {rsa_sign, ecdsa_sign}, our signature schemes
+ * (TLS 1.3's, then rsa_pkcs1_sha256/384/512), no certificate_authorities. */
 struct cr_watch {
     struct nk_buf cr;
 };
@@ -113,13 +116,20 @@ TEST_F(auth12, certificate_request_bytes)
     self->p.hook_arg = &w;
     ASSERT_EQ(tp_handshake(&self->p), OK);
     self->p.hook = NULL;
+    static const uint16_t sigs[] = {
+        NK_SIG_ECDSA_SECP256R1_SHA256, NK_SIG_ECDSA_SECP384R1_SHA384, NK_SIG_ECDSA_SECP521R1_SHA512,
+        NK_SIG_ED25519, NK_SIG_ED448,
+        NK_SIG_RSA_PSS_RSAE_SHA256, NK_SIG_RSA_PSS_RSAE_SHA384, NK_SIG_RSA_PSS_RSAE_SHA512,
+        NK_SIG_RSA_PSS_PSS_SHA256, NK_SIG_RSA_PSS_PSS_SHA384, NK_SIG_RSA_PSS_PSS_SHA512,
+        NK_SIG_RSA_PKCS1_SHA256, NK_SIG_RSA_PKCS1_SHA384, NK_SIG_RSA_PKCS1_SHA512,
+    };
     uint8_t want[64] = { NK_CT_HANDSHAKE, 3, 3, 0, 0, NK_HS_CERTIFICATE_REQUEST, 0, 0, 0, 2, 1, 64 };
-    size_t k = 12, n = nk_sig_scheme_count;
+    size_t k = 12, n = NK_ARRAY_LEN(sigs);
     want[k++] = (uint8_t)(2 * n >> 8);
     want[k++] = (uint8_t)(2 * n);
     for (size_t i = 0; i < n; i++) {
-        want[k++] = (uint8_t)(nk_sig_schemes[i] >> 8);
-        want[k++] = (uint8_t)nk_sig_schemes[i];
+        want[k++] = (uint8_t)(sigs[i] >> 8);
+        want[k++] = (uint8_t)sigs[i];
     }
     want[k++] = 0;
     want[k++] = 0;
@@ -228,13 +238,14 @@ TEST_F(auth12, cert_verify_bad_signature)
 }
 
 /* RFC 5246 §7.4.8: the scheme must be one the CertificateRequest listed;
- * rsa_pkcs1_sha256 is not in our list: illegal_parameter. */
+ * ecdsa_sha1 is not in our list while SHA-1 is not allowed:
+ * illegal_parameter, with its own error. */
 TEST_F(auth12, cert_verify_unoffered_scheme)
 {
-    struct cv_edit e = { .scheme = NK_SIG_RSA_PKCS1_SHA256 };
+    struct cv_edit e = { .scheme = NK_SIG_ECDSA_SHA1 };
     pair12(_metadata, &self->p, K_P256, SSL_FLAG_REQUIRE_MUTUAL_AUTH);
     EXPECT_EQ(run_cv_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
-    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_SIGALG_NOT_OFFERED, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
 /* A scheme the server listed but not one of the client's key (ed25519
@@ -305,6 +316,149 @@ TEST_F(auth12, client_skips_certificate_and_verify)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
     EXPECT_EQ(self->p.c[TP_SERVER]->peer_chain_len, 0u);
     EXPECT_NE(self->p.c[TP_SERVER]->status, (ubyte4)SSL_CONNECTION_OPEN);
+}
+
+/* ---- signature schemes ---- */
+
+/* A pair as pair12 with the server's identity srv_key. */
+static void pair12_srv(struct __test_metadata *_metadata, struct tp_pair *p, int srv_key, int cli_key)
+{
+    ASSERT_EQ(tp_new(p, srv_key, cli_key), OK);
+    for (int s = 0; s < 2; s++)
+        ASSERT_EQ(SSL_ioctl(p->h[s], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+}
+
+static void client_lists(struct __test_metadata *_metadata, struct tp_pair *p, const ubyte2 *v, ubyte4 n)
+{
+    ASSERT_EQ(NKTLS_setSignatureSchemes(p->h[TP_CLIENT], NKTLS_SIGS_OFFERED, v, n), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(p->h[TP_CLIENT], NKTLS_SIGS_ACCEPTED, v, n), OK);
+}
+
+static void check_server_scheme(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t scheme)
+{
+    ubyte2 sig = 0;
+    ASSERT_EQ(SSL_getSignatureAlgo(p->h[TP_CLIENT], &sig), OK);
+    EXPECT_EQ(sig, scheme);
+}
+
+/* RFC 5246 §7.4.1.4.1: a client that offers only rsa_pkcs1_* gets a
+ * ServerKeyExchange signed with PKCS#1 v1.5, the hash it named. */
+TEST_F(auth12, rsa_pkcs1_only_client)
+{
+    static const ubyte2 rows[] = { NK_SIG_RSA_PKCS1_SHA256, NK_SIG_RSA_PKCS1_SHA384, NK_SIG_RSA_PKCS1_SHA512 };
+    for (size_t i = 0; i < NK_ARRAY_LEN(rows); i++) {
+        pair12_srv(_metadata, &self->p, K_RSA, -1);
+        client_lists(_metadata, &self->p, &rows[i], 1);
+        ASSERT_EQ(tp_handshake(&self->p), OK) TH_LOG("row %zu", i);
+        check_server_scheme(_metadata, &self->p, rows[i]);
+        tp_free(&self->p);
+    }
+}
+
+/* With PSS offered too, an RSA key signs with PSS (TLS 1.3's choice). */
+TEST_F(auth12, rsa_prefers_pss)
+{
+    static const ubyte2 v[] = { NK_SIG_RSA_PKCS1_SHA256, NK_SIG_RSA_PSS_RSAE_SHA256 };
+    pair12_srv(_metadata, &self->p, K_RSA, -1);
+    client_lists(_metadata, &self->p, v, 2);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_server_scheme(_metadata, &self->p, NK_SIG_RSA_PSS_RSAE_SHA256);
+}
+
+/* A TLS 1.2 ECDSA scheme names a hash, not a curve: a P-384 key signs
+ * with SHA-256 for a client that offers only ecdsa_secp256r1_sha256. */
+TEST_F(auth12, ecdsa_hash_on_another_curve)
+{
+    static const ubyte2 v[] = { NK_SIG_ECDSA_SECP256R1_SHA256 };
+    pair12_srv(_metadata, &self->p, K_P384, -1);
+    client_lists(_metadata, &self->p, v, 1);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_server_scheme(_metadata, &self->p, NK_SIG_ECDSA_SECP256R1_SHA256);
+}
+
+/* RFC 8422 §2, §5.1.3: EdDSA certificates with ECDHE_ECDSA suites. */
+TEST_F(auth12, eddsa_server)
+{
+    static const struct { int key; uint16_t scheme; } rows[] = {
+        { K_ED25519, NK_SIG_ED25519 }, { K_ED448, NK_SIG_ED448 },
+    };
+    for (size_t i = 0; i < NK_ARRAY_LEN(rows); i++) {
+        pair12_srv(_metadata, &self->p, rows[i].key, -1);
+        ASSERT_EQ(tp_handshake(&self->p), OK) TH_LOG("row %zu", i);
+        check_server_scheme(_metadata, &self->p, rows[i].scheme);
+        EXPECT_EQ(self->p.c[TP_CLIENT]->suite->id, 0xc02b);   /* ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 */
+        tp_free(&self->p);
+    }
+}
+
+/* The client's CertificateVerify with PKCS#1 v1.5 when its signing list
+ * says so: the server lists rsa_pkcs1_* in its CertificateRequest. */
+TEST_F(auth12, client_rsa_pkcs1_cert_verify)
+{
+    static const ubyte2 v[] = { NK_SIG_RSA_PKCS1_SHA384 };
+    pair12(_metadata, &self->p, K_RSA, SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_CLIENT], NKTLS_SIGS_SIGNING, v, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ubyte2 sig = 0;
+    ASSERT_EQ(SSL_getSignatureAlgo(self->p.h[TP_SERVER], &sig), OK);
+    EXPECT_EQ(sig, NK_SIG_RSA_PKCS1_SHA384);
+}
+
+static void drop_sigalgs(struct tp_hello *h)
+{
+    tp_hello_del(h, NK_EXT_SIGNATURE_ALGORITHMS);
+}
+
+/* RFC 5246 §7.4.1.4.1: no signature_algorithms means {sha1}; SHA-1 is not
+ * allowed by default: handshake_failure. */
+TEST_F(auth12, no_signature_algorithms_refused)
+{
+    pair12_srv(_metadata, &self->p, K_RSA, -1);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_sigalgs, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* Once SSL_setSha1SigAlg allows it, the server signs with SHA-1: PKCS#1
+ * v1.5 for an RSA key, ECDSA for an EC one (the client, which lists the
+ * SHA-1 scheme, accepts it). */
+TEST_F(auth12, no_signature_algorithms_sha1_allowed)
+{
+    static const struct { int key; ubyte2 scheme; } rows[] = {
+        { K_RSA, NK_SIG_RSA_PKCS1_SHA1 }, { K_P256, NK_SIG_ECDSA_SHA1 },
+    };
+    for (size_t i = 0; i < NK_ARRAY_LEN(rows); i++) {
+        pair12_srv(_metadata, &self->p, rows[i].key, -1);
+        ASSERT_EQ(SSL_setSha1SigAlg(TRUE), OK);   /* after SSL_init, which sets the defaults */
+        client_lists(_metadata, &self->p, &rows[i].scheme, 1);
+        struct hello_edit e = { .dir = TP_C2S, .fn = drop_sigalgs, .fix_transcript = 1 };
+        EXPECT_EQ(run_hello_edit(&self->p, &e), OK) TH_LOG("row %zu", i);
+        check_server_scheme(_metadata, &self->p, rows[i].scheme);
+        tp_free(&self->p);
+    }
+    ASSERT_EQ(SSL_setSha1SigAlg(FALSE), OK);
+}
+
+static void only_pkcs1_sha256(struct tp_hello *h)
+{
+    int i = tp_hello_find(h, NK_EXT_SIGNATURE_ALGORITHMS);
+    if (i < 0)
+        return;
+    static const uint8_t v[] = { 0, 2, NK_SIG_RSA_PKCS1_SHA256 >> 8, NK_SIG_RSA_PKCS1_SHA256 & 0xff };
+    memcpy(h->ext[i].data, v, sizeof v);
+    h->ext[i].len = sizeof v;
+}
+
+/* RFC 5246 §7.4.3: the ServerKeyExchange's scheme must be one the client
+ * listed. The client's hello is changed in flight to list rsa_pkcs1_sha256
+ * alone, which our client never offers: the server signs with it, the
+ * client refuses it, illegal_parameter with its own error. */
+TEST_F(auth12, server_key_exchange_unoffered_scheme)
+{
+    pair12_srv(_metadata, &self->p, K_RSA, -1);
+    struct hello_edit e = { .dir = TP_C2S, .fn = only_pkcs1_sha256, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_SIGALG_NOT_OFFERED);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_SIGALG_NOT_OFFERED, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
 TEST_HARNESS_MAIN

@@ -79,6 +79,7 @@
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "client fell back to a lower version than both support") \
+    X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "peer signed with a scheme we did not offer") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \
