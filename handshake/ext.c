@@ -104,6 +104,16 @@ MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n
     return nk_rd_done(r);
 }
 
+void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto)
+{
+    size_t len = strlen(proto);
+    nk_wr_u16(w, NK_EXT_ALPN);
+    nk_wr_u16(w, (uint16_t)(2 + 1 + len));
+    nk_wr_u16(w, (uint16_t)(1 + len));   /* ProtocolNameList with one name */
+    nk_wr_u8(w, (uint8_t)len);
+    nk_wr_bytes(w, proto, len);
+}
+
 void nk_ext_write_sni(struct nk_wr *w, const char *name)
 {
     /* RFC 6066 §3: ServerNameList with one host_name entry. */

@@ -253,6 +253,8 @@ MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n
 void nk_ext_write_sni(struct nk_wr *w, const char *name);
 MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap) NK_MUST;
 MSTATUS nk_ext_read_alpn(struct nk_rd *r, struct nk_rd *list) NK_MUST;
+/* A server's ALPN extension: the one protocol it chose (RFC 7301 §3.1). */
+void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto);
 int nk_ext_is_grease(uint16_t v);
 
 #endif

@@ -147,7 +147,7 @@ static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
     return ERR_SSL_NO_GROUP_MATCH;
 }
 
-static MSTATUS send_server_hello(struct nk_tls *c)
+static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -170,6 +170,7 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     }
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
+    NK_TRY(nk_tls12_server_hello_exts(c, ch, &w));
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }
@@ -236,7 +237,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    NK_TRY(send_server_hello(c));
+    NK_TRY(send_server_hello(c, ch));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
     NK_TRY(send_server_key_exchange(c));
     if (want_cert)

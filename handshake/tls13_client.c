@@ -238,9 +238,12 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME, ERR_SSL_UNSUPPORTED_EXTENSION);
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
+        if (t == NK_EXT_RECORD_SIZE_LIMIT)
+            NK_TRY(nk_tls12_on_record_size_limit(c, &e[i]));
     }
     return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
 }

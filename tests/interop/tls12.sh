@@ -11,7 +11,8 @@
 # requiring one (and without: handshake_failure), nktls-client with a
 # certificate against s_server -Verify 1. TLS_FALLBACK_SCSV (RFC 7507) gets
 # inappropriate_fallback. s_client -sigalgs: the ServerKeyExchange is signed
-# with the one scheme offered (PKCS#1 v1.5 included). Prints TAP.
+# with the one scheme offered (PKCS#1 v1.5 included). ALPN and the SNI
+# acknowledgement in the ServerHello. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -146,6 +147,23 @@ srv_sigalgs() {
     grep -qx "Hash used: $want_digest" "$err" || { fail "digest not $want_digest" "$err"; return 1; }
 }
 
+# RFC 7301 and RFC 6066 §3 in the TLS 1.2 ServerHello: s_client offers h2 and
+# http/1.1 and names the host; nktls-server (--alpn h2) chooses h2 and
+# acknowledges the name with an empty server_name (s_client -tlsextdebug
+# prints the ServerHello's extensions).
+srv_alpn_sni() {
+    local name=srv12-alpn
+    nk_server_ensure tls12-alpn --cert "$CERTS/server.pem" --key "$CERTS/server.key" --alpn h2 -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -alpn h2,http/1.1 -tlsextdebug </dev/null \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -q "^ALPN protocol: h2" "$WORK/$name.out" || { fail "h2 not chosen" "$WORK/$name.out"; return 1; }
+    grep -q 'TLS server extension "server name" (id=0), len=0' "$WORK/$name.out" ||
+        { fail "no empty server_name in the ServerHello" "$WORK/$name.out"; return 1; }
+    grep -q "Protocol *: TLSv1.2" "$WORK/$name.out" || { fail "not TLS 1.2" "$WORK/$name.out"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -157,6 +175,7 @@ run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
 run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
 run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
+run_case "nktls-server.s_client_tls12.alpn_and_sni" srv_alpn_sni
 run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha256" srv_sigalgs RSA+SHA256 server-rsa RSA SHA256
 run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha512" srv_sigalgs RSA+SHA512 server-rsa RSA SHA512
 run_case "nktls-server.s_client_tls12.sigalgs_ecdsa_sha384_p256" srv_sigalgs ECDSA+SHA384 server ECDSA SHA384

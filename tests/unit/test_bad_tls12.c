@@ -2,8 +2,11 @@
  * messages out of order and ChangeCipherSpec where it has no place
  * (unexpected_message), extended master secret missing on either side
  * (handshake_failure, RFC 7627), a non-empty renegotiation_info
- * (handshake_failure, RFC 5746 §3.4). Both ends are held to TLS 1.2 unless a
- * case says otherwise. (The downgrade sentinel is in test_bad_hello.c.) */
+ * (handshake_failure, RFC 5746 §3.4), TLS_FALLBACK_SCSV (RFC 7507). And the
+ * ServerHello's extensions, exactly: the server_name acknowledgement (RFC
+ * 6066 §3), ALPN (RFC 7301), record_size_limit (RFC 8449), ec_point_formats
+ * (RFC 8422 §5.2), and their refusals. Both ends are held to TLS 1.2 unless
+ * a case says otherwise. (The downgrade sentinel is in test_bad_hello.c.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +152,212 @@ TEST_F(bad12, fallback_scsv_to_tls12_server)
     struct hello_edit e = { .dir = TP_C2S, .fn = add_fallback_scsv, .fix_transcript = 1 };
     EXPECT_EQ(run_hello_edit(&self->p, &e), OK);
     EXPECT_EQ(self->p.c[TP_SERVER]->minor, 3);
+}
+
+/* ---- ServerHello extensions ---- */
+
+/* The ServerHello as the client received it (the server's first record). */
+static struct tp_hello seen_sh;
+static int seen_sh_ok;
+
+static void keep_sh(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    if (dir == TP_S2C && p->records[dir] == 1)
+        seen_sh_ok = tp_hello_from_record(rec, &seen_sh) == OK;
+}
+
+static MSTATUS handshake_keeping_sh(struct tp_pair *p)
+{
+    seen_sh_ok = 0;
+    p->hook = keep_sh;
+    MSTATUS st = tp_handshake(p);
+    p->hook = NULL;
+    return seen_sh_ok ? st : ERR_GENERAL;
+}
+
+/* A ClientHello edit and the ServerHello kept, both. */
+static void edit_and_keep_sh(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    hello_edit_hook(p, dir, rec, arg);
+    keep_sh(p, dir, rec, arg);
+}
+
+static MSTATUS run_hello_edit_keeping_sh(struct tp_pair *p, struct hello_edit *e)
+{
+    seen_sh_ok = 0;
+    p->hook = edit_and_keep_sh;
+    p->hook_arg = e;
+    MSTATUS st = tp_handshake(p);
+    p->hook = NULL;
+    return e->done && e->st == OK && seen_sh_ok ? st : ERR_GENERAL;
+}
+
+/* The extension's data in the ServerHello is exactly want (n bytes). */
+static void check_sh_ext(struct __test_metadata *_metadata, uint16_t type, const void *want, size_t n)
+{
+    int i = tp_hello_find(&seen_sh, type);
+    ASSERT_GE(i, 0) TH_LOG("extension %u missing", type);
+    ASSERT_EQ(seen_sh.ext[i].len, n);
+    ASSERT_MEM_EQ(seen_sh.ext[i].data, want, n);
+}
+
+/* RFC 6066 §3: the server used the client's name: an empty server_name. */
+TEST_F(bad12, sni_acknowledged)
+{
+    ASSERT_EQ(handshake_keeping_sh(&self->p), OK);
+    check_sh_ext(_metadata, NK_EXT_SERVER_NAME, "", 0);
+}
+
+static void drop_sni(struct tp_hello *h)
+{
+    tp_hello_del(h, NK_EXT_SERVER_NAME);
+}
+
+/* No name sent, none acknowledged. */
+TEST_F(bad12, sni_absent_not_acknowledged)
+{
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_sni, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit_keeping_sh(&self->p, &e), OK);
+    ASSERT_LT(tp_hello_find(&seen_sh, NK_EXT_SERVER_NAME), 0);
+    ASSERT_GE(tp_hello_find(&seen_sh, NK_EXT_EXTENDED_MASTER_SECRET), 0);
+}
+
+static sbyte4 alpn_http11(sbyte4 h, ubyte **out[], sbyte4 *out_len, ubyte *in, sbyte4 in_len)
+{
+    for (sbyte4 i = 0; i < in_len; i += 1 + in[i]) {
+        if (in[i] == 8 && i + 9 <= in_len && memcmp(in + i + 1, "http/1.1", 8) == 0) {
+            *out = (ubyte **)(in + i);
+            *out_len = 9;
+            return OK;
+        }
+    }
+    return ERR_SSL_NO_APPLICATION_PROTOCOL;
+}
+
+/* RFC 7301 §3.1: the server's choice in its ServerHello, both ends agree. */
+TEST_F(bad12, alpn_chosen)
+{
+    const char *offer[] = { "h2", "http/1.1" };
+    ASSERT_EQ(SSL_setApplicationLayerProtocol(self->p.h[TP_CLIENT], 2, offer), OK);
+    ASSERT_EQ(SSL_setAlpnCallback(self->p.h[TP_SERVER], alpn_http11), OK);
+    ASSERT_EQ(handshake_keeping_sh(&self->p), OK);
+    static const uint8_t want[] = { 0, 9, 8, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+    check_sh_ext(_metadata, NK_EXT_ALPN, want, sizeof want);
+    for (int s = 0; s < 2; s++) {
+        const ubyte *proto = NULL;
+        ubyte4 len = 0;
+        ASSERT_EQ(SSL_getSelectedApplicationProtocol(self->p.h[s], &proto, &len), OK);
+        ASSERT_EQ(len, 8u);
+        ASSERT_MEM_EQ(proto, "http/1.1", 8);
+    }
+}
+
+/* RFC 7301 §3.2: nothing in common: no_application_protocol. */
+TEST_F(bad12, alpn_mismatch)
+{
+    const char *offer[] = { "h2", "spdy/3" };
+    ASSERT_EQ(SSL_setApplicationLayerProtocol(self->p.h[TP_CLIENT], 2, offer), OK);
+    ASSERT_EQ(SSL_setAlpnCallback(self->p.h[TP_SERVER], alpn_http11), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_APPLICATION_PROTOCOL, SSL_ALERT_NO_APPLICATION_PROTOCOL);
+}
+
+/* RFC 8449 §4: our client offers 2^14+1 (its TLS 1.3 value); the TLS 1.2
+ * server answers 2^14, and each side sends records of at most 2^14. */
+TEST_F(bad12, record_size_limit_answered)
+{
+    ASSERT_EQ(handshake_keeping_sh(&self->p), OK);
+    static const uint8_t want[] = { 0x40, 0x00 };
+    check_sh_ext(_metadata, NK_EXT_RECORD_SIZE_LIMIT, want, sizeof want);
+    EXPECT_EQ(self->p.c[TP_CLIENT]->send_limit, 16384);
+    EXPECT_EQ(self->p.c[TP_SERVER]->send_limit, 16384);
+}
+
+static uint16_t rsl_value;
+
+static void set_rsl(struct tp_hello *h)
+{
+    int i = tp_hello_find(h, NK_EXT_RECORD_SIZE_LIMIT);
+    if (i >= 0)
+        nk_store16(h->ext[i].data, rsl_value);
+}
+
+/* A client limit of 100: the server's records carry at most 100 bytes of
+ * plaintext (in TLS 1.2 the limit has no content type inside). */
+TEST_F(bad12, record_size_limit_small)
+{
+    rsl_value = 100;
+    struct hello_edit e = { .dir = TP_C2S, .fn = set_rsl, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    EXPECT_EQ(self->p.c[TP_SERVER]->send_limit, 100);
+    uint8_t d[1000];
+    tp_fill(d, sizeof d, 7);
+    unsigned before = self->p.records[TP_S2C];
+    ASSERT_EQ(nk_app_write(self->p.c[TP_SERVER], d, sizeof d), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    EXPECT_EQ(self->p.records[TP_S2C] - before, 10u);
+    ASSERT_EQ(self->p.rx[TP_CLIENT].len, sizeof d);
+    ASSERT_MEM_EQ(self->p.rx[TP_CLIENT].p, d, sizeof d);
+}
+
+/* RFC 8449 §4: below 64 is illegal_parameter. */
+TEST_F(bad12, record_size_limit_too_small)
+{
+    rsl_value = 63;
+    struct hello_edit e = { .dir = TP_C2S, .fn = set_rsl, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+/* A server limit above TLS 1.2's 2^14: the client may refuse it, and does. */
+TEST_F(bad12, record_size_limit_server_too_large)
+{
+    rsl_value = 16385;
+    struct hello_edit e = { .dir = TP_S2C, .fn = set_rsl };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_ILLEGAL_PARAMETER);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+static const uint8_t *point_formats;
+static size_t point_formats_len;
+
+static void add_point_formats(struct tp_hello *h)
+{
+    (void)!tp_hello_add(h, NK_EXT_EC_POINT_FORMATS, point_formats, point_formats_len);
+}
+
+/* RFC 8422 §5.2: a client that sent ec_point_formats gets ours back:
+ * uncompressed only. Here the extension was added to our client's hello
+ * in flight: our client, which did not send it, refuses the answer
+ * (unsupported_extension, RFC 5246 §7.4.1.4). Our client sends none and
+ * gets none (point_formats_not_sent). */
+TEST_F(bad12, point_formats_answered)
+{
+    static const uint8_t formats[] = { 2, 1, 0 };   /* compressed_prime, uncompressed */
+    point_formats = formats;
+    point_formats_len = sizeof formats;
+    struct hello_edit e = { .dir = TP_C2S, .fn = add_point_formats, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit_keeping_sh(&self->p, &e), ERR_SSL_UNSUPPORTED_EXTENSION);
+    static const uint8_t want[] = { 1, 0 };
+    check_sh_ext(_metadata, NK_EXT_EC_POINT_FORMATS, want, sizeof want);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_EXTENSION, SSL_ALERT_UNSUPPORTED_EXTENSION);
+}
+
+TEST_F(bad12, point_formats_not_sent)
+{
+    ASSERT_EQ(handshake_keeping_sh(&self->p), OK);
+    ASSERT_LT(tp_hello_find(&seen_sh, NK_EXT_EC_POINT_FORMATS), 0);
+}
+
+/* RFC 8422 §5.1.2: the list must contain uncompressed: illegal_parameter. */
+TEST_F(bad12, point_formats_without_uncompressed)
+{
+    static const uint8_t formats[] = { 1, 1 };   /* ansiX962_compressed_prime only */
+    point_formats = formats;
+    point_formats_len = sizeof formats;
+    struct hello_edit e = { .dir = TP_C2S, .fn = add_point_formats, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
 TEST_HARNESS_MAIN
