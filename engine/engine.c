@@ -320,7 +320,15 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     NK_CHECK(c->wr_app && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
     /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
     uint64_t records = n / c->send_limit + 1;
-    if (c->key_update_pending || (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit)
+    int at_limit = (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit;
+    if (at_limit && c->minor == 3) {
+        /* TLS 1.2 has no KeyUpdate, and RFC 5246 §6.1's way out ("it must
+         * renegotiate instead") we do not take: the connection ends here,
+         * in order (close_notify), and the writer learns why. */
+        (void)!nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
+        return nk_fail(c, ERR_SSL_SEQUENCE_EXHAUSTED);
+    }
+    if (c->key_update_pending || at_limit)
         NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, 0)));
     return nk_fail(c, nk_send_records(&c->tls, NK_CT_APPLICATION_DATA, d, n));
 }

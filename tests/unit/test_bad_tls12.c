@@ -360,4 +360,32 @@ TEST_F(bad12, point_formats_without_uncompressed)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
+/* ---- the AEAD limit ---- */
+
+/* At the record limit TLS 1.3 sends a KeyUpdate; TLS 1.2 has none: the
+ * writer gets ERR_SSL_SEQUENCE_EXHAUSTED, the peer an orderly close_notify
+ * (not a TLS 1.3 KeyUpdate it could not read). One record before the
+ * limit still goes. Both ends' counters are moved there, as if that many
+ * records had passed. */
+TEST_F(bad12, aead_limit_closes)
+{
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    struct nk_conn *s = self->p.c[TP_SERVER], *c = self->p.c[TP_CLIENT];
+    uint64_t at = s->suite->aead_limit - 3;
+    s->wr->seq = at;
+    c->rd->seq = at;
+    ASSERT_EQ(nk_app_write(s, (const uint8_t *)"last", 4), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    ASSERT_EQ(self->p.rx[TP_CLIENT].len, 4u);
+    ASSERT_MEM_EQ(self->p.rx[TP_CLIENT].p, "last", 4);
+    EXPECT_EQ(nk_app_write(s, (const uint8_t *)"over", 4), ERR_SSL_SEQUENCE_EXHAUSTED);
+    EXPECT_EQ(s->err, ERR_SSL_SEQUENCE_EXHAUSTED);
+    EXPECT_TRUE(s->sent_close_notify);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    EXPECT_TRUE(c->got_close_notify);
+    EXPECT_EQ(c->err, OK);
+    EXPECT_EQ(self->p.rx[TP_CLIENT].len, 4u);   /* nothing more arrived */
+    EXPECT_EQ(s->wr->seq, at + 2);               /* "last" and the close_notify */
+}
+
 TEST_HARNESS_MAIN
