@@ -4,6 +4,7 @@
 #include "engine/conn.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
+#include "handshake/tls12.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -129,6 +130,11 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     /* §6.1: user_canceled is a warning (a close_notify follows); every other alert
      * is an error alert whatever its level (§6). */
     if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
+        return OK;
+    /* RFC 5246 §7.2.2: no_renegotiation "is always a warning": the peer
+     * refused to renegotiate and the connection goes on (our TLS 1.2 ends
+     * answer HelloRequest and a renegotiating ClientHello with it). */
+    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3)
         return OK;
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;

@@ -388,4 +388,170 @@ TEST_F(bad12, aead_limit_closes)
     EXPECT_EQ(s->wr->seq, at + 2);               /* "last" and the close_notify */
 }
 
+/* ---- Finished, renegotiation, message order, key shares ---- */
+
+/* Takes the client's Finished (its 4th record) off the wire, for later. */
+static struct nk_buf held_finished;
+
+static void hold_client_finished(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    if (dir == TP_C2S && p->records[dir] == 4) {
+        (void)!nk_buf_append(&held_finished, rec->p, rec->len);
+        rec->len = 0;
+    }
+}
+
+/* RFC 5246 §7.4.9: a wrong verify_data is decrypt_error. With the extended
+ * master secret every change to the messages before it changes the keys (a
+ * record edit shows as bad_record_mac), so the server's Finished handler is
+ * driven directly, in the state the real handshake left it in; then the
+ * real Finished, held back so far, completes the handshake. */
+TEST_F(bad12, bad_finished)
+{
+    self->p.hook = hold_client_finished;
+    EXPECT_EQ(tp_handshake(&self->p), ERR_SSL_BAD_STATE);   /* stalled: the server waits */
+    self->p.hook = NULL;
+    struct nk_conn *s = self->p.c[TP_SERVER];
+    ASSERT_NOT_NULL(s->hs);
+    ASSERT_EQ(s->hs->state, ST_S12_WAIT_FIN);
+    uint8_t msg[4 + NK_TLS12_VERIFY] = { NK_HS_FINISHED, 0, 0, NK_TLS12_VERIFY };
+    struct nk_rd body;
+    nk_rd_init(&body, msg + 4, NK_TLS12_VERIFY);
+    EXPECT_EQ(nk_tls12_on_finished(&s->tls, &body, msg, sizeof msg), ERR_SSL_BAD_FINISHED);
+    sbyte4 alert = -1, level = -1;
+    ASSERT_EQ(SSL_lookupAlert(self->p.h[TP_SERVER], ERR_SSL_BAD_FINISHED, &alert, &level), OK);
+    EXPECT_EQ(alert, SSL_ALERT_DECRYPT_ERROR);
+    EXPECT_EQ(level, SSLALERTLEVEL_FATAL);
+    /* A verify_data one byte short is decode_error. */
+    nk_rd_init(&body, msg + 4, NK_TLS12_VERIFY - 1);
+    EXPECT_EQ(nk_tls12_on_finished(&s->tls, &body, msg, sizeof msg - 1), ERR_SSL_PROTOCOL);
+    ASSERT_GT(held_finished.len, 0u);
+    ASSERT_EQ(tp_inject(&self->p, TP_C2S, held_finished.p, held_finished.len), OK);
+    nk_buf_free(&held_finished);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    EXPECT_TRUE(tp_open(&self->p, TP_SERVER));
+    EXPECT_TRUE(tp_open(&self->p, TP_CLIENT));
+}
+
+/* The client's first ClientHello, kept for a second one after the handshake. */
+static struct nk_buf first_ch;
+
+static void keep_first_ch(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    if (dir == TP_C2S && p->records[dir] == 1)
+        (void)!nk_buf_append(&first_ch, rec->p + NK_REC_HDR, rec->len - NK_REC_HDR);
+}
+
+static void check_data_both_ways(struct __test_metadata *_metadata, struct tp_pair *p)
+{
+    for (int from = 0; from < 2; from++) {
+        p->rx[1 - from].len = 0;
+        ASSERT_EQ(tp_send(p, from, "still here", 10), OK);
+        ASSERT_EQ(tp_pump(p), OK);
+        ASSERT_EQ(p->rx[1 - from].len, 10u);
+        ASSERT_MEM_EQ(p->rx[1 - from].p, "still here", 10);
+    }
+}
+
+/* RFC 5746 §4.4, RFC 5246 §7.4.1.2: a ClientHello after the handshake
+ * (under the client's key) asks to renegotiate; the server refuses with a
+ * warning no_renegotiation, and both ends go on. */
+TEST_F(bad12, renegotiation_refused)
+{
+    self->p.hook = keep_first_ch;
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    self->p.hook = NULL;
+    ASSERT_GT(first_ch.len, 4u);
+    struct nk_conn *c = self->p.c[TP_CLIENT], *s = self->p.c[TP_SERVER];
+    ASSERT_EQ(nk_send_handshake(&c->tls, first_ch.p, first_ch.len), OK);
+    nk_buf_free(&first_ch);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    EXPECT_EQ(c->alert_in, NK_ALERT_NO_RENEGOTIATION);
+    EXPECT_EQ(c->alert_in_level, SSLALERTLEVEL_WARNING);
+    EXPECT_EQ(c->err, OK);
+    EXPECT_EQ(s->err, OK);
+    check_data_both_ways(_metadata, &self->p);
+}
+
+/* RFC 5246 §7.4.1.1: the client answers a HelloRequest with a warning
+ * no_renegotiation (RFC 5746 §4.2) and both ends go on. */
+TEST_F(bad12, hello_request_refused)
+{
+    static const uint8_t hello_request[] = { NK_HS_HELLO_REQUEST, 0, 0, 0 };
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    struct nk_conn *c = self->p.c[TP_CLIENT], *s = self->p.c[TP_SERVER];
+    ASSERT_EQ(nk_send_handshake(&s->tls, hello_request, sizeof hello_request), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    EXPECT_EQ(s->alert_in, NK_ALERT_NO_RENEGOTIATION);
+    EXPECT_EQ(s->alert_in_level, SSLALERTLEVEL_WARNING);
+    EXPECT_EQ(c->err, OK);
+    EXPECT_EQ(s->err, OK);
+    check_data_both_ways(_metadata, &self->p);
+}
+
+/* A HelloRequest with a body: decode_error at the client. */
+TEST_F(bad12, hello_request_not_empty)
+{
+    static const uint8_t hello_request[] = { NK_HS_HELLO_REQUEST, 0, 0, 1, 0 };
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(nk_send_handshake(&self->p.c[TP_SERVER]->tls, hello_request, sizeof hello_request), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_PROTOCOL, SSL_ALERT_DECODE_ERROR);
+}
+
+/* Server records: 0 ServerHello, 1 Certificate, 2 ServerKeyExchange,
+ * 3 ServerHelloDone. Without its Certificate the ServerKeyExchange comes
+ * first: unexpected_message at the client (RFC 5246 §7.3). */
+TEST_F(bad12, server_key_exchange_before_certificate)
+{
+    struct rec_edit e = { .dir = TP_S2C, .index = 1, .op = RE_REPLACE, .n = 0 };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* A second ServerHelloDone, after the client's flight went out. */
+TEST_F(bad12, server_hello_done_twice)
+{
+    struct rec_edit e = { .dir = TP_S2C, .index = 3, .op = RE_DUP };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* Client records: 0 ClientHello, 1 ClientKeyExchange, 2 ChangeCipherSpec,
+ * 3 Finished. Without the ChangeCipherSpec the Finished arrives while the
+ * server still reads in the clear: what it sees is no handshake message
+ * it expects (AES-GCM: the explicit nonce's zero bytes read as a
+ * HelloRequest header), unexpected_message. */
+TEST_F(bad12, finished_before_ccs)
+{
+    struct rec_edit e = { .dir = TP_C2S, .index = 2, .op = RE_REPLACE, .n = 0 };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* RFC 8422 §5.7: an X25519 ClientKeyExchange with a 31-byte key. */
+TEST_F(bad12, client_key_exchange_x25519_short)
+{
+    static const ubyte2 groups[] = { NK_GROUP_X25519 };
+    uint8_t rec[NK_REC_HDR + 4 + 1 + 31] = { NK_CT_HANDSHAKE, 3, 3, 0, 4 + 1 + 31,
+                                            NK_HS_CLIENT_KEY_EXCHANGE, 0, 0, 1 + 31, 31 };
+    memset(rec + NK_REC_HDR + 5, 0x55, 31);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], groups, 1), OK);
+    struct rec_edit e = { .dir = TP_C2S, .index = 1, .op = RE_REPLACE, .bytes = rec, .n = sizeof rec };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_BAD_KEY_SHARE, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+/* RFC 8422 §5.11: a P-256 point must be on the curve. The last byte of the
+ * client's point (in y) flipped: illegal_parameter. */
+TEST_F(bad12, client_key_exchange_p256_off_curve)
+{
+    static const ubyte2 groups[] = { NK_GROUP_SECP256R1 };
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], groups, 1), OK);
+    /* ClientKeyExchange record: 5 + 4 + 1 + 65 bytes; y ends the record. */
+    struct rec_edit e = { .dir = TP_C2S, .index = 1, .op = RE_FLIP, .at = NK_REC_HDR + 4 + 65 };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_BAD_KEY_SHARE, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
 TEST_HARNESS_MAIN
