@@ -192,10 +192,10 @@ static int is_ec(enum nk_key_type t)
 }
 
 /* RFC 5246 §7.4.1.4.1: a TLS 1.2 SignatureAndHashAlgorithm names a hash and
- * a signature algorithm, no curve: an ECDSA scheme fits every curve we know
- * (RFC 8422 §5.1.3 lists ecdsa_secp*_sha* as ECDSA with that hash), and
- * RSASSA-PKCS1-v1_5 is allowed. Whether SHA-1 is allowed is the caller's
- * list's business. */
+ * a signature algorithm, no curve: 0x0403 is (sha256, ecdsa) there, and fits
+ * every curve we know; RSASSA-PKCS1-v1_5 is allowed; EdDSA is (8,7) and (8,8)
+ * (RFC 8422 §5.1.3). Whether SHA-1 is allowed is the caller's list's
+ * business. */
 int nk_sig_fits_key12(uint16_t scheme, enum nk_key_type type)
 {
     const struct scheme_info *si = scheme_find(scheme);
