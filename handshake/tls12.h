@@ -90,8 +90,9 @@ MSTATUS nk_tls12_send_client_certificate(struct nk_tls *c) NK_MUST;
 MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c) NK_MUST;
 
 /* ServerHello extensions (handshake/tls12_ext.c). The server: its answers
- * to the client's server_name, ec_point_formats, ALPN (chosen here) and
- * record_size_limit, written into the open extensions block. The client: the
+ * to the client's server_name, ec_point_formats, ALPN (chosen here),
+ * record_size_limit or else max_fragment_length, written into the open
+ * extensions block. The client: the
  * server's record_size_limit. */
 struct nk_client_hello;
 MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_wr *w) NK_MUST;

@@ -1,7 +1,8 @@
 /* handshake/tls12_ext.c — the TLS 1.2 server's answers, in its ServerHello,
  * to the client's extensions that TLS 1.3 answers in EncryptedExtensions:
  * server_name (RFC 6066 §3), ALPN (RFC 7301), record_size_limit (RFC 8449),
- * and ec_point_formats (RFC 8422 §5.2), which only TLS 1.2 has. */
+ * and those only TLS 1.2 has here: ec_point_formats (RFC 8422 §5.2) and
+ * max_fragment_length (RFC 6066 §4). */
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
 
@@ -40,6 +41,24 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
         nk_wr_u16(w, NK_EXT_RECORD_SIZE_LIMIT);
         nk_wr_u16(w, 2);
         nk_wr_u16(w, NK_MAX_PLAIN);   /* we take any record TLS 1.2 allows */
+    } else if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_MAX_FRAGMENT_LENGTH))) {
+        /* RFC 8449 §5: "A server that supports the record_size_limit
+         * extension MUST ignore a max_fragment_length that appears in a
+         * ClientHello if both extensions appear" — hence the else. */
+        struct nk_rd r = x->data;
+        uint8_t code;
+        NK_TRY(nk_rd_u8(&r, &code));
+        NK_TRY(nk_rd_done(&r));
+        /* RFC 6066 §4: 2^9 (1), 2^10 (2), 2^11 (3), 2^12 (4); "If a server
+         * receives a maximum fragment length negotiation request for a value
+         * other than the allowed values, it MUST abort the handshake with an
+         * illegal_parameter alert." Accepted, the same value is echoed and
+         * from here on no record we send is longer (our Certificate, too). */
+        NK_CHECK(code >= 1 && code <= 4, ERR_SSL_ILLEGAL_PARAMETER);
+        c->send_limit = (uint16_t)(1u << (8 + code));
+        nk_wr_u16(w, NK_EXT_MAX_FRAGMENT_LENGTH);
+        nk_wr_u16(w, 1);
+        nk_wr_u8(w, code);
     }
     return OK;
 }

@@ -12,7 +12,7 @@
 # certificate against s_server -Verify 1. TLS_FALLBACK_SCSV (RFC 7507) gets
 # inappropriate_fallback. s_client -sigalgs: the ServerKeyExchange is signed
 # with the one scheme offered (PKCS#1 v1.5 included). ALPN and the SNI
-# acknowledgement in the ServerHello. Prints TAP.
+# acknowledgement in the ServerHello; max_fragment_length. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -164,6 +164,27 @@ srv_alpn_sni() {
     grep -q "Protocol *: TLSv1.2" "$WORK/$name.out" || { fail "not TLS 1.2" "$WORK/$name.out"; return 1; }
 }
 
+# RFC 6066 §4: s_client -maxfraglen 512 asks for records of at most 512
+# bytes; the ServerHello echoes max_fragment_length (code 1: s_client
+# -tlsextdebug shows it), and 100 KB are echoed in such records.
+srv_max_fragment_length() {
+    local name=srv12-maxfrag out err
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -maxfraglen 512 -tlsextdebug </dev/null \
+        >"$WORK/$name-ext.out" 2>"$WORK/$name-ext.err"
+    grep -q 'TLS server extension "max fragment length" (id=1), len=1' "$WORK/$name-ext.out" ||
+        { fail "max_fragment_length not echoed" "$WORK/$name-ext.out"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -maxfraglen 512
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -176,6 +197,7 @@ run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
 run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
 run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
 run_case "nktls-server.s_client_tls12.alpn_and_sni" srv_alpn_sni
+run_case "nktls-server.s_client_tls12.max_fragment_length_512" srv_max_fragment_length
 run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha256" srv_sigalgs RSA+SHA256 server-rsa RSA SHA256
 run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha512" srv_sigalgs RSA+SHA512 server-rsa RSA SHA512
 run_case "nktls-server.s_client_tls12.sigalgs_ecdsa_sha384_p256" srv_sigalgs ECDSA+SHA384 server ECDSA SHA384

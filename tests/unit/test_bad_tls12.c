@@ -5,7 +5,7 @@
  * (handshake_failure, RFC 5746 §3.4), TLS_FALLBACK_SCSV (RFC 7507). And the
  * ServerHello's extensions, exactly: the server_name acknowledgement (RFC
  * 6066 §3), ALPN (RFC 7301), record_size_limit (RFC 8449), ec_point_formats
- * (RFC 8422 §5.2), and their refusals. Both ends are held to TLS 1.2 unless
+ * (RFC 8422 §5.2), max_fragment_length (RFC 6066 §4), and their refusals. Both ends are held to TLS 1.2 unless
  * a case says otherwise. (The downgrade sentinel is in test_bad_hello.c.) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -358,6 +358,68 @@ TEST_F(bad12, point_formats_without_uncompressed)
     struct hello_edit e = { .dir = TP_C2S, .fn = add_point_formats, .fix_transcript = 1 };
     ASSERT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+static uint8_t mfl_code;
+static int mfl_keep_rsl;
+
+static void set_mfl(struct tp_hello *h)
+{
+    if (!mfl_keep_rsl)
+        tp_hello_del(h, NK_EXT_RECORD_SIZE_LIMIT);
+    (void)!tp_hello_add(h, NK_EXT_MAX_FRAGMENT_LENGTH, &mfl_code, 1);
+}
+
+/* Every record the server sent after its ServerHello, at most this long. */
+static size_t longest_s2c;
+
+static void edit_and_measure(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    edit_and_keep_sh(p, dir, rec, arg);
+    if (dir == TP_S2C && p->records[dir] > 1 && rec->len - NK_REC_HDR > longest_s2c)
+        longest_s2c = rec->len - NK_REC_HDR;
+}
+
+/* RFC 6066 §4: max_fragment_length 2^10 (code 2) without record_size_limit:
+ * echoed, and no record of the server's is longer from then on (its
+ * Certificate is cut). Our client sends none, so it refuses the answer
+ * (unsupported_extension); tests/interop/tls12.sh has a client that asks. */
+TEST_F(bad12, max_fragment_length_answered)
+{
+    mfl_code = 2;
+    struct hello_edit e = { .dir = TP_C2S, .fn = set_mfl, .fix_transcript = 1 };
+    seen_sh_ok = 0;
+    self->p.hook = edit_and_measure;
+    self->p.hook_arg = &e;
+    EXPECT_EQ(tp_handshake(&self->p), ERR_SSL_UNSUPPORTED_EXTENSION);
+    self->p.hook = NULL;
+    ASSERT_TRUE(seen_sh_ok);
+    check_sh_ext(_metadata, NK_EXT_MAX_FRAGMENT_LENGTH, "\x02", 1);
+    EXPECT_EQ(self->p.c[TP_SERVER]->send_limit, 1024);
+    EXPECT_GT(longest_s2c, 0u);
+    EXPECT_LE(longest_s2c, 1024u);
+    EXPECT_GE(self->p.records[TP_S2C], 5u);   /* ServerHello, Certificate, ..., ServerHelloDone */
+}
+
+/* RFC 6066 §4: a code other than 1..4 is illegal_parameter. */
+TEST_F(bad12, max_fragment_length_bad_code)
+{
+    mfl_code = 5;
+    struct hello_edit e = { .dir = TP_C2S, .fn = set_mfl, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+/* RFC 8449 §5: with record_size_limit too, max_fragment_length is ignored. */
+TEST_F(bad12, max_fragment_length_ignored_with_record_size_limit)
+{
+    mfl_code = 1;
+    mfl_keep_rsl = 1;
+    struct hello_edit e = { .dir = TP_C2S, .fn = set_mfl, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit_keeping_sh(&self->p, &e), OK);
+    ASSERT_LT(tp_hello_find(&seen_sh, NK_EXT_MAX_FRAGMENT_LENGTH), 0);
+    ASSERT_GE(tp_hello_find(&seen_sh, NK_EXT_RECORD_SIZE_LIMIT), 0);
+    EXPECT_EQ(self->p.c[TP_SERVER]->send_limit, 16384);
 }
 
 /* ---- the AEAD limit ---- */
