@@ -132,6 +132,14 @@ static MSTATUS on_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t
     return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
 }
 
+/* RFC 5246 §7.4.1.1: "This message will be ignored by the client if the
+ * client is currently negotiating a session", and it is not part of the
+ * handshake hashes. */
+static MSTATUS ignore_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    return nk_rd_done(b);
+}
+
 /* The ServerHello row's handler is the TLS 1.3 client's, which chose this
  * protocol: this one never runs. */
 static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -155,6 +163,13 @@ static const struct nk_step client12[] = {
     { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
     { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
+
+    { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CERT },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SKE },
+    { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD },
+    { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD_CR },
+    { ST_C12_WAIT_CCS,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_FIN },
 };
 
 const struct nk_protocol nk_tls12_client = {

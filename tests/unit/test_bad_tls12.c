@@ -561,6 +561,18 @@ TEST_F(bad12, hello_request_not_empty)
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_PROTOCOL, SSL_ALERT_DECODE_ERROR);
 }
 
+/* RFC 5246 §7.4.1.1: a HelloRequest while the handshake runs is ignored
+ * (and kept out of the transcript: the Finished still match). */
+TEST_F(bad12, hello_request_during_handshake_ignored)
+{
+    static const uint8_t rec[] = { NK_CT_HANDSHAKE, 3, 3, 0, 4, NK_HS_HELLO_REQUEST, 0, 0, 0 };
+    struct rec_edit e = { .dir = TP_S2C, .index = 1, .op = RE_APPEND, .bytes = rec, .n = sizeof rec };
+    EXPECT_EQ(run_edit(&self->p, &e), OK);
+    EXPECT_EQ(self->p.c[TP_CLIENT]->err, OK);
+    EXPECT_EQ(self->p.c[TP_SERVER]->alert_in, -1);   /* no alert came */
+    check_data_both_ways(_metadata, &self->p);
+}
+
 /* Server records: 0 ServerHello, 1 Certificate, 2 ServerKeyExchange,
  * 3 ServerHelloDone. Without its Certificate the ServerKeyExchange comes
  * first: unexpected_message at the client (RFC 5246 §7.3). */

@@ -259,6 +259,16 @@ TEST_F(auth12, cert_verify_scheme_not_the_keys)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
+/* RFC 5246 §7.3: one CertificateRequest; a second one (the server's record
+ * 3 twice) has no row: unexpected_message at the client. */
+TEST_F(auth12, certificate_request_twice)
+{
+    pair12(_metadata, &self->p, K_P256, SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+    struct rec_edit e = { .dir = TP_S2C, .index = 3, .op = RE_DUP };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
 /* An empty client Certificate record: 16 03 03 00 07, then type 11,
  * length 3, certificate_list<0> (RFC 5246 §7.4.6). */
 static const uint8_t empty_cert_record[] = { NK_CT_HANDSHAKE, 3, 3, 0, 7, NK_HS_CERTIFICATE, 0, 0, 3, 0, 0, 0 };
