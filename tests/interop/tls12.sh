@@ -9,7 +9,8 @@
 # (RFC 8446 §4.1.3) is in its random. Client authentication (RFC 5246
 # §7.4.4-§7.4.8) both ways: s_client with a certificate against nktls-server
 # requiring one (and without: handshake_failure), nktls-client with a
-# certificate against s_server -Verify 1. TLS_FALLBACK_SCSV (RFC 7507) gets
+# certificate against s_server -Verify 1; the same with gnutls-cli and
+# gnutls-serv where they are installed. TLS_FALLBACK_SCSV (RFC 7507) gets
 # inappropriate_fallback. s_client -sigalgs: the ServerKeyExchange is signed
 # with the one scheme offered (PKCS#1 v1.5 included). ALPN and the SNI
 # acknowledgement in the ServerHello; max_fragment_length. Prints TAP.
@@ -104,6 +105,25 @@ srv_mutual() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# The same with gnutls-cli as the TLS 1.2 client (a second implementation's
+# reading of our CertificateRequest and its CertificateVerify).
+srv_mutual_gnutls() {
+    local name=srv12-mutual-gnutls out
+    command -v gnutls-cli >/dev/null || { SKIP_REASON="gnutls-cli not installed"; return 2; }
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out
+    spawn_fed "$name" "$TEXT_C2S" "$out" "$(size_of "$TEXT_C2S")" \
+        gnutls-cli -p "$NK_PORT" 127.0.0.1 --sni-hostname localhost --verify-hostname localhost \
+        --x509cafile "$CERTS/ca.pem" --logfile "$WORK/$name.log" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2" \
+        --x509certfile "$CERTS/client.pem" --x509keyfile "$CERTS/client.key"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "gnutls-cli exited with status $RC" "$WORK/$name.log" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    same_bytes "$TEXT_C2S" "$out" "echo" "$WORK/$name.log" "$NK_LOG" || return 1
+    grep -q "^- Description: (TLS1.2-" "$WORK/$name.log" || { fail "not TLS 1.2" "$WORK/$name.log"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
 # Without a certificate: RFC 5246 §7.4.6, handshake_failure (40).
 srv_mutual_nocert() {
     local name=srv12-mutual-nocert
@@ -195,6 +215,7 @@ run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
 run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
+run_case "nktls-server.gnutls_cli_tls12.client_certificate" srv_mutual_gnutls
 run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
 run_case "nktls-server.s_client_tls12.alpn_and_sni" srv_alpn_sni
 run_case "nktls-server.s_client_tls12.max_fragment_length_512" srv_max_fragment_length
@@ -254,10 +275,34 @@ cli_mutual() {
         { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
 }
 
+# gnutls-serv held to TLS 1.2, requiring and verifying a client certificate:
+# nktls-client answers its CertificateRequest.
+cli_mutual_gnutls() {
+    local name=cli12-mutual-gnutls
+    command -v gnutls-serv >/dev/null || { SKIP_REASON="gnutls-serv not installed"; return 2; }
+    start_peer_server "$name-srv" /dev/null /dev/null 1 \
+        gnutls-serv --echo --crlf -p @PORT@ --x509certfile "$CERTS/server.pem" \
+        --x509keyfile "$CERTS/server.key" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2" \
+        --require-client-cert --verify-client-cert --x509cafile "$CERTS/ca.pem" ||
+        { fail "gnutls-serv did not start" "$WORK/$name-srv.err" "$WORK/$name-srv.out"; return 1; }
+    spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" -v
+    finish "$SPAWN_PID"
+    local cli_rc=$RC
+    stop_pid "$PEER_PID"
+    [ "$cli_rc" -eq 0 ] ||
+        { fail "nktls-client exited with status $cli_rc" "$WORK/$name-cli.err" "$WORK/$name-srv.out"; return 1; }
+    same_bytes "$TEXT_C2S" "$WORK/$name-cli.out" "echo" "$WORK/$name-cli.err" "$WORK/$name-srv.out" || return 1
+    grep -q "^protocol: TLSv1.2" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
+}
+
 section "nktls-client <-> openssl s_server -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
 done
 run_case "nktls-client.s_server_tls12.client_certificate" cli_mutual
+run_case "nktls-client.gnutls_serv_tls12.client_certificate" cli_mutual_gnutls
 
 tap_done
