@@ -414,6 +414,20 @@ TEST_F(auth12, client_rsa_pkcs1_cert_verify)
     EXPECT_EQ(sig, NK_SIG_RSA_PKCS1_SHA384);
 }
 
+/* A server whose CertificateRequest lists rsa_pkcs1_sha256 alone: the
+ * client's RSA key signs its CertificateVerify with it. */
+TEST_F(auth12, server_asks_for_rsa_pkcs1_only)
+{
+    static const ubyte2 v[] = { NK_SIG_RSA_PKCS1_SHA256 };
+    pair12(_metadata, &self->p, K_RSA, SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_OFFERED, v, 1), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_ACCEPTED, v, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ubyte2 sig = 0;
+    ASSERT_EQ(SSL_getSignatureAlgo(self->p.h[TP_SERVER], &sig), OK);
+    EXPECT_EQ(sig, NK_SIG_RSA_PKCS1_SHA256);
+}
+
 static void drop_sigalgs(struct tp_hello *h)
 {
     tp_hello_del(h, NK_EXT_SIGNATURE_ALGORITHMS);
