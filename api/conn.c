@@ -214,7 +214,8 @@ NK_API MSTATUS SSL_lookupAlert(sbyte4 h, sbyte4 err, sbyte4 *alert, sbyte4 *leve
     GET(h, c);
     NK_CHECK(alert && level, ERR_NULL_POINTER);
     /* The peer's alert for ERR_SSL_FATAL_ALERT; otherwise the alert err sends. */
-    int a = err == ERR_SSL_FATAL_ALERT && c->alert_in >= 0 ? c->alert_in : nk_alert_for((MSTATUS)err);
+    int a = err == ERR_SSL_FATAL_ALERT && c->alert_in >= 0 ? c->alert_in
+                                                           : nk_conn_alert_for(c, (MSTATUS)err);
     NK_CHECK(a != NK_ALERT_NONE, ERR_INVALID_ARG);
     *alert = a;
     *level = a == NK_ALERT_CLOSE_NOTIFY || a == NK_ALERT_USER_CANCELED ? SSLALERTLEVEL_WARNING

@@ -472,8 +472,10 @@ void nk_aead_free(struct nk_aead *a)
 
 MSTATUS nk_transcript_add(struct nk_transcript *t, const uint8_t *msg, size_t n)
 {
+    if (!t->hash_known || t->keep)
+        NK_TRY(nk_buf_append(&t->pending, msg, n));
     if (!t->hash_known)
-        return nk_buf_append(&t->pending, msg, n);
+        return OK;
     return EVP_DigestUpdate(t->ctx, msg, n) ? OK : ERR_CRYPTO;
 }
 
@@ -486,9 +488,10 @@ MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h)
     NK_CHECK(EVP_DigestInit_ex(t->ctx, nk_md(h), NULL), ERR_CRYPTO);
     t->hash = h;
     t->hash_known = 1;
-    MSTATUS st = nk_transcript_add(t, t->pending.p, t->pending.len);
-    nk_buf_free(&t->pending);
-    return st;
+    NK_CHECK(!t->pending.len || EVP_DigestUpdate(t->ctx, t->pending.p, t->pending.len), ERR_CRYPTO);
+    if (!t->keep)
+        nk_buf_free(&t->pending);
+    return OK;
 }
 
 /* The transcript so far is finished on a copy in this thread's second digest

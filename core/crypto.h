@@ -124,12 +124,16 @@ MSTATUS nk_aead_open(struct nk_aead *a, const uint8_t nonce[NK_AEAD_IV], const u
 void nk_aead_free(struct nk_aead *a);
 
 /* Running transcript hash (RFC 8446 §4.4.1). Until the hash is known the
- * messages are kept verbatim and hashed when nk_transcript_set_hash is called. */
+ * messages are kept verbatim and hashed when nk_transcript_set_hash is called.
+ * With keep set they stay kept after that too: a TLS 1.2 CertificateVerify
+ * signs the handshake messages themselves (RFC 5246 §7.4.8), with a hash its
+ * scheme names, which need not be the transcript's. */
 struct nk_transcript {
     EVP_MD_CTX *ctx;
     enum nk_hash hash;
     int hash_known;
-    struct nk_buf pending;
+    int keep;
+    struct nk_buf pending;   /* the messages, until the hash is known or while keep */
 };
 MSTATUS nk_transcript_add(struct nk_transcript *t, const uint8_t *msg, size_t n) NK_MUST;
 MSTATUS nk_transcript_set_hash(struct nk_transcript *t, enum nk_hash h) NK_MUST;

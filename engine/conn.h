@@ -135,6 +135,8 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n);
  * for callers that use them in place. */
 void nk_app_ack(struct nk_conn *c, size_t n);
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err);         /* record a fatal error, queue its alert */
+/* The alert err sends on this connection (nk_alert_for, in the version's terms). */
+int nk_conn_alert_for(const struct nk_conn *c, MSTATUS err);
 void nk_engine_release(struct nk_conn *c);               /* free buffers and keys */
 /* Idle: free the record keys' AEAD contexts; the next record rebuilds them. */
 void nk_engine_park(struct nk_conn *c);

@@ -4,6 +4,7 @@
 #include "engine/conn.h"
 #include "core/wire.h"
 #include "handshake/hs.h"
+#include "handshake/tls12.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -129,6 +130,11 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     /* §6.1: user_canceled is a warning (a close_notify follows); every other alert
      * is an error alert whatever its level (§6). */
     if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
+        return OK;
+    /* RFC 5246 §7.2.2: no_renegotiation "is always a warning": the peer
+     * refused to renegotiate and the connection goes on (our TLS 1.2 ends
+     * answer HelloRequest and a renegotiating ClientHello with it). */
+    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3)
         return OK;
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
@@ -282,6 +288,17 @@ MSTATUS nk_in_datagram(struct nk_conn *c, const uint8_t *d, size_t n, size_t *us
     return OK;
 }
 
+int nk_conn_alert_for(const struct nk_conn *c, MSTATUS err)
+{
+    int alert = nk_alert_for(err);
+    /* certificate_required is TLS 1.3's (RFC 8446 §6.2); a TLS 1.2 server
+     * refuses a client without a certificate with handshake_failure (RFC
+     * 5246 §7.4.6). */
+    if (alert == NK_ALERT_CERTIFICATE_REQUIRED && nk_hs_proto(&c->tls)->version == NK_TLS12)
+        return NK_ALERT_HANDSHAKE_FAILURE;
+    return alert;
+}
+
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
 {
     if (err >= 0)
@@ -289,7 +306,7 @@ MSTATUS nk_fail(struct nk_conn *c, MSTATUS err)
     if (c->err < 0)
         return c->err;
     c->err = err;
-    int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_alert_for(err);
+    int alert = c->alert_out == NK_ALERT_NONE ? NK_ALERT_NONE : nk_conn_alert_for(c, err);
     if (alert != NK_ALERT_NONE && !c->sent_close_notify) {
         c->alert_out = alert;
         if (nk_send_alert(&c->tls, SSLALERTLEVEL_FATAL, alert) < 0)
@@ -309,7 +326,15 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     NK_CHECK(c->wr_app && !c->sent_close_notify, ERR_SSL_NOT_OPEN);
     /* Rekey before the AEAD limit (§5.5) and when the peer asked us to (§4.6.3). */
     uint64_t records = n / c->send_limit + 1;
-    if (c->key_update_pending || (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit)
+    int at_limit = (c->wr ? c->wr->seq : 0) + records + 1 >= c->suite->aead_limit;
+    if (at_limit && c->minor == 3) {
+        /* TLS 1.2 has no KeyUpdate, and RFC 5246 §6.1's way out ("it must
+         * renegotiate instead") we do not take: the connection ends here,
+         * in order (close_notify), and the writer learns why. */
+        (void)!nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
+        return nk_fail(c, ERR_SSL_SEQUENCE_EXHAUSTED);
+    }
+    if (c->key_update_pending || at_limit)
         NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, 0)));
     return nk_fail(c, nk_send_records(&c->tls, NK_CT_APPLICATION_DATA, d, n));
 }

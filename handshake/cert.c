@@ -43,6 +43,7 @@ const size_t nk_sig_scheme_cert_count = NK_ARRAY_LEN(nk_sig_schemes_cert);
 
 enum pad { PAD_NONE, PAD_PSS, PAD_PKCS1 };
 #define NO_HASH (-1)   /* EdDSA signs the message itself */
+#define SHA1_HASH (-2) /* TLS 1.2's SHA-1 schemes: no enum nk_hash of their own */
 
 struct scheme_info {
     uint16_t id;
@@ -66,7 +67,15 @@ static const struct scheme_info schemes[] = {
     { NK_SIG_RSA_PKCS1_SHA256, NK_KEY_RSA, NK_SHA256, PAD_PKCS1 },
     { NK_SIG_RSA_PKCS1_SHA384, NK_KEY_RSA, NK_SHA384, PAD_PKCS1 },
     { NK_SIG_RSA_PKCS1_SHA512, NK_KEY_RSA, NK_SHA512, PAD_PKCS1 },
+    /* TLS 1.2 only, and only when SHA-1 is allowed (the callers' lists say) */
+    { NK_SIG_RSA_PKCS1_SHA1, NK_KEY_RSA, SHA1_HASH, PAD_PKCS1 },
+    { NK_SIG_ECDSA_SHA1, NK_KEY_EC_P256, SHA1_HASH, PAD_NONE },   /* any curve (fits_key12) */
 };
+
+static const EVP_MD *scheme_md(const struct scheme_info *si)
+{
+    return si->hash == SHA1_HASH ? EVP_sha1() : nk_md((enum nk_hash)si->hash);
+}
 
 static const struct scheme_info *scheme_find(uint16_t id)
 {
@@ -170,10 +179,31 @@ int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type)
     /* RFC 8446 §4.4.3: "the signature algorithm MUST be compatible with the key in
      * the sender's end-entity certificate. RSA signatures MUST use an RSASSA-PSS
      * algorithm" and "The SHA-1 algorithm MUST NOT be used in any signatures of
-     * CertificateVerify messages" (no SHA-1 scheme is in the table at all). ECDSA
+     * CertificateVerify messages" (the table's SHA-1 rows are TLS 1.2's). ECDSA
      * schemes name "the corresponding curve" (§4.2.3); rsa_pss_rsae_* keys "MUST
      * use the rsaEncryption OID", rsa_pss_pss_* ones "the RSASSA-PSS OID". */
-    return si != NULL && si->pad != PAD_PKCS1 && type != NK_KEY_NONE && si->key == type;
+    return si != NULL && si->pad != PAD_PKCS1 && si->hash != SHA1_HASH && type != NK_KEY_NONE
+           && si->key == type;
+}
+
+static int is_ec(enum nk_key_type t)
+{
+    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521;
+}
+
+/* RFC 5246 §7.4.1.4.1: a TLS 1.2 SignatureAndHashAlgorithm names a hash and
+ * a signature algorithm, no curve: 0x0403 is (sha256, ecdsa) there, and fits
+ * every curve we know; RSASSA-PKCS1-v1_5 is allowed; EdDSA is (8,7) and (8,8)
+ * (RFC 8422 §5.1.3). Whether SHA-1 is allowed is the caller's list's
+ * business. */
+int nk_sig_fits_key12(uint16_t scheme, enum nk_key_type type)
+{
+    const struct scheme_info *si = scheme_find(scheme);
+    if (si == NULL || type == NK_KEY_NONE)
+        return 0;
+    if (is_ec(si->key))
+        return is_ec(type);
+    return si->key == type;
 }
 
 size_t nk_sig_max_len(EVP_PKEY *key)
@@ -194,16 +224,16 @@ static int rsa_pss_fits(EVP_PKEY *key, int hash)
 /* A digest-sign/verify context for scheme over key, with the PSS parameters TLS
  * 1.3 fixes: "The length of the Salt MUST be equal to the length of the output of
  * the digest algorithm", MGF1 with the same digest (RFC 8446 §4.2.3). */
-static MSTATUS sig_ctx_new(EVP_PKEY *key, uint16_t scheme, int sign, EVP_MD_CTX **out)
+static MSTATUS sig_ctx_new(EVP_PKEY *key, uint16_t scheme, int sign, int tls12, EVP_MD_CTX **out)
 {
     const struct scheme_info *si = scheme_find(scheme);
     NK_CHECK(key != NULL, ERR_NULL_POINTER);
-    NK_CHECK(si != NULL && si->pad != PAD_PKCS1, ERR_SSL_ILLEGAL_PARAMETER);
-    NK_CHECK(nk_key_type_of(key) == si->key, ERR_SSL_ILLEGAL_PARAMETER);
+    enum nk_key_type kt = nk_key_type_of(key);
+    NK_CHECK(tls12 ? nk_sig_fits_key12(scheme, kt) : nk_sig_fits_key(scheme, kt), ERR_SSL_ILLEGAL_PARAMETER);
 
     const EVP_MD *md = NULL;
     if (si->hash != NO_HASH) {
-        md = nk_md((enum nk_hash)si->hash);
+        md = scheme_md(si);
         NK_CHECK(md != NULL, ERR_CRYPTO);
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -226,11 +256,11 @@ static MSTATUS sig_ctx_new(EVP_PKEY *key, uint16_t scheme, int sign, EVP_MD_CTX 
 }
 
 static MSTATUS sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *msg, size_t n,
-                        uint8_t *sig, size_t *sig_len)
+                        uint8_t *sig, size_t *sig_len, int tls12)
 {
     NK_CHECK(sig != NULL && sig_len != NULL && (msg != NULL || n == 0), ERR_NULL_POINTER);
     EVP_MD_CTX *ctx;
-    NK_TRY(sig_ctx_new(key, scheme, 1, &ctx));
+    NK_TRY(sig_ctx_new(key, scheme, 1, tls12, &ctx));
     MSTATUS st = OK;
     size_t cap = *sig_len;
     if (cap < nk_sig_max_len(key))
@@ -245,17 +275,17 @@ MSTATUS nk_sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *msg, size_t n
                     uint8_t *sig, size_t *sig_len)
 {
     ERR_set_mark();
-    MSTATUS st = sig_sign(key, scheme, msg, n, sig, sig_len);
+    MSTATUS st = sig_sign(key, scheme, msg, n, sig, sig_len, 0);
     ERR_pop_to_mark();
     return st;
 }
 
 static MSTATUS sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t n,
-                          const uint8_t *sig, size_t sig_len)
+                          const uint8_t *sig, size_t sig_len, int tls12)
 {
     NK_CHECK(sig != NULL && (msg != NULL || n == 0), ERR_NULL_POINTER);
     EVP_MD_CTX *ctx;
-    NK_TRY(sig_ctx_new(pub, scheme, 0, &ctx));
+    NK_TRY(sig_ctx_new(pub, scheme, 0, tls12, &ctx));
     /* 0 is a wrong signature, a negative value one that does not even parse
      * (ECDSA DER): both are the peer's signature failing. */
     MSTATUS st = EVP_DigestVerify(ctx, sig, sig_len, msg, n) == 1 ? OK : ERR_SSL_BAD_SIGNATURE;
@@ -267,7 +297,16 @@ MSTATUS nk_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t
                       const uint8_t *sig, size_t sig_len)
 {
     ERR_set_mark();
-    MSTATUS st = sig_verify(pub, scheme, msg, n, sig, sig_len);
+    MSTATUS st = sig_verify(pub, scheme, msg, n, sig, sig_len, 0);
+    ERR_pop_to_mark();
+    return st;
+}
+
+MSTATUS nk_sig_verify12(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t n,
+                        const uint8_t *sig, size_t sig_len)
+{
+    ERR_set_mark();
+    MSTATUS st = sig_verify(pub, scheme, msg, n, sig, sig_len, 1);
     ERR_pop_to_mark();
     return st;
 }
@@ -365,8 +404,8 @@ static MSTATUS signer_sign(EVP_PKEY_CTX *tmpl, const struct scheme_info *si, con
     return st;
 }
 
-MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
-                         uint8_t *sig, size_t *sig_len)
+static MSTATUS identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                             uint8_t *sig, size_t *sig_len, int tls12)
 {
     for (size_t i = 0; i < NK_ID_SIGNERS; i++) {
         if (!id->signer[i].ctx || id->signer[i].scheme != scheme)
@@ -378,7 +417,24 @@ MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const ui
         ERR_pop_to_mark();
         return st;
     }
-    return nk_sig_sign(id->key, scheme, msg, n, sig, sig_len);
+    ERR_set_mark();
+    MSTATUS st = sig_sign(id->key, scheme, msg, n, sig, sig_len, tls12);
+    ERR_pop_to_mark();
+    return st;
+}
+
+MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                         uint8_t *sig, size_t *sig_len)
+{
+    return identity_sign(id, scheme, msg, n, sig, sig_len, 0);
+}
+
+/* The prepared signers are TLS 1.3 fits, whose signatures are the same in
+ * TLS 1.2; the other TLS 1.2 schemes sign through a fresh context. */
+MSTATUS nk_identity_sign12(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                           uint8_t *sig, size_t *sig_len)
+{
+    return identity_sign(id, scheme, msg, n, sig, sig_len, 1);
 }
 
 /* ---- identities ---- */
@@ -391,13 +447,14 @@ static int offered(const uint16_t *peer, size_t n, uint16_t scheme)
     return 0;
 }
 
-/* Our first scheme (in ours) that the peer offered and this identity's key can make. */
-static int scheme_for(const struct nk_identity *id, const uint16_t *peer, size_t n,
-                      const uint16_t *ours, size_t n_ours, uint16_t *scheme)
+/* Our first scheme (in ours) that the peer offered and this identity's key
+ * can make, by fits' rules. */
+static int scheme_fits(const struct nk_identity *id, const uint16_t *peer, size_t n, const uint16_t *ours,
+                       size_t n_ours, int (*fits)(uint16_t, enum nk_key_type), uint16_t *scheme)
 {
     for (size_t i = 0; i < n_ours; i++) {
         uint16_t s = ours[i];
-        if (!nk_sig_fits_key(s, id->type) || !offered(peer, n, s))
+        if (!fits(s, id->type) || !offered(peer, n, s))
             continue;
         const struct scheme_info *si = scheme_find(s);
         if (si->pad == PAD_PSS && !rsa_pss_fits(id->key, si->hash))
@@ -408,6 +465,16 @@ static int scheme_for(const struct nk_identity *id, const uint16_t *peer, size_t
     return 0;
 }
 
+/* TLS 1.3's rules first (an ECDSA key signs with its curve's hash, RSA with
+ * PSS), so that TLS 1.2 picks the same where the peer allows it; then, in
+ * TLS 1.2, its own (any ECDSA hash, PKCS#1 v1.5). */
+static int scheme_for(const struct nk_identity *id, const uint16_t *peer, size_t n,
+                      const uint16_t *ours, size_t n_ours, int tls12, uint16_t *scheme)
+{
+    return scheme_fits(id, peer, n, ours, n_ours, nk_sig_fits_key, scheme)
+           || (tls12 && scheme_fits(id, peer, n, ours, n_ours, nk_sig_fits_key12, scheme));
+}
+
 const struct nk_identity *nk_store_pick_identity(const struct certStore *s, const char *sni,
                                                  const uint16_t *peer_sigs, size_t n_sigs,
                                                  uint16_t *scheme)
@@ -415,13 +482,10 @@ const struct nk_identity *nk_store_pick_identity(const struct certStore *s, cons
     return nk_store_pick_identity_pref(s, sni, peer_sigs, n_sigs, NULL, scheme);
 }
 
-const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s, const char *sni,
-                                                      const uint16_t *peer_sigs, size_t n_sigs,
-                                                      const struct nk_sig_prefs *prefs,
-                                                      uint16_t *scheme)
+static const struct nk_identity *pick(const struct certStore *s, const char *sni, const uint16_t *peer_sigs,
+                                     size_t n_sigs, const uint16_t *ours, size_t n_ours, int tls12,
+                                     uint16_t *scheme)
 {
-    size_t n_ours;
-    const uint16_t *ours = nk_sig_list(prefs, NK_SIGS_SIGNING, &n_ours);
     if (s == NULL || scheme == NULL || (peer_sigs == NULL && n_sigs > 0))
         return NULL;
     /* SNI is a DNS host name, never an IP literal (RFC 6066 §3). With a single
@@ -431,14 +495,31 @@ const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s,
             const struct nk_identity *id = s->ids[i];
             if (X509_check_host(id->leaf, sni, strlen(sni),
                                 X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1 &&
-                scheme_for(id, peer_sigs, n_sigs, ours, n_ours, scheme))
+                scheme_for(id, peer_sigs, n_sigs, ours, n_ours, tls12, scheme))
                 return id;
         }
     }
     for (size_t i = 0; i < s->n_ids; i++)
-        if (scheme_for(s->ids[i], peer_sigs, n_sigs, ours, n_ours, scheme))
+        if (scheme_for(s->ids[i], peer_sigs, n_sigs, ours, n_ours, tls12, scheme))
             return s->ids[i];
     return NULL;
+}
+
+const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s, const char *sni,
+                                                      const uint16_t *peer_sigs, size_t n_sigs,
+                                                      const struct nk_sig_prefs *prefs,
+                                                      uint16_t *scheme)
+{
+    size_t n_ours;
+    const uint16_t *ours = nk_sig_list(prefs, NK_SIGS_SIGNING, &n_ours);
+    return pick(s, sni, peer_sigs, n_sigs, ours, n_ours, 0, scheme);
+}
+
+const struct nk_identity *nk_store_pick_identity12(const struct certStore *s, const char *sni,
+                                                   const uint16_t *peer_sigs, size_t n_sigs,
+                                                   const uint16_t *ours, size_t n_ours, uint16_t *scheme)
+{
+    return pick(s, sni, peer_sigs, n_sigs, ours, n_ours, 1, scheme);
 }
 
 int nk_store_has_trust_points(const struct certStore *s)

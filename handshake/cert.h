@@ -95,6 +95,9 @@ int nk_sig_known(uint16_t scheme);
 enum nk_key_type nk_key_type_of(EVP_PKEY *key);
 /* Does scheme fit this key (type, curve)? TLS 1.3 CertificateVerify rules. */
 int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type);
+/* TLS 1.2's rules (RFC 5246 §7.4.1.4.1): ECDSA schemes fit every curve,
+ * rsa_pkcs1_* and the SHA-1 schemes fit RSA and EC keys. */
+int nk_sig_fits_key12(uint16_t scheme, enum nk_key_type type);
 
 /* Choose an identity for a handshake: prefer one whose leaf matches sni
  * (subjectAltName dNSName, wildcards per RFC 6125; sni may be NULL), then the
@@ -108,6 +111,11 @@ const struct nk_identity *nk_store_pick_identity_pref(const struct certStore *s,
                                                       const uint16_t *peer_sigs, size_t n_sigs,
                                                       const struct nk_sig_prefs *prefs,
                                                       uint16_t *scheme);
+/* TLS 1.2: ours is the connection's TLS 1.2 list; a scheme by TLS 1.3's rules
+ * when the peer offered one, else by TLS 1.2's (nk_sig_fits_key12). */
+const struct nk_identity *nk_store_pick_identity12(const struct certStore *s, const char *sni,
+                                                   const uint16_t *peer_sigs, size_t n_sigs,
+                                                   const uint16_t *ours, size_t n_ours, uint16_t *scheme);
 int nk_store_has_trust_points(const struct certStore *s);
 
 /* Fill the identity's cert_list and signers once its chain and key are in
@@ -119,6 +127,9 @@ void nk_identity_release(struct nk_identity *id);
  * scheme when it has one. */
 MSTATUS nk_identity_sign(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
                          uint8_t *sig, size_t *sig_len) NK_MUST;
+/* The same under TLS 1.2's rules (nk_sig_fits_key12). */
+MSTATUS nk_identity_sign12(const struct nk_identity *id, uint16_t scheme, const uint8_t *msg, size_t n,
+                           uint8_t *sig, size_t *sig_len) NK_MUST;
 
 size_t nk_sig_max_len(EVP_PKEY *key);
 /* Sign msg (the whole CertificateVerify content, unhashed) with scheme; *sig_len is
@@ -129,6 +140,9 @@ MSTATUS nk_sig_sign(EVP_PKEY *key, uint16_t scheme, const uint8_t *msg, size_t n
  * the scheme does not fit the key or is not one we offered. */
 MSTATUS nk_sig_verify(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t n,
                       const uint8_t *sig, size_t sig_len) NK_MUST;
+/* The same under TLS 1.2's rules (nk_sig_fits_key12). */
+MSTATUS nk_sig_verify12(EVP_PKEY *pub, uint16_t scheme, const uint8_t *msg, size_t n,
+                        const uint8_t *sig, size_t sig_len) NK_MUST;
 
 struct nk_verify_req {
     const struct certStore *store;       /* trust points */

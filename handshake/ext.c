@@ -15,6 +15,7 @@ static const uint16_t known_types[] = {
     NK_EXT_COOKIE, NK_EXT_PSK_KEY_EXCHANGE_MODES, NK_EXT_CERTIFICATE_AUTHORITIES,
     NK_EXT_POST_HANDSHAKE_AUTH, NK_EXT_SIGNATURE_ALGORITHMS_CERT, NK_EXT_KEY_SHARE,
     NK_EXT_EC_POINT_FORMATS, NK_EXT_EXTENDED_MASTER_SECRET, NK_EXT_RENEGOTIATION_INFO,   /* TLS 1.2 */
+    NK_EXT_MAX_FRAGMENT_LENGTH,
 };
 _Static_assert(NK_ARRAY_LEN(known_types) < NK_MAX_EXTS, "a slot for the first unknown type");
 
@@ -102,6 +103,16 @@ MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n
             v[(*n)++] = x;
     }
     return nk_rd_done(r);
+}
+
+void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto)
+{
+    size_t len = strlen(proto);
+    nk_wr_u16(w, NK_EXT_ALPN);
+    nk_wr_u16(w, (uint16_t)(2 + 1 + len));
+    nk_wr_u16(w, (uint16_t)(1 + len));   /* ProtocolNameList with one name */
+    nk_wr_u8(w, (uint8_t)len);
+    nk_wr_bytes(w, proto, len);
 }
 
 void nk_ext_write_sni(struct nk_wr *w, const char *name)

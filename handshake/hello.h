@@ -37,6 +37,12 @@ int nk_hello_offers(const struct nk_client_hello *ch, uint16_t version);
  * make it the connection's protocol and run its ClientHello logic. */
 MSTATUS nk_hello_on_client_hello(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 
+/* RFC 7301 §3.2: the application's choice (SSL_setAlpnCallback) among the
+ * client's protocols into c->alpn ("" when either has none);
+ * no_application_protocol when none of them suits it. TLS 1.3 and 1.2
+ * servers both (handshake/tls13_server.c). */
+MSTATUS nk_hello_choose_alpn(struct nk_tls *c, const struct nk_client_hello *ch) NK_MUST;
+
 extern const struct nk_protocol nk_hello_server;
 
 #endif

@@ -27,8 +27,8 @@ enum {
     NK_EXT_EARLY_DATA = 42, NK_EXT_SUPPORTED_VERSIONS = 43, NK_EXT_COOKIE = 44,
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
-    /* TLS 1.2 only: RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
-    NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    /* TLS 1.2 only: RFC 6066 §4, RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
+    NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
 };
 
 #define NK_TLS13 0x0304
@@ -50,6 +50,8 @@ enum {
     ST_C12_WAIT_CERT, ST_C12_WAIT_SKE, ST_C12_WAIT_SHD, ST_C12_WAIT_CCS, ST_C12_WAIT_FIN,
     /* TLS 1.2 server (handshake/tls12_server.c) */
     ST_S12_WAIT_CKE, ST_S12_WAIT_CCS, ST_S12_WAIT_FIN,
+    /* TLS 1.2 client authentication (handshake/tls12_auth.c) */
+    ST_C12_WAIT_SHD_CR, ST_S12_WAIT_CERT, ST_S12_WAIT_CV,
 };
 
 struct tls13PSK;
@@ -275,6 +277,8 @@ MSTATUS nk_ext_read_u16_list(struct nk_rd *r, uint16_t *v, size_t max, size_t *n
 void nk_ext_write_sni(struct nk_wr *w, const char *name);
 MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap) NK_MUST;
 MSTATUS nk_ext_read_alpn(struct nk_rd *r, struct nk_rd *list) NK_MUST;
+/* A server's ALPN extension: the one protocol it chose (RFC 7301 §3.1). */
+void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto);
 int nk_ext_is_grease(uint16_t v);
 
 #endif

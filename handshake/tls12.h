@@ -12,6 +12,8 @@
 
 /* RFC 5746 §3.3: the signalling cipher suite value. */
 #define NK_TLS12_SCSV_RENEG 0x00ff
+/* RFC 7507 §6: TLS_FALLBACK_SCSV. */
+#define NK_TLS12_SCSV_FALLBACK 0x5600
 /* RFC 5746 §4.5 / RFC 5246 §7.2.2: no_renegotiation, a warning. */
 #define NK_ALERT_NO_RENEGOTIATION 100
 /* RFC 8422 §5.4: ECCurveType named_curve. */
@@ -62,5 +64,38 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
  * extensions (extended_master_secret, renegotiation_info). */
 void nk_tls12_write_client_suites(struct nk_wr *w);
 void nk_tls12_write_client_exts(struct nk_wr *w);
+
+/* Our TLS 1.2 signature schemes, list `which` (NK_SIGS_*): the
+ * application's when it set one, else the TLS 1.3 default followed by
+ * rsa_pkcs1_sha256/384/512; SHA-1 ones (rsa_pkcs1_sha1, ecdsa_sha1) last,
+ * and only while SSL_setSha1SigAlg allows them. */
+#define NK_TLS12_MAX_SIGS (NK_SIGS_MAX + 5)
+size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS]);
+int nk_tls12_sig_listed(const struct nk_tls *c, int which, uint16_t scheme);
+
+/* Client authentication (handshake/tls12_auth.c), RFC 5246 §7.4.4-§7.4.8.
+ * Server: does this connection ask for a client certificate (the TLS 1.3
+ * server's flags)? Then the CertificateRequest; after the client's
+ * ClientKeyExchange, did its Certificate carry one (a CertificateVerify
+ * follows)? The CertificateVerify itself. */
+int nk_tls12_wants_client_cert(const struct nk_tls *c);
+MSTATUS nk_tls12_send_certificate_request(struct nk_tls *c) NK_MUST;
+int nk_tls12_client_sent_cert(const struct nk_tls *c);
+MSTATUS nk_tls12_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+/* Client: the CertificateRequest, then our Certificate (before the
+ * ClientKeyExchange) and CertificateVerify (after it); each does nothing
+ * when it has no place. */
+MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_tls12_send_client_certificate(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c) NK_MUST;
+
+/* ServerHello extensions (handshake/tls12_ext.c). The server: its answers
+ * to the client's server_name, ec_point_formats, ALPN (chosen here),
+ * record_size_limit or else max_fragment_length, written into the open
+ * extensions block. The client: the
+ * server's record_size_limit. */
+struct nk_client_hello;
+MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_wr *w) NK_MUST;
+MSTATUS nk_tls12_on_record_size_limit(struct nk_tls *c, const struct nk_ext *x) NK_MUST;
 
 #endif

@@ -33,6 +33,9 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
     /* Our TLS 1.3 key share is of no use now. */
     EVP_PKEY_free(hs->kex_priv);
     hs->kex_priv = NULL;
+    /* Until we know whether a CertificateRequest comes, the messages are
+     * kept for the CertificateVerify it would need (RFC 5246 §7.4.8). */
+    hs->tr.keep = 1;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
@@ -44,8 +47,10 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
 {
     enum nk_key_type t = nk_key_type_of(pub);
     if (c->suite->auth == NK_AUTH_RSA)
-        return t == NK_KEY_RSA;
-    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521;
+        return t == NK_KEY_RSA || t == NK_KEY_RSA_PSS;
+    /* RFC 8422 §2: an ECDSA- or EdDSA-capable key. */
+    return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521 || t == NK_KEY_ED25519
+           || t == NK_KEY_ED448;
 }
 
 /* RFC 8422 §5.4: ServerECDHParams (a named curve we offered and its point),
@@ -71,13 +76,15 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
         offered |= c->groups[i] == group && (group & 0xff00) != 0x0100;
     /* RFC 8422 §5.4: a curve the client did not list is illegal_parameter. */
     NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
-    /* RFC 5246 §7.4.1.4.1: a signature scheme we offered. */
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
+    /* RFC 5246 §7.4.3: "the hash and signature algorithms MUST be a pair
+     * listed in [the client's signature_algorithms]": one we offered (our
+     * ClientHello sends the TLS 1.3 list), illegal_parameter otherwise. */
+    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_SIGALG_NOT_OFFERED);
     NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_CHECK(key_fits_suite(c, hs->peer_pub), ERR_SSL_ILLEGAL_PARAMETER);
     uint8_t content[NK_TLS12_SKE_CONTENT];
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
-    NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
+    NK_TRY(nk_sig_verify12(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
     c->group = group;
     hs->kex_group = group;
@@ -89,13 +96,14 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
-/* ServerHelloDone (empty); our flight: ClientKeyExchange, ChangeCipherSpec,
- * Finished. */
+/* ServerHelloDone (empty); our flight: [Certificate], ClientKeyExchange,
+ * [CertificateVerify], ChangeCipherSpec, Finished. */
 static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(nk_tls12_send_client_certificate(c));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
     nk_wr_u8(&w, hs->kex_pub_len);
@@ -104,6 +112,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
     MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
     nk_wipe(hs->pms, sizeof hs->pms);
     NK_TRY(st);
+    NK_TRY(nk_tls12_send_cert_verify(c));
     NK_TRY(nk_tls12_send_ccs(c));
     return nk_tls12_send_finished(c);
 }
@@ -123,6 +132,14 @@ static MSTATUS on_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t
     return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
 }
 
+/* RFC 5246 §7.4.1.1: "This message will be ignored by the client if the
+ * client is currently negotiating a session", and it is not part of the
+ * handshake hashes. */
+static MSTATUS ignore_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    return nk_rd_done(b);
+}
+
 /* The ServerHello row's handler is the TLS 1.3 client's, which chose this
  * protocol: this one never runs. */
 static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -130,8 +147,9 @@ static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *
     return ERR_SSL_INTERNAL;
 }
 
-/* RFC 5246 §7.3: the client's states for a full handshake without client
- * authentication (a CertificateRequest is unexpected_message for now). The
+/* RFC 5246 §7.3: the client's states for a full handshake; a
+ * CertificateRequest may come between the ServerKeyExchange and the
+ * ServerHelloDone (RFC 5246 §7.4.4), once. The
  * ServerHello row is the one the TLS 1.3 client's handler chose this
  * protocol from (handshake/protocol.c). */
 static const struct nk_step client12[] = {
@@ -140,9 +158,18 @@ static const struct nk_step client12[] = {
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_REQUEST,  nk_tls12_on_certificate_request, ST_C12_WAIT_SHD_CR },
+    { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
     { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
+
+    { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CERT },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SKE },
+    { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD },
+    { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD_CR },
+    { ST_C12_WAIT_CCS,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_FIN },
 };
 
 const struct nk_protocol nk_tls12_client = {

@@ -93,7 +93,15 @@ MSTATUS nk_tls12_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     /* RFC 5246 §7.4.2: the server's certificate is required with every
      * suite we speak; an empty list is a handshake_failure. */
-    NK_CHECK(hs->peer_chain_len > 0, ERR_SSL_HANDSHAKE_FAILURE);
+    NK_CHECK(hs->peer_chain_len > 0 || c->role == NK_SERVER, ERR_SSL_HANDSHAKE_FAILURE);
+    /* RFC 5246 §7.4.6: a client without a certificate sends an empty list;
+     * "If the client does not send any certificates, the server MAY at its
+     * discretion either continue the handshake without client
+     * authentication, or respond with a fatal handshake_failure alert" —
+     * the latter when it requires one (the TLS 1.3 error; the alert is
+     * handshake_failure in TLS 1.2, engine/engine.c). */
+    if (hs->peer_chain_len == 0)
+        return (c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH) ? ERR_SSL_CERTIFICATE_REQUIRED : OK;
     return nk_hs_verify_peer_chain(c);
 }
 

@@ -70,10 +70,19 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
         NK_TRY(nk_tls_set_server_name(c, name));
     }
-    /* RFC 5246 §7.4.1.4.1: without signature_algorithms a client means
-     * SHA-1, which we do not sign with: handshake_failure. */
+    /* RFC 5246 §7.4.1.4.1: "If the client does not send the
+     * signature_algorithms extension, the server MUST ... behave as if the
+     * client had sent the value {sha1,rsa}" (or {sha1,ecdsa}): SHA-1, which
+     * we sign with only when the application allowed it (SSL_setSha1SigAlg);
+     * otherwise handshake_failure. */
     x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SIGNATURE_ALGORITHMS);
-    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
+    if (!x) {
+        NK_CHECK(c->cfg->ssl.allowSha1SigAlg, ERR_SSL_HANDSHAKE_FAILURE);
+        hs->peer_sigs[0] = NK_SIG_RSA_PKCS1_SHA1;
+        hs->peer_sigs[1] = NK_SIG_ECDSA_SHA1;
+        hs->n_peer_sigs = 2;
+        return OK;
+    }
     struct nk_rd r = x->data;
     return nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known);
 }
@@ -83,14 +92,16 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     enum nk_key_type kt = c->hs->identity->type;
-    int auth = kt == NK_KEY_RSA ? NK_AUTH_RSA
-             : (kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521) ? NK_AUTH_ECDSA : -1;
+    int ecdsa = kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521;
+    /* RFC 8422 §2: ECDHE_ECDSA suites take an EdDSA certificate too. */
+    int auth = kt == NK_KEY_RSA || kt == NK_KEY_RSA_PSS ? NK_AUTH_RSA
+             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA : -1;
     /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
      * the client's supported_groups (when it sent the extension). */
     uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
                    : NK_GROUP_SECP521R1;
     const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
-    if (auth == NK_AUTH_ECDSA && sg) {
+    if (ecdsa && sg) {
         struct nk_rd r = sg->data, list;
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
         NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
@@ -136,7 +147,7 @@ static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
     return ERR_SSL_NO_GROUP_MATCH;
 }
 
-static MSTATUS send_server_hello(struct nk_tls *c)
+static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
@@ -159,6 +170,7 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     }
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
+    NK_TRY(nk_tls12_server_hello_exts(c, ch, &w));
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }
@@ -186,7 +198,7 @@ static MSTATUS send_server_key_exchange(struct nk_tls *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
+    NK_TRY(nk_identity_sign12(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* the signature's real length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);
@@ -204,24 +216,34 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(check_compression(ch));
-    /* No CertificateRequest in TLS 1.2 yet: a server that must authenticate
-     * its clients does not go on without it. */
-    NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_HANDSHAKE_FAILURE);
+    /* RFC 7507 §3: "If TLS_FALLBACK_SCSV appears in ClientHello.cipher_suites
+     * and the highest protocol version supported by the server is higher
+     * than the version indicated by the client, the server MUST respond with
+     * a fatal inappropriate_fallback alert". This client offered 1.2 at most. */
+    NK_CHECK(!(c->max_minor >= 4 && lists_u16(ch->suites, NK_TLS12_SCSV_FALLBACK)),
+             ERR_SSL_INAPPROPRIATE_FALLBACK);
     memcpy(hs->client_random, ch->random, 32);
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
-    hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
-                                               c->sig_prefs, &hs->sig_scheme);
+    uint16_t ours[NK_TLS12_MAX_SIGS];
+    size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
+    hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
+                                            n_ours, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     NK_TRY(pick_suite(c, ch));
     NK_TRY(pick_group(c, ch));
     hs->hash = c->suite->hash;
+    int want_cert = nk_tls12_wants_client_cert(c);
+    hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
-    NK_TRY(send_server_hello(c));
+    NK_TRY(send_server_hello(c, ch));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
     NK_TRY(send_server_key_exchange(c));
-    return send_server_hello_done(c);
+    if (want_cert)
+        NK_TRY(nk_tls12_send_certificate_request(c));
+    NK_TRY(send_server_hello_done(c));
+    return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its ClientKeyExchange */
 }
 
 /* RFC 8422 §5.7: ClientECDiffieHellmanPublic, an uncompressed point<1..255>. */
@@ -240,6 +262,8 @@ static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     if (st == OK)
         st = nk_tls12_derive(c, pms, pms_len);
     nk_wipe(pms, sizeof pms);
+    if (st == OK && nk_tls12_client_sent_cert(c))
+        return NK_HS_ALT;   /* RFC 5246 §7.4.8: its CertificateVerify comes next */
     return st;
 }
 
@@ -261,13 +285,19 @@ static MSTATUS on_renegotiation(struct nk_tls *c, struct nk_rd *b, const uint8_t
     return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
 }
 
-/* RFC 5246 §7.3: the server's states for a full handshake without client
- * authentication. The client's ChangeCipherSpec has its one row: anywhere
+/* RFC 5246 §7.3: the server's states for a full handshake, with client
+ * authentication when we ask for it (RFC 5246 §7.4.6: a client that was
+ * asked sends a Certificate, maybe empty; one that sent a certificate
+ * sends a CertificateVerify after its ClientKeyExchange). The client's ChangeCipherSpec has its one row: anywhere
  * else it is unexpected_message. */
 static const struct nk_step server12[] = {
     /* state            content type              message                     handler                 next */
-    { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE },
-    { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS },
+    { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE,
+      .alt = ST_S12_WAIT_CERT /* we sent a CertificateRequest */ },
+    { ST_S12_WAIT_CERT, NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_S12_WAIT_CKE },
+    { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS,
+      .alt = ST_S12_WAIT_CV /* the client sent a certificate */ },
+    { ST_S12_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,   nk_tls12_on_cert_verify, ST_S12_WAIT_CCS },
     { ST_S12_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12_WAIT_FIN },
     { ST_S12_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_client_finished,     ST_CONNECTED },
     { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         on_renegotiation,       ST_CONNECTED },

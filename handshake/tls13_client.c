@@ -258,16 +258,8 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
                  ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
-        if (t == NK_EXT_RECORD_SIZE_LIMIT) {
-            uint16_t lim;
-            struct nk_rd r = e[i].data;
-            NK_TRY(nk_rd_u16(&r, &lim));
-            NK_TRY(nk_rd_done(&r));
-            /* RFC 8449 §4: below 64 is illegal_parameter; in TLS 1.2 the
-             * limit is the plaintext's own (no inner content type). */
-            NK_CHECK(lim >= 64, ERR_SSL_ILLEGAL_PARAMETER);
-            c->send_limit = lim < NK_MAX_PLAIN ? lim : NK_MAX_PLAIN;
-        }
+        if (t == NK_EXT_RECORD_SIZE_LIMIT)
+            NK_TRY(nk_tls12_on_record_size_limit(c, &e[i]));
     }
     return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
 }

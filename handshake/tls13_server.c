@@ -169,9 +169,9 @@ static MSTATUS read_client_exts(struct nk_tls *c, struct offer *o)
     return OK;
 }
 
-static MSTATUS choose_alpn(struct nk_tls *c, struct offer *o)
+MSTATUS nk_hello_choose_alpn(struct nk_tls *c, const struct nk_client_hello *ch)
 {
-    const struct nk_ext *x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_ALPN);
+    const struct nk_ext *x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ALPN);
     c->alpn[0] = 0;
     if (!x || !c->alpn_cb)
         return OK;
@@ -309,14 +309,8 @@ static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct offer *o, int 
         nk_wr_u16(&w, NK_EXT_SERVER_NAME);
         nk_wr_u16(&w, 0);
     }
-    if (c->alpn[0]) {
-        size_t len = strlen(c->alpn);
-        nk_wr_u16(&w, NK_EXT_ALPN);
-        nk_wr_u16(&w, (uint16_t)(2 + 1 + len));
-        nk_wr_u16(&w, (uint16_t)(1 + len));
-        nk_wr_u8(&w, (uint8_t)len);
-        nk_wr_bytes(&w, c->alpn, len);
-    }
+    if (c->alpn[0])
+        nk_ext_write_alpn_choice(&w, c->alpn);
     if (o->rsl) {    /* RFC 8449 §4: answer with our own limit */
         nk_wr_u16(&w, NK_EXT_RECORD_SIZE_LIMIT);
         nk_wr_u16(&w, 2);
@@ -387,7 +381,7 @@ static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *r
     int sni_used = c->server_name && c->server_name[0];
     /* ALPN first: a ticket resumes only under the protocol it was issued for.
      * The binder covers the transcript before this ClientHello. */
-    NK_TRY(choose_alpn(c, o));
+    NK_TRY(nk_hello_choose_alpn(c, o->ch));
     NK_TRY(nk_psk_server_check(c, o->ch->exts, o->ch->n_exts, raw, n));
     if (!hs->psk_ok) {
         hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs,

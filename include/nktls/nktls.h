@@ -241,7 +241,12 @@ MSTATUS NKTLS_didHelloRetry(sbyte4 connectionInstance, intBoolean *pRetried);
  * rsa_pss_pss_sha256/384/512; numSchemes 0 restores it. ERR_INVALID_ARG for a
  * scheme nktls does not know, one named twice, or more than 16; the SHA-1
  * schemes (rsa_pkcs1_sha1, ecdsa_sha1) only after SSL_setSha1SigAlg(TRUE), and
- * never for a TLS 1.3 CertificateVerify (§4.4.3), nor rsa_pkcs1_*. */
+ * never for a TLS 1.3 CertificateVerify (§4.4.3), nor rsa_pkcs1_*. In TLS 1.2
+ * (RFC 5246 §7.4.1.4.1) the default lists a server offers and accepts, and
+ * either side's default SIGNING list, go on with rsa_pkcs1_sha256/384/512,
+ * then the SHA-1 schemes while SSL_setSha1SigAlg allows them (a client's
+ * ClientHello offers the list above); an ECDSA scheme there names a hash, not
+ * a curve. A list set here is used as it is. */
 #define NKTLS_SIGS_OFFERED  0
 #define NKTLS_SIGS_ACCEPTED 1
 #define NKTLS_SIGS_SIGNING  2

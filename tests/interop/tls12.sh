@@ -6,7 +6,14 @@
 # go each way and are compared byte for byte. Also: a TLS 1.3-capable client
 # offered TLS 1.2 only by a TLS 1.3 server detects no sentinel it should not
 # (s_server capped at 1.2 sends none), and the server's downgrade sentinel
-# (RFC 8446 §4.1.3) is in its random. Prints TAP.
+# (RFC 8446 §4.1.3) is in its random. Client authentication (RFC 5246
+# §7.4.4-§7.4.8) both ways: s_client with a certificate against nktls-server
+# requiring one (and without: handshake_failure), nktls-client with a
+# certificate against s_server -Verify 1; the same with gnutls-cli and
+# gnutls-serv where they are installed. TLS_FALLBACK_SCSV (RFC 7507) gets
+# inappropriate_fallback. s_client -sigalgs: the ServerKeyExchange is signed
+# with the one scheme offered (PKCS#1 v1.5 included). ALPN and the SNI
+# acknowledgement in the ServerHello; max_fragment_length. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +88,123 @@ srv_curve_unlisted() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# Client authentication: nktls-server requires a certificate (--verify-client);
+# s_client sends the P-256 client certificate and its CertificateVerify.
+srv_mutual() {
+    local name=srv12-mutual out err
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -cert "$CERTS/client.pem" -key "$CERTS/client.key"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+    grep -qx "Protocol version: TLSv1.2" "$err" || { fail "not TLS 1.2" "$err"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# The same with gnutls-cli as the TLS 1.2 client (a second implementation's
+# reading of our CertificateRequest and its CertificateVerify).
+srv_mutual_gnutls() {
+    local name=srv12-mutual-gnutls out
+    command -v gnutls-cli >/dev/null || { SKIP_REASON="gnutls-cli not installed"; return 2; }
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out
+    spawn_fed "$name" "$TEXT_C2S" "$out" "$(size_of "$TEXT_C2S")" \
+        gnutls-cli -p "$NK_PORT" 127.0.0.1 --sni-hostname localhost --verify-hostname localhost \
+        --x509cafile "$CERTS/ca.pem" --logfile "$WORK/$name.log" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2" \
+        --x509certfile "$CERTS/client.pem" --x509keyfile "$CERTS/client.key"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "gnutls-cli exited with status $RC" "$WORK/$name.log" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    same_bytes "$TEXT_C2S" "$out" "echo" "$WORK/$name.log" "$NK_LOG" || return 1
+    grep -q "^- Description: (TLS1.2-" "$WORK/$name.log" || { fail "not TLS 1.2" "$WORK/$name.log"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# Without a certificate: RFC 5246 §7.4.6, handshake_failure (40).
+srv_mutual_nocert() {
+    local name=srv12-mutual-nocert
+    nk_server_ensure tls12-mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 40|alert handshake failure" "$WORK/$name.err" ||
+        { fail "no handshake_failure alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# RFC 7507 §3: s_client -fallback_scsv offers TLS 1.2 with TLS_FALLBACK_SCSV;
+# nktls-server speaks TLS 1.3 too: inappropriate_fallback (86).
+srv_fallback_scsv() {
+    local name=srv12-fallback
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -fallback_scsv \
+        -nocommands "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 86|inappropriate fallback" "$WORK/$name.err" ||
+        { fail "no inappropriate_fallback alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
+# RFC 5246 §7.4.1.4.1: s_client offering one signature scheme gets a
+# ServerKeyExchange signed with it: PKCS#1 v1.5 with the RSA certificate,
+# ECDSA-SHA384 with the P-256 one (a TLS 1.2 ECDSA scheme names no curve).
+srv_sigalgs() {
+    local sigalgs=$1 cert=$2 want_type=$3 want_digest=$4 name=srv12-sigalgs-$1 out err
+    nk_server_ensure "tls12-$cert" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -sigalgs "$sigalgs"
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+    grep -qx "Signature type: $want_type" "$err" || { fail "signature type not $want_type" "$err"; return 1; }
+    grep -qx "Hash used: $want_digest" "$err" || { fail "digest not $want_digest" "$err"; return 1; }
+}
+
+# RFC 7301 and RFC 6066 §3 in the TLS 1.2 ServerHello: s_client offers h2 and
+# http/1.1 and names the host; nktls-server (--alpn h2) chooses h2 and
+# acknowledges the name with an empty server_name (s_client -tlsextdebug
+# prints the ServerHello's extensions).
+srv_alpn_sni() {
+    local name=srv12-alpn
+    nk_server_ensure tls12-alpn --cert "$CERTS/server.pem" --key "$CERTS/server.key" --alpn h2 -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -alpn h2,http/1.1 -tlsextdebug </dev/null \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -q "^ALPN protocol: h2" "$WORK/$name.out" || { fail "h2 not chosen" "$WORK/$name.out"; return 1; }
+    grep -q 'TLS server extension "server name" (id=0), len=0' "$WORK/$name.out" ||
+        { fail "no empty server_name in the ServerHello" "$WORK/$name.out"; return 1; }
+    grep -q "Protocol *: TLSv1.2" "$WORK/$name.out" || { fail "not TLS 1.2" "$WORK/$name.out"; return 1; }
+}
+
+# RFC 6066 §4: s_client -maxfraglen 512 asks for records of at most 512
+# bytes; the ServerHello echoes max_fragment_length (code 1: s_client
+# -tlsextdebug shows it), and 100 KB are echoed in such records.
+srv_max_fragment_length() {
+    local name=srv12-maxfrag out err
+    nk_server_ensure tls12-server --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -maxfraglen 512 -tlsextdebug </dev/null \
+        >"$WORK/$name-ext.out" 2>"$WORK/$name-ext.err"
+    grep -q 'TLS server extension "max fragment length" (id=1), len=1' "$WORK/$name-ext.out" ||
+        { fail "max_fragment_length not echoed" "$WORK/$name-ext.out"; return 1; }
+    out=$WORK/$name.out err=$WORK/$name.err
+    spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
+        openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -maxfraglen 512
+    finish "$SPAWN_PID"
+    [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
+    same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -89,6 +213,15 @@ for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
 done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
+run_case "nktls-server.s_client_tls12.client_certificate" srv_mutual
+run_case "nktls-server.s_client_tls12.client_certificate_missing" srv_mutual_nocert
+run_case "nktls-server.gnutls_cli_tls12.client_certificate" srv_mutual_gnutls
+run_case "nktls-server.s_client_tls12.fallback_scsv" srv_fallback_scsv
+run_case "nktls-server.s_client_tls12.alpn_and_sni" srv_alpn_sni
+run_case "nktls-server.s_client_tls12.max_fragment_length_512" srv_max_fragment_length
+run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha256" srv_sigalgs RSA+SHA256 server-rsa RSA SHA256
+run_case "nktls-server.s_client_tls12.sigalgs_rsa_pkcs1_sha512" srv_sigalgs RSA+SHA512 server-rsa RSA SHA512
+run_case "nktls-server.s_client_tls12.sigalgs_ecdsa_sha384_p256" srv_sigalgs ECDSA+SHA384 server ECDSA SHA384
 nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================
@@ -117,9 +250,59 @@ cli_suite() {
         { fail "nktls-client did not report $suite" "$WORK/$name-cli.err"; return 1; }
 }
 
+# s_server -Verify 1 requires a client certificate and verifies it: the
+# exchange works only if nktls-client sent its certificate and a
+# CertificateVerify s_server accepts.
+cli_mutual() {
+    local name=cli12-mutual sout cout
+    sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out
+    start_peer_server "$name-srv" "$DATA_S2C" "$sout" "$(size_of "$DATA_C2S")" \
+        openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -Verify 1 -CAfile "$CERTS/ca.pem" \
+        -verify_return_error ||
+        { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
+    spawn_fed "$name-cli" "$DATA_C2S" "$cout" "$(size_of "$DATA_S2C")" \
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" -v
+    finish "$SPAWN_PID"
+    local cli_rc=$RC
+    finish_within "$PEER_PID" 2
+    [ "$cli_rc" -eq 0 ] ||
+        { fail "nktls-client exited with status $cli_rc" "$WORK/$name-cli.err" "$WORK/$name-srv.err"; return 1; }
+    same_bytes "$DATA_C2S" "$sout" "client to server" "$WORK/$name-srv.err" || return 1
+    same_bytes "$DATA_S2C" "$cout" "server to client" "$WORK/$name-cli.err" || return 1
+    grep -q "^protocol: TLSv1.2" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
+}
+
+# gnutls-serv held to TLS 1.2, requiring and verifying a client certificate:
+# nktls-client answers its CertificateRequest.
+cli_mutual_gnutls() {
+    local name=cli12-mutual-gnutls
+    command -v gnutls-serv >/dev/null || { SKIP_REASON="gnutls-serv not installed"; return 2; }
+    start_peer_server "$name-srv" /dev/null /dev/null 1 \
+        gnutls-serv --echo --crlf -p @PORT@ --x509certfile "$CERTS/server.pem" \
+        --x509keyfile "$CERTS/server.key" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2" \
+        --require-client-cert --verify-client-cert --x509cafile "$CERTS/ca.pem" ||
+        { fail "gnutls-serv did not start" "$WORK/$name-srv.err" "$WORK/$name-srv.out"; return 1; }
+    spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
+        "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" -v
+    finish "$SPAWN_PID"
+    local cli_rc=$RC
+    stop_pid "$PEER_PID"
+    [ "$cli_rc" -eq 0 ] ||
+        { fail "nktls-client exited with status $cli_rc" "$WORK/$name-cli.err" "$WORK/$name-srv.out"; return 1; }
+    same_bytes "$TEXT_C2S" "$WORK/$name-cli.out" "echo" "$WORK/$name-cli.err" "$WORK/$name-srv.out" || return 1
+    grep -q "^protocol: TLSv1.2" "$WORK/$name-cli.err" ||
+        { fail "nktls-client did not report TLSv1.2" "$WORK/$name-cli.err"; return 1; }
+}
+
 section "nktls-client <-> openssl s_server -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
 done
+run_case "nktls-client.s_server_tls12.client_certificate" cli_mutual
+run_case "nktls-client.gnutls_serv_tls12.client_certificate" cli_mutual_gnutls
 
 tap_done

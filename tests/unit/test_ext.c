@@ -130,11 +130,12 @@ TEST(parse_neighbour_types_are_not_duplicates)
     struct nk_ext e[NK_MAX_EXTS];
     size_t n = 0;
     EXPECT_EQ(nk_ext_parse(&r, e, &n), OK);
-    /* server_name (0) and the first unknown (1). */
-    ASSERT_EQ(n, 2u);
+    /* server_name (0), max_fragment_length (1) and the first unknown (63). */
+    ASSERT_EQ(n, 3u);
     EXPECT_EQ(e[0].type, 0);
     EXPECT_EQ(e[1].type, 1);
-    EXPECT_EQ(e[1].last, 0);
+    EXPECT_EQ(e[2].type, 63);
+    EXPECT_EQ(e[2].last, 0);
     nk_buf_free(&b);
 }
 

@@ -80,6 +80,8 @@
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
     X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
+    X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
+    X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "the peer's certificate chain does not end at a trusted CA") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "the peer's self-signed certificate is not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "the certificate has expired") \
@@ -94,8 +96,8 @@
     X(ERR_CERT_KEY_MISMATCH,                -14328, "the private key does not belong to the certificate") \
     X(ERR_CERT_SHA1_SIGNATURE,              -14329, "certificate signed with SHA-1") \
     X(ERR_CERT_KEY_USAGE,                   -14330, "certificate key usage does not allow this role") \
-    X(ERR_CERT_REVOKED,                     -14331, "certificate revoked (stapled OCSP response)") \
-    X(ERR_CERT_STATUS,                      -14332, "no acceptable OCSP response for the certificate")
+    X(ERR_CERT_REVOKED,                     -14331, "the certificate is revoked (its stapled OCSP response says so)") \
+    X(ERR_CERT_STATUS,                      -14332, "the server stapled no acceptable OCSP response for its certificate")
 
 #define NKTLS_ERROR_ENUM_(name, value, text) name = (value),
 enum nktlsStatus { NKTLS_ERROR_LIST(NKTLS_ERROR_ENUM_) };
