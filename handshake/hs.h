@@ -48,6 +48,8 @@ enum {
     ST_C12_WAIT_CERT, ST_C12_WAIT_SKE, ST_C12_WAIT_SHD, ST_C12_WAIT_CCS, ST_C12_WAIT_FIN,
     /* TLS 1.2 server (handshake/tls12_server.c) */
     ST_S12_WAIT_CKE, ST_S12_WAIT_CCS, ST_S12_WAIT_FIN,
+    /* TLS 1.2 abbreviated handshakes (handshake/tls12_resume.c) */
+    ST_C12R_WAIT_CCS, ST_C12R_WAIT_FIN, ST_S12R_WAIT_CCS, ST_S12R_WAIT_FIN,
 };
 
 struct tls13PSK;
@@ -107,6 +109,14 @@ struct nk_hs {
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
     uint8_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
+
+    /* TLS 1.2 resumption by session id (handshake/tls12_resume.c) */
+    uint8_t sess_id_len;             /* client: the session SSL_connect gave (tls12_resume.c) */
+    uint8_t sess_id[32];
+    uint8_t sess_master[48];
+    uint8_t sess_offered;            /* client: the client cache knew it: offered */
+    uint16_t sess_suite;             /* client: the offered session's suite */
+    uint8_t sess_binding[32];        /* server: nk_ticket_binding at the ClientHello */
 };
 
 /* ---- state tables (handshake/protocol.c) ----

@@ -3,6 +3,7 @@
 #include "handshake/hs.h"
 #include "handshake/psk.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
@@ -148,6 +149,7 @@ static MSTATUS client_start(struct nk_tls *c)
     NK_TRY(nk_random(hs->client_random, 32));
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
+    NK_TRY(nk_tls12_client_load(c));   /* a TLS 1.2 session to resume: its id */
     hs->kex_group = c->groups[0];
     if (c->max_minor >= 4)   /* tickets are TLS 1.3's */
         NK_TRY(nk_psk_client_load(c));
@@ -231,8 +233,8 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
 /* RFC 5246 §7.4.1.4: a TLS 1.2 ServerHello's extensions answer ones we sent
  * (unsupported_extension else), each once; renegotiation_info we always send
  * when TLS 1.2 is allowed. Then TLS 1.2 takes over. */
-static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
-                              const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
+static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
+                              uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
 {
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
@@ -242,7 +244,7 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
     }
-    return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
+    return nk_tls12_on_server_hello(c, version, sid, suite, comp, e, ne, raw, n);
 }
 
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -273,7 +275,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         if (c->max_minor >= 4)
             NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
         NK_CHECK(c->min_minor <= 3 && version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
-        return server_hello12(c, version, suite, comp, e, ne, raw, n);
+        return server_hello12(c, version, sid, suite, comp, e, ne, raw, n);
     }
     NK_CHECK(c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */

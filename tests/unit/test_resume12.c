@@ -1,0 +1,441 @@
+/* test_resume12.c — TLS 1.2 resumption by session id (RFC 5246 §7.3,
+ * §7.4.1.2, §7.4.1.3; RFC 7627 §5.3), in memory over the public API: a full
+ * handshake, SSL_getClientSessionInfo, then SSL_connect with that id and
+ * master secret. Resumed where it must be (the abbreviated handshake's three
+ * records), a full handshake wherever the session does not fit (another
+ * store, client-authentication policy, server name, suite, an unknown,
+ * altered, expired or evicted id, a wrong master secret), and the refusals
+ * (a server that resumes with another suite or drops EMS). The stores live
+ * across the connections of one case, as a server's do; each case is its own
+ * process, so the caches start empty. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "unit/tls_pair.h"
+#include "unit/bad_env.h"
+#include "handshake/tls12_resume.h"
+
+struct session {
+    ubyte id_len;
+    ubyte id[SSL_MAXSESSIONIDSIZE];
+    ubyte master[SSL_MASTERSECRETSIZE];
+};
+
+struct setup {
+    const struct session *offer;   /* NULL: a fresh client */
+    const char *host;              /* NULL: the leaf's host name */
+    certStorePtr srv;              /* NULL: the case's server store */
+    ubyte4 srv_flags;
+    int client_13;                 /* the client allows TLS 1.3 too (the default) */
+    int64_t srv_skew, cli_skew;    /* seconds added to either side's clock */
+};
+
+FIXTURE(r12) {
+    certStorePtr srv, cli;
+    struct tp_pair p;
+};
+
+FIXTURE_SETUP(r12)
+{
+    self->srv = tp_store_new();
+    self->cli = tp_store_new();
+    ASSERT_TRUE(self->srv && self->cli);
+    ASSERT_EQ(tp_store_identity(self->srv, pki.leaf[K_P256], pki.key[K_P256], pki.inter), OK);
+    ASSERT_EQ(tp_store_trust(self->cli, pki.root), OK);
+}
+
+FIXTURE_TEARDOWN(r12)
+{
+    tp_free(&self->p);
+    CERT_STORE_releaseStore(&self->srv);
+    CERT_STORE_releaseStore(&self->cli);
+}
+
+/* A pair over the case's stores, not yet started (the next call frees it). */
+static MSTATUS pair(FIXTURE_DATA(r12) *self, const struct setup *s)
+{
+    const char *host = s->host ? s->host : key_host[K_P256];
+    tp_free(&self->p);
+    MSTATUS st = tp_new_stores(&self->p, s->srv ? s->srv : self->srv, self->cli, host);
+    self->p.store[TP_SERVER] = self->p.store[TP_CLIENT] = NULL;   /* the case keeps them */
+    NK_TRY(st);
+    struct tp_pair *p = &self->p;
+    if (s->offer) {   /* the client again, now with the session */
+        NK_TRY(SSL_closeConnection(p->h[TP_CLIENT]));
+        p->h[TP_CLIENT] = SSL_connect(-1, s->offer->id_len, (ubyte *)s->offer->id, (ubyte *)s->offer->master,
+                                      (const sbyte *)host, self->cli);
+        NK_CHECK(p->h[TP_CLIENT] > 0, (MSTATUS)p->h[TP_CLIENT]);
+        NK_TRY(nk_conn_get(p->h[TP_CLIENT], &p->c[TP_CLIENT]));
+        p->c[TP_CLIENT]->is_async = 1;
+    }
+    p->c[TP_SERVER]->now = ((int64_t)time(NULL) + s->srv_skew) * 1000;
+    p->c[TP_CLIENT]->now = ((int64_t)time(NULL) + s->cli_skew) * 1000;
+    NK_TRY(SSL_setSessionFlags(p->h[TP_SERVER], s->srv_flags));
+    NK_TRY(SSL_ioctl(p->h[TP_SERVER], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION));
+    if (!s->client_13)
+        NK_TRY(SSL_ioctl(p->h[TP_CLIENT], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION));
+    return OK;
+}
+
+static MSTATUS connect_with(FIXTURE_DATA(r12) *self, const struct setup *s)
+{
+    NK_TRY(pair(self, s));
+    return tp_handshake(&self->p);
+}
+
+static MSTATUS info(FIXTURE_DATA(r12) *self, struct session *out)
+{
+    return SSL_getClientSessionInfo(self->p.h[TP_CLIENT], &out->id_len, out->id, out->master);
+}
+
+static int resumed(FIXTURE_DATA(r12) *self)
+{
+    return NKTLS_isSessionResumed(self->p.h[TP_SERVER]) && NKTLS_isSessionResumed(self->p.h[TP_CLIENT]);
+}
+
+/* Neither side resumed, and both are open with TLS 1.2. */
+static int full(FIXTURE_DATA(r12) *self)
+{
+    return !NKTLS_isSessionResumed(self->p.h[TP_SERVER]) && !NKTLS_isSessionResumed(self->p.h[TP_CLIENT])
+        && self->p.c[TP_CLIENT]->minor == 3 && self->p.c[TP_SERVER]->minor == 3;
+}
+
+/* A first full handshake and the session it leaves. */
+static void first(struct __test_metadata *_metadata, FIXTURE_DATA(r12) *self, struct session *s)
+{
+    struct setup st = { 0 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+    ASSERT_EQ(info(self, s), OK);
+    ASSERT_EQ(s->id_len, 32);
+    /* The master secret is the one both ends hold. */
+    ASSERT_MEM_EQ(s->master, self->p.c[TP_SERVER]->exporter, 48);
+}
+
+TEST_F(r12, resumed_by_id)
+{
+    struct session s, again;
+    first(_metadata, self, &s);
+    ASSERT_EQ(self->p.records[TP_S2C], 6u);   /* ServerHello, Certificate, SKE, SHD, CCS, Finished */
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+    /* RFC 5246 §7.3, Figure 2: ServerHello, ChangeCipherSpec, Finished; the
+     * client's ClientHello, ChangeCipherSpec, Finished. */
+    EXPECT_EQ(self->p.records[TP_S2C], 3u);
+    EXPECT_EQ(self->p.records[TP_C2S], 3u);
+    ASSERT_EQ(info(self, &again), OK);
+    ASSERT_EQ(again.id_len, 32);
+    ASSERT_MEM_EQ(again.id, s.id, 32);
+    ASSERT_MEM_EQ(again.master, s.master, 48);
+    /* Data both ways under the new keys. */
+    ASSERT_EQ(tp_send(&self->p, TP_CLIENT, "ping", 4), OK);
+    ASSERT_EQ(tp_send(&self->p, TP_SERVER, "pong!", 5), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    ASSERT_EQ(self->p.rx[TP_SERVER].len, 4u);
+    ASSERT_MEM_EQ(self->p.rx[TP_SERVER].p, "ping", 4);
+    ASSERT_EQ(self->p.rx[TP_CLIENT].len, 5u);
+    ASSERT_MEM_EQ(self->p.rx[TP_CLIENT].p, "pong!", 5);
+    /* The same exporter output at both ends, and not the first connection's. */
+    ubyte a[32], b[32];
+    ASSERT_EQ(SSL_generateExportKeyMaterial(self->p.h[TP_CLIENT], a, 32, (ubyte *)"EXPORTER-t", 10, NULL, 0, 0), OK);
+    ASSERT_EQ(SSL_generateExportKeyMaterial(self->p.h[TP_SERVER], b, 32, (ubyte *)"EXPORTER-t", 10, NULL, 0, 0), OK);
+    ASSERT_MEM_EQ(a, b, 32);
+    /* A session resumes more than once within its lifetime. */
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+}
+
+/* A client that also offers TLS 1.3 resumes a TLS 1.2 server's session. */
+TEST_F(r12, client_allowing_13)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s, .client_13 = 1 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+}
+
+TEST_F(r12, server_forgot_the_id)
+{
+    struct session s, now;
+    first(_metadata, self, &s);
+    nk_cache12_flush(NK_CACHE12_SERVER);
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+    ASSERT_EQ(info(self, &now), OK);
+    ASSERT_EQ(now.id_len, 32);
+    ASSERT_NE(memcmp(now.id, s.id, 32), 0);
+}
+
+/* RFC 5246 §7.4.1.2 leaves the lifetime to the server; ours is
+ * NKTLS_LIMIT_SESSION_LIFETIME. Expired at the server: a full handshake. */
+TEST_F(r12, expired_at_server)
+{
+    struct session s;
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s, .srv_skew = 59 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+    st.srv_skew = 61;
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+/* Expired in the client's record: not offered. */
+TEST_F(r12, expired_at_client)
+{
+    struct session s;
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s, .cli_skew = 61 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+/* The cache holds NKTLS_LIMIT_SESSION_CACHE sessions; the oldest goes. */
+TEST_F(r12, cache_full_evicts_oldest)
+{
+    struct session s[3];
+    struct setup st = { 0 };
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_CACHE, 2), OK);
+    for (int i = 0; i < 3; i++) {
+        st.srv_skew = i;   /* made a second apart: an order to evict by */
+        ASSERT_EQ(connect_with(self, &st), OK);
+        ASSERT_EQ(info(self, &s[i]), OK);
+    }
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 2u);
+    struct setup again = { .offer = &s[0], .srv_skew = 3 };
+    ASSERT_EQ(connect_with(self, &again), OK);
+    ASSERT_TRUE(full(self));
+    again.offer = &s[2];
+    ASSERT_EQ(connect_with(self, &again), OK);
+    ASSERT_TRUE(resumed(self));
+}
+
+/* Cache off: the ServerHello carries no id, and there is nothing to resume. */
+TEST_F(r12, cache_off)
+{
+    struct session s;
+    struct setup st = { 0 };
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_CACHE, 0), OK);
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_EQ(info(self, &s), OK);
+    EXPECT_EQ(s.id_len, 0);
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 0u);
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_CLIENT), 0u);
+}
+
+/* Made where no client certificate was asked for; offered where one is
+ * asked for: a full handshake, never one that skips the request. */
+TEST_F(r12, not_across_client_auth_policy)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s, .srv_flags = NKTLS_FLAG_REQUEST_MUTUAL_AUTH };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+/* Another server store (another identity and trust): a full handshake. */
+TEST_F(r12, not_across_stores)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    certStorePtr other = tp_store_new();
+    ASSERT_NOT_NULL(other);
+    ASSERT_EQ(tp_store_identity(other, pki.leaf[K_P256], pki.key[K_P256], pki.inter), OK);
+    struct setup st = { .offer = &s, .srv = other };
+    MSTATUS r = connect_with(self, &st);
+    int was_full = full(self);
+    tp_free(&self->p);
+    CERT_STORE_releaseStore(&other);
+    ASSERT_EQ(r, OK);
+    ASSERT_TRUE(was_full);
+}
+
+/* A session made with one server name is not offered to another: the
+ * certificate is checked again (and here does not match). */
+TEST_F(r12, not_for_another_server_name)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s, .host = "other.example" };
+    ASSERT_EQ(connect_with(self, &st), ERR_CERT_HOSTNAME_MISMATCH);
+}
+
+TEST_F(r12, wrong_master_secret)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    s.master[7] ^= 1;
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+TEST_F(r12, id_too_long)
+{
+    ubyte id[33] = { 0 }, master[48] = { 0 };
+    ASSERT_EQ(tp_stack(), OK);
+    ASSERT_EQ(SSL_connect(-1, 33, id, master, (const sbyte *)"x", self->cli), ERR_INVALID_ARG);
+    ASSERT_EQ(SSL_connect(-1, 32, id, NULL, (const sbyte *)"x", self->cli), ERR_NULL_POINTER);
+}
+
+static void alter_id(struct tp_hello *h)
+{
+    h->sid[0] ^= 0x80;
+}
+
+/* An id altered on the way: the server does not know it, the handshake is
+ * full (and the client takes the server's new id). */
+TEST_F(r12, altered_id)
+{
+    struct session s, now;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = alter_id, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_TRUE(full(self));
+    ASSERT_EQ(info(self, &now), OK);
+    ASSERT_NE(memcmp(now.id, s.id, 32), 0);
+}
+
+static uint16_t g_suite;
+
+static void drop_suite(struct tp_hello *h)
+{
+    size_t o = 0;
+    for (size_t i = 0; i + 1 < h->suites_len; i += 2)
+        if (nk_load16(h->suites + i) != g_suite) {
+            memmove(h->suites + o, h->suites + i, 2);
+            o += 2;
+        }
+    h->suites_len = o;
+}
+
+/* RFC 5246 §7.4.1.2: the ClientHello must list the session's suite; one
+ * that does not gets a full handshake. */
+TEST_F(r12, suite_not_offered)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    g_suite = self->p.c[TP_SERVER]->suite->id;
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_suite, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_TRUE(full(self));
+    ASSERT_NE(self->p.c[TP_CLIENT]->suite->id, g_suite);
+}
+
+static void other_suite(struct tp_hello *h)
+{
+    nk_store16(h->suites, g_suite);
+}
+
+/* RFC 5246 §7.4.1.3: resuming, the server must keep the session's suite;
+ * a ServerHello that echoes the id with another is illegal_parameter. */
+TEST_F(r12, server_resumes_with_another_suite)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    uint16_t was = self->p.c[TP_SERVER]->suite->id;
+    g_suite = was == 0xc02b ? 0xc02c : 0xc02b;   /* the other ECDSA AES-GCM suite */
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_S2C, .fn = other_suite };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_ILLEGAL_PARAMETER);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+static void drop_ems(struct tp_hello *h)
+{
+    tp_hello_del(h, NK_EXT_EXTENDED_MASTER_SECRET);
+}
+
+/* RFC 7627 §5.3: a ClientHello offering a session made with the extended
+ * master secret but without the extension: the server aborts. */
+TEST_F(r12, client_hello_without_ems)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_ems, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* RFC 7627 §5.3: a ServerHello resuming such a session without the
+ * extension: the client aborts with handshake_failure. */
+TEST_F(r12, server_hello_without_ems)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_S2C, .fn = drop_ems };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_HANDSHAKE_FAILURE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* A TLS 1.3 connection has no session id to give. */
+TEST_F(r12, tls13_has_no_session_info)
+{
+    struct session s;
+    ASSERT_EQ(tp_new_stores(&self->p, self->srv, self->cli, key_host[K_P256]), OK);
+    self->p.store[TP_SERVER] = self->p.store[TP_CLIENT] = NULL;
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(self->p.c[TP_CLIENT]->minor, 4);
+    memset(s.id, 0xee, sizeof s.id);
+    ASSERT_EQ(info(self, &s), OK);
+    EXPECT_EQ(s.id_len, 0);
+    EXPECT_EQ(s.id[0], 0);
+    EXPECT_EQ(SSL_getClientSessionInfo(self->p.h[TP_SERVER], &s.id_len, s.id, s.master), ERR_SSL_BAD_STATE);
+}
+
+/* The cache from many threads at once, over a small bound. */
+static void *hammer(void *arg)
+{
+    struct nk_limits lim = { .session_cache = 8, .session_lifetime = 60 };
+    struct nk_session12 s = { .id_len = 32, .ems = 1, .suite = 0xc02b, .made = 1000 }, out;
+    uintptr_t t = (uintptr_t)arg;
+    for (int i = 0; i < 2000; i++) {
+        s.id[0] = (uint8_t)t;
+        s.id[1] = (uint8_t)(i % 16);
+        memset(s.master, (int)t, sizeof s.master);
+        if (nk_cache12_put(NK_CACHE12_SERVER, &s, &lim, 1000) != OK)
+            return (void *)1;
+        if (nk_cache12_get(NK_CACHE12_SERVER, s.id, 32, &lim, 1000, &out)) {
+            int bad = out.master[0] != (uint8_t)t || out.id[0] != (uint8_t)t;
+            nk_session12_clear(&out);
+            if (bad)
+                return (void *)1;
+        }
+    }
+    return NULL;
+}
+
+TEST(cache_threads)
+{
+    pthread_t th[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        ASSERT_EQ(pthread_create(&th[i], NULL, hammer, (void *)i), 0);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        ASSERT_EQ(pthread_join(th[i], &r), 0);
+        EXPECT_NULL(r);
+    }
+    EXPECT_LE(nk_cache12_count(NK_CACHE12_SERVER), 8u);
+    nk_cache12_flush(NK_CACHE12_SERVER);
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 0u);
+}
+
+TEST_HARNESS_MAIN
