@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/interop/resume.sh — TLS 1.3 resumption with real peers: nktls-server's
-# session tickets resumed by `openssl s_client` and `gnutls-cli`, and
+# session tickets resumed by `openssl s_client` and `gnutls-cli` (and its
+# TLS 1.2 sessions, by session id), and
 # nktls-client (--sess-out / --sess-in) resuming with `openssl s_server` and
 # `gnutls-serv`. A resumed handshake must say so on both sides, and a ticket
 # the server cannot use must fall back to a full handshake. TAP on stdout.
@@ -25,6 +26,43 @@ srv_s_client() {
         -CAfile "$CERTS/ca.pem" -servername localhost -sess_in "$sess" 2>&1)
     echo "$out" | grep -q '^Reused, TLSv1.3' || { fail "second handshake not resumed: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
     echo "$out" | grep -qx second || { fail "data did not come back on the resumed connection"; return 1; }
+}
+
+# TLS 1.2 sessions by id (RFC 5246 §7.3): s_client -tls1_2 -no_ticket
+# keeps the session nktls-server named and offers it again.
+srv_s_client_12() {
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    local sess=$WORK/ossl12.sess out id1 id2
+    rm -f "$sess"
+    out=$( (echo first; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -tls1_2 -no_ticket -sess_out "$sess" 2>&1)
+    echo "$out" | grep -q '^New, TLSv1.2' || { fail "first handshake not a new TLS 1.2 session: $(echo "$out" | tail -1)"; return 1; }
+    id1=$(echo "$out" | sed -n 's/^ *Session-ID: *//p')
+    [ ${#id1} -eq 64 ] || { fail "nktls-server gave no 32-byte session id: '$id1'"; return 1; }
+    out=$( (echo second; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -tls1_2 -no_ticket -sess_in "$sess" 2>&1)
+    echo "$out" | grep -q '^Reused, TLSv1.2' || { fail "second handshake not resumed: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+    id2=$(echo "$out" | sed -n 's/^ *Session-ID: *//p')
+    [ "$id1" = "$id2" ] || { fail "resumed under another id: $id1 / $id2"; return 1; }
+    echo "$out" | grep -qx second || { fail "data did not come back on the resumed connection"; return 1; }
+    # Another server name: nktls-server does not resume the session there.
+    out=$( (echo third; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername other.localhost -tls1_2 -no_ticket -sess_in "$sess" 2>&1)
+    echo "$out" | grep -q '^New, TLSv1.2' || { fail "resumed for another server name: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+}
+
+# gnutls-cli held to TLS 1.2, --resume: two connections in one run.
+srv_gnutls_cli_12() {
+    command -v gnutls-cli >/dev/null || { SKIP_REASON="gnutls-cli not installed"; return 2; }
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    local out
+    out=$( (echo hello; sleep 1) | timeout "$T_TIMEOUT" gnutls-cli --port "$NK_PORT" 127.0.0.1 \
+        --priority NORMAL:-VERS-ALL:+VERS-TLS1.2 --x509cafile "$CERTS/ca.pem" --sni-hostname localhost --resume 2>&1)
+    echo "$out" | grep -q 'TLS1.2' || { fail "not TLS 1.2: $(echo "$out" | grep -i version | tr '\n' ' ')"; return 1; }
+    echo "$out" | grep -q 'This is a resumed session' ||
+        { fail "gnutls-cli did not resume: $(echo "$out" | grep -i resum | tr '\n' ' ')"; return 1; }
 }
 
 # The same with gnutls-cli --resume (two connections in one run).
@@ -88,6 +126,9 @@ data_init
 section "nktls-server tickets"
 run_case "resume.nktls-server.s_client" srv_s_client
 run_case "resume.nktls-server.gnutls-cli" srv_gnutls_cli
+section "nktls-server TLS 1.2 sessions"
+run_case "resume.nktls-server.s_client_tls12_id" srv_s_client_12
+run_case "resume.nktls-server.gnutls-cli_tls12" srv_gnutls_cli_12
 nk_server_stop
 section "nktls-client tickets"
 run_case "resume.nktls-client.s_server" cli_resume openssl olleh \
