@@ -29,6 +29,7 @@ enum {
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
     /* TLS 1.2 only: RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
     NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    NK_EXT_SESSION_TICKET = 35,    /* RFC 5077 §3.2 */
 };
 
 #define NK_TLS13 0x0304
@@ -117,6 +118,8 @@ struct nk_hs {
     uint8_t sess_offered;            /* client: the client cache knew it: offered */
     uint16_t sess_suite;             /* client: the offered session's suite */
     uint8_t sess_binding[32];        /* server: nk_ticket_binding at the ClientHello */
+    uint8_t ticket12;                /* RFC 5077: a NewSessionTicket is due (1) or came (2) */
+    struct nk_buf ticket;            /* client: the ticket offered, then the one received */
 };
 
 /* ---- state tables (handshake/protocol.c) ----

@@ -107,15 +107,14 @@ MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]
 }
 
 /* The sealed part: suite(2) | issued(8) | age_add(4) | psk<1..255> |
- * binding(32) | client chain<0..2^16-1>. */
-static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
-                                struct nk_buf *b)
+ * binding(32) | client chain<0..2^16-1>. A TLS 1.2 ticket (RFC 5077) has the
+ * same form: a TLS 1.2 suite (the ids do not collide), age_add 0, the master
+ * secret for the PSK. */
+static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                                const uint8_t *binding, struct nk_buf *b)
 {
     struct nk_wr w;
-    uint8_t binding[NK_TICKET_BINDING];
-    size_t hl = nk_hash_len(c->suite->hash);
     uint64_t now = (uint64_t)(c->now / 1000);   /* the ticket keeps seconds */
-    NK_TRY(nk_ticket_binding(c, binding));
     NK_CHECK(c->peer_chain_len <= NK_TICKET_MAX_CHAIN, ERR_SSL_INTERNAL);
     nk_wr_init(&w, b);
     nk_wr_u16(&w, c->suite->id);
@@ -124,19 +123,19 @@ static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint
     nk_wr_u32(&w, age_add);
     nk_wr_u8(&w, (uint8_t)hl);
     nk_wr_bytes(&w, psk, hl);
-    nk_wr_bytes(&w, binding, sizeof binding);
+    nk_wr_bytes(&w, binding, NK_TICKET_BINDING);
     nk_wr_u16(&w, (uint16_t)c->peer_chain_len);
     nk_wr_bytes(&w, c->peer_chain, c->peer_chain_len);
     return nk_wr_status(&w);
 }
 
-static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
-                           const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
+static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, size_t psk_len, uint32_t age_add,
+                           const uint8_t *binding, const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
 {
     struct nk_aead a;
     struct nk_buf plain = { 0 };
     uint8_t *out;
-    MSTATUS st = ticket_plaintext(c, psk, age_add, &plain);
+    MSTATUS st = ticket_plaintext(c, psk, psk_len, age_add, binding, &plain);
     if (st == OK)
         st = ticket_aead(&a, 1);   /* it makes the key and its name */
     if (st == OK && (out = nk_wr_space(w, TICKET_OVERHEAD + plain.len)) == NULL)
@@ -152,12 +151,21 @@ static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, uint32_t 
     return st;   /* key name | nonce | ciphertext | tag */
 }
 
+MSTATUS nk_ticket_seal(const struct nk_tls *c, const uint8_t *secret, size_t len,
+                       const uint8_t binding[NK_TICKET_BINDING], struct nk_wr *w)
+{
+    uint8_t iv[NK_AEAD_IV];
+    NK_TRY(nk_random(iv, sizeof iv));
+    return seal_ticket(c, secret, len, 0, binding, iv, w);
+}
+
 MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
 {
     /* struct { uint32 ticket_lifetime; uint32 ticket_age_add;
      *   opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
      *   Extension extensions<0..2^16-2>; } NewSessionTicket;  (§4.6.1) */
     uint8_t psk[NK_MAX_HASH], rnd[NK_TICKET_RND];   /* age_add, then the sealing nonce */
+    uint8_t binding[NK_TICKET_BINDING];
     uint32_t age_add;
     struct nk_buf b = { 0 };
     struct nk_wr w;
@@ -167,6 +175,7 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     else
         NK_TRY(nk_random(rnd, sizeof rnd));   /* one call: each costs about a microsecond */
     memcpy(&age_add, rnd, 4);
+    NK_TRY(nk_ticket_binding(c, binding));
     NK_TRY(ticket_psk(c, &nonce, 1, psk));
     nk_wr_init(&w, &b);
     nk_wr_u8(&w, NK_HS_NEW_SESSION_TICKET);
@@ -176,7 +185,7 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     nk_wr_u8(&w, 1);
     nk_wr_u8(&w, nonce);
     size_t t = nk_wr_open(&w, 2);
-    MSTATUS st = seal_ticket(c, psk, age_add, rnd + 4, &w);
+    MSTATUS st = seal_ticket(c, psk, nk_hash_len(c->suite->hash), age_add, binding, rnd + 4, &w);
     nk_wr_close(&w, t, 2);
     nk_wr_u16(&w, 0);
     nk_wr_close(&w, len, 3);
@@ -210,7 +219,7 @@ static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state 
     NK_TRY(nk_rd_copy(&r, out->binding, NK_TICKET_BINDING));
     NK_TRY(nk_rd_vec16(&r, &chain, 0, 0xffff));
     NK_TRY(nk_rd_done(&r));
-    NK_CHECK(nk_suite_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
+    NK_CHECK(nk_suite_by_id(out->suite) || nk_suite12_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
     out->issued = (time_t)((uint64_t)hi << 32 | lo);
     out->psk_len = (uint8_t)nk_rd_left(&psk);
     NK_TRY(nk_rd_copy(&psk, out->psk, out->psk_len));

@@ -25,6 +25,7 @@ void nk_session12_clear(struct nk_session12 *s)
         nk_wipe(s->chain, s->chain_len);
         free(s->chain);
     }
+    free(s->ticket);   /* sealed: nothing to wipe */
     nk_wipe(s, sizeof *s);
 }
 
@@ -32,9 +33,17 @@ static MSTATUS copy_session(struct nk_session12 *to, const struct nk_session12 *
 {
     *to = *from;
     to->chain = NULL;
+    to->ticket = NULL;
     if (from->chain_len) {
         NK_CHECK(to->chain = malloc(from->chain_len), ERR_MEM_ALLOC_FAIL);
         memcpy(to->chain, from->chain, from->chain_len);
+    }
+    if (from->ticket_len) {
+        if (!(to->ticket = malloc(from->ticket_len))) {
+            nk_session12_clear(to);
+            return ERR_MEM_ALLOC_FAIL;
+        }
+        memcpy(to->ticket, from->ticket, from->ticket_len);
     }
     return OK;
 }

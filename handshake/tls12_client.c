@@ -37,7 +37,7 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
-    return nk_tls12_client_resume(c, sid);   /* NK_HS_ALT: resumed */
+    return nk_tls12_client_resume(c, sid, e, ne);   /* NK_HS_ALT: resumed */
 }
 
 /* The suite's authentication matches the server's key. */
@@ -142,10 +142,12 @@ static const struct nk_step client12[] = {
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
-    { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
+    { ST_C12_WAIT_CCS,   NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_tls12_on_new_session_ticket, ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_client_on_ccs, ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
     /* RFC 5246 §7.3, Figure 2: the server resumed our session */
-    { ST_C12R_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12R_WAIT_FIN },
+    { ST_C12R_WAIT_CCS,  NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_tls12_on_new_session_ticket, ST_C12R_WAIT_CCS },
+    { ST_C12R_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_client_on_ccs, ST_C12R_WAIT_FIN },
     { ST_C12R_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             nk_tls12_on_resumed_server_finished, ST_CONNECTED },
     { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
 };

@@ -61,8 +61,12 @@ MSTATUS nk_tls12_server_resume(struct nk_tls *c, const struct nk_client_hello *c
     struct nk_rd sid = ch->session_id;
     size_t len = nk_rd_left(&sid);
     NK_TRY(nk_ticket_binding(c, hs->sess_binding));
-    int ok = nk_cache12_get(NK_CACHE12_SERVER, sid.p, len, &c->cfg->limits, c->now / 1000, &s)
+    int ok = nk_tls12_ticket_session(c, ch, &s) && client_offers(ch, s.suite) && fits(c, &s);
+    if (!ok) {
+        nk_session12_clear(&s);
+        ok = nk_cache12_get(NK_CACHE12_SERVER, sid.p, len, &c->cfg->limits, c->now / 1000, &s)
              && client_offers(ch, s.suite) && fits(c, &s);
+    }
     if (ok) {
         c->suite = nk_suite12_by_id(s.suite);
         memcpy(hs->secret, s.master, NK_TLS12_MASTER);
@@ -78,10 +82,12 @@ MSTATUS nk_tls12_server_resume(struct nk_tls *c, const struct nk_client_hello *c
     nk_session12_clear(&s);
     if (ok)
         return 1;
-    /* A full handshake: a new session, under a random 32-byte id, or none
-     * when the cache is off. */
+    /* A full handshake: a new session, in a ticket when the client asks for
+     * one (RFC 5077 §3.2; c->num_tickets 0 turns them off) under no id
+     * (§3.4), else under a random 32-byte id, or none when the cache is off. */
     hs->session_id_len = 0;
-    if (__atomic_load_n(&c->cfg->limits.session_cache, __ATOMIC_RELAXED)) {
+    hs->ticket12 = c->num_tickets && nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SESSION_TICKET);
+    if (!hs->ticket12 && __atomic_load_n(&c->cfg->limits.session_cache, __ATOMIC_RELAXED)) {
         NK_TRY(nk_random(hs->session_id, 32));
         hs->session_id_len = 32;
     }
@@ -167,6 +173,8 @@ MSTATUS nk_tls12_client_load(struct nk_tls *c)
         hs->sess_suite = s.suite;
         memcpy(hs->session_id, hs->sess_id, hs->sess_id_len);
         hs->session_id_len = hs->sess_id_len;
+        if (s.ticket_len && nk_buf_append(&hs->ticket, s.ticket, s.ticket_len) < 0)
+            hs->ticket.len = 0;   /* then the id alone */
     } else {
         nk_wipe(hs->sess_master, sizeof hs->sess_master);
     }
@@ -174,10 +182,11 @@ MSTATUS nk_tls12_client_load(struct nk_tls *c)
     return OK;
 }
 
-MSTATUS nk_tls12_client_resume(struct nk_tls *c, struct nk_rd sid)
+MSTATUS nk_tls12_client_resume(struct nk_tls *c, struct nk_rd sid, const struct nk_ext *e, size_t ne)
 {
     struct nk_hs *hs = c->hs;
     size_t len = nk_rd_left(&sid);
+    NK_TRY(nk_tls12_client_ticket_ext(c, e, ne));
     if (hs->sess_offered && len == hs->sess_id_len && memcmp(sid.p, hs->sess_id, len) == 0) {
         /* RFC 5246 §7.4.1.3: a resumed session keeps its cipher suite. */
         NK_CHECK(c->suite->id == hs->sess_suite, ERR_SSL_ILLEGAL_PARAMETER);
@@ -203,27 +212,42 @@ static void keep_id(struct nk_tls *c)
     memcpy(c->resumption + 1, c->hs->session_id, c->hs->session_id_len);
 }
 
-MSTATUS nk_tls12_on_resumed_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
-{
-    NK_TRY(nk_tls12_on_finished(c, b, raw, n));
-    NK_TRY(nk_tls12_send_ccs(c));
-    NK_TRY(nk_tls12_send_finished(c));
-    keep_id(c);
-    return nk_tls12_complete(c);
-}
-
-void nk_tls12_client_keep(struct nk_tls *c)
+/* Client: record the session (or its new ticket) in the client cache. A
+ * ticket under no server id gets an id of our own (RFC 5077 §3.4: the
+ * client may make one), which names it for SSL_getClientSessionInfo and is
+ * sent with the ticket. */
+static void client_record(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
+    if (hs->ticket.len && !hs->session_id_len && nk_random(hs->session_id, 32) == OK)
+        hs->session_id_len = 32;
     struct nk_session12 s = { .id_len = hs->session_id_len, .ems = hs->ems, .suite = c->suite->id,
-                              .made = c->now / 1000 };
+                              .made = c->now / 1000, .ticket = hs->ticket.p,
+                              .ticket_len = (uint16_t)hs->ticket.len };
     keep_id(c);
     if (!hs->session_id_len || client_binding(c, s.binding) < 0)
         return;
     memcpy(s.id, hs->session_id, hs->session_id_len);
     memcpy(s.master, hs->secret, NK_TLS12_MASTER);
     (void)!nk_cache12_put(NK_CACHE12_CLIENT, &s, &c->cfg->limits, c->now / 1000);
-    nk_wipe(&s, sizeof s);
+    nk_wipe(&s, sizeof s);   /* the ticket is the handshake's */
+}
+
+MSTATUS nk_tls12_on_resumed_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
+{
+    NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    NK_TRY(nk_tls12_send_ccs(c));
+    NK_TRY(nk_tls12_send_finished(c));
+    if (c->hs->ticket.len)   /* a new ticket for the session */
+        client_record(c);
+    else
+        keep_id(c);
+    return nk_tls12_complete(c);
+}
+
+void nk_tls12_client_keep(struct nk_tls *c)
+{
+    client_record(c);
 }
 
 MSTATUS nk_tls12_session_info(const struct nk_tls *c, uint8_t *id_len, uint8_t *id, uint8_t *master)

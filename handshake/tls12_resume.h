@@ -33,6 +33,8 @@ struct nk_session12 {
     int64_t made;                   /* seconds since the epoch */
     uint8_t *chain;                 /* server: the client's chain (c->peer_chain's form), or NULL */
     uint32_t chain_len;
+    uint8_t *ticket;                /* client: the server's RFC 5077 ticket, or NULL */
+    uint16_t ticket_len;
 };
 
 /* Copy s into the cache (replacing an entry with its id); a failure only
@@ -77,7 +79,7 @@ MSTATUS nk_tls12_client_load(struct nk_tls *c) NK_MUST;
 /* Client, TLS 1.2 ServerHello read: the echoed id resumes (NK_HS_ALT, keys
  * derived) when it is the one offered and the suite is the session's; any
  * other id is a full handshake's new session. */
-MSTATUS nk_tls12_client_resume(struct nk_tls *c, struct nk_rd sid) NK_MUST;
+MSTATUS nk_tls12_client_resume(struct nk_tls *c, struct nk_rd sid, const struct nk_ext *e, size_t ne) NK_MUST;
 /* Client: the server's Finished of a resumed handshake, then ours. */
 MSTATUS nk_tls12_on_resumed_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw,
                                             size_t n) NK_MUST;
@@ -86,5 +88,20 @@ void nk_tls12_client_keep(struct nk_tls *c);
 /* SSL_getClientSessionInfo: a TLS 1.2 client's session id and master
  * secret; id length 0 for TLS 1.3 or a server that gave no id. */
 MSTATUS nk_tls12_session_info(const struct nk_tls *c, uint8_t *id_len, uint8_t *id, uint8_t *master) NK_MUST;
+
+/* ---- RFC 5077 tickets (handshake/tls12_ticket.c) ---- */
+
+/* Server: the session in the ClientHello's ticket into s (1), or none (0:
+ * no ticket, not ours, expired, not a TLS 1.2 session). */
+int nk_tls12_ticket_session(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_session12 *s);
+/* Server: the NewSessionTicket, when the ServerHello promised one. */
+MSTATUS nk_tls12_send_ticket(struct nk_tls *c) NK_MUST;
+/* Client: the SessionTicket extension of the ClientHello. */
+void nk_tls12_write_ticket_ext(struct nk_tls *c, struct nk_wr *w);
+/* Client: the ServerHello's SessionTicket extension (a ticket is due). */
+MSTATUS nk_tls12_client_ticket_ext(struct nk_tls *c, const struct nk_ext *e, size_t ne) NK_MUST;
+MSTATUS nk_tls12_on_new_session_ticket(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
+/* Client: the server's ChangeCipherSpec, after the ticket it promised. */
+MSTATUS nk_tls12_client_on_ccs(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
 
 #endif

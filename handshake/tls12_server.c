@@ -161,6 +161,10 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     }
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
+    if (hs->ticket12) {              /* RFC 5077 §3.2: a NewSessionTicket follows */
+        nk_wr_u16(&w, NK_EXT_SESSION_TICKET);
+        nk_wr_u16(&w, 0);
+    }
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }
@@ -257,6 +261,7 @@ static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
 static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    NK_TRY(nk_tls12_send_ticket(c));   /* RFC 5077 §3.3: before our ChangeCipherSpec */
     NK_TRY(nk_tls12_send_ccs(c));
     NK_TRY(nk_tls12_send_finished(c));
     nk_tls12_server_keep(c);

@@ -32,6 +32,7 @@ void nk_hs_free(struct nk_tls *c)
     free_peer_chain(hs);
     nk_buf_free(&hs->cookie);
     nk_buf_free(&hs->msg);
+    nk_buf_free(&hs->ticket);
     nk_psk_free(hs->offer);
     nk_wipe(hs, sizeof *hs);
     free(hs);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/interop/resume.sh — TLS 1.3 resumption with real peers: nktls-server's
 # session tickets resumed by `openssl s_client` and `gnutls-cli` (and its
-# TLS 1.2 sessions, by session id), and
+# TLS 1.2 sessions, by session id and by RFC 5077 ticket), and
 # nktls-client (--sess-out / --sess-in) resuming with `openssl s_server` and
 # `gnutls-serv`. A resumed handshake must say so on both sides, and a ticket
 # the server cannot use must fall back to a full handshake. TAP on stdout.
@@ -50,6 +50,23 @@ srv_s_client_12() {
     out=$( (echo third; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
         -CAfile "$CERTS/ca.pem" -servername other.localhost -tls1_2 -no_ticket -sess_in "$sess" 2>&1)
     echo "$out" | grep -q '^New, TLSv1.2' || { fail "resumed for another server name: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+}
+
+# TLS 1.2 with RFC 5077 tickets: s_client -tls1_2 asks for one, keeps it in
+# its session and offers it again; nktls-server resumes from the ticket.
+srv_s_client_12_ticket() {
+    nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key" ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    local sess=$WORK/ossl12t.sess out
+    rm -f "$sess"
+    out=$( (echo first; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -tls1_2 -sess_out "$sess" 2>&1)
+    echo "$out" | grep -q '^New, TLSv1.2' || { fail "first handshake not a new TLS 1.2 session: $(echo "$out" | tail -1)"; return 1; }
+    echo "$out" | grep -q 'TLS session ticket:' || { fail "no ticket from nktls-server"; return 1; }
+    out=$( (echo second; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -tls1_2 -sess_in "$sess" 2>&1)
+    echo "$out" | grep -q '^Reused, TLSv1.2' || { fail "not resumed from the ticket: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+    echo "$out" | grep -qx second || { fail "data did not come back on the resumed connection"; return 1; }
 }
 
 # gnutls-cli held to TLS 1.2, --resume: two connections in one run.
@@ -128,6 +145,7 @@ run_case "resume.nktls-server.s_client" srv_s_client
 run_case "resume.nktls-server.gnutls-cli" srv_gnutls_cli
 section "nktls-server TLS 1.2 sessions"
 run_case "resume.nktls-server.s_client_tls12_id" srv_s_client_12
+run_case "resume.nktls-server.s_client_tls12_ticket" srv_s_client_12_ticket
 run_case "resume.nktls-server.gnutls-cli_tls12" srv_gnutls_cli_12
 nk_server_stop
 section "nktls-client tickets"

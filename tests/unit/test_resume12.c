@@ -5,7 +5,9 @@
  * records), a full handshake wherever the session does not fit (another
  * store, client-authentication policy, server name, suite, an unknown,
  * altered, expired or evicted id, a wrong master secret), and the refusals
- * (a server that resumes with another suite or drops EMS). The stores live
+ * (a server that resumes with another suite or drops EMS). Then RFC 5077
+ * tickets: issued before the server's ChangeCipherSpec, resumed from, and
+ * refused where they do not fit or were altered. The stores live
  * across the connections of one case, as a server's do; each case is its own
  * process, so the caches start empty. */
 #include <pthread.h>
@@ -31,6 +33,7 @@ struct setup {
     ubyte4 srv_flags;
     int client_13;                 /* the client allows TLS 1.3 too (the default) */
     int64_t srv_skew, cli_skew;    /* seconds added to either side's clock */
+    int tickets;                   /* the server issues RFC 5077 tickets (else ids only) */
 };
 
 FIXTURE(r12) {
@@ -74,6 +77,8 @@ static MSTATUS pair(FIXTURE_DATA(r12) *self, const struct setup *s)
     p->c[TP_SERVER]->now = ((int64_t)time(NULL) + s->srv_skew) * 1000;
     p->c[TP_CLIENT]->now = ((int64_t)time(NULL) + s->cli_skew) * 1000;
     NK_TRY(SSL_setSessionFlags(p->h[TP_SERVER], s->srv_flags));
+    if (!s->tickets)
+        NK_TRY(SSL_ioctl(p->h[TP_SERVER], SSL_SET_NUM_TICKETS, (void *)0));
     NK_TRY(SSL_ioctl(p->h[TP_SERVER], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION));
     if (!s->client_13)
         NK_TRY(SSL_ioctl(p->h[TP_CLIENT], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION));
@@ -104,9 +109,9 @@ static int full(FIXTURE_DATA(r12) *self)
 }
 
 /* A first full handshake and the session it leaves. */
-static void first(struct __test_metadata *_metadata, FIXTURE_DATA(r12) *self, struct session *s)
+static void first_t(struct __test_metadata *_metadata, FIXTURE_DATA(r12) *self, struct session *s, int tickets)
 {
-    struct setup st = { 0 };
+    struct setup st = { .tickets = tickets };
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(full(self));
     ASSERT_EQ(info(self, s), OK);
@@ -114,6 +119,8 @@ static void first(struct __test_metadata *_metadata, FIXTURE_DATA(r12) *self, st
     /* The master secret is the one both ends hold. */
     ASSERT_MEM_EQ(s->master, self->p.c[TP_SERVER]->exporter, 48);
 }
+
+#define first(m, self, s) first_t(m, self, s, 0)
 
 TEST_F(r12, resumed_by_id)
 {
@@ -384,6 +391,97 @@ TEST_F(r12, server_hello_without_ems)
     struct hello_edit e = { .dir = TP_S2C, .fn = drop_ems };
     EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_HANDSHAKE_FAILURE);
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* ---- RFC 5077 tickets ---- */
+
+/* The client asks with an empty SessionTicket extension; the server sends a
+ * NewSessionTicket before its ChangeCipherSpec and keeps nothing (§3.4: no
+ * session id); the ticket resumes, and the client finds its session under
+ * the id it made for it. */
+TEST_F(r12, resumed_by_ticket)
+{
+    struct session s, again;
+    first_t(_metadata, self, &s, 1);
+    ASSERT_EQ(self->p.records[TP_S2C], 7u);   /* ..., SHD, NewSessionTicket, CCS, Finished */
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 0u);
+    struct setup st = { .offer = &s, .tickets = 1 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+    EXPECT_EQ(self->p.records[TP_S2C], 3u);   /* ServerHello, CCS, Finished: no new ticket */
+    ASSERT_EQ(info(self, &again), OK);
+    ASSERT_EQ(again.id_len, 32);
+    ASSERT_MEM_EQ(again.id, s.id, 32);
+    ASSERT_MEM_EQ(again.master, s.master, 48);
+    ASSERT_EQ(tp_send(&self->p, TP_CLIENT, "ping", 4), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    ASSERT_EQ(self->p.rx[TP_SERVER].len, 4u);
+}
+
+static void flip_ticket(struct tp_hello *h)
+{
+    int i = tp_hello_find(h, NK_EXT_SESSION_TICKET);
+    if (i >= 0 && h->ext[i].len > 40)
+        h->ext[i].data[40] ^= 0x01;
+}
+
+/* RFC 5077 §3.4: a ticket that does not open (altered, or not ours) is a
+ * full handshake, with a new ticket. */
+TEST_F(r12, altered_ticket)
+{
+    struct session s;
+    first_t(_metadata, self, &s, 1);
+    struct setup st = { .offer = &s, .tickets = 1 };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = flip_ticket, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_TRUE(full(self));
+    EXPECT_EQ(self->p.records[TP_S2C], 7u);
+}
+
+TEST_F(r12, ticket_not_across_client_auth_policy)
+{
+    struct session s;
+    first_t(_metadata, self, &s, 1);
+    struct setup st = { .offer = &s, .tickets = 1, .srv_flags = NKTLS_FLAG_REQUEST_MUTUAL_AUTH };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+TEST_F(r12, ticket_expired)
+{
+    struct session s;
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
+    first_t(_metadata, self, &s, 1);
+    struct setup st = { .offer = &s, .tickets = 1, .srv_skew = 61 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+}
+
+/* RFC 5077 §3.3: a NewSessionTicket the ServerHello did not announce (a
+ * server with tickets off) is unexpected_message. */
+TEST_F(r12, ticket_not_announced)
+{
+    static const uint8_t nst[] = { NK_CT_HANDSHAKE, 3, 3, 0, 14, NK_HS_NEW_SESSION_TICKET, 0, 0, 10,
+                                   0, 0, 0x0e, 0x10, 0, 4, 0xde, 0xad, 0xbe, 0xef };
+    struct setup st = { 0 };
+    ASSERT_EQ(pair(self, &st), OK);
+    /* After the ServerHelloDone (server record 3). */
+    struct rec_edit e = { .dir = TP_S2C, .index = 3, .op = RE_APPEND, .bytes = nst, .n = sizeof nst };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* RFC 5077 §3.3: announced, the ticket must come before the
+ * ChangeCipherSpec: without it, unexpected_message. */
+TEST_F(r12, ticket_announced_not_sent)
+{
+    struct setup st = { .tickets = 1 };
+    ASSERT_EQ(pair(self, &st), OK);
+    /* Server records: 0 SH, 1 Certificate, 2 SKE, 3 SHD, 4 NewSessionTicket. */
+    struct rec_edit e = { .dir = TP_S2C, .index = 4, .op = RE_REPLACE, .bytes = (const uint8_t *)"", .n = 0 };
+    EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
 }
 
 /* A TLS 1.3 connection has no session id to give. */
