@@ -51,7 +51,11 @@ MSTATUS nk_tls12_send_ticket(struct nk_tls *c)
     nk_hs_begin(c, &w, NK_HS_NEW_SESSION_TICKET);
     nk_wr_u32(&w, c->cfg->limits.session_lifetime);
     size_t t = nk_wr_open(&w, 2);
-    NK_TRY(nk_ticket_seal(c, hs->secret, NK_TLS12_MASTER, hs->sess_binding, &w));
+    MSTATUS st = nk_ticket_seal(c, hs->secret, NK_TLS12_MASTER, hs->sess_binding, &w);
+    /* §3.3: a server that will not issue the promised ticket after all (every
+     * ticket key has ended) sends an empty one. */
+    if (st != ERR_SSL_HANDSHAKE_FAILURE)
+        NK_TRY(st);
     nk_wr_close(&w, t, 2);
     hs->ticket12 = 2;
     return nk_hs_finish(c, &w);

@@ -199,6 +199,18 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
 
+/* Session tickets (TLS 1.3's and TLS 1.2's RFC 5077 tickets) are sealed
+ * with one process-wide key set: a random key made at first use (a restart
+ * ends every ticket), or the keys of a key file this loads, which a fleet of
+ * servers shares so that each resumes the others' sessions. The file
+ * (docs/ticket-keys.md) lists 1 to 16 keys, each with the time it seals from
+ * and the time it opens until; the newest key in use seals, older ones open
+ * until they end. Loading again replaces the whole set (rotation). A file
+ * that is not one is refused with ERR_TICKET_KEYS_FORMAT (the first wrong
+ * line goes to the log sink) and the set in use stays; ERR_FILE_OPEN_FAILED
+ * when it cannot be read. */
+MSTATUS NKTLS_loadTicketKeys(const char *path);
+
 /* *pRetried: TRUE when the handshake (running or done) went through a
  * HelloRetryRequest (RFC 8446 §4.1.4): the server asked for a share in another
  * group, or for a cookie. Either side. */

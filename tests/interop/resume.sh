@@ -69,6 +69,47 @@ srv_s_client_12_ticket() {
     echo "$out" | grep -qx second || { fail "data did not come back on the resumed connection"; return 1; }
 }
 
+# A fleet: two nktls-server processes with one ticket key file
+# (docs/ticket-keys.md). A ticket from server A resumes on server B, TLS 1.2
+# and TLS 1.3; a server with another file does not take it; a malformed file
+# stops the server with a clear error.
+fleet() {
+    local keys=$WORK/fleet.keys other=$WORK/other.keys sess out v a_pid a_port b_pid b_port
+    { echo "nktls-ticket-keys 1"
+      echo "$(openssl rand -hex 16) $(openssl rand -hex 32) $(( $(date +%s) - 60 )) 0"; } >"$keys"
+    { echo "nktls-ticket-keys 1"
+      echo "$(openssl rand -hex 16) $(openssl rand -hex 32) $(( $(date +%s) - 60 )) 0"; } >"$other"
+    nk_server_start fleet-a --cert "$CERTS/server.pem" --key "$CERTS/server.key" --ticket-keys "$keys" ||
+        { fail "server A did not start" "$NK_LOG"; return 1; }
+    a_pid=$NK_PID a_port=$NK_PORT
+    nk_server_start fleet-b --cert "$CERTS/server.pem" --key "$CERTS/server.key" --ticket-keys "$keys" ||
+        { stop_pid "$a_pid"; fail "server B did not start" "$NK_LOG"; return 1; }
+    b_pid=$NK_PID b_port=$NK_PORT
+    for v in 1_2 1_3; do
+        sess=$WORK/fleet$v.sess
+        out=$( (echo a; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$a_port" \
+            -CAfile "$CERTS/ca.pem" -servername localhost -tls$v -sess_out "$sess" 2>&1)
+        echo "$out" | grep -q '^New,' || { stop_pid "$a_pid" "$b_pid"; fail "TLS $v: no session from A"; return 1; }
+        out=$( (echo b; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$b_port" \
+            -CAfile "$CERTS/ca.pem" -servername localhost -tls$v -sess_in "$sess" 2>&1)
+        echo "$out" | grep -q '^Reused,' ||
+            { stop_pid "$a_pid" "$b_pid"; fail "TLS $v: A's ticket not resumed on B: $(echo "$out" | grep -E '^(New|Reused)')"; return 1; }
+    done
+    stop_pid "$a_pid" "$b_pid"
+    nk_server_start fleet-c --cert "$CERTS/server.pem" --key "$CERTS/server.key" --ticket-keys "$other" ||
+        { fail "server C did not start" "$NK_LOG"; return 1; }
+    out=$( (echo c; sleep 0.3) | timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -tls1_2 -sess_in "$WORK/fleet1_2.sess" 2>&1)
+    stop_pid "$NK_PID"
+    echo "$out" | grep -q '^New, TLSv1.2' || { fail "resumed under another key file"; return 1; }
+    echo "nktls-ticket-keys 1" >"$other"
+    echo "0011 2233 1 0" >>"$other"
+    out=$(timeout "$T_TIMEOUT" "$NK_SERVER" --listen 127.0.0.1:0 --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --ticket-keys "$other" 2>&1 </dev/null)
+    [ $? -ne 0 ] && echo "$out" | grep -q 'ERR_TICKET_KEYS_FORMAT' ||
+        { fail "a malformed key file was not refused: $out"; return 1; }
+}
+
 # gnutls-cli held to TLS 1.2, --resume: two connections in one run.
 srv_gnutls_cli_12() {
     command -v gnutls-cli >/dev/null || { SKIP_REASON="gnutls-cli not installed"; return 2; }
@@ -148,6 +189,7 @@ run_case "resume.nktls-server.s_client_tls12_id" srv_s_client_12
 run_case "resume.nktls-server.s_client_tls12_ticket" srv_s_client_12_ticket
 run_case "resume.nktls-server.gnutls-cli_tls12" srv_gnutls_cli_12
 nk_server_stop
+run_case "resume.nktls-server.fleet_key_file" fleet
 section "nktls-client tickets"
 run_case "resume.nktls-client.s_server" cli_resume openssl olleh \
     openssl s_server -accept "127.0.0.1:@PORT@" -naccept 2 -tls1_3 -rev \

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "unit/tls_pair.h"
@@ -249,7 +250,8 @@ TEST_F(r12, not_across_client_auth_policy)
     ASSERT_TRUE(full(self));
 }
 
-/* Another server store (another identity and trust): a full handshake. */
+/* Another server store (the same identity, but a trust point more): a full
+ * handshake. */
 TEST_F(r12, not_across_stores)
 {
     struct session s;
@@ -257,6 +259,7 @@ TEST_F(r12, not_across_stores)
     certStorePtr other = tp_store_new();
     ASSERT_NOT_NULL(other);
     ASSERT_EQ(tp_store_identity(other, pki.leaf[K_P256], pki.key[K_P256], pki.inter), OK);
+    ASSERT_EQ(tp_store_trust(other, pki.other_root), OK);
     struct setup st = { .offer = &s, .srv = other };
     MSTATUS r = connect_with(self, &st);
     int was_full = full(self);
@@ -482,6 +485,91 @@ TEST_F(r12, ticket_announced_not_sent)
     struct rec_edit e = { .dir = TP_S2C, .index = 4, .op = RE_REPLACE, .bytes = (const uint8_t *)"", .n = 0 };
     EXPECT_EQ(run_edit(&self->p, &e), ERR_SSL_UNEXPECTED_MESSAGE);
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+}
+
+/* ---- the ticket key file (handshake/ticket_keys.c, docs/ticket-keys.md) ---- */
+
+#define K1 "11111111111111111111111111111111 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+#define K2 "22222222222222222222222222222222 f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405060708090a0b0c0d0e0f"
+
+/* Write a key file (times relative to now) and load it. */
+static MSTATUS load_keys(const char *fmt, long long a, long long b, long long c)
+{
+    char path[] = "/tmp/nktls-keys-XXXXXX", text[512];
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return ERR_FILE_OPEN_FAILED;
+    int n = snprintf(text, sizeof text, fmt, a, b, c);
+    MSTATUS st = write(fd, text, (size_t)n) == n ? OK : ERR_FILE_WRITE_FAILED;
+    close(fd);
+    if (st == OK)
+        st = NKTLS_loadTicketKeys(path);
+    unlink(path);
+    return st;
+}
+
+/* The ticket's key name: its first 16 bytes, in the client's record. */
+static int ticket_under(const struct session *s, uint8_t name_byte)
+{
+    struct nk_session12 e;
+    struct nk_limits lim = nk_config.limits;
+    int ok = nk_cache12_get(NK_CACHE12_CLIENT, s->id, s->id_len, &lim, time(NULL), &e) && e.ticket_len > 16
+             && e.ticket[0] == name_byte && e.ticket[15] == name_byte;
+    nk_session12_clear(&e);
+    return ok;
+}
+
+/* Server A issues a ticket under the shared key file; server B (another
+ * store filled alike, the same file loaded again as a new process would)
+ * resumes it. A ticket from before the file (the random key) does not. */
+TEST_F(r12, fleet_shares_a_key_file)
+{
+    struct session before, s;
+    long long now = time(NULL);
+    first_t(_metadata, self, &before, 1);
+    ASSERT_EQ(load_keys("nktls-ticket-keys 1\n" K1 " %lld %lld\n", now - 1000, 0, 0), OK);
+    first_t(_metadata, self, &s, 1);
+    ASSERT_TRUE(ticket_under(&s, 0x11));
+    certStorePtr b = tp_store_new();
+    ASSERT_NOT_NULL(b);
+    ASSERT_EQ(tp_store_identity(b, pki.leaf[K_P256], pki.key[K_P256], pki.inter), OK);
+    ASSERT_EQ(load_keys("nktls-ticket-keys 1\n" K1 " %lld %lld\n", now - 1000, 0, 0), OK);
+    struct setup st = { .offer = &s, .tickets = 1, .srv = b };
+    MSTATUS r1 = connect_with(self, &st);
+    int r1_resumed = resumed(self);
+    st.offer = &before;
+    MSTATUS r2 = connect_with(self, &st);
+    int r2_full = full(self);
+    tp_free(&self->p);
+    CERT_STORE_releaseStore(&b);
+    ASSERT_EQ(r1, OK);
+    ASSERT_TRUE(r1_resumed);
+    ASSERT_EQ(r2, OK);
+    ASSERT_TRUE(r2_full);
+}
+
+/* Rotation: K2 seals from now on, K1 opens for 100 s more. A ticket under
+ * K1 resumes within that grace, not after; new tickets are under K2. */
+TEST_F(r12, rotation_grace)
+{
+    struct session s1, s2;
+    long long now = time(NULL);
+    ASSERT_EQ(load_keys("nktls-ticket-keys 1\n" K1 " %lld %lld\n", now - 1000, 0, 0), OK);
+    first_t(_metadata, self, &s1, 1);
+    ASSERT_TRUE(ticket_under(&s1, 0x11));
+    ASSERT_EQ(load_keys("nktls-ticket-keys 1\n" K1 " %lld %lld\n" K2 " %lld 0\n", now - 1000, now + 100, now - 10),
+              OK);
+    first_t(_metadata, self, &s2, 1);
+    ASSERT_TRUE(ticket_under(&s2, 0x22));
+    struct setup st = { .offer = &s1, .tickets = 1, .srv_skew = 99 };
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
+    st.srv_skew = 100;
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(full(self));
+    st.offer = &s2;
+    ASSERT_EQ(connect_with(self, &st), OK);
+    ASSERT_TRUE(resumed(self));
 }
 
 /* A TLS 1.3 connection has no session id to give. */
