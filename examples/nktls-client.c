@@ -26,7 +26,9 @@ static const char usage[] =
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls-min 1.2|1.3] [--tls-max 1.2|1.3] [--ktls auto|off|require]\n"
     "         [--rekey fail|software-rx|software] [--sess-in FILE] [--sess-out FILE]\n"
-    "         [--wait-close] [-v]\n";
+    "         [--wait-close] [--reconnect] [-v]\n"
+    "  --reconnect: a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
+    "  then the one that copies data, offering that session to SSL_connect.\n";
 
 /* --sess-out / --sess-in: the session ticket, in SSL_serializePSK's form. The
  * last ticket the server sends is the one kept. */
@@ -176,7 +178,7 @@ static int pump(sbyte4 conn, int fd, int wait_close)
 
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY, OPT_WAIT_CLOSE,
-       OPT_SESS_IN, OPT_SESS_OUT, OPT_HELP };
+       OPT_SESS_IN, OPT_SESS_OUT, OPT_RECONNECT, OPT_HELP };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -195,6 +197,7 @@ static const struct option long_opts[] = {
     { "wait-close", no_argument, NULL, OPT_WAIT_CLOSE },
     { "sess-in", required_argument, NULL, OPT_SESS_IN },
     { "sess-out", required_argument, NULL, OPT_SESS_OUT },
+    { "reconnect", no_argument, NULL, OPT_RECONNECT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, OPT_HELP },
     { NULL, 0, NULL, 0 },
@@ -202,7 +205,7 @@ static const struct option long_opts[] = {
 
 struct client_args {
     const char *connect, *servername, *ca, *cert, *key;
-    int insecure, wait_close;
+    int insecure, wait_close, reconnect;
     struct ex_opts tls;
 };
 
@@ -229,6 +232,7 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_WAIT_CLOSE: a->wait_close = 1; break;
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
+        case OPT_RECONNECT: a->reconnect = 1; break;
         case 'v': a->tls.verbose = 1; break;
         case OPT_HELP: fputs(usage, stdout); exit(0);
         default:
@@ -245,12 +249,19 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--cert and --key go together");
 }
 
+/* A TLS 1.2 session to offer (--reconnect): id_len 0 for none. */
+struct session {
+    ubyte id_len;
+    ubyte id[SSL_MAXSESSIONIDSIZE];
+    ubyte master[SSL_MASTERSECRETSIZE];
+};
+
 /* Everything before the data phase; returns the connection or exits. */
 static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
-                       certStorePtr store)
+                       certStorePtr store, struct session *sess)
 {
     const char *name = a->servername ? a->servername : host;
-    sbyte4 conn = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)name, store);
+    sbyte4 conn = SSL_connect(fd, sess->id_len, sess->id, sess->master, (const sbyte *)name, store);
     MSTATUS st;
 
     if (conn < 0)
@@ -285,6 +296,7 @@ int main(int argc, char **argv)
     char *host, *port;
     sbyte4 conn, st;
     int fd, rc;
+    struct session sess = { 0 };
 
     ex_prog = "nktls-client";
     memset(&a, 0, sizeof(a));
@@ -305,8 +317,19 @@ int main(int argc, char **argv)
     if (a.cert)
         ex_load_identity(store, a.cert, NULL, a.key);
 
+    if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */
+        fd = connect_to(host, port);
+        conn = open_tls(&a, fd, host, store, &sess);
+        if ((st = SSL_getClientSessionInfo(conn, &sess.id_len, sess.id, sess.master)) < 0)
+            ex_fail("SSL_getClientSessionInfo: %s", ex_status_name((MSTATUS)st));
+        if (a.tls.verbose)
+            fprintf(stderr, "first connection: session id of %u bytes\n", (unsigned)sess.id_len);
+        SSL_closeConnection(conn);
+        close(fd);
+    }
     fd = connect_to(host, port);
-    conn = open_tls(&a, fd, host, store);
+    conn = open_tls(&a, fd, host, store, &sess);
+    memset(&sess, 0, sizeof(sess));
     if (a.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_LAYER, info, sizeof(info));

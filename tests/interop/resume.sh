@@ -3,7 +3,9 @@
 # session tickets resumed by `openssl s_client` and `gnutls-cli` (and its
 # TLS 1.2 sessions, by session id and by RFC 5077 ticket), and
 # nktls-client (--sess-out / --sess-in) resuming with `openssl s_server` and
-# `gnutls-serv`. A resumed handshake must say so on both sides, and a ticket
+# `gnutls-serv` (and nktls-client --reconnect resuming a TLS 1.2 session with
+# `openssl s_server -tls1_2`, by id and by ticket); two nktls-servers sharing a
+# ticket key file. A resumed handshake must say so on both sides, and a ticket
 # the server cannot use must fall back to a full handshake. TAP on stdout.
 source "$(dirname "$0")/lib.sh"
 
@@ -165,6 +167,29 @@ cli_resume() {
     stop_pid "$PEER_PID"
 }
 
+# nktls-client --reconnect: the first connection's TLS 1.2 session (by id with
+# -no_ticket, by ticket otherwise) offered to the second through
+# SSL_connect, against openssl s_server -tls1_2.
+cli_resume12() {
+    local how=$1 port
+    shift
+    port=$(pick_port)
+    openssl s_server -accept "127.0.0.1:$port" -naccept 2 -tls1_2 -rev "$@" \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" </dev/null >"$WORK/resume12-$how.srv" 2>&1 &
+    PEER_PID=$!
+    wait_listen "$port" "$PEER_PID" || { fail "s_server did not start" "$WORK/resume12-$how.srv"; return 1; }
+    (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port" \
+        --servername localhost --ca "$CERTS/ca.pem" --tls-max 1.2 --reconnect -v \
+        >"$WORK/resume12-$how.out" 2>"$WORK/resume12-$how.err"
+    RC=$?
+    stop_pid "$PEER_PID"
+    [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/resume12-$how.err"; return 1; }
+    grep -qx olleh "$WORK/resume12-$how.out" || { fail "no 'olleh' back" "$WORK/resume12-$how.err"; return 1; }
+    grep -q 'first connection: session id of 32 bytes' "$WORK/resume12-$how.err" ||
+        { fail "no session id from the first connection" "$WORK/resume12-$how.err"; return 1; }
+    grep -qx 'resumed: yes' "$WORK/resume12-$how.err" || { fail "second connection not resumed" "$WORK/resume12-$how.err"; return 1; }
+}
+
 # A ticket that is not this server's: a full handshake, not a failure.
 cli_stale_ticket() {
     local sess=$WORK/stale.sess
@@ -198,6 +223,8 @@ if command -v gnutls-serv >/dev/null; then
     run_case "resume.nktls-client.gnutls-serv" cli_resume gnutls hello \
         gnutls-serv --port @PORT@ --echo --x509certfile "$CERTS/server.pem" --x509keyfile "$CERTS/server.key"
 fi
+run_case "resume.nktls-client.s_server_tls12_id" cli_resume12 id -no_ticket
+run_case "resume.nktls-client.s_server_tls12_ticket" cli_resume12 ticket
 run_case "resume.nktls-client.stale_ticket" cli_stale_ticket
 nk_server_stop
 tap_done
