@@ -54,7 +54,7 @@ static void drop(struct cache *k, size_t i)
     nk_session12_clear(&k->e[i]);
     if (i != --k->n) {
         k->e[i] = k->e[k->n];
-        memset(&k->e[k->n], 0, sizeof k->e[k->n]);
+        nk_wipe(&k->e[k->n], sizeof k->e[k->n]);   /* the moved copy */
     }
 }
 
@@ -89,8 +89,14 @@ static MSTATUS make_room(struct cache *k, const struct nk_limits *lim, int64_t n
         size_t cap = k->cap ? k->cap * 2 : 16;
         if (cap > max)
             cap = max;
-        struct nk_session12 *grown = realloc(k->e, cap * sizeof *grown);
+        /* Not realloc: the old array holds master secrets, wiped before it goes. */
+        struct nk_session12 *grown = calloc(cap, sizeof *grown);
         NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
+        if (k->n)
+            memcpy(grown, k->e, k->n * sizeof *grown);
+        if (k->e)
+            nk_wipe(k->e, k->cap * sizeof *k->e);
+        free(k->e);
         k->e = grown;
         k->cap = cap;
     }
@@ -142,7 +148,7 @@ void nk_cache12_flush(int which)
     pthread_mutex_lock(&k->mu);
     while (k->n)
         drop(k, k->n - 1);
-    free(k->e);
+    free(k->e);   /* every entry wiped by drop */
     k->e = NULL;
     k->cap = 0;
     pthread_mutex_unlock(&k->mu);
