@@ -279,6 +279,31 @@ TEST_F(r12, not_for_another_server_name)
     ASSERT_EQ(connect_with(self, &st), ERR_CERT_HOSTNAME_MISMATCH);
 }
 
+/* The server's side of the same rule: a ClientHello offering the session
+ * under another server name (changed on the way: "p256" -> "p257") gets a
+ * full handshake, by id and by ticket. */
+static void other_sni(struct tp_hello *h)
+{
+    int i = tp_hello_find(h, NK_EXT_SERVER_NAME);
+    for (size_t k = 0; i >= 0 && k + 4 <= h->ext[i].len; k++)
+        if (!memcmp(h->ext[i].data + k, "p256", 4))
+            h->ext[i].data[k + 3] = '7';
+}
+
+TEST_F(r12, server_checks_server_name)
+{
+    for (int tickets = 0; tickets < 2; tickets++) {
+        struct session s;
+        first_t(_metadata, self, &s, tickets);
+        struct setup st = { .offer = &s, .tickets = tickets };
+        ASSERT_EQ(pair(self, &st), OK);
+        struct hello_edit e = { .dir = TP_C2S, .fn = other_sni, .fix_transcript = 1 };
+        ASSERT_EQ(run_hello_edit(&self->p, &e), OK) TH_LOG("tickets %d", tickets);
+        ASSERT_STR_EQ(self->p.c[TP_SERVER]->server_name, "p257.example.com");
+        ASSERT_TRUE(full(self)) TH_LOG("tickets %d", tickets);
+    }
+}
+
 TEST_F(r12, wrong_master_secret)
 {
     struct session s;
