@@ -20,6 +20,7 @@
 #include "unit/tls_pair.h"
 #include "unit/bad_env.h"
 #include "handshake/tls12_resume.h"
+#include "handshake/psk.h"
 
 struct session {
     ubyte id_len;
@@ -187,10 +188,11 @@ TEST_F(r12, expired_at_server)
     struct session s;
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
     first(_metadata, self, &s);
-    struct setup st = { .offer = &s, .srv_skew = 59 };
+    /* Margins of 10 s: a second may tick between the connections. */
+    struct setup st = { .offer = &s, .srv_skew = 50 };
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(resumed(self));
-    st.srv_skew = 61;
+    st.srv_skew = 70;
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(full(self));
 }
@@ -201,7 +203,7 @@ TEST_F(r12, expired_at_client)
     struct session s;
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
     first(_metadata, self, &s);
-    struct setup st = { .offer = &s, .cli_skew = 61 };
+    struct setup st = { .offer = &s, .cli_skew = 70 };
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(full(self));
 }
@@ -481,7 +483,7 @@ TEST_F(r12, ticket_expired)
     struct session s;
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 60), OK);
     first_t(_metadata, self, &s, 1);
-    struct setup st = { .offer = &s, .tickets = 1, .srv_skew = 61 };
+    struct setup st = { .offer = &s, .tickets = 1, .srv_skew = 70 };
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(full(self));
 }
@@ -574,7 +576,8 @@ TEST_F(r12, fleet_shares_a_key_file)
 }
 
 /* Rotation: K2 seals from now on, K1 opens for 100 s more. A ticket under
- * K1 resumes within that grace, not after; new tickets are under K2. */
+ * K1 resumes within that grace (50 s on), not after (110 s on); new tickets
+ * are under K2. */
 TEST_F(r12, rotation_grace)
 {
     struct session s1, s2;
@@ -586,15 +589,93 @@ TEST_F(r12, rotation_grace)
               OK);
     first_t(_metadata, self, &s2, 1);
     ASSERT_TRUE(ticket_under(&s2, 0x22));
-    struct setup st = { .offer = &s1, .tickets = 1, .srv_skew = 99 };
+    struct setup st = { .offer = &s1, .tickets = 1, .srv_skew = 50 };
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(resumed(self));
-    st.srv_skew = 100;
+    st.srv_skew = 110;
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(full(self));
     st.offer = &s2;
     ASSERT_EQ(connect_with(self, &st), OK);
     ASSERT_TRUE(resumed(self));
+}
+
+/* ---- one key set, two versions: a ticket never crosses ---- */
+
+static uint8_t *g_blob;
+static uint32_t g_blob_len;
+
+static sbyte4 give_blob(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, ubyte4 *len, intBoolean *free_it)
+{
+    *psk = g_blob;
+    *len = g_blob_len;
+    *free_it = FALSE;
+    return 0;
+}
+
+static sbyte4 keep_blob(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
+{
+    free(g_blob);
+    g_blob = malloc(len);
+    if (!g_blob)
+        return -1;
+    memcpy(g_blob, psk, len);
+    g_blob_len = len;
+    return 0;
+}
+
+/* A TLS 1.2 ticket offered as a TLS 1.3 PSK (the same key opens it): the
+ * TLS 1.3 server finds a TLS 1.2 suite inside and makes a full handshake. */
+TEST_F(r12, tls12_ticket_as_tls13_psk)
+{
+    struct session s;
+    struct nk_session12 e;
+    first_t(_metadata, self, &s, 1);
+    ASSERT_TRUE(nk_cache12_get(NK_CACHE12_CLIENT, s.id, s.id_len, &nk_config.limits, time(NULL), &e));
+    struct tls13PSK p = { .suite = 0x1301, .psk_len = 32, .lifetime = 3600, .received = (uint64_t)time(NULL),
+                          .ticket = e.ticket, .ticket_len = e.ticket_len };
+    ASSERT_EQ(nk_psk_serialize(&p, &g_blob, &g_blob_len), OK);
+    nk_session12_clear(&e);
+    ASSERT_EQ(tp_new_stores(&self->p, self->srv, self->cli, key_host[K_P256]), OK);
+    self->p.store[TP_SERVER] = self->p.store[TP_CLIENT] = NULL;
+    ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(self->p.h[TP_CLIENT], give_blob), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    EXPECT_EQ(self->p.c[TP_SERVER]->minor, 4);
+    EXPECT_FALSE(NKTLS_isSessionResumed(self->p.h[TP_SERVER]));
+    free(g_blob);
+}
+
+static int g_put;
+
+static void put_blob_ticket(struct tp_hello *h)
+{
+    struct tls13PSK *p = NULL;
+    int i = tp_hello_find(h, NK_EXT_SESSION_TICKET);
+    if (i < 0 || nk_psk_deserialize(g_blob, g_blob_len, &p) != OK || p->ticket_len > sizeof h->ext[i].data)
+        return;
+    memcpy(h->ext[i].data, p->ticket, p->ticket_len);
+    h->ext[i].len = p->ticket_len;
+    nk_psk_free(p);
+    g_put = 1;
+}
+
+/* A TLS 1.3 ticket in a TLS 1.2 SessionTicket extension: a full handshake. */
+TEST_F(r12, tls13_ticket_in_tls12)
+{
+    ASSERT_EQ(tp_new_stores(&self->p, self->srv, self->cli, key_host[K_P256]), OK);
+    self->p.store[TP_SERVER] = self->p.store[TP_CLIENT] = NULL;
+    ASSERT_EQ(SSL_setClientSavePSKCallback(self->p.h[TP_CLIENT], keep_blob), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    ASSERT_NOT_NULL(g_blob);
+    struct setup st = { .tickets = 1 };
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = put_blob_ticket, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_TRUE(g_put);
+    ASSERT_TRUE(full(self));
+    EXPECT_EQ(self->p.records[TP_S2C], 7u);   /* with a new ticket */
+    free(g_blob);
 }
 
 /* A TLS 1.3 connection has no session id to give. */
