@@ -119,6 +119,7 @@ struct nk_hs {
     uint16_t sess_suite;             /* client: the offered session's suite */
     uint8_t sess_binding[32];        /* server: nk_ticket_binding at the ClientHello */
     uint8_t ticket12;                /* RFC 5077: a NewSessionTicket is due (1) or came (2) */
+    uint8_t ticket_asked;            /* client: our ClientHello had the SessionTicket extension */
     struct nk_buf ticket;            /* client: the ticket offered, then the one received */
 };
 

@@ -69,6 +69,7 @@ void nk_tls12_write_ticket_ext(struct nk_tls *c, struct nk_wr *w)
      * only a client that can keep one asks. */
     if (!c->hs->ticket.len && !__atomic_load_n(&c->cfg->limits.session_cache, __ATOMIC_RELAXED))
         return;
+    c->hs->ticket_asked = 1;
     nk_wr_u16(w, NK_EXT_SESSION_TICKET);
     nk_wr_u16(w, (uint16_t)c->hs->ticket.len);
     nk_wr_bytes(w, c->hs->ticket.p, c->hs->ticket.len);
@@ -81,6 +82,8 @@ MSTATUS nk_tls12_client_ticket_ext(struct nk_tls *c, const struct nk_ext *e, siz
     hs->ticket.len = 0;   /* the one offered, if any, is done with */
     if (!x)
         return OK;
+    /* RFC 5246 §7.4.1.4: only an extension we sent may come back. */
+    NK_CHECK(hs->ticket_asked, ERR_SSL_UNSUPPORTED_EXTENSION);
     /* RFC 5077 §3.2: the server's SessionTicket extension is empty. */
     NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
     hs->ticket12 = 1;

@@ -678,6 +678,23 @@ TEST_F(r12, tls13_ticket_in_tls12)
     free(g_blob);
 }
 
+static void add_ticket_ext(struct tp_hello *h)
+{
+    (void)tp_hello_add(h, NK_EXT_SESSION_TICKET, "", 0);
+}
+
+/* A client that did not ask (its cache off) gets a ServerHello with the
+ * SessionTicket extension: unsupported_extension (RFC 5246 §7.4.1.4). */
+TEST_F(r12, ticket_extension_not_asked_for)
+{
+    struct setup st = { 0 };
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_CACHE, 0), OK);
+    ASSERT_EQ(pair(self, &st), OK);
+    struct hello_edit e = { .dir = TP_S2C, .fn = add_ticket_ext };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_UNSUPPORTED_EXTENSION);
+    check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_UNSUPPORTED_EXTENSION, SSL_ALERT_UNSUPPORTED_EXTENSION);
+}
+
 /* A TLS 1.3 connection has no session id to give. */
 TEST_F(r12, tls13_has_no_session_info)
 {
