@@ -3,7 +3,7 @@
  * in its TLS 1.2 form, the ECDHE ServerKeyExchange's signed content, the
  * key derivation through handshake/keysched12.c, ChangeCipherSpec, Finished,
  * and what the connection keeps for the exporter. Full ECDHE handshakes with
- * AEAD suites only; no resumption, no renegotiation. */
+ * AEAD suites only; no renegotiation (resumption: handshake/tls12_resume.h). */
 #ifndef NK_TLS12_H
 #define NK_TLS12_H
 
