@@ -89,11 +89,22 @@ NK_API MSTATUS CERT_STORE_createStore(certStorePtr *ppNewStore)
      * §6.1.1 (d)). Without PARTIAL_CHAIN libcrypto would insist on reaching a
      * self-signed root. */
     X509_STORE_set_flags(s->trust, X509_V_FLAG_PARTIAL_CHAIN);
-    if (nk_random(s->ticket_ctx, sizeof s->ticket_ctx) < 0) {
-        CERT_STORE_releaseStore(&s);
-        return ERR_CRYPTO;
-    }
-    *ppNewStore = s;
+    *ppNewStore = s;   /* ticket_ctx: zero until something is added (ctx_mix) */
+    return OK;
+}
+
+/* A store's ticket context (handshake/store.h) follows what was added to it,
+ * in order: HMAC(context || kind, certificate DER) after each trust point
+ * ('t') and each identity certificate ('i'). Stores filled alike, in one
+ * process or across a fleet sharing a ticket key file, take each other's
+ * tickets; a store with another trust point or identity does not. */
+static MSTATUS ctx_mix(struct certStore *s, char kind, const uint8_t *der, size_t len)
+{
+    uint8_t key[sizeof s->ticket_ctx + 1], mac[32];
+    memcpy(key, s->ticket_ctx, sizeof s->ticket_ctx);
+    key[sizeof s->ticket_ctx] = (uint8_t)kind;
+    NK_TRY(nk_hmac(NK_SHA256, key, sizeof key, der, len, mac));
+    memcpy(s->ticket_ctx, mac, sizeof s->ticket_ctx);
     return OK;
 }
 
@@ -120,7 +131,7 @@ NK_API MSTATUS CERT_STORE_addTrustPoint(certStorePtr pStore, const ubyte *pDerTr
             st = ERR_CRYPTO;
         else if (sk_X509_push(pStore->anchors, x) <= 0)
             st = ERR_MEM_ALLOC_FAIL;
-        else if (nk_random(pStore->ticket_ctx, sizeof pStore->ticket_ctx) < 0)
+        else if (ctx_mix(pStore, 't', pDerTrustPoint, trustPointLength) < 0)
             st = ERR_CRYPTO, x = NULL;   /* pushed: the stack owns it */
         else
             x = NULL;   /* the stack owns it now */
@@ -203,6 +214,8 @@ NK_API MSTATUS CERT_STORE_addIdentityWithCertificateChain(certStorePtr pStore, S
     ERR_set_mark();
     MSTATUS st = identity_build(id, pCerts, numCerts, pKeyBlob, keyBlobLength);
     ERR_pop_to_mark();
+    for (ubyte4 i = 0; st == OK && i < numCerts; i++)
+        st = ctx_mix(pStore, 'i', pCerts[i].data, pCerts[i].length);
     if (st == OK)
         st = identity_append(pStore, id);
     if (st != OK)

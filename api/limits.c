@@ -32,6 +32,12 @@ static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
     case NKTLS_LIMIT_HANDSHAKE_MEMORY:
         *lo = 1024 * 1024, *hi = UINT32_MAX;
         return &nk_config.limits.hs_memory;
+    case NKTLS_LIMIT_SESSION_CACHE:
+        *lo = 0, *hi = 1024 * 1024;
+        return &nk_config.limits.session_cache;
+    case NKTLS_LIMIT_SESSION_LIFETIME:
+        *lo = 1, *hi = 24 * 3600;
+        return &nk_config.limits.session_lifetime;
     default:
         return NULL;
     }

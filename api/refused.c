@@ -5,9 +5,8 @@
  * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
  * where the request is for the feature's absence (no heartbeats, no early
  * data, no callback), which nktls honours with OK. docs/porting.md lists them.
- * Two have an honest answer of their own: SSL_isSessionDTLS is FALSE (every
- * connection is TLS), and SSL_getClientSessionInfo reports no session id
- * (TLS 1.3 resumes with tickets through the PSK callbacks instead). */
+ * One has an honest answer of its own: SSL_isSessionDTLS is FALSE (every
+ * connection is TLS). */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
@@ -19,23 +18,6 @@ NK_API sbyte4 SSL_isSessionDTLS(sbyte4 h)
     GET(h, c);
     (void)c;
     return FALSE;
-}
-
-/* A NanoSSL client resumes by handing the session id and master secret of one
- * connection to the next SSL_connect. TLS 1.3 has neither: an id length of 0
- * makes that SSL_connect a full handshake (or a ticket resumption, with
- * SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
-NK_API MSTATUS SSL_getClientSessionInfo(sbyte4 h, ubyte *idLen, ubyte id[SSL_MAXSESSIONIDSIZE],
-                                        ubyte master[SSL_MASTERSECRETSIZE])
-{
-    GET(h, c);
-    NK_CHECK(idLen && id && master, ERR_NULL_POINTER);
-    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
-    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
-    *idLen = 0;
-    memset(id, 0, SSL_MAXSESSIONIDSIZE);
-    memset(master, 0, SSL_MASTERSECRETSIZE);
-    return OK;
 }
 
 /* ---- DTLS and SRTP: every connection is TLS over TCP ---- */

@@ -4,6 +4,7 @@
 #include "api/api.h"
 #include "drive/async.h"
 #include "handshake/hs.h"
+#include "handshake/tls12_resume.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
@@ -51,6 +52,8 @@ NK_API MSTATUS SSL_ASYNC_init(sbyte4 n_server, sbyte4 n_client) { return stack_i
 NK_API MSTATUS SSL_shutdownStack(void)
 {
     nk_table_free();
+    nk_cache12_flush(NK_CACHE12_CLIENT);   /* wiped: the stack keeps no sessions past its end */
+    nk_cache12_flush(NK_CACHE12_SERVER);
     return OK;
 }
 
@@ -138,19 +141,47 @@ NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
     return st < 0 ? st : c->handle;
 }
 
+/* A TLS 1.2 session from SSL_getClientSessionInfo (sid_len 1..32) is offered
+ * by the ClientHello (handshake/tls12_resume.c); 0: none. TLS 1.3 resumes
+ * with tickets instead. */
+static sbyte4 offer_session(MSTATUS st, struct nk_conn *c, ubyte sid_len, const ubyte *sid, const ubyte *master)
+{
+    if (st == OK && sid_len)
+        st = nk_tls12_client_offer(&c->tls, sid_len, sid, master);
+    if (st < 0 && c)
+        nk_conn_free(c);
+    return st < 0 ? st : c->handle;
+}
+
 NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
                           struct certStore *store)
 {
-    /* TLS 1.3 resumes with tickets, not session ids: sid and master are unused. */
-    return new_connection(NK_CLIENT, fd, store, dns);
+    struct nk_conn *c = NULL;
+    MSTATUS st = nk_conn_open(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    return offer_session(st, c, sid_len, sid, master);
 }
 
 NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *master, const sbyte *dns,
                                 struct certStore *store)
 {
-    struct nk_conn *c;
+    struct nk_conn *c = NULL;
     MSTATUS st = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
-    return st < 0 ? st : c->handle;
+    return offer_session(st, c, sid_len, sid, master);
+}
+
+/* The session a TLS 1.2 client may resume: its id and master secret for a
+ * later SSL_connect. TLS 1.3 has neither: the id length is 0 there (tickets
+ * resume through SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback),
+ * as it is when the server gave no id. */
+NK_API MSTATUS SSL_getClientSessionInfo(sbyte4 h, ubyte *idLen, ubyte id[SSL_MAXSESSIONIDSIZE],
+                                        ubyte master[SSL_MASTERSECRETSIZE])
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(idLen && id && master, ERR_NULL_POINTER);
+    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    return nk_tls12_session_info(&c->tls, idLen, id, master);
 }
 
 NK_API MSTATUS SSL_negotiateConnection(sbyte4 h)

@@ -75,6 +75,8 @@ struct nk_thread_ctx {
     EVP_PKEY *x25519_base;                  /* kex.c: the base point, u = 9 */
     EVP_PKEY_CTX *kex_next;                 /* kex.c: derive context of the key made last */
     EVP_CIPHER_CTX *ticket[2];              /* ticket.c: [decrypt, encrypt] under the ticket key */
+    uint32_t ticket_gen[2];                 /* ticket.c: which key each is under: its set */
+    uint8_t ticket_name[2][16];             /* and its name (handshake/ticket_keys.h) */
     /* crypto.c: public random bytes drawn ahead (nk_random); the unread
      * ones are rnd[NK_TC_RANDOM - rnd_left ..]; read ones are zeroed. */
     uint8_t rnd[NK_TC_RANDOM];

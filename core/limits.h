@@ -13,6 +13,8 @@ struct nk_limits {
     uint32_t early_data_skip;  /* bytes of rejected 0-RTT data skipped (RFC 8446 §4.2.10) */
     uint32_t recv_buffer;      /* decrypted bytes an async connection keeps for the application */
     uint32_t hs_memory;        /* process-wide: bytes in partly received handshake messages */
+    uint32_t session_cache;    /* TLS 1.2 sessions each cache keeps (handshake/tls12_cache.c) */
+    uint32_t session_lifetime; /* seconds a TLS 1.2 session may be resumed */
 };
 
 

@@ -17,6 +17,8 @@ struct nk_config nk_config = {
         .early_data_skip = 16 * 1024,
         .recv_buffer = 256 * 1024,
         .hs_memory = 64 * 1024 * 1024,
+        .session_cache = 4096,
+        .session_lifetime = 3600,
     },
     .ktls_mode = NKTLS_KTLS_AUTO,
     .rekey_policy = NKTLS_REKEY_FAIL,

@@ -33,7 +33,7 @@ static const char usage[] =
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
-    "         [--echo | --wait-close] [-v] [-h] [--version]\n"
+    "         [--echo | --wait-close] [--reconnect] [-v] [-h] [--version]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
     "  server closes (or, after a single HTTP request, until its response is\n"
     "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
@@ -46,7 +46,9 @@ static const char usage[] =
     "  --timeout SEC          limit on the whole run, connect to close\n"
     "  --echo       for echo servers: once stdin is done, stop when as many bytes\n"
     "               came back as were sent\n"
-    "  --wait-close accepted for compatibility: waiting for the close is the default\n";
+    "  --wait-close accepted for compatibility: waiting for the close is the default\n"
+    "  --reconnect  a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
+    "               then the one that copies data, offering that session to SSL_connect\n";
 
 static long long now_ms(void)
 {
@@ -322,7 +324,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_VERSION };
+       OPT_RECONNECT, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -345,6 +347,7 @@ static const struct option long_opts[] = {
     { "sess-out", required_argument, NULL, OPT_SESS_OUT },
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
+    { "reconnect", no_argument, NULL, OPT_RECONNECT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -353,7 +356,7 @@ static const struct option long_opts[] = {
 
 struct client_args {
     const char *connect, *servername, *ca, *cert, *key;
-    int insecure, echo;
+    int insecure, echo, reconnect;
     long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
 };
@@ -382,6 +385,7 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_ECHO: a->echo = 1; break;
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
+        case OPT_RECONNECT: a->reconnect = 1; break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;
@@ -442,12 +446,19 @@ static void explain_cert(sbyte4 conn, MSTATUS st, const struct client_args *a, c
     }
 }
 
+/* A TLS 1.2 session to offer (--reconnect): id_len 0 for none. */
+struct session {
+    ubyte id_len;
+    ubyte id[SSL_MAXSESSIONIDSIZE];
+    ubyte master[SSL_MASTERSECRETSIZE];
+};
+
 /* Everything before the data phase; returns the connection or exits. */
 static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
-                       certStorePtr store)
+                       certStorePtr store, struct session *sess)
 {
     const char *name = a->servername ? a->servername : host;
-    sbyte4 conn = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)name, store);
+    sbyte4 conn = SSL_connect(fd, sess->id_len, sess->id, sess->master, (const sbyte *)name, store);
     long long left = ms_left(1);
     MSTATUS st;
 
@@ -509,6 +520,7 @@ int main(int argc, char **argv)
     char *host, *port;
     sbyte4 conn, st;
     int fd, rc;
+    struct session sess = { 0 };
 
     ex_prog = "nktls-client";
     memset(&a, 0, sizeof(a));
@@ -533,8 +545,19 @@ int main(int argc, char **argv)
         ex_load_identity(store, a.cert, NULL, a.key);
     ex_check_ktls_mode(&a.tls);
 
+    if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */
+        fd = connect_to(host, port);
+        conn = open_tls(&a, fd, host, store, &sess);
+        if ((st = SSL_getClientSessionInfo(conn, &sess.id_len, sess.id, sess.master)) < 0)
+            ex_fail("SSL_getClientSessionInfo: %s", ex_status_text((MSTATUS)st));
+        if (a.tls.verbose)
+            fprintf(stderr, "first connection: session id of %u bytes\n", (unsigned)sess.id_len);
+        SSL_closeConnection(conn);
+        close(fd);
+    }
     fd = connect_to(host, port);
-    conn = open_tls(&a, fd, host, store);
+    conn = open_tls(&a, fd, host, store, &sess);
+    memset(&sess, 0, sizeof(sess));
     if (a.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_LAYER, info, sizeof(info));

@@ -16,6 +16,7 @@ static const uint16_t known_types[] = {
     NK_EXT_POST_HANDSHAKE_AUTH, NK_EXT_SIGNATURE_ALGORITHMS_CERT, NK_EXT_KEY_SHARE,
     NK_EXT_EC_POINT_FORMATS, NK_EXT_EXTENDED_MASTER_SECRET, NK_EXT_RENEGOTIATION_INFO,   /* TLS 1.2 */
     NK_EXT_MAX_FRAGMENT_LENGTH,
+    NK_EXT_SESSION_TICKET,
 };
 _Static_assert(NK_ARRAY_LEN(known_types) < NK_MAX_EXTS, "a slot for the first unknown type");
 

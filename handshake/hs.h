@@ -28,7 +28,9 @@ enum {
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
     /* TLS 1.2 only: RFC 6066 §4, RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
-    NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23,
+    NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    NK_EXT_SESSION_TICKET = 35,    /* RFC 5077 §3.2 */
 };
 
 #define NK_TLS13 0x0304
@@ -52,6 +54,8 @@ enum {
     ST_S12_WAIT_CKE, ST_S12_WAIT_CCS, ST_S12_WAIT_FIN,
     /* TLS 1.2 client authentication (handshake/tls12_auth.c) */
     ST_C12_WAIT_SHD_CR, ST_S12_WAIT_CERT, ST_S12_WAIT_CV,
+    /* TLS 1.2 abbreviated handshakes (handshake/tls12_resume.c) */
+    ST_C12R_WAIT_CCS, ST_C12R_WAIT_FIN, ST_S12R_WAIT_CCS, ST_S12R_WAIT_FIN,
 };
 
 struct tls13PSK;
@@ -116,6 +120,17 @@ struct nk_hs {
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
     uint8_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
+
+    /* TLS 1.2 resumption by session id (handshake/tls12_resume.c) */
+    uint8_t sess_id_len;             /* client: the session SSL_connect gave (tls12_resume.c) */
+    uint8_t sess_id[32];
+    uint8_t sess_master[48];
+    uint8_t sess_offered;            /* client: the client cache knew it: offered */
+    uint16_t sess_suite;             /* client: the offered session's suite */
+    uint8_t sess_binding[32];        /* server: nk_ticket_binding at the ClientHello */
+    uint8_t ticket12;                /* RFC 5077: a NewSessionTicket is due (1) or came (2) */
+    uint8_t ticket_asked;            /* client: our ClientHello had the SessionTicket extension */
+    struct nk_buf ticket;            /* client: the ticket offered, then the one received */
 };
 
 /* ---- state tables (handshake/protocol.c) ----
@@ -265,7 +280,7 @@ struct nk_ext {
     struct nk_rd data;
 };
 /* An extensions block keeps the types nktls reads plus the first unknown one. */
-#define NK_MAX_EXTS 20
+#define NK_MAX_EXTS 24
 /* Split an extensions block of any length; duplicates are illegal_parameter (§4.2). */
 MSTATUS nk_ext_parse(struct nk_rd *r, struct nk_ext *exts, size_t *n) NK_MUST;
 const struct nk_ext *nk_ext_find(const struct nk_ext *exts, size_t n, uint16_t type);

@@ -229,8 +229,9 @@ static MSTATUS read_offer(const struct nk_ext *x, struct nk_rd *ids, struct nk_r
 static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, int *fits)
 {
     uint8_t binding[NK_TICKET_BINDING];
+    const struct nk_suite *s = nk_suite_by_id(t->suite);   /* NULL: a TLS 1.2 ticket */
     *fits = 0;
-    if (nk_suite_by_id(t->suite)->hash != c->suite->hash)
+    if (!s || s->hash != c->suite->hash)
         return OK;
     NK_TRY(nk_ticket_binding(c, binding));
     *fits = nk_ct_equal(binding, t->binding, sizeof binding);

@@ -43,7 +43,11 @@ MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **ou
  * nonce), drawn together with others by the caller; NULL to draw them here. */
 #define NK_TICKET_RND 16
 MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *rnd) NK_MUST;
-/* Opens one of our tickets; the caller owns out->chain and clears out with
+/* A ticket of len bytes of secret (TLS 1.2: the master secret, RFC 5077)
+ * sealed as TLS 1.3's are, with this binding, onto w. */
+MSTATUS nk_ticket_seal(const struct nk_tls *c, const uint8_t *secret, size_t len,
+                       const uint8_t binding[NK_TICKET_BINDING], struct nk_wr *w) NK_MUST;
+/* Opens one of our tickets (TLS 1.3's or TLS 1.2's: out->suite says); the caller owns out->chain and clears out with
  * nk_ticket_state_clear. */
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
 void nk_ticket_state_clear(struct nk_ticket_state *t);

@@ -28,9 +28,11 @@ struct certStore {
     size_t n_ids;
     struct nk_psk_identity *psks;
     size_t n_psks;
-    /* Which store and trust issued a ticket (handshake/ticket.c): drawn when
-     * the store is made and again whenever a trust point is added, so a
-     * ticket never outlives the trust it was authenticated under. */
+    /* Which store and trust issued a ticket (handshake/ticket.c): a hash
+     * chain over the trust points and identity certificates as they were
+     * added (api/cert_store.c), so a ticket never outlives the trust it was
+     * authenticated under, and servers configured alike (a fleet sharing a
+     * ticket key file) take each other's tickets. */
     uint8_t ticket_ctx[16];
 };
 

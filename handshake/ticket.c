@@ -1,9 +1,11 @@
 /* handshake/ticket.c — TLS 1.3 session tickets (RFC 8446 §4.6.1).
  *
  * Server: tickets are stateless. A ticket is the resumption PSK and what it was
- * made for (suite, issue time, age_add), sealed with AES-256-GCM under a
- * process-wide key made at first use; a restart invalidates every ticket, which
- * costs the peer one full handshake.
+ * made for (suite, issue time, age_add), sealed with AES-256-GCM under the
+ * process-wide ticket keys (handshake/ticket_keys.c): a key made at first use,
+ * so that a restart invalidates every ticket (the peer's next handshake is a
+ * full one), unless the application loads a key file that a fleet of servers
+ * shares and rotates.
  * Client: a NewSessionTicket becomes a tls13PSK, handed to the application's
  * save callback in nk_psk_serialize's form (SSL_serializePSK's); the retrieve callback gives one
  * back before the next ClientHello (handshake/psk.c offers it). */
@@ -12,41 +14,45 @@
 #include "handshake/hs.h"
 #include "handshake/psk.h"
 #include "handshake/store.h"
+#include "handshake/ticket_keys.h"
 #include "nktls.h"
 
 #define TICKET_LIFETIME 7200          /* seconds; §4.6.1 allows up to 7 days */
-#define TICKET_KEY_NAME 16
+#define TICKET_KEY_NAME NK_TICKET_KEY_NAME
 #define TICKET_OVERHEAD (TICKET_KEY_NAME + NK_AEAD_IV + NK_AEAD_TAG)
 
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static uint8_t g_key_name[TICKET_KEY_NAME], g_key[32];
-static int g_key_ok;
-
-static void ticket_key_init(void)
-{
-    g_key_ok = nk_random(g_key_name, sizeof g_key_name) == OK && nk_random_priv(g_key, sizeof g_key) == OK;
-}
-
-/* The sealing key is used from many threads: each thread keeps its own pair
- * of AEAD contexts under it (AES-256-GCM), keyed once; a call only sets the
- * nonce. The contexts belong to the thread, not to *a: never nk_aead_free it. */
-static MSTATUS ticket_aead(struct nk_aead *a, int encrypt)
+/* The keys are used from many threads: each thread keeps its own pair of
+ * AEAD contexts (AES-256-GCM), keyed again only when the key changes; a call
+ * only sets the nonce. The contexts belong to the thread, not to *a: never
+ * nk_aead_free it. */
+static MSTATUS ticket_aead(struct nk_aead *a, int encrypt, const struct nk_ticket_key *k)
 {
     struct nk_thread_ctx *t = nk_thread_ctx();
-    pthread_once(&g_once, ticket_key_init);
-    NK_CHECK(g_key_ok, ERR_CRYPTO);
     NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
     memset(a, 0, sizeof *a);
     a->suite = nk_suite_by_id(0x1302);
     a->encrypt = encrypt;
-    if ((a->ctx = t->ticket[encrypt]) != NULL)
+    if (t->ticket[encrypt] && t->ticket_gen[encrypt] == k->gen
+        && memcmp(t->ticket_name[encrypt], k->name, TICKET_KEY_NAME) == 0) {
+        a->ctx = t->ticket[encrypt];
         return OK;
-    MSTATUS st = nk_aead_init(a, a->suite, g_key, encrypt);
+    }
+    if (t->ticket[encrypt]) {   /* under another key: made again */
+        a->ctx = t->ticket[encrypt];
+        t->ticket[encrypt] = NULL;
+        nk_aead_free(a);
+        memset(a, 0, sizeof *a);
+        a->suite = nk_suite_by_id(0x1302);
+        a->encrypt = encrypt;
+    }
+    MSTATUS st = nk_aead_init(a, a->suite, k->key, encrypt);
     if (st < 0) {
         nk_aead_free(a);
         return st;
     }
     t->ticket[encrypt] = a->ctx;
+    t->ticket_gen[encrypt] = k->gen;
+    memcpy(t->ticket_name[encrypt], k->name, TICKET_KEY_NAME);
     return OK;
 }
 
@@ -107,15 +113,14 @@ MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]
 }
 
 /* The sealed part: suite(2) | issued(8) | age_add(4) | psk<1..255> |
- * binding(32) | client chain<0..2^16-1>. */
-static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
-                                struct nk_buf *b)
+ * binding(32) | client chain<0..2^16-1>. A TLS 1.2 ticket (RFC 5077) has the
+ * same form: a TLS 1.2 suite (the ids do not collide), age_add 0, the master
+ * secret for the PSK. */
+static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                                const uint8_t *binding, struct nk_buf *b)
 {
     struct nk_wr w;
-    uint8_t binding[NK_TICKET_BINDING];
-    size_t hl = nk_hash_len(c->suite->hash);
     uint64_t now = (uint64_t)(c->now / 1000);   /* the ticket keeps seconds */
-    NK_TRY(nk_ticket_binding(c, binding));
     NK_CHECK(c->peer_chain_len <= NK_TICKET_MAX_CHAIN, ERR_SSL_INTERNAL);
     nk_wr_init(&w, b);
     nk_wr_u16(&w, c->suite->id);
@@ -124,32 +129,44 @@ static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, uint
     nk_wr_u32(&w, age_add);
     nk_wr_u8(&w, (uint8_t)hl);
     nk_wr_bytes(&w, psk, hl);
-    nk_wr_bytes(&w, binding, sizeof binding);
+    nk_wr_bytes(&w, binding, NK_TICKET_BINDING);
     nk_wr_u16(&w, (uint16_t)c->peer_chain_len);
     nk_wr_bytes(&w, c->peer_chain, c->peer_chain_len);
     return nk_wr_status(&w);
 }
 
-static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, uint32_t age_add,
-                           const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
+static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, size_t psk_len, uint32_t age_add,
+                           const uint8_t *binding, const uint8_t iv[NK_AEAD_IV], struct nk_wr *w)
 {
     struct nk_aead a;
+    struct nk_ticket_key k;
     struct nk_buf plain = { 0 };
     uint8_t *out;
-    MSTATUS st = ticket_plaintext(c, psk, age_add, &plain);
+    MSTATUS st = ticket_plaintext(c, psk, psk_len, age_add, binding, &plain);
     if (st == OK)
-        st = ticket_aead(&a, 1);   /* it makes the key and its name */
+        st = nk_ticket_key_seal(c->now / 1000, &k);
+    if (st == OK)
+        st = ticket_aead(&a, 1, &k);
     if (st == OK && (out = nk_wr_space(w, TICKET_OVERHEAD + plain.len)) == NULL)
         st = ERR_MEM_ALLOC_FAIL;
     if (st == OK) {
-        memcpy(out, g_key_name, TICKET_KEY_NAME);
+        memcpy(out, k.name, TICKET_KEY_NAME);
         memcpy(out + TICKET_KEY_NAME, iv, NK_AEAD_IV);
         memcpy(out + TICKET_OVERHEAD - NK_AEAD_TAG, plain.p, plain.len);
         st = nk_aead_seal(&a, out + TICKET_KEY_NAME, out, TICKET_KEY_NAME,
                           out + TICKET_OVERHEAD - NK_AEAD_TAG, plain.len);
     }
     nk_buf_free(&plain);   /* wipes the PSK */
+    nk_wipe(&k, sizeof k);
     return st;   /* key name | nonce | ciphertext | tag */
+}
+
+MSTATUS nk_ticket_seal(const struct nk_tls *c, const uint8_t *secret, size_t len,
+                       const uint8_t binding[NK_TICKET_BINDING], struct nk_wr *w)
+{
+    uint8_t iv[NK_AEAD_IV];
+    NK_TRY(nk_random(iv, sizeof iv));
+    return seal_ticket(c, secret, len, 0, binding, iv, w);
 }
 
 MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
@@ -158,15 +175,21 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
      *   opaque ticket_nonce<0..255>; opaque ticket<1..2^16-1>;
      *   Extension extensions<0..2^16-2>; } NewSessionTicket;  (§4.6.1) */
     uint8_t psk[NK_MAX_HASH], rnd[NK_TICKET_RND];   /* age_add, then the sealing nonce */
+    uint8_t binding[NK_TICKET_BINDING];
     uint32_t age_add;
     struct nk_buf b = { 0 };
     struct nk_wr w;
+    struct nk_ticket_key k;
     _Static_assert(NK_TICKET_RND == 4 + NK_AEAD_IV, "age_add and nonce");
+    if (nk_ticket_key_seal(c->now / 1000, &k) < 0)
+        return OK;   /* every key has ended: no ticket (docs/ticket-keys.md) */
+    nk_wipe(&k, sizeof k);
     if (fresh)
         memcpy(rnd, fresh, sizeof rnd);
     else
         NK_TRY(nk_random(rnd, sizeof rnd));   /* one call: each costs about a microsecond */
     memcpy(&age_add, rnd, 4);
+    NK_TRY(nk_ticket_binding(c, binding));
     NK_TRY(ticket_psk(c, &nonce, 1, psk));
     nk_wr_init(&w, &b);
     nk_wr_u8(&w, NK_HS_NEW_SESSION_TICKET);
@@ -176,7 +199,7 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     nk_wr_u8(&w, 1);
     nk_wr_u8(&w, nonce);
     size_t t = nk_wr_open(&w, 2);
-    MSTATUS st = seal_ticket(c, psk, age_add, rnd + 4, &w);
+    MSTATUS st = seal_ticket(c, psk, nk_hash_len(c->suite->hash), age_add, binding, rnd + 4, &w);
     nk_wr_close(&w, t, 2);
     nk_wr_u16(&w, 0);
     nk_wr_close(&w, len, 3);
@@ -210,7 +233,7 @@ static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state 
     NK_TRY(nk_rd_copy(&r, out->binding, NK_TICKET_BINDING));
     NK_TRY(nk_rd_vec16(&r, &chain, 0, 0xffff));
     NK_TRY(nk_rd_done(&r));
-    NK_CHECK(nk_suite_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
+    NK_CHECK(nk_suite_by_id(out->suite) || nk_suite12_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
     out->issued = (time_t)((uint64_t)hi << 32 | lo);
     out->psk_len = (uint8_t)nk_rd_left(&psk);
     NK_TRY(nk_rd_copy(&psk, out->psk, out->psk_len));
@@ -225,22 +248,24 @@ static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state 
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out)
 {
     struct nk_aead a;
+    struct nk_ticket_key k;
     struct nk_rd r;
     const uint8_t *name, *iv;
     memset(out, 0, sizeof *out);
-    pthread_once(&g_once, ticket_key_init);
-    /* key name | nonce | ciphertext | tag (seal_ticket). Not ours, or from
-     * before a restart: a full handshake follows. */
+    /* key name | nonce | ciphertext | tag (seal_ticket). Not ours, from
+     * before a restart, or under a key that has ended: a full handshake
+     * follows. The name only picks the key; the AEAD tag authenticates. */
     nk_rd_init(&r, ticket, len);
     if (len < TICKET_OVERHEAD + 15 || nk_rd_bytes(&r, TICKET_KEY_NAME, &name) < 0
-        || memcmp(name, g_key_name, TICKET_KEY_NAME) || nk_rd_bytes(&r, NK_AEAD_IV, &iv) < 0)
+        || nk_ticket_key_open(name, (int64_t)now, &k) < 0 || nk_rd_bytes(&r, NK_AEAD_IV, &iv) < 0)
         return ERR_SSL_HANDSHAKE_FAILURE;
     size_t clen = nk_rd_left(&r);
     uint8_t *buf = malloc(clen);
     NK_CHECK(buf, ERR_MEM_ALLOC_FAIL);
     MSTATUS st = nk_rd_copy(&r, buf, clen);
     if (st == OK)
-        st = ticket_aead(&a, 0);
+        st = ticket_aead(&a, 0, &k);
+    nk_wipe(&k, sizeof k);
     if (st == OK)   /* the key name is the additional data */
         st = nk_aead_open(&a, iv, name, TICKET_KEY_NAME, buf, clen);
     if (st == OK)

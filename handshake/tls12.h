@@ -3,7 +3,7 @@
  * in its TLS 1.2 form, the ECDHE ServerKeyExchange's signed content, the
  * key derivation through handshake/keysched12.c, ChangeCipherSpec, Finished,
  * and what the connection keeps for the exporter. Full ECDHE handshakes with
- * AEAD suites only; no resumption, no renegotiation. */
+ * AEAD suites only; no renegotiation (resumption: handshake/tls12_resume.h). */
 #ifndef NK_TLS12_H
 #define NK_TLS12_H
 
@@ -57,9 +57,10 @@ MSTATUS nk_tls12_conn_export(const struct nk_tls *c, const uint8_t *label, size_
 
 /* The client: a ServerHello without supported_versions came to the TLS 1.3
  * client, which read it (its extensions are ones we sent); this takes the
- * connection into TLS 1.2. */
-MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
-                                 const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n) NK_MUST;
+ * connection into TLS 1.2. NK_HS_ALT when the session id resumes ours. */
+MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
+                                 uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw,
+                                 size_t n) NK_MUST;
 /* The client: write the TLS 1.2 suites into our cipher list, and the TLS 1.2
  * extensions (extended_master_secret, renegotiation_info). */
 void nk_tls12_write_client_suites(struct nk_wr *w);

@@ -4,9 +4,10 @@
  * offers TLS 1.2 too when the connection allows it; its ServerHello handler
  * brings a TLS 1.2 ServerHello here. */
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 
-MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
-                                 const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
+MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
+                                 uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     /* RFC 5246 §7.4.1.3: a suite and a compression method we offered. */
@@ -39,7 +40,7 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
-    return OK;
+    return nk_tls12_client_resume(c, sid, e, ne);   /* NK_HS_ALT: resumed */
 }
 
 /* The suite's authentication matches the server's key. */
@@ -120,6 +121,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
 static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    nk_tls12_client_keep(c);
     return nk_tls12_complete(c);
 }
 
@@ -154,14 +156,19 @@ static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *
  * protocol from (handshake/protocol.c). */
 static const struct nk_step client12[] = {
     /* state             content type              message                     handler                 next */
-    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT },
+    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_REQUEST,  nk_tls12_on_certificate_request, ST_C12_WAIT_SHD_CR },
     { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
-    { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
+    { ST_C12_WAIT_CCS,   NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_tls12_on_new_session_ticket, ST_C12_WAIT_CCS },
+    { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_client_on_ccs, ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },
+    /* RFC 5246 §7.3, Figure 2: the server resumed our session */
+    { ST_C12R_WAIT_CCS,  NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_tls12_on_new_session_ticket, ST_C12R_WAIT_CCS },
+    { ST_C12R_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_client_on_ccs, ST_C12R_WAIT_FIN },
+    { ST_C12R_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             nk_tls12_on_resumed_server_finished, ST_CONNECTED },
     { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
 
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CERT },
@@ -170,6 +177,8 @@ static const struct nk_step client12[] = {
     { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD_CR },
     { ST_C12_WAIT_CCS,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_FIN },
+    { ST_C12R_WAIT_CCS,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12R_WAIT_CCS },
+    { ST_C12R_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12R_WAIT_FIN },
 };
 
 const struct nk_protocol nk_tls12_client = {

@@ -2,6 +2,7 @@
  * ECDHE handshakes (RFC 8422) with extended master secret (RFC 7627) and
  * secure renegotiation signalling (RFC 5746), renegotiation refused. */
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 #include "handshake/hello.h"
 
 static int lists_u16(struct nk_rd r, uint16_t v)
@@ -159,7 +160,8 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
     nk_wr_u16(&w, NK_TLS12);
     nk_wr_bytes(&w, hs->server_random, 32);
-    nk_wr_u8(&w, 0);                 /* session_id: none, we do not resume */
+    nk_wr_u8(&w, hs->session_id_len);   /* new or resumed (handshake/tls12_resume.c) */
+    nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
     nk_wr_u16(&w, c->suite->id);
     nk_wr_u8(&w, 0);                 /* compression: null */
     size_t exts = nk_wr_open(&w, 2);
@@ -171,6 +173,10 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
     NK_TRY(nk_tls12_server_hello_exts(c, ch, &w));
+    if (hs->ticket12) {              /* RFC 5077 §3.2: a NewSessionTicket follows */
+        nk_wr_u16(&w, NK_EXT_SESSION_TICKET);
+        nk_wr_u16(&w, 0);
+    }
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }
@@ -225,6 +231,15 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     memcpy(hs->client_random, ch->random, 32);
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
+    MSTATUS resumed = nk_tls12_server_resume(c, ch);
+    NK_TRY(resumed);
+    if (resumed) {
+        hs->hash = c->suite->hash;
+        NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
+        NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+        NK_TRY(send_server_hello(c, ch));
+        return nk_tls12_server_resumed_flight(c);
+    }
     uint16_t ours[NK_TLS12_MAX_SIGS];
     size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
@@ -270,8 +285,10 @@ static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
 static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     NK_TRY(nk_tls12_on_finished(c, b, raw, n));
+    NK_TRY(nk_tls12_send_ticket(c));   /* RFC 5077 §3.3: before our ChangeCipherSpec */
     NK_TRY(nk_tls12_send_ccs(c));
     NK_TRY(nk_tls12_send_finished(c));
+    nk_tls12_server_keep(c);
     return nk_tls12_complete(c);
 }
 
@@ -293,13 +310,17 @@ static MSTATUS on_renegotiation(struct nk_tls *c, struct nk_rd *b, const uint8_t
 static const struct nk_step server12[] = {
     /* state            content type              message                     handler                 next */
     { ST_S_WAIT_CH,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_hello_on_client_hello, ST_S12_WAIT_CKE,
-      .alt = ST_S12_WAIT_CERT /* we sent a CertificateRequest */ },
+      .alt = ST_S12_WAIT_CERT /* we sent a CertificateRequest */,
+      .alt2 = ST_S12R_WAIT_CCS /* we resumed the client's session */ },
     { ST_S12_WAIT_CERT, NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_S12_WAIT_CKE },
     { ST_S12_WAIT_CKE,  NK_CT_HANDSHAKE,          NK_HS_CLIENT_KEY_EXCHANGE,  on_client_key_exchange, ST_S12_WAIT_CCS,
       .alt = ST_S12_WAIT_CV /* the client sent a certificate */ },
     { ST_S12_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,   nk_tls12_on_cert_verify, ST_S12_WAIT_CCS },
     { ST_S12_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12_WAIT_FIN },
     { ST_S12_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_client_finished,     ST_CONNECTED },
+    /* RFC 5246 §7.3, Figure 2: a resumed session (handshake/tls12_resume.c) */
+    { ST_S12R_WAIT_CCS, NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12R_WAIT_FIN },
+    { ST_S12R_WAIT_FIN, NK_CT_HANDSHAKE,          NK_HS_FINISHED,             nk_tls12_on_resumed_client_finished, ST_CONNECTED },
     { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         on_renegotiation,       ST_CONNECTED },
 };
 

@@ -5,6 +5,7 @@
 #include "handshake/psk.h"
 #include "nktls.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
@@ -120,6 +121,7 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
         /* Not marked sent: a TLS 1.3 server has no business answering
          * them (server_hello12 allows them in a TLS 1.2 ServerHello). */
         nk_tls12_write_client_exts(w);
+        nk_tls12_write_ticket_ext(c, w);
     }
     if (nk_psk_client_may_resume(c))
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
@@ -164,6 +166,7 @@ static MSTATUS client_start(struct nk_tls *c)
     NK_TRY(nk_random(hs->client_random, 32));
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
+    NK_TRY(nk_tls12_client_load(c));   /* a TLS 1.2 session to resume: its id */
     hs->kex_group = c->groups[0];
     if (c->max_minor >= 4)   /* tickets are TLS 1.3's */
         NK_TRY(nk_psk_client_load(c));
@@ -247,12 +250,13 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
 /* RFC 5246 §7.4.1.4: a TLS 1.2 ServerHello's extensions answer ones we sent
  * (unsupported_extension else), each once; renegotiation_info we always send
  * when TLS 1.2 is allowed. Then TLS 1.2 takes over. */
-static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
-                              const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
+static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
+                              uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
 {
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
-        int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
+        int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
+                     || t == NK_EXT_SESSION_TICKET;
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
         NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
@@ -261,7 +265,7 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
         if (t == NK_EXT_RECORD_SIZE_LIMIT)
             NK_TRY(nk_tls12_on_record_size_limit(c, &e[i]));
     }
-    return nk_tls12_on_server_hello(c, version, suite, comp, e, ne, raw, n);
+    return nk_tls12_on_server_hello(c, version, sid, suite, comp, e, ne, raw, n);
 }
 
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
@@ -294,7 +298,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         if (!(c->min_minor <= 3 && version == NK_TLS12) && version >> 8 == 3 && (version & 0xff) <= 4)
             c->peer_versions = 1u << (version & 0xff);   /* for saying what the server chose */
         NK_CHECK(c->min_minor <= 3 && version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
-        return server_hello12(c, version, suite, comp, e, ne, raw, n);
+        return server_hello12(c, version, sid, suite, comp, e, ne, raw, n);
     }
     NK_CHECK(c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
     /* §4.1.3: legacy_version 0x0303, our session id echoed, a suite we offered, null compression. */

@@ -209,7 +209,15 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
  *                        arrives whole in one record takes none); past it the
  *                        connection that asks for more fails with
  *                        ERR_SSL_HANDSHAKE_MEMORY (internal_error):
- *                        64 MiB (1 MiB..4 GiB-1) */
+ *                        64 MiB (1 MiB..4 GiB-1)
+ *   SESSION_CACHE        TLS 1.2 sessions kept for resumption by session id,
+ *                        in each of the two process-wide caches (the server's,
+ *                        and the client's record of its own sessions); the
+ *                        oldest goes (wiped) when a new one needs the room;
+ *                        0 turns session ids off: 4096 (0..1048576)
+ *   SESSION_LIFETIME     seconds after its full handshake a TLS 1.2 session
+ *                        may still be resumed: 3600 (1..86400; RFC 5246 §F.1.4
+ *                        suggests at most 24 hours) */
 #define NKTLS_LIMIT_HANDSHAKE_MESSAGE   1
 #define NKTLS_LIMIT_CERTIFICATE_MESSAGE 2
 #define NKTLS_LIMIT_CERTIFICATE_COUNT   3
@@ -217,8 +225,22 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
 #define NKTLS_LIMIT_EARLY_DATA_SKIP     5
 #define NKTLS_LIMIT_RECV_BUFFER         6
 #define NKTLS_LIMIT_HANDSHAKE_MEMORY    7
+#define NKTLS_LIMIT_SESSION_CACHE       8
+#define NKTLS_LIMIT_SESSION_LIFETIME    9
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
+
+/* Session tickets (TLS 1.3's and TLS 1.2's RFC 5077 tickets) are sealed
+ * with one process-wide key set: a random key made at first use (a restart
+ * ends every ticket), or the keys of a key file this loads, which a fleet of
+ * servers shares so that each resumes the others' sessions. The file
+ * (docs/ticket-keys.md) lists 1 to 16 keys, each with the time it seals from
+ * and the time it opens until; the newest key in use seals, older ones open
+ * until they end. Loading again replaces the whole set (rotation). A file
+ * that is not one is refused with ERR_TICKET_KEYS_FORMAT (the first wrong
+ * line goes to the log sink) and the set in use stays; ERR_FILE_OPEN_FAILED
+ * when it cannot be read. */
+MSTATUS NKTLS_loadTicketKeys(const char *path);
 
 /* *pRetried: TRUE when the handshake (running or done) went through a
  * HelloRetryRequest (RFC 8446 §4.1.4): the server asked for a share in another

@@ -266,6 +266,16 @@ TEST(limits_api)
     ASSERT_EQ(v, 262144u);
     ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_HANDSHAKE_MEMORY, &v), OK);
     ASSERT_EQ(v, 64u * 1024 * 1024);
+    ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_SESSION_CACHE, &v), OK);
+    ASSERT_EQ(v, 4096u);
+    ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_SESSION_LIFETIME, &v), OK);
+    ASSERT_EQ(v, 3600u);
+    /* Session ids may be turned off; a lifetime is at least a second and at
+     * most a day. */
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_CACHE, 0), OK);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_CACHE, 1024 * 1024 + 1), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 0), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_SESSION_LIFETIME, 86401), ERR_INVALID_ARG);
     /* Each has a floor and a ceiling: a limit cannot be switched off. */
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MESSAGE, 1023), ERR_INVALID_ARG);
     ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_HANDSHAKE_MESSAGE, 0x1000000), ERR_INVALID_ARG);

@@ -1,8 +1,9 @@
 /* test_refused.c — the NanoSSL calls for what nktls does not do (api/refused.c):
  * each links, checks its connection instance, and answers ERR_NOT_SUPPORTED,
  * or OK when asked for the feature's absence; SSL_isSessionDTLS is FALSE; and
- * SSL_getClientSessionInfo hands a legacy-style resuming client an empty
- * session id, with which its next SSL_connect makes a full handshake. */
+ * on a TLS 1.3 connection SSL_getClientSessionInfo hands a legacy-style
+ * resuming client an empty session id, with which its next SSL_connect makes
+ * a full handshake (TLS 1.2 resumption: test_resume12.c). */
 #include "api_env.h"
 
 static sbyte4 on_version(ubyte4 s, ubyte4 c, MSTATUS st) { return OK; }

@@ -82,6 +82,7 @@
     X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
     X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
+    X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "the peer's certificate chain does not end at a trusted CA") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "the peer's self-signed certificate is not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "the certificate has expired") \

@@ -448,6 +448,11 @@ MSTATUS SSL_enableCiphers(sbyte4 connectionInstance, const ubyte2 *pCipherSuiteL
                           ubyte4 listLength);
 MSTATUS SSL_getCipherInfo(sbyte4 connectionInstance, ubyte2 *pCipherId, ubyte4 *pPeerEcCurves);
 MSTATUS SSL_getSSLTLSVersion(sbyte4 connectionInstance, ubyte4 *pRetVersion);
+/* An open TLS 1.2 client connection's session: its id (1..32 bytes) and
+ * master secret, for a later SSL_connect / SSL_ASYNC_connect to resume it
+ * (in this process: the client offers only sessions it made, to the same
+ * server name). Length 0 on TLS 1.3 (tickets resume through the PSK
+ * callbacks) or when the server gave no id. */
 MSTATUS SSL_getClientSessionInfo(sbyte4 connectionInstance, ubyte *sessionIdLength,
                                  ubyte sessionId[SSL_MAXSESSIONIDSIZE],
                                  ubyte masterSecret[SSL_MASTERSECRETSIZE]);
