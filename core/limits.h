@@ -13,7 +13,16 @@ struct nk_limits {
     uint32_t early_data_skip;  /* bytes of rejected 0-RTT data skipped (RFC 8446 §4.2.10) */
     uint32_t recv_buffer;      /* decrypted bytes an async connection keeps for the application */
     uint32_t hs_memory;        /* process-wide: bytes in partly received handshake messages */
+    /* DTLS 1.2 handshake reassembly (handshake/dtls12_frag.c), per connection: */
+    uint32_t dtls_reasm;       /* bytes held in handshake messages not yet delivered */
+    uint32_t dtls_hs_window;   /* message_seq values held from next_receive_seq on (1..16) */
 };
+
+/* Their defaults (engine/config.c): a server flight whose first message was
+ * lost (ServerHello, Certificate of up to 64 KiB, ServerKeyExchange,
+ * CertificateRequest, ServerHelloDone) fits. */
+#define NK_DTLS_REASM_DEFAULT (128 * 1024)
+#define NK_DTLS_HS_WINDOW_DEFAULT 8
 
 
 #endif

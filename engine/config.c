@@ -17,6 +17,8 @@ struct nk_config nk_config = {
         .early_data_skip = 16 * 1024,
         .recv_buffer = 256 * 1024,
         .hs_memory = 64 * 1024 * 1024,
+        .dtls_reasm = NK_DTLS_REASM_DEFAULT,
+        .dtls_hs_window = NK_DTLS_HS_WINDOW_DEFAULT,
     },
     .ktls_mode = NKTLS_KTLS_AUTO,
     .rekey_policy = NKTLS_REKEY_FAIL,
