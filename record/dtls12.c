@@ -87,7 +87,7 @@ static MSTATUS dtls_install(struct nk_rec_key *k, const struct nk_suite *s, cons
 
 void nk_dtls_start(struct nk_rec_key *k)
 {
-    nk_rec_clear(k);
+    nk_wipe(k, sizeof *k);
     k->ops_id = NK_REC_OPS_DTLS12;   /* suite NULL: DTLSPlaintext, epoch 0 */
 }
 
@@ -279,7 +279,11 @@ MSTATUS nk_dtls_walk_next(struct nk_rec_walk *w, struct nk_dtls_in *in, struct n
         return st;
     if (st != OK) {
         /* §4.1.1: "Each DTLS record MUST fit within a single datagram": a
-         * truncated one, and whatever follows it, is dropped. */
+         * truncated one, and whatever follows it, is dropped: rec spans
+         * those bytes, with no header read. */
+        memset(rec, 0, sizeof *rec);
+        rec->p = w->p;
+        rec->len = w->left;
         w->p += w->left;
         w->left = 0;
         return drop(in, NK_DTLS_DROP_TRUNCATED);

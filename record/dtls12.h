@@ -62,7 +62,8 @@ void nk_dtls_window_mark(struct nk_dtls_window *w, uint64_t seq);
  * plausible (a content type, major version 254, length within the limit);
  * NK_DTLS_DROPPED for one that is not (in->why, counted), the walk going on
  * after it — or, when the datagram ends inside the record, at the end
- * (§4.1.1: a record never spans datagrams); NK_REC_END when no byte is left.
+ * (§4.1.1: a record never spans datagrams; rec then spans the bytes dropped,
+ * its other fields zero); NK_REC_END when no byte is left.
  * w walks with nk_rec_dtls12 (nk_rec_walk_init). */
 MSTATUS nk_dtls_walk_next(struct nk_rec_walk *w, struct nk_dtls_in *in, struct nk_rec *rec) NK_MUST;
 
@@ -76,7 +77,8 @@ MSTATUS nk_dtls_walk_next(struct nk_rec_walk *w, struct nk_dtls_in *in, struct n
 MSTATUS nk_dtls_open(struct nk_rec_key *k, struct nk_dtls_in *in, struct nk_rec *rec, uint8_t *type,
                      uint8_t **data, size_t *n) NK_MUST;
 
-/* Start k as the keyless write or read state of epoch 0 (DTLSPlaintext). */
+/* Start k, which holds no AEAD context (new, or nk_rec_clear'ed), as the
+ * keyless write or read state of epoch 0 (DTLSPlaintext). */
 void nk_dtls_start(struct nk_rec_key *k);
 /* The most content bytes one record of k's protection carries in room
  * datagram bytes (a PMTU less what the datagram holds already); 0 if none. */

@@ -256,6 +256,15 @@ TEST(walker_records_of_a_datagram)
     EXPECT_EQ(res[1], OK);
     EXPECT_EQ(res[2], NK_DTLS_DROPPED);
     EXPECT_EQ(in.drops[NK_DTLS_DROP_TRUNCATED], 1u);
+    /* The dropped bytes, as the walker reports them. */
+    struct nk_rec_walk w;
+    struct nk_rec rec;
+    nk_rec_walk_init(&w, &nk_rec_dtls12, dg.p + 32, whole - 33);
+    ASSERT_EQ(nk_dtls_walk_next(&w, &in, &rec), NK_DTLS_DROPPED);
+    EXPECT_TRUE(rec.p == dg.p + 32);
+    EXPECT_EQ(rec.len, whole - 33);
+    EXPECT_EQ(rec.body_len, 0u);
+    EXPECT_EQ(nk_dtls_walk_next(&w, &in, &rec), NK_REC_END);
     /* Inside the second record's header: one, then the rest. */
     memset(&in, 0, sizeof in);
     ASSERT_EQ(open_all(&rd, &in, dg.p, 16 + 5, res, 8), 2u);
