@@ -258,7 +258,7 @@ void nk_dtls_window_mark(struct nk_dtls_window *w, uint64_t seq)
         uint64_t shift = seq - w->next + 1;
         w->bits = shift >= 64 ? 1 : w->bits << shift | 1;
         w->next = seq + 1;
-    } else {
+    } else if (w->next - 1 - seq < 64) {   /* left of the window: nothing to mark */
         w->bits |= 1ULL << (w->next - 1 - seq);
     }
 }

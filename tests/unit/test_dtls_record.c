@@ -200,6 +200,10 @@ TEST(window_edges)
     EXPECT_EQ(nk_dtls_window_check(&w, NK_DTLS_SEQ_MAX), NK_DTLS_DROPPED);
     EXPECT_EQ(nk_dtls_window_check(&w, NK_DTLS_SEQ_MAX - 63), OK);
     EXPECT_EQ(nk_dtls_window_check(&w, NK_DTLS_SEQ_MAX - 64), NK_DTLS_DROPPED);
+    /* Marking left of the window changes nothing. */
+    nk_dtls_window_mark(&w, 5);
+    EXPECT_EQ(w.bits, 1u);
+    EXPECT_EQ(w.next, 1ull << 48);
     /* Sequence numbers do not wrap: 0 is not "after" 2^48 - 1. */
     EXPECT_EQ(nk_dtls_window_check(&w, 0), NK_DTLS_DROPPED);
     EXPECT_EQ(nk_dtls_window_check(&w, 229), NK_DTLS_DROPPED);
