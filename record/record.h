@@ -85,12 +85,19 @@ extern const struct nk_rec_ops nk_rec_tls13;
 extern const struct nk_rec_ops nk_rec_tls12;
 /* The key material nk_rec_tls12.install takes at most: write_key || write_IV. */
 #define NK_REC12_KEYS (NK_MAX_KEY + NK_AEAD_IV)
+/* DTLS 1.2 records (RFC 6347 §4.1; record/dtls12.h): the 13-byte header
+ * with epoch and sequence number; keyless in epoch 0 (nk_dtls_start), then
+ * the TLS 1.2 AEAD suites with epoch || sequence_number as the 64-bit
+ * sequence number. install takes what nk_rec_tls12's does and starts the
+ * next epoch. */
+extern const struct nk_rec_ops nk_rec_dtls12;
 
 /* One direction's traffic protection. */
 /* The protections a key object can name, by number: one byte in a gap of the
  * key object rather than a pointer, since every idle connection on the
  * software path keeps two of them. */
-enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_TLS12_AEAD = 2, NK_REC_OPS_COUNT };
+enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_TLS12_AEAD = 2, NK_REC_OPS_DTLS12 = 3,
+       NK_REC_OPS_COUNT };
 extern const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT];
 
 struct nk_rec_key {
@@ -102,6 +109,7 @@ struct nk_rec_key {
      * last 8 bytes, the explicit nonce, are the sequence number). */
     uint8_t iv[NK_AEAD_IV];
     uint8_t ops_id;                 /* NK_REC_OPS_*; NONE: plaintext */
+    uint16_t epoch;                 /* DTLS 1.2: this key's epoch (in a gap: no growth) */
     uint64_t seq;
 };
 

@@ -179,7 +179,7 @@ cli_resume12() {
     PEER_PID=$!
     wait_listen "$port" "$PEER_PID" || { fail "s_server did not start" "$WORK/resume12-$how.srv"; return 1; }
     (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port" \
-        --servername localhost --ca "$CERTS/ca.pem" --tls-max 1.2 --reconnect -v \
+        --servername localhost --ca "$CERTS/ca.pem" --tls-max 1.2 --reconnect --echo -v \
         >"$WORK/resume12-$how.out" 2>"$WORK/resume12-$how.err"
     RC=$?
     stop_pid "$PEER_PID"

@@ -287,7 +287,7 @@ cli_mutual_gnutls() {
         { fail "gnutls-serv did not start" "$WORK/$name-srv.err" "$WORK/$name-srv.out"; return 1; }
     spawn_fed "$name-cli" "$TEXT_C2S" "$WORK/$name-cli.out" "$(size_of "$TEXT_C2S")" \
         "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" -v
+        --ca "$CERTS/ca.pem" --cert "$CERTS/client.pem" --key "$CERTS/client.key" --echo -v
     finish "$SPAWN_PID"
     local cli_rc=$RC
     stop_pid "$PEER_PID"
