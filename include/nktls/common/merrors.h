@@ -78,6 +78,11 @@
     X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
+    X(ERR_SRTP_AUTH_FAILED,                  -7600, "SRTP/SRTCP packet failed authentication") \
+    X(ERR_SRTP_REPLAY,                       -7601, "SRTP/SRTCP packet replayed or older than the replay window") \
+    X(ERR_SRTP_MALFORMED,                    -7602, "SRTP/SRTCP packet too short or not version 2") \
+    X(ERR_SRTP_TOO_MANY_STREAMS,             -7603, "SRTP session's SSRC limit reached") \
+    X(ERR_SRTP_INDEX_EXHAUSTED,              -7604, "SRTP/SRTCP packet index space used up: a new master key is needed") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \
