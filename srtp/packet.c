@@ -5,7 +5,8 @@
  *   SRTP,  GCM:     header | payload' | tag | MKI
  *   SRTCP, AES-CM:  header(8) | payload' | E+index | MKI | tag
  *   SRTCP, GCM:     header(8) | payload' | tag | E+index | MKI
- * Nothing here allocates: each session's contexts were keyed when it was made.
+ * The contexts were keyed when the session was made; nothing here allocates
+ * (libcrypto's HMAC reset aside, srtp/srtp.h).
  * Stream state changes only once a packet has authenticated. */
 #include "srtp/srtp.h"
 #include "core/wire.h"

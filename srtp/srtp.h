@@ -40,7 +40,11 @@ struct nk_srtp_stream {
 /* Session keys of one of SRTP or SRTCP (RFC 3711 §4.3.1 labels 0-2 or 3-5). */
 struct nk_srtp_keys {
     EVP_CIPHER_CTX *cm;       /* AES-CM profiles: AES-CTR, keyed once, IV set per packet */
-    EVP_MAC_CTX *hmac;        /* AES-CM profiles: keyed once, reset per packet */
+    /* AES-CM profiles: HMAC-SHA1 keyed once, reset per packet. libcrypto 3.0
+     * copies the digest state at each reset (two small allocations a packet,
+     * its own; re-initialising a bare digest context costs the same); the
+     * AES paths allocate nothing. */
+    EVP_MAC_CTX *hmac;
     struct nk_aead gcm;       /* AEAD profiles */
     uint8_t salt[14];
 };
