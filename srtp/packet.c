@@ -15,6 +15,9 @@
 #define SRTCP_TRAILER 4        /* E bit and 31-bit SRTCP index (RFC 3711 §3.4) */
 #define SRTCP_E_BIT 0x80000000u
 #define SRTCP_MAX_INDEX 0x7fffffffu
+/* A packet in a UDP datagram, or framed with a 16-bit length over TCP
+ * (RFC 4571), is never longer; anything longer is not a packet. */
+#define MAX_PACKET 65535u
 
 static void store32(uint8_t *p, uint32_t v)
 {
@@ -120,6 +123,7 @@ MSTATUS nk_srtp_protect(struct nk_srtp *s, uint8_t *pkt, size_t *len, size_t cap
     struct nk_srtp_replay r;
 
     NK_CHECK(s->outbound, ERR_INVALID_ARG);
+    NK_CHECK(n <= MAX_PACKET, ERR_SRTP_MALFORMED);
     NK_TRY(rtp_header(pkt, n, &hlen, &ssrc, &seq));
     NK_CHECK(cap >= n && cap - n >= tag + s->mki_len, ERR_BUFFER_TOO_SMALL);
     NK_TRY(stream_for(s, ssrc, &st, 0, &r));
@@ -165,7 +169,7 @@ MSTATUS nk_srtp_unprotect(struct nk_srtp *s, uint8_t *pkt, size_t *len)
     struct nk_srtp_replay r;
 
     NK_CHECK(!s->outbound, ERR_INVALID_ARG);
-    NK_CHECK(n >= tag + mki, ERR_SRTP_MALFORMED);
+    NK_CHECK(n >= tag + mki && n <= MAX_PACKET, ERR_SRTP_MALFORMED);
     size_t body = n - tag - mki;   /* header and payload */
     NK_TRY(rtp_header(pkt, body, &hlen, &ssrc, &seq));
     NK_TRY(stream_for(s, ssrc, &st, 0, &r));
@@ -207,6 +211,7 @@ MSTATUS nk_srtcp_protect(struct nk_srtp *s, uint8_t *pkt, size_t *len, size_t ca
     struct nk_srtp_replay r;
 
     NK_CHECK(s->outbound, ERR_INVALID_ARG);
+    NK_CHECK(n <= MAX_PACKET, ERR_SRTP_MALFORMED);
     NK_TRY(rtcp_header(pkt, n, &ssrc));
     NK_CHECK(cap >= n && cap - n >= SRTCP_TRAILER + tag + mki, ERR_BUFFER_TOO_SMALL);
     NK_TRY(stream_for(s, ssrc, &st, 1, &r));
@@ -274,7 +279,7 @@ MSTATUS nk_srtcp_unprotect(struct nk_srtp *s, uint8_t *pkt, size_t *len)
     struct nk_srtp_replay r;
 
     NK_CHECK(!s->outbound, ERR_INVALID_ARG);
-    NK_CHECK(n >= RTCP_HEADER + SRTCP_TRAILER + tag + mki, ERR_SRTP_MALFORMED);
+    NK_CHECK(n >= RTCP_HEADER + SRTCP_TRAILER + tag + mki && n <= MAX_PACKET, ERR_SRTP_MALFORMED);
     size_t body = n - SRTCP_TRAILER - tag - mki;
     NK_TRY(rtcp_header(pkt, body, &ssrc));
     /* AES-CM: the trailer, MKI and tag follow the payload; GCM: the tag comes first. */

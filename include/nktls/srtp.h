@@ -13,7 +13,8 @@
  * Every packet that fails to authenticate — a changed byte anywhere, a wrong
  * key, a wrong MKI — is refused with ERR_SRTP_AUTH_FAILED; a packet seen
  * before or older than the replay window with ERR_SRTP_REPLAY; one too short
- * for its header and tag, or not RTP/RTCP version 2, with ERR_SRTP_MALFORMED.
+ * for its header and tag, longer than 65535 bytes, or not RTP/RTCP version 2,
+ * with ERR_SRTP_MALFORMED.
  * A refused packet changes no stream state; its payload bytes may have been
  * overwritten (never with unauthenticated plaintext). */
 #ifndef NKTLS_SRTP_H

@@ -464,6 +464,27 @@ TEST_F(prof, truncated_and_malformed)
     EXPECT_EQ(NKTLS_srtpUnprotectRtcp(self->rx, self->pkt, &n), OK);
 }
 
+/* No packet, protected or not, is longer than 65535 bytes. */
+TEST_F(prof, longest_packet)
+{
+    uint8_t *big = calloc(1, 70000);
+    ubyte4 n;
+
+    ASSERT_NOT_NULL(big);
+    n = (ubyte4)su_rtp(big, 11, 0x99, 0, -1, 65536 - 12);
+    EXPECT_EQ(NKTLS_srtpProtect(self->tx, big, &n, 70000), ERR_SRTP_MALFORMED);
+    n = 65535 - self->p->rtp_tag - self->mki_len;
+    EXPECT_EQ(NKTLS_srtpProtect(self->tx, big, &n, 70000), OK);
+    EXPECT_EQ(n, 65535u);
+    EXPECT_EQ(NKTLS_srtpUnprotect(self->rx, big, &n), OK);
+    n = (ubyte4)su_rtp(big, 12, 0x99, 0, -1, 65536 - 12);
+    EXPECT_EQ(NKTLS_srtpUnprotect(self->rx, big, &n), ERR_SRTP_MALFORMED);
+    n = (ubyte4)su_rtcp(big, 0x99, 65536, 0);
+    EXPECT_EQ(NKTLS_srtpProtectRtcp(self->tx, big, &n, 70000), ERR_SRTP_MALFORMED);
+    EXPECT_EQ(NKTLS_srtpUnprotectRtcp(self->rx, big, &n), ERR_SRTP_MALFORMED);
+    free(big);
+}
+
 /* No room for the tag: refused, the packet as it was, its index unused. */
 TEST_F(prof, buffer_too_small)
 {
