@@ -3,6 +3,10 @@
 #
 #   core < record < handshake < engine < ktls < drive < uring < api
 #
+# srtp/ (SRTP/SRTCP packet protection) sits beside record/: it includes only
+# core/, and only api/ (the public NKTLS_srtp* calls) and handshake/ (the
+# DTLS-SRTP keying) may include it.
+#
 # Prints TAP; one case per rule, failing with the offending lines:
 #   1. no folder includes a header of a folder above it (uring/ also never
 #      includes api/);
@@ -17,7 +21,7 @@ set -u
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 cd "$ROOT" || exit 1
 
-LAYERS=(core record handshake engine ktls drive uring api)
+LAYERS=(core record srtp handshake engine ktls drive uring api)
 rank() {
     local i
     for i in "${!LAYERS[@]}"; do
@@ -73,7 +77,9 @@ for dir in "${LAYERS[@]}"; do
             [ -n "$inc" ] || continue
             ir=$(rank "$inc")
             [ "$ir" -ge 0 ] || continue
-            if [ "$ir" -gt "$r" ] && ! [ "$dir" = uring ] || { [ "$dir" = uring ] && [ "$inc" = api ]; }; then
+            if [ "$ir" -gt "$r" ] && ! [ "$dir" = uring ] || { [ "$dir" = uring ] && [ "$inc" = api ]; } \
+               || { [ "$dir" = srtp ] && [ "$inc" != core ] && [ "$inc" != srtp ]; } \
+               || { [ "$inc" = srtp ] && [ "$dir" != srtp ] && [ "$dir" != handshake ] && [ "$dir" != api ]; }; then
                 bad+="$f: $line"$'\n'
             fi
         done < <(grep -h '^#include "' "$f")
@@ -82,18 +88,18 @@ done
 report "no folder includes a header of a folder above it" "${bad%$'\n'}"
 
 # 2. public calls below api/
-bad=$(code core/*.[ch] record/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] \
+bad=$(code core/*.[ch] record/*.[ch] srtp/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] \
       | grep -E ':.*\b(SSL|CERT_STORE|CA_MGMT|MOCANA|MERROR)_[A-Za-z_]+\(' | grep -vE ':NK_API ')
 report "no public SSL_/CERT_STORE_/CA_MGMT_/MOCANA_ call below api/" "$bad"
 
 # 3. record and handshake headers
-bad=$(code core/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] api/*.[ch] \
+bad=$(code core/*.[ch] srtp/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] api/*.[ch] \
       | grep -E ':.*(NK_REC_HDR|nk_load16\([^)]*\+ *3\)|nk_load24\([^)]*\+ *1\))' \
       | grep -vE '^handshake/[^:]+:[0-9]+:.*nk_load24' )
 report "record headers only in record/, handshake headers only in handshake/" "$bad"
 
 # 4. global settings getters below api/
-bad=$(code core/*.[ch] record/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] \
+bad=$(code core/*.[ch] record/*.[ch] srtp/*.[ch] handshake/*.[ch] engine/*.[ch] ktls/*.[ch] drive/*.[ch] uring/*.[ch] \
       | grep -E ':.*\b(nk_settings|nk_limits|SSL_sslSettings)\(\)')
 report "settings reach the engine through the connection, not a global getter" "$bad"
 

@@ -37,7 +37,7 @@ check "nktls.pc is in <prefix>/$libdir/pkgconfig" test -f "$root/$libdir/pkgconf
 for h in common/mocana.h common/mtypes.h common/merrors.h common/moptions.h common/mdefs.h \
          common/mtcp.h common/mrtos.h common/random.h common/vlong.h crypto/ca_mgmt.h \
          crypto/cert_store.h crypto/hw_accel.h crypto/crypto.h crypto/pubcrypto.h \
-         asn1/oiddefs.h ssl/ssl.h nktls.h; do
+         asn1/oiddefs.h ssl/ssl.h nktls.h srtp.h; do
     check "header include/nktls/$h installed" test -f "$root/include/nktls/$h"
 done
 

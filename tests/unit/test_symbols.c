@@ -87,7 +87,7 @@ TEST(internal_symbols_hidden)
 {
     static const char *const internal[] = {
         "nk_rd_u8", "nk_rd_vec16", "nk_wr_u16", "nk_crypto_init", "nk_hkdf_expand_label",
-        "nk_alert_for", "nk_buf_append", "nk_log",
+        "nk_alert_for", "nk_buf_append", "nk_log", "nk_srtp_protect", "nk_srtp_kdf",
     };
     void *nk = open_or_log(NKTLS_SHARED_LIB, RTLD_NOW | RTLD_LOCAL);
 

@@ -83,6 +83,11 @@
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
     X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
+    X(ERR_SRTP_AUTH_FAILED,                  -7600, "the SRTP/SRTCP packet failed authentication (or came under another key)") \
+    X(ERR_SRTP_REPLAY,                       -7601, "the SRTP/SRTCP packet was replayed or is older than the replay window") \
+    X(ERR_SRTP_MALFORMED,                    -7602, "the SRTP/SRTCP packet is too short, too long or not RTP version 2") \
+    X(ERR_SRTP_TOO_MANY_STREAMS,             -7603, "the SRTP session holds as many SSRCs as its limit allows") \
+    X(ERR_SRTP_INDEX_EXHAUSTED,              -7604, "the SRTP/SRTCP packet index space is used up: a new master key is needed") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "the peer's certificate chain does not end at a trusted CA") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "the peer's self-signed certificate is not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "the certificate has expired") \
