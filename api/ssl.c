@@ -173,6 +173,17 @@ NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte 
  * later SSL_connect. TLS 1.3 has neither: the id length is 0 there (tickets
  * resume through SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback),
  * as it is when the server gave no id. */
+/* The same offer on a connection already made: before its handshake starts
+ * (NKTLS_LOOP_connect's connections: from onSetup). */
+NK_API MSTATUS NKTLS_setClientSession(sbyte4 h, ubyte idLen, const ubyte *pId, const ubyte *pMasterSecret)
+{
+    struct nk_conn *c;
+    NK_TRY(nk_conn_get(h, &c));
+    NK_CHECK(c->role == NK_CLIENT, ERR_SSL_BAD_STATE);
+    NK_CHECK(!idLen || (pId && pMasterSecret), ERR_NULL_POINTER);
+    return idLen ? nk_tls12_client_offer(&c->tls, idLen, pId, pMasterSecret) : OK;
+}
+
 NK_API MSTATUS SSL_getClientSessionInfo(sbyte4 h, ubyte *idLen, ubyte id[SSL_MAXSESSIONIDSIZE],
                                         ubyte master[SSL_MASTERSECRETSIZE])
 {

@@ -19,11 +19,52 @@ static struct lconn *slot_of(sbyte4 h)
 }
 
 /* ---- the ticket store: one ticket, shared by every worker, the newest wins.
- * A mutex is enough: it is taken once or twice per handshake. ---- */
+ * A mutex is enough: it is taken once or twice per handshake. A TLS 1.3
+ * ticket comes through the PSK callbacks; a TLS 1.2 session (by id, or a
+ * ticket the library keeps under the id) through SSL_getClientSessionInfo
+ * once the handshake is done, offered with NKTLS_setClientSession. ---- */
 
 static pthread_mutex_t g_ticket_lock = PTHREAD_MUTEX_INITIALIZER;
 static ubyte *g_ticket;
 static ubyte4 g_ticket_len;
+static struct {
+    ubyte id_len;
+    ubyte id[SSL_MAXSESSIONIDSIZE];
+    ubyte master[SSL_MASTERSECRETSIZE];
+} g_sess12;
+
+/* A TLS 1.2 connection just opened: keep its session, the newest wins. */
+static void save_session12(struct lconn *c, sbyte4 h)
+{
+    ubyte4 minor = 0;
+    ubyte id_len = 0, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+
+    if (SSL_getSSLTLSVersion(h, &minor) != OK || minor != TLS12_MINORVERSION
+        || SSL_getClientSessionInfo(h, &id_len, id, master) != OK || !id_len)
+        return;
+    pthread_mutex_lock(&g_ticket_lock);
+    g_sess12.id_len = id_len;
+    memcpy(g_sess12.id, id, id_len);
+    memcpy(g_sess12.master, master, sizeof(master));
+    pthread_mutex_unlock(&g_ticket_lock);
+    memset(master, 0, sizeof(master));
+    lo_on_ticket(c);
+}
+
+static MSTATUS offer_session12(sbyte4 h)
+{
+    ubyte id_len, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+    MSTATUS st;
+
+    pthread_mutex_lock(&g_ticket_lock);
+    id_len = g_sess12.id_len;
+    memcpy(id, g_sess12.id, sizeof(id));
+    memcpy(master, g_sess12.master, sizeof(master));
+    pthread_mutex_unlock(&g_ticket_lock);
+    st = NKTLS_setClientSession(h, id_len, id, master);
+    memset(master, 0, sizeof(master));
+    return st;
+}
 
 static sbyte4 save_ticket(sbyte4 h, sbyte *server, ubyte4 server_len, ubyte *psk, ubyte4 len)
 {
@@ -63,7 +104,7 @@ int load_have_ticket(void)
 {
     int have;
     pthread_mutex_lock(&g_ticket_lock);
-    have = g_ticket != NULL;
+    have = g_ticket != NULL || g_sess12.id_len;
     pthread_mutex_unlock(&g_ticket_lock);
     return have;
 }
@@ -73,6 +114,7 @@ void load_ticket_free(void)
     pthread_mutex_lock(&g_ticket_lock);
     free(g_ticket);
     g_ticket = NULL;
+    memset(&g_sess12, 0, sizeof(g_sess12));
     pthread_mutex_unlock(&g_ticket_lock);
 }
 
@@ -179,6 +221,8 @@ MSTATUS lc_on_setup(sbyte4 h, void *arg)
         st = SSL_setClientSavePSKCallback(h, save_ticket);
     if (st == OK && cfg->mode == LOAD_RESUME && !c->prime)
         st = SSL_CLIENT_setRetrievePSKCallback(h, offer_ticket);
+    if (st == OK && cfg->mode == LOAD_RESUME && !c->prime)
+        st = offer_session12(h);
     if (st != OK)
         fail_op(c, "setup", ex_status_name(st), 0);
     return st;
@@ -192,6 +236,8 @@ void lc_on_open(sbyte4 h, void *arg)
     if (!c)
         return;
     c->state = LC_OPEN;
+    if (g_load.cfg->mode == LOAD_RESUME)
+        save_session12(c, h);
     lo_on_open(c);
 }
 

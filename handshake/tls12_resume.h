@@ -61,7 +61,8 @@ void nk_session12_clear(struct nk_session12 *s);
  * is a full handshake, never an error. */
 MSTATUS nk_tls12_server_resume(struct nk_tls *c, const struct nk_client_hello *ch) NK_MUST;
 /* Server, resumed: after the ServerHello, the key block, ChangeCipherSpec
- * and Finished (RFC 5246 §7.3, Figure 2); NK_HS_ALT for the resumed rows. */
+ * and Finished (RFC 5246 §7.3, Figure 2); NK_HS_ALT2 for the resumed rows
+ * (NK_HS_ALT is the CertificateRequest's). */
 MSTATUS nk_tls12_server_resumed_flight(struct nk_tls *c) NK_MUST;
 /* Server: the client's Finished of a resumed handshake. */
 MSTATUS nk_tls12_on_resumed_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw,

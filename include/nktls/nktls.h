@@ -173,6 +173,13 @@ MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const 
  * store serves handshakes. ERR_CERT_DECODE: not a successful OCSP response;
  * ERR_INVALID_ARG: it names no identity of the store. The server does not
  * check the response: keeping it current is the application's. */
+/* A TLS 1.2 client connection offers this session (from SSL_getClientSessionInfo
+ * on an earlier connection), as SSL_connect's session arguments do, for
+ * connections made without them: NKTLS_LOOP_connect's (call it from onSetup)
+ * or SSL_ASYNC_connect's. Before the handshake starts (ERR_SSL_BAD_STATE
+ * after); idLen 0 offers none. */
+MSTATUS NKTLS_setClientSession(sbyte4 connectionInstance, ubyte idLen, const ubyte *pId,
+                               const ubyte *pMasterSecret);
 struct certStore;
 MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte4 derLen);
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:

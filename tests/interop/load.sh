@@ -11,7 +11,8 @@
 # with replies counted by status class (a 404 is a 4xx and an error unless
 # --accept-status), chunked replies, the latency histogram and the
 # per-second series (JSON and --csv), --warmup left out of the counts, and
-# --tls 1.2. --duration is a hard stop even against a server that never
+# --tls 1.2 (resume mode too: by ticket, and by session id against s_server
+# -no_ticket). --duration is a hard stop even against a server that never
 # answers. TAP on stdout.
 source "$(dirname "$0")/lib.sh"
 
@@ -87,6 +88,17 @@ c_handshake() {
     jwant hs-$1 "j['handshakes']" 200 || return 1
     jwant hs-$1 "j['negotiated'][0]['version']" TLSv1.3 || return 1
     jwant hs-$1 "j['latency_ms']['samples']" 200
+}
+
+# TLS 1.2 resume mode: the first handshake's session (a ticket, or an id where
+# the server issues none) offered through NKTLS_setClientSession.
+c_resume12() {
+    load res12-$1 --connect "127.0.0.1:$PORT" "${TRUST[@]}" --mode resume --tls 1.2 --count 60 --concurrency 4
+    expect_ok res12-$1 60 || return 1
+    jwant res12-$1 "j['negotiated'][0]['version']" TLSv1.2 || return 1
+    local r
+    r=$(jget res12-$1 "j['resumed']")
+    [ -n "$r" ] && [ "$r" -gt 54 ] || { fail "only $r of 60 handshakes resumed" "$WORK/res12-$1.txt"; return 1; }
 }
 
 c_resume() {
@@ -473,6 +485,7 @@ if nk_server_ensure echo --cert "$CERTS/server.pem" --key "$CERTS/server.key"; t
     PORT=$NK_PORT
     run_case "load.nktls-server.handshake" c_handshake nk
     run_case "load.nktls-server.resume" c_resume nk
+    run_case "load.nktls-server.resume_tls12" c_resume12 nk
     run_case "load.nktls-server.bulk" c_bulk nk
     run_case "load.nktls-server.bulk_reconnect" c_bulk_reconnect
     run_case "load.nktls-server.request_echo" c_request_echo
@@ -541,10 +554,16 @@ elif start_peer s_server openssl s_server -accept "127.0.0.1:@PORT@" -www -quiet
         -cert "$CERTS/server.pem" -key "$CERTS/server.key"; then
     run_case "load.s_server.handshake" c_handshake ossl
     run_case "load.s_server.resume" c_resume ossl
+    run_case "load.s_server.resume_tls12" c_resume12 ossl
     run_case "load.s_server.request" c_request ossl
     stop_pid "$PEER_PID"
 else
     tap_fail "load.s_server" "openssl s_server did not start" "$WORK/s_server.err"
+fi
+if command -v openssl >/dev/null && start_peer s_server_id openssl s_server -accept "127.0.0.1:@PORT@" -www \
+        -quiet -no_ticket -cert "$CERTS/server.pem" -key "$CERTS/server.key"; then
+    run_case "load.s_server.resume_tls12_session_id" c_resume12 ossl_id
+    stop_pid "$PEER_PID"
 fi
 
 section "gnutls-serv"
@@ -581,6 +600,7 @@ else
         PORT=$PEER_PORT
         run_case "load.nginx.handshake" c_handshake nginx
         run_case "load.nginx.resume" c_resume nginx
+        run_case "load.nginx.resume_tls12" c_resume12 nginx
         run_case "load.nginx.request" c_request_keepalive nginx
         run_case "load.nginx.idle" c_idle nginx
         run_case "load.nginx.verify_error" c_verify_error nginx

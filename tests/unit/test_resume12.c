@@ -159,6 +159,23 @@ TEST_F(r12, resumed_by_id)
 }
 
 /* A client that also offers TLS 1.3 resumes a TLS 1.2 server's session. */
+/* NKTLS_setClientSession: the offer on a connection made without one (as
+ * the event loop makes them), before its handshake only. */
+TEST_F(r12, set_client_session)
+{
+    struct session s;
+    struct setup st = { 0 };
+    first(_metadata, self, &s);
+    ASSERT_EQ(pair(self, &st), OK);
+    ASSERT_EQ(NKTLS_setClientSession(self->p.h[TP_CLIENT], s.id_len, s.id, s.master), OK);
+    ASSERT_EQ(NKTLS_setClientSession(self->p.h[TP_SERVER], s.id_len, s.id, s.master), ERR_SSL_BAD_STATE);
+    ASSERT_EQ(NKTLS_setClientSession(self->p.h[TP_CLIENT], 1, NULL, s.master), ERR_NULL_POINTER);
+    ASSERT_EQ(NKTLS_setClientSession(self->p.h[TP_CLIENT], 33, s.id, s.master), ERR_INVALID_ARG);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_TRUE(resumed(self));
+    ASSERT_EQ(NKTLS_setClientSession(self->p.h[TP_CLIENT], s.id_len, s.id, s.master), ERR_SSL_BAD_STATE);
+}
+
 TEST_F(r12, client_allowing_13)
 {
     struct session s;
