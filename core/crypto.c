@@ -16,16 +16,19 @@
 #define LIMIT_CCM 11863283ULL
 #define LIMIT_SEQ UINT64_MAX
 
-#define TLS13(id_, name_, aead_, key_, hash_, ktls_, limit_) \
+#define TLS13(id_, name_, aead_, key_, hash_, tag_, ktls_, limit_, use_) \
     { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
-      .aead_limit = limit_, .minor = 4, .tag_len = 16, .fixed_iv_len = 12 }
+      .aead_limit = limit_, .minor = 4, .tag_len = tag_, .fixed_iv_len = 12, .use = use_ }
 
 const struct nk_suite nk_suites[] = {
-    TLS13(0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
-    TLS13(0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
-    TLS13(0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
-    TLS13(0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
+    TLS13(0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, 16, TLS_CIPHER_AES_GCM_128, LIMIT_GCM,
+          NK_USE_DEFAULT),
+    TLS13(0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, 16, TLS_CIPHER_AES_GCM_256, LIMIT_GCM,
+          NK_USE_DEFAULT),
+    TLS13(0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
+    TLS13(0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, 16, TLS_CIPHER_AES_CCM_128, LIMIT_CCM,
+          NK_USE_DEFAULT),
 };
 const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 
@@ -37,9 +40,9 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
  * 1.2, no AES-256-CCM and no 8-byte CCM tag. The limits are the AEAD's, as in
  * TLS 1.3: TLS 1.2 has no KeyUpdate, so a connection that reaches one ends. */
 #define TLS12(...) TLS12_(__VA_ARGS__)   /* ECDSA below stands for two arguments */
-#define TLS12_(id_, name_, kx_, auth_, aead_, key_, hash_, tag_, ktls_, limit_) \
+#define TLS12_(id_, name_, kx_, auth_, aead_, key_, hash_, tag_, ktls_, limit_, use_) \
     { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
-      .aead_limit = limit_, .minor = 3, .tag_len = tag_, .kx = kx_, .auth = auth_, \
+      .aead_limit = limit_, .minor = 3, .tag_len = tag_, .kx = kx_, .auth = auth_, .use = use_, \
       .fixed_iv_len = (aead_) == NK_CHACHA20_POLY1305 ? 12 : 4 }
 #define ECDSA NK_KX_ECDHE, NK_AUTH_ECDSA
 #define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
@@ -47,27 +50,27 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 
 const struct nk_suite nk_suites12[] = {
     TLS12(0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", ECDSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384", ECDSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc02f, "ECDHE-RSA-AES128-GCM-SHA256", ECRSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc030, "ECDHE-RSA-AES256-GCM-SHA384", ECRSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305", ECDSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
     TLS12(0xcca8, "ECDHE-RSA-CHACHA20-POLY1305", ECRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
     TLS12(0xc0ac, "ECDHE-ECDSA-AES128-CCM", ECDSA, NK_AES_CCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
-    TLS12(0xc0ad, "ECDHE-ECDSA-AES256-CCM", ECDSA, NK_AES_CCM, 32, NK_SHA256, 16, 0, LIMIT_CCM),
-    TLS12(0xc0ae, "ECDHE-ECDSA-AES128-CCM8", ECDSA, NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM),
+          TLS_CIPHER_AES_CCM_128, LIMIT_CCM, NK_USE_NONE),
+    TLS12(0xc0ad, "ECDHE-ECDSA-AES256-CCM", ECDSA, NK_AES_CCM, 32, NK_SHA256, 16, 0, LIMIT_CCM, NK_USE_NONE),
+    TLS12(0xc0ae, "ECDHE-ECDSA-AES128-CCM8", ECDSA, NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM, NK_USE_NONE),
     TLS12(0x009e, "DHE-RSA-AES128-GCM-SHA256", DHRSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_NONE),
     TLS12(0x009f, "DHE-RSA-AES256-GCM-SHA384", DHRSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_NONE),
     TLS12(0xccaa, "DHE-RSA-CHACHA20-POLY1305", DHRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_NONE),
 };
 const size_t nk_suite12_count = NK_ARRAY_LEN(nk_suites12);
 
@@ -105,6 +108,40 @@ const struct nk_suite *nk_suite12_by_id(uint16_t id)
 const struct nk_suite *nk_suite12_by_name(const char *name)
 {
     return by_name(nk_suites12, nk_suite12_count, name);
+}
+
+_Static_assert(NK_ARRAY_LEN(nk_suites) <= NK_SUITE12_BIT, "TLS 1.3 rows overflow their bits");
+_Static_assert(NK_ARRAY_LEN(nk_suites12) <= 64 - NK_SUITE12_BIT, "TLS 1.2 rows overflow their bits");
+
+uint64_t nk_suite_bit(const struct nk_suite *s)
+{
+    if (s >= nk_suites && s < nk_suites + nk_suite_count)
+        return 1ull << (s - nk_suites);
+    return 1ull << (NK_SUITE12_BIT + (s - nk_suites12));
+}
+
+const struct nk_suite *nk_suite_any_by_id(uint16_t id)
+{
+    const struct nk_suite *s = nk_suite_by_id(id);
+    return s ? s : nk_suite12_by_id(id);
+}
+
+const struct nk_suite *nk_suite_any_by_name(const char *name)
+{
+    const struct nk_suite *s = nk_suite_by_name(name);
+    return s ? s : nk_suite12_by_name(name);
+}
+
+uint64_t nk_suites_default(void)
+{
+    uint64_t set = 0;
+    for (size_t i = 0; i < nk_suite_count; i++)
+        if (nk_suites[i].use == NK_USE_DEFAULT)
+            set |= nk_suite_bit(&nk_suites[i]);
+    for (size_t i = 0; i < nk_suite12_count; i++)
+        if (nk_suites12[i].use == NK_USE_DEFAULT)
+            set |= nk_suite_bit(&nk_suites12[i]);
+    return set;
 }
 
 static EVP_MD *g_md[NK_HASH_COUNT];

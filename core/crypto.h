@@ -20,6 +20,13 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
 enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE };
 enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA };
 
+/* Whether a handshake may negotiate a suite: NONE, the record layer has it
+ * but no handshake can agree on it yet; DEFAULT, every connection offers and
+ * accepts it unless the application's SSL_enableCiphers list leaves it out;
+ * ENABLED, only once the application names it there (suites with weaker
+ * properties: 8-byte tags, and the like). */
+enum nk_suite_use { NK_USE_NONE, NK_USE_DEFAULT, NK_USE_ENABLED };
+
 /* One row per cipher suite; the kTLS mapping (ktls/) reads the same row. */
 struct nk_suite {
     uint16_t id;             /* IANA value */
@@ -33,6 +40,7 @@ struct nk_suite {
     uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3) */
     uint8_t fixed_iv_len;    /* 12; TLS 1.2 AES-GCM/CCM: the 4-byte implicit salt (RFC 5288 §3) */
     uint8_t kx, auth;        /* enum nk_kx, enum nk_auth */
+    uint8_t use;             /* enum nk_suite_use */
 };
 
 /* TLS 1.3's suites: what a connection offers and accepts today. */
@@ -48,6 +56,17 @@ extern const struct nk_suite nk_suites12[];
 extern const size_t nk_suite12_count;
 const struct nk_suite *nk_suite12_by_id(uint16_t id);
 const struct nk_suite *nk_suite12_by_name(const char *name);
+
+/* A set of suites from both tables, one bit each: nk_suites[i] is bit i,
+ * nk_suites12[i] bit NK_SUITE12_BIT + i. A connection's enabled suites
+ * (SSL_enableCiphers) are one such set: 8 bytes, whatever the list. */
+#define NK_SUITE12_BIT 8
+uint64_t nk_suite_bit(const struct nk_suite *s);
+/* The row with this IANA id in either table (the ids do not collide). */
+const struct nk_suite *nk_suite_any_by_id(uint16_t id);
+const struct nk_suite *nk_suite_any_by_name(const char *name);
+/* The suites every connection starts with (use == NK_USE_DEFAULT). */
+uint64_t nk_suites_default(void);
 
 MSTATUS nk_crypto_init(void) NK_MUST;     /* idempotent, thread-safe */
 void nk_crypto_shutdown(void);

@@ -21,13 +21,6 @@
  * negotiates TLS 1.2 ("DOWNGRD" 01) or below ("DOWNGRD" 00). */
 extern const uint8_t nk_tls12_downgrade[8];
 
-/* The TLS 1.2 suites we speak, in our order of preference: ECDHE with AES-GCM
- * and ChaCha20-Poly1305 (nk_suites12 rows). */
-size_t nk_tls12_suite_count(void);
-const struct nk_suite *nk_tls12_suite(size_t i);
-/* Is this one of them? */
-int nk_tls12_suite_ok(uint16_t id);
-
 /* Certificate (RFC 5246 §7.4.2): certificate_list<0..2^24-1> of
  * ASN.1Cert<1..2^24-1>, leaf first. */
 MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id) NK_MUST;
@@ -58,9 +51,8 @@ MSTATUS nk_tls12_conn_export(const struct nk_tls *c, const uint8_t *label, size_
  * connection into TLS 1.2. */
 MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
                                  const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n) NK_MUST;
-/* The client: write the TLS 1.2 suites into our cipher list, and the TLS 1.2
- * extensions (extended_master_secret, renegotiation_info). */
-void nk_tls12_write_client_suites(struct nk_wr *w);
+/* The client: the TLS 1.2 extensions (extended_master_secret,
+ * renegotiation_info). */
 void nk_tls12_write_client_exts(struct nk_wr *w);
 
 #endif

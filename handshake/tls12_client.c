@@ -11,7 +11,7 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
     struct nk_hs *hs = c->hs;
     /* RFC 5246 §7.4.1.3: a suite and a compression method we offered. */
     NK_CHECK(version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
-    NK_CHECK(nk_tls12_suite_ok(suite), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_tls_suite_enabled(c, nk_suite12_by_id(suite)), ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
     /* RFC 7627 §5.3: we require the extended master secret; a server that
      * does not echo the extension gets handshake_failure. */

@@ -4,41 +4,6 @@
 
 const uint8_t nk_tls12_downgrade[8] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D', 0x01 };
 
-/* ECDHE with an AEAD we offer by default: AES-GCM and ChaCha20-Poly1305 (no
- * CCM, no DHE yet), in nk_suites12's order. */
-static int default_suite(const struct nk_suite *s)
-{
-    return s->kx == NK_KX_ECDHE && (s->aead == NK_AES_GCM || s->aead == NK_CHACHA20_POLY1305);
-}
-
-size_t nk_tls12_suite_count(void)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < nk_suite12_count; i++)
-        n += default_suite(&nk_suites12[i]);
-    return n;
-}
-
-const struct nk_suite *nk_tls12_suite(size_t i)
-{
-    for (size_t k = 0; k < nk_suite12_count; k++)
-        if (default_suite(&nk_suites12[k]) && i-- == 0)
-            return &nk_suites12[k];
-    return NULL;
-}
-
-int nk_tls12_suite_ok(uint16_t id)
-{
-    const struct nk_suite *s = nk_suite12_by_id(id);
-    return s && default_suite(s);
-}
-
-void nk_tls12_write_client_suites(struct nk_wr *w)
-{
-    for (size_t i = 0; i < nk_tls12_suite_count(); i++)
-        nk_wr_u16(w, nk_tls12_suite(i)->id);
-}
-
 void nk_tls12_write_client_exts(struct nk_wr *w)
 {
     /* RFC 7627 §5.1: empty extension_data. */

@@ -95,14 +95,8 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
         NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
     }
-    for (size_t i = 0; i < nk_tls12_suite_count(); i++) {
-        const struct nk_suite *s = nk_tls12_suite(i);
-        if (s->auth == auth && lists_u16(ch->suites, s->id)) {
-            c->suite = s;
-            return OK;
-        }
-    }
-    return ERR_SSL_NO_CIPHER_MATCH;
+    c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth);
+    return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 
 /* RFC 8422 §5.1.1: our most preferred group among the client's
@@ -143,7 +137,7 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     NK_TRY(nk_random(hs->server_random, 32));
     /* RFC 8446 §4.1.3: a server that could have spoken TLS 1.3 marks the
      * TLS 1.2 it chose, so that a TLS 1.3 client detects a downgrade. */
-    if (c->max_minor >= 4)
+    if (c->max_minor >= 4 && nk_tls_has_suites(c, 4))   /* it could have chosen 1.3 */
         memcpy(hs->server_random + 24, nk_tls12_downgrade, 8);
     nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
     nk_wr_u16(&w, NK_TLS12);

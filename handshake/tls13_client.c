@@ -123,10 +123,10 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_u8(&w, hs->session_id_len);              /* middlebox compatibility (D.4) */
     nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
     size_t pos = nk_wr_open(&w, 2);
-    for (size_t i = 0; i < c->n_suites && c->max_minor >= 4; i++)
-        nk_wr_u16(&w, c->suites[i]);
+    if (c->max_minor >= 4)
+        nk_tls_write_suites(c, &w, 4);
     if (c->min_minor <= 3)   /* after TLS 1.3's: a TLS 1.2 server picks among these */
-        nk_tls12_write_client_suites(&w);
+        nk_tls_write_suites(c, &w, 3);
     nk_wr_close(&w, pos, 2);
     nk_wr_u8(&w, 1);                               /* legacy_compression_methods: null */
     nk_wr_u8(&w, 0);
@@ -144,7 +144,12 @@ static MSTATUS client_start(struct nk_tls *c)
     /* TLS 1.3 and TLS 1.2 (tls12_client.c) are implemented. */
     NK_CHECK(c->min_minor <= c->max_minor && c->min_minor >= 3 && c->max_minor <= 4,
              ERR_SSL_UNSUPPORTED_VERSION);
-    NK_CHECK(c->n_suites && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
+    /* A version none of whose suites is enabled is not offered. */
+    if (!nk_tls_has_suites(c, 4) && c->max_minor >= 4)
+        c->max_minor = 3;
+    if (!nk_tls_has_suites(c, 3) && c->min_minor <= 3)
+        c->min_minor = 4;
+    NK_CHECK(c->min_minor <= c->max_minor && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
     NK_TRY(nk_random(hs->client_random, 32));
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
@@ -280,10 +285,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(nk_hs_check_echo(&sid, hs->session_id, hs->session_id_len));
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
-    int offered = 0;
-    for (size_t i = 0; i < c->n_suites; i++)
-        offered |= c->suites[i] == suite;
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_tls_suite_enabled(c, nk_suite_by_id(suite)), ERR_SSL_ILLEGAL_PARAMETER);
     /* §4.1.4: the suite after HRR must be the one the HRR named. */
     NK_CHECK(!c->suite || c->suite->id == suite, ERR_SSL_ILLEGAL_PARAMETER);
     c->suite = nk_suite_by_id(suite);

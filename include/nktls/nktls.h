@@ -151,6 +151,10 @@ MSTATUS NKTLS_getPeerCertificate(sbyte4 connectionInstance, ubyte4 index, const 
  * without one (SSL_FLAG_REQUIRE_MUTUAL_AUTH insists on one). A certificate the
  * client does send must still verify. */
 #define NKTLS_FLAG_REQUEST_MUTUAL_AUTH 0x00010000
+/* SSL_setSessionFlags: a server takes the first suite in the client's order
+ * among those it has enabled (SSL_enableCiphers), instead of the first in its
+ * own (the library's table order, the default). */
+#define NKTLS_FLAG_CLIENT_CIPHER_ORDER 0x00020000
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

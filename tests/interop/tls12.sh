@@ -81,6 +81,31 @@ srv_curve_unlisted() {
     alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
 }
 
+# The suites the server enables (--ciphers, SSL_enableCiphers) decide: with
+# one TLS 1.2 suite, s_client offering its default list gets that one.
+srv_enabled_suite() {
+    local suite=$1 name=srv12-enabled-$1 cert
+    cert=$(cert_of "$suite")
+    nk_server_ensure "tls12-only-$suite" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" \
+        --ciphers "$suite" -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
+        "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qx "Ciphersuite: $suite" "$WORK/$name.err" ||
+        { fail "s_client did not negotiate $suite" "$WORK/$name.err" "$NK_LOG"; return 1; }
+}
+
+# A server with TLS 1.3 suites only refuses a TLS 1.2 client: handshake_failure.
+srv_tls13_suites_only() {
+    local name=srv12-only13
+    nk_server_ensure tls12-only13 --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ciphers TLS_AES_128_GCM_SHA256 -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -nocommands \
+        "${S_CLIENT_VERIFY[@]}" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qiE "alert number 40|handshake failure" "$WORK/$name.err" ||
+        { fail "no handshake_failure alert" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    alive "$NK_PID" || { fail "nktls-server died" "$NK_LOG"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     for group in X25519 P-256 P-384; do
@@ -89,21 +114,30 @@ for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
 done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
+run_case "nktls-server.s_client_tls12.enabled.ECDHE-ECDSA-CHACHA20-POLY1305" \
+    srv_enabled_suite ECDHE-ECDSA-CHACHA20-POLY1305
+run_case "nktls-server.s_client_tls12.enabled.ECDHE-RSA-AES256-GCM-SHA384" \
+    srv_enabled_suite ECDHE-RSA-AES256-GCM-SHA384
+run_case "nktls-server.s_client_tls12.tls13_suites_only" srv_tls13_suites_only
 nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================
 
+# cli_suite SUITE [SERVER_CIPHERS [CLIENT_CIPHERS]]: SUITE is what must be
+# negotiated; s_server takes SERVER_CIPHERS (SUITE by default), nktls-client
+# enables CLIENT_CIPHERS (its defaults when absent).
 cli_suite() {
-    local suite=$1 name=cli12-$1 cert sout cout
+    local suite=$1 name=cli12-$1 cert sout cout srv_ciphers=${2:-$1} cli_opts=()
+    [ -n "${3:-}" ] && cli_opts=(--ciphers "$3") name=$name-enabled
     cert=$(cert_of "$suite")
     sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out
     start_peer_server "$name-srv" "$DATA_S2C" "$sout" "$(size_of "$DATA_C2S")" \
         openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
-        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" ||
+        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$srv_ciphers" ||
         { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
     spawn_fed "$name-cli" "$DATA_C2S" "$cout" "$(size_of "$DATA_S2C")" \
         "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
-        --ca "$CERTS/ca.pem" -v
+        --ca "$CERTS/ca.pem" "${cli_opts[@]}" -v
     finish "$SPAWN_PID"
     local cli_rc=$RC
     finish_within "$PEER_PID" 2
@@ -121,5 +155,8 @@ section "nktls-client <-> openssl s_server -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
 done
+# The client's enabled suite is the one it offers: s_server allows all six.
+run_case "nktls-client.s_server_tls12.enabled.ECDHE-RSA-CHACHA20-POLY1305" \
+    cli_suite ECDHE-RSA-CHACHA20-POLY1305 "ECDHE+AESGCM:ECDHE+CHACHA20" ECDHE-RSA-CHACHA20-POLY1305
 
 tap_done

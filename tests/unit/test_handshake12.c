@@ -1,0 +1,254 @@
+/* test_handshake12.c — TLS 1.2 full handshakes between our client and our
+ * server in memory (tls_pair.h): suite × group × server key rows, each with
+ * the one suite the server enables (SSL_enableCiphers), then application
+ * data, the exporter, close_notify; then the per-connection suite choice:
+ * suites of one version only, the server's order against the client's
+ * (NKTLS_FLAG_CLIENT_CIPHER_ORDER), suites no handshake negotiates. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "unit/tls_pair.h"
+#include "unit/hs_checks.h"
+#include "unit/bad_env.h"
+
+/* ---- suite × group × server key ---- */
+
+FIXTURE(suite12) {
+    struct tp_pair p;
+};
+
+FIXTURE_VARIANT(suite12) {
+    uint16_t suite;
+    uint16_t group;
+    int key;              /* the server's (cert_pki.h) */
+    uint16_t sig;         /* the ServerKeyExchange signature scheme it makes */
+};
+
+#define ROW(name, s, g, k, sig_) \
+    FIXTURE_VARIANT_ADD(suite12, name) { .suite = s, .group = g, .key = k, .sig = sig_ }
+#define P256_SIG NK_SIG_ECDSA_SECP256R1_SHA256
+#define RSA_SIG NK_SIG_RSA_PSS_RSAE_SHA256
+ROW(ecdsa_aes128gcm_x25519, 0xc02b, NK_GROUP_X25519, K_P256, P256_SIG);
+ROW(ecdsa_aes128gcm_p256, 0xc02b, NK_GROUP_SECP256R1, K_P256, P256_SIG);
+ROW(ecdsa_aes128gcm_p384, 0xc02b, NK_GROUP_SECP384R1, K_P256, P256_SIG);
+ROW(ecdsa_aes128gcm_p521, 0xc02b, NK_GROUP_SECP521R1, K_P256, P256_SIG);
+ROW(ecdsa_aes256gcm_p256, 0xc02c, NK_GROUP_SECP256R1, K_P256, P256_SIG);
+ROW(ecdsa_chacha_x25519, 0xcca9, NK_GROUP_X25519, K_P256, P256_SIG);
+ROW(rsa_aes128gcm_x25519, 0xc02f, NK_GROUP_X25519, K_RSA, RSA_SIG);
+ROW(rsa_aes256gcm_p384, 0xc030, NK_GROUP_SECP384R1, K_RSA, RSA_SIG);
+ROW(rsa_chacha_p256, 0xcca8, NK_GROUP_SECP256R1, K_RSA, RSA_SIG);
+
+FIXTURE_SETUP(suite12)
+{
+    ASSERT_EQ(tp_new(&self->p, variant->key, -1), OK);
+    /* The client offers every suite it has by default; the server enables
+     * only the row's. RFC 8422 §5.1: the client lists the curve of an ECDSA
+     * certificate (P-256) too; the server takes only the row's group. */
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
+    const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
+    pin_version(_metadata, &self->p, TLS12);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_version(_metadata, &self->p, TLS12);
+}
+
+FIXTURE_TEARDOWN(suite12)
+{
+    tp_free(&self->p);
+}
+
+TEST_F(suite12, negotiated)
+{
+    for (int s = 0; s < 2; s++) {
+        ubyte2 suite = 0, group = 0;
+        ubyte4 curves = 0, status = 0;
+        ASSERT_EQ(SSL_getCipherInfo(self->p.h[s], &suite, &curves), OK);
+        ASSERT_EQ(suite, variant->suite);
+        ASSERT_EQ(NKTLS_cipherIdByName(NKTLS_cipherName(suite)), (sbyte4)suite);
+        ASSERT_EQ(NKTLS_getNegotiatedGroup(self->p.h[s], &group), OK);
+        ASSERT_EQ(group, variant->group);
+        ASSERT_EQ(SSL_getSessionStatus(self->p.h[s], &status), OK);
+        ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
+    }
+    ubyte2 sig = 0, suite;
+    ASSERT_EQ(SSL_getSignatureAlgo(self->p.h[TP_CLIENT], &sig), OK);
+    ASSERT_EQ(sig, variant->sig);
+    ubyte4 curves = 0;
+    ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
+    ASSERT_EQ(curves, (1u << variant->group) | (1u << NK_GROUP_SECP256R1));
+    /* RFC 5246 §7.3: ClientHello, ClientKeyExchange, ChangeCipherSpec,
+     * Finished; ServerHello, Certificate, ServerKeyExchange, ServerHelloDone,
+     * ChangeCipherSpec, Finished. */
+    ASSERT_EQ(self->p.records[TP_CLIENT], 4u);
+    ASSERT_EQ(self->p.records[TP_SERVER], 6u);
+}
+
+TEST_F(suite12, data)
+{
+    check_all_data(_metadata, &self->p);
+}
+
+TEST_F(suite12, exporter)
+{
+    check_exporter(_metadata, &self->p, TLS12);
+}
+
+TEST_F(suite12, no_key_update)
+{
+    /* TLS 1.2 has no KeyUpdate (RFC 8446 §4.6.3 is 1.3's): the call refuses
+     * and the connection goes on. */
+    ASSERT_EQ(SSL_sendKeyUpdateRequest(self->p.h[TP_CLIENT], 1), ERR_SSL_BAD_STATE);
+    check_data(_metadata, &self->p, TP_CLIENT, 100, 1);
+}
+
+TEST_F(suite12, close_notify)
+{
+    check_close(_metadata, &self->p);
+}
+
+/* ---- which suites a connection may use ---- */
+
+FIXTURE(choice) {
+    struct tp_pair p;
+};
+
+FIXTURE_TEARDOWN(choice)
+{
+    tp_free(&self->p);
+}
+
+static uint16_t suite_of(struct __test_metadata *_metadata, struct tp_pair *p, int side)
+{
+    ubyte2 suite = 0;
+    ubyte4 curves = 0;
+    EXPECT_EQ(SSL_getCipherInfo(p->h[side], &suite, &curves), OK);
+    return suite;
+}
+
+/* A server with TLS 1.3 suites only refuses a client held to TLS 1.2:
+ * nothing in common, handshake_failure (RFC 5246 §7.4.1.3). */
+TEST_F(choice, tls13_suites_only_refuse_tls12_client)
+{
+    static const ubyte2 only13[] = { SSL_TLS_AES_128_GCM_SHA256, SSL_TLS_AES_256_GCM_SHA384 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], only13, 2), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_CLIENT], SSL_SET_VERSION, (void *)(uintptr_t)3), OK);
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_CIPHER_MATCH, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+/* The same server with a client that offers both versions: TLS 1.3. */
+TEST_F(choice, tls13_suites_only_serve_tls13)
+{
+    static const ubyte2 only13[] = { SSL_TLS_CHACHA20_POLY1305_SHA256 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], only13, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_version(_metadata, &self->p, TLS13);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_CLIENT), SSL_TLS_CHACHA20_POLY1305_SHA256);
+}
+
+/* A server with TLS 1.2 suites only takes a client that offers TLS 1.3 and
+ * TLS 1.2 into TLS 1.2, without the RFC 8446 §4.1.3 downgrade sentinel: with
+ * no TLS 1.3 suite it could not have chosen 1.3 (the client checks it). */
+TEST_F(choice, tls12_suites_only_serve_tls12)
+{
+    static const ubyte2 only12[] = { 0xcca9 };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], only12, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_version(_metadata, &self->p, TLS12);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_CLIENT), 0xcca9);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_SERVER), 0xcca9);
+}
+
+/* A client with TLS 1.2 suites only offers TLS 1.2 only: its one suite, and
+ * supported_versions (if sent) without 0x0304; the server answers TLS 1.2. */
+static struct tp_hello g_seen;
+
+static void ch_keep(struct tp_hello *h)
+{
+    g_seen = *h;
+}
+
+TEST_F(choice, tls12_suites_only_client_offers_tls12)
+{
+    static const ubyte2 only12[] = { 0xc02f, 0x1234 };
+    static const uint8_t want[] = { 0xc0, 0x2f };
+    struct hello_edit e = { .dir = TP_C2S, .fn = ch_keep };
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_CLIENT], only12, 2), OK);
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    check_version(_metadata, &self->p, TLS12);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_SERVER), 0xc02f);
+    ASSERT_EQ(g_seen.suites_len, sizeof want);
+    ASSERT_MEM_EQ(g_seen.suites, want, sizeof want);
+    int sv = tp_hello_find(&g_seen, NK_EXT_SUPPORTED_VERSIONS);
+    for (size_t i = 1; sv >= 0 && i + 1 < g_seen.ext[sv].len; i += 2)
+        ASSERT_FALSE(g_seen.ext[sv].data[i] == 0x03 && g_seen.ext[sv].data[i + 1] == 0x04);
+}
+
+/* The client's cipher_suites reversed on the way (transcript made to agree). */
+static void ch_reverse_suites(struct tp_hello *h)
+{
+    uint8_t rev[sizeof h->suites];
+    for (size_t i = 0; i < h->suites_len; i += 2) {
+        rev[i] = h->suites[h->suites_len - 2 - i];
+        rev[i + 1] = h->suites[h->suites_len - 1 - i];
+    }
+    memcpy(h->suites, rev, h->suites_len);
+}
+
+static void order_case(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version, int client_order,
+                       uint16_t want)
+{
+    struct hello_edit e = { .dir = TP_C2S, .fn = ch_reverse_suites, .fix_transcript = 1 };
+    ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+    pin_version(_metadata, p, version);
+    if (client_order)
+        ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], NKTLS_FLAG_CLIENT_CIPHER_ORDER), OK);
+    ASSERT_EQ(run_hello_edit(p, &e), OK);
+    check_version(_metadata, p, version);
+    ASSERT_EQ(suite_of(_metadata, p, TP_SERVER), want);
+    ASSERT_EQ(suite_of(_metadata, p, TP_CLIENT), want);
+}
+
+/* The client lists its suites last-first: by default the server keeps its
+ * own order (AES-128-GCM first); with NKTLS_FLAG_CLIENT_CIPHER_ORDER it takes
+ * the client's first (the ECDSA ChaCha20 suite in 1.2, CCM in 1.3). */
+TEST_F(choice, server_order_tls12)
+{
+    order_case(_metadata, &self->p, TLS12, 0, 0xc02b);
+}
+
+TEST_F(choice, client_order_tls12)
+{
+    order_case(_metadata, &self->p, TLS12, 1, 0xcca9);
+}
+
+TEST_F(choice, server_order_tls13)
+{
+    order_case(_metadata, &self->p, TLS13, 0, SSL_TLS_AES_128_GCM_SHA256);
+}
+
+TEST_F(choice, client_order_tls13)
+{
+    order_case(_metadata, &self->p, TLS13, 1, SSL_TLS_AES_128_CCM_SHA256);
+}
+
+/* Suites that no handshake negotiates yet are not enabled by name: alone
+ * they leave nothing (ERR_SSL_NO_CIPHER_MATCH, the list unchanged). */
+TEST_F(choice, unnegotiable_suite_refused)
+{
+    static const ubyte2 dhe[] = { 0x009e };
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], dhe, 1), ERR_SSL_NO_CIPHER_MATCH);
+    pin_version(_metadata, &self->p, TLS12);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_SERVER), 0xc02f);
+}
+
+TEST_HARNESS_MAIN
