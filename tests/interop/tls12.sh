@@ -22,6 +22,8 @@ data_init
 
 SUITES_ECDSA=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305)
 SUITES_RSA=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305)
+# RFC 7251, only when enabled (nktls --ciphers) on our side.
+SUITES_CCM=(ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES256-CCM ECDHE-ECDSA-AES128-CCM8 ECDHE-ECDSA-AES256-CCM8)
 S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname localhost
                  -servername localhost)
 
@@ -35,12 +37,15 @@ cert_of() {
 
 # ===== nktls-server <-> openssl s_client -tls1_2 =============================
 
+# srv_suite SUITE GROUP [SERVER_CIPHERS]: nktls-server enables SERVER_CIPHERS
+# (its defaults when absent).
 srv_suite() {
-    local suite=$1 group=$2 name=srv12-$1-$2 cert out err groups=$2
+    local suite=$1 group=$2 name=srv12-$1-$2 cert out err groups=$2 srv_opts=()
+    [ -n "${3:-}" ] && srv_opts=(--ciphers "$3")
     cert=$(cert_of "$suite")
     # RFC 8422 §5.1: an ECDSA certificate's curve (P-256) must be listed too.
     case $suite in *-ECDSA-*) [ "$group" = P-256 ] || groups=$group:P-256 ;; esac
-    nk_server_ensure "tls12-$cert" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" -v ||
+    nk_server_ensure "tls12-$cert" --cert "$CERTS/$cert.pem" --key "$CERTS/$cert.key" "${srv_opts[@]}" -v ||
         { fail "nktls-server did not start" "$NK_LOG"; return 1; }
     out=$WORK/$name.out err=$WORK/$name.err
     spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
@@ -112,6 +117,12 @@ for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
         run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group"
     done
 done
+ccm_list=$(IFS=:; echo "${SUITES_CCM[*]}")
+for suite in "${SUITES_CCM[@]}"; do
+    for group in X25519 P-256; do
+        run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group" "$ccm_list"
+    done
+done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.enabled.ECDHE-ECDSA-CHACHA20-POLY1305" \
@@ -154,6 +165,9 @@ cli_suite() {
 section "nktls-client <-> openssl s_server -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
+done
+for suite in "${SUITES_CCM[@]}"; do
+    run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite"
 done
 # The client's enabled suite is the one it offers: s_server allows all six.
 run_case "nktls-client.s_server_tls12.enabled.ECDHE-RSA-CHACHA20-POLY1305" \

@@ -610,6 +610,7 @@ static const struct row12 {
       NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0xc0ad, "ECDHE-ECDSA-AES256-CCM", NK_AES_CCM, 32, 16, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0xc0ae, "ECDHE-ECDSA-AES128-CCM8", NK_AES_CCM, 16, 8, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc0af, "ECDHE-ECDSA-AES256-CCM8", NK_AES_CCM, 32, 8, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0x009e, "DHE-RSA-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128,
       NK_KX_DHE, NK_AUTH_RSA },
     { 0x009f, "DHE-RSA-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256,
@@ -643,13 +644,14 @@ TEST(tls12_table_rows)
 TEST(tls13_table_sees_no_tls12_suite)
 {
     /* The TLS 1.3 table, which the offered list, the server's choice, the
-     * cipher-list API and ticket parsing walk, is the four suites it was. */
-    static const uint16_t ids13[] = { 0x1301, 0x1302, 0x1303, 0x1304 };
+     * cipher-list API and ticket parsing walk, holds RFC 8446's five suites
+     * (Appendix B.4), only TLS_AES_128_CCM_8_SHA256 with an 8-byte tag. */
+    static const uint16_t ids13[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0x1305 };
     ASSERT_EQ(nk_suite_count, NK_ARRAY_LEN(ids13));
     for (size_t i = 0; i < nk_suite_count; i++) {
         EXPECT_EQ(nk_suites[i].id, ids13[i]);
         EXPECT_EQ(nk_suites[i].minor, 4u);
-        EXPECT_EQ(nk_suites[i].tag_len, NK_AEAD_TAG);
+        EXPECT_EQ(nk_suites[i].tag_len, ids13[i] == 0x1305 ? 8u : NK_AEAD_TAG);
         EXPECT_EQ(nk_suites[i].fixed_iv_len, NK_AEAD_IV);
         EXPECT_EQ(nk_suites[i].kx, NK_KX_ANY);
         EXPECT_EQ(nk_suites[i].auth, NK_AUTH_ANY);
@@ -660,6 +662,40 @@ TEST(tls13_table_sees_no_tls12_suite)
         EXPECT_NULL(nk_suite_by_id(nk_suites12[i].id)) TH_LOG("%s", nk_suites12[i].name);
         EXPECT_NULL(nk_suite_by_name(nk_suites12[i].name)) TH_LOG("%s", nk_suites12[i].name);
     }
+}
+
+/* Which suites every connection starts with, which only SSL_enableCiphers
+ * turns on (8-byte tags; the TLS 1.2 CCM family), and which no handshake
+ * negotiates yet (DHE): by id, both tables. */
+TEST(suite_use)
+{
+    static const uint16_t on[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0xc02b, 0xc02c, 0xc02f, 0xc030,
+                                   0xcca9, 0xcca8 };
+    static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af };
+    static const uint16_t none[] = { 0x009e, 0x009f, 0xccaa };
+    uint64_t def = nk_suites_default(), want = 0;
+    for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
+        const struct nk_suite *s = nk_suite_any_by_id(on[i]);
+        ASSERT_NOT_NULL(s);
+        EXPECT_EQ(s->use, NK_USE_DEFAULT) TH_LOG("0x%04x", on[i]);
+        want |= nk_suite_bit(s);
+    }
+    EXPECT_EQ(def, want);
+    for (size_t i = 0; i < NK_ARRAY_LEN(enabled); i++)
+        EXPECT_EQ(nk_suite_any_by_id(enabled[i])->use, NK_USE_ENABLED) TH_LOG("0x%04x", enabled[i]);
+    for (size_t i = 0; i < NK_ARRAY_LEN(none); i++)
+        EXPECT_EQ(nk_suite_any_by_id(none[i])->use, NK_USE_NONE) TH_LOG("0x%04x", none[i]);
+    /* One bit each, none shared. */
+    uint64_t seen = 0;
+    for (size_t i = 0; i < nk_suite_count; i++) {
+        EXPECT_FALSE(seen & nk_suite_bit(&nk_suites[i]));
+        seen |= nk_suite_bit(&nk_suites[i]);
+    }
+    for (size_t i = 0; i < nk_suite12_count; i++) {
+        EXPECT_FALSE(seen & nk_suite_bit(&nk_suites12[i]));
+        seen |= nk_suite_bit(&nk_suites12[i]);
+    }
+    EXPECT_NULL(nk_suite_any_by_id(0x0005));   /* RC4: never */
 }
 
 /* ---- the AEADs only TLS 1.2 uses ---- */
@@ -678,6 +714,7 @@ FIXTURE_VARIANT(aead12) {
 
 FIXTURE_VARIANT_ADD(aead12, aes256ccm) { .id = 0xc0ad, .evp_name = "AES-256-CCM", .tag = 16 };
 FIXTURE_VARIANT_ADD(aead12, aes128ccm8) { .id = 0xc0ae, .evp_name = "AES-128-CCM", .tag = 8 };
+FIXTURE_VARIANT_ADD(aead12, aes256ccm8) { .id = 0xc0af, .evp_name = "AES-256-CCM", .tag = 8 };
 
 FIXTURE_SETUP(aead12)
 {

@@ -39,13 +39,22 @@ ROW(ecdsa_chacha_x25519, 0xcca9, NK_GROUP_X25519, K_P256, P256_SIG);
 ROW(rsa_aes128gcm_x25519, 0xc02f, NK_GROUP_X25519, K_RSA, RSA_SIG);
 ROW(rsa_aes256gcm_p384, 0xc030, NK_GROUP_SECP384R1, K_RSA, RSA_SIG);
 ROW(rsa_chacha_p256, 0xcca8, NK_GROUP_SECP256R1, K_RSA, RSA_SIG);
+/* RFC 7251: AES-CCM with 16- and 8-byte tags, only when enabled. */
+ROW(ecdsa_aes128ccm_x25519, 0xc0ac, NK_GROUP_X25519, K_P256, P256_SIG);
+ROW(ecdsa_aes256ccm_p256, 0xc0ad, NK_GROUP_SECP256R1, K_P256, P256_SIG);
+ROW(ecdsa_aes128ccm8_p384, 0xc0ae, NK_GROUP_SECP384R1, K_P256, P256_SIG);
+ROW(ecdsa_aes256ccm8_x25519, 0xc0af, NK_GROUP_X25519, K_P256, P256_SIG);
+
+/* What the client enables: every TLS 1.2 suite a handshake negotiates. */
+static const ubyte2 all12[] = { 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af };
 
 FIXTURE_SETUP(suite12)
 {
     ASSERT_EQ(tp_new(&self->p, variant->key, -1), OK);
-    /* The client offers every suite it has by default; the server enables
-     * only the row's. RFC 8422 §5.1: the client lists the curve of an ECDSA
+    /* The client offers every TLS 1.2 suite; the server enables only the
+     * row's. RFC 8422 §5.1: the client lists the curve of an ECDSA
      * certificate (P-256) too; the server takes only the row's group. */
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_CLIENT], all12, NK_ARRAY_LEN(all12)), OK);
     ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
     const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
     ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
@@ -237,6 +246,53 @@ TEST_F(choice, server_order_tls13)
 TEST_F(choice, client_order_tls13)
 {
     order_case(_metadata, &self->p, TLS13, 1, SSL_TLS_AES_128_CCM_SHA256);
+}
+
+/* Suites only SSL_enableCiphers turns on (AES-CCM in TLS 1.2, the 8-byte
+ * tag in TLS 1.3): a client that enabled one alone meets a server with the
+ * defaults, which does not take it: handshake_failure. */
+static void enabled_only_case(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version,
+                              ubyte2 suite)
+{
+    ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+    pin_version(_metadata, p, version);
+    ASSERT_EQ(SSL_enableCiphers(p->h[TP_CLIENT], &suite, 1), OK);
+    ASSERT_EQ(tp_handshake(p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, p, TP_SERVER, ERR_SSL_NO_CIPHER_MATCH, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
+TEST_F(choice, tls12_ccm_not_by_default)
+{
+    enabled_only_case(_metadata, &self->p, TLS12, 0xc0ac);
+}
+
+TEST_F(choice, tls12_ccm8_not_by_default)
+{
+    enabled_only_case(_metadata, &self->p, TLS12, 0xc0ae);
+}
+
+TEST_F(choice, tls13_ccm8_not_by_default)
+{
+    enabled_only_case(_metadata, &self->p, TLS13, SSL_TLS_AES_128_CCM_8_SHA256);
+}
+
+/* Both ends enable TLS_AES_128_CCM_8_SHA256 (RFC 8446 Appendix B.4): it is
+ * negotiated, data of every size flows under its 8-byte tag, the exporter
+ * agrees. */
+TEST_F(choice, tls13_ccm8_when_enabled)
+{
+    static const ubyte2 ccm8 = SSL_TLS_AES_128_CCM_8_SHA256;
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_CLIENT], &ccm8, 1), OK);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &ccm8, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_version(_metadata, &self->p, TLS13);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_CLIENT), ccm8);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_SERVER), ccm8);
+    ASSERT_STR_EQ(NKTLS_cipherName(ccm8), "TLS_AES_128_CCM_8_SHA256");
+    check_all_data(_metadata, &self->p);
+    check_exporter(_metadata, &self->p, TLS13);
+    check_close(_metadata, &self->p);
 }
 
 /* Suites that no handshake negotiates yet are not enabled by name: alone
