@@ -113,7 +113,7 @@ srv_tls13_suites_only() {
 
 section "nktls-server <-> openssl s_client -tls1_2"
 for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
-    for group in X25519 P-256 P-384; do
+    for group in X25519 P-256 P-384 X448 P-521; do
         run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group"
     done
 done
