@@ -66,7 +66,7 @@ struct nk_hs {
     EVP_PKEY *kex_priv;
     uint16_t kex_group;
     uint8_t kex_pub[NK_MAX_KEX_PUB]; /* the share sent, for a second ClientHello */
-    uint8_t kex_pub_len;
+    uint16_t kex_pub_len;
     struct nk_buf cookie;            /* HRR cookie to echo */
     uint8_t ch_exts[64];             /* extension types we sent in ClientHello (bitmap) */
 
@@ -105,7 +105,7 @@ struct nk_hs {
      * from the ClientKeyExchange until its ChangeCipherSpec installs it. */
     uint8_t ems;                     /* both ends sent extended_master_secret */
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
-    uint8_t pms_len;
+    uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 };
 

@@ -117,7 +117,8 @@ void nk_tls_write_suites(const struct nk_tls *c, struct nk_wr *w, uint8_t minor)
             nk_wr_u16(w, t[i].id);
 }
 
-const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth)
+const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth,
+                                         unsigned kx_ok)
 {
     const struct nk_suite *best = NULL;
     uint64_t best_rank = UINT64_MAX;
@@ -125,7 +126,7 @@ const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd of
     uint16_t id;
     for (uint64_t pos = 0; nk_rd_u16(&offered, &id) == OK; pos++) {
         const struct nk_suite *s = nk_suite_any_by_id(id);
-        if (!s || s->minor != minor || s->auth != auth || !nk_tls_suite_enabled(c, s))
+        if (!s || s->minor != minor || s->auth != auth || !(kx_ok & (1u << s->kx)) || !nk_tls_suite_enabled(c, s))
             continue;
         /* Our order is the table's, which nk_suite_bit follows. */
         uint64_t rank = client_order ? pos : nk_suite_bit(s);

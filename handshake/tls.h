@@ -154,11 +154,13 @@ MSTATUS nk_tls_set_server_name(struct nk_tls *c, const char *name) NK_MUST;
  * version's (minor 4: TLS 1.3, 3: TLS 1.2); write those in our order (a
  * client's cipher_suites); and the one a server takes from the client's
  * cipher_suites: of this version and, for TLS 1.2, this authentication
- * (enum nk_auth; NK_AUTH_ANY for TLS 1.3), the first in our order, or in the
+ * (enum nk_auth; NK_AUTH_ANY for TLS 1.3) and a key exchange in kx_ok (bits
+ * 1 << enum nk_kx; ~0u: any), the first in our order, or in the
  * client's with NKTLS_FLAG_CLIENT_CIPHER_ORDER. NULL: none in common. */
 int nk_tls_suite_enabled(const struct nk_tls *c, const struct nk_suite *s);
 int nk_tls_has_suites(const struct nk_tls *c, uint8_t minor);
 void nk_tls_write_suites(const struct nk_tls *c, struct nk_wr *w, uint8_t minor);
-const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth);
+const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth,
+                                         unsigned kx_ok);
 
 #endif

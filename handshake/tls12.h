@@ -29,7 +29,11 @@ MSTATUS nk_tls12_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint
 /* RFC 8422 §5.4: what a ServerKeyExchange signs: client_random +
  * server_random + ServerECDHParams (params, plen bytes). */
 size_t nk_tls12_ske_content(const struct nk_hs *hs, const uint8_t *params, size_t plen, uint8_t *out);
-#define NK_TLS12_SKE_CONTENT (64 + 4 + NK_MAX_KEX_PUB)
+/* The longest parameters we write or accept: ServerDHParams of ffdhe8192
+ * (p and Ys 1024 bytes, g at most 8, three 2-byte lengths); a
+ * ServerECDHParams is shorter. */
+#define NK_TLS12_SKE_PARAMS (6 + 2 * NK_MAX_KEX_PUB + 8)
+#define NK_TLS12_SKE_CONTENT (64 + NK_TLS12_SKE_PARAMS)
 
 /* After the ClientKeyExchange is in the transcript: the (extended) master
  * secret from the ECDHE secret, and the key block for both directions. */
@@ -51,6 +55,23 @@ MSTATUS nk_tls12_conn_export(const struct nk_tls *c, const uint8_t *label, size_
  * connection into TLS 1.2. */
 MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t suite, uint8_t comp,
                                  const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n) NK_MUST;
+/* Key exchange (handshake/tls12_kx.c), ECDHE or DHE as the suite says.
+ * Server: the FFDHE group for a DHE suite given the client's supported_groups
+ * list (NULL: none sent), 0 when none may be used (RFC 7919 §4); our
+ * ServerKeyExchange parameters (a fresh key pair), appended to params; the
+ * premaster secret from the ClientKeyExchange body.
+ * Client: the parameters read and checked (a curve or FFDHE group we
+ * offered), c->group set, the server's public value left in *peer for after
+ * the signature check; then our key pair and the premaster secret into
+ * hs->pms; then our public value for the ClientKeyExchange.
+ * DH values out of range are ERR_SSL_BAD_DH_VALUE (handshake_failure). */
+uint16_t nk_tls12_dhe_group(const struct nk_tls *c, const struct nk_rd *client_groups);
+MSTATUS nk_tls12_kx_server_params(struct nk_tls *c, struct nk_buf *params) NK_MUST;
+MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pms, size_t *pms_len) NK_MUST;
+MSTATUS nk_tls12_kx_client_params(struct nk_tls *c, struct nk_rd *b, struct nk_rd *peer) NK_MUST;
+MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer) NK_MUST;
+void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w);
+
 /* The client: the TLS 1.2 extensions (extended_master_secret,
  * renegotiation_info). */
 void nk_tls12_write_client_exts(struct nk_wr *w);

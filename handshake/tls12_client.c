@@ -48,29 +48,23 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
     return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521;
 }
 
-/* RFC 8422 §5.4: ServerECDHParams (a named curve we offered and its point),
- * signed over both randoms with a scheme we offered. The ECDHE secret is
- * computed now and kept until the ClientKeyExchange is in the transcript. */
+/* RFC 8422 §5.4 ServerECDHParams (a named curve we offered and its point)
+ * or RFC 5246 §7.4.3 ServerDHParams (an FFDHE group we offered, RFC 7919
+ * §3), signed over both randoms with a scheme we offered. The premaster
+ * secret is computed now and kept until the ClientKeyExchange is in the
+ * transcript. */
 static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     const uint8_t *params = b->p;
-    uint8_t type;
-    uint16_t group, scheme;
-    struct nk_rd point, sig;
-    NK_TRY(nk_rd_u8(b, &type));
-    NK_TRY(nk_rd_u16(b, &group));
-    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
+    uint16_t scheme;
+    struct nk_rd peer, sig;
+    NK_TRY(nk_tls12_kx_client_params(c, b, &peer));   /* a curve or FFDHE group we offered */
     size_t plen = (size_t)(b->p - params);
+    NK_CHECK(plen <= NK_TLS12_SKE_PARAMS, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(nk_rd_u16(b, &scheme));
     NK_TRY(nk_rd_vec16(b, &sig, 1, 0xffff));
     NK_TRY(nk_rd_done(b));
-    NK_CHECK(type == NK_TLS12_NAMED_CURVE, ERR_SSL_ILLEGAL_PARAMETER);
-    int offered = 0;
-    for (size_t i = 0; i < c->n_groups; i++)
-        offered |= c->groups[i] == group && (group & 0xff00) != 0x0100;
-    /* RFC 8422 §5.4: a curve the client did not list is illegal_parameter. */
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
     /* RFC 5246 §7.4.1.4.1: a signature scheme we offered. */
     NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
@@ -79,13 +73,7 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
     NK_TRY(nk_sig_verify(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
-    c->group = group;
-    hs->kex_group = group;
-    size_t pub_len, pms_len;
-    NK_TRY(nk_kex_keygen(group, &hs->kex_priv, hs->kex_pub, &pub_len));
-    hs->kex_pub_len = (uint8_t)pub_len;
-    NK_TRY(nk_kex_derive(group, hs->kex_priv, point.p, nk_rd_left(&point), hs->pms, &pms_len));
-    hs->pms_len = (uint8_t)pms_len;
+    NK_TRY(nk_tls12_kx_client_secret(c, peer));
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
@@ -98,8 +86,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
-    nk_wr_u8(&w, hs->kex_pub_len);
-    nk_wr_bytes(&w, hs->kex_pub, hs->kex_pub_len);
+    nk_tls12_kx_write_client_public(c, &w);
     NK_TRY(nk_hs_finish(c, &w));
     MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
     nk_wipe(hs->pms, sizeof hs->pms);

@@ -79,8 +79,9 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 }
 
 /* Our most preferred suite the client offers whose authentication our key
- * can make (ECDSA for an EC key, RSA for an RSA one). */
-static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
+ * can make (ECDSA for an EC key, RSA for an RSA one) and whose key exchange
+ * has a group (kx_ok: bits 1 << enum nk_kx). */
+static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, unsigned kx_ok)
 {
     enum nk_key_type kt = c->hs->identity->type;
     int auth = kt == NK_KEY_RSA ? NK_AUTH_RSA
@@ -95,14 +96,15 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
         NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
     }
-    c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth);
+    c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth, kx_ok);
     return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 
 /* RFC 8422 §5.1.1: our most preferred group among the client's
  * supported_groups (an elliptic curve: no FFDHE group here); without the
- * extension, any curve we like (§4): our first. */
-static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
+ * extension, any curve we like (§4): our first. *ec is 0 when there is none;
+ * *ff is the FFDHE group a DHE suite would use (RFC 7919 §4, tls12_kx.c). */
+static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, uint16_t *ec, uint16_t *ff)
 {
     const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
     struct nk_rd list = { 0 };
@@ -118,16 +120,14 @@ static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
             if (g < 32)
                 c->peer_groups_mask |= 1u << g;
     }
-    for (size_t i = 0; i < c->n_groups; i++) {
+    *ff = nk_tls12_dhe_group(c, sg ? &list : NULL);
+    *ec = 0;
+    for (size_t i = 0; i < c->n_groups && !*ec; i++) {
         uint16_t g = c->groups[i];
-        if ((g & 0xff00) == 0x0100)   /* FFDHE: not with an ECDHE suite */
-            continue;
-        if (!sg || lists_u16(list, g)) {
-            c->group = g;
-            return OK;
-        }
+        if (!nk_group_is_ffdhe(g) && (!sg || lists_u16(list, g)))   /* FFDHE: not with an ECDHE suite */
+            *ec = g;
     }
-    return ERR_SSL_NO_GROUP_MATCH;
+    return OK;
 }
 
 static MSTATUS send_server_hello(struct nk_tls *c)
@@ -157,25 +157,29 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     return nk_hs_finish(c, &w);
 }
 
-/* RFC 8422 §5.4: ServerECDHParams, then its signature (RFC 5246 §7.4.3,
- * digitally-signed with a SignatureAndHashAlgorithm the client listed). */
+/* RFC 8422 §5.4 ServerECDHParams or RFC 5246 §7.4.3 ServerDHParams
+ * (tls12_kx.c), then its signature (digitally-signed with a
+ * SignatureAndHashAlgorithm the client listed). */
 static MSTATUS send_server_key_exchange(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
-    uint8_t params[4 + NK_MAX_KEX_PUB], content[NK_TLS12_SKE_CONTENT];
-    size_t pub_len;
-    hs->kex_group = c->group;
-    NK_TRY(nk_kex_keygen(c->group, &hs->kex_priv, params + 4, &pub_len));
-    params[0] = NK_TLS12_NAMED_CURVE;
-    params[1] = (uint8_t)(c->group >> 8);
-    params[2] = (uint8_t)c->group;
-    params[3] = (uint8_t)pub_len;
-    size_t plen = 4 + pub_len;
+    struct nk_buf pb = { 0 };
+    uint8_t content[NK_TLS12_SKE_CONTENT];
+    MSTATUS st = nk_tls12_kx_server_params(c, &pb);
+    if (st == OK && pb.len > NK_TLS12_SKE_PARAMS)
+        st = ERR_SSL_INTERNAL;
+    if (st != OK) {
+        nk_buf_free(&pb);
+        return st;
+    }
+    const uint8_t *params = pb.p;
+    size_t plen = pb.len;
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
     size_t slen = nk_sig_max_len(hs->identity->key);
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_SERVER_KEY_EXCHANGE);
     nk_wr_bytes(&w, params, plen);
+    nk_buf_free(&pb);
     nk_wr_u16(&w, hs->sig_scheme);
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
@@ -207,8 +211,20 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
                                                c->sig_prefs, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
-    NK_TRY(pick_suite(c, ch));
-    NK_TRY(pick_group(c, ch));
+    uint16_t ec, ff;
+    NK_TRY(pick_groups(c, ch, &ec, &ff));
+    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0);
+    MSTATUS st = pick_suite(c, ch, kx_ok);
+    /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
+     * "the server MUST end the connection with a fatal TLS alert of type
+     * insufficient_security(71)". Any other suite in common without a
+     * group for its key exchange: handshake_failure. */
+    if (st == ERR_SSL_NO_CIPHER_MATCH && !ff && pick_suite(c, ch, 1u << NK_KX_DHE) == OK)
+        st = ERR_SSL_INSUFFICIENT_SECURITY;
+    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~0u) == OK)
+        st = ERR_SSL_NO_GROUP_MATCH;
+    NK_TRY(st);
+    c->group = c->suite->kx == NK_KX_DHE ? ff : ec;
     hs->hash = c->suite->hash;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
@@ -218,18 +234,14 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     return send_server_hello_done(c);
 }
 
-/* RFC 8422 §5.7: ClientECDiffieHellmanPublic, an uncompressed point<1..255>. */
+/* RFC 8422 §5.7 ClientECDiffieHellmanPublic or RFC 5246 §7.4.7.2
+ * ClientDiffieHellmanPublic (tls12_kx.c). */
 static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    struct nk_rd point;
     uint8_t pms[NK_MAX_KEX_SECRET];
     size_t pms_len;
-    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
-    NK_TRY(nk_rd_done(b));
-    NK_TRY(nk_kex_derive(hs->kex_group, hs->kex_priv, point.p, nk_rd_left(&point), pms, &pms_len));
-    EVP_PKEY_free(hs->kex_priv);
-    hs->kex_priv = NULL;
+    NK_TRY(nk_tls12_kx_server_secret(c, b, pms, &pms_len));
     MSTATUS st = nk_transcript_add(&hs->tr, raw, n);
     if (st == OK)
         st = nk_tls12_derive(c, pms, pms_len);

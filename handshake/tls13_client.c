@@ -54,7 +54,7 @@ static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w)
     if (!hs->kex_priv) {
         size_t pub_len;
         NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, hs->kex_pub, &pub_len));
-        hs->kex_pub_len = (uint8_t)pub_len;
+        hs->kex_pub_len = (uint16_t)pub_len;
     }
     ext_begin(hs, w, NK_EXT_KEY_SHARE, &pos);
     sub = nk_wr_open(w, 2);

@@ -34,7 +34,7 @@ static MSTATUS check_compression(const struct nk_client_hello *ch)
 
 static MSTATUS pick_suite(struct nk_tls *c, struct offer *o)
 {
-    c->suite = nk_tls_pick_suite(c, o->ch->suites, 4, NK_AUTH_ANY);
+    c->suite = nk_tls_pick_suite(c, o->ch->suites, 4, NK_AUTH_ANY, ~0u);
     return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 

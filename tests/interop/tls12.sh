@@ -24,6 +24,8 @@ SUITES_ECDSA=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-
 SUITES_RSA=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305)
 # RFC 7251, only when enabled (nktls --ciphers) on our side.
 SUITES_CCM=(ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES256-CCM ECDHE-ECDSA-AES128-CCM8 ECDHE-ECDSA-AES256-CCM8)
+# RFC 5246 DHE over the RFC 7919 groups, only when enabled.
+SUITES_DHE=(DHE-RSA-AES128-GCM-SHA256 DHE-RSA-AES256-GCM-SHA384 DHE-RSA-CHACHA20-POLY1305)
 S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname localhost
                  -servername localhost)
 
@@ -123,6 +125,12 @@ for suite in "${SUITES_CCM[@]}"; do
         run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group" "$ccm_list"
     done
 done
+dhe_list=$(IFS=:; echo "${SUITES_DHE[*]}")
+for suite in "${SUITES_DHE[@]}"; do
+    for group in ffdhe2048 ffdhe3072; do
+        run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group" "$dhe_list"
+    done
+done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.enabled.ECDHE-ECDSA-CHACHA20-POLY1305" \
@@ -134,17 +142,18 @@ nk_server_stop
 
 # ===== nktls-client <-> openssl s_server -tls1_2 =============================
 
-# cli_suite SUITE [SERVER_CIPHERS [CLIENT_CIPHERS]]: SUITE is what must be
-# negotiated; s_server takes SERVER_CIPHERS (SUITE by default), nktls-client
-# enables CLIENT_CIPHERS (its defaults when absent).
+# cli_suite SUITE [SERVER_CIPHERS [CLIENT_CIPHERS [S_SERVER_ARGS...]]]: SUITE
+# is what must be negotiated; s_server takes SERVER_CIPHERS (SUITE by
+# default) and S_SERVER_ARGS, nktls-client enables CLIENT_CIPHERS (its
+# defaults when absent).
 cli_suite() {
-    local suite=$1 name=cli12-$1 cert sout cout srv_ciphers=${2:-$1} cli_opts=()
+    local suite=$1 name=cli12-$1 cert sout cout srv_ciphers=${2:-$1} cli_opts=() srv_extra=("${@:4}")
     [ -n "${3:-}" ] && cli_opts=(--ciphers "$3") name=$name-enabled
     cert=$(cert_of "$suite")
     sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out
     start_peer_server "$name-srv" "$DATA_S2C" "$sout" "$(size_of "$DATA_C2S")" \
         openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
-        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$srv_ciphers" ||
+        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$srv_ciphers" "${srv_extra[@]}" ||
         { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
     spawn_fed "$name-cli" "$DATA_C2S" "$cout" "$(size_of "$DATA_S2C")" \
         "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
@@ -169,6 +178,30 @@ done
 for suite in "${SUITES_CCM[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite"
 done
+# s_server's own DH group is not an RFC 7919 one: given ffdhe2048 (-dhparam)
+# it is accepted; its default group is refused (RFC 7919 §3: no custom
+# groups), with insufficient_security.
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$WORK/ffdhe2048.pem" 2>/dev/null
+for suite in "${SUITES_DHE[@]}"; do
+    run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite" \
+        -dhparam "$WORK/ffdhe2048.pem"
+done
+cli_dhe_custom_group() {
+    local name=cli12-dhe-custom
+    start_peer_server "$name-srv" "$DATA_S2C" "$WORK/$name-srv.out" 0 \
+        openssl s_server -accept "127.0.0.1:@PORT@" -naccept 1 -tls1_2 -quiet \
+        -cert "$CERTS/server-rsa.pem" -key "$CERTS/server-rsa.key" -cipher DHE-RSA-AES128-GCM-SHA256 ||
+        { fail "s_server did not start" "$WORK/$name-srv.err"; return 1; }
+    timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --ciphers DHE-RSA-AES128-GCM-SHA256 -v </dev/null \
+        >"$WORK/$name-cli.out" 2>"$WORK/$name-cli.err"
+    local rc=$?
+    finish_within "$PEER_PID" 2
+    [ "$rc" -ne 0 ] || { fail "nktls-client accepted a custom DH group" "$WORK/$name-cli.err"; return 1; }
+    grep -q "ERR_SSL_INSUFFICIENT_SECURITY" "$WORK/$name-cli.err" ||
+        { fail "not refused as insufficient_security" "$WORK/$name-cli.err"; return 1; }
+}
+run_case "nktls-client.s_server_tls12.dhe_custom_group_refused" cli_dhe_custom_group
 # The client's enabled suite is the one it offers: s_server allows all six.
 run_case "nktls-client.s_server_tls12.enabled.ECDHE-RSA-CHACHA20-POLY1305" \
     cli_suite ECDHE-RSA-CHACHA20-POLY1305 "ECDHE+AESGCM:ECDHE+CHACHA20" ECDHE-RSA-CHACHA20-POLY1305

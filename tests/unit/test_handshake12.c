@@ -47,8 +47,16 @@ ROW(ecdsa_aes256ccm_p256, 0xc0ad, NK_GROUP_SECP256R1, K_P256, P256_SIG);
 ROW(ecdsa_aes128ccm8_p384, 0xc0ae, NK_GROUP_SECP384R1, K_P256, P256_SIG);
 ROW(ecdsa_aes256ccm8_x25519, 0xc0af, NK_GROUP_X25519, K_P256, P256_SIG);
 
+/* RFC 5246 DHE_RSA over the RFC 7919 groups (RFC 7905 for ChaCha20). */
+ROW(dhe_aes128gcm_ffdhe2048, 0x009e, NK_GROUP_FFDHE2048, K_RSA, RSA_SIG);
+ROW(dhe_aes256gcm_ffdhe3072, 0x009f, NK_GROUP_FFDHE3072, K_RSA, RSA_SIG);
+ROW(dhe_chacha_ffdhe4096, 0xccaa, NK_GROUP_FFDHE4096, K_RSA, RSA_SIG);
+ROW(dhe_aes128gcm_ffdhe6144, 0x009e, NK_GROUP_FFDHE6144, K_RSA, RSA_SIG);
+ROW(dhe_aes256gcm_ffdhe8192, 0x009f, NK_GROUP_FFDHE8192, K_RSA, RSA_SIG);
+
 /* What the client enables: every TLS 1.2 suite a handshake negotiates. */
-static const ubyte2 all12[] = { 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af };
+static const ubyte2 all12[] = { 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af,
+                                0x009e, 0x009f, 0xccaa };
 
 FIXTURE_SETUP(suite12)
 {
@@ -89,7 +97,7 @@ TEST_F(suite12, negotiated)
     ASSERT_EQ(sig, variant->sig);
     ubyte4 curves = 0;
     ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
-    ASSERT_EQ(curves, (1u << variant->group) | (1u << NK_GROUP_SECP256R1));
+    ASSERT_EQ(curves, (variant->group < 32 ? 1u << variant->group : 0u) | (1u << NK_GROUP_SECP256R1));
     /* RFC 5246 §7.3: ClientHello, ClientKeyExchange, ChangeCipherSpec,
      * Finished; ServerHello, Certificate, ServerKeyExchange, ServerHelloDone,
      * ChangeCipherSpec, Finished. */
@@ -202,6 +210,35 @@ TEST_F(choice, tls12_suites_only_client_offers_tls12)
         ASSERT_FALSE(g_seen.ext[sv].data[i] == 0x03 && g_seen.ext[sv].data[i + 1] == 0x04);
 }
 
+/* RFC 7919 groups are offered only when listed (NKTLS_setGroups): the
+ * default supported_groups has none; and a server takes one only when it
+ * lists it (TLS 1.3 here: a client offering only ffdhe2048 gets
+ * handshake_failure from a server with the default groups). */
+static int lists_ffdhe(const struct tp_hello *h)
+{
+    int sg = tp_hello_find(h, NK_EXT_SUPPORTED_GROUPS), any = 0;
+    for (size_t i = 2; sg >= 0 && i + 1 < h->ext[sg].len; i += 2)
+        any |= h->ext[sg].data[i] == 0x01;
+    return any;
+}
+
+TEST_F(choice, ffdhe_only_when_listed)
+{
+    static const ubyte2 ff[] = { NK_GROUP_FFDHE2048 };
+    struct hello_edit e = { .dir = TP_C2S, .fn = ch_keep };
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_GE(tp_hello_find(&g_seen, NK_EXT_SUPPORTED_GROUPS), 0);
+    EXPECT_FALSE(lists_ffdhe(&g_seen));
+    tp_free(&self->p);
+    ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], ff, 1), OK);
+    e = (struct hello_edit){ .dir = TP_C2S, .fn = ch_keep };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    EXPECT_TRUE(lists_ffdhe(&g_seen));
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_GROUP_MATCH, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
 /* The client's cipher_suites reversed on the way (transcript made to agree). */
 static void ch_reverse_suites(struct tp_hello *h)
 {
@@ -297,13 +334,13 @@ TEST_F(choice, tls13_ccm8_when_enabled)
     check_close(_metadata, &self->p);
 }
 
-/* Suites that no handshake negotiates yet are not enabled by name: alone
- * they leave nothing (ERR_SSL_NO_CIPHER_MATCH, the list unchanged). */
-TEST_F(choice, unnegotiable_suite_refused)
+/* Suites we never speak (RC4, NULL, 3DES, export) are not enabled by id:
+ * alone they leave nothing (ERR_SSL_NO_CIPHER_MATCH, the list unchanged). */
+TEST_F(choice, never_suites_refused)
 {
-    static const ubyte2 dhe[] = { 0x009e };
+    static const ubyte2 weak[] = { 0x0005, 0x0001, 0x000a, 0x0003 };
     ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
-    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], dhe, 1), ERR_SSL_NO_CIPHER_MATCH);
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], weak, NK_ARRAY_LEN(weak)), ERR_SSL_NO_CIPHER_MATCH);
     pin_version(_metadata, &self->p, TLS12);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     ASSERT_EQ(suite_of(_metadata, &self->p, TP_SERVER), 0xc02f);

@@ -78,6 +78,7 @@
     X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
+    X(ERR_SSL_BAD_DH_VALUE,                  -7550, "Diffie-Hellman public value out of range") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "certificate chain does not lead to a trust point") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "self-signed certificate not trusted") \
     X(ERR_CERT_EXPIRED,                     -14319, "certificate expired") \
