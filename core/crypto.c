@@ -50,6 +50,7 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 #define ECDSA NK_KX_ECDHE, NK_AUTH_ECDSA
 #define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
 #define DHRSA NK_KX_DHE, NK_AUTH_RSA
+#define RSAKX NK_KX_RSA, NK_AUTH_RSA
 
 const struct nk_suite nk_suites12[] = {
     TLS12(0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", ECDSA, NK_AES_GCM, 16, NK_SHA256, 16,
@@ -77,6 +78,11 @@ const struct nk_suite nk_suites12[] = {
           TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
     TLS12(0xccaa, "DHE-RSA-CHACHA20-POLY1305", DHRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
           TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_ENABLED),
+    /* RSA key transport (RFC 5288 §3), no forward secrecy: only when enabled. */
+    TLS12(0x009c, "AES128-GCM-SHA256", RSAKX, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x009d, "AES256-GCM-SHA384", RSAKX, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
 };
 const size_t nk_suite12_count = NK_ARRAY_LEN(nk_suites12);
 

@@ -16,8 +16,9 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
 #define NK_AEAD_TAG 16   /* the longest tag; a suite's own is tag_len */
 
 /* TLS 1.2 suites name their key exchange and the certificate key that signs
- * it (RFC 5246 §7.4.3, RFC 8422 §2); a TLS 1.3 suite names neither (ANY). */
-enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE };
+ * it (RFC 5246 §7.4.3, RFC 8422 §2) or, for RSA key transport, decrypts the
+ * premaster secret (RFC 5246 §7.4.7.1); a TLS 1.3 suite names neither (ANY). */
+enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE, NK_KX_RSA };
 enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA };
 
 /* Whether a handshake may negotiate a suite: NONE, the record layer has it

@@ -104,6 +104,7 @@ struct nk_hs {
      * each side's write_key || write_IV in c_hs (client) and s_hs (server)
      * from the ClientKeyExchange until its ChangeCipherSpec installs it. */
     uint8_t ems;                     /* both ends sent extended_master_secret */
+    uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
     uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */

@@ -63,13 +63,20 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
  * Client: the parameters read and checked (a curve or FFDHE group we
  * offered), c->group set, the server's public value left in *peer for after
  * the signature check; then our key pair and the premaster secret into
- * hs->pms; then our public value for the ClientKeyExchange.
+ * hs->pms; then our public value for the ClientKeyExchange. RSA key
+ * transport has no parameters: the server decrypts the premaster secret
+ * with its certificate's key; the client makes and encrypts it. 
  * DH values out of range are ERR_SSL_BAD_DH_VALUE (handshake_failure). */
 uint16_t nk_tls12_dhe_group(const struct nk_tls *c, const struct nk_rd *client_groups);
 MSTATUS nk_tls12_kx_server_params(struct nk_tls *c, struct nk_buf *params) NK_MUST;
 MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pms, size_t *pms_len) NK_MUST;
 MSTATUS nk_tls12_kx_client_params(struct nk_tls *c, struct nk_rd *b, struct nk_rd *peer) NK_MUST;
 MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer) NK_MUST;
+/* Client, RSA key transport (no ServerKeyExchange): the premaster secret into
+ * hs->pms and its encryption to the server's key as our public value. */
+MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c) NK_MUST;
+/* RFC 5246 §7.4.7.1: the RSA-transported premaster secret's length. */
+#define NK_TLS12_PMS 48
 void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w);
 
 /* The client: the TLS 1.2 extensions (extended_master_secret,

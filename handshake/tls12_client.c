@@ -59,6 +59,8 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     const uint8_t *params = b->p;
     uint16_t scheme;
     struct nk_rd peer, sig;
+    /* RFC 5246 §7.4.3: not sent for RSA key transport. */
+    NK_CHECK(c->suite->kx != NK_KX_RSA, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_TRY(nk_tls12_kx_client_params(c, b, &peer));   /* a curve or FFDHE group we offered */
     size_t plen = (size_t)(b->p - params);
     NK_CHECK(plen <= NK_TLS12_SKE_PARAMS, ERR_SSL_ILLEGAL_PARAMETER);
@@ -83,6 +85,11 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
+    /* Straight after the Certificate only for RSA key transport; every other
+     * key exchange had its ServerKeyExchange (which left the premaster). */
+    NK_CHECK((c->suite->kx == NK_KX_RSA) == (hs->pms_len == 0), ERR_SSL_UNEXPECTED_MESSAGE);
+    if (c->suite->kx == NK_KX_RSA)
+        NK_TRY(nk_tls12_kx_client_rsa(c));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
@@ -126,6 +133,7 @@ static const struct nk_step client12[] = {
     { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_CCS,   NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_C12_WAIT_FIN },
     { ST_C12_WAIT_FIN,   NK_CT_HANDSHAKE,          NK_HS_FINISHED,             on_server_finished,     ST_CONNECTED },

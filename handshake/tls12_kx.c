@@ -1,8 +1,11 @@
 /* handshake/tls12_kx.c — the TLS 1.2 key exchanges: ECDHE (RFC 8422) and
- * DHE over the RFC 7919 named groups (RFC 5246 §7.4.3, §7.4.7.2): the
- * server's choice of FFDHE group, the ServerKeyExchange parameters either
- * side writes or reads, the ClientKeyExchange, and the premaster secret. The
- * signature over the parameters stays with the client and server files. */
+ * DHE over the RFC 7919 named groups (RFC 5246 §7.4.3, §7.4.7.2), RSA key
+ * transport (RFC 5246 §7.4.7.1): the server's choice of FFDHE group, the
+ * ServerKeyExchange parameters either side writes or reads, the
+ * ClientKeyExchange, and the premaster secret. The signature over the
+ * parameters stays with the client and server files. */
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
 #include "handshake/tls12.h"
 
 static int lists_u16(struct nk_rd r, uint16_t v)
@@ -51,7 +54,8 @@ uint16_t nk_tls12_dhe_group(const struct nk_tls *c, const struct nk_rd *client_g
 }
 
 /* Our public value into w: ECDHE's point<1..2^8-1> (RFC 8422 §5.4, §5.7),
- * DHE's dh_Y<1..2^16-1> (RFC 5246 §7.4.3, §7.4.7.2). */
+ * DHE's dh_Y<1..2^16-1> (RFC 5246 §7.4.3, §7.4.7.2); the RSA-encrypted
+ * premaster secret<0..2^16-1> has the same 2-byte length (§7.4.7.1). */
 static void write_public(struct nk_wr *w, int dhe, const uint8_t *pub, size_t len)
 {
     if (dhe)
@@ -123,10 +127,42 @@ static MSTATUS derive_pms(struct nk_tls *c, struct nk_rd peer, uint8_t *pms, siz
     return OK;
 }
 
+/* RFC 5246 §7.4.7.1: the 48-byte premaster secret, client_version first,
+ * decrypted by libcrypto's TLS padding mode, which checks the padding and the
+ * version without a branch on either and, when they are wrong, returns 48
+ * random bytes instead: "the server will fail at Finished" with nothing an
+ * attacker could tell apart (the Bleichenbacher countermeasure of §7.4.7.1). */
+static MSTATUS rsa_decrypt_pms(struct nk_tls *c, struct nk_rd enc, uint8_t *pms, size_t *pms_len)
+{
+    EVP_PKEY *key = c->hs->identity->key;
+    NK_CHECK(nk_rd_left(&enc) == (size_t)EVP_PKEY_get_size(key), ERR_SSL_PROTOCOL);
+    unsigned client_version = c->hs->client_version, negotiated = NK_TLS12;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, &client_version),
+        OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, &negotiated),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    size_t n = NK_TLS12_PMS;
+    int ok = ctx && EVP_PKEY_decrypt_init(ctx) == 1
+             && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_WITH_TLS_PADDING) == 1
+             && EVP_PKEY_CTX_set_params(ctx, params) == 1
+             && EVP_PKEY_decrypt(ctx, pms, &n, enc.p, nk_rd_left(&enc)) == 1 && n == NK_TLS12_PMS;
+    EVP_PKEY_CTX_free(ctx);
+    NK_CHECK(ok, ERR_CRYPTO);
+    *pms_len = n;
+    return OK;
+}
+
 MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pms, size_t *pms_len)
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd y;
+    if (c->suite->kx == NK_KX_RSA) {
+        NK_TRY(nk_rd_vec16(b, &y, 0, 0xffff));   /* EncryptedPreMasterSecret */
+        NK_TRY(nk_rd_done(b));
+        return rsa_decrypt_pms(c, y, pms, pms_len);
+    }
     if (c->suite->kx == NK_KX_DHE)
         NK_TRY(nk_rd_vec16(b, &y, 1, 0xffff));   /* ClientDiffieHellmanPublic, explicit */
     else
@@ -202,7 +238,30 @@ MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer)
     return OK;
 }
 
+/* RFC 5246 §7.4.7.1: client_version (the version we offered, 0x0303 in
+ * our ClientHello's legacy_version) and 46 random bytes, RSAES-PKCS1-v1_5
+ * encrypted to the server certificate's key. */
+MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c)
+{
+    struct nk_hs *hs = c->hs;
+    EVP_PKEY *key = hs->peer_pub;
+    NK_CHECK(nk_key_type_of(key) == NK_KEY_RSA, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(EVP_PKEY_get_size(key) <= NK_MAX_KEX_PUB, ERR_CERT_UNSUPPORTED_KEY);
+    hs->pms[0] = NK_TLS12 >> 8;
+    hs->pms[1] = NK_TLS12 & 0xff;
+    NK_TRY(nk_random_priv(hs->pms + 2, NK_TLS12_PMS - 2));
+    hs->pms_len = NK_TLS12_PMS;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+    size_t n = NK_MAX_KEX_PUB;
+    int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1
+             && EVP_PKEY_encrypt(ctx, hs->kex_pub, &n, hs->pms, NK_TLS12_PMS) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    NK_CHECK(ok, ERR_CRYPTO);
+    hs->kex_pub_len = (uint16_t)n;
+    return OK;
+}
+
 void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w)
 {
-    write_public(w, c->suite->kx == NK_KX_DHE, c->hs->kex_pub, c->hs->kex_pub_len);
+    write_public(w, c->suite->kx != NK_KX_ECDHE, c->hs->kex_pub, c->hs->kex_pub_len);
 }

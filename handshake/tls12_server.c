@@ -206,6 +206,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
      * its clients does not go on without it. */
     NK_CHECK(!(c->flags & SSL_FLAG_REQUIRE_MUTUAL_AUTH), ERR_SSL_HANDSHAKE_FAILURE);
     memcpy(hs->client_random, ch->random, 32);
+    hs->client_version = ch->legacy_version;   /* RSA key transport checks it (RFC 5246 §7.4.7.1) */
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
     hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
@@ -213,7 +214,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     uint16_t ec, ff;
     NK_TRY(pick_groups(c, ch, &ec, &ff));
-    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0);
+    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | 1u << NK_KX_RSA;
     MSTATUS st = pick_suite(c, ch, kx_ok);
     /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
      * "the server MUST end the connection with a fatal TLS alert of type
@@ -224,13 +225,14 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~0u) == OK)
         st = ERR_SSL_NO_GROUP_MATCH;
     NK_TRY(st);
-    c->group = c->suite->kx == NK_KX_DHE ? ff : ec;
+    c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
     hs->hash = c->suite->hash;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
-    NK_TRY(send_server_key_exchange(c));
+    if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
+        NK_TRY(send_server_key_exchange(c));
     return send_server_hello_done(c);
 }
 

@@ -24,6 +24,8 @@ SUITES_ECDSA=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-
 SUITES_RSA=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305)
 # RFC 7251, only when enabled (nktls --ciphers) on our side.
 SUITES_CCM=(ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES256-CCM ECDHE-ECDSA-AES128-CCM8 ECDHE-ECDSA-AES256-CCM8)
+# RSA key transport (RFC 5246 §7.4.7.1), only when enabled.
+SUITES_RSAKX=(AES128-GCM-SHA256 AES256-GCM-SHA384)
 # RFC 5246 DHE over the RFC 7919 groups, only when enabled.
 SUITES_DHE=(DHE-RSA-AES128-GCM-SHA256 DHE-RSA-AES256-GCM-SHA384 DHE-RSA-CHACHA20-POLY1305)
 S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname localhost
@@ -32,7 +34,7 @@ S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname l
 # cert_of SUITE: the certificate base name whose key the suite's signature needs.
 cert_of() {
     case $1 in
-    *-RSA-*) echo server-rsa ;;
+    *-RSA-* | AES*) echo server-rsa ;;
     *) echo server ;;
     esac
 }
@@ -131,6 +133,10 @@ for suite in "${SUITES_DHE[@]}"; do
         run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group" "$dhe_list"
     done
 done
+rsakx_list=$(IFS=:; echo "${SUITES_RSAKX[*]}")
+for suite in "${SUITES_RSAKX[@]}"; do
+    run_case "nktls-server.s_client_tls12.$suite" srv_suite "$suite" X25519 "$rsakx_list"
+done
 run_case "nktls-server.s_client_tls12.downgrade_sentinel" srv_sentinel
 run_case "nktls-server.s_client_tls12.ecdsa_curve_not_listed" srv_curve_unlisted
 run_case "nktls-server.s_client_tls12.enabled.ECDHE-ECDSA-CHACHA20-POLY1305" \
@@ -176,6 +182,9 @@ for suite in "${SUITES_ECDSA[@]}" "${SUITES_RSA[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite"
 done
 for suite in "${SUITES_CCM[@]}"; do
+    run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite"
+done
+for suite in "${SUITES_RSAKX[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite"
 done
 # s_server's own DH group is not an RFC 7919 one: given ffdhe2048 (-dhparam)

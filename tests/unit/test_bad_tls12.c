@@ -258,4 +258,25 @@ TEST_F(bad12, dhe_no_acceptable_group_falls_back_to_ecdhe)
     ASSERT_EQ(suite, 0xc02f);
 }
 
+/* RFC 5246 §7.4.7.1: an EncryptedPreMasterSecret that does not decrypt
+ * gives the server a random premaster: the handshake fails at the client's
+ * Finished, which does not open under the server's keys (bad_record_mac),
+ * the same failure a wrong premaster of the right form gives. */
+TEST_F(bad12, rsa_kx_bad_ciphertext_fails_at_finished)
+{
+    static const ubyte2 rsa = 0x009c;
+    uint8_t body[2 + 256];
+    tp_free(&self->p);
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    for (int s = 0; s < 2; s++) {
+        ASSERT_EQ(SSL_ioctl(self->p.h[s], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+        ASSERT_EQ(SSL_enableCiphers(self->p.h[s], &rsa, 1), OK);
+    }
+    body[0] = 1;
+    body[1] = 0;
+    memset(body + 2, 0x5a, 256);
+    body[2] = 0;
+    cke_case(_metadata, &self->p, body, sizeof body, ERR_SSL_BAD_RECORD_MAC, SSL_ALERT_BAD_RECORD_MAC);
+}
+
 TEST_HARNESS_MAIN

@@ -617,6 +617,11 @@ static const struct row12 {
       NK_KX_DHE, NK_AUTH_RSA },
     { 0xccaa, "DHE-RSA-CHACHA20-POLY1305", NK_CHACHA20_POLY1305, 32, 16, 12, NK_SHA256,
       TLS_CIPHER_CHACHA20_POLY1305, NK_KX_DHE, NK_AUTH_RSA },
+    /* RFC 5288 §3: RSA key transport with AES-GCM. */
+    { 0x009c, "AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_RSA,
+      NK_AUTH_RSA },
+    { 0x009d, "AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_RSA,
+      NK_AUTH_RSA },
 };
 
 TEST(tls12_table_rows)
@@ -665,13 +670,15 @@ TEST(tls13_table_sees_no_tls12_suite)
 }
 
 /* Which suites every connection starts with and which only SSL_enableCiphers
- * turns on (8-byte tags; the TLS 1.2 CCM family; DHE): by id, both tables.
+ * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport):
+ * by id, both tables.
  * Every row is one a handshake negotiates. */
 TEST(suite_use)
 {
     static const uint16_t on[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0xc02b, 0xc02c, 0xc02f, 0xc030,
                                    0xcca9, 0xcca8 };
-    static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa };
+    static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa,
+                                        0x009c, 0x009d };
     uint64_t def = nk_suites_default(), want = 0;
     for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
         const struct nk_suite *s = nk_suite_any_by_id(on[i]);

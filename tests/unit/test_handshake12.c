@@ -54,9 +54,14 @@ ROW(dhe_chacha_ffdhe4096, 0xccaa, NK_GROUP_FFDHE4096, K_RSA, RSA_SIG);
 ROW(dhe_aes128gcm_ffdhe6144, 0x009e, NK_GROUP_FFDHE6144, K_RSA, RSA_SIG);
 ROW(dhe_aes256gcm_ffdhe8192, 0x009f, NK_GROUP_FFDHE8192, K_RSA, RSA_SIG);
 
+/* RSA key transport (RFC 5246 §7.4.7.1): no key exchange group, no
+ * ServerKeyExchange and so no signature. */
+ROW(rsa_kx_aes128gcm, 0x009c, 0, K_RSA, 0);
+ROW(rsa_kx_aes256gcm, 0x009d, 0, K_RSA, 0);
+
 /* What the client enables: every TLS 1.2 suite a handshake negotiates. */
 static const ubyte2 all12[] = { 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af,
-                                0x009e, 0x009f, 0xccaa };
+                                0x009e, 0x009f, 0xccaa, 0x009c, 0x009d };
 
 FIXTURE_SETUP(suite12)
 {
@@ -66,9 +71,9 @@ FIXTURE_SETUP(suite12)
      * certificate (P-256) too; the server takes only the row's group. */
     ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_CLIENT], all12, NK_ARRAY_LEN(all12)), OK);
     ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
-    const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
+    const ubyte2 groups[] = { variant->group ? variant->group : NK_GROUP_X25519, NK_GROUP_SECP256R1 };
     ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
-    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], groups, 1), OK);
     pin_version(_metadata, &self->p, TLS12);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     check_version(_metadata, &self->p, TLS12);
@@ -87,22 +92,23 @@ TEST_F(suite12, negotiated)
         ASSERT_EQ(SSL_getCipherInfo(self->p.h[s], &suite, &curves), OK);
         ASSERT_EQ(suite, variant->suite);
         ASSERT_EQ(NKTLS_cipherIdByName(NKTLS_cipherName(suite)), (sbyte4)suite);
-        ASSERT_EQ(NKTLS_getNegotiatedGroup(self->p.h[s], &group), OK);
+        ASSERT_EQ(NKTLS_getNegotiatedGroup(self->p.h[s], &group), variant->group ? OK : ERR_SSL_NOT_OPEN);
         ASSERT_EQ(group, variant->group);
         ASSERT_EQ(SSL_getSessionStatus(self->p.h[s], &status), OK);
         ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
     }
     ubyte2 sig = 0, suite;
-    ASSERT_EQ(SSL_getSignatureAlgo(self->p.h[TP_CLIENT], &sig), OK);
+    ASSERT_EQ(SSL_getSignatureAlgo(self->p.h[TP_CLIENT], &sig), variant->sig ? OK : ERR_SSL_NOT_OPEN);
     ASSERT_EQ(sig, variant->sig);
     ubyte4 curves = 0;
     ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
-    ASSERT_EQ(curves, (variant->group < 32 ? 1u << variant->group : 0u) | (1u << NK_GROUP_SECP256R1));
+    uint16_t listed = variant->group ? variant->group : NK_GROUP_X25519;
+    ASSERT_EQ(curves, (listed < 32 ? 1u << listed : 0u) | (1u << NK_GROUP_SECP256R1));
     /* RFC 5246 §7.3: ClientHello, ClientKeyExchange, ChangeCipherSpec,
-     * Finished; ServerHello, Certificate, ServerKeyExchange, ServerHelloDone,
-     * ChangeCipherSpec, Finished. */
+     * Finished; ServerHello, Certificate, ServerKeyExchange (not for RSA key
+     * transport), ServerHelloDone, ChangeCipherSpec, Finished. */
     ASSERT_EQ(self->p.records[TP_CLIENT], 4u);
-    ASSERT_EQ(self->p.records[TP_SERVER], 6u);
+    ASSERT_EQ(self->p.records[TP_SERVER], variant->sig ? 6u : 5u);
 }
 
 TEST_F(suite12, data)

@@ -2,9 +2,13 @@
  * (RFC 7919 §4), ServerDHParams a client takes (the named groups only, RFC
  * 7919 §3) or refuses (insufficient_security), the server's value out of
  * range (handshake_failure), and the DHE premaster secret with its leading
- * zero bytes stripped (RFC 5246 §8.1.2), agreed by both sides. */
+ * zero bytes stripped (RFC 5246 §8.1.2), agreed by both sides; RSA key
+ * transport (RFC 5246 §7.4.7.1): the premaster the client encrypts is the one
+ * the server decrypts, and a wrong version, bad padding or garbage gives 48
+ * other bytes, not an error; a ciphertext of the wrong length is refused. */
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/rsa.h>
 
 #include "harness.h"
 #include "core/nk.h"
@@ -204,6 +208,95 @@ TEST_F(kx, premaster_leading_zeros_stripped)
         ASSERT_MEM_EQ(pms, self->cli.hs->pms, pl);
     }
     ASSERT_TRUE(found);
+}
+
+/* ---- RSA key transport ---- */
+
+static EVP_PKEY *g_rsa;
+
+static EVP_PKEY *rsa_key(void)
+{
+    if (!g_rsa)
+        g_rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    return g_rsa;
+}
+
+static size_t rsa_encrypt(EVP_PKEY *k, const uint8_t *pms, size_t n, uint8_t *out)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+    size_t len = 512;
+    int ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 && EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1
+             && EVP_PKEY_encrypt(ctx, out, &len, pms, n) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    return ok ? len : 0;
+}
+
+/* The server's answer to a ClientKeyExchange carrying enc (2-byte length). */
+static MSTATUS server_decrypts(struct nk_tls *srv, const uint8_t *enc, size_t n, uint8_t *pms, size_t *pl)
+{
+    uint8_t body[2 + 512];
+    body[0] = (uint8_t)(n >> 8);
+    body[1] = (uint8_t)n;
+    memcpy(body + 2, enc, n);
+    struct nk_rd r;
+    nk_rd_init(&r, body, 2 + n);
+    return nk_tls12_kx_server_secret(srv, &r, pms, pl);
+}
+
+TEST_F(kx, rsa_premaster_round_trip_and_failures)
+{
+    EVP_PKEY *k = rsa_key();
+    ASSERT_NOT_NULL(k);
+    struct nk_identity id = { .key = k, .type = NK_KEY_RSA };
+    self->srv.suite = self->cli.suite = nk_suite12_by_id(0x009c);
+    self->srv.hs->identity = &id;
+    self->srv.hs->client_version = 0x0303;
+    self->cli.hs->peer_pub = k;
+    EVP_PKEY_up_ref(k);
+    uint8_t pms[NK_MAX_KEX_SECRET], enc[512];
+    size_t pl = 0;
+    /* Our client's ClientKeyExchange: 0x0303 then 46 random bytes, the
+     * length the key's. */
+    ASSERT_EQ(nk_tls12_kx_client_rsa(&self->cli), OK);
+    ASSERT_EQ(self->cli.hs->pms_len, 48u);
+    EXPECT_EQ(self->cli.hs->pms[0], 3);
+    EXPECT_EQ(self->cli.hs->pms[1], 3);
+    ASSERT_EQ(self->cli.hs->kex_pub_len, 256u);
+    ASSERT_EQ(server_decrypts(&self->srv, self->cli.hs->kex_pub, 256, pms, &pl), OK);
+    ASSERT_EQ(pl, 48u);
+    ASSERT_MEM_EQ(pms, self->cli.hs->pms, 48);
+    /* client_version other than the ClientHello's: 48 other bytes, no error. */
+    uint8_t mine[48];
+    memcpy(mine, self->cli.hs->pms, 48);
+    mine[1] = 2;
+    size_t n = rsa_encrypt(k, mine, 48, enc);
+    ASSERT_EQ(n, 256u);
+    ASSERT_EQ(server_decrypts(&self->srv, enc, n, pms, &pl), OK);
+    ASSERT_EQ(pl, 48u);
+    EXPECT_NE(memcmp(pms, mine, 48), 0);
+    /* A premaster of the wrong length, and a ciphertext that is no PKCS#1
+     * padding at all: the same, 48 bytes that are not it. */
+    n = rsa_encrypt(k, mine, 47, enc);
+    ASSERT_EQ(server_decrypts(&self->srv, enc, n, pms, &pl), OK);
+    ASSERT_EQ(pl, 48u);
+    memset(enc, 0x42, 256);
+    enc[0] = 0;
+    ASSERT_EQ(server_decrypts(&self->srv, enc, 256, pms, &pl), OK);
+    ASSERT_EQ(pl, 48u);
+    /* Two tries of the same garbage: random each time (nothing to learn). */
+    uint8_t first[48];
+    memcpy(first, pms, 48);
+    ASSERT_EQ(server_decrypts(&self->srv, enc, 256, pms, &pl), OK);
+    EXPECT_NE(memcmp(first, pms, 48), 0);
+    /* The right version again: accepted exactly. */
+    memcpy(mine, self->cli.hs->pms, 48);
+    n = rsa_encrypt(k, mine, 48, enc);
+    ASSERT_EQ(server_decrypts(&self->srv, enc, n, pms, &pl), OK);
+    ASSERT_MEM_EQ(pms, mine, 48);
+    /* Not the key's length: decode_error. */
+    EXPECT_EQ(server_decrypts(&self->srv, enc, 255, pms, &pl), ERR_SSL_PROTOCOL);
+    EXPECT_EQ(server_decrypts(&self->srv, enc, 0, pms, &pl), ERR_SSL_PROTOCOL);
+    self->srv.hs->identity = NULL;
 }
 
 TEST_HARNESS_MAIN
