@@ -75,6 +75,10 @@ MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer) NK_MUST;
 /* Client, RSA key transport (no ServerKeyExchange): the premaster secret into
  * hs->pms and its encryption to the server's key as our public value. */
 MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c) NK_MUST;
+/* The certificate lets its key take an RSA key transport (keyEncipherment,
+ * RFC 5246 §7.4.2); a client refuses one that does not with
+ * ERR_CERT_KEY_USAGE, a server does not choose such a suite. */
+int nk_tls12_rsa_kx_allowed(X509 *leaf);
 /* RFC 5246 §7.4.7.1: the RSA-transported premaster secret's length. */
 #define NK_TLS12_PMS 48
 void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w);

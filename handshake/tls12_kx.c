@@ -6,7 +6,9 @@
  * parameters stays with the client and server files. */
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 #include "handshake/tls12.h"
+#include "handshake/store.h"
 
 static int lists_u16(struct nk_rd r, uint16_t v)
 {
@@ -238,6 +240,13 @@ MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer)
     return OK;
 }
 
+int nk_tls12_rsa_kx_allowed(X509 *leaf)
+{
+    /* RFC 5246 §7.4.2: "the keyEncipherment bit MUST be set if the key usage
+     * extension is present" (X509_get_key_usage: all bits when absent). */
+    return leaf && (X509_get_key_usage(leaf) & KU_KEY_ENCIPHERMENT) != 0;
+}
+
 /* RFC 5246 §7.4.7.1: client_version (the version we offered, 0x0303 in
  * our ClientHello's legacy_version) and 46 random bytes, RSAES-PKCS1-v1_5
  * encrypted to the server certificate's key. */
@@ -247,6 +256,11 @@ MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c)
     EVP_PKEY *key = hs->peer_pub;
     NK_CHECK(nk_key_type_of(key) == NK_KEY_RSA, ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(EVP_PKEY_get_size(key) <= NK_MAX_KEX_PUB, ERR_CERT_UNSUPPORTED_KEY);
+    NK_CHECK(hs->peer_chain_len > 0, ERR_SSL_INTERNAL);
+    X509 *leaf = nk_x509_from_der(hs->peer_chain[0].p, hs->peer_chain[0].len);
+    int allowed = nk_tls12_rsa_kx_allowed(leaf);
+    X509_free(leaf);
+    NK_CHECK(allowed, ERR_CERT_KEY_USAGE);
     hs->pms[0] = NK_TLS12 >> 8;
     hs->pms[1] = NK_TLS12 & 0xff;
     NK_TRY(nk_random_priv(hs->pms + 2, NK_TLS12_PMS - 2));

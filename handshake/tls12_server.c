@@ -214,7 +214,8 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     uint16_t ec, ff;
     NK_TRY(pick_groups(c, ch, &ec, &ff));
-    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | 1u << NK_KX_RSA;
+    unsigned rsa = nk_tls12_rsa_kx_allowed(hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
+    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
     MSTATUS st = pick_suite(c, ch, kx_ok);
     /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
      * "the server MUST end the connection with a fatal TLS alert of type
@@ -222,7 +223,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
      * group for its key exchange: handshake_failure. */
     if (st == ERR_SSL_NO_CIPHER_MATCH && !ff && pick_suite(c, ch, 1u << NK_KX_DHE) == OK)
         st = ERR_SSL_INSUFFICIENT_SECURITY;
-    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~0u) == OK)
+    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
         st = ERR_SSL_NO_GROUP_MATCH;
     NK_TRY(st);
     c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/rsa.h>
+#include <openssl/x509v3.h>
 
 #include "harness.h"
 #include "core/nk.h"
@@ -231,6 +232,67 @@ static size_t rsa_encrypt(EVP_PKEY *k, const uint8_t *pms, size_t n, uint8_t *ou
     return ok ? len : 0;
 }
 
+/* The DER of a self-signed certificate for k with this keyUsage. */
+static int cert_der(EVP_PKEY *k, const char *ku, struct nk_der *out)
+{
+    X509 *x = X509_new();
+    X509V3_CTX v3;
+    X509_EXTENSION *e = NULL;
+    unsigned char *der = NULL;
+    int n = -1;
+    if (x && X509_set_version(x, X509_VERSION_3) && X509_set_pubkey(x, k)
+        && X509_gmtime_adj(X509_getm_notBefore(x), 0) && X509_gmtime_adj(X509_getm_notAfter(x), 3600)) {
+        X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+        e = X509V3_EXT_conf_nid(NULL, &v3, NID_key_usage, ku);
+        if (e && X509_add_ext(x, e, -1) && X509_sign(x, k, EVP_sha256()) > 0)
+            n = i2d_X509(x, &der);
+    }
+    X509_EXTENSION_free(e);
+    X509_free(x);
+    if (n <= 0)
+        return -1;
+    out->p = malloc((size_t)n);
+    if (!out->p) {
+        OPENSSL_free(der);
+        return -1;
+    }
+    memcpy(out->p, der, (size_t)n);
+    out->len = (size_t)n;
+    OPENSSL_free(der);
+    return 0;
+}
+
+/* The client's hs holds one certificate (the leaf). */
+static int client_leaf(struct nk_tls *cli, EVP_PKEY *k, const char *ku)
+{
+    struct nk_hs *hs = cli->hs;
+    for (size_t i = 0; i < hs->peer_chain_len; i++)
+        free(hs->peer_chain[i].p);
+    free(hs->peer_chain);
+    hs->peer_chain_len = 0;
+    if (!(hs->peer_chain = calloc(1, sizeof *hs->peer_chain)) || cert_der(k, ku, &hs->peer_chain[0]) < 0)
+        return -1;
+    hs->peer_chain_len = 1;
+    return 0;
+}
+
+/* RFC 5246 §7.4.2: a leaf whose keyUsage lacks keyEncipherment may not take
+ * the premaster secret: ERR_CERT_KEY_USAGE, nothing encrypted. */
+TEST_F(kx, rsa_key_usage)
+{
+    EVP_PKEY *k = rsa_key();
+    ASSERT_NOT_NULL(k);
+    self->cli.suite = nk_suite12_by_id(0x009c);
+    self->cli.hs->peer_pub = k;
+    EVP_PKEY_up_ref(k);
+    ASSERT_EQ(client_leaf(&self->cli, k, "critical,digitalSignature"), 0);
+    EXPECT_EQ(nk_tls12_kx_client_rsa(&self->cli), ERR_CERT_KEY_USAGE);
+    EXPECT_EQ(self->cli.hs->kex_pub_len, 0u);
+    ASSERT_EQ(client_leaf(&self->cli, k, "critical,keyEncipherment"), 0);
+    EXPECT_EQ(nk_tls12_kx_client_rsa(&self->cli), OK);
+    EXPECT_EQ(self->cli.hs->kex_pub_len, 256u);
+}
+
 /* The server's answer to a ClientKeyExchange carrying enc (2-byte length). */
 static MSTATUS server_decrypts(struct nk_tls *srv, const uint8_t *enc, size_t n, uint8_t *pms, size_t *pl)
 {
@@ -253,6 +315,7 @@ TEST_F(kx, rsa_premaster_round_trip_and_failures)
     self->srv.hs->client_version = 0x0303;
     self->cli.hs->peer_pub = k;
     EVP_PKEY_up_ref(k);
+    ASSERT_EQ(client_leaf(&self->cli, k, "critical,digitalSignature,keyEncipherment"), 0);
     uint8_t pms[NK_MAX_KEX_SECRET], enc[512];
     size_t pl = 0;
     /* Our client's ClientKeyExchange: 0x0303 then 46 random bytes, the
