@@ -2,8 +2,9 @@
  * (handshake/tls12_common.c): the suites they speak, the Certificate message
  * in its TLS 1.2 form, the ECDHE ServerKeyExchange's signed content, the
  * key derivation through handshake/keysched12.c, ChangeCipherSpec, Finished,
- * and what the connection keeps for the exporter. Full ECDHE handshakes with
- * AEAD suites only; no resumption, no renegotiation. */
+ * and what the connection keeps for the exporter; the key exchanges
+ * (handshake/tls12_kx.c). Full handshakes with AEAD suites only; no
+ * resumption, no renegotiation. */
 #ifndef NK_TLS12_H
 #define NK_TLS12_H
 

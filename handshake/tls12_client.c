@@ -1,5 +1,6 @@
-/* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full ECDHE
- * handshakes (RFC 8422), extended master secret required (RFC 7627),
+/* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full
+ * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
+ * (handshake/tls12_kx.c), extended master secret required (RFC 7627),
  * renegotiation_info checked (RFC 5746). The TLS 1.3 client's ClientHello
  * offers TLS 1.2 too when the connection allows it; its ServerHello handler
  * brings a TLS 1.2 ServerHello here. */

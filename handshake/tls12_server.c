@@ -1,6 +1,7 @@
 /* handshake/tls12_server.c — the TLS 1.2 server (RFC 5246 §7.3): full
- * ECDHE handshakes (RFC 8422) with extended master secret (RFC 7627) and
- * secure renegotiation signalling (RFC 5746), renegotiation refused. */
+ * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
+ * (handshake/tls12_kx.c) with extended master secret (RFC 7627) and secure
+ * renegotiation signalling (RFC 5746), renegotiation refused. */
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
 
@@ -130,6 +131,28 @@ static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, u
     return OK;
 }
 
+/* The suite, then the group its key exchange uses (none for RSA key
+ * transport, which the certificate must allow). */
+static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    uint16_t ec, ff;
+    NK_TRY(pick_groups(c, ch, &ec, &ff));
+    unsigned rsa = nk_tls12_rsa_kx_allowed(c->hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
+    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
+    MSTATUS st = pick_suite(c, ch, kx_ok);
+    /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
+     * "the server MUST end the connection with a fatal TLS alert of type
+     * insufficient_security(71)". Any other suite in common without a
+     * group for its key exchange: handshake_failure. */
+    if (st == ERR_SSL_NO_CIPHER_MATCH && !ff && pick_suite(c, ch, 1u << NK_KX_DHE) == OK)
+        st = ERR_SSL_INSUFFICIENT_SECURITY;
+    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
+        st = ERR_SSL_NO_GROUP_MATCH;
+    NK_TRY(st);
+    c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
+    return OK;
+}
+
 static MSTATUS send_server_hello(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -212,21 +235,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs,
                                                c->sig_prefs, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
-    uint16_t ec, ff;
-    NK_TRY(pick_groups(c, ch, &ec, &ff));
-    unsigned rsa = nk_tls12_rsa_kx_allowed(hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
-    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
-    MSTATUS st = pick_suite(c, ch, kx_ok);
-    /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
-     * "the server MUST end the connection with a fatal TLS alert of type
-     * insufficient_security(71)". Any other suite in common without a
-     * group for its key exchange: handshake_failure. */
-    if (st == ERR_SSL_NO_CIPHER_MATCH && !ff && pick_suite(c, ch, 1u << NK_KX_DHE) == OK)
-        st = ERR_SSL_INSUFFICIENT_SECURITY;
-    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
-        st = ERR_SSL_NO_GROUP_MATCH;
-    NK_TRY(st);
-    c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
+    NK_TRY(choose_suite_and_group(c, ch));
     hs->hash = c->suite->hash;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
