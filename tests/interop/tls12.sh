@@ -211,6 +211,11 @@ cli_dhe_custom_group() {
         { fail "not refused as insufficient_security" "$WORK/$name-cli.err"; return 1; }
 }
 run_case "nktls-client.s_server_tls12.dhe_custom_group_refused" cli_dhe_custom_group
+# Groups in TLS 1.2 that s_server insists on (RFC 8422 §5.1.1): X448, P-521.
+for group in X448 P-521; do
+    run_case "nktls-client.s_server_tls12.ECDHE-RSA-AES128-GCM-SHA256.$group" \
+        cli_suite ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES128-GCM-SHA256 "" -groups "$group"
+done
 # The client's enabled suite is the one it offers: s_server allows all six.
 run_case "nktls-client.s_server_tls12.enabled.ECDHE-RSA-CHACHA20-POLY1305" \
     cli_suite ECDHE-RSA-CHACHA20-POLY1305 "ECDHE+AESGCM:ECDHE+CHACHA20" ECDHE-RSA-CHACHA20-POLY1305
