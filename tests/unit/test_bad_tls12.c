@@ -279,4 +279,29 @@ TEST_F(bad12, rsa_kx_bad_ciphertext_fails_at_finished)
     cke_case(_metadata, &self->p, body, sizeof body, ERR_SSL_BAD_RECORD_MAC, SSL_ALERT_BAD_RECORD_MAC);
 }
 
+/* RFC 5246 §7.4.2: a server whose RSA certificate's keyUsage lacks
+ * keyEncipherment does not take RSA key transport: with nothing else in
+ * common, handshake_failure. */
+TEST_F(bad12, rsa_kx_needs_key_encipherment)
+{
+    static const ubyte2 rsa = 0x009c;
+    char san[128];
+    snprintf(san, sizeof san, "DNS:%s", key_host[K_RSA]);
+    struct spec sp = { key_host[K_RSA], san, 0, -DAY, 365 * DAY, NULL, NULL, "critical,digitalSignature" };
+    X509 *leaf = make_cert(pki.key[K_RSA], &sp, pki.inter, pki.inter_key);
+    certStorePtr srv = tp_store_new(), cli = tp_store_new();
+    ASSERT_EQ(tp_store_identity(srv, leaf, pki.key[K_RSA], pki.inter), OK);
+    X509_free(leaf);
+    ASSERT_EQ(tp_store_trust(srv, pki.root), OK);
+    ASSERT_EQ(tp_store_trust(cli, pki.root), OK);
+    tp_free(&self->p);
+    ASSERT_EQ(tp_new_stores(&self->p, srv, cli, key_host[K_RSA]), OK);
+    for (int s = 0; s < 2; s++) {
+        ASSERT_EQ(SSL_ioctl(self->p.h[s], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+        ASSERT_EQ(SSL_enableCiphers(self->p.h[s], &rsa, 1), OK);
+    }
+    ASSERT_EQ(tp_handshake(&self->p), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_NO_CIPHER_MATCH, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
 TEST_HARNESS_MAIN
