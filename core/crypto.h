@@ -7,8 +7,11 @@
 #include <openssl/evp.h>
 #include "core/nk.h"
 
-enum nk_hash { NK_SHA256 = 0, NK_SHA384 = 1, NK_SHA512 = 2, NK_HASH_COUNT };
-enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
+/* SHA-1 only as the HMAC of TLS 1.2's _SHA CBC suites (RFC 5246 §6.2.3.1). */
+enum nk_hash { NK_SHA256 = 0, NK_SHA384 = 1, NK_SHA512 = 2, NK_SHA1 = 3, NK_HASH_COUNT };
+/* NK_AES_CBC: TLS 1.2's block cipher suites (RFC 5246 §6.2.3.2), which are
+ * no AEAD: record/tls12_cbc.c pairs the cipher with an HMAC. */
+enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM, NK_AES_CBC };
 
 #define NK_MAX_HASH 64
 #define NK_MAX_KEY 32
@@ -38,7 +41,7 @@ struct nk_suite {
     uint16_t ktls_cipher;    /* TLS_CIPHER_* from linux/tls.h; 0: the kernel has none */
     uint64_t aead_limit;     /* records per key before we must rekey (RFC 8446 §5.5) */
     uint8_t minor;           /* the one protocol version it belongs to: 4 (TLS 1.3) or 3 (TLS 1.2) */
-    uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3) */
+    uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3); CBC: the MAC's length */
     uint8_t fixed_iv_len;    /* 12; TLS 1.2 AES-GCM/CCM: the 4-byte implicit salt (RFC 5288 §3) */
     uint8_t kx, auth;        /* enum nk_kx, enum nk_auth */
     uint8_t use;             /* enum nk_suite_use */

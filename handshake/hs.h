@@ -27,8 +27,9 @@ enum {
     NK_EXT_EARLY_DATA = 42, NK_EXT_SUPPORTED_VERSIONS = 43, NK_EXT_COOKIE = 44,
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
-    /* TLS 1.2 only: RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
+    /* TLS 1.2 only: RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2, RFC 7366 §2 */
     NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    NK_EXT_ENCRYPT_THEN_MAC = 22,
 };
 
 #define NK_TLS13 0x0304
@@ -101,8 +102,10 @@ struct nk_hs {
     uint8_t psk_len;
 
     /* TLS 1.2 (handshake/tls12_*.c): the master secret lives in `secret`,
-     * each side's write_key || write_IV in c_hs (client) and s_hs (server)
-     * from the ClientKeyExchange until its ChangeCipherSpec installs it. */
+     * each side's share of the key block in keys12 (client, server) from the
+     * ClientKeyExchange until its ChangeCipherSpec installs it. */
+    uint8_t keys12[2][NK_REC12_KEYS];
+    uint8_t etm;                     /* encrypt_then_mac (RFC 7366): client offered / both agreed */
     uint8_t ems;                     /* both ends sent extended_master_secret */
     uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */

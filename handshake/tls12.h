@@ -85,7 +85,8 @@ int nk_tls12_rsa_kx_allowed(X509 *leaf);
 void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w);
 
 /* The client: the TLS 1.2 extensions (extended_master_secret,
- * renegotiation_info). */
-void nk_tls12_write_client_exts(struct nk_wr *w);
+ * renegotiation_info, and encrypt_then_mac when it offers a CBC suite). */
+void nk_tls12_write_client_exts(const struct nk_tls *c, struct nk_wr *w);
+int nk_tls12_offers_cbc(const struct nk_tls *c);
 
 #endif

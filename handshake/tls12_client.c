@@ -30,6 +30,14 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, uint16_t su
         hs->secure_reneg = 1;
     }
     c->suite = nk_suite12_by_id(suite);
+    /* RFC 7366 §3: the server answers encrypt_then_mac (empty) only with a
+     * CBC suite ("MUST NOT send an encrypt-then-MAC response extension"
+     * with an AEAD one); server_hello12 let it in only if we asked. */
+    if ((x = nk_ext_find(e, ne, NK_EXT_ENCRYPT_THEN_MAC))) {
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+        NK_CHECK(c->suite->aead == NK_AES_CBC, ERR_SSL_ILLEGAL_PARAMETER);
+        hs->etm = 1;
+    }
     hs->hash = c->suite->hash;
     /* Our TLS 1.3 key share is of no use now. */
     EVP_PKEY_free(hs->kex_priv);

@@ -47,6 +47,10 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
     }
     if (lists_u16(ch->suites, NK_TLS12_SCSV_RENEG))
         hs->secure_reneg = 1;
+    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+        hs->etm = 1;   /* asked for; agreed only with a CBC suite (send_server_hello) */
+    }
     /* RFC 8422 §5.1.2: a client's point formats must include uncompressed. */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EC_POINT_FORMATS))) {
         struct nk_rd r = x->data, f;
@@ -176,6 +180,13 @@ static MSTATUS send_server_hello(struct nk_tls *c)
     }
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
+    /* RFC 7366 §3: encrypt_then_mac, asked for and a CBC suite chosen: we
+     * always agree (it is the order without the padding oracle). */
+    hs->etm = hs->etm && c->suite->aead == NK_AES_CBC;
+    if (hs->etm) {
+        nk_wr_u16(&w, NK_EXT_ENCRYPT_THEN_MAC);
+        nk_wr_u16(&w, 0);
+    }
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }

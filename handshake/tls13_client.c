@@ -103,7 +103,7 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     if (c->min_minor <= 3) {   /* RFC 7627 and RFC 5746, for a TLS 1.2 server */
         /* Not marked sent: a TLS 1.3 server has no business answering
          * them (server_hello12 allows them in a TLS 1.2 ServerHello). */
-        nk_tls12_write_client_exts(w);
+        nk_tls12_write_client_exts(c, w);
     }
     if (nk_psk_client_may_resume(c))
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
@@ -241,7 +241,8 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, uint16_t suite
 {
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
-        int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET;
+        int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
+                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c));
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
         NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME, ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)

@@ -24,6 +24,10 @@ SUITES_ECDSA=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-
 SUITES_RSA=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305)
 # RFC 7251, only when enabled (nktls --ciphers) on our side.
 SUITES_CCM=(ECDHE-ECDSA-AES128-CCM ECDHE-ECDSA-AES256-CCM ECDHE-ECDSA-AES128-CCM8 ECDHE-ECDSA-AES256-CCM8)
+# CBC with HMAC (RFC 5246 §6.2.3.2), only when enabled; encrypt_then_mac
+# (RFC 7366) by default, MAC-then-encrypt when the peer says -no_etm.
+SUITES_CBC=(ECDHE-RSA-AES128-SHA ECDHE-RSA-AES256-SHA ECDHE-RSA-AES128-SHA256 ECDHE-RSA-AES256-SHA384
+            ECDHE-ECDSA-AES128-SHA ECDHE-ECDSA-AES256-SHA ECDHE-ECDSA-AES128-SHA256 ECDHE-ECDSA-AES256-SHA384)
 # RSA key transport (RFC 5246 §7.4.7.1), only when enabled.
 SUITES_RSAKX=(AES128-GCM-SHA256 AES256-GCM-SHA384)
 # RFC 5246 DHE over the RFC 7919 groups, only when enabled.
@@ -41,10 +45,10 @@ cert_of() {
 
 # ===== nktls-server <-> openssl s_client -tls1_2 =============================
 
-# srv_suite SUITE GROUP [SERVER_CIPHERS]: nktls-server enables SERVER_CIPHERS
-# (its defaults when absent).
+# srv_suite SUITE GROUP [SERVER_CIPHERS [S_CLIENT_ARGS...]]: nktls-server
+# enables SERVER_CIPHERS (its defaults when absent).
 srv_suite() {
-    local suite=$1 group=$2 name=srv12-$1-$2 cert out err groups=$2 srv_opts=()
+    local suite=$1 group=$2 name=srv12-$1-$2 cert out err groups=$2 srv_opts=() cli_extra=("${@:4}")
     [ -n "${3:-}" ] && srv_opts=(--ciphers "$3")
     cert=$(cert_of "$suite")
     # RFC 8422 §5.1: an ECDSA certificate's curve (P-256) must be listed too.
@@ -54,7 +58,7 @@ srv_suite() {
     out=$WORK/$name.out err=$WORK/$name.err
     spawn_fed "$name" "$DATA_C2S" "$out" "$(size_of "$DATA_C2S")" \
         openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -brief -nocommands \
-        "${S_CLIENT_VERIFY[@]}" -cipher "$suite" -groups "$groups"
+        "${S_CLIENT_VERIFY[@]}" -cipher "$suite" -groups "$groups" "${cli_extra[@]}"
     finish "$SPAWN_PID"
     [ "$RC" -eq 0 ] || { fail "s_client exited with status $RC" "$err" "$NK_LOG"; return 1; }
     same_bytes "$DATA_C2S" "$out" "echo" "$err" "$NK_LOG" || return 1
@@ -103,6 +107,23 @@ srv_enabled_suite() {
         { fail "s_client did not negotiate $suite" "$WORK/$name.err" "$NK_LOG"; return 1; }
 }
 
+# The ServerHello answers encrypt_then_mac (RFC 7366 §3) when s_client asks
+# for it with a CBC suite (s_client -tlsextdebug lists the server's
+# extensions), and not when it does not (-no_etm).
+srv_cbc_etm_ext() {
+    local name=srv12-etm-ext want=$1
+    shift
+    nk_server_ensure tls12-cbc --cert "$CERTS/server-rsa.pem" --key "$CERTS/server-rsa.key" \
+        --ciphers ECDHE-RSA-AES128-SHA -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -tlsextdebug -nocommands \
+        "${S_CLIENT_VERIFY[@]}" -cipher ECDHE-RSA-AES128-SHA "$@" </dev/null >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -q "Cipher is ECDHE-RSA-AES128-SHA" "$WORK/$name.out" ||
+        { fail "no ECDHE-RSA-AES128-SHA handshake" "$WORK/$name.out" "$WORK/$name.err"; return 1; }
+    local got=0
+    grep -q 'TLS server extension "encrypt-then-mac"' "$WORK/$name.out" && got=1
+    [ "$got" = "$want" ] || { fail "encrypt-then-mac in the ServerHello: $got, wanted $want" "$WORK/$name.out"; return 1; }
+}
+
 # A server with TLS 1.3 suites only refuses a TLS 1.2 client: handshake_failure.
 srv_tls13_suites_only() {
     local name=srv12-only13
@@ -133,6 +154,13 @@ for suite in "${SUITES_DHE[@]}"; do
         run_case "nktls-server.s_client_tls12.$suite.$group" srv_suite "$suite" "$group" "$dhe_list"
     done
 done
+cbc_list=$(IFS=:; echo "${SUITES_CBC[*]}")
+for suite in "${SUITES_CBC[@]}"; do
+    run_case "nktls-server.s_client_tls12.$suite.etm" srv_suite "$suite" X25519 "$cbc_list"
+    run_case "nktls-server.s_client_tls12.$suite.no_etm" srv_suite "$suite" X25519 "$cbc_list" -no_etm
+done
+run_case "nktls-server.s_client_tls12.cbc_etm_answered" srv_cbc_etm_ext 1
+run_case "nktls-server.s_client_tls12.cbc_no_etm_not_answered" srv_cbc_etm_ext 0 -no_etm
 rsakx_list=$(IFS=:; echo "${SUITES_RSAKX[*]}")
 for suite in "${SUITES_RSAKX[@]}"; do
     run_case "nktls-server.s_client_tls12.$suite" srv_suite "$suite" X25519 "$rsakx_list"
@@ -186,6 +214,10 @@ for suite in "${SUITES_CCM[@]}"; do
 done
 for suite in "${SUITES_RSAKX[@]}"; do
     run_case "nktls-client.s_server_tls12.$suite" cli_suite "$suite" "$suite" "$suite"
+done
+for suite in "${SUITES_CBC[@]}"; do
+    run_case "nktls-client.s_server_tls12.$suite.etm" cli_suite "$suite" "$suite" "$suite"
+    run_case "nktls-client.s_server_tls12.$suite.no_etm" cli_suite "$suite" "$suite" "$suite" -no_etm
 done
 # s_server's own DH group is not an RFC 7919 one: given ffdhe2048 (-dhparam)
 # it is accepted; its default group is refused (RFC 7919 §3: no custom

@@ -43,13 +43,14 @@ TEST(hkdf_limits)
 
 TEST(hkdf_expand_label_matches_reference)
 {
-    /* Every hash, with and without context, several output lengths. */
+    /* Every TLS 1.3 hash (SHA-1 is only TLS 1.2's CBC MAC), with and
+     * without context, several output lengths. */
     static const uint8_t secret[64] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
     static const uint8_t ctx[5] = { 0xc0, 0xc1, 0xc2, 0xc3, 0xc4 };
     static const size_t lens[] = { 1, 12, 16, 32, 48, 64, 100 };
     uint8_t a[100], b[100];
 
-    for (int h = 0; h < NK_HASH_COUNT; h++) {
+    for (int h = 0; h <= NK_SHA512; h++) {
         for (size_t i = 0; i < NK_ARRAY_LEN(lens); i++) {
             ASSERT_EQ(nk_hkdf_expand_label(h, secret, "some label", ctx, sizeof ctx, a, lens[i]), OK);
             ASSERT_EQ(ref_expand_label(h, secret, "some label", ctx, sizeof ctx, b, lens[i]), 0);
@@ -622,6 +623,16 @@ static const struct row12 {
       NK_AUTH_RSA },
     { 0x009d, "AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_RSA,
       NK_AUTH_RSA },
+    /* RFC 5246 §6.2.3.2 CBC: the MAC length in tag_len, no fixed IV, PRF
+     * SHA-256 but for _SHA384 (RFC 5289 §3.2); no kernel cipher. */
+    { 0xc009, "ECDHE-ECDSA-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc00a, "ECDHE-ECDSA-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc013, "ECDHE-RSA-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc014, "ECDHE-RSA-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc023, "ECDHE-ECDSA-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc024, "ECDHE-ECDSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc027, "ECDHE-RSA-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc028, "ECDHE-RSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_RSA },
 };
 
 TEST(tls12_table_rows)
@@ -670,7 +681,7 @@ TEST(tls13_table_sees_no_tls12_suite)
 }
 
 /* Which suites every connection starts with and which only SSL_enableCiphers
- * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport):
+ * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport; CBC):
  * by id, both tables.
  * Every row is one a handshake negotiates. */
 TEST(suite_use)
@@ -678,7 +689,8 @@ TEST(suite_use)
     static const uint16_t on[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0xc02b, 0xc02c, 0xc02f, 0xc030,
                                    0xcca9, 0xcca8 };
     static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa,
-                                        0x009c, 0x009d };
+                                        0x009c, 0x009d, 0xc009, 0xc00a, 0xc013, 0xc014, 0xc023, 0xc024,
+                                        0xc027, 0xc028 };
     uint64_t def = nk_suites_default(), want = 0;
     for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
         const struct nk_suite *s = nk_suite_any_by_id(on[i]);

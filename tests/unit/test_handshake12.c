@@ -59,9 +59,20 @@ ROW(dhe_aes256gcm_ffdhe8192, 0x009f, NK_GROUP_FFDHE8192, K_RSA, RSA_SIG);
 ROW(rsa_kx_aes128gcm, 0x009c, 0, K_RSA, 0);
 ROW(rsa_kx_aes256gcm, 0x009d, 0, K_RSA, 0);
 
+/* CBC with HMAC (RFC 5246 §6.2.3.2), encrypt_then_mac agreed (RFC 7366). */
+ROW(ecdsa_aes128cbc_sha_x25519, 0xc009, NK_GROUP_X25519, K_P256, P256_SIG);
+ROW(ecdsa_aes256cbc_sha_p256, 0xc00a, NK_GROUP_SECP256R1, K_P256, P256_SIG);
+ROW(rsa_aes128cbc_sha_x25519, 0xc013, NK_GROUP_X25519, K_RSA, RSA_SIG);
+ROW(rsa_aes256cbc_sha_p384, 0xc014, NK_GROUP_SECP384R1, K_RSA, RSA_SIG);
+ROW(ecdsa_aes128cbc_sha256_p256, 0xc023, NK_GROUP_SECP256R1, K_P256, P256_SIG);
+ROW(ecdsa_aes256cbc_sha384_p384, 0xc024, NK_GROUP_SECP384R1, K_P256, P256_SIG);
+ROW(rsa_aes128cbc_sha256_x25519, 0xc027, NK_GROUP_X25519, K_RSA, RSA_SIG);
+ROW(rsa_aes256cbc_sha384_x448, 0xc028, NK_GROUP_X448, K_RSA, RSA_SIG);
+
 /* What the client enables: every TLS 1.2 suite a handshake negotiates. */
 static const ubyte2 all12[] = { 0xc02b, 0xc02c, 0xc02f, 0xc030, 0xcca9, 0xcca8, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af,
-                                0x009e, 0x009f, 0xccaa, 0x009c, 0x009d };
+                                0x009e, 0x009f, 0xccaa, 0x009c, 0x009d, 0xc009, 0xc00a, 0xc013, 0xc014,
+                                0xc023, 0xc024, 0xc027, 0xc028 };
 
 FIXTURE_SETUP(suite12)
 {
@@ -109,6 +120,13 @@ TEST_F(suite12, negotiated)
      * transport), ServerHelloDone, ChangeCipherSpec, Finished. */
     ASSERT_EQ(self->p.records[TP_CLIENT], 4u);
     ASSERT_EQ(self->p.records[TP_SERVER], variant->sig ? 6u : 5u);
+    /* CBC: encrypt_then_mac asked for and agreed (RFC 7366), both ways. */
+    int cbc = nk_suite12_by_id(variant->suite)->aead == NK_AES_CBC;
+    for (int s = 0; s < 2; s++) {
+        struct nk_conn *c = self->p.c[s];
+        EXPECT_EQ(c->rd->ops_id, cbc ? NK_REC_OPS_TLS12_CBC_ETM : NK_REC_OPS_TLS12_AEAD);
+        EXPECT_EQ(c->wr->ops_id, cbc ? NK_REC_OPS_TLS12_CBC_ETM : NK_REC_OPS_TLS12_AEAD);
+    }
 }
 
 TEST_F(suite12, data)
@@ -338,6 +356,38 @@ TEST_F(choice, tls13_ccm8_when_enabled)
     check_all_data(_metadata, &self->p);
     check_exporter(_metadata, &self->p, TLS13);
     check_close(_metadata, &self->p);
+}
+
+/* CBC suites only when enabled; without encrypt_then_mac in the
+ * ClientHello (taken out on the way, transcript made to agree) both ends
+ * fall back to MAC-then-encrypt (RFC 7366 §3: the server does not answer
+ * it), and data of every size still flows. */
+static void ch_no_etm(struct tp_hello *h)
+{
+    tp_hello_del(h, NK_EXT_ENCRYPT_THEN_MAC);
+}
+
+TEST_F(choice, cbc_mac_then_encrypt)
+{
+    static const ubyte2 cbc[] = { 0xc013, 0xc028 };
+    struct hello_edit e = { .dir = TP_C2S, .fn = ch_no_etm, .fix_transcript = 1 };
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    pin_version(_metadata, &self->p, TLS12);
+    for (int s = 0; s < 2; s++)
+        ASSERT_EQ(SSL_enableCiphers(self->p.h[s], cbc, 2), OK);
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_CLIENT), 0xc013);
+    for (int s = 0; s < 2; s++) {
+        EXPECT_EQ(self->p.c[s]->rd->ops_id, NK_REC_OPS_TLS12_CBC);
+        EXPECT_EQ(self->p.c[s]->wr->ops_id, NK_REC_OPS_TLS12_CBC);
+    }
+    check_all_data(_metadata, &self->p);
+    check_close(_metadata, &self->p);
+}
+
+TEST_F(choice, cbc_not_by_default)
+{
+    enabled_only_case(_metadata, &self->p, TLS12, 0xc009);
 }
 
 /* Suites we never speak (RC4, NULL, 3DES, export) are not enabled by id:

@@ -1,5 +1,5 @@
 /* test_ktls_suites.c — suites whose cipher the kernel lacks (8-byte CCM tags
- * in TLS 1.3 and 1.2, AES-256-CCM in 1.2) stay on the software record layer
+ * in TLS 1.3 and 1.2, AES-256-CCM and CBC in 1.2) stay on the software record layer
  * with the reason "cipher not supported by the kernel", found before any
  * setsockopt, so on every kernel; a suite the kernel has (TLS 1.2
  * AES-128-CCM) gets the kernel where there is one. Data flows both ways over
@@ -22,6 +22,9 @@ FIXTURE_VARIANT_ADD(ccm, tls12_aes128ccm8) { .version = 0x0303, .id = 0xc0ae };
 FIXTURE_VARIANT_ADD(ccm, tls12_aes256ccm8) { .version = 0x0303, .id = 0xc0af };
 FIXTURE_VARIANT_ADD(ccm, tls12_aes256ccm) { .version = 0x0303, .id = 0xc0ad };
 FIXTURE_VARIANT_ADD(ccm, tls12_aes128ccm) { .version = 0x0303, .id = 0xc0ac, .kernel_has = 1 };
+/* CBC: the kernel never carries it (its TLS 1.2 ciphers are AEADs). */
+FIXTURE_VARIANT_ADD(ccm, tls12_aes128cbc_sha) { .version = 0x0303, .id = 0xc009 };
+FIXTURE_VARIANT_ADD(ccm, tls12_aes256cbc_sha384) { .version = 0x0303, .id = 0xc024 };
 FIXTURE_SETUP(ccm) { env_up(4); }
 FIXTURE_TEARDOWN(ccm) { env_down(); }
 
