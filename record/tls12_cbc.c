@@ -169,9 +169,11 @@ static size_t ct_eq(size_t a, size_t b)
 
 /* MAC-then-encrypt, decrypted: p[0..n) is content || MAC || padding, n a
  * whole number of blocks and at least MAC + 1. Whatever the padding, the
- * work done is the same (RFC 5246 §6.2.3.2: compute the MAC as if the
- * padding were empty when it is bad; then hash the rest too), and a bad
- * padding and a bad MAC end in the same error. *len: the content's. */
+ * work done is nearly the same (RFC 5246 §6.2.3.2: compute the MAC as if the
+ * padding were empty when it is bad; then hash the rest too, so as many
+ * bytes go through the hash; the two digests' block rounding still differs
+ * by at most a compression call), and a bad padding and a bad MAC end in the
+ * same error. *len: the content's. */
 static MSTATUS open_mte(struct nk_rec_key *k, uint8_t type, const uint8_t *p, size_t n, size_t *len)
 {
     size_t m = k->suite->tag_len, padlen = p[n - 1];
