@@ -105,12 +105,17 @@ NK_API MSTATUS SSL_enableCiphers(sbyte4 h, const ubyte2 *ids, ubyte4 n)
     GET(h, c);
     NK_CHECK(ids, ERR_NULL_POINTER);
     NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
-    size_t k = 0;
-    for (ubyte4 i = 0; i < n && k < NK_MAX_SUITES; i++)
-        if (nk_suite_by_id(ids[i]))
-            c->suites[k++] = ids[i];
-    NK_CHECK(k > 0, ERR_SSL_NO_CIPHER_MATCH);
-    c->n_suites = k;
+    /* Any suite of either version a handshake can negotiate, by IANA id;
+     * unknown ids are passed over. The order is the library's (the table's),
+     * as NanoSSL's per-connection enable flags have it. */
+    uint64_t set = 0;
+    for (ubyte4 i = 0; i < n; i++) {
+        const struct nk_suite *s = nk_suite_any_by_id(ids[i]);
+        if (s && s->use != NK_USE_NONE)
+            set |= nk_suite_bit(s);
+    }
+    NK_CHECK(set, ERR_SSL_NO_CIPHER_MATCH);
+    c->suites = set;
     return OK;
 }
 
@@ -454,15 +459,13 @@ NK_API MSTATUS NKTLS_getSignatureSchemes(sbyte4 h, sbyte4 list, ubyte2 *schemes,
 NK_API const char *NKTLS_cipherName(ubyte2 id)
 {
     /* The two tables share no id: a TLS 1.2 connection's suite is named too. */
-    const struct nk_suite *s = nk_suite_by_id(id);
-    if (!s)
-        s = nk_suite12_by_id(id);
+    const struct nk_suite *s = nk_suite_any_by_id(id);
     return s ? s->name : NULL;
 }
 
 NK_API sbyte4 NKTLS_cipherIdByName(const char *name)
 {
-    const struct nk_suite *s = name ? nk_suite_by_name(name) : NULL;
+    const struct nk_suite *s = name ? nk_suite_any_by_name(name) : NULL;
     return s ? s->id : ERR_SSL_NO_CIPHER_MATCH;
 }
 

@@ -16,16 +16,22 @@
 #define LIMIT_CCM 11863283ULL
 #define LIMIT_SEQ UINT64_MAX
 
-#define TLS13(id_, name_, aead_, key_, hash_, ktls_, limit_) \
+#define TLS13(id_, name_, aead_, key_, hash_, tag_, ktls_, limit_, use_) \
     { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
-      .aead_limit = limit_, .minor = 4, .tag_len = 16, .fixed_iv_len = 12 }
+      .aead_limit = limit_, .minor = 4, .tag_len = tag_, .fixed_iv_len = 12, .use = use_ }
 
 const struct nk_suite nk_suites[] = {
-    TLS13(0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
-    TLS13(0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
-    TLS13(0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
-    TLS13(0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
+    TLS13(0x1301, "TLS_AES_128_GCM_SHA256", NK_AES_GCM, 16, NK_SHA256, 16, TLS_CIPHER_AES_GCM_128, LIMIT_GCM,
+          NK_USE_DEFAULT),
+    TLS13(0x1302, "TLS_AES_256_GCM_SHA384", NK_AES_GCM, 32, NK_SHA384, 16, TLS_CIPHER_AES_GCM_256, LIMIT_GCM,
+          NK_USE_DEFAULT),
+    TLS13(0x1303, "TLS_CHACHA20_POLY1305_SHA256", NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
+    TLS13(0x1304, "TLS_AES_128_CCM_SHA256", NK_AES_CCM, 16, NK_SHA256, 16, TLS_CIPHER_AES_CCM_128, LIMIT_CCM,
+          NK_USE_DEFAULT),
+    /* RFC 8446 Appendix B.4; an 8-byte tag, so only when enabled. The kernel
+     * has no 8-byte CCM tag. */
+    TLS13(0x1305, "TLS_AES_128_CCM_8_SHA256", NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM, NK_USE_ENABLED),
 };
 const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 
@@ -37,37 +43,60 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
  * 1.2, no AES-256-CCM and no 8-byte CCM tag. The limits are the AEAD's, as in
  * TLS 1.3: TLS 1.2 has no KeyUpdate, so a connection that reaches one ends. */
 #define TLS12(...) TLS12_(__VA_ARGS__)   /* ECDSA below stands for two arguments */
-#define TLS12_(id_, name_, kx_, auth_, aead_, key_, hash_, tag_, ktls_, limit_) \
+#define TLS12_(id_, name_, kx_, auth_, aead_, key_, hash_, tag_, ktls_, limit_, use_) \
     { .id = id_, .name = name_, .aead = aead_, .key_len = key_, .hash = hash_, .ktls_cipher = ktls_, \
-      .aead_limit = limit_, .minor = 3, .tag_len = tag_, .kx = kx_, .auth = auth_, \
-      .fixed_iv_len = (aead_) == NK_CHACHA20_POLY1305 ? 12 : 4 }
+      .aead_limit = limit_, .minor = 3, .tag_len = tag_, .kx = kx_, .auth = auth_, .use = use_, \
+      .fixed_iv_len = (aead_) == NK_CHACHA20_POLY1305 ? 12 : (aead_) == NK_AES_CBC ? 0 : 4 }
 #define ECDSA NK_KX_ECDHE, NK_AUTH_ECDSA
 #define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
 #define DHRSA NK_KX_DHE, NK_AUTH_RSA
+#define RSAKX NK_KX_RSA, NK_AUTH_RSA
 
 const struct nk_suite nk_suites12[] = {
     TLS12(0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", ECDSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc02c, "ECDHE-ECDSA-AES256-GCM-SHA384", ECDSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc02f, "ECDHE-RSA-AES128-GCM-SHA256", ECRSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xc030, "ECDHE-RSA-AES256-GCM-SHA384", ECRSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_DEFAULT),
     TLS12(0xcca9, "ECDHE-ECDSA-CHACHA20-POLY1305", ECDSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
     TLS12(0xcca8, "ECDHE-RSA-CHACHA20-POLY1305", ECRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_DEFAULT),
+    /* RFC 7251 §2; like TLS 1.3's CCM, only when enabled: the client's
+     * default hello stays as it was. */
     TLS12(0xc0ac, "ECDHE-ECDSA-AES128-CCM", ECDSA, NK_AES_CCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_CCM_128, LIMIT_CCM),
-    TLS12(0xc0ad, "ECDHE-ECDSA-AES256-CCM", ECDSA, NK_AES_CCM, 32, NK_SHA256, 16, 0, LIMIT_CCM),
-    TLS12(0xc0ae, "ECDHE-ECDSA-AES128-CCM8", ECDSA, NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM),
+          TLS_CIPHER_AES_CCM_128, LIMIT_CCM, NK_USE_ENABLED),
+    TLS12(0xc0ad, "ECDHE-ECDSA-AES256-CCM", ECDSA, NK_AES_CCM, 32, NK_SHA256, 16, 0, LIMIT_CCM, NK_USE_ENABLED),
+    TLS12(0xc0ae, "ECDHE-ECDSA-AES128-CCM8", ECDSA, NK_AES_CCM, 16, NK_SHA256, 8, 0, LIMIT_CCM, NK_USE_ENABLED),
+    TLS12(0xc0af, "ECDHE-ECDSA-AES256-CCM8", ECDSA, NK_AES_CCM, 32, NK_SHA256, 8, 0, LIMIT_CCM, NK_USE_ENABLED),
     TLS12(0x009e, "DHE-RSA-AES128-GCM-SHA256", DHRSA, NK_AES_GCM, 16, NK_SHA256, 16,
-          TLS_CIPHER_AES_GCM_128, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_ENABLED),
     TLS12(0x009f, "DHE-RSA-AES256-GCM-SHA384", DHRSA, NK_AES_GCM, 32, NK_SHA384, 16,
-          TLS_CIPHER_AES_GCM_256, LIMIT_GCM),
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
     TLS12(0xccaa, "DHE-RSA-CHACHA20-POLY1305", DHRSA, NK_CHACHA20_POLY1305, 32, NK_SHA256, 16,
-          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ),
+          TLS_CIPHER_CHACHA20_POLY1305, LIMIT_SEQ, NK_USE_ENABLED),
+    /* RSA key transport (RFC 5288 §3), no forward secrecy: only when enabled. */
+    TLS12(0x009c, "AES128-GCM-SHA256", RSAKX, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x009d, "AES256-GCM-SHA384", RSAKX, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
+    /* CBC with HMAC (RFC 5246 §6.2.3.2; RFC 8422 §6 for _SHA, RFC 5289 §3.2
+     * for _SHA256/_SHA384, whose PRF hash they name), only when enabled; the
+     * MAC length in tag_len (SHA-1 20, SHA-256 32, SHA-384 48); no fixed IV
+     * (an explicit one per record); the kernel takes none of them (ktls/). */
+    TLS12(0xc009, "ECDHE-ECDSA-AES128-SHA", ECDSA, NK_AES_CBC, 16, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc00a, "ECDHE-ECDSA-AES256-SHA", ECDSA, NK_AES_CBC, 32, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc013, "ECDHE-RSA-AES128-SHA", ECRSA, NK_AES_CBC, 16, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc014, "ECDHE-RSA-AES256-SHA", ECRSA, NK_AES_CBC, 32, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc023, "ECDHE-ECDSA-AES128-SHA256", ECDSA, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ,
+          NK_USE_ENABLED),
+    TLS12(0xc024, "ECDHE-ECDSA-AES256-SHA384", ECDSA, NK_AES_CBC, 32, NK_SHA384, 48, 0, LIMIT_SEQ,
+          NK_USE_ENABLED),
+    TLS12(0xc027, "ECDHE-RSA-AES128-SHA256", ECRSA, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc028, "ECDHE-RSA-AES256-SHA384", ECRSA, NK_AES_CBC, 32, NK_SHA384, 48, 0, LIMIT_SEQ, NK_USE_ENABLED),
 };
 const size_t nk_suite12_count = NK_ARRAY_LEN(nk_suites12);
 
@@ -107,8 +136,42 @@ const struct nk_suite *nk_suite12_by_name(const char *name)
     return by_name(nk_suites12, nk_suite12_count, name);
 }
 
+_Static_assert(NK_ARRAY_LEN(nk_suites) <= NK_SUITE12_BIT, "TLS 1.3 rows overflow their bits");
+_Static_assert(NK_ARRAY_LEN(nk_suites12) <= 64 - NK_SUITE12_BIT, "TLS 1.2 rows overflow their bits");
+
+uint64_t nk_suite_bit(const struct nk_suite *s)
+{
+    if (s >= nk_suites && s < nk_suites + nk_suite_count)
+        return 1ull << (s - nk_suites);
+    return 1ull << (NK_SUITE12_BIT + (s - nk_suites12));
+}
+
+const struct nk_suite *nk_suite_any_by_id(uint16_t id)
+{
+    const struct nk_suite *s = nk_suite_by_id(id);
+    return s ? s : nk_suite12_by_id(id);
+}
+
+const struct nk_suite *nk_suite_any_by_name(const char *name)
+{
+    const struct nk_suite *s = nk_suite_by_name(name);
+    return s ? s : nk_suite12_by_name(name);
+}
+
+uint64_t nk_suites_default(void)
+{
+    uint64_t set = 0;
+    for (size_t i = 0; i < nk_suite_count; i++)
+        if (nk_suites[i].use == NK_USE_DEFAULT)
+            set |= nk_suite_bit(&nk_suites[i]);
+    for (size_t i = 0; i < nk_suite12_count; i++)
+        if (nk_suites12[i].use == NK_USE_DEFAULT)
+            set |= nk_suite_bit(&nk_suites12[i]);
+    return set;
+}
+
 static EVP_MD *g_md[NK_HASH_COUNT];
-static EVP_CIPHER *g_cipher[3][2];   /* [aead kind][key_len == 32] */
+static EVP_CIPHER *g_cipher[4][2];   /* [aead kind][key_len == 32] */
 static uint8_t g_empty[NK_HASH_COUNT][NK_MAX_HASH];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_thread_key;
@@ -168,7 +231,7 @@ static void on_fork_child(void)
 
 static void crypto_init_once(void)
 {
-    static const char *mds[NK_HASH_COUNT] = { "SHA256", "SHA384", "SHA512" };
+    static const char *mds[NK_HASH_COUNT] = { "SHA256", "SHA384", "SHA512", "SHA1" };
     if (pthread_key_create(&g_thread_key, thread_ctx_free) != 0
         || pthread_atfork(NULL, NULL, on_fork_child) != 0)
         return;
@@ -183,6 +246,8 @@ static void crypto_init_once(void)
     /* TLS 1.2's AES_256_CCM only: where libcrypto lacks it, those suites fail
      * to key (nk_aead_init) and nothing else is affected. */
     g_cipher[NK_AES_CCM][1] = EVP_CIPHER_fetch(NULL, "AES-256-CCM", NULL);
+    g_cipher[NK_AES_CBC][0] = EVP_CIPHER_fetch(NULL, "AES-128-CBC", NULL);
+    g_cipher[NK_AES_CBC][1] = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
     if (!g_cipher[NK_AES_GCM][0] || !g_cipher[NK_AES_GCM][1] || !g_cipher[NK_CHACHA20_POLY1305][1]
         || !g_cipher[NK_AES_CCM][0])
         return;
@@ -223,7 +288,7 @@ const EVP_MD *nk_md(enum nk_hash h)
 
 size_t nk_hash_len(enum nk_hash h)
 {
-    static const size_t len[NK_HASH_COUNT] = { 32, 48, 64 };
+    static const size_t len[NK_HASH_COUNT] = { 32, 48, 64, 20 };
     return h < NK_HASH_COUNT ? len[h] : 0;
 }
 
@@ -289,7 +354,7 @@ MSTATUS nk_hmac_parts(enum nk_hash h, const uint8_t *key, size_t klen, const uin
     struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(md, ERR_CRYPTO);
     NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
-    size_t block = h == NK_SHA256 ? 64 : 128, hl = nk_hash_len(h);
+    size_t block = h == NK_SHA384 || h == NK_SHA512 ? 128 : 64, hl = nk_hash_len(h);
     uint8_t k[128], pad[128], inner[NK_MAX_HASH];
     MSTATUS st = ERR_CRYPTO;
     memset(k, 0, block);
@@ -400,6 +465,12 @@ MSTATUS nk_aead_init(struct nk_aead *a, const struct nk_suite *s, const uint8_t 
         return ERR_MEM_ALLOC_FAIL;
     a->suite = NULL;   /* set once the context is fully keyed */
     a->encrypt = encrypt;
+    if (s->aead == NK_AES_CBC) {   /* the IV comes with each record; TLS pads, not the cipher */
+        if (!EVP_CipherInit_ex(a->ctx, c, NULL, key, NULL, encrypt) || !EVP_CIPHER_CTX_set_padding(a->ctx, 0))
+            return ERR_CRYPTO;
+        a->suite = s;
+        return OK;
+    }
     /* GCM and ChaCha20-Poly1305 start with the 12-byte nonce TLS uses: cipher
      * and key go in one call (each call and control costs about as much as
      * the key schedule). CCM's lengths must be set before its key. */

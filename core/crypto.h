@@ -7,8 +7,11 @@
 #include <openssl/evp.h>
 #include "core/nk.h"
 
-enum nk_hash { NK_SHA256 = 0, NK_SHA384 = 1, NK_SHA512 = 2, NK_HASH_COUNT };
-enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
+/* SHA-1 only as the HMAC of TLS 1.2's _SHA CBC suites (RFC 5246 §6.2.3.1). */
+enum nk_hash { NK_SHA256 = 0, NK_SHA384 = 1, NK_SHA512 = 2, NK_SHA1 = 3, NK_HASH_COUNT };
+/* NK_AES_CBC: TLS 1.2's block cipher suites (RFC 5246 §6.2.3.2), which are
+ * no AEAD: record/tls12_cbc.c pairs the cipher with an HMAC. */
+enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM, NK_AES_CBC };
 
 #define NK_MAX_HASH 64
 #define NK_MAX_KEY 32
@@ -16,9 +19,17 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM };
 #define NK_AEAD_TAG 16   /* the longest tag; a suite's own is tag_len */
 
 /* TLS 1.2 suites name their key exchange and the certificate key that signs
- * it (RFC 5246 §7.4.3, RFC 8422 §2); a TLS 1.3 suite names neither (ANY). */
-enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE };
+ * it (RFC 5246 §7.4.3, RFC 8422 §2) or, for RSA key transport, decrypts the
+ * premaster secret (RFC 5246 §7.4.7.1); a TLS 1.3 suite names neither (ANY). */
+enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE, NK_KX_RSA };
 enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA };
+
+/* Whether a handshake may negotiate a suite: NONE, the record layer has it
+ * but no handshake can agree on it yet; DEFAULT, every connection offers and
+ * accepts it unless the application's SSL_enableCiphers list leaves it out;
+ * ENABLED, only once the application names it there (suites with weaker
+ * properties: 8-byte tags, and the like). */
+enum nk_suite_use { NK_USE_NONE, NK_USE_DEFAULT, NK_USE_ENABLED };
 
 /* One row per cipher suite; the kTLS mapping (ktls/) reads the same row. */
 struct nk_suite {
@@ -30,9 +41,10 @@ struct nk_suite {
     uint16_t ktls_cipher;    /* TLS_CIPHER_* from linux/tls.h; 0: the kernel has none */
     uint64_t aead_limit;     /* records per key before we must rekey (RFC 8446 §5.5) */
     uint8_t minor;           /* the one protocol version it belongs to: 4 (TLS 1.3) or 3 (TLS 1.2) */
-    uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3) */
+    uint8_t tag_len;         /* 16; 8 for the _CCM_8 suites (RFC 6655 §3); CBC: the MAC's length */
     uint8_t fixed_iv_len;    /* 12; TLS 1.2 AES-GCM/CCM: the 4-byte implicit salt (RFC 5288 §3) */
     uint8_t kx, auth;        /* enum nk_kx, enum nk_auth */
+    uint8_t use;             /* enum nk_suite_use */
 };
 
 /* TLS 1.3's suites: what a connection offers and accepts today. */
@@ -48,6 +60,17 @@ extern const struct nk_suite nk_suites12[];
 extern const size_t nk_suite12_count;
 const struct nk_suite *nk_suite12_by_id(uint16_t id);
 const struct nk_suite *nk_suite12_by_name(const char *name);
+
+/* A set of suites from both tables, one bit each: nk_suites[i] is bit i,
+ * nk_suites12[i] bit NK_SUITE12_BIT + i. A connection's enabled suites
+ * (SSL_enableCiphers) are one such set: 8 bytes, whatever the list. */
+#define NK_SUITE12_BIT 8
+uint64_t nk_suite_bit(const struct nk_suite *s);
+/* The row with this IANA id in either table (the ids do not collide). */
+const struct nk_suite *nk_suite_any_by_id(uint16_t id);
+const struct nk_suite *nk_suite_any_by_name(const char *name);
+/* The suites every connection starts with (use == NK_USE_DEFAULT). */
+uint64_t nk_suites_default(void);
 
 MSTATUS nk_crypto_init(void) NK_MUST;     /* idempotent, thread-safe */
 void nk_crypto_shutdown(void);

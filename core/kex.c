@@ -1,6 +1,10 @@
-/* core/kex.c — (EC)DHE over libcrypto: X25519/X448 and the NIST curves. */
+/* core/kex.c — (EC)DHE over libcrypto: X25519/X448, the NIST curves, and
+ * the RFC 7919 finite field groups. */
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <openssl/param_build.h>
+#include <openssl/bn.h>
+#include <openssl/dh.h>
 #include <openssl/err.h>
 #include "core/kex.h"
 #include "core/crypto.h"
@@ -11,6 +15,13 @@ const struct nk_group nk_groups[] = {
     { NK_GROUP_SECP384R1, "P-384", 97 },
     { NK_GROUP_X448, "X448", 56 },
     { NK_GROUP_SECP521R1, "P-521", 133 },
+    /* Only where the application lists them (NKTLS_setGroups): a connection
+     * starts with the curves above (engine/conn.c). */
+    { NK_GROUP_FFDHE2048, "ffdhe2048", 256 },
+    { NK_GROUP_FFDHE3072, "ffdhe3072", 384 },
+    { NK_GROUP_FFDHE4096, "ffdhe4096", 512 },
+    { NK_GROUP_FFDHE6144, "ffdhe6144", 768 },
+    { NK_GROUP_FFDHE8192, "ffdhe8192", 1024 },
 };
 const size_t nk_group_count = NK_ARRAY_LEN(nk_groups);
 
@@ -133,10 +144,100 @@ static MSTATUS x25519_keygen(struct nk_thread_ctx *t, EVP_PKEY **priv, uint8_t *
     return OK;
 }
 
+/* ---- RFC 7919 finite field groups: libcrypto knows them by name ---- */
+
+static BIGNUM *ffdhe_bn(const EVP_PKEY *k, const char *which)
+{
+    BIGNUM *v = NULL;
+    return EVP_PKEY_get_bn_param(k, which, &v) == 1 ? v : NULL;
+}
+
+static MSTATUS ffdhe_keygen(const struct nk_group *g, EVP_PKEY **priv, uint8_t *pub)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+    BIGNUM *y = NULL;
+    *priv = NULL;
+    int ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_CTX_set_group_name(ctx, g->name) == 1
+             && EVP_PKEY_keygen(ctx, priv) == 1 && (y = ffdhe_bn(*priv, OSSL_PKEY_PARAM_PUB_KEY))
+             && BN_bn2binpad(y, pub, (int)g->pub_len) == (int)g->pub_len;
+    BN_free(y);
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok) {
+        EVP_PKEY_free(*priv);
+        *priv = NULL;
+        return ERR_CRYPTO;
+    }
+    return OK;
+}
+
+/* A key of the named group: its parameters only (pub NULL), or a public key. */
+static EVP_PKEY *ffdhe_key(const struct nk_group *g, const BIGNUM *pub)
+{
+    OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+    EVP_PKEY *key = NULL;
+    if (b && ctx && OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, g->name, 0) == 1
+        && (!pub || OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PUB_KEY, pub) == 1)
+        && (params = OSSL_PARAM_BLD_to_param(b)) && EVP_PKEY_fromdata_init(ctx) == 1)
+        (void)EVP_PKEY_fromdata(ctx, &key, pub ? EVP_PKEY_PUBLIC_KEY : EVP_PKEY_KEY_PARAMETERS, params);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(b);
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
+MSTATUS nk_kex_ffdhe_pg(uint16_t group, uint8_t *p, uint8_t g[8], size_t *g_len)
+{
+    const struct nk_group *grp = nk_group_by_id(group);
+    NK_CHECK(grp && nk_group_is_ffdhe(group), ERR_SSL_INTERNAL);
+    EVP_PKEY *k = ffdhe_key(grp, NULL);
+    BIGNUM *bp = k ? ffdhe_bn(k, OSSL_PKEY_PARAM_FFC_P) : NULL, *bg = k ? ffdhe_bn(k, OSSL_PKEY_PARAM_FFC_G) : NULL;
+    int ok = bp && bg && BN_num_bytes(bg) <= 8 && BN_bn2binpad(bp, p, (int)grp->pub_len) == (int)grp->pub_len;
+    if (ok)
+        *g_len = (size_t)BN_bn2bin(bg, g);
+    BN_free(bp);
+    BN_free(bg);
+    EVP_PKEY_free(k);
+    return ok ? OK : ERR_CRYPTO;
+}
+
+/* RFC 7919 §5.1: "Peers MUST validate each other's public key Y ... by
+ * ensuring that 1 < Y < p-1"; libcrypto's check (validate at set_peer) then
+ * also tests Y^q = 1, which the named groups' known q allows. The secret is
+ * padded to the size of p (EVP_PKEY_CTX_set_dh_pad). */
+static MSTATUS ffdhe_derive(const struct nk_group *g, EVP_PKEY *priv, const uint8_t *peer, size_t len,
+                            uint8_t *secret, size_t *secret_len)
+{
+    BIGNUM *y = BN_bin2bn(peer, (int)len, NULL), *pm1 = ffdhe_bn(priv, OSSL_PKEY_PARAM_FFC_P);
+    EVP_PKEY *pk = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    MSTATUS st = ERR_SSL_BAD_KEY_SHARE;
+    size_t n = g->pub_len;
+    if (y && pm1 && BN_sub_word(pm1, 1) == 1 && BN_cmp(y, BN_value_one()) > 0 && BN_cmp(y, pm1) < 0
+        && (pk = ffdhe_key(g, y)) && (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, priv, NULL))
+        && EVP_PKEY_derive_init(ctx) == 1 && EVP_PKEY_CTX_set_dh_pad(ctx, 1) == 1
+        && EVP_PKEY_derive_set_peer_ex(ctx, pk, 1) == 1 && EVP_PKEY_derive(ctx, secret, &n) == 1
+        && n == g->pub_len) {
+        *secret_len = n;
+        st = OK;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pk);
+    BN_free(y);
+    BN_free(pm1);
+    return st;
+}
+
 MSTATUS nk_kex_keygen(uint16_t group, EVP_PKEY **priv, uint8_t *pub, size_t *pub_len)
 {
     const struct nk_group *g = nk_group_by_id(group);
     NK_CHECK(g, ERR_SSL_ILLEGAL_PARAMETER);
+    if (nk_group_is_ffdhe(group)) {
+        NK_TRY(ffdhe_keygen(g, priv, pub));
+        *pub_len = g->pub_len;
+        return OK;
+    }
     struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
     EVP_PKEY_CTX_free(take_kex_next(t, NULL));
@@ -199,6 +300,11 @@ MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_
     const struct nk_group *g = nk_group_by_id(group);
     NK_CHECK(g && peer_len == g->pub_len, ERR_SSL_BAD_KEY_SHARE);
     ERR_set_mark();   /* a bad share is the peer's fault: leave no libcrypto errors behind */
+    if (nk_group_is_ffdhe(group)) {
+        MSTATUS st = ffdhe_derive(g, priv, peer, peer_len, secret, secret_len);
+        ERR_pop_to_mark();
+        return st;
+    }
     EVP_PKEY_CTX *ctx = take_kex_next(nk_thread_ctx(), priv);
     int ready = ctx != NULL;   /* derive_init done by the keygen */
     EVP_PKEY *pk = peer_key(g, peer, peer_len);

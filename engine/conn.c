@@ -148,10 +148,10 @@ MSTATUS nk_conn_open(enum nk_role role, int fd, struct certStore *store, const s
 {
     struct nk_conn *c;
     NK_TRY(nk_conn_new(role, fd, store, cfg, &c));
-    for (size_t i = 0; i < nk_suite_count && i < NK_MAX_SUITES; i++)
-        c->suites[c->n_suites++] = nk_suites[i].id;
-    for (size_t i = 0; i < nk_group_count && i < NK_MAX_GROUPS; i++)
-        c->groups[c->n_groups++] = nk_groups[i].id;
+    c->suites = nk_suites_default();
+    for (size_t i = 0; i < nk_group_count && c->n_groups < NK_MAX_GROUPS; i++)
+        if (!nk_group_is_ffdhe(nk_groups[i].id))   /* RFC 7919 groups: only when listed */
+            c->groups[c->n_groups++] = nk_groups[i].id;
     c->ktls_mode = cfg->ktls_mode;
     c->rekey_policy = cfg->rekey_policy;
     c->min_minor = (uint8_t)cfg->ssl.sslMinProtoVersion;

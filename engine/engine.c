@@ -172,7 +172,10 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
 static MSTATUS skip_early_data(struct nk_conn *c, const struct nk_rec *rec)
 {
     struct nk_hs *hs = c->hs;
-    size_t body = rec->body_len, ov = nk_rec_tls13.overhead;
+    /* Under a key, its suite's tag (8 bytes for AES-128-CCM-8); before
+     * one (after a HelloRetryRequest), the longest. */
+    size_t body = rec->body_len, ov = nk_rd_protected(&c->tls) ? c->rd->suite->tag_len + 1u
+                                                               : nk_rec_tls13.overhead;
     size_t plain = body > ov ? body - ov : 0;
     NK_CHECK(plain <= hs->early_skip_left, ERR_SSL_EARLY_DATA_LIMIT);
     hs->early_skip_left -= (uint32_t)plain;

@@ -17,6 +17,7 @@ static const uint16_t known_types[] = {
     NK_EXT_EC_POINT_FORMATS, NK_EXT_EXTENDED_MASTER_SECRET, NK_EXT_RENEGOTIATION_INFO,   /* TLS 1.2 */
     NK_EXT_MAX_FRAGMENT_LENGTH,
     NK_EXT_SESSION_TICKET,
+    NK_EXT_ENCRYPT_THEN_MAC,
 };
 _Static_assert(NK_ARRAY_LEN(known_types) < NK_MAX_EXTS, "a slot for the first unknown type");
 

@@ -74,15 +74,22 @@ static int any_allowed(const struct nk_tls *c)
     return 0;
 }
 
-/* Our most preferred version that the client offers. */
+/* Our most preferred version that the client offers, among those with a
+ * suite enabled; failing that, the first the client offers, whose suite
+ * choice then fails with handshake_failure. */
 static const struct nk_protocol *choose(const struct nk_tls *c, const struct nk_client_hello *ch)
 {
+    const struct nk_protocol *fallback = NULL;
     for (size_t i = 0; i < NK_ARRAY_LEN(server_protocols); i++) {
         const struct nk_protocol *p = nk_hs_protocol(server_protocols[i]);
-        if (allowed(c, p) && nk_hello_offers(ch, p->version))
+        if (!allowed(c, p) || !nk_hello_offers(ch, p->version))
+            continue;
+        if (nk_tls_has_suites(c, (uint8_t)p->version))
             return p;
+        if (!fallback)
+            fallback = p;
     }
-    return NULL;
+    return fallback;
 }
 
 MSTATUS nk_hello_on_client_hello(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)

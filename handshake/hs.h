@@ -27,10 +27,10 @@ enum {
     NK_EXT_EARLY_DATA = 42, NK_EXT_SUPPORTED_VERSIONS = 43, NK_EXT_COOKIE = 44,
     NK_EXT_PSK_KEY_EXCHANGE_MODES = 45, NK_EXT_CERTIFICATE_AUTHORITIES = 47,
     NK_EXT_POST_HANDSHAKE_AUTH = 49, NK_EXT_SIGNATURE_ALGORITHMS_CERT = 50, NK_EXT_KEY_SHARE = 51,
-    /* TLS 1.2 only: RFC 6066 §4, RFC 8422 §5.1.2, RFC 7627 §5.1, RFC 5746 §3.2 */
-    NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_EXTENDED_MASTER_SECRET = 23,
-    NK_EXT_RENEGOTIATION_INFO = 0xff01,
-    NK_EXT_SESSION_TICKET = 35,    /* RFC 5077 §3.2 */
+    /* TLS 1.2 only: RFC 6066 §4, RFC 8422 §5.1.2, RFC 7366 §2, RFC 7627 §5.1,
+     * RFC 5077 §3.2, RFC 5746 §3.2 */
+    NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_ENCRYPT_THEN_MAC = 22,
+    NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_SESSION_TICKET = 35, NK_EXT_RENEGOTIATION_INFO = 0xff01,
 };
 
 #define NK_TLS13 0x0304
@@ -74,7 +74,7 @@ struct nk_hs {
     EVP_PKEY *kex_priv;
     uint16_t kex_group;
     uint8_t kex_pub[NK_MAX_KEX_PUB]; /* the share sent, for a second ClientHello */
-    uint8_t kex_pub_len;
+    uint16_t kex_pub_len;
     struct nk_buf cookie;            /* HRR cookie to echo */
     uint8_t ch_exts[64];             /* extension types we sent in ClientHello (bitmap) */
 
@@ -114,11 +114,14 @@ struct nk_hs {
     uint8_t psk_len;
 
     /* TLS 1.2 (handshake/tls12_*.c): the master secret lives in `secret`,
-     * each side's write_key || write_IV in c_hs (client) and s_hs (server)
-     * from the ClientKeyExchange until its ChangeCipherSpec installs it. */
+     * each side's share of the key block in keys12 (client, server) from the
+     * ClientKeyExchange until its ChangeCipherSpec installs it. */
+    uint8_t keys12[2][NK_REC12_KEYS];
+    uint8_t etm;                     /* encrypt_then_mac (RFC 7366): client offered / both agreed */
     uint8_t ems;                     /* both ends sent extended_master_secret */
+    uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
     uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
-    uint8_t pms_len;
+    uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 
     /* TLS 1.2 resumption by session id (handshake/tls12_resume.c) */

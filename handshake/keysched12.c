@@ -86,21 +86,23 @@ MSTATUS nk_tls12_key_block(const struct nk_tls12_params *p, const struct nk_suit
     /* A suite of the other version, or a PRF the suite does not name, is a
      * bug of the caller's: the key block would be wrong. */
     NK_CHECK(s && s->minor == 3 && s->hash == p->prf, ERR_SSL_INTERNAL);
-    size_t k = s->key_len, iv = s->fixed_iv_len;
-    NK_CHECK(k <= NK_MAX_KEY && iv <= NK_AEAD_IV, ERR_SSL_INTERNAL);
+    size_t k = s->key_len, iv = s->fixed_iv_len, m = s->aead == NK_AES_CBC ? s->tag_len : 0;
+    NK_CHECK(k <= NK_MAX_KEY && iv <= NK_AEAD_IV && m <= NK_TLS12_MAX_MAC, ERR_SSL_INTERNAL);
     uint8_t kb[2 * NK_REC12_KEYS];
     /* key_block = PRF(SecurityParameters.master_secret, "key expansion",
      *                 SecurityParameters.server_random +
      *                 SecurityParameters.client_random); */
     MSTATUS st = prf(p->prf, p->master, NK_TLS12_MASTER, "key expansion", p->server_random, NK_TLS12_RANDOM,
-                     p->client_random, NK_TLS12_RANDOM, kb, 2 * (k + iv));
+                     p->client_random, NK_TLS12_RANDOM, kb, 2 * (m + k + iv));
     if (st >= 0) {
         /* client_write_MAC_key, server_write_MAC_key (empty for AEAD),
-         * client_write_key, server_write_key, client_write_IV, server_write_IV. */
-        memcpy(client, kb, k);
-        memcpy(server, kb + k, k);
-        memcpy(client + k, kb + 2 * k, iv);
-        memcpy(server + k, kb + 2 * k + iv, iv);
+         * client_write_key, server_write_key, client_write_IV, server_write_IV
+         * (empty for CBC: its IVs are explicit). Each side gets write_key,
+         * then write_IV (AEAD) or write_MAC_key (CBC). */
+        memcpy(client, kb + 2 * m, k);
+        memcpy(server, kb + 2 * m + k, k);
+        memcpy(client + k, m ? kb : kb + 2 * k, m ? m : iv);
+        memcpy(server + k, m ? kb + m : kb + 2 * k + iv, m ? m : iv);
     }
     nk_wipe(kb, sizeof kb);
     return st;

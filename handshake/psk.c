@@ -105,9 +105,7 @@ MSTATUS nk_psk_client_load(struct nk_tls *c)
     /* Offer it only if its suite is one we offer and it has not expired. */
     uint64_t now = (uint64_t)(c->now / 1000);   /* received and lifetime count seconds */
     int usable = now >= p->received && now - p->received <= p->lifetime;
-    int offered = 0;
-    for (size_t i = 0; i < c->n_suites; i++)
-        offered |= c->suites[i] == p->suite;
+    int offered = nk_tls_suite_enabled(c, nk_suite_by_id(p->suite));
     if (usable && offered)
         c->hs->offer = p;
     else

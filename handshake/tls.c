@@ -4,6 +4,7 @@
  * keeps. The handshake and the engine both send through these. */
 #include "handshake/hs.h"
 #include "core/slab.h"
+#include "nktls.h"
 
 /* Queue data of one content type, fragmented into records we may send. */
 MSTATUS nk_send_records(struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n)
@@ -84,4 +85,55 @@ MSTATUS nk_tls_set_server_name(struct nk_tls *c, const char *name)
     c->server_name = copy;
     c->name_pooled = pooled & 1;
     return OK;
+}
+
+static const struct nk_suite *version_table(uint8_t minor, size_t *n)
+{
+    *n = minor == 4 ? nk_suite_count : nk_suite12_count;
+    return minor == 4 ? nk_suites : nk_suites12;
+}
+
+int nk_tls_suite_enabled(const struct nk_tls *c, const struct nk_suite *s)
+{
+    return s && (c->suites & nk_suite_bit(s));
+}
+
+int nk_tls_has_suites(const struct nk_tls *c, uint8_t minor)
+{
+    size_t n;
+    const struct nk_suite *t = version_table(minor, &n);
+    for (size_t i = 0; i < n; i++)
+        if (nk_tls_suite_enabled(c, &t[i]))
+            return 1;
+    return 0;
+}
+
+void nk_tls_write_suites(const struct nk_tls *c, struct nk_wr *w, uint8_t minor)
+{
+    size_t n;
+    const struct nk_suite *t = version_table(minor, &n);
+    for (size_t i = 0; i < n; i++)
+        if (nk_tls_suite_enabled(c, &t[i]))
+            nk_wr_u16(w, t[i].id);
+}
+
+const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth,
+                                         unsigned kx_ok)
+{
+    const struct nk_suite *best = NULL;
+    uint64_t best_rank = UINT64_MAX;
+    int client_order = (c->flags & NKTLS_FLAG_CLIENT_CIPHER_ORDER) != 0;
+    uint16_t id;
+    for (uint64_t pos = 0; nk_rd_u16(&offered, &id) == OK; pos++) {
+        const struct nk_suite *s = nk_suite_any_by_id(id);
+        if (!s || s->minor != minor || s->auth != auth || !(kx_ok & (1u << s->kx)) || !nk_tls_suite_enabled(c, s))
+            continue;
+        /* Our order is the table's, which nk_suite_bit follows. */
+        uint64_t rank = client_order ? pos : nk_suite_bit(s);
+        if (rank < best_rank) {
+            best = s;
+            best_rank = rank;
+        }
+    }
+    return best;
 }

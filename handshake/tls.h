@@ -11,12 +11,12 @@
 #include "core/nk.h"
 #include "core/crypto.h"
 #include "core/limits.h"
+#include "core/wire.h"
 #include "record/record.h"
 #include "ssl/ssl.h"
 
 enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 
-#define NK_MAX_SUITES 8
 #define NK_MAX_GROUPS 8
 #define NK_MAX_SIGS 24
 /* TLS 1.3 secrets are SHA-256 or SHA-384 sized (every suite's hash). */
@@ -54,9 +54,10 @@ struct nk_config {
     uint8_t role;                  /* enum nk_role */ \
     uint8_t min_minor, max_minor;  /* TLS minor versions: 3 = 1.2, 4 = 1.3 */ \
     uint8_t num_tickets;           /* server: tickets after each handshake */ \
-    uint8_t n_suites, n_groups; \
-    uint16_t suites[NK_MAX_SUITES]; \
+    uint8_t n_groups; \
     uint16_t groups[NK_MAX_GROUPS]; \
+    uint64_t suites;               /* enabled suites of both versions, nk_suite_bit's set \
+                                    * (SSL_enableCiphers; table order is our preference) */ \
     \
     /* small negotiated and closure state */ \
     uint8_t minor;                 /* negotiated TLS minor version */ \
@@ -155,5 +156,18 @@ MSTATUS nk_send_alert(struct nk_tls *c, int level, int alert) NK_MUST;
 MSTATUS nk_key_update_send(struct nk_tls *c, int request) NK_MUST;
 /* Replace server_name with a copy of name (NULL: none). */
 MSTATUS nk_tls_set_server_name(struct nk_tls *c, const char *name) NK_MUST;
+
+/* The connection's suites (c->suites): is this one enabled; are any of this
+ * version's (minor 4: TLS 1.3, 3: TLS 1.2); write those in our order (a
+ * client's cipher_suites); and the one a server takes from the client's
+ * cipher_suites: of this version and, for TLS 1.2, this authentication
+ * (enum nk_auth; NK_AUTH_ANY for TLS 1.3) and a key exchange in kx_ok (bits
+ * 1 << enum nk_kx; ~0u: any), the first in our order, or in the
+ * client's with NKTLS_FLAG_CLIENT_CIPHER_ORDER. NULL: none in common. */
+int nk_tls_suite_enabled(const struct nk_tls *c, const struct nk_suite *s);
+int nk_tls_has_suites(const struct nk_tls *c, uint8_t minor);
+void nk_tls_write_suites(const struct nk_tls *c, struct nk_wr *w, uint8_t minor);
+const struct nk_suite *nk_tls_pick_suite(const struct nk_tls *c, struct nk_rd offered, uint8_t minor, uint8_t auth,
+                                         unsigned kx_ok);
 
 #endif

@@ -2,8 +2,8 @@
  * (handshake/tls12_common.c): the suites they speak, the Certificate message
  * in its TLS 1.2 form, the ECDHE ServerKeyExchange's signed content, the
  * key derivation through handshake/keysched12.c, ChangeCipherSpec, Finished,
- * and what the connection keeps for the exporter. Full ECDHE handshakes with
- * AEAD suites only; no renegotiation (resumption: handshake/tls12_resume.h). */
+ * and what the connection keeps for the exporter; the key exchanges
+ * (handshake/tls12_kx.c). No renegotiation (resumption: handshake/tls12_resume.h). */
 #ifndef NK_TLS12_H
 #define NK_TLS12_H
 
@@ -23,13 +23,6 @@
  * negotiates TLS 1.2 ("DOWNGRD" 01) or below ("DOWNGRD" 00). */
 extern const uint8_t nk_tls12_downgrade[8];
 
-/* The TLS 1.2 suites we speak, in our order of preference: ECDHE with AES-GCM
- * and ChaCha20-Poly1305 (nk_suites12 rows). */
-size_t nk_tls12_suite_count(void);
-const struct nk_suite *nk_tls12_suite(size_t i);
-/* Is this one of them? */
-int nk_tls12_suite_ok(uint16_t id);
-
 /* Certificate (RFC 5246 §7.4.2): certificate_list<0..2^24-1> of
  * ASN.1Cert<1..2^24-1>, leaf first. */
 MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id) NK_MUST;
@@ -38,7 +31,11 @@ MSTATUS nk_tls12_on_certificate(struct nk_tls *c, struct nk_rd *body, const uint
 /* RFC 8422 §5.4: what a ServerKeyExchange signs: client_random +
  * server_random + ServerECDHParams (params, plen bytes). */
 size_t nk_tls12_ske_content(const struct nk_hs *hs, const uint8_t *params, size_t plen, uint8_t *out);
-#define NK_TLS12_SKE_CONTENT (64 + 4 + NK_MAX_KEX_PUB)
+/* The longest parameters we write or accept: ServerDHParams of ffdhe8192
+ * (p and Ys 1024 bytes, g at most 8, three 2-byte lengths); a
+ * ServerECDHParams is shorter. */
+#define NK_TLS12_SKE_PARAMS (6 + 2 * NK_MAX_KEX_PUB + 8)
+#define NK_TLS12_SKE_CONTENT (64 + NK_TLS12_SKE_PARAMS)
 
 /* After the ClientKeyExchange is in the transcript: the (extended) master
  * secret from the ECDHE secret, and the key block for both directions. */
@@ -61,10 +58,38 @@ MSTATUS nk_tls12_conn_export(const struct nk_tls *c, const uint8_t *label, size_
 MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
                                  uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw,
                                  size_t n) NK_MUST;
-/* The client: write the TLS 1.2 suites into our cipher list, and the TLS 1.2
- * extensions (extended_master_secret, renegotiation_info). */
-void nk_tls12_write_client_suites(struct nk_wr *w);
-void nk_tls12_write_client_exts(struct nk_wr *w);
+/* Key exchange (handshake/tls12_kx.c), ECDHE or DHE as the suite says.
+ * Server: the FFDHE group for a DHE suite given the client's supported_groups
+ * list (NULL: none sent), 0 when none may be used (RFC 7919 §4); our
+ * ServerKeyExchange parameters (a fresh key pair), appended to params; the
+ * premaster secret from the ClientKeyExchange body.
+ * Client: the parameters read and checked (a curve or FFDHE group we
+ * offered), c->group set, the server's public value left in *peer for after
+ * the signature check; then our key pair and the premaster secret into
+ * hs->pms; then our public value for the ClientKeyExchange. RSA key
+ * transport has no parameters: the server decrypts the premaster secret
+ * with its certificate's key; the client makes and encrypts it. 
+ * DH values out of range are ERR_SSL_BAD_DH_VALUE (handshake_failure). */
+uint16_t nk_tls12_dhe_group(const struct nk_tls *c, const struct nk_rd *client_groups);
+MSTATUS nk_tls12_kx_server_params(struct nk_tls *c, struct nk_buf *params) NK_MUST;
+MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pms, size_t *pms_len) NK_MUST;
+MSTATUS nk_tls12_kx_client_params(struct nk_tls *c, struct nk_rd *b, struct nk_rd *peer) NK_MUST;
+MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer) NK_MUST;
+/* Client, RSA key transport (no ServerKeyExchange): the premaster secret into
+ * hs->pms and its encryption to the server's key as our public value. */
+MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c) NK_MUST;
+/* The certificate lets its key take an RSA key transport (keyEncipherment,
+ * RFC 5246 §7.4.2); a client refuses one that does not with
+ * ERR_CERT_KEY_USAGE, a server does not choose such a suite. */
+int nk_tls12_rsa_kx_allowed(X509 *leaf);
+/* RFC 5246 §7.4.7.1: the RSA-transported premaster secret's length. */
+#define NK_TLS12_PMS 48
+void nk_tls12_kx_write_client_public(const struct nk_tls *c, struct nk_wr *w);
+
+/* The client: the TLS 1.2 extensions (extended_master_secret,
+ * renegotiation_info, and encrypt_then_mac when it offers a CBC suite). */
+void nk_tls12_write_client_exts(const struct nk_tls *c, struct nk_wr *w);
+int nk_tls12_offers_cbc(const struct nk_tls *c);
 
 /* Our TLS 1.2 signature schemes, list `which` (NK_SIGS_*): the
  * application's when it set one, else the TLS 1.3 default followed by

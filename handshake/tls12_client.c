@@ -1,5 +1,6 @@
-/* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full ECDHE
- * handshakes (RFC 8422), extended master secret required (RFC 7627),
+/* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full
+ * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
+ * (handshake/tls12_kx.c), extended master secret required (RFC 7627),
  * renegotiation_info checked (RFC 5746). The TLS 1.3 client's ClientHello
  * offers TLS 1.2 too when the connection allows it; its ServerHello handler
  * brings a TLS 1.2 ServerHello here. */
@@ -12,7 +13,7 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     struct nk_hs *hs = c->hs;
     /* RFC 5246 §7.4.1.3: a suite and a compression method we offered. */
     NK_CHECK(version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
-    NK_CHECK(nk_tls12_suite_ok(suite), ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_tls_suite_enabled(c, nk_suite12_by_id(suite)), ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
     /* RFC 7627 §5.3: we require the extended master secret; a server that
      * does not echo the extension gets handshake_failure. */
@@ -30,6 +31,14 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
         hs->secure_reneg = 1;
     }
     c->suite = nk_suite12_by_id(suite);
+    /* RFC 7366 §3: the server answers encrypt_then_mac (empty) only with a
+     * CBC suite ("MUST NOT send an encrypt-then-MAC response extension"
+     * with an AEAD one); server_hello12 let it in only if we asked. */
+    if ((x = nk_ext_find(e, ne, NK_EXT_ENCRYPT_THEN_MAC))) {
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+        NK_CHECK(c->suite->aead == NK_AES_CBC, ERR_SSL_ILLEGAL_PARAMETER);
+        hs->etm = 1;
+    }
     hs->hash = c->suite->hash;
     /* Our TLS 1.3 key share is of no use now. */
     EVP_PKEY_free(hs->kex_priv);
@@ -54,29 +63,25 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
            || t == NK_KEY_ED448;
 }
 
-/* RFC 8422 §5.4: ServerECDHParams (a named curve we offered and its point),
- * signed over both randoms with a scheme we offered. The ECDHE secret is
- * computed now and kept until the ClientKeyExchange is in the transcript. */
+/* RFC 8422 §5.4 ServerECDHParams (a named curve we offered and its point)
+ * or RFC 5246 §7.4.3 ServerDHParams (an FFDHE group we offered, RFC 7919
+ * §3), signed over both randoms with a scheme we offered. The premaster
+ * secret is computed now and kept until the ClientKeyExchange is in the
+ * transcript. */
 static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     const uint8_t *params = b->p;
-    uint8_t type;
-    uint16_t group, scheme;
-    struct nk_rd point, sig;
-    NK_TRY(nk_rd_u8(b, &type));
-    NK_TRY(nk_rd_u16(b, &group));
-    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
+    uint16_t scheme;
+    struct nk_rd peer, sig;
+    /* RFC 5246 §7.4.3: not sent for RSA key transport. */
+    NK_CHECK(c->suite->kx != NK_KX_RSA, ERR_SSL_UNEXPECTED_MESSAGE);
+    NK_TRY(nk_tls12_kx_client_params(c, b, &peer));   /* a curve or FFDHE group we offered */
     size_t plen = (size_t)(b->p - params);
+    NK_CHECK(plen <= NK_TLS12_SKE_PARAMS, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(nk_rd_u16(b, &scheme));
     NK_TRY(nk_rd_vec16(b, &sig, 1, 0xffff));
     NK_TRY(nk_rd_done(b));
-    NK_CHECK(type == NK_TLS12_NAMED_CURVE, ERR_SSL_ILLEGAL_PARAMETER);
-    int offered = 0;
-    for (size_t i = 0; i < c->n_groups; i++)
-        offered |= c->groups[i] == group && (group & 0xff00) != 0x0100;
-    /* RFC 8422 §5.4: a curve the client did not list is illegal_parameter. */
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
     /* RFC 5246 §7.4.3: "the hash and signature algorithms MUST be a pair
      * listed in [the client's signature_algorithms]": one we offered (our
      * ClientHello sends the TLS 1.3 list), illegal_parameter otherwise. */
@@ -87,13 +92,7 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
     NK_TRY(nk_sig_verify12(hs->peer_pub, scheme, content, clen, sig.p, nk_rd_left(&sig)));
     c->peer_sig = scheme;
-    c->group = group;
-    hs->kex_group = group;
-    size_t pub_len, pms_len;
-    NK_TRY(nk_kex_keygen(group, &hs->kex_priv, hs->kex_pub, &pub_len));
-    hs->kex_pub_len = (uint8_t)pub_len;
-    NK_TRY(nk_kex_derive(group, hs->kex_priv, point.p, nk_rd_left(&point), hs->pms, &pms_len));
-    hs->pms_len = (uint8_t)pms_len;
+    NK_TRY(nk_tls12_kx_client_secret(c, peer));
     return nk_transcript_add(&hs->tr, raw, n);
 }
 
@@ -103,12 +102,16 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
+    /* Straight after the Certificate only for RSA key transport; every other
+     * key exchange had its ServerKeyExchange (which left the premaster). */
+    NK_CHECK((c->suite->kx == NK_KX_RSA) == (hs->pms_len == 0), ERR_SSL_UNEXPECTED_MESSAGE);
+    if (c->suite->kx == NK_KX_RSA)
+        NK_TRY(nk_tls12_kx_client_rsa(c));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(nk_tls12_send_client_certificate(c));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
-    nk_wr_u8(&w, hs->kex_pub_len);
-    nk_wr_bytes(&w, hs->kex_pub, hs->kex_pub_len);
+    nk_tls12_kx_write_client_public(c, &w);
     NK_TRY(nk_hs_finish(c, &w));
     MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
     nk_wipe(hs->pms, sizeof hs->pms);
@@ -159,6 +162,7 @@ static const struct nk_step client12[] = {
     { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_REQUEST,  nk_tls12_on_certificate_request, ST_C12_WAIT_SHD_CR },
     { ST_C12_WAIT_SHD_CR, NK_CT_HANDSHAKE,         NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },

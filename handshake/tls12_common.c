@@ -4,42 +4,15 @@
 
 const uint8_t nk_tls12_downgrade[8] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D', 0x01 };
 
-/* ECDHE with an AEAD we offer by default: AES-GCM and ChaCha20-Poly1305 (no
- * CCM, no DHE yet), in nk_suites12's order. */
-static int default_suite(const struct nk_suite *s)
+int nk_tls12_offers_cbc(const struct nk_tls *c)
 {
-    return s->kx == NK_KX_ECDHE && (s->aead == NK_AES_GCM || s->aead == NK_CHACHA20_POLY1305);
-}
-
-size_t nk_tls12_suite_count(void)
-{
-    size_t n = 0;
     for (size_t i = 0; i < nk_suite12_count; i++)
-        n += default_suite(&nk_suites12[i]);
-    return n;
+        if (nk_suites12[i].aead == NK_AES_CBC && nk_tls_suite_enabled(c, &nk_suites12[i]))
+            return 1;
+    return 0;
 }
 
-const struct nk_suite *nk_tls12_suite(size_t i)
-{
-    for (size_t k = 0; k < nk_suite12_count; k++)
-        if (default_suite(&nk_suites12[k]) && i-- == 0)
-            return &nk_suites12[k];
-    return NULL;
-}
-
-int nk_tls12_suite_ok(uint16_t id)
-{
-    const struct nk_suite *s = nk_suite12_by_id(id);
-    return s && default_suite(s);
-}
-
-void nk_tls12_write_client_suites(struct nk_wr *w)
-{
-    for (size_t i = 0; i < nk_tls12_suite_count(); i++)
-        nk_wr_u16(w, nk_tls12_suite(i)->id);
-}
-
-void nk_tls12_write_client_exts(struct nk_wr *w)
+void nk_tls12_write_client_exts(const struct nk_tls *c, struct nk_wr *w)
 {
     /* RFC 7627 §5.1: empty extension_data. */
     nk_wr_u16(w, NK_EXT_EXTENDED_MASTER_SECRET);
@@ -48,6 +21,11 @@ void nk_tls12_write_client_exts(struct nk_wr *w)
     nk_wr_u16(w, NK_EXT_RENEGOTIATION_INFO);
     nk_wr_u16(w, 1);
     nk_wr_u8(w, 0);
+    /* RFC 7366 §2: asked for with CBC suites offered; empty extension_data. */
+    if (nk_tls12_offers_cbc(c)) {
+        nk_wr_u16(w, NK_EXT_ENCRYPT_THEN_MAC);
+        nk_wr_u16(w, 0);
+    }
 }
 
 MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id)
@@ -133,11 +111,19 @@ MSTATUS nk_tls12_derive(struct nk_tls *c, const uint8_t *pms, size_t pms_len)
     MSTATUS st = hs->ems ? nk_tls12_master_secret_ems(&p, pms, pms_len, session_hash)
                          : nk_tls12_master_secret(&p, pms, pms_len);
     if (st == OK)
-        st = nk_tls12_key_block(&p, c->suite, hs->c_hs, hs->s_hs);
+        st = nk_tls12_key_block(&p, c->suite, hs->keys12[0], hs->keys12[1]);
     if (st == OK)
         memcpy(hs->secret, p.master, NK_TLS12_MASTER);
     nk_tls12_params_clear(&p);
     return st;
+}
+
+/* AEAD, or CBC in the order the hellos agreed (RFC 7366). */
+static const struct nk_rec_ops *record_ops(const struct nk_tls *c)
+{
+    if (c->suite->aead != NK_AES_CBC)
+        return &nk_rec_tls12;
+    return c->hs->etm ? &nk_rec_tls12_cbc_etm : &nk_rec_tls12_cbc;
 }
 
 MSTATUS nk_tls12_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n)
@@ -145,17 +131,17 @@ MSTATUS nk_tls12_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw
     /* RFC 5246 §7.1: the single byte 1, between whole handshake messages. */
     NK_CHECK(c->hs_in.len == 0, ERR_SSL_UNEXPECTED_MESSAGE);
     NK_TRY(nk_hs_on_ccs(c, body, raw, n));
-    const uint8_t *keys = c->role == NK_CLIENT ? c->hs->s_hs : c->hs->c_hs;
-    NK_TRY(nk_rec_tls12.install(c->rd, c->suite, keys, 0));
+    const uint8_t *keys = c->hs->keys12[c->role == NK_CLIENT];
+    NK_TRY(record_ops(c)->install(c->rd, c->suite, keys, 0));
     c->rd_epoch++;
     return OK;
 }
 
 MSTATUS nk_tls12_send_ccs(struct nk_tls *c)
 {
-    const uint8_t *keys = c->role == NK_CLIENT ? c->hs->c_hs : c->hs->s_hs;
+    const uint8_t *keys = c->hs->keys12[c->role != NK_CLIENT];
     NK_TRY(nk_send_ccs(c));
-    return nk_rec_tls12.install(c->wr, c->suite, keys, 1);
+    return record_ops(c)->install(c->wr, c->suite, keys, 1);
 }
 
 /* RFC 5246 §7.4.9: verify_data over the transcript so far, from `client`'s side. */

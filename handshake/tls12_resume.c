@@ -25,7 +25,7 @@ static MSTATUS resumed_keys(struct nk_tls *c)
     memcpy(p.client_random, hs->client_random, 32);
     memcpy(p.server_random, hs->server_random, 32);
     memcpy(p.master, hs->secret, NK_TLS12_MASTER);
-    MSTATUS st = nk_tls12_key_block(&p, c->suite, hs->c_hs, hs->s_hs);
+    MSTATUS st = nk_tls12_key_block(&p, c->suite, hs->keys12[0], hs->keys12[1]);
     nk_tls12_params_clear(&p);
     return st;
 }
@@ -40,13 +40,22 @@ static int client_offers(const struct nk_client_hello *ch, uint16_t suite)
     return 0;
 }
 
+/* A session's suite still usable on this connection: one it has enabled,
+ * and an AEAD one. A CBC session's encrypt_then_mac state is not kept, and
+ * RFC 7366 §3.1 lets no resumption change it: those get a full handshake. */
+static int suite_usable(const struct nk_tls *c, uint16_t id)
+{
+    const struct nk_suite *s = nk_suite12_by_id(id);
+    return s && nk_tls_suite_enabled(c, s) && s->aead != NK_AES_CBC;
+}
+
 /* ---- server ---- */
 
 static int fits(const struct nk_tls *c, const struct nk_session12 *s)
 {
     /* RFC 5246 §7.4.1.2: the ClientHello offering a session "MUST include
      * the cipher_suite from that session"; the server resumes with it. */
-    return nk_tls12_suite_ok(s->suite)
+    return suite_usable(c, s->suite)
         /* RFC 7627 §5.3: a session without the extended master secret is
          * not resumed, and the new hello must carry it too. */
         && s->ems && c->hs->ems
@@ -166,7 +175,7 @@ MSTATUS nk_tls12_client_load(struct nk_tls *c)
         return OK;
     NK_TRY(client_binding(c, binding));
     int ok = nk_cache12_get(NK_CACHE12_CLIENT, hs->sess_id, hs->sess_id_len, &c->cfg->limits, c->now / 1000, &s)
-             && s.ems && nk_tls12_suite_ok(s.suite) && nk_ct_equal(s.binding, binding, sizeof binding)
+             && s.ems && suite_usable(c, s.suite) && nk_ct_equal(s.binding, binding, sizeof binding)
              && nk_ct_equal(s.master, hs->sess_master, NK_TLS12_MASTER);
     if (ok) {
         hs->sess_offered = 1;

@@ -1,6 +1,7 @@
 /* handshake/tls12_server.c — the TLS 1.2 server (RFC 5246 §7.3): full
- * ECDHE handshakes (RFC 8422) with extended master secret (RFC 7627) and
- * secure renegotiation signalling (RFC 5746), renegotiation refused. */
+ * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
+ * (handshake/tls12_kx.c) with extended master secret (RFC 7627) and secure
+ * renegotiation signalling (RFC 5746), renegotiation refused. */
 #include "handshake/tls12.h"
 #include "handshake/tls12_resume.h"
 #include "handshake/hello.h"
@@ -47,6 +48,10 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
     }
     if (lists_u16(ch->suites, NK_TLS12_SCSV_RENEG))
         hs->secure_reneg = 1;
+    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
+        NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+        hs->etm = 1;   /* asked for; agreed only with a CBC suite (send_server_hello) */
+    }
     /* RFC 8422 §5.1.2: a client's point formats must include uncompressed. */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EC_POINT_FORMATS))) {
         struct nk_rd r = x->data, f;
@@ -89,8 +94,9 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 }
 
 /* Our most preferred suite the client offers whose authentication our key
- * can make (ECDSA for an EC key, RSA for an RSA one). */
-static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
+ * can make (ECDSA for an EC key, RSA for an RSA one) and whose key exchange
+ * has a group (kx_ok: bits 1 << enum nk_kx). */
+static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, unsigned kx_ok)
 {
     enum nk_key_type kt = c->hs->identity->type;
     int ecdsa = kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521;
@@ -107,20 +113,15 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch)
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
         NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
     }
-    for (size_t i = 0; i < nk_tls12_suite_count(); i++) {
-        const struct nk_suite *s = nk_tls12_suite(i);
-        if (s->auth == auth && lists_u16(ch->suites, s->id)) {
-            c->suite = s;
-            return OK;
-        }
-    }
-    return ERR_SSL_NO_CIPHER_MATCH;
+    c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth, kx_ok);
+    return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 
 /* RFC 8422 §5.1.1: our most preferred group among the client's
  * supported_groups (an elliptic curve: no FFDHE group here); without the
- * extension, any curve we like (§4): our first. */
-static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
+ * extension, any curve we like (§4): our first. *ec is 0 when there is none;
+ * *ff is the FFDHE group a DHE suite would use (RFC 7919 §4, tls12_kx.c). */
+static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, uint16_t *ec, uint16_t *ff)
 {
     const struct nk_ext *sg = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SUPPORTED_GROUPS);
     struct nk_rd list = { 0 };
@@ -136,16 +137,36 @@ static MSTATUS pick_group(struct nk_tls *c, const struct nk_client_hello *ch)
             if (g < 32)
                 c->peer_groups_mask |= 1u << g;
     }
-    for (size_t i = 0; i < c->n_groups; i++) {
+    *ff = nk_tls12_dhe_group(c, sg ? &list : NULL);
+    *ec = 0;
+    for (size_t i = 0; i < c->n_groups && !*ec; i++) {
         uint16_t g = c->groups[i];
-        if ((g & 0xff00) == 0x0100)   /* FFDHE: not with an ECDHE suite */
-            continue;
-        if (!sg || lists_u16(list, g)) {
-            c->group = g;
-            return OK;
-        }
+        if (!nk_group_is_ffdhe(g) && (!sg || lists_u16(list, g)))   /* FFDHE: not with an ECDHE suite */
+            *ec = g;
     }
-    return ERR_SSL_NO_GROUP_MATCH;
+    return OK;
+}
+
+/* The suite, then the group its key exchange uses (none for RSA key
+ * transport, which the certificate must allow). */
+static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    uint16_t ec, ff;
+    NK_TRY(pick_groups(c, ch, &ec, &ff));
+    unsigned rsa = nk_tls12_rsa_kx_allowed(c->hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
+    unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
+    MSTATUS st = pick_suite(c, ch, kx_ok);
+    /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
+     * "the server MUST end the connection with a fatal TLS alert of type
+     * insufficient_security(71)". Any other suite in common without a
+     * group for its key exchange: handshake_failure. */
+    if (st == ERR_SSL_NO_CIPHER_MATCH && !ff && pick_suite(c, ch, 1u << NK_KX_DHE) == OK)
+        st = ERR_SSL_INSUFFICIENT_SECURITY;
+    else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
+        st = ERR_SSL_NO_GROUP_MATCH;
+    NK_TRY(st);
+    c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
+    return OK;
 }
 
 static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello *ch)
@@ -155,7 +176,7 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     NK_TRY(nk_random(hs->server_random, 32));
     /* RFC 8446 §4.1.3: a server that could have spoken TLS 1.3 marks the
      * TLS 1.2 it chose, so that a TLS 1.3 client detects a downgrade. */
-    if (c->max_minor >= 4)
+    if (c->max_minor >= 4 && nk_tls_has_suites(c, 4))   /* it could have chosen 1.3 */
         memcpy(hs->server_random + 24, nk_tls12_downgrade, 8);
     nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
     nk_wr_u16(&w, NK_TLS12);
@@ -173,6 +194,13 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
     nk_wr_u16(&w, 0);
     NK_TRY(nk_tls12_server_hello_exts(c, ch, &w));
+    /* RFC 7366 §3: encrypt_then_mac, asked for and a CBC suite chosen: we
+     * always agree (it is the order without the padding oracle). */
+    hs->etm = hs->etm && c->suite->aead == NK_AES_CBC;
+    if (hs->etm) {
+        nk_wr_u16(&w, NK_EXT_ENCRYPT_THEN_MAC);
+        nk_wr_u16(&w, 0);
+    }
     if (hs->ticket12) {              /* RFC 5077 §3.2: a NewSessionTicket follows */
         nk_wr_u16(&w, NK_EXT_SESSION_TICKET);
         nk_wr_u16(&w, 0);
@@ -181,25 +209,29 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     return nk_hs_finish(c, &w);
 }
 
-/* RFC 8422 §5.4: ServerECDHParams, then its signature (RFC 5246 §7.4.3,
- * digitally-signed with a SignatureAndHashAlgorithm the client listed). */
+/* RFC 8422 §5.4 ServerECDHParams or RFC 5246 §7.4.3 ServerDHParams
+ * (tls12_kx.c), then its signature (digitally-signed with a
+ * SignatureAndHashAlgorithm the client listed). */
 static MSTATUS send_server_key_exchange(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
-    uint8_t params[4 + NK_MAX_KEX_PUB], content[NK_TLS12_SKE_CONTENT];
-    size_t pub_len;
-    hs->kex_group = c->group;
-    NK_TRY(nk_kex_keygen(c->group, &hs->kex_priv, params + 4, &pub_len));
-    params[0] = NK_TLS12_NAMED_CURVE;
-    params[1] = (uint8_t)(c->group >> 8);
-    params[2] = (uint8_t)c->group;
-    params[3] = (uint8_t)pub_len;
-    size_t plen = 4 + pub_len;
+    struct nk_buf pb = { 0 };
+    uint8_t content[NK_TLS12_SKE_CONTENT];
+    MSTATUS st = nk_tls12_kx_server_params(c, &pb);
+    if (st == OK && pb.len > NK_TLS12_SKE_PARAMS)
+        st = ERR_SSL_INTERNAL;
+    if (st != OK) {
+        nk_buf_free(&pb);
+        return st;
+    }
+    const uint8_t *params = pb.p;
+    size_t plen = pb.len;
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);
     size_t slen = nk_sig_max_len(hs->identity->key);
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_SERVER_KEY_EXCHANGE);
     nk_wr_bytes(&w, params, plen);
+    nk_buf_free(&pb);
     nk_wr_u16(&w, hs->sig_scheme);
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
@@ -229,6 +261,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_CHECK(!(c->max_minor >= 4 && lists_u16(ch->suites, NK_TLS12_SCSV_FALLBACK)),
              ERR_SSL_INAPPROPRIATE_FALLBACK);
     memcpy(hs->client_random, ch->random, 32);
+    hs->client_version = ch->legacy_version;   /* RSA key transport checks it (RFC 5246 §7.4.7.1) */
     NK_TRY(read_tls12_exts(c, ch));
     NK_TRY(read_sni_and_sigs(c, ch));
     MSTATUS resumed = nk_tls12_server_resume(c, ch);
@@ -245,8 +278,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
                                             n_ours, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
-    NK_TRY(pick_suite(c, ch));
-    NK_TRY(pick_group(c, ch));
+    NK_TRY(choose_suite_and_group(c, ch));
     hs->hash = c->suite->hash;
     int want_cert = nk_tls12_wants_client_cert(c);
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
@@ -254,25 +286,22 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
-    NK_TRY(send_server_key_exchange(c));
+    if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
+        NK_TRY(send_server_key_exchange(c));
     if (want_cert)
         NK_TRY(nk_tls12_send_certificate_request(c));
     NK_TRY(send_server_hello_done(c));
     return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its ClientKeyExchange */
 }
 
-/* RFC 8422 §5.7: ClientECDiffieHellmanPublic, an uncompressed point<1..255>. */
+/* RFC 8422 §5.7 ClientECDiffieHellmanPublic or RFC 5246 §7.4.7.2
+ * ClientDiffieHellmanPublic (tls12_kx.c). */
 static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    struct nk_rd point;
     uint8_t pms[NK_MAX_KEX_SECRET];
     size_t pms_len;
-    NK_TRY(nk_rd_vec8(b, &point, 1, 255));
-    NK_TRY(nk_rd_done(b));
-    NK_TRY(nk_kex_derive(hs->kex_group, hs->kex_priv, point.p, nk_rd_left(&point), pms, &pms_len));
-    EVP_PKEY_free(hs->kex_priv);
-    hs->kex_priv = NULL;
+    NK_TRY(nk_tls12_kx_server_secret(c, b, pms, &pms_len));
     MSTATUS st = nk_transcript_add(&hs->tr, raw, n);
     if (st == OK)
         st = nk_tls12_derive(c, pms, pms_len);

@@ -21,7 +21,7 @@ int nk_tls12_ticket_session(struct nk_tls *c, const struct nk_client_hello *ch, 
      * means a full handshake. */
     if (!x || nk_rd_left(&x->data) == 0 || nk_ticket_open(x->data.p, nk_rd_left(&x->data), now, &t) < 0)
         return 0;
-    int ok = nk_tls12_suite_ok(t.suite) && t.psk_len == NK_TLS12_MASTER
+    int ok = nk_suite12_by_id(t.suite) && t.psk_len == NK_TLS12_MASTER   /* a TLS 1.2 ticket */
              && now - t.issued < (time_t)c->cfg->limits.session_lifetime && nk_rd_left(&ch->session_id) <= 32;
     if (ok) {
         s->suite = t.suite;

@@ -57,7 +57,7 @@ static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w)
     if (!hs->kex_priv) {
         size_t pub_len;
         NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, hs->kex_pub, &pub_len));
-        hs->kex_pub_len = (uint8_t)pub_len;
+        hs->kex_pub_len = (uint16_t)pub_len;
     }
     ext_begin(hs, w, NK_EXT_KEY_SHARE, &pos);
     sub = nk_wr_open(w, 2);
@@ -120,7 +120,7 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     if (c->min_minor <= 3) {   /* RFC 7627 and RFC 5746, for a TLS 1.2 server */
         /* Not marked sent: a TLS 1.3 server has no business answering
          * them (server_hello12 allows them in a TLS 1.2 ServerHello). */
-        nk_tls12_write_client_exts(w);
+        nk_tls12_write_client_exts(c, w);
         nk_tls12_write_ticket_ext(c, w);
     }
     if (nk_psk_client_may_resume(c))
@@ -141,10 +141,10 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_u8(&w, hs->session_id_len);              /* middlebox compatibility (D.4) */
     nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
     size_t pos = nk_wr_open(&w, 2);
-    for (size_t i = 0; i < c->n_suites && c->max_minor >= 4; i++)
-        nk_wr_u16(&w, c->suites[i]);
+    if (c->max_minor >= 4)
+        nk_tls_write_suites(c, &w, 4);
     if (c->min_minor <= 3)   /* after TLS 1.3's: a TLS 1.2 server picks among these */
-        nk_tls12_write_client_suites(&w);
+        nk_tls_write_suites(c, &w, 3);
     nk_wr_close(&w, pos, 2);
     nk_wr_u8(&w, 1);                               /* legacy_compression_methods: null */
     nk_wr_u8(&w, 0);
@@ -162,7 +162,12 @@ static MSTATUS client_start(struct nk_tls *c)
     /* TLS 1.3 and TLS 1.2 (tls12_client.c) are implemented. */
     NK_CHECK(c->min_minor <= c->max_minor && c->min_minor >= 3 && c->max_minor <= 4,
              ERR_SSL_UNSUPPORTED_VERSION);
-    NK_CHECK(c->n_suites && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
+    /* A version none of whose suites is enabled is not offered. */
+    if (!nk_tls_has_suites(c, 4) && c->max_minor >= 4)
+        c->max_minor = 3;
+    if (!nk_tls_has_suites(c, 3) && c->min_minor <= 3)
+        c->min_minor = 4;
+    NK_CHECK(c->min_minor <= c->max_minor && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
     NK_TRY(nk_random(hs->client_random, 32));
     NK_TRY(nk_random(hs->session_id, 32));
     hs->session_id_len = 32;
@@ -256,7 +261,8 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
-                     || t == NK_EXT_SESSION_TICKET;
+                     || t == NK_EXT_SESSION_TICKET
+                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c));
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
         NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
@@ -305,10 +311,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_CHECK(version == NK_TLS12, ERR_SSL_ILLEGAL_PARAMETER);
     NK_TRY(nk_hs_check_echo(&sid, hs->session_id, hs->session_id_len));
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
-    int offered = 0;
-    for (size_t i = 0; i < c->n_suites; i++)
-        offered |= c->suites[i] == suite;
-    NK_CHECK(offered, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_CHECK(nk_tls_suite_enabled(c, nk_suite_by_id(suite)), ERR_SSL_ILLEGAL_PARAMETER);
     /* §4.1.4: the suite after HRR must be the one the HRR named. */
     NK_CHECK(!c->suite || c->suite->id == suite, ERR_SSL_ILLEGAL_PARAMETER);
     c->suite = nk_suite_by_id(suite);

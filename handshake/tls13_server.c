@@ -35,18 +35,8 @@ static MSTATUS check_compression(const struct nk_client_hello *ch)
 
 static MSTATUS pick_suite(struct nk_tls *c, struct offer *o)
 {
-    for (size_t i = 0; i < c->n_suites; i++) {
-        struct nk_rd r = o->ch->suites;
-        while (nk_rd_left(&r)) {
-            uint16_t s;
-            NK_TRY(nk_rd_u16(&r, &s));
-            if (s == c->suites[i]) {
-                c->suite = nk_suite_by_id(s);
-                return OK;
-            }
-        }
-    }
-    return ERR_SSL_NO_CIPHER_MATCH;
+    c->suite = nk_tls_pick_suite(c, o->ch->suites, 4, NK_AUTH_ANY, ~0u);
+    return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 
 /* The client's supported_groups, read whole into a bitmap (a list of any

@@ -233,6 +233,8 @@ MSTATUS nk_ktls_offload(struct nk_conn *c)
         why = "application transport";
     else if (c->fd < 0)
         why = "no socket";
+    else if (!c->suite->ktls_cipher)   /* 8-byte CCM tags, AES-256-CCM: known before any setsockopt */
+        why = "cipher not supported by the kernel";
     else if ((why = nk_ktls_unavailable_reason()) == NULL && !nk_ktls_can_rekey()) {
         if (c->rekey_policy == NKTLS_REKEY_SOFTWARE)
             want_tx = want_rx = 0;

@@ -10,6 +10,8 @@ const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT] = {
     [NK_REC_OPS_TLS13] = &nk_rec_tls13,
     [NK_REC_OPS_TLS12_AEAD] = &nk_rec_tls12,
     [NK_REC_OPS_DTLS12] = &nk_rec_dtls12,
+    [NK_REC_OPS_TLS12_CBC] = &nk_rec_tls12_cbc,
+    [NK_REC_OPS_TLS12_CBC_ETM] = &nk_rec_tls12_cbc_etm,
 };
 
 /* ---- key objects ---- */

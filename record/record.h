@@ -83,27 +83,39 @@ extern const struct nk_rec_ops nk_rec_tls13;
  * for AES-GCM/CCM (our sequence number). Its pad argument is ignored: the
  * protection has no padding. */
 extern const struct nk_rec_ops nk_rec_tls12;
-/* The key material nk_rec_tls12.install takes at most: write_key || write_IV. */
-#define NK_REC12_KEYS (NK_MAX_KEY + NK_AEAD_IV)
 /* DTLS 1.2 records (RFC 6347 §4.1; record/dtls12.h): the 13-byte header
  * with epoch and sequence number; keyless in epoch 0 (nk_dtls_start), then
  * the TLS 1.2 AEAD suites with epoch || sequence_number as the 64-bit
  * sequence number. install takes what nk_rec_tls12's does and starts the
  * next epoch. */
 extern const struct nk_rec_ops nk_rec_dtls12;
+/* TLSCiphertext under a TLS 1.2 CBC suite (RFC 5246 §6.2.3.2,
+ * record/tls12_cbc.c): an explicit random IV, then the encryption of content,
+ * HMAC and padding (MAC-then-encrypt), or of content and padding with the
+ * HMAC over IV and ciphertext after it (encrypt_then_mac, RFC 7366). Its pad
+ * argument is ignored (the least padding is sent). */
+extern const struct nk_rec_ops nk_rec_tls12_cbc;
+extern const struct nk_rec_ops nk_rec_tls12_cbc_etm;
+/* The longest TLS 1.2 MAC key: HMAC-SHA384's (RFC 5246 §6.3). */
+#define NK_TLS12_MAX_MAC 48
+/* The key material a TLS 1.2 install takes at most: AEAD write_key ||
+ * write_IV, or CBC write_key || write_MAC_key. */
+#define NK_REC12_KEYS (NK_MAX_KEY + NK_TLS12_MAX_MAC)
 
 /* One direction's traffic protection. */
 /* The protections a key object can name, by number: one byte in a gap of the
  * key object rather than a pointer, since every idle connection on the
  * software path keeps two of them. */
-enum { NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_TLS12_AEAD = 2, NK_REC_OPS_DTLS12 = 3,
-       NK_REC_OPS_COUNT };
+enum {
+    NK_REC_OPS_NONE = 0, NK_REC_OPS_TLS13 = 1, NK_REC_OPS_TLS12_AEAD = 2, NK_REC_OPS_DTLS12 = 3,
+    NK_REC_OPS_TLS12_CBC = 4, NK_REC_OPS_TLS12_CBC_ETM = 5, NK_REC_OPS_COUNT
+};
 extern const struct nk_rec_ops *const nk_rec_ops_by_id[NK_REC_OPS_COUNT];
 
 struct nk_rec_key {
     struct nk_aead aead;
     const struct nk_suite *suite;   /* NULL: records are plaintext */
-    uint8_t key[NK_MAX_KEY];
+    uint8_t key[NK_MAX_KEY + NK_TLS12_MAX_MAC];   /* CBC: the MAC key follows the cipher's */
     /* The per-record nonce is iv XOR the left-padded sequence number. TLS
      * 1.2 AES-GCM/CCM: the 4-byte salt, then 8 zero bytes (so the nonce's
      * last 8 bytes, the explicit nonce, are the sequence number). */

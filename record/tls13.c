@@ -51,7 +51,7 @@ static uint8_t *frame(struct nk_rec_key *k, size_t clen, struct nk_buf *out)
 static MSTATUS tls13_seal(struct nk_rec_key *k, uint8_t type, uint16_t version, const uint8_t *data,
                           size_t len, size_t pad, struct nk_buf *out)
 {
-    size_t inner = len + 1 + pad, clen = inner + NK_AEAD_TAG, start = out->len;
+    size_t inner = len + 1 + pad, clen = inner + k->suite->tag_len, start = out->len;
     NK_CHECK(len <= NK_MAX_PLAIN && clen <= NK_MAX_CIPHER, ERR_INVALID_ARG);
     NK_CHECK(k->seq < k->suite->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
     NK_TRY(unpark(k, 1));
@@ -89,20 +89,21 @@ static MSTATUS tls13_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, ui
     NK_CHECK(clen <= NK_MAX_CIPHER, ERR_SSL_RECORD_OVERFLOW);
     /* §5.2: protected records always carry opaque_type application_data. */
     NK_CHECK(h.type == NK_CT_APPLICATION_DATA, ERR_SSL_UNEXPECTED_MESSAGE);
-    NK_CHECK(clen >= NK_AEAD_TAG + 1, ERR_SSL_BAD_RECORD_MAC);
+    size_t tag = k->suite->tag_len;   /* 16; 8 for AES-128-CCM-8 */
+    NK_CHECK(clen >= tag + 1, ERR_SSL_BAD_RECORD_MAC);
     NK_TRY(unpark(k, 0));
     make_nonce(k, nonce);
     NK_TRY(nk_aead_open(&k->aead, nonce, rec, NK_REC_HDR, rec + NK_REC_HDR, clen));
     NK_TRY(next_seq(k));
     /* §5.4: the full TLSInnerPlaintext MUST NOT exceed 2^14 + 1 octets. */
-    NK_CHECK(clen - NK_AEAD_TAG <= NK_MAX_PLAIN + 1, ERR_SSL_RECORD_OVERFLOW);
+    NK_CHECK(clen - tag <= NK_MAX_PLAIN + 1, ERR_SSL_RECORD_OVERFLOW);
     /* §5.4: strip the zero padding; the last non-zero byte is the content type.
      * A plaintext of only zeros MUST be answered with unexpected_message.
      * This backward scan is the one read of peer bytes outside core/wire.c
      * (DESIGN.md, "Parse through one reader"): the reader reads forward, and
      * the padding can only be found from the end. */
     uint8_t *p = rec + NK_REC_HDR;
-    size_t n = clen - NK_AEAD_TAG;
+    size_t n = clen - tag;
     while (n > 0 && p[n - 1] == 0)
         n--;
     NK_CHECK(n > 0, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -116,7 +117,7 @@ static MSTATUS tls13_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, ui
 const struct nk_rec_ops nk_rec_tls13 = {
     .name = "TLS 1.3 AEAD",
     .hdr_len = NK_REC_HDR,
-    /* The tag, and the content type inside. */
+    /* The tag (the longest), and the content type inside. */
     .overhead = NK_AEAD_TAG + 1,
     .max_body = NK_MAX_CIPHER,
     .parse = nk_rec_tls_parse,

@@ -182,6 +182,10 @@ MSTATUS NKTLS_setClientSession(sbyte4 connectionInstance, ubyte idLen, const uby
                                const ubyte *pMasterSecret);
 struct certStore;
 MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte4 derLen);
+/* SSL_setSessionFlags: a server takes the first suite in the client's order
+ * among those it has enabled (SSL_enableCiphers), instead of the first in its
+ * own (the library's table order, the default). */
+#define NKTLS_FLAG_CLIENT_CIPHER_ORDER 0x00080000
 /* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
  * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);

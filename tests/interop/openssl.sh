@@ -183,12 +183,35 @@ srv_curl() {
     grep -q "TLSv1.3" "$WORK/curl.out" || { fail "page does not name TLSv1.3" "$WORK/curl.out"; return 1; }
 }
 
+# TLS_AES_128_CCM_8_SHA256 only once enabled (--ciphers, SSL_enableCiphers).
+srv_ccm8() {
+    local suite=TLS_AES_128_CCM_8_SHA256 name=srv-ccm8
+    nk_server_ensure ccm8 --cert "$CERTS/server.pem" --key "$CERTS/server.key" --ciphers "$suite" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    s_client_echo "$name" -ciphersuites "$suite" -groups X25519 || return 1
+    grep -qx "Ciphersuite: $suite" "$WORK/$name.err" ||
+        { fail "s_client did not negotiate $suite" "$WORK/$name.err"; return 1; }
+}
+
+# RFC 7919 groups in TLS 1.3 (RFC 8446 §4.2.7): only when listed (--groups).
+srv_ffdhe() {
+    local group=$1 name=srv-$1
+    nk_server_ensure "ffdhe-$group" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --groups "$group" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    s_client_echo "$name" -groups "$group" || return 1
+    grep -q "Server Temp Key: DH, ${group#ffdhe} bits\|Negotiated TLS1.3 group: $group" "$WORK/$name.err" ||
+        { fail "s_client did not use $group" "$WORK/$name.err"; return 1; }
+}
+
 section "nktls-server <-> openssl s_client"
 for suite in "${SUITES[@]}"; do
     for group in "${GROUPS_ALL[@]}"; do
         run_case "nktls-server.s_client.$suite.$group" srv_matrix "$suite" "$group"
     done
 done
+run_case "nktls-server.s_client.TLS_AES_128_CCM_8_SHA256.enabled" srv_ccm8
+run_case "nktls-server.s_client.ffdhe2048" srv_ffdhe ffdhe2048
+run_case "nktls-server.s_client.ffdhe4096" srv_ffdhe ffdhe4096
 run_case "nktls-server.s_client.mutual_auth" srv_mutual
 run_case "nktls-server.s_client.mutual_auth_required_no_cert" srv_mutual_nocert
 run_case "nktls-server.s_client.hello_retry_request" srv_hrr
@@ -311,6 +334,9 @@ for suite in "${SUITES[@]}"; do
         run_case "nktls-client.s_server.$suite.$group" cli_matrix "$suite" "$group"
     done
 done
+run_case "nktls-client.s_server.TLS_AES_128_CCM_8_SHA256.X25519" cli_matrix TLS_AES_128_CCM_8_SHA256 X25519
+run_case "nktls-client.s_server.TLS_AES_128_GCM_SHA256.ffdhe2048" cli_matrix TLS_AES_128_GCM_SHA256 ffdhe2048
+run_case "nktls-client.s_server.TLS_AES_256_GCM_SHA384.ffdhe3072" cli_matrix TLS_AES_256_GCM_SHA384 ffdhe3072
 run_case "nktls-client.s_server.mutual_auth" cli_mutual
 run_case "nktls-client.s_server.mutual_auth_required_no_cert" cli_mutual_nocert
 run_case "nktls-client.s_server.hello_retry_request" cli_hrr

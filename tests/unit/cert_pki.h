@@ -141,7 +141,10 @@ static X509 *make_cert(EVP_PKEY *key, const struct spec *sp, X509 *issuer, EVP_P
 
 static X509 *leaf_cert(EVP_PKEY *key, const char *cn, const char *san)
 {
-    struct spec sp = { cn, san, 0, -DAY, 365 * DAY, NULL, NULL };
+    /* RSA leaves may also take a TLS 1.2 RSA key transport (RFC 5246 §7.4.2:
+     * keyEncipherment), as scripts/gen-certs makes them. */
+    const char *ku = EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA ? "critical,digitalSignature,keyEncipherment" : NULL;
+    struct spec sp = { cn, san, 0, -DAY, 365 * DAY, NULL, NULL, ku };
     return make_cert(key, &sp, pki.inter, pki.inter_key);
 }
 

@@ -5,8 +5,10 @@
  * (handshake_failure, RFC 5746 §3.4), TLS_FALLBACK_SCSV (RFC 7507). And the
  * ServerHello's extensions, exactly: the server_name acknowledgement (RFC
  * 6066 §3), ALPN (RFC 7301), record_size_limit (RFC 8449), ec_point_formats
- * (RFC 8422 §5.2), max_fragment_length (RFC 6066 §4), and their refusals. Both ends are held to TLS 1.2 unless
- * a case says otherwise. (The downgrade sentinel is in test_bad_hello.c.) */
+ * (RFC 8422 §5.2), max_fragment_length (RFC 6066 §4), and their refusals.
+ * Key exchange values are in test_bad_tls12_kx.c. Both ends are held to TLS
+ * 1.2 unless a case says otherwise. (The downgrade sentinel is in
+ * test_bad_hello.c.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include "unit/tls_pair.h"
 #include "unit/bad_env.h"
 #include "handshake/tls12.h"
+#include "core/kex.h"
 
 FIXTURE(bad12) {
     struct tp_pair p;

@@ -43,13 +43,14 @@ TEST(hkdf_limits)
 
 TEST(hkdf_expand_label_matches_reference)
 {
-    /* Every hash, with and without context, several output lengths. */
+    /* Every TLS 1.3 hash (SHA-1 is only TLS 1.2's CBC MAC), with and
+     * without context, several output lengths. */
     static const uint8_t secret[64] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
     static const uint8_t ctx[5] = { 0xc0, 0xc1, 0xc2, 0xc3, 0xc4 };
     static const size_t lens[] = { 1, 12, 16, 32, 48, 64, 100 };
     uint8_t a[100], b[100];
 
-    for (int h = 0; h < NK_HASH_COUNT; h++) {
+    for (int h = 0; h <= NK_SHA512; h++) {
         for (size_t i = 0; i < NK_ARRAY_LEN(lens); i++) {
             ASSERT_EQ(nk_hkdf_expand_label(h, secret, "some label", ctx, sizeof ctx, a, lens[i]), OK);
             ASSERT_EQ(ref_expand_label(h, secret, "some label", ctx, sizeof ctx, b, lens[i]), 0);
@@ -610,12 +611,28 @@ static const struct row12 {
       NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0xc0ad, "ECDHE-ECDSA-AES256-CCM", NK_AES_CCM, 32, 16, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0xc0ae, "ECDHE-ECDSA-AES128-CCM8", NK_AES_CCM, 16, 8, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc0af, "ECDHE-ECDSA-AES256-CCM8", NK_AES_CCM, 32, 8, 4, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0x009e, "DHE-RSA-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128,
       NK_KX_DHE, NK_AUTH_RSA },
     { 0x009f, "DHE-RSA-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256,
       NK_KX_DHE, NK_AUTH_RSA },
     { 0xccaa, "DHE-RSA-CHACHA20-POLY1305", NK_CHACHA20_POLY1305, 32, 16, 12, NK_SHA256,
       TLS_CIPHER_CHACHA20_POLY1305, NK_KX_DHE, NK_AUTH_RSA },
+    /* RFC 5288 §3: RSA key transport with AES-GCM. */
+    { 0x009c, "AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_RSA,
+      NK_AUTH_RSA },
+    { 0x009d, "AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_RSA,
+      NK_AUTH_RSA },
+    /* RFC 5246 §6.2.3.2 CBC: the MAC length in tag_len, no fixed IV, PRF
+     * SHA-256 but for _SHA384 (RFC 5289 §3.2); no kernel cipher. */
+    { 0xc009, "ECDHE-ECDSA-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc00a, "ECDHE-ECDSA-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc013, "ECDHE-RSA-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc014, "ECDHE-RSA-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc023, "ECDHE-ECDSA-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc024, "ECDHE-ECDSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
+    { 0xc027, "ECDHE-RSA-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    { 0xc028, "ECDHE-RSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_RSA },
 };
 
 TEST(tls12_table_rows)
@@ -643,13 +660,14 @@ TEST(tls12_table_rows)
 TEST(tls13_table_sees_no_tls12_suite)
 {
     /* The TLS 1.3 table, which the offered list, the server's choice, the
-     * cipher-list API and ticket parsing walk, is the four suites it was. */
-    static const uint16_t ids13[] = { 0x1301, 0x1302, 0x1303, 0x1304 };
+     * cipher-list API and ticket parsing walk, holds RFC 8446's five suites
+     * (Appendix B.4), only TLS_AES_128_CCM_8_SHA256 with an 8-byte tag. */
+    static const uint16_t ids13[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0x1305 };
     ASSERT_EQ(nk_suite_count, NK_ARRAY_LEN(ids13));
     for (size_t i = 0; i < nk_suite_count; i++) {
         EXPECT_EQ(nk_suites[i].id, ids13[i]);
         EXPECT_EQ(nk_suites[i].minor, 4u);
-        EXPECT_EQ(nk_suites[i].tag_len, NK_AEAD_TAG);
+        EXPECT_EQ(nk_suites[i].tag_len, ids13[i] == 0x1305 ? 8u : NK_AEAD_TAG);
         EXPECT_EQ(nk_suites[i].fixed_iv_len, NK_AEAD_IV);
         EXPECT_EQ(nk_suites[i].kx, NK_KX_ANY);
         EXPECT_EQ(nk_suites[i].auth, NK_AUTH_ANY);
@@ -660,6 +678,44 @@ TEST(tls13_table_sees_no_tls12_suite)
         EXPECT_NULL(nk_suite_by_id(nk_suites12[i].id)) TH_LOG("%s", nk_suites12[i].name);
         EXPECT_NULL(nk_suite_by_name(nk_suites12[i].name)) TH_LOG("%s", nk_suites12[i].name);
     }
+}
+
+/* Which suites every connection starts with and which only SSL_enableCiphers
+ * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport; CBC):
+ * by id, both tables.
+ * Every row is one a handshake negotiates. */
+TEST(suite_use)
+{
+    static const uint16_t on[] = { 0x1301, 0x1302, 0x1303, 0x1304, 0xc02b, 0xc02c, 0xc02f, 0xc030,
+                                   0xcca9, 0xcca8 };
+    static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa,
+                                        0x009c, 0x009d, 0xc009, 0xc00a, 0xc013, 0xc014, 0xc023, 0xc024,
+                                        0xc027, 0xc028 };
+    uint64_t def = nk_suites_default(), want = 0;
+    for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
+        const struct nk_suite *s = nk_suite_any_by_id(on[i]);
+        ASSERT_NOT_NULL(s);
+        EXPECT_EQ(s->use, NK_USE_DEFAULT) TH_LOG("0x%04x", on[i]);
+        want |= nk_suite_bit(s);
+    }
+    EXPECT_EQ(def, want);
+    for (size_t i = 0; i < NK_ARRAY_LEN(enabled); i++)
+        EXPECT_EQ(nk_suite_any_by_id(enabled[i])->use, NK_USE_ENABLED) TH_LOG("0x%04x", enabled[i]);
+    EXPECT_EQ(nk_suite_count + nk_suite12_count, NK_ARRAY_LEN(on) + NK_ARRAY_LEN(enabled));
+    /* One bit each, none shared. */
+    uint64_t seen = 0;
+    for (size_t i = 0; i < nk_suite_count; i++) {
+        EXPECT_FALSE(seen & nk_suite_bit(&nk_suites[i]));
+        seen |= nk_suite_bit(&nk_suites[i]);
+    }
+    for (size_t i = 0; i < nk_suite12_count; i++) {
+        EXPECT_FALSE(seen & nk_suite_bit(&nk_suites12[i]));
+        seen |= nk_suite_bit(&nk_suites12[i]);
+    }
+    /* Never: RC4, NULL, 3DES, export. */
+    static const uint16_t never[] = { 0x0005, 0x0001, 0x0002, 0x003b, 0x000a, 0xc012, 0x0003 };
+    for (size_t i = 0; i < NK_ARRAY_LEN(never); i++)
+        EXPECT_NULL(nk_suite_any_by_id(never[i])) TH_LOG("0x%04x", never[i]);
 }
 
 /* ---- the AEADs only TLS 1.2 uses ---- */
@@ -678,6 +734,7 @@ FIXTURE_VARIANT(aead12) {
 
 FIXTURE_VARIANT_ADD(aead12, aes256ccm) { .id = 0xc0ad, .evp_name = "AES-256-CCM", .tag = 16 };
 FIXTURE_VARIANT_ADD(aead12, aes128ccm8) { .id = 0xc0ae, .evp_name = "AES-128-CCM", .tag = 8 };
+FIXTURE_VARIANT_ADD(aead12, aes256ccm8) { .id = 0xc0af, .evp_name = "AES-256-CCM", .tag = 8 };
 
 FIXTURE_SETUP(aead12)
 {

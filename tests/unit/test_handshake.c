@@ -1,7 +1,8 @@
 /* test_handshake.c — full handshakes between our client and our server in
  * memory (tls_pair.h), swept over protocol version × cipher suite × group and
  * over version × server key × HelloRetryRequest × mutual authentication (TLS
- * 1.3 rows today; every case checks both ends agreed on its row's version);
+ * 1.3 rows; TLS 1.2's are in test_handshake12.c; every case checks both ends
+ * agreed on its row's version);
  * then application data, the exporter, KeyUpdate, close_notify, ALPN, SNI,
  * record_size_limit, handshake messages split over many records and packed
  * into one, empty records. */
@@ -11,15 +12,12 @@
 
 #include "harness.h"
 #include "unit/tls_pair.h"
+#include "unit/hs_checks.h"
 
 #define SUITE_AES128 SSL_TLS_AES_128_GCM_SHA256
 #define SUITE_AES256 SSL_TLS_AES_256_GCM_SHA384
 #define SUITE_CHACHA SSL_TLS_CHACHA20_POLY1305_SHA256
 #define SUITE_CCM    SSL_TLS_AES_128_CCM_SHA256
-
-/* Protocol versions of the variant rows, as on the wire. */
-#define TLS13 0x0304
-#define TLS12 0x0303
 
 /* The CertificateVerify scheme each key must produce: the first of our
  * preferences that fits it (RFC 8446 §4.2.3). */
@@ -35,86 +33,6 @@ static uint16_t scheme_for(int key)
     case K_ED448: return NK_SIG_ED448;
     default: return 0;
     }
-}
-
-/* Big enough for the largest case: 100000 bytes, seven records. */
-static uint8_t g_data[100000];
-static const size_t data_sizes[] = { 0, 1, 16384, 16385, 100000 };
-
-/* Send n bytes from one side, pump, and compare what the other side read. The
- * sender cuts records at its send limit (2^14 bytes unless the peer asked
- * for less); an empty write is one empty record. */
-/* Both ends negotiate at most the row's version (SSL_SET_VERSION: the highest
- * to negotiate), so each row gets the version it names. */
-static void pin_version(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
-{
-    for (int s = 0; s < 2; s++)
-        ASSERT_EQ(SSL_ioctl(p->h[s], SSL_SET_VERSION, (void *)(uintptr_t)(version & 0xff)), OK);
-}
-
-/* Both ends agreed on the row's version: the public call and the connection. */
-static void check_version(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
-{
-    for (int s = 0; s < 2; s++) {
-        ubyte4 minor = 0;
-        ASSERT_EQ(SSL_getSSLTLSVersion(p->h[s], &minor), OK);
-        ASSERT_EQ(minor, (ubyte4)(version & 0xff)) TH_LOG("%s", s == TP_SERVER ? "server" : "client");
-        ASSERT_EQ(0x0300 | p->c[s]->minor, version);
-    }
-}
-
-static void check_data(struct __test_metadata *_metadata, struct tp_pair *p, int from, size_t n,
-                       unsigned seed)
-{
-    int to = 1 - from;
-    unsigned before = p->records[from];
-    tp_fill(g_data, n, seed);
-    p->rx[to].len = 0;
-    ASSERT_EQ(tp_send(p, from, g_data, n), OK);
-    ASSERT_EQ(tp_pump(p), OK);
-    ASSERT_EQ(p->c[to]->err, OK);
-    size_t lim = p->c[from]->send_limit;
-    EXPECT_EQ(p->records[from] - before, n ? (unsigned)((n + lim - 1) / lim) : 1u);
-    ASSERT_EQ(p->rx[to].len, n);
-    ASSERT_MEM_EQ(p->rx[to].p, g_data, n);
-}
-
-static void check_all_data(struct __test_metadata *_metadata, struct tp_pair *p)
-{
-    for (size_t i = 0; i < NK_ARRAY_LEN(data_sizes); i++) {
-        check_data(_metadata, p, TP_CLIENT, data_sizes[i], (unsigned)i);
-        check_data(_metadata, p, TP_SERVER, data_sizes[i], (unsigned)i + 100);
-    }
-}
-
-static void check_exporter(struct __test_metadata *_metadata, struct tp_pair *p, uint16_t version)
-{
-    static const char label[] = "EXPORTER-nktls-test", other[] = "EXPORTER-nktls-other";
-    uint8_t a[48], b[48], c[48], d[48], zero[48] = { 0 };
-    ubyte *ctx = (ubyte *)"context";
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_CLIENT], a, sizeof a, (ubyte *)label,
-                                            sizeof label - 1, ctx, 7, 1), OK);
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_SERVER], b, sizeof b, (ubyte *)label,
-                                            sizeof label - 1, ctx, 7, 1), OK);
-    ASSERT_MEM_EQ(a, b, sizeof a);
-    ASSERT_NE(memcmp(a, zero, sizeof a), 0);
-    /* Another label or another context: another key. */
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_SERVER], c, sizeof c, (ubyte *)other,
-                                            sizeof other - 1, ctx, 7, 1), OK);
-    ASSERT_NE(memcmp(a, c, sizeof a), 0);
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_CLIENT], c, sizeof c, (ubyte *)label,
-                                            sizeof label - 1, ctx, 6, 1), OK);
-    ASSERT_NE(memcmp(a, c, sizeof a), 0);
-    /* §7.5: in TLS 1.3 no context and an empty context are the same; RFC
-     * 5705 §4: in TLS 1.2 they differ. */
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_CLIENT], c, sizeof c, (ubyte *)label,
-                                            sizeof label - 1, NULL, 0, 0), OK);
-    ASSERT_EQ(SSL_generateExportKeyMaterial(p->h[TP_SERVER], d, sizeof d, (ubyte *)label,
-                                            sizeof label - 1, ctx, 0, 1), OK);
-    if (version == TLS12)
-        ASSERT_NE(memcmp(c, d, sizeof c), 0);
-    else
-        ASSERT_MEM_EQ(c, d, sizeof c);
 }
 
 /* ---- KeyUpdate: the records on the wire, opened with the sender's old key ---- */
@@ -213,42 +131,6 @@ static void check_key_update(struct __test_metadata *_metadata, struct tp_pair *
     check_data(_metadata, p, TP_SERVER, 1000, 8);
 }
 
-static void check_close(struct __test_metadata *_metadata, struct tp_pair *p)
-{
-    struct nk_conn *cli = p->c[TP_CLIENT], *srv = p->c[TP_SERVER];
-    sbyte buf[16];
-    sbyte4 got = -1;
-    ASSERT_EQ(SSL_sendAlert(p->h[TP_CLIENT], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
-    ASSERT_EQ(tp_pump(p), OK);
-    ASSERT_TRUE(srv->got_close_notify);
-    ASSERT_EQ(srv->err, OK);
-    ASSERT_EQ(srv->alert_in, NK_ALERT_CLOSE_NOTIFY);
-    ASSERT_TRUE(nk_conn_wants(srv) & NK_CLOSED);
-    ASSERT_FALSE(nk_conn_wants(srv) & NK_WANT_RECV);
-    /* The blocking read path sees the closure before it would touch the socket. */
-    srv->is_async = 0;
-    MSTATUS st = SSL_recv(p->h[TP_SERVER], buf, sizeof buf, &got, 0);
-    srv->is_async = 1;
-    ASSERT_EQ(st, ERR_SSL_CONNECTION_CLOSED);
-    ASSERT_EQ(got, 0);
-    /* We said we are done writing; we may still read (§6.1: each direction
-     * closes on its own). */
-    ASSERT_EQ(tp_send(p, TP_CLIENT, "x", 1), ERR_SSL_NOT_OPEN);
-    check_data(_metadata, p, TP_SERVER, 20000, 3);
-    ASSERT_EQ(SSL_sendAlert(p->h[TP_SERVER], SSL_ALERT_CLOSE_NOTIFY, SSLALERTLEVEL_WARNING), OK);
-    ASSERT_EQ(tp_pump(p), OK);
-    ASSERT_TRUE(cli->got_close_notify);
-    ASSERT_EQ(cli->err, OK);
-    ASSERT_TRUE(nk_conn_wants(cli) & NK_CLOSED);
-    cli->is_async = 0;
-    st = SSL_recv(p->h[TP_CLIENT], buf, sizeof buf, &got, 0);
-    cli->is_async = 1;
-    ASSERT_EQ(st, ERR_SSL_CONNECTION_CLOSED);
-    /* Nothing was an error: no alert other than close_notify either way. */
-    ASSERT_EQ(cli->alert_out, -1);
-    ASSERT_EQ(srv->alert_out, -1);
-}
-
 /* ---- version × cipher suite × group, server key P-256 ---- */
 
 FIXTURE(suite_group) {
@@ -283,30 +165,22 @@ SG(tls13_aes128ccm_p256, TLS13, SUITE_CCM, NK_GROUP_SECP256R1);
 SG(tls13_aes128ccm_p384, TLS13, SUITE_CCM, NK_GROUP_SECP384R1);
 SG(tls13_aes128ccm_x448, TLS13, SUITE_CCM, NK_GROUP_X448);
 SG(tls13_aes128ccm_p521, TLS13, SUITE_CCM, NK_GROUP_SECP521R1);
-/* TLS 1.2 (both ends held to it): no way yet to choose among the TLS 1.2
- * suites, so the server's key decides (P-256: ECDHE-ECDSA-AES128-GCM);
- * tests/interop/tls12.sh sweeps the suites against OpenSSL. */
-SG(tls12_ecdsa_aes128gcm_x25519, TLS12, 0xc02b, NK_GROUP_X25519);
-SG(tls12_ecdsa_aes128gcm_p256, TLS12, 0xc02b, NK_GROUP_SECP256R1);
-SG(tls12_ecdsa_aes128gcm_p384, TLS12, 0xc02b, NK_GROUP_SECP384R1);
-SG(tls12_ecdsa_aes128gcm_p521, TLS12, 0xc02b, NK_GROUP_SECP521R1);
+/* RFC 7919 groups in TLS 1.3 (RFC 8446 §4.2.7), listed by both ends. */
+SG(tls13_aes128gcm_ffdhe2048, TLS13, SUITE_AES128, NK_GROUP_FFDHE2048);
+SG(tls13_chacha_ffdhe3072, TLS13, SUITE_CHACHA, NK_GROUP_FFDHE3072);
+SG(tls13_aes256gcm_ffdhe4096, TLS13, SUITE_AES256, NK_GROUP_FFDHE4096);
+SG(tls13_aes128ccm_ffdhe6144, TLS13, SUITE_CCM, NK_GROUP_FFDHE6144);
+SG(tls13_aes256gcm_ffdhe8192, TLS13, SUITE_AES256, NK_GROUP_FFDHE8192);
+/* TLS 1.2's rows are in test_handshake12.c. */
 
 FIXTURE_SETUP(suite_group)
 {
     ASSERT_EQ(tp_new(&self->p, K_P256, -1), OK);
     /* The server allows only the variant's suite, out of a client offer of all
      * four; the client offers (and shares) only the variant's group. */
-    if (variant->version == TLS13)
-        ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
-    if (variant->version == TLS12) {
-        /* RFC 8422 §5.1: the client lists the curve of the server's ECDSA
-         * certificate (P-256) too; the server takes only the row's group. */
-        const ubyte2 groups[] = { variant->group, NK_GROUP_SECP256R1 };
-        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], groups, 2), OK);
-        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
-    } else {
-        ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
-    }
+    ASSERT_EQ(SSL_enableCiphers(self->p.h[TP_SERVER], &variant->suite, 1), OK);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_CLIENT], &variant->group, 1), OK);
+    ASSERT_EQ(NKTLS_setGroups(self->p.h[TP_SERVER], &variant->group, 1), OK);
     pin_version(_metadata, &self->p, variant->version);
     ASSERT_EQ(tp_handshake(&self->p), OK);
     check_version(_metadata, &self->p, variant->version);
@@ -340,20 +214,11 @@ TEST_F(suite_group, negotiated)
     ubyte2 suite;
     ubyte4 curves = 0;
     ASSERT_EQ(SSL_getCipherInfo(self->p.h[TP_SERVER], &suite, &curves), OK);
-    ASSERT_EQ(curves, (1u << variant->group) | (variant->version == TLS12 ? 1u << NK_GROUP_SECP256R1 : 0));
+    ASSERT_EQ(curves, variant->group < 32 ? 1u << variant->group : 0u);   /* a mask of the ids below 32 */
     /* One ClientHello, no HelloRetryRequest: CH, CCS, Finished from the client;
      * SH, CCS, EE, Certificate, CertificateVerify, Finished from the server,
      * and no NewSessionTicket: this client keeps no tickets, so it sends no
      * psk_key_exchange_modes (RFC 8446 §4.2.9). */
-    if (variant->version == TLS12) {
-        /* RFC 5246 §7.3: ClientHello, ClientKeyExchange, ChangeCipherSpec,
-         * Finished; ServerHello, Certificate, ServerKeyExchange,
-         * ServerHelloDone, NewSessionTicket (RFC 5077 §3.3: the client asked
-         * with an empty SessionTicket extension), ChangeCipherSpec, Finished. */
-        ASSERT_EQ(self->p.records[TP_CLIENT], 4u);
-        ASSERT_EQ(self->p.records[TP_SERVER], 7u);
-        return;
-    }
     ASSERT_EQ(self->p.records[TP_CLIENT], 3u);
     ASSERT_EQ(self->p.records[TP_SERVER], 6u);
 }
@@ -370,12 +235,6 @@ TEST_F(suite_group, exporter)
 
 TEST_F(suite_group, key_update)
 {
-    if (variant->version == TLS12) {
-        /* TLS 1.2 has no KeyUpdate; the call refuses, the connection goes on. */
-        ASSERT_EQ(SSL_sendKeyUpdateRequest(self->p.h[TP_CLIENT], 1), ERR_SSL_BAD_STATE);
-        check_data(_metadata, &self->p, TP_CLIENT, 100, 1);
-        SKIP(return, "KeyUpdate is TLS 1.3 only (RFC 8446 §4.6.3)");
-    }
     check_key_update(_metadata, &self->p, TP_CLIENT, 1);
     check_key_update(_metadata, &self->p, TP_SERVER, 1);
     check_key_update(_metadata, &self->p, TP_CLIENT, 0);

@@ -1,6 +1,7 @@
 /* test_kex.c — (EC)DHE for every group: both sides agree, and invalid shares
- * (wrong length, all zero, small order, off the curve) are refused with no
- * libcrypto error left behind. */
+ * (wrong length, all zero, small order, off the curve, FFDHE values outside
+ * 1 < Y < p-1) are refused with no libcrypto error left behind; the RFC 7919
+ * primes and generator. */
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -25,6 +26,7 @@ FIXTURE_VARIANT(kex) {
     uint16_t group;
     size_t pub_len, secret_len;
     int ecx;     /* X25519/X448: raw u-coordinates, no point encoding */
+    int ffdhe;   /* RFC 7919: Y padded to the size of p */
 };
 
 FIXTURE_VARIANT_ADD(kex, x25519) { .group = NK_GROUP_X25519, .pub_len = 32, .secret_len = 32, .ecx = 1 };
@@ -32,6 +34,12 @@ FIXTURE_VARIANT_ADD(kex, p256) { .group = NK_GROUP_SECP256R1, .pub_len = 65, .se
 FIXTURE_VARIANT_ADD(kex, p384) { .group = NK_GROUP_SECP384R1, .pub_len = 97, .secret_len = 48 };
 FIXTURE_VARIANT_ADD(kex, x448) { .group = NK_GROUP_X448, .pub_len = 56, .secret_len = 56, .ecx = 1 };
 FIXTURE_VARIANT_ADD(kex, p521) { .group = NK_GROUP_SECP521R1, .pub_len = 133, .secret_len = 66 };
+/* RFC 8446 §7.4.1: the FFDHE secret is padded to the size of p. */
+FIXTURE_VARIANT_ADD(kex, ffdhe2048) { .group = NK_GROUP_FFDHE2048, .pub_len = 256, .secret_len = 256, .ffdhe = 1 };
+FIXTURE_VARIANT_ADD(kex, ffdhe3072) { .group = NK_GROUP_FFDHE3072, .pub_len = 384, .secret_len = 384, .ffdhe = 1 };
+FIXTURE_VARIANT_ADD(kex, ffdhe4096) { .group = NK_GROUP_FFDHE4096, .pub_len = 512, .secret_len = 512, .ffdhe = 1 };
+FIXTURE_VARIANT_ADD(kex, ffdhe6144) { .group = NK_GROUP_FFDHE6144, .pub_len = 768, .secret_len = 768, .ffdhe = 1 };
+FIXTURE_VARIANT_ADD(kex, ffdhe8192) { .group = NK_GROUP_FFDHE8192, .pub_len = 1024, .secret_len = 1024, .ffdhe = 1 };
 
 FIXTURE_SETUP(kex)
 {
@@ -56,7 +64,7 @@ TEST_F(kex, both_ways_equal)
     EXPECT_EQ(self->la, variant->pub_len);
     EXPECT_EQ(self->lb, variant->pub_len);
     EXPECT_NE(memcmp(self->pa, self->pb, self->la), 0);
-    if (!variant->ecx)
+    if (!variant->ecx && !variant->ffdhe)
         EXPECT_EQ(self->pa[0], 4);   /* uncompressed point (§4.2.8.2) */
     ASSERT_EQ(nk_kex_derive(variant->group, self->a, self->pb, self->lb, s1, &n1), OK);
     ASSERT_EQ(nk_kex_derive(variant->group, self->b, self->pa, self->la, s2, &n2), OK);
@@ -93,7 +101,7 @@ TEST_F(kex, all_zero_share)
     uint8_t zero[NK_MAX_KEX_PUB] = { 0 }, s[NK_MAX_KEX_SECRET];
     size_t n;
 
-    if (!variant->ecx)
+    if (!variant->ecx && !variant->ffdhe)
         zero[0] = 4;
     EXPECT_EQ(nk_kex_derive(variant->group, self->a, zero, variant->pub_len, s, &n), ERR_SSL_BAD_KEY_SHARE);
     memset(zero, 0, sizeof zero);
@@ -107,6 +115,26 @@ TEST_F(kex, small_order_share)
     uint8_t one[NK_MAX_KEX_PUB] = { 1 }, s[NK_MAX_KEX_SECRET];
     size_t n;
 
+    if (variant->ffdhe) {
+        /* RFC 7919 §5.1: 1 and p-1 (the 2-element subgroup), and anything
+         * not below p, are refused; 2 is accepted. */
+        uint8_t p[NK_MAX_KEX_PUB], g[8], y[NK_MAX_KEX_PUB];
+        size_t gl, len = variant->pub_len;
+        ASSERT_EQ(nk_kex_ffdhe_pg(variant->group, p, g, &gl), OK);
+        memset(y, 0, len);
+        y[len - 1] = 1;
+        EXPECT_EQ(nk_kex_derive(variant->group, self->a, y, len, s, &n), ERR_SSL_BAD_KEY_SHARE);
+        memcpy(y, p, len);
+        y[len - 1] -= 1;   /* p is odd: p-1 only changes the last byte */
+        EXPECT_EQ(nk_kex_derive(variant->group, self->a, y, len, s, &n), ERR_SSL_BAD_KEY_SHARE);
+        EXPECT_EQ(nk_kex_derive(variant->group, self->a, p, len, s, &n), ERR_SSL_BAD_KEY_SHARE);
+        memset(y, 0xff, len);
+        EXPECT_EQ(nk_kex_derive(variant->group, self->a, y, len, s, &n), ERR_SSL_BAD_KEY_SHARE);
+        memset(y, 0, len);
+        y[len - 1] = 2;   /* g itself: in range, and in the prime-order subgroup */
+        EXPECT_EQ(nk_kex_derive(variant->group, self->a, y, len, s, &n), OK);
+        return;
+    }
     if (!variant->ecx)
         SKIP(return, "small-order points exist only on X25519/X448");
     EXPECT_EQ(nk_kex_derive(variant->group, self->a, one, variant->pub_len, s, &n), ERR_SSL_BAD_KEY_SHARE);
@@ -119,6 +147,8 @@ TEST_F(kex, point_not_on_curve)
 
     if (variant->ecx)
         SKIP(return, "every u-coordinate is accepted on X25519/X448");
+    if (variant->ffdhe)
+        SKIP(return, "FFDHE has no points: its range check is small_order_share");
     /* Y changed: (X, Y+1) is not on the curve. */
     memcpy(bad, self->pb, len);
     bad[len - 1] ^= 1;
@@ -144,12 +174,39 @@ TEST_F(kex, failure_leaves_no_libcrypto_error)
     uint8_t zero[NK_MAX_KEX_PUB] = { 0 }, s[NK_MAX_KEX_SECRET];
     size_t n;
 
-    if (!variant->ecx)
+    if (!variant->ecx && !variant->ffdhe)
         zero[0] = 4;
     ERR_clear_error();
     EXPECT_EQ(nk_kex_derive(variant->group, self->a, zero, variant->pub_len, s, &n), ERR_SSL_BAD_KEY_SHARE);
     EXPECT_EQ(ERR_peek_error(), 0ul);
     ERR_clear_error();
+}
+
+/* RFC 7919 Appendix A.1: ffdhe2048's p begins and ends with 64 one bits,
+ * then 0xADF85458A2BB4A9A (the bits of e); g = 2 for every group. */
+TEST(ffdhe_parameters)
+{
+    static const uint8_t head[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xad, 0xf8, 0x54, 0x58, 0xa2, 0xbb, 0x4a, 0x9a };
+    static const uint8_t tail[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint16_t groups[] = { NK_GROUP_FFDHE2048, NK_GROUP_FFDHE3072, NK_GROUP_FFDHE4096,
+                                       NK_GROUP_FFDHE6144, NK_GROUP_FFDHE8192 };
+    static const char *const names[] = { "ffdhe2048", "ffdhe3072", "ffdhe4096", "ffdhe6144", "ffdhe8192" };
+    for (size_t i = 0; i < NK_ARRAY_LEN(groups); i++) {
+        uint8_t p[NK_MAX_KEX_PUB], g[8];
+        size_t gl = 0, len = nk_group_by_id(groups[i])->pub_len;
+        ASSERT_EQ(nk_kex_ffdhe_pg(groups[i], p, g, &gl), OK);
+        EXPECT_MEM_EQ(p, head, sizeof head);
+        EXPECT_MEM_EQ(p + len - 8, tail, sizeof tail);
+        EXPECT_EQ(gl, 1u);
+        EXPECT_EQ(g[0], 2);
+        EXPECT_STR_EQ(nk_group_by_id(groups[i])->name, names[i]);
+    }
+    uint8_t p[NK_MAX_KEX_PUB], g[8];
+    size_t gl;
+    EXPECT_EQ(nk_kex_ffdhe_pg(NK_GROUP_X25519, p, g, &gl), ERR_SSL_INTERNAL);
+    EXPECT_TRUE(nk_group_is_ffdhe(0x0100) && nk_group_is_ffdhe(0x01ff));
+    EXPECT_FALSE(nk_group_is_ffdhe(0x00ff) || nk_group_is_ffdhe(0x0200));
 }
 
 TEST(kex_unknown_group)

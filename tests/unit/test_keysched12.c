@@ -224,9 +224,13 @@ TEST(extended_master_secret)
 TEST(key_block_per_suite)
 {
     /* §6.3: key_block = PRF(master_secret, "key expansion", server_random +
-     * client_random), split client key, server key, client IV, server IV. */
+     * client_random), split client MAC key, server MAC key (CBC only),
+     * client key, server key, client IV, server IV (AEAD only). Each side
+     * gets its key, then its IV or MAC key. */
     for (size_t i = 0; i < nk_suite12_count; i++) {
         const struct nk_suite *s = &nk_suites12[i];
+        if (s->aead == NK_AES_CBC)
+            continue;   /* key_block_cbc */
         size_t k = s->key_len, iv = s->fixed_iv_len;
         struct nk_tls12_params p;
         uint8_t seed[64], kb[2 * NK_REC12_KEYS], client[NK_REC12_KEYS], server[NK_REC12_KEYS];
@@ -247,6 +251,29 @@ TEST(key_block_per_suite)
         }
         /* 40 bytes for AES-128-GCM (RFC 5288 §3), 88 for ChaCha (RFC 7905). */
         EXPECT_EQ(2 * (k + iv), s->aead == NK_CHACHA20_POLY1305 ? 88u : s->key_len == 16 ? 40u : 72u);
+    }
+}
+
+TEST(key_block_cbc)
+{
+    /* ECDHE-RSA-AES128-SHA: 2 x 20 MAC key bytes, then 2 x 16 key bytes, no
+     * IV (RFC 5246 §6.3; 72 bytes); AES256-SHA384: 2 x 48 + 2 x 32. */
+    static const uint16_t ids[] = { 0xc013, 0xc028 };
+    for (size_t i = 0; i < NK_ARRAY_LEN(ids); i++) {
+        const struct nk_suite *s = nk_suite12_by_id(ids[i]);
+        size_t k = s->key_len, m = s->tag_len;
+        struct nk_tls12_params p;
+        uint8_t seed[64], kb[2 * NK_REC12_KEYS], client[NK_REC12_KEYS], server[NK_REC12_KEYS];
+        params(&p, s->hash);
+        memcpy(seed, p.server_random, 32);
+        memcpy(seed + 32, p.client_random, 32);
+        ASSERT_EQ(nk_tls12_key_block(&p, s, client, server), OK);
+        ASSERT_EQ(ref_prf(s->hash, p.master, 48, "key expansion", seed, 64, kb, 2 * (m + k)), 0);
+        EXPECT_MEM_EQ(client, kb + 2 * m, k);
+        EXPECT_MEM_EQ(server, kb + 2 * m + k, k);
+        EXPECT_MEM_EQ(client + k, kb, m);
+        EXPECT_MEM_EQ(server + k, kb + m, m);
+        EXPECT_EQ(2 * (m + k), ids[i] == 0xc013 ? 72u : 160u);
     }
 }
 

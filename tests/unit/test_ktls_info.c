@@ -65,7 +65,8 @@ TEST(tls13_unchanged)
                 ASSERT_EQ(nk_rec_tls13.install(&k, s, secret, 1), OK);
             k.seq = 0x0102030405060708ull;
             size_t n = want_info(&want, TLS_1_3_VERSION, s->ktls_cipher, &k, k.iv, chacha ? k.iv : k.iv + 4);
-            ASSERT_GT(n, 0u);
+            /* TLS_AES_128_CCM_8_SHA256: the kernel has no 8-byte CCM tag. */
+            ASSERT_EQ(n == 0, s->tag_len == 8) TH_LOG("%s", s->name);
             EXPECT_EQ(nk_ktls_crypto_info(&ci, 4, s, &k), n) TH_LOG("%s", s->name);
             EXPECT_MEM_EQ(&ci, &want, n) TH_LOG("%s derived %d", s->name, derived);
             /* The key's version is TLS 1.3's: not on a TLS 1.2 connection. */
@@ -94,6 +95,7 @@ FIXTURE_VARIANT_ADD(info12, chacha20) { .id = 0xcca9, .cipher = TLS_CIPHER_CHACH
 FIXTURE_VARIANT_ADD(info12, aes128ccm) { .id = 0xc0ac, .cipher = TLS_CIPHER_AES_CCM_128 };
 FIXTURE_VARIANT_ADD(info12, aes256ccm) { .id = 0xc0ad, .cipher = 0 };
 FIXTURE_VARIANT_ADD(info12, aes128ccm8) { .id = 0xc0ae, .cipher = 0 };
+FIXTURE_VARIANT_ADD(info12, aes256ccm8) { .id = 0xc0af, .cipher = 0 };
 
 FIXTURE_SETUP(info12)
 {

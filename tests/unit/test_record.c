@@ -331,12 +331,15 @@ FIXTURE_VARIANT(rec13) {
     uint16_t id;
     const char *evp_name;
     int ccm;
+    int tag;
 };
 
-FIXTURE_VARIANT_ADD(rec13, aes128gcm) { .id = 0x1301, .evp_name = "AES-128-GCM" };
-FIXTURE_VARIANT_ADD(rec13, aes256gcm) { .id = 0x1302, .evp_name = "AES-256-GCM" };
-FIXTURE_VARIANT_ADD(rec13, chacha20) { .id = 0x1303, .evp_name = "ChaCha20-Poly1305" };
-FIXTURE_VARIANT_ADD(rec13, aes128ccm) { .id = 0x1304, .evp_name = "AES-128-CCM", .ccm = 1 };
+FIXTURE_VARIANT_ADD(rec13, aes128gcm) { .id = 0x1301, .evp_name = "AES-128-GCM", .tag = 16 };
+FIXTURE_VARIANT_ADD(rec13, aes256gcm) { .id = 0x1302, .evp_name = "AES-256-GCM", .tag = 16 };
+FIXTURE_VARIANT_ADD(rec13, chacha20) { .id = 0x1303, .evp_name = "ChaCha20-Poly1305", .tag = 16 };
+FIXTURE_VARIANT_ADD(rec13, aes128ccm) { .id = 0x1304, .evp_name = "AES-128-CCM", .ccm = 1, .tag = 16 };
+/* RFC 8446 Appendix B.4: the same AEAD with an 8-byte tag. */
+FIXTURE_VARIANT_ADD(rec13, aes128ccm8) { .id = 0x1305, .evp_name = "AES-128-CCM", .ccm = 1, .tag = 8 };
 
 FIXTURE_SETUP(rec13)
 {
@@ -358,7 +361,7 @@ FIXTURE_TEARDOWN(rec13)
 
 /* The record libcrypto makes of inner (content, type, padding) under k's key
  * and IV at sequence number seq: header, ciphertext, tag. */
-static int ref_record(const char *evp_name, int ccm, const struct nk_rec_key *k, uint64_t seq,
+static int ref_record(const char *evp_name, int ccm, int tag, const struct nk_rec_key *k, uint64_t seq,
                       const uint8_t *inner, size_t n, uint8_t *rec)
 {
     uint8_t nonce[NK_AEAD_IV];
@@ -368,18 +371,18 @@ static int ref_record(const char *evp_name, int ccm, const struct nk_rec_key *k,
         nonce[NK_AEAD_IV - 1 - i] ^= (uint8_t)(seq >> (8 * i));
     rec[0] = 23;
     rec[1] = rec[2] = 3;
-    nk_store16(rec + 3, (uint16_t)(n + NK_AEAD_TAG));
+    nk_store16(rec + 3, (uint16_t)(n + tag));
     EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, evp_name, NULL);
     EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
     ok = c && x && EVP_EncryptInit_ex(x, c, NULL, NULL, NULL)
          && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL)
-         && (!ccm || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, NK_AEAD_TAG, NULL))
+         && (!ccm || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, tag, NULL))
          && EVP_EncryptInit_ex(x, NULL, NULL, k->key, nonce)
          && (!ccm || EVP_EncryptUpdate(x, NULL, &len, NULL, (int)n))
          && EVP_EncryptUpdate(x, NULL, &len, rec, 5)
          && EVP_EncryptUpdate(x, rec + 5, &len, inner, (int)n)
          && EVP_EncryptFinal_ex(x, rec + 5 + n, &len)
-         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, NK_AEAD_TAG, rec + 5 + n);
+         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, tag, rec + 5 + n);
     EVP_CIPHER_CTX_free(x);
     EVP_CIPHER_free(c);
     return ok ? 0 : -1;
@@ -408,15 +411,15 @@ TEST_F(rec13, seal_matches_libcrypto)
 
     memcpy(inner, msg, n);
     inner[n] = NK_CT_HANDSHAKE;
-    ASSERT_EQ(ref_record(variant->evp_name, variant->ccm, &self->wr, 0, inner, n + 1, ref), 0);
-    size_t first = 5 + n + 1 + NK_AEAD_TAG;
+    ASSERT_EQ(ref_record(variant->evp_name, variant->ccm, variant->tag, &self->wr, 0, inner, n + 1, ref), 0);
+    size_t first = 5 + n + 1 + variant->tag;
     ASSERT_EQ(self->out.len, first + first + pad);
     EXPECT_MEM_EQ(self->out.p, ref, first);
 
     /* The version asked for does not matter: §5.2 says 0x0303. */
     inner[n] = NK_CT_APPLICATION_DATA;
     memset(inner + n + 1, 0, pad);
-    ASSERT_EQ(ref_record(variant->evp_name, variant->ccm, &self->wr, 1, inner, n + 1 + pad, ref), 0);
+    ASSERT_EQ(ref_record(variant->evp_name, variant->ccm, variant->tag, &self->wr, 1, inner, n + 1 + pad, ref), 0);
     EXPECT_MEM_EQ(self->out.p + first, ref, first + pad);
 }
 
@@ -433,7 +436,7 @@ TEST_F(rec13, seal_open_round_trip)
             struct nk_rec rec;
             ASSERT_EQ(nk_rec_peek_header(&nk_rec_tls13, self->out.p, self->out.len, &rec), OK);
             EXPECT_EQ(rec.type, NK_CT_APPLICATION_DATA);
-            EXPECT_EQ(rec.body_len, sizes[i] + NK_AEAD_TAG + 1);
+            EXPECT_EQ(rec.body_len, sizes[i] + variant->tag + 1);
             uint8_t type = 0, *plain;
             size_t len;
             ASSERT_EQ(nk_rec_tls13.open(&self->rd, rec.p, rec.len, &type, &plain, &len), OK);
@@ -455,7 +458,7 @@ TEST_F(rec13, tampered_tag_and_body)
         uint8_t *p = self->out.p;
         size_t n = self->out.len;
         /* The last byte of the tag, its first byte, a byte of the body. */
-        size_t at = where == 0 ? n - 1 : where == 1 ? n - NK_AEAD_TAG : 5;
+        size_t at = where == 0 ? n - 1 : where == 1 ? n - variant->tag : 5;
         p[at] ^= 0x01;
         EXPECT_EQ(nk_rec_open(&self->rd, p, n, &type, &plain, &len), ERR_SSL_BAD_RECORD_MAC) TH_LOG("at %zu", at);
         /* A failed record moves no sequence number: the next one still opens. */
@@ -516,6 +519,7 @@ FIXTURE_VARIANT_ADD(rec12, chacha20) {
 FIXTURE_VARIANT_ADD(rec12, aes128ccm) { .id = 0xc0ac, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 16 };
 FIXTURE_VARIANT_ADD(rec12, aes256ccm) { .id = 0xc0ad, .evp_name = "AES-256-CCM", .ccm = 1, .key_len = 32, .tag = 16 };
 FIXTURE_VARIANT_ADD(rec12, aes128ccm8) { .id = 0xc0ae, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 8 };
+FIXTURE_VARIANT_ADD(rec12, aes256ccm8) { .id = 0xc0af, .evp_name = "AES-256-CCM", .ccm = 1, .key_len = 32, .tag = 8 };
 
 FIXTURE_SETUP(rec12)
 {

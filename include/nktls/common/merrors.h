@@ -80,6 +80,7 @@
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
     X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
+    X(ERR_SSL_BAD_DH_VALUE,                  -7550, "the peer's Diffie-Hellman public value is out of range (1 < Y < p-1)") \
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
     X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \

@@ -444,6 +444,13 @@ MSTATUS SSL_setCookie(sbyte4 connectionInstance, void *cookie);
 #endif
 /* The connection instance using the socket, or a negative error. */
 sbyte4 SSL_getInstanceFromSocket(TCP_SOCKET socket);
+/* The suites (IANA ids, TLS 1.3 and TLS 1.2) this connection may use, before
+ * its handshake; unknown ids are passed over, none known is
+ * ERR_SSL_NO_CIPHER_MATCH. The library's order applies, not the list's (a
+ * server may follow the client's: NKTLS_FLAG_CLIENT_CIPHER_ORDER). Without
+ * this call: the TLS 1.3 suites but TLS_AES_128_CCM_8_SHA256, and TLS 1.2's
+ * ECDHE suites with AES-GCM or ChaCha20-Poly1305; CCM, DHE, RSA key transport
+ * and CBC suites only once listed here. */
 MSTATUS SSL_enableCiphers(sbyte4 connectionInstance, const ubyte2 *pCipherSuiteList,
                           ubyte4 listLength);
 MSTATUS SSL_getCipherInfo(sbyte4 connectionInstance, ubyte2 *pCipherId, ubyte4 *pPeerEcCurves);

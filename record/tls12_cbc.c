@@ -1,0 +1,275 @@
+/* record/tls12_cbc.c — TLSCiphertext under a TLS 1.2 CBC suite (RFC 5246
+ * §6.2.3.2): AES-CBC with an explicit random IV per record and an HMAC (the
+ * suite's tag_len: SHA-1 20, SHA-256 32, SHA-384 48 bytes). Two orders:
+ * MAC-then-encrypt (RFC 5246), opened without a timing difference between a
+ * bad padding and a bad MAC (the Lucky Thirteen countermeasure: the MAC
+ * always hashes as many bytes, and both failures are one bad_record_mac),
+ * and encrypt-then-MAC (RFC 7366), whose MAC is checked before anything is
+ * decrypted. The key object holds the cipher key, then the MAC key. */
+#include <openssl/crypto.h>
+#include "record/protect.h"
+
+#define BLOCK 16
+/* seq_num(8) + type(1) + version(2) + length(2), RFC 5246 §6.2.3.1. */
+#define MAC_HDR 13
+
+static enum nk_hash mac_hash(const struct nk_suite *s)
+{
+    return s->tag_len == 20 ? NK_SHA1 : s->tag_len == 48 ? NK_SHA384 : NK_SHA256;
+}
+
+static const uint8_t *mac_key(const struct nk_rec_key *k)
+{
+    return k->key + k->suite->key_len;
+}
+
+static MSTATUS install(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *keys, int encrypt,
+                       uint8_t ops_id)
+{
+    NK_CHECK(s && s->minor == 3 && s->aead == NK_AES_CBC && s->key_len <= NK_MAX_KEY
+             && s->tag_len <= NK_TLS12_MAX_MAC, ERR_SSL_INTERNAL);
+    nk_wipe(k->key, sizeof k->key);
+    memcpy(k->key, keys, (size_t)s->key_len + s->tag_len);
+    memset(k->iv, 0, sizeof k->iv);
+    k->seq = 0;
+    k->suite = s;
+    k->ops_id = ops_id;
+    MSTATUS st = nk_aead_init(&k->aead, s, k->key, encrypt);
+    if (st < 0)
+        nk_aead_free(&k->aead);   /* parked: the next use keys it again, or fails the same way */
+    return st;
+}
+
+static MSTATUS install_mte(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *keys, int encrypt)
+{
+    return install(k, s, keys, encrypt, NK_REC_OPS_TLS12_CBC);
+}
+
+static MSTATUS install_etm(struct nk_rec_key *k, const struct nk_suite *s, const uint8_t *keys, int encrypt)
+{
+    return install(k, s, keys, encrypt, NK_REC_OPS_TLS12_CBC_ETM);
+}
+
+static int is_etm(const struct nk_rec_key *k)
+{
+    return k->ops_id == NK_REC_OPS_TLS12_CBC_ETM;
+}
+
+static MSTATUS unpark(struct nk_rec_key *k, int encrypt)
+{
+    return k->aead.ctx ? OK : nk_aead_init(&k->aead, k->suite, k->key, encrypt);
+}
+
+static void mac_header(uint8_t h[MAC_HDR], uint64_t seq, uint8_t type, size_t len)
+{
+    for (int i = 0; i < 8; i++)
+        h[i] = (uint8_t)(seq >> (56 - 8 * i));
+    h[8] = type;
+    nk_store16(h + 9, NK_REC_V12);
+    nk_store16(h + 11, (uint16_t)len);
+}
+
+/* HMAC(MAC_write_key, seq_num + type + version + length + d[0..n)). */
+static MSTATUS mac(const struct nk_rec_key *k, uint8_t type, const uint8_t *d, size_t n, uint8_t *out)
+{
+    uint8_t h[MAC_HDR];
+    mac_header(h, k->seq, type, n);
+    const uint8_t *parts[2] = { h, d };
+    size_t lens[2] = { MAC_HDR, n };
+    return nk_hmac_parts(mac_hash(k->suite), mac_key(k), k->suite->tag_len, parts, lens, 2, out);
+}
+
+/* CBC over buf[0..n), n a multiple of the block, in place, from iv. */
+static MSTATUS cbc(struct nk_rec_key *k, const uint8_t iv[BLOCK], uint8_t *buf, size_t n, int encrypt)
+{
+    int out = 0;
+    return EVP_CipherInit_ex(k->aead.ctx, NULL, NULL, NULL, iv, encrypt)
+                   && EVP_CipherUpdate(k->aead.ctx, buf, &out, buf, (int)n) && (size_t)out == n
+               ? OK : ERR_CRYPTO;
+}
+
+static MSTATUS next_seq(struct nk_rec_key *k)
+{
+    /* §6.1: sequence numbers MUST NOT wrap. */
+    NK_CHECK(k->seq < k->suite->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
+    k->seq++;
+    return OK;
+}
+
+/* §6.2.3.2: "each uint8 in the padding data vector MUST be filled with the
+ * padding length value", the least that makes a whole number of blocks. */
+static size_t pad_to_block(uint8_t *p, size_t n)
+{
+    size_t padlen = BLOCK - 1 - n % BLOCK;
+    memset(p + n, (int)padlen, padlen + 1);
+    return n + padlen + 1;
+}
+
+static MSTATUS cbc_seal(struct nk_rec_key *k, uint8_t type, uint16_t version, const uint8_t *data, size_t len,
+                        size_t pad, struct nk_buf *out)
+{
+    const struct nk_suite *s = k->suite;
+    size_t m = s->tag_len, start = out->len;
+    int etm = is_etm(k);
+    /* The body: IV, then content + (MTE: MAC) + padding, (ETM: then MAC). */
+    size_t enc = ((len + (etm ? 0 : m)) / BLOCK + 1) * BLOCK, clen = BLOCK + enc + (etm ? m : 0);
+    struct nk_wr w;
+    (void)version;
+    (void)pad;
+    NK_CHECK(len <= NK_MAX_PLAIN, ERR_INVALID_ARG);
+    NK_CHECK(k->seq < s->aead_limit, ERR_SSL_SEQUENCE_EXHAUSTED);
+    NK_TRY(unpark(k, 1));
+    NK_TRY(nk_buf_reserve(out, NK_REC_HDR + clen));
+    nk_wr_init(&w, out);
+    nk_rec_tls_header(&w, k, type, NK_REC_V12, clen);
+    uint8_t *body = nk_wr_space(&w, clen);
+    NK_CHECK(body, ERR_SSL_INTERNAL);   /* within the reservation: not reached */
+    if (len)
+        memmove(body + BLOCK, data, len);
+    /* §6.2.3.2: the IV "SHOULD be chosen at random, and MUST be
+     * unpredictable": public randomness, fresh per record. */
+    MSTATUS st = nk_random(body, BLOCK);
+    uint8_t *p = body + BLOCK;
+    if (st >= 0 && etm) {
+        /* RFC 7366 §3: MAC over the IV and ciphertext, TLSCiphertext.length
+         * counting both. */
+        pad_to_block(p, len);
+        st = cbc(k, body, p, enc, 1);
+        if (st >= 0)
+            st = mac(k, type, body, BLOCK + enc, p + enc);
+    } else if (st >= 0) {
+        st = mac(k, type, p, len, p + len);
+        if (st >= 0) {
+            pad_to_block(p, len + m);
+            st = cbc(k, body, p, enc, 1);
+        }
+    }
+    if (st >= 0)
+        st = next_seq(k);
+    if (st < 0) {
+        nk_wipe(out->p + start, out->len - start);
+        out->len = start;
+    }
+    return st;
+}
+
+/* All ones when a < b, else zero, without a branch (lengths: both below
+ * 2^(bits - 1), so the subtraction's top bit is the answer). */
+static size_t ct_lt(size_t a, size_t b)
+{
+    return (size_t)0 - ((a - b) >> (sizeof(size_t) * 8 - 1));
+}
+
+/* All ones when a == b, else zero, without a branch. */
+static size_t ct_eq(size_t a, size_t b)
+{
+    size_t x = a ^ b;
+    return (size_t)0 - (((x | ((size_t)0 - x)) >> (sizeof(size_t) * 8 - 1)) ^ 1);
+}
+
+/* MAC-then-encrypt, decrypted: p[0..n) is content || MAC || padding, n a
+ * whole number of blocks and at least MAC + 1. Whatever the padding, the
+ * work done is nearly the same (RFC 5246 §6.2.3.2: compute the MAC as if the
+ * padding were empty when it is bad; then hash the rest too, so as many
+ * bytes go through the hash; the two digests' block rounding still differs
+ * by at most a compression call), and a bad padding and a bad MAC end in the
+ * same error. *len: the content's. */
+static MSTATUS open_mte(struct nk_rec_key *k, uint8_t type, const uint8_t *p, size_t n, size_t *len)
+{
+    size_t m = k->suite->tag_len, padlen = p[n - 1];
+    /* good: all ones while the record is well formed. */
+    size_t good = ct_lt(padlen + m, n);
+    for (size_t i = 0; i < 256 && i < n; i++) {
+        size_t in_pad = ~ct_lt(padlen, i);   /* i <= padlen */
+        good &= ~(in_pad & ~ct_eq(p[n - 1 - i], padlen));
+    }
+    size_t content = n - m - 1 - (padlen & good);
+    uint8_t want[NK_TLS12_MAX_MAC], got[NK_TLS12_MAX_MAC] = { 0 }, sink[NK_MAX_HASH];
+    NK_TRY(mac(k, type, p, content, want));
+    /* The bytes the MAC did not cover, hashed as well (the same number of
+     * bytes through the hash whatever the padding said). */
+    NK_TRY(nk_digest(mac_hash(k->suite), p + content, n - m - content, sink));
+    /* The received MAC, copied out from its (secret) offset by scanning
+     * every place it could start. */
+    size_t first = n > m + 256 ? n - m - 256 : 0;
+    for (size_t j = first; j + m <= n; j++) {
+        uint8_t sel = (uint8_t)ct_eq(j, content);
+        for (size_t i = 0; i < m; i++)
+            got[i] |= p[j + i] & sel;
+    }
+    good &= ct_eq((size_t)CRYPTO_memcmp(want, got, m), 0);
+    nk_wipe(want, sizeof want);
+    NK_CHECK(good, ERR_SSL_BAD_RECORD_MAC);
+    *len = content;
+    return OK;
+}
+
+/* Encrypt-then-MAC, the MAC already checked: p[0..n) is content || padding.
+ * RFC 7366 §3 still requires the padding checked (bad_record_mac). */
+static MSTATUS open_etm_padding(const uint8_t *p, size_t n, size_t *len)
+{
+    size_t padlen = p[n - 1];
+    NK_CHECK(padlen < n, ERR_SSL_BAD_RECORD_MAC);
+    uint8_t bad = 0;
+    for (size_t i = 0; i <= padlen; i++)
+        bad |= p[n - 1 - i] ^ (uint8_t)padlen;
+    NK_CHECK(!bad, ERR_SSL_BAD_RECORD_MAC);
+    *len = n - padlen - 1;
+    return OK;
+}
+
+static MSTATUS cbc_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint8_t *type, uint8_t **data,
+                        size_t *len)
+{
+    struct nk_rd r;
+    struct nk_rec h;
+    nk_rd_init(&r, rec, rec_len);
+    NK_TRY(nk_rec_tls_parse(&r, &h));
+    size_t body = nk_rd_left(&r), m = k->suite->tag_len;
+    NK_CHECK(body <= NK_MAX_CIPHER12, ERR_SSL_RECORD_OVERFLOW);
+    NK_CHECK(h.body_len == body, ERR_SSL_PROTOCOL);
+    NK_CHECK(h.version == NK_REC_V12, ERR_SSL_UNSUPPORTED_VERSION);
+    NK_TRY(unpark(k, 0));
+    uint8_t *b = rec + NK_REC_HDR, *p = b + BLOCK;
+    size_t n;
+    if (is_etm(k)) {
+        /* The lengths are public: a body that is no IV, whole blocks and a
+         * MAC is refused before any work. */
+        NK_CHECK(body >= BLOCK + BLOCK + m && (body - BLOCK - m) % BLOCK == 0, ERR_SSL_BAD_RECORD_MAC);
+        n = body - BLOCK - m;
+        uint8_t want[NK_TLS12_MAX_MAC];
+        NK_TRY(mac(k, h.type, b, BLOCK + n, want));
+        int same = CRYPTO_memcmp(want, p + n, m) == 0;
+        nk_wipe(want, sizeof want);
+        NK_CHECK(same, ERR_SSL_BAD_RECORD_MAC);
+        NK_TRY(cbc(k, b, p, n, 0));
+        NK_TRY(open_etm_padding(p, n, len));
+    } else {
+        /* §6.2.3.2: at least one block of content, MAC and padding after the
+         * IV, whole blocks. */
+        NK_CHECK(body >= BLOCK + m + 1 && (body - BLOCK) % BLOCK == 0, ERR_SSL_BAD_RECORD_MAC);
+        n = body - BLOCK;
+        NK_TRY(cbc(k, b, p, n, 0));
+        NK_TRY(open_mte(k, h.type, p, n, len));
+    }
+    NK_TRY(next_seq(k));
+    /* §6.2.1: TLSPlaintext.length MUST NOT exceed 2^14; §7.2.2. */
+    NK_CHECK(*len <= NK_MAX_PLAIN, ERR_SSL_RECORD_OVERFLOW);
+    *type = h.type;
+    *data = p;
+    return OK;
+}
+
+#define CBC_OPS(name_, install_) \
+    { .name = name_, .hdr_len = NK_REC_HDR, \
+      /* IV, a SHA-1 MAC and one byte of padding at least */ \
+      .overhead = BLOCK + 20 + 1, \
+      /* Content, a SHA-384 MAC and padding to the next block fit the \
+       * buffer TLS 1.3's records are sized for; more padding than that \
+       * (§6.2.3.2 allows up to 255 bytes) is record_overflow. */ \
+      .max_body = NK_MAX_CIPHER, \
+      .parse = nk_rec_tls_parse, .header = nk_rec_tls_header, .install = install_, \
+      .seal = cbc_seal, .open = cbc_open }
+
+const struct nk_rec_ops nk_rec_tls12_cbc = CBC_OPS("TLS 1.2 CBC", install_mte);
+const struct nk_rec_ops nk_rec_tls12_cbc_etm = CBC_OPS("TLS 1.2 CBC encrypt_then_mac", install_etm);

@@ -1,0 +1,278 @@
+/* test_record_cbc.c — record/tls12_cbc.c: TLS 1.2 CBC records (RFC 5246
+ * §6.2.3.2) MAC-then-encrypt and encrypt-then-MAC (RFC 7366) for each CBC
+ * suite: the bytes against libcrypto's AES-CBC and HMAC, round trips of every
+ * size, and refused records: a bad padding and a bad MAC give the same
+ * MSTATUS (bad_record_mac), as do truncated bodies, bodies that are not whole
+ * blocks, a flipped MAC or ciphertext bit, a replay. */
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "harness.h"
+#include "core/nk.h"
+#include "core/crypto.h"
+#include "record/record.h"
+#include "core/wire.h"
+
+FIXTURE(cbc) {
+    const struct nk_suite *s;
+    const struct nk_rec_ops *ops;
+    uint8_t keys[NK_REC12_KEYS];
+    struct nk_rec_key wr, rd;
+    struct nk_buf out;
+};
+
+FIXTURE_VARIANT(cbc) {
+    uint16_t id;
+    int etm;
+};
+
+#define V(name, id_, etm_) FIXTURE_VARIANT_ADD(cbc, name) { .id = id_, .etm = etm_ }
+V(aes128_sha_mte, 0xc013, 0);
+V(aes128_sha_etm, 0xc013, 1);
+V(aes256_sha_mte, 0xc00a, 0);
+V(aes256_sha_etm, 0xc00a, 1);
+V(aes128_sha256_mte, 0xc027, 0);
+V(aes128_sha256_etm, 0xc023, 1);
+V(aes256_sha384_mte, 0xc028, 0);
+V(aes256_sha384_etm, 0xc024, 1);
+
+FIXTURE_SETUP(cbc)
+{
+    memset(self, 0, sizeof *self);
+    self->s = nk_suite12_by_id(variant->id);
+    ASSERT_NOT_NULL(self->s);
+    ASSERT_EQ((int)self->s->aead, (int)NK_AES_CBC);
+    self->ops = variant->etm ? &nk_rec_tls12_cbc_etm : &nk_rec_tls12_cbc;
+    for (size_t i = 0; i < sizeof self->keys; i++)
+        self->keys[i] = (uint8_t)(0x21 + 3 * i);
+    ASSERT_EQ(self->ops->install(&self->wr, self->s, self->keys, 1), OK);
+    ASSERT_EQ(self->ops->install(&self->rd, self->s, self->keys, 0), OK);
+    EXPECT_EQ(self->wr.ops_id, variant->etm ? NK_REC_OPS_TLS12_CBC_ETM : NK_REC_OPS_TLS12_CBC);
+}
+
+FIXTURE_TEARDOWN(cbc)
+{
+    nk_rec_clear(&self->wr);
+    nk_rec_clear(&self->rd);
+    nk_buf_free(&self->out);
+}
+
+static const EVP_MD *mac_md(const struct nk_suite *s)
+{
+    return s->tag_len == 20 ? EVP_sha1() : s->tag_len == 48 ? EVP_sha384() : EVP_sha256();
+}
+
+/* HMAC(mac key, seq || type || 0x0303 || len || d[0..n)). */
+static void ref_mac(const struct nk_suite *s, const uint8_t *keys, uint64_t seq, uint8_t type, size_t len,
+                    const uint8_t *d, size_t n, uint8_t *out)
+{
+    uint8_t in[13 + 17000];
+    for (int i = 0; i < 8; i++)
+        in[i] = (uint8_t)(seq >> (56 - 8 * i));
+    in[8] = type;
+    in[9] = 3;
+    in[10] = 3;
+    in[11] = (uint8_t)(len >> 8);
+    in[12] = (uint8_t)len;
+    memcpy(in + 13, d, n);
+    unsigned ol = 0;
+    HMAC(mac_md(s), keys + s->key_len, s->tag_len, in, 13 + n, out, &ol);
+}
+
+static int ref_cbc(const struct nk_suite *s, const uint8_t *keys, const uint8_t *iv, uint8_t *buf, size_t n,
+                   int enc)
+{
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    int l = 0, ok = x && EVP_CipherInit_ex(x, s->key_len == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc(), NULL,
+                                            keys, iv, enc)
+                    && EVP_CIPHER_CTX_set_padding(x, 0) && EVP_CipherUpdate(x, buf, &l, buf, (int)n) && l == (int)n;
+    EVP_CIPHER_CTX_free(x);
+    return ok ? 0 : -1;
+}
+
+/* A MAC-then-encrypt record of plaintext p[0..n) (content, MAC, padding
+ * as the caller made them) under IV 0x5a.., into rec. */
+static size_t mte_record(const struct nk_suite *s, const uint8_t *keys, uint8_t *p, size_t n, uint8_t *rec)
+{
+    size_t body = 16 + n;
+    rec[0] = NK_CT_APPLICATION_DATA;
+    rec[1] = rec[2] = 3;
+    rec[3] = (uint8_t)(body >> 8);
+    rec[4] = (uint8_t)body;
+    memset(rec + 5, 0x5a, 16);
+    memcpy(rec + 21, p, n);
+    return ref_cbc(s, keys, rec + 5, rec + 21, n, 1) == 0 ? 5 + body : 0;
+}
+
+TEST_F(cbc, bytes_match_libcrypto)
+{
+    static const uint8_t msg[] = "exact bytes of a CBC record";
+    const size_t n = sizeof msg - 1, m = self->s->tag_len;
+    uint8_t buf[256], want[64];
+    ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_APPLICATION_DATA, NK_REC_V12, msg, n, 0, &self->out), OK);
+    const uint8_t *rec = self->out.p, *iv = rec + 5;
+    size_t body = (size_t)(rec[3] << 8 | rec[4]);
+    ASSERT_EQ(self->out.len, 5 + body);
+    EXPECT_EQ(rec[0], NK_CT_APPLICATION_DATA);
+    EXPECT_EQ(rec[1] << 8 | rec[2], 0x0303);
+    if (variant->etm) {
+        /* IV || E(content || padding) || HMAC(hdr(len = IV + E), IV || E). */
+        size_t enc = (n / 16 + 1) * 16;
+        ASSERT_EQ(body, 16 + enc + m);
+        ref_mac(self->s, self->keys, 0, NK_CT_APPLICATION_DATA, 16 + enc, iv, 16 + enc, want);
+        EXPECT_MEM_EQ(iv + 16 + enc, want, m);
+        memcpy(buf, iv + 16, enc);
+        ASSERT_EQ(ref_cbc(self->s, self->keys, iv, buf, enc, 0), 0);
+        EXPECT_MEM_EQ(buf, msg, n);
+        for (size_t i = n; i < enc; i++)
+            EXPECT_EQ(buf[i], enc - n - 1);
+    } else {
+        /* IV || E(content || HMAC(hdr(len = content), content) || padding). */
+        size_t enc = ((n + m) / 16 + 1) * 16;
+        ASSERT_EQ(body, 16 + enc);
+        memcpy(buf, iv + 16, enc);
+        ASSERT_EQ(ref_cbc(self->s, self->keys, iv, buf, enc, 0), 0);
+        EXPECT_MEM_EQ(buf, msg, n);
+        ref_mac(self->s, self->keys, 0, NK_CT_APPLICATION_DATA, n, msg, n, want);
+        EXPECT_MEM_EQ(buf + n, want, m);
+        for (size_t i = n + m; i < enc; i++)
+            EXPECT_EQ(buf[i], enc - n - m - 1);
+    }
+    /* A second record: another IV (random per record), the next sequence number. */
+    ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_APPLICATION_DATA, NK_REC_V12, msg, n, 0, &self->out), OK);
+    EXPECT_NE(memcmp(self->out.p + 5, self->out.p + 5 + body + 5, 16), 0);
+    EXPECT_EQ(self->wr.seq, 2u);
+}
+
+TEST_F(cbc, round_trip_every_size)
+{
+    static uint8_t data[NK_MAX_PLAIN];
+    static const size_t sizes[] = { 0, 1, 15, 16, 17, 31, 32, 100, 1000, NK_MAX_PLAIN };
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 7 + 1);
+    for (size_t i = 0; i < NK_ARRAY_LEN(sizes); i++) {
+        self->out.len = 0;
+        ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_HANDSHAKE, NK_REC_V12, data, sizes[i], 0, &self->out), OK);
+        uint8_t type, *p;
+        size_t n;
+        ASSERT_EQ(self->ops->open(&self->rd, self->out.p, self->out.len, &type, &p, &n), OK) TH_LOG("%zu", sizes[i]);
+        EXPECT_EQ(type, NK_CT_HANDSHAKE);
+        ASSERT_EQ(n, sizes[i]);
+        EXPECT_MEM_EQ(p, data, n);
+    }
+    EXPECT_EQ(self->rd.seq, NK_ARRAY_LEN(sizes));
+}
+
+/* A record of plaintext p[0..n) (content and padding as the caller made
+ * them, and for MAC-then-encrypt the MAC) under IV 0x5a..; encrypt-then-MAC
+ * appends HMAC over header, IV and ciphertext (RFC 7366 §3), at seq, with
+ * one bit flipped when bad_mac. */
+static size_t make_record(const struct nk_suite *s, const uint8_t *keys, int etm, uint64_t seq, int bad_mac,
+                          uint8_t *p, size_t n, uint8_t *rec)
+{
+    size_t rl = mte_record(s, keys, p, n, rec);
+    if (!rl || !etm)
+        return rl;
+    size_t body = 16 + n + s->tag_len;
+    rec[3] = (uint8_t)(body >> 8);
+    rec[4] = (uint8_t)body;
+    ref_mac(s, keys, seq, NK_CT_APPLICATION_DATA, 16 + n, rec + 5, 16 + n, rec + rl);
+    rec[rl] ^= (uint8_t)bad_mac;
+    return rl + s->tag_len;
+}
+
+/* The Lucky Thirteen cases: the right MAC with a bad padding, a good
+ * padding with a wrong MAC, a padding longer than the record, another
+ * sequence number: one error, ERR_SSL_BAD_RECORD_MAC (bad_record_mac), in
+ * both orders (RFC 7366 §3 checks the padding after the MAC). */
+TEST_F(cbc, bad_padding_and_bad_mac_same_error)
+{
+    const int etm = variant->etm;
+    const size_t m = etm ? 0 : self->s->tag_len, n = 10;
+    uint8_t content[10] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }, p[128], rec[256], *data, type;
+    size_t len, enc = ((n + m) / 16 + 1) * 16, padlen = enc - n - m - 1;
+    /* plaintext: content, (MAC-then-encrypt: MAC), padding; how = the case. */
+    for (int how = 0; how < 5; how++) {
+        memcpy(p, content, n);
+        if (!etm)
+            ref_mac(self->s, self->keys, how == 4 ? 7 : 0, NK_CT_APPLICATION_DATA, n, content, n, p + n);
+        memset(p + n + m, (int)padlen, padlen + 1);
+        if (how == 1 && padlen)
+            p[n + m] ^= 0x01;          /* a padding byte off */
+        else if (how == 1)
+            p[enc - 1] = 4;            /* the length byte claims more */
+        if (how == 2 && !etm)
+            p[n] ^= 0x80;              /* the MAC off */
+        if (how == 3)
+            memset(p, 0xff, enc);      /* padding 255 in a short record */
+        size_t rl = make_record(self->s, self->keys, etm, how == 4 ? 7 : 0, how == 2 && etm, p, enc, rec);
+        ASSERT_GT(rl, 0u);
+        self->rd.seq = 0;
+        MSTATUS st = self->ops->open(&self->rd, rec, rl, &type, &data, &len);
+        if (how == 0) {   /* the construction is right */
+            ASSERT_EQ(st, OK);
+            ASSERT_EQ(len, n);
+            ASSERT_MEM_EQ(data, content, n);
+        } else {
+            EXPECT_EQ(st, ERR_SSL_BAD_RECORD_MAC) TH_LOG("case %d", how);
+        }
+    }
+}
+
+/* A sealed record changed: one bit of the IV, ciphertext or MAC; cut short
+ * (then not whole blocks); only an IV; replayed. */
+TEST_F(cbc, changed_and_truncated_records)
+{
+    static const uint8_t msg[40] = { 9 };
+    uint8_t rec[256], *data, type;
+    size_t len;
+    ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_APPLICATION_DATA, NK_REC_V12, msg, sizeof msg, 0, &self->out), OK);
+    size_t rl = self->out.len;
+    ASSERT_LE(rl, sizeof rec);
+    const size_t at[] = { 5, 5 + 16, rl - 1, rl - 17 };
+    for (size_t i = 0; i < NK_ARRAY_LEN(at); i++) {
+        memcpy(rec, self->out.p, rl);
+        rec[at[i]] ^= 0x01;
+        self->rd.seq = 0;
+        EXPECT_EQ(self->ops->open(&self->rd, rec, rl, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC) TH_LOG("at %zu", at[i]);
+    }
+    /* One byte short, the header saying so. */
+    memcpy(rec, self->out.p, rl - 1);
+    nk_store16(rec + 3, (uint16_t)(rl - 1 - 5));
+    self->rd.seq = 0;
+    EXPECT_EQ(self->ops->open(&self->rd, rec, rl - 1, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
+    /* One block short: whole blocks, but the MAC or padding is gone. */
+    memcpy(rec, self->out.p, rl - 16);
+    nk_store16(rec + 3, (uint16_t)(rl - 16 - 5));
+    self->rd.seq = 0;
+    EXPECT_EQ(self->ops->open(&self->rd, rec, rl - 16, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
+    /* Only an IV. */
+    memcpy(rec, self->out.p, 5 + 16);
+    nk_store16(rec + 3, 16);
+    self->rd.seq = 0;
+    EXPECT_EQ(self->ops->open(&self->rd, rec, 5 + 16, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
+    /* The real one opens once; replayed, it is refused. */
+    memcpy(rec, self->out.p, rl);
+    self->rd.seq = 0;
+    ASSERT_EQ(self->ops->open(&self->rd, rec, rl, &type, &data, &len), OK);
+    ASSERT_EQ(len, sizeof msg);
+    memcpy(rec, self->out.p, rl);
+    EXPECT_EQ(self->ops->open(&self->rd, rec, rl, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
+}
+
+/* Both orders refuse each other's records: the order is agreed, not guessed. */
+TEST_F(cbc, other_order_refused)
+{
+    static const uint8_t msg[20] = { 3 };
+    struct nk_rec_key other = { 0 };
+    const struct nk_rec_ops *o = variant->etm ? &nk_rec_tls12_cbc : &nk_rec_tls12_cbc_etm;
+    uint8_t *data, type;
+    size_t len;
+    ASSERT_EQ(o->install(&other, self->s, self->keys, 0), OK);
+    ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_APPLICATION_DATA, NK_REC_V12, msg, sizeof msg, 0, &self->out), OK);
+    EXPECT_EQ(o->open(&other, self->out.p, self->out.len, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
+    nk_rec_clear(&other);
+}
+
+TEST_HARNESS_MAIN
