@@ -6,6 +6,9 @@
 #                takes --root, else threads), nginx (keep-alive) and openssl
 #                s_server -WWW (one request per connection: a handshake per
 #                16 MiB, negligible); the server encrypts, the client decrypts.
+#                nktls-server --root again with the client held to TLS 1.2
+#                (ECDHE-ECDSA-AES128-GCM-SHA256: the same AEAD, TLS 1.2's
+#                record framing with its explicit nonce).
 #     echo       nktls-load --mode bulk, 16 MiB per connection sent and echoed
 #                back, against nktls-server (--io uring, echo) and gnutls-serv
 #                --echo: the server decrypts and encrypts every byte.
@@ -24,8 +27,10 @@ bulk_measure() {
     local -a mbps=() cpu=()
     local req='GET /bulk.bin HTTP/1.1\r\nHost: localhost\r\n\r\n'
     for i in $(seq "$reps"); do
-        if [ "$kind" = dl ]; then
-            load "$p-$i" "$raw" --mode request --request "$req" --concurrency 1 \
+        if [ "$kind" = dl ] || [ "$kind" = dl12 ]; then
+            local -a tls=()
+            [ "$kind" = dl ] || tls=("${TLS12_LOAD[@]}")
+            load "$p-$i" "$raw" --mode request --request "$req" --concurrency 1 "${tls[@]}" \
                 --duration "$LOAD_SECS" || { R[${p}_err]=${L[err]}; FAILED=1; return; }
         else
             load "$p-$i" "$raw" --mode bulk --size "$BULK_BYTES" --concurrency 1 \
@@ -68,6 +73,18 @@ bulk_table() {
                 "$(ratio "${R[${nk}_cpu]:-}" "${R[${p}_cpu]:-}")" \
                 "$(ratio "${R[${p}_cpu]:-}" "${R[floor_mbps]:-}")"
         done
+        if [ "$kind" = dl ]; then
+            local t=bulk_dl12_nktls-root
+            if [ -n "${R[${t}_err]:-}" ]; then
+                printf '   %-34s not run: %s\n' "nktls-server --root, TLS 1.2" "${R[${t}_err]}"
+            else
+                printf '   %-34s %8s %10s %8s %8s %7s\n' "nktls-server --root, TLS 1.2" \
+                    "$(num "${R[${t}_mbps]:-}")" "$(num "${R[${t}_cpu]:-}")" \
+                    "$(ratio "${R[${nk}_mbps]:-}" "${R[${t}_mbps]:-}")" \
+                    "$(ratio "${R[${nk}_cpu]:-}" "${R[${t}_cpu]:-}")" \
+                    "$(ratio "${R[${t}_cpu]:-}" "${R[floor_mbps]:-}")"
+            fi
+        fi
     done
     echo
     echo "   nk/this: nktls's figure over that server's (above 1: nktls faster/cheaper)."
@@ -91,6 +108,7 @@ section_bulk() {
             R[bulk_dl_${srv}_err]=$SRV_ERR; FAILED=1; continue
         fi
         bulk_measure "$srv" dl "$raw" "$reps"
+        [ "$srv" != nktls-root ] || bulk_measure "$srv" dl12 "$raw" "$reps"
         stop "$SRV"
     done
     for srv in "${BULK_ECHO[@]}"; do

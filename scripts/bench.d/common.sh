@@ -352,7 +352,7 @@ http {
         listen 127.0.0.1:$2 ssl backlog=4096;
         ssl_certificate $3;
         ssl_certificate_key $4;
-        ssl_protocols TLSv1.3;
+        ssl_protocols TLSv1.2 TLSv1.3;
         ssl_conf_command Ciphersuites $CIPHER;
         ssl_ecdh_curve X25519;
         ssl_session_tickets on;
@@ -377,8 +377,8 @@ server_start() {
     SRV_KIND=$kind
     setup_certs
     cert_files "$2"
-    local -a nk=("$BIN/examples/nktls-server" --cert "$CERT" --key "$KEYF" --ciphers "$CIPHER"
-        --groups X25519 --tls-min 1.3 --ktls off --workers 1)
+    local -a nk=("$BIN/examples/nktls-server" --cert "$CERT" --key "$KEYF" --ciphers "$CIPHER,$CIPHER12"
+        --groups X25519 --tls-min 1.2 --ktls off --workers 1)
     PORT=$(free_port)
     SRV_ERR=""
     case $kind in

@@ -9,24 +9,29 @@
 #                of the repeats, and nktls's ratio to each peer. Then p99
 #                latency open loop: every server offered the same rate, 70%
 #                of the slowest server's closed-loop peak (full, P-256).
+#                TLS 1.2 (ECDHE-ECDSA AES-128-GCM, extended master secret,
+#                one session ticket), P-256: nktls-server and nginx, full and
+#                resumed (modes full12 and resume12).
 # shellcheck shell=bash
 
 HS_SERVERS=(nktls-uring nginx openssl gnutls)
+HS12_SERVERS=(nktls-uring nginx)
 HS_CONC=32
 
 # hs_measure SRV KEY MODE RAW REPS: the repeats of one kind of handshake against
 # the running server; R[hs_SRV_KEY_MODE_cpu|wall|err].
 hs_measure() {
     local srv=$1 key=$2 mode=$3 raw=$4 reps=$5 i p=hs_$1_$2_$3
-    local -a cpu=() wall=()
+    local -a cpu=() wall=() tls=()
+    [ "${mode%12}" = "$mode" ] || tls=("${TLS12_LOAD[@]}")
     for i in $(seq "$reps"); do
-        if ! load "$p-$i" "$raw" --mode "$([ "$mode" = full ] && echo handshake || echo resume)" \
+        if ! load "$p-$i" "$raw" --mode "$([ "${mode%12}" = full ] && echo handshake || echo resume)" "${tls[@]}" \
             --concurrency "$HS_CONC" --threads 1 --duration "$LOAD_SECS"; then
             R[${p}_err]=${L[err]}
             FAILED=1
             return
         fi
-        if [ "$mode" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
+        if [ "${mode%12}" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
             R[${p}_err]="only ${L[resumed]:-0} of the handshakes resumed"
             FAILED=1
             return
@@ -69,6 +74,21 @@ hs_table() {
             for m in full resume; do
                 [ -z "${R[${p}_${m}_err]:-}" ] || printf '   %-28s   %s: %s\n' "" "$m" "${R[${p}_${m}_err]}"
             done
+        done
+    done
+    echo
+    echo "-- TLS 1.2, ECDSA P-256 server certificate (ECDHE-ECDSA-AES128-GCM-SHA256, X25519)"
+    printf '   %-28s %11s %9s %11s %9s %9s %9s\n' server "full/CPU-s" "full/s" "resum/CPU-s" "resum/s" \
+        "nk/this" "nk/this"
+    for srv in "${HS12_SERVERS[@]}"; do
+        local q=hs_${srv}_p256
+        printf '   %-28s %11s %9s %11s %9s %9s %9s\n' "$(server_label "$srv")" \
+            "$(num "${R[${q}_full12_cpu]:-}")" "$(num "${R[${q}_full12_wall]:-}")" \
+            "$(num "${R[${q}_resume12_cpu]:-}")" "$(num "${R[${q}_resume12_wall]:-}")" \
+            "$(ratio "${R[hs_nktls-uring_p256_full12_cpu]:-}" "${R[${q}_full12_cpu]:-}")" \
+            "$(ratio "${R[hs_nktls-uring_p256_resume12_cpu]:-}" "${R[${q}_resume12_cpu]:-}")"
+        for m in full12 resume12; do
+            [ -z "${R[${q}_${m}_err]:-}" ] || printf '   %-28s   %s: %s\n' "" "$m" "${R[${q}_${m}_err]}"
         done
     done
     echo
@@ -123,6 +143,11 @@ section_handshake() {
             for mode in full resume; do
                 hs_measure "$srv" "$key" "$mode" "$raw" "$reps"
             done
+            if [ "$key" = p256 ] && [[ " ${HS12_SERVERS[*]} " == *" $srv "* ]]; then
+                for mode in full12 resume12; do
+                    hs_measure "$srv" "$key" "$mode" "$raw" "$reps"
+                done
+            fi
             stop "$SRV"
         done
     done

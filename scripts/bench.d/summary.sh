@@ -39,6 +39,12 @@ summary_rows() {
             done
         done
     done
+    for mode in full12 resume12; do
+        n=hs_nktls-uring_p256_${mode} p=hs_nginx_p256_${mode}
+        srow handshakes peer hi "$([ "$mode" = full12 ] && echo full || echo resumed) hs/CPU-s TLS 1.2, P-256 vs nginx" \
+            "${R[${n}_cpu]:-}" "${R[${p}_cpu]:-}" "${R[${n}_cpu_all]:-}" "${R[${p}_cpu_all]:-}" \
+            "${R[${n}_wall]:-}" "${R[${p}_wall]:-}" "hs/s"
+    done
     top=""
     for top in ${R[conns_levels]:-}; do :; done
     if [ -n "$top" ]; then
@@ -51,6 +57,11 @@ summary_rows() {
     fi
     for mode in full resume; do
         srow handshakes peer lo "in-process us, P-256 $mode vs libssl" \
+            "${R[inproc_nktls_p256_${mode}_server]:-}" "${R[inproc_openssl_p256_${mode}_server]:-}" \
+            "${R[inproc_nktls_p256_${mode}_server_all]:-}" "${R[inproc_openssl_p256_${mode}_server_all]:-}"
+    done
+    for mode in full12 resume12; do
+        srow handshakes peer lo "in-process us, P-256 ${mode%12} TLS 1.2 vs libssl" \
             "${R[inproc_nktls_p256_${mode}_server]:-}" "${R[inproc_openssl_p256_${mode}_server]:-}" \
             "${R[inproc_nktls_p256_${mode}_server_all]:-}" "${R[inproc_openssl_p256_${mode}_server_all]:-}"
     done
@@ -73,6 +84,10 @@ summary_rows() {
             "${R[bulk_dl_nktls-root_cpu_all]:-}" "${R[bulk_dl_${peer}_cpu_all]:-}" \
             "${R[bulk_dl_nktls-root_mbps]:-}" "${R[bulk_dl_${peer}_mbps]:-}" "MB/s"
     done
+    srow bulk self hi "download MB/CPU-s, TLS 1.2 vs TLS 1.3" \
+        "${R[bulk_dl12_nktls-root_cpu]:-}" "${R[bulk_dl_nktls-root_cpu]:-}" \
+        "${R[bulk_dl12_nktls-root_cpu_all]:-}" "${R[bulk_dl_nktls-root_cpu_all]:-}" \
+        "${R[bulk_dl12_nktls-root_mbps]:-}" "${R[bulk_dl_nktls-root_mbps]:-}" "MB/s"
     srow bulk floor hi "download MB/CPU-s vs AES-GCM floor" \
         "${R[bulk_dl_nktls-root_cpu]:-}" "${R[floor_mbps]:-}" "${R[bulk_dl_nktls-root_cpu_all]:-}" ""
     srow bulk peer hi "echo MB/CPU-s vs gnutls" \

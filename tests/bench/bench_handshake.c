@@ -118,6 +118,9 @@ static sbyte4 retrieve_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, 
 struct run {
     certStorePtr srv, cli;
     int resume, key, tls12;
+    struct {   /* TLS 1.2 resume mode: the last session (SSL_getClientSessionInfo) */
+        ubyte len, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+    } s12;
     struct bc_side side[2];   /* [NK_CLIENT], [NK_SERVER] */
 };
 
@@ -133,7 +136,8 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
     MSTATUS st = OK;
     bc_begin(t);
     *h = role == NK_SERVER ? SSL_ASYNC_acceptConnection(-1, r->srv)
-                           : SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"localhost", r->cli);
+                           : SSL_ASYNC_connect(-1, r->s12.len, r->s12.id, r->s12.master, (const sbyte *)"localhost",
+                                               r->cli);
     if (*h <= 0)
         fail("new connection", (MSTATUS)*h);
     if ((st = nk_conn_get(*h, &c)) == OK) {
@@ -190,7 +194,7 @@ static void handshakes(struct run *r, long n)
 {
     sbyte4 hs[BC_BATCH], hc[BC_BATCH];
     struct nk_conn *s[BC_BATCH], *c[BC_BATCH];
-    int offered = r->resume && g_ticket_len;
+    int offered = r->resume && (r->tls12 ? r->s12.len : g_ticket_len);
     for (long i = 0; i < n; i++) {
         s[i] = open_side(r, NK_SERVER, &hs[i]);
         c[i] = open_side(r, NK_CLIENT, &hc[i]);
@@ -213,6 +217,11 @@ static void handshakes(struct run *r, long n)
         (void)SSL_closeConnection(hs[i]);
         bc_end(&r->side[NK_SERVER]);
     }
+    /* TLS 1.2: the next batch offers the last session, as a NanoSSL client
+     * resumes (a ticket the server sent is kept under its id). */
+    if (r->resume && r->tls12
+        && SSL_getClientSessionInfo(hc[n - 1], &r->s12.len, r->s12.id, r->s12.master) != OK)
+        fail("SSL_getClientSessionInfo", ERR_SSL_BAD_STATE);
     for (long i = 0; i < n; i++) {
         bc_begin(&r->side[NK_CLIENT]);
         (void)SSL_closeConnection(hc[i]);

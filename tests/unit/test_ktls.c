@@ -83,6 +83,13 @@ FIXTURE_VARIANT_ADD(suite, tls13_aes128gcm) { .version = 0x0304, .id = 0x1301 };
 FIXTURE_VARIANT_ADD(suite, tls13_aes256gcm) { .version = 0x0304, .id = 0x1302 };
 FIXTURE_VARIANT_ADD(suite, tls13_chacha20) { .version = 0x0304, .id = 0x1303 };
 FIXTURE_VARIANT_ADD(suite, tls13_aes128ccm) { .version = 0x0304, .id = 0x1304 };
+/* TLS 1.2: every cipher the kernel has for it (explicit nonce for GCM and
+ * CCM, RFC 5288 / RFC 6655; ChaCha20-Poly1305's from the sequence number,
+ * RFC 7905), ECDHE-ECDSA with the test's P-256 certificate. */
+FIXTURE_VARIANT_ADD(suite, tls12_aes128gcm) { .version = 0x0303, .id = 0xc02b };
+FIXTURE_VARIANT_ADD(suite, tls12_aes256gcm) { .version = 0x0303, .id = 0xc02c };
+FIXTURE_VARIANT_ADD(suite, tls12_chacha20) { .version = 0x0303, .id = 0xcca9 };
+FIXTURE_VARIANT_ADD(suite, tls12_aes128ccm) { .version = 0x0303, .id = 0xc0ac };
 FIXTURE_SETUP(suite) { env_up(4); }
 FIXTURE_TEARDOWN(suite) { env_down(); }
 
@@ -99,6 +106,8 @@ static void pre_version(struct srv *s)
 {
     const FIXTURE_VARIANT(suite) *v = s->arg;
     s->st[5] = set_version(s->h, v->version);
+    if (s->st[5] == OK)   /* TLS 1.2 CCM is off unless enabled */
+        s->st[5] = SSL_enableCiphers(s->h, &v->id, 1);
 }
 
 /* Echo: receive XFER bytes, check them, send them back with another seed. */
