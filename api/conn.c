@@ -30,6 +30,10 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
         NK_CHECK(v <= 16, ERR_INVALID_ARG);
         c->num_tickets = (uint8_t)v;
         return OK;
+    case SSL_SET_USE_EXTENDED_MASTERSECRET:   /* TLS 1.2: FALSE accepts peers without it */
+        NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+        c->ems_optional = v == 0;
+        return OK;
     case SSL_GET_NUM_TICKETS:
         NK_CHECK(value, ERR_NULL_POINTER);
         *(ubyte4 *)value = c->num_tickets;

@@ -87,6 +87,9 @@ struct nk_config {
     unsigned tickets_ok : 1;       /* server: the client can resume with psk_dhe_ke (§4.2.9) */ \
     unsigned ccs_sent : 1;         /* our compatibility change_cipher_spec is out */ \
     unsigned hello_retried : 1;    /* the handshake had a HelloRetryRequest */ \
+    unsigned ems_optional : 1;     /* TLS 1.2: a peer without extended_master_secret \
+                                    * is accepted (SSL_SET_USE_EXTENDED_MASTERSECRET \
+                                    * FALSE); its session is never resumed */ \
     unsigned peer_versions : 5;    /* no version in common: what the client offered, \
                                     * or the server chose; bit n for 3.n \
                                     * (NKTLS_getPeerVersions) */ \

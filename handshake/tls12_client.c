@@ -15,12 +15,13 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     NK_CHECK(version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
     NK_CHECK(nk_tls_suite_enabled(c, nk_suite12_by_id(suite)), ERR_SSL_ILLEGAL_PARAMETER);
     NK_CHECK(comp == 0, ERR_SSL_ILLEGAL_PARAMETER);
-    /* RFC 7627 §5.3: we require the extended master secret; a server that
-     * does not echo the extension gets handshake_failure. */
+    /* RFC 7627 §5.3: we require the extended master secret unless the
+     * application allows servers without it; one that does not echo the
+     * extension then gets handshake_failure. */
     const struct nk_ext *x = nk_ext_find(e, ne, NK_EXT_EXTENDED_MASTER_SECRET);
-    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
-    NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
-    hs->ems = 1;
+    NK_CHECK(x || c->ems_optional, ERR_SSL_HANDSHAKE_FAILURE);
+    NK_CHECK(!x || nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
+    hs->ems = x != NULL;
     /* RFC 5746 §3.4: the client MUST check that renegotiated_connection is
      * empty in an initial handshake (handshake_failure otherwise). */
     if ((x = nk_ext_find(e, ne, NK_EXT_RENEGOTIATION_INFO))) {

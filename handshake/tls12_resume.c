@@ -70,11 +70,19 @@ MSTATUS nk_tls12_server_resume(struct nk_tls *c, const struct nk_client_hello *c
     struct nk_rd sid = ch->session_id;
     size_t len = nk_rd_left(&sid);
     NK_TRY(nk_ticket_binding(c, hs->sess_binding));
-    int ok = nk_tls12_ticket_session(c, ch, &s) && client_offers(ch, s.suite) && fits(c, &s);
-    if (!ok) {
+    int found = nk_tls12_ticket_session(c, ch, &s);
+    int ok = found && client_offers(ch, s.suite) && fits(c, &s);
+    if (!ok && !(found && s.ems && !hs->ems)) {
         nk_session12_clear(&s);
-        ok = nk_cache12_get(NK_CACHE12_SERVER, sid.p, len, &c->cfg->limits, c->now / 1000, &s)
-             && client_offers(ch, s.suite) && fits(c, &s);
+        found = nk_cache12_get(NK_CACHE12_SERVER, sid.p, len, &c->cfg->limits, c->now / 1000, &s);
+        ok = found && client_offers(ch, s.suite) && fits(c, &s);
+    }
+    /* RFC 7627 §5.3: a session that had the extension, offered by a hello
+     * without it (which only a server allowing such peers gets this far
+     * with): "the server MUST abort the abbreviated handshake". */
+    if (found && s.ems && !hs->ems) {
+        nk_session12_clear(&s);
+        return ERR_SSL_HANDSHAKE_FAILURE;
     }
     if (ok) {
         c->suite = nk_suite12_by_id(s.suite);
@@ -95,6 +103,10 @@ MSTATUS nk_tls12_server_resume(struct nk_tls *c, const struct nk_client_hello *c
      * one (RFC 5077 §3.2; c->num_tickets 0 turns them off) under no id
      * (§3.4), else under a random 32-byte id, or none when the cache is off. */
     hs->session_id_len = 0;
+    /* RFC 7627 §5.3: a session without the extended master secret will not
+     * be resumed: it gets neither a ticket nor an id. */
+    if (!hs->ems)
+        return 0;
     hs->ticket12 = c->num_tickets && nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SESSION_TICKET);
     if (!hs->ticket12 && __atomic_load_n(&c->cfg->limits.session_cache, __ATOMIC_RELAXED)) {
         NK_TRY(nk_random(hs->session_id, 32));

@@ -37,8 +37,10 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
     const struct nk_ext *x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EXTENDED_MASTER_SECRET);
     if (x)   /* RFC 7627 §5.1: extension_data is empty */
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
-    NK_CHECK(x, ERR_SSL_HANDSHAKE_FAILURE);
-    hs->ems = 1;
+    /* RFC 7627 §5.3: required unless the application allows peers without
+     * it; such a session is not resumed (below and tls12_resume.c). */
+    NK_CHECK(x || c->ems_optional, ERR_SSL_HANDSHAKE_FAILURE);
+    hs->ems = x != NULL;
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_RENEGOTIATION_INFO))) {
         struct nk_rd r = x->data, rc;
         NK_TRY(nk_rd_vec8(&r, &rc, 0, 255));
@@ -191,8 +193,10 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
         nk_wr_u16(&w, 1);
         nk_wr_u8(&w, 0);
     }
-    nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);   /* RFC 7627 §5.2 */
-    nk_wr_u16(&w, 0);
+    if (hs->ems) {                   /* RFC 7627 §5.2: only in answer to the client's */
+        nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);
+        nk_wr_u16(&w, 0);
+    }
     NK_TRY(nk_tls12_server_hello_exts(c, ch, &w));
     /* RFC 7366 §3: encrypt_then_mac, asked for and a CBC suite chosen: we
      * always agree (it is the order without the padding oracle). */

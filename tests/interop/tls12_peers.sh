@@ -4,7 +4,8 @@
 # TLS 1.2 and nktls-client with gnutls-serv held to TLS 1.2, per ECDHE suite
 # and group; curl --tls-max 1.2 fetching files from nktls-server --root (the
 # sendfile path) per suite; nktls-client fetching a file from nginx with
-# ssl_protocols TLSv1.2. Bytes are compared (sha256 for files), and each peer's
+# ssl_protocols TLSv1.2; a GnuTLS peer without the extended master secret
+# refused both ways. Bytes are compared (sha256 for files), and each peer's
 # own report must name TLS 1.2 and the suite. In the kTLS VM the server's
 # records must be carried by the kernel. Prints TAP.
 
@@ -100,6 +101,36 @@ cli_gnutls() {
         { fail "nktls-client did not report $suite" "$WORK/$name-cli.err"; return 1; }
 }
 
+# RFC 7627: a peer without the extended master secret (GnuTLS's
+# %NO_SESSION_HASH) is refused both ways with handshake_failure.
+srv_gnutls_no_ems() {
+    local name=g12-srv-noems
+    nk_server_ensure "g12-server" --cert "$CERTS/server.pem" --key "$CERTS/server.key" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    echo hi | timeout "$T_TIMEOUT" gnutls-cli -p "$NK_PORT" 127.0.0.1 --sni-hostname localhost \
+        --x509cafile "$CERTS/ca.pem" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
+    grep -qE "Received alert \[40\]|Handshake failed" "$WORK/$name.err" "$WORK/$name.out" ||
+        { fail "no handshake_failure from nktls-server" "$WORK/$name.err" "$NK_LOG"; return 1; }
+    grep -q "ERR_SSL_HANDSHAKE_FAILURE" "$NK_LOG" ||
+        { fail "nktls-server did not report the refusal" "$NK_LOG"; return 1; }
+}
+
+cli_gnutls_no_ems() {
+    local name=g12-cli-noems
+    start_peer_server "$name-srv" /dev/null /dev/null 1 \
+        gnutls-serv --echo -p @PORT@ --disable-client-cert --x509certfile "$CERTS/server.pem" \
+        --x509keyfile "$CERTS/server.key" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH" ||
+        { fail "gnutls-serv did not start" "$WORK/$name-srv.err"; return 1; }
+    echo hi | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$PEER_PORT" --servername localhost \
+        --ca "$CERTS/ca.pem" --echo -v >"$WORK/$name.out" 2>"$WORK/$name.err"
+    local rc=$?
+    stop_pid "$PEER_PID"
+    [ "$rc" -ne 0 ] || { fail "nktls-client accepted a server without the extended master secret" "$WORK/$name.err"; return 1; }
+    grep -q "ERR_SSL_HANDSHAKE_FAILURE" "$WORK/$name.err" ||
+        { fail "not refused with handshake_failure" "$WORK/$name.err"; return 1; }
+}
+
 # ===== curl --tls-max 1.2 <-> nktls-server --root =============================
 
 ROOT=$WORK/www
@@ -153,11 +184,13 @@ if command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null; then
             run_case "nktls-server.gnutls-cli_tls12.$suite.$group" srv_gnutls "$suite" "$group"
         done
     done
+    run_case "nktls-server.gnutls-cli_tls12.no_extended_master_secret" srv_gnutls_no_ems
     nk_server_stop
     section "nktls-client <-> gnutls-serv, TLS 1.2"
     for suite in "${SUITES[@]}"; do
         run_case "nktls-client.gnutls-serv_tls12.$suite" cli_gnutls "$suite"
     done
+    run_case "nktls-client.gnutls-serv_tls12.no_extended_master_secret" cli_gnutls_no_ems
 else
     tap_skip "gnutls_tls12" "gnutls-cli or gnutls-serv not installed"
 fi

@@ -440,6 +440,63 @@ TEST_F(r12, server_hello_without_ems)
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
 }
 
+/* SSL_SET_USE_EXTENDED_MASTERSECRET FALSE: a server that allows clients
+ * without the extension completes their full handshake (the master secret
+ * of RFC 5246 §8.1, no extension echoed) but gives the session neither an id
+ * nor a ticket (RFC 7627 §5.3: it is never resumed); one that has the
+ * extension still gets it. */
+TEST_F(r12, ems_optional_server)
+{
+    struct setup st = { .tickets = 1 };
+    struct session s;
+    ASSERT_EQ(pair(self, &st), OK);
+    for (int i = 0; i < 2; i++)   /* the client, too, goes on without the server's echo */
+        ASSERT_EQ(SSL_ioctl(self->p.h[i], SSL_SET_USE_EXTENDED_MASTERSECRET, (void *)0), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_ems, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);
+    ASSERT_TRUE(full(self));
+    ASSERT_EQ(info(self, &s), OK);
+    EXPECT_EQ(s.id_len, 0);   /* nothing to resume */
+    /* Data flows under the keys from the plain master secret. */
+    ASSERT_EQ(tp_send(&self->p, TP_CLIENT, "ping", 4), OK);
+    ASSERT_EQ(tp_pump(&self->p), OK);
+    ASSERT_EQ(self->p.rx[TP_SERVER].len, 4u);
+    /* Too late to change. */
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_SERVER], SSL_SET_USE_EXTENDED_MASTERSECRET, (void *)0), ERR_SSL_BAD_STATE);
+}
+
+/* Both ends derive the same keys from the master secret without the
+ * extension (RFC 5246 §8.1): the exporter agrees. */
+TEST_F(r12, ems_optional_same_keys)
+{
+    struct setup st = { 0 };
+    ASSERT_EQ(pair(self, &st), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_SERVER], SSL_SET_USE_EXTENDED_MASTERSECRET, (void *)0), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_CLIENT], SSL_SET_USE_EXTENDED_MASTERSECRET, (void *)0), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_ems, .fix_transcript = 1 };
+    ASSERT_EQ(run_hello_edit(&self->p, &e), OK);   /* the server echoes nothing */
+    ASSERT_TRUE(full(self));
+    ubyte a[16], b[16];
+    ASSERT_EQ(SSL_generateExportKeyMaterial(self->p.h[TP_CLIENT], a, 16, (ubyte *)"EXPORTER-t", 10, NULL, 0, 0), OK);
+    ASSERT_EQ(SSL_generateExportKeyMaterial(self->p.h[TP_SERVER], b, 16, (ubyte *)"EXPORTER-t", 10, NULL, 0, 0), OK);
+    ASSERT_MEM_EQ(a, b, 16);
+}
+
+/* RFC 7627 §5.3: a session made with the extension, offered by a hello
+ * without it to a server that allows such hellos: the server aborts
+ * (handshake_failure), it does not fall back to a full handshake. */
+TEST_F(r12, ems_optional_server_aborts_resumption_without_it)
+{
+    struct session s;
+    first(_metadata, self, &s);
+    struct setup st = { .offer = &s };
+    ASSERT_EQ(pair(self, &st), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_SERVER], SSL_SET_USE_EXTENDED_MASTERSECRET, (void *)0), OK);
+    struct hello_edit e = { .dir = TP_C2S, .fn = drop_ems, .fix_transcript = 1 };
+    EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_FATAL_ALERT);
+    check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+}
+
 /* ---- RFC 5077 tickets ---- */
 
 /* The client asks with an empty SessionTicket extension; the server sends a

@@ -53,7 +53,11 @@ extern "C" {
 #define DTLS_SET_HELLO_VERIFIED                  (13)  /* (void *)TRUE/FALSE */
 #define SSL_REQUEST_SESSION_TICKET               (21)  /* (void *)TRUE/FALSE (client) */
 #define SSL_PSK_KEY_EXCHANGE_MODE                (22)  /* (void *)SSL_PSK_KE / SSL_PSK_DHE_KE */
-#define SSL_SET_USE_EXTENDED_MASTERSECRET        (30)  /* (void *)TRUE/FALSE (TLS 1.2) */
+#define SSL_SET_USE_EXTENDED_MASTERSECRET        (30)  /* (void *)TRUE/FALSE (TLS 1.2): TRUE, the
+                                                         * default, requires the peer's extended
+                                                         * master secret (RFC 7627); FALSE accepts
+                                                         * peers without it, whose sessions are
+                                                         * then never resumed (§5.3) */
 /* nktls-assigned values */
 #define SSL_GET_CLIENT_RANDOM                    (40)  /* ubyte[32] */
 #define SSL_GET_SERVER_RANDOM                    (41)  /* ubyte[32] */
