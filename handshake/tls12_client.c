@@ -85,9 +85,10 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     NK_TRY(nk_rd_done(b));
     /* RFC 5246 §7.4.3: "the hash and signature algorithms MUST be a pair
      * listed in [the client's signature_algorithms]": one we offered (our
-     * ClientHello sends the TLS 1.3 list), illegal_parameter otherwise. */
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_OFFERED, scheme), ERR_SSL_SIGALG_NOT_OFFERED);
-    NK_CHECK(nk_sig_in_list(c->sig_prefs, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
+     * ClientHello lists TLS 1.3's, then TLS 1.2's own: nk_tls12_sigs),
+     * illegal_parameter otherwise. */
+    NK_CHECK(nk_tls12_sig_listed(c, NK_SIGS_OFFERED, scheme), ERR_SSL_SIGALG_NOT_OFFERED);
+    NK_CHECK(nk_tls12_sig_listed(c, NK_SIGS_ACCEPTED, scheme), ERR_SSL_NO_SIGALG_MATCH);
     NK_CHECK(key_fits_suite(c, hs->peer_pub), ERR_SSL_ILLEGAL_PARAMETER);
     uint8_t content[NK_TLS12_SKE_CONTENT];
     size_t clen = nk_tls12_ske_content(hs, params, plen, content);

@@ -90,7 +90,14 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     mark_sent(hs, NK_EXT_SUPPORTED_GROUPS);
     nk_ext_write_u16_list(w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
     mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS);
-    const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    /* With TLS 1.2 allowed, its schemes follow TLS 1.3's: rsa_pkcs1_* (and
+     * SHA-1 ones where allowed), which RFC 8446 §4.2.3 lets a client list for
+     * TLS 1.2 only; a TLS 1.3 CertificateVerify under them is still refused
+     * (§4.4.3, nk_hs_on_cert_verify checks the TLS 1.3 list). */
+    uint16_t sigs12[NK_TLS12_MAX_SIGS];
+    const uint16_t *sigs = c->min_minor <= 3 ? sigs12 : nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
+    if (c->min_minor <= 3)
+        n_sigs = nk_tls12_sigs(c, NK_SIGS_OFFERED, sigs12);
     nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
     nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,

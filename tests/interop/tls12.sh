@@ -426,6 +426,10 @@ cli_dhe_custom_group() {
         { fail "not refused as insufficient_security" "$WORK/$name-cli.err"; return 1; }
 }
 run_case "nktls-client.s_server_tls12.dhe_custom_group_refused" cli_dhe_custom_group
+# A server that signs only with PKCS#1 v1.5 (RFC 5246): our default client
+# lists rsa_pkcs1_* for TLS 1.2 (RFC 8446 §4.2.3) and accepts it.
+run_case "nktls-client.s_server_tls12.server_signs_rsa_pkcs1_sha256" \
+    cli_suite ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES128-GCM-SHA256 "" -sigalgs RSA+SHA256
 # Groups in TLS 1.2 that s_server insists on (RFC 8422 §5.1.1): X448, P-521.
 for group in X448 P-521; do
     run_case "nktls-client.s_server_tls12.ECDHE-RSA-AES128-GCM-SHA256.$group" \

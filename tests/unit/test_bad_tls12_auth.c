@@ -463,6 +463,25 @@ TEST_F(auth12, no_signature_algorithms_sha1_allowed)
     ASSERT_EQ(SSL_setSha1SigAlg(FALSE), OK);
 }
 
+/* Our client lists TLS 1.2's rsa_pkcs1_* after TLS 1.3's schemes whenever
+ * TLS 1.2 is allowed (RFC 8446 §4.2.3): a TLS 1.2 server whose RSA key signs
+ * only with PKCS#1 v1.5 is accepted by a default client. */
+TEST_F(auth12, default_client_accepts_pkcs1_server)
+{
+    static const ubyte2 pkcs1 = NK_SIG_RSA_PKCS1_SHA256;
+    pair12_srv(_metadata, &self->p, K_RSA, -1);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_SIGNING, &pkcs1, 1), OK);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    check_server_scheme(_metadata, &self->p, NK_SIG_RSA_PKCS1_SHA256);
+    /* The same server held to TLS 1.3 cannot use PKCS#1 there (§4.4.3): it
+     * has no scheme for a TLS 1.3 client. */
+    tp_free(&self->p);
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    ASSERT_EQ(SSL_ioctl(self->p.h[TP_CLIENT], SSL_SET_MINIMUM_VERSION, (void *)(uintptr_t)TLS13_MINORVERSION), OK);
+    ASSERT_EQ(NKTLS_setSignatureSchemes(self->p.h[TP_SERVER], NKTLS_SIGS_SIGNING, &pkcs1, 1), OK);
+    EXPECT_NE(tp_handshake(&self->p), OK);
+}
+
 static void only_pkcs1_sha256(struct tp_hello *h)
 {
     int i = tp_hello_find(h, NK_EXT_SIGNATURE_ALGORITHMS);
@@ -474,12 +493,14 @@ static void only_pkcs1_sha256(struct tp_hello *h)
 }
 
 /* RFC 5246 §7.4.3: the ServerKeyExchange's scheme must be one the client
- * listed. The client's hello is changed in flight to list rsa_pkcs1_sha256
- * alone, which our client never offers: the server signs with it, the
- * client refuses it, illegal_parameter with its own error. */
+ * listed. A client that offers rsa_pss_rsae_sha256 alone has its hello
+ * changed in flight to list rsa_pkcs1_sha256 instead: the server signs with
+ * that, the client refuses it, illegal_parameter with its own error. */
 TEST_F(auth12, server_key_exchange_unoffered_scheme)
 {
+    static const ubyte2 pss = NK_SIG_RSA_PSS_RSAE_SHA256;
     pair12_srv(_metadata, &self->p, K_RSA, -1);
+    client_lists(_metadata, &self->p, &pss, 1);
     struct hello_edit e = { .dir = TP_C2S, .fn = only_pkcs1_sha256, .fix_transcript = 1 };
     EXPECT_EQ(run_hello_edit(&self->p, &e), ERR_SSL_SIGALG_NOT_OFFERED);
     check_fail(_metadata, &self->p, TP_CLIENT, ERR_SSL_SIGALG_NOT_OFFERED, SSL_ALERT_ILLEGAL_PARAMETER);
