@@ -45,6 +45,15 @@ MSTATUS nk_rd_u16(struct nk_rd *r, uint16_t *v)
 }
 
 MSTATUS nk_rd_u24(struct nk_rd *r, uint32_t *v) { return rd_uint(r, 3, v); }
+
+int nk_rd_has_u16(struct nk_rd r, uint16_t v)
+{
+    uint16_t x;
+    while (nk_rd_u16(&r, &x) == OK)
+        if (x == v)
+            return 1;
+    return 0;
+}
 MSTATUS nk_rd_u32(struct nk_rd *r, uint32_t *v) { return rd_uint(r, 4, v); }
 
 static MSTATUS rd_vec(struct nk_rd *r, size_t prefix, struct nk_rd *sub, size_t min, size_t max)

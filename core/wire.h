@@ -22,6 +22,8 @@ MSTATUS nk_rd_u8(struct nk_rd *r, uint8_t *v) NK_MUST;
 MSTATUS nk_rd_u16(struct nk_rd *r, uint16_t *v) NK_MUST;
 MSTATUS nk_rd_u24(struct nk_rd *r, uint32_t *v) NK_MUST;
 MSTATUS nk_rd_u32(struct nk_rd *r, uint32_t *v) NK_MUST;
+/* Does r (a copy: it is not moved), read as uint16 values, hold v? */
+int nk_rd_has_u16(struct nk_rd r, uint16_t v);
 MSTATUS nk_rd_bytes(struct nk_rd *r, size_t n, const uint8_t **v) NK_MUST;
 MSTATUS nk_rd_copy(struct nk_rd *r, void *dst, size_t n) NK_MUST;
 /* Sub-reader over a length-prefixed vector; min/max are the RFC bounds on its length. */

@@ -50,12 +50,7 @@ int nk_hello_offers(const struct nk_client_hello *ch, uint16_t version)
      * TLS 1.2 or prior as specified in [RFC5246]". */
     if (!ch->has_versions)
         return version <= ch->legacy_version && version <= NK_TLS12;
-    struct nk_rd r = ch->versions;
-    uint16_t v;
-    while (nk_rd_u16(&r, &v) == OK)
-        if (v == version)
-            return 1;
-    return 0;
+    return nk_rd_has_u16(ch->versions, version);
 }
 
 /* A protocol this connection may speak (SSL_setMinProtoVersion and the like,

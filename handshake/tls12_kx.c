@@ -10,15 +10,6 @@
 #include "handshake/tls12.h"
 #include "handshake/store.h"
 
-static int lists_u16(struct nk_rd r, uint16_t v)
-{
-    uint16_t x;
-    while (nk_rd_u16(&r, &x) == OK)
-        if (x == v)
-            return 1;
-    return 0;
-}
-
 /* The FFDHE groups a connection takes, in its order: those it lists
  * (NKTLS_setGroups), or, listing none, every named one (a DHE suite is
  * enabled on purpose, and these are the RFC 7919 primes, never a custom
@@ -50,7 +41,7 @@ uint16_t nk_tls12_dhe_group(const struct nk_tls *c, const struct nk_rd *client_g
      * a compatible client" — or no DHE suite at all. A client that lists
      * none gets "an FFDHE group of [our] choice": our first. */
     for (size_t i = 0; i < n; i++)
-        if (!client_ffdhe || lists_u16(*client_groups, ours[i]))
+        if (!client_ffdhe || nk_rd_has_u16(*client_groups, ours[i]))
             return ours[i];
     return 0;
 }

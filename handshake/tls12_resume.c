@@ -32,12 +32,7 @@ static MSTATUS resumed_keys(struct nk_tls *c)
 
 static int client_offers(const struct nk_client_hello *ch, uint16_t suite)
 {
-    struct nk_rd r = ch->suites;
-    uint16_t x;
-    while (nk_rd_u16(&r, &x) == OK)
-        if (x == suite)
-            return 1;
-    return 0;
+    return nk_rd_has_u16(ch->suites, suite);
 }
 
 /* A session's suite still usable on this connection: one it has enabled,

@@ -6,15 +6,6 @@
 #include "handshake/tls12_resume.h"
 #include "handshake/hello.h"
 
-static int lists_u16(struct nk_rd r, uint16_t v)
-{
-    uint16_t x;
-    while (nk_rd_u16(&r, &x) == OK)
-        if (x == v)
-            return 1;
-    return 0;
-}
-
 /* RFC 5246 §7.4.1.2: the compression methods MUST include null. */
 static MSTATUS check_compression(const struct nk_client_hello *ch)
 {
@@ -48,7 +39,7 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
         NK_CHECK(nk_rd_left(&rc) == 0, ERR_SSL_HANDSHAKE_FAILURE);
         hs->secure_reneg = 1;
     }
-    if (lists_u16(ch->suites, NK_TLS12_SCSV_RENEG))
+    if (nk_rd_has_u16(ch->suites, NK_TLS12_SCSV_RENEG))
         hs->secure_reneg = 1;
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
@@ -113,7 +104,7 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, un
     if (ecdsa && sg) {
         struct nk_rd r = sg->data, list;
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
-        NK_CHECK(lists_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
+        NK_CHECK(nk_rd_has_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
     }
     c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth, kx_ok);
     return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
@@ -143,7 +134,7 @@ static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, u
     *ec = 0;
     for (size_t i = 0; i < c->n_groups && !*ec; i++) {
         uint16_t g = c->groups[i];
-        if (!nk_group_is_ffdhe(g) && (!sg || lists_u16(list, g)))   /* FFDHE: not with an ECDHE suite */
+        if (!nk_group_is_ffdhe(g) && (!sg || nk_rd_has_u16(list, g)))   /* FFDHE: not with an ECDHE suite */
             *ec = g;
     }
     return OK;
@@ -262,7 +253,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
      * and the highest protocol version supported by the server is higher
      * than the version indicated by the client, the server MUST respond with
      * a fatal inappropriate_fallback alert". This client offered 1.2 at most. */
-    NK_CHECK(!(c->max_minor >= 4 && lists_u16(ch->suites, NK_TLS12_SCSV_FALLBACK)),
+    NK_CHECK(!(c->max_minor >= 4 && nk_rd_has_u16(ch->suites, NK_TLS12_SCSV_FALLBACK)),
              ERR_SSL_INAPPROPRIATE_FALLBACK);
     memcpy(hs->client_random, ch->random, 32);
     hs->client_version = ch->legacy_version;   /* RSA key transport checks it (RFC 5246 §7.4.7.1) */

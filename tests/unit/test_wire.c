@@ -50,6 +50,23 @@ TEST(u16_exact_and_past)
     EXPECT_TRUE(r.p == in + 1);
 }
 
+/* A list of uint16 values: found anywhere, not past the reader's end, not
+ * in an odd trailing byte; the reader given is a copy, left where it was. */
+TEST(has_u16)
+{
+    static const uint8_t in[] = { 0x13, 0x01, 0xc0, 0x2b, 0x00, 0xff, 0x56 };
+    struct nk_rd r = rd_over(in, 6);
+    EXPECT_TRUE(nk_rd_has_u16(r, 0x1301));
+    EXPECT_TRUE(nk_rd_has_u16(r, 0x00ff));
+    EXPECT_FALSE(nk_rd_has_u16(r, 0x01c0));   /* not at a value's boundary */
+    EXPECT_FALSE(nk_rd_has_u16(r, 0x5600));   /* beyond the reader */
+    EXPECT_EQ(nk_rd_left(&r), 6u);
+    r = rd_over(in, 7);
+    EXPECT_FALSE(nk_rd_has_u16(r, 0x56));     /* the odd last byte is no value */
+    r = rd_over(in, 0);
+    EXPECT_FALSE(nk_rd_has_u16(r, 0));
+}
+
 TEST(u24_exact_and_past)
 {
     static const uint8_t in[] = { 0xff, 0xfe, 0xfd };
