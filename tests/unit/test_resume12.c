@@ -710,6 +710,7 @@ TEST_F(r12, tls12_ticket_as_tls13_psk)
                           .ticket = e.ticket, .ticket_len = e.ticket_len };
     ASSERT_EQ(nk_psk_serialize(&p, &g_blob, &g_blob_len), OK);
     nk_session12_clear(&e);
+    tp_free(&self->p);   /* the first connection's pair */
     ASSERT_EQ(tp_new_stores(&self->p, self->srv, self->cli, key_host[K_P256]), OK);
     self->p.store[TP_SERVER] = self->p.store[TP_CLIENT] = NULL;
     ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(self->p.h[TP_CLIENT], give_blob), OK);
