@@ -73,6 +73,8 @@ struct nk_identity {
     X509 *leaf;
     EVP_PKEY *key;             /* private key */
     enum nk_key_type type;
+    uint8_t external;          /* key is the public one: the application signs
+                                * (funcPtrMutualAuthCertificateVerify) */
     struct nk_der *chain;      /* DER, leaf first */
     size_t chain_len;
     struct nk_der cert_list;   /* CertificateEntry certificate_list<0..2^24-1> (§4.4.2) */
