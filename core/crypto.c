@@ -51,6 +51,8 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 #define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
 #define DHRSA NK_KX_DHE, NK_AUTH_RSA
 #define RSAKX NK_KX_RSA, NK_AUTH_RSA
+#define DHANON NK_KX_DHE, NK_AUTH_ANON
+#define ECANON NK_KX_ECDHE, NK_AUTH_ANON
 
 const struct nk_suite nk_suites12[] = {
     TLS12(0xc02b, "ECDHE-ECDSA-AES128-GCM-SHA256", ECDSA, NK_AES_GCM, 16, NK_SHA256, 16,
@@ -97,6 +99,21 @@ const struct nk_suite nk_suites12[] = {
           NK_USE_ENABLED),
     TLS12(0xc027, "ECDHE-RSA-AES128-SHA256", ECRSA, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
     TLS12(0xc028, "ECDHE-RSA-AES256-SHA384", ECRSA, NK_AES_CBC, 32, NK_SHA384, 48, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    /* Anonymous key exchange, no server authentication at all (RFC 5246
+     * §7.4.2, Appendix A.5; RFC 5288 §3 for GCM; RFC 8422 §2.5 for
+     * ECDH_anon, which has no GCM suite): only when enabled, by server and
+     * client alike; our table's last, so that any authenticated suite in
+     * common wins. */
+    TLS12(0x00a6, "ADH-AES128-GCM-SHA256", DHANON, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x00a7, "ADH-AES256-GCM-SHA384", DHANON, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x006c, "ADH-AES128-SHA256", DHANON, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x006d, "ADH-AES256-SHA256", DHANON, NK_AES_CBC, 32, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x0034, "ADH-AES128-SHA", DHANON, NK_AES_CBC, 16, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x003a, "ADH-AES256-SHA", DHANON, NK_AES_CBC, 32, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc018, "AECDH-AES128-SHA", ECANON, NK_AES_CBC, 16, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0xc019, "AECDH-AES256-SHA", ECANON, NK_AES_CBC, 32, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
 };
 const size_t nk_suite12_count = NK_ARRAY_LEN(nk_suites12);
 

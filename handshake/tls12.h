@@ -115,6 +115,13 @@ MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *body, co
 MSTATUS nk_tls12_send_client_certificate(struct nk_tls *c) NK_MUST;
 MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c) NK_MUST;
 
+/* Anonymous suites (handshake/tls12_anon.c), RFC 5246 §7.4.2-§7.4.4: only
+ * where the application enabled one. The server: is one enabled here; the
+ * one to choose among those offered (NULL: none, or we ask for a client
+ * certificate, which an anonymous server must not). */
+int nk_tls12_anon_enabled(const struct nk_tls *c);
+const struct nk_suite *nk_tls12_anon_pick(const struct nk_tls *c, struct nk_rd offered, unsigned kx_ok);
+
 /* ServerHello extensions (handshake/tls12_ext.c). The server: its answers
  * to the client's server_name, ec_point_formats, ALPN (chosen here),
  * record_size_limit or else max_fragment_length, written into the open

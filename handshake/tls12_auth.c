@@ -129,6 +129,9 @@ MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *b, const
 {
     struct nk_hs *hs = c->hs;
     struct nk_rd types, sigs, cas;
+    /* RFC 5246 §7.4.4: "It is a fatal handshake_failure alert for an
+     * anonymous server to request client authentication." */
+    NK_CHECK(c->suite->auth != NK_AUTH_ANON, ERR_SSL_HANDSHAKE_FAILURE);
     NK_TRY(nk_rd_vec8(b, &types, 1, 255));
     struct nk_rd sigs_field = *b;   /* the vector with its length, as the reader wants it */
     NK_TRY(nk_rd_vec16(b, &sigs, 2, 0xfffe));
