@@ -51,6 +51,7 @@ const size_t nk_suite_count = NK_ARRAY_LEN(nk_suites);
 #define ECRSA NK_KX_ECDHE, NK_AUTH_RSA
 #define DHRSA NK_KX_DHE, NK_AUTH_RSA
 #define RSAKX NK_KX_RSA, NK_AUTH_RSA
+#define DHDSS NK_KX_DHE, NK_AUTH_DSA
 #define DHANON NK_KX_DHE, NK_AUTH_ANON
 #define ECANON NK_KX_ECDHE, NK_AUTH_ANON
 
@@ -99,6 +100,16 @@ const struct nk_suite nk_suites12[] = {
           NK_USE_ENABLED),
     TLS12(0xc027, "ECDHE-RSA-AES128-SHA256", ECRSA, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
     TLS12(0xc028, "ECDHE-RSA-AES256-SHA384", ECRSA, NK_AES_CBC, 32, NK_SHA384, 48, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    /* DHE with a DSA certificate (RFC 5246 Appendix A.5, RFC 5288 §3), only
+     * when enabled: signed with dsa_* schemes (TLS 1.2's own, tls12_auth.c). */
+    TLS12(0x00a2, "DHE-DSS-AES128-GCM-SHA256", DHDSS, NK_AES_GCM, 16, NK_SHA256, 16,
+          TLS_CIPHER_AES_GCM_128, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x00a3, "DHE-DSS-AES256-GCM-SHA384", DHDSS, NK_AES_GCM, 32, NK_SHA384, 16,
+          TLS_CIPHER_AES_GCM_256, LIMIT_GCM, NK_USE_ENABLED),
+    TLS12(0x0040, "DHE-DSS-AES128-SHA256", DHDSS, NK_AES_CBC, 16, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x006a, "DHE-DSS-AES256-SHA256", DHDSS, NK_AES_CBC, 32, NK_SHA256, 32, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x0032, "DHE-DSS-AES128-SHA", DHDSS, NK_AES_CBC, 16, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
+    TLS12(0x0038, "DHE-DSS-AES256-SHA", DHDSS, NK_AES_CBC, 32, NK_SHA256, 20, 0, LIMIT_SEQ, NK_USE_ENABLED),
     /* Anonymous key exchange, no server authentication at all (RFC 5246
      * §7.4.2, Appendix A.5; RFC 5288 §3 for GCM; RFC 8422 §2.5 for
      * ECDH_anon, which has no GCM suite): only when enabled, by server and

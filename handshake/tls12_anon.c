@@ -8,10 +8,10 @@
  * offer: illegal_parameter). */
 #include "handshake/tls12.h"
 
-int nk_tls12_anon_enabled(const struct nk_tls *c)
+int nk_tls12_auth_enabled(const struct nk_tls *c, uint8_t auth)
 {
     for (size_t i = 0; i < nk_suite12_count; i++)
-        if (nk_suites12[i].auth == NK_AUTH_ANON && nk_tls_suite_enabled(c, &nk_suites12[i]))
+        if (nk_suites12[i].auth == auth && nk_tls_suite_enabled(c, &nk_suites12[i]))
             return 1;
     return 0;
 }

@@ -14,7 +14,7 @@ enum { NK_TLS12_CT_RSA_SIGN = 1, NK_TLS12_CT_ECDSA_SIGN = 64 };
 
 static int is_sha1(uint16_t scheme)
 {
-    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1;
+    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1 || scheme == NK_SIG_DSA_SHA1;
 }
 
 size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS])
@@ -36,6 +36,11 @@ size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MA
     for (size_t i = 0; i < NK_ARRAY_LEN(tls12_only); i++)
         if (sha1 || !is_sha1(tls12_only[i]))
             out[n++] = tls12_only[i];
+    /* DSA (RFC 5246 §7.4.1.4.1) only where a DHE_DSS suite is enabled. */
+    static const uint16_t dsa[] = { NK_SIG_DSA_SHA256, NK_SIG_DSA_SHA384, NK_SIG_DSA_SHA512, NK_SIG_DSA_SHA1 };
+    for (size_t i = 0; nk_tls12_auth_enabled(c, NK_AUTH_DSA) && i < NK_ARRAY_LEN(dsa); i++)
+        if (sha1 || !is_sha1(dsa[i]))
+            out[n++] = dsa[i];
     return n;
 }
 

@@ -61,6 +61,8 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
     enum nk_key_type t = nk_key_type_of(pub);
     if (c->suite->auth == NK_AUTH_RSA)
         return t == NK_KEY_RSA || t == NK_KEY_RSA_PSS;
+    if (c->suite->auth == NK_AUTH_DSA)
+        return t == NK_KEY_DSA;
     /* RFC 8422 §2: an ECDSA- or EdDSA-capable key. */
     return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521 || t == NK_KEY_ED25519
            || t == NK_KEY_ED448;

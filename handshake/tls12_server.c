@@ -96,7 +96,8 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, un
     int ecdsa = kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521;
     /* RFC 8422 §2: ECDHE_ECDSA suites take an EdDSA certificate too. */
     int auth = kt == NK_KEY_RSA || kt == NK_KEY_RSA_PSS ? NK_AUTH_RSA
-             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA : -1;
+             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA
+             : kt == NK_KEY_DSA ? NK_AUTH_DSA : -1;
     /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
      * the client's supported_groups (when it sent the extension). */
     uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
@@ -280,7 +281,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
                                             n_ours, &hs->sig_scheme);
-    NK_CHECK(hs->identity || nk_tls12_anon_enabled(c), ERR_SSL_NO_IDENTITY);
+    NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON), ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
     hs->hash = c->suite->hash;
     int want_cert = nk_tls12_wants_client_cert(c);
