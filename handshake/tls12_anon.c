@@ -5,7 +5,9 @@
  * authenticate nobody, so they are never on by default: a connection
  * negotiates one only when its application named it in SSL_enableCiphers,
  * on both ends (the client's ServerHello check refuses a suite it did not
- * offer: illegal_parameter). */
+ * offer: illegal_parameter). Also which authentications a connection has
+ * enabled, which the DHE_DSS suites ask too (tls12_auth.c lists dsa_*
+ * schemes only where one is). */
 #include "handshake/tls12.h"
 
 int nk_tls12_auth_enabled(const struct nk_tls *c, uint8_t auth)
