@@ -22,7 +22,8 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM, NK_AES_CBC };
  * it (RFC 5246 §7.4.3, RFC 8422 §2) or, for RSA key transport, decrypts the
  * premaster secret (RFC 5246 §7.4.7.1); a TLS 1.3 suite names neither (ANY). */
 enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE, NK_KX_RSA };
-enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA };
+/* NK_AUTH_ANON: no certificate, an unsigned ServerKeyExchange (RFC 5246 §7.4.2, §7.4.3) */
+enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA, NK_AUTH_ANON, NK_AUTH_DSA };
 
 /* Whether a handshake may negotiate a suite: NONE, the record layer has it
  * but no handshake can agree on it yet; DEFAULT, every connection offers and
