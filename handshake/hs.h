@@ -19,6 +19,7 @@ enum {
     /* TLS 1.2 only (RFC 5246 §7.4) */
     NK_HS_HELLO_REQUEST = 0, NK_HS_SERVER_KEY_EXCHANGE = 12, NK_HS_SERVER_HELLO_DONE = 14,
     NK_HS_CLIENT_KEY_EXCHANGE = 16,
+    NK_HS_CERTIFICATE_STATUS = 22,   /* RFC 6066 §8 */
 };
 
 enum {
@@ -90,7 +91,8 @@ struct nk_hs {
     uint8_t pha;                     /* post-handshake authentication may follow:
                                       * keep the transcript (handshake/tls13_pha.c) */
     uint8_t pha_exchange;            /* this is one, after the handshake */
-    uint8_t ocsp_asked;              /* status_request sent (client) / received (server) */
+    uint8_t ocsp_asked;              /* status_request sent (client) / received (server);
+                                      * TLS 1.2: NK_OCSP_AGREED, NK_OCSP_SETTLED (tls12_ocsp.c) */
     struct nk_buf ocsp_resp;         /* client: the OCSP response stapled to the leaf */
 
     /* key schedule */
@@ -245,6 +247,8 @@ MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *r
 MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c) NK_MUST;
+/* The client asked for OCSP status: judge hs->ocsp_resp (empty: none came). */
+MSTATUS nk_hs_check_status(struct nk_tls *c, time_t now) NK_MUST;
 /* The verified chain becomes the connection's peer chain (c->peer_chain). */
 MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c) NK_MUST;
 MSTATUS nk_hs_complete(struct nk_tls *c) NK_MUST;

@@ -274,6 +274,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
                                             n_ours, &hs->sig_scheme);
     NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
+    NK_TRY(nk_tls12_ocsp_choose(c, ch));
     hs->hash = c->suite->hash;
     int want_cert = nk_tls12_wants_client_cert(c);
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
@@ -281,6 +282,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
     NK_TRY(nk_tls12_send_certificate(c, hs->identity));
+    NK_TRY(nk_tls12_send_cert_status(c));   /* RFC 6066 §8: right after the Certificate */
     if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
         NK_TRY(send_server_key_exchange(c));
     if (want_cert)

@@ -271,7 +271,8 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
                      || t == NK_EXT_SESSION_TICKET
                      || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c));
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT
+                 || t == NK_EXT_STATUS_REQUEST,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));

@@ -216,13 +216,13 @@ MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c)
  * requires one or the certificate demands it (RFC 7633 must-staple). The
  * application's funcPtrCertStatusCallback hears whether a good response came,
  * and may refuse. */
-static MSTATUS check_status(struct nk_tls *c, const struct nk_verify_req *req)
+MSTATUS nk_hs_check_status(struct nk_tls *c, time_t now)
 {
     struct nk_hs *hs = c->hs;
     int have = hs->ocsp_resp.len > 0;
     if (have)
         NK_TRY(nk_ocsp_check(hs->ocsp_resp.p, hs->ocsp_resp.len, hs->peer_chain, hs->peer_chain_len,
-                             c->store, req->now));
+                             c->store, now));
     else if ((c->flags & NKTLS_FLAG_OCSP_REQUIRE)
              || nk_ocsp_must_staple(hs->peer_chain[0].p, hs->peer_chain[0].len))
         return ERR_CERT_STATUS;
@@ -260,8 +260,10 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
      * still authenticated as before. */
     MSTATUS kept = c->hs->pha_exchange ? OK : nk_hs_keep_peer_chain(c);
     NK_TRY(st);
-    if (c->role == NK_CLIENT && hs->ocsp_asked)
-        NK_TRY(check_status(c, &req));
+    /* TLS 1.2: a server that agreed sends its status after the Certificate
+     * (handshake/tls12_ocsp.c judges it there). */
+    if (c->role == NK_CLIENT && hs->ocsp_asked == 1)
+        NK_TRY(nk_hs_check_status(c, req.now));
     return kept;
 }
 
