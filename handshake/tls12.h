@@ -9,6 +9,7 @@
 
 #include "handshake/hs.h"
 #include "handshake/keysched12.h"
+#include "handshake/heartbeat.h"
 
 /* RFC 5746 §3.3: the signalling cipher suite value. */
 #define NK_TLS12_SCSV_RENEG 0x00ff

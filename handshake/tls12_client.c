@@ -33,6 +33,8 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     }
     c->suite = nk_suite12_by_id(suite);
     NK_TRY(nk_tls12_ocsp_server_hello(c, e, ne));
+    x = nk_ext_find(e, ne, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));
     /* RFC 7366 §3: the server answers encrypt_then_mac (empty) only with a
      * CBC suite ("MUST NOT send an encrypt-then-MAC response extension"
      * with an AEAD one); server_hello12 let it in only if we asked. */

@@ -41,6 +41,8 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
     }
     if (nk_rd_has_u16(ch->suites, NK_TLS12_SCSV_RENEG))
         hs->secure_reneg = 1;
+    x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));   /* RFC 6520 §2, when enabled */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
         hs->etm = 1;   /* asked for; agreed only with a CBC suite (send_server_hello) */

@@ -269,7 +269,8 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
                      || t == NK_EXT_SESSION_TICKET
-                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c));
+                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c))
+                     || (t == NK_EXT_HEARTBEAT && c->hb_on);
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
         NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT
                  || t == NK_EXT_STATUS_REQUEST,

@@ -41,10 +41,6 @@ TEST(per_connection_answers)
     REFUSED(SSL_DTLS_getTimeout(h, &t));
     REFUSED(DTLS_isTimerExpired(h));
     REFUSED(SSL_enableSrtpProfiles(h, profiles, 1));
-    ACCEPTED(SSL_enableHeartbeatSupport(h, noHeartbeatMessages, NULL));
-    REFUSED(SSL_enableHeartbeatSupport(h, peerAllowedToSend, NULL));
-    REFUSED(SSL_enableHeartbeatSupport(h, peerNotAllowedToSend, NULL));
-    REFUSED(SSL_sendHeartbeatMessage(h));
     REFUSED(SSL_initiateRehandshake(h));
     ACCEPTED(SSL_setMaxEarlyDataSize(h, 0));
     REFUSED(SSL_setMaxEarlyDataSize(h, 16384));
@@ -63,7 +59,6 @@ TEST(per_connection_answers)
     ASSERT_EQ(SSL_isSessionDTLS(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_DTLS_getTimeout(stale, &t), ERR_SSL_BAD_ID);
     ASSERT_EQ(DTLS_isTimerExpired(stale), ERR_SSL_BAD_ID);
-    ASSERT_EQ(SSL_enableHeartbeatSupport(stale, noHeartbeatMessages, NULL), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setVersionCallback(stale, NULL), ERR_SSL_BAD_ID);
