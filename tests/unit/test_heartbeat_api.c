@@ -5,6 +5,8 @@
  * inside SSL_ASYNC_recvMessage) in TLS 1.2, and refused in TLS 1.3 with
  * nothing queued. The protocol itself is test_heartbeat.c's. */
 #include "unit/async_env.h"
+#include "drive/drive.h"
+#include "handshake/tls.h"
 
 static int g_req[2], g_resp[2];   /* per side: requests answered, responses matched */
 static sbyte4 g_srv_h;
@@ -54,6 +56,44 @@ TEST(sync_request_answered)
     EXPECT_EQ(p.s.hs, OK);
     EXPECT_EQ(g_req[1], 2);
     EXPECT_EQ(p.s.st[0], ERR_SSL_CONNECTION_CLOSED);   /* the server read to our close_notify */
+    env_down();
+}
+
+/* A Heartbleed-shaped request (payload_length 16 KiB, 4 bytes of payload and
+ * 16 of padding in the record) over a real socket: nothing comes back; a
+ * well-formed one then gets its response (RFC 6520 §4). The client's
+ * connection is the crafting peer: the record goes out through its keys. */
+static int readable(int fd, int ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    return poll(&pfd, 1, ms) == 1 && (pfd.revents & POLLIN);
+}
+
+static MSTATUS send_raw_hb(sbyte4 h, uint16_t claimed, size_t n)
+{
+    struct nk_conn *c;
+    uint8_t m[64] = { 1, (uint8_t)(claimed >> 8), (uint8_t)claimed };
+    NK_TRY(nk_conn_get(h, &c));
+    NK_TRY(nk_send_records(&c->tls, NK_CT_HEARTBEAT, m, n));
+    return nk_drive_flush(c);
+}
+
+TEST(heartbleed_shape_gets_nothing)
+{
+    env_up(2);
+    memset(g_req, 0, sizeof g_req);
+    struct pair p = { .s.pre = srv_enable, .s.post = post_wait_end };
+    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+    ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+    ASSERT_EQ(SSL_enableHeartbeatSupport(p.ch, peerAllowedToSend, on_hb), OK);
+    ASSERT_EQ(SSL_negotiateConnection(p.ch), OK);
+    ASSERT_EQ(send_raw_hb(p.ch, 0x4000, 3 + 4 + 16), OK);
+    EXPECT_FALSE(readable(p.fd[0], 500));
+    ASSERT_EQ(send_raw_hb(p.ch, 4, 3 + 4 + 16), OK);
+    EXPECT_TRUE(readable(p.fd[0], 5000));
+    pair_down(&p);
+    EXPECT_EQ(g_req[1], 1);   /* the server answered the second only */
+    EXPECT_EQ(p.s.st[0], ERR_SSL_CONNECTION_CLOSED);
     env_down();
 }
 
