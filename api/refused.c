@@ -1,6 +1,6 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
  * renegotiation, 0-RTT data, a server-side PSK store, and the
- * client-certificate and version callbacks. A program that calls them must
+ * client-certificate callbacks. A program that calls them must
  * still link and must learn at run time, not by a crash: each checks its
  * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
  * where the request is for the feature's absence (no early data, no
@@ -107,16 +107,8 @@ NK_API MSTATUS SSL_setServerDeletePSKCallback(funcPtrServerDeletePSK_t cb)
     return cb ? ERR_NOT_SUPPORTED : OK;
 }
 
-/* ---- callbacks and calls around certificates and versions: the store given
- * to SSL_connect holds the client's identity, and the version is chosen by
- * SSL_ioctl(SSL_SET_VERSION / SSL_SET_MINIMUM_VERSION) ---- */
-
-NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
+/* ---- callbacks and calls around client certificates: the store given to
+ * SSL_connect holds the client's identity ---- */
 
 NK_API MSTATUS SSL_setClientCertAuthorityCallback(sbyte4 h, funcPtrClientCertAuthorityCallback_t cb)
 {

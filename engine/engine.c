@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/rare.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -384,7 +385,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
-    nk_hb_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
+    nk_rare_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
     nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);

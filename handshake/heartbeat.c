@@ -12,50 +12,51 @@
  * in a control message) and comes here the same way; our answers go out
  * through the driver's control-record path. */
 #include "handshake/heartbeat.h"
+#include "handshake/rare.h"
 #include "handshake/hs.h"
+
+struct nk_hb *nk_hb_of(const struct nk_tls *c)
+{
+    return c->rare_on && c->rare->hb.mode ? &c->rare->hb : NULL;
+}
 
 MSTATUS nk_hb_enable(struct nk_tls *c, int mode, sbyte4 (*cb)(sbyte4, sbyte4, ubyte))
 {
+    struct nk_rare *r;
     if (mode == noHeartbeatMessages) {
         nk_hb_free(c);
         return OK;
     }
     NK_CHECK(mode == peerAllowedToSend || mode == peerNotAllowedToSend, ERR_INVALID_ARG);
-    if (!c->hb_on) {
-        struct nk_hb *hb = calloc(1, sizeof *hb);
-        NK_CHECK(hb, ERR_MEM_ALLOC_FAIL);
-        c->hb = hb;   /* before any handshake: the room's other tenant (pha_md) is empty */
-        c->hb_on = 1;
-    }
-    c->hb->mode = (uint8_t)mode;
-    c->hb->cb = cb;
+    NK_TRY(nk_rare_get(c, &r));
+    r->hb.mode = (uint8_t)mode;
+    r->hb.cb = cb;
     return OK;
 }
 
 void nk_hb_free(struct nk_tls *c)
 {
-    if (!c->hb_on)
-        return;
-    free(c->hb);
-    c->hb = NULL;
-    c->hb_on = 0;
+    if (c->rare_on)
+        memset(&c->rare->hb, 0, sizeof c->rare->hb);
 }
 
 int nk_hb_write_ext(const struct nk_tls *c, struct nk_wr *w)
 {
     /* §2: a client offering TLS 1.2; a server in answer to the client's. */
-    if (!c->hb_on || (c->role == NK_CLIENT ? c->min_minor > 3 : !c->hb->peer_mode))
+    const struct nk_hb *hb = nk_hb_of(c);
+    if (!hb || (c->role == NK_CLIENT ? c->min_minor > 3 : !hb->peer_mode))
         return 0;
     nk_wr_u16(w, NK_EXT_HEARTBEAT);
     nk_wr_u16(w, 1);
-    nk_wr_u8(w, c->hb->mode);
+    nk_wr_u8(w, hb->mode);
     return 1;
 }
 
 MSTATUS nk_hb_read_ext(struct nk_tls *c, const struct nk_rd *ext)
 {
     uint8_t mode;
-    if (!ext || !c->hb_on)   /* a server not enabled ignores the client's */
+    struct nk_hb *hb = nk_hb_of(c);
+    if (!ext || !hb)   /* a server not enabled ignores the client's */
         return OK;
     struct nk_rd r = *ext;
     NK_TRY(nk_rd_u8(&r, &mode));
@@ -63,14 +64,15 @@ MSTATUS nk_hb_read_ext(struct nk_tls *c, const struct nk_rd *ext)
     /* §2: "Upon reception of an unknown mode, an error Alert message using
      * illegal_parameter as its AlertDescription MUST be sent in response." */
     NK_CHECK(mode == peerAllowedToSend || mode == peerNotAllowedToSend, ERR_SSL_ILLEGAL_PARAMETER);
-    c->hb->peer_mode = mode;
+    hb->peer_mode = mode;
     return OK;
 }
 
 static void told(struct nk_tls *c, ubyte type)
 {
-    if (c->hb->cb)
-        (void)c->hb->cb(c->handle, OK, type);
+    struct nk_hb *hb = nk_hb_of(c);
+    if (hb->cb)
+        (void)hb->cb(c->handle, OK, type);
 }
 
 /* §4: "When a HeartbeatRequest message is received ... the receiver MUST
@@ -100,7 +102,7 @@ static MSTATUS answer(struct nk_tls *c, const uint8_t *payload, uint16_t len)
 
 MSTATUS nk_hb_on_record(struct nk_tls *c, const uint8_t *d, size_t n)
 {
-    struct nk_hb *hb = c->hb_on ? c->hb : NULL;
+    struct nk_hb *hb = nk_hb_of(c);
     uint8_t type;
     uint16_t len;
     struct nk_rd r;
@@ -139,7 +141,7 @@ MSTATUS nk_hb_on_record(struct nk_tls *c, const uint8_t *d, size_t n)
 
 MSTATUS nk_hb_send_request(struct nk_tls *c)
 {
-    struct nk_hb *hb = c->hb_on ? c->hb : NULL;
+    struct nk_hb *hb = nk_hb_of(c);
     uint8_t m[3 + NK_HB_PAYLOAD + NK_HB_PADDING];
     /* §2: "the peer ... MUST NOT send HeartbeatRequest messages" to one that
      * said peer_not_allowed_to_send, or sent no extension. */

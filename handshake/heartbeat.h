@@ -1,6 +1,6 @@
 /* handshake/heartbeat.h — TLS heartbeats (RFC 6520), TLS 1.2 only: TLS 1.3
  * has none. The state exists only on connections that enabled them
- * (SSL_enableHeartbeatSupport), behind c->hb while c->hb_on. */
+ * (SSL_enableHeartbeatSupport), in their rare state (handshake/rare.h). */
 #ifndef NK_HS_HEARTBEAT_H
 #define NK_HS_HEARTBEAT_H
 
@@ -21,7 +21,9 @@ struct nk_hb {
     sbyte4 (*cb)(sbyte4, sbyte4, ubyte);
 };
 
-/* SSL_enableHeartbeatSupport: mode noHeartbeatMessages frees the state. */
+/* The connection's heartbeat state while enabled, else NULL. */
+struct nk_hb *nk_hb_of(const struct nk_tls *c);
+/* SSL_enableHeartbeatSupport: mode noHeartbeatMessages clears the state. */
 MSTATUS nk_hb_enable(struct nk_tls *c, int mode, sbyte4 (*cb)(sbyte4, sbyte4, ubyte)) NK_MUST;
 void nk_hb_free(struct nk_tls *c);
 /* Our hello's extension (the ClientHello; the ServerHello only when the

@@ -3,7 +3,7 @@
 #include <openssl/x509.h>
 #include "handshake/hs.h"
 #include "handshake/ocsp.h"
-#include "handshake/heartbeat.h"
+#include "handshake/rare.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
 #include "nktls.h"
@@ -333,7 +333,7 @@ MSTATUS nk_hs_complete(struct nk_tls *c)
     c->resumed = c->hs->psk_ok;
     c->hello_retried = c->hs->hrr != 0;
     if (c->minor == 4)
-        nk_hb_free(c);   /* heartbeats are TLS 1.2's; pha_md may take the room */
+        nk_rare_free(c);   /* heartbeats are TLS 1.2's; pha_md may take the room */
     nk_pha_keep(c);
     nk_hs_free(c);
     return OK;

@@ -85,8 +85,8 @@ TEST_F(hb, hello_extension_bytes)
     /* RFC 6520 §2: extension 15, HeartbeatMode 1 / 2. */
     EXPECT_EQ(hb_ext(&k.h[TP_C2S]), 1);
     EXPECT_EQ(hb_ext(&k.h[TP_S2C]), 2);
-    EXPECT_EQ(self->p.c[TP_CLIENT]->hb->peer_mode, 2);
-    EXPECT_EQ(self->p.c[TP_SERVER]->hb->peer_mode, 1);
+    EXPECT_EQ(nk_hb_of(&self->p.c[TP_CLIENT]->tls)->peer_mode, 2);
+    EXPECT_EQ(nk_hb_of(&self->p.c[TP_SERVER]->tls)->peer_mode, 1);
 }
 
 /* A server that did not enable heartbeats does not answer the extension; the
@@ -102,7 +102,7 @@ TEST_F(hb, server_not_enabled)
     EXPECT_EQ(hb_ext(&k.h[TP_S2C]), -1);
     EXPECT_EQ(SSL_sendHeartbeatMessage(self->p.h[TP_CLIENT]), ERR_SSL_HEARTBEAT_REFUSED);
     EXPECT_EQ(SSL_sendHeartbeatMessage(self->p.h[TP_SERVER]), ERR_SSL_HEARTBEAT_REFUSED);
-    EXPECT_FALSE(self->p.c[TP_SERVER]->hb_on);
+    EXPECT_FALSE(nk_hb_of(&self->p.c[TP_SERVER]->tls));
 }
 
 TEST_F(hb, none_enabled_no_extension)
@@ -128,7 +128,7 @@ TEST_F(hb, request_and_response)
         ASSERT_EQ(tp_pump(p), OK);
         EXPECT_EQ(g_calls[TP_SERVER][NK_HB_REQUEST], round + 1);
         EXPECT_EQ(g_calls[TP_CLIENT][NK_HB_RESPONSE], round + 1);
-        EXPECT_FALSE(p->c[TP_CLIENT]->hb->in_flight);
+        EXPECT_FALSE(nk_hb_of(&p->c[TP_CLIENT]->tls)->in_flight);
     }
     /* The other way too, and data still flows. */
     ASSERT_EQ(SSL_sendHeartbeatMessage(p->h[TP_SERVER]), OK);
@@ -164,7 +164,7 @@ TEST_F(hb, enable_refusals)
     enable(_metadata, p, TP_CLIENT, peerAllowedToSend);
     /* Turned off again: gone, and no extension goes out. */
     ASSERT_EQ(SSL_enableHeartbeatSupport(p->h[TP_CLIENT], noHeartbeatMessages, NULL), OK);
-    EXPECT_FALSE(p->c[TP_CLIENT]->hb_on);
+    EXPECT_FALSE(nk_hb_of(&p->c[TP_CLIENT]->tls));
     ASSERT_EQ(tp_handshake(p), OK);
     /* The hellos carried the mode: too late now. */
     EXPECT_EQ(SSL_enableHeartbeatSupport(p->h[TP_CLIENT], peerAllowedToSend, on_hb), ERR_SSL_BAD_STATE);
@@ -262,14 +262,14 @@ TEST_F(hb, dropped_silently)
     ASSERT_EQ(SSL_sendHeartbeatMessage(self->p.h[TP_SERVER]), OK);
     s->out.len = s->out_off = 0;
     uint8_t other[NK_HB_PAYLOAD];
-    memcpy(other, s->hb->payload, sizeof other);
+    memcpy(other, nk_hb_of(&s->tls)->payload, sizeof other);
     other[0] ^= 1;
     size_t n = hb_msg(m, NK_HB_RESPONSE, NK_HB_PAYLOAD, other, sizeof other, 16);
     EXPECT_EQ(nk_in_plain(s, NK_CT_HEARTBEAT, m, n), OK);
-    EXPECT_TRUE(s->hb->in_flight);
-    n = hb_msg(m, NK_HB_RESPONSE, NK_HB_PAYLOAD, s->hb->payload, NK_HB_PAYLOAD, 16);
+    EXPECT_TRUE(nk_hb_of(&s->tls)->in_flight);
+    n = hb_msg(m, NK_HB_RESPONSE, NK_HB_PAYLOAD, nk_hb_of(&s->tls)->payload, NK_HB_PAYLOAD, 16);
     EXPECT_EQ(nk_in_plain(s, NK_CT_HEARTBEAT, m, n), OK);
-    EXPECT_FALSE(s->hb->in_flight);
+    EXPECT_FALSE(nk_hb_of(&s->tls)->in_flight);
     EXPECT_EQ(g_calls[TP_SERVER][NK_HB_RESPONSE], 1);
     EXPECT_EQ(g_calls[TP_SERVER][NK_HB_REQUEST], 0);
     EXPECT_EQ(s->err, OK);
@@ -315,8 +315,8 @@ TEST_F(hb, tls13_none)
     }
     ASSERT_EQ(tp_handshake(p), OK);
     EXPECT_EQ(p->c[TP_CLIENT]->minor, 4);
-    EXPECT_FALSE(p->c[TP_CLIENT]->hb_on);
-    EXPECT_FALSE(p->c[TP_SERVER]->hb_on);
+    EXPECT_FALSE(nk_hb_of(&p->c[TP_CLIENT]->tls));
+    EXPECT_FALSE(nk_hb_of(&p->c[TP_SERVER]->tls));
     EXPECT_EQ(SSL_sendHeartbeatMessage(p->h[TP_CLIENT]), ERR_SSL_HEARTBEAT_REFUSED);
     size_t n = hb_msg(m, NK_HB_REQUEST, 4, (const uint8_t *)"ping", 4, 16);
     ASSERT_EQ(nk_send_records(&p->c[TP_CLIENT]->tls, NK_CT_HEARTBEAT, m, n), OK);

@@ -6,7 +6,6 @@
  * a full handshake (TLS 1.2 resumption: test_resume12.c). */
 #include "api_env.h"
 
-static sbyte4 on_version(ubyte4 s, ubyte4 c, MSTATUS st) { return OK; }
 static MSTATUS on_ca(sbyte4 h, SizedBuffer *cas, ubyte4 n) { return OK; }
 static MSTATUS on_cert(sbyte4 h, SizedBuffer **c, ubyte4 *n, ubyte **k, ubyte4 *kl, ubyte **ca,
                        ubyte4 *nca) { return OK; }
@@ -48,8 +47,6 @@ TEST(per_connection_answers)
     REFUSED(SSL_setRecvEarlyDataSize(h, 16384));
     ACCEPTED(SSL_setEarlyData(h, NULL, 0));
     REFUSED(SSL_setEarlyData(h, early, sizeof early));
-    ACCEPTED(SSL_setVersionCallback(h, NULL));
-    REFUSED(SSL_setVersionCallback(h, on_version));
     ACCEPTED(SSL_setClientCertAuthorityCallback(h, NULL));
     REFUSED(SSL_setClientCertAuthorityCallback(h, on_ca));
     ACCEPTED(SSL_setClientCertCallback(h, NULL));
@@ -61,7 +58,6 @@ TEST(per_connection_answers)
     ASSERT_EQ(DTLS_isTimerExpired(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
-    ASSERT_EQ(SSL_setVersionCallback(stale, NULL), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_populateMutualAuthCertStore(stale, NULL, 0, NULL, 0, NULL, 0), ERR_SSL_BAD_ID);
 
     /* Refusals change nothing: the connection still makes its handshake. */
