@@ -4,6 +4,7 @@
 #include "handshake/hs.h"
 #include "handshake/ocsp.h"
 #include "handshake/rare.h"
+#include "handshake/fips.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
 #include "nktls.h"
@@ -240,7 +241,7 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
         .store = c->store, .chain = hs->peer_chain, .chain_len = hs->peer_chain_len,
         .host = c->role == NK_CLIENT ? c->dns_name : NULL,
         .names = c->role == NK_CLIENT ? c->dns_names : NULL,
-        .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
+        .min_rsa_bits = nk_fips_min_rsa_bits(c), .allow_sha1 = s->allowSha1SigAlg,
         .now = (time_t)(c->now / 1000), .peer_is_server = c->role == NK_CLIENT,
     };
     /* §4.4.2.2: the leaf must allow signing in its role; no trust decision,

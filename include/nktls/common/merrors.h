@@ -86,6 +86,7 @@
     X(ERR_SSL_HEARTBEAT_IN_FLIGHT,           -7565, "our heartbeat request is still unanswered (RFC 6520: one at a time)") \
     X(ERR_SSL_HEARTBEAT_REFUSED,             -7566, "the peer does not take heartbeat requests (no heartbeat extension agreed, or peer_not_allowed_to_send)") \
     X(ERR_SSL_VERSION_REFUSED,               -7567, "the application's version callback refused the TLS version this handshake settled on") \
+    X(ERR_FIPS_MODULE_UNAVAILABLE,           -7568, "FIPS mode needs libcrypto's FIPS provider (fips.so), which is not installed: FIPS mode stays off") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
     X(ERR_SRTP_AUTH_FAILED,                  -7600, "the SRTP/SRTCP packet failed authentication (or came under another key)") \
     X(ERR_SRTP_REPLAY,                       -7601, "the SRTP/SRTCP packet was replayed or is older than the replay window") \
