@@ -29,18 +29,24 @@ static void srv_enable(struct srv *s)
     s->st[1] = SSL_enableHeartbeatSupport(s->h, peerAllowedToSend, on_hb);
 }
 
+/* A synchronous pair in TLS 1.2, heartbeats on both ends, open. */
+static void open_tls12(struct th_meta *_metadata, struct pair *p)
+{
+    env_up(2);
+    memset(g_req, 0, sizeof g_req);
+    memset(g_resp, 0, sizeof g_resp);
+    pair_up(p, 0, env.srv, "server.example.com", env.cli);
+    ASSERT_EQ(SSL_ioctl(p->ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+    ASSERT_EQ(SSL_enableHeartbeatSupport(p->ch, peerAllowedToSend, on_hb), OK);
+    ASSERT_EQ(SSL_negotiateConnection(p->ch), OK);
+}
+
 TEST(sync_request_answered)
 {
     sbyte buf[64];
     sbyte4 got = -1;
-    env_up(2);
-    memset(g_req, 0, sizeof g_req);
-    memset(g_resp, 0, sizeof g_resp);
     struct pair p = { .s.pre = srv_enable, .s.post = post_wait_end };
-    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
-    ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
-    ASSERT_EQ(SSL_enableHeartbeatSupport(p.ch, peerAllowedToSend, on_hb), OK);
-    ASSERT_EQ(SSL_negotiateConnection(p.ch), OK);
+    open_tls12(_metadata, &p);
     ASSERT_EQ(SSL_sendHeartbeatMessage(p.ch), OK);
     /* The response carries no data: the wait ends with the timeout, the
      * response handled inside it. */
@@ -80,13 +86,8 @@ static MSTATUS send_raw_hb(sbyte4 h, uint16_t claimed, size_t n)
 
 TEST(heartbleed_shape_gets_nothing)
 {
-    env_up(2);
-    memset(g_req, 0, sizeof g_req);
     struct pair p = { .s.pre = srv_enable, .s.post = post_wait_end };
-    pair_up(&p, 0, env.srv, "server.example.com", env.cli);
-    ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
-    ASSERT_EQ(SSL_enableHeartbeatSupport(p.ch, peerAllowedToSend, on_hb), OK);
-    ASSERT_EQ(SSL_negotiateConnection(p.ch), OK);
+    open_tls12(_metadata, &p);
     ASSERT_EQ(send_raw_hb(p.ch, 0x4000, 3 + 4 + 16), OK);
     EXPECT_FALSE(readable(p.fd[0], 500));
     ASSERT_EQ(send_raw_hb(p.ch, 4, 3 + 4 + 16), OK);
