@@ -210,7 +210,8 @@ static size_t cs_record(uint8_t *out, uint8_t type, const uint8_t *resp, size_t 
                           NK_HS_CERTIFICATE_STATUS, 0, (uint8_t)((len + 4) >> 8), (uint8_t)(len + 4),
                           type, 0, (uint8_t)(len >> 8), (uint8_t)len };
     memcpy(out, h, sizeof h);
-    memcpy(out + sizeof h, resp, len);
+    if (len)
+        memcpy(out + sizeof h, resp, len);
     return sizeof h + len;
 }
 
@@ -295,7 +296,8 @@ TEST_F(ocsp12, garbage_response)
 /* The server's empty extension where the client never asked: unsupported_extension. */
 static void add_status(struct tp_hello *h)
 {
-    (void)tp_hello_add(h, NK_EXT_STATUS_REQUEST, NULL, 0);
+    static const uint8_t none[1];
+    (void)tp_hello_add(h, NK_EXT_STATUS_REQUEST, none, 0);   /* empty extension_data */
 }
 
 TEST_F(ocsp12, server_extension_unasked)
