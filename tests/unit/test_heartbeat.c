@@ -6,7 +6,7 @@
  * bytes, and what is dropped without a word: a payload_length larger than
  * the record (the Heartbleed shape), padding under 16 bytes, an unknown
  * type, a response that is not ours, a request to an end that did not want
- * one. A heartbeat record where none was agreed (or in TLS 1.3) is
+ * one, one during the handshake. A heartbeat record where none was agreed (or in TLS 1.3) is
  * unexpected_message; an unknown mode in a hello is illegal_parameter. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,6 +289,28 @@ TEST_F(hb, request_not_wanted)
     EXPECT_EQ(s->out.len, 0u);
     EXPECT_EQ(g_calls[TP_SERVER][NK_HB_REQUEST], 0);
     back_from_kernel(&self->p, &k);
+}
+
+/* §3: during the handshake a heartbeat is discarded. The server has read
+ * the ClientHello (both agreed) and sent its flight, held back here: its
+ * handshake is still running. */
+TEST_F(hb, during_handshake_discarded)
+{
+    struct tp_pair *p = &self->p;
+    uint8_t m[64];
+    enable(_metadata, p, TP_CLIENT, peerAllowedToSend);
+    enable(_metadata, p, TP_SERVER, peerAllowedToSend);
+    p->hold[TP_S2C] = 1;
+    EXPECT_EQ(tp_handshake(p), ERR_SSL_BAD_STATE);   /* neither end open yet */
+    struct nk_conn *s = p->c[TP_SERVER];
+    ASSERT_NOT_NULL(s->hs);
+    ASSERT_EQ(nk_hb_of(&s->tls)->peer_mode, peerAllowedToSend);
+    size_t out = s->out.len;
+    size_t n = hb_msg(m, NK_HB_REQUEST, 4, (const uint8_t *)"ping", 4, 16);
+    EXPECT_EQ(nk_hb_on_record(&s->tls, m, n), OK);
+    EXPECT_EQ(s->out.len, out);
+    EXPECT_EQ(g_calls[TP_SERVER][NK_HB_REQUEST], 0);
+    EXPECT_EQ(s->err, OK);
 }
 
 /* No heartbeat agreed: a protected heartbeat record is unexpected_message. */
