@@ -1,11 +1,11 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, a server-side PSK store, and the
- * version callback. A program that calls them must still link and must
- * learn at run time, not by a crash: each checks its connection instance
- * (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except where the request
- * is for the feature's absence (no heartbeats, no early data, no callback),
- * which nktls honours with OK. docs/porting.md lists them. One has an honest
- * answer of its own: SSL_isSessionDTLS is FALSE (every connection is TLS). */
+ * renegotiation, 0-RTT data and a server-side PSK store. A program that
+ * calls them must still link and must learn at run time, not by a crash:
+ * each checks its connection instance (ERR_SSL_BAD_ID) and answers
+ * ERR_NOT_SUPPORTED, except where the request is for the feature's absence
+ * (no early data, no callback), which nktls honours with OK. docs/porting.md
+ * lists them. One has an honest answer of its own: SSL_isSessionDTLS is
+ * FALSE (every connection is TLS). */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
@@ -50,23 +50,6 @@ NK_API MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t cb)
 NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
 {
     return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- heartbeats (RFC 6520 has no place in TLS 1.3) ---- */
-
-NK_API MSTATUS SSL_enableHeartbeatSupport(sbyte4 h, E_HeartbeatExtension value,
-                                          funcPtrHeartbeatCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
-    return value == noHeartbeatMessages ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_sendHeartbeatMessage(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
 }
 
 /* ---- renegotiation: TLS 1.3 has none; SSL_sendKeyUpdateRequest renews keys ---- */
@@ -120,15 +103,5 @@ NK_API MSTATUS SSL_setServerLookupPSKCallback(funcPtrServerLookupPSK_t cb)
 
 NK_API MSTATUS SSL_setServerDeletePSKCallback(funcPtrServerDeletePSK_t cb)
 {
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- the version callback: the version is chosen by
- * SSL_ioctl(SSL_SET_VERSION / SSL_SET_MINIMUM_VERSION) ---- */
-
-NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
     return cb ? ERR_NOT_SUPPORTED : OK;
 }

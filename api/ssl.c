@@ -8,6 +8,7 @@
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
+#include "handshake/fips.h"
 
 NK_API MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode)
 {
@@ -87,9 +88,19 @@ NK_API MSTATUS SSL_setSha1SigAlg(intBoolean allow)
     return OK;
 }
 
+/* FIPS mode (handshake/fips.c): libcrypto's FIPS provider for every later
+ * fetch, and handshakes that start from now on narrowed to the approved
+ * suites, groups, signature schemes and RSA sizes. Without the provider:
+ * ERR_FIPS_MODULE_UNAVAILABLE, and nothing changes. */
 NK_API MSTATUS SSL_setFIPSEnabled(ubyte on)
 {
-    nk_config.ssl.fipsEnabled = on;
+    if (!on) {
+        nk_fips_module_stop();
+        nk_config.ssl.fipsEnabled = 0;
+        return OK;
+    }
+    NK_TRY(nk_fips_module_start());
+    nk_config.ssl.fipsEnabled = 1;
     return OK;
 }
 

@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/rare.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -150,6 +151,8 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
         return nk_hs_input(&c->tls, data, n);
+    case NK_CT_HEARTBEAT:
+        return nk_hb_on_record(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
@@ -382,6 +385,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
+    nk_rare_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
     nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);

@@ -4,6 +4,7 @@
  * connection reaches its table through c->proto. */
 #include "handshake/hs.h"
 #include "handshake/hello.h"
+#include "handshake/fips.h"
 
 /* A connection that has not started: nothing is expected. */
 static const struct nk_protocol proto_none = { .id = NK_PROTO_NONE, .name = "none" };
@@ -94,6 +95,7 @@ MSTATUS nk_hs_step(struct nk_tls *c, uint8_t content_type, uint8_t msg, struct n
 MSTATUS nk_hs_start(struct nk_tls *c)
 {
     const struct nk_protocol *p = nk_hs_protocol(first_protocol[c->role]);
+    NK_TRY(nk_fips_narrow(c));   /* FIPS mode: the approved suites, groups and schemes */
     c->proto = p->id;
     c->hs->state = p->first;
     return p->start ? p->start(c) : OK;

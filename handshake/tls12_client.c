@@ -32,6 +32,9 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
         hs->secure_reneg = 1;
     }
     c->suite = nk_suite12_by_id(suite);
+    NK_TRY(nk_tls12_ocsp_server_hello(c, e, ne));
+    x = nk_ext_find(e, ne, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));
     /* RFC 7366 §3: the server answers encrypt_then_mac (empty) only with a
      * CBC suite ("MUST NOT send an encrypt-then-MAC response extension"
      * with an AEAD one); server_hello12 let it in only if we asked. */
@@ -113,6 +116,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_tls12_ocsp_settle(c));   /* an agreed OCSP status that never came */
     /* Straight after the Certificate only for RSA key transport; every other
      * key exchange had its ServerKeyExchange (which left the premaster). */
     NK_CHECK((c->suite->kx == NK_KX_RSA) == (hs->pms_len == 0), ERR_SSL_UNEXPECTED_MESSAGE);
@@ -173,6 +177,7 @@ static const struct nk_step client12[] = {
     { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS,
       .alt2 = ST_C12_WAIT_SKE /* an anonymous suite */ },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_STATUS,   nk_tls12_on_cert_status, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },

@@ -26,6 +26,7 @@ void nk_tls12_write_client_exts(const struct nk_tls *c, struct nk_wr *w)
         nk_wr_u16(w, NK_EXT_ENCRYPT_THEN_MAC);
         nk_wr_u16(w, 0);
     }
+    (void)nk_hb_write_ext(c, w);   /* RFC 6520 §2, when enabled */
 }
 
 MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id)

@@ -24,6 +24,8 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
         nk_wr_u8(w, 1);
         nk_wr_u8(w, 0);
     }
+    nk_tls12_ocsp_write_agreed(c, w);
+    (void)nk_hb_write_ext(c, w);   /* RFC 6520 §2: in answer to the client's */
     NK_TRY(nk_hello_choose_alpn(c, ch));
     if (c->alpn[0])
         nk_ext_write_alpn_choice(w, c->alpn);

@@ -41,6 +41,8 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
     }
     if (nk_rd_has_u16(ch->suites, NK_TLS12_SCSV_RENEG))
         hs->secure_reneg = 1;
+    x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));   /* RFC 6520 §2, when enabled */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
         hs->etm = 1;   /* asked for; agreed only with a CBC suite (send_server_hello) */
@@ -283,14 +285,17 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
                                             n_ours, &hs->sig_scheme);
     NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON), ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
+    NK_TRY(nk_tls12_ocsp_choose(c, ch));
     hs->hash = c->suite->hash;
     int want_cert = nk_tls12_wants_client_cert(c);
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
-    if (c->suite->auth != NK_AUTH_ANON)   /* RFC 5246 §7.4.2: none for anonymous suites */
+    if (c->suite->auth != NK_AUTH_ANON) {   /* RFC 5246 §7.4.2: none for anonymous suites */
         NK_TRY(nk_tls12_send_certificate(c, hs->identity));
+        NK_TRY(nk_tls12_send_cert_status(c));   /* RFC 6066 §8: right after the Certificate */
+    }
     if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
         NK_TRY(send_server_key_exchange(c));
     if (want_cert)
