@@ -1,5 +1,5 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, a server-side PSK store, and the
+ * heartbeats, 0-RTT data, a server-side PSK store, and the
  * client-certificate and version callbacks. A program that calls them must
  * still link and must learn at run time, not by a crash: each checks its
  * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
@@ -64,15 +64,6 @@ NK_API MSTATUS SSL_enableHeartbeatSupport(sbyte4 h, E_HeartbeatExtension value,
 }
 
 NK_API MSTATUS SSL_sendHeartbeatMessage(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
-}
-
-/* ---- renegotiation: TLS 1.3 has none; SSL_sendKeyUpdateRequest renews keys ---- */
-
-NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
 {
     GET(h, c);
     (void)c;

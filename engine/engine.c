@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_reneg.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -132,10 +133,12 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
         return OK;
     /* RFC 5246 §7.2.2: no_renegotiation "is always a warning": the peer
-     * refused to renegotiate and the connection goes on (our TLS 1.2 ends
-     * answer HelloRequest and a renegotiating ClientHello with it). */
-    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3)
+     * refused to renegotiate and the connection goes on; what we started
+     * ends there (handshake/tls12_reneg.c). */
+    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3) {
+        nk_reneg_refused(&c->tls);
         return OK;
+    }
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
 }
@@ -339,6 +342,7 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     }
     if (c->key_update_pending || at_limit)
         NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, 0)));
+    NK_TRY(nk_fail(c, nk_reneg_on_write(&c->tls, n)));   /* maxByteCount, maxTimerCountForRehandShake */
     return nk_fail(c, nk_send_records(&c->tls, NK_CT_APPLICATION_DATA, d, n));
 }
 
@@ -382,6 +386,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
+    nk_reneg_free(&c->tls);   /* first: the room is TLS 1.3's otherwise */
     nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);

@@ -25,6 +25,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_reneg;
 struct nk_sig_prefs;
 struct certStore;
 
@@ -96,6 +97,10 @@ struct nk_config {
     unsigned proto : 4;            /* the protocol whose state table applies \
                                     * (NK_PROTO_*, handshake/hs.h): it outlives the \
                                     * handshake for the post-handshake rows */ \
+    /* TLS 1.2 renegotiation (handshake/tls12_reneg.c) */ \
+    unsigned secure_reneg : 1;     /* the peer signalled RFC 5746 in the last handshake */ \
+    unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
+    unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
@@ -139,8 +144,9 @@ struct nk_config {
     struct nk_hs *hs; \
     /* TLS 1.3: the transcript through the client's Finished (an EVP_MD_CTX), \
      * kept only where post-handshake authentication may follow (RFC 8446 \
-     * §4.6.2, handshake/tls13_pha.c) */ \
-    void *pha_md;
+     * §4.6.2, handshake/tls13_pha.c); TLS 1.2: what renegotiation keeps \
+     * between handshakes when it is used (handshake/tls12_reneg.c) */ \
+    union { void *pha_md; struct nk_reneg *reneg; };
 
 struct nk_tls {
     NK_TLS_FIELDS
