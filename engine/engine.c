@@ -153,6 +153,9 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
         return nk_hs_input(&c->tls, data, n);
+    case NK_CT_CHANGE_CIPHER_SPEC:   /* TLS 1.2, protected: a renegotiation's (TLS 1.3 never protects one) */
+        NK_CHECK(c->minor == 3, ERR_SSL_UNEXPECTED_MESSAGE);
+        return nk_hs_ccs(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
@@ -189,7 +192,9 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
 {
     uint8_t type = rec->type, *data = rec->body;
     size_t n = rec->body_len;
-    if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
+    /* §5: the handshake's table says when, and drops it. A TLS 1.2
+     * renegotiation's comes under the keys in use (RFC 5246 §7.1): opened below. */
+    if (type == NK_CT_CHANGE_CIPHER_SPEC && !(c->minor == 3 && nk_rd_protected(&c->tls)))
         return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
     if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0

@@ -27,11 +27,12 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--allow-renegotiation] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
+    "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -41,6 +42,7 @@ static struct {
     struct ex_opts tls;
     certStorePtr store;
     int verify_client;
+    int allow_reneg;           /* --allow-renegotiation */
     int www;
     const char *root;          /* --root: serve files from here */
     struct http_files files;
@@ -103,11 +105,13 @@ static MSTATUS setup_conn(sbyte4 conn)
 {
     MSTATUS st = ex_apply_opts(conn, &cfg.tls);
 
-    if (st == OK && cfg.verify_client) {
+    if (st == OK && (cfg.verify_client || cfg.allow_reneg)) {
         ubyte4 flags = 0;
         st = SSL_getSessionFlags(conn, &flags);
+        flags |= cfg.verify_client ? SSL_FLAG_REQUIRE_MUTUAL_AUTH : 0;
+        flags |= cfg.allow_reneg ? NKTLS_FLAG_ALLOW_RENEGOTIATION : 0;
         if (st == OK)
-            st = SSL_setSessionFlags(conn, flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+            st = SSL_setSessionFlags(conn, flags);
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
@@ -515,7 +519,7 @@ static void setup_root(void)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_ALLOW_RENEG, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -542,6 +546,7 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -583,6 +588,7 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

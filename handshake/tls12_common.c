@@ -138,8 +138,13 @@ MSTATUS nk_tls12_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw
 
 MSTATUS nk_tls12_send_ccs(struct nk_tls *c)
 {
+    static const uint8_t one = 1;
     const uint8_t *keys = c->hs->keys12[c->role != NK_CLIENT];
-    NK_TRY(nk_send_ccs(c));
+    /* RFC 5246 §7.1: under the current write keys, which a renegotiation has. */
+    if (nk_wr_protected(c))
+        NK_TRY(nk_send_records(c, NK_CT_CHANGE_CIPHER_SPEC, &one, 1));
+    else
+        NK_TRY(nk_send_ccs(c));
     return record_ops(c)->install(c->wr, c->suite, keys, 1);
 }
 

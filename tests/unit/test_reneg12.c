@@ -103,10 +103,24 @@ static void check_refused(struct __test_metadata *_metadata, struct tp_pair *p, 
     data_both_ways(_metadata, p, "still the old keys");
 }
 
-/* RFC 5246 §7.4.1.1: the server's HelloRequest; the client renegotiates. */
+/* The length of each side's ChangeCipherSpec records, in order. */
+static size_t ccs_len[2][4];
+static unsigned n_ccs[2];
+
+static void note_ccs(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    if (rec->p[0] == NK_CT_CHANGE_CIPHER_SPEC && n_ccs[dir] < 4)
+        ccs_len[dir][n_ccs[dir]++] = rec->len;
+}
+
+/* RFC 5246 §7.4.1.1: the server's HelloRequest; the client renegotiates.
+ * RFC 5246 §7.1: each ChangeCipherSpec goes under the keys then in use: in
+ * the first handshake a bare 6-byte record, in the renegotiation a protected
+ * one (AES-GCM: header, explicit nonce, the byte 1, tag). */
 TEST_F(reneg, server_initiated)
 {
     struct tp_pair *p = &self->p;
+    p->hook = note_ccs;
     ASSERT_EQ(tp_handshake(p), OK);
     data_both_ways(_metadata, p, "before");
     struct vds before = vds_of(p->c[TP_SERVER]);
@@ -119,6 +133,11 @@ TEST_F(reneg, server_initiated)
     ASSERT_EQ(tp_pump(p), OK);
     check_renegotiated(_metadata, p, &before);
     ASSERT_EQ((unsigned)p->c[TP_SERVER]->reneg_asked, 0u);
+    for (int d = 0; d < 2; d++) {
+        ASSERT_EQ(n_ccs[d], 2u);
+        ASSERT_EQ(ccs_len[d][0], (size_t)(NK_REC_HDR + 1));
+        ASSERT_EQ(ccs_len[d][1], (size_t)(NK_REC_HDR + 8 + 1 + 16));
+    }
     data_both_ways(_metadata, p, "after");
     /* Again: each renegotiation binds the one before. */
     before = vds_of(p->c[TP_CLIENT]);
