@@ -37,18 +37,20 @@ feed() {
     } >"$fifo" 2>/dev/null &
 }
 
-# srv_reneg ALLOW: s_client renegotiates with nktls-server ("R"); ALLOW says
-# whether nktls-server was started with --allow-renegotiation.
+# srv_reneg ALLOW [SUITE]: s_client renegotiates with nktls-server ("R");
+# ALLOW says whether nktls-server was started with --allow-renegotiation;
+# SUITE (OpenSSL's name and IANA id, NAME/0xNNNN) is the one both enable.
 srv_reneg() {
-    local allow=$1 name=srv-reneg-$1 out err fifo hellos opts=()
+    local allow=$1 suite=${2:-} name=srv-reneg-$1 out err fifo hellos opts=() cli=()
     [ "$allow" = yes ] && opts=(--allow-renegotiation)
+    [ -n "$suite" ] && opts+=(--ciphers "${suite#*/}") cli=(-cipher "${suite%/*}") name=$name-${suite%/*}
     nk_server_ensure "reneg-$allow" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --tls 1.2 \
         "${opts[@]}" -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
     out=$WORK/$name.out err=$WORK/$name.err fifo=$WORK/$name.fifo
     rm -f "$fifo" && mkfifo "$fifo"
     feed "$fifo" sleep:1 "before-renegotiation" sleep:0.7 R sleep:1.5 "after-renegotiation" sleep:1.5
     timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" -tls1_2 -msg \
-        "${S_CLIENT_VERIFY[@]}" <"$fifo" >"$out" 2>"$err"
+        "${S_CLIENT_VERIFY[@]}" "${cli[@]}" <"$fifo" >"$out" 2>"$err"
     hellos=$(grep -c '>>> TLS 1.[23], Handshake \[length [0-9a-f]*\], ClientHello' "$out")
     grep -qx "before-renegotiation" "$out" || { fail "no echo before" "$out" "$NK_LOG"; return 1; }
     grep -q "^RENEGOTIATING" "$out" "$err" || { fail "s_client did not renegotiate" "$out"; return 1; }
@@ -71,6 +73,9 @@ S_CLIENT_VERIFY=(-CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname l
 section "nktls-server <-> openssl s_client -tls1_2"
 run_case "nktls-server.s_client_tls12.client_renegotiates" srv_reneg yes
 run_case "nktls-server.s_client_tls12.refused_without_allow_renegotiation" srv_reneg no
+# CBC with encrypt_then_mac (RFC 7366): the MAC keys change too.
+run_case "nktls-server.s_client_tls12.client_renegotiates.ECDHE-ECDSA-AES128-SHA256" \
+    srv_reneg yes ECDHE-ECDSA-AES128-SHA256/0xC023
 nk_server_stop
 
 # s_server's "r" sends a HelloRequest; nktls-client answers with a new

@@ -147,6 +147,32 @@ TEST_F(reneg, server_initiated)
     data_both_ways(_metadata, p, "after the second");
 }
 
+/* A renegotiation negotiates afresh: here the client now offers only an
+ * AES-CBC suite (RFC 7366 encrypt_then_mac), and the records move from
+ * AES-GCM to it at each ChangeCipherSpec. */
+TEST_F(reneg, suite_changes)
+{
+    struct tp_pair *p = &self->p;
+    static const ubyte2 both[] = { 0xC02B, 0xC023 };
+    ASSERT_EQ(SSL_enableCiphers(p->h[TP_SERVER], both, 2), OK);
+    ASSERT_EQ(tp_handshake(p), OK);
+    ASSERT_EQ(p->c[TP_CLIENT]->suite->id, 0xC02B);
+    struct vds before = vds_of(p->c[TP_CLIENT]);
+    p->c[TP_CLIENT]->suites = nk_suite_bit(nk_suite12_by_id(0xC023));
+    ASSERT_EQ(SSL_initiateRehandshake(p->h[TP_SERVER]), OK);
+    ASSERT_EQ(tp_pump(p), OK);
+    for (int i = 0; i < 2; i++) {
+        ASSERT_EQ(p->c[i]->suite->id, 0xC023);
+        ASSERT_EQ(p->c[i]->wr->ops_id, NK_REC_OPS_TLS12_CBC_ETM);
+        ASSERT_EQ(p->c[i]->rd->ops_id, NK_REC_OPS_TLS12_CBC_ETM);
+    }
+    ASSERT_EQ(p->c[TP_CLIENT]->err, OK);
+    ASSERT_EQ(p->c[TP_SERVER]->err, OK);
+    struct vds v = vds_of(p->c[TP_SERVER]);
+    ASSERT_TRUE(memcmp(v.c, before.c, NK_TLS12_VERIFY) != 0);
+    data_both_ways(_metadata, p, "under AES-CBC now");
+}
+
 /* The client starts one (its ClientHello at once); the server accepts it
  * with NKTLS_FLAG_ALLOW_RENEGOTIATION. SSL_getSessionStatus says
  * SSL_CONNECTION_RENEGOTIATE meanwhile, and a second start is refused. */
