@@ -6,7 +6,7 @@
  * where the request is for the feature's absence (no heartbeats, no early
  * data, no callback), which nktls honours with OK. docs/porting.md lists them.
  * One has an honest answer of its own: SSL_isSessionDTLS is FALSE (every
- * connection is TLS). */
+ * connection is TLS). (Renegotiation is done: api/reneg.c.) */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))

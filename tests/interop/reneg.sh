@@ -86,8 +86,8 @@ cli_reneg() {
     sin=$WORK/$name-srv.in cin=$WORK/$name-cli.in
     sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out cerr=$WORK/$name-cli.err
     rm -f "$sin" "$cin" && mkfifo "$sin" "$cin"
-    local port try
-    for try in 1 2 3; do
+    local port _
+    for _ in 1 2 3; do
         port=$(pick_port)
         timeout "$T_TIMEOUT" openssl s_server -accept "127.0.0.1:$port" -naccept 1 -tls1_2 -msg \
             -cert "$CERTS/server.pem" -key "$CERTS/server.key" <"$sin" >"$sout" 2>"$WORK/$name-srv.err" &
