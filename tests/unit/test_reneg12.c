@@ -289,6 +289,73 @@ TEST_F(reneg, client_verify_data_wrong)
     check_fail(_metadata, p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
 }
 
+/* The client's first ClientHello (header included), kept by a hook. */
+static struct nk_buf first_ch;
+
+static void keep_first_ch(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    if (dir == TP_C2S && p->records[dir] == 1)
+        (void)!nk_buf_append(&first_ch, rec->p + NK_REC_HDR, rec->len - NK_REC_HDR);
+}
+
+/* Send a renegotiating ClientHello made from the first one: its
+ * renegotiation_info carrying the right client_verify_data (info 1), none
+ * (info 0), and the SCSV among its suites (scsv 1). */
+static void send_crafted_hello(struct __test_metadata *_metadata, struct tp_pair *p, int info, int scsv)
+{
+    struct tp_hello h;
+    struct nk_buf out = { 0 };
+    struct nk_conn *c = p->c[TP_CLIENT];
+    uint8_t ri[1 + NK_TLS12_VERIFY] = { NK_TLS12_VERIFY };
+    ASSERT_EQ(tp_hello_parse(first_ch.p, first_ch.len, &h), OK);
+    tp_hello_del(&h, NK_EXT_RENEGOTIATION_INFO);
+    memcpy(ri + 1, c->c_ap + 32, NK_TLS12_VERIFY);
+    if (info)
+        ASSERT_EQ(tp_hello_add(&h, NK_EXT_RENEGOTIATION_INFO, ri, sizeof ri), OK);
+    if (scsv) {
+        h.suites[h.suites_len++] = NK_TLS12_SCSV_RENEG >> 8;
+        h.suites[h.suites_len++] = NK_TLS12_SCSV_RENEG & 0xff;
+    }
+    ASSERT_EQ(tp_hello_write(&h, &out), OK);
+    ASSERT_EQ(nk_send_handshake(&c->tls, out.p, out.len), OK);
+    nk_buf_free(&out);
+}
+
+/* RFC 5746 §3.7: "If the SCSV is present, the server MUST abort the
+ * handshake", and "The server MUST verify that the "renegotiation_info"
+ * extension is present": handshake_failure both. The control: the same
+ * hello with the extension and no SCSV is accepted (the server answers; the
+ * client, which started nothing, then finds its ServerHello unexpected). */
+TEST_F(reneg, client_hello_scsv_or_no_info)
+{
+    static const int cases[3][2] = { { 0, 0 }, { 1, 1 }, { 1, 0 } };   /* info, scsv */
+    for (int k = 0; k < 3; k++) {
+        int info = cases[k][0], scsv = cases[k][1];
+        struct tp_pair *p = &self->p;
+        if (k) {   /* a fresh pair for each case */
+            tp_free(p);
+            ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+            for (int s = 0; s < 2; s++)
+                ASSERT_EQ(SSL_ioctl(p->h[s], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+        }
+        nk_buf_free(&first_ch);
+        ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], NKTLS_FLAG_ALLOW_RENEGOTIATION), OK);
+        p->hook = keep_first_ch;
+        ASSERT_EQ(tp_handshake(p), OK);
+        p->hook = NULL;
+        send_crafted_hello(_metadata, p, info, scsv);
+        ASSERT_EQ(tp_pump(p), OK);
+        if (k < 2) {
+            check_fail(_metadata, p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
+        } else {
+            ASSERT_NOT_NULL(p->c[TP_SERVER]->hs);
+            ASSERT_EQ(p->c[TP_SERVER]->hs->secure_reneg, 1);
+            check_fail(_metadata, p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
+        }
+    }
+    nk_buf_free(&first_ch);
+}
+
 /* RFC 5746 §3.5: the ServerHello's must carry both saved verify_data; a
  * wrong server_verify_data is handshake_failure at the client. */
 TEST_F(reneg, server_verify_data_wrong)
