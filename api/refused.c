@@ -1,7 +1,7 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * renegotiation, 0-RTT data and a server-side PSK store. A program that
- * calls them must still link and must learn at run time, not by a crash:
- * each checks its connection instance (ERR_SSL_BAD_ID) and answers
+ * 0-RTT data's absence and a server-side PSK store. A program that calls
+ * them must still link and must learn at run time, not by a crash: each
+ * checks its connection instance (ERR_SSL_BAD_ID) and answers
  * ERR_NOT_SUPPORTED, except where the request is for the feature's absence
  * (no early data, no callback), which nktls honours with OK. docs/porting.md
  * lists them. One has an honest answer of its own: SSL_isSessionDTLS is
@@ -50,15 +50,6 @@ NK_API MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t cb)
 NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
 {
     return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- renegotiation: TLS 1.3 has none; SSL_sendKeyUpdateRequest renews keys ---- */
-
-NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
 }
 
 /* ---- 0-RTT: a server skips early data, a client sends none ---- */

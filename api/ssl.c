@@ -5,6 +5,7 @@
 #include "drive/async.h"
 #include "handshake/hs.h"
 #include "handshake/tls12_resume.h"
+#include "drive/clock.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
@@ -224,6 +225,7 @@ NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
     NK_CHECK(len >= 0, ERR_INVALID_ARG);
     if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
+    c->now = nk_wall_ms();   /* maxTimerCountForRehandShake counts from the last handshake */
     if (c->ktls_tx && !c->is_async)
         NK_TRY(nk_fail(c, nk_drive_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
     else

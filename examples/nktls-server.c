@@ -27,13 +27,15 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [--ocsp FILE] [--heartbeat] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--ocsp FILE] [--heartbeat] [--allow-renegotiation]\n"
+    "         [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
     "  --ocsp FILE: a DER OCSP response for the certificate, stapled for clients that ask\n"
     "  --heartbeat: answer TLS 1.2 clients' heartbeat requests (RFC 6520; -v logs each)\n"
+    "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -44,6 +46,7 @@ static struct {
     certStorePtr store;
     int verify_client;
     int heartbeat;             /* --heartbeat */
+    int allow_reneg;           /* --allow-renegotiation */
     int www;
     const char *root;          /* --root: serve files from here */
     struct http_files files;
@@ -116,11 +119,13 @@ static MSTATUS setup_conn(sbyte4 conn)
 {
     MSTATUS st = ex_apply_opts(conn, &cfg.tls);
 
-    if (st == OK && cfg.verify_client) {
+    if (st == OK && (cfg.verify_client || cfg.allow_reneg)) {
         ubyte4 flags = 0;
         st = SSL_getSessionFlags(conn, &flags);
+        flags |= cfg.verify_client ? SSL_FLAG_REQUIRE_MUTUAL_AUTH : 0;
+        flags |= cfg.allow_reneg ? NKTLS_FLAG_ALLOW_RENEGOTIATION : 0;
         if (st == OK)
-            st = SSL_setSessionFlags(conn, flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+            st = SSL_setSessionFlags(conn, flags);
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
@@ -544,7 +549,8 @@ static void staple_ocsp(const char *file)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
+       OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -573,6 +579,7 @@ static const struct option long_opts[] = {
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
+    { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -616,6 +623,7 @@ int main(int argc, char **argv)
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
         case OPT_OCSP: ocsp = optarg; break;
         case OPT_HEARTBEAT: cfg.heartbeat = 1; break;
+        case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

@@ -123,7 +123,8 @@ struct nk_hs {
     uint8_t etm;                     /* encrypt_then_mac (RFC 7366): client offered / both agreed */
     uint8_t ems;                     /* both ends sent extended_master_secret */
     uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
-    uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
+    uint8_t secure_reneg;            /* the peer signalled RFC 5746 support */
+    uint8_t reneg;                   /* this handshake renegotiates (handshake/tls12_reneg.c) */
     uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 
@@ -160,6 +161,9 @@ struct nk_hs {
 #define NK_HS_NEXT OK
 #define NK_HS_ALT  ((MSTATUS)1)
 #define NK_HS_ALT2 ((MSTATUS)2)
+/* The message was dealt with where it came and the state stays (a refused
+ * renegotiation: handshake/tls12_reneg.c). */
+#define NK_HS_STAY ((MSTATUS)3)
 
 typedef MSTATUS (*nk_hs_handler)(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t raw_len);
 struct nk_step {

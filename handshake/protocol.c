@@ -64,6 +64,8 @@ static int outcome(const struct nk_step *row, MSTATUS st)
         return row->next;
     if (st == NK_HS_ALT)
         return row->alt;
+    if (st == NK_HS_STAY)
+        return row->state;
     return st == NK_HS_ALT2 ? row->alt2 : ST_NONE;
 }
 

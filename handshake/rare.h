@@ -9,9 +9,20 @@
 
 #include "handshake/heartbeat.h"
 
+/* What TLS 1.2 renegotiation keeps between handshakes (handshake/tls12_reneg.c):
+ * the rate limit of client-started ones (a server's), the automatic
+ * renegotiation's counters. */
+struct nk_reneg {
+    int64_t next_ms;   /* rate limit: when the budget is whole again (c->now, ms) */
+    int64_t since_ms;  /* when the last handshake ended */
+    uint64_t sent;     /* application bytes sent since */
+};
+
 struct nk_rare {
     struct nk_hb hb;                       /* heartbeats (handshake/heartbeat.c); mode 0: off */
     funcPtrVersionCallback_t version_cb;   /* SSL_setVersionCallback */
+    struct nk_reneg reneg;                 /* valid while reneg_on */
+    unsigned reneg_on : 1;
 };
 
 /* The connection's, allocated (zeroed) if it had none. */

@@ -100,6 +100,10 @@ struct nk_config {
                                     * handshake for the post-handshake rows */ \
     unsigned rare_on : 1;          /* rare holds state of features few connections \
                                     * use (handshake/rare.h) */ \
+    /* TLS 1.2 renegotiation (handshake/tls12_reneg.c) */ \
+    unsigned secure_reneg : 1;     /* the peer signalled RFC 5746 in the last handshake */ \
+    unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
+    unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
@@ -147,7 +151,8 @@ struct nk_config {
      * kept only where post-handshake authentication may follow (RFC 8446 \
      * §4.6.2, handshake/tls13_pha.c); or, while rare_on, the state of \
      * rare features, which a TLS 1.3 connection no longer needs once its \
-     * handshake completes (handshake/rare.h) */ \
+     * handshake completes (handshake/rare.h: heartbeats, the version \
+     * callback, TLS 1.2 renegotiation's counters) */ \
     union { \
         void *pha_md; \
         struct nk_rare *rare; \
