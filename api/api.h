@@ -12,4 +12,7 @@ void nk_settings_defaults(void);
 static inline sslSettings *nk_settings(void) { return &nk_config.ssl; }
 static inline const struct nk_limits *nk_limits(void) { return &nk_config.limits; }
 
+/* SSL_ioctl's 0-RTT settings (api/early.c); ERR_NOT_SUPPORTED for any other. */
+MSTATUS nk_api_early_ioctl(sbyte4 h, ubyte4 setting, void *value) NK_MUST;
+
 #endif

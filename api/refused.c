@@ -1,10 +1,10 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, a server-side PSK store, and the
- * client-certificate and version callbacks. A program that calls them must
- * still link and must learn at run time, not by a crash: each checks its
- * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
- * where the request is for the feature's absence (no heartbeats, no early
- * data, no callback), which nktls honours with OK. docs/porting.md lists them.
+ * heartbeats, renegotiation, a server-side PSK store, and the
+ * client-certificate and version callbacks (0-RTT data is api/early.c's). A
+ * program that calls them must still link and must learn at run time, not by
+ * a crash: each checks its connection instance (ERR_SSL_BAD_ID) and answers
+ * ERR_NOT_SUPPORTED, except where the request is for the feature's absence
+ * (no heartbeats, no callback), which nktls honours with OK. docs/porting.md lists them.
  * One has an honest answer of its own: SSL_isSessionDTLS is FALSE (every
  * connection is TLS). */
 #include "api/api.h"
@@ -77,34 +77,6 @@ NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
     GET(h, c);
     (void)c;
     return ERR_NOT_SUPPORTED;
-}
-
-/* ---- 0-RTT: a server skips early data, a client sends none ---- */
-
-NK_API MSTATUS SSL_setMaxEarlyDataSize(sbyte4 h, sbyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setRecvEarlyDataSize(sbyte4 h, sbyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setEarlyData(sbyte4 h, ubyte *data, ubyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationData_t cb)
-{
-    return cb ? ERR_NOT_SUPPORTED : OK;
 }
 
 /* ---- a server-side PSK store: nktls's tickets are sealed and stateless ---- */

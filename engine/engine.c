@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/early.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -149,8 +150,14 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
     case NK_CT_ALERT:
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
-        return nk_hs_input(&c->tls, data, n);
+        NK_TRY(nk_hs_input(&c->tls, data, n));
+        /* 0-RTT data kept during the handshake is read first (tls13_early.c). */
+        if (c->early && c->status == SSL_CONNECTION_OPEN && !c->app_len)
+            nk_early_to_app(&c->tls, &c->app, &c->app_len);
+        return OK;
     case NK_CT_APPLICATION_DATA:
+        if (!c->rd_app && c->early)   /* accepted 0-RTT data, or unexpected_message */
+            return nk_early_server_data(&c->tls, data, n);
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
             c->app = data;
@@ -350,6 +357,8 @@ void nk_app_ack(struct nk_conn *c, size_t n)
     c->app_len -= n;
     if (!c->app_len) {
         c->app = NULL;
+        if (c->early)
+            nk_early_drained(&c->tls);
         if (c->in_start == c->in.len)
             c->in.len = c->in_start = 0;
         else if (c->readahead && c->err >= 0)
@@ -383,6 +392,7 @@ void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
     nk_pha_free(&c->tls);
+    nk_early_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     nk_hs_input_free(&c->tls);

@@ -25,6 +25,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_early;
 struct nk_sig_prefs;
 struct certStore;
 
@@ -140,7 +141,8 @@ struct nk_config {
     /* TLS 1.3: the transcript through the client's Finished (an EVP_MD_CTX), \
      * kept only where post-handshake authentication may follow (RFC 8446 \
      * §4.6.2, handshake/tls13_pha.c) */ \
-    void *pha_md;
+    void *pha_md; \
+    struct nk_early *early;        /* TLS 1.3 0-RTT data, once asked for (handshake/early.h) */
 
 struct nk_tls {
     NK_TLS_FIELDS

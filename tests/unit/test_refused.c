@@ -10,7 +10,6 @@ static sbyte4 on_version(ubyte4 s, ubyte4 c, MSTATUS st) { return OK; }
 static MSTATUS on_ca(sbyte4 h, SizedBuffer *cas, ubyte4 n) { return OK; }
 static MSTATUS on_cert(sbyte4 h, SizedBuffer **c, ubyte4 *n, ubyte **k, ubyte4 *kl, ubyte **ca,
                        ubyte4 *nca) { return OK; }
-static sbyte4 on_data(sbyte4 h, ubyte *d, ubyte4 n, dataState s) { return OK; }
 static sbyte4 on_save(sbyte4 h, ubyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p, ubyte4 pl) { return OK; }
 static sbyte4 on_lookup(sbyte4 h, ubyte *id, ubyte4 idl, ubyte **p, ubyte4 *pl, intBoolean *f) { return OK; }
 static sbyte4 on_delete(sbyte4 h, sbyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p) { return OK; }
@@ -29,7 +28,6 @@ TEST(per_connection_answers)
     int fd[2];
     ubyte2 profiles[] = { SRTP_AES128_CM_HMAC_SHA1_80 };
     ubyte4 t = 0;
-    ubyte early[4] = { 1, 2, 3, 4 };
     env_up(2);
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
     sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
@@ -46,12 +44,6 @@ TEST(per_connection_answers)
     REFUSED(SSL_enableHeartbeatSupport(h, peerNotAllowedToSend, NULL));
     REFUSED(SSL_sendHeartbeatMessage(h));
     REFUSED(SSL_initiateRehandshake(h));
-    ACCEPTED(SSL_setMaxEarlyDataSize(h, 0));
-    REFUSED(SSL_setMaxEarlyDataSize(h, 16384));
-    ACCEPTED(SSL_setRecvEarlyDataSize(h, 0));
-    REFUSED(SSL_setRecvEarlyDataSize(h, 16384));
-    ACCEPTED(SSL_setEarlyData(h, NULL, 0));
-    REFUSED(SSL_setEarlyData(h, early, sizeof early));
     ACCEPTED(SSL_setVersionCallback(h, NULL));
     REFUSED(SSL_setVersionCallback(h, on_version));
     ACCEPTED(SSL_setClientCertAuthorityCallback(h, NULL));
@@ -65,7 +57,6 @@ TEST(per_connection_answers)
     ASSERT_EQ(DTLS_isTimerExpired(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_enableHeartbeatSupport(stale, noHeartbeatMessages, NULL), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
-    ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setVersionCallback(stale, NULL), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_populateMutualAuthCertStore(stale, NULL, 0, NULL, 0, NULL, 0), ERR_SSL_BAD_ID);
 
@@ -79,8 +70,6 @@ TEST(per_connection_answers)
 /* Process-wide callbacks: none is what nktls does already. */
 TEST(global_callbacks)
 {
-    ACCEPTED(SSL_setReceiveApplicationDataCallback(NULL));
-    REFUSED(SSL_setReceiveApplicationDataCallback(on_data));
     ACCEPTED(SSL_setServerSavePSKCallback(NULL));
     REFUSED(SSL_setServerSavePSKCallback(on_save));
     ACCEPTED(SSL_setServerLookupPSKCallback(NULL));
