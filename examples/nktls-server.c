@@ -27,11 +27,13 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--max-early-data BYTES] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
+    "  --max-early-data BYTES: tickets allow this much TLS 1.3 0-RTT data, and a\n"
+    "  resumed client's early data up to it is accepted (read before the rest)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -49,6 +51,7 @@ static struct {
     long count;
     long hs_timeout_ms;        /* 0: the library's default */
     long idle_timeout_ms;      /* -1: not given */
+    long max_early;            /* --max-early-data: 0-RTT bytes our tickets allow */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -111,6 +114,8 @@ static MSTATUS setup_conn(sbyte4 conn)
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
+    if (st == OK && cfg.max_early)
+        st = SSL_setMaxEarlyDataSize(conn, (sbyte4)cfg.max_early);
     return st;
 }
 
@@ -515,7 +520,7 @@ static void setup_root(void)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_MAX_EARLY, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -542,6 +547,7 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "max-early-data", required_argument, NULL, OPT_MAX_EARLY },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -583,6 +589,7 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_MAX_EARLY: cfg.max_early = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
