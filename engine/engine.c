@@ -95,6 +95,10 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
     *len = 0;
     if (c->app_len || c->err < 0 || c->got_close_notify || in_ensure(c) < 0)
         return NULL;
+    /* Drivers use read data in place until they ask for more input: 0-RTT
+     * data that was read is freed only now. */
+    if (c->early)
+        nk_early_drained(&c->tls);
     if (c->in_start) {
         nk_buf_consume(&c->in, c->in_start);
         c->in_start = 0;
@@ -357,8 +361,6 @@ void nk_app_ack(struct nk_conn *c, size_t n)
     c->app_len -= n;
     if (!c->app_len) {
         c->app = NULL;
-        if (c->early)
-            nk_early_drained(&c->tls);
         if (c->in_start == c->in.len)
             c->in.len = c->in_start = 0;
         else if (c->readahead && c->err >= 0)
@@ -382,6 +384,8 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
 
 void nk_engine_park(struct nk_conn *c)
 {
+    if (c->early && !c->app_len)
+        nk_early_drained(&c->tls);
     if (c->rd) {
         nk_rec_park(c->rd);
         nk_rec_park(c->wr);

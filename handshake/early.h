@@ -89,6 +89,8 @@ int nk_early_to_app(struct nk_tls *c, uint8_t **app, uint32_t *app_len);
 /* The application data waiting is early data from our own buffer (not bytes
  * read past the handshake: the kernel may take over the socket). */
 int nk_early_app_is_ours(const struct nk_tls *c, const uint8_t *app);
+/* The application has read it all and no driver still points into it (the
+ * engine asks for input again, or parks an idle connection): free it. */
 void nk_early_drained(struct nk_tls *c);
 unsigned nk_early_status(const struct nk_tls *c);
 

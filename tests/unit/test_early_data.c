@@ -306,8 +306,8 @@ TEST(ticket_age_disagrees_rejected)
     ASSERT_EQ(SSL_setEarlyData(p.h[TP_CLIENT], (ubyte *)EARLY, sizeof EARLY - 1), OK);
     ASSERT_EQ(tp_handshake(&p), OK);
     ASSERT_TRUE(NKTLS_isSessionResumed(p.h[TP_SERVER]));
-    ASSERT_EQ(status_of(&p, TP_SERVER), SSL_EARLY_DATA_REJECTED);
-    ASSERT_EQ(status_of(&p, TP_CLIENT), SSL_EARLY_DATA_REJECTED);
+    ASSERT_EQ(status_of(&p, TP_SERVER), (ubyte4)SSL_EARLY_DATA_REJECTED);
+    ASSERT_EQ(status_of(&p, TP_CLIENT), (ubyte4)SSL_EARLY_DATA_REJECTED);
     ASSERT_EQ(p.rx[TP_SERVER].len, 0u);
     tp_free(&p);
 }
@@ -323,7 +323,7 @@ TEST(replayed_client_hello_rejected)
     p.hook_arg = &s;
     ASSERT_EQ(SSL_setEarlyData(p.h[TP_CLIENT], (ubyte *)EARLY, sizeof EARLY - 1), OK);
     ASSERT_EQ(tp_handshake(&p), OK);
-    ASSERT_EQ(status_of(&p, TP_SERVER), SSL_EARLY_DATA_ACCEPTED);
+    ASSERT_EQ(status_of(&p, TP_SERVER), (ubyte4)SSL_EARLY_DATA_ACCEPTED);
     ASSERT_EQ(p.rx[TP_SERVER].len, sizeof EARLY - 1);
     /* The attacker sends the first flight again (ClientHello, CCS, the 0-RTT
      * record) to a second server connection of the same process. */
@@ -345,7 +345,7 @@ TEST(replayed_client_hello_rejected)
     ASSERT_TRUE(c2->hs && c2->hs->psk_ok);
     ubyte4 st = 99;           /* ... without the early data: skipped, never delivered */
     ASSERT_EQ(SSL_ioctl(h2, SSL_GET_EARLY_DATA_STATUS, &st), OK);
-    ASSERT_EQ(st, SSL_EARLY_DATA_REJECTED);
+    ASSERT_EQ(st, (ubyte4)SSL_EARLY_DATA_REJECTED);
     ASSERT_TRUE(c2->early->replayed);
     ASSERT_EQ(c2->app_len, 0u);
     ASSERT_EQ(c2->early->data.len, 0u);
@@ -376,7 +376,7 @@ TEST(receive_callback_gets_early_data)
     ASSERT_EQ(SSL_setEarlyData(p.h[TP_CLIENT], (ubyte *)EARLY, sizeof EARLY - 1), OK);
     ASSERT_EQ(tp_handshake(&p), OK);
     ASSERT_EQ(g_cb_calls, 1);
-    ASSERT_EQ(g_cb_state, DATA_STATE_EARLY);
+    ASSERT_EQ((int)g_cb_state, (int)DATA_STATE_EARLY);
     ASSERT_EQ(g_cb_data.len, sizeof EARLY - 1);
     ASSERT_MEM_EQ(g_cb_data.p, EARLY, sizeof EARLY - 1);
     ASSERT_EQ(p.rx[TP_SERVER].len, 0u);   /* not a second time through SSL_recv */
