@@ -71,9 +71,9 @@ void nk_early_ticket_exts(const struct nk_tls *c, struct nk_wr *w);
 int nk_early_client_offer(struct nk_tls *c);
 /* After the ClientHello went out: the data under the early key. */
 MSTATUS nk_early_client_send(struct nk_tls *c) NK_MUST;
-/* A HelloRetryRequest: the early data was refused; the second ClientHello goes
- * in the clear again. */
-MSTATUS nk_early_client_hrr(struct nk_tls *c) NK_MUST;
+/* A HelloRetryRequest (or a TLS 1.2 ServerHello): the early data was refused;
+ * what we send next (the second ClientHello, an alert) goes in the clear. */
+MSTATUS nk_early_client_refused(struct nk_tls *c) NK_MUST;
 /* After ServerHello: does the write key stay the early one for now? */
 int nk_early_client_sending(const struct nk_tls *c);
 /* EncryptedExtensions' early_data (x), or NULL once the block is read without it. */

@@ -258,7 +258,7 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     NK_TRY(nk_transcript_set_hash(&hs->tr, c->suite->hash));
     NK_TRY(nk_transcript_hrr_reset(&hs->tr));
     NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
-    NK_TRY(nk_early_client_hrr(c));
+    NK_TRY(nk_early_client_refused(c));
     if (!c->ccs_sent)
         NK_TRY(nk_send_ccs(c));   /* D.4: the CCS goes before our second flight */
     NK_TRY(send_client_hello(c));
@@ -273,6 +273,12 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
 static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
                               uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
 {
+    /* D.3: "A client that attempts to send 0-RTT data MUST fail a connection
+     * if it receives a ServerHello with TLS 1.2 or older." */
+    if (nk_early_client_sending(c)) {
+        NK_TRY(nk_early_client_refused(c));   /* the alert goes in the clear */
+        return ERR_SSL_EARLY_DATA_DOWNGRADE;
+    }
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET

@@ -231,7 +231,7 @@ MSTATUS nk_early_client_send(struct nk_tls *c)
     return nk_send_records(c, NK_CT_APPLICATION_DATA, e->data.p, e->data.len);
 }
 
-MSTATUS nk_early_client_hrr(struct nk_tls *c)
+MSTATUS nk_early_client_refused(struct nk_tls *c)
 {
     struct nk_early *e = early_of(c);
     if (!e || !e->offered)

@@ -296,6 +296,31 @@ TEST(more_than_max_early_data_is_unexpected_message)
     tp_free(&p);
 }
 
+TEST(tls12_answer_to_early_data_fails)
+{
+    struct tp_pair p;
+    struct seen w = { 0 };
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(pair_new(&p, &allow), OK);
+    p.hook = watch_client;
+    p.hook_arg = &w;
+    ASSERT_EQ(SSL_ioctl(p.h[TP_SERVER], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+    ASSERT_EQ(SSL_setEarlyData(p.h[TP_CLIENT], (ubyte *)EARLY, sizeof EARLY - 1), OK);
+    ASSERT_NE(tp_handshake(&p), OK);
+    /* RFC 8446 D.3: a client that sent 0-RTT data fails on a TLS 1.2
+     * ServerHello, with protocol_version in the clear (a TLS 1.2 server has no
+     * early key): its last record is the bare alert. */
+    ASSERT_EQ(p.c[TP_CLIENT]->err, ERR_SSL_EARLY_DATA_DOWNGRADE);
+    ASSERT_EQ(p.c[TP_CLIENT]->alert_out, NK_ALERT_PROTOCOL_VERSION);
+    ASSERT_EQ(status_of(&p, TP_CLIENT), (ubyte4)SSL_EARLY_DATA_REJECTED);
+    ASSERT_GE(w.bytes.len, 7u);
+    const uint8_t alert[7] = { NK_CT_ALERT, 3, 3, 0, 2, SSLALERTLEVEL_FATAL, NK_ALERT_PROTOCOL_VERSION };
+    ASSERT_MEM_EQ(w.bytes.p + w.bytes.len - 7, alert, 7);
+    nk_buf_free(&w.bytes);
+    tp_free(&p);
+}
+
 TEST(ticket_age_disagrees_rejected)
 {
     struct tp_pair p;
