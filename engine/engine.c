@@ -215,6 +215,8 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
         NK_TRY(st);
         if (hs)
             hs->early_skip = 0;   /* §4.2.10: the client's second flight has begun */
+        if (c->early)
+            NK_TRY(nk_early_server_record(&c->tls, type, data, n));
     } else if (type == NK_CT_APPLICATION_DATA && hs && hs->early_skip) {
         return skip_early_data(c, rec);   /* after a HelloRetryRequest */
     } else {

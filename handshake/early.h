@@ -56,6 +56,9 @@ MSTATUS nk_early_server_decide(struct nk_tls *c, const struct nk_client_hello *c
  * client_early_traffic_secret's. */
 MSTATUS nk_early_server_ee(struct nk_tls *c, struct nk_wr *w) NK_MUST;
 int nk_early_accepted(const struct nk_tls *c);
+/* A record opened under the read key: while it is the early key, only 0-RTT
+ * data, alerts and EndOfEarlyData may come (§4.5); else unexpected_message. */
+MSTATUS nk_early_server_record(const struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
 /* A record of 0-RTT application data, opened. */
 MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n) NK_MUST;
 /* EndOfEarlyData's row (§4.5). */

@@ -148,6 +148,19 @@ MSTATUS nk_early_server_ee(struct nk_tls *c, struct nk_wr *w)
     return OK;
 }
 
+MSTATUS nk_early_server_record(const struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n)
+{
+    struct nk_early *e = early_of(c);
+    if (!e || !e->reading || type != NK_CT_HANDSHAKE)
+        return OK;
+    /* §4.5: the client's Finished comes under the handshake key, after
+     * EndOfEarlyData: no other handshake message is read under the early key
+     * (a record that begins with EndOfEarlyData ends with it: a message never
+     * spans a key change, handshake/hs_input.c). */
+    NK_CHECK(n && d[0] == NK_HS_END_OF_EARLY_DATA, ERR_SSL_UNEXPECTED_MESSAGE);
+    return OK;
+}
+
 MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n)
 {
     struct nk_early *e = early_of(c);

@@ -215,6 +215,46 @@ TEST(missing_end_of_early_data_fails)
     tp_free(&p);
 }
 
+/* A client that sends its Finished under the early key, with no
+ * EndOfEarlyData: the early key reads nothing but 0-RTT data, alerts and
+ * EndOfEarlyData (§4.5). The test seals the record with the client's early
+ * key, at the sequence number after the 0-RTT record. */
+struct forge {
+    struct tp_crypt k;
+    unsigned n;
+};
+
+static void finished_under_early_key(struct tp_pair *p, int dir, struct nk_buf *rec, void *arg)
+{
+    struct forge *f = arg;
+    if (dir != TP_C2S || f->n++ != 3)
+        return;
+    uint8_t fin[4 + 32] = { NK_HS_FINISHED, 0, 0, 32 };
+    rec->len = 0;
+    (void)!tp_crypt_seal(&f->k, NK_CT_HANDSHAKE, fin, sizeof fin, 0, rec);
+}
+
+TEST(finished_under_early_key_is_unexpected)
+{
+    struct tp_pair p;
+    struct forge f = { 0 };
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(pair_new(&p, &allow), OK);
+    ASSERT_EQ(SSL_setEarlyData(p.h[TP_CLIENT], (ubyte *)EARLY, sizeof EARLY - 1), OK);
+    ASSERT_EQ(tp_start(&p), OK);   /* ClientHello, CCS and the 0-RTT record are queued */
+    struct nk_conn *c = p.c[TP_CLIENT];
+    ASSERT_TRUE(c->early && c->early->sending);
+    ASSERT_EQ(tp_crypt_init(&f.k, nk_suite_by_id(c->hs->offer->suite), c->early->secret, 1), OK);
+    p.hook = finished_under_early_key;
+    p.hook_arg = &f;
+    ASSERT_EQ(tp_pump(&p), OK);
+    ASSERT_EQ(p.c[TP_SERVER]->err, ERR_SSL_UNEXPECTED_MESSAGE);
+    ASSERT_EQ(p.c[TP_SERVER]->alert_out, NK_ALERT_UNEXPECTED_MESSAGE);
+    tp_crypt_free(&f.k);
+    tp_free(&p);
+}
+
 TEST(end_of_early_data_out_of_place)
 {
     struct tp_pair p;
