@@ -95,4 +95,7 @@ TEST(early_data_then_kernel)
     env_down();
 }
 
-TEST_HARNESS_MAIN
+int main(int argc, char **argv)
+{
+    return api_env_main(argc, argv);
+}
