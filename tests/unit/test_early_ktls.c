@@ -85,6 +85,7 @@ TEST(early_data_then_kernel)
     ST_EQ(p.s.st[2], OK);
     ST_EQ(p.s.st[3], OK);
     /* The kept early data does not hold the kernel back ("data already read"). */
+    TH_LOG("server rx: %s (%s)", p.s.u[1] == NKTLS_LAYER_KERNEL ? "kernel" : "software", p.s.text);
     if (kernel_tls()) {
         EXPECT_EQ(p.s.u[1], (ubyte4)NKTLS_LAYER_KERNEL) TH_LOG("server rx: %s", p.s.text);
     } else {
