@@ -76,7 +76,7 @@
     X(ERR_SSL_KTLS_NO_REKEY,                 -7542, "KeyUpdate needs a kernel rekey this kernel cannot do") \
     X(ERR_SSL_BAD_BINDER,                    -7543, "PSK binder does not verify") \
     X(ERR_SSL_MESSAGE_TOO_LONG,              -7544, "handshake message longer than its type allows") \
-    X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
+    X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more 0-RTT data than allowed (the ticket's max_early_data_size, or the limit on skipped data)") \
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
     X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
