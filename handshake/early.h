@@ -5,7 +5,9 @@
  *
  * The state is rare: a connection holds it behind one pointer (c->early),
  * allocated only when the application asks for early data on it
- * (SSL_setEarlyData, SSL_setMaxEarlyDataSize, SSL_setRecvEarlyDataSize). */
+ * (SSL_setEarlyData, SSL_setMaxEarlyDataSize, SSL_setRecvEarlyDataSize), or
+ * when a ticket that allows 0-RTT meets a process-wide receive bound
+ * (SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA). */
 #ifndef NK_EARLY_H
 #define NK_EARLY_H
 

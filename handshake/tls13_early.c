@@ -75,6 +75,11 @@ void nk_early_server_ticket(struct nk_tls *c, const struct nk_ticket_state *t, u
                             const uint8_t *binder, size_t binder_len)
 {
     struct nk_early *e = early_of(c);
+    /* A connection that set nothing itself takes the process-wide receive
+     * bound (SSL_Settings_Ioctl's SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA);
+     * without memory for the state, the early data is only skipped. */
+    if (!e && t->max_early && c->cfg->ssl.recvMaxEarlyData && nk_early_get(c, &e) == OK)
+        e->recv_max = c->cfg->ssl.recvMaxEarlyData;
     if (!e || binder_len > sizeof e->binder)
         return;
     e->ticket_ok = t->max_early > 0;
@@ -108,7 +113,8 @@ MSTATUS nk_early_server_decide(struct nk_tls *c, const struct nk_client_hello *c
     /* §4.2.10: the PSK is the first identity's (the only one we look at), the
      * suite the ticket's, the ALPN protocol the ticket's (its binding, checked
      * with the ticket), and no HelloRetryRequest came between. */
-    uint32_t recv_max = e->recv_max ? e->recv_max : e->max_ticket;
+    uint32_t recv_max = e->recv_max ? e->recv_max
+                        : e->max_ticket ? e->max_ticket : c->cfg->ssl.recvMaxEarlyData;
     int ok = hs->psk_ok && e->ticket_ok && !hs->hrr && e->ticket_suite == c->suite->id
              && e->ticket_max <= recv_max && age_fresh(c, e);
     if (ok) {

@@ -307,6 +307,24 @@ TEST(after_hello_retry_rejected)
     resume_expect(_metadata, &hrr, SSL_EARLY_DATA_REJECTED, TRUE);
 }
 
+/* The process-wide receive bound serves a connection that set none itself
+ * (a server of a fleet that shares ticket keys: another issued the ticket). */
+TEST(process_wide_receive_bound)
+{
+    struct opts none = { .max_early = -1, .recv_early = -1 };
+    ubyte4 v = 99;
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(SSL_Settings_Ioctl(SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA, (void *)(uintptr_t)4096), OK);
+    ASSERT_EQ(SSL_Settings_Ioctl(SSL_SETTINGS_GET_RECV_MAX_EARLY_DATA, &v), OK);
+    ASSERT_EQ(v, 4096u);
+    resume_expect(_metadata, &none, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(SSL_Settings_Ioctl(SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA, (void *)(uintptr_t)100), OK);
+    resume_expect(_metadata, &none, SSL_EARLY_DATA_REJECTED, TRUE);   /* the ticket allows more */
+    ASSERT_EQ(SSL_Settings_Ioctl(SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA, NULL), OK);
+}
+
 TEST(over_receive_limit_rejected)
 {
     struct opts small = allow;
