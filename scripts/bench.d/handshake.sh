@@ -12,9 +12,12 @@
 #                TLS 1.2 (ECDHE-ECDSA AES-128-GCM, extended master secret,
 #                one session ticket), P-256: nktls-server and nginx, full and
 #                resumed (modes full12 and resume12).
+#                NKTLS_BENCH_HS_SERVERS / NKTLS_BENCH_HS_KEYS (space-separated)
+#                run only those servers / certificate keys (default: all).
 # shellcheck shell=bash
 
-HS_SERVERS=(nktls-uring nginx openssl gnutls)
+read -r -a HS_SERVERS <<<"${NKTLS_BENCH_HS_SERVERS:-nktls-uring nginx openssl gnutls}"
+read -r -a HS_KEYS <<<"${NKTLS_BENCH_HS_KEYS:-p256 rsa2048}"
 HS12_SERVERS=(nktls-uring nginx)
 HS_CONC=32
 
@@ -50,7 +53,7 @@ hs_table() {
     echo "== handshake: TLS 1.3, X25519, $CIPHER; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $PIN_NOTE"
     echo "   nktls-load closed loop, $HS_CONC connections, 1 thread, ${LOAD_SECS} s x ${R[hs_reps]} (median)"
     echo "   per CPU-s: handshakes per second of server CPU time (user+sys of its processes)"
-    for key in p256 rsa2048; do
+    for key in "${HS_KEYS[@]}"; do
         echo
         echo "-- $([ "$key" = p256 ] && echo "ECDSA P-256" || echo "RSA-2048") server certificate"
         printf '   %-28s %11s %9s %11s %9s %9s %9s %7s %7s\n' server "full/CPU-s" "full/s" \
@@ -128,7 +131,7 @@ section_handshake() {
     LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 4 1)}
     R[hs_reps]=$reps
     echo "# handshake: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
-    for key in p256 rsa2048; do
+    for key in "${HS_KEYS[@]}"; do
         for srv in "${HS_SERVERS[@]}"; do
             say "handshake: $srv, $key"
             if ! server_start "$srv" "$key"; then
