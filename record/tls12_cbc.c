@@ -353,10 +353,10 @@ static MSTATUS cbc_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint
     { .name = name_, .hdr_len = NK_REC_HDR, \
       /* IV, a SHA-1 MAC and one byte of padding at least */ \
       .overhead = BLOCK + 20 + 1, \
-      /* Content, a SHA-384 MAC and padding to the next block fit the \
-       * buffer TLS 1.3's records are sized for; more padding than that \
-       * (§6.2.3.2 allows up to 255 bytes) is record_overflow. */ \
-      .max_body = NK_MAX_CIPHER, \
+      /* §6.2.3: "The length (in bytes) of the following \
+       * TLSCiphertext.fragment. The length MUST NOT exceed 2^14 + 2048." \
+       * (the engine's receive buffer grows to it when a CBC key reads). */ \
+      .max_body = NK_MAX_CIPHER12, \
       .parse = nk_rec_tls_parse, .header = nk_rec_tls_header, .install = install_, \
       .seal = cbc_seal, .open = cbc_open }
 

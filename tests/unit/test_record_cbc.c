@@ -276,6 +276,58 @@ TEST_F(cbc, other_order_refused)
     nk_rec_clear(&other);
 }
 
+/* RFC 5246 §6.2.3: a TLSCiphertext fragment of up to 2^14 + 2048 bytes is
+ * taken (2^14 of content, a MAC and up to 255 bytes of padding are more
+ * than TLS 1.3's 2^14 + 256), one byte more is record_overflow; content
+ * over 2^14 behind a good MAC and padding is record_overflow too (§6.2.1). */
+TEST_F(cbc, longest_records)
+{
+    const int etm = variant->etm;
+    const size_t m = etm ? 0 : self->s->tag_len;
+    static uint8_t p[NK_MAX_CIPHER12], rec[NK_REC_HDR + NK_MAX_CIPHER12 + 64];
+    uint8_t *data, type;
+    size_t len;
+    struct nk_rec h;
+    EXPECT_EQ(self->ops->max_body, NK_MAX_CIPHER12);
+    nk_store16(rec + 3, NK_MAX_CIPHER12);
+    rec[0] = NK_CT_APPLICATION_DATA, rec[1] = rec[2] = 3;
+    EXPECT_EQ(nk_rec_peek_header(self->ops, rec, NK_REC_HDR, &h), NK_REC_SHORT);
+    nk_store16(rec + 3, NK_MAX_CIPHER12 + 1);
+    EXPECT_EQ(nk_rec_peek_header(self->ops, rec, NK_REC_HDR, &h), ERR_SSL_RECORD_OVERFLOW);
+    for (size_t content = NK_MAX_PLAIN; content <= NK_MAX_PLAIN + 16; content += 16) {
+        /* the longest padding that makes whole blocks */
+        size_t padlen = 255 - (content + m + 256) % 16, n = content + m + padlen + 1;
+        ASSERT_EQ(n % 16, 0u);
+        for (size_t i = 0; i < content; i++)
+            p[i] = (uint8_t)(i * 5 + 1);
+        if (!etm)
+            ref_mac(self->s, self->keys, 0, NK_CT_APPLICATION_DATA, content, p, content, p + content);
+        memset(p + content + m, (int)padlen, padlen + 1);
+        size_t rl = make_record(self->s, self->keys, etm, 0, 0, p, n, rec);
+        ASSERT_GT(rl - NK_REC_HDR, (size_t)NK_MAX_CIPHER);   /* past TLS 1.3's bound */
+        ASSERT_EQ(nk_rec_peek_header(self->ops, rec, rl, &h), OK);
+        self->rd.seq = 0;
+        MSTATUS st = self->ops->open(&self->rd, rec, rl, &type, &data, &len);
+        if (content == NK_MAX_PLAIN) {
+            ASSERT_EQ(st, OK);
+            ASSERT_EQ(len, content);
+            ASSERT_MEM_EQ(data, p, content);
+        } else {
+            EXPECT_EQ(st, ERR_SSL_RECORD_OVERFLOW) TH_LOG("content %zu", content);
+        }
+    }
+    /* 2^14 + 2048 bytes of whole blocks that are no record: bad_record_mac,
+     * not record_overflow; 16 more: record_overflow. */
+    for (size_t body = NK_MAX_CIPHER12; body <= NK_MAX_CIPHER12 + 16; body += 16) {
+        rec[0] = NK_CT_APPLICATION_DATA, rec[1] = rec[2] = 3;
+        nk_store16(rec + 3, (uint16_t)body);
+        memset(rec + NK_REC_HDR, 0x77, body);
+        self->rd.seq = 0;
+        EXPECT_EQ(self->ops->open(&self->rd, rec, NK_REC_HDR + body, &type, &data, &len),
+                  body == NK_MAX_CIPHER12 ? ERR_SSL_BAD_RECORD_MAC : ERR_SSL_RECORD_OVERFLOW);
+    }
+}
+
 /* ---- MAC-then-encrypt in constant time (the Lucky Thirteen countermeasure) ---- */
 
 /* The reference verdict for plaintext p[0..n) at sequence number seq, by
