@@ -88,7 +88,7 @@ static const struct nk_rec_ops *in_ops(struct nk_conn *c)
  * §6.2.3), from the moment its key reads. */
 static MSTATUS in_ensure(struct nk_conn *c)
 {
-    size_t body = in_ops(c)->max_body, want = NK_REC_HDR + (body > NK_MAX_CIPHER ? body : NK_MAX_CIPHER);
+    size_t want = nk_rec_room(in_ops(c));
     if (c->in.cap >= want)
         return OK;
     return nk_buf_reserve(&c->in, want - c->in.len);
