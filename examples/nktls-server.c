@@ -27,11 +27,13 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--tickets N] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
+    "  --tickets N: session tickets after a full handshake (default 1; 0: none, so\n"
+    "  TLS 1.2 clients resume by session id)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -49,6 +51,7 @@ static struct {
     long count;
     long hs_timeout_ms;        /* 0: the library's default */
     long idle_timeout_ms;      /* -1: not given */
+    long tickets;              /* -1: not given (the library's default) */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -111,6 +114,8 @@ static MSTATUS setup_conn(sbyte4 conn)
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
+    if (st == OK && cfg.tickets >= 0)
+        st = SSL_ioctl(conn, SSL_SET_NUM_TICKETS, (void *)(uintptr_t)cfg.tickets);
     return st;
 }
 
@@ -515,7 +520,8 @@ static void setup_root(void)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_TICKETS,
+       OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -542,6 +548,7 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "tickets", required_argument, NULL, OPT_TICKETS },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -557,6 +564,7 @@ int main(int argc, char **argv)
 
     ex_prog = "nktls-server";
     cfg.idle_timeout_ms = -1;
+    cfg.tickets = -1;
     while ((opt = ex_getopt(argc, argv, "vh", long_opts)) != -1) {
         switch (opt) {
         case OPT_LISTEN: listen_arg = optarg; break;
@@ -583,6 +591,7 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_TICKETS: cfg.tickets = strcmp(optarg, "0") == 0 ? 0 : ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

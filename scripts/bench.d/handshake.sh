@@ -11,7 +11,10 @@
 #                of the slowest server's closed-loop peak (full, P-256).
 #                TLS 1.2 (ECDHE-ECDSA AES-128-GCM, extended master secret,
 #                one session ticket), P-256: nktls-server and nginx, full and
-#                resumed (modes full12 and resume12).
+#                resumed by ticket (modes full12 and resume12); then each
+#                restarted without tickets (nktls-server --tickets 0, nginx
+#                ssl_session_tickets off with a shared session cache) and
+#                resumed by session id (mode resume12id).
 #                NKTLS_BENCH_HS_SERVERS / NKTLS_BENCH_HS_KEYS (space-separated)
 #                run only those servers / certificate keys (default: all).
 # shellcheck shell=bash
@@ -26,15 +29,17 @@ HS_CONC=32
 hs_measure() {
     local srv=$1 key=$2 mode=$3 raw=$4 reps=$5 i p=hs_$1_$2_$3
     local -a cpu=() wall=() tls=()
-    [ "${mode%12}" = "$mode" ] || tls=("${TLS12_LOAD[@]}")
+    local kind=resume
+    [[ $mode != *12* ]] || tls=("${TLS12_LOAD[@]}")
+    [[ $mode != full* ]] || kind=handshake
     for i in $(seq "$reps"); do
-        if ! load "$p-$i" "$raw" --mode "$([ "${mode%12}" = full ] && echo handshake || echo resume)" "${tls[@]}" \
+        if ! load "$p-$i" "$raw" --mode "$kind" "${tls[@]}" \
             --concurrency "$HS_CONC" --threads 1 --duration "$LOAD_SECS"; then
             R[${p}_err]=${L[err]}
             FAILED=1
             return
         fi
-        if [ "${mode%12}" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
+        if [ "$kind" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
             R[${p}_err]="only ${L[resumed]:-0} of the handshakes resumed"
             FAILED=1
             return
@@ -81,16 +86,19 @@ hs_table() {
     done
     echo
     echo "-- TLS 1.2, ECDSA P-256 server certificate (ECDHE-ECDSA-AES128-GCM-SHA256, X25519)"
-    printf '   %-28s %11s %9s %11s %9s %9s %9s\n' server "full/CPU-s" "full/s" "resum/CPU-s" "resum/s" \
-        "nk/this" "nk/this"
+    printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' server "full/CPU-s" "full/s" \
+        "tick/CPU-s" "tick/s" "id/CPU-s" "id/s" "nk/this" "nk/this" "nk/this"
+    printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' "" "" "" "" "" "" "" full ticket "id"
     for srv in "${HS12_SERVERS[@]}"; do
         local q=hs_${srv}_p256
-        printf '   %-28s %11s %9s %11s %9s %9s %9s\n' "$(server_label "$srv")" \
+        printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' "$(server_label "$srv")" \
             "$(num "${R[${q}_full12_cpu]:-}")" "$(num "${R[${q}_full12_wall]:-}")" \
             "$(num "${R[${q}_resume12_cpu]:-}")" "$(num "${R[${q}_resume12_wall]:-}")" \
+            "$(num "${R[${q}_resume12id_cpu]:-}")" "$(num "${R[${q}_resume12id_wall]:-}")" \
             "$(ratio "${R[hs_nktls-uring_p256_full12_cpu]:-}" "${R[${q}_full12_cpu]:-}")" \
-            "$(ratio "${R[hs_nktls-uring_p256_resume12_cpu]:-}" "${R[${q}_resume12_cpu]:-}")"
-        for m in full12 resume12; do
+            "$(ratio "${R[hs_nktls-uring_p256_resume12_cpu]:-}" "${R[${q}_resume12_cpu]:-}")" \
+            "$(ratio "${R[hs_nktls-uring_p256_resume12id_cpu]:-}" "${R[${q}_resume12id_cpu]:-}")"
+        for m in full12 resume12 resume12id; do
             [ -z "${R[${q}_${m}_err]:-}" ] || printf '   %-28s   %s: %s\n' "" "$m" "${R[${q}_${m}_err]}"
         done
     done
@@ -154,6 +162,21 @@ section_handshake() {
             stop "$SRV"
         done
     done
+    # TLS 1.2 resumption by session id: the servers again, without tickets.
+    if [[ " ${HS_KEYS[*]} " == *" p256 "* ]]; then
+        for srv in "${HS12_SERVERS[@]}"; do
+            [[ " ${HS_SERVERS[*]} " == *" $srv "* ]] || continue
+            say "handshake: $srv, p256, TLS 1.2 by session id"
+            if ! NO_TICKETS=1 server_start "$srv" p256; then
+                R[hs_${srv}_p256_resume12id_err]=$SRV_ERR
+                FAILED=1
+                continue
+            fi
+            load "hs-$srv-p256-id-warm" "$raw" --mode resume "${TLS12_LOAD[@]}" --concurrency 4 --count 50 || true
+            hs_measure "$srv" p256 resume12id "$raw" "$reps"
+            stop "$SRV"
+        done
+    fi
     # The slowest server's peak sets the offered rate for everyone.
     for srv in "${HS_SERVERS[@]}"; do
         local w=${R[hs_${srv}_p256_full_wall]:-}
