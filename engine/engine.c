@@ -5,6 +5,7 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/dtls12.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -64,6 +65,8 @@ int64_t nk_conn_deadline(const struct nk_conn *c)
      * is simply not looked at, so nothing has to clear it. */
     if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
         return 0;
+    if (c->is_dtls && c->dtls->rtx_at)   /* DTLS: the retransmission timer too */
+        return c->hs_deadline && c->hs_deadline < c->dtls->rtx_at ? c->hs_deadline : c->dtls->rtx_at;
     return c->hs_deadline;
 }
 
@@ -71,7 +74,9 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
 {
     if (c->err < 0)
         return c->err;
-    int64_t at = nk_conn_deadline(c);
+    if (c->is_dtls && c->status != SSL_CONNECTION_OPEN)
+        NK_TRY(nk_fail(c, nk_dtls_on_timer(&c->tls, now_ms)));
+    int64_t at = c->is_dtls ? c->hs_deadline : nk_conn_deadline(c);
     if (!at || now_ms < at)
         return OK;
     /* nk_alert_for gives no alert for it: the peer broke no rule. */
@@ -138,6 +143,11 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
         return OK;
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
+}
+
+MSTATUS nk_engine_alert_in(struct nk_conn *c, const uint8_t *d, size_t n)
+{
+    return on_alert(c, d, n);
 }
 
 /* One record's content, after any decryption. */
@@ -382,6 +392,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
+    nk_dtls_free(&c->tls);   /* before nk_pha_free: the two share a pointer */
     nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);

@@ -178,6 +178,8 @@ enum {
     NK_PROTO_TLS13_SERVER,
     NK_PROTO_TLS12_CLIENT,         /* entered from the TLS 1.3 client's ServerHello */
     NK_PROTO_TLS12_SERVER,
+    NK_PROTO_DTLS12_CLIENT,        /* DTLS 1.2 hellos (handshake/dtls12_hello.c), then TLS 1.2's */
+    NK_PROTO_DTLS12_SERVER,
     NK_PROTO_COUNT,
 };
 
@@ -198,6 +200,7 @@ struct nk_protocol {
 
 extern const struct nk_protocol nk_tls13_client, nk_tls13_server;
 extern const struct nk_protocol nk_tls12_client, nk_tls12_server;
+extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;
 
 /* The protocol a connection runs (NK_PROTO_NONE's for an unknown number). */
 const struct nk_protocol *nk_hs_proto(const struct nk_tls *c);

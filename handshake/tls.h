@@ -25,6 +25,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_dtls;
 struct nk_sig_prefs;
 struct certStore;
 
@@ -96,6 +97,7 @@ struct nk_config {
     unsigned proto : 4;            /* the protocol whose state table applies \
                                     * (NK_PROTO_*, handshake/hs.h): it outlives the \
                                     * handshake for the post-handshake rows */ \
+    unsigned is_dtls : 1;          /* DTLS 1.2: c->dtls holds its state */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
@@ -139,8 +141,12 @@ struct nk_config {
     struct nk_hs *hs; \
     /* TLS 1.3: the transcript through the client's Finished (an EVP_MD_CTX), \
      * kept only where post-handshake authentication may follow (RFC 8446 \
-     * §4.6.2, handshake/tls13_pha.c) */ \
-    void *pha_md;
+     * §4.6.2, handshake/tls13_pha.c); a DTLS 1.2 connection (is_dtls) has \
+     * none, and its state in the same room (handshake/dtls12.h) */ \
+    union { \
+        void *pha_md; \
+        struct nk_dtls *dtls; \
+    };
 
 struct nk_tls {
     NK_TLS_FIELDS

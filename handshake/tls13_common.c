@@ -2,6 +2,7 @@
  * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
 #include <openssl/x509.h>
 #include "handshake/hs.h"
+#include "handshake/dtls12.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
@@ -64,6 +65,8 @@ MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w)
     NK_TRY(nk_wr_status(w));
     struct nk_buf *m = &c->hs->msg;
     nk_store24(m->p + 1, (uint32_t)(m->len - 4));
+    if (c->is_dtls)   /* hashed in its DTLS form (handshake/dtls12_flight.c) */
+        return nk_dtls_send_message(c, m->p, m->len, 1);
     NK_TRY(nk_transcript_add(&c->hs->tr, m->p, m->len));
     return nk_send_handshake(c, m->p, m->len);
 }
