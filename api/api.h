@@ -12,4 +12,7 @@ void nk_settings_defaults(void);
 static inline sslSettings *nk_settings(void) { return &nk_config.ssl; }
 static inline const struct nk_limits *nk_limits(void) { return &nk_config.limits; }
 
+/* SSL_ioctl's DTLS_* settings (api/dtls.c); ERR_NOT_SUPPORTED on TLS. */
+MSTATUS nk_api_dtls_ioctl(struct nk_conn *c, ubyte4 setting, uintptr_t v) NK_MUST;
+
 #endif

@@ -126,6 +126,8 @@ static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store,
 {
     struct nk_conn *c;
     MSTATUS st = nk_conn_open(role, fd, store, &nk_config, (const char *)dns, &c);
+    if (st == OK && (st = nk_drive_dtls_adopt(c)) < 0)   /* a UDP socket: DTLS 1.2 */
+        nk_conn_free(c);
     return st < 0 ? st : c->handle;
 }
 
@@ -158,6 +160,8 @@ NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *maste
 {
     struct nk_conn *c = NULL;
     MSTATUS st = nk_conn_open(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    if (st == OK)
+        st = nk_drive_dtls_adopt(c);   /* a UDP socket: DTLS 1.2 */
     return offer_session(st, c, sid_len, sid, master);
 }
 

@@ -4,6 +4,7 @@
  * message_seq order (handshake/dtls12_frag.c) and run through the state
  * tables, the peer's repeated flights answered with our last one (§4.2.4). */
 #include "engine/dtls.h"
+#include "srtp/srtp.h"
 
 MSTATUS nk_dtls_conn(struct nk_conn *c, const void *peer, size_t peer_len)
 {
@@ -160,6 +161,30 @@ int nk_dtls_in_pending(const struct nk_conn *c)
     return c->is_dtls && !c->app_len && c->dtls->in_pos < c->in.len;
 }
 
+/* RFC 5764 §4.2: once the handshake is over, the SRTP keying material goes
+ * to the application's init callback (SSL_setSrtpInitCallback), once. */
+static MSTATUS srtp_ready(struct nk_conn *c)
+{
+    struct nk_dtls *d = c->dtls;
+    funcPtrSrtpInitCallback_t cb = c->cfg->ssl.funcPtrSrtpInitCallback;
+    if (d->srtp_told || !d->srtp_profile || c->status != SSL_CONNECTION_OPEN)
+        return OK;
+    d->srtp_told = 1;
+    if (!cb)
+        return OK;
+    uint8_t km[NK_DTLS_SRTP_KM];
+    size_t n;
+    NK_TRY(nk_dtls_srtp_keys(&c->tls, km, &n));
+    const struct nk_srtp_profile *p = nk_srtp_profile(d->srtp_profile);
+    SrtpProfileInfo info = { .profileId = d->srtp_profile, .supported = 1, .keySize = (sbyte)p->key_len,
+                             .saltSize = (sbyte)p->salt_len };
+    peerDescr peer;
+    memset(&peer, 0, sizeof peer);
+    sbyte4 r = cb(c->handle, &peer, &info, km, d->mki_len ? d->mki : NULL);
+    nk_wipe(km, sizeof km);
+    return r < 0 ? (MSTATUS)r : OK;
+}
+
 MSTATUS nk_dtls_in(struct nk_conn *c, const uint8_t *p, size_t n, int64_t now_ms)
 {
     if (c->err < 0)
@@ -174,6 +199,8 @@ MSTATUS nk_dtls_in(struct nk_conn *c, const uint8_t *p, size_t n, int64_t now_ms
     }
     MSTATUS st = walk(c);
     nk_dtls_flight_done(&c->tls);
+    if (st == OK)
+        st = srtp_ready(c);
     return nk_fail(c, st);
 }
 

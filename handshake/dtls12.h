@@ -26,6 +26,14 @@
 #define NK_DTLS_PMTU_MIN 64
 /* Our cookie: HMAC-SHA256 of the client's address and hello, truncated. */
 #define NK_DTLS_COOKIE_LEN 32
+/* SRTP protection profiles a connection offers at most. */
+#define NK_DTLS_SRTP_MAX 8
+/* RFC 5764 §9: use_srtp is extension 14. */
+#define NK_EXT_USE_SRTP 14
+/* RFC 5764 §4.2: the exporter's label. */
+#define NK_DTLS_SRTP_LABEL "EXTRACTOR-dtls_srtp"
+/* The longest keying material: 2 × (32-byte key + 14-byte salt). */
+#define NK_DTLS_SRTP_KM 92
 /* The longest peer address kept (a struct sockaddr_in6). */
 #define NK_DTLS_ADDR_MAX 28
 
@@ -59,6 +67,14 @@ struct nk_dtls {
     uint8_t peer_len;
     uint8_t peer[NK_DTLS_ADDR_MAX];   /* server: the client's address, for the cookie */
     uint64_t in_rec_seq;           /* the record sequence number of the record being read */
+    /* DTLS-SRTP (RFC 5764, handshake/dtls12_srtp.c) */
+    uint8_t use_srtp;              /* DTLS_USE_SRTP: offer (client) / accept (server) use_srtp */
+    uint8_t n_srtp;
+    uint16_t srtp_offer[NK_DTLS_SRTP_MAX];   /* SSL_enableSrtpProfiles, our order */
+    uint16_t srtp_profile;         /* agreed (0: none) */
+    uint8_t srtp_told;             /* the keys went to the application */
+    uint8_t mki_len;
+    uint8_t mki[255];              /* client: the MKI offered; then the one agreed */
 };
 
 static inline struct nk_dtls *nk_dtls_of(const struct nk_tls *c) { return c->is_dtls ? c->dtls : NULL; }
@@ -85,6 +101,19 @@ MSTATUS nk_dtls_on_timer(struct nk_tls *c, int64_t now_ms) NK_MUST;
 /* The next datagram waiting in c->out (its length), or NULL; then take it. */
 const uint8_t *nk_dtls_out_datagram(const struct nk_tls *c, size_t *len);
 size_t nk_dtls_out_datagram_len(const struct nk_tls *c);
+
+/* DTLS-SRTP (dtls12_srtp.c), RFC 5764 §4.1. The profiles we know (the
+ * NULL-cipher ones are never offered); the client's use_srtp; the server's
+ * reading of the client's and its answer; the client's check of it. */
+int nk_dtls_srtp_known(uint16_t profile);
+void nk_dtls_srtp_write_client(const struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_dtls_srtp_on_client_hello(struct nk_tls *c, const struct nk_ext *exts, size_t n) NK_MUST;
+void nk_dtls_srtp_write_server(const struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_dtls_srtp_on_server_hello(struct nk_tls *c, const struct nk_ext *x) NK_MUST;
+/* §4.2: the keying material of the agreed profile, 2 × (key + salt) bytes
+ * (*n), client_write_SRTP_master_key, server_write_SRTP_master_key,
+ * client_write_SRTP_master_salt, server_write_SRTP_master_salt. */
+MSTATUS nk_dtls_srtp_keys(const struct nk_tls *c, uint8_t out[NK_DTLS_SRTP_KM], size_t *n) NK_MUST;
 
 /* The hello exchange (dtls12_hello.c). */
 extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;

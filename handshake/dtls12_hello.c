@@ -77,6 +77,7 @@ static void write_client_exts(struct nk_tls *c, struct nk_wr *w)
     size_t n_sigs = nk_tls12_sigs(c, NK_SIGS_OFFERED, sigs);
     nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     nk_tls12_write_client_exts(c, w);   /* extended_master_secret, renegotiation_info */
+    nk_dtls_srtp_write_client(c, w);    /* RFC 5764 §4.1.1 */
 }
 
 /* §4.2.1: ClientHello with `opaque cookie<0..2^8-1>` after the session id;
@@ -153,8 +154,10 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         NK_CHECK(t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET || t == NK_EXT_SERVER_NAME
-                     || t == NK_EXT_EC_POINT_FORMATS,
+                     || t == NK_EXT_EC_POINT_FORMATS || t == NK_EXT_USE_SRTP,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
+        if (t == NK_EXT_USE_SRTP)
+            NK_TRY(nk_dtls_srtp_on_server_hello(c, &e[i]));
     }
     /* From here on the TLS 1.2 client's table: DTLS 1.2 is TLS 1.2's handshake. */
     return nk_tls12_on_server_hello(c, NK_TLS12, sid, suite, comp, e, ne, raw, n);
@@ -281,6 +284,7 @@ static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
         NK_TRY(cookie_ok(c, &ch, cookie, &ok));
     if (!ok)   /* §4.2.1: "If a server receives a ClientHello with an invalid cookie, it SHOULD treat it the same as a ClientHello with no cookie" */
         return send_hello_verify_request(c, &ch);
+    NK_TRY(nk_dtls_srtp_on_client_hello(c, ch.exts, ch.n_exts));
     c->proto = NK_PROTO_TLS12_SERVER;
     return nk_tls12_server.client_hello(c, &ch, raw, n);
 }
