@@ -21,6 +21,7 @@
 
 #include "client_http.h"
 #include "common.h"
+#include "dtls.h"
 
 /* How long one SSL_recv may wait for the rest of a record. Finite, so that a
  * record that carries no application data (a session ticket) cannot hold up
@@ -34,6 +35,7 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [--reconnect] [-v] [-h] [--version]\n"
+    "         [--dtls [--srtp PROFILE[,PROFILE]]] [--keymatexport LABEL [--keymatexportlen N]]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
     "  server closes (or, after a single HTTP request, until its response is\n"
     "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
@@ -324,7 +326,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_RECONNECT, OPT_VERSION };
+       OPT_RECONNECT, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -348,6 +350,10 @@ static const struct option long_opts[] = {
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
+    { "dtls", no_argument, NULL, OPT_DTLS },
+    { "srtp", required_argument, NULL, OPT_SRTP },
+    { "keymatexport", required_argument, NULL, OPT_KEYMAT },
+    { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -359,6 +365,7 @@ struct client_args {
     int insecure, echo, reconnect;
     long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
+    struct ex_dtls dtls;
 };
 
 static void parse_args(int argc, char **argv, struct client_args *a)
@@ -386,6 +393,10 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
         case OPT_RECONNECT: a->reconnect = 1; break;
+        case OPT_DTLS: a->dtls.on = 1; break;
+        case OPT_SRTP: ex_dtls_parse_srtp(&a->dtls, optarg); break;
+        case OPT_KEYMAT: a->dtls.keymat_label = optarg; break;
+        case OPT_KEYMAT_LEN: a->dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;
@@ -408,6 +419,10 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--ca and --insecure exclude each other");
     if (!a->cert != !a->key)
         ex_usage_error("--cert and --key go together");
+    if (a->dtls.n_srtp && !a->dtls.on)
+        ex_usage_error("--srtp needs --dtls");
+    if (a->dtls.on && a->reconnect)
+        ex_usage_error("--reconnect is for TLS 1.2 sessions, not --dtls");
 }
 
 /* The peer's certificate number i, if the handshake kept it. */
@@ -476,6 +491,8 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = SSL_CLIENT_setRetrievePSKCallback(conn, load_ticket);
     if (st == OK && a->tls.n_alpn)
         st = SSL_setApplicationLayerProtocol(conn, a->tls.n_alpn, (const char **)a->tls.alpn);
+    if (st == OK && a->dtls.on)
+        st = ex_dtls_setup(conn, &a->dtls);
     if (st == OK)
         st = SSL_negotiateConnection(conn);
     if (st != OK) {
@@ -555,9 +572,10 @@ int main(int argc, char **argv)
         SSL_closeConnection(conn);
         close(fd);
     }
-    fd = connect_to(host, port);
+    fd = a.dtls.on ? ex_dtls_connect(host, port) : connect_to(host, port);
     conn = open_tls(&a, fd, host, store, &sess);
     memset(&sess, 0, sizeof(sess));
+    ex_dtls_report(conn, &a.dtls);
     if (a.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_LAYER, info, sizeof(info));

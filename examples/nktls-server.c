@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "dtls.h"
 #include "http_files.h"
 #include "http_loop.h"
 #include "nktls_loop.h"
@@ -27,7 +28,10 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--dtls [--srtp PROFILE[,PROFILE]]]\n"
+    "         [--keymatexport LABEL [--keymatexportlen N]] [-h] [--version]\n"
+    "  --dtls: DTLS 1.2 over UDP, echo, one client at a time; --srtp: SRTP_AES128_CM_SHA1_80,\n"
+    "  SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
@@ -49,6 +53,7 @@ static struct {
     long count;
     long hs_timeout_ms;        /* 0: the library's default */
     long idle_timeout_ms;      /* -1: not given */
+    struct ex_dtls dtls;       /* --dtls: one client at a time over UDP */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -111,6 +116,11 @@ static MSTATUS setup_conn(sbyte4 conn)
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
+    if (st == OK && cfg.dtls.on)   /* a client that goes silent ends its turn */
+        st = SSL_ioctl(conn, SSL_SET_RECV_TIMEOUT,
+                       (void *)(uintptr_t)(cfg.idle_timeout_ms > 0 ? cfg.idle_timeout_ms : 30000));
+    if (st == OK && cfg.dtls.on)
+        st = ex_dtls_setup(conn, &cfg.dtls);
     return st;
 }
 
@@ -122,7 +132,7 @@ static void serve_echo(sbyte4 conn, const struct client *c)
     for (;;) {
         sbyte4 n = 0;
         MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, 0);
-        if (st == ERR_SSL_CONNECTION_CLOSED)
+        if (st == ERR_SSL_CONNECTION_CLOSED || (st == ERR_TCP_READ_TIMEOUT && cfg.dtls.on))
             return;
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
             if (cfg.tls.verbose)
@@ -183,6 +193,7 @@ static void serve(struct client *c)
         SSL_closeConnection(conn);
         return;
     }
+    ex_dtls_report(conn, &cfg.dtls);
     if (cfg.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
@@ -196,6 +207,19 @@ static void serve(struct client *c)
     else
         serve_echo(conn, c);
     SSL_closeConnection(conn);       /* sends close_notify; the socket stays ours */
+}
+
+/* --dtls: one client at a time on a UDP socket connected to it. */
+static void dtls_loop(const char *listen_arg, long count)
+{
+    printf("io: DTLS 1.2 over UDP, one client at a time\n");
+    fflush(stdout);
+    for (long n = 0; !count || n < count; n++) {
+        struct client c;
+        c.fd = ex_dtls_accept(listen_arg, c.peer, sizeof c.peer);
+        serve(&c);
+        close(c.fd);
+    }
 }
 
 static void *client_thread(void *arg)
@@ -515,7 +539,8 @@ static void setup_root(void)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_DTLS, OPT_SRTP, OPT_KEYMAT,
+       OPT_KEYMAT_LEN, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -542,6 +567,10 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "dtls", no_argument, NULL, OPT_DTLS },
+    { "srtp", required_argument, NULL, OPT_SRTP },
+    { "keymatexport", required_argument, NULL, OPT_KEYMAT },
+    { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -583,6 +612,10 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_DTLS: cfg.dtls.on = 1; break;
+        case OPT_SRTP: ex_dtls_parse_srtp(&cfg.dtls, optarg); break;
+        case OPT_KEYMAT: cfg.dtls.keymat_label = optarg; break;
+        case OPT_KEYMAT_LEN: cfg.dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
@@ -600,7 +633,14 @@ int main(int argc, char **argv)
         ex_usage_error("--www and --root exclude each other");
     if (cfg.root)
         setup_root();
-    choose_io(io_given, count);
+    if (cfg.dtls.n_srtp && !cfg.dtls.on)
+        ex_usage_error("--srtp needs --dtls");
+    if (cfg.dtls.on && (cfg.root || cfg.www || io_given))
+        ex_usage_error("--dtls echoes, one client at a time: no --www, --root or --io");
+    if (cfg.dtls.on)
+        cfg.io = EX_IO_THREADS;
+    else
+        choose_io(io_given, count);
 
     ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
@@ -611,15 +651,22 @@ int main(int argc, char **argv)
             ex_fail("%s: %s", ticket_keys, ex_status_text(st));
     }
 
-    lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
-    if (cfg.io == EX_IO_THREADS) {
+    if (cfg.dtls.on) {
+        dtls_loop(listen_arg, count);
+        lfd = -1;
+    } else {
+        lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
+    }
+    if (cfg.dtls.on) {
+    } else if (cfg.io == EX_IO_THREADS) {
         printf("io: threads, one per connection\n");
         fflush(stdout);
         accept_loop(lfd, count);
     } else {
         run_loop(lfd);
     }
-    close(lfd);
+    if (lfd >= 0)
+        close(lfd);
 
     CERT_STORE_releaseStore(&cfg.store);
     SSL_shutdownStack();
