@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# tests/interop/dtls.sh — DTLS 1.2 and DTLS-SRTP (RFC 6347, RFC 5764) against
+# the `openssl` command-line peers: `openssl s_server -dtls1_2 -use_srtp ...
+# -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen 60` against
+# nktls-client --dtls, and `openssl s_client -dtls1_2 ...` against
+# nktls-server --dtls, per ECDHE AEAD suite and per SRTP profile: the
+# handshake completes (with the cookie exchange), both sides name the same
+# SRTP profile, the keying material each prints is the same bytes, and a
+# line of data crosses (the server echoes it back). With gnutls-cli
+# installed: gnutls-cli --udp against nktls-server --dtls, the exported
+# keying material compared too. Prints TAP.
+
+# shellcheck source=tests/interop/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_tool openssl
+require_nktls
+if ! certs_init; then
+    tap_fail "certificates generated" "scripts/gen-certs failed"
+    # gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
+gnutls_cli_case() {
+    local gprofile=$1 profile=$2 name=gnutls-cli-$2 port ours theirs line
+    port=$(pick_udp_port)
+    line="dtls line from gnutls-cli $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 --srtp "$profile" --keymatexport "$LABEL" --keymatexportlen 60 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 gnutls-cli --udp -p "$port" --x509cafile "$CERTS/ca.pem" \
+        --srtp-profiles="$gprofile" --keymatexport="$LABEL" --keymatexportsize=60 localhost \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "- Key material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, gnutls-cli's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
+    grep -q "SRTP profile: $gprofile" "$WORK/$name.cli.out" || { fail "gnutls-cli agreed no $gprofile" "$WORK/$name.cli.out"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "nktls-server --dtls <-> gnutls-cli --udp"
+if command -v gnutls-cli >/dev/null; then
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
+else
+    tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
+fi
+
+tap_done
+    exit 1
+fi
+
+LABEL=EXTRACTOR-dtls_srtp
+
+# udp_bound PORT: a UDP socket is bound to the port.
+udp_bound() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk -v p=":$hex" \
+        'NR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }'
+}
+
+# pick_udp_port: a port neither TCP nor UDP uses now.
+pick_udp_port() {
+    local p
+    while :; do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        port_in_use "$p" || udp_bound "$p" || { echo "$p"; return; }
+    done
+}
+
+# wait_udp PORT PID: until something is bound to PORT, or PID exits.
+wait_udp() {
+    local i=0
+    while [ $i -lt $((T_TIMEOUT * 20)) ]; do
+        udp_bound "$1" && return 0
+        alive "$2" || return 1
+        sleep 0.05
+        i=$((i + 1))
+    done
+    return 1
+}
+
+# hex_of FILE PREFIX: the hex after PREFIX on its first line (upper case).
+hex_of() {
+    sed -n "s/^ *$2 *\([0-9A-Fa-f]*\).*/\1/p" "$1" | head -n 1 | tr 'a-f' 'A-F'
+}
+
+cert_of() {
+    case $1 in
+    *-RSA-*) echo server-rsa ;;
+    *) echo server ;;
+    esac
+}
+
+# s_server_case SUITE PROFILE: openssl s_server, nktls-client.
+s_server_case() {
+    local suite=$1 profile=$2 name=ossl-srv-$1-$2 cert port ours theirs line
+    cert=$(cert_of "$suite")
+    port=$(pick_udp_port)
+    line="dtls line from nktls-client $RANDOM"
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" -use_srtp "$profile" \
+        -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    local spid=$!
+    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
+        --keymatexport "$LABEL" --keymatexportlen 60 -v >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    stop_pid "$spid"
+    ours=$(hex_of "$WORK/$name.cli.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.srv.out" "Keying material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-client printed no 60-byte keying material" "$WORK/$name.cli.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, s_server's $theirs" "$WORK/$name.srv.out" "$WORK/$name.cli.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.cli.err" || { fail "nktls-client agreed no $profile" "$WORK/$name.cli.err"; return 1; }
+    grep -q "SRTP Extension negotiated, profile=$profile" "$WORK/$name.srv.out" || { fail "s_server agreed no $profile" "$WORK/$name.srv.out"; return 1; }
+    # The SRTP callback's material is the same exporter's output at the
+    # profile's length (2 x (key + salt)): the PRF's stream, so one is a
+    # prefix of the other.
+    local srtp n
+    srtp=$(hex_of "$WORK/$name.cli.err" "SRTP keying material:")
+    n=$(( ${#srtp} < ${#ours} ? ${#srtp} : ${#ours} ))
+    [ "$n" -ge 56 ] && [ "${srtp:0:n}" = "${ours:0:n}" ] || { fail "the SRTP callback's material is not the exporter's" "$WORK/$name.cli.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.srv.out" || { fail "s_server did not receive the line" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+# s_client_case SUITE PROFILE: nktls-server, openssl s_client.
+s_client_case() {
+    local suite=$1 profile=$2 name=ossl-cli-$1-$2 cert port ours theirs line
+    cert=$(cert_of "$suite")
+    port=$(pick_udp_port)
+    line="dtls line from s_client $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/$cert.pem" \
+        --key "$CERTS/$cert.key" --count 1 --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
+        --keymatexport "$LABEL" --keymatexportlen 60 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost -cipher "$suite" \
+        -use_srtp "$profile" -keymatexport "$LABEL" -keymatexportlen 60 \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "Keying material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, s_client's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
+    grep -q "SRTP Extension negotiated, profile=$profile" "$WORK/$name.cli.out" || { fail "s_client agreed no $profile" "$WORK/$name.cli.out"; return 1; }
+    grep -q "Verify return code: 0 (ok)" "$WORK/$name.cli.out" || { fail "s_client did not verify our certificate" "$WORK/$name.cli.out"; return 1; }
+    # The echo: the line came back to s_client.
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+# nk_suite_name OPENSSL_NAME: the suite's number, as nktls --ciphers takes it.
+nk_suite_name() {
+    case $1 in
+    ECDHE-ECDSA-AES128-GCM-SHA256) echo 0xc02b ;;
+    ECDHE-ECDSA-AES256-GCM-SHA384) echo 0xc02c ;;
+    ECDHE-ECDSA-CHACHA20-POLY1305) echo 0xcca9 ;;
+    ECDHE-RSA-AES128-GCM-SHA256) echo 0xc02f ;;
+    ECDHE-RSA-CHACHA20-POLY1305) echo 0xcca8 ;;
+    ECDHE-ECDSA-AES128-CCM) echo 0xc0ac ;;
+    esac
+}
+
+SUITES_DTLS=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305
+             ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-CHACHA20-POLY1305 ECDHE-ECDSA-AES128-CCM)
+PROFILES=(SRTP_AES128_CM_SHA1_80 SRTP_AES128_CM_SHA1_32 SRTP_AEAD_AES_128_GCM SRTP_AEAD_AES_256_GCM)
+
+section "openssl s_server -dtls1_2 <-> nktls-client --dtls"
+for s in "${SUITES_DTLS[@]}"; do
+    run_case "s_server $s SRTP_AES128_CM_SHA1_80" s_server_case "$s" SRTP_AES128_CM_SHA1_80
+done
+for p in "${PROFILES[@]:1}"; do
+    run_case "s_server ECDHE-ECDSA-AES128-GCM-SHA256 $p" s_server_case ECDHE-ECDSA-AES128-GCM-SHA256 "$p"
+done
+
+section "nktls-server --dtls <-> openssl s_client -dtls1_2"
+for s in "${SUITES_DTLS[@]}"; do
+    run_case "s_client $s SRTP_AES128_CM_SHA1_80" s_client_case "$s" SRTP_AES128_CM_SHA1_80
+done
+for p in "${PROFILES[@]:1}"; do
+    run_case "s_client ECDHE-ECDSA-AES128-GCM-SHA256 $p" s_client_case ECDHE-ECDSA-AES128-GCM-SHA256 "$p"
+done
+
+# gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
+gnutls_cli_case() {
+    local gprofile=$1 profile=$2 name=gnutls-cli-$2 port ours theirs line
+    port=$(pick_udp_port)
+    line="dtls line from gnutls-cli $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 --srtp "$profile" --keymatexport "$LABEL" --keymatexportlen 60 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 gnutls-cli --udp -p "$port" --x509cafile "$CERTS/ca.pem" \
+        --srtp-profiles="$gprofile" --keymatexport="$LABEL" --keymatexportsize=60 localhost \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "- Key material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, gnutls-cli's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
+    grep -q "SRTP profile: $gprofile" "$WORK/$name.cli.out" || { fail "gnutls-cli agreed no $gprofile" "$WORK/$name.cli.out"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "nktls-server --dtls <-> gnutls-cli --udp"
+if command -v gnutls-cli >/dev/null; then
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
+else
+    tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
+fi
+
+tap_done
