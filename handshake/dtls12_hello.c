@@ -141,13 +141,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     struct nk_rd sid;
     struct nk_ext e[NK_MAX_EXTS];
     size_t ne;
-    NK_TRY(nk_rd_u16(b, &version));
-    NK_TRY(nk_rd_copy(b, hs->server_random, 32));
-    NK_TRY(nk_rd_vec8(b, &sid, 0, 32));
-    NK_TRY(nk_rd_u16(b, &suite));
-    NK_TRY(nk_rd_u8(b, &comp));
-    NK_TRY(nk_ext_parse(b, e, &ne));
-    NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_hs_read_server_hello(b, &version, hs->server_random, &sid, &suite, &comp, e, &ne));
     NK_CHECK(version == NK_DTLS_V12, ERR_SSL_UNSUPPORTED_VERSION);
     /* RFC 5246 §7.4.1.4: only extensions we asked for (server_name's empty
      * answer, ec_point_formats, which RFC 8422 §5.2 lets a server send). */

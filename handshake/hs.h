@@ -236,6 +236,12 @@ MSTATUS nk_hs_alloc(struct nk_tls *c) NK_MUST;
 /* The rest of r must be the n bytes we sent (a session id, a cookie, a
  * certificate_request_context echoed): illegal_parameter otherwise. */
 MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n) NK_MUST;
+/* A ServerHello's fields (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3, RFC 6347
+ * §4.2: the same layout in all three), its extensions split; nothing
+ * judged but the form. */
+struct nk_ext;
+MSTATUS nk_hs_read_server_hello(struct nk_rd *b, uint16_t *version, uint8_t random[32], struct nk_rd *sid,
+                                uint16_t *suite, uint8_t *comp, struct nk_ext *e, size_t *ne) NK_MUST;
 /* Start a handshake message in hs->msg; finish it (length, transcript, send). */
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type);
 MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w) NK_MUST;
