@@ -76,7 +76,9 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
         return c->err;
     if (c->is_dtls && c->status != SSL_CONNECTION_OPEN)
         NK_TRY(nk_fail(c, nk_dtls_on_timer(&c->tls, now_ms)));
-    int64_t at = c->is_dtls ? c->hs_deadline : nk_conn_deadline(c);
+    /* The handshake's own limit (DTLS's deadline holds its retransmission
+     * timer too). */
+    int64_t at = c->status == SSL_CONNECTION_OPEN ? 0 : c->hs_deadline;
     if (!at || now_ms < at)
         return OK;
     /* nk_alert_for gives no alert for it: the peer broke no rule. */

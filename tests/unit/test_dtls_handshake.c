@@ -378,6 +378,36 @@ TEST(backoff_doubles_to_sixty_seconds)
     dp_free(&d);
 }
 
+/* The handshake's time limit ends a DTLS handshake whose every datagram is
+ * lost (no alert: the peer broke no rule); once a handshake is over, the
+ * limit no longer applies. */
+TEST(handshake_limit)
+{
+    struct dp d;
+    ASSERT_EQ(dp_new(&d, K_P256, 0, 9), OK);
+    d.drop_all[TP_CLIENT] = d.drop_all[TP_SERVER] = 1;
+    nk_engine_hs_limit(d.p.c[TP_CLIENT], d.now, 10000);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 100);
+    ASSERT_EQ(d.p.c[TP_CLIENT]->err, ERR_SSL_HANDSHAKE_TIMEOUT);
+    ASSERT_EQ(d.now, 1000 + 10000);
+    ASSERT_EQ(d.p.c[TP_CLIENT]->dtls->retransmits, 3u);   /* at 1, 3 and 7 s */
+    dp_free(&d);
+
+    ASSERT_EQ(dp_new(&d, K_P256, 0, 10), OK);
+    for (int s = 0; s < 2; s++)
+        nk_engine_hs_limit(d.p.c[s], d.now, 10000);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    ASSERT_TRUE(both_open(&d));
+    for (int s = 0; s < 2; s++) {
+        ASSERT_EQ(nk_conn_deadline(d.p.c[s]), 0);
+        ASSERT_EQ(nk_engine_timer(d.p.c[s], d.now + 60000), OK);
+        ASSERT_EQ(d.p.c[s]->err, OK);
+    }
+    dp_free(&d);
+}
+
 /* DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER's value is the first wait. */
 TEST(first_wait_is_settable)
 {
