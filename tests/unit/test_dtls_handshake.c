@@ -33,7 +33,7 @@ struct dp {
     unsigned loss, dup, reorder;            /* percent */
     struct dp_dgram q[2][DP_MAX];           /* by sender */
     size_t nq[2];
-    size_t sent[2], max_len[2];
+    size_t sent[2], max_len[2], bytes[2];
     int first_type[2];                   /* the first handshake message each side sent */
     int drop_all[2];
 };
@@ -67,6 +67,7 @@ static void dp_collect(struct dp *d)
             if (d->sent[s] == 0 && n > NK_DTLS_HDR && p[0] == NK_CT_HANDSHAKE)
                 d->first_type[s] = p[NK_DTLS_HDR];
             d->sent[s]++;
+            d->bytes[s] += n;
             if (n > d->max_len[s])
                 d->max_len[s] = n;
             int lost = d->drop_all[s] || dp_rand(d) % 100 < d->loss;
@@ -238,6 +239,12 @@ TEST_F(dtls, full_handshake_cookie_data_exporter)
     /* §4.2.1: the server's first answer is a HelloVerifyRequest. */
     ASSERT_EQ(d->first_type[TP_SERVER], NK_HS_HELLO_VERIFY_REQUEST);
     ASSERT_EQ(d->first_type[TP_CLIENT], NK_HS_CLIENT_HELLO);
+    TH_LOG("handshake: client %zu datagrams, %zu bytes; server %zu datagrams, %zu bytes", d->sent[TP_CLIENT],
+           d->bytes[TP_CLIENT], d->sent[TP_SERVER], d->bytes[TP_SERVER]);
+    /* Flights: ClientHello, ClientHello with the cookie, the client's
+     * key exchange flight (one datagram each); HelloVerifyRequest, the
+     * server's first flight, its ChangeCipherSpec and Finished. */
+    ASSERT_EQ(d->sent[TP_CLIENT], 3u);
     /* Both under epoch 1 now. */
     ASSERT_EQ(d->p.c[TP_CLIENT]->wr->epoch, 1);
     ASSERT_EQ(d->p.c[TP_SERVER]->rd->epoch, 1);
