@@ -70,6 +70,8 @@ static sbyte4 on_srtp_keys(sbyte4 conn, peerDescr *peer, const SrtpProfileInfo *
 MSTATUS ex_dtls_setup(sbyte4 conn, const struct ex_dtls *d)
 {
     MSTATUS st = SSL_setSrtpInitCallback(on_srtp_keys);
+    if (st == OK && d->pmtu)
+        st = SSL_ioctl(conn, DTLS_SET_PMTU, (void *)(uintptr_t)d->pmtu);
     if (st == OK && d->n_srtp)
         st = SSL_enableSrtpProfiles(conn, (ubyte2 *)d->srtp, d->n_srtp);
     return st;

@@ -12,6 +12,7 @@ struct ex_dtls {
     ubyte4 n_srtp;
     const char *keymat_label;    /* --keymatexport LABEL */
     ubyte2 keymat_len;           /* --keymatexportlen N (default 20) */
+    long pmtu;                   /* --pmtu N: the largest datagram sent (0: the library's 1200) */
 };
 
 /* --srtp: SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM,

@@ -35,7 +35,7 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [--reconnect] [-v] [-h] [--version]\n"
-    "         [--dtls [--srtp PROFILE[,PROFILE]]] [--keymatexport LABEL [--keymatexportlen N]]\n"
+    "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]] [--keymatexport LABEL [--keymatexportlen N]]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
     "  server closes (or, after a single HTTP request, until its response is\n"
     "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
@@ -326,7 +326,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_RECONNECT, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_VERSION };
+       OPT_RECONNECT, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -354,6 +354,7 @@ static const struct option long_opts[] = {
     { "srtp", required_argument, NULL, OPT_SRTP },
     { "keymatexport", required_argument, NULL, OPT_KEYMAT },
     { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
+    { "pmtu", required_argument, NULL, OPT_PMTU },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -397,6 +398,7 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_SRTP: ex_dtls_parse_srtp(&a->dtls, optarg); break;
         case OPT_KEYMAT: a->dtls.keymat_label = optarg; break;
         case OPT_KEYMAT_LEN: a->dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
+        case OPT_PMTU: a->dtls.pmtu = ex_parse_count(optarg); break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;

@@ -28,7 +28,7 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [--dtls [--srtp PROFILE[,PROFILE]]]\n"
+    "         [--ticket-keys FILE] [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]]\n"
     "         [--keymatexport LABEL [--keymatexportlen N]] [-h] [--version]\n"
     "  --dtls: DTLS 1.2 over UDP, echo, one client at a time; --srtp: SRTP_AES128_CM_SHA1_80,\n"
     "  SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM\n"
@@ -540,7 +540,7 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_DTLS, OPT_SRTP, OPT_KEYMAT,
-       OPT_KEYMAT_LEN, OPT_VERSION };
+       OPT_KEYMAT_LEN, OPT_PMTU, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -571,6 +571,7 @@ static const struct option long_opts[] = {
     { "srtp", required_argument, NULL, OPT_SRTP },
     { "keymatexport", required_argument, NULL, OPT_KEYMAT },
     { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
+    { "pmtu", required_argument, NULL, OPT_PMTU },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -616,6 +617,7 @@ int main(int argc, char **argv)
         case OPT_SRTP: ex_dtls_parse_srtp(&cfg.dtls, optarg); break;
         case OPT_KEYMAT: cfg.dtls.keymat_label = optarg; break;
         case OPT_KEYMAT_LEN: cfg.dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
+        case OPT_PMTU: cfg.dtls.pmtu = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

@@ -8,7 +8,8 @@
 # SRTP profile, the keying material each prints is the same bytes, and a
 # line of data crosses (the server echoes it back). With gnutls-cli
 # installed: gnutls-cli --udp against nktls-server --dtls, the exported
-# keying material compared too. Prints TAP.
+# keying material compared too. Both ways with a 400-byte MTU: each side's
+# Certificate crosses in fragments and is reassembled. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -17,43 +18,13 @@ require_tool openssl
 require_nktls
 if ! certs_init; then
     tap_fail "certificates generated" "scripts/gen-certs failed"
-    # gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
-gnutls_cli_case() {
-    local gprofile=$1 profile=$2 name=gnutls-cli-$2 port ours theirs line
-    port=$(pick_udp_port)
-    line="dtls line from gnutls-cli $RANDOM"
-    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
-        --key "$CERTS/server.key" --count 1 --srtp "$profile" --keymatexport "$LABEL" --keymatexportlen 60 \
-        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
-    local spid=$!
-    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
-    { echo "$line"; sleep 2; } | timeout 4 gnutls-cli --udp -p "$port" --x509cafile "$CERTS/ca.pem" \
-        --srtp-profiles="$gprofile" --keymatexport="$LABEL" --keymatexportsize=60 localhost \
-        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
-    finish_within "$spid" 3
-    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
-    theirs=$(hex_of "$WORK/$name.cli.out" "- Key material:")
-    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
-    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, gnutls-cli's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
-    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
-    grep -q "SRTP profile: $gprofile" "$WORK/$name.cli.out" || { fail "gnutls-cli agreed no $gprofile" "$WORK/$name.cli.out"; return 1; }
-    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
-    return 0
-}
-
-section "nktls-server --dtls <-> gnutls-cli --udp"
-if command -v gnutls-cli >/dev/null; then
-    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
-    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
-else
-    tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
-fi
-
-tap_done
+    tap_done
     exit 1
 fi
 
 LABEL=EXTRACTOR-dtls_srtp
+# Extra arguments for our program and for the openssl one (the small-MTU cases).
+NK_EXTRA=() OSSL_EXTRA=()
 
 # udp_bound PORT: a UDP socket is bound to the port.
 udp_bound() {
@@ -104,13 +75,13 @@ s_server_case() {
     line="dtls line from nktls-client $RANDOM"
     (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
         -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" -use_srtp "$profile" \
-        -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 \
+        -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 "${OSSL_EXTRA[@]}" \
         >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
     local spid=$!
     wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
     { echo "$line"; sleep 2; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
         --servername localhost --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
-        --keymatexport "$LABEL" --keymatexportlen 60 -v >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+        --keymatexport "$LABEL" --keymatexportlen 60 -v "${NK_EXTRA[@]}" >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
     stop_pid "$spid"
     ours=$(hex_of "$WORK/$name.cli.err" "Keying material:")
     theirs=$(hex_of "$WORK/$name.srv.out" "Keying material:")
@@ -137,10 +108,10 @@ s_client_case() {
     line="dtls line from s_client $RANDOM"
     timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/$cert.pem" \
         --key "$CERTS/$cert.key" --count 1 --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
-        --keymatexport "$LABEL" --keymatexportlen 60 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+        --keymatexport "$LABEL" --keymatexportlen 60 "${NK_EXTRA[@]}" >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
     local spid=$!
     wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
-    { echo "$line"; sleep 2; } | timeout 4 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+    { echo "$line"; sleep 2; } | timeout 4 openssl s_client "${OSSL_EXTRA[@]}" -dtls1_2 -connect "127.0.0.1:$port" \
         -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost -cipher "$suite" \
         -use_srtp "$profile" -keymatexport "$LABEL" -keymatexportlen 60 \
         >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
@@ -212,6 +183,12 @@ gnutls_cli_case() {
     grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
     return 0
 }
+
+section "small datagrams: handshake messages in fragments both ways (RSA chain, 400-byte MTU)"
+NK_EXTRA=(--pmtu 400) OSSL_EXTRA=(-mtu 400)
+run_case "s_server -mtu 400, nktls-client --pmtu 400" s_server_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
+run_case "s_client -mtu 400, nktls-server --pmtu 400" s_client_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
+NK_EXTRA=() OSSL_EXTRA=()
 
 section "nktls-server --dtls <-> gnutls-cli --udp"
 if command -v gnutls-cli >/dev/null; then
