@@ -149,18 +149,23 @@ static void dp_free(struct dp *d)
 static const uint8_t addr_a[] = { 2, 0, 0x13, 0x88, 127, 0, 0, 1 };
 static const uint8_t addr_b[] = { 2, 0, 0x13, 0x89, 127, 0, 0, 2 };
 
-static MSTATUS dp_new(struct dp *d, int key, uint16_t suite, uint64_t seed)
+static MSTATUS dp_new_mutual(struct dp *d, int key, int cli_key, uint16_t suite, uint64_t seed)
 {
     memset(d, 0, sizeof *d);
     d->rng = seed;
     d->now = 1000;
-    NK_TRY(tp_new(&d->p, key, -1));
+    NK_TRY(tp_new(&d->p, key, cli_key));
     if (suite)
         for (int s = 0; s < 2; s++)
             NK_TRY(SSL_enableCiphers(d->p.h[s], &suite, 1));
     NK_TRY(nk_dtls_conn(d->p.c[TP_CLIENT], NULL, 0));
     NK_TRY(nk_dtls_conn(d->p.c[TP_SERVER], addr_a, sizeof addr_a));
     return OK;
+}
+
+static MSTATUS dp_new(struct dp *d, int key, uint16_t suite, uint64_t seed)
+{
+    return dp_new_mutual(d, key, -1, suite, seed);
 }
 
 static MSTATUS dp_start(struct dp *d)
@@ -325,6 +330,30 @@ TEST(cookie_bound_to_address)
     ASSERT_TRUE(both_open(&d));
     dp_free(&e);
     dp_free(&d);
+}
+
+/* Client authentication (RFC 5246 §7.4.4-§7.4.8) under DTLS: the TLS 1.2
+ * code asks, the client's Certificate and CertificateVerify (over the
+ * DTLS-form transcript, §4.2.6) come in its flight; at 20% loss too. */
+TEST(client_certificate)
+{
+    for (unsigned loss = 0; loss <= 20; loss += 20) {
+        struct dp d;
+        ASSERT_EQ(dp_new_mutual(&d, K_P256, K_RSA, 0, 11 + loss), OK);
+        d.loss = loss;
+        ubyte4 flags = 0;
+        ASSERT_EQ(SSL_getSessionFlags(d.p.h[TP_SERVER], &flags), OK);
+        ASSERT_EQ(SSL_setSessionFlags(d.p.h[TP_SERVER], flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH), OK);
+        ASSERT_EQ(dp_start(&d), OK);
+        dp_run(&d, 5000);
+        ASSERT_EQ(d.p.c[TP_SERVER]->err, OK);
+        ASSERT_TRUE(both_open(&d));
+        const ubyte *der;
+        ubyte4 len;
+        ASSERT_EQ(NKTLS_getPeerCertificate(d.p.h[TP_SERVER], 0, &der, &len), OK);
+        ASSERT_GT(len, 0u);
+        dp_free(&d);
+    }
 }
 
 /* ---- fragments and the PMTU ---- */
