@@ -146,7 +146,7 @@ NK_API MSTATUS SSL_getSSLTLSVersion(sbyte4 h, ubyte4 *version)
     GET(h, c);
     NK_CHECK(version, ERR_NULL_POINTER);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
-    *version = c->minor;
+    *version = c->is_dtls ? DTLS12_MINORVERSION : c->minor;
     return OK;
 }
 

@@ -88,6 +88,7 @@ s_server_case() {
     [ ${#ours} -eq 120 ] || { fail "nktls-client printed no 60-byte keying material" "$WORK/$name.cli.err"; return 1; }
     [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, s_server's $theirs" "$WORK/$name.srv.out" "$WORK/$name.cli.err"; return 1; }
     grep -q "^SRTP profile: $profile\$" "$WORK/$name.cli.err" || { fail "nktls-client agreed no $profile" "$WORK/$name.cli.err"; return 1; }
+    grep -qx "protocol: DTLSv1.2" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'protocol: DTLSv1.2'" "$WORK/$name.cli.err"; return 1; }
     grep -q "SRTP Extension negotiated, profile=$profile" "$WORK/$name.srv.out" || { fail "s_server agreed no $profile" "$WORK/$name.srv.out"; return 1; }
     # The SRTP callback's material is the same exporter's output at the
     # profile's length (2 x (key + salt)): the PRF's stream, so one is a

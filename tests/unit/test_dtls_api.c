@@ -122,6 +122,7 @@ static void run_pair(struct th_meta *_metadata, struct side *cli, struct side *s
     ASSERT_MEM_EQ(cli->ekm, srv->ekm, sizeof cli->ekm);
     ubyte4 version = 0;
     ASSERT_EQ(SSL_getSSLTLSVersion(cli->h, &version), OK);
+    ASSERT_EQ(version, (ubyte4)DTLS12_MINORVERSION);
     ASSERT_EQ(SSL_closeConnection(cli->h), OK);
     ASSERT_EQ(SSL_closeConnection(srv->h), OK);
     close(fd[0]);
