@@ -8,7 +8,8 @@
 # SRTP profile, the keying material each prints is the same bytes, and a
 # line of data crosses (the server echoes it back). With gnutls-cli
 # installed: gnutls-cli --udp against nktls-server --dtls, the exported
-# keying material compared too. Both ways with a 400-byte MTU: each side's
+# keying material compared too, and gnutls-serv --udp --echo against
+# nktls-client --dtls. Both ways with a 400-byte MTU: each side's
 # Certificate crosses in fragments and is reassembled. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
@@ -191,12 +192,42 @@ run_case "s_server -mtu 400, nktls-client --pmtu 400" s_server_case ECDHE-RSA-AE
 run_case "s_client -mtu 400, nktls-server --pmtu 400" s_client_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
 NK_EXTRA=() OSSL_EXTRA=()
 
+# gnutls_serv_case: gnutls-serv --udp --echo, nktls-client (gnutls-serv prints
+# no keying material: the profile and the echoed line are checked).
+gnutls_serv_case() {
+    local name=gnutls-serv port line
+    port=$(pick_udp_port)
+    line="dtls line to gnutls-serv $RANDOM"
+    timeout "$T_TIMEOUT" gnutls-serv --udp --echo -p "$port" --x509certfile "$CERTS/server.pem" \
+        --x509keyfile "$CERTS/server.key" --srtp-profiles=SRTP_AES128_CM_HMAC_SHA1_80 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "gnutls-serv did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 1; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --srtp SRTP_AES128_CM_SHA1_80 --keymatexport "$LABEL" --keymatexportlen 60 --echo -v \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    local rc=$?
+    stop_pid "$spid"
+    [ $rc -eq 0 ] || { fail "nktls-client exited with $rc" "$WORK/$name.cli.err" "$WORK/$name.srv.err"; return 1; }
+    grep -qx "protocol: DTLSv1.2" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'protocol: DTLSv1.2'" "$WORK/$name.cli.err"; return 1; }
+    grep -q "^SRTP profile: SRTP_AES128_CM_SHA1_80\$" "$WORK/$name.cli.err" || { fail "nktls-client agreed no SRTP profile" "$WORK/$name.cli.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out"; return 1; }
+    return 0
+}
+
 section "nktls-server --dtls <-> gnutls-cli --udp"
 if command -v gnutls-cli >/dev/null; then
     run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
     run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
 else
     tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
+fi
+
+section "gnutls-serv --udp <-> nktls-client --dtls"
+if command -v gnutls-serv >/dev/null; then
+    run_case "gnutls-serv --udp --echo SRTP_AES128_CM_HMAC_SHA1_80" gnutls_serv_case
+else
+    tap_skip "gnutls-serv --udp" "gnutls-serv not installed"
 fi
 
 tap_done
