@@ -4,7 +4,6 @@
  * message_seq order (handshake/dtls12_frag.c) and run through the state
  * tables, the peer's repeated flights answered with our last one (§4.2.4). */
 #include "engine/dtls.h"
-#include "srtp/srtp.h"
 
 MSTATUS nk_dtls_conn(struct nk_conn *c, const void *peer, size_t peer_len)
 {
@@ -175,9 +174,10 @@ static MSTATUS srtp_ready(struct nk_conn *c)
     uint8_t km[NK_DTLS_SRTP_KM];
     size_t n;
     NK_TRY(nk_dtls_srtp_keys(&c->tls, km, &n));
-    const struct nk_srtp_profile *p = nk_srtp_profile(d->srtp_profile);
-    SrtpProfileInfo info = { .profileId = d->srtp_profile, .supported = 1, .keySize = (sbyte)p->key_len,
-                             .saltSize = (sbyte)p->salt_len };
+    uint8_t key_len, salt_len;
+    nk_dtls_srtp_sizes(d->srtp_profile, &key_len, &salt_len);
+    SrtpProfileInfo info = { .profileId = d->srtp_profile, .supported = 1, .keySize = (sbyte)key_len,
+                             .saltSize = (sbyte)salt_len };
     peerDescr peer;
     memset(&peer, 0, sizeof peer);
     sbyte4 r = cb(c->handle, &peer, &info, km, d->mki_len ? d->mki : NULL);

@@ -114,6 +114,8 @@ MSTATUS nk_dtls_srtp_on_server_hello(struct nk_tls *c, const struct nk_ext *x) N
  * (*n), client_write_SRTP_master_key, server_write_SRTP_master_key,
  * client_write_SRTP_master_salt, server_write_SRTP_master_salt. */
 MSTATUS nk_dtls_srtp_keys(const struct nk_tls *c, uint8_t out[NK_DTLS_SRTP_KM], size_t *n) NK_MUST;
+/* The agreed profile's master key and salt lengths (0 for an unknown one). */
+void nk_dtls_srtp_sizes(uint16_t profile, uint8_t *key_len, uint8_t *salt_len);
 
 /* The hello exchange (dtls12_hello.c). */
 extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;

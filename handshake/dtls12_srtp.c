@@ -100,6 +100,13 @@ MSTATUS nk_dtls_srtp_on_server_hello(struct nk_tls *c, const struct nk_ext *x)
     return OK;
 }
 
+void nk_dtls_srtp_sizes(uint16_t profile, uint8_t *key_len, uint8_t *salt_len)
+{
+    const struct nk_srtp_profile *p = nk_srtp_profile(profile);
+    *key_len = p ? p->key_len : 0;
+    *salt_len = p ? p->salt_len : 0;
+}
+
 MSTATUS nk_dtls_srtp_keys(const struct nk_tls *c, uint8_t out[NK_DTLS_SRTP_KM], size_t *n)
 {
     const struct nk_dtls *d = nk_dtls_of(c);
