@@ -27,35 +27,6 @@ LABEL=EXTRACTOR-dtls_srtp
 # Extra arguments for our program and for the openssl one (the small-MTU cases).
 NK_EXTRA=() OSSL_EXTRA=()
 
-# udp_bound PORT: a UDP socket is bound to the port.
-udp_bound() {
-    local hex
-    hex=$(printf '%04X' "$1")
-    cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk -v p=":$hex" \
-        'NR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }'
-}
-
-# pick_udp_port: a port neither TCP nor UDP uses now.
-pick_udp_port() {
-    local p
-    while :; do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-        port_in_use "$p" || udp_bound "$p" || { echo "$p"; return; }
-    done
-}
-
-# wait_udp PORT PID: until something is bound to PORT, or PID exits.
-wait_udp() {
-    local i=0
-    while [ $i -lt $((T_TIMEOUT * 20)) ]; do
-        udp_bound "$1" && return 0
-        alive "$2" || return 1
-        sleep 0.05
-        i=$((i + 1))
-    done
-    return 1
-}
-
 # hex_of FILE PREFIX: the hex after PREFIX on its first line (upper case).
 hex_of() {
     sed -n "s/^ *$2 *\([0-9A-Fa-f]*\).*/\1/p" "$1" | head -n 1 | tr 'a-f' 'A-F'
@@ -72,14 +43,14 @@ cert_of() {
 s_server_case() {
     local suite=$1 profile=$2 name=ossl-srv-$1-$2 cert port ours theirs line
     cert=$(cert_of "$suite")
-    port=$(pick_udp_port)
+    port=$(pick_port)
     line="dtls line from nktls-client $RANDOM"
     (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
         -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" -use_srtp "$profile" \
         -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 "${OSSL_EXTRA[@]}" \
         >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
     local spid=$!
-    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
     { echo "$line"; sleep 2; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
         --servername localhost --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
         --keymatexport "$LABEL" --keymatexportlen 60 -v "${NK_EXTRA[@]}" >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
@@ -106,13 +77,13 @@ s_server_case() {
 s_client_case() {
     local suite=$1 profile=$2 name=ossl-cli-$1-$2 cert port ours theirs line
     cert=$(cert_of "$suite")
-    port=$(pick_udp_port)
+    port=$(pick_port)
     line="dtls line from s_client $RANDOM"
     timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/$cert.pem" \
         --key "$CERTS/$cert.key" --count 1 --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
         --keymatexport "$LABEL" --keymatexportlen 60 "${NK_EXTRA[@]}" >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
     local spid=$!
-    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
     { echo "$line"; sleep 2; } | timeout 4 openssl s_client "${OSSL_EXTRA[@]}" -dtls1_2 -connect "127.0.0.1:$port" \
         -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost -cipher "$suite" \
         -use_srtp "$profile" -keymatexport "$LABEL" -keymatexportlen 60 \
@@ -165,13 +136,13 @@ done
 # gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
 gnutls_cli_case() {
     local gprofile=$1 profile=$2 name=gnutls-cli-$2 port ours theirs line
-    port=$(pick_udp_port)
+    port=$(pick_port)
     line="dtls line from gnutls-cli $RANDOM"
     timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
         --key "$CERTS/server.key" --count 1 --srtp "$profile" --keymatexport "$LABEL" --keymatexportlen 60 \
         >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
     local spid=$!
-    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
     { echo "$line"; sleep 2; } | timeout 4 gnutls-cli --udp -p "$port" --x509cafile "$CERTS/ca.pem" \
         --srtp-profiles="$gprofile" --keymatexport="$LABEL" --keymatexportsize=60 localhost \
         >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
@@ -196,13 +167,13 @@ NK_EXTRA=() OSSL_EXTRA=()
 # no keying material: the profile and the echoed line are checked).
 gnutls_serv_case() {
     local name=gnutls-serv port line
-    port=$(pick_udp_port)
+    port=$(pick_port)
     line="dtls line to gnutls-serv $RANDOM"
     timeout "$T_TIMEOUT" gnutls-serv --udp --echo -p "$port" --x509certfile "$CERTS/server.pem" \
         --x509keyfile "$CERTS/server.key" --srtp-profiles=SRTP_AES128_CM_HMAC_SHA1_80 \
         >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
     local spid=$!
-    wait_udp "$port" "$spid" || { stop_pid "$spid"; fail "gnutls-serv did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "gnutls-serv did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
     { echo "$line"; sleep 1; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
         --servername localhost --srtp SRTP_AES128_CM_SHA1_80 --keymatexport "$LABEL" --keymatexportlen 60 --echo -v \
         >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
