@@ -179,6 +179,8 @@ void nk_dtls_flight_done(struct nk_tls *c)
         if (d->sent_flight)
             d->last_sender = 1;
         d->rtx_at = 0;
+        if (!d->last_sender)   /* nothing of ours will be asked for again */
+            nk_buf_free(&d->flight);
     } else if (d->sent_flight) {
         d->rtx_at = d->now_ms + d->rto_ms;
     }

@@ -272,6 +272,10 @@ TEST_F(dtls, full_handshake_cookie_data_exporter)
     ASSERT_EQ(d->p.c[TP_SERVER]->dtls->retransmits, 0u);
     ASSERT_EQ(nk_conn_deadline(d->p.c[TP_CLIENT]), 0);
     ASSERT_EQ(nk_conn_deadline(d->p.c[TP_SERVER]), 0);
+    /* The server sent the last flight and keeps it for the client's
+     * repeats (§4.2.4); the client has nothing left to send again. */
+    ASSERT_GT(d->p.c[TP_SERVER]->dtls->flight.len, 0u);
+    ASSERT_EQ(d->p.c[TP_CLIENT]->dtls->flight.cap, 0u);
 }
 
 /* ---- the cookie ---- */
