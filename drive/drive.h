@@ -20,6 +20,7 @@ MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, 
  * connection on a datagram socket becomes a DTLS one; the handshake, sending
  * what is queued, receiving, as the calls above for TLS. */
 MSTATUS nk_drive_dtls_adopt(struct nk_conn *c) NK_MUST;
+int nk_drive_is_datagram(int fd);
 MSTATUS nk_drive_dtls_handshake(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_dtls_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_dtls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;

@@ -14,11 +14,16 @@
  * a longer one arrives truncated, and its records are dropped. */
 #define DGRAM_MAX (NK_MAX_CIPHER12 + NK_DTLS_HDR)
 
-MSTATUS nk_drive_dtls_adopt(struct nk_conn *c)
+int nk_drive_is_datagram(int fd)
 {
     int type = 0;
     socklen_t tl = sizeof type;
-    if (c->fd < 0 || getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_DGRAM)
+    return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_DGRAM;
+}
+
+MSTATUS nk_drive_dtls_adopt(struct nk_conn *c)
+{
+    if (!nk_drive_is_datagram(c->fd))
         return OK;
     /* The server's cookie binds the client's address (RFC 6347 §4.2.1). */
     struct sockaddr_storage peer;

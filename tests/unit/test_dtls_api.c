@@ -254,6 +254,11 @@ TEST(settings_checked)
     ASSERT_EQ(ms, 0u);   /* nothing sent yet: no timer */
     ASSERT_EQ(DTLS_isTimerExpired(h), FALSE);
     ASSERT_EQ(SSL_closeConnection(h), OK);
+    /* The asynchronous API does not take a UDP socket yet: refused, not
+     * run as TLS over datagrams. */
+    ASSERT_EQ(SSL_ASYNC_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli),
+              ERR_NOT_SUPPORTED);
+    ASSERT_EQ(SSL_ASYNC_acceptConnection(fd[1], env.srv), ERR_NOT_SUPPORTED);
     close(fd[0]);
     close(fd[1]);
     env_down();
