@@ -19,4 +19,7 @@ MSTATUS nk_store_add_external_identity(struct certStore *s, const SizedBuffer *c
 /* SSL_ioctl's 0-RTT settings (api/early.c); ERR_NOT_SUPPORTED for any other. */
 MSTATUS nk_api_early_ioctl(sbyte4 h, ubyte4 setting, void *value) NK_MUST;
 
+/* SSL_ioctl's DTLS_* settings (api/dtls.c); ERR_NOT_SUPPORTED on TLS. */
+MSTATUS nk_api_dtls_ioctl(struct nk_conn *c, ubyte4 setting, uintptr_t v) NK_MUST;
+
 #endif

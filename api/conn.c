@@ -17,6 +17,8 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
     switch (setting) {
     case SSL_SET_VERSION:           /* the highest version to negotiate */
     case SSL_SET_MINIMUM_VERSION:
+        if (c->is_dtls)   /* a UDP socket's connection speaks DTLS 1.2, and only that */
+            return v == DTLS12_MINORVERSION ? OK : ERR_SSL_UNSUPPORTED_VERSION;
         NK_CHECK(v == TLS12_MINORVERSION || v == TLS13_MINORVERSION, ERR_SSL_UNSUPPORTED_VERSION);
         NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
         if (setting == SSL_SET_VERSION)
@@ -39,6 +41,11 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
         NK_CHECK(value, ERR_NULL_POINTER);
         *(ubyte4 *)value = c->num_tickets;
         return OK;
+    case DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER:
+    case DTLS_SET_PMTU:
+    case DTLS_USE_SRTP:
+    case DTLS_SET_HELLO_VERIFIED:
+        return nk_api_dtls_ioctl(c, setting, v);
     default:
         return nk_api_early_ioctl(h, setting, value);   /* 0-RTT's (api/early.c) */
     }
@@ -140,7 +147,7 @@ NK_API MSTATUS SSL_getSSLTLSVersion(sbyte4 h, ubyte4 *version)
     GET(h, c);
     NK_CHECK(version, ERR_NULL_POINTER);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
-    *version = c->minor;
+    *version = c->is_dtls ? DTLS12_MINORVERSION : c->minor;
     return OK;
 }
 

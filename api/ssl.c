@@ -146,6 +146,8 @@ static sbyte4 new_connection(enum nk_role role, int fd, struct certStore *store,
 {
     struct nk_conn *c;
     MSTATUS st = nk_conn_open(role, fd, store, &nk_config, (const char *)dns, &c);
+    if (st == OK && (st = nk_drive_dtls_adopt(c)) < 0)   /* a UDP socket: DTLS 1.2 */
+        nk_conn_free(c);
     return st < 0 ? st : c->handle;
 }
 
@@ -157,6 +159,8 @@ NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 {
     struct nk_conn *c;
+    /* DTLS through the asynchronous API is not there yet (docs/dtls.md). */
+    NK_CHECK(!nk_drive_is_datagram(fd), ERR_NOT_SUPPORTED);
     MSTATUS st = nk_async_new(NK_SERVER, fd, store, &nk_config, NULL, &c);
     return st < 0 ? st : c->handle;
 }
@@ -178,6 +182,8 @@ NK_API sbyte4 SSL_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte *maste
 {
     struct nk_conn *c = NULL;
     MSTATUS st = nk_conn_open(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    if (st == OK)
+        st = nk_drive_dtls_adopt(c);   /* a UDP socket: DTLS 1.2 */
     return offer_session(st, c, sid_len, sid, master);
 }
 
@@ -185,6 +191,7 @@ NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte 
                                 struct certStore *store)
 {
     struct nk_conn *c = NULL;
+    NK_CHECK(!nk_drive_is_datagram(fd), ERR_NOT_SUPPORTED);   /* no asynchronous DTLS yet */
     MSTATUS st = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
     return offer_session(st, c, sid_len, sid, master);
 }

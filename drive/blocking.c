@@ -72,6 +72,8 @@ MSTATUS nk_drive_flush(struct nk_conn *c)
 {
     size_t len, n;
     const uint8_t *p;
+    if (c->is_dtls)
+        return nk_drive_dtls_flush(c);
     if (c->ktls_tx)
         return nk_drive_ktls_flush(c);
     while ((p = nk_out_buf(c, &len)) != NULL) {
@@ -158,6 +160,8 @@ static MSTATUS read_wait(struct nk_conn *c, int64_t *wait)
 
 MSTATUS nk_drive_handshake(struct nk_conn *c)
 {
+    if (c->is_dtls)
+        return nk_drive_dtls_handshake(c);
     /* sslTimeOutHello from this call on: the engine keeps the deadline. */
     nk_engine_hs_limit(c, nk_mono_ms(), c->cfg->ssl.sslTimeOutHello);
     c->now = nk_wall_ms();
@@ -190,6 +194,8 @@ MSTATUS nk_drive_handshake(struct nk_conn *c)
 MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms)
 {
     *got = 0;
+    if (c->is_dtls)
+        return nk_drive_dtls_recv(c, buf, cap, got, timeout_ms);
     if (c->ktls_rx && !c->app_len)
         return nk_drive_ktls_recv(c, buf, cap, got, timeout_ms ? (int64_t)timeout_ms : -1);
     NK_TRY(wait_app_data(c, timeout_ms));

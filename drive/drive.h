@@ -16,6 +16,15 @@ MSTATUS nk_drive_handshake(struct nk_conn *c) NK_MUST;
 /* Receive application data, waiting up to timeout_ms (0: forever). */
 MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
 
+/* DTLS 1.2 over a connected UDP socket (drive/dtls_blocking.c): a
+ * connection on a datagram socket becomes a DTLS one; the handshake, sending
+ * what is queued, receiving, as the calls above for TLS. */
+MSTATUS nk_drive_dtls_adopt(struct nk_conn *c) NK_MUST;
+int nk_drive_is_datagram(int fd);
+MSTATUS nk_drive_dtls_handshake(struct nk_conn *c) NK_MUST;
+MSTATUS nk_drive_dtls_flush(struct nk_conn *c) NK_MUST;
+MSTATUS nk_drive_dtls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
+
 /* Once the kernel carries records (drive/ktls_blocking.c). */
 /* Send the plaintext records the engine queued, each with its type. */
 MSTATUS nk_drive_ktls_flush(struct nk_conn *c) NK_MUST;

@@ -134,6 +134,8 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n);
 /* Mark n bytes of the waiting application data (c->app, c->app_len) as read,
  * for callers that use them in place. */
 void nk_app_ack(struct nk_conn *c, size_t n);
+/* An alert record's content arrived (DTLS: engine/dtls.c). */
+MSTATUS nk_engine_alert_in(struct nk_conn *c, const uint8_t *d, size_t n) NK_MUST;
 MSTATUS nk_fail(struct nk_conn *c, MSTATUS err);         /* record a fatal error, queue its alert */
 /* The alert err sends on this connection (nk_alert_for, in the version's terms). */
 int nk_conn_alert_for(const struct nk_conn *c, MSTATUS err);

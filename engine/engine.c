@@ -8,6 +8,7 @@
 #include "handshake/rare.h"
 #include "handshake/tls12_reneg.h"
 #include "handshake/early.h"
+#include "handshake/dtls12.h"
 
 
 /* Room for the ALPN name the handshake may agree on (it writes c->alpn in
@@ -60,6 +61,8 @@ int64_t nk_conn_deadline(const struct nk_conn *c)
      * is simply not looked at, so nothing has to clear it. */
     if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
         return 0;
+    if (c->is_dtls && c->dtls->rtx_at)   /* DTLS: the retransmission timer too */
+        return c->hs_deadline && c->hs_deadline < c->dtls->rtx_at ? c->hs_deadline : c->dtls->rtx_at;
     return c->hs_deadline;
 }
 
@@ -67,7 +70,11 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
 {
     if (c->err < 0)
         return c->err;
-    int64_t at = nk_conn_deadline(c);
+    if (c->is_dtls && c->status != SSL_CONNECTION_OPEN)
+        NK_TRY(nk_fail(c, nk_dtls_on_timer(&c->tls, now_ms)));
+    /* The handshake's own limit (DTLS's deadline holds its retransmission
+     * timer too). */
+    int64_t at = c->status == SSL_CONNECTION_OPEN ? 0 : c->hs_deadline;
     if (!at || now_ms < at)
         return OK;
     /* nk_alert_for gives no alert for it: the peer broke no rule. */
@@ -152,6 +159,11 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     }
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
+}
+
+MSTATUS nk_engine_alert_in(struct nk_conn *c, const uint8_t *d, size_t n)
+{
+    return on_alert(c, d, n);
 }
 
 /* One record's content, after any decryption. */
@@ -415,6 +427,7 @@ void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
     nk_rare_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
+    nk_dtls_free(&c->tls);
     nk_pha_free(&c->tls);
     nk_early_free(&c->tls);
     nk_buf_free(&c->in);

@@ -21,6 +21,7 @@
 
 #include "client_http.h"
 #include "common.h"
+#include "dtls.h"
 
 /* How long one SSL_recv may wait for the rest of a record. Finite, so that a
  * record that carries no application data (a session ticket) cannot hold up
@@ -36,6 +37,7 @@ static const char usage[] =
     "         [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [--reconnect] [--ocsp request|require] [--heartbeat]\n"
     "         [-v] [-h] [--version]\n"
+    "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]] [--keymatexport LABEL [--keymatexportlen N]]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
     "  server closes (or, after a single HTTP request, until its response is\n"
     "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
@@ -385,7 +387,7 @@ enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KE
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
        OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_EARLY_DATA,
-       OPT_VERSION };
+       OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -412,6 +414,11 @@ static const struct option long_opts[] = {
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "early-data", required_argument, NULL, OPT_EARLY_DATA },
+    { "dtls", no_argument, NULL, OPT_DTLS },
+    { "srtp", required_argument, NULL, OPT_SRTP },
+    { "keymatexport", required_argument, NULL, OPT_KEYMAT },
+    { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
+    { "pmtu", required_argument, NULL, OPT_PMTU },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -425,6 +432,7 @@ struct client_args {
     int heartbeat;
     long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
+    struct ex_dtls dtls;
 };
 
 static void parse_args(int argc, char **argv, struct client_args *a)
@@ -462,6 +470,11 @@ static void parse_args(int argc, char **argv, struct client_args *a)
             if (MOCANA_readFile(optarg, &g_early, &g_early_len) != OK)
                 ex_usage_error("--early-data: cannot read '%s'", optarg);
             break;
+        case OPT_DTLS: a->dtls.on = 1; break;
+        case OPT_SRTP: ex_dtls_parse_srtp(&a->dtls, optarg); break;
+        case OPT_KEYMAT: a->dtls.keymat_label = optarg; break;
+        case OPT_KEYMAT_LEN: a->dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
+        case OPT_PMTU: a->dtls.pmtu = ex_parse_count(optarg); break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;
@@ -484,6 +497,10 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--ca and --insecure exclude each other");
     if (!a->cert != !a->key)
         ex_usage_error("--cert and --key go together");
+    if (a->dtls.n_srtp && !a->dtls.on)
+        ex_usage_error("--srtp needs --dtls");
+    if (a->dtls.on && a->reconnect)
+        ex_usage_error("--reconnect is for TLS 1.2 sessions, not --dtls");
 }
 
 /* The peer's certificate number i, if the handshake kept it. */
@@ -590,6 +607,8 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = ask_ocsp(conn, a->ocsp);
     if (st == OK && a->heartbeat)
         st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
+    if (st == OK && a->dtls.on)
+        st = ex_dtls_setup(conn, &a->dtls);
     if (st == OK)
         st = SSL_negotiateConnection(conn);
     if (a->ocsp && (st == OK || st == ERR_CERT_STATUS || st == ERR_CERT_REVOKED))
@@ -682,9 +701,10 @@ int main(int argc, char **argv)
         SSL_closeConnection(conn);
         close(fd);
     }
-    fd = connect_to(host, port);
+    fd = a.dtls.on ? ex_dtls_connect(host, port) : connect_to(host, port);
     conn = open_tls(&a, fd, host, store, &sess);
     memset(&sess, 0, sizeof(sess));
+    ex_dtls_report(conn, &a.dtls);
     if (a.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_LAYER, info, sizeof(info));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "dtls.h"
 #include "http_files.h"
 #include "http_loop.h"
 #include "nktls_loop.h"
@@ -28,7 +29,11 @@ static const char usage[] =
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
     "         [--ticket-keys FILE] [--tickets N] [--ocsp FILE] [--heartbeat]\n"
-    "         [--allow-renegotiation] [--max-early-data BYTES] [-h] [--version]\n"
+    "         [--allow-renegotiation] [--max-early-data BYTES]\n"
+    "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]]\n"
+    "         [--keymatexport LABEL [--keymatexportlen N]] [-h] [--version]\n"
+    "  --dtls: DTLS 1.2 over UDP, echo, one client at a time; --srtp: SRTP_AES128_CM_SHA1_80,\n"
+    "  SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
@@ -61,6 +66,7 @@ static struct {
     long idle_timeout_ms;      /* -1: not given */
     long max_early;            /* --max-early-data: 0-RTT bytes our tickets allow */
     long tickets;              /* -1: not given (the library's default) */
+    struct ex_dtls dtls;       /* --dtls: one client at a time over UDP */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -141,6 +147,11 @@ static MSTATUS setup_conn(sbyte4 conn)
         st = SSL_setMaxEarlyDataSize(conn, (sbyte4)cfg.max_early);
     if (st == OK && cfg.tickets >= 0)
         st = SSL_ioctl(conn, SSL_SET_NUM_TICKETS, (void *)(uintptr_t)cfg.tickets);
+    if (st == OK && cfg.dtls.on)   /* a client that goes silent ends its turn */
+        st = SSL_ioctl(conn, SSL_SET_RECV_TIMEOUT,
+                       (void *)(uintptr_t)(cfg.idle_timeout_ms > 0 ? cfg.idle_timeout_ms : 30000));
+    if (st == OK && cfg.dtls.on)
+        st = ex_dtls_setup(conn, &cfg.dtls);
     return st;
 }
 
@@ -152,7 +163,7 @@ static void serve_echo(sbyte4 conn, const struct client *c)
     for (;;) {
         sbyte4 n = 0;
         MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, 0);
-        if (st == ERR_SSL_CONNECTION_CLOSED)
+        if (st == ERR_SSL_CONNECTION_CLOSED || (st == ERR_TCP_READ_TIMEOUT && cfg.dtls.on))
             return;
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
             if (cfg.tls.verbose)
@@ -213,6 +224,7 @@ static void serve(struct client *c)
         SSL_closeConnection(conn);
         return;
     }
+    ex_dtls_report(conn, &cfg.dtls);
     if (cfg.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
@@ -226,6 +238,19 @@ static void serve(struct client *c)
     else
         serve_echo(conn, c);
     SSL_closeConnection(conn);       /* sends close_notify; the socket stays ours */
+}
+
+/* --dtls: one client at a time on a UDP socket connected to it. */
+static void dtls_loop(const char *listen_arg, long count)
+{
+    printf("io: DTLS 1.2 over UDP, one client at a time\n");
+    fflush(stdout);
+    for (long n = 0; !count || n < count; n++) {
+        struct client c;
+        c.fd = ex_dtls_accept(listen_arg, c.peer, sizeof c.peer);
+        serve(&c);
+        close(c.fd);
+    }
 }
 
 static void *client_thread(void *arg)
@@ -560,7 +585,8 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
-       OPT_MAX_EARLY, OPT_TICKETS, OPT_VERSION };
+       OPT_MAX_EARLY, OPT_TICKETS, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU,
+       OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -639,6 +665,11 @@ int main(int argc, char **argv)
         case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
         case OPT_MAX_EARLY: cfg.max_early = ex_parse_count(optarg); break;
         case OPT_TICKETS: cfg.tickets = strcmp(optarg, "0") == 0 ? 0 : ex_parse_count(optarg); break;
+        case OPT_DTLS: cfg.dtls.on = 1; break;
+        case OPT_SRTP: ex_dtls_parse_srtp(&cfg.dtls, optarg); break;
+        case OPT_KEYMAT: cfg.dtls.keymat_label = optarg; break;
+        case OPT_KEYMAT_LEN: cfg.dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
+        case OPT_PMTU: cfg.dtls.pmtu = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
@@ -656,7 +687,14 @@ int main(int argc, char **argv)
         ex_usage_error("--www and --root exclude each other");
     if (cfg.root)
         setup_root();
-    choose_io(io_given, count);
+    if (cfg.dtls.n_srtp && !cfg.dtls.on)
+        ex_usage_error("--srtp needs --dtls");
+    if (cfg.dtls.on && (cfg.root || cfg.www || io_given))
+        ex_usage_error("--dtls echoes, one client at a time: no --www, --root or --io");
+    if (cfg.dtls.on)
+        cfg.io = EX_IO_THREADS;
+    else
+        choose_io(io_given, count);
 
     ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
@@ -670,15 +708,22 @@ int main(int argc, char **argv)
     if (ocsp)
         staple_ocsp(ocsp);
 
-    lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
-    if (cfg.io == EX_IO_THREADS) {
+    if (cfg.dtls.on) {
+        dtls_loop(listen_arg, count);
+        lfd = -1;
+    } else {
+        lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
+    }
+    if (cfg.dtls.on) {
+    } else if (cfg.io == EX_IO_THREADS) {
         printf("io: threads, one per connection\n");
         fflush(stdout);
         accept_loop(lfd, count);
     } else {
         run_loop(lfd);
     }
-    close(lfd);
+    if (lfd >= 0)
+        close(lfd);
 
     CERT_STORE_releaseStore(&cfg.store);
     SSL_shutdownStack();

@@ -185,6 +185,8 @@ enum {
     NK_PROTO_TLS13_SERVER,
     NK_PROTO_TLS12_CLIENT,         /* entered from the TLS 1.3 client's ServerHello */
     NK_PROTO_TLS12_SERVER,
+    NK_PROTO_DTLS12_CLIENT,        /* DTLS 1.2 hellos (handshake/dtls12_hello.c), then TLS 1.2's */
+    NK_PROTO_DTLS12_SERVER,
     NK_PROTO_COUNT,
 };
 
@@ -205,6 +207,7 @@ struct nk_protocol {
 
 extern const struct nk_protocol nk_tls13_client, nk_tls13_server;
 extern const struct nk_protocol nk_tls12_client, nk_tls12_server;
+extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;
 
 /* The protocol a connection runs (NK_PROTO_NONE's for an unknown number). */
 const struct nk_protocol *nk_hs_proto(const struct nk_tls *c);
@@ -240,6 +243,12 @@ MSTATUS nk_hs_alloc(struct nk_tls *c) NK_MUST;
 /* The rest of r must be the n bytes we sent (a session id, a cookie, a
  * certificate_request_context echoed): illegal_parameter otherwise. */
 MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n) NK_MUST;
+/* A ServerHello's fields (RFC 8446 §4.1.3, RFC 5246 §7.4.1.3, RFC 6347
+ * §4.2: the same layout in all three), its extensions split; nothing
+ * judged but the form. */
+struct nk_ext;
+MSTATUS nk_hs_read_server_hello(struct nk_rd *b, uint16_t *version, uint8_t random[32], struct nk_rd *sid,
+                                uint16_t *suite, uint8_t *comp, struct nk_ext *e, size_t *ne) NK_MUST;
 /* Start a handshake message in hs->msg; finish it (length, transcript, send). */
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type);
 MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w) NK_MUST;

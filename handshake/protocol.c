@@ -19,12 +19,18 @@ static const struct nk_protocol *const protocols[NK_PROTO_COUNT] = {
     [NK_PROTO_TLS13_SERVER] = &nk_tls13_server,
     [NK_PROTO_TLS12_CLIENT] = &nk_tls12_client,
     [NK_PROTO_TLS12_SERVER] = &nk_tls12_server,
+    [NK_PROTO_DTLS12_CLIENT] = &nk_dtls12_client,
+    [NK_PROTO_DTLS12_SERVER] = &nk_dtls12_server,
 };
 
 /* The protocol each role starts a handshake in. */
 static const uint8_t first_protocol[] = {
     [NK_CLIENT] = NK_PROTO_TLS13_CLIENT,
     [NK_SERVER] = NK_PROTO_HELLO,   /* the ClientHello chooses the version (hello.c) */
+};
+static const uint8_t first_protocol_dtls[] = {
+    [NK_CLIENT] = NK_PROTO_DTLS12_CLIENT,
+    [NK_SERVER] = NK_PROTO_DTLS12_SERVER,
 };
 
 const struct nk_protocol *nk_hs_protocol(unsigned id)
@@ -96,7 +102,7 @@ MSTATUS nk_hs_step(struct nk_tls *c, uint8_t content_type, uint8_t msg, struct n
 
 MSTATUS nk_hs_start(struct nk_tls *c)
 {
-    const struct nk_protocol *p = nk_hs_protocol(first_protocol[c->role]);
+    const struct nk_protocol *p = nk_hs_protocol((c->is_dtls ? first_protocol_dtls : first_protocol)[c->role]);
     NK_TRY(nk_fips_narrow(c));   /* FIPS mode: the approved suites, groups and schemes */
     c->proto = p->id;
     c->hs->state = p->first;

@@ -3,12 +3,15 @@
  * compatibility change_cipher_spec, alerts, KeyUpdate, and the server name it
  * keeps. The handshake and the engine both send through these. */
 #include "handshake/hs.h"
+#include "handshake/dtls12.h"
 #include "core/slab.h"
 #include "nktls.h"
 
 /* Queue data of one content type, fragmented into records we may send. */
 MSTATUS nk_send_records(struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n)
 {
+    if (c->is_dtls)   /* datagrams, flights (handshake/dtls12_flight.c) */
+        return nk_dtls_send(c, type, d, n);
     NK_CHECK(c->send_limit > 0, ERR_SSL_INTERNAL);
     /* Appendix D.4: in compatibility mode (it sent a session id) the client's
      * CCS precedes its first protected record, whatever that is: an alert
@@ -36,7 +39,10 @@ MSTATUS nk_send_handshake(struct nk_tls *c, const uint8_t *msg, size_t n)
 MSTATUS nk_send_ccs(struct nk_tls *c)
 {
     /* Middlebox compatibility (RFC 8446 Appendix D.4). */
+    static const uint8_t one = 1;
     c->ccs_sent = 1;
+    if (c->is_dtls)
+        return nk_dtls_send(c, NK_CT_CHANGE_CIPHER_SPEC, &one, 1);
     return nk_rec_write_ccs(&c->out);
 }
 

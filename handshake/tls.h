@@ -27,6 +27,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 struct nk_hs;
 struct nk_rare;
 struct nk_early;
+struct nk_dtls;
 struct nk_sig_prefs;
 struct nk_cauth;
 struct certStore;
@@ -105,6 +106,7 @@ struct nk_config {
     unsigned secure_reneg : 1;     /* the peer signalled RFC 5746 in the last handshake */ \
     unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
     unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
+    unsigned is_dtls : 1;          /* DTLS 1.2: c->dtls holds its state */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
@@ -158,7 +160,8 @@ struct nk_config {
         void *pha_md; \
         struct nk_rare *rare; \
     }; \
-    struct nk_early *early;        /* TLS 1.3 0-RTT data, once asked for (handshake/early.h) */
+    struct nk_early *early;        /* TLS 1.3 0-RTT data, once asked for (handshake/early.h) */ \
+    struct nk_dtls *dtls;          /* DTLS 1.2 (is_dtls): its state (handshake/dtls12.h) */
 
 struct nk_tls {
     NK_TLS_FIELDS

@@ -121,6 +121,8 @@ MSTATUS nk_tls12_derive(struct nk_tls *c, const uint8_t *pms, size_t pms_len)
 /* AEAD, or CBC in the order the hellos agreed (RFC 7366). */
 static const struct nk_rec_ops *record_ops(const struct nk_tls *c)
 {
+    if (c->is_dtls)
+        return &nk_rec_dtls12;
     if (c->suite->aead != NK_AES_CBC)
         return &nk_rec_tls12;
     return c->hs->etm ? &nk_rec_tls12_cbc_etm : &nk_rec_tls12_cbc;

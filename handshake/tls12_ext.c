@@ -5,6 +5,7 @@
  * max_fragment_length (RFC 6066 §4). */
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
+#include "handshake/dtls12.h"
 
 MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_wr *w)
 {
@@ -31,6 +32,7 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
     NK_TRY(nk_hello_choose_alpn(c, ch));
     if (c->alpn[0])
         nk_ext_write_alpn_choice(w, c->alpn);
+    nk_dtls_srtp_write_server(c, w);   /* DTLS-SRTP's use_srtp (handshake/dtls12_srtp.c) */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_RECORD_SIZE_LIMIT))) {
         struct nk_rd r = x->data;
         uint16_t lim;

@@ -171,7 +171,7 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     if (c->max_minor >= 4 && nk_tls_has_suites(c, 4) && !hs->reneg)   /* it could have chosen 1.3 */
         memcpy(hs->server_random + 24, nk_tls12_downgrade, 8);
     nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
-    nk_wr_u16(&w, NK_TLS12);
+    nk_wr_u16(&w, c->is_dtls ? 0xfefd /* DTLS 1.2, RFC 6347 §4.1 */ : NK_TLS12);
     nk_wr_bytes(&w, hs->server_random, 32);
     nk_wr_u8(&w, hs->session_id_len);   /* new or resumed (handshake/tls12_resume.c) */
     nk_wr_bytes(&w, hs->session_id, hs->session_id_len);

@@ -307,13 +307,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     struct nk_rd sid;
     struct nk_ext e[NK_MAX_EXTS];
     size_t ne;
-    NK_TRY(nk_rd_u16(b, &version));
-    NK_TRY(nk_rd_copy(b, hs->server_random, 32));
-    NK_TRY(nk_rd_vec8(b, &sid, 0, 32));
-    NK_TRY(nk_rd_u16(b, &suite));
-    NK_TRY(nk_rd_u8(b, &comp));
-    NK_TRY(nk_ext_parse(b, e, &ne));
-    NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_hs_read_server_hello(b, &version, hs->server_random, &sid, &suite, &comp, e, &ne));
     /* Appendix D.5: a ServerHello.legacy_version of 0x0300 (or below) MUST be
      * answered with protocol_version, whatever else it says. */
     NK_CHECK(version > 0x0300, ERR_SSL_UNSUPPORTED_VERSION);

@@ -3,6 +3,7 @@
 #include <openssl/x509.h>
 #include "handshake/hs.h"
 #include "handshake/client_auth.h"
+#include "handshake/dtls12.h"
 #include "handshake/ocsp.h"
 #include "handshake/rare.h"
 #include "handshake/fips.h"
@@ -55,6 +56,18 @@ MSTATUS nk_hs_check_echo(struct nk_rd *r, const uint8_t *sent, size_t n)
     return OK;
 }
 
+MSTATUS nk_hs_read_server_hello(struct nk_rd *b, uint16_t *version, uint8_t random[32], struct nk_rd *sid,
+                                uint16_t *suite, uint8_t *comp, struct nk_ext *e, size_t *ne)
+{
+    NK_TRY(nk_rd_u16(b, version));
+    NK_TRY(nk_rd_copy(b, random, 32));
+    NK_TRY(nk_rd_vec8(b, sid, 0, 32));
+    NK_TRY(nk_rd_u16(b, suite));
+    NK_TRY(nk_rd_u8(b, comp));
+    NK_TRY(nk_ext_parse(b, e, ne));
+    return nk_rd_done(b);
+}
+
 void nk_hs_begin(struct nk_tls *c, struct nk_wr *w, uint8_t type)
 {
     c->hs->msg.len = 0;
@@ -68,6 +81,8 @@ MSTATUS nk_hs_finish(struct nk_tls *c, struct nk_wr *w)
     NK_TRY(nk_wr_status(w));
     struct nk_buf *m = &c->hs->msg;
     nk_store24(m->p + 1, (uint32_t)(m->len - 4));
+    if (c->is_dtls)   /* hashed in its DTLS form (handshake/dtls12_flight.c) */
+        return nk_dtls_send_message(c, m->p, m->len, 1);
     NK_TRY(nk_transcript_add(&c->hs->tr, m->p, m->len));
     return nk_send_handshake(c, m->p, m->len);
 }

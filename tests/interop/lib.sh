@@ -202,11 +202,11 @@ finish_within() {
 
 # ---- ports and servers ----------------------------------------------------
 
-# port_in_use PORT: any TCP socket on this port, in any state.
+# port_in_use PORT: any TCP or UDP socket on this port, in any state.
 port_in_use() {
     local hex
     hex=$(printf '%04X' "$1")
-    cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -v p=":$hex" \
+    cat /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null | awk -v p=":$hex" \
         'NR > 1 && (substr($2, length($2) - 4) == p || substr($3, length($3) - 4) == p) { f = 1 }
          END { exit !f }'
 }
@@ -219,6 +219,14 @@ is_listening() {
         'NR > 1 && $4 == "0A" && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }'
 }
 
+# udp_bound PORT: a UDP socket is bound to this port.
+udp_bound() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    cat /proc/net/udp /proc/net/udp6 2>/dev/null | awk -v p=":$hex" \
+        'NR > 1 && substr($2, length($2) - 4) == p { f = 1 } END { exit !f }'
+}
+
 # pick_port: a port nothing uses now (others may run tests on this machine too).
 pick_port() {
     local p
@@ -228,12 +236,14 @@ pick_port() {
     done
 }
 
-# wait_listen PORT PID: until PORT accepts (without connecting to it: a server
-# started for one connection must not spend it on our probe), PID exits, or timeout.
+# wait_listen PORT PID [CHECK]: until PORT accepts (without connecting to it: a
+# server started for one connection must not spend it on our probe), PID exits,
+# or timeout. CHECK (default is_listening) is the test on PORT: udp_bound for
+# a UDP server.
 wait_listen() {
-    local port=$1 pid=$2 i=0
+    local port=$1 pid=$2 check=${3:-is_listening} i=0
     while [ $i -lt $((T_TIMEOUT * 20)) ]; do
-        is_listening "$port" && return 0
+        "$check" "$port" && return 0
         alive "$pid" || return 1
         sleep 0.05
         i=$((i + 1))

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# tests/interop/dtls.sh — DTLS 1.2 and DTLS-SRTP (RFC 6347, RFC 5764) against
+# the `openssl` command-line peers: `openssl s_server -dtls1_2 -use_srtp ...
+# -keymatexport EXTRACTOR-dtls_srtp -keymatexportlen 60` against
+# nktls-client --dtls, and `openssl s_client -dtls1_2 ...` against
+# nktls-server --dtls, per ECDHE AEAD suite and per SRTP profile: the
+# handshake completes (with the cookie exchange), both sides name the same
+# SRTP profile, the keying material each prints is the same bytes, and a
+# line of data crosses (the server echoes it back). With gnutls-cli
+# installed: gnutls-cli --udp against nktls-server --dtls, the exported
+# keying material compared too, and gnutls-serv --udp --echo against
+# nktls-client --dtls. Both ways with a 400-byte MTU: each side's
+# Certificate crosses in fragments and is reassembled. Prints TAP.
+
+# shellcheck source=tests/interop/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+require_tool openssl
+require_nktls
+if ! certs_init; then
+    tap_fail "certificates generated" "scripts/gen-certs failed"
+    tap_done
+    exit 1
+fi
+
+LABEL=EXTRACTOR-dtls_srtp
+# Extra arguments for our program and for the openssl one (the small-MTU cases).
+NK_EXTRA=() OSSL_EXTRA=()
+
+# hex_of FILE PREFIX: the hex after PREFIX on its first line (upper case).
+hex_of() {
+    sed -n "s/^ *$2 *\([0-9A-Fa-f]*\).*/\1/p" "$1" | head -n 1 | tr 'a-f' 'A-F'
+}
+
+cert_of() {
+    case $1 in
+    *-RSA-*) echo server-rsa ;;
+    *) echo server ;;
+    esac
+}
+
+# s_server_case SUITE PROFILE: openssl s_server, nktls-client.
+s_server_case() {
+    local suite=$1 profile=$2 name=ossl-srv-$1-$2 cert port ours theirs line
+    cert=$(cert_of "$suite")
+    port=$(pick_port)
+    line="dtls line from nktls-client $RANDOM"
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/$cert.pem" -key "$CERTS/$cert.key" -cipher "$suite" -use_srtp "$profile" \
+        -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 "${OSSL_EXTRA[@]}" \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
+        --keymatexport "$LABEL" --keymatexportlen 60 -v "${NK_EXTRA[@]}" >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    stop_pid "$spid"
+    ours=$(hex_of "$WORK/$name.cli.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.srv.out" "Keying material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-client printed no 60-byte keying material" "$WORK/$name.cli.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, s_server's $theirs" "$WORK/$name.srv.out" "$WORK/$name.cli.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.cli.err" || { fail "nktls-client agreed no $profile" "$WORK/$name.cli.err"; return 1; }
+    grep -qx "protocol: DTLSv1.2" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'protocol: DTLSv1.2'" "$WORK/$name.cli.err"; return 1; }
+    grep -q "SRTP Extension negotiated, profile=$profile" "$WORK/$name.srv.out" || { fail "s_server agreed no $profile" "$WORK/$name.srv.out"; return 1; }
+    # The SRTP callback's material is the same exporter's output at the
+    # profile's length (2 x (key + salt)): the PRF's stream, so one is a
+    # prefix of the other.
+    local srtp n
+    srtp=$(hex_of "$WORK/$name.cli.err" "SRTP keying material:")
+    n=$(( ${#srtp} < ${#ours} ? ${#srtp} : ${#ours} ))
+    [ "$n" -ge 56 ] && [ "${srtp:0:n}" = "${ours:0:n}" ] || { fail "the SRTP callback's material is not the exporter's" "$WORK/$name.cli.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.srv.out" || { fail "s_server did not receive the line" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+# s_client_case SUITE PROFILE: nktls-server, openssl s_client.
+s_client_case() {
+    local suite=$1 profile=$2 name=ossl-cli-$1-$2 cert port ours theirs line
+    cert=$(cert_of "$suite")
+    port=$(pick_port)
+    line="dtls line from s_client $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/$cert.pem" \
+        --key "$CERTS/$cert.key" --count 1 --ciphers "$(nk_suite_name "$suite")" --srtp "$profile" \
+        --keymatexport "$LABEL" --keymatexportlen 60 "${NK_EXTRA[@]}" >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 openssl s_client "${OSSL_EXTRA[@]}" -dtls1_2 -connect "127.0.0.1:$port" \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost -cipher "$suite" \
+        -use_srtp "$profile" -keymatexport "$LABEL" -keymatexportlen 60 \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "Keying material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, s_client's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
+    grep -q "SRTP Extension negotiated, profile=$profile" "$WORK/$name.cli.out" || { fail "s_client agreed no $profile" "$WORK/$name.cli.out"; return 1; }
+    grep -q "Verify return code: 0 (ok)" "$WORK/$name.cli.out" || { fail "s_client did not verify our certificate" "$WORK/$name.cli.out"; return 1; }
+    # The echo: the line came back to s_client.
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+# nk_suite_name OPENSSL_NAME: the suite's number, as nktls --ciphers takes it.
+nk_suite_name() {
+    case $1 in
+    ECDHE-ECDSA-AES128-GCM-SHA256) echo 0xc02b ;;
+    ECDHE-ECDSA-AES256-GCM-SHA384) echo 0xc02c ;;
+    ECDHE-ECDSA-CHACHA20-POLY1305) echo 0xcca9 ;;
+    ECDHE-RSA-AES128-GCM-SHA256) echo 0xc02f ;;
+    ECDHE-RSA-CHACHA20-POLY1305) echo 0xcca8 ;;
+    ECDHE-ECDSA-AES128-CCM) echo 0xc0ac ;;
+    esac
+}
+
+SUITES_DTLS=(ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-ECDSA-AES256-GCM-SHA384 ECDHE-ECDSA-CHACHA20-POLY1305
+             ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-CHACHA20-POLY1305 ECDHE-ECDSA-AES128-CCM)
+PROFILES=(SRTP_AES128_CM_SHA1_80 SRTP_AES128_CM_SHA1_32 SRTP_AEAD_AES_128_GCM SRTP_AEAD_AES_256_GCM)
+
+section "openssl s_server -dtls1_2 <-> nktls-client --dtls"
+for s in "${SUITES_DTLS[@]}"; do
+    run_case "s_server $s SRTP_AES128_CM_SHA1_80" s_server_case "$s" SRTP_AES128_CM_SHA1_80
+done
+for p in "${PROFILES[@]:1}"; do
+    run_case "s_server ECDHE-ECDSA-AES128-GCM-SHA256 $p" s_server_case ECDHE-ECDSA-AES128-GCM-SHA256 "$p"
+done
+
+section "nktls-server --dtls <-> openssl s_client -dtls1_2"
+for s in "${SUITES_DTLS[@]}"; do
+    run_case "s_client $s SRTP_AES128_CM_SHA1_80" s_client_case "$s" SRTP_AES128_CM_SHA1_80
+done
+for p in "${PROFILES[@]:1}"; do
+    run_case "s_client ECDHE-ECDSA-AES128-GCM-SHA256 $p" s_client_case ECDHE-ECDSA-AES128-GCM-SHA256 "$p"
+done
+
+# gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
+gnutls_cli_case() {
+    local gprofile=$1 profile=$2 name=gnutls-cli-$2 port ours theirs line
+    port=$(pick_port)
+    line="dtls line from gnutls-cli $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 --srtp "$profile" --keymatexport "$LABEL" --keymatexportlen 60 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 gnutls-cli --udp -p "$port" --x509cafile "$CERTS/ca.pem" \
+        --srtp-profiles="$gprofile" --keymatexport="$LABEL" --keymatexportsize=60 localhost \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "- Key material:")
+    [ ${#ours} -eq 120 ] || { fail "nktls-server printed no 60-byte keying material" "$WORK/$name.srv.err"; return 1; }
+    [ "$ours" = "$theirs" ] || { fail "keying material differs: ours $ours, gnutls-cli's $theirs" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^SRTP profile: $profile\$" "$WORK/$name.srv.err" || { fail "nktls-server agreed no $profile" "$WORK/$name.srv.err"; return 1; }
+    grep -q "SRTP profile: $gprofile" "$WORK/$name.cli.out" || { fail "gnutls-cli agreed no $gprofile" "$WORK/$name.cli.out"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "small datagrams: handshake messages in fragments both ways (RSA chain, 400-byte MTU)"
+NK_EXTRA=(--pmtu 400) OSSL_EXTRA=(-mtu 400)
+run_case "s_server -mtu 400, nktls-client --pmtu 400" s_server_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
+run_case "s_client -mtu 400, nktls-server --pmtu 400" s_client_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
+NK_EXTRA=() OSSL_EXTRA=()
+
+# gnutls_serv_case: gnutls-serv --udp --echo, nktls-client (gnutls-serv prints
+# no keying material: the profile and the echoed line are checked).
+gnutls_serv_case() {
+    local name=gnutls-serv port line
+    port=$(pick_port)
+    line="dtls line to gnutls-serv $RANDOM"
+    timeout "$T_TIMEOUT" gnutls-serv --udp --echo -p "$port" --x509certfile "$CERTS/server.pem" \
+        --x509keyfile "$CERTS/server.key" --srtp-profiles=SRTP_AES128_CM_HMAC_SHA1_80 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "gnutls-serv did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 1; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --srtp SRTP_AES128_CM_SHA1_80 --keymatexport "$LABEL" --keymatexportlen 60 --echo -v \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    local rc=$?
+    stop_pid "$spid"
+    [ $rc -eq 0 ] || { fail "nktls-client exited with $rc" "$WORK/$name.cli.err" "$WORK/$name.srv.err"; return 1; }
+    grep -qx "protocol: DTLSv1.2" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'protocol: DTLSv1.2'" "$WORK/$name.cli.err"; return 1; }
+    grep -q "^SRTP profile: SRTP_AES128_CM_SHA1_80\$" "$WORK/$name.cli.err" || { fail "nktls-client agreed no SRTP profile" "$WORK/$name.cli.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out"; return 1; }
+    return 0
+}
+
+section "nktls-server --dtls <-> gnutls-cli --udp"
+if command -v gnutls-cli >/dev/null; then
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
+    run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
+else
+    tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
+fi
+
+section "gnutls-serv --udp <-> nktls-client --dtls"
+if command -v gnutls-serv >/dev/null; then
+    run_case "gnutls-serv --udp --echo SRTP_AES128_CM_HMAC_SHA1_80" gnutls_serv_case
+else
+    tap_skip "gnutls-serv --udp" "gnutls-serv not installed"
+fi
+
+tap_done
