@@ -12,8 +12,9 @@ struct tls13PSK {
     uint8_t psk_len;
     uint32_t age_add, lifetime;
     uint64_t received;        /* seconds since the epoch */
-    uint8_t *ticket;
+    uint8_t *ticket;          /* a resumption ticket, or an external PSK's identity */
     uint16_t ticket_len;
+    uint8_t external;         /* an external PSK (handshake/psk_ext.c): "ext binder", age 0 */
 };
 
 #define NK_TICKET_BINDING 32
@@ -72,5 +73,21 @@ MSTATUS nk_psk_client_accepted(struct nk_tls *c, const struct nk_ext *x) NK_MUST
  * handshake for a ticket it cannot use, only for a wrong binder. */
 MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
                             size_t raw_len) NK_MUST;
+
+/* psk_ext.c: external PSKs (RFC 8446 §2.2, §4.2.11), TLS 1.3 */
+/* A client that loaded no ticket offers the application's external PSK:
+ * sslSettings.funcPtrChoosePSK's, else the first of its store's
+ * (CERT_STORE_addIdentityPSK). */
+MSTATUS nk_psk_ext_client_load(struct nk_tls *c) NK_MUST;
+/* A client offering only psk_ke (NKTLS_FLAG_PSK_KE with an external PSK):
+ * its ClientHello carries no key share. */
+int nk_psk_ext_client_ke_only(const struct nk_tls *c);
+/* A server: the key of an identity the client offered, from
+ * sslSettings.funcPtrLookupPSK, else from the server's store. 0: unknown. */
+int nk_psk_ext_server_lookup(struct nk_tls *c, const uint8_t *id, size_t id_len, uint8_t psk[NK_MAX_HASH],
+                             size_t *psk_len);
+/* A server: may this ClientHello be answered with psk_ke, without (EC)DHE?
+ * (NKTLS_FLAG_PSK_KE set, and the client offers a PSK and lists psk_ke.) */
+int nk_psk_ext_server_ke_possible(const struct nk_tls *c, const struct nk_ext *exts, size_t n);
 
 #endif

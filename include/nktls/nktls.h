@@ -186,8 +186,19 @@ MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte
  * among those it has enabled (SSL_enableCiphers), instead of the first in its
  * own (the library's table order, the default). */
 #define NKTLS_FLAG_CLIENT_CIPHER_ORDER 0x00080000
-/* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
- * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
+/* SSL_setSessionFlags, TLS 1.3 PSK handshakes without (EC)DHE (psk_ke, RFC
+ * 8446 §4.2.9), which give up forward secrecy. A client offering an external
+ * PSK (sslSettings.funcPtrChoosePSK or CERT_STORE_addIdentityPSK) lists only
+ * psk_ke and sends no key share: a server that refuses the PSK cannot go on
+ * with certificates. A server takes psk_ke whenever the client lists it and
+ * its PSK is good, even beside a key share. Without the flag only psk_dhe_ke
+ * is offered and taken. SSL_ioctl(SSL_PSK_KEY_EXCHANGE_MODE, SSL_PSK_KE or
+ * SSL_PSK_DHE_KE) sets or clears it. */
+#define NKTLS_FLAG_PSK_KE 0x00800000
+/* TRUE when the handshake was authenticated by a PSK: a TLS 1.3 ticket (a
+ * resumed session) or an external PSK (CERT_STORE_addIdentityPSK,
+ * funcPtrChoosePSK). Tickets: see SSL_setClientSavePSKCallback /
+ * SSL_CLIENT_setRetrievePSKCallback. */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
 /* After a handshake refused for want of a common version
  * (ERR_SSL_UNSUPPORTED_VERSION), a bit n for each protocol 3.n the peer wanted:
