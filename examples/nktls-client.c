@@ -30,6 +30,7 @@
 static const char usage[] =
     "usage: nktls-client --connect HOST:PORT [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
+    "         [--psk IDENTITY:HEXKEY [--psk-ke]]\n"
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
@@ -41,6 +42,8 @@ static const char usage[] =
     "               default paths; SSL_CERT_FILE and SSL_CERT_DIR override them)\n"
     "  --insecure   do not verify the server's certificate (a warning says so)\n"
     "  --ciphers    IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
+    "  --psk        offer this external PSK (TLS 1.3); --psk-ke: offer it alone, without\n"
+    "               (EC)DHE\n"
     "  --connect-timeout SEC  limit on TCP connect plus handshake (default: 15 s\n"
     "               for the handshake)\n"
     "  --timeout SEC          limit on the whole run, connect to close\n"
@@ -324,7 +327,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_RECONNECT, OPT_VERSION };
+       OPT_RECONNECT, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -348,6 +351,8 @@ static const struct option long_opts[] = {
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
+    { "psk", required_argument, NULL, OPT_PSK },
+    { "psk-ke", no_argument, NULL, OPT_PSK_KE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -355,7 +360,7 @@ static const struct option long_opts[] = {
 };
 
 struct client_args {
-    const char *connect, *servername, *ca, *cert, *key;
+    const char *connect, *servername, *ca, *cert, *key, *psk;
     int insecure, echo, reconnect;
     long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
@@ -386,6 +391,8 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
         case OPT_RECONNECT: a->reconnect = 1; break;
+        case OPT_PSK: a->psk = optarg; break;
+        case OPT_PSK_KE: a->tls.psk_ke = 1; break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;
@@ -543,6 +550,8 @@ int main(int argc, char **argv)
     load_trust(&a, store);
     if (a.cert)
         ex_load_identity(store, a.cert, NULL, a.key);
+    if (a.psk)
+        ex_load_psk(store, a.psk);
     ex_check_ktls_mode(&a.tls);
 
     if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */

@@ -22,6 +22,7 @@
 
 static const char usage[] =
     "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
+    "         [--psk IDENTITY:HEXKEY [--psk-ke]]\n"
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "         [--ticket-keys FILE] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
+    "  --psk: TLS 1.3 clients may authenticate with this external PSK (then --cert and\n"
+    "  --key may be left out); --psk-ke: take it without (EC)DHE when a client offers so\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
@@ -479,7 +482,8 @@ static void start_stack(const char *cert, const char *chain, const char *key, co
         SSL_sslSettings()->sslTimeOutHello = (ubyte4)cfg.hs_timeout_ms;
     if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
         ex_fail("CERT_STORE_createStore: %s", ex_status_text((MSTATUS)st));
-    ex_load_identity(cfg.store, cert, chain, key);
+    if (cert)
+        ex_load_identity(cfg.store, cert, chain, key);
     if (ca)
         ex_load_trust(cfg.store, ca);
 }
@@ -515,7 +519,7 @@ static void setup_root(void)
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -542,6 +546,8 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "psk", required_argument, NULL, OPT_PSK },
+    { "psk-ke", no_argument, NULL, OPT_PSK_KE },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -551,7 +557,7 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     const char *listen_arg = NULL, *cert = NULL, *key = NULL, *chain = NULL, *ca = NULL;
-    const char *ticket_keys = NULL;
+    const char *ticket_keys = NULL, *psk = NULL;
     long count = 0;
     int opt, lfd, io_given = 0;
 
@@ -583,6 +589,8 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_PSK: psk = optarg; break;
+        case OPT_PSK_KE: cfg.tls.psk_ke = 1; break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
@@ -592,8 +600,10 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         ex_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!listen_arg || !cert || !key)
+    if (!listen_arg || (!psk && (!cert || !key)))
         ex_usage_error("--listen, --cert and --key are required (try --help)");
+    if (!cert != !key)
+        ex_usage_error("--cert and --key go together");
     if (cfg.verify_client && !ca)
         ex_usage_error("--verify-client needs --ca");
     if (cfg.www && cfg.root)
@@ -605,6 +615,8 @@ int main(int argc, char **argv)
     ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
     start_stack(cert, chain, key, ca);
+    if (psk)
+        ex_load_psk(cfg.store, psk);
     if (ticket_keys) {
         MSTATUS st = NKTLS_loadTicketKeys(ticket_keys);
         if (st != OK)
