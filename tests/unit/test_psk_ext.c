@@ -4,7 +4,8 @@
  * finds the key in its store or through funcPtrLookupPSK. With psk_dhe_ke
  * (the default) and psk_ke (NKTLS_FLAG_PSK_KE); a wrong key is a binder the
  * server refuses (decrypt_error); an unknown identity falls back to
- * certificates, or fails with handshake_failure where the server has none. */
+ * certificates, or fails with handshake_failure where the server has none.
+ * The synchronous API over sockets, and one case through SSL_ASYNC_*. */
 #include "api_env.h"
 
 static const ubyte k_id[] = "client1";
@@ -268,6 +269,98 @@ TEST(psk_mode_ioctl)
     ASSERT_EQ(SSL_negotiateConnection(p.ch), OK);
     ASSERT_EQ(SSL_ioctl(p.ch, SSL_PSK_KEY_EXCHANGE_MODE, (void *)(uintptr_t)SSL_PSK_KE), ERR_SSL_BAD_STATE);
     pair_down(&p);
+    env_down();
+}
+
+/* ---- the asynchronous API: the test moves the bytes, one at a time ---- */
+
+static ubyte g_wire[1 << 16];
+static ubyte g_got[64];
+static ubyte4 g_got_len;
+static int g_opens;
+
+static sbyte4 async_open(sbyte4 h, intBoolean reh) { g_opens++; return OK; }
+static sbyte4 async_recv(sbyte4 h, ubyte *d, ubyte4 n)
+{
+    if (g_got_len + n <= sizeof g_got) {
+        memcpy(g_got + g_got_len, d, n);
+        g_got_len += n;
+    }
+    return OK;
+}
+
+/* Move everything both ends have to send, byte by byte, until neither has any. */
+static MSTATUS async_pump(sbyte4 h[2])
+{
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (int i = 0; i < 2; i++) {
+            ubyte4 len = sizeof g_wire;
+            MSTATUS st = SSL_ASYNC_getSendBuffer(h[i], g_wire, &len);
+            if (st != OK)
+                return st;
+            for (ubyte4 off = 0; off < len; off++, moved = 1)
+                if ((st = SSL_ASYNC_recvMessage(h[1 - i], g_wire + off, 1)) != OK)
+                    return st;
+        }
+    }
+    return OK;
+}
+
+TEST(async_psk_ke_and_wrong_key)
+{
+    sbyte4 h[2];
+    env_up(4);
+    ASSERT_EQ(SSL_ASYNC_init(4, 4), OK);
+    sslSettings *set = SSL_sslSettings();
+    set->funcPtrOpenStateUpcall = set->funcPtrClientOpenStateUpcall = async_open;
+    set->funcPtrReceiveUpcall = set->funcPtrClientReceiveUpcall = async_recv;
+    certStorePtr ss = psk_store(k_id, 7, k_key, 32), cs = psk_store(k_id, 7, k_key, 32);
+    h[0] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", cs);
+    h[1] = SSL_ASYNC_acceptConnection(-1, ss);
+    ASSERT_GT(h[0], 0);
+    ASSERT_GT(h[1], 0);
+    ASSERT_EQ(SSL_ioctl(h[0], SSL_PSK_KEY_EXCHANGE_MODE, (void *)(uintptr_t)SSL_PSK_KE), OK);
+    ASSERT_EQ(SSL_setSessionFlags(h[1], NKTLS_FLAG_PSK_KE), OK);
+    ASSERT_EQ(SSL_ASYNC_start(h[0]), OK);
+    ST_EQ(async_pump(h), OK);
+    ASSERT_EQ(g_opens, 2);
+    ubyte2 group = 0;
+    for (int i = 0; i < 2; i++) {
+        ASSERT_TRUE(NKTLS_isSessionResumed(h[i]));
+        ST_EQ(NKTLS_getNegotiatedGroup(h[i], &group), ERR_SSL_NOT_OPEN);   /* psk_ke */
+    }
+    ASSERT_EQ(SSL_ASYNC_sendMessage(h[0], (sbyte *)"ping", 4, NULL), OK);
+    ST_EQ(async_pump(h), OK);
+    ASSERT_EQ(g_got_len, 4u);
+    ASSERT_MEM_EQ(g_got, "ping", 4);
+    for (int i = 0; i < 2; i++)
+        ASSERT_EQ(SSL_ASYNC_closeConnection(h[i]), OK);
+
+    /* The same with the client's key one bit off: the server refuses its
+     * binder with decrypt_error, which the client hears. */
+    ubyte other[32];
+    memcpy(other, k_key, 32);
+    other[0] ^= 0x80;
+    certStorePtr bad = psk_store(k_id, 7, other, 32);
+    h[0] = SSL_ASYNC_connect(-1, 0, NULL, NULL, (const sbyte *)"server.example.com", bad);
+    h[1] = SSL_ASYNC_acceptConnection(-1, ss);
+    ASSERT_EQ(SSL_ASYNC_start(h[0]), OK);
+    ubyte4 len = sizeof g_wire;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(h[0], g_wire, &len), OK);
+    ST_EQ(SSL_ASYNC_recvMessage(h[1], g_wire, len), ERR_SSL_BAD_BINDER);
+    len = sizeof g_wire;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(h[1], g_wire, &len), OK);
+    ASSERT_EQ(len, 7u);                          /* one plaintext alert record */
+    ASSERT_EQ(g_wire[0], 21);
+    ASSERT_EQ(g_wire[5], SSLALERTLEVEL_FATAL);
+    ASSERT_EQ(g_wire[6], SSL_ALERT_DECRYPT_ERROR);
+    ST_EQ(SSL_ASYNC_recvMessage(h[0], g_wire, len), ERR_SSL_FATAL_ALERT);
+    for (int i = 0; i < 2; i++)
+        SSL_ASYNC_closeConnection(h[i]);
+    ASSERT_EQ(CERT_STORE_releaseStore(&ss), OK);
+    ASSERT_EQ(CERT_STORE_releaseStore(&cs), OK);
+    ASSERT_EQ(CERT_STORE_releaseStore(&bad), OK);
     env_down();
 }
 
