@@ -142,10 +142,8 @@ static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, u
 
 /* The suite, then the group its key exchange uses (none for RSA key
  * transport, which the certificate must allow). */
-static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
+static MSTATUS choose_cert_suite(struct nk_tls *c, const struct nk_client_hello *ch, uint16_t ec, uint16_t ff)
 {
-    uint16_t ec, ff;
-    NK_TRY(pick_groups(c, ch, &ec, &ff));
     unsigned rsa = nk_tls12_rsa_kx_allowed(c->hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
     unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
     MSTATUS st = pick_suite(c, ch, kx_ok);
@@ -157,6 +155,21 @@ static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_h
         st = ERR_SSL_INSUFFICIENT_SECURITY;
     else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
         st = ERR_SSL_NO_GROUP_MATCH;
+    return st;
+}
+
+/* The suite, then the group its key exchange uses: a certificate's suite
+ * when we have an identity, else (or when none fits) a PSK suite when we
+ * have PSKs (handshake/tls12_psk.c). */
+static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
+{
+    uint16_t ec, ff;
+    NK_TRY(pick_groups(c, ch, &ec, &ff));
+    MSTATUS st = c->hs->identity ? choose_cert_suite(c, ch, ec, ff) : ERR_SSL_NO_CIPHER_MATCH;
+    unsigned psk_kx = 1u << NK_KX_PSK | (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0);
+    if (st < 0 && st != ERR_MEM_ALLOC_FAIL && nk_tls12_psk_server_has(c)
+        && (c->suite = nk_tls_pick_suite(c, ch->suites, 3, NK_AUTH_PSK, psk_kx)))
+        st = OK;
     NK_TRY(st);
     c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
     return OK;
@@ -272,16 +285,20 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
                                             n_ours, &hs->sig_scheme);
-    NK_CHECK(hs->identity, ERR_SSL_NO_IDENTITY);
+    NK_CHECK(hs->identity || nk_tls12_psk_server_has(c), ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
     hs->hash = c->suite->hash;
-    int want_cert = nk_tls12_wants_client_cert(c);
+    int psk = c->suite->auth == NK_AUTH_PSK;
+    int want_cert = !psk && nk_tls12_wants_client_cert(c);
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
-    NK_TRY(nk_tls12_send_certificate(c, hs->identity));
-    if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
+    if (psk)   /* RFC 4279 §2: no Certificate */
+        NK_TRY(nk_tls12_psk_send_ske(c));
+    else
+        NK_TRY(nk_tls12_send_certificate(c, hs->identity));
+    if (!psk && c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
         NK_TRY(send_server_key_exchange(c));
     if (want_cert)
         NK_TRY(nk_tls12_send_certificate_request(c));
@@ -296,6 +313,10 @@ static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     struct nk_hs *hs = c->hs;
     uint8_t pms[NK_MAX_KEX_SECRET];
     size_t pms_len;
+    if (c->suite->auth == NK_AUTH_PSK) {   /* the identity, then as the suite says */
+        NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+        return nk_tls12_psk_server_derive(c, b);
+    }
     NK_TRY(nk_tls12_kx_server_secret(c, b, pms, &pms_len));
     MSTATUS st = nk_transcript_add(&hs->tr, raw, n);
     if (st == OK)
