@@ -5,7 +5,10 @@
 # `gnutls-serv --pskpasswd`; psk_dhe_ke (the default: a key exchange runs) and
 # psk_ke (--psk-ke; s_client/s_server -allow_no_dhe_kex, gnutls +PSK without
 # ECDHE-PSK: none runs). A wrong key is refused (decrypt_error); an identity
-# the server does not know falls back to its certificate. TAP on stdout.
+# the server does not know falls back to its certificate. TLS 1.2: every PSK,
+# DHE_PSK and ECDHE_PSK suite the peer has, both ways (s_client/s_server
+# -tls1_2 -psk -cipher; gnutls-cli with PSK, gnutls-serv with each kind), with a hint,
+# and an unknown identity (unknown_psk_identity). TAP on stdout.
 source "$(dirname "$0")/lib.sh"
 
 require_nktls
@@ -144,6 +147,102 @@ if command -v gnutls-serv >/dev/null && command -v gnutls-cli >/dev/null; then
         --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3:+ECDHE-PSK:+PSK'
 else
     tap_skip "psk.gnutls" "gnutls-serv or gnutls-cli not installed"
+fi
+# ---- TLS 1.2 ----------------------------------------------------------------
+
+SUITES12=(PSK-AES128-GCM-SHA256 PSK-AES256-GCM-SHA384 PSK-CHACHA20-POLY1305 PSK-AES128-CCM PSK-AES256-CCM
+          DHE-PSK-AES128-GCM-SHA256 DHE-PSK-AES256-GCM-SHA384 DHE-PSK-CHACHA20-POLY1305 DHE-PSK-AES128-CCM
+          DHE-PSK-AES256-CCM ECDHE-PSK-CHACHA20-POLY1305)
+LIST12=$(IFS=,; echo "${SUITES12[*]}")
+
+srv12() {
+    local suite=$1
+    nk_server_ensure psk12 --psk "$ID:$KEY" --ciphers "$LIST12" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    (echo hi; sleep 0.5) | timeout "$T_TIMEOUT" openssl s_client -tls1_2 -connect "127.0.0.1:$NK_PORT" \
+        -psk "$KEY" -psk_identity "$ID" -cipher "$suite" >"$WORK/srv12-$suite.out" 2>&1
+    grep -q "^New, TLSv1.2, Cipher is $suite\$" "$WORK/srv12-$suite.out" ||
+        { fail "not $suite" "$WORK/srv12-$suite.out"; return 1; }
+    grep -qx hi "$WORK/srv12-$suite.out" || { fail "no echo" "$WORK/srv12-$suite.out" "$NK_LOG"; return 1; }
+}
+
+srv12_unknown() {
+    nk_server_ensure psk12 --psk "$ID:$KEY" --ciphers "$LIST12" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    (echo hi; sleep 0.5) | timeout "$T_TIMEOUT" openssl s_client -tls1_2 -connect "127.0.0.1:$NK_PORT" \
+        -psk "$KEY" -psk_identity nobody -cipher PSK >"$WORK/srv12-unknown.out" 2>&1
+    grep -q 'alert unknown psk identity' "$WORK/srv12-unknown.out" ||
+        { fail "no unknown_psk_identity" "$WORK/srv12-unknown.out"; return 1; }
+}
+
+# nktls-client against s_server -tls1_2 with a hint; DHE needs an RFC 7919
+# group (nktls takes no other), given to s_server as -dhparam.
+cli12() {
+    local suite=$1 port
+    port=$(pick_port)
+    openssl s_server -tls1_2 -accept "127.0.0.1:$port" -naccept 1 -rev -nocert -psk "$KEY" -psk_identity "$ID" \
+        -psk_hint "a-hint" -cipher "$suite" -dhparam "$WORK/ffdhe2048.pem" </dev/null >"$WORK/cli12-$suite.srv" 2>&1 &
+    PEER_PID=$!
+    wait_listen "$port" "$PEER_PID" || { fail "s_server did not start" "$WORK/cli12-$suite.srv"; return 1; }
+    (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port" --insecure \
+        --psk "$ID:$KEY" --ciphers "$suite" --echo -v >"$WORK/cli12-$suite.out" 2>"$WORK/cli12-$suite.err"
+    RC=$?
+    stop_pid "$PEER_PID"
+    [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/cli12-$suite.err" "$WORK/cli12-$suite.srv"; return 1; }
+    grep -qx 'protocol: TLSv1.2' "$WORK/cli12-$suite.err" || { fail "not TLS 1.2" "$WORK/cli12-$suite.err"; return 1; }
+    grep -qx "cipher: $suite" "$WORK/cli12-$suite.err" || { fail "not $suite" "$WORK/cli12-$suite.err"; return 1; }
+    grep -qx olleh "$WORK/cli12-$suite.out" || { fail "no reply" "$WORK/cli12-$suite.err"; return 1; }
+}
+
+# gnutls-cli's plain PSK against nktls-server. (This gnutls-cli, 3.7.9,
+# crashes after a DHE-PSK or ECDHE-PSK handshake with any server, s_server
+# too: those two run against gnutls-serv instead, below.)
+srv12_gnutls() {
+    nk_server_ensure psk12 --psk "$ID:$KEY" --ciphers "$LIST12" -v ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    (echo hi; sleep 0.5) | timeout "$T_TIMEOUT" gnutls-cli --port "$NK_PORT" 127.0.0.1 --pskusername "$ID" \
+        --pskkey "$KEY" --priority "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+PSK" >"$WORK/g12.out" 2>&1
+    grep -q "PSK authentication. Connected as '$ID'" "$WORK/g12.out" ||
+        { fail "gnutls-cli did not use the PSK" "$WORK/g12.out"; return 1; }
+    grep -q "Description: (TLS1.2[^)]*)-(PSK)" "$WORK/g12.out" || { fail "not plain PSK" "$WORK/g12.out"; return 1; }
+    grep -qx hi "$WORK/g12.out" || { fail "no echo" "$WORK/g12.out"; return 1; }
+}
+
+# nktls-client against gnutls-serv -- TLS 1.2, one suite of each key exchange.
+cli12_gnutls() {
+    local suite=$1 group=$2 port
+    port=$(pick_port)
+    gnutls-serv --port "$port" --echo --pskpasswd "$WORK/pskpasswd" \
+        --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2:+ECDHE-PSK:+DHE-PSK:+PSK' </dev/null >"$WORK/g12-$suite.srv" 2>&1 &
+    PEER_PID=$!
+    wait_listen "$port" "$PEER_PID" || { fail "gnutls-serv did not start" "$WORK/g12-$suite.srv"; return 1; }
+    (echo hello; sleep 0.5) | timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port" --insecure \
+        --psk "$ID:$KEY" --ciphers "$suite" --echo -v >"$WORK/g12-$suite.out" 2>"$WORK/g12-$suite.err"
+    RC=$?
+    stop_pid "$PEER_PID"
+    [ "$RC" -eq 0 ] || { fail "nktls-client exited with status $RC" "$WORK/g12-$suite.err" "$WORK/g12-$suite.srv"; return 1; }
+    grep -qx "cipher: $suite" "$WORK/g12-$suite.err" || { fail "not $suite" "$WORK/g12-$suite.err"; return 1; }
+    grep -qx "group: $group" "$WORK/g12-$suite.err" || { fail "not 'group: $group'" "$WORK/g12-$suite.err"; return 1; }
+    grep -qx hello "$WORK/g12-$suite.out" || { fail "no echo" "$WORK/g12-$suite.err"; return 1; }
+}
+
+section "TLS 1.2 PSK suites, nktls-server and s_client"
+for suite in "${SUITES12[@]}"; do
+    run_case "psk12.nktls-server.s_client.$suite" srv12 "$suite"
+done
+run_case "psk12.nktls-server.s_client.unknown_identity" srv12_unknown
+section "TLS 1.2 PSK suites, nktls-client and s_server"
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out "$WORK/ffdhe2048.pem" 2>/dev/null
+for suite in "${SUITES12[@]}"; do
+    run_case "psk12.nktls-client.s_server.$suite" cli12 "$suite"
+done
+if command -v gnutls-cli >/dev/null && command -v gnutls-serv >/dev/null; then
+    section "TLS 1.2 PSK suites, gnutls"
+    echo "$ID:$KEY" >"$WORK/pskpasswd"
+    run_case "psk12.nktls-server.gnutls-cli.PSK" srv12_gnutls
+    run_case "psk12.nktls-client.gnutls-serv.PSK" cli12_gnutls PSK-AES128-GCM-SHA256 none
+    run_case "psk12.nktls-client.gnutls-serv.DHE-PSK" cli12_gnutls DHE-PSK-AES128-GCM-SHA256 ffdhe2048
+    run_case "psk12.nktls-client.gnutls-serv.ECDHE-PSK" cli12_gnutls ECDHE-PSK-CHACHA20-POLY1305 X25519
 fi
 nk_server_stop
 tap_done
