@@ -1,6 +1,6 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, a server-side PSK store, and the
- * client-certificate and version callbacks. A program that calls them must
+ * heartbeats, renegotiation, 0-RTT data, and the client-certificate and
+ * version callbacks (the server-side PSK store is api/psk.c's). A program that calls them must
  * still link and must learn at run time, not by a crash: each checks its
  * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
  * where the request is for the feature's absence (no heartbeats, no early
@@ -103,23 +103,6 @@ NK_API MSTATUS SSL_setEarlyData(sbyte4 h, ubyte *data, ubyte4 size)
 }
 
 NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationData_t cb)
-{
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- a server-side PSK store: nktls's tickets are sealed and stateless ---- */
-
-NK_API MSTATUS SSL_setServerSavePSKCallback(funcPtrServerSavePSK_t cb)
-{
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-NK_API MSTATUS SSL_setServerLookupPSKCallback(funcPtrServerLookupPSK_t cb)
-{
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-NK_API MSTATUS SSL_setServerDeletePSKCallback(funcPtrServerDeletePSK_t cb)
 {
     return cb ? ERR_NOT_SUPPORTED : OK;
 }

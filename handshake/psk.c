@@ -242,8 +242,10 @@ static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, in
     return OK;
 }
 
-/* The key for the first identity the client offered: one of our tickets that
- * fits this connection (its chain then goes to t), else an external PSK the
+/* The key for the first identity the client offered: one of our tickets (or,
+ * keeping sessions in the application's store, one of its identities: taken
+ * out of it, handshake/ticket_store.c) that fits this connection (its chain
+ * then goes to t), else an external PSK the
  * application knows under that identity, taken under a SHA-256 suite only
  * (§4.2.11, handshake/psk_ext.c). *found 0: none; a full handshake. */
 static MSTATUS find_key(struct nk_tls *c, const struct nk_rd *id, struct nk_ticket_state *t, int *found,
@@ -251,7 +253,8 @@ static MSTATUS find_key(struct nk_tls *c, const struct nk_rd *id, struct nk_tick
 {
     int fits = 0;
     *found = *external = 0;
-    MSTATUS st = nk_ticket_open(id->p, nk_rd_left(id), (time_t)(c->now / 1000), t);
+    MSTATUS st = nk_ticket_store_on(c) ? nk_ticket_store_take(c, id->p, nk_rd_left(id), t)
+                                       : nk_ticket_open(id->p, nk_rd_left(id), (time_t)(c->now / 1000), t);
     if (st == ERR_MEM_ALLOC_FAIL)
         return st;
     if (st == OK)

@@ -52,6 +52,26 @@ MSTATUS nk_ticket_seal(const struct nk_tls *c, const uint8_t *secret, size_t len
  * nk_ticket_state_clear. */
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
 void nk_ticket_state_clear(struct nk_ticket_state *t);
+/* The ticket's contents in the clear (what is sealed, or what a server store
+ * keeps), and back; whether a ticket issued then is still within its lifetime. */
+MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                            const uint8_t *binding, struct nk_buf *b) NK_MUST;
+MSTATUS nk_ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out) NK_MUST;
+int nk_ticket_current(const struct nk_ticket_state *t, time_t now);
+
+/* ticket_store.c: a server that keeps its TLS 1.3 sessions through the
+ * application's callbacks (SSL_setServerSavePSKCallback, ...Lookup...,
+ * ...Delete...) instead of sealing them into the tickets. */
+int nk_ticket_store_on(const struct nk_tls *c);
+/* Save this session under a fresh identity, written onto w as the ticket;
+ * *refused when the save callback refused it (no ticket is sent). */
+MSTATUS nk_ticket_store_save(struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                             const uint8_t *binding, struct nk_wr *w, int *refused) NK_MUST;
+/* The session saved under this identity, taken out of the store (deleted:
+ * each is used once); ERR_SSL_HANDSHAKE_FAILURE when the store has none
+ * or it has expired (a full handshake follows). */
+MSTATUS nk_ticket_store_take(struct nk_tls *c, const uint8_t *id, size_t id_len,
+                             struct nk_ticket_state *out) NK_MUST;
 /* What a ticket is bound to on this connection: the store and its trust, the
  * client-authentication policy, the server name and the ALPN protocol. */
 MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;

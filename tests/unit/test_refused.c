@@ -11,9 +11,6 @@ static MSTATUS on_ca(sbyte4 h, SizedBuffer *cas, ubyte4 n) { return OK; }
 static MSTATUS on_cert(sbyte4 h, SizedBuffer **c, ubyte4 *n, ubyte **k, ubyte4 *kl, ubyte **ca,
                        ubyte4 *nca) { return OK; }
 static sbyte4 on_data(sbyte4 h, ubyte *d, ubyte4 n, dataState s) { return OK; }
-static sbyte4 on_save(sbyte4 h, ubyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p, ubyte4 pl) { return OK; }
-static sbyte4 on_lookup(sbyte4 h, ubyte *id, ubyte4 idl, ubyte **p, ubyte4 *pl, intBoolean *f) { return OK; }
-static sbyte4 on_delete(sbyte4 h, sbyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p) { return OK; }
 static sbyte4 on_srtp_init(sbyte4 h, peerDescr *p, const SrtpProfileInfo *i, void *k, ubyte *m) { return OK; }
 static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *p, const sbyte *d, ubyte4 n, ubyte **e, ubyte4 *en)
 {
@@ -81,12 +78,6 @@ TEST(global_callbacks)
 {
     ACCEPTED(SSL_setReceiveApplicationDataCallback(NULL));
     REFUSED(SSL_setReceiveApplicationDataCallback(on_data));
-    ACCEPTED(SSL_setServerSavePSKCallback(NULL));
-    REFUSED(SSL_setServerSavePSKCallback(on_save));
-    ACCEPTED(SSL_setServerLookupPSKCallback(NULL));
-    REFUSED(SSL_setServerLookupPSKCallback(on_lookup));
-    ACCEPTED(SSL_setServerDeletePSKCallback(NULL));
-    REFUSED(SSL_setServerDeletePSKCallback(on_delete));
     ACCEPTED(SSL_setSrtpInitCallback(NULL));
     REFUSED(SSL_setSrtpInitCallback(on_srtp_init));
     ACCEPTED(SSL_setSrtpEncodeCallback(NULL));
