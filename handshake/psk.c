@@ -228,14 +228,17 @@ static MSTATUS read_offer(const struct nk_ext *x, struct nk_rd *ids, struct nk_r
     return OK;
 }
 
-/* Is this ticket usable on this connection? Same hash as our suite, and bound
- * to what this connection would authenticate (handshake/ticket.c). */
+/* Is this ticket usable on this connection? Same hash as our suite, within
+ * its lifetime (limits.ticket_lifetime, §4.6.1), and bound to what this
+ * connection would authenticate (handshake/ticket.c). */
 static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, int *fits)
 {
     uint8_t binding[NK_TICKET_BINDING];
     const struct nk_suite *s = nk_suite_by_id(t->suite);   /* NULL: a TLS 1.2 ticket */
     *fits = 0;
     if (!s || s->hash != c->suite->hash)
+        return OK;
+    if (!nk_ticket_current(t, (time_t)(c->now / 1000), c->cfg->limits.ticket_lifetime))
         return OK;
     NK_TRY(nk_ticket_binding(c, binding));
     *fits = nk_ct_equal(binding, t->binding, sizeof binding);

@@ -57,7 +57,7 @@ void nk_ticket_state_clear(struct nk_ticket_state *t);
 MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
                             const uint8_t *binding, struct nk_buf *b) NK_MUST;
 MSTATUS nk_ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out) NK_MUST;
-int nk_ticket_current(const struct nk_ticket_state *t, time_t now);
+int nk_ticket_current(const struct nk_ticket_state *t, time_t now, uint32_t lifetime);
 
 /* ticket_store.c: a server that keeps its TLS 1.3 sessions through the
  * application's callbacks (SSL_setServerSavePSKCallback, ...Lookup...,

@@ -17,7 +17,10 @@
 #include "handshake/ticket_keys.h"
 #include "nktls.h"
 
-#define TICKET_LIFETIME 7200          /* seconds; §4.6.1 allows up to 7 days */
+/* Seconds: no ticket opens after 7 days (§4.6.1's most); TLS 1.3's are
+ * refused earlier, after limits.ticket_lifetime (handshake/psk.c), and TLS
+ * 1.2's after limits.session_lifetime (handshake/tls12_ticket.c). */
+#define TICKET_LIFETIME_MAX 604800
 #define TICKET_KEY_NAME NK_TICKET_KEY_NAME
 #define TICKET_OVERHEAD (TICKET_KEY_NAME + NK_AEAD_IV + NK_AEAD_TAG)
 
@@ -194,7 +197,7 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     nk_wr_init(&w, &b);
     nk_wr_u8(&w, NK_HS_NEW_SESSION_TICKET);
     size_t len = nk_wr_open(&w, 3);
-    nk_wr_u32(&w, TICKET_LIFETIME);
+    nk_wr_u32(&w, c->cfg->limits.ticket_lifetime);
     nk_wr_u32(&w, age_add);
     nk_wr_u8(&w, 1);
     nk_wr_u8(&w, nonce);
@@ -217,9 +220,9 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
 }
 
 /* §4.6.1: a ticket is not used past its lifetime. */
-int nk_ticket_current(const struct nk_ticket_state *t, time_t now)
+int nk_ticket_current(const struct nk_ticket_state *t, time_t now, uint32_t lifetime)
 {
-    return now >= t->issued && now - t->issued <= TICKET_LIFETIME;
+    return now >= t->issued && now - t->issued <= (time_t)lifetime;
 }
 
 void nk_ticket_state_clear(struct nk_ticket_state *t)
@@ -281,7 +284,7 @@ MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_
         st = nk_ticket_fields(buf, clen - NK_AEAD_TAG, out);
     nk_wipe(buf, clen);
     free(buf);
-    if (st == OK && !nk_ticket_current(out, now))
+    if (st == OK && !nk_ticket_current(out, now, TICKET_LIFETIME_MAX))
         st = ERR_SSL_HANDSHAKE_FAILURE;
     if (st < 0) {
         nk_ticket_state_clear(out);

@@ -65,7 +65,7 @@ MSTATUS nk_ticket_store_take(struct nk_tls *c, const uint8_t *id, size_t id_len,
         nk_wipe(blob, len);
         free(blob);
     }
-    if (st == OK && !nk_ticket_current(out, (time_t)(c->now / 1000)))
+    if (st == OK && !nk_ticket_current(out, (time_t)(c->now / 1000), c->cfg->limits.ticket_lifetime))
         st = ERR_SSL_HANDSHAKE_FAILURE;
     if (st < 0) {
         nk_ticket_state_clear(out);

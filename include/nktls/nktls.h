@@ -239,7 +239,11 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
  *                        0 turns session ids off: 4096 (0..1048576)
  *   SESSION_LIFETIME     seconds after its full handshake a TLS 1.2 session
  *                        may still be resumed: 3600 (1..86400; RFC 5246 §F.1.4
- *                        suggests at most 24 hours) */
+ *                        suggests at most 24 hours)
+ *   TICKET_LIFETIME      seconds a TLS 1.3 session ticket may be used, as
+ *                        its NewSessionTicket says (the server refuses it
+ *                        after): 7200 (1..604800, RFC 8446 §4.6.1); how many
+ *                        tickets: SSL_ioctl(SSL_SET_NUM_TICKETS) */
 #define NKTLS_LIMIT_HANDSHAKE_MESSAGE   1
 #define NKTLS_LIMIT_CERTIFICATE_MESSAGE 2
 #define NKTLS_LIMIT_CERTIFICATE_COUNT   3
@@ -249,6 +253,7 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
 #define NKTLS_LIMIT_HANDSHAKE_MEMORY    7
 #define NKTLS_LIMIT_SESSION_CACHE       8
 #define NKTLS_LIMIT_SESSION_LIFETIME    9
+#define NKTLS_LIMIT_TICKET_LIFETIME     10
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
 

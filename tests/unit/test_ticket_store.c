@@ -5,7 +5,7 @@
  * it up and deletes it at once, so the same ticket offered again gets a full
  * handshake (single use, RFC 8446 §8.1). Also: a store that refuses to save
  * (no ticket is sent), several tickets, a lookup that hands over memory to
- * free, a blob that is not a session. */
+ * free, a blob that is not a session, and the tickets' lifetime setting. */
 #include "api_env.h"
 
 /* ---- the server's store: a few sessions in memory ---- */
@@ -301,6 +301,37 @@ TEST(save_alone_is_not_a_store)
     ASSERT_GT(g_ticket_len, 32u + 60u);           /* a sealed ticket, not an identity */
     ASSERT_EQ(connect_once(1, &resumed, &s), OK);
     ASSERT_TRUE(resumed);
+    store_down();
+}
+
+/* NKTLS_LIMIT_TICKET_LIFETIME is what the NewSessionTicket says (the
+ * client keeps it in SSL_serializePSK's form: "NKPS" 1 | suite(2) |
+ * psk<1..255> | age_add(4) | lifetime(4) | ...), sealed tickets or stored. */
+TEST(ticket_lifetime_setting)
+{
+    struct srv s;
+    int resumed;
+    ubyte4 v = 0;
+    store_up();
+    ASSERT_EQ(NKTLS_getLimit(NKTLS_LIMIT_TICKET_LIFETIME, &v), OK);
+    ASSERT_EQ(v, 7200u);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_TICKET_LIFETIME, 0), ERR_INVALID_ARG);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_TICKET_LIFETIME, 604801), ERR_INVALID_ARG);   /* §4.6.1: 7 days at most */
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_TICKET_LIFETIME, 604800), OK);
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_TICKET_LIFETIME, 90), OK);
+    for (int sealed = 0; sealed < 2; sealed++) {
+        if (sealed)
+            ASSERT_EQ(SSL_setServerLookupPSKCallback(NULL), OK);
+        g_ticket_len = 0;
+        ASSERT_EQ(connect_once(0, &resumed, &s), OK);
+        ASSERT_GT(g_ticket_len, 12u);
+        size_t at = 4 + 1 + 2 + 1 + g_ticket[7] + 4;
+        ASSERT_EQ((ubyte4)g_ticket[at] << 24 | (ubyte4)g_ticket[at + 1] << 16 | (ubyte4)g_ticket[at + 2] << 8
+                  | g_ticket[at + 3], 90u);
+        ASSERT_EQ(connect_once(1, &resumed, &s), OK);
+        ASSERT_TRUE(resumed);
+    }
+    ASSERT_EQ(NKTLS_setLimit(NKTLS_LIMIT_TICKET_LIFETIME, 7200), OK);
     store_down();
 }
 
