@@ -12,4 +12,8 @@ void nk_settings_defaults(void);
 static inline sslSettings *nk_settings(void) { return &nk_config.ssl; }
 static inline const struct nk_limits *nk_limits(void) { return &nk_config.limits; }
 
+/* api/cert_store.c: an identity signed for by the application
+ * (funcPtrMutualAuthCertificateVerify), for api/client_auth.c. */
+MSTATUS nk_store_add_external_identity(struct certStore *s, const SizedBuffer *certs, ubyte4 n) NK_MUST;
+
 #endif

@@ -48,7 +48,7 @@ static MSTATUS blob_parse(const uint8_t *blob, size_t len, enum nk_key_type *typ
     NK_CHECK(blob[4] == NK_KEYBLOB_VERSION && blob[6] == 0 && blob[7] == 0,
              ERR_CERT_BAD_KEY_BLOB);
     NK_CHECK(get_be32(blob + 8) == len - NK_KEYBLOB_HDR, ERR_CERT_BAD_KEY_BLOB);
-    NK_CHECK(blob[5] != NK_KEY_NONE && blob[5] <= NK_KEY_ED448, ERR_CERT_BAD_KEY_BLOB);
+    NK_CHECK(blob[5] != NK_KEY_NONE && blob[5] <= NK_KEY_DSA, ERR_CERT_BAD_KEY_BLOB);
     *type = (enum nk_key_type)blob[5];
     *p8 = blob + NK_KEYBLOB_HDR;
     *p8_len = len - NK_KEYBLOB_HDR;

@@ -223,6 +223,31 @@ NK_API MSTATUS CERT_STORE_addIdentityWithCertificateChain(certStorePtr pStore, S
     return st;
 }
 
+/* An identity whose private key stays with the application
+ * (api/client_auth.c): funcPtrMutualAuthCertificateVerify signs for it; the
+ * key kept is the leaf's public one. */
+MSTATUS nk_store_add_external_identity(struct certStore *s, const SizedBuffer *certs, ubyte4 n)
+{
+    NK_CHECK(s != NULL && certs != NULL, ERR_NULL_POINTER);
+    NK_CHECK(n > 0, ERR_INVALID_ARG);
+    struct nk_identity *id = calloc(1, sizeof(*id));
+    NK_CHECK(id != NULL, ERR_MEM_ALLOC_FAIL);
+    ERR_set_mark();
+    MSTATUS st = identity_certs(id, certs, n);
+    if (st == OK) {
+        id->key = X509_get_pubkey(id->leaf);   /* a reference of its own */
+        id->type = id->key ? nk_key_type_of(id->key) : NK_KEY_NONE;
+        id->external = 1;
+        st = id->type != NK_KEY_NONE ? nk_identity_prepare(id) : ERR_CERT_UNSUPPORTED_KEY;
+    }
+    ERR_pop_to_mark();
+    if (st == OK)
+        st = identity_append(s, id);
+    if (st != OK)
+        identity_free(id);
+    return st;
+}
+
 NK_API MSTATUS CERT_STORE_addIdentity(certStorePtr pStore, const ubyte *pDerCert, ubyte4 derCertLength,
                                       const ubyte *pKeyBlob, ubyte4 keyBlobLength)
 {

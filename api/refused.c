@@ -1,12 +1,11 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, and the client-certificate and
- * version callbacks (the server-side PSK store is api/psk.c's). A program that calls them must
+ * heartbeats, renegotiation, 0-RTT data, and the version callback (the
+ * server-side PSK store is api/psk.c's). A program that calls them must
  * still link and must learn at run time, not by a crash: each checks its
  * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
  * where the request is for the feature's absence (no heartbeats, no early
- * data, no callback), which nktls honours with OK. docs/porting.md lists them.
- * One has an honest answer of its own: SSL_isSessionDTLS is FALSE (every
- * connection is TLS). */
+ * data, no callback), which nktls honours with OK. docs/porting.md lists them. One has an honest
+ * answer of its own: SSL_isSessionDTLS is FALSE (every connection is TLS). */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
@@ -107,8 +106,7 @@ NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationDa
     return cb ? ERR_NOT_SUPPORTED : OK;
 }
 
-/* ---- callbacks and calls around certificates and versions: the store given
- * to SSL_connect holds the client's identity, and the version is chosen by
+/* ---- the version callback: the version is chosen by
  * SSL_ioctl(SSL_SET_VERSION / SSL_SET_MINIMUM_VERSION) ---- */
 
 NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
@@ -117,26 +115,3 @@ NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
     (void)c;
     return cb ? ERR_NOT_SUPPORTED : OK;
 }
-
-NK_API MSTATUS SSL_setClientCertAuthorityCallback(sbyte4 h, funcPtrClientCertAuthorityCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-NK_API MSTATUS SSL_setClientCertCallback(sbyte4 h, funcPtrClientCertCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-NK_API MSTATUS SSL_populateMutualAuthCertStore(sbyte4 h, const SizedBuffer *certs, ubyte4 n, ubyte *key,
-                                               ubyte4 key_len, const ubyte *ca, ubyte4 ca_len)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
-}
-

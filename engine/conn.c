@@ -6,6 +6,7 @@
 #include "engine/conn.h"
 #include "core/kex.h"
 #include "handshake/hs.h"
+#include "handshake/client_auth.h"
 
 #define SLOT_BITS 16
 #define GEN_MAX 32767
@@ -84,6 +85,7 @@ static void conn_destroy(struct nk_conn *c)
     free(c->alpn_offer);
     free(c->peer_chain);
     free(c->sig_prefs);
+    nk_cauth_free(&c->tls);
     if (c->alpn != c->alpn_none)
         nk_name_free(c->alpn, c->alpn_pooled);
     nk_slab_free(&nk_conn_slab, c);   /* wipes it */

@@ -383,6 +383,21 @@ void ex_load_identity(certStorePtr store, const char *cert_file, const char *cha
         ex_usage_error("cannot use '%s' with '%s': %s", cert_file, key_file, ex_status_text(st));
 }
 
+void ex_read_identity(const char *cert_file, const char *key_file, struct ex_identity *id)
+{
+    struct certs *c = calloc(1, sizeof(*c));
+    certStorePtr check = NULL;
+
+    if (!c || CERT_STORE_createStore(&check) != OK)
+        ex_fail("out of memory");
+    ex_load_identity(check, cert_file, NULL, key_file);   /* exits when they do not fit */
+    CERT_STORE_releaseStore(&check);
+    read_certs(cert_file, c);   /* kept: id points into it */
+    read_key(key_file, &id->blob, &id->blob_len);
+    id->certs = c->v;
+    id->n = c->n;
+}
+
 void ex_load_trust(certStorePtr store, const char *ca_file)
 {
     struct certs c;

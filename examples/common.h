@@ -76,6 +76,16 @@ void ex_load_identity(certStorePtr store, const char *cert_file, const char *cha
 void ex_load_trust(certStorePtr store, const char *ca_file);
 /* --psk IDENTITY:HEXKEY: an external PSK in the store (CERT_STORE_addIdentityPSK). */
 void ex_load_psk(certStorePtr store, const char *arg);
+/* The same identity kept in memory, for a client certificate callback
+ * (SSL_setClientCertCallback): checked once as ex_load_identity does, then
+ * held for the life of the process. */
+struct ex_identity {
+    SizedBuffer *certs;
+    ubyte4 n;
+    ubyte *blob;
+    ubyte4 blob_len;
+};
+void ex_read_identity(const char *cert_file, const char *key_file, struct ex_identity *id);
 
 /* Apply ciphers, groups, version bounds and the kernel TLS settings to a new
  * connection (before its handshake). */

@@ -108,6 +108,33 @@ static sbyte4 load_ticket(sbyte4 conn, sbyte *server, ubyte4 server_len, ubyte *
     return 0;
 }
 
+/* --cert/--key: offered when a server asks (SSL_setClientCertCallback), after
+ * saying (-v) how many certificate authorities it named. */
+static struct ex_identity g_id;
+static int g_verbose;
+
+static MSTATUS on_ca_names(sbyte4 conn, SizedBuffer *cas, ubyte4 n)
+{
+    if (g_verbose)
+        fprintf(stderr, "the server asks for a client certificate and names %u certificate authorit%s\n",
+                (unsigned)n, n == 1 ? "y" : "ies");
+    return OK;
+}
+
+static MSTATUS on_client_cert(sbyte4 conn, SizedBuffer **certs, ubyte4 *n, ubyte **key, ubyte4 *key_len,
+                              ubyte **ca, ubyte4 *n_ca)
+{
+    if (g_id.n == 0)
+        return OK;   /* none: an empty Certificate */
+    *certs = g_id.certs;
+    *n = g_id.n;
+    *key = g_id.blob;
+    *key_len = g_id.blob_len;
+    if (g_verbose)
+        fprintf(stderr, "client certificate: offered from the certificate callback\n");
+    return OK;
+}
+
 /* --insecure: accept whatever chain the server sent. */
 static MSTATUS accept_any_cert(sbyte4 conn, MSTATUS validation_status)
 {
@@ -477,6 +504,10 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
     st = ex_apply_opts(conn, &a->tls);
     if (st == OK && a->insecure)
         st = SSL_setInvalidCertCallback(conn, accept_any_cert);
+    if (st == OK)
+        st = SSL_setClientCertAuthorityCallback(conn, on_ca_names);
+    if (st == OK)
+        st = SSL_setClientCertCallback(conn, on_client_cert);
     if (st == OK && g_sess_out)
         st = SSL_setClientSavePSKCallback(conn, save_ticket);
     if (st == OK && g_sess_in)
@@ -549,9 +580,10 @@ int main(int argc, char **argv)
         ex_fail("CERT_STORE_createStore: %s", ex_status_text((MSTATUS)st));
     load_trust(&a, store);
     if (a.cert)
-        ex_load_identity(store, a.cert, NULL, a.key);
+        ex_read_identity(a.cert, a.key, &g_id);
     if (a.psk)
         ex_load_psk(store, a.psk);
+    g_verbose = a.tls.verbose;
     ex_check_ktls_mode(&a.tls);
 
     if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */

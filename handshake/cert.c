@@ -70,6 +70,9 @@ static const struct scheme_info schemes[] = {
     /* TLS 1.2 only, and only when SHA-1 is allowed (the callers' lists say) */
     { NK_SIG_RSA_PKCS1_SHA1, NK_KEY_RSA, SHA1_HASH, PAD_PKCS1 },
     { NK_SIG_ECDSA_SHA1, NK_KEY_EC_P256, SHA1_HASH, PAD_NONE },   /* any curve (fits_key12) */
+    /* TLS 1.2 only (nk_sig_fits_key refuses them): DSA for DHE_DSS suites */
+    { NK_SIG_DSA_SHA256, NK_KEY_DSA, NK_SHA256, PAD_NONE }, { NK_SIG_DSA_SHA384, NK_KEY_DSA, NK_SHA384, PAD_NONE },
+    { NK_SIG_DSA_SHA512, NK_KEY_DSA, NK_SHA512, PAD_NONE }, { NK_SIG_DSA_SHA1, NK_KEY_DSA, SHA1_HASH, PAD_NONE },
 };
 
 static const EVP_MD *scheme_md(const struct scheme_info *si)
@@ -169,6 +172,7 @@ enum nk_key_type nk_key_type_of(EVP_PKEY *key)
     case EVP_PKEY_EC: return ec_key_type(key);
     case EVP_PKEY_ED25519: return NK_KEY_ED25519;
     case EVP_PKEY_ED448: return NK_KEY_ED448;
+    case EVP_PKEY_DSA: return NK_KEY_DSA;
     default: return NK_KEY_NONE;
     }
 }
@@ -183,7 +187,7 @@ int nk_sig_fits_key(uint16_t scheme, enum nk_key_type type)
      * schemes name "the corresponding curve" (§4.2.3); rsa_pss_rsae_* keys "MUST
      * use the rsaEncryption OID", rsa_pss_pss_* ones "the RSASSA-PSS OID". */
     return si != NULL && si->pad != PAD_PKCS1 && si->hash != SHA1_HASH && type != NK_KEY_NONE
-           && si->key == type;
+           && type != NK_KEY_DSA && si->key == type;
 }
 
 static int is_ec(enum nk_key_type t)
@@ -783,8 +787,5 @@ MSTATUS nk_cert_usage_check(const uint8_t *der, size_t len, int peer_is_server)
 
 int nk_sig_known(uint16_t scheme)
 {
-    for (size_t i = 0; i < nk_sig_scheme_cert_count; i++)
-        if (nk_sig_schemes_cert[i] == scheme)
-            return 1;
-    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1;
+    return scheme_find(scheme) != NULL;   /* the table: the certificate list, SHA-1, DSA */
 }

@@ -23,11 +23,15 @@ enum {
     NK_SIG_RSA_PSS_RSAE_SHA512 = 0x0806, NK_SIG_ED25519 = 0x0807, NK_SIG_ED448 = 0x0808,
     NK_SIG_RSA_PSS_PSS_SHA256 = 0x0809, NK_SIG_RSA_PSS_PSS_SHA384 = 0x080a,
     NK_SIG_RSA_PSS_PSS_SHA512 = 0x080b,
+    /* TLS 1.2 only: RFC 5246 §7.4.1.4.1 dsa(2); RFC 8446 §4.2.3 has none */
+    NK_SIG_DSA_SHA1 = 0x0202, NK_SIG_DSA_SHA256 = 0x0402, NK_SIG_DSA_SHA384 = 0x0502,
+    NK_SIG_DSA_SHA512 = 0x0602,
 };
 
 enum nk_key_type {
     NK_KEY_NONE, NK_KEY_RSA, NK_KEY_RSA_PSS, NK_KEY_EC_P256, NK_KEY_EC_P384,
     NK_KEY_EC_P521, NK_KEY_ED25519, NK_KEY_ED448,
+    NK_KEY_DSA,   /* TLS 1.2's DHE_DSS suites only */
 };
 
 /* Schemes we accept in CertificateVerify (our signature_algorithms), in our order
@@ -73,6 +77,8 @@ struct nk_identity {
     X509 *leaf;
     EVP_PKEY *key;             /* private key */
     enum nk_key_type type;
+    uint8_t external;          /* key is the public one: the application signs
+                                * (funcPtrMutualAuthCertificateVerify) */
     struct nk_der *chain;      /* DER, leaf first */
     size_t chain_len;
     struct nk_der cert_list;   /* CertificateEntry certificate_list<0..2^24-1> (§4.4.2) */

@@ -26,6 +26,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 
 struct nk_hs;
 struct nk_sig_prefs;
+struct nk_cauth;
 struct certStore;
 
 /* The stack's settings and limits: one instance (engine/config.c), which every
@@ -114,6 +115,8 @@ struct nk_config {
     funcPtrClientSavePSK_t psk_save_cb;          /* client: keep tickets */ \
     funcPtrClientRetrievePSK_t psk_retrieve_cb;  /* client: offer one */ \
     struct nk_sig_prefs *sig_prefs;  /* NKTLS_setSignatureSchemes; NULL: the defaults */ \
+    struct nk_cauth *cauth;        /* client-certificate callbacks and identity \
+                                    * (handshake/client_auth.h); NULL: none set */ \
     \
     struct nk_buf out;             /* bytes for the peer */ \
     struct nk_buf hs_in;           /* handshake message reassembly */ \

@@ -108,7 +108,7 @@ int nk_tls12_offers_cbc(const struct nk_tls *c);
  * application's when it set one, else the TLS 1.3 default followed by
  * rsa_pkcs1_sha256/384/512; SHA-1 ones (rsa_pkcs1_sha1, ecdsa_sha1) last,
  * and only while SSL_setSha1SigAlg allows them. */
-#define NK_TLS12_MAX_SIGS (NK_SIGS_MAX + 5)
+#define NK_TLS12_MAX_SIGS (NK_SIGS_MAX + 9)   /* + dsa_*, with a DHE_DSS suite */
 size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS]);
 int nk_tls12_sig_listed(const struct nk_tls *c, int which, uint16_t scheme);
 
@@ -127,6 +127,14 @@ MSTATUS nk_tls12_on_cert_verify(struct nk_tls *c, struct nk_rd *body, const uint
 MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_tls12_send_client_certificate(struct nk_tls *c) NK_MUST;
 MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c) NK_MUST;
+
+/* Anonymous suites (handshake/tls12_anon.c), RFC 5246 §7.4.2-§7.4.4: only
+ * where the application enabled one. Is a suite of this authentication
+ * (anonymous, DSS) enabled here; the server's
+ * one to choose among those offered (NULL: none, or we ask for a client
+ * certificate, which an anonymous server must not). */
+int nk_tls12_auth_enabled(const struct nk_tls *c, uint8_t auth);   /* enum nk_auth */
+const struct nk_suite *nk_tls12_anon_pick(const struct nk_tls *c, struct nk_rd offered, unsigned kx_ok);
 
 /* ServerHello extensions (handshake/tls12_ext.c). The server: its answers
  * to the client's server_name, ec_point_formats, ALPN (chosen here),

@@ -5,6 +5,7 @@
  * certificate, the chain is verified by the same code (nk_hs_verify_peer_chain),
  * a missing one fails with the same MSTATUS. */
 #include "handshake/tls12.h"
+#include "handshake/client_auth.h"
 #include "nktls.h"
 
 /* RFC 5246 §7.4.4 ClientCertificateType values (RFC 8422 §5.5: ecdsa_sign
@@ -13,7 +14,7 @@ enum { NK_TLS12_CT_RSA_SIGN = 1, NK_TLS12_CT_ECDSA_SIGN = 64 };
 
 static int is_sha1(uint16_t scheme)
 {
-    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1;
+    return scheme == NK_SIG_RSA_PKCS1_SHA1 || scheme == NK_SIG_ECDSA_SHA1 || scheme == NK_SIG_DSA_SHA1;
 }
 
 size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MAX_SIGS])
@@ -35,6 +36,11 @@ size_t nk_tls12_sigs(const struct nk_tls *c, int which, uint16_t out[NK_TLS12_MA
     for (size_t i = 0; i < NK_ARRAY_LEN(tls12_only); i++)
         if (sha1 || !is_sha1(tls12_only[i]))
             out[n++] = tls12_only[i];
+    /* DSA (RFC 5246 §7.4.1.4.1) only where a DHE_DSS suite is enabled. */
+    static const uint16_t dsa[] = { NK_SIG_DSA_SHA256, NK_SIG_DSA_SHA384, NK_SIG_DSA_SHA512, NK_SIG_DSA_SHA1 };
+    for (size_t i = 0; nk_tls12_auth_enabled(c, NK_AUTH_DSA) && i < NK_ARRAY_LEN(dsa); i++)
+        if (sha1 || !is_sha1(dsa[i]))
+            out[n++] = dsa[i];
     return n;
 }
 
@@ -55,9 +61,9 @@ int nk_tls12_wants_client_cert(const struct nk_tls *c)
 }
 
 /* RFC 5246 §7.4.4: certificate_types, supported_signature_algorithms (what
- * we accept in the CertificateVerify), certificate_authorities (empty: the
- * TLS 1.3 server names none either, and an empty list lets the client send
- * any certificate). The handshake messages are kept from here on: the
+ * we accept in the CertificateVerify), certificate_authorities (the subjects
+ * of our trust points, as the TLS 1.3 server names them; empty when we name
+ * none: "the client MAY send any certificate"). The handshake messages are kept from here on: the
  * client's CertificateVerify signs them all. */
 MSTATUS nk_tls12_send_certificate_request(struct nk_tls *c)
 {
@@ -72,7 +78,9 @@ MSTATUS nk_tls12_send_certificate_request(struct nk_tls *c)
     for (size_t i = 0; i < n_sigs; i++)
         nk_wr_u16(&w, sigs[i]);
     nk_wr_close(&w, list, 2);
-    nk_wr_u16(&w, 0);   /* certificate_authorities */
+    size_t cas = nk_wr_open(&w, 2);
+    nk_ca_names_write(c, &w);
+    nk_wr_close(&w, cas, 2);
     c->hs->cert_requested = 1;
     return nk_hs_finish(c, &w);
 }
@@ -125,22 +133,25 @@ static int type_listed(struct nk_rd types, enum nk_key_type kt)
 MSTATUS nk_tls12_on_certificate_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
-    struct nk_rd types, sigs, cas, dn;
+    struct nk_rd types, sigs, cas;
+    /* RFC 5246 §7.4.4: "It is a fatal handshake_failure alert for an
+     * anonymous server to request client authentication." */
+    NK_CHECK(c->suite->auth != NK_AUTH_ANON, ERR_SSL_HANDSHAKE_FAILURE);
     NK_TRY(nk_rd_vec8(b, &types, 1, 255));
     struct nk_rd sigs_field = *b;   /* the vector with its length, as the reader wants it */
     NK_TRY(nk_rd_vec16(b, &sigs, 2, 0xfffe));
     sigs_field.end = sigs.end;
     NK_TRY(nk_rd_vec16(b, &cas, 0, 0xffff));
     NK_TRY(nk_rd_done(b));
-    while (nk_rd_left(&cas))   /* DistinguishedName<1..2^16-1>: well formed, not used */
-        NK_TRY(nk_rd_vec16(&cas, &dn, 1, 0xffff));
     NK_TRY(nk_ext_read_u16_list(&sigs_field, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
-    if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store) {
+    const struct certStore *from;
+    NK_TRY(nk_cauth_request(c, cas, &from));   /* reads the DistinguishedNames */
+    if (from) {
         uint16_t ours[NK_TLS12_MAX_SIGS];
         size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
-        hs->identity = nk_store_pick_identity12(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs, ours, n_ours,
+        hs->identity = nk_store_pick_identity12(from, NULL, hs->peer_sigs, hs->n_peer_sigs, ours, n_ours,
                                                 &hs->sig_scheme);
     }
     if (hs->identity && !type_listed(types, hs->identity->type))
@@ -177,7 +188,7 @@ MSTATUS nk_tls12_send_cert_verify(struct nk_tls *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_identity_sign12(hs->identity, hs->sig_scheme, hs->tr.pending.p, hs->tr.pending.len, sig, &slen));
+    NK_TRY(nk_cauth_sign(c, hs->identity, hs->sig_scheme, 1, hs->tr.pending.p, hs->tr.pending.len, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* the signature's real length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);

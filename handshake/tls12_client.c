@@ -51,9 +51,11 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
     MSTATUS st = nk_tls12_client_resume(c, sid, e, ne);   /* NK_HS_ALT: resumed */
-    /* RFC 4279 §2: a PSK suite has no Certificate; a ServerKeyExchange, or
-     * for plain PSK without a hint the ServerHelloDone, comes next. */
-    return st == OK && c->suite->auth == NK_AUTH_PSK ? NK_HS_ALT2 : st;
+    /* RFC 5246 §7.4.2: an anonymous server sends no Certificate; RFC 4279
+     * §2: nor does a PSK suite's (a ServerKeyExchange, or for plain PSK
+     * without a hint the ServerHelloDone, comes next). */
+    int no_cert = c->suite->auth == NK_AUTH_ANON || c->suite->auth == NK_AUTH_PSK;
+    return st == OK && no_cert ? NK_HS_ALT2 : st;
 }
 
 /* The suite's authentication matches the server's key. */
@@ -62,6 +64,8 @@ static int key_fits_suite(const struct nk_tls *c, EVP_PKEY *pub)
     enum nk_key_type t = nk_key_type_of(pub);
     if (c->suite->auth == NK_AUTH_RSA)
         return t == NK_KEY_RSA || t == NK_KEY_RSA_PSS;
+    if (c->suite->auth == NK_AUTH_DSA)
+        return t == NK_KEY_DSA;
     /* RFC 8422 §2: an ECDSA- or EdDSA-capable key. */
     return t == NK_KEY_EC_P256 || t == NK_KEY_EC_P384 || t == NK_KEY_EC_P521 || t == NK_KEY_ED25519
            || t == NK_KEY_ED448;
@@ -85,6 +89,11 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     NK_TRY(nk_tls12_kx_client_params(c, b, &peer));   /* a curve or FFDHE group we offered */
     size_t plen = (size_t)(b->p - params);
     NK_CHECK(plen <= NK_TLS12_SKE_PARAMS, ERR_SSL_ILLEGAL_PARAMETER);
+    if (c->suite->auth == NK_AUTH_ANON) {   /* RFC 5246 §7.4.3: unsigned */
+        NK_TRY(nk_rd_done(b));
+        NK_TRY(nk_tls12_kx_client_secret(c, peer));
+        return nk_transcript_add(&hs->tr, raw, n);
+    }
     NK_TRY(nk_rd_u16(b, &scheme));
     NK_TRY(nk_rd_vec16(b, &sig, 1, 0xffff));
     NK_TRY(nk_rd_done(b));
@@ -174,7 +183,7 @@ static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *
 static const struct nk_step client12[] = {
     /* state             content type              message                     handler                 next */
     { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS,
-      .alt2 = ST_C12_WAIT_SKE /* a PSK suite: no Certificate */ },
+      .alt2 = ST_C12_WAIT_SKE /* an anonymous or PSK suite: no Certificate */ },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },

@@ -88,14 +88,17 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 
 /* Our most preferred suite the client offers whose authentication our key
  * can make (ECDSA for an EC key, RSA for an RSA one) and whose key exchange
- * has a group (kx_ok: bits 1 << enum nk_kx). */
+ * has a group (kx_ok: bits 1 << enum nk_kx); else a PSK suite when we have
+ * PSKs (tls12_psk.c); else an anonymous one, both ends having enabled it
+ * (tls12_anon.c). */
 static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, unsigned kx_ok)
 {
-    enum nk_key_type kt = c->hs->identity->type;
+    enum nk_key_type kt = c->hs->identity ? c->hs->identity->type : NK_KEY_NONE;
     int ecdsa = kt == NK_KEY_EC_P256 || kt == NK_KEY_EC_P384 || kt == NK_KEY_EC_P521;
     /* RFC 8422 §2: ECDHE_ECDSA suites take an EdDSA certificate too. */
     int auth = kt == NK_KEY_RSA || kt == NK_KEY_RSA_PSS ? NK_AUTH_RSA
-             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA : -1;
+             : ecdsa || kt == NK_KEY_ED25519 || kt == NK_KEY_ED448 ? NK_AUTH_ECDSA
+             : kt == NK_KEY_DSA ? NK_AUTH_DSA : -1;
     /* RFC 8422 §5.1: the curve of an ECDSA certificate, too, must be one of
      * the client's supported_groups (when it sent the extension). */
     uint16_t curve = kt == NK_KEY_EC_P256 ? NK_GROUP_SECP256R1 : kt == NK_KEY_EC_P384 ? NK_GROUP_SECP384R1
@@ -104,9 +107,14 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, un
     if (ecdsa && sg) {
         struct nk_rd r = sg->data, list;
         NK_TRY(nk_rd_vec16(&r, &list, 2, 0xfffe));
-        NK_CHECK(nk_rd_has_u16(list, curve), ERR_SSL_NO_CIPHER_MATCH);
+        if (!nk_rd_has_u16(list, curve))
+            auth = -1;   /* no suite our certificate can authenticate */
     }
     c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth, kx_ok);
+    if (!c->suite && nk_tls12_psk_server_has(c))   /* a pre-shared key (tls12_psk.c) */
+        c->suite = nk_tls_pick_suite(c, ch->suites, 3, NK_AUTH_PSK, kx_ok | 1u << NK_KX_PSK);
+    if (!c->suite)
+        c->suite = nk_tls12_anon_pick(c, ch->suites, kx_ok);
     return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
 }
 
@@ -142,9 +150,11 @@ static MSTATUS pick_groups(struct nk_tls *c, const struct nk_client_hello *ch, u
 
 /* The suite, then the group its key exchange uses (none for RSA key
  * transport, which the certificate must allow). */
-static MSTATUS choose_cert_suite(struct nk_tls *c, const struct nk_client_hello *ch, uint16_t ec, uint16_t ff)
+static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
 {
-    unsigned rsa = nk_tls12_rsa_kx_allowed(c->hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
+    uint16_t ec, ff;
+    NK_TRY(pick_groups(c, ch, &ec, &ff));
+    unsigned rsa = c->hs->identity && nk_tls12_rsa_kx_allowed(c->hs->identity->leaf) ? 1u << NK_KX_RSA : 0;
     unsigned kx_ok = (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0) | rsa;
     MSTATUS st = pick_suite(c, ch, kx_ok);
     /* RFC 7919 §4: FFDHE groups listed, none acceptable, and no other suite:
@@ -155,21 +165,6 @@ static MSTATUS choose_cert_suite(struct nk_tls *c, const struct nk_client_hello 
         st = ERR_SSL_INSUFFICIENT_SECURITY;
     else if (st == ERR_SSL_NO_CIPHER_MATCH && pick_suite(c, ch, ~(1u << NK_KX_RSA) | rsa) == OK)
         st = ERR_SSL_NO_GROUP_MATCH;
-    return st;
-}
-
-/* The suite, then the group its key exchange uses: a certificate's suite
- * when we have an identity, else (or when none fits) a PSK suite when we
- * have PSKs (handshake/tls12_psk.c). */
-static MSTATUS choose_suite_and_group(struct nk_tls *c, const struct nk_client_hello *ch)
-{
-    uint16_t ec, ff;
-    NK_TRY(pick_groups(c, ch, &ec, &ff));
-    MSTATUS st = c->hs->identity ? choose_cert_suite(c, ch, ec, ff) : ERR_SSL_NO_CIPHER_MATCH;
-    unsigned psk_kx = 1u << NK_KX_PSK | (ec ? 1u << NK_KX_ECDHE : 0) | (ff ? 1u << NK_KX_DHE : 0);
-    if (st < 0 && st != ERR_MEM_ALLOC_FAIL && nk_tls12_psk_server_has(c)
-        && (c->suite = nk_tls_pick_suite(c, ch->suites, 3, NK_AUTH_PSK, psk_kx)))
-        st = OK;
     NK_TRY(st);
     c->group = c->suite->kx == NK_KX_DHE ? ff : c->suite->kx == NK_KX_ECDHE ? ec : 0;
     return OK;
@@ -234,11 +229,15 @@ static MSTATUS send_server_key_exchange(struct nk_tls *c)
     }
     const uint8_t *params = pb.p;
     size_t plen = pb.len;
-    size_t clen = nk_tls12_ske_content(hs, params, plen, content);
-    size_t slen = nk_sig_max_len(hs->identity->key);
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_SERVER_KEY_EXCHANGE);
     nk_wr_bytes(&w, params, plen);
+    if (c->suite->auth == NK_AUTH_ANON) {   /* RFC 5246 §7.4.3: the parameters alone */
+        nk_buf_free(&pb);
+        return nk_hs_finish(c, &w);
+    }
+    size_t clen = nk_tls12_ske_content(hs, params, plen, content);
+    size_t slen = nk_sig_max_len(hs->identity->key);
     nk_buf_free(&pb);
     nk_wr_u16(&w, hs->sig_scheme);
     size_t pos = nk_wr_open(&w, 2);
@@ -285,7 +284,8 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
                                             n_ours, &hs->sig_scheme);
-    NK_CHECK(hs->identity || nk_tls12_psk_server_has(c), ERR_SSL_NO_IDENTITY);
+    NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON) || nk_tls12_psk_server_has(c),
+             ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
     hs->hash = c->suite->hash;
     int psk = c->suite->auth == NK_AUTH_PSK;
@@ -294,11 +294,11 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
-    if (psk)   /* RFC 4279 §2: no Certificate */
-        NK_TRY(nk_tls12_psk_send_ske(c));
-    else
+    if (!psk && c->suite->auth != NK_AUTH_ANON)   /* RFC 5246 §7.4.2: none for anonymous suites */
         NK_TRY(nk_tls12_send_certificate(c, hs->identity));
-    if (!psk && c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
+    if (psk)   /* RFC 4279 §2: no Certificate; the hint and any (EC)DHE parameters */
+        NK_TRY(nk_tls12_psk_send_ske(c));
+    else if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
         NK_TRY(send_server_key_exchange(c));
     if (want_cert)
         NK_TRY(nk_tls12_send_certificate_request(c));
@@ -307,7 +307,8 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
 }
 
 /* RFC 8422 §5.7 ClientECDiffieHellmanPublic or RFC 5246 §7.4.7.2
- * ClientDiffieHellmanPublic (tls12_kx.c). */
+ * ClientDiffieHellmanPublic (tls12_kx.c); for a PSK suite, the identity
+ * first (tls12_psk.c). */
 static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;

@@ -1,6 +1,7 @@
 /* handshake/tls13_client.c — the TLS 1.3 client (RFC 8446 §4). */
 #include <arpa/inet.h>
 #include "handshake/hs.h"
+#include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
 #include "nktls.h"
@@ -462,10 +463,19 @@ MSTATUS nk_hs_read_certificate_request(struct nk_tls *c, struct nk_rd *b, const 
     NK_CHECK(sa, ERR_SSL_MISSING_EXTENSION);
     struct nk_rd r = sa->data;
     NK_TRY(nk_ext_read_u16_list(&r, hs->peer_sigs, NK_MAX_SIGS, &hs->n_peer_sigs, nk_sig_known));
+    struct nk_rd cas = { NULL, NULL };
+    const struct nk_ext *ca = nk_ext_find(e, ne, NK_EXT_CERTIFICATE_AUTHORITIES);
+    if (ca) {   /* §4.2.4: DistinguishedName authorities<3..2^16-1> */
+        r = ca->data;
+        NK_TRY(nk_rd_vec16(&r, &cas, 3, 0xffff));
+        NK_TRY(nk_rd_done(&r));
+    }
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     hs->cert_requested = 1;
-    if (!(c->flags & SSL_FLAG_NO_MUTUAL_AUTH_REPLY) && c->store)
-        hs->identity = nk_store_pick_identity_pref(c->store, NULL, hs->peer_sigs, hs->n_peer_sigs,
+    const struct certStore *from;
+    NK_TRY(nk_cauth_request(c, cas, &from));
+    if (from)
+        hs->identity = nk_store_pick_identity_pref(from, NULL, hs->peer_sigs, hs->n_peer_sigs,
                                                    c->sig_prefs, &hs->sig_scheme);
     return OK;
 }

@@ -2,6 +2,7 @@
  * framing, Certificate / CertificateVerify / Finished, post-handshake messages. */
 #include <openssl/x509.h>
 #include "handshake/hs.h"
+#include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
@@ -124,7 +125,7 @@ MSTATUS nk_hs_send_cert_verify(struct nk_tls *c)
     size_t pos = nk_wr_open(&w, 2);
     uint8_t *sig = nk_wr_space(&w, slen);
     NK_TRY(nk_wr_status(&w));
-    NK_TRY(nk_identity_sign(hs->identity, hs->sig_scheme, content, clen, sig, &slen));
+    NK_TRY(nk_cauth_sign(c, hs->identity, hs->sig_scheme, 0, content, clen, sig, &slen));
     hs->msg.len = (size_t)(sig - hs->msg.p) + slen;   /* trim to the real signature length */
     nk_wr_close(&w, pos, 2);
     return nk_hs_finish(c, &w);

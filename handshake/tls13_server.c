@@ -1,6 +1,7 @@
 /* handshake/tls13_server.c — the TLS 1.3 server (RFC 8446 §4). */
 #include "handshake/hs.h"
 #include "handshake/hello.h"
+#include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
@@ -326,6 +327,7 @@ MSTATUS nk_hs_send_certificate_request(struct nk_tls *c)
     size_t n_sigs;
     const uint16_t *sigs = nk_sig_list(c->sig_prefs, NK_SIGS_OFFERED, &n_sigs);
     nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
+    nk_ca_names_ext(c, &w);   /* §4.2.4: the authorities we verify clients with */
     nk_wr_close(&w, exts, 2);
     c->hs->cert_requested = 1;
     return nk_hs_finish(c, &w);

@@ -206,8 +206,10 @@ struct nk_server {
     int ur_multishot, ur_bufring;    /* what the io_uring probe found */
 };
 
-/* backend_uring.c: can io_uring run here, with which features (s->be_why). */
+/* uring_probe.c: can io_uring run here, with which features (s->be_why). */
 MSTATUS nk_uring_probe(struct nk_server *s);
+struct io_uring;
+int nk_uring_bufring_works(struct io_uring *ring);   /* backend_uring.c, for the probe */
 
 /* loop.c */
 MSTATUS nk_loop_init(struct nk_loop *l, struct nk_server *srv, int idx);

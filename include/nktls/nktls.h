@@ -186,6 +186,10 @@ MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte
  * among those it has enabled (SSL_enableCiphers), instead of the first in its
  * own (the library's table order, the default). */
 #define NKTLS_FLAG_CLIENT_CIPHER_ORDER 0x00080000
+/* SSL_setSessionFlags: a server asking for a client certificate names no
+ * certificate authorities (by default it lists the subjects of its store's
+ * trust points: RFC 8446 §4.2.4 certificate_authorities, RFC 5246 §7.4.4). */
+#define NKTLS_FLAG_NO_CLIENT_CA_NAMES 0x00400000
 /* SSL_setSessionFlags, TLS 1.3 PSK handshakes without (EC)DHE (psk_ke, RFC
  * 8446 §4.2.9), which give up forward secrecy. A client offering an external
  * PSK (sslSettings.funcPtrChoosePSK or CERT_STORE_addIdentityPSK) lists only

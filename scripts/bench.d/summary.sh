@@ -103,6 +103,13 @@ summary_rows() {
         "${R[files_nktls-root_cpu]:-}" "${R[files_nginx_cpu]:-}" \
         "${R[files_nktls-root_cpu_all]:-}" "${R[files_nginx_cpu_all]:-}" \
         "${R[files_nktls-root_rps]:-}" "${R[files_nginx_rps]:-}" "req/s"
+    for p in "${SRTP_PROFILES[@]}"; do
+        for n in "${SRTP_PAYLOADS[@]}"; do
+            srow bulk peer hi "SRTP ${p%%_HMAC*} ${n} B pairs/CPU-s vs libsrtp2" \
+                "${R[srtp_nktls_${p}_$n]:-}" "${R[srtp_libsrtp2_${p}_$n]:-}" \
+                "${R[srtp_nktls_${p}_${n}_all]:-}" "${R[srtp_libsrtp2_${p}_${n}_all]:-}"
+        done
+    done
     srow memory peer lo "idle conn bytes, software vs nginx" \
         "${R[mem_nktls-uring_bytes]:-}" "${R[mem_nginx_bytes]:-}"
     srow memory self lo "idle conn bytes, kTLS vs software (VM)" \

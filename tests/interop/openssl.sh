@@ -85,6 +85,25 @@ srv_mutual() {
     s_client_echo srv-mutual -cert "$CERTS/client.pem" -key "$CERTS/client.key"
 }
 
+# The CertificateRequest names the CA the server verifies clients with (RFC
+# 8446 §4.2.4 certificate_authorities; RFC 5246 §7.4.4 in TLS 1.2): s_client
+# lists its subject under "Acceptable client certificate CA names".
+srv_mutual_ca_names() {
+    local v subject
+    nk_server_ensure mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
+        --ca "$CERTS/ca.pem" --verify-client ||
+        { fail "nktls-server did not start" "$NK_LOG"; return 1; }
+    subject=$(openssl x509 -in "$CERTS/ca.pem" -noout -subject | sed 's/^subject=//')
+    for v in -tls1_3 -tls1_2; do
+        timeout "$T_TIMEOUT" openssl s_client -connect "127.0.0.1:$NK_PORT" "$v" -nocommands \
+            "${S_CLIENT_VERIFY[@]}" -cert "$CERTS/client.pem" -key "$CERTS/client.key" </dev/null \
+            >"$WORK/srv-ca-names$v.out" 2>"$WORK/srv-ca-names$v.err" ||
+            { fail "s_client $v failed" "$WORK/srv-ca-names$v.err" "$NK_LOG"; return 1; }
+        grep -A1 -x "Acceptable client certificate CA names" "$WORK/srv-ca-names$v.out" | grep -qxF "$subject" ||
+            { fail "s_client $v did not see the CA's name ($subject)" "$WORK/srv-ca-names$v.out"; return 1; }
+    done
+}
+
 # Without a client certificate the server must refuse (certificate_required, 116).
 srv_mutual_nocert() {
     nk_server_ensure mutual --cert "$CERTS/server.pem" --key "$CERTS/server.key" \
@@ -214,6 +233,7 @@ run_case "nktls-server.s_client.ffdhe2048" srv_ffdhe ffdhe2048
 run_case "nktls-server.s_client.ffdhe4096" srv_ffdhe ffdhe4096
 run_case "nktls-server.s_client.mutual_auth" srv_mutual
 run_case "nktls-server.s_client.mutual_auth_required_no_cert" srv_mutual_nocert
+run_case "nktls-server.s_client.mutual_auth_ca_names" srv_mutual_ca_names
 run_case "nktls-server.s_client.hello_retry_request" srv_hrr
 run_case "nktls-server.s_client.alpn_h2" srv_alpn h2 h2
 run_case "nktls-server.s_client.alpn_http1.1" srv_alpn http/1.1 http/1.1
@@ -272,7 +292,13 @@ cli_matrix() {
 cli_mutual() {
     s_server_exchange cli-mutual "${S_SERVER_CERT[@]}" -Verify 1 -CAfile "$CERTS/ca.pem" \
         -verify_return_error -- --cert "$CERTS/client.pem" --key "$CERTS/client.key" || return 1
-    exchange_ok cli-mutual
+    exchange_ok cli-mutual || return 1
+    # s_server names its -CAfile's CA; nktls-client hears of it and offers its
+    # certificate from SSL_setClientCertCallback's callback.
+    grep -q "names 1 certificate authority" "$WORK/cli-mutual-cli.err" ||
+        { fail "nktls-client did not receive the CA names" "$WORK/cli-mutual-cli.err"; return 1; }
+    grep -q "offered from the certificate callback" "$WORK/cli-mutual-cli.err" ||
+        { fail "the certificate callback did not answer" "$WORK/cli-mutual-cli.err"; return 1; }
 }
 
 cli_mutual_nocert() {

@@ -3,8 +3,8 @@
  * boundary and in chunks of 1..64 bytes, and counts the upcalls. Also the kept
  * receive buffer (SSL_FLAG_ENABLE_RECV_BUFFER), recvMessage2's rest, the send
  * buffer's counts, errors and their alerts, close_notify, KeyUpdate, the hello
- * timer. Every case runs under TLS 1.3 and TLS 1.2 (the fixture's rows). Over
- * real sockets: test_async_sockets.c. */
+ * timer, a client certificate chosen by callback. Every case runs under TLS
+ * 1.3 and TLS 1.2 (the fixture's rows). Over real sockets: test_async_sockets.c. */
 #include "unit/async_env.h"
 
 static void pair_new(struct th_meta *_metadata, sbyte4 h[2])
@@ -541,6 +541,58 @@ TEST_F(async, hello_timer)
     ASSERT_EQ(c->timeouts, 1);
     ASSERT_GE(c->timeout_ms, 50u);
     ASSERT_EQ(c->opens, 1);
+    pair_close(_metadata, self->h);
+}
+
+/* Client certificates through the asynchronous API: the CA name the server
+ * sends reaches the client's callback (the CA's subject DER), and the
+ * identity its certificate callback gives is the one the server holds. */
+static struct { int cas, certs; ubyte4 n, dn_ok; ubyte *blob; ubyte4 blob_len; SizedBuffer leaf; } acb;
+
+static MSTATUS async_on_cas(sbyte4 h, SizedBuffer *cas, ubyte4 n)
+{
+    X509 *ca = d2i_X509(NULL, &(const unsigned char *){ pki.ca.p }, pki.ca.n);
+    const unsigned char *dn;
+    size_t dn_len;
+    acb.cas++;
+    acb.n = n;
+    acb.dn_ok = ca && n == 1 && X509_NAME_get0_der(X509_get_subject_name(ca), &dn, &dn_len) == 1 &&
+                cas[0].length == dn_len && memcmp(cas[0].data, dn, dn_len) == 0;
+    X509_free(ca);
+    return OK;
+}
+
+static MSTATUS async_on_cert(sbyte4 h, SizedBuffer **certs, ubyte4 *n, ubyte **key, ubyte4 *key_len,
+                             ubyte **ca, ubyte4 *n_ca)
+{
+    acb.certs++;
+    MSTATUS st = CA_MGMT_convertKeyDER(pki.cli_key.p, pki.cli_key.n, &acb.blob, &acb.blob_len);
+    acb.leaf = (SizedBuffer){ pki.cli.n, NULL, pki.cli.p };
+    *certs = &acb.leaf;
+    *n = 1;
+    *key = acb.blob;
+    *key_len = acb.blob_len;
+    return st;
+}
+
+TEST_F(async, client_cert_callback)
+{
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_setSessionFlags(self->h[SRV], SSL_FLAG_REQUIRE_MUTUAL_AUTH), OK);
+    ASSERT_EQ(SSL_setClientCertAuthorityCallback(self->h[CLI], async_on_cas), OK);
+    ASSERT_EQ(SSL_setClientCertCallback(self->h[CLI], async_on_cert), OK);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(pump(self->h, 7), OK);
+    EXPECT_EQ(acb.cas, 1);
+    EXPECT_EQ(acb.n, 1u);
+    EXPECT_TRUE(acb.dn_ok);
+    EXPECT_EQ(acb.certs, 1);
+    const ubyte *der = NULL;
+    ubyte4 len = 0;
+    ASSERT_EQ(NKTLS_getPeerCertificate(self->h[SRV], 0, &der, &len), OK);
+    ASSERT_EQ(len, pki.cli.n);
+    ASSERT_MEM_EQ(der, pki.cli.p, len);
+    ASSERT_EQ(CA_MGMT_freeKeyBlob(&acb.blob), OK);
     pair_close(_metadata, self->h);
 }
 

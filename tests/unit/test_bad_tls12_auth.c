@@ -123,7 +123,7 @@ TEST_F(auth12, certificate_request_bytes)
         NK_SIG_RSA_PSS_PSS_SHA256, NK_SIG_RSA_PSS_PSS_SHA384, NK_SIG_RSA_PSS_PSS_SHA512,
         NK_SIG_RSA_PKCS1_SHA256, NK_SIG_RSA_PKCS1_SHA384, NK_SIG_RSA_PKCS1_SHA512,
     };
-    uint8_t want[64] = { NK_CT_HANDSHAKE, 3, 3, 0, 0, NK_HS_CERTIFICATE_REQUEST, 0, 0, 0, 2, 1, 64 };
+    uint8_t want[512] = { NK_CT_HANDSHAKE, 3, 3, 0, 0, NK_HS_CERTIFICATE_REQUEST, 0, 0, 0, 2, 1, 64 };
     size_t k = 12, n = NK_ARRAY_LEN(sigs);
     want[k++] = (uint8_t)(2 * n >> 8);
     want[k++] = (uint8_t)(2 * n);
@@ -131,8 +131,15 @@ TEST_F(auth12, certificate_request_bytes)
         want[k++] = (uint8_t)(sigs[i] >> 8);
         want[k++] = (uint8_t)sigs[i];
     }
-    want[k++] = 0;
-    want[k++] = 0;
+    /* certificate_authorities: the one trust point's subject */
+    const unsigned char *dn;
+    size_t dn_len;
+    ASSERT_EQ(X509_NAME_get0_der(X509_get_subject_name(pki.root), &dn, &dn_len), 1);
+    ASSERT_LE(dn_len + k + 4, sizeof want);
+    nk_store16(want + k, (uint16_t)(dn_len + 2));
+    nk_store16(want + k + 2, (uint16_t)dn_len);
+    memcpy(want + k + 4, dn, dn_len);
+    k += 4 + dn_len;
     nk_store16(want + 3, (uint16_t)(k - 5));
     nk_store24(want + 6, (uint32_t)(k - 9));
     ASSERT_EQ(w.cr.len, k);

@@ -633,6 +633,27 @@ static const struct row12 {
     { 0xc024, "ECDHE-ECDSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_ECDSA },
     { 0xc027, "ECDHE-RSA-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_RSA },
     { 0xc028, "ECDHE-RSA-AES256-SHA384", NK_AES_CBC, 32, 48, 0, NK_SHA384, 0, NK_KX_ECDHE, NK_AUTH_RSA },
+    /* DHE_DSS: RFC 5246 Appendix A.5, RFC 5288 §3. */
+    { 0x00a2, "DHE-DSS-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_DHE,
+      NK_AUTH_DSA },
+    { 0x00a3, "DHE-DSS-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_DHE,
+      NK_AUTH_DSA },
+    { 0x0040, "DHE-DSS-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
+    { 0x006a, "DHE-DSS-AES256-SHA256", NK_AES_CBC, 32, 32, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
+    { 0x0032, "DHE-DSS-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
+    { 0x0038, "DHE-DSS-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
+    /* Anonymous: RFC 5246 Appendix A.5 (DH_anon CBC, SHA-1 and SHA-256
+     * MACs), RFC 5288 §3 (DH_anon GCM), RFC 8422 §2.5 (ECDH_anon). */
+    { 0x00a6, "ADH-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_DHE,
+      NK_AUTH_ANON },
+    { 0x00a7, "ADH-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_DHE,
+      NK_AUTH_ANON },
+    { 0x006c, "ADH-AES128-SHA256", NK_AES_CBC, 16, 32, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_ANON },
+    { 0x006d, "ADH-AES256-SHA256", NK_AES_CBC, 32, 32, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_ANON },
+    { 0x0034, "ADH-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_ANON },
+    { 0x003a, "ADH-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_ANON },
+    { 0xc018, "AECDH-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ANON },
+    { 0xc019, "AECDH-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_ECDHE, NK_AUTH_ANON },
 };
 
 TEST(tls12_table_rows)
@@ -681,7 +702,8 @@ TEST(tls13_table_sees_no_tls12_suite)
 }
 
 /* Which suites every connection starts with and which only SSL_enableCiphers
- * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport; CBC):
+ * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport; CBC;
+ * DHE_DSS; anonymous key exchange):
  * by id, both tables.
  * Every row is one a handshake negotiates. */
 TEST(suite_use)
@@ -690,7 +712,8 @@ TEST(suite_use)
                                    0xcca9, 0xcca8 };
     static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa,
                                         0x009c, 0x009d, 0xc009, 0xc00a, 0xc013, 0xc014, 0xc023, 0xc024,
-                                        0xc027, 0xc028 };
+                                        0xc027, 0xc028, 0x00a6, 0x00a7, 0x006c, 0x006d, 0x0034, 0x003a,
+                                        0xc018, 0xc019, 0x00a2, 0x00a3, 0x0040, 0x006a, 0x0032, 0x0038 };
     uint64_t def = nk_suites_default(), want = 0;
     for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
         const struct nk_suite *s = nk_suite_any_by_id(on[i]);

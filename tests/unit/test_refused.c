@@ -7,9 +7,6 @@
 #include "api_env.h"
 
 static sbyte4 on_version(ubyte4 s, ubyte4 c, MSTATUS st) { return OK; }
-static MSTATUS on_ca(sbyte4 h, SizedBuffer *cas, ubyte4 n) { return OK; }
-static MSTATUS on_cert(sbyte4 h, SizedBuffer **c, ubyte4 *n, ubyte **k, ubyte4 *kl, ubyte **ca,
-                       ubyte4 *nca) { return OK; }
 static sbyte4 on_data(sbyte4 h, ubyte *d, ubyte4 n, dataState s) { return OK; }
 static sbyte4 on_srtp_init(sbyte4 h, peerDescr *p, const SrtpProfileInfo *i, void *k, ubyte *m) { return OK; }
 static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *p, const sbyte *d, ubyte4 n, ubyte **e, ubyte4 *en)
@@ -51,11 +48,6 @@ TEST(per_connection_answers)
     REFUSED(SSL_setEarlyData(h, early, sizeof early));
     ACCEPTED(SSL_setVersionCallback(h, NULL));
     REFUSED(SSL_setVersionCallback(h, on_version));
-    ACCEPTED(SSL_setClientCertAuthorityCallback(h, NULL));
-    REFUSED(SSL_setClientCertAuthorityCallback(h, on_ca));
-    ACCEPTED(SSL_setClientCertCallback(h, NULL));
-    REFUSED(SSL_setClientCertCallback(h, on_cert));
-    REFUSED(SSL_populateMutualAuthCertStore(h, NULL, 0, NULL, 0, NULL, 0));
 
     ASSERT_EQ(SSL_isSessionDTLS(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_DTLS_getTimeout(stale, &t), ERR_SSL_BAD_ID);
@@ -64,7 +56,6 @@ TEST(per_connection_answers)
     ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_setVersionCallback(stale, NULL), ERR_SSL_BAD_ID);
-    ASSERT_EQ(SSL_populateMutualAuthCertStore(stale, NULL, 0, NULL, 0, NULL, 0), ERR_SSL_BAD_ID);
 
     /* Refusals change nothing: the connection still makes its handshake. */
     ASSERT_EQ(SSL_closeConnection(h), OK);

@@ -83,6 +83,8 @@
     X(ERR_SSL_BAD_DH_VALUE,                  -7550, "the peer's Diffie-Hellman public value is out of range (1 < Y < p-1)") \
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
     X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
+    X(ERR_SSL_EXTERNAL_SIGNER,               -7570, "the application's CertificateVerify signer (funcPtrMutualAuthCertificateVerify) failed or returned too long a signature") \
+    X(ERR_SSL_NO_PRIVATE_KEY,                -7571, "the client identity has no private key, and funcPtrMutualAuthCertificateVerify is not set to sign for it") \
     X(ERR_SSL_UNKNOWN_PSK_IDENTITY,          -7575, "the client named a PSK identity the server does not know") \
     X(ERR_SSL_NO_PSK,                        -7576, "a PSK suite was chosen but the client has no PSK to offer") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
