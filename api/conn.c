@@ -4,6 +4,7 @@
 #include "core/kex.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_reneg.h"
 #include "nktls.h"
 #include "ktls/ktls.h"
 
@@ -67,7 +68,7 @@ NK_API MSTATUS SSL_getSessionStatus(sbyte4 h, ubyte4 *status)
 {
     GET(h, c);
     NK_CHECK(status, ERR_NULL_POINTER);
-    *status = c->status;
+    *status = nk_reneg_running(&c->tls) ? SSL_CONNECTION_RENEGOTIATE : c->status;
     return OK;
 }
 

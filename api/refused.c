@@ -1,11 +1,12 @@
 /* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * heartbeats, renegotiation, 0-RTT data, and the version callback (the
- * server-side PSK store is api/psk.c's). A program that calls them must
- * still link and must learn at run time, not by a crash: each checks its
- * connection instance (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except
- * where the request is for the feature's absence (no heartbeats, no early
- * data, no callback), which nktls honours with OK. docs/porting.md lists them. One has an honest
- * answer of its own: SSL_isSessionDTLS is FALSE (every connection is TLS). */
+ * and 0-RTT data (only its absence is honoured; the server-side PSK store is
+ * api/psk.c's). A program that calls them must still link and must learn at
+ * run time, not by a crash: each checks its connection instance
+ * (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except where the request is
+ * for the feature's absence (no early data, no callback), which nktls honours
+ * with OK. docs/porting.md
+ * lists them. One has an honest answer of its own: SSL_isSessionDTLS is
+ * FALSE (every connection is TLS). */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
@@ -52,32 +53,6 @@ NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
     return cb ? ERR_NOT_SUPPORTED : OK;
 }
 
-/* ---- heartbeats (RFC 6520 has no place in TLS 1.3) ---- */
-
-NK_API MSTATUS SSL_enableHeartbeatSupport(sbyte4 h, E_HeartbeatExtension value,
-                                          funcPtrHeartbeatCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
-    return value == noHeartbeatMessages ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_sendHeartbeatMessage(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
-}
-
-/* ---- renegotiation: TLS 1.3 has none; SSL_sendKeyUpdateRequest renews keys ---- */
-
-NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
-{
-    GET(h, c);
-    (void)c;
-    return ERR_NOT_SUPPORTED;
-}
-
 /* ---- 0-RTT: a server skips early data, a client sends none ---- */
 
 NK_API MSTATUS SSL_setMaxEarlyDataSize(sbyte4 h, sbyte4 size)
@@ -103,15 +78,5 @@ NK_API MSTATUS SSL_setEarlyData(sbyte4 h, ubyte *data, ubyte4 size)
 
 NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationData_t cb)
 {
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- the version callback: the version is chosen by
- * SSL_ioctl(SSL_SET_VERSION / SSL_SET_MINIMUM_VERSION) ---- */
-
-NK_API MSTATUS SSL_setVersionCallback(sbyte4 h, funcPtrVersionCallback_t cb)
-{
-    GET(h, c);
-    (void)c;
     return cb ? ERR_NOT_SUPPORTED : OK;
 }

@@ -5,9 +5,11 @@
 #include "drive/async.h"
 #include "handshake/hs.h"
 #include "handshake/tls12_resume.h"
+#include "drive/clock.h"
 #include "common/mocana.h"
 #include "ktls/ktls.h"
 #include "nktls.h"
+#include "handshake/fips.h"
 
 NK_API MSTATUS NKTLS_setDefaultKtlsMode(sbyte4 mode)
 {
@@ -87,9 +89,19 @@ NK_API MSTATUS SSL_setSha1SigAlg(intBoolean allow)
     return OK;
 }
 
+/* FIPS mode (handshake/fips.c): libcrypto's FIPS provider for every later
+ * fetch, and handshakes that start from now on narrowed to the approved
+ * suites, groups, signature schemes and RSA sizes. Without the provider:
+ * ERR_FIPS_MODULE_UNAVAILABLE, and nothing changes. */
 NK_API MSTATUS SSL_setFIPSEnabled(ubyte on)
 {
-    nk_config.ssl.fipsEnabled = on;
+    if (!on) {
+        nk_fips_module_stop();
+        nk_config.ssl.fipsEnabled = 0;
+        return OK;
+    }
+    NK_TRY(nk_fips_module_start());
+    nk_config.ssl.fipsEnabled = 1;
     return OK;
 }
 
@@ -213,6 +225,7 @@ NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
     NK_CHECK(len >= 0, ERR_INVALID_ARG);
     if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
+    c->now = nk_wall_ms();   /* maxTimerCountForRehandShake counts from the last handshake */
     if (c->ktls_tx && !c->is_async)
         NK_TRY(nk_fail(c, nk_drive_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
     else

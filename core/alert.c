@@ -85,6 +85,7 @@ int nk_alert_for(MSTATUS err)
     case ERR_SSL_NO_SIGALG_MATCH:              return NK_ALERT_HANDSHAKE_FAILURE;
     case ERR_SSL_NO_IDENTITY:                  return NK_ALERT_HANDSHAKE_FAILURE;
     case ERR_SSL_UNSUPPORTED_VERSION:          return NK_ALERT_PROTOCOL_VERSION;
+    case ERR_SSL_VERSION_REFUSED:              return NK_ALERT_PROTOCOL_VERSION;
     case ERR_SSL_BAD_FINISHED:                 return NK_ALERT_DECRYPT_ERROR;
     case ERR_SSL_BAD_SIGNATURE:                return NK_ALERT_DECRYPT_ERROR;
     case ERR_SSL_BAD_BINDER:                   return NK_ALERT_DECRYPT_ERROR;

@@ -111,7 +111,7 @@ static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
         *used += k;
         int was_open = c->status == SSL_CONNECTION_OPEN;
         NK_TRY(nk_in_ack(c, k));
-        if (!was_open && c->status == SSL_CONNECTION_OPEN)
+        if ((!was_open && c->status == SSL_CONNECTION_OPEN) || c->reneg_done)
             break;   /* the open-state upcall comes before anything behind it */
     }
     return OK;
@@ -123,10 +123,13 @@ static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
     const sslSettings *s = &c->cfg->ssl;
     sbyte4 (*cb)(sbyte4, intBoolean) =
         c->role == NK_SERVER ? s->funcPtrOpenStateUpcall : s->funcPtrClientOpenStateUpcall;
+    /* A renegotiation ended (handshake/tls12_reneg.c): isRehandshake TRUE. */
+    intBoolean again = c->as_opened;
     c->as_opened = 1;
+    c->reneg_done = 0;
     if (!cb)
         return OK;
-    cb(h, FALSE);
+    cb(h, again);
     return still_there(h, pc);
 }
 
@@ -155,7 +158,7 @@ static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, s
     for (;;) {
         struct nk_conn *c = *pc;
         MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && !c->as_opened) {
+        if (c->status == SSL_CONNECTION_OPEN && (!c->as_opened || c->reneg_done)) {
             if ((st = open_upcall(h, pc)) != OK)
                 return st;
             if (one)

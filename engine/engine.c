@@ -5,6 +5,8 @@
 #include "core/wire.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
+#include "handshake/rare.h"
+#include "handshake/tls12_reneg.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -132,10 +134,12 @@ static MSTATUS on_alert(struct nk_conn *c, const uint8_t *d, size_t n)
     if (desc == NK_ALERT_USER_CANCELED && level == SSLALERTLEVEL_WARNING)
         return OK;
     /* RFC 5246 §7.2.2: no_renegotiation "is always a warning": the peer
-     * refused to renegotiate and the connection goes on (our TLS 1.2 ends
-     * answer HelloRequest and a renegotiating ClientHello with it). */
-    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3)
+     * refused to renegotiate and the connection goes on; what we started
+     * ends there (handshake/tls12_reneg.c). */
+    if (desc == NK_ALERT_NO_RENEGOTIATION && level == SSLALERTLEVEL_WARNING && c->minor == 3) {
+        nk_reneg_refused(&c->tls);
         return OK;
+    }
     c->alert_out = NK_ALERT_NONE;      /* nothing goes back after a fatal alert */
     return ERR_SSL_FATAL_ALERT;
 }
@@ -150,6 +154,11 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
         return nk_hs_input(&c->tls, data, n);
+    case NK_CT_HEARTBEAT:
+        return nk_hb_on_record(&c->tls, data, n);
+    case NK_CT_CHANGE_CIPHER_SPEC:   /* TLS 1.2, protected: a renegotiation's (TLS 1.3 never protects one) */
+        NK_CHECK(c->minor == 3, ERR_SSL_UNEXPECTED_MESSAGE);
+        return nk_hs_ccs(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
@@ -186,7 +195,9 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
 {
     uint8_t type = rec->type, *data = rec->body;
     size_t n = rec->body_len;
-    if (type == NK_CT_CHANGE_CIPHER_SPEC)   /* §5: the handshake's table says when, and drops it */
+    /* §5: the handshake's table says when, and drops it. A TLS 1.2
+     * renegotiation's comes under the keys in use (RFC 5246 §7.1): opened below. */
+    if (type == NK_CT_CHANGE_CIPHER_SPEC && !(c->minor == 3 && nk_rd_protected(&c->tls)))
         return nk_hs_ccs(&c->tls, data, n);
     struct nk_hs *hs = c->hs;
     if (nk_rd_protected(&c->tls) && type == NK_CT_ALERT && c->role == NK_SERVER && hs && c->rd->seq == 0
@@ -339,6 +350,7 @@ MSTATUS nk_app_write(struct nk_conn *c, const uint8_t *d, size_t n)
     }
     if (c->key_update_pending || at_limit)
         NK_TRY(nk_fail(c, nk_key_update_send(&c->tls, 0)));
+    NK_TRY(nk_fail(c, nk_reneg_on_write(&c->tls, n)));   /* maxByteCount, maxTimerCountForRehandShake */
     return nk_fail(c, nk_send_records(&c->tls, NK_CT_APPLICATION_DATA, d, n));
 }
 
@@ -382,6 +394,7 @@ void nk_engine_park(struct nk_conn *c)
 void nk_engine_release(struct nk_conn *c)
 {
     nk_hs_free(&c->tls);
+    nk_rare_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
     nk_pha_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);

@@ -34,7 +34,8 @@ static const char usage[] =
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
-    "         [--echo | --wait-close] [--reconnect] [-v] [-h] [--version]\n"
+    "         [--echo | --wait-close] [--reconnect] [--ocsp request|require] [--heartbeat]\n"
+    "         [-v] [-h] [--version]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
     "  server closes (or, after a single HTTP request, until its response is\n"
     "  whole by its Content-Length); exits 1 when the transfer failed or was cut.\n"
@@ -51,7 +52,12 @@ static const char usage[] =
     "               came back as were sent\n"
     "  --wait-close accepted for compatibility: waiting for the close is the default\n"
     "  --reconnect  a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
-    "               then the one that copies data, offering that session to SSL_connect\n";
+    "               then the one that copies data, offering that session to SSL_connect\n"
+    "  --ocsp request  ask the server to staple its certificate's OCSP status; a\n"
+    "               stapled response must say good; stderr says what came\n"
+    "  --ocsp require  the same, and a server that staples none is refused\n"
+    "  --heartbeat  TLS 1.2: offer heartbeats (RFC 6520), answer the server's, send one\n"
+    "               request after the handshake; stderr says what happened\n";
 
 static long long now_ms(void)
 {
@@ -354,7 +360,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_RECONNECT, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
+       OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -380,6 +386,8 @@ static const struct option long_opts[] = {
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
     { "psk", required_argument, NULL, OPT_PSK },
     { "psk-ke", no_argument, NULL, OPT_PSK_KE },
+    { "ocsp", required_argument, NULL, OPT_OCSP },
+    { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -389,6 +397,8 @@ static const struct option long_opts[] = {
 struct client_args {
     const char *connect, *servername, *ca, *cert, *key, *psk;
     int insecure, echo, reconnect;
+    ubyte4 ocsp;                   /* NKTLS_FLAG_OCSP_REQUEST or _REQUIRE; 0: not asked */
+    int heartbeat;
     long connect_timeout_ms, timeout_ms;
     struct ex_opts tls;
 };
@@ -420,6 +430,12 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_RECONNECT: a->reconnect = 1; break;
         case OPT_PSK: a->psk = optarg; break;
         case OPT_PSK_KE: a->tls.psk_ke = 1; break;
+        case OPT_HEARTBEAT: a->heartbeat = 1; break;
+        case OPT_OCSP:
+            if (strcmp(optarg, "request") && strcmp(optarg, "require"))
+                ex_usage_error("--ocsp takes request or require, not '%s'", optarg);
+            a->ocsp = strcmp(optarg, "require") ? NKTLS_FLAG_OCSP_REQUEST : NKTLS_FLAG_OCSP_REQUIRE;
+            break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
             g_connect_timeout_arg = optarg;
@@ -480,6 +496,34 @@ static void explain_cert(sbyte4 conn, MSTATUS st, const struct client_args *a, c
     }
 }
 
+/* --ocsp: what the server stapled (funcPtrCertStatusCallback); -1 not told. */
+static int g_ocsp_good = -1;
+
+static sbyte4 on_cert_status(sbyte4 conn, intBoolean good)
+{
+    (void)conn;
+    g_ocsp_good = good ? 1 : 0;
+    return OK;
+}
+
+static MSTATUS ask_ocsp(sbyte4 conn, ubyte4 flag)
+{
+    ubyte4 flags = 0;
+    MSTATUS st = SSL_getSessionFlags(conn, &flags);
+    SSL_sslSettings()->funcPtrCertStatusCallback = on_cert_status;
+    return st == OK ? SSL_setSessionFlags(conn, flags | flag) : st;
+}
+
+/* --heartbeat: what happened, on stderr. */
+static sbyte4 on_heartbeat(sbyte4 conn, sbyte4 status, ubyte type)
+{
+    (void)conn;
+    if (status == OK)
+        fprintf(stderr, "%s: heartbeat: %s\n", ex_prog,
+                type == 1 ? "the server's request answered" : "response to our request received");
+    return OK;
+}
+
 /* A TLS 1.2 session to offer (--reconnect): id_len 0 for none. */
 struct session {
     ubyte id_len;
@@ -514,8 +558,18 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = SSL_CLIENT_setRetrievePSKCallback(conn, load_ticket);
     if (st == OK && a->tls.n_alpn)
         st = SSL_setApplicationLayerProtocol(conn, a->tls.n_alpn, (const char **)a->tls.alpn);
+    if (st == OK && a->ocsp)
+        st = ask_ocsp(conn, a->ocsp);
+    if (st == OK && a->heartbeat)
+        st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
     if (st == OK)
         st = SSL_negotiateConnection(conn);
+    if (a->ocsp && (st == OK || st == ERR_CERT_STATUS || st == ERR_CERT_REVOKED))
+        fprintf(stderr, "%s: OCSP status: %s\n", ex_prog,
+                st == ERR_CERT_REVOKED ? "revoked (stapled response)"
+                : g_ocsp_good == 1 ? "good (stapled response verified)"
+                : st == ERR_CERT_STATUS && g_ocsp_good < 0 ? "no acceptable response stapled"
+                : "none stapled");
     if (st != OK) {
         if (st == ERR_SSL_HANDSHAKE_TIMEOUT)
             timed_out(1, "in the handshake");
@@ -533,6 +587,10 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         SSL_closeConnection(conn);
         close(fd);
         exit(1);
+    }
+    if (a->heartbeat) {   /* the response arrives with what the server sends next */
+        st = SSL_sendHeartbeatMessage(conn);
+        fprintf(stderr, "%s: heartbeat: %s\n", ex_prog, st == OK ? "request sent" : ex_status_text(st));
     }
     return conn;
 }

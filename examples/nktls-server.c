@@ -28,13 +28,17 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--ocsp FILE] [--heartbeat] [--allow-renegotiation]\n"
+    "         [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --psk: TLS 1.3 clients may authenticate with this external PSK (then --cert and\n"
     "  --key may be left out); --psk-ke: take it without (EC)DHE when a client offers so\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
+    "  --ocsp FILE: a DER OCSP response for the certificate, stapled for clients that ask\n"
+    "  --heartbeat: answer TLS 1.2 clients' heartbeat requests (RFC 6520; -v logs each)\n"
+    "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -44,6 +48,8 @@ static struct {
     struct ex_opts tls;
     certStorePtr store;
     int verify_client;
+    int heartbeat;             /* --heartbeat */
+    int allow_reneg;           /* --allow-renegotiation */
     int www;
     const char *root;          /* --root: serve files from here */
     struct http_files files;
@@ -102,18 +108,32 @@ static const char *version_hint(sbyte4 conn, MSTATUS st)
     return text;
 }
 
+/* --heartbeat -v: one line per request answered or response matched. */
+static sbyte4 on_heartbeat(sbyte4 conn, sbyte4 status, ubyte type)
+{
+    if (cfg.tls.verbose && status == OK) {
+        printf("heartbeat: %s\n", type == 1 ? "request answered" : "response received");
+        fflush(stdout);
+    }
+    return OK;
+}
+
 static MSTATUS setup_conn(sbyte4 conn)
 {
     MSTATUS st = ex_apply_opts(conn, &cfg.tls);
 
-    if (st == OK && cfg.verify_client) {
+    if (st == OK && (cfg.verify_client || cfg.allow_reneg)) {
         ubyte4 flags = 0;
         st = SSL_getSessionFlags(conn, &flags);
+        flags |= cfg.verify_client ? SSL_FLAG_REQUIRE_MUTUAL_AUTH : 0;
+        flags |= cfg.allow_reneg ? NKTLS_FLAG_ALLOW_RENEGOTIATION : 0;
         if (st == OK)
-            st = SSL_setSessionFlags(conn, flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+            st = SSL_setSessionFlags(conn, flags);
     }
     if (st == OK && cfg.tls.n_alpn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
+    if (st == OK && cfg.heartbeat)
+        st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
     return st;
 }
 
@@ -516,10 +536,25 @@ static void setup_root(void)
     cfg.files.idle_ms = (unsigned)cfg.idle_timeout_ms;
 }
 
+/* --ocsp: the response is stapled for the identity whose certificate it covers
+ * (RFC 6066 §8, RFC 8446 §4.4.2.1); replace the file and restart to renew it. */
+static void staple_ocsp(const char *file)
+{
+    ubyte *der = NULL;
+    ubyte4 len = 0;
+    MSTATUS st = MOCANA_readFile(file, &der, &len);
+    if (st == OK)
+        st = NKTLS_setOcspResponse(cfg.store, der, len);
+    MOCANA_freeReadFile(&der);
+    if (st != OK)
+        ex_fail("%s: %s", file, ex_status_text(st));
+}
+
 enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
-       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
+       OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
+       OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -548,6 +583,9 @@ static const struct option long_opts[] = {
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
     { "psk", required_argument, NULL, OPT_PSK },
     { "psk-ke", no_argument, NULL, OPT_PSK_KE },
+    { "ocsp", required_argument, NULL, OPT_OCSP },
+    { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
+    { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -557,7 +595,7 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     const char *listen_arg = NULL, *cert = NULL, *key = NULL, *chain = NULL, *ca = NULL;
-    const char *ticket_keys = NULL, *psk = NULL;
+    const char *ticket_keys = NULL, *ocsp = NULL, *psk = NULL;
     long count = 0;
     int opt, lfd, io_given = 0;
 
@@ -591,6 +629,9 @@ int main(int argc, char **argv)
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
         case OPT_PSK: psk = optarg; break;
         case OPT_PSK_KE: cfg.tls.psk_ke = 1; break;
+        case OPT_OCSP: ocsp = optarg; break;
+        case OPT_HEARTBEAT: cfg.heartbeat = 1; break;
+        case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
@@ -622,6 +663,9 @@ int main(int argc, char **argv)
         if (st != OK)
             ex_fail("%s: %s", ticket_keys, ex_status_text(st));
     }
+
+    if (ocsp)
+        staple_ocsp(ocsp);
 
     lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
     if (cfg.io == EX_IO_THREADS) {

@@ -4,6 +4,7 @@
  * server run on the parsed hello. Until then the connection runs
  * nk_hello_server, whose table takes a ClientHello and nothing else. */
 #include "handshake/hello.h"
+#include "handshake/rare.h"
 
 /* The server protocols, most preferred first. */
 static const uint8_t server_protocols[] = { NK_PROTO_TLS13_SERVER, NK_PROTO_TLS12_SERVER };
@@ -95,13 +96,18 @@ MSTATUS nk_hello_on_client_hello(struct nk_tls *c, struct nk_rd *body, const uin
     NK_CHECK(any_allowed(c), ERR_SSL_UNSUPPORTED_VERSION);
     NK_TRY(nk_hello_parse(body, &ch));
     const struct nk_protocol *p = choose(c, &ch);
+    unsigned client_max = 0;
+    for (unsigned minor = 0; minor <= 4; minor++)
+        if (nk_hello_offers(&ch, (uint16_t)(0x0300 | minor)))
+            client_max = minor;
     if (p == NULL) {
         /* Kept for the application to say what the client wanted. */
         for (unsigned minor = 0; minor <= 4; minor++)
             if (nk_hello_offers(&ch, (uint16_t)(0x0300 | minor)))
                 c->peer_versions |= 1u << minor;
-        return ERR_SSL_UNSUPPORTED_VERSION;
+        return nk_version_tell(c, 0, client_max, ERR_SSL_UNSUPPORTED_VERSION);
     }
+    NK_TRY(nk_version_tell(c, (uint8_t)p->version, client_max, OK));
     c->proto = p->id;
     return p->client_hello(c, &ch, raw, n);
 }

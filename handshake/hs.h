@@ -19,6 +19,7 @@ enum {
     /* TLS 1.2 only (RFC 5246 §7.4) */
     NK_HS_HELLO_REQUEST = 0, NK_HS_SERVER_KEY_EXCHANGE = 12, NK_HS_SERVER_HELLO_DONE = 14,
     NK_HS_CLIENT_KEY_EXCHANGE = 16,
+    NK_HS_CERTIFICATE_STATUS = 22,   /* RFC 6066 §8 */
 };
 
 enum {
@@ -31,6 +32,7 @@ enum {
      * RFC 5077 §3.2, RFC 5746 §3.2 */
     NK_EXT_MAX_FRAGMENT_LENGTH = 1, NK_EXT_EC_POINT_FORMATS = 11, NK_EXT_ENCRYPT_THEN_MAC = 22,
     NK_EXT_EXTENDED_MASTER_SECRET = 23, NK_EXT_SESSION_TICKET = 35, NK_EXT_RENEGOTIATION_INFO = 0xff01,
+    NK_EXT_HEARTBEAT = 15,   /* RFC 6520 §2 */
 };
 
 #define NK_TLS13 0x0304
@@ -90,7 +92,8 @@ struct nk_hs {
     uint8_t pha;                     /* post-handshake authentication may follow:
                                       * keep the transcript (handshake/tls13_pha.c) */
     uint8_t pha_exchange;            /* this is one, after the handshake */
-    uint8_t ocsp_asked;              /* status_request sent (client) / received (server) */
+    uint8_t ocsp_asked;              /* status_request sent (client) / received (server);
+                                      * TLS 1.2: NK_OCSP_AGREED, NK_OCSP_SETTLED (tls12_ocsp.c) */
     struct nk_buf ocsp_resp;         /* client: the OCSP response stapled to the leaf */
 
     /* key schedule */
@@ -122,7 +125,8 @@ struct nk_hs {
     uint8_t etm;                     /* encrypt_then_mac (RFC 7366): client offered / both agreed */
     uint8_t ems;                     /* both ends sent extended_master_secret */
     uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
-    uint8_t secure_reneg;            /* the client signalled RFC 5746 support */
+    uint8_t secure_reneg;            /* the peer signalled RFC 5746 support */
+    uint8_t reneg;                   /* this handshake renegotiates (handshake/tls12_reneg.c) */
     uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 
@@ -159,6 +163,9 @@ struct nk_hs {
 #define NK_HS_NEXT OK
 #define NK_HS_ALT  ((MSTATUS)1)
 #define NK_HS_ALT2 ((MSTATUS)2)
+/* The message was dealt with where it came and the state stays (a refused
+ * renegotiation: handshake/tls12_reneg.c). */
+#define NK_HS_STAY ((MSTATUS)3)
 
 typedef MSTATUS (*nk_hs_handler)(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t raw_len);
 struct nk_step {
@@ -247,6 +254,8 @@ MSTATUS nk_hs_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t *r
 MSTATUS nk_hs_on_key_update(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw, size_t n) NK_MUST;
 MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c) NK_MUST;
+/* The client asked for OCSP status: judge hs->ocsp_resp (empty: none came). */
+MSTATUS nk_hs_check_status(struct nk_tls *c, time_t now) NK_MUST;
 /* The verified chain becomes the connection's peer chain (c->peer_chain). */
 MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c) NK_MUST;
 MSTATUS nk_hs_complete(struct nk_tls *c) NK_MUST;

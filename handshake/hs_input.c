@@ -125,6 +125,7 @@ MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len)
     case NK_HS_FINISHED:            max = NK_MAX_HASH; break;   /* §4.4.4: Hash.length */
     case NK_HS_CERTIFICATE_VERIFY:  max = 2 + 2 + 2048; break;  /* scheme, a 16384-bit RSA signature */
     case NK_HS_CERTIFICATE:         max = lim->cert_message; break;
+    case NK_HS_CERTIFICATE_STATUS:  max = lim->cert_message; break;   /* an OCSP response, as stapled in 1.3 */
     /* §4.6.1: lifetime, age_add, nonce<0..255>, ticket<1..2^16-1>, extensions */
     case NK_HS_NEW_SESSION_TICKET:  max = 4 + 4 + 1 + 255 + 2 + 0xffff + 2 + 256; break;
     default:                        max = lim->hs_message; break;

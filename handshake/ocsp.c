@@ -96,21 +96,62 @@ void nk_ocsp_release(struct nk_identity *id)
     id->ocsp = NULL;
 }
 
+/* RFC 6066 §8: CertificateStatus { status_type ocsp(1), OCSPResponse<1..2^24-1> } */
+static void write_body(const struct nk_ocsp *o, struct nk_wr *w)
+{
+    nk_wr_u8(w, NK_OCSP_STATUS_TYPE);
+    nk_wr_u24(w, (uint32_t)o->len);
+    nk_wr_bytes(w, o->der, o->len);
+}
+
 int nk_ocsp_write_status(const struct nk_identity *id, struct nk_wr *w)
 {
     int wrote = 0;
     pthread_mutex_lock(&ocsp_lock);
     const struct nk_ocsp *o = id->ocsp;
-    if (o) {   /* RFC 6066 §8: CertificateStatus { status_type ocsp(1), OCSPResponse<1..2^24-1> } */
+    if (o) {
         nk_wr_u16(w, NK_EXT_STATUS_REQUEST);
         nk_wr_u16(w, (uint16_t)(1 + 3 + o->len));
-        nk_wr_u8(w, NK_OCSP_STATUS_TYPE);
-        nk_wr_u24(w, (uint32_t)o->len);
-        nk_wr_bytes(w, o->der, o->len);
+        write_body(o, w);
         wrote = 1;
     }
     pthread_mutex_unlock(&ocsp_lock);
     return wrote;
+}
+
+int nk_ocsp_write_cert_status(const struct nk_identity *id, struct nk_wr *w)
+{
+    pthread_mutex_lock(&ocsp_lock);
+    const struct nk_ocsp *o = id->ocsp;
+    if (o)
+        write_body(o, w);
+    pthread_mutex_unlock(&ocsp_lock);
+    return o != NULL;
+}
+
+int nk_ocsp_has(const struct nk_identity *id)
+{
+    pthread_mutex_lock(&ocsp_lock);
+    int has = id->ocsp != NULL;
+    pthread_mutex_unlock(&ocsp_lock);
+    return has;
+}
+
+MSTATUS nk_ocsp_read_request(const struct nk_ext *x, uint8_t *asked)
+{
+    /* RFC 6066 §8: status_type, then for ocsp(1) responder_id_list and
+     * request_extensions; we staple what we have, whoever they name. Another
+     * status_type we do not know is ignored. */
+    uint8_t type;
+    struct nk_rd r = x->data, ids, exts;
+    NK_TRY(nk_rd_u8(&r, &type));
+    if (type != NK_OCSP_STATUS_TYPE)
+        return OK;
+    NK_TRY(nk_rd_vec16(&r, &ids, 0, 0xffff));
+    NK_TRY(nk_rd_vec16(&r, &exts, 0, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    *asked = 1;
+    return OK;
 }
 
 /* The leaf's issuer: the next certificate the peer sent, or a trust point. */

@@ -21,6 +21,16 @@ void nk_ocsp_release(struct nk_identity *id);
 /* Write the leaf's status_request extension (type, length, CertificateStatus)
  * when the identity has a response; 1 if it wrote one. */
 int nk_ocsp_write_status(const struct nk_identity *id, struct nk_wr *w);
+/* The same CertificateStatus alone (TLS 1.2's message body, RFC 6066 §8);
+ * 1 if the identity had a response. */
+int nk_ocsp_write_cert_status(const struct nk_identity *id, struct nk_wr *w);
+/* Does the identity have a response to staple now? (Once it has one it keeps
+ * one: nk_ocsp_set only replaces.) */
+int nk_ocsp_has(const struct nk_identity *id);
+/* The server: a ClientHello's status_request (x); *asked = 1 when it asks for
+ * OCSP (another status_type is ignored). */
+struct nk_ext;
+MSTATUS nk_ocsp_read_request(const struct nk_ext *x, uint8_t *asked) NK_MUST;
 /* Check a stapled response for chain[0] (the peer's chain as sent): signed by
  * the leaf's issuer or its delegated responder, chained to the store's trust
  * points, naming the leaf, fresh at now, good. ERR_CERT_REVOKED, or

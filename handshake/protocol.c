@@ -4,6 +4,7 @@
  * connection reaches its table through c->proto. */
 #include "handshake/hs.h"
 #include "handshake/hello.h"
+#include "handshake/fips.h"
 
 /* A connection that has not started: nothing is expected. */
 static const struct nk_protocol proto_none = { .id = NK_PROTO_NONE, .name = "none" };
@@ -63,6 +64,8 @@ static int outcome(const struct nk_step *row, MSTATUS st)
         return row->next;
     if (st == NK_HS_ALT)
         return row->alt;
+    if (st == NK_HS_STAY)
+        return row->state;
     return st == NK_HS_ALT2 ? row->alt2 : ST_NONE;
 }
 
@@ -94,6 +97,7 @@ MSTATUS nk_hs_step(struct nk_tls *c, uint8_t content_type, uint8_t msg, struct n
 MSTATUS nk_hs_start(struct nk_tls *c)
 {
     const struct nk_protocol *p = nk_hs_protocol(first_protocol[c->role]);
+    NK_TRY(nk_fips_narrow(c));   /* FIPS mode: the approved suites, groups and schemes */
     c->proto = p->id;
     c->hs->state = p->first;
     return p->start ? p->start(c) : OK;

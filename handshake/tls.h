@@ -25,6 +25,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 #define NK_ALPN_MAX 256
 
 struct nk_hs;
+struct nk_rare;
 struct nk_sig_prefs;
 struct nk_cauth;
 struct certStore;
@@ -97,6 +98,12 @@ struct nk_config {
     unsigned proto : 4;            /* the protocol whose state table applies \
                                     * (NK_PROTO_*, handshake/hs.h): it outlives the \
                                     * handshake for the post-handshake rows */ \
+    unsigned rare_on : 1;          /* rare holds state of features few connections \
+                                    * use (handshake/rare.h) */ \
+    /* TLS 1.2 renegotiation (handshake/tls12_reneg.c) */ \
+    unsigned secure_reneg : 1;     /* the peer signalled RFC 5746 in the last handshake */ \
+    unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
+    unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \
@@ -142,8 +149,14 @@ struct nk_config {
     struct nk_hs *hs; \
     /* TLS 1.3: the transcript through the client's Finished (an EVP_MD_CTX), \
      * kept only where post-handshake authentication may follow (RFC 8446 \
-     * §4.6.2, handshake/tls13_pha.c) */ \
-    void *pha_md;
+     * §4.6.2, handshake/tls13_pha.c); or, while rare_on, the state of \
+     * rare features, which a TLS 1.3 connection no longer needs once its \
+     * handshake completes (handshake/rare.h: heartbeats, the version \
+     * callback, TLS 1.2 renegotiation's counters) */ \
+    union { \
+        void *pha_md; \
+        struct nk_rare *rare; \
+    };
 
 struct nk_tls {
     NK_TLS_FIELDS

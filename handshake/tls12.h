@@ -9,6 +9,7 @@
 
 #include "handshake/hs.h"
 #include "handshake/keysched12.h"
+#include "handshake/heartbeat.h"
 
 /* RFC 5746 §3.3: the signalling cipher suite value. */
 #define NK_TLS12_SCSV_RENEG 0x00ff
@@ -144,5 +145,21 @@ const struct nk_suite *nk_tls12_anon_pick(const struct nk_tls *c, struct nk_rd o
 struct nk_client_hello;
 MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_wr *w) NK_MUST;
 MSTATUS nk_tls12_on_record_size_limit(struct nk_tls *c, const struct nk_ext *x) NK_MUST;
+
+/* OCSP stapling (handshake/tls12_ocsp.c, RFC 6066 §8). hs->ocsp_asked
+ * beyond 1 (asked): the ServerHello agreed (a CertificateStatus may follow
+ * the server's Certificate), then the status was judged. Server: the
+ * ClientHello's request, agreed when the chosen identity has a response;
+ * the ServerHello's empty extension; the CertificateStatus. Client: the
+ * ServerHello's extension; the CertificateStatus message; at the
+ * ServerHelloDone, the verdict on an agreed status that never came. */
+#define NK_OCSP_AGREED 2
+#define NK_OCSP_SETTLED 3
+MSTATUS nk_tls12_ocsp_choose(struct nk_tls *c, const struct nk_client_hello *ch) NK_MUST;
+void nk_tls12_ocsp_write_agreed(const struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_tls12_send_cert_status(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_ocsp_server_hello(struct nk_tls *c, const struct nk_ext *e, size_t ne) NK_MUST;
+MSTATUS nk_tls12_on_cert_status(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_tls12_ocsp_settle(struct nk_tls *c) NK_MUST;
 
 #endif

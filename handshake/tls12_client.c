@@ -1,11 +1,12 @@
 /* handshake/tls12_client.c — the TLS 1.2 client (RFC 5246 §7.3): full
  * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
  * (handshake/tls12_kx.c), extended master secret required (RFC 7627),
- * renegotiation_info checked (RFC 5746). The TLS 1.3 client's ClientHello
+ * secure renegotiation (RFC 5746, handshake/tls12_reneg.c). The TLS 1.3 client's ClientHello
  * offers TLS 1.2 too when the connection allows it; its ServerHello handler
  * brings a TLS 1.2 ServerHello here. */
 #include "handshake/tls12.h"
 #include "handshake/tls12_resume.h"
+#include "handshake/tls12_reneg.h"
 
 MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
                                  uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
@@ -22,16 +23,12 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     NK_CHECK(x || c->ems_optional, ERR_SSL_HANDSHAKE_FAILURE);
     NK_CHECK(!x || nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
     hs->ems = x != NULL;
-    /* RFC 5746 §3.4: the client MUST check that renegotiated_connection is
-     * empty in an initial handshake (handshake_failure otherwise). */
-    if ((x = nk_ext_find(e, ne, NK_EXT_RENEGOTIATION_INFO))) {
-        struct nk_rd r = x->data, rc;
-        NK_TRY(nk_rd_vec8(&r, &rc, 0, 255));
-        NK_TRY(nk_rd_done(&r));
-        NK_CHECK(nk_rd_left(&rc) == 0, ERR_SSL_HANDSHAKE_FAILURE);
-        hs->secure_reneg = 1;
-    }
+    /* RFC 5746 §3.4, §3.5 (tls12_reneg.c). */
+    NK_TRY(nk_reneg_check_server_info(c, nk_ext_find(e, ne, NK_EXT_RENEGOTIATION_INFO)));
     c->suite = nk_suite12_by_id(suite);
+    NK_TRY(nk_tls12_ocsp_server_hello(c, e, ne));
+    x = nk_ext_find(e, ne, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));
     /* RFC 7366 §3: the server answers encrypt_then_mac (empty) only with a
      * CBC suite ("MUST NOT send an encrypt-then-MAC response extension"
      * with an AEAD one); server_hello12 let it in only if we asked. */
@@ -118,6 +115,7 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
 {
     struct nk_hs *hs = c->hs;
     NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_tls12_ocsp_settle(c));   /* an agreed OCSP status that never came */
     /* Straight after the Certificate only for RSA key transport; every other
      * key exchange had its ServerKeyExchange (which left the premaster). */
     int psk = c->suite->auth == NK_AUTH_PSK;
@@ -151,15 +149,6 @@ static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     return nk_tls12_complete(c);
 }
 
-/* RFC 5246 §7.4.1.1: a HelloRequest after the handshake asks us to
- * renegotiate, which we do not: RFC 5746 §4.2 and §7.4.1.1 let the client
- * answer with a no_renegotiation warning and go on. */
-static MSTATUS on_hello_request(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
-{
-    NK_TRY(nk_rd_done(b));
-    return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
-}
-
 /* RFC 5246 §7.4.1.1: "This message will be ignored by the client if the
  * client is currently negotiating a session", and it is not part of the
  * handshake hashes. */
@@ -168,23 +157,19 @@ static MSTATUS ignore_hello_request(struct nk_tls *c, struct nk_rd *b, const uin
     return nk_rd_done(b);
 }
 
-/* The ServerHello row's handler is the TLS 1.3 client's, which chose this
- * protocol: this one never runs. */
-static MSTATUS chosen_already(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
-{
-    return ERR_SSL_INTERNAL;
-}
-
 /* RFC 5246 §7.3: the client's states for a full handshake; a
  * CertificateRequest may come between the ServerKeyExchange and the
  * ServerHelloDone (RFC 5246 §7.4.4), once. The
  * ServerHello row is the one the TLS 1.3 client's handler chose this
- * protocol from (handshake/protocol.c). */
+ * protocol from (handshake/protocol.c); its handler runs only in a
+ * renegotiation, whose ClientHello is TLS 1.2's (tls12_reneg.c). A
+ * HelloRequest after the handshake starts one, or is refused and stays. */
 static const struct nk_step client12[] = {
     /* state             content type              message                     handler                 next */
-    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         chosen_already,         ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS,
+    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         nk_reneg_on_server_hello, ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS,
       .alt2 = ST_C12_WAIT_SKE /* an anonymous or PSK suite: no Certificate */ },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
+    { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_STATUS,   nk_tls12_on_cert_status, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO_DONE,    on_server_hello_done,   ST_C12_WAIT_CCS },
@@ -197,8 +182,9 @@ static const struct nk_step client12[] = {
     { ST_C12R_WAIT_CCS,  NK_CT_HANDSHAKE,          NK_HS_NEW_SESSION_TICKET,   nk_tls12_on_new_session_ticket, ST_C12R_WAIT_CCS },
     { ST_C12R_WAIT_CCS,  NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_client_on_ccs, ST_C12R_WAIT_FIN },
     { ST_C12R_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,             nk_tls12_on_resumed_server_finished, ST_CONNECTED },
-    { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        on_hello_request,       ST_CONNECTED },
+    { ST_CONNECTED,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        nk_reneg_on_hello_request, ST_C_WAIT_SH },
 
+    { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C_WAIT_SH },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_CERT },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SHD,   NK_CT_HANDSHAKE,          NK_HS_HELLO_REQUEST,        ignore_hello_request,   ST_C12_WAIT_SHD },

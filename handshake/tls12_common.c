@@ -1,6 +1,7 @@
 /* handshake/tls12_common.c — what the TLS 1.2 client and server share
  * (handshake/tls12.h). */
 #include "handshake/tls12.h"
+#include "handshake/tls12_reneg.h"
 
 const uint8_t nk_tls12_downgrade[8] = { 'D', 'O', 'W', 'N', 'G', 'R', 'D', 0x01 };
 
@@ -17,15 +18,14 @@ void nk_tls12_write_client_exts(const struct nk_tls *c, struct nk_wr *w)
     /* RFC 7627 §5.1: empty extension_data. */
     nk_wr_u16(w, NK_EXT_EXTENDED_MASTER_SECRET);
     nk_wr_u16(w, 0);
-    /* RFC 5746 §3.4: an empty renegotiated_connection in the first hello. */
-    nk_wr_u16(w, NK_EXT_RENEGOTIATION_INFO);
-    nk_wr_u16(w, 1);
-    nk_wr_u8(w, 0);
+    /* RFC 5746 §3.4, §3.5 (tls12_reneg.c). */
+    nk_reneg_write_client_info(c, w);
     /* RFC 7366 §2: asked for with CBC suites offered; empty extension_data. */
     if (nk_tls12_offers_cbc(c)) {
         nk_wr_u16(w, NK_EXT_ENCRYPT_THEN_MAC);
         nk_wr_u16(w, 0);
     }
+    (void)nk_hb_write_ext(c, w);   /* RFC 6520 §2, when enabled */
 }
 
 MSTATUS nk_tls12_send_certificate(struct nk_tls *c, const struct nk_identity *id)
@@ -139,8 +139,13 @@ MSTATUS nk_tls12_on_ccs(struct nk_tls *c, struct nk_rd *body, const uint8_t *raw
 
 MSTATUS nk_tls12_send_ccs(struct nk_tls *c)
 {
+    static const uint8_t one = 1;
     const uint8_t *keys = c->hs->keys12[c->role != NK_CLIENT];
-    NK_TRY(nk_send_ccs(c));
+    /* RFC 5246 §7.1: under the current write keys, which a renegotiation has. */
+    if (nk_wr_protected(c))
+        NK_TRY(nk_send_records(c, NK_CT_CHANGE_CIPHER_SPEC, &one, 1));
+    else
+        NK_TRY(nk_send_ccs(c));
     return record_ops(c)->install(c->wr, c->suite, keys, 1);
 }
 
@@ -160,6 +165,7 @@ MSTATUS nk_tls12_send_finished(struct nk_tls *c)
 {
     uint8_t vd[NK_TLS12_VERIFY];
     NK_TRY(verify_data(c, c->role == NK_CLIENT, vd));
+    nk_reneg_keep_verify(c, c->role == NK_CLIENT, vd);
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_FINISHED);
     nk_wr_bytes(&w, vd, sizeof vd);
@@ -176,13 +182,15 @@ MSTATUS nk_tls12_on_finished(struct nk_tls *c, struct nk_rd *body, const uint8_t
     /* RFC 5246 §7.4.9: "Recipients of Finished messages MUST verify that the
      * contents are correct"; a wrong one is decrypt_error (§7.2.2). */
     NK_CHECK(nk_ct_equal(vd, got, sizeof vd), ERR_SSL_BAD_FINISHED);
+    nk_reneg_keep_verify(c, c->role != NK_CLIENT, vd);
     return nk_transcript_add(&c->hs->tr, raw, n);
 }
 
 /* After the handshake a TLS 1.2 connection has no traffic secrets: the
  * exporter's inputs go where TLS 1.3 keeps them — the master secret in
  * c->exporter (48 bytes both), the randoms in c->c_ap and c->s_ap (no
- * KeyUpdate in TLS 1.2, so nothing else reads them). */
+ * KeyUpdate in TLS 1.2, so nothing else reads them; the verify_data that
+ * renegotiation needs follow them there, tls12_reneg.c). */
 MSTATUS nk_tls12_complete(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -192,6 +200,7 @@ MSTATUS nk_tls12_complete(struct nk_tls *c)
     memcpy(c->s_ap, hs->server_random, 32);
     c->rd_app = 1;
     c->wr_app = 1;
+    NK_TRY(nk_reneg_complete(c));
     return nk_hs_complete(c);
 }
 

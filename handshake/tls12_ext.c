@@ -11,8 +11,10 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
     const struct nk_ext *x;
     /* RFC 6066 §3: a server that used the name "SHALL include an extension
      * of type "server_name" in the (extended) server hello. The
-     * "extension_data" field of this extension SHALL be empty." */
-    if (c->server_name && c->server_name[0]) {
+     * "extension_data" field of this extension SHALL be empty." Only in
+     * answer to this hello's (a renegotiating one may have none: the
+     * connection's name stays). */
+    if (c->server_name && c->server_name[0] && nk_ext_find(ch->exts, ch->n_exts, NK_EXT_SERVER_NAME)) {
         nk_wr_u16(w, NK_EXT_SERVER_NAME);
         nk_wr_u16(w, 0);
     }
@@ -24,6 +26,8 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
         nk_wr_u8(w, 1);
         nk_wr_u8(w, 0);
     }
+    nk_tls12_ocsp_write_agreed(c, w);
+    (void)nk_hb_write_ext(c, w);   /* RFC 6520 §2: in answer to the client's */
     NK_TRY(nk_hello_choose_alpn(c, ch));
     if (c->alpn[0])
         nk_ext_write_alpn_choice(w, c->alpn);

@@ -1,8 +1,9 @@
 /* handshake/tls12_server.c — the TLS 1.2 server (RFC 5246 §7.3): full
  * handshakes over ECDHE (RFC 8422), DHE (RFC 7919) or RSA key transport
  * (handshake/tls12_kx.c) with extended master secret (RFC 7627) and secure
- * renegotiation signalling (RFC 5746), renegotiation refused. */
+ * renegotiation (RFC 5746, handshake/tls12_reneg.c). */
 #include "handshake/tls12.h"
+#include "handshake/tls12_reneg.h"
 #include "handshake/tls12_resume.h"
 #include "handshake/hello.h"
 
@@ -19,9 +20,8 @@ static MSTATUS check_compression(const struct nk_client_hello *ch)
 
 /* RFC 7627 §5.2 lets a server go on without the extension; RFC 7627 §5.3
  * and our policy make it required: a client without it gets
- * handshake_failure. RFC 5746 §3.6: renegotiation_info or the SCSV marks a
- * client that supports secure renegotiation; in an initial handshake the
- * extension's renegotiated_connection MUST be empty (handshake_failure). */
+ * handshake_failure. RFC 5746: renegotiation_info or the SCSV marks a client
+ * that supports secure renegotiation (tls12_reneg.c checks them). */
 static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     struct nk_hs *hs = c->hs;
@@ -32,15 +32,9 @@ static MSTATUS read_tls12_exts(struct nk_tls *c, const struct nk_client_hello *c
      * it; such a session is not resumed (below and tls12_resume.c). */
     NK_CHECK(x || c->ems_optional, ERR_SSL_HANDSHAKE_FAILURE);
     hs->ems = x != NULL;
-    if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_RENEGOTIATION_INFO))) {
-        struct nk_rd r = x->data, rc;
-        NK_TRY(nk_rd_vec8(&r, &rc, 0, 255));
-        NK_TRY(nk_rd_done(&r));
-        NK_CHECK(nk_rd_left(&rc) == 0, ERR_SSL_HANDSHAKE_FAILURE);
-        hs->secure_reneg = 1;
-    }
-    if (nk_rd_has_u16(ch->suites, NK_TLS12_SCSV_RENEG))
-        hs->secure_reneg = 1;
+    NK_TRY(nk_reneg_check_client_info(c, ch));
+    x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_HEARTBEAT);
+    NK_TRY(nk_hb_read_ext(c, x ? &x->data : NULL));   /* RFC 6520 §2, when enabled */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ENCRYPT_THEN_MAC))) {   /* RFC 7366 §2: empty */
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);
         hs->etm = 1;   /* asked for; agreed only with a CBC suite (send_server_hello) */
@@ -177,7 +171,7 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     NK_TRY(nk_random(hs->server_random, 32));
     /* RFC 8446 §4.1.3: a server that could have spoken TLS 1.3 marks the
      * TLS 1.2 it chose, so that a TLS 1.3 client detects a downgrade. */
-    if (c->max_minor >= 4 && nk_tls_has_suites(c, 4))   /* it could have chosen 1.3 */
+    if (c->max_minor >= 4 && nk_tls_has_suites(c, 4) && !hs->reneg)   /* it could have chosen 1.3 */
         memcpy(hs->server_random + 24, nk_tls12_downgrade, 8);
     nk_hs_begin(c, &w, NK_HS_SERVER_HELLO);
     nk_wr_u16(&w, NK_TLS12);
@@ -187,11 +181,7 @@ static MSTATUS send_server_hello(struct nk_tls *c, const struct nk_client_hello 
     nk_wr_u16(&w, c->suite->id);
     nk_wr_u8(&w, 0);                 /* compression: null */
     size_t exts = nk_wr_open(&w, 2);
-    if (hs->secure_reneg) {          /* RFC 5746 §3.6: empty renegotiated_connection */
-        nk_wr_u16(&w, NK_EXT_RENEGOTIATION_INFO);
-        nk_wr_u16(&w, 1);
-        nk_wr_u8(&w, 0);
-    }
+    nk_reneg_write_server_info(c, &w);   /* RFC 5746 §3.6, §3.7 */
     if (hs->ems) {                   /* RFC 7627 §5.2: only in answer to the client's */
         nk_wr_u16(&w, NK_EXT_EXTENDED_MASTER_SECRET);
         nk_wr_u16(&w, 0);
@@ -287,6 +277,7 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON) || nk_tls12_psk_server_has(c),
              ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
+    NK_TRY(nk_tls12_ocsp_choose(c, ch));
     hs->hash = c->suite->hash;
     int psk = c->suite->auth == NK_AUTH_PSK;
     int want_cert = !psk && nk_tls12_wants_client_cert(c);
@@ -294,8 +285,10 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
-    if (!psk && c->suite->auth != NK_AUTH_ANON)   /* RFC 5246 §7.4.2: none for anonymous suites */
+    if (!psk && c->suite->auth != NK_AUTH_ANON) {   /* RFC 5246 §7.4.2: none for anonymous suites */
         NK_TRY(nk_tls12_send_certificate(c, hs->identity));
+        NK_TRY(nk_tls12_send_cert_status(c));   /* RFC 6066 §8: right after the Certificate */
+    }
     if (psk)   /* RFC 4279 §2: no Certificate; the hint and any (EC)DHE parameters */
         NK_TRY(nk_tls12_psk_send_ske(c));
     else if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
@@ -338,16 +331,6 @@ static MSTATUS on_client_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     return nk_tls12_complete(c);
 }
 
-/* After the handshake a ClientHello asks to renegotiate, which we do not.
- * RFC 5246 §7.4.1.2 lets a server that will not renegotiate answer with a
- * no_renegotiation alert, and RFC 5746 §4.4 keeps that for servers that
- * refuse renegotiation: a warning, after which the connection goes on and
- * the client decides whether to close it. */
-static MSTATUS on_renegotiation(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
-{
-    return nk_send_alert(c, SSLALERTLEVEL_WARNING, NK_ALERT_NO_RENEGOTIATION);
-}
-
 /* RFC 5246 §7.3: the server's states for a full handshake, with client
  * authentication when we ask for it (RFC 5246 §7.4.6: a client that was
  * asked sends a Certificate, maybe empty; one that sent a certificate
@@ -367,7 +350,10 @@ static const struct nk_step server12[] = {
     /* RFC 5246 §7.3, Figure 2: a resumed session (handshake/tls12_resume.c) */
     { ST_S12R_WAIT_CCS, NK_CT_CHANGE_CIPHER_SPEC, 0,                          nk_tls12_on_ccs,        ST_S12R_WAIT_FIN },
     { ST_S12R_WAIT_FIN, NK_CT_HANDSHAKE,          NK_HS_FINISHED,             nk_tls12_on_resumed_client_finished, ST_CONNECTED },
-    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         on_renegotiation,       ST_CONNECTED },
+    /* RFC 5246 §7.4.1.2: a ClientHello after the handshake renegotiates, as
+     * the first one goes on; refused, it stays here (tls12_reneg.c) */
+    { ST_CONNECTED,     NK_CT_HANDSHAKE,          NK_HS_CLIENT_HELLO,         nk_reneg_on_client_hello, ST_S12_WAIT_CKE,
+      .alt = ST_S12_WAIT_CERT, .alt2 = ST_S12R_WAIT_CCS },
 };
 
 const struct nk_protocol nk_tls12_server = {

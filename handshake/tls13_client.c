@@ -7,6 +7,7 @@
 #include "nktls.h"
 #include "handshake/tls12.h"
 #include "handshake/tls12_resume.h"
+#include "handshake/rare.h"
 
 /* §4.1.3: the HelloRetryRequest "random" (SHA-256 of "HelloRetryRequest"). */
 static const uint8_t hrr_random[32] = {
@@ -281,9 +282,11 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
                      || t == NK_EXT_SESSION_TICKET
-                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c));
+                     || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c))
+                     || (t == NK_EXT_HEARTBEAT && nk_hb_of(c));
         NK_CHECK(ours12 || was_sent(c->hs, t), ERR_SSL_UNSUPPORTED_EXTENSION);
-        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT,
+        NK_CHECK(ours12 || t == NK_EXT_ALPN || t == NK_EXT_SERVER_NAME || t == NK_EXT_RECORD_SIZE_LIMIT
+                 || t == NK_EXT_STATUS_REQUEST,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
             NK_TRY(on_alpn(c, &e[i]));
@@ -339,7 +342,8 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
             NK_CHECK(memcmp(tail, sentinel, 7) || tail[7] > 1, ERR_SSL_DOWNGRADE_DETECTED);
         if (!(c->min_minor <= 3 && version == NK_TLS12) && version >> 8 == 3 && (version & 0xff) <= 4)
             c->peer_versions = 1u << (version & 0xff);   /* for saying what the server chose */
-        NK_CHECK(c->min_minor <= 3 && version == NK_TLS12, ERR_SSL_UNSUPPORTED_VERSION);
+        MSTATUS vst = c->min_minor <= 3 && version == NK_TLS12 ? OK : ERR_SSL_UNSUPPORTED_VERSION;
+        NK_TRY(nk_version_tell(c, version >> 8 == 3 ? version & 0xff : 0, c->max_minor, vst));
         return server_hello12(c, version, sid, suite, comp, e, ne, raw, n);
     }
     NK_CHECK(c->max_minor >= 4, ERR_SSL_UNSUPPORTED_VERSION);
@@ -356,6 +360,7 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_TRY(check_server_exts(hs, e, ne, hrr));
     if (hrr)
         return on_hello_retry(c, e, ne, raw, n);
+    NK_TRY(nk_version_tell(c, 4, c->max_minor, OK));
 
     const struct nk_ext *ks = nk_ext_find(e, ne, NK_EXT_KEY_SHARE);
     uint8_t dhe[NK_MAX_KEX_SECRET];

@@ -4,6 +4,8 @@
 #include "handshake/hs.h"
 #include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
+#include "handshake/rare.h"
+#include "handshake/fips.h"
 #include "handshake/psk.h"
 #include "core/limits.h"
 #include "nktls.h"
@@ -218,13 +220,13 @@ MSTATUS nk_hs_keep_peer_chain(struct nk_tls *c)
  * requires one or the certificate demands it (RFC 7633 must-staple). The
  * application's funcPtrCertStatusCallback hears whether a good response came,
  * and may refuse. */
-static MSTATUS check_status(struct nk_tls *c, const struct nk_verify_req *req)
+MSTATUS nk_hs_check_status(struct nk_tls *c, time_t now)
 {
     struct nk_hs *hs = c->hs;
     int have = hs->ocsp_resp.len > 0;
     if (have)
         NK_TRY(nk_ocsp_check(hs->ocsp_resp.p, hs->ocsp_resp.len, hs->peer_chain, hs->peer_chain_len,
-                             c->store, req->now));
+                             c->store, now));
     else if ((c->flags & NKTLS_FLAG_OCSP_REQUIRE)
              || nk_ocsp_must_staple(hs->peer_chain[0].p, hs->peer_chain[0].len))
         return ERR_CERT_STATUS;
@@ -241,7 +243,7 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
         .store = c->store, .chain = hs->peer_chain, .chain_len = hs->peer_chain_len,
         .host = c->role == NK_CLIENT ? c->dns_name : NULL,
         .names = c->role == NK_CLIENT ? c->dns_names : NULL,
-        .min_rsa_bits = s->minRSAKeySize, .allow_sha1 = s->allowSha1SigAlg,
+        .min_rsa_bits = nk_fips_min_rsa_bits(c), .allow_sha1 = s->allowSha1SigAlg,
         .now = (time_t)(c->now / 1000), .peer_is_server = c->role == NK_CLIENT,
     };
     /* §4.4.2.2: the leaf must allow signing in its role; no trust decision,
@@ -262,8 +264,10 @@ MSTATUS nk_hs_verify_peer_chain(struct nk_tls *c)
      * still authenticated as before. */
     MSTATUS kept = c->hs->pha_exchange ? OK : nk_hs_keep_peer_chain(c);
     NK_TRY(st);
-    if (c->role == NK_CLIENT && hs->ocsp_asked)
-        NK_TRY(check_status(c, &req));
+    /* TLS 1.2: a server that agreed sends its status after the Certificate
+     * (handshake/tls12_ocsp.c judges it there). */
+    if (c->role == NK_CLIENT && hs->ocsp_asked == 1)
+        NK_TRY(nk_hs_check_status(c, req.now));
     return kept;
 }
 
@@ -331,6 +335,8 @@ MSTATUS nk_hs_complete(struct nk_tls *c)
     c->minor = (uint8_t)nk_hs_proto(c)->version;
     c->resumed = c->hs->psk_ok;
     c->hello_retried = c->hs->hrr != 0;
+    if (c->minor == 4)
+        nk_rare_free(c);   /* heartbeats are TLS 1.2's; pha_md may take the room */
     nk_pha_keep(c);
     nk_hs_free(c);
     return OK;

@@ -138,20 +138,8 @@ static MSTATUS read_client_exts(struct nk_tls *c, struct offer *o)
         NK_CHECK(o->rsl >= 64, ERR_SSL_ILLEGAL_PARAMETER);   /* RFC 8449 §4 */
         c->send_limit = o->rsl - 1 < NK_MAX_PLAIN ? o->rsl - 1 : NK_MAX_PLAIN;
     }
-    if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_STATUS_REQUEST))) {
-        /* RFC 6066 §8: status_type, then for ocsp(1) responder_id_list and
-         * request_extensions; we staple what we have, whoever they name. */
-        uint8_t type;
-        struct nk_rd ids, exts;
-        r = x->data;
-        NK_TRY(nk_rd_u8(&r, &type));
-        if (type == NK_OCSP_STATUS_TYPE) {
-            NK_TRY(nk_rd_vec16(&r, &ids, 0, 0xffff));
-            NK_TRY(nk_rd_vec16(&r, &exts, 0, 0xffff));
-            NK_TRY(nk_rd_done(&r));
-            hs->ocsp_asked = 1;
-        }
-    }
+    if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_STATUS_REQUEST)))
+        NK_TRY(nk_ocsp_read_request(x, &hs->ocsp_asked));
     if ((x = nk_ext_find(o->ch->exts, o->ch->n_exts, NK_EXT_POST_HANDSHAKE_AUTH))) {
         NK_CHECK(nk_rd_left(&x->data) == 0, ERR_SSL_PROTOCOL);   /* §4.2.6: empty */
         /* The transcript is kept for it only where the application allows it. */

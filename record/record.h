@@ -10,6 +10,7 @@
 
 enum {
     NK_CT_CHANGE_CIPHER_SPEC = 20, NK_CT_ALERT = 21, NK_CT_HANDSHAKE = 22, NK_CT_APPLICATION_DATA = 23,
+    NK_CT_HEARTBEAT = 24,   /* RFC 6520 §3, TLS 1.2 only (handshake/heartbeat.c) */
 };
 
 /* legacy_record_version values (RFC 8446 §5.1). */

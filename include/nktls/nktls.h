@@ -186,6 +186,20 @@ MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte
  * among those it has enabled (SSL_enableCiphers), instead of the first in its
  * own (the library's table order, the default). */
 #define NKTLS_FLAG_CLIENT_CIPHER_ORDER 0x00080000
+/* SSL_setSessionFlags, TLS 1.2 server: accept a renegotiation the client
+ * starts (a ClientHello on the established connection). Off by default: each
+ * one costs the server a full handshake, so a client could spend its CPU at
+ * will. Even when on, at most NKTLS_RENEGOTIATIONS_PER_MINUTE client-started
+ * renegotiations per connection in any 60 s; beyond, and without this flag,
+ * the client gets a no_renegotiation warning and the connection goes on under
+ * its keys. Renegotiations the server asks for (SSL_initiateRehandshake, a
+ * HelloRequest) need no flag. Either way only with a peer that signalled
+ * secure renegotiation (RFC 5746) in the handshake, never on a connection the
+ * kernel carries (kTLS cannot take new TLS 1.2 keys), and never in TLS 1.3.
+ * SSL_FLAG_ALLOW_INSECURE_REHANDSHAKE is ignored: nktls never renegotiates
+ * insecurely. docs/tls12-status.md describes the whole policy. */
+#define NKTLS_FLAG_ALLOW_RENEGOTIATION 0x00100000
+#define NKTLS_RENEGOTIATIONS_PER_MINUTE 3
 /* SSL_setSessionFlags: a server asking for a client certificate names no
  * certificate authorities (by default it lists the subjects of its store's
  * trust points: RFC 8446 §4.2.4 certificate_authorities, RFC 5246 §7.4.4). */

@@ -22,11 +22,16 @@ struct f12_case {
     int state;             /* the state the fuzzed side must be in */
 };
 
+/* A server accepts a client's renegotiation (handshake/tls12_reneg.c): a
+ * ClientHello after the handshake then runs the new handshake's code, not
+ * only the refusal. The first handshake is the same either way. */
 static struct nk_conn *f12_new(int client, int scenario, sbyte4 *h)
 {
     struct nk_conn *c = fh_new(client, scenario, h);
     if (SSL_ioctl(*h, SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION) < 0)
         abort();
+    if (!client)
+        c->flags |= NKTLS_FLAG_ALLOW_RENEGOTIATION;
     return c;
 }
 

@@ -2,9 +2,10 @@
  * own loop: the test moves every byte between the ends, split at every byte
  * boundary and in chunks of 1..64 bytes, and counts the upcalls. Also the kept
  * receive buffer (SSL_FLAG_ENABLE_RECV_BUFFER), recvMessage2's rest, the send
- * buffer's counts, errors and their alerts, close_notify, KeyUpdate, the hello
- * timer, a client certificate chosen by callback. Every case runs under TLS
- * 1.3 and TLS 1.2 (the fixture's rows). Over real sockets: test_async_sockets.c. */
+ * buffer's counts, errors and their alerts, close_notify, KeyUpdate, TLS 1.2
+ * renegotiation, the hello timer, a client certificate chosen by callback.
+ * Every case runs under TLS 1.3 and TLS 1.2 (the fixture's rows). Over real
+ * sockets: test_async_sockets.c. */
 #include "unit/async_env.h"
 
 static void pair_new(struct th_meta *_metadata, sbyte4 h[2])
@@ -467,6 +468,39 @@ TEST_F(async, key_update_answered)
     /* Both directions under the new keys. */
     exchange(_metadata, self->h, CLI, 5000, 7, 0);
     exchange(_metadata, self->h, SRV, 5000, 8, 7);
+    pair_close(_metadata, self->h);
+}
+
+/* TLS 1.2 renegotiation through the asynchronous calls (handshake/tls12_reneg.c):
+ * the server's HelloRequest goes out with the next bytes taken, the whole new
+ * handshake runs a byte at a time inside recvMessage, and each end hears its
+ * open-state upcall again, isRehandshake TRUE; data flows before, between and
+ * after. TLS 1.3 has none: refused, nothing queued. */
+TEST_F(async, rehandshake)
+{
+    handshake(_metadata, self->h, 0, 0);
+    if (tls_minor == 4) {
+        ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), ERR_SSL_RENEGOTIATION_TLS13);
+        ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 0);
+        pair_close(_metadata, self->h);
+        return;
+    }
+    ubyte4 status = 0;
+    ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), OK);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 4 + rec_over);   /* the HelloRequest */
+    ST(move(self->h[SRV], self->h[CLI], 1), OK);
+    ASSERT_EQ(SSL_getSessionStatus(self->h[CLI], &status), OK);
+    ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_RENEGOTIATE);
+    exchange(_metadata, self->h, SRV, 3000, 9, 1);   /* ...which also finishes the handshake */
+    for (int i = 0; i < 2; i++) {
+        struct up *u = up_for(self->h[i]);
+        ASSERT_EQ(u->opens, 2);
+        ASSERT_EQ(u->rehandshakes, 1);
+        ASSERT_EQ(SSL_getSessionStatus(self->h[i], &status), OK);
+        ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
+    }
+    exchange(_metadata, self->h, CLI, 5000, 10, 0);
+    exchange(_metadata, self->h, SRV, 5000, 11, 7);
     pair_close(_metadata, self->h);
 }
 

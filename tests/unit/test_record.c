@@ -108,7 +108,8 @@ TEST(peek_refuses_non_tls_first_byte)
         EXPECT_EQ(nk_rec_peek_header(&nk_rec_plain, h, sizeof h, &rec), ERR_SSL_NOT_TLS) TH_LOG("%u", bad[i]);
         EXPECT_EQ(nk_rec_peek_header(&nk_rec_tls13, h, sizeof h, &rec), ERR_SSL_NOT_TLS) TH_LOG("%u", bad[i]);
     }
-    /* 24 (heartbeat) passes the framing: the engine refuses its content. */
+    /* 24 (heartbeat) passes the framing: the engine takes its content only
+     * where heartbeats were agreed (handshake/heartbeat.c). */
     const uint8_t good[] = { 20, 21, 22, 23, 24 };
     for (size_t i = 0; i < sizeof good; i++) {
         h[0] = good[i];

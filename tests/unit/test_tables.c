@@ -15,6 +15,7 @@
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
 #include "handshake/tls12_resume.h"
+#include "handshake/tls12_reneg.h"
 #include "handshake/hello.h"
 
 /* A connection of one protocol in one state (hs NULL: ST_CONNECTED). */
@@ -81,8 +82,16 @@ static void check_row(const struct nk_protocol *p, const struct nk_step *r)
         EXPECT_EQ(r->alt, ST_NONE);
         EXPECT_NE(r->state, ST_CONNECTED);   /* never after the peer's Finished */
     }
-    if (r->state == ST_CONNECTED)
-        EXPECT_EQ(r->next, ST_CONNECTED);   /* post-handshake messages stay there */
+    /* Post-handshake messages stay there, but for those that begin a TLS 1.2
+     * renegotiation (their refusal stays: NK_HS_STAY). */
+    int renegotiates = r->fn == nk_reneg_on_client_hello || r->fn == nk_reneg_on_hello_request;
+    if (r->state == ST_CONNECTED && !renegotiates)
+        EXPECT_EQ(r->next, ST_CONNECTED);
+    if (renegotiates) {
+        EXPECT_EQ(p->version, NK_TLS12);
+        EXPECT_EQ(r->state, ST_CONNECTED);
+        EXPECT_NE(r->next, ST_CONNECTED);
+    }
     /* Every row names its next state, but the server hello's: the version it
      * chooses names it (its own row for the same message). */
     if (p->id == NK_PROTO_HELLO)

@@ -83,6 +83,15 @@
     X(ERR_SSL_BAD_DH_VALUE,                  -7550, "the peer's Diffie-Hellman public value is out of range (1 < Y < p-1)") \
     X(ERR_SSL_INAPPROPRIATE_FALLBACK,        -7555, "the client fell back to an older TLS version than both ends support") \
     X(ERR_SSL_SIGALG_NOT_OFFERED,            -7556, "the peer signed with a signature scheme we did not offer") \
+    X(ERR_SSL_RENEGOTIATION_INSECURE,        -7560, "the peer did not signal secure renegotiation (RFC 5746), so this connection is never renegotiated") \
+    X(ERR_SSL_RENEGOTIATION_TLS13,           -7561, "TLS 1.3 has no renegotiation: SSL_sendKeyUpdateRequest renews its keys") \
+    X(ERR_SSL_RENEGOTIATION_KTLS,            -7562, "the kernel carries this TLS 1.2 connection's records and cannot take a renegotiation's new keys") \
+    X(ERR_SSL_RENEGOTIATION_DISABLED,        -7563, "renegotiation asked by the peer is not enabled here, or the application declined it") \
+    X(ERR_SSL_RENEGOTIATION_LIMIT,           -7564, "the peer asked to renegotiate more often than the per-minute limit allows") \
+    X(ERR_SSL_HEARTBEAT_IN_FLIGHT,           -7565, "our heartbeat request is still unanswered (RFC 6520: one at a time)") \
+    X(ERR_SSL_HEARTBEAT_REFUSED,             -7566, "the peer does not take heartbeat requests (no heartbeat extension agreed, or peer_not_allowed_to_send)") \
+    X(ERR_SSL_VERSION_REFUSED,               -7567, "the application's version callback refused the TLS version this handshake settled on") \
+    X(ERR_FIPS_MODULE_UNAVAILABLE,           -7568, "FIPS mode needs libcrypto's FIPS provider (fips.so), which is not installed: FIPS mode stays off") \
     X(ERR_SSL_EXTERNAL_SIGNER,               -7570, "the application's CertificateVerify signer (funcPtrMutualAuthCertificateVerify) failed or returned too long a signature") \
     X(ERR_SSL_NO_PRIVATE_KEY,                -7571, "the client identity has no private key, and funcPtrMutualAuthCertificateVerify is not set to sign for it") \
     X(ERR_SSL_UNKNOWN_PSK_IDENTITY,          -7575, "the client named a PSK identity the server does not know") \

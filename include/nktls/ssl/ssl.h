@@ -287,8 +287,10 @@ typedef struct sslSettings {
     ubyte4 minRSAKeySize;                /* bits; default MIN_SSL_RSA_SIZE */
     intBoolean allowSha1SigAlg;          /* accept SHA-1 signatures (TLS 1.2, certificates) */
     ubyte fipsEnabled;                   /* SSL_setFIPSEnabled */
-    ubyte4 maxByteCount;                 /* bytes sent before a key update (0 = library default) */
-    ubyte4 maxTimerCountForRehandShake;  /* ms before a key update (0 = never) */
+    /* TLS 1.2: renegotiate (SSL_initiateRehandshake) once this many bytes were
+     * sent, or this many ms passed, since the last handshake (0 = never) */
+    ubyte4 maxByteCount;
+    ubyte4 maxTimerCountForRehandShake;
     ubyte4 sslMinProtoVersion;           /* minor version, e.g. TLS12_MINORVERSION */
     ubyte4 sslMaxProtoVersion;
     ubyte4 recvMaxEarlyData;             /* server: 0-RTT bytes accepted (0 = none) */
@@ -303,7 +305,12 @@ typedef struct sslSettings {
     sbyte4 (*funcPtrStartTimer)(sbyte4 connectionInstance, ubyte4 msTimerExpire, sbyte4 future);
     sbyte4 (*funcPtrClientStartTimer)(sbyte4 connectionInstance, ubyte4 msTimerExpire, sbyte4 future);
     sbyte4 (*funcPtrSSLHandleTimeout)(sbyte4 connectionInstance, ubyte4 *pMsAdjustedTime);
-    /* renegotiation, key update */
+    /* renegotiation, key update. TLS 1.2 client: a HelloRequest arrived; a
+     * negative return refuses it (no_renegotiation warning), else nktls
+     * renegotiates. NewHandshakeCallback: a renegotiation the application did
+     * not start (the peer's, or maxByteCount's) is about to begin; setting
+     * *pDoRehandshake FALSE declines it. *pDoResumption is ignored: a
+     * renegotiation nktls starts is a full handshake (tls12_reneg.c). */
     sbyte4 (*funcPtrClientRehandshakeRequest)(sbyte4 connectionInstance);
     sbyte4 (*funcPtrKeyUpdateRequest)(sbyte4 connectionInstance);
     sbyte4 (*funcPtrNewHandshakeCallback)(sbyte4 connectionInstance, sbyte4 *pDoRehandshake,
