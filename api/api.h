@@ -16,4 +16,7 @@ static inline const struct nk_limits *nk_limits(void) { return &nk_config.limits
  * (funcPtrMutualAuthCertificateVerify), for api/client_auth.c. */
 MSTATUS nk_store_add_external_identity(struct certStore *s, const SizedBuffer *certs, ubyte4 n) NK_MUST;
 
+/* SSL_ioctl's 0-RTT settings (api/early.c); ERR_NOT_SUPPORTED for any other. */
+MSTATUS nk_api_early_ioctl(sbyte4 h, ubyte4 setting, void *value) NK_MUST;
+
 #endif

@@ -45,7 +45,7 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
         *(ubyte4 *)value = c->num_tickets;
         return OK;
     default:
-        return ERR_NOT_SUPPORTED;
+        return nk_api_early_ioctl(h, setting, value);   /* 0-RTT's (api/early.c) */
     }
 }
 

@@ -1,12 +1,10 @@
-/* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP,
- * and 0-RTT data (only its absence is honoured; the server-side PSK store is
- * api/psk.c's). A program that calls them must still link and must learn at
- * run time, not by a crash: each checks its connection instance
- * (ERR_SSL_BAD_ID) and answers ERR_NOT_SUPPORTED, except where the request is
- * for the feature's absence (no early data, no callback), which nktls honours
- * with OK. docs/porting.md
- * lists them. One has an honest answer of its own: SSL_isSessionDTLS is
- * FALSE (every connection is TLS). */
+/* api/refused.c — NanoSSL calls for what nktls does not do: DTLS and SRTP
+ * (the server-side PSK store, once refused here, is api/psk.c's). A program
+ * that calls them must still link and must learn at run time, not by a
+ * crash: each checks its connection instance (ERR_SSL_BAD_ID) and answers
+ * ERR_NOT_SUPPORTED, except where the request is for the feature's absence
+ * (no callback), which nktls honours with OK. docs/porting.md lists them. One has an honest answer of its own:
+ * SSL_isSessionDTLS is FALSE (every connection is TLS). */
 #include "api/api.h"
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
@@ -49,34 +47,6 @@ NK_API MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t cb)
 }
 
 NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
-{
-    return cb ? ERR_NOT_SUPPORTED : OK;
-}
-
-/* ---- 0-RTT: a server skips early data, a client sends none ---- */
-
-NK_API MSTATUS SSL_setMaxEarlyDataSize(sbyte4 h, sbyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setRecvEarlyDataSize(sbyte4 h, sbyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setEarlyData(sbyte4 h, ubyte *data, ubyte4 size)
-{
-    GET(h, c);
-    (void)c;
-    return size == 0 ? OK : ERR_NOT_SUPPORTED;
-}
-
-NK_API MSTATUS SSL_setReceiveApplicationDataCallback(funcPtrReceiveApplicationData_t cb)
 {
     return cb ? ERR_NOT_SUPPORTED : OK;
 }

@@ -71,6 +71,14 @@ NK_API MSTATUS SSL_Settings_Ioctl(ubyte4 setting, void *value)
     case SSL_SETTINGS_MAX_BYTE_COUNT:
         nk_config.ssl.maxByteCount = (ubyte4)(uintptr_t)value;
         return OK;
+    case SSL_SETTINGS_SET_RECV_MAX_EARLY_DATA:   /* 0-RTT bytes a server accepts by default */
+        NK_CHECK((uintptr_t)value <= 0x7fffffff, ERR_INVALID_ARG);
+        nk_config.ssl.recvMaxEarlyData = (ubyte4)(uintptr_t)value;
+        return OK;
+    case SSL_SETTINGS_GET_RECV_MAX_EARLY_DATA:
+        NK_CHECK(value, ERR_NULL_POINTER);
+        *(ubyte4 *)value = nk_config.ssl.recvMaxEarlyData;
+        return OK;
     default:
         return ERR_NOT_SUPPORTED;
     }

@@ -93,6 +93,7 @@ int nk_alert_for(MSTATUS err)
     case ERR_SSL_NO_PSK:                       return NK_ALERT_HANDSHAKE_FAILURE;
     case ERR_SSL_MESSAGE_TOO_LONG:             return NK_ALERT_DECODE_ERROR;
     case ERR_SSL_EARLY_DATA_LIMIT:             return NK_ALERT_UNEXPECTED_MESSAGE;
+    case ERR_SSL_EARLY_DATA_DOWNGRADE:         return NK_ALERT_PROTOCOL_VERSION;
     case ERR_SSL_BUFFER_LIMIT:                 return NK_ALERT_NONE;
     case ERR_SSL_MISSING_EXTENSION:            return NK_ALERT_MISSING_EXTENSION;
     case ERR_SSL_UNSUPPORTED_EXTENSION:        return NK_ALERT_UNSUPPORTED_EXTENSION;

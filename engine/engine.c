@@ -7,6 +7,7 @@
 #include "handshake/tls12.h"
 #include "handshake/rare.h"
 #include "handshake/tls12_reneg.h"
+#include "handshake/early.h"
 
 /* Room for the largest record plus its header. */
 static MSTATUS in_ensure(struct nk_conn *c)
@@ -96,6 +97,10 @@ uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)
     *len = 0;
     if (c->app_len || c->err < 0 || c->got_close_notify || in_ensure(c) < 0)
         return NULL;
+    /* Drivers use read data in place until they ask for more input: 0-RTT
+     * data that was read is freed only now. */
+    if (c->early)
+        nk_early_drained(&c->tls);
     if (c->in_start) {
         nk_buf_consume(&c->in, c->in_start);
         c->in_start = 0;
@@ -153,13 +158,19 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
     case NK_CT_ALERT:
         return on_alert(c, data, n);
     case NK_CT_HANDSHAKE:
-        return nk_hs_input(&c->tls, data, n);
+        NK_TRY(nk_hs_input(&c->tls, data, n));
+        /* 0-RTT data kept during the handshake is read first (tls13_early.c). */
+        if (c->early && c->status == SSL_CONNECTION_OPEN && !c->app_len)
+            nk_early_to_app(&c->tls, &c->app, &c->app_len);
+        return OK;
     case NK_CT_HEARTBEAT:
         return nk_hb_on_record(&c->tls, data, n);
     case NK_CT_CHANGE_CIPHER_SPEC:   /* TLS 1.2, protected: a renegotiation's (TLS 1.3 never protects one) */
         NK_CHECK(c->minor == 3, ERR_SSL_UNEXPECTED_MESSAGE);
         return nk_hs_ccs(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
+        if (!c->rd_app && c->early)   /* accepted 0-RTT data, or unexpected_message */
+            return nk_early_server_data(&c->tls, data, n);
         NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
             c->app = data;
@@ -215,6 +226,8 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
         NK_TRY(st);
         if (hs)
             hs->early_skip = 0;   /* §4.2.10: the client's second flight has begun */
+        if (c->early)
+            NK_TRY(nk_early_server_record(&c->tls, type, data, n));
     } else if (type == NK_CT_APPLICATION_DATA && hs && hs->early_skip) {
         return skip_early_data(c, rec);   /* after a HelloRetryRequest */
     } else {
@@ -385,6 +398,8 @@ size_t nk_app_read(struct nk_conn *c, uint8_t *d, size_t n)
 
 void nk_engine_park(struct nk_conn *c)
 {
+    if (c->early && !c->app_len)
+        nk_early_drained(&c->tls);
     if (c->rd) {
         nk_rec_park(c->rd);
         nk_rec_park(c->wr);
@@ -396,6 +411,7 @@ void nk_engine_release(struct nk_conn *c)
     nk_hs_free(&c->tls);
     nk_rare_free(&c->tls);   /* first: while it holds them, pha_md is not the transcript */
     nk_pha_free(&c->tls);
+    nk_early_free(&c->tls);
     nk_buf_free(&c->in);
     nk_buf_free(&c->out);
     nk_hs_input_free(&c->tls);

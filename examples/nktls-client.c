@@ -33,7 +33,8 @@ static const char usage[] =
     "         [--psk IDENTITY:HEXKEY [--psk-ke]]\n"
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
-    "         [--sess-in FILE] [--sess-out FILE] [--connect-timeout SEC] [--timeout SEC]\n"
+    "         [--sess-in FILE] [--sess-out FILE] [--early-data FILE]\n"
+    "         [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [--reconnect] [--ocsp request|require] [--heartbeat]\n"
     "         [-v] [-h] [--version]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
@@ -57,7 +58,10 @@ static const char usage[] =
     "               stapled response must say good; stderr says what came\n"
     "  --ocsp require  the same, and a server that staples none is refused\n"
     "  --heartbeat  TLS 1.2: offer heartbeats (RFC 6520), answer the server's, send one\n"
-    "               request after the handshake; stderr says what happened\n";
+    "               request after the handshake; stderr says what happened\n"
+    "  --early-data FILE  with --sess-in: send FILE as TLS 1.3 0-RTT data (SSL_setEarlyData)\n"
+    "               when the ticket allows it; a server that refuses it gets it right\n"
+    "               after the handshake instead (stderr says which)\n";
 
 static long long now_ms(void)
 {
@@ -139,6 +143,28 @@ static MSTATUS on_client_cert(sbyte4 conn, SizedBuffer **certs, ubyte4 *n, ubyte
     if (g_verbose)
         fprintf(stderr, "client certificate: offered from the certificate callback\n");
     return OK;
+}
+
+/* --early-data: its bytes, sent as 0-RTT data when the ticket allows. */
+static ubyte *g_early;
+static ubyte4 g_early_len;
+
+/* After the handshake: what became of the early data. Refused (or never sent:
+ * the ticket did not allow it), the library does not resend it (RFC 8446
+ * §4.2.10 leaves that to the application): we do. */
+static MSTATUS early_outcome(sbyte4 conn)
+{
+    ubyte4 status = SSL_EARLY_DATA_NOT_SENT;
+    MSTATUS st = SSL_ioctl(conn, SSL_GET_EARLY_DATA_STATUS, &status);
+
+    if (st != OK || !g_early)
+        return st;
+    fprintf(stderr, "early data: %s\n", status == SSL_EARLY_DATA_ACCEPTED ? "accepted"
+            : status == SSL_EARLY_DATA_REJECTED ? "rejected, sent after the handshake"
+            : "not sent (the ticket does not allow it), sent after the handshake");
+    if (status == SSL_EARLY_DATA_ACCEPTED)
+        return OK;
+    return ex_ssl_send_all(conn, g_early, g_early_len);
 }
 
 /* --insecure: accept whatever chain the server sent. */
@@ -309,6 +335,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 
     if (!t)
         ex_fail("out of memory");
+    t->sent = g_early_len;   /* --early-data went out, in 0-RTT or after the handshake */
     while (rc < 0) {
         struct pollfd p[2];
         sbyte4 pending = 0;
@@ -360,7 +387,8 @@ static int pump(sbyte4 conn, int fd, int echo)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KEY, OPT_ALPN,
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
-       OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
+       OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_EARLY_DATA,
+       OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -388,6 +416,7 @@ static const struct option long_opts[] = {
     { "psk-ke", no_argument, NULL, OPT_PSK_KE },
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
+    { "early-data", required_argument, NULL, OPT_EARLY_DATA },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -435,6 +464,10 @@ static void parse_args(int argc, char **argv, struct client_args *a)
             if (strcmp(optarg, "request") && strcmp(optarg, "require"))
                 ex_usage_error("--ocsp takes request or require, not '%s'", optarg);
             a->ocsp = strcmp(optarg, "require") ? NKTLS_FLAG_OCSP_REQUEST : NKTLS_FLAG_OCSP_REQUIRE;
+            break;
+        case OPT_EARLY_DATA:
+            if (MOCANA_readFile(optarg, &g_early, &g_early_len) != OK)
+                ex_usage_error("--early-data: cannot read '%s'", optarg);
             break;
         case OPT_CONNECT_TIMEOUT:
             a->connect_timeout_ms = ex_parse_seconds_ms(optarg);
@@ -556,6 +589,8 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = SSL_setClientSavePSKCallback(conn, save_ticket);
     if (st == OK && g_sess_in)
         st = SSL_CLIENT_setRetrievePSKCallback(conn, load_ticket);
+    if (st == OK && g_early && !sess->id_len)
+        st = SSL_setEarlyData(conn, g_early, g_early_len);
     if (st == OK && a->tls.n_alpn)
         st = SSL_setApplicationLayerProtocol(conn, a->tls.n_alpn, (const char **)a->tls.alpn);
     if (st == OK && a->ocsp)
@@ -592,6 +627,8 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = SSL_sendHeartbeatMessage(conn);
         fprintf(stderr, "%s: heartbeat: %s\n", ex_prog, st == OK ? "request sent" : ex_status_text(st));
     }
+    if (!sess->id_len && (st = early_outcome(conn)) != OK)
+        ex_fail("sending the early data: %s", ex_status_text(st));
     return conn;
 }
 
@@ -674,5 +711,7 @@ int main(int argc, char **argv)
     MOCANA_freeMocana();
     free(host);
     free(port);
+    if (g_early)
+        MOCANA_freeReadFile(&g_early);
     return rc;
 }

@@ -29,7 +29,7 @@ static const char usage[] =
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
     "         [--ticket-keys FILE] [--ocsp FILE] [--heartbeat] [--allow-renegotiation]\n"
-    "         [-h] [--version]\n"
+    "         [--max-early-data BYTES] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --psk: TLS 1.3 clients may authenticate with this external PSK (then --cert and\n"
@@ -39,6 +39,8 @@ static const char usage[] =
     "  --ocsp FILE: a DER OCSP response for the certificate, stapled for clients that ask\n"
     "  --heartbeat: answer TLS 1.2 clients' heartbeat requests (RFC 6520; -v logs each)\n"
     "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
+    "  --max-early-data BYTES: tickets allow this much TLS 1.3 0-RTT data, and a\n"
+    "  resumed client's early data up to it is accepted (read before the rest)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -58,6 +60,7 @@ static struct {
     long count;
     long hs_timeout_ms;        /* 0: the library's default */
     long idle_timeout_ms;      /* -1: not given */
+    long max_early;            /* --max-early-data: 0-RTT bytes our tickets allow */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -134,6 +137,8 @@ static MSTATUS setup_conn(sbyte4 conn)
         st = SSL_setAlpnCallback(conn, choose_alpn);
     if (st == OK && cfg.heartbeat)
         st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
+    if (st == OK && cfg.max_early)
+        st = SSL_setMaxEarlyDataSize(conn, (sbyte4)cfg.max_early);
     return st;
 }
 
@@ -554,7 +559,7 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
-       OPT_VERSION, OPT_PSK, OPT_PSK_KE };
+       OPT_MAX_EARLY, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -586,6 +591,7 @@ static const struct option long_opts[] = {
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
+    { "max-early-data", required_argument, NULL, OPT_MAX_EARLY },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -632,6 +638,7 @@ int main(int argc, char **argv)
         case OPT_OCSP: ocsp = optarg; break;
         case OPT_HEARTBEAT: cfg.heartbeat = 1; break;
         case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
+        case OPT_MAX_EARLY: cfg.max_early = ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

@@ -3,6 +3,7 @@
  * resumed handshake still runs (EC)DHE, so it keeps forward secrecy. */
 #include <stdlib.h>
 #include "handshake/psk.h"
+#include "handshake/early.h"
 #include "nktls.h"
 
 enum { PSK_KE = 0, PSK_DHE_KE = 1 };
@@ -30,14 +31,15 @@ static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, int extern
 
 /* ---- the client's kept ticket, in the form its callbacks carry ---- */
 
-/* "NKPS" 1 | suite(2) | psk<1..255> | age_add(4) | lifetime(4) | received(8) | ticket<1..2^16-1> */
+/* "NKPS" 1 | suite(2) | psk<1..255> | age_add(4) | lifetime(4) | received(8) | ticket<1..2^16-1>;
+ * version 2 adds max_early_data_size(4) at the end (a ticket that allows 0-RTT). */
 MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_len)
 {
     struct nk_buf b = { 0 };
     struct nk_wr w;
     nk_wr_init(&w, &b);
     nk_wr_bytes(&w, "NKPS", 4);
-    nk_wr_u8(&w, 1);
+    nk_wr_u8(&w, p->max_early ? 2 : 1);
     nk_wr_u16(&w, p->suite);
     nk_wr_u8(&w, p->psk_len);
     nk_wr_bytes(&w, p->psk, p->psk_len);
@@ -47,6 +49,8 @@ MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_
     nk_wr_u32(&w, (uint32_t)p->received);
     nk_wr_u16(&w, p->ticket_len);
     nk_wr_bytes(&w, p->ticket, p->ticket_len);
+    if (p->max_early)
+        nk_wr_u32(&w, p->max_early);
     if (nk_wr_status(&w) < 0) {
         nk_buf_free(&b);
         return ERR_MEM_ALLOC_FAIL;
@@ -68,10 +72,11 @@ MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **ou
     NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
     nk_rd_init(&r, in, len);
     if (nk_rd_bytes(&r, 4, &magic) == OK && !memcmp(magic, "NKPS", 4) && nk_rd_u8(&r, &version) == OK
-        && version == 1 && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
+        && (version == 1 || version == 2) && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
         && nk_rd_vec8(&r, &psk, 1, NK_MAX_HASH) == OK && nk_rd_u32(&r, &p->age_add) == OK
         && nk_rd_u32(&r, &p->lifetime) == OK && nk_rd_u32(&r, &hi) == OK && nk_rd_u32(&r, &lo) == OK
-        && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK && nk_rd_done(&r) == OK
+        && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK
+        && (version == 1 || (nk_rd_u32(&r, &p->max_early) == OK && p->max_early)) && nk_rd_done(&r) == OK
         && nk_rd_left(&psk) == nk_hash_len(nk_suite_by_id(p->suite)->hash)
         && (p->ticket = malloc(nk_rd_left(&ticket))) != NULL) {
         p->psk_len = (uint8_t)nk_rd_left(&psk);
@@ -300,7 +305,9 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
         return OK;
     /* The truncated ClientHello ends where the binders list begins. */
     size_t tlen = (size_t)(binders.p - 2 - raw);
+    uint32_t obfuscated_age;
     NK_TRY(nk_rd_vec16(&ids, &id, 1, 0xffff));
+    NK_TRY(nk_rd_u32(&ids, &obfuscated_age));
     NK_TRY(nk_rd_vec8(&binders, &bind, 32, 255));
     struct nk_ticket_state t;
     memset(&t, 0, sizeof t);
@@ -324,6 +331,7 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
         c->peer_chain = t.chain;
         c->peer_chain_len = t.chain_len;
         t.chain = NULL;
+        nk_early_server_ticket(c, &t, obfuscated_age, bind.p, nk_rd_left(&bind));   /* 0-RTT */
     }
     nk_ticket_state_clear(&t);
     (void)raw_len;

@@ -14,6 +14,7 @@ struct tls13PSK {
     uint64_t received;        /* seconds since the epoch */
     uint8_t *ticket;          /* a resumption ticket, or an external PSK's identity */
     uint16_t ticket_len;
+    uint32_t max_early;       /* the ticket's max_early_data_size (§4.6.1; 0: no 0-RTT) */
     uint8_t external;         /* an external PSK (handshake/psk_ext.c): "ext binder", age 0 */
 };
 
@@ -31,6 +32,7 @@ struct nk_ticket_state {
     uint8_t binding[NK_TICKET_BINDING];   /* nk_ticket_binding at issue */
     uint8_t *chain;                       /* the client's chain (conn.h's form), or NULL */
     uint32_t chain_len;
+    uint32_t max_early;                   /* max_early_data_size it was issued with */
 };
 
 void nk_psk_free(struct tls13PSK *p);
@@ -76,7 +78,7 @@ MSTATUS nk_ticket_store_take(struct nk_tls *c, const uint8_t *id, size_t id_len,
  * client-authentication policy, the server name and the ALPN protocol. */
 MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;
 MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
-                           size_t nlen, const uint8_t *ticket, size_t tlen) NK_MUST;
+                           size_t nlen, const uint8_t *ticket, size_t tlen, uint32_t max_early) NK_MUST;
 
 /* psk.c, client */
 MSTATUS nk_psk_client_load(struct nk_tls *c) NK_MUST;          /* ask the retrieve callback */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include "handshake/hs.h"
 #include "handshake/psk.h"
+#include "handshake/early.h"
 #include "handshake/store.h"
 #include "handshake/ticket_keys.h"
 #include "nktls.h"
@@ -116,7 +117,7 @@ MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]
 }
 
 /* The sealed part: suite(2) | issued(8) | age_add(4) | psk<1..255> |
- * binding(32) | client chain<0..2^16-1>. A TLS 1.2 ticket (RFC 5077) has the
+ * binding(32) | client chain<0..2^16-1> | max_early_data_size(4). A TLS 1.2 ticket (RFC 5077) has the
  * same form: a TLS 1.2 suite (the ids do not collide), age_add 0, the master
  * secret for the PSK. */
 MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
@@ -135,6 +136,7 @@ MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t h
     nk_wr_bytes(&w, binding, NK_TICKET_BINDING);
     nk_wr_u16(&w, (uint16_t)c->peer_chain_len);
     nk_wr_bytes(&w, c->peer_chain, c->peer_chain_len);
+    nk_wr_u32(&w, nk_early_ticket_max(c));   /* 0-RTT allowed with it (tls13_early.c) */
     return nk_wr_status(&w);
 }
 
@@ -207,7 +209,7 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
                  ? nk_ticket_store_save(c, psk, nk_hash_len(c->suite->hash), age_add, binding, &w, &refused)
                  : seal_ticket(c, psk, nk_hash_len(c->suite->hash), age_add, binding, rnd + 4, &w);
     nk_wr_close(&w, t, 2);
-    nk_wr_u16(&w, 0);
+    nk_early_ticket_exts(c, &w);   /* early_data when 0-RTT is allowed (§4.6.1) */
     nk_wr_close(&w, len, 3);
     nk_wipe(psk, sizeof psk);
     nk_wipe(rnd, sizeof rnd);
@@ -244,6 +246,8 @@ MSTATUS nk_ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out
     NK_TRY(nk_rd_vec8(&r, &psk, 32, NK_MAX_HASH));
     NK_TRY(nk_rd_copy(&r, out->binding, NK_TICKET_BINDING));
     NK_TRY(nk_rd_vec16(&r, &chain, 0, 0xffff));
+    if (nk_rd_left(&r))   /* absent from tickets sealed before 0-RTT existed */
+        NK_TRY(nk_rd_u32(&r, &out->max_early));
     NK_TRY(nk_rd_done(&r));
     NK_CHECK(nk_suite_by_id(out->suite) || nk_suite12_by_id(out->suite), ERR_SSL_HANDSHAKE_FAILURE);
     out->issued = (time_t)((uint64_t)hi << 32 | lo);
@@ -296,7 +300,7 @@ MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_
 /* ---- client: keep what a NewSessionTicket gives ---- */
 
 MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add, const uint8_t *nonce,
-                           size_t nlen, const uint8_t *ticket, size_t tlen)
+                           size_t nlen, const uint8_t *ticket, size_t tlen, uint32_t max_early)
 {
     if (!c->psk_save_cb || lifetime == 0)   /* lifetime 0: use it never (§4.6.1) */
         return OK;
@@ -311,6 +315,7 @@ MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add
     p->lifetime = lifetime;
     p->received = (uint64_t)(c->now / 1000);
     p->ticket_len = (uint16_t)tlen;
+    p->max_early = max_early;
     if ((p->ticket = malloc(tlen)) != NULL && (st = ticket_psk(c, nonce, nlen, p->psk)) == OK) {
         memcpy(p->ticket, ticket, tlen);
         st = nk_psk_serialize(p, &ser, &ser_len);

@@ -26,6 +26,7 @@ enum nk_role { NK_CLIENT = 0, NK_SERVER = 1 };
 
 struct nk_hs;
 struct nk_rare;
+struct nk_early;
 struct nk_sig_prefs;
 struct nk_cauth;
 struct certStore;
@@ -156,7 +157,8 @@ struct nk_config {
     union { \
         void *pha_md; \
         struct nk_rare *rare; \
-    };
+    }; \
+    struct nk_early *early;        /* TLS 1.3 0-RTT data, once asked for (handshake/early.h) */
 
 struct nk_tls {
     NK_TLS_FIELDS

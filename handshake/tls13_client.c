@@ -4,6 +4,7 @@
 #include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
+#include "handshake/early.h"
 #include "nktls.h"
 #include "handshake/tls12.h"
 #include "handshake/tls12_resume.h"
@@ -138,6 +139,10 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
         nk_tls12_write_client_exts(c, w);
         nk_tls12_write_ticket_ext(c, w);
     }
+    if (hs->offer && nk_early_client_offer(c)) {   /* §4.2.10: empty, before pre_shared_key */
+        ext_begin(hs, w, NK_EXT_EARLY_DATA, &pos);
+        nk_wr_close(w, pos, 2);
+    }
     if (nk_psk_client_may_resume(c))
         mark_sent(hs, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     if (hs->offer)
@@ -168,7 +173,8 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_wr_status(&w));
     NK_TRY(nk_psk_client_bind(c));
-    return nk_hs_finish(c, &w);
+    NK_TRY(nk_hs_finish(c, &w));
+    return nk_early_client_send(c);   /* 0-RTT data, if offered */
 }
 
 static MSTATUS client_start(struct nk_tls *c)
@@ -265,7 +271,9 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     NK_TRY(nk_transcript_set_hash(&hs->tr, c->suite->hash));
     NK_TRY(nk_transcript_hrr_reset(&hs->tr));
     NK_TRY(nk_transcript_add(&hs->tr, raw, raw_len));
-    NK_TRY(nk_send_ccs(c));       /* D.4: the CCS goes before our second flight */
+    NK_TRY(nk_early_client_refused(c));
+    if (!c->ccs_sent)
+        NK_TRY(nk_send_ccs(c));   /* D.4: the CCS goes before our second flight */
     NK_TRY(send_client_hello(c));
     return NK_HS_ALT;             /* a ServerHello comes next again */
 }
@@ -278,6 +286,12 @@ static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
 static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd sid, uint16_t suite,
                               uint8_t comp, const struct nk_ext *e, size_t ne, const uint8_t *raw, size_t n)
 {
+    /* D.3: "A client that attempts to send 0-RTT data MUST fail a connection
+     * if it receives a ServerHello with TLS 1.2 or older." */
+    if (nk_early_client_sending(c)) {
+        NK_TRY(nk_early_client_refused(c));   /* the alert goes in the clear */
+        return ERR_SSL_EARLY_DATA_DOWNGRADE;
+    }
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         int ours12 = t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
@@ -381,7 +395,9 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_TRY(st);
     NK_TRY(nk_rec_install(c->rd, c->suite, hs->s_hs, 0));
     c->rd_epoch++;
-    return nk_rec_install(c->wr, c->suite, hs->c_hs, 1);
+    /* After 0-RTT data the write key stays the early one until the server
+     * answers it (nk_early_client_ee). */
+    return nk_early_client_sending(c) ? OK : nk_rec_install(c->wr, c->suite, hs->c_hs, 1);
 }
 
 static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
@@ -438,10 +454,14 @@ static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const 
             c->send_limit = lim - 1 < NK_MAX_PLAIN ? lim - 1 : NK_MAX_PLAIN;
             break;
         }
+        case NK_EXT_EARLY_DATA:          /* §4.2.10: our 0-RTT data was accepted */
+            NK_TRY(nk_early_client_ee(c, &e[i]));
+            break;
         default:   /* key_share, supported_versions and the like belong elsewhere */
             return ERR_SSL_ILLEGAL_PARAMETER;
         }
     }
+    NK_TRY(nk_early_client_ee(c, NULL));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     /* A resumed handshake authenticates with the PSK: Finished comes next. */
     return hs->psk_ok ? NK_HS_ALT : NK_HS_NEXT;
@@ -495,6 +515,7 @@ static MSTATUS on_server_finished(struct nk_tls *c, struct nk_rd *b, const uint8
     c->rd_app = 1;
     if (!c->ccs_sent)
         NK_TRY(nk_send_ccs(c));   /* D.4: before our encrypted flight, once */
+    NK_TRY(nk_early_client_end(c));   /* EndOfEarlyData (§4.5) */
     if (hs->cert_requested) {
         /* §4.4.2: with no suitable certificate the client sends an empty one. */
         NK_TRY(nk_hs_send_certificate(c, hs->identity));

@@ -7,6 +7,7 @@
 #include "handshake/rare.h"
 #include "handshake/fips.h"
 #include "handshake/psk.h"
+#include "handshake/early.h"
 #include "core/limits.h"
 #include "nktls.h"
 
@@ -380,8 +381,8 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const 
     NK_TRY(nk_rd_u32(body, &age_add));
     NK_TRY(nk_rd_vec8(body, &nonce, 0, 255));
     NK_TRY(nk_rd_vec16(body, &ticket, 1, 0xffff));
-    /* §4.6.1: unknown extensions (all but early_data, and we send no early
-     * data) are ignored, but the block must parse, without duplicates (§4.2). */
+    /* §4.6.1: unknown extensions (all but early_data) are ignored, but the
+     * block must parse, without duplicates (§4.2). */
     struct nk_ext e[NK_MAX_EXTS];
     size_t ne;
     NK_CHECK(nk_rd_left(body) >= 2, ERR_SSL_PROTOCOL);
@@ -389,6 +390,8 @@ MSTATUS nk_hs_on_new_session_ticket(struct nk_tls *c, struct nk_rd *body, const 
     NK_TRY(nk_rd_done(body));
     /* §4.6.1: lifetime MUST NOT exceed 7 days. */
     NK_CHECK(lifetime <= 604800, ERR_SSL_ILLEGAL_PARAMETER);
+    uint32_t max_early;
+    NK_TRY(nk_early_ticket_read(e, ne, &max_early));
     return nk_ticket_received(c, lifetime, age_add, nonce.p, nk_rd_left(&nonce), ticket.p,
-                              nk_rd_left(&ticket));
+                              nk_rd_left(&ticket), max_early);
 }

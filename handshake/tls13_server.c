@@ -4,6 +4,7 @@
 #include "handshake/client_auth.h"
 #include "handshake/ocsp.h"
 #include "handshake/psk.h"
+#include "handshake/early.h"
 #include "core/limits.h"
 #include "nktls.h"
 
@@ -300,6 +301,7 @@ static MSTATUS send_encrypted_extensions(struct nk_tls *c, struct offer *o, int 
         nk_wr_u16(&w, 2);
         nk_wr_u16(&w, NK_MAX_PLAIN + 1);
     }
+    NK_TRY(nk_early_server_ee(c, &w));   /* 0-RTT accepted (handshake/tls13_early.c) */
     nk_wr_close(&w, exts, 2);
     return nk_hs_finish(c, &w);
 }
@@ -340,8 +342,8 @@ static MSTATUS send_tickets(struct nk_tls *c, const uint8_t *first_rnd)
  * for the client Finished." Without client authentication the only message
  * left is the client's Finished, which we can compute: the tickets then leave
  * with our first flight (one send, not two), and the client's Finished is
- * only compared with what we computed. We accept no early data, so no
- * EndOfEarlyData comes between. */
+ * only compared with what we computed. Not when 0-RTT data was accepted: the
+ * client's EndOfEarlyData comes between then. */
 static MSTATUS send_tickets_early(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -378,6 +380,7 @@ static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *r
     }
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+    NK_TRY(nk_early_server_decide(c, o->ch));   /* the transcript is the ClientHello */
     NK_TRY(send_server_hello(c, o));
     NK_TRY(send_encrypted_extensions(c, o, sni_used));
     /* §4.3.2: no CertificateRequest when authenticating with a PSK. */
@@ -400,7 +403,7 @@ static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *r
         return st;
     }
     c->wr_app = 1;
-    if (!want_cert && c->num_tickets && c->tickets_ok)
+    if (!want_cert && c->num_tickets && c->tickets_ok && !nk_early_accepted(c))
         NK_TRY(send_tickets_early(c));
     return want_cert ? NK_HS_ALT : NK_HS_NEXT;   /* the client's Certificate, or its Finished */
 }
@@ -420,10 +423,12 @@ static MSTATUS client_hello13(struct nk_tls *c, const struct nk_client_hello *ch
     hs->hash = c->suite->hash;
     NK_TRY(pick_group(c, &o, &group));
     NK_TRY(read_client_exts(c, &o));
-    /* §4.2.10: we accept no 0-RTT data; what the client sends of it is skipped. */
+    /* §4.2.10: 0-RTT data is skipped unless server_flight accepts it
+     * (handshake/tls13_early.c). */
     if (nk_ext_find(ch->exts, ch->n_exts, NK_EXT_EARLY_DATA)) {
         hs->early_skip = 1;
         hs->early_skip_left = c->cfg->limits.early_data_skip;
+        nk_early_server_offered(c);
     }
     if (!o.share && !nk_psk_ext_server_ke_possible(c, ch->exts, ch->n_exts)) {
         NK_TRY(send_hello_retry(c, group, raw, n));
@@ -508,6 +513,8 @@ static const struct nk_step server13[] = {
       .alt = ST_S_WAIT_FIN /* an empty one: no CertificateVerify */ },
     { ST_S_WAIT_CV,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_VERIFY,  nk_hs_on_cert_verify, ST_S_WAIT_FIN },
     { ST_S_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_FINISHED,            on_client_finished,   ST_CONNECTED },
+    /* §4.5: after accepted 0-RTT data only (the handler refuses it otherwise) */
+    { ST_S_WAIT_FIN,  NK_CT_HANDSHAKE,          NK_HS_END_OF_EARLY_DATA,   nk_early_on_end,      ST_S_WAIT_FIN },
 
     { ST_S_WAIT_CH2,  NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CH2 },
     { ST_S_WAIT_CERT, NK_CT_CHANGE_CIPHER_SPEC, 0,                         nk_hs_on_ccs,         ST_S_WAIT_CERT },

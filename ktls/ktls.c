@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "ktls/ktls.h"
+#include "handshake/early.h"
 #include "nktls.h"
 
 #ifndef TCP_ULP
@@ -244,7 +245,10 @@ MSTATUS nk_ktls_offload(struct nk_conn *c)
     c->tx_why = c->rx_why = why_code(why ? why : "rekey policy");
     if (!why && (want_tx || want_rx)) {
         /* Bytes already read past the handshake can never reach the kernel. */
-        if (want_rx && (c->app_len || c->in.len > c->in_start || c->hs_in.len)) {
+        /* (0-RTT data waiting for the application is not such bytes: it was
+         * read and kept during the handshake, handshake/tls13_early.c.) */
+        int read_past = c->app_len && !nk_early_app_is_ours(&c->tls, c->app);
+        if (want_rx && (read_past || c->in.len > c->in_start || c->hs_in.len)) {
             want_rx = 0;
             c->rx_why = why_code("data already read");
         }

@@ -420,6 +420,9 @@ static void open_conn(struct nk_lconn *lc)
     atomic_fetch_add(&s->opened, 1);
     if (s->cb.onOpen)
         s->cb.onOpen(lc->h, s->arg);
+    /* 0-RTT data the handshake kept goes first, before a receive is armed
+     * (which expects the engine to hold no data: handshake/tls13_early.c). */
+    deliver(lc);
 }
 
 /* Give back the engine's buffers while the connection waits for input with

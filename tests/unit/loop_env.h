@@ -143,7 +143,16 @@ static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)
     atomic_fetch_add(&s->files_eof, st == ERR_FILE_EOF && sent == 10);
 }
 
-static const nktlsLoopCallbacks srv_cb = { NULL, s_open, s_data, s_close, s_file };
+/* The server's tickets allow this much 0-RTT data (0: none). */
+static sbyte4 srv_max_early;
+
+static MSTATUS s_setup(sbyte4 h, void *arg)
+{
+    (void)arg;
+    return srv_max_early ? SSL_setMaxEarlyDataSize(h, srv_max_early) : OK;
+}
+
+static const nktlsLoopCallbacks srv_cb = { s_setup, s_open, s_data, s_close, s_file };
 
 /* The clients' highest protocol version (SSL_SET_VERSION's minor number);
  * 0: the default (TLS 1.3, then 1.2). */

@@ -176,6 +176,68 @@ TEST_F(async, upcall_closes)
     ASSERT_EQ(SSL_ASYNC_closeConnection(self->h[CLI]), OK);
 }
 
+/* ---- 0-RTT data (handshake/tls13_early.c) ----------------------------------------- */
+
+static ubyte g_psk[4096];
+static ubyte4 g_psk_len;
+
+static sbyte4 keep_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
+{
+    if (len > sizeof g_psk)
+        return -1;
+    memcpy(g_psk, psk, len);
+    g_psk_len = len;
+    return 0;
+}
+
+static sbyte4 give_psk(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, ubyte4 *len, intBoolean *free_it)
+{
+    *psk = g_psk_len ? g_psk : NULL;
+    *len = g_psk_len;
+    *free_it = FALSE;
+    return 0;
+}
+
+/* The asynchronous server takes 0-RTT data through its receive upcall, before
+ * what the client sends once open. Under TLS 1.2 nothing is sent early: the
+ * data is the application's to send after the handshake. */
+TEST_F(async, early_data_to_server)
+{
+    ubyte4 status = 99;
+    g_psk_len = 0;
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_setMaxEarlyDataSize(self->h[SRV], 100), OK);
+    ASSERT_EQ(SSL_setClientSavePSKCallback(self->h[CLI], keep_psk), OK);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(pump(self->h, 0), OK);
+    pair_close(_metadata, self->h);
+    ASSERT_EQ(g_psk_len > 0, tls_minor == 4);   /* TLS 1.2 clients keep no tls13PSK */
+    ups_reset();
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_setMaxEarlyDataSize(self->h[SRV], 100), OK);
+    ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(self->h[CLI], give_psk), OK);
+    ASSERT_EQ(SSL_setEarlyData(self->h[CLI], (ubyte *)"zero-rtt", 8), OK);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(pump(self->h, 0), OK);
+    struct up *s = up_for(self->h[SRV]);
+    ASSERT_EQ(s->opens, 1);
+    ASSERT_EQ(SSL_ioctl(self->h[SRV], SSL_GET_EARLY_DATA_STATUS, &status), OK);
+    if (tls_minor == 4) {
+        ASSERT_EQ(status, (ubyte4)SSL_EARLY_DATA_ACCEPTED);
+        ASSERT_EQ(s->len, 8u);
+        ASSERT_MEM_EQ(s->data, "zero-rtt", 8);
+        ASSERT_GT(s->first_recv_seq, s->open_seq);   /* delivered once open */
+    } else {
+        ASSERT_EQ(status, (ubyte4)SSL_EARLY_DATA_NOT_SENT);
+        ASSERT_EQ(s->len, 0u);
+    }
+    SEND(self->h[CLI], "-then-1-rtt");
+    ST(pump(self->h, 0), OK);
+    ASSERT_EQ(s->len, tls_minor == 4 ? 19u : 11u);
+    ASSERT_MEM_EQ(s->data, tls_minor == 4 ? "zero-rtt-then-1-rtt" : "-then-1-rtt", s->len);
+    pair_close(_metadata, self->h);
+}
+
 /* ---- data kept for SSL_ASYNC_getRecvBuffer --------------------------------------- */
 
 /* Take exactly one waiting record with getRecvBuffer and compare it. */

@@ -247,6 +247,76 @@ TEST_F(loop, tls12)
     EXPECT_EQ(atomic_load(&e->sc.kernel_tx), why ? 0 : 2);
 }
 
+/* ---- 0-RTT data to the loop's server (handshake/tls13_early.c) -------------- */
+
+static ubyte g_ticket[4096];
+static ubyte4 g_ticket_len;
+
+static sbyte4 keep_ticket(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte *psk, ubyte4 len)
+{
+    if (len > sizeof g_ticket)
+        return -1;
+    memcpy(g_ticket, psk, len);
+    g_ticket_len = len;
+    return 0;
+}
+
+static sbyte4 give_ticket(sbyte4 h, sbyte *info, ubyte4 info_len, ubyte **psk, ubyte4 *len, intBoolean *free_it)
+{
+    *psk = g_ticket_len ? g_ticket : NULL;
+    *len = g_ticket_len;
+    *free_it = FALSE;
+    return 0;
+}
+
+/* A blocking client to the loop's echo server: SSL_setEarlyData's bytes come
+ * back first (onData had them at open), then the rest. */
+static void early_client(struct th_meta *_metadata, struct lenv *e, const char *early, const char *later,
+                         ubyte4 want_status)
+{
+    char buf[64];
+    ubyte4 status = 99;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_setClientSavePSKCallback(h, keep_ticket), OK);
+    ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(h, give_ticket), OK);
+    if (early)
+        ASSERT_EQ(SSL_setEarlyData(h, (ubyte *)early, (ubyte4)strlen(early)), OK);
+    ASSERT_EQ(SSL_negotiateConnection(h), OK);
+    ASSERT_EQ(SSL_ioctl(h, SSL_GET_EARLY_DATA_STATUS, &status), OK);
+    ASSERT_EQ(status, want_status);
+    ASSERT_EQ(send_all(h, later, strlen(later)), OK);
+    size_t n = (want_status == SSL_EARLY_DATA_ACCEPTED ? strlen(early) : 0) + strlen(later);
+    ASSERT_LT(n, sizeof buf);
+    ASSERT_EQ(recv_all(h, buf, n, 5000), OK);
+    buf[n] = 0;
+    if (want_status == SSL_EARLY_DATA_ACCEPTED) {
+        ASSERT_EQ(strncmp(buf, early, strlen(early)), 0) TH_LOG("echo: %s", buf);
+        ASSERT_STR_EQ(buf + strlen(early), later);
+    } else {
+        ASSERT_STR_EQ(buf, later);
+    }
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd);
+}
+
+TEST_F(loop, early_data)
+{
+    struct lenv *e = &self->e;
+    srv_max_early = 4096;
+    g_ticket_len = 0;
+    if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ 0 }, M_ECHO))
+        return;
+    early_client(_metadata, e, NULL, "first", SSL_EARLY_DATA_NOT_SENT);
+    ASSERT_GT(g_ticket_len, 0u);   /* it came before the echo */
+    early_client(_metadata, e, "zero-rtt;", "one-rtt", SSL_EARLY_DATA_ACCEPTED);
+    lsrv_stop(_metadata, e);
+    srv_max_early = 0;
+}
+
 /* ---- timeouts, stop, limits, workers -------------------------------------- */
 
 TEST_F(loop, idle_timeout)

@@ -6,7 +6,6 @@
  * a full handshake (TLS 1.2 resumption: test_resume12.c). */
 #include "api_env.h"
 
-static sbyte4 on_data(sbyte4 h, ubyte *d, ubyte4 n, dataState s) { return OK; }
 static sbyte4 on_srtp_init(sbyte4 h, peerDescr *p, const SrtpProfileInfo *i, void *k, ubyte *m) { return OK; }
 static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *p, const sbyte *d, ubyte4 n, ubyte **e, ubyte4 *en)
 {
@@ -22,7 +21,6 @@ TEST(per_connection_answers)
     int fd[2];
     ubyte2 profiles[] = { SRTP_AES128_CM_HMAC_SHA1_80 };
     ubyte4 t = 0;
-    ubyte early[4] = { 1, 2, 3, 4 };
     env_up(2);
     ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, fd), 0);
     sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
@@ -36,18 +34,11 @@ TEST(per_connection_answers)
     REFUSED(SSL_enableSrtpProfiles(h, profiles, 1));
     /* Renegotiation is implemented (test_reneg12.c): before the handshake it is not open. */
     ASSERT_EQ(SSL_initiateRehandshake(h), ERR_SSL_NOT_OPEN);
-    ACCEPTED(SSL_setMaxEarlyDataSize(h, 0));
-    REFUSED(SSL_setMaxEarlyDataSize(h, 16384));
-    ACCEPTED(SSL_setRecvEarlyDataSize(h, 0));
-    REFUSED(SSL_setRecvEarlyDataSize(h, 16384));
-    ACCEPTED(SSL_setEarlyData(h, NULL, 0));
-    REFUSED(SSL_setEarlyData(h, early, sizeof early));
 
     ASSERT_EQ(SSL_isSessionDTLS(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_DTLS_getTimeout(stale, &t), ERR_SSL_BAD_ID);
     ASSERT_EQ(DTLS_isTimerExpired(stale), ERR_SSL_BAD_ID);
     ASSERT_EQ(SSL_initiateRehandshake(stale), ERR_SSL_BAD_ID);
-    ASSERT_EQ(SSL_setMaxEarlyDataSize(stale, 0), ERR_SSL_BAD_ID);
 
     /* Refusals change nothing: the connection still makes its handshake. */
     ASSERT_EQ(SSL_closeConnection(h), OK);
@@ -59,8 +50,6 @@ TEST(per_connection_answers)
 /* Process-wide callbacks: none is what nktls does already. */
 TEST(global_callbacks)
 {
-    ACCEPTED(SSL_setReceiveApplicationDataCallback(NULL));
-    REFUSED(SSL_setReceiveApplicationDataCallback(on_data));
     ACCEPTED(SSL_setSrtpInitCallback(NULL));
     REFUSED(SSL_setSrtpInitCallback(on_srtp_init));
     ACCEPTED(SSL_setSrtpEncodeCallback(NULL));

@@ -76,7 +76,7 @@
     X(ERR_SSL_KTLS_NO_REKEY,                 -7542, "KeyUpdate needs a kernel rekey this kernel cannot do") \
     X(ERR_SSL_BAD_BINDER,                    -7543, "PSK binder does not verify") \
     X(ERR_SSL_MESSAGE_TOO_LONG,              -7544, "handshake message longer than its type allows") \
-    X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more rejected early data than the limit") \
+    X(ERR_SSL_EARLY_DATA_LIMIT,              -7545, "more 0-RTT data than allowed (the ticket's max_early_data_size, or the limit on skipped data)") \
     X(ERR_SSL_BUFFER_LIMIT,                  -7546, "receive buffer limit reached") \
     X(ERR_SSL_HANDSHAKE_MEMORY,              -7547, "process-wide handshake memory budget spent") \
     X(ERR_SSL_NOT_TLS,                       -7548, "the peer is not speaking TLS (a plain-text port?)") \
@@ -96,6 +96,8 @@
     X(ERR_SSL_NO_PRIVATE_KEY,                -7571, "the client identity has no private key, and funcPtrMutualAuthCertificateVerify is not set to sign for it") \
     X(ERR_SSL_UNKNOWN_PSK_IDENTITY,          -7575, "the client named a PSK identity the server does not know") \
     X(ERR_SSL_NO_PSK,                        -7576, "a PSK suite was chosen but the client has no PSK to offer") \
+    X(ERR_SSL_EARLY_DATA_REPLAY,             -7580, "0-RTT data refused: this ClientHello was seen before, or the anti-replay register is full") \
+    X(ERR_SSL_EARLY_DATA_DOWNGRADE,          -7581, "the server answered our 0-RTT data with TLS 1.2 or older (RFC 8446 D.3 ends the connection)") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
     X(ERR_SRTP_AUTH_FAILED,                  -7600, "the SRTP/SRTCP packet failed authentication (or came under another key)") \
     X(ERR_SRTP_REPLAY,                       -7601, "the SRTP/SRTCP packet was replayed or is older than the replay window") \
