@@ -9,13 +9,6 @@
 #include "handshake/tls12_reneg.h"
 #include "handshake/early.h"
 
-/* Room for the largest record plus its header. */
-static MSTATUS in_ensure(struct nk_conn *c)
-{
-    if (c->in.cap >= NK_MAX_RECORD)
-        return OK;
-    return nk_buf_reserve(&c->in, NK_MAX_RECORD - c->in.len);
-}
 
 /* Room for the ALPN name the handshake may agree on (it writes c->alpn in
  * place); only where one can be agreed, so most connections never allocate it. */
@@ -90,6 +83,18 @@ static const struct nk_rec_ops *in_ops(struct nk_conn *c)
     if (ops == &nk_rec_plain && c->hs && c->hs->early_skip)
         ops = &nk_rec_tls13;
     return ops;
+}
+
+/* Room for the largest record the reading protection accepts, plus its
+ * header: TLS 1.3's bound (2^14 + 256) for every connection, more only for
+ * a protection that accepts more (TLS 1.2 CBC: 2^14 + 2048, RFC 5246
+ * §6.2.3), from the moment its key reads. */
+static MSTATUS in_ensure(struct nk_conn *c)
+{
+    size_t want = nk_rec_room(in_ops(c));
+    if (c->in.cap >= want)
+        return OK;
+    return nk_buf_reserve(&c->in, want - c->in.len);
 }
 
 uint8_t *nk_in_buf(struct nk_conn *c, size_t *len)

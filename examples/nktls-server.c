@@ -28,8 +28,8 @@ static const char usage[] =
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
-    "         [--ticket-keys FILE] [--ocsp FILE] [--heartbeat] [--allow-renegotiation]\n"
-    "         [--max-early-data BYTES] [-h] [--version]\n"
+    "         [--ticket-keys FILE] [--tickets N] [--ocsp FILE] [--heartbeat]\n"
+    "         [--allow-renegotiation] [--max-early-data BYTES] [-h] [--version]\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
     "  --psk: TLS 1.3 clients may authenticate with this external PSK (then --cert and\n"
@@ -41,6 +41,8 @@ static const char usage[] =
     "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
     "  --max-early-data BYTES: tickets allow this much TLS 1.3 0-RTT data, and a\n"
     "  resumed client's early data up to it is accepted (read before the rest)\n"
+    "  --tickets N: session tickets after a full handshake (default 1; 0: none, so\n"
+    "  TLS 1.2 clients resume by session id)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
     "  a keep-alive connection may be silent --idle-timeout between requests (default\n"
     "  30000; without --root: no idle limit unless given).\n";
@@ -61,6 +63,7 @@ static struct {
     long hs_timeout_ms;        /* 0: the library's default */
     long idle_timeout_ms;      /* -1: not given */
     long max_early;            /* --max-early-data: 0-RTT bytes our tickets allow */
+    long tickets;              /* -1: not given (the library's default) */
 } cfg;
 
 /* Connections finished, for --count. */
@@ -139,6 +142,8 @@ static MSTATUS setup_conn(sbyte4 conn)
         st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
     if (st == OK && cfg.max_early)
         st = SSL_setMaxEarlyDataSize(conn, (sbyte4)cfg.max_early);
+    if (st == OK && cfg.tickets >= 0)
+        st = SSL_ioctl(conn, SSL_SET_NUM_TICKETS, (void *)(uintptr_t)cfg.tickets);
     return st;
 }
 
@@ -559,7 +564,7 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
-       OPT_MAX_EARLY, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
+       OPT_MAX_EARLY, OPT_TICKETS, OPT_VERSION, OPT_PSK, OPT_PSK_KE };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -592,6 +597,7 @@ static const struct option long_opts[] = {
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "max-early-data", required_argument, NULL, OPT_MAX_EARLY },
+    { "tickets", required_argument, NULL, OPT_TICKETS },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -607,6 +613,7 @@ int main(int argc, char **argv)
 
     ex_prog = "nktls-server";
     cfg.idle_timeout_ms = -1;
+    cfg.tickets = -1;
     while ((opt = ex_getopt(argc, argv, "vh", long_opts)) != -1) {
         switch (opt) {
         case OPT_LISTEN: listen_arg = optarg; break;
@@ -639,6 +646,7 @@ int main(int argc, char **argv)
         case OPT_HEARTBEAT: cfg.heartbeat = 1; break;
         case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
         case OPT_MAX_EARLY: cfg.max_early = ex_parse_count(optarg); break;
+        case OPT_TICKETS: cfg.tickets = strcmp(optarg, "0") == 0 ? 0 : ex_parse_count(optarg); break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;

@@ -149,6 +149,11 @@ int nk_ktls_can_rekey(void)
     return g_can_rekey;
 }
 
+int nk_ktls_rx_never(const struct nk_conn *c)
+{
+    return c->ktls_mode == NKTLS_KTLS_OFF || c->has_xport || nk_ktls_unavailable_reason() != NULL;
+}
+
 NK_API const char *NKTLS_ktlsUnavailableReason(void)
 {
     return nk_ktls_unavailable_reason();

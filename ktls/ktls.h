@@ -13,6 +13,11 @@ const char *nk_ktls_unavailable_reason(void);   /* NULL when the tls ULP attache
 /* A connection's tx_why/rx_why as text (NULL: not decided). */
 const char *nk_ktls_why(uint8_t code);
 int nk_ktls_can_rekey(void);
+/* True when the kernel can never carry this connection's RX, whatever the
+ * handshake brings (offload off, an application transport, no tls module):
+ * then nothing read is ever handed over, and the handshake may read ahead
+ * of its records. */
+int nk_ktls_rx_never(const struct nk_conn *c);
 
 /* After the handshake, with every handshake byte sent and no input read ahead:
  * hand the keys to the kernel as mode and policy allow. ERR_SSL_KTLS_UNAVAILABLE

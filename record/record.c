@@ -81,6 +81,12 @@ size_t nk_rec_frame_len(const struct nk_rec_ops *ops, const uint8_t *p, size_t n
     return rec.len;
 }
 
+size_t nk_rec_room(const struct nk_rec_ops *ops)
+{
+    size_t n = (size_t)ops->hdr_len + ops->max_body;
+    return n > NK_MAX_RECORD ? n : NK_MAX_RECORD;
+}
+
 MSTATUS nk_rec_peek_header(const struct nk_rec_ops *ops, uint8_t *p, size_t n, struct nk_rec *rec)
 {
     if (n < ops->hdr_len)

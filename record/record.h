@@ -172,6 +172,10 @@ int nk_rec_is_ccs(const struct nk_rec *rec);
  * this much and no more keeps bytes past a key change out of userspace, where
  * the kernel could never get them. */
 size_t nk_rec_frame_len(const struct nk_rec_ops *ops, const uint8_t *p, size_t n);
+/* The room a receive buffer needs for the longest record ops accepts, header
+ * included, and never less than NK_MAX_RECORD (TLS 1.3's bound): only a
+ * protection that accepts longer records (TLS 1.2 CBC) asks for more. */
+size_t nk_rec_room(const struct nk_rec_ops *ops);
 
 /* Read and check the header at the front of [p, p + n), as it came from the
  * peer: NK_REC_SHORT while the header is incomplete; ERR_SSL_PROTOCOL for a

@@ -7,6 +7,7 @@
  * and encrypt-then-MAC (RFC 7366), whose MAC is checked before anything is
  * decrypted. The key object holds the cipher key, then the MAC key. */
 #include <openssl/crypto.h>
+#include "core/mdblock.h"
 #include "record/protect.h"
 
 #define BLOCK 16
@@ -167,13 +168,108 @@ static size_t ct_eq(size_t a, size_t b)
     return (size_t)0 - (((x | ((size_t)0 - x)) >> (sizeof(size_t) * 8 - 1)) ^ 1);
 }
 
+/* Byte e (0: the last) of the big-endian bit count of len bytes. */
+static uint8_t bitlen_byte(size_t len, size_t e)
+{
+    uint64_t bits = (uint64_t)len << 3;
+    return e < 8 ? (uint8_t)(bits >> (8 * e)) : 0;
+}
+
+/* The MAC-then-encrypt HMAC (RFC 2104) of header || p[0..content), where
+ * content is secret, between the public lo and hi, computed with the same
+ * compressions and the same memory reads whatever content is (the Lucky
+ * Thirteen countermeasure). The inner hash runs to the last block the
+ * longest content could need; each block from the first one that may hold
+ * the end is built with masks (data before the end, 0x80 at it, zeros
+ * after, the length field in the block that is the real last one), and
+ * the chaining value after that block is kept by a mask. Then the outer
+ * hash, fixed lengths. out: tag_len bytes. */
+static MSTATUS ct_mac(const struct nk_rec_key *k, uint8_t type, const uint8_t *p, size_t n, size_t lo,
+                      size_t hi, size_t content, uint8_t *out)
+{
+    enum nk_hash hh = mac_hash(k->suite);
+    const size_t bl = nk_mdb_block_len(hh), lf = nk_mdb_lenfield_len(hh), hl = k->suite->tag_len;
+    const unsigned shift = bl == 64 ? 6 : 7;
+    uint8_t key[NK_MDB_MAX_BLOCK] = { 0 }, blk[NK_MDB_MAX_BLOCK], hdr[MAC_HDR];
+    uint8_t inner[NK_MAX_HASH] = { 0 }, v[NK_MAX_HASH];
+    struct nk_mdb md;
+    memcpy(key, mac_key(k), hl);   /* the MAC key is tag_len bytes, less than a block */
+    mac_header(hdr, k->seq, type, content);
+    NK_TRY(nk_mdb_init(&md, hh));
+    for (size_t i = 0; i < bl; i++)
+        blk[i] = key[i] ^ 0x36;
+    nk_mdb_compress(&md, blk);
+    /* After the key block: hdr || p[0..content), L bytes; its padded form
+     * ends in block (L + lf) / bl (FIPS 180-4 §5.1: 0x80, zeros, then the
+     * bit length of everything hashed, the key block included). */
+    size_t L = MAC_HDR + content, last = (L + lf) >> shift;
+    size_t first = (MAC_HDR + lo) >> shift, end = (MAC_HDR + hi + lf) >> shift;
+    for (size_t j = 0; j <= end; j++) {
+        for (size_t i = 0; i < bl; i++) {
+            size_t o = j * bl + i;   /* public */
+            uint8_t d = o < MAC_HDR ? hdr[o] : o - MAC_HDR < n ? p[o - MAC_HDR] : 0;
+            if (j < first) {         /* wholly content: no mask needed */
+                blk[i] = d;
+                continue;
+            }
+            size_t lenpos = ct_eq(j, last) & ~ct_lt(i, bl - lf);
+            blk[i] = (uint8_t)((d & ct_lt(o, L)) | (0x80 & ct_eq(o, L))
+                               | (bitlen_byte(bl + L, bl - 1 - i) & lenpos));
+        }
+        nk_mdb_compress(&md, blk);
+        if (j >= first) {
+            nk_mdb_value(&md, v);
+            uint8_t keep = (uint8_t)ct_eq(j, last);
+            for (size_t i = 0; i < hl; i++)
+                inner[i] |= v[i] & keep;
+        }
+    }
+    NK_TRY(nk_mdb_init(&md, hh));
+    for (size_t i = 0; i < bl; i++)
+        blk[i] = key[i] ^ 0x5c;
+    nk_mdb_compress(&md, blk);
+    memset(blk, 0, bl);
+    memcpy(blk, inner, hl);
+    blk[hl] = 0x80;
+    for (size_t e = 0; e < lf; e++)
+        blk[bl - 1 - e] = bitlen_byte(bl + hl, e);
+    nk_mdb_compress(&md, blk);
+    nk_mdb_value(&md, out);
+    nk_wipe(key, sizeof key);
+    nk_wipe(blk, sizeof blk);
+    nk_wipe(inner, sizeof inner);
+    nk_wipe(v, sizeof v);
+    return OK;
+}
+
+/* The received MAC, p[content..content + m), copied out of its secret
+ * offset: every byte it could occupy is read once, in order, into a
+ * buffer rotated by (content - lo) mod m, and that rotation undone by a
+ * masked pass over every possible amount. */
+static void ct_extract_mac(const uint8_t *p, size_t lo, size_t hi, size_t content, size_t m, uint8_t *got)
+{
+    uint8_t rot[NK_TLS12_MAX_MAC] = { 0 };
+    size_t at = 0, by = 0;
+    for (size_t j = lo; j < hi + m; j++) {
+        size_t in = ~ct_lt(j, content) & ct_lt(j, content + m);
+        by |= at & ct_eq(j, content);
+        rot[at] |= p[j] & (uint8_t)in;
+        at = at + 1 == m ? 0 : at + 1;
+    }
+    memset(got, 0, m);
+    for (size_t i = 0; i < m; i++)
+        for (size_t s = 0, x = i; s < m; s++, x = x + 1 == m ? 0 : x + 1)
+            got[i] |= rot[x] & (uint8_t)ct_eq(s, by);
+    nk_wipe(rot, sizeof rot);
+}
+
 /* MAC-then-encrypt, decrypted: p[0..n) is content || MAC || padding, n a
- * whole number of blocks and at least MAC + 1. Whatever the padding, the
- * work done is nearly the same (RFC 5246 §6.2.3.2: compute the MAC as if the
- * padding were empty when it is bad; then hash the rest too, so as many
- * bytes go through the hash; the two digests' block rounding still differs
- * by at most a compression call), and a bad padding and a bad MAC end in the
- * same error. *len: the content's. */
+ * whole number of blocks and at least MAC + 1. RFC 5246 §6.2.3.2: a bad
+ * padding must not give a timing difference; the MAC is computed as if the
+ * padding were empty then. Here every record of n bytes costs the same
+ * compressions and reads the same bytes whatever its padding length, and a
+ * bad padding and a bad MAC are one error (bad_record_mac). *len: the
+ * content's. */
 static MSTATUS open_mte(struct nk_rec_key *k, uint8_t type, const uint8_t *p, size_t n, size_t *len)
 {
     size_t m = k->suite->tag_len, padlen = p[n - 1];
@@ -183,22 +279,15 @@ static MSTATUS open_mte(struct nk_rec_key *k, uint8_t type, const uint8_t *p, si
         size_t in_pad = ~ct_lt(padlen, i);   /* i <= padlen */
         good &= ~(in_pad & ~ct_eq(p[n - 1 - i], padlen));
     }
-    size_t content = n - m - 1 - (padlen & good);
-    uint8_t want[NK_TLS12_MAX_MAC], got[NK_TLS12_MAX_MAC] = { 0 }, sink[NK_MAX_HASH];
-    NK_TRY(mac(k, type, p, content, want));
-    /* The bytes the MAC did not cover, hashed as well (the same number of
-     * bytes through the hash whatever the padding said). */
-    NK_TRY(nk_digest(mac_hash(k->suite), p + content, n - m - content, sink));
-    /* The received MAC, copied out from its (secret) offset by scanning
-     * every place it could start. */
-    size_t first = n > m + 256 ? n - m - 256 : 0;
-    for (size_t j = first; j + m <= n; j++) {
-        uint8_t sel = (uint8_t)ct_eq(j, content);
-        for (size_t i = 0; i < m; i++)
-            got[i] |= p[j + i] & sel;
-    }
+    /* The content ends between lo and hi (public: padding 255 .. 0). */
+    size_t hi = n - m - 1, lo = hi > 255 ? hi - 255 : 0;
+    size_t content = hi - (padlen & good);
+    uint8_t want[NK_TLS12_MAX_MAC], got[NK_TLS12_MAX_MAC];
+    NK_TRY(ct_mac(k, type, p, n, lo, hi, content, want));
+    ct_extract_mac(p, lo, hi, content, m, got);
     good &= ct_eq((size_t)CRYPTO_memcmp(want, got, m), 0);
     nk_wipe(want, sizeof want);
+    nk_wipe(got, sizeof got);
     NK_CHECK(good, ERR_SSL_BAD_RECORD_MAC);
     *len = content;
     return OK;
@@ -264,10 +353,10 @@ static MSTATUS cbc_open(struct nk_rec_key *k, uint8_t *rec, size_t rec_len, uint
     { .name = name_, .hdr_len = NK_REC_HDR, \
       /* IV, a SHA-1 MAC and one byte of padding at least */ \
       .overhead = BLOCK + 20 + 1, \
-      /* Content, a SHA-384 MAC and padding to the next block fit the \
-       * buffer TLS 1.3's records are sized for; more padding than that \
-       * (§6.2.3.2 allows up to 255 bytes) is record_overflow. */ \
-      .max_body = NK_MAX_CIPHER, \
+      /* §6.2.3: "The length (in bytes) of the following \
+       * TLSCiphertext.fragment. The length MUST NOT exceed 2^14 + 2048." \
+       * (the engine's receive buffer grows to it when a CBC key reads). */ \
+      .max_body = NK_MAX_CIPHER12, \
       .parse = nk_rec_tls_parse, .header = nk_rec_tls_header, .install = install_, \
       .seal = cbc_seal, .open = cbc_open }
 

@@ -376,6 +376,13 @@ static void start_engine(struct nk_lconn *lc)
             return;
         }
     }
+    /* DESIGN.md: the handshake reads one record at a time so that no byte
+     * the kernel should get stays in userspace. Where the kernel can never
+     * take RX there is nothing to protect: read whole buffers from the
+     * start (a client's second TLS 1.2 flight, three records, is then one
+     * receive instead of six). */
+    if (nk_ktls_rx_never(lc->c))
+        lc->c->readahead = 1;
     lc->c->now = nk_wall_ms();
     MSTATUS st = nk_engine_start(lc->c);
     if (st < 0)
@@ -420,8 +427,11 @@ static void open_conn(struct nk_lconn *lc)
     atomic_fetch_add(&s->opened, 1);
     if (s->cb.onOpen)
         s->cb.onOpen(lc->h, s->arg);
-    /* 0-RTT data the handshake kept goes first, before a receive is armed
-     * (which expects the engine to hold no data: handshake/tls13_early.c). */
+    /* Data that came with the peer's last handshake records (read ahead:
+     * a TLS 1.3 client's first request behind its Finished, a TLS 1.2
+     * server's first records behind its Finished), and 0-RTT data the handshake kept
+     * (handshake/tls13_early.c), is decrypted already:
+     * the application gets it now, before the next receive. */
     deliver(lc);
 }
 

@@ -355,7 +355,7 @@ http {
         ssl_protocols TLSv1.2 TLSv1.3;
         ssl_conf_command Ciphersuites $CIPHER;
         ssl_ecdh_curve X25519;
-        ssl_session_tickets on;
+        ssl_session_tickets $([ -n "${NO_TICKETS:-}" ] && echo "off; ssl_session_cache shared:SSL:10m" || echo on);
         ssl_conf_command NumTickets 1;
         root ${5:-$WWW};
     }
@@ -378,7 +378,7 @@ server_start() {
     setup_certs
     cert_files "$2"
     local -a nk=("$BIN/examples/nktls-server" --cert "$CERT" --key "$KEYF" --ciphers "$CIPHER,$CIPHER12"
-        --groups X25519 --tls-min 1.2 --ktls off --workers 1)
+        --groups X25519 --tls-min 1.2 --ktls off --workers 1 ${NO_TICKETS:+--tickets 0})
     PORT=$(free_port)
     SRV_ERR=""
     case $kind in

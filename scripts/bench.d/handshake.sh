@@ -11,10 +11,16 @@
 #                of the slowest server's closed-loop peak (full, P-256).
 #                TLS 1.2 (ECDHE-ECDSA AES-128-GCM, extended master secret,
 #                one session ticket), P-256: nktls-server and nginx, full and
-#                resumed (modes full12 and resume12).
+#                resumed by ticket (modes full12 and resume12); then each
+#                restarted without tickets (nktls-server --tickets 0, nginx
+#                ssl_session_tickets off with a shared session cache) and
+#                resumed by session id (mode resume12id).
+#                NKTLS_BENCH_HS_SERVERS / NKTLS_BENCH_HS_KEYS (space-separated)
+#                run only those servers / certificate keys (default: all).
 # shellcheck shell=bash
 
-HS_SERVERS=(nktls-uring nginx openssl gnutls)
+read -r -a HS_SERVERS <<<"${NKTLS_BENCH_HS_SERVERS:-nktls-uring nginx openssl gnutls}"
+read -r -a HS_KEYS <<<"${NKTLS_BENCH_HS_KEYS:-p256 rsa2048}"
 HS12_SERVERS=(nktls-uring nginx)
 HS_CONC=32
 
@@ -23,15 +29,17 @@ HS_CONC=32
 hs_measure() {
     local srv=$1 key=$2 mode=$3 raw=$4 reps=$5 i p=hs_$1_$2_$3
     local -a cpu=() wall=() tls=()
-    [ "${mode%12}" = "$mode" ] || tls=("${TLS12_LOAD[@]}")
+    local kind=resume
+    [[ $mode != *12* ]] || tls=("${TLS12_LOAD[@]}")
+    [[ $mode != full* ]] || kind=handshake
     for i in $(seq "$reps"); do
-        if ! load "$p-$i" "$raw" --mode "$([ "${mode%12}" = full ] && echo handshake || echo resume)" "${tls[@]}" \
+        if ! load "$p-$i" "$raw" --mode "$kind" "${tls[@]}" \
             --concurrency "$HS_CONC" --threads 1 --duration "$LOAD_SECS"; then
             R[${p}_err]=${L[err]}
             FAILED=1
             return
         fi
-        if [ "${mode%12}" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
+        if [ "$kind" = resume ] && [ "$(calc "${L[resumed]:-0} < 0.9" %d)" = 1 ]; then
             R[${p}_err]="only ${L[resumed]:-0} of the handshakes resumed"
             FAILED=1
             return
@@ -50,7 +58,7 @@ hs_table() {
     echo "== handshake: TLS 1.3, X25519, $CIPHER; $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, $PIN_NOTE"
     echo "   nktls-load closed loop, $HS_CONC connections, 1 thread, ${LOAD_SECS} s x ${R[hs_reps]} (median)"
     echo "   per CPU-s: handshakes per second of server CPU time (user+sys of its processes)"
-    for key in p256 rsa2048; do
+    for key in "${HS_KEYS[@]}"; do
         echo
         echo "-- $([ "$key" = p256 ] && echo "ECDSA P-256" || echo "RSA-2048") server certificate"
         printf '   %-28s %11s %9s %11s %9s %9s %9s %7s %7s\n' server "full/CPU-s" "full/s" \
@@ -78,16 +86,19 @@ hs_table() {
     done
     echo
     echo "-- TLS 1.2, ECDSA P-256 server certificate (ECDHE-ECDSA-AES128-GCM-SHA256, X25519)"
-    printf '   %-28s %11s %9s %11s %9s %9s %9s\n' server "full/CPU-s" "full/s" "resum/CPU-s" "resum/s" \
-        "nk/this" "nk/this"
+    printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' server "full/CPU-s" "full/s" \
+        "tick/CPU-s" "tick/s" "id/CPU-s" "id/s" "nk/this" "nk/this" "nk/this"
+    printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' "" "" "" "" "" "" "" full ticket "id"
     for srv in "${HS12_SERVERS[@]}"; do
         local q=hs_${srv}_p256
-        printf '   %-28s %11s %9s %11s %9s %9s %9s\n' "$(server_label "$srv")" \
+        printf '   %-28s %11s %9s %11s %9s %11s %9s %8s %8s %8s\n' "$(server_label "$srv")" \
             "$(num "${R[${q}_full12_cpu]:-}")" "$(num "${R[${q}_full12_wall]:-}")" \
             "$(num "${R[${q}_resume12_cpu]:-}")" "$(num "${R[${q}_resume12_wall]:-}")" \
+            "$(num "${R[${q}_resume12id_cpu]:-}")" "$(num "${R[${q}_resume12id_wall]:-}")" \
             "$(ratio "${R[hs_nktls-uring_p256_full12_cpu]:-}" "${R[${q}_full12_cpu]:-}")" \
-            "$(ratio "${R[hs_nktls-uring_p256_resume12_cpu]:-}" "${R[${q}_resume12_cpu]:-}")"
-        for m in full12 resume12; do
+            "$(ratio "${R[hs_nktls-uring_p256_resume12_cpu]:-}" "${R[${q}_resume12_cpu]:-}")" \
+            "$(ratio "${R[hs_nktls-uring_p256_resume12id_cpu]:-}" "${R[${q}_resume12id_cpu]:-}")"
+        for m in full12 resume12 resume12id; do
             [ -z "${R[${q}_${m}_err]:-}" ] || printf '   %-28s   %s: %s\n' "" "$m" "${R[${q}_${m}_err]}"
         done
     done
@@ -128,7 +139,7 @@ section_handshake() {
     LOAD_SECS=${NKTLS_BENCH_SECS:-$(qd 4 1)}
     R[hs_reps]=$reps
     echo "# handshake: $PIN_NOTE; load average $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw"
-    for key in p256 rsa2048; do
+    for key in "${HS_KEYS[@]}"; do
         for srv in "${HS_SERVERS[@]}"; do
             say "handshake: $srv, $key"
             if ! server_start "$srv" "$key"; then
@@ -151,6 +162,21 @@ section_handshake() {
             stop "$SRV"
         done
     done
+    # TLS 1.2 resumption by session id: the servers again, without tickets.
+    if [[ " ${HS_KEYS[*]} " == *" p256 "* ]]; then
+        for srv in "${HS12_SERVERS[@]}"; do
+            [[ " ${HS_SERVERS[*]} " == *" $srv "* ]] || continue
+            say "handshake: $srv, p256, TLS 1.2 by session id"
+            if ! NO_TICKETS=1 server_start "$srv" p256; then
+                R[hs_${srv}_p256_resume12id_err]=$SRV_ERR
+                FAILED=1
+                continue
+            fi
+            load "hs-$srv-p256-id-warm" "$raw" --mode resume "${TLS12_LOAD[@]}" --concurrency 4 --count 50 || true
+            hs_measure "$srv" p256 resume12id "$raw" "$reps"
+            stop "$SRV"
+        done
+    fi
     # The slowest server's peak sets the offered rate for everyone.
     for srv in "${HS_SERVERS[@]}"; do
         local w=${R[hs_${srv}_p256_full_wall]:-}

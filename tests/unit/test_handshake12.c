@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "harness.h"
 #include "unit/tls_pair.h"
@@ -369,6 +371,52 @@ static void ch_no_etm(struct tp_hello *h)
     tp_hello_del(h, NK_EXT_ENCRYPT_THEN_MAC);
 }
 
+/* A MAC-then-encrypt record from the client of 2^14 bytes with 252 bytes
+ * of padding, made here with the client's write key: 16,672 bytes of
+ * TLSCiphertext, past TLS 1.3's 2^14 + 256 and within TLS 1.2's 2^14 +
+ * 2048 (RFC 5246 §6.2.3). The server's receive buffer has grown for it and
+ * the data arrives whole. */
+static void long_cbc_record(struct __test_metadata *_metadata, struct tp_pair *p)
+{
+    struct nk_rec_key *k = p->c[TP_CLIENT]->wr;
+    const struct nk_suite *s = k->suite;
+    static uint8_t rec[NK_REC_HDR + NK_MAX_CIPHER12];
+    const size_t content = NK_MAX_PLAIN, m = s->tag_len;
+    size_t padlen = 255 - (content + m + 256) % 16, n = content + m + padlen + 1, body = 16 + n;
+    ASSERT_EQ(s->id, 0xc013);   /* AES-128-CBC, HMAC-SHA1 */
+    ASSERT_GT(body, (size_t)NK_MAX_CIPHER);
+    uint8_t *pt = rec + NK_REC_HDR + 16, hdr[13];
+    tp_fill(pt, content, 12);
+    for (int i = 0; i < 8; i++)
+        hdr[i] = (uint8_t)(k->seq >> (56 - 8 * i));
+    hdr[8] = NK_CT_APPLICATION_DATA, hdr[9] = hdr[10] = 3;
+    nk_store16(hdr + 11, (uint16_t)content);
+    static uint8_t macin[13 + NK_MAX_PLAIN];
+    memcpy(macin, hdr, 13);
+    memcpy(macin + 13, pt, content);
+    unsigned ml = 0;
+    ASSERT_NOT_NULL(HMAC(EVP_sha1(), k->key + s->key_len, (int)m, macin, 13 + content, pt + content, &ml));
+    ASSERT_EQ(ml, m);
+    memset(pt + content + m, (int)padlen, padlen + 1);
+    rec[0] = NK_CT_APPLICATION_DATA, rec[1] = rec[2] = 3;
+    nk_store16(rec + 3, (uint16_t)body);
+    memset(rec + NK_REC_HDR, 0x5a, 16);
+    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+    int l = 0;
+    ASSERT_TRUE(x && EVP_EncryptInit_ex(x, EVP_aes_128_cbc(), NULL, k->key, rec + NK_REC_HDR)
+                && EVP_CIPHER_CTX_set_padding(x, 0) && EVP_EncryptUpdate(x, pt, &l, pt, (int)n) && l == (int)n);
+    EVP_CIPHER_CTX_free(x);
+    k->seq++;
+    p->rx[TP_SERVER].len = 0;
+    ASSERT_EQ(tp_inject(p, TP_C2S, rec, NK_REC_HDR + body), OK);
+    ASSERT_EQ(tp_pump(p), OK);
+    ASSERT_EQ(p->c[TP_SERVER]->err, OK);
+    EXPECT_GE(p->c[TP_SERVER]->in.cap, (size_t)NK_REC_HDR + NK_MAX_CIPHER12);
+    ASSERT_EQ(p->rx[TP_SERVER].len, content);
+    tp_fill(rec, content, 12);
+    EXPECT_MEM_EQ(p->rx[TP_SERVER].p, rec, content);
+}
+
 TEST_F(choice, cbc_mac_then_encrypt)
 {
     static const ubyte2 cbc[] = { 0xc013, 0xc028 };
@@ -384,7 +432,21 @@ TEST_F(choice, cbc_mac_then_encrypt)
         EXPECT_EQ(self->p.c[s]->wr->ops_id, NK_REC_OPS_TLS12_CBC);
     }
     check_all_data(_metadata, &self->p);
+    long_cbc_record(_metadata, &self->p);
     check_close(_metadata, &self->p);
+}
+
+/* An AEAD connection's receive buffer stays at TLS 1.3's bound (a record
+ * of 2^14 + 256 and its header): only CBC's longer records cost more. */
+TEST_F(choice, aead_receive_buffer_unchanged)
+{
+    ASSERT_EQ(tp_new(&self->p, K_RSA, -1), OK);
+    pin_version(_metadata, &self->p, TLS12);
+    ASSERT_EQ(tp_handshake(&self->p), OK);
+    ASSERT_EQ(suite_of(_metadata, &self->p, TP_CLIENT), 0xc02f);
+    check_all_data(_metadata, &self->p);
+    for (int s = 0; s < 2; s++)
+        EXPECT_EQ(self->p.c[s]->in.cap, (size_t)NK_MAX_RECORD);
 }
 
 TEST_F(choice, cbc_not_by_default)

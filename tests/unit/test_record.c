@@ -155,6 +155,13 @@ TEST(peek_length_limits_per_protection)
     EXPECT_EQ(nk_rec_peek_header(&nk_rec_tls13, h, sizeof h, &rec), ERR_SSL_RECORD_OVERFLOW);
     EXPECT_EQ(nk_rec_plain.max_body, NK_MAX_PLAIN);
     EXPECT_EQ(nk_rec_tls13.max_body, NK_MAX_CIPHER);
+    /* The receive buffer: TLS 1.3's bound for every protection but CBC,
+     * whose records may be 2^14 + 2048 (RFC 5246 §6.2.3). */
+    EXPECT_EQ(nk_rec_room(&nk_rec_plain), (size_t)NK_MAX_RECORD);
+    EXPECT_EQ(nk_rec_room(&nk_rec_tls13), (size_t)NK_MAX_RECORD);
+    EXPECT_EQ(nk_rec_room(&nk_rec_tls12), (size_t)NK_MAX_RECORD);
+    EXPECT_EQ(nk_rec_room(&nk_rec_tls12_cbc), (size_t)(5 + NK_MAX_CIPHER12));
+    EXPECT_EQ(nk_rec_room(&nk_rec_tls12_cbc_etm), (size_t)(5 + NK_MAX_CIPHER12));
 }
 
 TEST(peek_partial_input)

@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "core/nk.h"
 #include "core/crypto.h"
+#include "core/mdblock.h"
 #include "record/record.h"
 #include "core/wire.h"
 
@@ -273,6 +274,197 @@ TEST_F(cbc, other_order_refused)
     ASSERT_EQ(self->ops->seal(&self->wr, NK_CT_APPLICATION_DATA, NK_REC_V12, msg, sizeof msg, 0, &self->out), OK);
     EXPECT_EQ(o->open(&other, self->out.p, self->out.len, &type, &data, &len), ERR_SSL_BAD_RECORD_MAC);
     nk_rec_clear(&other);
+}
+
+/* RFC 5246 §6.2.3: a TLSCiphertext fragment of up to 2^14 + 2048 bytes is
+ * taken (2^14 of content, a MAC and up to 255 bytes of padding are more
+ * than TLS 1.3's 2^14 + 256), one byte more is record_overflow; content
+ * over 2^14 behind a good MAC and padding is record_overflow too (§6.2.1). */
+TEST_F(cbc, longest_records)
+{
+    const int etm = variant->etm;
+    const size_t m = etm ? 0 : self->s->tag_len;
+    static uint8_t p[NK_MAX_CIPHER12], rec[NK_REC_HDR + NK_MAX_CIPHER12 + 64];
+    uint8_t *data, type;
+    size_t len;
+    struct nk_rec h;
+    EXPECT_EQ(self->ops->max_body, NK_MAX_CIPHER12);
+    nk_store16(rec + 3, NK_MAX_CIPHER12);
+    rec[0] = NK_CT_APPLICATION_DATA, rec[1] = rec[2] = 3;
+    EXPECT_EQ(nk_rec_peek_header(self->ops, rec, NK_REC_HDR, &h), NK_REC_SHORT);
+    nk_store16(rec + 3, NK_MAX_CIPHER12 + 1);
+    EXPECT_EQ(nk_rec_peek_header(self->ops, rec, NK_REC_HDR, &h), ERR_SSL_RECORD_OVERFLOW);
+    for (size_t content = NK_MAX_PLAIN; content <= NK_MAX_PLAIN + 16; content += 16) {
+        /* the longest padding that makes whole blocks */
+        size_t padlen = 255 - (content + m + 256) % 16, n = content + m + padlen + 1;
+        ASSERT_EQ(n % 16, 0u);
+        for (size_t i = 0; i < content; i++)
+            p[i] = (uint8_t)(i * 5 + 1);
+        if (!etm)
+            ref_mac(self->s, self->keys, 0, NK_CT_APPLICATION_DATA, content, p, content, p + content);
+        memset(p + content + m, (int)padlen, padlen + 1);
+        size_t rl = make_record(self->s, self->keys, etm, 0, 0, p, n, rec);
+        ASSERT_GT(rl - NK_REC_HDR, (size_t)NK_MAX_CIPHER);   /* past TLS 1.3's bound */
+        ASSERT_EQ(nk_rec_peek_header(self->ops, rec, rl, &h), OK);
+        self->rd.seq = 0;
+        MSTATUS st = self->ops->open(&self->rd, rec, rl, &type, &data, &len);
+        if (content == NK_MAX_PLAIN) {
+            ASSERT_EQ(st, OK);
+            ASSERT_EQ(len, content);
+            ASSERT_MEM_EQ(data, p, content);
+        } else {
+            EXPECT_EQ(st, ERR_SSL_RECORD_OVERFLOW) TH_LOG("content %zu", content);
+        }
+    }
+    /* 2^14 + 2048 bytes of whole blocks that are no record: bad_record_mac,
+     * not record_overflow; 16 more: record_overflow. */
+    for (size_t body = NK_MAX_CIPHER12; body <= NK_MAX_CIPHER12 + 16; body += 16) {
+        rec[0] = NK_CT_APPLICATION_DATA, rec[1] = rec[2] = 3;
+        nk_store16(rec + 3, (uint16_t)body);
+        memset(rec + NK_REC_HDR, 0x77, body);
+        self->rd.seq = 0;
+        EXPECT_EQ(self->ops->open(&self->rd, rec, NK_REC_HDR + body, &type, &data, &len),
+                  body == NK_MAX_CIPHER12 ? ERR_SSL_BAD_RECORD_MAC : ERR_SSL_RECORD_OVERFLOW);
+    }
+}
+
+/* ---- MAC-then-encrypt in constant time (the Lucky Thirteen countermeasure) ---- */
+
+/* The reference verdict for plaintext p[0..n) at sequence number seq, by
+ * RFC 5246 §6.2.3.2 read plainly (branches, early exits): 1 with *len the
+ * content's when the padding is well formed and (MAC-then-encrypt) the MAC
+ * over the content is right; encrypt-then-MAC's MAC is the record's, checked
+ * by make_record's caller. */
+static int ref_open(const struct nk_suite *s, const uint8_t *keys, int etm, uint64_t seq, const uint8_t *p,
+                    size_t n, size_t *len)
+{
+    size_t m = etm ? 0 : s->tag_len, padlen = p[n - 1];
+    if (padlen + 1 + m > n)
+        return 0;
+    for (size_t i = 0; i <= padlen; i++)
+        if (p[n - 1 - i] != padlen)
+            return 0;
+    *len = n - 1 - padlen - m;
+    if (etm)
+        return 1;
+    uint8_t want[64];
+    ref_mac(s, keys, seq, NK_CT_APPLICATION_DATA, *len, p, *len, want);
+    return memcmp(want, p + *len, m) == 0;
+}
+
+/* Every padding length 0..255, with content before it of three sizes (so
+ * the content may end in the first block or well after it), and each way
+ * to be wrong: a padding byte off, the MAC off, the length byte claiming
+ * more, another sequence number, random bytes. open's result is exactly the
+ * reference's: OK with the same content, or ERR_SSL_BAD_RECORD_MAC. */
+TEST_F(cbc, every_padding_length_against_reference)
+{
+    const int etm = variant->etm;
+    const size_t m = etm ? 0 : self->s->tag_len;
+    static uint8_t p[1024], rec[1200];
+    uint8_t *data, type;
+    unsigned opened = 0, refused = 0, good = 0;
+    for (size_t padlen = 0; padlen < 256; padlen++) {
+        for (size_t extra = 0; extra < 3; extra++) {
+            /* content: whole blocks with the MAC and padding; 0..15, +32, +400 bytes */
+            size_t content = (16 - (m + padlen + 1) % 16) % 16 + (extra == 1 ? 32 : extra == 2 ? 400 : 0);
+            size_t n = content + m + padlen + 1;
+            for (int how = 0; how < 6; how++) {
+                uint64_t seq = how == 4 ? 1 : 0;
+                for (size_t i = 0; i < content; i++)
+                    p[i] = (uint8_t)(i * 13 + padlen);
+                if (!etm)
+                    ref_mac(self->s, self->keys, 0, NK_CT_APPLICATION_DATA, content, p, content, p + content);
+                memset(p + content + m, (int)padlen, padlen + 1);
+                if (how == 1)
+                    p[n - 1 - padlen / 2 - (padlen ? 1 : 0)] ^= 0x01;   /* a padding byte (or the length) off */
+                if (how == 2 && !etm)
+                    p[content + padlen % m] ^= 0x40;                     /* the MAC off */
+                if (how == 3)
+                    p[n - 1] = (uint8_t)(padlen + 16 > 255 ? padlen - 1 : padlen + 16);   /* claims more (less) */
+                if (how == 5)
+                    for (size_t i = 0; i < n; i++)
+                        p[i] = (uint8_t)(i * 151 + padlen * 7 + 3);  /* what a forged record decrypts to */
+                size_t want_len = 0;
+                /* encrypt-then-MAC: the record's own MAC is off in cases 2 and 4 */
+                int ok = ref_open(self->s, self->keys, etm, seq, p, n, &want_len) && !(etm && (how == 2 || how == 4));
+                size_t rl = make_record(self->s, self->keys, etm, 0, how == 2 && etm, p, n, rec);
+                ASSERT_GT(rl, 0u);
+                self->rd.seq = seq;
+                size_t len = 0;
+                MSTATUS st = self->ops->open(&self->rd, rec, rl, &type, &data, &len);
+                ASSERT_EQ(st, ok ? OK : ERR_SSL_BAD_RECORD_MAC) TH_LOG("padlen %zu content %zu case %d", padlen,
+                                                                       content, how);
+                if (ok) {
+                    ASSERT_EQ(len, want_len);
+                    ASSERT_MEM_EQ(data, p, len);
+                    opened++;
+                    good += how == 0;
+                } else {
+                    refused++;
+                }
+            }
+        }
+    }
+    /* Every good record opened; under MAC-then-encrypt nothing else did
+     * (under encrypt-then-MAC the random bytes of case 5 may end in a
+     * well-formed padding: the MAC is over the ciphertext, so they open, as
+     * the reference says). */
+    EXPECT_EQ(good, 768u);
+    if (!etm)
+        EXPECT_EQ(opened, 768u);
+    EXPECT_EQ(opened + refused, 256u * 3 * 6);
+}
+
+/* MAC-then-encrypt: for a record of a given length, the hash compression
+ * calls are the same whatever the padding length, good or bad padding,
+ * good or bad MAC (counted in core/mdblock.c): the inner hash always runs
+ * to the last block a zero-length padding would need, 4 + (13 + n - m - 1 +
+ * length field) / block, key blocks and outer hash included. */
+TEST(cbc_mte_compressions_independent_of_padding)
+{
+    static const uint16_t ids[] = { 0xc013, 0xc027, 0xc028 };   /* SHA-1, SHA-256, SHA-384 */
+    static const size_t sizes[] = { 32 + 48, 272, 1024, NK_MAX_PLAIN };
+    static uint8_t keys[NK_REC12_KEYS], p[NK_MAX_PLAIN + 512], rec[NK_MAX_PLAIN + 600];
+    for (size_t i = 0; i < sizeof keys; i++)
+        keys[i] = (uint8_t)(0x21 + 3 * i);
+    for (size_t si = 0; si < NK_ARRAY_LEN(ids); si++) {
+        const struct nk_suite *s = nk_suite12_by_id(ids[si]);
+        ASSERT_NOT_NULL(s);
+        size_t m = s->tag_len, bl = m == 48 ? 128 : 64, lf = m == 48 ? 16 : 8;
+        struct nk_rec_key rd = { 0 };
+        ASSERT_EQ(nk_rec_tls12_cbc.install(&rd, s, keys, 0), OK);
+        for (size_t zi = 0; zi < NK_ARRAY_LEN(sizes); zi++) {
+            size_t n = sizes[zi], want = 4 + (13 + n - m - 1 + lf) / bl;
+            unsigned runs = 0;
+            for (size_t padlen = 0; padlen < 256 && padlen + m + 1 <= n; padlen++) {
+                for (int how = 0; how < 3; how++) {   /* good, padding off, MAC off */
+                    size_t content = n - m - padlen - 1;
+                    memset(p, 0x33, content);
+                    ref_mac(s, keys, 0, NK_CT_APPLICATION_DATA, content, p, content, p + content);
+                    memset(p + content + m, (int)padlen, padlen + 1);
+                    if (how == 1 && padlen)
+                        p[content + m] ^= 0x02;
+                    if (how == 2)
+                        p[content] ^= 0x01;
+                    size_t rl = mte_record(s, keys, p, n, rec), len;
+                    ASSERT_GT(rl, 0u);
+                    uint8_t *data, type;
+                    rd.seq = 0;
+                    uint64_t before = nk_mdb_compressions();
+                    MSTATUS st = nk_rec_tls12_cbc.open(&rd, rec, rl, &type, &data, &len);
+                    uint64_t used = nk_mdb_compressions() - before;
+                    ASSERT_EQ(st, how == 0 || (how == 1 && !padlen) ? OK : ERR_SSL_BAD_RECORD_MAC)
+                        TH_LOG("suite %04x n %zu padlen %zu case %d", ids[si], n, padlen, how);
+                    ASSERT_EQ(used, (uint64_t)want) TH_LOG("suite %04x n %zu padlen %zu case %d", ids[si], n,
+                                                           padlen, how);
+                    runs++;
+                }
+            }
+            EXPECT_GT(runs, 3u);
+        }
+        nk_rec_clear(&rd);
+    }
 }
 
 TEST_HARNESS_MAIN
