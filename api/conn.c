@@ -37,6 +37,11 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
         NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
         c->ems_optional = v == 0;
         return OK;
+    case SSL_PSK_KEY_EXCHANGE_MODE:   /* include/nktls/nktls.h, NKTLS_FLAG_PSK_KE */
+        NK_CHECK(v == SSL_PSK_KE || v == SSL_PSK_DHE_KE, ERR_INVALID_ARG);
+        NK_CHECK(c->status == SSL_CONNECTION_NEGOTIATE && !c->hs, ERR_SSL_BAD_STATE);
+        c->flags = v == SSL_PSK_KE ? c->flags | NKTLS_FLAG_PSK_KE : c->flags & ~(ubyte4)NKTLS_FLAG_PSK_KE;
+        return OK;
     case SSL_GET_NUM_TICKETS:
         NK_CHECK(value, ERR_NULL_POINTER);
         *(ubyte4 *)value = c->num_tickets;

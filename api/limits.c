@@ -38,6 +38,9 @@ static uint32_t *limit_slot(ubyte4 which, uint32_t *lo, uint32_t *hi)
     case NKTLS_LIMIT_SESSION_LIFETIME:
         *lo = 1, *hi = 24 * 3600;
         return &nk_config.limits.session_lifetime;
+    case NKTLS_LIMIT_TICKET_LIFETIME:   /* RFC 8446 §4.6.1: at most 604800 (7 days) */
+        *lo = 1, *hi = 604800;
+        return &nk_config.limits.ticket_lifetime;
     default:
         return NULL;
     }

@@ -1,5 +1,7 @@
-/* api/psk.c — the public calls around session tickets on the client: keeping,
- * serializing and offering them (the tickets themselves: handshake/ticket.c). */
+/* api/psk.c — the public calls around session tickets: on the client,
+ * keeping, serializing and offering them; on the server, keeping the sessions
+ * in the application's store instead of sealing them into the tickets (the
+ * tickets themselves: handshake/ticket.c, handshake/ticket_store.c). */
 #include <stdlib.h>
 #include "api/api.h"
 #include "handshake/psk.h"
@@ -39,5 +41,26 @@ NK_API MSTATUS SSL_CLIENT_setRetrievePSKCallback(sbyte4 h, funcPtrClientRetrieve
     struct nk_conn *c;
     NK_TRY(nk_conn_get(h, &c));
     c->psk_retrieve_cb = cb;
+    return OK;
+}
+
+/* The server's session store, process-wide as the rest of sslSettings: with
+ * save and lookup set, TLS 1.3 tickets carry only an identity and each
+ * resumes once (handshake/ticket_store.c). NULL turns it off again. */
+NK_API MSTATUS SSL_setServerSavePSKCallback(funcPtrServerSavePSK_t cb)
+{
+    SSL_sslSettings()->funcPtrServerSavePSK = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setServerLookupPSKCallback(funcPtrServerLookupPSK_t cb)
+{
+    SSL_sslSettings()->funcPtrServerLookupPSK = cb;
+    return OK;
+}
+
+NK_API MSTATUS SSL_setServerDeletePSKCallback(funcPtrServerDeletePSK_t cb)
+{
+    SSL_sslSettings()->funcPtrServerDeletePSK = cb;
     return OK;
 }

@@ -89,6 +89,8 @@ int nk_alert_for(MSTATUS err)
     case ERR_SSL_BAD_FINISHED:                 return NK_ALERT_DECRYPT_ERROR;
     case ERR_SSL_BAD_SIGNATURE:                return NK_ALERT_DECRYPT_ERROR;
     case ERR_SSL_BAD_BINDER:                   return NK_ALERT_DECRYPT_ERROR;
+    case ERR_SSL_UNKNOWN_PSK_IDENTITY:         return NK_ALERT_UNKNOWN_PSK_IDENTITY;   /* RFC 4279 §2 */
+    case ERR_SSL_NO_PSK:                       return NK_ALERT_HANDSHAKE_FAILURE;
     case ERR_SSL_MESSAGE_TOO_LONG:             return NK_ALERT_DECODE_ERROR;
     case ERR_SSL_EARLY_DATA_LIMIT:             return NK_ALERT_UNEXPECTED_MESSAGE;
     case ERR_SSL_EARLY_DATA_DOWNGRADE:         return NK_ALERT_PROTOCOL_VERSION;

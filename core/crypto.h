@@ -21,9 +21,11 @@ enum nk_aead_kind { NK_AES_GCM, NK_CHACHA20_POLY1305, NK_AES_CCM, NK_AES_CBC };
 /* TLS 1.2 suites name their key exchange and the certificate key that signs
  * it (RFC 5246 §7.4.3, RFC 8422 §2) or, for RSA key transport, decrypts the
  * premaster secret (RFC 5246 §7.4.7.1); a TLS 1.3 suite names neither (ANY). */
-enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE, NK_KX_RSA };
-/* NK_AUTH_ANON: no certificate, an unsigned ServerKeyExchange (RFC 5246 §7.4.2, §7.4.3) */
-enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA, NK_AUTH_ANON, NK_AUTH_DSA };
+enum nk_kx { NK_KX_ANY, NK_KX_ECDHE, NK_KX_DHE, NK_KX_RSA, NK_KX_PSK /* the PSK alone */ };
+/* NK_AUTH_ANON: no certificate, an unsigned ServerKeyExchange (RFC 5246 §7.4.2, §7.4.3).
+ * NK_AUTH_PSK: a pre-shared key, no certificate (RFC 4279, 5489): with
+ * NK_KX_PSK, NK_KX_DHE or NK_KX_ECDHE. */
+enum nk_auth { NK_AUTH_ANY, NK_AUTH_ECDSA, NK_AUTH_RSA, NK_AUTH_ANON, NK_AUTH_DSA, NK_AUTH_PSK };
 
 /* Whether a handshake may negotiate a suite: NONE, the record layer has it
  * but no handshake can agree on it yet; DEFAULT, every connection offers and

@@ -15,6 +15,7 @@ struct nk_limits {
     uint32_t hs_memory;        /* process-wide: bytes in partly received handshake messages */
     uint32_t session_cache;    /* TLS 1.2 sessions each cache keeps (handshake/tls12_cache.c) */
     uint32_t session_lifetime; /* seconds a TLS 1.2 session may be resumed */
+    uint32_t ticket_lifetime;  /* seconds a TLS 1.3 ticket may be used (RFC 8446 §4.6.1) */
     /* DTLS 1.2 handshake reassembly (handshake/dtls12_frag.c), per connection: */
     uint32_t dtls_reasm;       /* bytes held in handshake messages not yet delivered */
     uint32_t dtls_hs_window;   /* message_seq values held from next_receive_seq on (1..16) */

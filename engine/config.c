@@ -19,6 +19,7 @@ struct nk_config nk_config = {
         .hs_memory = 64 * 1024 * 1024,
         .session_cache = 4096,
         .session_lifetime = 3600,
+        .ticket_lifetime = 7200,
         .dtls_reasm = NK_DTLS_REASM_DEFAULT,
         .dtls_hs_window = NK_DTLS_HS_WINDOW_DEFAULT,
     },

@@ -413,6 +413,42 @@ void ex_load_trust(certStorePtr store, const char *ca_file)
     free_certs(&c);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+void ex_load_psk(certStorePtr store, const char *arg)
+{
+    const char *colon = strrchr(arg, ':');
+    ubyte key[64];
+    size_t n = 0, hex_len;
+    MSTATUS st;
+
+    if (!colon || colon == arg)
+        ex_usage_error("--psk: '%s' is not IDENTITY:HEXKEY", arg);
+    hex_len = strlen(colon + 1);
+    if (hex_len == 0 || hex_len % 2 || hex_len / 2 > sizeof(key))
+        ex_usage_error("--psk: the key must be 1 to 64 bytes in hex");
+    for (; n < hex_len / 2; n++) {
+        int hi = hex_digit(colon[1 + 2 * n]), lo = hex_digit(colon[2 + 2 * n]);
+        if (hi < 0 || lo < 0)
+            ex_usage_error("--psk: the key must be 1 to 64 bytes in hex");
+        key[n] = (ubyte)(hi << 4 | lo);
+    }
+    st = CERT_STORE_addIdentityPSK(store, (const ubyte *)arg, (ubyte4)(colon - arg), NULL, 0, key,
+                                   (ubyte4)n);
+    memset(key, 0, sizeof(key));
+    if (st != OK)
+        ex_usage_error("--psk: %s", ex_status_text(st));
+}
+
 /* ---- connections ---- */
 
 MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o)
@@ -433,6 +469,8 @@ MSTATUS ex_apply_opts(sbyte4 conn, const struct ex_opts *o)
         st = NKTLS_setRekeyPolicy(conn, o->rekey_policy);
     if (st == OK && o->ktls_flags)
         st = NKTLS_setKtlsOptions(conn, o->ktls_flags);
+    if (st == OK && o->psk_ke)
+        st = SSL_ioctl(conn, SSL_PSK_KEY_EXCHANGE_MODE, (void *)(uintptr_t)SSL_PSK_KE);
     return st;
 }
 

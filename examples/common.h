@@ -30,6 +30,7 @@ struct ex_opts {
     sbyte4 ktls_mode;                 /* NKTLS_KTLS_AUTO/OFF/REQUIRE */
     sbyte4 rekey_policy;              /* NKTLS_REKEY_* */
     ubyte4 ktls_flags;                /* NKTLS_KTLS_ZEROCOPY_SENDFILE, ... */
+    int psk_ke;                       /* --psk-ke: TLS 1.3 PSK without (EC)DHE (NKTLS_FLAG_PSK_KE) */
     int verbose;
 };
 
@@ -73,6 +74,8 @@ void ex_split_hostport(const char *arg, char **host, char **port);
 void ex_load_identity(certStorePtr store, const char *cert_file, const char *chain_file,
                       const char *key_file);
 void ex_load_trust(certStorePtr store, const char *ca_file);
+/* --psk IDENTITY:HEXKEY: an external PSK in the store (CERT_STORE_addIdentityPSK). */
+void ex_load_psk(certStorePtr store, const char *arg);
 /* The same identity kept in memory, for a client certificate callback
  * (SSL_setClientCertCallback): checked once as ex_load_identity does, then
  * held for the life of the process. */

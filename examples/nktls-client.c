@@ -31,6 +31,7 @@
 static const char usage[] =
     "usage: nktls-client --connect HOST:PORT [--servername NAME] [--ca FILE | --insecure]\n"
     "         [--cert FILE --key FILE] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
+    "         [--psk IDENTITY:HEXKEY [--psk-ke]]\n"
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software]\n"
     "         [--sess-in FILE] [--sess-out FILE] [--early-data FILE]\n"
@@ -45,6 +46,8 @@ static const char usage[] =
     "               default paths; SSL_CERT_FILE and SSL_CERT_DIR override them)\n"
     "  --insecure   do not verify the server's certificate (a warning says so)\n"
     "  --ciphers    IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
+    "  --psk        offer this external PSK (TLS 1.3); --psk-ke: offer it alone, without\n"
+    "               (EC)DHE\n"
     "  --connect-timeout SEC  limit on TCP connect plus handshake (default: 15 s\n"
     "               for the handshake)\n"
     "  --timeout SEC          limit on the whole run, connect to close\n"
@@ -387,7 +390,8 @@ enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KE
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
        OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_EARLY_DATA,
-       OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_VERSION };
+       OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_PSK, OPT_PSK_KE,
+       OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -411,6 +415,8 @@ static const struct option long_opts[] = {
     { "connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT },
     { "timeout", required_argument, NULL, OPT_TIMEOUT },
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
+    { "psk", required_argument, NULL, OPT_PSK },
+    { "psk-ke", no_argument, NULL, OPT_PSK_KE },
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "early-data", required_argument, NULL, OPT_EARLY_DATA },
@@ -426,7 +432,7 @@ static const struct option long_opts[] = {
 };
 
 struct client_args {
-    const char *connect, *servername, *ca, *cert, *key;
+    const char *connect, *servername, *ca, *cert, *key, *psk;
     int insecure, echo, reconnect;
     ubyte4 ocsp;                   /* NKTLS_FLAG_OCSP_REQUEST or _REQUIRE; 0: not asked */
     int heartbeat;
@@ -460,6 +466,8 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_SESS_IN: g_sess_in = optarg; break;
         case OPT_SESS_OUT: g_sess_out = optarg; break;
         case OPT_RECONNECT: a->reconnect = 1; break;
+        case OPT_PSK: a->psk = optarg; break;
+        case OPT_PSK_KE: a->tls.psk_ke = 1; break;
         case OPT_HEARTBEAT: a->heartbeat = 1; break;
         case OPT_OCSP:
             if (strcmp(optarg, "request") && strcmp(optarg, "require"))
@@ -688,6 +696,8 @@ int main(int argc, char **argv)
     load_trust(&a, store);
     if (a.cert)
         ex_read_identity(a.cert, a.key, &g_id);
+    if (a.psk)
+        ex_load_psk(store, a.psk);
     g_verbose = a.tls.verbose;
     ex_check_ktls_mode(&a.tls);
 

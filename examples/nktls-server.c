@@ -23,6 +23,7 @@
 
 static const char usage[] =
     "usage: nktls-server --listen ADDR:PORT --cert FILE --key FILE [--chain FILE]\n"
+    "         [--psk IDENTITY:HEXKEY [--psk-ke]]\n"
     "         [--ca FILE --verify-client] [--alpn LIST] [--ciphers LIST] [--groups LIST]\n"
     "         [--tls 1.2|1.3|any] [--tls-min 1.2|1.3] [--tls-max 1.2|1.3]\n"
     "         [--ktls auto|off|require] [--rekey fail|software-rx|software] [--zerocopy-sendfile]\n"
@@ -36,6 +37,8 @@ static const char usage[] =
     "  SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
+    "  --psk: TLS 1.3 clients may authenticate with this external PSK (then --cert and\n"
+    "  --key may be left out); --psk-ke: take it without (EC)DHE when a client offers so\n"
     "  --ticket-keys FILE: seal session tickets with the keys of FILE, shared by a fleet\n"
     "  (docs/ticket-keys.md); without it, a random key per process\n"
     "  --ocsp FILE: a DER OCSP response for the certificate, stapled for clients that ask\n"
@@ -534,7 +537,8 @@ static void start_stack(const char *cert, const char *chain, const char *key, co
         SSL_sslSettings()->sslTimeOutHello = (ubyte4)cfg.hs_timeout_ms;
     if ((st = CERT_STORE_createStore(&cfg.store)) < 0)
         ex_fail("CERT_STORE_createStore: %s", ex_status_text((MSTATUS)st));
-    ex_load_identity(cfg.store, cert, chain, key);
+    if (cert)
+        ex_load_identity(cfg.store, cert, chain, key);
     if (ca)
         ex_load_trust(cfg.store, ca);
 }
@@ -586,7 +590,7 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
        OPT_MAX_EARLY, OPT_TICKETS, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU,
-       OPT_VERSION };
+       OPT_PSK, OPT_PSK_KE, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -613,6 +617,8 @@ static const struct option long_opts[] = {
     { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
     { "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
     { "ticket-keys", required_argument, NULL, OPT_TICKET_KEYS },
+    { "psk", required_argument, NULL, OPT_PSK },
+    { "psk-ke", no_argument, NULL, OPT_PSK_KE },
     { "ocsp", required_argument, NULL, OPT_OCSP },
     { "heartbeat", no_argument, NULL, OPT_HEARTBEAT },
     { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
@@ -627,7 +633,7 @@ static const struct option long_opts[] = {
 int main(int argc, char **argv)
 {
     const char *listen_arg = NULL, *cert = NULL, *key = NULL, *chain = NULL, *ca = NULL;
-    const char *ticket_keys = NULL, *ocsp = NULL;
+    const char *ticket_keys = NULL, *ocsp = NULL, *psk = NULL;
     long count = 0;
     int opt, lfd, io_given = 0;
 
@@ -660,6 +666,8 @@ int main(int argc, char **argv)
         case OPT_IDLE_TIMEOUT: cfg.idle_timeout_ms = ex_parse_count(optarg); break;
         case OPT_HEADER_TIMEOUT: cfg.files.header_ms = (unsigned)ex_parse_count(optarg); break;
         case OPT_TICKET_KEYS: ticket_keys = optarg; break;
+        case OPT_PSK: psk = optarg; break;
+        case OPT_PSK_KE: cfg.tls.psk_ke = 1; break;
         case OPT_OCSP: ocsp = optarg; break;
         case OPT_HEARTBEAT: cfg.heartbeat = 1; break;
         case OPT_ALLOW_RENEG: cfg.allow_reneg = 1; break;
@@ -679,8 +687,10 @@ int main(int argc, char **argv)
     }
     if (optind < argc)
         ex_usage_error("unexpected argument '%s'", argv[optind]);
-    if (!listen_arg || !cert || !key)
+    if (!listen_arg || (!psk && (!cert || !key)))
         ex_usage_error("--listen, --cert and --key are required (try --help)");
+    if (!cert != !key)
+        ex_usage_error("--cert and --key go together");
     if (cfg.verify_client && !ca)
         ex_usage_error("--verify-client needs --ca");
     if (cfg.www && cfg.root)
@@ -699,6 +709,8 @@ int main(int argc, char **argv)
     ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
     start_stack(cert, chain, key, ca);
+    if (psk)
+        ex_load_psk(cfg.store, psk);
     if (ticket_keys) {
         MSTATUS st = NKTLS_loadTicketKeys(ticket_keys);
         if (st != OK)

@@ -115,6 +115,8 @@ struct nk_hs {
     int psk_ok;                      /* the PSK was accepted */
     uint8_t psk[NK_MAX_HASH];
     uint8_t psk_len;
+    uint8_t psk_ke;                  /* psk_ke: the PSK alone, no (EC)DHE (§4.2.9) */
+    struct nk_buf psk_id;            /* TLS 1.2 client: the PSK identity chosen (psk: its key) */
 
     /* TLS 1.2 (handshake/tls12_*.c): the master secret lives in `secret`,
      * each side's share of the key block in keys12 (client, server) from the

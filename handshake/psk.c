@@ -4,20 +4,22 @@
 #include <stdlib.h>
 #include "handshake/psk.h"
 #include "handshake/early.h"
+#include "nktls.h"
 
-enum { PSK_DHE_KE = 1 };
+enum { PSK_KE = 0, PSK_DHE_KE = 1 };
 
-/* binder = HMAC(finished_key(Derive-Secret(early_secret, "res binder", "")),
- *               Transcript-Hash(Truncate(ClientHello)))  (§4.2.11.2) */
-static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, const uint8_t *psk, size_t psk_len,
-                      const uint8_t *truncated, size_t tlen, uint8_t *out)
+/* binder = HMAC(finished_key(Derive-Secret(early_secret, label, "")),
+ *               Transcript-Hash(Truncate(ClientHello)))  (§4.2.11.2), where
+ * §7.1's label is "ext binder" for an external PSK, "res binder" for a ticket's. */
+static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, int external, const uint8_t *psk,
+                      size_t psk_len, const uint8_t *truncated, size_t tlen, uint8_t *out)
 {
     static const uint8_t zero[NK_MAX_HASH];
     uint8_t early[NK_MAX_HASH], key[NK_MAX_HASH], th[NK_MAX_HASH];
     size_t hl = nk_hash_len(h);
     MSTATUS st = nk_hkdf_extract(h, zero, hl, psk, psk_len, early);
     if (st == OK)
-        st = nk_ks_derive_secret(h, early, "res binder", NULL, key);
+        st = nk_ks_derive_secret(h, early, external ? "ext binder" : "res binder", NULL, key);
     if (st == OK)
         st = nk_transcript_hash_extra(tr, h, truncated, tlen, th);
     if (st == OK)
@@ -135,13 +137,16 @@ void nk_psk_client_write(struct nk_tls *c, struct nk_wr *w)
     nk_wr_u16(w, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     nk_wr_u16(w, 2);
     nk_wr_u8(w, 1);
-    nk_wr_u8(w, PSK_DHE_KE);
+    nk_wr_u8(w, nk_psk_ext_client_ke_only(c) ? PSK_KE : PSK_DHE_KE);
     if (!p)
         return;
     /* §4.2.11: pre_shared_key is the last extension; the binder is filled in
      * once the rest of the message is final (nk_psk_client_bind). */
-    size_t hl = p->psk_len;
+    size_t hl = nk_hash_len(nk_suite_by_id(p->suite)->hash);   /* the binder's length */
     uint32_t age_ms = (uint32_t)(((uint64_t)(c->now / 1000) - p->received) * 1000u) + p->age_add;
+    if (p->external)   /* §4.2.11: "For identities established externally, an
+                        * obfuscated_ticket_age of 0 SHOULD be used" */
+        age_ms = 0;
     nk_wr_u16(w, NK_EXT_PRE_SHARED_KEY);
     size_t ext = nk_wr_open(w, 2), ids = nk_wr_open(w, 2);
     nk_wr_u16(w, p->ticket_len);
@@ -163,10 +168,10 @@ MSTATUS nk_psk_client_bind(struct nk_tls *c)
     struct nk_buf *m = &hs->msg;
     if (!p)
         return OK;
-    size_t hl = p->psk_len, tail = 2 + 1 + hl;   /* the binders list */
+    size_t hl = nk_hash_len(nk_suite_by_id(p->suite)->hash), tail = 2 + 1 + hl;   /* the binders list */
     NK_CHECK(m->len > 4 + tail, ERR_SSL_INTERNAL);
     nk_store24(m->p + 1, (uint32_t)(m->len - 4));
-    return binder(&hs->tr, nk_suite_by_id(p->suite)->hash, p->psk, p->psk_len, m->p, m->len - tail,
+    return binder(&hs->tr, nk_suite_by_id(p->suite)->hash, p->external, p->psk, p->psk_len, m->p, m->len - tail,
                   m->p + m->len - hl);
 }
 
@@ -189,18 +194,19 @@ MSTATUS nk_psk_client_accepted(struct nk_tls *c, const struct nk_ext *x)
 
 /* ---- server ---- */
 
-/* §4.2.9: does the client's psk_key_exchange_modes list psk_dhe_ke? A
+/* §4.2.9: which modes does the client's psk_key_exchange_modes list? A
  * malformed list is decode_error. */
-static MSTATUS modes_allow_dhe(const struct nk_ext *x, int *dhe)
+static MSTATUS read_modes(const struct nk_ext *x, int *ke, int *dhe)
 {
     struct nk_rd r = x->data, list;
-    *dhe = 0;
+    *ke = *dhe = 0;
     NK_TRY(nk_rd_vec8(&r, &list, 1, 255));
     NK_TRY(nk_rd_done(&r));
     while (nk_rd_left(&list)) {
         uint8_t m;
         NK_TRY(nk_rd_u8(&list, &m));
         *dhe |= m == PSK_DHE_KE;
+        *ke |= m == PSK_KE;
     }
     return OK;
 }
@@ -227,8 +233,9 @@ static MSTATUS read_offer(const struct nk_ext *x, struct nk_rd *ids, struct nk_r
     return OK;
 }
 
-/* Is this ticket usable on this connection? Same hash as our suite, and bound
- * to what this connection would authenticate (handshake/ticket.c). */
+/* Is this ticket usable on this connection? Same hash as our suite, within
+ * its lifetime (limits.ticket_lifetime, §4.6.1), and bound to what this
+ * connection would authenticate (handshake/ticket.c). */
 static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, int *fits)
 {
     uint8_t binding[NK_TICKET_BINDING];
@@ -236,8 +243,40 @@ static MSTATUS ticket_fits(struct nk_tls *c, const struct nk_ticket_state *t, in
     *fits = 0;
     if (!s || s->hash != c->suite->hash)
         return OK;
+    if (!nk_ticket_current(t, (time_t)(c->now / 1000), c->cfg->limits.ticket_lifetime))
+        return OK;
     NK_TRY(nk_ticket_binding(c, binding));
     *fits = nk_ct_equal(binding, t->binding, sizeof binding);
+    return OK;
+}
+
+/* The key for the first identity the client offered: one of our tickets (or,
+ * keeping sessions in the application's store, one of its identities: taken
+ * out of it, handshake/ticket_store.c) that fits this connection (its chain
+ * then goes to t), else an external PSK the
+ * application knows under that identity, taken under a SHA-256 suite only
+ * (§4.2.11, handshake/psk_ext.c). *found 0: none; a full handshake. */
+static MSTATUS find_key(struct nk_tls *c, const struct nk_rd *id, struct nk_ticket_state *t, int *found,
+                        int *external)
+{
+    int fits = 0;
+    *found = *external = 0;
+    MSTATUS st = nk_ticket_store_on(c) ? nk_ticket_store_take(c, id->p, nk_rd_left(id), t)
+                                       : nk_ticket_open(id->p, nk_rd_left(id), (time_t)(c->now / 1000), t);
+    if (st == ERR_MEM_ALLOC_FAIL)
+        return st;
+    if (st == OK)
+        NK_TRY(ticket_fits(c, t, &fits));
+    if (st == OK && fits) {
+        *found = 1;
+        return OK;
+    }
+    nk_ticket_state_clear(t);
+    size_t len = 0;
+    if (c->suite->hash == NK_SHA256 && nk_psk_ext_server_lookup(c, id->p, nk_rd_left(id), t->psk, &len)) {
+        t->psk_len = (uint8_t)len;
+        *found = *external = 1;
+    }
     return OK;
 }
 
@@ -248,11 +287,11 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
     const struct nk_ext *x = nk_ext_find(exts, n, NK_EXT_PRE_SHARED_KEY);
     const struct nk_ext *modes = nk_ext_find(exts, n, NK_EXT_PSK_KEY_EXCHANGE_MODES);
     struct nk_rd ids, binders, id, bind;
-    int dhe = 0, fits = 0;
-    hs->psk_ok = 0;
+    int ke = 0, dhe = 0, found = 0, external = 0;
+    hs->psk_ok = hs->psk_ke = 0;
     /* Tickets only for a client that can use them (§4.2.9: we take psk_dhe_ke). */
     if (modes)
-        NK_TRY(modes_allow_dhe(modes, &dhe));
+        NK_TRY(read_modes(modes, &ke, &dhe));
     c->tickets_ok = dhe;
     if (!x)
         return OK;
@@ -260,7 +299,9 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
      * extension, servers MUST abort the handshake." */
     NK_CHECK(modes, ERR_SSL_MISSING_EXTENSION);
     NK_TRY(read_offer(x, &ids, &binders));
-    if (!dhe)
+    /* psk_ke (no (EC)DHE) only where the application allows it; else psk_dhe_ke. */
+    int use_ke = ke && (c->flags & NKTLS_FLAG_PSK_KE);
+    if (!use_ke && !dhe)
         return OK;
     /* The truncated ClientHello ends where the binders list begins. */
     size_t tlen = (size_t)(binders.p - 2 - raw);
@@ -269,21 +310,20 @@ MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t 
     NK_TRY(nk_rd_u32(&ids, &obfuscated_age));
     NK_TRY(nk_rd_vec8(&binders, &bind, 32, 255));
     struct nk_ticket_state t;
-    MSTATUS st = nk_ticket_open(id.p, nk_rd_left(&id), (time_t)(c->now / 1000), &t);
-    if (st == ERR_MEM_ALLOC_FAIL)
-        return st;
-    if (st == OK)
-        st = ticket_fits(c, &t, &fits);
-    if (st < 0 || !fits) {
+    memset(&t, 0, sizeof t);
+    MSTATUS st = find_key(c, &id, &t, &found, &external);
+    if (st < 0 || !found) {
         nk_ticket_state_clear(&t);
-        return st == ERR_MEM_ALLOC_FAIL ? st : OK;   /* not resumable here: a full handshake */
+        return st;   /* not resumable here: a full handshake */
     }
     uint8_t expect[NK_MAX_HASH];
-    st = binder(&hs->tr, c->suite->hash, t.psk, t.psk_len, raw, tlen, expect);
-    if (st == OK && (nk_rd_left(&bind) != t.psk_len || !nk_ct_equal(expect, bind.p, t.psk_len)))
+    size_t hl = nk_hash_len(c->suite->hash);
+    st = binder(&hs->tr, c->suite->hash, external, t.psk, t.psk_len, raw, tlen, expect);
+    if (st == OK && (nk_rd_left(&bind) != hl || !nk_ct_equal(expect, bind.p, hl)))
         st = ERR_SSL_BAD_BINDER;   /* §4.2.11: abort; §6.2: decrypt_error */
     if (st == OK) {
         hs->psk_ok = 1;
+        hs->psk_ke = (uint8_t)use_ke;
         hs->psk_len = t.psk_len;
         memcpy(hs->psk, t.psk, t.psk_len);
         /* The resumed session authenticated the client as the original did. */

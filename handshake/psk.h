@@ -12,9 +12,10 @@ struct tls13PSK {
     uint8_t psk_len;
     uint32_t age_add, lifetime;
     uint64_t received;        /* seconds since the epoch */
-    uint8_t *ticket;
+    uint8_t *ticket;          /* a resumption ticket, or an external PSK's identity */
     uint16_t ticket_len;
     uint32_t max_early;       /* the ticket's max_early_data_size (§4.6.1; 0: no 0-RTT) */
+    uint8_t external;         /* an external PSK (handshake/psk_ext.c): "ext binder", age 0 */
 };
 
 #define NK_TICKET_BINDING 32
@@ -53,6 +54,26 @@ MSTATUS nk_ticket_seal(const struct nk_tls *c, const uint8_t *secret, size_t len
  * nk_ticket_state_clear. */
 MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_ticket_state *out) NK_MUST;
 void nk_ticket_state_clear(struct nk_ticket_state *t);
+/* The ticket's contents in the clear (what is sealed, or what a server store
+ * keeps), and back; whether a ticket issued then is still within its lifetime. */
+MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                            const uint8_t *binding, struct nk_buf *b) NK_MUST;
+MSTATUS nk_ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out) NK_MUST;
+int nk_ticket_current(const struct nk_ticket_state *t, time_t now, uint32_t lifetime);
+
+/* ticket_store.c: a server that keeps its TLS 1.3 sessions through the
+ * application's callbacks (SSL_setServerSavePSKCallback, ...Lookup...,
+ * ...Delete...) instead of sealing them into the tickets. */
+int nk_ticket_store_on(const struct nk_tls *c);
+/* Save this session under a fresh identity, written onto w as the ticket;
+ * *refused when the save callback refused it (no ticket is sent). */
+MSTATUS nk_ticket_store_save(struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                             const uint8_t *binding, struct nk_wr *w, int *refused) NK_MUST;
+/* The session saved under this identity, taken out of the store (deleted:
+ * each is used once); ERR_SSL_HANDSHAKE_FAILURE when the store has none
+ * or it has expired (a full handshake follows). */
+MSTATUS nk_ticket_store_take(struct nk_tls *c, const uint8_t *id, size_t id_len,
+                             struct nk_ticket_state *out) NK_MUST;
 /* What a ticket is bound to on this connection: the store and its trust, the
  * client-authentication policy, the server name and the ALPN protocol. */
 MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]) NK_MUST;
@@ -74,5 +95,21 @@ MSTATUS nk_psk_client_accepted(struct nk_tls *c, const struct nk_ext *x) NK_MUST
  * handshake for a ticket it cannot use, only for a wrong binder. */
 MSTATUS nk_psk_server_check(struct nk_tls *c, const struct nk_ext *exts, size_t n, const uint8_t *raw,
                             size_t raw_len) NK_MUST;
+
+/* psk_ext.c: external PSKs (RFC 8446 §2.2, §4.2.11), TLS 1.3 */
+/* A client that loaded no ticket offers the application's external PSK:
+ * sslSettings.funcPtrChoosePSK's, else the first of its store's
+ * (CERT_STORE_addIdentityPSK). */
+MSTATUS nk_psk_ext_client_load(struct nk_tls *c) NK_MUST;
+/* A client offering only psk_ke (NKTLS_FLAG_PSK_KE with an external PSK):
+ * its ClientHello carries no key share. */
+int nk_psk_ext_client_ke_only(const struct nk_tls *c);
+/* A server: the key of an identity the client offered, from
+ * sslSettings.funcPtrLookupPSK, else from the server's store. 0: unknown. */
+int nk_psk_ext_server_lookup(struct nk_tls *c, const uint8_t *id, size_t id_len, uint8_t psk[NK_MAX_HASH],
+                             size_t *psk_len);
+/* A server: may this ClientHello be answered with psk_ke, without (EC)DHE?
+ * (NKTLS_FLAG_PSK_KE set, and the client offers a PSK and lists psk_ke.) */
+int nk_psk_ext_server_ke_possible(const struct nk_tls *c, const struct nk_ext *exts, size_t n);
 
 #endif

@@ -18,7 +18,10 @@
 #include "handshake/ticket_keys.h"
 #include "nktls.h"
 
-#define TICKET_LIFETIME 7200          /* seconds; §4.6.1 allows up to 7 days */
+/* Seconds: no ticket opens after 7 days (§4.6.1's most); TLS 1.3's are
+ * refused earlier, after limits.ticket_lifetime (handshake/psk.c), and TLS
+ * 1.2's after limits.session_lifetime (handshake/tls12_ticket.c). */
+#define TICKET_LIFETIME_MAX 604800
 #define TICKET_KEY_NAME NK_TICKET_KEY_NAME
 #define TICKET_OVERHEAD (TICKET_KEY_NAME + NK_AEAD_IV + NK_AEAD_TAG)
 
@@ -117,8 +120,8 @@ MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING]
  * binding(32) | client chain<0..2^16-1> | max_early_data_size(4). A TLS 1.2 ticket (RFC 5077) has the
  * same form: a TLS 1.2 suite (the ids do not collide), age_add 0, the master
  * secret for the PSK. */
-static MSTATUS ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
-                                const uint8_t *binding, struct nk_buf *b)
+MSTATUS nk_ticket_plaintext(const struct nk_tls *c, const uint8_t *psk, size_t hl, uint32_t age_add,
+                            const uint8_t *binding, struct nk_buf *b)
 {
     struct nk_wr w;
     uint64_t now = (uint64_t)(c->now / 1000);   /* the ticket keeps seconds */
@@ -144,7 +147,7 @@ static MSTATUS seal_ticket(const struct nk_tls *c, const uint8_t *psk, size_t ps
     struct nk_ticket_key k;
     struct nk_buf plain = { 0 };
     uint8_t *out;
-    MSTATUS st = ticket_plaintext(c, psk, psk_len, age_add, binding, &plain);
+    MSTATUS st = nk_ticket_plaintext(c, psk, psk_len, age_add, binding, &plain);
     if (st == OK)
         st = nk_ticket_key_seal(c->now / 1000, &k);
     if (st == OK)
@@ -196,12 +199,15 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     nk_wr_init(&w, &b);
     nk_wr_u8(&w, NK_HS_NEW_SESSION_TICKET);
     size_t len = nk_wr_open(&w, 3);
-    nk_wr_u32(&w, TICKET_LIFETIME);
+    nk_wr_u32(&w, c->cfg->limits.ticket_lifetime);
     nk_wr_u32(&w, age_add);
     nk_wr_u8(&w, 1);
     nk_wr_u8(&w, nonce);
     size_t t = nk_wr_open(&w, 2);
-    MSTATUS st = seal_ticket(c, psk, nk_hash_len(c->suite->hash), age_add, binding, rnd + 4, &w);
+    int refused = 0;   /* a server keeping its sessions: the store's identity instead */
+    MSTATUS st = nk_ticket_store_on(c)
+                 ? nk_ticket_store_save(c, psk, nk_hash_len(c->suite->hash), age_add, binding, &w, &refused)
+                 : seal_ticket(c, psk, nk_hash_len(c->suite->hash), age_add, binding, rnd + 4, &w);
     nk_wr_close(&w, t, 2);
     nk_early_ticket_exts(c, &w);   /* early_data when 0-RTT is allowed (§4.6.1) */
     nk_wr_close(&w, len, 3);
@@ -209,10 +215,16 @@ MSTATUS nk_ticket_send(struct nk_tls *c, uint8_t nonce, const uint8_t *fresh)
     nk_wipe(rnd, sizeof rnd);
     if (st == OK)
         st = nk_wr_status(&w);
-    if (st == OK)
+    if (st == OK && !refused)
         st = nk_send_handshake(c, b.p, b.len);
     nk_buf_free(&b);
     return st;
+}
+
+/* §4.6.1: a ticket is not used past its lifetime. */
+int nk_ticket_current(const struct nk_ticket_state *t, time_t now, uint32_t lifetime)
+{
+    return now >= t->issued && now - t->issued <= (time_t)lifetime;
 }
 
 void nk_ticket_state_clear(struct nk_ticket_state *t)
@@ -221,8 +233,8 @@ void nk_ticket_state_clear(struct nk_ticket_state *t)
     nk_wipe(t, sizeof *t);
 }
 
-/* Reads the opened plaintext (ticket_plaintext's layout) into out. */
-static MSTATUS ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out)
+/* Reads the opened plaintext (nk_ticket_plaintext's layout) into out. */
+MSTATUS nk_ticket_fields(const uint8_t *p, size_t n, struct nk_ticket_state *out)
 {
     struct nk_rd r, psk, chain;
     uint32_t hi, lo;
@@ -273,11 +285,10 @@ MSTATUS nk_ticket_open(const uint8_t *ticket, size_t len, time_t now, struct nk_
     if (st == OK)   /* the key name is the additional data */
         st = nk_aead_open(&a, iv, name, TICKET_KEY_NAME, buf, clen);
     if (st == OK)
-        st = ticket_fields(buf, clen - NK_AEAD_TAG, out);
+        st = nk_ticket_fields(buf, clen - NK_AEAD_TAG, out);
     nk_wipe(buf, clen);
     free(buf);
-    /* §4.6.1: a ticket is not used past its lifetime. */
-    if (st == OK && !(now >= out->issued && now - out->issued <= TICKET_LIFETIME))
+    if (st == OK && !nk_ticket_current(out, now, TICKET_LIFETIME_MAX))
         st = ERR_SSL_HANDSHAKE_FAILURE;
     if (st < 0) {
         nk_ticket_state_clear(out);

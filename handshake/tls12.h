@@ -76,6 +76,19 @@ MSTATUS nk_tls12_kx_server_params(struct nk_tls *c, struct nk_buf *params) NK_MU
 MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pms, size_t *pms_len) NK_MUST;
 MSTATUS nk_tls12_kx_client_params(struct nk_tls *c, struct nk_rd *b, struct nk_rd *peer) NK_MUST;
 MSTATUS nk_tls12_kx_client_secret(struct nk_tls *c, struct nk_rd peer) NK_MUST;
+/* PSK suites (handshake/tls12_psk.c). Server: whether a PSK can be looked
+ * up at all; our ServerKeyExchange (omitted for plain PSK without a hint);
+ * the ClientKeyExchange read, the PSK found (ERR_SSL_UNKNOWN_PSK_IDENTITY:
+ * unknown_psk_identity) and the keys derived. Client: the
+ * ServerKeyExchange's handler; the identity and key chosen by the
+ * ServerHelloDone (ERR_SSL_NO_PSK: none); the ClientKeyExchange; the keys. */
+int nk_tls12_psk_server_has(const struct nk_tls *c);
+MSTATUS nk_tls12_psk_send_ske(struct nk_tls *c) NK_MUST;
+MSTATUS nk_tls12_psk_server_derive(struct nk_tls *c, struct nk_rd *b) NK_MUST;
+MSTATUS nk_tls12_psk_on_ske(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
+MSTATUS nk_tls12_psk_client_ready(struct nk_tls *c) NK_MUST;
+void nk_tls12_psk_write_cke(struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_tls12_psk_client_derive(struct nk_tls *c) NK_MUST;
 /* Client, RSA key transport (no ServerKeyExchange): the premaster secret into
  * hs->pms and its encryption to the server's key as our public value. */
 MSTATUS nk_tls12_kx_client_rsa(struct nk_tls *c) NK_MUST;

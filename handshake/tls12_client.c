@@ -48,8 +48,11 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     c->proto = NK_PROTO_TLS12_CLIENT;
     MSTATUS st = nk_tls12_client_resume(c, sid, e, ne);   /* NK_HS_ALT: resumed */
-    /* RFC 5246 §7.4.2: an anonymous server sends no Certificate. */
-    return st == OK && c->suite->auth == NK_AUTH_ANON ? NK_HS_ALT2 : st;
+    /* RFC 5246 §7.4.2: an anonymous server sends no Certificate; RFC 4279
+     * §2: nor does a PSK suite's (a ServerKeyExchange, or for plain PSK
+     * without a hint the ServerHelloDone, comes next). */
+    int no_cert = c->suite->auth == NK_AUTH_ANON || c->suite->auth == NK_AUTH_PSK;
+    return st == OK && no_cert ? NK_HS_ALT2 : st;
 }
 
 /* The suite's authentication matches the server's key. */
@@ -78,6 +81,8 @@ static MSTATUS on_server_key_exchange(struct nk_tls *c, struct nk_rd *b, const u
     struct nk_rd peer, sig;
     /* RFC 5246 §7.4.3: not sent for RSA key transport. */
     NK_CHECK(c->suite->kx != NK_KX_RSA, ERR_SSL_UNEXPECTED_MESSAGE);
+    if (c->suite->auth == NK_AUTH_PSK)
+        return nk_tls12_psk_on_ske(c, b, raw, n);
     NK_TRY(nk_tls12_kx_client_params(c, b, &peer));   /* a curve or FFDHE group we offered */
     size_t plen = (size_t)(b->p - params);
     NK_CHECK(plen <= NK_TLS12_SKE_PARAMS, ERR_SSL_ILLEGAL_PARAMETER);
@@ -113,16 +118,23 @@ static MSTATUS on_server_hello_done(struct nk_tls *c, struct nk_rd *b, const uin
     NK_TRY(nk_tls12_ocsp_settle(c));   /* an agreed OCSP status that never came */
     /* Straight after the Certificate only for RSA key transport; every other
      * key exchange had its ServerKeyExchange (which left the premaster). */
-    NK_CHECK((c->suite->kx == NK_KX_RSA) == (hs->pms_len == 0), ERR_SSL_UNEXPECTED_MESSAGE);
+    int psk = c->suite->auth == NK_AUTH_PSK;
+    if (psk)
+        NK_TRY(nk_tls12_psk_client_ready(c));
+    else
+        NK_CHECK((c->suite->kx == NK_KX_RSA) == (hs->pms_len == 0), ERR_SSL_UNEXPECTED_MESSAGE);
     if (c->suite->kx == NK_KX_RSA)
         NK_TRY(nk_tls12_kx_client_rsa(c));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(nk_tls12_send_client_certificate(c));
     struct nk_wr w;
     nk_hs_begin(c, &w, NK_HS_CLIENT_KEY_EXCHANGE);
-    nk_tls12_kx_write_client_public(c, &w);
+    if (psk)
+        nk_tls12_psk_write_cke(c, &w);
+    else
+        nk_tls12_kx_write_client_public(c, &w);
     NK_TRY(nk_hs_finish(c, &w));
-    MSTATUS st = nk_tls12_derive(c, hs->pms, hs->pms_len);
+    MSTATUS st = psk ? nk_tls12_psk_client_derive(c) : nk_tls12_derive(c, hs->pms, hs->pms_len);
     nk_wipe(hs->pms, sizeof hs->pms);
     NK_TRY(st);
     NK_TRY(nk_tls12_send_cert_verify(c));
@@ -155,7 +167,7 @@ static MSTATUS ignore_hello_request(struct nk_tls *c, struct nk_rd *b, const uin
 static const struct nk_step client12[] = {
     /* state             content type              message                     handler                 next */
     { ST_C_WAIT_SH,      NK_CT_HANDSHAKE,          NK_HS_SERVER_HELLO,         nk_reneg_on_server_hello, ST_C12_WAIT_CERT, ST_C12R_WAIT_CCS,
-      .alt2 = ST_C12_WAIT_SKE /* an anonymous suite */ },
+      .alt2 = ST_C12_WAIT_SKE /* an anonymous or PSK suite: no Certificate */ },
     { ST_C12_WAIT_CERT,  NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE,          nk_tls12_on_certificate, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_CERTIFICATE_STATUS,   nk_tls12_on_cert_status, ST_C12_WAIT_SKE },
     { ST_C12_WAIT_SKE,   NK_CT_HANDSHAKE,          NK_HS_SERVER_KEY_EXCHANGE,  on_server_key_exchange, ST_C12_WAIT_SHD },

@@ -82,8 +82,9 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
 
 /* Our most preferred suite the client offers whose authentication our key
  * can make (ECDSA for an EC key, RSA for an RSA one) and whose key exchange
- * has a group (kx_ok: bits 1 << enum nk_kx); else an anonymous one, both
- * ends having enabled it (tls12_anon.c). */
+ * has a group (kx_ok: bits 1 << enum nk_kx); else a PSK suite when we have
+ * PSKs (tls12_psk.c); else an anonymous one, both ends having enabled it
+ * (tls12_anon.c). */
 static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, unsigned kx_ok)
 {
     enum nk_key_type kt = c->hs->identity ? c->hs->identity->type : NK_KEY_NONE;
@@ -104,6 +105,8 @@ static MSTATUS pick_suite(struct nk_tls *c, const struct nk_client_hello *ch, un
             auth = -1;   /* no suite our certificate can authenticate */
     }
     c->suite = auth < 0 ? NULL : nk_tls_pick_suite(c, ch->suites, 3, (uint8_t)auth, kx_ok);
+    if (!c->suite && nk_tls12_psk_server_has(c))   /* a pre-shared key (tls12_psk.c) */
+        c->suite = nk_tls_pick_suite(c, ch->suites, 3, NK_AUTH_PSK, kx_ok | 1u << NK_KX_PSK);
     if (!c->suite)
         c->suite = nk_tls12_anon_pick(c, ch->suites, kx_ok);
     return c->suite ? OK : ERR_SSL_NO_CIPHER_MATCH;
@@ -271,20 +274,24 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
     size_t n_ours = nk_tls12_sigs(c, NK_SIGS_SIGNING, ours);
     hs->identity = nk_store_pick_identity12(c->store, c->server_name, hs->peer_sigs, hs->n_peer_sigs, ours,
                                             n_ours, &hs->sig_scheme);
-    NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON), ERR_SSL_NO_IDENTITY);
+    NK_CHECK(hs->identity || nk_tls12_auth_enabled(c, NK_AUTH_ANON) || nk_tls12_psk_server_has(c),
+             ERR_SSL_NO_IDENTITY);
     NK_TRY(choose_suite_and_group(c, ch));
     NK_TRY(nk_tls12_ocsp_choose(c, ch));
     hs->hash = c->suite->hash;
-    int want_cert = nk_tls12_wants_client_cert(c);
+    int psk = c->suite->auth == NK_AUTH_PSK;
+    int want_cert = !psk && nk_tls12_wants_client_cert(c);
     hs->tr.keep = want_cert;   /* the client's CertificateVerify signs the messages */
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(send_server_hello(c, ch));
-    if (c->suite->auth != NK_AUTH_ANON) {   /* RFC 5246 §7.4.2: none for anonymous suites */
+    if (!psk && c->suite->auth != NK_AUTH_ANON) {   /* RFC 5246 §7.4.2: none for anonymous suites */
         NK_TRY(nk_tls12_send_certificate(c, hs->identity));
         NK_TRY(nk_tls12_send_cert_status(c));   /* RFC 6066 §8: right after the Certificate */
     }
-    if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
+    if (psk)   /* RFC 4279 §2: no Certificate; the hint and any (EC)DHE parameters */
+        NK_TRY(nk_tls12_psk_send_ske(c));
+    else if (c->suite->kx != NK_KX_RSA)   /* RFC 5246 §7.4.3: none for RSA key transport */
         NK_TRY(send_server_key_exchange(c));
     if (want_cert)
         NK_TRY(nk_tls12_send_certificate_request(c));
@@ -293,12 +300,17 @@ static MSTATUS client_hello12(struct nk_tls *c, const struct nk_client_hello *ch
 }
 
 /* RFC 8422 §5.7 ClientECDiffieHellmanPublic or RFC 5246 §7.4.7.2
- * ClientDiffieHellmanPublic (tls12_kx.c). */
+ * ClientDiffieHellmanPublic (tls12_kx.c); for a PSK suite, the identity
+ * first (tls12_psk.c). */
 static MSTATUS on_client_key_exchange(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
     uint8_t pms[NK_MAX_KEX_SECRET];
     size_t pms_len;
+    if (c->suite->auth == NK_AUTH_PSK) {   /* the identity, then as the suite says */
+        NK_TRY(nk_transcript_add(&hs->tr, raw, n));
+        return nk_tls12_psk_server_derive(c, b);
+    }
     NK_TRY(nk_tls12_kx_server_secret(c, b, pms, &pms_len));
     MSTATUS st = nk_transcript_add(&hs->tr, raw, n);
     if (st == OK)

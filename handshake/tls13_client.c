@@ -54,9 +54,15 @@ static void write_vec16_ext(struct nk_hs *hs, struct nk_wr *w, uint16_t type, co
 /* One KeyShareEntry. §4.1.2: the second ClientHello changes only what the
  * HelloRetryRequest asked for: the same share again unless it named another
  * group (on_hello_retry drops the key then). */
-static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w)
+static MSTATUS write_key_share(struct nk_hs *hs, struct nk_wr *w, int none)
 {
     size_t pos, sub, ke;
+    if (none) {   /* psk_ke alone (NKTLS_FLAG_PSK_KE): §4.2.8 allows no shares */
+        ext_begin(hs, w, NK_EXT_KEY_SHARE, &pos);
+        nk_wr_u16(w, 0);
+        nk_wr_close(w, pos, 2);
+        return OK;
+    }
     if (!hs->kex_priv) {
         size_t pub_len;
         NK_TRY(nk_kex_keygen(hs->kex_group, &hs->kex_priv, hs->kex_pub, &pub_len));
@@ -105,7 +111,7 @@ static MSTATUS write_client_exts(struct nk_tls *c, struct nk_wr *w)
     mark_sent(hs, NK_EXT_SIGNATURE_ALGORITHMS_CERT);
     nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS_CERT, nk_sig_schemes_cert,
                           nk_sig_scheme_cert_count);
-    NK_TRY(write_key_share(hs, w));
+    NK_TRY(write_key_share(hs, w, nk_psk_ext_client_ke_only(c)));
     if (c->alpn_offer_len)
         write_vec16_ext(hs, w, NK_EXT_ALPN, c->alpn_offer, c->alpn_offer_len);
     ext_begin(hs, w, NK_EXT_RECORD_SIZE_LIMIT, &pos);   /* RFC 8449 §4 */
@@ -188,8 +194,10 @@ static MSTATUS client_start(struct nk_tls *c)
     hs->session_id_len = 32;
     NK_TRY(nk_tls12_client_load(c));   /* a TLS 1.2 session to resume: its id */
     hs->kex_group = c->groups[0];
-    if (c->max_minor >= 4)   /* tickets are TLS 1.3's */
+    if (c->max_minor >= 4) {   /* tickets are TLS 1.3's, and so are external PSKs here */
         NK_TRY(nk_psk_client_load(c));
+        NK_TRY(nk_psk_ext_client_load(c));
+    }
     return send_client_hello(c);
 }
 
@@ -224,6 +232,9 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     /* §4.1.4: a second HelloRetryRequest is unexpected_message. */
     NK_CHECK(!hs->hrr, ERR_SSL_UNEXPECTED_MESSAGE);
     hs->hrr = 1;
+    /* A server asking for a share wants (EC)DHE, which a psk_ke-only client
+     * (NKTLS_FLAG_PSK_KE) does not offer. */
+    NK_CHECK(!nk_psk_ext_client_ke_only(c), ERR_SSL_HANDSHAKE_FAILURE);
     const struct nk_ext *ks = nk_ext_find(e, n, NK_EXT_KEY_SHARE);
     const struct nk_ext *ck = nk_ext_find(e, n, NK_EXT_COOKIE);
     int changed = 0;
@@ -299,6 +310,23 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
     return nk_tls12_on_server_hello(c, version, sid, suite, comp, e, ne, raw, n);
 }
 
+/* The server's KeyShareEntry and the (EC)DHE secret it gives. */
+static MSTATUS read_server_share(struct nk_tls *c, const struct nk_ext *ks, uint8_t *dhe, size_t *dhe_len)
+{
+    struct nk_hs *hs = c->hs;
+    uint16_t group;
+    NK_CHECK(ks, ERR_SSL_MISSING_EXTENSION);
+    struct nk_rd r = ks->data, share;
+    NK_TRY(nk_rd_u16(&r, &group));
+    NK_TRY(nk_rd_vec16(&r, &share, 1, 0xffff));
+    NK_TRY(nk_rd_done(&r));
+    /* §4.2.8: the server's share MUST be in the group of our share. */
+    NK_CHECK(hs->kex_priv && group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
+    NK_TRY(nk_kex_derive(group, hs->kex_priv, share.p, nk_rd_left(&share), dhe, dhe_len));
+    c->group = group;
+    return OK;
+}
+
 static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
@@ -343,25 +371,20 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_TRY(nk_version_tell(c, 4, c->max_minor, OK));
 
     const struct nk_ext *ks = nk_ext_find(e, ne, NK_EXT_KEY_SHARE);
-    NK_CHECK(ks, ERR_SSL_MISSING_EXTENSION);
-    uint16_t group;
-    struct nk_rd r = ks->data, share;
-    NK_TRY(nk_rd_u16(&r, &group));
-    NK_TRY(nk_rd_vec16(&r, &share, 1, 0xffff));
-    NK_TRY(nk_rd_done(&r));
-    /* §4.2.8: the server's share MUST be in the group of our share. */
-    NK_CHECK(group == hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
     uint8_t dhe[NK_MAX_KEX_SECRET];
-    size_t dhe_len;
-    NK_TRY(nk_kex_derive(group, hs->kex_priv, share.p, nk_rd_left(&share), dhe, &dhe_len));
-    c->group = group;
+    size_t dhe_len = 0;
+    if (ks || !nk_psk_ext_client_ke_only(c))
+        NK_TRY(read_server_share(c, ks, dhe, &dhe_len));
     const struct nk_ext *psk = nk_ext_find(e, ne, NK_EXT_PRE_SHARED_KEY);
     if (psk)
         NK_TRY(nk_psk_client_accepted(c, psk));
+    /* §4.2.8: without a key_share only psk_ke, which needs the PSK accepted. */
+    NK_CHECK(ks || hs->psk_ok, ERR_SSL_MISSING_EXTENSION);
+    hs->psk_ke = !ks;
     NK_TRY(nk_transcript_set_hash(&hs->tr, hs->hash));
     NK_TRY(nk_transcript_add(&hs->tr, raw, n));
     NK_TRY(nk_ks_early(hs, hs->psk_ok ? hs->psk : NULL, hs->psk_len));
-    MSTATUS st = nk_ks_handshake(c, dhe, dhe_len);
+    MSTATUS st = nk_ks_handshake(c, ks ? dhe : NULL, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
     NK_TRY(nk_rec_install(c->rd, c->suite, hs->s_hs, 0));

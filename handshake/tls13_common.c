@@ -41,6 +41,7 @@ void nk_hs_free(struct nk_tls *c)
     nk_buf_free(&hs->msg);
     nk_buf_free(&hs->ocsp_resp);
     nk_buf_free(&hs->ticket);
+    nk_buf_free(&hs->psk_id);
     nk_psk_free(hs->offer);
     nk_wipe(hs, sizeof *hs);
     free(hs);

@@ -222,13 +222,16 @@ static MSTATUS server_hello_and_keys(struct nk_tls *c, struct offer *o)
     struct nk_hs *hs = c->hs;
     struct nk_wr w;
     uint8_t pub[NK_MAX_KEX_PUB], dhe[NK_MAX_KEX_SECRET];
-    size_t pub_len, dhe_len;
-    EVP_PKEY *priv = NULL;
-    NK_TRY(nk_kex_keygen(o->share_group, &priv, pub, &pub_len));
-    MSTATUS st = nk_kex_derive(o->share_group, priv, o->share, o->share_len, dhe, &dhe_len);
-    EVP_PKEY_free(priv);
-    NK_TRY(st);
-    c->group = o->share_group;
+    size_t pub_len = 0, dhe_len = 0;
+    MSTATUS st = OK;
+    if (!hs->psk_ke) {   /* §4.2.9: psk_ke has no key_share and no (EC)DHE */
+        EVP_PKEY *priv = NULL;
+        NK_TRY(nk_kex_keygen(o->share_group, &priv, pub, &pub_len));
+        st = nk_kex_derive(o->share_group, priv, o->share, o->share_len, dhe, &dhe_len);
+        EVP_PKEY_free(priv);
+        NK_TRY(st);
+        c->group = o->share_group;
+    }
     /* One draw for the random and the first ticket's bytes: each call into
      * the generator costs about a microsecond, whatever its length. */
     uint8_t rnd[32 + NK_TICKET_RND];
@@ -239,13 +242,15 @@ static MSTATUS server_hello_and_keys(struct nk_tls *c, struct offer *o)
     write_hello_head(c, &w, hs->server_random);
     size_t exts = nk_wr_open(&w, 2);
     write_supported_version(&w);
-    nk_wr_u16(&w, NK_EXT_KEY_SHARE);
-    size_t ks = nk_wr_open(&w, 2);
-    nk_wr_u16(&w, c->group);
-    size_t ke = nk_wr_open(&w, 2);
-    nk_wr_bytes(&w, pub, pub_len);
-    nk_wr_close(&w, ke, 2);
-    nk_wr_close(&w, ks, 2);
+    if (!hs->psk_ke) {
+        nk_wr_u16(&w, NK_EXT_KEY_SHARE);
+        size_t ks = nk_wr_open(&w, 2);
+        nk_wr_u16(&w, c->group);
+        size_t ke = nk_wr_open(&w, 2);
+        nk_wr_bytes(&w, pub, pub_len);
+        nk_wr_close(&w, ke, 2);
+        nk_wr_close(&w, ks, 2);
+    }
     if (hs->psk_ok) {   /* §4.2.11: selected_identity; we only look at the first */
         nk_wr_u16(&w, NK_EXT_PRE_SHARED_KEY);
         nk_wr_u16(&w, 2);
@@ -256,7 +261,7 @@ static MSTATUS server_hello_and_keys(struct nk_tls *c, struct offer *o)
     if (!hs->hrr)
         NK_TRY(nk_send_ccs(c));
     NK_TRY(nk_ks_early(hs, hs->psk_ok ? hs->psk : NULL, hs->psk_len));
-    st = nk_ks_handshake(c, dhe, dhe_len);
+    st = nk_ks_handshake(c, hs->psk_ke ? NULL : dhe, dhe_len);
     nk_wipe(dhe, sizeof dhe);
     NK_TRY(st);
     NK_TRY(nk_rec_install(c->wr, c->suite, hs->s_hs, 1));
@@ -365,6 +370,9 @@ static MSTATUS server_flight(struct nk_tls *c, struct offer *o, const uint8_t *r
      * The binder covers the transcript before this ClientHello. */
     NK_TRY(nk_hello_choose_alpn(c, o->ch));
     NK_TRY(nk_psk_server_check(c, o->ch->exts, o->ch->n_exts, raw, n));
+    /* A hello with no share came on for psk_ke (client_hello13); without
+     * the PSK there is no key exchange to run. */
+    NK_CHECK(o->share || hs->psk_ke, ERR_SSL_HANDSHAKE_FAILURE);
     if (!hs->psk_ok) {
         hs->identity = nk_store_pick_identity_pref(c->store, c->server_name, hs->peer_sigs,
                                                    hs->n_peer_sigs, c->sig_prefs, &hs->sig_scheme);
@@ -422,7 +430,7 @@ static MSTATUS client_hello13(struct nk_tls *c, const struct nk_client_hello *ch
         hs->early_skip_left = c->cfg->limits.early_data_skip;
         nk_early_server_offered(c);
     }
-    if (!o.share) {
+    if (!o.share && !nk_psk_ext_server_ke_possible(c, ch->exts, ch->n_exts)) {
         NK_TRY(send_hello_retry(c, group, raw, n));
         return NK_HS_ALT2;   /* a second ClientHello comes next */
     }

@@ -204,8 +204,19 @@ MSTATUS NKTLS_setOcspResponse(struct certStore *pStore, const ubyte *pDer, ubyte
  * certificate authorities (by default it lists the subjects of its store's
  * trust points: RFC 8446 §4.2.4 certificate_authorities, RFC 5246 §7.4.4). */
 #define NKTLS_FLAG_NO_CLIENT_CA_NAMES 0x00400000
-/* TRUE when the handshake resumed a session (a TLS 1.3 PSK from a ticket:
- * see SSL_setClientSavePSKCallback / SSL_CLIENT_setRetrievePSKCallback). */
+/* SSL_setSessionFlags, TLS 1.3 PSK handshakes without (EC)DHE (psk_ke, RFC
+ * 8446 §4.2.9), which give up forward secrecy. A client offering an external
+ * PSK (sslSettings.funcPtrChoosePSK or CERT_STORE_addIdentityPSK) lists only
+ * psk_ke and sends no key share: a server that refuses the PSK cannot go on
+ * with certificates. A server takes psk_ke whenever the client lists it and
+ * its PSK is good, even beside a key share. Without the flag only psk_dhe_ke
+ * is offered and taken. SSL_ioctl(SSL_PSK_KEY_EXCHANGE_MODE, SSL_PSK_KE or
+ * SSL_PSK_DHE_KE) sets or clears it. */
+#define NKTLS_FLAG_PSK_KE 0x00800000
+/* TRUE when the handshake was authenticated by a PSK: a TLS 1.3 ticket (a
+ * resumed session) or an external PSK (CERT_STORE_addIdentityPSK,
+ * funcPtrChoosePSK). Tickets: see SSL_setClientSavePSKCallback /
+ * SSL_CLIENT_setRetrievePSKCallback. */
 intBoolean NKTLS_isSessionResumed(sbyte4 connectionInstance);
 /* After a handshake refused for want of a common version
  * (ERR_SSL_UNSUPPORTED_VERSION), a bit n for each protocol 3.n the peer wanted:
@@ -246,7 +257,11 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
  *                        0 turns session ids off: 4096 (0..1048576)
  *   SESSION_LIFETIME     seconds after its full handshake a TLS 1.2 session
  *                        may still be resumed: 3600 (1..86400; RFC 5246 §F.1.4
- *                        suggests at most 24 hours) */
+ *                        suggests at most 24 hours)
+ *   TICKET_LIFETIME      seconds a TLS 1.3 session ticket may be used, as
+ *                        its NewSessionTicket says (the server refuses it
+ *                        after): 7200 (1..604800, RFC 8446 §4.6.1); how many
+ *                        tickets: SSL_ioctl(SSL_SET_NUM_TICKETS) */
 #define NKTLS_LIMIT_HANDSHAKE_MESSAGE   1
 #define NKTLS_LIMIT_CERTIFICATE_MESSAGE 2
 #define NKTLS_LIMIT_CERTIFICATE_COUNT   3
@@ -256,6 +271,7 @@ MSTATUS NKTLS_getPeerSignatureScheme(sbyte4 connectionInstance, ubyte2 *pScheme)
 #define NKTLS_LIMIT_HANDSHAKE_MEMORY    7
 #define NKTLS_LIMIT_SESSION_CACHE       8
 #define NKTLS_LIMIT_SESSION_LIFETIME    9
+#define NKTLS_LIMIT_TICKET_LIFETIME     10
 MSTATUS NKTLS_setLimit(ubyte4 limit, ubyte4 value);
 MSTATUS NKTLS_getLimit(ubyte4 limit, ubyte4 *pValue);
 

@@ -119,14 +119,15 @@ cat >"$work/flags.c" <<'C'
     || !defined(__ENABLE_MOCANA_SSL_MUTUAL_AUTH_SUPPORT__) || !defined(__ENABLE_MOCANA_TLS13__) \
     || !defined(__ENABLE_MOCANA_TLS13_PSK__) || !defined(__ENABLE_MOCANA_SSL_ASYNC_CLIENT_API__) \
     || !defined(__ENABLE_MOCANA_SSL_ASYNC_SERVER_API__) || !defined(__ENABLE_MOCANA_SSL_CLIENT__) \
-    || !defined(__ENABLE_MOCANA_SSL_SERVER__) || !defined(__ENABLE_MOCANA_SSL_DUAL_MODE_API__)
+    || !defined(__ENABLE_MOCANA_SSL_SERVER__) || !defined(__ENABLE_MOCANA_SSL_DUAL_MODE_API__) \
+    || !defined(__ENABLE_MOCANA_SSL_PSK_SUPPORT__) || !defined(__ENABLE_DIGICERT_SSL_PSK_SUPPORT__)
 #error a feature nktls provides is not flagged
 #endif
 #if __ENABLE_MOCANA_TLS13__ != 1 || __ENABLE_DIGICERT_SSL_CLIENT__ != 1
 #error flags are not usable in #if
 #endif
 #if defined(__ENABLE_MOCANA_DTLS_CLIENT__) || defined(__ENABLE_MOCANA_SSL_ECDHE_SUPPORT__) \
-    || defined(__ENABLE_MOCANA_SSL_PSK_SUPPORT__) || defined(__ENABLE_MOCANA_EXTRACT_CERT_BLOB__) \
+    || defined(__ENABLE_MOCANA_EXTRACT_CERT_BLOB__) \
     || defined(__ENABLE_MOCANA_SSL_REHANDSHAKE__) || defined(__ENABLE_MOCANA_SSL_KEY_EXPANSION__)
 #error a feature nktls lacks is flagged
 #endif

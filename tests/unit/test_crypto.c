@@ -642,6 +642,35 @@ static const struct row12 {
     { 0x006a, "DHE-DSS-AES256-SHA256", NK_AES_CBC, 32, 32, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
     { 0x0032, "DHE-DSS-AES128-SHA", NK_AES_CBC, 16, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
     { 0x0038, "DHE-DSS-AES256-SHA", NK_AES_CBC, 32, 20, 0, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_DSA },
+    /* Pre-shared keys: PSK and DHE_PSK (RFC 5487 §3.1 GCM, RFC 7905 §2
+     * ChaCha20-Poly1305, RFC 6655 §3 CCM with a SHA-256 PRF), ECDHE_PSK
+     * (RFC 8442 §3 GCM and CCM, RFC 7905 §2). */
+    { 0x00a8, "PSK-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_PSK,
+      NK_AUTH_PSK },
+    { 0x00a9, "PSK-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_PSK,
+      NK_AUTH_PSK },
+    { 0xccab, "PSK-CHACHA20-POLY1305", NK_CHACHA20_POLY1305, 32, 16, 12, NK_SHA256,
+      TLS_CIPHER_CHACHA20_POLY1305, NK_KX_PSK, NK_AUTH_PSK },
+    { 0xc0a4, "PSK-AES128-CCM", NK_AES_CCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_CCM_128, NK_KX_PSK,
+      NK_AUTH_PSK },
+    { 0xc0a5, "PSK-AES256-CCM", NK_AES_CCM, 32, 16, 4, NK_SHA256, 0, NK_KX_PSK, NK_AUTH_PSK },
+    { 0x00aa, "DHE-PSK-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_DHE,
+      NK_AUTH_PSK },
+    { 0x00ab, "DHE-PSK-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256, NK_KX_DHE,
+      NK_AUTH_PSK },
+    { 0xccad, "DHE-PSK-CHACHA20-POLY1305", NK_CHACHA20_POLY1305, 32, 16, 12, NK_SHA256,
+      TLS_CIPHER_CHACHA20_POLY1305, NK_KX_DHE, NK_AUTH_PSK },
+    { 0xc0a6, "DHE-PSK-AES128-CCM", NK_AES_CCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_CCM_128, NK_KX_DHE,
+      NK_AUTH_PSK },
+    { 0xc0a7, "DHE-PSK-AES256-CCM", NK_AES_CCM, 32, 16, 4, NK_SHA256, 0, NK_KX_DHE, NK_AUTH_PSK },
+    { 0xd001, "ECDHE-PSK-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128,
+      NK_KX_ECDHE, NK_AUTH_PSK },
+    { 0xd002, "ECDHE-PSK-AES256-GCM-SHA384", NK_AES_GCM, 32, 16, 4, NK_SHA384, TLS_CIPHER_AES_GCM_256,
+      NK_KX_ECDHE, NK_AUTH_PSK },
+    { 0xccac, "ECDHE-PSK-CHACHA20-POLY1305", NK_CHACHA20_POLY1305, 32, 16, 12, NK_SHA256,
+      TLS_CIPHER_CHACHA20_POLY1305, NK_KX_ECDHE, NK_AUTH_PSK },
+    { 0xd005, "ECDHE-PSK-AES128-CCM-SHA256", NK_AES_CCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_CCM_128,
+      NK_KX_ECDHE, NK_AUTH_PSK },
     /* Anonymous: RFC 5246 Appendix A.5 (DH_anon CBC, SHA-1 and SHA-256
      * MACs), RFC 5288 §3 (DH_anon GCM), RFC 8422 §2.5 (ECDH_anon). */
     { 0x00a6, "ADH-AES128-GCM-SHA256", NK_AES_GCM, 16, 16, 4, NK_SHA256, TLS_CIPHER_AES_GCM_128, NK_KX_DHE,
@@ -703,7 +732,7 @@ TEST(tls13_table_sees_no_tls12_suite)
 
 /* Which suites every connection starts with and which only SSL_enableCiphers
  * turns on (8-byte tags; the TLS 1.2 CCM family; DHE; RSA key transport; CBC;
- * DHE_DSS; anonymous key exchange):
+ * DHE_DSS; anonymous key exchange; pre-shared keys):
  * by id, both tables.
  * Every row is one a handshake negotiates. */
 TEST(suite_use)
@@ -713,7 +742,9 @@ TEST(suite_use)
     static const uint16_t enabled[] = { 0x1305, 0xc0ac, 0xc0ad, 0xc0ae, 0xc0af, 0x009e, 0x009f, 0xccaa,
                                         0x009c, 0x009d, 0xc009, 0xc00a, 0xc013, 0xc014, 0xc023, 0xc024,
                                         0xc027, 0xc028, 0x00a6, 0x00a7, 0x006c, 0x006d, 0x0034, 0x003a,
-                                        0xc018, 0xc019, 0x00a2, 0x00a3, 0x0040, 0x006a, 0x0032, 0x0038 };
+                                        0xc018, 0xc019, 0x00a2, 0x00a3, 0x0040, 0x006a, 0x0032, 0x0038,
+                                        0x00a8, 0x00a9, 0xccab, 0xc0a4, 0xc0a5, 0x00aa, 0x00ab, 0xccad,
+                                        0xc0a6, 0xc0a7, 0xd001, 0xd002, 0xccac, 0xd005 };
     uint64_t def = nk_suites_default(), want = 0;
     for (size_t i = 0; i < NK_ARRAY_LEN(on); i++) {
         const struct nk_suite *s = nk_suite_any_by_id(on[i]);

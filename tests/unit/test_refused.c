@@ -8,9 +8,6 @@
  * a full handshake (TLS 1.2 resumption: test_resume12.c). */
 #include "api_env.h"
 
-static sbyte4 on_save(sbyte4 h, ubyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p, ubyte4 pl) { return OK; }
-static sbyte4 on_lookup(sbyte4 h, ubyte *id, ubyte4 idl, ubyte **p, ubyte4 *pl, intBoolean *f) { return OK; }
-static sbyte4 on_delete(sbyte4 h, sbyte *i, ubyte4 il, ubyte *id, ubyte4 idl, ubyte *p) { return OK; }
 static sbyte4 on_srtp_init(sbyte4 h, peerDescr *p, const SrtpProfileInfo *i, void *k, ubyte *m) { return OK; }
 static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *p, const sbyte *d, ubyte4 n, ubyte **e, ubyte4 *en)
 {
@@ -55,12 +52,6 @@ TEST(per_connection_answers)
 /* Process-wide callbacks: none is what nktls does already. */
 TEST(global_callbacks)
 {
-    ACCEPTED(SSL_setServerSavePSKCallback(NULL));
-    REFUSED(SSL_setServerSavePSKCallback(on_save));
-    ACCEPTED(SSL_setServerLookupPSKCallback(NULL));
-    REFUSED(SSL_setServerLookupPSKCallback(on_lookup));
-    ACCEPTED(SSL_setServerDeletePSKCallback(NULL));
-    REFUSED(SSL_setServerDeletePSKCallback(on_delete));
     ACCEPTED(SSL_setSrtpInitCallback(on_srtp_init));   /* DTLS-SRTP's keys (api/dtls.c) */
     ACCEPTED(SSL_setSrtpInitCallback(NULL));
     ACCEPTED(SSL_setSrtpEncodeCallback(NULL));

@@ -94,6 +94,8 @@
     X(ERR_FIPS_MODULE_UNAVAILABLE,           -7568, "FIPS mode needs libcrypto's FIPS provider (fips.so), which is not installed: FIPS mode stays off") \
     X(ERR_SSL_EXTERNAL_SIGNER,               -7570, "the application's CertificateVerify signer (funcPtrMutualAuthCertificateVerify) failed or returned too long a signature") \
     X(ERR_SSL_NO_PRIVATE_KEY,                -7571, "the client identity has no private key, and funcPtrMutualAuthCertificateVerify is not set to sign for it") \
+    X(ERR_SSL_UNKNOWN_PSK_IDENTITY,          -7575, "the client named a PSK identity the server does not know") \
+    X(ERR_SSL_NO_PSK,                        -7576, "a PSK suite was chosen but the client has no PSK to offer") \
     X(ERR_SSL_EARLY_DATA_REPLAY,             -7580, "0-RTT data refused: this ClientHello was seen before, or the anti-replay register is full") \
     X(ERR_SSL_EARLY_DATA_DOWNGRADE,          -7581, "the server answered our 0-RTT data with TLS 1.2 or older (RFC 8446 D.3 ends the connection)") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \

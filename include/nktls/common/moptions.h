@@ -118,6 +118,16 @@
 #define __ENABLE_DIGICERT_TLS13_PSK__ 1
 #endif
 
+/* Pre-shared keys: TLS 1.2's PSK, DHE_PSK and ECDHE_PSK suites (RFC 4279,
+ * 5489) and TLS 1.3's external PSKs, with funcPtrGetHintPSK,
+ * funcPtrChoosePSK, funcPtrLookupPSK and CERT_STORE_addIdentityPSK. */
+#ifndef __ENABLE_MOCANA_SSL_PSK_SUPPORT__
+#define __ENABLE_MOCANA_SSL_PSK_SUPPORT__ 1
+#endif
+#ifndef __ENABLE_DIGICERT_SSL_PSK_SUPPORT__
+#define __ENABLE_DIGICERT_SSL_PSK_SUPPORT__ 1
+#endif
+
 /* IPv6: TCP_CONNECT takes IPv6 literals, TCP_LISTEN_SOCKET takes both families,
  * and MOC_IP_ADDRESS_S is the structure with a family (common/mtcp.h). */
 #ifndef __ENABLE_MOCANA_IPV6__
