@@ -143,6 +143,18 @@ trap 'exit 130' INT TERM
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# wait_grep PATTERN FILE: until FILE has a line matching PATTERN (grep -E), or
+# 5 seconds pass: a server logs a failed handshake after the client has seen
+# its alert, so the log line may still be on its way.
+wait_grep() {
+    local i
+    for i in $(seq 100); do
+        grep -qE "$1" "$2" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # wait_size FILE BYTES [PID]: until FILE holds BYTES bytes, PID exits, or the
 # timeout passes. Returns 0 only when the size was reached.
 wait_size() {

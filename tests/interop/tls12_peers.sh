@@ -112,7 +112,7 @@ srv_gnutls_no_ems() {
         >"$WORK/$name.out" 2>"$WORK/$name.err"
     grep -qE "Received alert \[40\]|Handshake failed" "$WORK/$name.err" "$WORK/$name.out" ||
         { fail "no handshake_failure from nktls-server" "$WORK/$name.err" "$NK_LOG"; return 1; }
-    grep -q "ERR_SSL_HANDSHAKE_FAILURE" "$NK_LOG" ||
+    wait_grep "ERR_SSL_HANDSHAKE_FAILURE" "$NK_LOG" ||
         { fail "nktls-server did not report the refusal" "$NK_LOG"; return 1; }
 }
 
