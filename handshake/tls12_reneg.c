@@ -368,13 +368,7 @@ MSTATUS nk_reneg_on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
     struct nk_ext e[NK_MAX_EXTS];
     size_t ne;
     NK_CHECK(hs->reneg, ERR_SSL_INTERNAL);   /* a first handshake's is the TLS 1.3 client's */
-    NK_TRY(nk_rd_u16(b, &version));
-    NK_TRY(nk_rd_copy(b, hs->server_random, 32));
-    NK_TRY(nk_rd_vec8(b, &sid, 0, 32));
-    NK_TRY(nk_rd_u16(b, &suite));
-    NK_TRY(nk_rd_u8(b, &comp));
-    NK_TRY(nk_ext_parse(b, e, &ne));
-    NK_TRY(nk_rd_done(b));
+    NK_TRY(nk_hs_read_server_hello(b, &version, hs->server_random, &sid, &suite, &comp, e, &ne));
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         NK_CHECK(t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
