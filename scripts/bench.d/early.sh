@@ -65,7 +65,7 @@ early_table() {
     echo "== early: resumed GET of a 1 KiB file, one connection at a time, each request on a new"
     echo "   resumed connection; $CIPHER, X25519, P-256; ${LOAD_SECS} s x ${R[early_reps]} (median); $PIN_NOTE"
     echo "   plain loopback, no emulated delay: a round trip costs tens of microseconds here"
-    printf '   %-32s %-6s %9s %9s %8s %9s %9s\n' server request "p50 ms" "p99 ms" requests "0-RTT/" "nktls/"
+    printf '   %-32s %-6s %9s %9s %8s %9s %9s\n' server request "p50 ms" "p99 ms" "requests" "0-RTT/" "nktls/"
     printf '   %-32s %-6s %9s %9s %8s %9s %9s\n' "" "" "1st byte" "1st byte" "" "1-RTT p50" "nginx p50"
     for srv in "${EARLY_SERVERS[@]}"; do
         for mode in "${EARLY_MODES[@]}"; do
@@ -78,7 +78,7 @@ early_table() {
                 "$(num "${R[${p}_p50]:-}" %.3f)" "$(num "${R[${p}_p99]:-}" %.3f)" \
                 "$(fmt "${R[${p}_ops]:-}")" \
                 "$([ "$mode" = 0rtt ] && ratio "${R[${p}_p50]:-}" "${R[early_${srv}_1rtt_p50]:-}" || echo)" \
-                "$(ratio "${R[${p}_p50]:-}" "${R[${ng}_p50]:-}")"
+                "$([ "$srv" = nginx ] || ratio "${R[${p}_p50]:-}" "${R[${ng}_p50]:-}")"
         done
     done
     echo
