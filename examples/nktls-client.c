@@ -139,7 +139,7 @@ static int g_pha, g_open;
 static MSTATUS on_client_cert(sbyte4 conn, SizedBuffer **certs, ubyte4 *n, ubyte **key, ubyte4 *key_len,
                               ubyte **ca, ubyte4 *n_ca)
 {
-    if (g_open)
+    if (g_pha && g_open)
         fprintf(stderr, "%s: post-handshake authentication: the server asks for a certificate; "
                 "answering with %s\n", ex_prog, g_id.n ? "the one of --cert" : "none (no --cert)");
     if (g_id.n == 0)
