@@ -30,6 +30,8 @@ struct load_cfg {
     size_t request_len;
     int reconnect;               /* bulk/request: a new connection for every operation */
     int accept_status;           /* request: a non-2xx reply counts as success */
+    int resume;                  /* request: each on a new connection, resumed (--resume) */
+    int early_data;              /* request: and sent as TLS 1.3 0-RTT data (--early-data) */
     double warmup;               /* seconds before --duration whose operations are not counted */
     const char *tls_name;        /* --tls as given: "1.2", "1.3" or "any" */
     unsigned timeout_ms;         /* handshake (from connect), and a stall afterwards */
@@ -93,8 +95,11 @@ struct load_stats {
     uint64_t started;                    /* operations begun after the warm-up */
     uint64_t ktls_tx, ktls_rx;           /* connections whose TX/RX the kernel carried */
     uint64_t idle_open;                  /* idle: connections open when the hold began */
+    /* --early-data: what became of each request sent as 0-RTT data. */
+    uint64_t early_accepted, early_rejected, early_not_sent;
     char ktls_why[64];                   /* why software carried TX, as first seen */
     struct load_hist lat;                /* one sample per operation */
+    struct load_hist first_byte;         /* request: from when due to the reply's first byte */
     struct load_err err[LOAD_MAX_ERR];
     unsigned n_err;
     struct load_param par[LOAD_MAX_PARAM];
@@ -131,6 +136,12 @@ void load_err_add(struct load_stats *st, const char *kind, const char *detail, u
 void load_param_add(struct load_stats *st, const struct load_param *p);
 void load_stats_merge(struct load_stats *into, const struct load_stats *s);
 const char *load_mode_name(enum load_mode m);
+/* Resume mode, or request mode with --resume: a priming handshake fetches the
+ * session every later connection offers. */
+static inline int load_resuming(const struct load_cfg *cfg)
+{
+    return cfg->mode == LOAD_RESUME || cfg->resume;
+}
 /* The final report, for people and as JSON. elapsed in seconds. */
 void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_stats *st,
                       double elapsed);

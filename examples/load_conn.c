@@ -217,12 +217,15 @@ MSTATUS lc_on_setup(sbyte4 h, void *arg)
         st = SSL_setApplicationLayerProtocol(h, cfg->tls.n_alpn, (const char **)cfg->tls.alpn);
     if (st == OK && cfg->insecure)
         st = SSL_setInvalidCertCallback(h, accept_any_cert);
-    if (st == OK && cfg->mode == LOAD_RESUME)
+    if (st == OK && load_resuming(cfg))
         st = SSL_setClientSavePSKCallback(h, save_ticket);
-    if (st == OK && cfg->mode == LOAD_RESUME && !c->prime)
+    if (st == OK && load_resuming(cfg) && !c->prime)
         st = SSL_CLIENT_setRetrievePSKCallback(h, offer_ticket);
-    if (st == OK && cfg->mode == LOAD_RESUME && !c->prime)
+    if (st == OK && load_resuming(cfg) && !c->prime)
         st = offer_session12(h);
+    /* Sent right after the ClientHello when the ticket allows as much. */
+    if (st == OK && cfg->early_data && !c->prime)
+        st = SSL_setEarlyData(h, (ubyte *)cfg->request, (ubyte4)cfg->request_len);
     if (st != OK)
         fail_op(c, "setup", ex_status_name(st), 0);
     return st;
@@ -236,7 +239,7 @@ void lc_on_open(sbyte4 h, void *arg)
     if (!c)
         return;
     c->state = LC_OPEN;
-    if (g_load.cfg->mode == LOAD_RESUME)
+    if (load_resuming(g_load.cfg))
         save_session12(c, h);
     lo_on_open(c);
 }

@@ -53,6 +53,7 @@ struct lconn {
     enum lc_reply reply;
     uint64_t body_left;
     int status, keep_alive;
+    int got_first;               /* the reply's first byte came (its time is counted) */
     char line[LC_LINE_CAP];      /* the chunk-size or trailer line being read */
     size_t line_len;             /* its length so far, counting what did not fit */
 };

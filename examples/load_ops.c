@@ -11,7 +11,9 @@
  *              --reconnect: a new one each time) and read one reply: an HTTP
  *              response delimited by its Content-Length, its chunked framing
  *              or the close, or, when the server does not answer HTTP, as many
- *              bytes as the request had
+ *              bytes as the request had; with --resume each on a new
+ *              connection resumed with the newest session, with --early-data
+ *              sent as TLS 1.3 0-RTT data (what the server made of it counted)
  *   idle       connect, handshake, then hold the connection open without
  *              traffic until the run ends (its close_notify comes from the
  *              loop's stop); the handshake is the operation measured
@@ -224,17 +226,24 @@ static void bulk_data(struct lconn *c, const ubyte *p, size_t n)
 
 /* ---- request ---- */
 
-static void send_request(struct lconn *c)
+/* The reader waits for a new reply's head. */
+static void reply_reset(struct lconn *c)
 {
-    const struct load_cfg *cfg = g_load.cfg;
-    MSTATUS st;
-
     c->reply = RP_HEAD;
     c->head_len = 0;
     c->status = 0;
     c->keep_alive = 1;
     c->body_left = 0;
     c->line_len = 0;
+    c->got_first = 0;
+}
+
+static void send_request(struct lconn *c)
+{
+    const struct load_cfg *cfg = g_load.cfg;
+    MSTATUS st;
+
+    reply_reset(c);
     st = NKTLS_LOOP_send(c->h, (const ubyte *)cfg->request, (ubyte4)cfg->request_len);
     if (st < 0) {
         lc_fail(c, "tls", ex_status_name(st));
@@ -417,7 +426,7 @@ static void finish_reply(struct lconn *c)
     int ok = c->status == 0 || c->status / 100 == 2;
     char detail[32];
 
-    if (lc_counting()) {
+    if (lc_counting() && !c->prime) {
         if (c->status >= 100 && c->status < 600)
             st->status_class[c->status / 100]++;
         if (ok)
@@ -435,6 +444,39 @@ static void finish_reply(struct lconn *c)
     lc_op_failed(c, "http", detail);
 }
 
+/* --early-data, the handshake done: the request went as 0-RTT data and the
+ * server took it, or it did not and goes now (nktls never resends it by
+ * itself), at a round trip's cost the report shows as rejected. */
+static void early_outcome(struct lconn *c)
+{
+    struct load_stats *st = lc_stats(c);
+    ubyte4 status = SSL_EARLY_DATA_NOT_SENT;
+
+    if (SSL_ioctl(c->h, SSL_GET_EARLY_DATA_STATUS, &status) != OK)
+        status = SSL_EARLY_DATA_NOT_SENT;
+    if (lc_counting()) {
+        st->early_accepted += status == SSL_EARLY_DATA_ACCEPTED;
+        st->early_rejected += status == SSL_EARLY_DATA_REJECTED;
+        st->early_not_sent += status == SSL_EARLY_DATA_NOT_SENT;
+    }
+    if (status != SSL_EARLY_DATA_ACCEPTED) {
+        send_request(c);
+        return;
+    }
+    count_bytes(c, g_load.cfg->request_len, 0);
+}
+
+/* The reply's first byte: its time from when the operation was due. */
+static void first_byte(struct lconn *c)
+{
+    int64_t now = load_now_ns();
+
+    c->got_first = 1;
+    if (!c->prime && lc_counting())
+        load_hist_add(&lc_stats(c)->first_byte,
+                      (uint64_t)(now > c->op_sched ? now - c->op_sched : 0));
+}
+
 /* ---- events from load_conn.c ---- */
 
 void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n)
@@ -448,7 +490,9 @@ void lo_on_data(struct lconn *c, const ubyte *p, ubyte4 n)
     }
     if (mode == LOAD_BULK)
         bulk_data(c, p, n);
-    else if (mode == LOAD_REQUEST)
+    else if (mode == LOAD_REQUEST && !c->got_first)
+        first_byte(c);
+    if (mode == LOAD_REQUEST)
         request_data(c, p, n);
     if (c->data_error)
         lc_fail(c, "data", c->data_error);
@@ -500,7 +544,10 @@ void lo_on_open(struct lconn *c)
         pump_bulk(c);
         break;
     case LOAD_REQUEST:
-        send_request(c);
+        if (g_load.cfg->early_data && !c->prime)
+            early_outcome(c);
+        else
+            send_request(c);
         break;
     case LOAD_IDLE:
         count_op(c);
@@ -528,5 +575,6 @@ void lo_start(struct lconn *c, int64_t sched)
     lc_release(c);
     c->got_ticket = 0;
     c->holding = 0;
+    reply_reset(c);                     /* a 0-RTT request's reply may come first */
     lc_connect(c);
 }

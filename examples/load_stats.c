@@ -149,9 +149,13 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
     into->ktls_tx += s->ktls_tx;
     into->ktls_rx += s->ktls_rx;
     into->idle_open += s->idle_open;
+    into->early_accepted += s->early_accepted;
+    into->early_rejected += s->early_rejected;
+    into->early_not_sent += s->early_not_sent;
     if (!into->ktls_why[0])
         memcpy(into->ktls_why, s->ktls_why, sizeof(into->ktls_why));
     load_hist_merge(&into->lat, &s->lat);
+    load_hist_merge(&into->first_byte, &s->first_byte);
     for (i = 0; i < s->n_err; i++)
         load_err_add(into, s->err[i].kind, s->err[i].detail, s->err[i].n);
     for (i = 0; i < s->n_par; i++)
@@ -213,15 +217,16 @@ static const struct { double q; const char *text, *json; } quantiles[] = {
     { 0.999, "p99.9", "p99_9" },
 };
 
-static void text_latency(FILE *f, const struct load_hist *h)
+/* label: "latency:" padded to the report's column. */
+static void text_latency(FILE *f, const char *label, const struct load_hist *h)
 {
     unsigned i;
 
     if (!h->n) {
-        fprintf(f, "latency:      no samples\n");
+        fprintf(f, "%-13s no samples\n", label);
         return;
     }
-    fprintf(f, "latency:      min %.3f ms", (double)h->min / 1e6);
+    fprintf(f, "%-13s min %.3f ms", label, (double)h->min / 1e6);
     for (i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++)
         fprintf(f, ", %s %.3f ms", quantiles[i].text,
                 (double)load_hist_quantile(h, quantiles[i].q) / 1e6);
@@ -308,7 +313,14 @@ void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_sta
     if (cfg->mode == LOAD_IDLE)
         fprintf(f, "idle:         %llu connections held open for %.3f s\n",
                 (unsigned long long)st->idle_open, cfg->idle_held_s);
-    text_latency(f, &st->lat);
+    text_latency(f, "latency:", &st->lat);
+    if (cfg->mode == LOAD_REQUEST)
+        text_latency(f, "first byte:", &st->first_byte);
+    if (cfg->early_data)
+        fprintf(f, "early data:   %llu accepted, %llu rejected (sent again after the handshake), "
+                "%llu not sent (no ticket allowing it)\n",
+                (unsigned long long)st->early_accepted, (unsigned long long)st->early_rejected,
+                (unsigned long long)st->early_not_sent);
     if (st->n_par)
         fprintf(f, "tls:          --tls %s, negotiated %s\n", cfg->tls_name, run_version(st));
     text_params(f, st);
@@ -332,11 +344,11 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_latency(FILE *f, const struct load_hist *h)
+static void json_latency(FILE *f, const char *name, const struct load_hist *h)
 {
     unsigned i;
 
-    fprintf(f, "  \"latency_ms\": {\"samples\": %llu, \"min\": %.6f", (unsigned long long)h->n,
+    fprintf(f, "  \"%s\": {\"samples\": %llu, \"min\": %.6f", name, (unsigned long long)h->n,
             (double)h->min / 1e6);
     for (i = 0; i < sizeof(quantiles) / sizeof(quantiles[0]); i++)
         fprintf(f, ", \"%s\": %.6f", quantiles[i].json,
@@ -391,6 +403,11 @@ static void json_run(FILE *f, const struct load_cfg *cfg, const struct load_stat
             rate_short_pct(cfg, st) > 0 ? "false" : "true", rate_short_pct(cfg, st));
     fprintf(f, "  \"reconnect\": %s,\n  \"accept_status\": %s,\n",
             cfg->reconnect ? "true" : "false", cfg->accept_status ? "true" : "false");
+    fprintf(f, "  \"resume\": %s,\n  \"early_data\": %s,\n",
+            cfg->resume ? "true" : "false", cfg->early_data ? "true" : "false");
+    fprintf(f, "  \"early_data_accepted\": %llu,\n  \"early_data_rejected\": %llu,\n"
+            "  \"early_data_not_sent\": %llu,\n", (unsigned long long)st->early_accepted,
+            (unsigned long long)st->early_rejected, (unsigned long long)st->early_not_sent);
     fprintf(f, "  \"tls\": ");
     json_str(f, cfg->tls_name);
     fprintf(f, ",\n  \"tls_version\": ");
@@ -464,7 +481,8 @@ int load_report_json(const char *path, const struct load_cfg *cfg, const struct 
     json_str(f, cfg->backend_why ? cfg->backend_why : "");
     fprintf(f, ",\n  \"ktls\": \"%s\",\n", cfg->ktls_auto ? "auto" : "off");
     json_counts(f, cfg, st, t);
-    json_latency(f, &st->lat);
+    json_latency(f, "latency_ms", &st->lat);
+    json_latency(f, "first_byte_ms", &st->first_byte);
     json_errors(f, st);
     json_params(f, st);
     /* Last: the long arrays, after every flat field. */

@@ -166,7 +166,8 @@ static void wait_until(int64_t at)
     pthread_cond_timedwait(&g_cv, &g_load.mu, &ts);
 }
 
-/* Resume mode: one full handshake fetches the ticket the run then offers. */
+/* Resume mode (and request mode with --resume): one full handshake (with
+ * its request) fetches the ticket the run then offers. */
 static void prime(void)
 {
     struct lconn *c = &g_load.slots[0];
@@ -256,7 +257,7 @@ static void *scheduler(void *arg)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    if (cfg->mode == LOAD_RESUME)
+    if (load_resuming(cfg))
         prime();
     pthread_mutex_lock(&g_load.mu);
     g_load.t0 = load_now_ns();

@@ -37,6 +37,7 @@ static const char usage[] =
     "         [--sess-in FILE] [--sess-out FILE] [--early-data FILE]\n"
     "         [--connect-timeout SEC] [--timeout SEC]\n"
     "         [--echo | --wait-close] [--reconnect] [--ocsp request|require] [--heartbeat]\n"
+    "         [--pha]\n"
     "         [-v] [-h] [--version]\n"
     "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]] [--keymatexport LABEL [--keymatexportlen N]]\n"
     "  Copies stdin to the server and what the server sends to stdout until the\n"
@@ -61,6 +62,9 @@ static const char usage[] =
     "  --ocsp require  the same, and a server that staples none is refused\n"
     "  --heartbeat  TLS 1.2: offer heartbeats (RFC 6520), answer the server's, send one\n"
     "               request after the handshake; stderr says what happened\n"
+    "  --pha        TLS 1.3: offer post-handshake authentication (post_handshake_auth);\n"
+    "               a CertificateRequest after the handshake is answered with --cert\n"
+    "               (or with none), and stderr says so\n"
     "  --early-data FILE  with --sess-in: send FILE as TLS 1.3 0-RTT data (SSL_setEarlyData)\n"
     "               when the ticket allows it; a server that refuses it gets it right\n"
     "               after the handshake instead (stderr says which)\n";
@@ -133,9 +137,16 @@ static MSTATUS on_ca_names(sbyte4 conn, SizedBuffer *cas, ubyte4 n)
     return OK;
 }
 
+/* --pha: post_handshake_auth offered; g_open: the handshake is over, so a
+ * CertificateRequest now is a post-handshake one (stderr says so). */
+static int g_pha, g_open;
+
 static MSTATUS on_client_cert(sbyte4 conn, SizedBuffer **certs, ubyte4 *n, ubyte **key, ubyte4 *key_len,
                               ubyte **ca, ubyte4 *n_ca)
 {
+    if (g_pha && g_open)
+        fprintf(stderr, "%s: post-handshake authentication: the server asks for a certificate; "
+                "answering with %s\n", ex_prog, g_id.n ? "the one of --cert" : "none (no --cert)");
     if (g_id.n == 0)
         return OK;   /* none: an empty Certificate */
     *certs = g_id.certs;
@@ -390,7 +401,7 @@ enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_CERT, OPT_KE
        OPT_CIPHERS, OPT_GROUPS, OPT_TLS, OPT_TLS_MIN, OPT_TLS_MAX, OPT_KTLS, OPT_REKEY,
        OPT_WAIT_CLOSE, OPT_ECHO, OPT_SESS_IN, OPT_SESS_OUT, OPT_CONNECT_TIMEOUT, OPT_TIMEOUT,
        OPT_RECONNECT, OPT_OCSP, OPT_HEARTBEAT, OPT_EARLY_DATA,
-       OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_PSK, OPT_PSK_KE,
+       OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU, OPT_PSK, OPT_PSK_KE, OPT_PHA,
        OPT_VERSION };
 
 static const struct option long_opts[] = {
@@ -425,6 +436,7 @@ static const struct option long_opts[] = {
     { "keymatexport", required_argument, NULL, OPT_KEYMAT },
     { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
     { "pmtu", required_argument, NULL, OPT_PMTU },
+    { "pha", no_argument, NULL, OPT_PHA },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -469,6 +481,7 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         case OPT_PSK: a->psk = optarg; break;
         case OPT_PSK_KE: a->tls.psk_ke = 1; break;
         case OPT_HEARTBEAT: a->heartbeat = 1; break;
+        case OPT_PHA: g_pha = 1; break;
         case OPT_OCSP:
             if (strcmp(optarg, "request") && strcmp(optarg, "require"))
                 ex_usage_error("--ocsp takes request or require, not '%s'", optarg);
@@ -575,6 +588,14 @@ static sbyte4 on_heartbeat(sbyte4 conn, sbyte4 status, ubyte type)
     return OK;
 }
 
+/* --pha: the ClientHello's post_handshake_auth (RFC 8446 4.2.6). */
+static MSTATUS offer_pha(sbyte4 conn)
+{
+    ubyte4 flags = 0;
+    MSTATUS st = SSL_getSessionFlags(conn, &flags);
+    return st == OK ? SSL_setSessionFlags(conn, flags | SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH) : st;
+}
+
 /* A TLS 1.2 session to offer (--reconnect): id_len 0 for none. */
 struct session {
     ubyte id_len;
@@ -617,8 +638,12 @@ static sbyte4 open_tls(const struct client_args *a, int fd, const char *host,
         st = SSL_enableHeartbeatSupport(conn, peerAllowedToSend, on_heartbeat);
     if (st == OK && a->dtls.on)
         st = ex_dtls_setup(conn, &a->dtls);
+    if (st == OK && g_pha)
+        st = offer_pha(conn);
+    g_open = 0;
     if (st == OK)
         st = SSL_negotiateConnection(conn);
+    g_open = st == OK;
     if (a->ocsp && (st == OK || st == ERR_CERT_STATUS || st == ERR_CERT_REVOKED))
         fprintf(stderr, "%s: OCSP status: %s\n", ex_prog,
                 st == ERR_CERT_REVOKED ? "revoked (stapled response)"

@@ -31,7 +31,8 @@ static const char usage[] =
     "         [--duration SEC | --count N] [--warmup SEC] [--concurrency N] [--threads N]\n"
     "         [--rate R] [--tls 1.2|1.3|any] [--ciphers LIST] [--groups LIST] [--alpn LIST]\n"
     "         [--size BYTES] [--request TEXT | -m METHOD -H 'NAME: VALUE'...]\n"
-    "         [--reconnect] [--accept-status] [--ktls auto|off] [--timeout MS]\n"
+    "         [--reconnect] [--resume] [--early-data] [--accept-status]\n"
+    "         [--ktls auto|off] [--timeout MS]\n"
     "         [--json FILE] [--csv FILE] [-h] [--version]\n"
     "  handshake  full handshakes, each connection closed after it (close_notify)\n"
     "  resume     resumed handshakes with the server's session ticket\n"
@@ -41,7 +42,10 @@ static const char usage[] =
     "             another method) a URL names, on keep-alive connections; count\n"
     "             replies by status class (HTTP by Content-Length or chunked, else\n"
     "             the request's length); a status other than 2xx is an error\n"
-    "             unless --accept-status\n"
+    "             unless --accept-status; --resume: each on a new connection,\n"
+    "             resumed with the newest session (one full handshake first);\n"
+    "             --early-data: and the request sent as TLS 1.3 0-RTT data\n"
+    "             (accepted, rejected or not sent: counted)\n"
     "  idle       open --concurrency connections, hold them without traffic for\n"
     "             --duration seconds (or until SIGINT), then close them; prints\n"
     "             \"idle: N connections open\" once all are open\n"
@@ -120,7 +124,8 @@ static enum load_mode parse_mode(const char *s)
 enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DURATION,
        OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
        OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP, OPT_WARMUP,
-       OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV, OPT_VERSION };
+       OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV, OPT_VERSION,
+       OPT_RESUME, OPT_EARLY_DATA };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -146,6 +151,8 @@ static const struct option long_opts[] = {
     { "warmup", required_argument, NULL, OPT_WARMUP },
     { "reconnect", no_argument, NULL, OPT_RECONNECT },
     { "accept-status", no_argument, NULL, OPT_ACCEPT_STATUS },
+    { "resume", no_argument, NULL, OPT_RESUME },
+    { "early-data", no_argument, NULL, OPT_EARLY_DATA },
     { "alpn", required_argument, NULL, OPT_ALPN },
     { "cert", required_argument, NULL, OPT_CERT },
     { "key", required_argument, NULL, OPT_KEY },
@@ -205,6 +212,8 @@ static void parse_opt(int opt, struct args *a)
     case OPT_WARMUP: c->warmup = parse_positive("--warmup", optarg); break;
     case OPT_RECONNECT: c->reconnect = 1; break;
     case OPT_ACCEPT_STATUS: c->accept_status = 1; break;
+    case OPT_RESUME: c->resume = 1; break;
+    case OPT_EARLY_DATA: c->early_data = c->resume = 1; break;
     case OPT_ALPN: ex_parse_alpn(&c->tls, optarg); break;
     case OPT_CERT: a->cert = optarg; break;
     case OPT_KEY: a->key = optarg; break;
@@ -289,6 +298,12 @@ static void check_args(struct args *a)
         ex_usage_error("--reconnect is for bulk and request modes");
     if (c->accept_status && c->mode != LOAD_REQUEST)
         ex_usage_error("--accept-status is for request mode");
+    if (c->resume && c->mode != LOAD_REQUEST)
+        ex_usage_error("--resume and --early-data are for request mode (see also --mode resume)");
+    if (c->early_data && !strcmp(c->tls_name ? c->tls_name : "any", "1.2"))
+        ex_usage_error("--early-data is TLS 1.3's (not --tls 1.2)");
+    if (c->resume)
+        c->reconnect = 1;           /* every request resumes on a new connection */
     if (!c->tls_name)
         c->tls_name = "any";
     if (a->ca && c->insecure)

@@ -30,7 +30,7 @@ static const char usage[] =
     "         [--www | --root DIR] [--count N] [--io uring|epoll|threads] [--workers N] [-v]\n"
     "         [--handshake-timeout MS] [--idle-timeout MS] [--header-timeout MS]\n"
     "         [--ticket-keys FILE] [--tickets N] [--ocsp FILE] [--heartbeat]\n"
-    "         [--allow-renegotiation] [--max-early-data BYTES]\n"
+    "         [--allow-renegotiation] [--max-early-data BYTES] [--pha]\n"
     "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]]\n"
     "         [--keymatexport LABEL [--keymatexportlen N]] [-h] [--version]\n"
     "  --dtls: DTLS 1.2 over UDP, echo, one client at a time; --srtp: SRTP_AES128_CM_SHA1_80,\n"
@@ -46,6 +46,10 @@ static const char usage[] =
     "  --allow-renegotiation: TLS 1.2 clients may renegotiate (RFC 5746 only, a few a minute)\n"
     "  --max-early-data BYTES: tickets allow this much TLS 1.3 0-RTT data, and a\n"
     "  resumed client's early data up to it is accepted (read before the rest)\n"
+    "  --pha: after a TLS 1.3 handshake whose client offered post_handshake_auth, ask\n"
+    "  for its certificate (CertificateRequest, RFC 8446 4.6.2) and print what came\n"
+    "  (\"pha: PEER: ...\" on stdout); with --verify-client one is required\n"
+    "  (certificate_required otherwise). Needs --ca; --io threads, echo or --www\n"
     "  --tickets N: session tickets after a full handshake (default 1; 0: none, so\n"
     "  TLS 1.2 clients resume by session id)\n"
     "  --root: a request head must arrive whole within --header-timeout (default 10000),\n"
@@ -59,6 +63,7 @@ static struct {
     int verify_client;
     int heartbeat;             /* --heartbeat */
     int allow_reneg;           /* --allow-renegotiation */
+    int pha;                   /* --pha: post-handshake client authentication */
     int www;
     const char *root;          /* --root: serve files from here */
     struct http_files files;
@@ -80,6 +85,7 @@ static long n_done;
 struct client {
     int fd;
     char peer[128];    /* "addr:port", for messages */
+    int pha_pending;   /* --pha: a certificate was asked for, no outcome printed yet */
 };
 
 /* ALPN: the first of our protocols that the client offers. in is the client's
@@ -134,10 +140,13 @@ static MSTATUS setup_conn(sbyte4 conn)
 {
     MSTATUS st = ex_apply_opts(conn, &cfg.tls);
 
-    if (st == OK && (cfg.verify_client || cfg.allow_reneg)) {
+    if (st == OK && (cfg.verify_client || cfg.allow_reneg || cfg.pha)) {
         ubyte4 flags = 0;
         st = SSL_getSessionFlags(conn, &flags);
-        flags |= cfg.verify_client ? SSL_FLAG_REQUIRE_MUTUAL_AUTH : 0;
+        /* --pha: the handshake asks for nothing; --verify-client applies to
+         * the request after it (pha_request). */
+        flags |= cfg.verify_client && !cfg.pha ? SSL_FLAG_REQUIRE_MUTUAL_AUTH : 0;
+        flags |= cfg.pha ? SSL_FLAG_ENABLE_POST_HANDSHAKE_AUTH : 0;
         flags |= cfg.allow_reneg ? NKTLS_FLAG_ALLOW_RENEGOTIATION : 0;
         if (st == OK)
             st = SSL_setSessionFlags(conn, flags);
@@ -158,14 +167,68 @@ static MSTATUS setup_conn(sbyte4 conn)
     return st;
 }
 
+/* --pha, the handshake done: ask for the client's certificate, required with
+ * --verify-client. Its answer is read with the data that follows (pha_poll). */
+static void pha_request(sbyte4 conn, struct client *c)
+{
+    ubyte4 flags = 0;
+    MSTATUS st = SSL_getSessionFlags(conn, &flags);
+
+    if (st == OK && cfg.verify_client)
+        st = SSL_setSessionFlags(conn, flags | SSL_FLAG_REQUIRE_MUTUAL_AUTH);
+    if (st == OK)
+        st = SSL_sendPosthandshakeAuthCertificateRequest(conn);
+    if (st == ERR_SSL_BAD_STATE)
+        printf("pha: %s: not asked: the client did not offer post_handshake_auth "
+               "(or the connection is not TLS 1.3)\n", c->peer);
+    else if (st != OK)
+        printf("pha: %s: the request failed: %s\n", c->peer, ex_status_text(st));
+    else
+        printf("pha: %s: client certificate requested%s\n", c->peer,
+               cfg.verify_client ? " (required)" : "");
+    fflush(stdout);
+    c->pha_pending = st == OK;
+}
+
+/* After each receive (st its status; closed: the connection ends): what the
+ * client answered, once it is known. An empty answer shows only at the end. */
+static void pha_poll(sbyte4 conn, struct client *c, MSTATUS st, int closed)
+{
+    const ubyte *der = NULL;
+    ubyte4 len = 0;
+    char info[1024];
+    const char *subject;
+
+    if (!c->pha_pending)
+        return;
+    if (NKTLS_getPeerCertificate(conn, 0, &der, &len) == OK) {
+        ex_format_info(conn, EX_INFO_PEER, info, sizeof(info));
+        subject = strstr(info, "peer: ");
+        printf("pha: %s: client certificate received, %u bytes, %.*s\n", c->peer,
+               (unsigned)len, subject ? (int)strcspn(subject + 6, "\n") : 1,
+               subject ? subject + 6 : "?");
+    } else if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK &&
+               st != ERR_SSL_CONNECTION_CLOSED) {
+        printf("pha: %s: refused: %s%s\n", c->peer, ex_status_text(st),
+               ex_alert_suffix(conn, st));
+    } else if (closed) {
+        printf("pha: %s: no client certificate came\n", c->peer);
+    } else {
+        return;
+    }
+    fflush(stdout);
+    c->pha_pending = 0;
+}
+
 /* Echo until the client closes. */
-static void serve_echo(sbyte4 conn, const struct client *c)
+static void serve_echo(sbyte4 conn, struct client *c)
 {
     char buf[16384];
 
     for (;;) {
         sbyte4 n = 0;
         MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, 0);
+        pha_poll(conn, c, st, 0);
         if (st == ERR_SSL_CONNECTION_CLOSED || (st == ERR_TCP_READ_TIMEOUT && cfg.dtls.on))
             return;
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
@@ -184,7 +247,7 @@ static void serve_echo(sbyte4 conn, const struct client *c)
 }
 
 /* Read one HTTP request head, answer with a description of the connection. */
-static void serve_www(sbyte4 conn, const struct client *c)
+static void serve_www(sbyte4 conn, struct client *c)
 {
     char req[16384], info[1024], resp[1536];
     size_t used = 0;
@@ -196,6 +259,7 @@ static void serve_www(sbyte4 conn, const struct client *c)
         if (used == sizeof(req))
             return;                                /* head too large: just close */
         st = SSL_recv(conn, (sbyte *)req + used, (sbyte4)(sizeof(req) - used), &n, 0);
+        pha_poll(conn, c, st, 0);
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK)
             return;
         used += (size_t)(n > 0 ? n : 0);
@@ -234,12 +298,15 @@ static void serve(struct client *c)
         /* One fprintf: stderr's lock keeps other threads' lines out of the block. */
         fprintf(stderr, "connection from %s\n%s", c->peer, info);
     }
+    if (cfg.pha)
+        pha_request(conn, c);
     if (cfg.root)
         http_files_serve(conn, &cfg.files, c->peer);
     else if (cfg.www)
         serve_www(conn, c);
     else
         serve_echo(conn, c);
+    pha_poll(conn, c, OK, 1);
     SSL_closeConnection(conn);       /* sends close_notify; the socket stays ours */
 }
 
@@ -590,7 +657,7 @@ enum { OPT_LISTEN = 256, OPT_CERT, OPT_KEY, OPT_CHAIN, OPT_CA, OPT_VERIFY_CLIENT
        OPT_ZEROCOPY, OPT_WWW, OPT_ROOT, OPT_COUNT, OPT_IO, OPT_WORKERS, OPT_HS_TIMEOUT,
        OPT_IDLE_TIMEOUT, OPT_HEADER_TIMEOUT, OPT_TICKET_KEYS, OPT_OCSP, OPT_HEARTBEAT, OPT_ALLOW_RENEG,
        OPT_MAX_EARLY, OPT_TICKETS, OPT_DTLS, OPT_SRTP, OPT_KEYMAT, OPT_KEYMAT_LEN, OPT_PMTU,
-       OPT_PSK, OPT_PSK_KE, OPT_VERSION };
+       OPT_PSK, OPT_PSK_KE, OPT_PHA, OPT_VERSION };
 
 static const struct option long_opts[] = {
     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -624,6 +691,7 @@ static const struct option long_opts[] = {
     { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "max-early-data", required_argument, NULL, OPT_MAX_EARLY },
     { "tickets", required_argument, NULL, OPT_TICKETS },
+    { "pha", no_argument, NULL, OPT_PHA },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
@@ -678,6 +746,7 @@ int main(int argc, char **argv)
         case OPT_KEYMAT: cfg.dtls.keymat_label = optarg; break;
         case OPT_KEYMAT_LEN: cfg.dtls.keymat_len = (ubyte2)ex_parse_count(optarg); break;
         case OPT_PMTU: cfg.dtls.pmtu = ex_parse_count(optarg); break;
+        case OPT_PHA: cfg.pha = 1; break;
         case 'v': cfg.tls.verbose = 1; break;
         case 'h': fputs(usage, stdout); return 0;
         case OPT_VERSION: ex_print_version(); return 0;
@@ -695,6 +764,10 @@ int main(int argc, char **argv)
         ex_usage_error("--verify-client needs --ca");
     if (cfg.www && cfg.root)
         ex_usage_error("--www and --root exclude each other");
+    if (cfg.pha && (!ca || cfg.root || (io_given && cfg.io != EX_IO_THREADS)))
+        ex_usage_error("--pha needs --ca and runs on --io threads, echoing or with --www");
+    if (cfg.pha)
+        cfg.io = EX_IO_THREADS;     /* its answer is read by the blocking calls */
     if (cfg.root)
         setup_root();
     if (cfg.dtls.n_srtp && !cfg.dtls.on)

@@ -326,7 +326,8 @@ GNUTLS_VERSION=$(gnutls-serv --version 2>/dev/null | awk 'NR == 1 { print $NF }'
 
 # nginx_conf DIR PORT CERT KEY [ROOT]: a throwaway nginx.conf in DIR serving
 # ROOT (default $WWW); every path nginx writes is in DIR, the system
-# configuration is never read.
+# configuration is never read. NO_TICKETS and EARLY_DATA (0-RTT on) set:
+# as server_start says.
 nginx_conf() {
     local ng=$1
     mkdir -p "$ng"
@@ -357,6 +358,7 @@ http {
         ssl_ecdh_curve X25519;
         ssl_session_tickets $([ -n "${NO_TICKETS:-}" ] && echo "off; ssl_session_cache shared:SSL:10m" || echo on);
         ssl_conf_command NumTickets 1;
+        ssl_early_data $([ -n "${EARLY_DATA:-}" ] && echo on || echo off);
         root ${5:-$WWW};
     }
 }
@@ -370,15 +372,18 @@ NKTLS_ROOT_IO=""
 # server_start KIND KEY: starts a server on a free port with KEY's certificate;
 # sets PORT and SRV (its session). KIND: nktls-uring, nktls-epoll (echo),
 # nktls-root (files from $WWW), nginx (files from $WWW), openssl (s_server
-# -WWW in $WWW), gnutls (gnutls-serv --echo). False, with SRV_ERR, when it
-# does not listen within 10 s.
+# -WWW in $WWW), gnutls (gnutls-serv --echo). NO_TICKETS set: no session
+# tickets (nktls, nginx); EARLY_DATA=BYTES set: TLS 1.3 0-RTT data accepted
+# (nktls-server --max-early-data BYTES, nginx ssl_early_data on). False, with
+# SRV_ERR, when it does not listen within 10 s.
 server_start() {
     local kind=$1 log=$WORK/$1.log
     SRV_KIND=$kind
     setup_certs
     cert_files "$2"
     local -a nk=("$BIN/examples/nktls-server" --cert "$CERT" --key "$KEYF" --ciphers "$CIPHER,$CIPHER12"
-        --groups X25519 --tls-min 1.2 --ktls off --workers 1 ${NO_TICKETS:+--tickets 0})
+        --groups X25519 --tls-min 1.2 --ktls off --workers 1 ${NO_TICKETS:+--tickets 0}
+        ${EARLY_DATA:+--max-early-data "$EARLY_DATA"})
     PORT=$(free_port)
     SRV_ERR=""
     case $kind in

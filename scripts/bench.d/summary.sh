@@ -118,6 +118,13 @@ summary_rows() {
         "${R[p99_nktls-uring_p99]:-}" "${R[p99_nginx_p99]:-}"
     srow latency peer lo "1 KiB keep-alive p99 ms vs nginx" \
         "${R[files_nktls-root_p99]:-}" "${R[files_nginx_p99]:-}"
+    local d=$EARLY_DELAY_MS
+    srow latency peer lo "resumed 0-RTT GET p50 ms, +$((2 * d)) ms RTT, vs nginx" \
+        "${R[early_nktls-root_0rtt_d${d}_p50]:-}" "${R[early_nginx_0rtt_d${d}_p50]:-}" \
+        "${R[early_nktls-root_0rtt_d${d}_p50_all]:-}" "${R[early_nginx_0rtt_d${d}_p50_all]:-}"
+    srow latency self lo "resumed GET p50 ms, +$((2 * d)) ms RTT, 0-RTT vs 1-RTT" \
+        "${R[early_nktls-root_0rtt_d${d}_p50]:-}" "${R[early_nktls-root_1rtt_d${d}_p50]:-}" \
+        "${R[early_nktls-root_0rtt_d${d}_p50_all]:-}" "${R[early_nktls-root_1rtt_d${d}_p50_all]:-}"
 }
 
 summary_header() {

@@ -13,7 +13,9 @@
 # per-second series (JSON and --csv), --warmup left out of the counts, and
 # --tls 1.2 (resume mode too: by ticket, and by session id against s_server
 # -no_ticket). --duration is a hard stop even against a server that never
-# answers. TAP on stdout.
+# answers. Request mode with --resume and --early-data (0-RTT GETs accepted
+# by nktls-server --max-early-data and nginx ssl_early_data; counted as not
+# sent where the tickets allow none). TAP on stdout.
 source "$(dirname "$0")/lib.sh"
 
 NK_LOAD=$NKTLS_BUILD/examples/nktls-load
@@ -135,6 +137,34 @@ c_request() {
         --request 'GET / HTTP/1.1\r\nHost: x\r\n\r\n' --count 30 --concurrency 3
     expect_ok req-$1 30 || return 1
     jwant req-$1 "j['replies_ok']" 30
+}
+
+# --early-data: every request on a new connection, resumed, its GET sent as
+# 0-RTT data; a server that takes it counts as accepted every time (one
+# connection at a time: a peer may take each ticket's early data only once).
+c_early() {
+    load early-$1 "https://127.0.0.1:$PORT/" "${TRUST[@]}" --early-data --count 20
+    expect_ok early-$1 20 || return 1
+    jwant early-$1 "j['handshakes'], j['resumed'], j['status_2xx']" "20 20 20" || return 1
+    jwant early-$1 "j['early_data_accepted'], j['early_data_rejected'], j['early_data_not_sent']" \
+        "20 0 0" || return 1
+    jwant early-$1 "j['first_byte_ms']['samples']" 20 || return 1
+    grep -q '^early data: *20 accepted, 0 rejected' "$WORK/early-$1.txt" ||
+        { fail "text report lacks the early data line" "$WORK/early-$1.txt"; return 1; }
+}
+
+# A server whose tickets allow no early data: nothing goes early, and every
+# request goes after the handshake instead, counted as not sent. --resume
+# alone resumes without any.
+c_early_not_sent() {
+    load early0 "https://127.0.0.1:$PORT/" "${TRUST[@]}" --early-data --count 10
+    expect_ok early0 10 || return 1
+    jwant early0 "j['early_data_accepted'], j['early_data_rejected'], j['early_data_not_sent']" \
+        "0 0 10" || return 1
+    jwant early0 "j['resumed'], j['status_2xx']" "10 10" || return 1
+    load res1 "https://127.0.0.1:$PORT/" "${TRUST[@]}" --resume --count 10
+    expect_ok res1 10 || return 1
+    jwant res1 "j['resumed'], j['early_data'], j['early_data_not_sent']" "10 False 0"
 }
 
 # nginx keeps the connection alive: three connections carry every request.
@@ -507,6 +537,12 @@ run_case "load.nktls-server.client_cert" c_client_cert
 if nk_server_ensure www --cert "$CERTS/server.pem" --key "$CERTS/server.key" --www; then
     PORT=$NK_PORT
     run_case "load.nktls-server.request" c_request nk
+    run_case "load.nktls-server.early_data_not_sent" c_early_not_sent
+fi
+if nk_server_ensure www0rtt --cert "$CERTS/server.pem" --key "$CERTS/server.key" --www \
+        --max-early-data 4096; then
+    PORT=$NK_PORT
+    run_case "load.nktls-server.early_data" c_early nk
 fi
 nk_server_stop
 
@@ -588,6 +624,7 @@ else
         ssl_certificate $CERTS/server.pem;
         ssl_certificate_key $CERTS/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_early_data on;
         location / { return 200 'hello from the load test\n'; }
         location = /missing { return 404; }
         location = /chunked {
@@ -611,6 +648,7 @@ else
         run_case "load.nginx.warmup" c_warmup
         run_case "load.nginx.tls12" c_tls12
         run_case "load.nginx.csv" c_csv
+        run_case "load.nginx.early_data" c_early nginx
         stop_pid "$PEER_PID"
     else
         tap_fail "load.nginx" "nginx did not start" "$WORK/nginx.err" "$WORK/nginx/error.log"
