@@ -54,12 +54,24 @@ void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
     c->hs_deadline = limit_ms ? now_ms + limit_ms : 0;
 }
 
+int nk_engine_reneg_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
+{
+    if (!nk_reneg_running(&c->tls) || c->hs->reneg_timed)
+        return 0;
+    c->hs->reneg_timed = 1;
+    nk_engine_hs_limit(c, now_ms, limit_ms);
+    return 1;
+}
+
 int64_t nk_conn_deadline(const struct nk_conn *c)
 {
     /* Only a handshake still under way is timed: once it is over the field
-     * is simply not looked at, so nothing has to clear it. */
-    if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
+     * is simply not looked at, so nothing has to clear it. A renegotiation
+     * runs on an open connection: timed once its driver set the deadline. */
+    if (c->err < 0)
         return 0;
+    if (c->status == SSL_CONNECTION_OPEN)
+        return nk_reneg_running(&c->tls) && c->hs->reneg_timed ? c->hs_deadline : 0;
     return c->hs_deadline;
 }
 
