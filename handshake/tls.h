@@ -105,6 +105,8 @@ struct nk_config {
     unsigned secure_reneg : 1;     /* the peer signalled RFC 5746 in the last handshake */ \
     unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
     unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
+    unsigned early_offered : 1;    /* server: the ClientHello had early_data (skipped when \
+                                    * there is no c->early: SSL_EARLY_DATA_REJECTED) */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \

@@ -67,6 +67,10 @@ static MSTATUS early_secret(const struct nk_hs *hs, enum nk_hash h, const uint8_
 
 void nk_early_server_offered(struct nk_tls *c)
 {
+    /* The client sent early data that a connection without 0-RTT state
+     * skips: it learns the same as one that refused it (a bit, so that a
+     * connection that never enabled 0-RTT allocates nothing for it). */
+    c->early_offered = 1;
     if (c->early)
         c->early->status = SSL_EARLY_DATA_REJECTED;
 }
@@ -346,5 +350,7 @@ void nk_early_drained(struct nk_tls *c)
 unsigned nk_early_status(const struct nk_tls *c)
 {
     struct nk_early *e = early_of(c);
-    return e ? e->status : SSL_EARLY_DATA_NOT_SENT;
+    if (e)
+        return e->status;
+    return c->role == NK_SERVER && c->early_offered ? SSL_EARLY_DATA_REJECTED : SSL_EARLY_DATA_NOT_SENT;
 }

@@ -283,6 +283,29 @@ TEST(ticket_without_permission)
     resume_expect(_metadata, &allow, SSL_EARLY_DATA_REJECTED, TRUE);
 }
 
+/* A server connection that never enabled 0-RTT (no SSL_setMaxEarlyDataSize,
+ * no receive bound) skips the early data of a client whose ticket, from a
+ * server that did, allows it: both ends say SSL_EARLY_DATA_REJECTED (the
+ * early_data extension was in the ClientHello), not NOT_SENT, and the
+ * connection holds no 0-RTT state for it. */
+TEST(server_without_0rtt_reports_rejected)
+{
+    struct opts off = { .max_early = -1, .recv_early = -1 };
+    struct tp_pair p;
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&allow), OK);
+    resume_expect(_metadata, &off, SSL_EARLY_DATA_REJECTED, TRUE);
+    /* The same server, the client sending nothing early: NOT_SENT. */
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(pair_new(&p, &off), OK);
+    ASSERT_EQ(tp_handshake(&p), OK);
+    ASSERT_EQ(NKTLS_isSessionResumed(p.h[TP_SERVER]), TRUE);
+    ASSERT_NULL(p.c[TP_SERVER]->early);
+    ASSERT_EQ(status_of(&p, TP_SERVER), (ubyte4)SSL_EARLY_DATA_NOT_SENT);
+    ASSERT_EQ(status_of(&p, TP_CLIENT), (ubyte4)SSL_EARLY_DATA_NOT_SENT);
+    tp_free(&p);
+}
+
 TEST(other_alpn_rejected)
 {
     struct opts h2 = allow, h11 = allow;
