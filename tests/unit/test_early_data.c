@@ -54,7 +54,8 @@ static sbyte4 alpn_pick_first(sbyte4 h, ubyte **out[], sbyte4 *out_len, ubyte *i
 struct opts {
     sbyte4 max_early;          /* server: SSL_setMaxEarlyDataSize (-1: not called) */
     sbyte4 recv_early;         /* server: SSL_setRecvEarlyDataSize (-1: not called) */
-    const char *alpn;          /* the client offers this one protocol */
+    const char *alpn;          /* the client offers this protocol first */
+    const char *alpn2;         /* and this one after it (NULL: alpn alone) */
     const ubyte2 *srv_groups;  /* the server's groups (a HelloRetryRequest) */
     ubyte4 n_srv_groups;
 };
@@ -70,7 +71,8 @@ static MSTATUS pair_new(struct tp_pair *p, const struct opts *o)
     if (o->recv_early >= 0)
         NK_TRY(SSL_setRecvEarlyDataSize(p->h[TP_SERVER], o->recv_early));
     if (o->alpn) {
-        NK_TRY(SSL_setApplicationLayerProtocol(p->h[TP_CLIENT], 1, (const char **)&o->alpn));
+        const char *offer[2] = { o->alpn, o->alpn2 };
+        NK_TRY(SSL_setApplicationLayerProtocol(p->h[TP_CLIENT], o->alpn2 ? 2 : 1, offer));
         NK_TRY(SSL_setAlpnCallback(p->h[TP_SERVER], alpn_pick_first));
     }
     if (o->srv_groups)
@@ -313,10 +315,49 @@ TEST(other_alpn_rejected)
     h11.alpn = "http/1.1";
     nk_antireplay_reset();
     ASSERT_EQ(first_session(&h2), OK);
-    /* The ticket is bound to h2: a full handshake, the data skipped. */
-    resume_expect(_metadata, &h11, SSL_EARLY_DATA_REJECTED, FALSE);
+    /* The ticket is bound to h2 and its data written for h2: a client that
+     * now asks for http/1.1 sends none (§4.2.10), and the server, which
+     * selects http/1.1, makes it a full handshake. */
+    resume_expect(_metadata, &h11, SSL_EARLY_DATA_NOT_SENT, FALSE);
     ASSERT_EQ(first_session(&h2), OK);
     resume_expect(_metadata, &h2, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    /* A client that still sends such data (a blob claiming http/1.1): the
+     * server refuses it as before. */
+    ASSERT_EQ(first_session(&h2), OK);
+    ASSERT_EQ(g_ticket[4], 3);
+    g_ticket_len -= 2;   /* "\x02h2" becomes "\x08http/1.1" */
+    memcpy(g_ticket + g_ticket_len - 1, "\x08http/1.1", 9);
+    g_ticket_len += 8;
+    resume_expect(_metadata, &h11, SSL_EARLY_DATA_REJECTED, FALSE);
+}
+
+/* The ticket keeps the ALPN protocol its 0-RTT data is for (blob version 3:
+ * max_early_data_size, then the protocol); the client sends early data only
+ * when the protocol it offers first is that one. An older blob (version 2,
+ * no protocol) still reads, as a ticket of a connection without ALPN. */
+TEST(early_data_follows_first_alpn)
+{
+    struct opts h2 = allow, h2_h11 = allow, h11_h2 = allow, none = allow;
+    h2.alpn = "h2";
+    h2_h11.alpn = "h2", h2_h11.alpn2 = "http/1.1";
+    h11_h2.alpn = "http/1.1", h11_h2.alpn2 = "h2";
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&h2), OK);
+    ASSERT_EQ(g_ticket[4], 3);
+    ASSERT_MEM_EQ(g_ticket + g_ticket_len - 7, "\0\0\x10\0\x02h2", 7);   /* 4096, then "h2" */
+    resume_expect(_metadata, &h2_h11, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    ASSERT_EQ(first_session(&h2), OK);
+    resume_expect(_metadata, &h11_h2, SSL_EARLY_DATA_NOT_SENT, FALSE);
+    /* Without ALPN on either side: version 2, and the data goes. */
+    ASSERT_EQ(first_session(&none), OK);
+    ASSERT_EQ(g_ticket[4], 2);
+    resume_expect(_metadata, &none, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    /* A version-2 blob of an h2 connection: read, but no protocol kept, so
+     * a client offering h2 sends nothing early; it still resumes. */
+    ASSERT_EQ(first_session(&h2), OK);
+    g_ticket[4] = 2;
+    g_ticket_len -= 3;
+    resume_expect(_metadata, &h2, SSL_EARLY_DATA_NOT_SENT, TRUE);
 }
 
 TEST(after_hello_retry_rejected)
