@@ -26,6 +26,7 @@
 #include "handshake/tls12_reneg.h"
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
+#include <arpa/inet.h>
 #include "core/slab.h"
 #include "nktls.h"
 
@@ -331,10 +332,21 @@ MSTATUS nk_reneg_on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
 
 /* ---- client ---- */
 
+/* The name our ClientHellos carry in server_name: a host name, never an IP
+ * literal (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted
+ * in "HostName"."). */
+static int sends_sni(const struct nk_tls *c)
+{
+    uint8_t a[16];
+    const char *n = c->server_name;
+    return n && n[0] && inet_pton(AF_INET, n, a) != 1 && inet_pton(AF_INET6, n, a) != 1;
+}
+
 /* RFC 5246 §7.4.1.2, TLS 1.2 only: the version is the connection's. No
  * session is offered (a full handshake); ALPN offers the connection's
- * protocol alone, if it has one (above); no server_name (the server keeps the
- * connection's, and refuses another: handshake/tls12_server.c). */
+ * protocol alone, if it has one (above); server_name the connection's name,
+ * as the first ClientHello did (the server refuses another:
+ * handshake/tls12_server.c). */
 static MSTATUS send_client_hello(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -352,6 +364,8 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_u8(&w, 1);                      /* compression_methods: null */
     nk_wr_u8(&w, 0);
     size_t exts = nk_wr_open(&w, 2);
+    if (sends_sni(c))
+        nk_ext_write_sni(&w, c->server_name);
     nk_ext_write_u16_list(&w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
     nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     nk_tls12_write_client_exts(c, &w);    /* extended_master_secret, renegotiation_info, encrypt_then_mac */
@@ -412,7 +426,10 @@ MSTATUS nk_reneg_on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
         uint16_t t = e[i].type;
         NK_CHECK(t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
                  || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c))
-                 || (t == NK_EXT_ALPN && c->alpn[0]), ERR_SSL_UNSUPPORTED_EXTENSION);
+                 || (t == NK_EXT_ALPN && c->alpn[0]) || (t == NK_EXT_SERVER_NAME && sends_sni(c)),
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
+        /* RFC 6066 §3: the server's answer is empty. */
+        NK_CHECK(t != NK_EXT_SERVER_NAME || nk_rd_left(&e[i].data) == 0, ERR_SSL_PROTOCOL);
         if (t == NK_EXT_ALPN) {
             /* RFC 7301 §3.1: one name, one we offered: the connection's. */
             int has, one;

@@ -427,6 +427,23 @@ TEST_F(reneg, alpn_kept)
     }
     ASSERT_EQ(alpn_asked, 1);
     data_both_ways(_metadata, p, "after");
+    const sbyte *name = NULL;
+    ASSERT_EQ(NKTLS_getServerName(p->h[TP_SERVER], &name), OK);
+    ASSERT_STR_EQ((const char *)name, "p256.example.com");
+}
+
+/* Our renegotiating ClientHello names the server as the first did (RFC
+ * 6066 §3): a client whose name changed meanwhile is refused by the server
+ * with illegal_parameter, so the name is in it. */
+TEST_F(reneg, client_sends_name)
+{
+    struct tp_pair *p = &self->p;
+    ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], NKTLS_FLAG_ALLOW_RENEGOTIATION), OK);
+    ASSERT_EQ(tp_handshake(p), OK);
+    ASSERT_EQ(nk_tls_set_server_name(&p->c[TP_CLIENT]->tls, "other.example.com"), OK);
+    ASSERT_EQ(SSL_initiateRehandshake(p->h[TP_CLIENT]), OK);
+    ASSERT_EQ(tp_pump(p), OK);
+    check_fail(_metadata, p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
 }
 
 /* A renegotiating ClientHello that does not offer the connection's protocol
