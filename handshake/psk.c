@@ -89,7 +89,8 @@ MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **ou
         p->psk_len = (uint8_t)nk_rd_left(&psk);
         p->ticket_len = (uint16_t)nk_rd_left(&ticket);
         p->received = (uint64_t)hi << 32 | lo;
-        memcpy(p->alpn, alpn.p, nk_rd_left(&alpn));   /* calloc's zeros end it */
+        if (version >= 3)   /* calloc's zeros end it */
+            memcpy(p->alpn, alpn.p, nk_rd_left(&alpn));
         if (nk_rd_copy(&psk, p->psk, p->psk_len) == OK && nk_rd_copy(&ticket, p->ticket, p->ticket_len) == OK) {
             *out = p;
             return OK;
