@@ -57,7 +57,11 @@
  *   with ms set to n > 0 grants n more ms, anything else (or no callback) fails
  *   with ERR_SSL_HANDSHAKE_TIMEOUT. So a peer that trickles bytes cannot hold a
  *   connection open. When the application's timer fires before the open-state
- *   upcall, the handshake has timed out: it closes h and the socket.
+ *   upcall, the handshake has timed out: it closes h and the socket. A TLS 1.2
+ *   renegotiation has sslTimeOutHello too, from the receive call (or
+ *   SSL_initiateRehandshake) in which it began, checked the same way at each
+ *   receive call (ms counts from its start); funcPtrStartTimer is not called
+ *   for it.
  *   sslTimeOutReceive applies to SSL_recv only: the application times its reads.
  *
  * Kernel TLS. After the open-state upcall, with the send buffer drained and

@@ -20,5 +20,6 @@ NK_API MSTATUS SSL_initiateRehandshake(sbyte4 h)
     NK_TRY(nk_conn_get(h, &c));
     NK_TRY(nk_reneg_may_start(&c->tls));
     NK_TRY(nk_fail(c, nk_reneg_start(&c->tls)));
+    nk_drive_reneg_clock(c);   /* a client's handshake runs from here */
     return c->is_async ? OK : nk_drive_flush(c);
 }

@@ -43,13 +43,25 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
     return still_there(h, pc);
 }
 
+void nk_drive_reneg_clock(struct nk_conn *c)
+{
+    if (!c->hs || c->status != SSL_CONNECTION_OPEN)
+        return;   /* no renegotiation running: no clock read */
+    int64_t now = nk_mono_ms();
+    if (nk_engine_reneg_limit(c, now, c->cfg->ssl.sslTimeOutHello) && c->is_async)
+        c->as.t0_ms = now;   /* funcPtrSSLHandleTimeout counts from here */
+}
+
 /* The handshake may run sslTimeOutHello ms (the engine's deadline), and
- * longer if the application's funcPtrSSLHandleTimeout grants it. Every
+ * longer if the application's funcPtrSSLHandleTimeout grants it; a
+ * renegotiation the same, from the first clock read after it began (here, or
+ * in feed once a record started it). Every
  * receive call looks before it feeds anything: the API has no timer call of
  * its own (the application's timer, from funcPtrStartTimer, closes instead). */
 static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
+    nk_drive_reneg_clock(c);
     if (!(nk_conn_wants(c) & NK_WANT_TIMER))
         return OK;
     int64_t now = nk_mono_ms();
@@ -111,6 +123,7 @@ static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
         *used += k;
         int was_open = c->status == SSL_CONNECTION_OPEN;
         NK_TRY(nk_in_ack(c, k));
+        nk_drive_reneg_clock(c);   /* that record may have begun a renegotiation */
         if ((!was_open && c->status == SSL_CONNECTION_OPEN) || c->reneg_done)
             break;   /* the open-state upcall comes before anything behind it */
     }

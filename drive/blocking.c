@@ -203,6 +203,22 @@ MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, 
     return OK;
 }
 
+/* A renegotiation running (handshake/tls12_reneg.c) has the handshake's
+ * deadline: the read waits no longer than that (*left), and once it has
+ * passed the engine's timer fails the connection. */
+static MSTATUS reneg_wait(struct nk_conn *c, int64_t *left)
+{
+    nk_drive_reneg_clock(c);
+    if (!(nk_conn_wants(c) & NK_WANT_TIMER))
+        return OK;
+    int64_t now = nk_mono_ms(), hs = nk_conn_deadline(c) - now;
+    if (hs <= 0)
+        return nk_engine_timer(c, now);
+    if (*left < 0 || hs < *left)
+        *left = hs;
+    return OK;
+}
+
 static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms)
 {
     int64_t deadline = timeout_ms ? nk_mono_ms() + timeout_ms : -1;
@@ -218,7 +234,12 @@ static MSTATUS wait_app_data(struct nk_conn *c, ubyte4 timeout_ms)
         int64_t left = deadline < 0 ? -1 : deadline - nk_mono_ms();
         if (deadline >= 0 && left <= 0)
             return ERR_TCP_READ_TIMEOUT;
+        if ((st = reneg_wait(c, &left)) < 0)
+            return fail_flush(c, st);
         st = read_some(c, left);
+        /* The wait may have ended at the renegotiation's deadline. */
+        if (st == ERR_TCP_READ_TIMEOUT && nk_engine_timer(c, nk_mono_ms()) < 0)
+            st = c->err;
         if (st == ERR_TCP_READ_TIMEOUT)
             return st;   /* not fatal: the caller may try again */
         if (st < 0)

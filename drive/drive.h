@@ -13,7 +13,13 @@
 MSTATUS nk_drive_set_transport(struct nk_conn *c, const nktlsTransport *t) NK_MUST;
 MSTATUS nk_drive_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_handshake(struct nk_conn *c) NK_MUST;
-/* Receive application data, waiting up to timeout_ms (0: forever). */
+/* Either driver, whenever it may have begun a TLS 1.2 renegotiation (a record
+ * fed, SSL_initiateRehandshake, a send): one that began since gets
+ * sslTimeOutHello from now, as a first handshake does (drive/async.c). */
+void nk_drive_reneg_clock(struct nk_conn *c);
+/* Receive application data, waiting up to timeout_ms (0: forever); a
+ * renegotiation running meanwhile fails the connection with
+ * ERR_SSL_HANDSHAKE_TIMEOUT at its deadline. */
 MSTATUS nk_drive_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
 
 /* DTLS 1.2 over a connected UDP socket (drive/dtls_blocking.c): a

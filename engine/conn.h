@@ -104,10 +104,17 @@ unsigned nk_conn_wants(struct nk_conn *c);
  * ms on the driver's own clock (CLOCK_MONOTONIC in each driver here), and the
  * engine only compares those times with each other. While nk_conn_wants says
  * NK_WANT_TIMER, the driver calls nk_engine_timer once its clock reaches
- * nk_conn_deadline(c). The one deadline so far is the handshake's. */
+ * nk_conn_deadline(c). The one deadline so far is the handshake's (a first
+ * handshake's or a renegotiation's). */
 /* The handshake must be done limit_ms after now_ms (0: no limit). Drivers
  * call it as a handshake starts, and again to grant more time. */
 void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms);
+/* A TLS 1.2 renegotiation (handshake/tls12_reneg.c) starts inside the engine,
+ * which has no clock: drivers call this whenever they read theirs, and a
+ * renegotiation that began since gets limit_ms from now_ms, as a first
+ * handshake does (the same limit, the same failure). 1 when it set that
+ * deadline now, else 0 (none running, or already timed). */
+int nk_engine_reneg_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms);
 /* When to call nk_engine_timer; 0: no timer (none set, the handshake is
  * over, or the connection has failed). */
 int64_t nk_conn_deadline(const struct nk_conn *c);

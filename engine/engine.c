@@ -55,12 +55,24 @@ void nk_engine_hs_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
     c->hs_deadline = limit_ms ? now_ms + limit_ms : 0;
 }
 
+int nk_engine_reneg_limit(struct nk_conn *c, int64_t now_ms, uint32_t limit_ms)
+{
+    if (!nk_reneg_running(&c->tls) || c->hs->reneg_timed)
+        return 0;
+    c->hs->reneg_timed = 1;
+    nk_engine_hs_limit(c, now_ms, limit_ms);
+    return 1;
+}
+
 int64_t nk_conn_deadline(const struct nk_conn *c)
 {
     /* Only a handshake still under way is timed: once it is over the field
-     * is simply not looked at, so nothing has to clear it. */
-    if (c->status == SSL_CONNECTION_OPEN || c->err < 0)
+     * is simply not looked at, so nothing has to clear it. A renegotiation
+     * runs on an open connection: timed once its driver set the deadline. */
+    if (c->err < 0)
         return 0;
+    if (c->status == SSL_CONNECTION_OPEN)
+        return nk_reneg_running(&c->tls) && c->hs->reneg_timed ? c->hs_deadline : 0;
     if (c->is_dtls && c->dtls->rtx_at)   /* DTLS: the retransmission timer too */
         return c->hs_deadline && c->hs_deadline < c->dtls->rtx_at ? c->hs_deadline : c->dtls->rtx_at;
     return c->hs_deadline;
@@ -72,9 +84,10 @@ MSTATUS nk_engine_timer(struct nk_conn *c, int64_t now_ms)
         return c->err;
     if (c->is_dtls && c->status != SSL_CONNECTION_OPEN)
         NK_TRY(nk_fail(c, nk_dtls_on_timer(&c->tls, now_ms)));
-    /* The handshake's own limit (DTLS's deadline holds its retransmission
-     * timer too). */
-    int64_t at = c->status == SSL_CONNECTION_OPEN ? 0 : c->hs_deadline;
+    /* The handshake's own limit, or a renegotiation's once its driver set it
+     * (nk_conn_deadline; DTLS's holds its retransmission timer too, so a
+     * first handshake's is hs_deadline itself). */
+    int64_t at = c->status == SSL_CONNECTION_OPEN ? nk_conn_deadline(c) : c->hs_deadline;
     if (!at || now_ms < at)
         return OK;
     /* nk_alert_for gives no alert for it: the peer broke no rule. */

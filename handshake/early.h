@@ -113,5 +113,10 @@ typedef MSTATUS (*nk_antireplay_hook)(const struct nk_tls *c, const uint8_t *bin
 void nk_antireplay_set_hook(nk_antireplay_hook fn);
 /* For tests: forget every entry. */
 void nk_antireplay_reset(void);
+/* For tests: the slot a binder's entry is looked for from (the keyed hash). */
+uint32_t nk_antireplay_slot(const uint8_t *binder, size_t len);
+/* The register's size, in slots, and how many from the hashed one are tried. */
+#define NK_ANTIREPLAY_SLOTS 16384
+#define NK_ANTIREPLAY_PROBE 16
 
 #endif

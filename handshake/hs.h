@@ -127,6 +127,7 @@ struct nk_hs {
     uint16_t client_version;         /* server: the ClientHello's, for RSA key transport */
     uint8_t secure_reneg;            /* the peer signalled RFC 5746 support */
     uint8_t reneg;                   /* this handshake renegotiates (handshake/tls12_reneg.c) */
+    uint8_t reneg_timed;             /* its deadline is set (nk_engine_reneg_limit) */
     uint16_t pms_len;
     uint8_t pms[NK_MAX_KEX_SECRET];  /* client: the ECDHE secret, SKE to CKE */
 

@@ -32,14 +32,18 @@ static MSTATUS binder(const struct nk_transcript *tr, enum nk_hash h, int extern
 /* ---- the client's kept ticket, in the form its callbacks carry ---- */
 
 /* "NKPS" 1 | suite(2) | psk<1..255> | age_add(4) | lifetime(4) | received(8) | ticket<1..2^16-1>;
- * version 2 adds max_early_data_size(4) at the end (a ticket that allows 0-RTT). */
+ * version 2 adds max_early_data_size(4) at the end (a ticket that allows 0-RTT);
+ * version 3 adds after that the ALPN protocol<1..255> the ticket's 0-RTT
+ * data is for (a ticket that allows 0-RTT, from a connection that agreed one).
+ * Each version reads blobs of the ones before it. */
 MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_len)
 {
     struct nk_buf b = { 0 };
     struct nk_wr w;
     nk_wr_init(&w, &b);
     nk_wr_bytes(&w, "NKPS", 4);
-    nk_wr_u8(&w, p->max_early ? 2 : 1);
+    size_t alpn_len = p->max_early ? strnlen(p->alpn, sizeof p->alpn - 1) : 0;
+    nk_wr_u8(&w, alpn_len ? 3 : p->max_early ? 2 : 1);
     nk_wr_u16(&w, p->suite);
     nk_wr_u8(&w, p->psk_len);
     nk_wr_bytes(&w, p->psk, p->psk_len);
@@ -51,6 +55,10 @@ MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_
     nk_wr_bytes(&w, p->ticket, p->ticket_len);
     if (p->max_early)
         nk_wr_u32(&w, p->max_early);
+    if (alpn_len) {
+        nk_wr_u8(&w, (uint8_t)alpn_len);
+        nk_wr_bytes(&w, p->alpn, alpn_len);
+    }
     if (nk_wr_status(&w) < 0) {
         nk_buf_free(&b);
         return ERR_MEM_ALLOC_FAIL;
@@ -64,7 +72,7 @@ MSTATUS nk_psk_serialize(const struct tls13PSK *p, uint8_t **out, uint32_t *out_
  * it is read like peer bytes, and anything malformed is ERR_INVALID_ARG. */
 MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **out)
 {
-    struct nk_rd r, psk, ticket;
+    struct nk_rd r, psk, ticket, alpn = { 0 };
     const uint8_t *magic;
     uint8_t version;
     uint32_t hi, lo;
@@ -72,16 +80,19 @@ MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **ou
     NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
     nk_rd_init(&r, in, len);
     if (nk_rd_bytes(&r, 4, &magic) == OK && !memcmp(magic, "NKPS", 4) && nk_rd_u8(&r, &version) == OK
-        && (version == 1 || version == 2) && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
+        && version >= 1 && version <= 3 && nk_rd_u16(&r, &p->suite) == OK && nk_suite_by_id(p->suite)
         && nk_rd_vec8(&r, &psk, 1, NK_MAX_HASH) == OK && nk_rd_u32(&r, &p->age_add) == OK
         && nk_rd_u32(&r, &p->lifetime) == OK && nk_rd_u32(&r, &hi) == OK && nk_rd_u32(&r, &lo) == OK
         && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK
-        && (version == 1 || (nk_rd_u32(&r, &p->max_early) == OK && p->max_early)) && nk_rd_done(&r) == OK
+        && (version == 1 || (nk_rd_u32(&r, &p->max_early) == OK && p->max_early))
+        && (version < 3 || nk_rd_vec8(&r, &alpn, 1, 255) == OK) && nk_rd_done(&r) == OK
         && nk_rd_left(&psk) == nk_hash_len(nk_suite_by_id(p->suite)->hash)
         && (p->ticket = malloc(nk_rd_left(&ticket))) != NULL) {
         p->psk_len = (uint8_t)nk_rd_left(&psk);
         p->ticket_len = (uint16_t)nk_rd_left(&ticket);
         p->received = (uint64_t)hi << 32 | lo;
+        if (version >= 3)   /* calloc's zeros end it */
+            memcpy(p->alpn, alpn.p, nk_rd_left(&alpn));
         if (nk_rd_copy(&psk, p->psk, p->psk_len) == OK && nk_rd_copy(&ticket, p->ticket, p->ticket_len) == OK) {
             *out = p;
             return OK;

@@ -16,6 +16,10 @@ struct tls13PSK {
     uint16_t ticket_len;
     uint32_t max_early;       /* the ticket's max_early_data_size (§4.6.1; 0: no 0-RTT) */
     uint8_t external;         /* an external PSK (handshake/psk_ext.c): "ext binder", age 0 */
+    /* The ALPN protocol of the connection that got the ticket ("": none),
+     * kept with a ticket that allows 0-RTT: §4.2.10, early data is the
+     * PSK's protocol's (tls13_early.c sends it only when offering that first). */
+    char alpn[NK_ALPN_MAX];
 };
 
 #define NK_TICKET_BINDING 32

@@ -316,6 +316,7 @@ MSTATUS nk_ticket_received(struct nk_tls *c, uint32_t lifetime, uint32_t age_add
     p->received = (uint64_t)(c->now / 1000);
     p->ticket_len = (uint16_t)tlen;
     p->max_early = max_early;
+    snprintf(p->alpn, sizeof p->alpn, "%s", c->alpn);   /* the connection's protocol */
     if ((p->ticket = malloc(tlen)) != NULL && (st = ticket_psk(c, nonce, nlen, p->psk)) == OK) {
         memcpy(p->ticket, ticket, tlen);
         st = nk_psk_serialize(p, &ser, &ser_len);

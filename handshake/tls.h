@@ -107,6 +107,8 @@ struct nk_config {
     unsigned reneg_asked : 1;      /* server: our HelloRequest waits for a ClientHello */ \
     unsigned reneg_done : 1;       /* a renegotiation ended: the async open-state upcall is due */ \
     unsigned is_dtls : 1;          /* DTLS 1.2: c->dtls holds its state */ \
+    unsigned early_offered : 1;    /* server: the ClientHello had early_data (skipped when \
+                                    * there is no c->early: SSL_EARLY_DATA_REJECTED) */ \
     uint32_t alpn_offer_len; \
     uint32_t peer_chain_len; \
     uint32_t out_off;              /* bytes of `out` already taken by the driver (< 4 GiB, as `out`) */ \

@@ -6,6 +6,7 @@
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
 #include "handshake/dtls12.h"
+#include "handshake/tls12_reneg.h"
 
 MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hello *ch, struct nk_wr *w)
 {
@@ -29,8 +30,14 @@ MSTATUS nk_tls12_server_hello_exts(struct nk_tls *c, const struct nk_client_hell
     }
     nk_tls12_ocsp_write_agreed(c, w);
     (void)nk_hb_write_ext(c, w);   /* RFC 6520 §2: in answer to the client's */
-    NK_TRY(nk_hello_choose_alpn(c, ch));
-    if (c->alpn[0])
+    int answer = 0;
+    if (c->hs->reneg) {
+        NK_TRY(nk_reneg_server_alpn(c, ch, &answer));
+    } else {
+        NK_TRY(nk_hello_choose_alpn(c, ch));
+        answer = c->alpn[0] != 0;
+    }
+    if (answer)
         nk_ext_write_alpn_choice(w, c->alpn);
     nk_dtls_srtp_write_server(c, w);   /* DTLS-SRTP's use_srtp (handshake/dtls12_srtp.c) */
     if ((x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_RECORD_SIZE_LIMIT))) {

@@ -26,6 +26,7 @@
 #include "handshake/tls12_reneg.h"
 #include "handshake/tls12.h"
 #include "handshake/hello.h"
+#include <arpa/inet.h>
 #include "core/slab.h"
 #include "nktls.h"
 
@@ -253,19 +254,51 @@ static MSTATUS refuse(struct nk_tls *c, MSTATUS why)
 
 /* ---- server ---- */
 
-/* A handshake's ALPN answer is written in place (NK_ALPN_MAX bytes): the
- * name the last one agreed is settled in a block of its size. */
-static MSTATUS alpn_room(struct nk_tls *c)
+/* ---- ALPN: the connection keeps its protocol ----
+ *
+ * RFC 7301 §3.1: "The protocol identified in the
+ * "application_layer_protocol_negotiation" extension type in the ServerHello
+ * SHALL be definitive for the connection, until renegotiated. The server
+ * SHALL NOT respond with a selected protocol and subsequently use a
+ * different protocol for application data exchange." A renegotiation could
+ * select another, but the application data around it is one stream that
+ * cannot change protocol half-way: here it keeps the one the first handshake
+ * agreed. The client offers that one alone, the server answers it without
+ * asking its ALPN callback again, and an answer or an offer without it fails. */
+
+/* Whether the ProtocolNameList in x names the connection's protocol; *one:
+ * and nothing else. */
+static MSTATUS alpn_names_kept(const struct nk_tls *c, const struct nk_ext *x, int *has, int *one)
 {
-    if (!c->alpn_cb)
-        return OK;
-    char *p = malloc(NK_ALPN_MAX);
-    NK_CHECK(p, ERR_MEM_ALLOC_FAIL);
-    p[0] = 0;
-    if (c->alpn != c->alpn_none)
-        nk_name_free(c->alpn, c->alpn_pooled);
-    c->alpn = p;
-    c->alpn_pooled = 0;
+    struct nk_rd r = x->data, list, name;
+    size_t len = strlen(c->alpn), n = 0;
+    NK_TRY(nk_ext_read_alpn(&r, &list));
+    *has = 0;
+    while (nk_rd_left(&list)) {
+        NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
+        n++;
+        if (nk_rd_left(&name) == len && !memcmp(name.p, c->alpn, len))
+            *has = 1;
+    }
+    *one = n == 1;
+    return OK;
+}
+
+MSTATUS nk_reneg_server_alpn(struct nk_tls *c, const struct nk_client_hello *ch, int *answer)
+{
+    const struct nk_ext *x = nk_ext_find(ch->exts, ch->n_exts, NK_EXT_ALPN);
+    int has = 0, one;
+    *answer = 0;
+    if (!x)
+        return OK;   /* the protocol stays; nothing to answer */
+    NK_TRY(alpn_names_kept(c, x, &has, &one));
+    if (!c->alpn[0])
+        return OK;   /* none was agreed: none is, as for a server without ALPN */
+    /* RFC 7301 §3.2: "In the event that the server supports no protocols
+     * that the client advertises, then the server SHALL respond with a fatal
+     * "no_application_protocol" alert." This connection supports its own. */
+    NK_CHECK(has, ERR_SSL_NO_APPLICATION_PROTOCOL);
+    *answer = 1;
     return OK;
 }
 
@@ -292,7 +325,6 @@ MSTATUS nk_reneg_on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
     NK_TRY(nk_hello_parse(b, &ch));
     /* The connection speaks TLS 1.2: the client must offer it again. */
     NK_CHECK(nk_hello_offers(&ch, NK_TLS12), ERR_SSL_UNSUPPORTED_VERSION);
-    NK_TRY(alpn_room(c));
     NK_TRY(nk_hs_alloc(c));
     c->hs->reneg = 1;
     return nk_tls12_server.client_hello(c, &ch, raw, n);
@@ -300,10 +332,21 @@ MSTATUS nk_reneg_on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
 
 /* ---- client ---- */
 
+/* The name our ClientHellos carry in server_name: a host name, never an IP
+ * literal (RFC 6066 §3: "Literal IPv4 and IPv6 addresses are not permitted
+ * in "HostName"."). */
+static int sends_sni(const struct nk_tls *c)
+{
+    uint8_t a[16];
+    const char *n = c->server_name;
+    return n && n[0] && inet_pton(AF_INET, n, a) != 1 && inet_pton(AF_INET6, n, a) != 1;
+}
+
 /* RFC 5246 §7.4.1.2, TLS 1.2 only: the version is the connection's. No
- * session is offered (a full handshake), no ALPN (the connection's protocol
- * stays; c->alpn has no room for another) and no server_name (the server
- * keeps the connection's). */
+ * session is offered (a full handshake); ALPN offers the connection's
+ * protocol alone, if it has one (above); server_name the connection's name,
+ * as the first ClientHello did (the server refuses another:
+ * handshake/tls12_server.c). */
 static MSTATUS send_client_hello(struct nk_tls *c)
 {
     struct nk_hs *hs = c->hs;
@@ -321,9 +364,13 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_wr_u8(&w, 1);                      /* compression_methods: null */
     nk_wr_u8(&w, 0);
     size_t exts = nk_wr_open(&w, 2);
+    if (sends_sni(c))
+        nk_ext_write_sni(&w, c->server_name);
     nk_ext_write_u16_list(&w, NK_EXT_SUPPORTED_GROUPS, c->groups, c->n_groups);
     nk_ext_write_u16_list(&w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     nk_tls12_write_client_exts(c, &w);    /* extended_master_secret, renegotiation_info, encrypt_then_mac */
+    if (c->alpn[0])   /* a ProtocolNameList of one name: the answer's form */
+        nk_ext_write_alpn_choice(&w, c->alpn);
     nk_wr_close(&w, exts, 2);
     NK_TRY(nk_wr_status(&w));
     return nk_hs_finish(c, &w);
@@ -372,7 +419,17 @@ MSTATUS nk_reneg_on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         NK_CHECK(t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET
-                 || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c)), ERR_SSL_UNSUPPORTED_EXTENSION);
+                 || (t == NK_EXT_ENCRYPT_THEN_MAC && nk_tls12_offers_cbc(c))
+                 || (t == NK_EXT_ALPN && c->alpn[0]) || (t == NK_EXT_SERVER_NAME && sends_sni(c)),
+                 ERR_SSL_UNSUPPORTED_EXTENSION);
+        /* RFC 6066 §3: the server's answer is empty. */
+        NK_CHECK(t != NK_EXT_SERVER_NAME || nk_rd_left(&e[i].data) == 0, ERR_SSL_PROTOCOL);
+        if (t == NK_EXT_ALPN) {
+            /* RFC 7301 §3.1: one name, one we offered: the connection's. */
+            int has, one;
+            NK_TRY(alpn_names_kept(c, &e[i], &has, &one));
+            NK_CHECK(has && one, ERR_SSL_ILLEGAL_PARAMETER);
+        }
     }
     return nk_tls12_on_server_hello(c, version, sid, suite, comp, e, ne, raw, n);
 }

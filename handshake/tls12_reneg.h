@@ -24,6 +24,11 @@ void nk_reneg_keep_verify(struct nk_tls *c, int client, const uint8_t *vd);
 /* The handshake is about to end (before nk_hs_complete frees c->hs). */
 MSTATUS nk_reneg_complete(struct nk_tls *c) NK_MUST;
 
+/* Server, renegotiating: the connection keeps its ALPN protocol (RFC 7301
+ * §3.1); the ClientHello's offer must name it (no_application_protocol
+ * else); *answer: echo c->alpn in the ServerHello. The callback is not asked. */
+MSTATUS nk_reneg_server_alpn(struct nk_tls *c, const struct nk_client_hello *ch, int *answer) NK_MUST;
+
 /* ---- state-table rows ---- */
 
 /* Server, connected: a ClientHello asks to renegotiate. */

@@ -61,7 +61,12 @@ static MSTATUS read_sni_and_sigs(struct nk_tls *c, const struct nk_client_hello 
         char name[256];
         struct nk_rd r = x->data;
         NK_TRY(nk_ext_read_sni(&r, name, sizeof name));
-        NK_TRY(nk_tls_set_server_name(c, name));
+        /* A renegotiation keeps the connection's name (its certificate was
+         * chosen for it): another is illegal_parameter. */
+        if (hs->reneg && c->server_name && c->server_name[0])
+            NK_CHECK(!strcmp(name, c->server_name), ERR_SSL_ILLEGAL_PARAMETER);
+        else if (!hs->reneg)
+            NK_TRY(nk_tls_set_server_name(c, name));
     }
     /* RFC 5246 §7.4.1.4.1: "If the client does not send the
      * signature_algorithms extension, the server MUST ... behave as if the

@@ -67,6 +67,10 @@ static MSTATUS early_secret(const struct nk_hs *hs, enum nk_hash h, const uint8_
 
 void nk_early_server_offered(struct nk_tls *c)
 {
+    /* The client sent early data that a connection without 0-RTT state
+     * skips: it learns the same as one that refused it (a bit, so that a
+     * connection that never enabled 0-RTT allocates nothing for it). */
+    c->early_offered = 1;
     if (c->early)
         c->early->status = SSL_EARLY_DATA_REJECTED;
 }
@@ -221,14 +225,30 @@ void nk_early_ticket_exts(const struct nk_tls *c, struct nk_wr *w)
 
 /* ---- client ---- */
 
+/* §4.2.10: "The parameters for the 0-RTT data (version, symmetric cipher
+ * suite, Application-Layer Protocol Negotiation (ALPN) [RFC7301] protocol,
+ * etc.) are those associated with the PSK in use", and the server accepts
+ * them only if it selects that protocol again. The data is written for the
+ * protocol the application asks for first: send it only when that is the
+ * ticket's (no ALPN offered and none kept count as the same). */
+static int alpn_first_is(const struct nk_tls *c, const char *alpn)
+{
+    size_t len = strlen(alpn);
+    if (!c->alpn_offer_len)
+        return len == 0;
+    size_t first = c->alpn_offer[0];
+    return first == len && 1 + first <= c->alpn_offer_len && !memcmp(c->alpn_offer + 1, alpn, len);
+}
+
 int nk_early_client_offer(struct nk_tls *c)
 {
     struct nk_early *e = early_of(c);
     struct tls13PSK *p = c->hs->offer;
     /* §4.2.10: never in the second ClientHello; only with a ticket that
-     * allows as much (the data goes whole or not at all). */
+     * allows as much (the data goes whole or not at all), for the protocol
+     * the ticket's data is for. */
     int offer = e && c->role == NK_CLIENT && e->data.len && p && p->max_early >= e->data.len && !c->hs->hrr
-                && c->max_minor >= 4;
+                && c->max_minor >= 4 && alpn_first_is(c, p->alpn);
     if (e)
         e->offered = (uint8_t)offer;
     return offer;
@@ -346,5 +366,7 @@ void nk_early_drained(struct nk_tls *c)
 unsigned nk_early_status(const struct nk_tls *c)
 {
     struct nk_early *e = early_of(c);
-    return e ? e->status : SSL_EARLY_DATA_NOT_SENT;
+    if (e)
+        return e->status;
+    return c->role == NK_SERVER && c->early_offered ? SSL_EARLY_DATA_REJECTED : SSL_EARLY_DATA_NOT_SENT;
 }

@@ -477,6 +477,12 @@ static void open_step(struct nk_lconn *lc)
     lc->deadline = s->idle_timeout_ms ? lc->last_active + s->idle_timeout_ms : 0;
     if (lc->app_deadline && (!lc->deadline || lc->app_deadline < lc->deadline))
         lc->deadline = lc->app_deadline;
+    /* A TLS 1.2 renegotiation the peer began has the handshake's time, from
+     * the first step after it began (on_timer: the engine decides). */
+    nk_engine_reneg_limit(lc->c, lc->loop->now, s->hs_timeout_ms);
+    int64_t hs = nk_conn_deadline(lc->c);
+    if (hs && (!lc->deadline || hs < lc->deadline))
+        lc->deadline = hs;
 }
 
 static void handshake_step(struct nk_lconn *lc)
@@ -573,6 +579,11 @@ static void on_timer(struct nk_lconn *lc, ssize_t res)
         lc_fail(lc, ERR_SSL_HANDSHAKE_TIMEOUT);
         break;
     case LC_OPEN:
+        if (nk_engine_timer(lc->c, lc->loop->now) < 0) {   /* a renegotiation's time ran out */
+            atomic_fetch_add(&s->hs_timeouts, 1);
+            lc_fail(lc, ERR_SSL_HANDSHAKE_TIMEOUT);
+            break;
+        }
         /* Our policy, not a protocol failure: the session is intact and ends
          * with close_notify. */
         if (lc->app_deadline && lc->loop->now >= lc->app_deadline)

@@ -59,7 +59,9 @@ typedef struct nktlsLoopCallbacks {
     /* Optional. Before the handshake, on the worker thread: set per-connection
      * options. A negative result closes the connection (onClose gets it). */
     MSTATUS (*onSetup)(sbyte4 connection, void *arg);
-    /* The handshake finished and kernel offload was decided. */
+    /* The handshake finished and kernel offload was decided. Once per
+     * connection: a TLS 1.2 renegotiation does not call it again (it keeps
+     * the connection's ALPN protocol and name; docs/tls12-status.md). */
     void (*onOpen)(sbyte4 connection, void *arg);
     /* Decrypted application data; valid only during the call. */
     void (*onData)(sbyte4 connection, const ubyte *pData, ubyte4 dataLen, void *arg);

@@ -6,7 +6,8 @@
 # warning (s_client then gives up with its own alert, and the server lives on).
 # nktls-client against s_server -tls1_2, whose `r` command sends a HelloRequest:
 # nktls-client renegotiates (s_server sees a second ClientHello), data flows
-# both ways before and after. (An insecure peer cannot be made from these
+# both ways before and after; both also with ALPN, which the renegotiation
+# keeps. (An insecure peer cannot be made from these
 # tools: each always signals RFC 5746; that refusal is in
 # tests/unit/test_reneg12.c.) Prints TAP.
 
@@ -37,14 +38,16 @@ feed() {
     } >"$fifo" 2>/dev/null &
 }
 
-# srv_reneg ALLOW [SUITE]: s_client renegotiates with nktls-server ("R");
+# srv_reneg ALLOW [SUITE [ALPN]]: s_client renegotiates with nktls-server ("R");
 # ALLOW says whether nktls-server was started with --allow-renegotiation;
-# SUITE (OpenSSL's name and IANA id, NAME/0xNNNN) is the one both enable.
+# SUITE (OpenSSL's name and IANA id, NAME/0xNNNN) is the one both enable;
+# ALPN the protocol both offer (the renegotiation keeps it).
 srv_reneg() {
-    local allow=$1 suite=${2:-} name=srv-reneg-$1 out err fifo hellos opts=() cli=()
+    local allow=$1 suite=${2:-} alpn=${3:-} name=srv-reneg-$1 out err fifo hellos opts=() cli=()
     [ "$allow" = yes ] && opts=(--allow-renegotiation)
     [ -n "$suite" ] && opts+=(--ciphers "${suite#*/}") cli=(-cipher "${suite%/*}") name=$name-${suite%/*}
-    nk_server_ensure "reneg-$allow" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --tls 1.2 \
+    [ -n "$alpn" ] && opts+=(--alpn "$alpn") cli+=(-alpn "$alpn") name=$name-alpn
+    nk_server_ensure "reneg-$allow${alpn:+-alpn}" --cert "$CERTS/server.pem" --key "$CERTS/server.key" --tls 1.2 \
         "${opts[@]}" -v || { fail "nktls-server did not start" "$NK_LOG"; return 1; }
     out=$WORK/$name.out err=$WORK/$name.err fifo=$WORK/$name.fifo
     rm -f "$fifo" && mkfifo "$fifo"
@@ -60,6 +63,8 @@ srv_reneg() {
         [ "$(grep -c '<<< TLS 1.[23], Handshake \[length [0-9a-f]*\], Finished' "$out")" -eq 2 ] ||
             { fail "the renegotiation did not finish" "$out" "$NK_LOG"; return 1; }
         grep -qx "after-renegotiation" "$out" || { fail "no echo after" "$out" "$err" "$NK_LOG"; return 1; }
+        [ -z "$alpn" ] || grep -q "^ALPN protocol: $alpn" "$out" ||
+            { fail "s_client did not report ALPN $alpn" "$out"; return 1; }
     else
         # RFC 5246 §7.2.2: the warning; s_client answers it with its own alert.
         grep -q '<<< TLS 1.2, Alert \[length 0002\], warning no_renegotiation' "$out" ||
@@ -76,13 +81,18 @@ run_case "nktls-server.s_client_tls12.refused_without_allow_renegotiation" srv_r
 # CBC with encrypt_then_mac (RFC 7366): the MAC keys change too.
 run_case "nktls-server.s_client_tls12.client_renegotiates.ECDHE-ECDSA-AES128-SHA256" \
     srv_reneg yes ECDHE-ECDSA-AES128-SHA256/0xC023
+# ALPN on both ends: the renegotiating ClientHello offers it again.
+run_case "nktls-server.s_client_tls12.client_renegotiates.alpn" \
+    srv_reneg yes "" http/1.1
 nk_server_stop
 
 # s_server's "r" sends a HelloRequest; nktls-client answers with a new
 # handshake. nktls-client --echo ends once it has read as many bytes as it
-# sent (13 each way).
+# sent (13 each way). ALPN (optional): the protocol both offer; the
+# renegotiating ClientHello offers it again and s_server selects it again.
 cli_reneg() {
-    local name=cli-reneg sin cin sout cout cerr rc
+    local alpn=${1:-} name=cli-reneg${1:+-alpn} sin cin sout cout cerr rc srv=() cli=()
+    [ -n "$alpn" ] && srv=(-alpn "$alpn") cli=(--alpn "$alpn")
     sin=$WORK/$name-srv.in cin=$WORK/$name-cli.in
     sout=$WORK/$name-srv.out cout=$WORK/$name-cli.out cerr=$WORK/$name-cli.err
     rm -f "$sin" "$cin" && mkfifo "$sin" "$cin"
@@ -90,7 +100,7 @@ cli_reneg() {
     for _ in 1 2 3; do
         port=$(pick_port)
         timeout "$T_TIMEOUT" openssl s_server -accept "127.0.0.1:$port" -naccept 1 -tls1_2 -msg \
-            -cert "$CERTS/server.pem" -key "$CERTS/server.key" <"$sin" >"$sout" 2>"$WORK/$name-srv.err" &
+            -cert "$CERTS/server.pem" -key "$CERTS/server.key" "${srv[@]}" <"$sin" >"$sout" 2>"$WORK/$name-srv.err" &
         PEER_PID=$!
         feed "$sin" sleep:1 before sleep:0.7 r sleep:1 after sleep:2 q
         wait_listen "$port" "$PEER_PID" && break
@@ -98,7 +108,7 @@ cli_reneg() {
     done
     feed "$cin" sleep:2.2 "late-client!"
     timeout "$T_TIMEOUT" "$NK_CLIENT" --connect "127.0.0.1:$port" --servername localhost \
-        --ca "$CERTS/ca.pem" --tls 1.2 --echo -v <"$cin" >"$cout" 2>"$cerr"
+        --ca "$CERTS/ca.pem" --tls 1.2 "${cli[@]}" --echo -v <"$cin" >"$cout" 2>"$cerr"
     rc=$?
     finish_within "$PEER_PID" 3
     [ "$rc" -eq 0 ] || { fail "nktls-client exited with status $rc" "$cerr" "$sout"; return 1; }
@@ -114,5 +124,6 @@ cli_reneg() {
 
 section "nktls-client <-> openssl s_server -tls1_2"
 run_case "nktls-client.s_server_tls12.server_renegotiates" cli_reneg
+run_case "nktls-client.s_server_tls12.server_renegotiates.alpn" cli_reneg http/1.1
 
 tap_done

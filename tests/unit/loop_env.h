@@ -86,6 +86,7 @@ struct srv_ctx {
     sbyte4 *handles;                /* when set: every opened connection's handle */
     atomic_int n_handles;
     atomic_int tls12;               /* connections that negotiated TLS 1.2 */
+    atomic_int st_hs_timeout;       /* closed with ERR_SSL_HANDSHAKE_TIMEOUT */
 };
 
 static void s_open(sbyte4 h, void *arg)
@@ -134,6 +135,7 @@ static void s_close(sbyte4 h, MSTATUS st, void *arg)
     struct srv_ctx *s = arg;
     atomic_fetch_add(&s->st_ok, st == OK);
     atomic_fetch_add(&s->st_idle, st == ERR_TCP_READ_TIMEOUT);
+    atomic_fetch_add(&s->st_hs_timeout, st == ERR_SSL_HANDSHAKE_TIMEOUT);
 }
 
 static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)
@@ -145,10 +147,14 @@ static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)
 
 /* The server's tickets allow this much 0-RTT data (0: none). */
 static sbyte4 srv_max_early;
+/* The server's session flags (SSL_setSessionFlags; 0: none set). */
+static ubyte4 srv_flags;
 
 static MSTATUS s_setup(sbyte4 h, void *arg)
 {
     (void)arg;
+    if (srv_flags)
+        NK_TRY(SSL_setSessionFlags(h, srv_flags));
     return srv_max_early ? SSL_setMaxEarlyDataSize(h, srv_max_early) : OK;
 }
 

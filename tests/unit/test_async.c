@@ -640,6 +640,66 @@ TEST_F(async, hello_timer)
     pair_close(_metadata, self->h);
 }
 
+/* Take what h has to send and drop it: the peer never hears it. */
+static void lose(struct th_meta *_metadata, sbyte4 h)
+{
+    ubyte4 len = sizeof wire;
+    ASSERT_EQ(SSL_ASYNC_getSendBuffer(h, wire, &len), OK);
+    ASSERT_GT(len, 0u);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(h), 0);
+}
+
+/* A TLS 1.2 renegotiation has the handshake's time (sslTimeOutHello) from
+ * when it begins, not from the first handshake: one that runs late after a
+ * quiet spell completes; one the peer abandons fails at the next receive
+ * call past the deadline with ERR_SSL_HANDSHAKE_TIMEOUT and no alert, on
+ * the client (whose ClientHello is lost) and on the server (whose flight
+ * goes unanswered). TLS 1.3 has none. */
+TEST_F(async, rehandshake_timer)
+{
+    SSL_sslSettings()->sslTimeOutHello = 50;
+    handshake(_metadata, self->h, 0, 0);
+    if (tls_minor == 4) {
+        ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), ERR_SSL_RENEGOTIATION_TLS13);
+        pair_close(_metadata, self->h);
+        return;
+    }
+    usleep(80 * 1000);   /* the first handshake's deadline is long past */
+    ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), OK);
+    ST(pump(self->h, 0), OK);
+    ASSERT_EQ(up_for(self->h[CLI])->rehandshakes, 1);
+    ASSERT_EQ(up_for(self->h[SRV])->rehandshakes, 1);
+    exchange(_metadata, self->h, CLI, 100, 1, 0);
+
+    /* The client's ClientHello is lost: the client's own handshake times out. */
+    ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), OK);
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);   /* the HelloRequest */
+    lose(_metadata, self->h[CLI]);
+    SEND(self->h[SRV], "in time");
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);   /* data still flows meanwhile */
+    usleep(80 * 1000);
+    SEND(self->h[SRV], "too late");
+    ST(move(self->h[SRV], self->h[CLI], 0), ERR_SSL_HANDSHAKE_TIMEOUT);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);   /* no alert for that */
+    ST(SSL_ASYNC_recvMessage(self->h[CLI], NULL, 0), ERR_SSL_HANDSHAKE_TIMEOUT);
+    pair_close(_metadata, self->h);
+
+    /* The server's flight is lost: the server times out. */
+    handshake(_metadata, self->h, 0, 0);
+    ASSERT_EQ(SSL_initiateRehandshake(self->h[SRV]), OK);
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);   /* the ClientHello */
+    ubyte4 status = 0;
+    ASSERT_EQ(SSL_getSessionStatus(self->h[SRV], &status), OK);
+    ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_RENEGOTIATE);
+    lose(_metadata, self->h[SRV]);
+    usleep(80 * 1000);
+    SEND(self->h[CLI], "too late");
+    ST(move(self->h[CLI], self->h[SRV], 0), ERR_SSL_HANDSHAKE_TIMEOUT);
+    ASSERT_EQ(SSL_ASYNC_sendMessagePending(self->h[SRV]), 0);
+    pair_close(_metadata, self->h);
+}
+
 /* Client certificates through the asynchronous API: the CA name the server
  * sends reaches the client's callback (the CA's subject DER), and the
  * identity its certificate callback gives is the one the server holds. */

@@ -54,7 +54,8 @@ static sbyte4 alpn_pick_first(sbyte4 h, ubyte **out[], sbyte4 *out_len, ubyte *i
 struct opts {
     sbyte4 max_early;          /* server: SSL_setMaxEarlyDataSize (-1: not called) */
     sbyte4 recv_early;         /* server: SSL_setRecvEarlyDataSize (-1: not called) */
-    const char *alpn;          /* the client offers this one protocol */
+    const char *alpn;          /* the client offers this protocol first */
+    const char *alpn2;         /* and this one after it (NULL: alpn alone) */
     const ubyte2 *srv_groups;  /* the server's groups (a HelloRetryRequest) */
     ubyte4 n_srv_groups;
 };
@@ -70,7 +71,8 @@ static MSTATUS pair_new(struct tp_pair *p, const struct opts *o)
     if (o->recv_early >= 0)
         NK_TRY(SSL_setRecvEarlyDataSize(p->h[TP_SERVER], o->recv_early));
     if (o->alpn) {
-        NK_TRY(SSL_setApplicationLayerProtocol(p->h[TP_CLIENT], 1, (const char **)&o->alpn));
+        const char *offer[2] = { o->alpn, o->alpn2 };
+        NK_TRY(SSL_setApplicationLayerProtocol(p->h[TP_CLIENT], o->alpn2 ? 2 : 1, offer));
         NK_TRY(SSL_setAlpnCallback(p->h[TP_SERVER], alpn_pick_first));
     }
     if (o->srv_groups)
@@ -283,6 +285,29 @@ TEST(ticket_without_permission)
     resume_expect(_metadata, &allow, SSL_EARLY_DATA_REJECTED, TRUE);
 }
 
+/* A server connection that never enabled 0-RTT (no SSL_setMaxEarlyDataSize,
+ * no receive bound) skips the early data of a client whose ticket, from a
+ * server that did, allows it: both ends say SSL_EARLY_DATA_REJECTED (the
+ * early_data extension was in the ClientHello), not NOT_SENT, and the
+ * connection holds no 0-RTT state for it. */
+TEST(server_without_0rtt_reports_rejected)
+{
+    struct opts off = { .max_early = -1, .recv_early = -1 };
+    struct tp_pair p;
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&allow), OK);
+    resume_expect(_metadata, &off, SSL_EARLY_DATA_REJECTED, TRUE);
+    /* The same server, the client sending nothing early: NOT_SENT. */
+    ASSERT_EQ(first_session(&allow), OK);
+    ASSERT_EQ(pair_new(&p, &off), OK);
+    ASSERT_EQ(tp_handshake(&p), OK);
+    ASSERT_EQ(NKTLS_isSessionResumed(p.h[TP_SERVER]), TRUE);
+    ASSERT_NULL(p.c[TP_SERVER]->early);
+    ASSERT_EQ(status_of(&p, TP_SERVER), (ubyte4)SSL_EARLY_DATA_NOT_SENT);
+    ASSERT_EQ(status_of(&p, TP_CLIENT), (ubyte4)SSL_EARLY_DATA_NOT_SENT);
+    tp_free(&p);
+}
+
 TEST(other_alpn_rejected)
 {
     struct opts h2 = allow, h11 = allow;
@@ -290,10 +315,49 @@ TEST(other_alpn_rejected)
     h11.alpn = "http/1.1";
     nk_antireplay_reset();
     ASSERT_EQ(first_session(&h2), OK);
-    /* The ticket is bound to h2: a full handshake, the data skipped. */
-    resume_expect(_metadata, &h11, SSL_EARLY_DATA_REJECTED, FALSE);
+    /* The ticket is bound to h2 and its data written for h2: a client that
+     * now asks for http/1.1 sends none (§4.2.10), and the server, which
+     * selects http/1.1, makes it a full handshake. */
+    resume_expect(_metadata, &h11, SSL_EARLY_DATA_NOT_SENT, FALSE);
     ASSERT_EQ(first_session(&h2), OK);
     resume_expect(_metadata, &h2, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    /* A client that still sends such data (a blob claiming http/1.1): the
+     * server refuses it as before. */
+    ASSERT_EQ(first_session(&h2), OK);
+    ASSERT_EQ(g_ticket[4], 3);
+    g_ticket_len -= 2;   /* "\x02h2" becomes "\x08http/1.1" */
+    memcpy(g_ticket + g_ticket_len - 1, "\x08http/1.1", 9);
+    g_ticket_len += 8;
+    resume_expect(_metadata, &h11, SSL_EARLY_DATA_REJECTED, FALSE);
+}
+
+/* The ticket keeps the ALPN protocol its 0-RTT data is for (blob version 3:
+ * max_early_data_size, then the protocol); the client sends early data only
+ * when the protocol it offers first is that one. An older blob (version 2,
+ * no protocol) still reads, as a ticket of a connection without ALPN. */
+TEST(early_data_follows_first_alpn)
+{
+    struct opts h2 = allow, h2_h11 = allow, h11_h2 = allow, none = allow;
+    h2.alpn = "h2";
+    h2_h11.alpn = "h2", h2_h11.alpn2 = "http/1.1";
+    h11_h2.alpn = "http/1.1", h11_h2.alpn2 = "h2";
+    nk_antireplay_reset();
+    ASSERT_EQ(first_session(&h2), OK);
+    ASSERT_EQ(g_ticket[4], 3);
+    ASSERT_MEM_EQ(g_ticket + g_ticket_len - 7, "\0\0\x10\0\x02h2", 7);   /* 4096, then "h2" */
+    resume_expect(_metadata, &h2_h11, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    ASSERT_EQ(first_session(&h2), OK);
+    resume_expect(_metadata, &h11_h2, SSL_EARLY_DATA_NOT_SENT, FALSE);
+    /* Without ALPN on either side: version 2, and the data goes. */
+    ASSERT_EQ(first_session(&none), OK);
+    ASSERT_EQ(g_ticket[4], 2);
+    resume_expect(_metadata, &none, SSL_EARLY_DATA_ACCEPTED, TRUE);
+    /* A version-2 blob of an h2 connection: read, but no protocol kept, so
+     * a client offering h2 sends nothing early; it still resumes. */
+    ASSERT_EQ(first_session(&h2), OK);
+    g_ticket[4] = 2;
+    g_ticket_len -= 3;
+    resume_expect(_metadata, &h2, SSL_EARLY_DATA_NOT_SENT, TRUE);
 }
 
 TEST(after_hello_retry_rejected)
@@ -506,20 +570,50 @@ TEST(antireplay_register)
     ASSERT_EQ(nk_antireplay_check(NULL, b, sizeof b, now + 2 * (NK_ANTIREPLAY_WINDOW_MS + 1000) - 1),
               ERR_SSL_EARLY_DATA_REPLAY);
     ASSERT_EQ(nk_antireplay_check(NULL, b, sizeof b, now + 2 * (NK_ANTIREPLAY_WINDOW_MS + 1000)), OK);
-    /* Binders that hash to one place: the probe's room fills, then the
+    /* Binders that start alike (once the same slot: the raw first 4 bytes)
+     * spread over the register under its keyed hash: all are kept, and each
+     * copy is still caught. */
+    nk_antireplay_reset();
+    uint32_t slots[64];
+    int distinct = 0;
+    for (int i = 0; i < 64; i++) {
+        tp_fill(b, sizeof b, 2);
+        memset(b, 0, 4);
+        b[4] = (uint8_t)i;         /* a different ClientHello */
+        slots[i] = nk_antireplay_slot(b, sizeof b);
+        ASSERT_LT(slots[i], (uint32_t)NK_ANTIREPLAY_SLOTS);
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= slots[j] == slots[i];
+        distinct += !seen;
+        ASSERT_EQ(nk_antireplay_check(NULL, b, sizeof b, now), OK) TH_LOG("binder %d", i);
+    }
+    EXPECT_GE(distinct, 56);   /* 64 uniform draws from 16384: 2 collide at most, nearly always */
+    for (int i = 0; i < 64; i++) {
+        tp_fill(b, sizeof b, 2);
+        memset(b, 0, 4);
+        b[4] = (uint8_t)i;
+        ASSERT_EQ(nk_antireplay_check(NULL, b, sizeof b, now + 1), ERR_SSL_EARLY_DATA_REPLAY);
+    }
+    /* Binders that do hash to one slot (found here with the hash itself, as
+     * a client without the key cannot): the probe's room fills, then the
      * register refuses (fails closed) rather than forget a live entry. */
     nk_antireplay_reset();
+    uint8_t c[32];
+    tp_fill(c, sizeof c, 3);
+    uint32_t target = nk_antireplay_slot(c, sizeof c), n = 0;
     int refused = -1;
-    for (int i = 0; i < 40 && refused < 0; i++) {
-        tp_fill(b, sizeof b, 2);
-        memset(b, 0, 4);           /* the same slot */
-        b[4] = (uint8_t)i;         /* a different ClientHello */
-        if (nk_antireplay_check(NULL, b, sizeof b, now) == ERR_SSL_EARLY_DATA_REPLAY)
-            refused = i;
+    for (uint32_t i = 0; i < 4000000 && refused < 0; i++) {
+        memcpy(c, &i, sizeof i);
+        if (nk_antireplay_slot(c, sizeof c) != target)
+            continue;
+        if (nk_antireplay_check(NULL, c, sizeof c, now) == ERR_SSL_EARLY_DATA_REPLAY)
+            refused = (int)n;
+        n++;
     }
-    ASSERT_EQ(refused, 16);
+    ASSERT_EQ(refused, NK_ANTIREPLAY_PROBE);
     /* Once the window has passed, the room is free again. */
-    ASSERT_EQ(nk_antireplay_check(NULL, b, sizeof b, now + 2 * (NK_ANTIREPLAY_WINDOW_MS + 1000)), OK);
+    ASSERT_EQ(nk_antireplay_check(NULL, c, sizeof c, now + 2 * (NK_ANTIREPLAY_WINDOW_MS + 1000)), OK);
     nk_antireplay_reset();
 }
 

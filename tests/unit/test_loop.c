@@ -340,6 +340,86 @@ TEST_F(loop, idle_timeout)
     EXPECT_EQ(atomic_load(&self->e.sc.st_idle), 2);
 }
 
+/* A TLS 1.2 renegotiation under the loop's server: data echoes before and
+ * after it, the handshake runs inside the loop, and onOpen is not called
+ * again (the loop reports nothing of it: docs/tls12-status.md). */
+TEST_F(loop, reneg_no_second_open)
+{
+    struct lenv *e = &self->e;
+    ubyte4 v3 = TLS12_MINORVERSION;
+    srv_flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;
+    if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ 0 }, M_ECHO))
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)v3), OK);
+    ASSERT_EQ(SSL_negotiateConnection(h), OK);
+    char buf[8];
+    ASSERT_EQ(send_all(h, "ping", 4), OK);
+    ASSERT_EQ(recv_all(h, buf, 4, 5000), OK);
+    ASSERT_EQ(memcmp(buf, "ping", 4), 0);
+    ASSERT_EQ(SSL_initiateRehandshake(h), OK);
+    /* The handshake runs in the receive calls; the echoes come under
+     * whichever keys are current (the first before the server's Finished). */
+    ubyte4 status = SSL_CONNECTION_RENEGOTIATE;
+    for (int i = 0; i < 4 && status != SSL_CONNECTION_OPEN; i++) {
+        ASSERT_EQ(send_all(h, "pong", 4), OK);
+        ASSERT_EQ(recv_all(h, buf, 4, 5000), OK);
+        ASSERT_EQ(memcmp(buf, "pong", 4), 0);
+        ASSERT_EQ(SSL_getSessionStatus(h, &status), OK);
+    }
+    ASSERT_EQ(status, (ubyte4)SSL_CONNECTION_OPEN);
+    struct nk_conn *c;
+    ASSERT_EQ(nk_conn_get(h, &c), OK);
+    ASSERT_EQ((unsigned)c->reneg_done, 1u);
+    EXPECT_EQ(atomic_load(&e->sc.opened), 1);
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd);
+    lsrv_stop(_metadata, e);
+    EXPECT_EQ(atomic_load(&e->sc.opened), 1);
+    EXPECT_EQ(stats(e).handshakeTimeouts, 0u);
+    srv_flags = 0;
+}
+
+/* A TLS 1.2 renegotiation the client begins and abandons (its ClientHello
+ * answered, then nothing) has the loop's handshake timeout from its start:
+ * the server fails it with ERR_SSL_HANDSHAKE_TIMEOUT, counted as a handshake
+ * timeout, not an idle one (there is none here). */
+TEST_F(loop, reneg_timeout)
+{
+    struct lenv *e = &self->e;
+    ubyte4 v3 = TLS12_MINORVERSION;
+    srv_flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;
+    if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ .handshakeTimeoutMs = 300 }, M_ECHO))
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)v3), OK);
+    ASSERT_EQ(SSL_negotiateConnection(h), OK);
+    char buf[8];
+    ASSERT_EQ(send_all(h, "ping", 4), OK);
+    ASSERT_EQ(recv_all(h, buf, 4, 5000), OK);
+    usleep(500 * 1000);   /* the first handshake's deadline is long past */
+    double t0 = ms_now();
+    ASSERT_EQ(SSL_initiateRehandshake(h), OK);
+    WAIT_FOR(atomic_load(&e->sc.st_hs_timeout) == 1, 5000);
+    double dt = ms_now() - t0;
+    EXPECT_EQ(atomic_load(&e->sc.st_hs_timeout), 1);
+    EXPECT_GE(dt, 250.0);
+    EXPECT_EQ(stats(e).handshakeTimeouts, 1u);
+    EXPECT_EQ(stats(e).idleTimeouts, 0u);
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd);
+    lsrv_stop(_metadata, e);
+    srv_flags = 0;
+}
+
 /* On the client loop: a second round of echoes over the same connections. */
 static void c_again(void *arg)
 {

@@ -301,7 +301,17 @@ static void keep_first_ch(struct tp_pair *p, int dir, struct nk_buf *rec, void *
 /* Send a renegotiating ClientHello made from the first one: its
  * renegotiation_info carrying the right client_verify_data (info 1), none
  * (info 0), and the SCSV among its suites (scsv 1). */
+static void send_crafted_hello_x(struct __test_metadata *_metadata, struct tp_pair *p, int info, int scsv,
+                                 uint16_t xtype, const void *x, size_t xlen);
+
 static void send_crafted_hello(struct __test_metadata *_metadata, struct tp_pair *p, int info, int scsv)
+{
+    send_crafted_hello_x(_metadata, p, info, scsv, 0, NULL, 0);
+}
+
+/* The same, with the extension xtype replaced by x (when not NULL). */
+static void send_crafted_hello_x(struct __test_metadata *_metadata, struct tp_pair *p, int info, int scsv,
+                                 uint16_t xtype, const void *x, size_t xlen)
 {
     struct tp_hello h;
     struct nk_buf out = { 0 };
@@ -312,6 +322,10 @@ static void send_crafted_hello(struct __test_metadata *_metadata, struct tp_pair
     memcpy(ri + 1, c->c_ap + 32, NK_TLS12_VERIFY);
     if (info)
         ASSERT_EQ(tp_hello_add(&h, NK_EXT_RENEGOTIATION_INFO, ri, sizeof ri), OK);
+    if (x) {   /* (server_name is type 0) */
+        tp_hello_del(&h, xtype);
+        ASSERT_EQ(tp_hello_add(&h, xtype, x, xlen), OK);
+    }
     if (scsv) {
         h.suites[h.suites_len++] = NK_TLS12_SCSV_RENEG >> 8;
         h.suites[h.suites_len++] = NK_TLS12_SCSV_RENEG & 0xff;
@@ -352,6 +366,121 @@ TEST_F(reneg, client_hello_scsv_or_no_info)
             ASSERT_EQ(p->c[TP_SERVER]->hs->secure_reneg, 1);
             check_fail(_metadata, p, TP_CLIENT, ERR_SSL_UNEXPECTED_MESSAGE, SSL_ALERT_UNEXPECTED_MESSAGE);
         }
+    }
+    nk_buf_free(&first_ch);
+}
+
+/* ---- ALPN and the server name across a renegotiation ---- */
+
+static int alpn_asked;
+
+static sbyte4 pick_http11(sbyte4 h, ubyte **out[], sbyte4 *out_len, ubyte *in, sbyte4 in_len)
+{
+    alpn_asked++;
+    for (sbyte4 i = 0; i < in_len; i += 1 + in[i]) {
+        if (in[i] == 8 && i + 9 <= in_len && memcmp(in + i + 1, "http/1.1", 8) == 0) {
+            *out = (ubyte **)(in + i);
+            *out_len = 9;
+            return OK;
+        }
+    }
+    return ERR_SSL_NO_APPLICATION_PROTOCOL;
+}
+
+static void alpn_setup(struct __test_metadata *_metadata, struct tp_pair *p)
+{
+    const char *offer[2] = { "h2", "http/1.1" };
+    alpn_asked = 0;
+    ASSERT_EQ(SSL_setApplicationLayerProtocol(p->h[TP_CLIENT], 2, offer), OK);
+    ASSERT_EQ(SSL_setAlpnCallback(p->h[TP_SERVER], pick_http11), OK);
+    ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], NKTLS_FLAG_ALLOW_RENEGOTIATION), OK);
+}
+
+static void check_alpn_both(struct __test_metadata *_metadata, struct tp_pair *p, const char *want)
+{
+    for (int i = 0; i < 2; i++) {
+        const ubyte *proto = NULL;
+        ubyte4 len = 99;
+        ASSERT_EQ(SSL_getSelectedApplicationProtocol(p->h[i], &proto, &len), OK);
+        ASSERT_EQ(len, (ubyte4)strlen(want)) TH_LOG("%s", i ? "server" : "client");
+        ASSERT_MEM_EQ(proto, want, len);
+    }
+}
+
+/* RFC 7301 §3.1: the ServerHello's protocol "SHALL be definitive for the
+ * connection, until renegotiated"; here a renegotiation keeps it. Started
+ * by either side, our client offers the connection's protocol alone and the
+ * server answers it without asking its callback again: both ends still say
+ * http/1.1 after each, and the callback was asked once, in the first handshake. */
+TEST_F(reneg, alpn_kept)
+{
+    struct tp_pair *p = &self->p;
+    alpn_setup(_metadata, p);
+    ASSERT_EQ(tp_handshake(p), OK);
+    check_alpn_both(_metadata, p, "http/1.1");
+    for (int k = 0; k < 2; k++) {
+        struct vds before = vds_of(p->c[TP_CLIENT]);
+        ASSERT_EQ(SSL_initiateRehandshake(p->h[k ? TP_CLIENT : TP_SERVER]), OK);
+        ASSERT_EQ(tp_pump(p), OK);
+        check_renegotiated(_metadata, p, &before);
+        check_alpn_both(_metadata, p, "http/1.1");
+    }
+    ASSERT_EQ(alpn_asked, 1);
+    data_both_ways(_metadata, p, "after");
+    const sbyte *name = NULL;
+    ASSERT_EQ(NKTLS_getServerName(p->h[TP_SERVER], &name), OK);
+    ASSERT_STR_EQ((const char *)name, "p256.example.com");
+}
+
+/* Our renegotiating ClientHello names the server as the first did (RFC
+ * 6066 §3): a client whose name changed meanwhile is refused by the server
+ * with illegal_parameter, so the name is in it. */
+TEST_F(reneg, client_sends_name)
+{
+    struct tp_pair *p = &self->p;
+    ASSERT_EQ(SSL_setSessionFlags(p->h[TP_SERVER], NKTLS_FLAG_ALLOW_RENEGOTIATION), OK);
+    ASSERT_EQ(tp_handshake(p), OK);
+    ASSERT_EQ(nk_tls_set_server_name(&p->c[TP_CLIENT]->tls, "other.example.com"), OK);
+    ASSERT_EQ(SSL_initiateRehandshake(p->h[TP_CLIENT]), OK);
+    ASSERT_EQ(tp_pump(p), OK);
+    check_fail(_metadata, p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+}
+
+/* A renegotiating ClientHello that does not offer the connection's protocol
+ * (RFC 7301 §3.2: "the server supports no protocols that the client
+ * advertises": no_application_protocol), or names another server
+ * (illegal_parameter: the certificate was chosen for the first name). */
+TEST_F(reneg, alpn_or_name_changed)
+{
+    static const uint8_t h2[] = { 0, 3, 2, 'h', '2' };
+    uint8_t sni[64];
+    const char *other = "other.example.com";
+    size_t n = strlen(other);
+    sni[0] = 0, sni[1] = (uint8_t)(n + 3), sni[2] = 0, sni[3] = 0, sni[4] = (uint8_t)n;
+    memcpy(sni + 5, other, n);
+    for (int k = 0; k < 2; k++) {
+        struct tp_pair *p = &self->p;
+        if (k) {
+            tp_free(p);
+            ASSERT_EQ(tp_new(p, K_P256, -1), OK);
+            for (int s = 0; s < 2; s++)
+                ASSERT_EQ(SSL_ioctl(p->h[s], SSL_SET_VERSION, (void *)(uintptr_t)TLS12_MINORVERSION), OK);
+        }
+        nk_buf_free(&first_ch);
+        alpn_setup(_metadata, p);
+        p->hook = keep_first_ch;
+        ASSERT_EQ(tp_handshake(p), OK);
+        p->hook = NULL;
+        if (k == 0)
+            send_crafted_hello_x(_metadata, p, 1, 0, NK_EXT_ALPN, h2, sizeof h2);
+        else
+            send_crafted_hello_x(_metadata, p, 1, 0, NK_EXT_SERVER_NAME, sni, 5 + n);
+        ASSERT_EQ(tp_pump(p), OK);
+        if (k == 0)
+            check_fail(_metadata, p, TP_SERVER, ERR_SSL_NO_APPLICATION_PROTOCOL, SSL_ALERT_NO_APPLICATION_PROTOCOL);
+        else
+            check_fail(_metadata, p, TP_SERVER, ERR_SSL_ILLEGAL_PARAMETER, SSL_ALERT_ILLEGAL_PARAMETER);
+        ASSERT_EQ(alpn_asked, 1);
     }
     nk_buf_free(&first_ch);
 }

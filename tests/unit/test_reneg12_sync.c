@@ -3,7 +3,8 @@
  * its HelloRequest on the wire, the client's SSL_recv answers and runs the new
  * handshake while the server's SSL_recv waits for data, and data then flows
  * under the new keys; the same started by the client with its first SSL_send
- * after. (In memory, every case of the policy: test_reneg12.c.) */
+ * after; a renegotiation the peer abandons times out as a first handshake
+ * does. (In memory, every case of the policy: test_reneg12.c.) */
 #include "api_env.h"
 #include "engine/conn.h"
 
@@ -83,6 +84,73 @@ TEST(client_starts)
 {
     env_setup(_metadata);
     run(_metadata, 0);
+    env_down();
+}
+
+/* ---- a renegotiation the peer abandons (drive/blocking.c) ---- */
+
+#define HELLO_MS 300
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The server never answers: it sleeps past the client's deadline. */
+static void srv_silent(struct srv *s)
+{
+    usleep(3 * HELLO_MS * 1000);
+}
+
+/* The server answers the client's ClientHello, then waits for the rest in
+ * SSL_recv (5 s), which the handshake's deadline cuts short; u[0]: ms waited. */
+static void srv_abandoned(struct srv *s)
+{
+    sbyte buf[64];
+    sbyte4 got = 0;
+    if (s->hs != OK)
+        return;
+    int64_t t0 = now_ms();
+    s->st[0] = SSL_recv(s->h, buf, sizeof buf, &got, 5000);
+    s->u[0] = (ubyte4)(now_ms() - t0);
+}
+
+/* A renegotiation has sslTimeOutHello from its start, in SSL_recv: the client
+ * whose ClientHello goes unanswered, and the server whose flight does, fail
+ * with ERR_SSL_HANDSHAKE_TIMEOUT at that deadline, not at the read's own. */
+TEST(abandoned)
+{
+    env_setup(_metadata);
+    SSL_sslSettings()->sslTimeOutHello = HELLO_MS;
+    for (int server_waits = 0; server_waits < 2; server_waits++) {
+        struct pair p = { 0 };
+        sbyte buf[64];
+        sbyte4 got = 0;
+        ubyte4 v3 = TLS12_MINORVERSION;
+        p.s.post = server_waits ? srv_abandoned : srv_silent;
+        p.s.flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;
+        pair_up(&p, 0, env.srv, "server.example.com", env.cli);
+        ASSERT_EQ(SSL_ioctl(p.ch, SSL_SET_VERSION, (void *)(uintptr_t)v3), OK);
+        ST_EQ(SSL_negotiateConnection(p.ch), OK);
+        usleep(2 * HELLO_MS * 1000);   /* the first handshake's deadline is long past */
+        ST_EQ(SSL_initiateRehandshake(p.ch), OK);
+        if (server_waits) {
+            usleep(3 * HELLO_MS * 1000);   /* the client never goes on */
+        } else {
+            int64_t t0 = now_ms();
+            ST_EQ(SSL_recv(p.ch, buf, sizeof buf, &got, 5000), ERR_SSL_HANDSHAKE_TIMEOUT);
+            int64_t waited = now_ms() - t0;
+            EXPECT_GE(waited, (int64_t)HELLO_MS - 20);
+            EXPECT_LT(waited, (int64_t)4000);
+        }
+        pair_down(&p);
+        if (server_waits) {
+            ST_EQ(p.s.st[0], ERR_SSL_HANDSHAKE_TIMEOUT);
+            EXPECT_LT(p.s.u[0], 4000u);
+        }
+    }
     env_down();
 }
 

@@ -379,7 +379,9 @@ MSTATUS SSL_negotiateConnection(sbyte4 connectionInstance);
 /* Returns the number of bytes sent (>= 0) or an error. */
 sbyte4 SSL_send(sbyte4 connectionInstance, sbyte *pBuffer, sbyte4 bufferSize);
 /* timeoutMS 0 = wait forever; ERR_TCP_READ_TIMEOUT on timeout; ERR_SSL_CONNECTION_CLOSED
- * after the peer's close_notify. */
+ * after the peer's close_notify. While a TLS 1.2 renegotiation runs it waits no
+ * longer than sslTimeOutHello from the renegotiation's start, then fails with
+ * ERR_SSL_HANDSHAKE_TIMEOUT (fatal, as in a first handshake). */
 MSTATUS SSL_recv(sbyte4 connectionInstance, sbyte *pRetBuffer, sbyte4 bufferSize,
                  sbyte4 *pNumBytesReceived, ubyte4 timeoutMS);
 MSTATUS SSL_recvPending(sbyte4 connectionInstance, sbyte4 *pRetBooleanIsPending);
@@ -416,7 +418,8 @@ MSTATUS SSL_closeConnection(sbyte4 connectionInstance);
  * Timers: receive calls fail the handshake with ERR_SSL_HANDSHAKE_TIMEOUT once
  *   sslTimeOutHello has passed, unless funcPtrSSLHandleTimeout(h, &ms) (ms in:
  *   time run) returns OK with ms set to the extra time it grants. When the
- *   application's timer fires before the open-state upcall, it closes h.
+ *   application's timer fires before the open-state upcall, it closes h. A
+ *   TLS 1.2 renegotiation is timed the same way from its start.
  * Kernel TLS: NKTLS_asyncOffload in nktls.h. */
 #ifndef NKTLS_NANOSSL_LEGACY_API
 sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET tempSocket, struct certStore *pCertStore);
