@@ -78,7 +78,7 @@ typedef struct nktlsLoopCallbacks {
      * after the handshake follows, in order, after onOpen. */
     void (*onData)(sbyte4 connection, const ubyte *pData, ubyte4 dataLen, void *arg);
     /* Once per connection the application has seen (every client connection;
-     * every server connection that reached onSetup or onOpen). OK: closed
+     * every server connection that reached onSetup, onOpen or onData). OK: closed
      * cleanly (close_notify either way, or NKTLS_LOOP_close/stop); otherwise why:
      * ERR_SSL_HANDSHAKE_TIMEOUT, ERR_TCP_READ_TIMEOUT (idle timeout),
      * ERR_TCP_SOCKET_CLOSED (peer closed without close_notify), a handshake or
