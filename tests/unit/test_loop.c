@@ -1,8 +1,9 @@
 /* test_loop.c — the event-loop server and client (nktls_loop.h) over TCP
  * loopback, on each backend (io_uring, io_uring without multishot accept and
  * buffer rings, epoll): clients trickling one byte at a time, sendfile, kernel
- * TLS under the loop, idle timeout, a deadline (NKTLS_LOOP_setDeadline), stop, connection limit, workers, and the
- * automatic epoll fallback. The many-connection and memory cases are in
+ * TLS under the loop, 0-RTT data (answered before the client's Finished),
+ * idle timeout, a deadline (NKTLS_LOOP_setDeadline), stop, connection limit,
+ * workers, and the automatic epoll fallback. The many-connection and memory cases are in
  * test_loop_mem.c. */
 #include "loop_env.h"
 #include "handshake/early.h"
