@@ -17,7 +17,12 @@
  *   call into the library: flights, KeyUpdate answers and alerts all wait there.
  *   SSL_ASYNC_sendMessage(h, data, n, &sent) encrypts n bytes into the send
  *   buffer (sent = n); before the handshake completes it queues nothing and
- *   returns ERR_SSL_NOT_OPEN, as NanoSSL applications expect.
+ *   returns ERR_SSL_NOT_OPEN, as NanoSSL applications expect, except on a
+ *   server that accepted TLS 1.3 0-RTT data: from the receive-data callback's
+ *   DATA_STATE_EARLY call on (its Finished is queued by then) the answer goes
+ *   out at once, before the client's Finished (0.5-RTT data, RFC 8446
+ *   §4.4.4). The receive upcall still gets early data only after the open
+ *   upcall, in stream order.
  *
  * Receiving. Pass every byte read from the socket to SSL_ASYNC_recvMessage(h,
  *   bytes, n), split anywhere. In stream order it calls
@@ -84,6 +89,7 @@
  *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
 #include "api/api.h"
 #include "drive/async.h"
+#include "handshake/early.h"
 #include "nktls.h"
 
 NK_API MSTATUS SSL_ASYNC_start(sbyte4 h) { return nk_async_start(h); }
@@ -123,7 +129,11 @@ NK_API MSTATUS SSL_ASYNC_sendMessage(sbyte4 h, sbyte *buf, sbyte4 len, sbyte4 *s
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
     if (c->err < 0)
         return c->err;
-    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    /* Or 0.5-RTT: a server that accepted 0-RTT data may answer it (from the
+     * SSL_setReceiveApplicationDataCallback callback, DATA_STATE_EARLY) once
+     * its Finished is queued, under its application key (RFC 8446 §4.4.4). */
+    int half_rtt = c->role == NK_SERVER && c->wr_app && nk_early_accepted(&c->tls);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN || half_rtt, ERR_SSL_NOT_OPEN);
     NK_CHECK(!c->ktls_tx, ERR_SSL_BAD_STATE);   /* the application writes plaintext */
     if (len)
         NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));

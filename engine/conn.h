@@ -39,6 +39,10 @@ struct nk_conn {
     unsigned as_opened : 1;        /* async API: open-state upcall made */
     unsigned as_offloaded : 1;     /* async API: NKTLS_asyncOffload has decided */
     unsigned has_xport : 1;        /* blocking API over the application's calls (xport), not fd */
+    unsigned early_now : 1;        /* server: accepted 0-RTT data goes to `app` as it is opened
+                                    * once our Finished is queued (the driver serves it then,
+                                    * RFC 8446 §4.4.4's 0.5-RTT data) instead of waiting for
+                                    * the handshake's end */
     uint32_t in_start;             /* start of the first unprocessed record in `in` */
     uint32_t app_len;              /* decrypted application data waiting (at app) */
     struct nk_buf in;              /* raw bytes from the peer, records parsed from the front */

@@ -179,6 +179,17 @@ MSTATUS nk_engine_alert_in(struct nk_conn *c, const uint8_t *d, size_t n)
     return on_alert(c, d, n);
 }
 
+/* 0-RTT data the driver takes as it is opened, in place like data after the
+ * handshake: only once our Finished is queued (what the application answers
+ * goes under our application key, after the flight), only while nothing was
+ * kept for later (its order), and not to the receive-data callback's
+ * application (which gets it at once anyway, DATA_STATE_EARLY). */
+static int early_now(const struct nk_conn *c)
+{
+    return c->early_now && c->wr_app && c->role == NK_SERVER && !c->early->data.len
+           && !c->cfg->ssl.funcPtrReceiveApplicationData;
+}
+
 /* One record's content, after any decryption. */
 static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t n)
 {
@@ -199,9 +210,13 @@ static MSTATUS on_content(struct nk_conn *c, uint8_t type, uint8_t *data, size_t
         NK_CHECK(c->minor == 3, ERR_SSL_UNEXPECTED_MESSAGE);
         return nk_hs_ccs(&c->tls, data, n);
     case NK_CT_APPLICATION_DATA:
-        if (!c->rd_app && c->early)   /* accepted 0-RTT data, or unexpected_message */
-            return nk_early_server_data(&c->tls, data, n);
-        NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
+        if (!c->rd_app && c->early) {   /* accepted 0-RTT data, or unexpected_message */
+            if (!early_now(c))
+                return nk_early_server_data(&c->tls, data, n);
+            NK_TRY(nk_early_server_count(&c->tls, n));   /* within its limit */
+        } else {
+            NK_CHECK(c->rd_app, ERR_SSL_UNEXPECTED_MESSAGE);
+        }
         if (n) {   /* §5.4: zero-length application data is allowed and carries nothing */
             c->app = data;
             c->app_len = n;

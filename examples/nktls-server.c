@@ -486,7 +486,7 @@ static void l_open(sbyte4 conn, void *arg)
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
         fprintf(stderr, "connection from %s\n%s", lc->peer, info);
     }
-    if (cfg.root && !(lc->http = http_loop_open(conn, &cfg.files, lc->peer)))
+    if (cfg.root && !lc->http && !(lc->http = http_loop_open(conn, &cfg.files, lc->peer)))
         NKTLS_LOOP_close(conn);
 }
 
@@ -519,6 +519,9 @@ static void l_data(sbyte4 conn, const ubyte *d, ubyte4 n, void *arg)
 
     (void)arg;
     if (cfg.root) {
+        /* Before l_open: accepted 0-RTT data, answered at once (0.5-RTT). */
+        if (!lc->http && !(lc->http = http_loop_open(conn, &cfg.files, lc->peer)))
+            NKTLS_LOOP_close(conn);
         if (lc->http)
             http_loop_data(lc->http, d, n);
         return;

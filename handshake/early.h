@@ -61,8 +61,12 @@ int nk_early_accepted(const struct nk_tls *c);
 /* A record opened under the read key: while it is the early key, only 0-RTT
  * data, alerts and EndOfEarlyData may come (§4.5); else unexpected_message. */
 MSTATUS nk_early_server_record(const struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
-/* A record of 0-RTT application data, opened. */
+/* A record of 0-RTT application data, opened: counted against the limit,
+ * then to the receive-data callback or kept for after the handshake. */
 MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n) NK_MUST;
+/* Only counted (ERR_SSL_EARLY_DATA_LIMIT past it): for a driver that takes
+ * the data on at once (engine/engine.c, early_now). */
+MSTATUS nk_early_server_count(struct nk_tls *c, size_t n) NK_MUST;
 /* EndOfEarlyData's row (§4.5). */
 MSTATUS nk_early_on_end(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n) NK_MUST;
 /* The max_early_data_size a ticket issued now carries (0: none). */

@@ -171,7 +171,7 @@ MSTATUS nk_early_server_record(const struct nk_tls *c, uint8_t type, const uint8
     return OK;
 }
 
-MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n)
+MSTATUS nk_early_server_count(struct nk_tls *c, size_t n)
 {
     struct nk_early *e = early_of(c);
     NK_CHECK(e && e->reading, ERR_SSL_UNEXPECTED_MESSAGE);
@@ -179,6 +179,13 @@ MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n)
      * handshake with unexpected_message. */
     NK_CHECK(n <= e->limit - e->received, ERR_SSL_EARLY_DATA_LIMIT);
     e->received += (uint32_t)n;
+    return OK;
+}
+
+MSTATUS nk_early_server_data(struct nk_tls *c, uint8_t *d, size_t n)
+{
+    struct nk_early *e = early_of(c);
+    NK_TRY(nk_early_server_count(c, n));
     if (!n)
         return OK;
     funcPtrReceiveApplicationData_t cb = c->cfg->ssl.funcPtrReceiveApplicationData;

@@ -218,13 +218,32 @@ static int engine_ended(struct nk_lconn *lc)
 
 /* ---- input ---- */
 
+/* Data waiting during the handshake is accepted 0-RTT data (the engine
+ * passes it on once our Finished is queued, engine/engine.c's early_now):
+ * the application gets it now, before onOpen, and may answer at once
+ * (nk_lc_app_out); the client's Finished is still to come. Data read behind
+ * the client's Finished waits for open_conn, after the offload. */
+static int early_ready(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    if (lc->state != LC_HANDSHAKE || c->status == SSL_CONNECTION_OPEN || !c->app_len)
+        return 0;
+    if (lc->close_req) {   /* the application closes: what it has not read goes */
+        nk_app_ack(c, c->app_len);
+        return 0;
+    }
+    lc->early_out = 1;
+    lc->told_app = 1;   /* onClose will say how the handshake ended */
+    return 1;
+}
+
 /* Decrypted data to the application. With read-ahead, taking one record's
  * data makes the engine open the next whole record it holds (nk_app_ack). */
 static void deliver(struct nk_lconn *lc)
 {
     struct nk_server *s = lc->loop->srv;
     struct nk_conn *c = lc->c;
-    while (c->app_len && lc->state == LC_OPEN && !lc->close_req) {
+    while (c->app_len && ((lc->state == LC_OPEN && !lc->close_req) || early_ready(lc))) {
         size_t n = nk_app_read(c, lc->loop->scratch, lc->loop->scratch_len);
         if (s->cb.onData)
             s->cb.onData(lc->h, lc->loop->scratch, (ubyte4)n, s->arg);
@@ -324,7 +343,8 @@ static void on_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
 static void arm_recv(struct nk_lconn *lc)
 {
     struct nk_conn *c = lc->c;
-    if (lc->recv_armed || lc->close_req)
+    /* A close asked for while answering 0-RTT data waits for the handshake. */
+    if (lc->recv_armed || (lc->close_req && lc->state == LC_OPEN))
         return;
     if (lc->state == LC_OPEN && nk_lc_output_pending(lc) > RX_HIGH_WATER)
         return;
@@ -383,6 +403,8 @@ static void start_engine(struct nk_lconn *lc)
      * receive instead of six). */
     if (nk_ktls_rx_never(lc->c))
         lc->c->readahead = 1;
+    /* Accepted 0-RTT data reaches the application as soon as it is opened. */
+    lc->c->early_now = 1;
     lc->c->now = nk_wall_ms();
     MSTATUS st = nk_engine_start(lc->c);
     if (st < 0)

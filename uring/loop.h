@@ -71,7 +71,10 @@ struct nk_lconn {
     uint16_t inflight;              /* requests outstanding, timers included */
     uint16_t recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
              told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1,
-             hs_counted : 1;        /* counts in the server's handshaking */
+             hs_counted : 1,        /* counts in the server's handshaking */
+             early_out : 1;         /* server: accepted 0-RTT data reached the application
+                                     * before the handshake's end; it may answer already
+                                     * (nk_lc_app_out) */
     MSTATUS status;                 /* why it closes */
     int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
@@ -233,6 +236,15 @@ struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
 /* loop_idle.c: what idle connections and a finished burst give back */
 void nk_loop_idle_work(struct nk_loop *l);   /* before the loop waits, and at ticks */
 void nk_loop_sweep_soon(struct nk_loop *l);  /* a connection with userspace keys opened */
+
+/* The application's output (data, file ranges) may go out: open, or a server
+ * whose application got accepted 0-RTT data and whose Finished is queued
+ * (RFC 8446 §4.4.4: 0.5-RTT data under its application key) while the
+ * client's Finished is still to come. */
+static inline int nk_lc_app_out(const struct nk_lconn *lc)
+{
+    return lc->state == LC_OPEN || (lc->early_out && (lc->state == LC_HANDSHAKE || lc->state == LC_HS_FLUSH));
+}
 
 /* loop_out.c */
 void nk_lc_pump_output(struct nk_lconn *lc);

@@ -95,7 +95,7 @@ static void file_finish(struct nk_lconn *lc, MSTATUS st)
     uint64_t sent = lc->file->sent;
     file_free(lc);
     report_file(lc, st, sent);
-    while (lc->q_head && !lc->file && lc->state == LC_OPEN) {
+    while (lc->q_head && !lc->file && nk_lc_app_out(lc)) {
         struct lc_item *it = lc->q_head;
         lc->q_head = it->next;
         if (!lc->q_head)
@@ -239,7 +239,7 @@ static MSTATUS frame_ktls(struct nk_lconn *lc, size_t *span)
 static int more_follows(const struct nk_lconn *lc, size_t span)
 {
     const struct lc_tx *t = lc->tx;
-    return lc->state == LC_OPEN && lc->file && !lc->file->started && lc->file->left
+    return nk_lc_app_out(lc) && lc->file && !lc->file->started && lc->file->left
            && !t->msg.msg_control && t->off + span == t->buf.len
            && lc->c->out.len == lc->c->out_off;
 }
@@ -340,7 +340,7 @@ static int hold_for_file(const struct nk_lconn *lc)
 {
     const struct nk_conn *c = lc->c;
     size_t queued = c->out.len - c->out_off;
-    return lc->state == LC_OPEN && lc->file && !lc->file->started && lc->file->left && !c->ktls_tx
+    return nk_lc_app_out(lc) && lc->file && !lc->file->started && lc->file->left && !c->ktls_tx
            && queued > 0 && queued <= HOLD_MAX && (!lc->tx || lc->tx->off >= lc->tx->buf.len);
 }
 
@@ -354,7 +354,7 @@ void nk_lc_file_done(struct nk_lconn *lc, ssize_t res)
         file_free(lc);
         return;
     }
-    if (lc->state != LC_OPEN || !f) {
+    if (!nk_lc_app_out(lc) || !f) {
         if (f)
             file_finish(lc, lc->status < 0 ? lc->status : ERR_SSL_CONNECTION_CLOSED);
         return;
@@ -406,7 +406,7 @@ void nk_lc_pump_output(struct nk_lconn *lc)
             return;
         }
         /* A file range goes out only behind everything queued before it. */
-        if (!lc->file || lc->state != LC_OPEN)
+        if (!lc->file || !nk_lc_app_out(lc))
             return;
         file_step(lc);
     }

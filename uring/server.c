@@ -381,7 +381,7 @@ NK_API MSTATUS NKTLS_LOOP_send(sbyte4 h, const ubyte *data, ubyte4 len)
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
     NK_CHECK(data || len == 0, ERR_NULL_POINTER);
-    NK_CHECK(lc->state == LC_OPEN && !lc->close_req, ERR_SSL_NOT_OPEN);
+    NK_CHECK(nk_lc_app_out(lc) && !lc->close_req, ERR_SSL_NOT_OPEN);
     MSTATUS st = nk_lc_queue_data(lc, data, len);
     nk_lc_kick(lc);
     return st;
@@ -392,7 +392,7 @@ NK_API MSTATUS NKTLS_LOOP_sendFile(sbyte4 h, int fd, sbyte8 off, ubyte8 len)
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
     NK_CHECK(fd >= 0 && off >= 0, ERR_INVALID_ARG);
-    NK_CHECK(lc->state == LC_OPEN && !lc->close_req, ERR_SSL_NOT_OPEN);
+    NK_CHECK(nk_lc_app_out(lc) && !lc->close_req, ERR_SSL_NOT_OPEN);
     MSTATUS st = nk_lc_queue_file(lc, fd, off, len);
     nk_lc_kick(lc);
     return st;
@@ -402,8 +402,10 @@ NK_API MSTATUS NKTLS_LOOP_close(sbyte4 h)
 {
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
-    if (lc->state < LC_OPEN)
+    if (lc->state < LC_OPEN && !lc->early_out)
         nk_lc_close(lc, ERR_SSL_NOT_OPEN);
+    /* Answering 0-RTT data: the handshake goes on, and the close waits for
+     * it (close_notify once open, loop.c). */
     lc->close_req = 1;
     nk_lc_kick(lc);
     return OK;
@@ -413,7 +415,7 @@ NK_API MSTATUS NKTLS_LOOP_setDeadline(sbyte4 h, ubyte4 ms)
 {
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
-    NK_CHECK(lc->state == LC_OPEN && !lc->close_req, ERR_SSL_NOT_OPEN);
+    NK_CHECK(nk_lc_app_out(lc) && !lc->close_req, ERR_SSL_NOT_OPEN);
     lc->app_deadline = ms ? lc->loop->now + (int64_t)ms : 0;
     nk_lc_kick(lc);   /* the next step arms a timer for it */
     return OK;

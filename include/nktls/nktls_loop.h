@@ -63,10 +63,24 @@ typedef struct nktlsLoopCallbacks {
      * connection: a TLS 1.2 renegotiation does not call it again (it keeps
      * the connection's ALPN protocol and name; docs/tls12-status.md). */
     void (*onOpen)(sbyte4 connection, void *arg);
-    /* Decrypted application data; valid only during the call. */
+    /* Decrypted application data; valid only during the call. A server
+     * connection that accepted TLS 1.3 0-RTT data (SSL_setMaxEarlyDataSize)
+     * gets it here as soon as it is decrypted, right after the server's
+     * Finished went into the queue: before onOpen, while the client's
+     * Finished is still to come. That is how the application tells early
+     * data: onData before onOpen (SSL_getSessionStatus is not yet
+     * SSL_CONNECTION_OPEN; SSL_GET_EARLY_DATA_STATUS says
+     * SSL_EARLY_DATA_ACCEPTED). It may answer at once (NKTLS_LOOP_send,
+     * _sendFile, _setDeadline, _close work from then on): the answer leaves
+     * under the server's application key behind its Finished (RFC 8446 §2.3,
+     * §4.4.4, "0.5-RTT data"), a round trip before the handshake completes.
+     * If the handshake then fails (a bad client Finished), onOpen never comes
+     * and onClose says why. Early data can be replayed (RFC 8446 §8, §E.5):
+     * answer it only for requests that are safe to repeat. The data sent
+     * after the handshake follows, in order, after onOpen. */
     void (*onData)(sbyte4 connection, const ubyte *pData, ubyte4 dataLen, void *arg);
     /* Once per connection the application has seen (every client connection;
-     * every server connection that reached onSetup or onOpen). OK: closed
+     * every server connection that reached onSetup, onOpen or onData). OK: closed
      * cleanly (close_notify either way, or NKTLS_LOOP_close/stop); otherwise why:
      * ERR_SSL_HANDSHAKE_TIMEOUT, ERR_TCP_READ_TIMEOUT (idle timeout),
      * ERR_TCP_SOCKET_CLOSED (peer closed without close_notify), a handshake or
@@ -136,7 +150,8 @@ sbyte4 NKTLS_LOOP_connect(sbyte4 server, const struct sockaddr *pAddr, ubyte4 ad
 MSTATUS NKTLS_LOOP_post(sbyte4 server, ubyte4 worker, void (*fn)(void *arg), void *arg);
 
 /* Queue data: encrypted now (or handed to kernel TLS), sent by the loop in order.
- * After the handshake only (from onOpen on). */
+ * After the handshake only (from onOpen on), or from an onData with 0-RTT data
+ * (onData above). */
 MSTATUS NKTLS_LOOP_send(sbyte4 connection, const ubyte *pData, ubyte4 dataLen);
 
 /* Queue len bytes of fd from offset, in order with NKTLS_LOOP_send data. With
@@ -152,11 +167,16 @@ MSTATUS NKTLS_LOOP_sendFile(sbyte4 connection, int fd, sbyte8 offset, ubyte8 len
  * 0 clears it. Each call replaces the previous deadline. What it is for: a
  * limit on the whole of something the peer sends (an HTTP request head: a
  * client that sends one byte a second never trips idleTimeoutMs, but trips
- * this). After the handshake only (from onOpen on); it counts in
+ * this). After the handshake only (from onOpen on, or 0-RTT data's onData:
+ * it then takes effect once the handshake is over); it counts in
  * nktlsLoopStats.deadlineTimeouts. Both backends: the worker's timer heap. */
 MSTATUS NKTLS_LOOP_setDeadline(sbyte4 connection, ubyte4 ms);
 
-/* Close after everything queued went out: close_notify, then the socket. */
+/* Close after everything queued went out: close_notify, then the socket.
+ * Called while answering 0-RTT data (onData before onOpen): once the
+ * handshake is over, so that the client's Finished is read; data it sends
+ * meanwhile is dropped. Before the handshake otherwise: at once, without
+ * close_notify. */
 MSTATUS NKTLS_LOOP_close(sbyte4 connection);
 
 MSTATUS NKTLS_LOOP_setConnArg(sbyte4 connection, void *connArg);

@@ -18,7 +18,11 @@
 #                EARLY_DELAY_MS (default 5, NKTLS_BENCH_EARLY_DELAY) each way:
 #                a network's round trip, the one 0-RTT exists to save (the
 #                kernel's netem would need root and sch_netem, which CI
-#                kernels lack).
+#                kernels lack). It is saved only by a server that answers the
+#                early GET right behind its own Finished (0.5-RTT data, RFC
+#                8446 §4.4.4) instead of after the client's Finished, a round
+#                trip later: nktls-server's event loop does (nktls_loop.h,
+#                onData before onOpen).
 #                Every repeat runs on a server started for it: nktls's
 #                anti-replay register keeps each accepted ClientHello 22 s in
 #                16384 slots and refuses 0-RTT data when full, so one

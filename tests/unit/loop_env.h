@@ -87,6 +87,8 @@ struct srv_ctx {
     atomic_int n_handles;
     atomic_int tls12;               /* connections that negotiated TLS 1.2 */
     atomic_int st_hs_timeout;       /* closed with ERR_SSL_HANDSHAKE_TIMEOUT */
+    atomic_int early_data;          /* onData calls before the handshake's end (0-RTT) */
+    atomic_int closed, last_st;     /* onClose calls, the latest one's status */
 };
 
 static void s_open(sbyte4 h, void *arg)
@@ -126,6 +128,9 @@ static void s_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
         if (NKTLS_LOOP_setDeadline(h, s->deadline_ms) == OK)
             atomic_fetch_add(&s->deadlines_set, 1);
     }
+    ubyte4 ss = 0;
+    if (SSL_getSessionStatus(h, &ss) == OK && ss != SSL_CONNECTION_OPEN)
+        atomic_fetch_add(&s->early_data, 1);
     if (s->mode == M_ECHO)
         NKTLS_LOOP_send(h, d, n);
 }
@@ -136,6 +141,8 @@ static void s_close(sbyte4 h, MSTATUS st, void *arg)
     atomic_fetch_add(&s->st_ok, st == OK);
     atomic_fetch_add(&s->st_idle, st == ERR_TCP_READ_TIMEOUT);
     atomic_fetch_add(&s->st_hs_timeout, st == ERR_SSL_HANDSHAKE_TIMEOUT);
+    atomic_store(&s->last_st, st);
+    atomic_fetch_add(&s->closed, 1);
 }
 
 static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)

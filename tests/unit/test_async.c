@@ -241,6 +241,52 @@ TEST_F(async, early_data_to_server)
 /* ---- data kept for SSL_ASYNC_getRecvBuffer --------------------------------------- */
 
 /* Take exactly one waiting record with getRecvBuffer and compare it. */
+/* 0.5-RTT: the receive-data callback gets the early data during the
+ * handshake and answers it at once; the answer reaches the client with the
+ * server's flight, before the client's Finished has reached the server. */
+static MSTATUS g_half_st = 1;
+static sbyte4 answer_early(sbyte4 h, ubyte *d, ubyte4 n, dataState state)
+{
+    (void)d, (void)n;
+    if (state == DATA_STATE_EARLY)
+        g_half_st = SSL_ASYNC_sendMessage(h, (sbyte *)"half-rtt", 8, NULL);
+    return OK;
+}
+
+TEST_F(async, early_data_answered_at_once)
+{
+    if (tls_minor != 4)
+        SKIP(return, "0-RTT is TLS 1.3's");
+    g_psk_len = 0;
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_setMaxEarlyDataSize(self->h[SRV], 100), OK);
+    ASSERT_EQ(SSL_setClientSavePSKCallback(self->h[CLI], keep_psk), OK);
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(pump(self->h, 0), OK);
+    pair_close(_metadata, self->h);
+    ups_reset();
+    pair_new(_metadata, self->h);
+    ASSERT_EQ(SSL_setMaxEarlyDataSize(self->h[SRV], 100), OK);
+    ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(self->h[CLI], give_psk), OK);
+    ASSERT_EQ(SSL_setEarlyData(self->h[CLI], (ubyte *)"GET /", 5), OK);
+    ASSERT_EQ(SSL_setReceiveApplicationDataCallback(answer_early), OK);
+    g_half_st = 1;
+    ASSERT_EQ(SSL_ASYNC_start(self->h[CLI]), OK);
+    ST(move(self->h[CLI], self->h[SRV], 0), OK);   /* ClientHello, early data */
+    EXPECT_EQ(g_half_st, OK);
+    ST(move(self->h[SRV], self->h[CLI], 0), OK);   /* the flight, the answer */
+    struct up *s = up_for(self->h[SRV]), *c = up_for(self->h[CLI]);
+    EXPECT_EQ(s->opens, 0);                        /* no client Finished yet */
+    EXPECT_EQ(c->opens, 1);
+    ASSERT_EQ(c->len, 8u);
+    ASSERT_MEM_EQ(c->data, "half-rtt", 8);
+    ASSERT_GT(SSL_ASYNC_sendMessagePending(self->h[CLI]), 0);   /* its Finished */
+    ST(pump(self->h, 0), OK);
+    EXPECT_EQ(s->opens, 1);
+    ASSERT_EQ(SSL_setReceiveApplicationDataCallback(NULL), OK);
+    pair_close(_metadata, self->h);
+}
+
 static void take(struct th_meta *_metadata, sbyte4 h, const char *want)
 {
     ubyte *p;

@@ -1,10 +1,12 @@
 /* test_loop.c — the event-loop server and client (nktls_loop.h) over TCP
  * loopback, on each backend (io_uring, io_uring without multishot accept and
  * buffer rings, epoll): clients trickling one byte at a time, sendfile, kernel
- * TLS under the loop, idle timeout, a deadline (NKTLS_LOOP_setDeadline), stop, connection limit, workers, and the
- * automatic epoll fallback. The many-connection and memory cases are in
+ * TLS under the loop, 0-RTT data (answered before the client's Finished),
+ * idle timeout, a deadline (NKTLS_LOOP_setDeadline), stop, connection limit,
+ * workers, and the automatic epoll fallback. The many-connection and memory cases are in
  * test_loop_mem.c. */
 #include "loop_env.h"
+#include "handshake/early.h"
 
 
 TEST_F(loop, backend)
@@ -313,6 +315,124 @@ TEST_F(loop, early_data)
     early_client(_metadata, e, NULL, "first", SSL_EARLY_DATA_NOT_SENT);
     ASSERT_GT(g_ticket_len, 0u);   /* it came before the echo */
     early_client(_metadata, e, "zero-rtt;", "one-rtt", SSL_EARLY_DATA_ACCEPTED);
+    lsrv_stop(_metadata, e);
+    srv_max_early = 0;
+}
+
+/* Everything the engine queued, to the socket. */
+static MSTATUS out_all(struct nk_conn *c, int fd)
+{
+    size_t len;
+    const uint8_t *p;
+    while ((p = nk_out_buf(c, &len)) != NULL) {
+        ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
+        if (k <= 0)
+            return ERR_TCP_WRITE_ERROR;
+        nk_out_ack(c, (size_t)k);
+    }
+    return OK;
+}
+
+/* What arrived, into the engine (the socket has a receive timeout). */
+static MSTATUS in_some(struct nk_conn *c, int fd)
+{
+    size_t len;
+    uint8_t *b = nk_in_buf(c, &len);
+    if (!b || !len)
+        return c->err < 0 ? c->err : ERR_SSL_BAD_STATE;
+    ssize_t k = recv(fd, b, len, 0);
+    if (k <= 0)
+        return ERR_TCP_SOCKET_CLOSED;
+    c->now = (int64_t)time(NULL) * 1000;
+    return nk_in_ack(c, (size_t)k);
+}
+
+static int wait_closed(struct lenv *e, int n)
+{
+    for (int i = 0; i < 500 && atomic_load(&e->sc.closed) < n; i++)
+        usleep(10000);
+    return atomic_load(&e->sc.closed) >= n;
+}
+
+/* 0.5-RTT (RFC 8446 §4.4.4): the server answers 0-RTT data right after its
+ * Finished. This client holds its EndOfEarlyData and Finished back until the
+ * echo of its early data has arrived: with a server that waited for them
+ * the receive would time out. Then either the rest of the handshake and
+ * 1-RTT data (echoed after the early data), or a Finished damaged on the way:
+ * the server fails the handshake and never opens, and onClose says why. */
+static void early_held(struct th_meta *_metadata, struct lenv *e, int damage, int before)
+{
+    static const char early[] = "early;", later[] = "one-rtt";
+    char back[16];
+    size_t got = 0, held = 0;
+    struct timeval tv = { .tv_sec = 5 };
+    struct nk_conn *c;
+    ASSERT_TRUE(wait_closed(e, before));   /* the earlier connections' onClose */
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    int opened = atomic_load(&e->sc.opened), closed = atomic_load(&e->sc.closed);
+    int early_seen = atomic_load(&e->sc.early_data);
+    ASSERT_GE(fd, 0);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    sbyte4 h = SSL_ASYNC_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(nk_conn_get(h, &c), OK);
+    c->ktls_mode = NKTLS_KTLS_OFF;
+    ASSERT_EQ(SSL_setClientSavePSKCallback(h, keep_ticket), OK);
+    ASSERT_EQ(SSL_CLIENT_setRetrievePSKCallback(h, give_ticket), OK);
+    ASSERT_EQ(SSL_setEarlyData(h, (ubyte *)early, sizeof early - 1), OK);
+    c->now = (int64_t)time(NULL) * 1000;   /* the ticket's age */
+    ASSERT_EQ(nk_engine_start(c), OK);
+    ASSERT_EQ(out_all(c, fd), OK);   /* ClientHello, then the early data */
+    while (c->status != SSL_CONNECTION_OPEN)
+        ASSERT_EQ(in_some(c, fd), OK);   /* the server's flight, to its Finished */
+    ASSERT_EQ(nk_early_status(&c->tls), (unsigned)SSL_EARLY_DATA_ACCEPTED);
+    ASSERT_NOT_NULL(nk_out_buf(c, &held));   /* EndOfEarlyData, Finished: held */
+    while (got < sizeof early - 1) {
+        if (!c->app_len)
+            ASSERT_EQ(in_some(c, fd), OK) TH_LOG("no answer before our Finished");
+        got += nk_app_read(c, (uint8_t *)back + got, sizeof back - got);
+    }
+    ASSERT_EQ(memcmp(back, early, got), 0);
+    EXPECT_EQ(atomic_load(&e->sc.early_data), early_seen + 1);   /* before onOpen */
+    EXPECT_EQ(atomic_load(&e->sc.opened), opened);
+    if (damage)
+        c->out.p[c->out.len - 1] ^= 0x40;   /* the Finished record's tag */
+    ASSERT_EQ(out_all(c, fd), OK);
+    if (damage) {
+        ASSERT_TRUE(wait_closed(e, closed + 1));
+        EXPECT_EQ(atomic_load(&e->sc.last_st), ERR_SSL_BAD_RECORD_MAC);
+        EXPECT_EQ(atomic_load(&e->sc.opened), opened);
+        MSTATUS st;
+        while ((st = in_some(c, fd)) == OK)
+            ;
+        EXPECT_EQ(st, ERR_SSL_FATAL_ALERT);   /* its alert, not a reset */
+    } else {
+        ASSERT_EQ(nk_app_write(c, (const uint8_t *)later, sizeof later - 1), OK);
+        ASSERT_EQ(out_all(c, fd), OK);
+        for (got = 0; got < sizeof later - 1;) {
+            if (!c->app_len)
+                ASSERT_EQ(in_some(c, fd), OK);
+            got += nk_app_read(c, (uint8_t *)back + got, sizeof back - got);
+        }
+        ASSERT_EQ(memcmp(back, later, got), 0);
+        EXPECT_EQ(atomic_load(&e->sc.opened), opened + 1);
+    }
+    SSL_ASYNC_closeConnection(h);
+    close(fd);
+}
+
+TEST_F(loop, early_answer_before_finished)
+{
+    struct lenv *e = &self->e;
+    srv_max_early = 4096;
+    g_ticket_len = 0;
+    if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ 0 }, M_ECHO))
+        return;
+    early_client(_metadata, e, NULL, "first", SSL_EARLY_DATA_NOT_SENT);
+    early_held(_metadata, e, 0, 1);
+    early_held(_metadata, e, 1, 2);
     lsrv_stop(_metadata, e);
     srv_max_early = 0;
 }
