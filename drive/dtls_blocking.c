@@ -96,12 +96,15 @@ static MSTATUS read_datagram(struct nk_conn *c, int64_t wait_ms, int leave_other
     return nk_dtls_in(c, buf, (size_t)n, nk_mono_ms());
 }
 
-/* Run a due timer; else how long to wait for a datagram (< 0: forever). */
+/* Run a due timer (*wait 0: go round again, to send the flight and set
+ * the next wait); else how long to wait for a datagram (< 0: forever). */
 static MSTATUS timer_or_wait(struct nk_conn *c, int64_t limit_at, int64_t *wait)
 {
     int64_t now = nk_mono_ms(), at = nk_conn_deadline(c);
-    if (at && at <= now)
+    if (at && at <= now) {
+        *wait = 0;
         return nk_engine_timer(c, now);
+    }
     if (limit_at >= 0 && (!at || limit_at < at))
         at = limit_at;
     *wait = at ? (at > now ? at - now : 0) : -1;
