@@ -18,6 +18,9 @@
  *    (a retransmitted flight, a message, the peer's close_notify),
  *    128..191 is RTP/RTCP and goes to SRTP, anything else is dropped.
  *
+ * --keymatexport LABEL prints the exported keying material (for comparing
+ * with a peer), as nktls-client --dtls does.
+ *
  * Halfway through, the client also sends one DTLS application-data message,
  * which the server prints: DTLS and SRTP interleave on the socket. The
  * client's close_notify ends the server. Exit status: 0 when every packet
@@ -192,20 +195,22 @@ static void usage(void)
 {
     fprintf(stderr, "usage: %s --listen ADDR:PORT --cert FILE --key FILE [--srtp PROFILE[,PROFILE]]\n"
                     "       %s --connect ADDR:PORT --ca FILE [--servername NAME] [--srtp PROFILE[,PROFILE]]\n"
-                    "                       [--count N] [--size BYTES]\n",
+                    "                       [--count N] [--size BYTES]\n"
+                    "       either: [--keymatexport LABEL [--keymatexportlen N]]\n",
             ex_prog, ex_prog);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    enum { OPT_LISTEN = 256, OPT_CONNECT, OPT_CERT, OPT_KEY, OPT_CA, OPT_SNI, OPT_SRTP, OPT_COUNT, OPT_SIZE };
+    enum { OPT_LISTEN = 256, OPT_CONNECT, OPT_CERT, OPT_KEY, OPT_CA, OPT_SNI, OPT_SRTP, OPT_COUNT, OPT_SIZE, OPT_KEYMAT, OPT_KEYMAT_LEN };
     static const struct option longs[] = {
         { "listen", required_argument, NULL, OPT_LISTEN }, { "connect", required_argument, NULL, OPT_CONNECT },
         { "cert", required_argument, NULL, OPT_CERT },     { "key", required_argument, NULL, OPT_KEY },
         { "ca", required_argument, NULL, OPT_CA },         { "servername", required_argument, NULL, OPT_SNI },
         { "srtp", required_argument, NULL, OPT_SRTP },     { "count", required_argument, NULL, OPT_COUNT },
-        { "size", required_argument, NULL, OPT_SIZE },     { NULL, 0, NULL, 0 },
+        { "size", required_argument, NULL, OPT_SIZE },     { "keymatexport", required_argument, NULL, OPT_KEYMAT },
+        { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN }, { NULL, 0, NULL, 0 },
     };
     const char *listen_at = NULL, *connect_to = NULL, *cert = NULL, *key = NULL, *ca = NULL, *sni = "localhost";
     struct ex_dtls d = { .on = 1 };
@@ -223,8 +228,10 @@ int main(int argc, char **argv)
         case OPT_CA: ca = optarg; break;
         case OPT_SNI: sni = optarg; break;
         case OPT_SRTP: ex_dtls_parse_srtp(&d, optarg); break;
-        case OPT_COUNT: count = (unsigned)ex_parse_count(optarg); break;
+        case OPT_COUNT: count = strcmp(optarg, "0") == 0 ? 0 : (unsigned)ex_parse_count(optarg); break;
         case OPT_SIZE: size = (ubyte4)ex_parse_count(optarg); break;
+        case OPT_KEYMAT: d.keymat_label = optarg; break;
+        case OPT_KEYMAT_LEN: d.keymat_len = (ubyte2)ex_parse_count(optarg); break;
         default: usage();
         }
     }
@@ -263,6 +270,7 @@ int main(int argc, char **argv)
         ex_fail("DTLS handshake: %s%s", ex_status_text(st), ex_alert_suffix(conn, st));
     printf("SRTP profile: 0x%04x\n", (unsigned)g_profile);
     fflush(stdout);
+    ex_dtls_report(conn, &d);   /* --keymatexport: "Keying material: HEX" on stderr */
 
     struct media m = { NULL, NULL };
     media_open(&m, connect_to != NULL);
