@@ -4,7 +4,11 @@
  * and 30%: every handshake completes with the exporter equal both sides;
  * application records (which DTLS does not send again) arrive intact and at
  * most once each, the proxy's duplicates and delayed copies refused by the
- * replay window; at 0% every record arrives, in order. The flights sent
+ * replay window; at 0% every record arrives, in order. Every other run
+ * agrees DTLS-SRTP and sends an RTP datagram before each record on the same
+ * socket: every one the proxy passes on (copies included) reaches the
+ * application, left to it by SSL_recv (RFC 7983), none taken by the DTLS
+ * side, and no DTLS datagram is left to it. The flights sent
  * again (seen at the proxy) are printed per rate with the seed;
  * NKTLS_LOSS_SEED=N replays a run. */
 #include "api_env.h"
@@ -32,7 +36,7 @@ struct dir {
      * and ChangeCipherSpecs seen, to tell a flight sent again. */
     uint64_t seen[64];
     int n_seen, ccs_seen;
-    unsigned datagrams, resent, dropped, duplicated, delayed, app_duplicated;
+    unsigned datagrams, resent, dropped, duplicated, delayed, app_duplicated, rtp_out;
 };
 
 struct proxy {
@@ -91,10 +95,17 @@ static void classify(struct dir *d, const uint8_t *b, ssize_t n, int *again, int
     }
 }
 
+/* Send one datagram on; count the RTP ones (first byte 128..191). */
+static void out(struct dir *d, const uint8_t *b, ssize_t n)
+{
+    if (send(d->to, b, (size_t)n, 0) == n && b[0] >= 128 && b[0] <= 191)
+        d->rtp_out++;
+}
+
 static void hold(struct proxy *p, struct dir *d, const uint8_t *b, ssize_t n)
 {
     if (d->n_held == HELD_MAX) {   /* full: the oldest goes out now */
-        (void)!send(d->to, d->held[0].b, (size_t)d->held[0].n, 0);
+        out(d, d->held[0].b, d->held[0].n);
         memmove(&d->held[0], &d->held[1], sizeof d->held[0] * (HELD_MAX - 1));
         d->n_held--;
     }
@@ -111,7 +122,7 @@ static void release_due(struct dir *d, int64_t now)
             i++;
             continue;
         }
-        (void)!send(d->to, d->held[i].b, (size_t)d->held[i].n, 0);
+        out(d, d->held[i].b, d->held[i].n);
         memmove(&d->held[i], &d->held[i + 1], sizeof d->held[0] * (size_t)(d->n_held - i - 1));
         d->n_held--;
     }
@@ -134,7 +145,7 @@ static void forward(struct proxy *p, struct dir *d)
     if (r < 2 * p->rate) {
         d->dropped++;
     } else if (r < 3 * p->rate) {
-        (void)!send(d->to, b, (size_t)n, 0);
+        out(d, b, n);
         hold(p, d, b, n);
         d->duplicated++;
         d->app_duplicated += (unsigned)app;
@@ -142,7 +153,7 @@ static void forward(struct proxy *p, struct dir *d)
         hold(p, d, b, n);
         d->delayed++;
     } else {
-        (void)!send(d->to, b, (size_t)n, 0);
+        out(d, b, n);
     }
 }
 
@@ -159,6 +170,8 @@ static void *proxy_main(void *arg)
         release_due(&p->d[0], now);
         release_due(&p->d[1], now);
     }
+    release_due(&p->d[0], INT64_MAX);   /* what is held still goes out */
+    release_due(&p->d[1], INT64_MAX);
     return NULL;
 }
 
@@ -189,7 +202,47 @@ static void make_msg(uint8_t *m, unsigned i)
         m[k] = (uint8_t)(i * 37u + k * 11u);
 }
 
+/* A datagram as RTP would be (RFC 3550 header, version 2), sent beside
+ * the DTLS records on SRTP runs: the demultiplexing of RFC 7983, not SRTP
+ * itself, is what is tested. */
+#define RTP_LEN 20
+static void make_rtp(uint8_t *b, unsigned i)
+{
+    b[0] = 0x80, b[1] = 0x60, b[2] = (uint8_t)(i >> 8), b[3] = (uint8_t)i;
+    for (unsigned k = 4; k < RTP_LEN; k++)
+        b[k] = (uint8_t)(i * 13u + k);
+}
+
+static int rtp_intact(const uint8_t *b, ssize_t n)
+{
+    uint8_t want[RTP_LEN];
+    if (n != RTP_LEN)
+        return 0;
+    make_rtp(want, (unsigned)(b[2] << 8 | b[3]));
+    return (b[2] << 8 | b[3]) < MSGS && memcmp(b, want, RTP_LEN) == 0;
+}
+
+/* The datagrams left in the socket for the application: RTP ones intact
+ * are counted, anything else is a fault. */
+static void read_left(int fd, int wait, unsigned *rtp, unsigned *bad)
+{
+    uint8_t b[2048];
+    ssize_t n;
+    while ((n = recv(fd, b, sizeof b, wait ? 0 : MSG_DONTWAIT)) > 0) {
+        if (rtp_intact(b, n))
+            (*rtp)++;
+        else if (b[0] >= 128 && b[0] <= 191)
+            (*bad)++;
+        else if (wait)
+            (*bad)++;   /* SSL_recv left a DTLS datagram to us */
+        if (wait)
+            return;
+    }
+}
+
 struct server {
+    int fd;
+    unsigned rtp_read, rtp_bad;
     sbyte4 h;
     MSTATUS st;
     volatile int client_done;
@@ -213,6 +266,10 @@ static void *server_main(void *arg)
             break;
         if (st == ERR_TCP_READ_TIMEOUT)
             continue;
+        if (st == ERR_TCP_WOULDBLOCK) {   /* a datagram that is not DTLS waits: ours */
+            read_left(s->fd, 1, &s->rtp_read, &s->rtp_bad);
+            continue;
+        }
         if (st != OK) {
             s->st = st;
             break;
@@ -232,7 +289,7 @@ static void *server_main(void *arg)
 }
 
 struct tally {
-    unsigned resent[2], dropped, duplicated, delayed, app_duplicated, delivered, sent;
+    unsigned resent[2], dropped, duplicated, delayed, app_duplicated, delivered, sent, rtp_sent, rtp_app;
     int64_t slowest_ms;
 };
 
@@ -245,13 +302,19 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     link_fds(cfd, &apc), link_fds(pc, &ac), link_fds(ps, &as), link_fds(sfd, &aps);
     struct proxy p = { .rate = rate, .rng = seed * 0x9E3779B97F4A7C15ULL + 1 };
     p.d[0].from = pc, p.d[0].to = ps, p.d[1].from = ps, p.d[1].to = pc;
-    struct server s = { 0 };
+    struct server s = { .fd = sfd };
+    int srtp = (int)(seed & 1);   /* every other run: DTLS-SRTP, RTP beside the records */
     s.h = SSL_acceptConnection(sfd, env.srv);
     sbyte4 c = SSL_connect(cfd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
     ASSERT_GT(s.h, 0);
     ASSERT_GT(c, 0);
     ASSERT_EQ(SSL_ioctl(s.h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)RTO_MS), OK);
     ASSERT_EQ(SSL_ioctl(c, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)RTO_MS), OK);
+    if (srtp) {
+        ubyte2 profile = SRTP_AEAD_AES_128_GCM;
+        ASSERT_EQ(SSL_enableSrtpProfiles(s.h, &profile, 1), OK);
+        ASSERT_EQ(SSL_enableSrtpProfiles(c, &profile, 1), OK);
+    }
     pthread_t tp, ts;
     ASSERT_EQ(pthread_create(&tp, NULL, proxy_main, &p), 0);
     ASSERT_EQ(pthread_create(&ts, NULL, server_main, &s), 0);
@@ -262,7 +325,10 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     if (st == OK)
         st = SSL_generateExportKeyMaterial(c, ekm, sizeof ekm, (ubyte *)"EXPERIMENTAL loss", 17, NULL, 0, 0);
     for (unsigned i = 0; st == OK && i < MSGS; i++) {
-        uint8_t m[MSG_LEN];
+        uint8_t m[MSG_LEN], rtp[RTP_LEN];
+        make_rtp(rtp, i);
+        if (srtp && send(cfd, rtp, RTP_LEN, 0) != RTP_LEN)
+            st = ERR_TCP_WRITE_ERROR;
         make_msg(m, i);
         if (SSL_send(c, (sbyte *)m, MSG_LEN) != MSG_LEN)
             st = ERR_TCP_WRITE_ERROR;
@@ -273,6 +339,8 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     pthread_join(ts, NULL);
     p.stop = 1;
     pthread_join(tp, NULL);
+    unsigned drained = 0;   /* RTP that came after the server stopped reading */
+    read_left(sfd, 0, &drained, &s.rtp_bad);
     if (st != OK || s.st != OK)
         TH_LOG("rate %u%%, seed %llu: client %d, server %d", rate, (unsigned long long)seed, st, s.st);
     ASSERT_EQ(st, OK);
@@ -281,7 +349,14 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     ASSERT_EQ(s.damaged, 0u);
     for (unsigned i = 0; i < MSGS; i++)
         ASSERT_LE(s.got[i], 1u);   /* no record delivered twice */
+    /* Every RTP datagram the proxy passed on reached the application, none
+     * eaten by the DTLS side, none damaged; no DTLS datagram was left to it. */
+    ASSERT_EQ(s.rtp_bad, 0u);
+    ASSERT_EQ(s.rtp_read + drained, p.d[0].rtp_out);
+    if (!srtp)
+        ASSERT_EQ(p.d[0].rtp_out, 0u);
     if (rate == 0) {
+        ASSERT_EQ(s.rtp_read, srtp ? (unsigned)MSGS : 0u);
         ASSERT_EQ(s.delivered, (unsigned)MSGS);
         ASSERT_TRUE(s.order_ok);
         ASSERT_EQ(p.d[0].resent + p.d[1].resent, 0u);
@@ -294,6 +369,8 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     }
     t->app_duplicated += p.d[0].app_duplicated;
     t->delivered += s.delivered;
+    t->rtp_sent += srtp ? MSGS : 0;
+    t->rtp_app += s.rtp_read + drained;
     t->sent += MSGS;
     if (took > 1000)
         printf("# rate %u%%, seed %llu: the handshake took %lld ms\n", rate, (unsigned long long)seed, (long long)took);
@@ -315,11 +392,13 @@ static void run_rate(struct th_meta *_metadata, unsigned rate)
         one_run(_metadata, rate, seed + rate * 1000u + i, &t);
     printf("# loss %u%% (seed %llu, runs %llu..%llu): %d handshakes in %lld ms, slowest %lld ms; "
            "flight datagrams sent again c->s %u, s->c %u; proxy dropped %u, duplicated %u (%u of them "
-           "application data), delayed %u; application records delivered %u of %u, none twice\n",
+           "application data), delayed %u; application records delivered %u of %u, none twice; "
+           "RTP datagrams beside them (SRTP runs) sent %u, all %u the proxy passed on (copies included) "
+           "handed to the application\n",
            rate, (unsigned long long)seed, (unsigned long long)(seed + rate * 1000u),
            (unsigned long long)(seed + rate * 1000u + RUNS - 1), RUNS, (long long)(now_ms() - t0),
            (long long)t.slowest_ms, t.resent[0], t.resent[1], t.dropped, t.duplicated, t.app_duplicated,
-           t.delayed, t.delivered, t.sent);
+           t.delayed, t.delivered, t.sent, t.rtp_sent, t.rtp_app);
     if (rate > 0) {
         ASSERT_GT(t.resent[0] + t.resent[1], 0u);   /* the loss made flights go again */
         ASSERT_GT(t.app_duplicated, 0u);            /* and the replay window had copies to refuse */
