@@ -168,6 +168,8 @@ static void serve_echo(sbyte4 conn, const struct client *c)
         MSTATUS st = SSL_recv(conn, (sbyte *)buf, sizeof(buf), &n, 0);
         if (st == ERR_SSL_CONNECTION_CLOSED || (st == ERR_TCP_READ_TIMEOUT && cfg.dtls.on))
             return;
+        if (st == ERR_TCP_WOULDBLOCK && cfg.dtls.on)
+            ex_dtls_drop_other(conn, c->fd);
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
             if (cfg.tls.verbose)
                 fprintf(stderr, "%s: %s: receive failed: %s\n", ex_prog, c->peer,
@@ -624,6 +626,11 @@ static const struct option long_opts[] = {
     { "allow-renegotiation", no_argument, NULL, OPT_ALLOW_RENEG },
     { "max-early-data", required_argument, NULL, OPT_MAX_EARLY },
     { "tickets", required_argument, NULL, OPT_TICKETS },
+    { "dtls", no_argument, NULL, OPT_DTLS },
+    { "srtp", required_argument, NULL, OPT_SRTP },
+    { "keymatexport", required_argument, NULL, OPT_KEYMAT },
+    { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN },
+    { "pmtu", required_argument, NULL, OPT_PMTU },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, OPT_VERSION },
