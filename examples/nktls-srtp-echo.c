@@ -191,14 +191,15 @@ static int run_client(int fd, sbyte4 conn, struct media *m, unsigned count, ubyt
     return ok == count && bad == 0 ? 0 : 1;
 }
 
-static void usage(void)
+/* -h/--help: on stdout, exit 0; a wrong command line: on stderr, exit 2. */
+static void usage(int rc)
 {
-    fprintf(stderr, "usage: %s --listen ADDR:PORT --cert FILE --key FILE [--srtp PROFILE[,PROFILE]]\n"
+    fprintf(rc ? stderr : stdout, "usage: %s --listen ADDR:PORT --cert FILE --key FILE [--srtp PROFILE[,PROFILE]]\n"
                     "       %s --connect ADDR:PORT --ca FILE [--servername NAME] [--srtp PROFILE[,PROFILE]]\n"
                     "                       [--count N] [--size BYTES]\n"
                     "       either: [--keymatexport LABEL [--keymatexportlen N]]\n",
             ex_prog, ex_prog);
-    exit(2);
+    exit(rc);
 }
 
 int main(int argc, char **argv)
@@ -210,7 +211,8 @@ int main(int argc, char **argv)
         { "ca", required_argument, NULL, OPT_CA },         { "servername", required_argument, NULL, OPT_SNI },
         { "srtp", required_argument, NULL, OPT_SRTP },     { "count", required_argument, NULL, OPT_COUNT },
         { "size", required_argument, NULL, OPT_SIZE },     { "keymatexport", required_argument, NULL, OPT_KEYMAT },
-        { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN }, { NULL, 0, NULL, 0 },
+        { "keymatexportlen", required_argument, NULL, OPT_KEYMAT_LEN }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *listen_at = NULL, *connect_to = NULL, *cert = NULL, *key = NULL, *ca = NULL, *sni = "localhost";
     struct ex_dtls d = { .on = 1 };
@@ -219,7 +221,7 @@ int main(int argc, char **argv)
     int o;
     ex_prog = "nktls-srtp-echo";
     ex_dtls_parse_srtp(&d, "SRTP_AES128_CM_SHA1_80,SRTP_AEAD_AES_128_GCM");
-    while ((o = ex_getopt(argc, argv, "", longs)) != -1) {
+    while ((o = ex_getopt(argc, argv, "h", longs)) != -1) {
         switch (o) {
         case OPT_LISTEN: listen_at = optarg; break;
         case OPT_CONNECT: connect_to = optarg; break;
@@ -232,11 +234,12 @@ int main(int argc, char **argv)
         case OPT_SIZE: size = (ubyte4)ex_parse_count(optarg); break;
         case OPT_KEYMAT: d.keymat_label = optarg; break;
         case OPT_KEYMAT_LEN: d.keymat_len = (ubyte2)ex_parse_count(optarg); break;
-        default: usage();
+        case 'h': usage(0); break;
+        default: usage(2);
         }
     }
     if (!listen_at == !connect_to || (listen_at && (!cert || !key)) || (connect_to && !ca))
-        usage();
+        usage(2);
     if (size < RTP_HDR || size > PKT_MAX - 64)
         ex_usage_error("--size: %u is not %d..%d", (unsigned)size, RTP_HDR, PKT_MAX - 64);
 
