@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -91,7 +92,9 @@ static void send_srtp(int fd, struct media *m, ubyte *pkt, ubyte4 len)
         ex_fail("send: %s", strerror(errno));
 }
 
-enum got { GOT_NOTHING, GOT_RTP, GOT_CLOSED };
+/* GOT_NOTHING: the wait ran out; GOT_OTHER: a datagram was handled (DTLS)
+ * or dropped, the caller may wait on. */
+enum got { GOT_NOTHING, GOT_OTHER, GOT_RTP, GOT_CLOSED };
 
 /* Wait up to wait_ms for one datagram and route it by its first byte
  * (RFC 7983 §7). GOT_RTP: pkt holds an unprotected RTP packet of *len
@@ -105,7 +108,7 @@ static enum got next_packet(int fd, sbyte4 conn, struct media *m, ubyte *pkt, ub
         return GOT_NOTHING;
     ubyte first;
     if (recv(fd, &first, 1, MSG_PEEK) != 1)
-        return GOT_NOTHING;   /* ICMP: the peer is not there (yet) */
+        return GOT_OTHER;   /* ICMP: the peer is not there (yet) */
     if (first >= 20 && first <= 63) {
         sbyte msg[256];
         sbyte4 n = 0;
@@ -118,16 +121,16 @@ static enum got next_packet(int fd, sbyte4 conn, struct media *m, ubyte *pkt, ub
             msg[n] = 0;
             printf("DTLS message: %s\n", (char *)msg);
         }
-        return GOT_NOTHING;
+        return GOT_OTHER;
     }
     ssize_t r = recv(fd, pkt, PKT_MAX, 0);
     if (r <= 0 || first < 128 || first > 191)
-        return GOT_NOTHING;   /* STUN, TURN channels, ZRTP...: not ours here */
+        return GOT_OTHER;   /* STUN, TURN channels, ZRTP...: not ours here */
     *len = (ubyte4)r;
     MSTATUS st = NKTLS_srtpUnprotect(m->rx, pkt, len);
     if (st != OK) {
         fprintf(stderr, "%s: SRTP packet dropped: %s\n", ex_prog, ex_status_name(st));
-        return GOT_NOTHING;
+        return GOT_OTHER;
     }
     return GOT_RTP;
 }
@@ -165,29 +168,49 @@ static void make_rtp(ubyte *p, unsigned i, ubyte4 size)
         p[k] = (ubyte)(i * 31u + k);
 }
 
-/* Client: one packet out, its echo back, checked against what we sent. */
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Client: one packet out, its echo back (within WAIT_MS), checked against
+ * what we sent. An echo of an earlier packet arriving late is counted
+ * apart; a changed one is wrong. */
 static int run_client(int fd, sbyte4 conn, struct media *m, unsigned count, ubyte4 size)
 {
     ubyte sent[PKT_MAX], pkt[PKT_MAX];
     ubyte4 len;
-    unsigned ok = 0, bad = 0;
-    for (unsigned i = 0; i < count; i++) {
+    unsigned ok = 0, late = 0, bad = 0;
+    enum got g = GOT_NOTHING;
+    for (unsigned i = 0; i < count && g != GOT_CLOSED; i++) {
         if (i == count / 2 && ex_ssl_send_all(conn, MID_MSG, sizeof MID_MSG - 1) != OK)
             ex_fail("SSL_send failed");
         make_rtp(sent, i, size);
         memcpy(pkt, sent, size);
         send_srtp(fd, m, pkt, size);
-        enum got g;
-        while ((g = next_packet(fd, conn, m, pkt, &len, WAIT_MS)) == GOT_RTP && (pkt[2] << 8 | pkt[3]) != (int)(i & 0xffff))
-            bad++;   /* an echo of another packet: not ours to wait for */
-        if (g == GOT_RTP && len == size && memcmp(pkt, sent, size) == 0)
-            ok++;
-        else if (g == GOT_RTP)
-            bad++;
-        else if (g == GOT_CLOSED)
-            break;
+        long long until = now_ms() + WAIT_MS;
+        for (;;) {
+            long long left = until - now_ms();
+            g = left > 0 ? next_packet(fd, conn, m, pkt, &len, (int)left) : GOT_NOTHING;
+            if (g == GOT_NOTHING || g == GOT_CLOSED)
+                break;   /* this echo was lost, or the server went away */
+            if (g != GOT_RTP)
+                continue;
+            if (len == size && memcmp(pkt, sent, size) == 0) {
+                ok++;
+                break;
+            }
+            if ((pkt[2] << 8 | pkt[3]) != (int)(i & 0xffff))
+                late++;
+            else
+                bad++;
+        }
     }
     printf("sent %u RTP packets, %u echoed intact, %u wrong\n", count, ok, bad);
+    if (late)
+        printf("%u echoes came late\n", late);
     return ok == count && bad == 0 ? 0 : 1;
 }
 
