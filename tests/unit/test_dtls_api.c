@@ -8,7 +8,8 @@
  * the SRTP library to protect and unprotect an RTP packet; no common
  * profile, or a server without DTLS_USE_SRTP, leaves SRTP off; after a
  * DTLS-SRTP handshake an RTP datagram is left in the socket for the
- * application (RFC 7983), without SRTP it is dropped; the DTLS_*
+ * application (RFC 7983), without SRTP it is dropped; a silent peer: the
+ * ClientHello sent again as the timer doubles, then the time limit; the DTLS_*
  * settings' range checks. */
 #include "api_env.h"
 #include "srtp.h"
@@ -298,6 +299,41 @@ TEST(rtp_datagrams_left_to_the_application)
     env_up(4);
     rtp_beside_dtls(_metadata, 1);
     rtp_beside_dtls(_metadata, 0);
+    env_down();
+}
+
+/* A peer that never answers: the client sends its ClientHello again each
+ * time the timer runs out (100, 200, 400, 800 ms) and the handshake ends at
+ * its time limit with ERR_SSL_HANDSHAKE_TIMEOUT. The blocking driver used
+ * to wait for a datagram with no time limit once the timer had fired. */
+TEST(silent_peer_retransmits_then_times_out)
+{
+    int fd[2];
+    env_up(4);
+    SSL_sslSettings()->sslTimeOutHello = 1600;
+    udp_pair(fd);
+    sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)100), OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_EQ(SSL_negotiateConnection(h), ERR_SSL_HANDSHAKE_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ASSERT_GE(ms, 1500);
+    ASSERT_LT(ms, 3000);
+    int hellos = 0;
+    ubyte dg[2048];
+    ssize_t n;
+    while ((n = recv(fd[1], dg, sizeof dg, MSG_DONTWAIT)) > 0) {
+        ASSERT_EQ(dg[0], 22);   /* a handshake record: the ClientHello each time */
+        hellos++;
+    }
+    ASSERT_GE(hellos, 4);   /* at 0, 100, 300, 700 and 1500 ms, the last one racing the limit */
+    ASSERT_LE(hellos, 5);
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd[0]);
+    close(fd[1]);
     env_down();
 }
 
