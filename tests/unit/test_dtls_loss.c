@@ -386,7 +386,7 @@ static void run_rate(struct th_meta *_metadata, unsigned rate)
     uint64_t seed = e ? strtoull(e, NULL, 0) : 20261207u;
     struct tally t = { 0 };
     env_up(4);
-    SSL_sslSettings()->sslTimeOutHello = getenv("LOSS_HELLO_MS") ? (ubyte4)atoi(getenv("LOSS_HELLO_MS")) : 20000;   /* 30% loss both ways can need several back-offs */
+    SSL_sslSettings()->sslTimeOutHello = 20000;   /* 30% loss both ways can need several back-offs */
     int64_t t0 = now_ms();
     for (unsigned i = 0; i < RUNS; i++)
         one_run(_metadata, rate, seed + rate * 1000u + i, &t);
