@@ -13,6 +13,7 @@
  * NKTLS_LOSS_SEED=N replays a run. */
 #include "api_env.h"
 #include <poll.h>
+#include <stdatomic.h>
 
 #define RUNS      10     /* handshakes per rate */
 #define MSGS      20     /* application records per handshake, client to server */
@@ -43,7 +44,7 @@ struct proxy {
     struct dir d[2];   /* 0: client to server, 1: server to client */
     unsigned rate;     /* percent */
     uint64_t rng;
-    volatile int stop;
+    atomic_int stop;
 };
 
 static uint64_t rnd(struct proxy *p)   /* xorshift64* */
@@ -245,7 +246,7 @@ struct server {
     unsigned rtp_read, rtp_bad;
     sbyte4 h;
     MSTATUS st;
-    volatile int client_done;
+    atomic_int client_done;
     unsigned got[MSGS], order_ok, delivered, damaged;
     ubyte ekm[32];
 };
