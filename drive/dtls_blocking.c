@@ -63,8 +63,17 @@ static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)
     return err;
 }
 
-/* One datagram into the engine, waiting at most wait_ms (< 0: forever). */
-static MSTATUS read_datagram(struct nk_conn *c, int64_t wait_ms)
+/* RFC 7983 §7: a datagram whose first byte is 20..63 is DTLS; RTP and RTCP
+ * (128..191), STUN (0..3) and the rest are the application's. */
+static int is_dtls_byte(uint8_t b)
+{
+    return b >= 20 && b <= 63;
+}
+
+/* One datagram into the engine, waiting at most wait_ms (< 0: forever).
+ * leave_others: a datagram that is not DTLS stays in the socket for the
+ * application to read (ERR_TCP_WOULDBLOCK), rather than being dropped. */
+static MSTATUS read_datagram(struct nk_conn *c, int64_t wait_ms, int leave_others)
 {
     uint8_t buf[DGRAM_MAX];
     struct pollfd pf = { .fd = c->fd, .events = POLLIN };
@@ -75,6 +84,11 @@ static MSTATUS read_datagram(struct nk_conn *c, int64_t wait_ms)
         return ERR_TCP_READ_ERROR;
     if (r == 0)
         return ERR_TCP_READ_TIMEOUT;
+    if (leave_others) {
+        ssize_t k = recv(c->fd, buf, 1, MSG_PEEK);
+        if (k == 1 && !is_dtls_byte(buf[0]))
+            return ERR_TCP_WOULDBLOCK;
+    }
     ssize_t n = recv(c->fd, buf, sizeof buf, 0);
     if (n < 0)   /* ECONNREFUSED: the peer is not there (yet); go on waiting */
         return errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED ? OK : ERR_TCP_READ_ERROR;
@@ -82,12 +96,15 @@ static MSTATUS read_datagram(struct nk_conn *c, int64_t wait_ms)
     return nk_dtls_in(c, buf, (size_t)n, nk_mono_ms());
 }
 
-/* Run a due timer; else how long to wait for a datagram (< 0: forever). */
+/* Run a due timer (*wait 0: go round again, to send the flight and set
+ * the next wait); else how long to wait for a datagram (< 0: forever). */
 static MSTATUS timer_or_wait(struct nk_conn *c, int64_t limit_at, int64_t *wait)
 {
     int64_t now = nk_mono_ms(), at = nk_conn_deadline(c);
-    if (at && at <= now)
+    if (at && at <= now) {
+        *wait = 0;
         return nk_engine_timer(c, now);
+    }
     if (limit_at >= 0 && (!at || limit_at < at))
         at = limit_at;
     *wait = at ? (at > now ? at - now : 0) : -1;
@@ -110,15 +127,19 @@ MSTATUS nk_drive_dtls_handshake(struct nk_conn *c)
         if (st == OK)
             st = timer_or_wait(c, -1, &wait);
         if (st == OK && wait != 0)
-            st = read_datagram(c, wait);
+            st = read_datagram(c, wait, 0);
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT)
             return fail_flush(c, st);
     }
     return nk_fail(c, nk_drive_dtls_flush(c));
 }
 
+/* After a DTLS-SRTP handshake the peer's SRTP shares the socket (RFC 5764
+ * §5.1.2): a datagram that is not DTLS (RFC 7983) ends the call with
+ * ERR_TCP_WOULDBLOCK and stays in the socket for the application. */
 MSTATUS nk_drive_dtls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms)
 {
+    int leave_others = c->dtls && c->dtls->srtp_profile != 0;
     int64_t limit_at = timeout_ms ? nk_mono_ms() + timeout_ms : -1;
     *got = 0;
     while (!c->app_len) {
@@ -138,7 +159,9 @@ MSTATUS nk_drive_dtls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *
             return fail_flush(c, st);
         if (limit_at >= 0 && nk_mono_ms() >= limit_at)
             return ERR_TCP_READ_TIMEOUT;
-        st = read_datagram(c, wait);
+        st = read_datagram(c, wait, leave_others);
+        if (st == ERR_TCP_WOULDBLOCK)
+            return st;
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT)
             return fail_flush(c, st);
     }

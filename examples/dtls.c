@@ -93,6 +93,13 @@ void ex_dtls_report(sbyte4 conn, const struct ex_dtls *d)
         print_hex("Keying material", out, n);
 }
 
+void ex_dtls_drop_other(sbyte4 conn, int fd)
+{
+    char b;
+    if (SSL_isSessionDTLS(conn) == TRUE)
+        (void)!recv(fd, &b, 1, MSG_DONTWAIT);   /* the rest of the datagram goes with it */
+}
+
 int ex_dtls_connect(const char *host, const char *port)
 {
     struct addrinfo hints, *res, *ai;

@@ -24,6 +24,10 @@ void ex_dtls_parse_srtp(struct ex_dtls *d, const char *list);
 MSTATUS ex_dtls_setup(sbyte4 conn, const struct ex_dtls *d);
 /* After it: "Keying material: HEX" (stderr) for --keymatexport. */
 void ex_dtls_report(sbyte4 conn, const struct ex_dtls *d);
+/* After SSL_recv returned ERR_TCP_WOULDBLOCK on a DTLS-SRTP connection: the
+ * next datagram is not DTLS (RFC 7983: RTP, STUN...) and was left for us;
+ * these programs carry no media, so it is read and dropped. */
+void ex_dtls_drop_other(sbyte4 conn, int fd);
 /* A UDP socket connected to host:port. */
 int ex_dtls_connect(const char *host, const char *port);
 /* A UDP socket bound to ADDR:PORT, connected to the first client that sends

@@ -257,6 +257,7 @@ static int connect_to(const char *host, const char *port)
 enum pulled { PULL_MORE, PULL_CLOSED, PULL_EOF, PULL_ERROR };
 
 struct transfer {
+    int fd;
     unsigned long long sent, received;
     struct http_check http;
 };
@@ -274,6 +275,8 @@ static enum pulled pull(sbyte4 conn, struct transfer *t)
         return PULL_CLOSED;
     if (st == ERR_TCP_SOCKET_CLOSED)
         return PULL_EOF;
+    if (st == ERR_TCP_WOULDBLOCK)
+        ex_dtls_drop_other(conn, t->fd);   /* DTLS-SRTP: a datagram that is not DTLS */
     if (st == ERR_TCP_READ_TIMEOUT || st == ERR_TCP_WOULDBLOCK)
         return PULL_MORE;
     if (st < 0) {
@@ -348,6 +351,7 @@ static int pump(sbyte4 conn, int fd, int echo)
 
     if (!t)
         ex_fail("out of memory");
+    t->fd = fd;
     t->sent = g_early_len;   /* --early-data went out, in 0-RTT or after the handshake */
     while (rc < 0) {
         struct pollfd p[2];

@@ -231,6 +231,8 @@ static void serve_echo(sbyte4 conn, struct client *c)
         pha_poll(conn, c, st, 0);
         if (st == ERR_SSL_CONNECTION_CLOSED || (st == ERR_TCP_READ_TIMEOUT && cfg.dtls.on))
             return;
+        if (st == ERR_TCP_WOULDBLOCK && cfg.dtls.on)
+            ex_dtls_drop_other(conn, c->fd);
         if (st < 0 && st != ERR_TCP_READ_TIMEOUT && st != ERR_TCP_WOULDBLOCK) {
             if (cfg.tls.verbose)
                 fprintf(stderr, "%s: %s: receive failed: %s\n", ex_prog, c->peer,

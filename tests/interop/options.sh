@@ -25,7 +25,7 @@ check() {
     done
 }
 
-for p in "$NK_SERVER" "$NK_CLIENT" "$NK_LOAD"; do
+for p in "$NK_SERVER" "$NK_CLIENT" "$NK_LOAD" "$NKTLS_BUILD/examples/nktls-srtp-echo"; do
     check "$p"
 done
 tap_done

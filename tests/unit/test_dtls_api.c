@@ -6,7 +6,10 @@
  * order (SSL_enableSrtpProfiles, DTLS_USE_SRTP), the keying
  * material handed to the init callback on both sides, split and used with
  * the SRTP library to protect and unprotect an RTP packet; no common
- * profile, or a server without DTLS_USE_SRTP, leaves SRTP off; the DTLS_*
+ * profile, or a server without DTLS_USE_SRTP, leaves SRTP off; after a
+ * DTLS-SRTP handshake an RTP datagram is left in the socket for the
+ * application (RFC 7983), without SRTP it is dropped; a silent peer: the
+ * ClientHello sent again as the timer doubles, then the time limit; the DTLS_*
  * settings' range checks. */
 #include "api_env.h"
 #include "srtp.h"
@@ -230,6 +233,107 @@ TEST(srtp_off_when_nothing_in_common_or_server_unwilling)
     ASSERT_EQ(told[0].calls, 0);
     ASSERT_EQ(told[1].calls, 0);
     ASSERT_EQ(SSL_setSrtpInitCallback(NULL), OK);
+    env_down();
+}
+
+static void *negotiate_main(void *arg)
+{
+    struct side *s = arg;
+    s->st = SSL_negotiateConnection(s->h);
+    return NULL;
+}
+
+/* RFC 5764 §5.1.2 and RFC 7983: after a DTLS-SRTP handshake an RTP datagram
+ * (first byte 128..191) on the socket is the application's: SSL_recv stops
+ * before it with ERR_TCP_WOULDBLOCK and leaves it to be read; the DTLS
+ * record behind it is then received as usual. Without SRTP agreed the same
+ * datagram is not DTLS and is dropped. */
+static void rtp_beside_dtls(struct th_meta *_metadata, int with_srtp)
+{
+    int fd[2];
+    udp_pair(fd);
+    struct side cli = { 0 }, srv = { 0 };
+    srv.h = SSL_acceptConnection(fd[1], env.srv);
+    cli.h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(srv.h, 0);
+    ASSERT_GT(cli.h, 0);
+    if (with_srtp) {
+        ubyte2 p = SRTP_AES128_CM_HMAC_SHA1_80;
+        ASSERT_EQ(SSL_enableSrtpProfiles(cli.h, &p, 1), OK);
+        ASSERT_EQ(SSL_enableSrtpProfiles(srv.h, &p, 1), OK);
+    }
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, negotiate_main, &srv), 0);
+    cli.st = SSL_negotiateConnection(cli.h);
+    pthread_join(t, NULL);
+    ASSERT_EQ(cli.st, OK);
+    ASSERT_EQ(srv.st, OK);
+    ubyte rtp[40] = { 0x80, 0x60, 0x00, 0x07, 0, 0, 0, 9, 0xca, 0xfe, 0xba, 0xbe };
+    for (int i = 12; i < 40; i++)
+        rtp[i] = (ubyte)(0xa0 + i);
+    static const char msg[] = "the DTLS record after the RTP one";
+    ASSERT_EQ(send(fd[0], rtp, sizeof rtp, 0), (ssize_t)sizeof rtp);
+    ASSERT_EQ(SSL_send(cli.h, (sbyte *)msg, sizeof msg), (sbyte4)sizeof msg);
+    sbyte buf[128];
+    sbyte4 got = -1;
+    ubyte raw[128];
+    if (with_srtp) {
+        ASSERT_EQ(SSL_recv(srv.h, buf, sizeof buf, &got, 2000), ERR_TCP_WOULDBLOCK);
+        ASSERT_EQ(got, 0);
+        ASSERT_EQ(recv(fd[1], raw, sizeof raw, MSG_DONTWAIT), (ssize_t)sizeof rtp);   /* still there */
+        ASSERT_MEM_EQ(raw, rtp, sizeof rtp);
+    }
+    ASSERT_EQ(SSL_recv(srv.h, buf, sizeof buf, &got, 2000), OK);
+    ASSERT_EQ(got, (sbyte4)sizeof msg);
+    ASSERT_MEM_EQ(buf, msg, sizeof msg);
+    ASSERT_EQ(recv(fd[1], raw, sizeof raw, MSG_DONTWAIT), -1);   /* nothing left: dropped, or read above */
+    ASSERT_EQ(SSL_closeConnection(cli.h), OK);
+    ASSERT_EQ(SSL_recv(srv.h, buf, sizeof buf, &got, 2000), ERR_SSL_CONNECTION_CLOSED);
+    ASSERT_EQ(SSL_closeConnection(srv.h), OK);
+    close(fd[0]);
+    close(fd[1]);
+}
+
+TEST(rtp_datagrams_left_to_the_application)
+{
+    env_up(4);
+    rtp_beside_dtls(_metadata, 1);
+    rtp_beside_dtls(_metadata, 0);
+    env_down();
+}
+
+/* A peer that never answers: the client sends its ClientHello again each
+ * time the timer runs out (100, 200, 400, 800 ms) and the handshake ends at
+ * its time limit with ERR_SSL_HANDSHAKE_TIMEOUT. The blocking driver used
+ * to wait for a datagram with no time limit once the timer had fired. */
+TEST(silent_peer_retransmits_then_times_out)
+{
+    int fd[2];
+    env_up(4);
+    SSL_sslSettings()->sslTimeOutHello = 1600;
+    udp_pair(fd);
+    sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)100), OK);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ASSERT_EQ(SSL_negotiateConnection(h), ERR_SSL_HANDSHAKE_TIMEOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ASSERT_GE(ms, 1500);
+    ASSERT_LT(ms, 3000);
+    int hellos = 0;
+    ubyte dg[2048];
+    ssize_t n;
+    while ((n = recv(fd[1], dg, sizeof dg, MSG_DONTWAIT)) > 0) {
+        ASSERT_EQ(dg[0], 22);   /* a handshake record: the ClientHello each time */
+        hellos++;
+    }
+    ASSERT_GE(hellos, 4);   /* at 0, 100, 300, 700 and 1500 ms, the last one racing the limit */
+    ASSERT_LE(hellos, 5);
+    ASSERT_EQ(SSL_closeConnection(h), OK);
+    close(fd[0]);
+    close(fd[1]);
     env_down();
 }
 
