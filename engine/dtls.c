@@ -100,6 +100,8 @@ static MSTATUS on_ccs(struct nk_conn *c, const uint8_t *p, size_t n)
     return nk_hs_ccs(&c->tls, p, n);
 }
 
+static MSTATUS on_content(struct nk_conn *c, struct nk_rec_key *k, uint8_t type, uint8_t *data, size_t n);
+
 static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
 {
     struct nk_dtls *d = c->dtls;
@@ -116,6 +118,18 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
     NK_TRY(st);
     if (st != OK)   /* dropped; or of the next epoch, which comes again once we have its key */
         return OK;
+    st = on_content(c, k, type, data, n);
+    /* §4.2.1: before a valid cookie the server keeps nothing of what it
+     * was sent, not even the replay window: a record from any source
+     * (spoofed ones with sequence numbers far ahead included) would
+     * otherwise push the real client's first ClientHello out of it. */
+    if (nk_dtls_hello_stateless(&c->tls))
+        memset(&in->win, 0, sizeof in->win);
+    return st;
+}
+
+static MSTATUS on_content(struct nk_conn *c, struct nk_rec_key *k, uint8_t type, uint8_t *data, size_t n)
+{
     switch (type) {
     case NK_CT_HANDSHAKE:
         return on_handshake(c, data, n);
