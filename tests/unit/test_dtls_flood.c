@@ -4,7 +4,8 @@
  * an allocation, a timer, a kept flight or a moved replay window behind;
  * forged cookies (a flipped bit, another address, another hello, a secret
  * two windows old) answered the same way; truncated and oversized records
- * and fragments, and records of other epochs, dropped without an answer; and
+ * and fragments, hellos too long, malformed or of a refused version, and
+ * records of other epochs, dropped without an answer or an error; and
  * after all of it the real client's handshake completes. In memory: the test
  * hands the server each datagram with the address it came from, as a
  * listener demultiplexing one UDP socket would. */
@@ -308,6 +309,40 @@ TEST(truncated_oversized_and_other_epochs_dropped)
         ASSERT_TRUE(stateless(srv, 0));
     }
     ASSERT_GT(in->drops[NK_DTLS_DROP_EPOCH], 0u);
+    /* A hello fragment claiming a message longer than any limit (2^24 - 1
+     * bytes), and a first fragment of a hello whose rest never comes, from
+     * a thousand sources: no answer, no error, at most one message held. */
+    bad = ch1;
+    bad.p[NK_DTLS_HDR + 1] = bad.p[NK_DTLS_HDR + 2] = bad.p[NK_DTLS_HDR + 3] = 0xff;
+    ASSERT_EQ(feed(srv, &bad, T0, &out, &st), 0);
+    ASSERT_EQ(st, OK);
+    ASSERT_TRUE(stateless(srv, 0));
+    /* A malformed hello (a 33-byte session id) and one of DTLS 1.0: before
+     * a cookie anyone may have sent them; dropped, the server waits on. */
+    bad = ch1;
+    bad.p[NK_DTLS_HDR + NK_DTLS_HS_HDR + 2 + 32] = 33;
+    ASSERT_EQ(feed(srv, &bad, T0, &out, &st), 0);
+    ASSERT_EQ(st, OK);
+    ASSERT_TRUE(stateless(srv, 0));
+    bad = ch1;
+    nk_store16(bad.p + NK_DTLS_HDR + NK_DTLS_HS_HDR, 0xfeff);
+    ASSERT_EQ(feed(srv, &bad, T0, &out, &st), 0);
+    ASSERT_EQ(st, OK);
+    ASSERT_TRUE(stateless(srv, 0));
+    size_t base = heap_used();
+    for (unsigned i = 0; i < 1000; i++) {
+        uint8_t addr[16] = { 2, 0, (uint8_t)(i >> 8), (uint8_t)i, 192, 0, 2, 1 };
+        set_peer(srv, addr, sizeof addr);
+        bad = ch1;
+        nk_store16(bad.p + 11, (uint16_t)(body - 10));   /* the record ends 10 bytes early */
+        bad.p[NK_DTLS_HDR + 11] -= 10;                    /* and so does the fragment */
+        bad.n -= 10;
+        memcpy(bad.p + NK_DTLS_HDR + NK_DTLS_HS_HDR + 2, &i, sizeof i);
+        ASSERT_EQ(feed(srv, &bad, T0, &out, &st), 0);
+        ASSERT_EQ(st, OK);
+        ASSERT_LE(srv->dtls->ra.held, 2 * ch1.n);
+    }
+    ASSERT_LE(heap_used(), base + 2 * ch1.n + 1024);
     /* After all of it the client's hello gets its HelloVerifyRequest, and
      * its handshake completes. */
     ASSERT_TRUE(complete(&p, &ch1, T0));
