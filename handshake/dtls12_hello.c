@@ -254,13 +254,9 @@ static MSTATUS send_hello_verify_request(struct nk_tls *c, const struct nk_clien
     nk_store16(body, NK_DTLS_V10);
     body[2] = NK_DTLS_COOKIE_LEN;
     NK_TRY(make_cookie(c, ch, c->now / NK_COOKIE_WINDOW_MS, body + 3));
-    /* The number is the hello's and stays its: a spoofed hello numbered
-     * near 2^48 would otherwise use up the real client's. */
-    uint64_t seq = c->wr->seq;
-    c->wr->seq = d->in_rec_seq;
-    MSTATUS st = nk_dtls_send_unkept(c, NK_HS_HELLO_VERIFY_REQUEST, d->send_seq, body, sizeof body);
-    c->wr->seq = seq;
-    return st;
+    /* Its record number is the hello's: the engine numbers whatever
+     * answers a hello before the cookie so (engine/dtls.c). */
+    return nk_dtls_send_unkept(c, NK_HS_HELLO_VERIFY_REQUEST, d->send_seq, body, sizeof body);
 }
 
 int nk_dtls_hello_stateless(const struct nk_tls *c)
@@ -281,11 +277,6 @@ static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     if (!ok)   /* §4.2.1: "If a server receives a ClientHello with an invalid cookie, it SHOULD treat it the same as a ClientHello with no cookie" */
         return send_hello_verify_request(c, &ch);
     NK_TRY(nk_dtls_srtp_on_client_hello(c, ch.exts, ch.n_exts));
-    /* Our records go on above this hello's number: the client numbered it
-     * after every earlier hello, so after every HelloVerifyRequest it saw
-     * (each numbered as its hello), and its replay window takes ours. */
-    if (c->wr->seq < c->dtls->in_rec_seq)
-        c->wr->seq = c->dtls->in_rec_seq;
     c->proto = NK_PROTO_TLS12_SERVER;
     return nk_tls12_server.client_hello(c, &ch, raw, n);
 }
