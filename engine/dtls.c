@@ -53,6 +53,21 @@ static MSTATUS deliver(struct nk_conn *c)
     return OK;
 }
 
+/* §4.2.1, §4.1.2.7: before a valid cookie, a ClientHello that is wrong
+ * (too long, malformed, of a version we refuse) may come from anyone; it is
+ * dropped, the reassembler emptied, and the connection waits on for its
+ * client instead of failing. Only our own failures (memory, libcrypto)
+ * stay errors. */
+static int dropped_hello(struct nk_conn *c, MSTATUS st)
+{
+    int alert = nk_alert_for(st);
+    if (alert == NK_ALERT_INTERNAL_ERROR || alert == NK_ALERT_NONE || !nk_dtls_hello_stateless(&c->tls))
+        return 0;
+    nk_dtls_reasm_free(&c->dtls->ra);
+    nk_dtls_reasm_init(&c->dtls->ra, &c->cfg->limits);
+    return 1;
+}
+
 static MSTATUS on_handshake(struct nk_conn *c, const uint8_t *p, size_t n)
 {
     struct nk_dtls *d = c->dtls;
@@ -62,7 +77,8 @@ static MSTATUS on_handshake(struct nk_conn *c, const uint8_t *p, size_t n)
         struct nk_dtls_frag f;
         if (nk_dtls_frag_read(&r, &f) < 0)
             return OK;   /* the rest of the record is dropped; a retransmission brings it */
-        if (f.type == NK_HS_CLIENT_HELLO && nk_dtls_hello_stateless(&c->tls)) {
+        int hello = f.type == NK_HS_CLIENT_HELLO && nk_dtls_hello_stateless(&c->tls);
+        if (hello) {
             /* §4.2.1: before a valid cookie the server keeps nothing of
              * the client: each ClientHello starts over at its message_seq,
              * which our answer takes (§4.2.2). */
@@ -72,15 +88,24 @@ static MSTATUS on_handshake(struct nk_conn *c, const uint8_t *p, size_t n)
                 d->ra.next_seq = f.seq;
             }
             d->send_seq = f.seq;
+            /* §4.2.1: what answers it (a HelloVerifyRequest, the
+             * ServerHello, an alert) is numbered from the hello's record
+             * number, not from anything an earlier hello left: the
+             * client numbered this one after every hello it sent, so
+             * after every answer it saw, and a spoofed hello numbered
+             * near 2^48 cannot use up the real client's numbers. */
+            c->wr->seq = d->in_rec_seq;
         }
         MSTATUS st = nk_dtls_reasm_add(&d->ra, &f);
         if (st == ERR_SSL_ILLEGAL_PARAMETER)
             continue;   /* inconsistent with what came before: discarded, rebuilt from a retransmission */
-        NK_TRY(st);
         if (st == NK_DTLS_MSG_OLD)
-            NK_TRY(on_repeat(c, f.seq));
+            st = on_repeat(c, f.seq);
         else if (st == NK_DTLS_MSG_READY)
-            NK_TRY(deliver(c));
+            st = deliver(c);
+        if (hello && st < 0 && dropped_hello(c, st))
+            return OK;
+        NK_TRY(st);
     }
     return OK;
 }
@@ -100,6 +125,8 @@ static MSTATUS on_ccs(struct nk_conn *c, const uint8_t *p, size_t n)
     return nk_hs_ccs(&c->tls, p, n);
 }
 
+static MSTATUS on_content(struct nk_conn *c, struct nk_rec_key *k, uint8_t type, uint8_t *data, size_t n);
+
 static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
 {
     struct nk_dtls *d = c->dtls;
@@ -116,6 +143,18 @@ static MSTATUS on_record(struct nk_conn *c, struct nk_rec *rec)
     NK_TRY(st);
     if (st != OK)   /* dropped; or of the next epoch, which comes again once we have its key */
         return OK;
+    st = on_content(c, k, type, data, n);
+    /* §4.2.1: before a valid cookie the server keeps nothing of what it
+     * was sent, not even the replay window: a record from any source
+     * (spoofed ones with sequence numbers far ahead included) would
+     * otherwise push the real client's first ClientHello out of it. */
+    if (nk_dtls_hello_stateless(&c->tls))
+        memset(&in->win, 0, sizeof in->win);
+    return st;
+}
+
+static MSTATUS on_content(struct nk_conn *c, struct nk_rec_key *k, uint8_t type, uint8_t *data, size_t n)
+{
     switch (type) {
     case NK_CT_HANDSHAKE:
         return on_handshake(c, data, n);

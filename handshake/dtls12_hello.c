@@ -254,11 +254,9 @@ static MSTATUS send_hello_verify_request(struct nk_tls *c, const struct nk_clien
     nk_store16(body, NK_DTLS_V10);
     body[2] = NK_DTLS_COOKIE_LEN;
     NK_TRY(make_cookie(c, ch, c->now / NK_COOKIE_WINDOW_MS, body + 3));
-    uint64_t seq = c->wr->seq;
-    c->wr->seq = d->in_rec_seq;
-    MSTATUS st = nk_dtls_send_unkept(c, NK_HS_HELLO_VERIFY_REQUEST, d->send_seq, body, sizeof body);
-    c->wr->seq = seq > c->wr->seq ? seq : c->wr->seq;
-    return st;
+    /* Its record number is the hello's: the engine numbers whatever
+     * answers a hello before the cookie so (engine/dtls.c). */
+    return nk_dtls_send_unkept(c, NK_HS_HELLO_VERIFY_REQUEST, d->send_seq, body, sizeof body);
 }
 
 int nk_dtls_hello_stateless(const struct nk_tls *c)

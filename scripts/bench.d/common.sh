@@ -528,7 +528,8 @@ LOAD_SECS=5
 # change what one run measures. NKTLS_BENCH_NOBUILD set: no build, a snapshot
 # of what build/ has.
 BIN=$OUTDIR/bin
-OPTIONAL_TARGETS=(tests/bench/bench_handshake tests/bench/bench_handshake_ossl)
+OPTIONAL_TARGETS=(tests/bench/bench_handshake tests/bench/bench_handshake_ossl tests/bench/bench_dtls
+    tests/bench/bench_dtls_ossl)
 build() {
     local try t
     for try in 1 2 3; do

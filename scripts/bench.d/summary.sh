@@ -68,6 +68,12 @@ summary_rows() {
     srow handshakes peer lo "in-process us, RSA full vs libssl" \
         "${R[inproc_nktls_rsa2048_full_server]:-}" "${R[inproc_openssl_rsa2048_full_server]:-}" \
         "${R[inproc_nktls_rsa2048_full_server_all]:-}" "${R[inproc_openssl_rsa2048_full_server_all]:-}"
+    srow handshakes peer lo "DTLS full hs server us vs libssl" \
+        "${R[dtls_nktls_server]:-}" "${R[dtls_openssl_server]:-}" \
+        "${R[dtls_nktls_server_all]:-}" "${R[dtls_openssl_server_all]:-}"
+    srow handshakes peer lo "DTLS hs server us over UDP vs openssl s_server" \
+        "${R[dtls_udp_nktls_server]:-}" "${R[dtls_udp_openssl_server]:-}" \
+        "${R[dtls_udp_nktls_server_all]:-}" "${R[dtls_udp_openssl_server_all]:-}"
     srow handshakes floor lo "in-process us, P-256 full vs floor" \
         "${R[inproc_nktls_p256_full_server]:-}" "${R[inproc_nktls_p256_full_floor]:-}" \
         "${R[inproc_nktls_p256_full_server_all]:-}" ""

@@ -1,0 +1,167 @@
+# scripts/bench.d/dtls.sh — section "dtls" of scripts/bench (sourced).
+#
+#   dtls         the DTLS 1.2 handshake's CPU cost in one process with no
+#                sockets: tests/bench/bench_dtls (nktls engines fed datagram
+#                by datagram) and bench_dtls_ossl (OpenSSL's libssl over
+#                memory BIOs), a full handshake with the HelloVerifyRequest
+#                cookie exchange, X25519, the P-256 certificate,
+#                ECDHE-ECDSA-AES128-GCM-SHA256, pinned to the server CPU.
+#                They print `impl=... proto=dtls1.2 server_us=... client_us=...
+#                floor_us=... ratio=...`; the table shows server microseconds
+#                per handshake (median of the repeats, every run listed),
+#                handshakes per server CPU-second, and libssl's over nktls's.
+#                Then over UDP on loopback: nktls-server --dtls vs openssl
+#                s_server -dtls1_2 (each one client at a time, cookie exchange
+#                on), the same openssl s_client -dtls1_2 making sequential
+#                handshakes (same suite, X25519:P-256), the server's CPU time
+#                per handshake from /proc/PID/schedstat (ns), so handshakes
+#                per server CPU-second, socket work and the close included.
+# shellcheck shell=bash
+
+DTLS_IMPLS=(nktls openssl)
+
+# dtls_parse IMPL OUTPUT: the medians into R[dtls_IMPL_server|client|floor].
+dtls_parse() {
+    local impl=$1 lines f
+    local -a v
+    lines=$(grep -E "(^| )impl=$impl( |$)" <<<"$2" | grep -E '(^| )proto=dtls1\.2( |$)' |
+        grep 'server_us=' || true)
+    [ -n "$lines" ] || return 1
+    for f in server client floor; do
+        mapfile -t v < <(while read -r l; do kv "${f}_us" "$l"; done <<<"$lines" | grep .)
+        [ ${#v[@]} -eq 0 ] || R[dtls_${impl}_$f]=$(median "${v[@]}")
+        [ ${#v[@]} -eq 0 ] || R[dtls_${impl}_${f}_all]="${v[*]}"
+    done
+    [ -n "${R[dtls_${impl}_server]:-}" ]
+}
+
+dtls_table() {
+    local impl
+    echo "== dtls: server CPU microseconds per DTLS 1.2 full handshake in one process (no sockets),"
+    echo "   cookie exchange included, X25519, P-256, ECDHE-ECDSA-AES128-GCM-SHA256;"
+    echo "   median of ${R[dtls_reps]} runs of ${R[dtls_count]} handshakes, pinned to CPU 0"
+    printf '   %-8s %11s %13s %11s %9s   %s\n' impl "server us" "hs/server-s" "client us" "floor us" "server us, every run"
+    for impl in "${DTLS_IMPLS[@]}"; do
+        printf '   %-8s %11s %13s %11s %9s   %s\n' "$impl" \
+            "${R[dtls_${impl}_server]:-${R[dtls_${impl}_err]:-"-"}}" \
+            "$([ -z "${R[dtls_${impl}_server]:-}" ] || calc "1e6 / ${R[dtls_${impl}_server]}" %.0f)" \
+            "${R[dtls_${impl}_client]:-"-"}" "$(fmt "${R[dtls_${impl}_floor]:-}")" \
+            "${R[dtls_${impl}_server_all]:-}"
+    done
+    echo "   libssl server us / nktls server us: $(ratio "${R[dtls_openssl_server]:-}" "${R[dtls_nktls_server]:-}")"
+    for impl in "${DTLS_IMPLS[@]}"; do
+        [ -z "${R[dtls_${impl}_detail]:-}" ] || echo "   $impl: ${R[dtls_${impl}_detail]}"
+    done
+}
+
+# dtls_udp_one IMPL COUNT: one server, a warm-up handshake, then COUNT
+# sequential ones; prints `impl=IMPL transport=udp count=OK server_us=...`.
+dtls_udp_one() {
+    local impl=$1 n=$2 port sid i ok=0 t0 t1
+    port=$(free_port) || return 1
+    case $impl in
+    nktls) spawn "$WORK/dtls-udp-$impl.out" "$WORK/dtls-udp-$impl.err" "${PIN_SERVER[@]}" \
+        "$BIN/examples/nktls-server" --dtls --listen "127.0.0.1:$port" \
+        --cert "$CERTS/server.pem" --key "$CERTS/server.key" ;;
+    openssl) spawn "$WORK/dtls-udp-$impl.out" "$WORK/dtls-udp-$impl.err" "${PIN_SERVER[@]}" \
+        openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -quiet ;;
+    esac
+    sid=$SPAWNED
+    for i in $(seq 50); do
+        ss -Huln "sport = :$port" 2>/dev/null | grep -q . && break
+        sleep 0.1
+    done
+    dtls_udp_client "$port" || true
+    t0=$(awk '{ print $1 }' "/proc/$sid/schedstat" 2>/dev/null || echo "")
+    for i in $(seq "$n"); do
+        ! dtls_udp_client "$port" || ok=$((ok + 1))
+    done
+    t1=$(awk '{ print $1 }' "/proc/$sid/schedstat" 2>/dev/null || echo "")
+    stop "$sid"
+    [ -n "$t0" ] && [ -n "$t1" ] && [ "$ok" -gt 0 ] || return 1
+    echo "impl=$impl transport=udp count=$ok server_us=$(calc "($t1 - $t0) / 1000 / $ok" %.1f)"
+}
+
+# dtls_udp_client PORT: one full handshake, then the end of input closes it.
+dtls_udp_client() {
+    timeout 10 "${PIN_CLIENT[@]}" openssl s_client -dtls1_2 -connect "127.0.0.1:$1" \
+        -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost \
+        -cipher ECDHE-ECDSA-AES128-GCM-SHA256 -groups X25519:P-256 </dev/null 2>&1 |
+        grep -q '^New, TLSv1.2, Cipher is ECDHE-ECDSA-AES128-GCM-SHA256'
+}
+
+dtls_udp() {
+    local reps=$1 count=$2 impl i out="" line
+    setup_certs
+    R[dtls_udp_count]=$count
+    for i in $(seq "$reps"); do
+        for impl in "${DTLS_IMPLS[@]}"; do
+            [ "$impl" != nktls ] || [ -x "$BIN/examples/nktls-server" ] || continue
+            line=$(dtls_udp_one "$impl" "$count" || true)
+            [ -n "$line" ] || say "dtls udp: $impl: no figure ($(tail -c 160 "$WORK/dtls-udp-$impl.err" | tr '\n' ' '))"
+            out+=$line$'\n'
+        done
+    done
+    printf '%s' "$out" >>"$OUTDIR/dtls.raw"
+    for impl in "${DTLS_IMPLS[@]}"; do
+        mapfile -t v < <(grep -E "(^| )impl=$impl( |$)" <<<"$out" | while read -r l; do kv server_us "$l"; done | grep .)
+        [ ${#v[@]} -eq 0 ] || R[dtls_udp_${impl}_server]=$(median "${v[@]}")
+        [ ${#v[@]} -eq 0 ] || R[dtls_udp_${impl}_server_all]="${v[*]}"
+    done
+}
+
+dtls_udp_table() {
+    local impl
+    echo "== dtls over UDP (loopback): server CPU microseconds per sequential DTLS 1.2 handshake,"
+    echo "   nktls-server --dtls vs openssl s_server -dtls1_2, openssl s_client -dtls1_2 as the client,"
+    echo "   ${R[dtls_udp_count]} handshakes a run; $PIN_NOTE"
+    printf '   %-8s %11s %13s   %s\n' impl "server us" "hs/server-s" "server us, every run"
+    for impl in "${DTLS_IMPLS[@]}"; do
+        printf '   %-8s %11s %13s   %s\n' "$impl" "${R[dtls_udp_${impl}_server]:-"-"}" \
+            "$([ -z "${R[dtls_udp_${impl}_server]:-}" ] || calc "1e6 / ${R[dtls_udp_${impl}_server]}" %.0f)" \
+            "${R[dtls_udp_${impl}_server_all]:-}"
+    done
+    echo "   nktls hs per server CPU-second / s_server's: $(ratio "${R[dtls_udp_openssl_server]:-}" "${R[dtls_udp_nktls_server]:-}")"
+}
+
+section_dtls() {
+    local raw=$OUTDIR/dtls.raw txt=$OUTDIR/dtls.txt impl prog i out reps count
+    : >"$raw"
+    reps=${NKTLS_BENCH_REPS:-$(qd 5 3)}
+    count=$(qd 1000 200)
+    R[dtls_reps]=$reps
+    R[dtls_count]=$count
+    for impl in "${DTLS_IMPLS[@]}"; do
+        prog=bench_dtls$([ "$impl" = openssl ] && echo _ossl || true)
+        if [ ! -x "$BIN/tests/bench/$prog" ]; then
+            R[dtls_${impl}_err]="not built"
+            R[dtls_${impl}_detail]="tests/bench/$prog: not built (the tree has no such target, or it failed to build)"
+            continue
+        fi
+    done
+    # The two programs take turns, so a burst of other load lands on both.
+    say "dtls: bench_dtls, bench_dtls_ossl"
+    out=""
+    for i in $(seq "$reps"); do
+        for impl in "${DTLS_IMPLS[@]}"; do
+            [ -z "${R[dtls_${impl}_err]:-}" ] || continue
+            prog=bench_dtls$([ "$impl" = openssl ] && echo _ossl || true)
+            out+=$(timeout 300 "${PIN_SERVER[@]}" "$BIN/tests/bench/$prog" --count "$count" \
+                2>>"$WORK/$prog.err" || true)$'\n'
+        done
+    done
+    printf '%s' "$out" >>"$raw"
+    for impl in "${DTLS_IMPLS[@]}"; do
+        [ -z "${R[dtls_${impl}_err]:-}" ] || continue
+        prog=bench_dtls$([ "$impl" = openssl ] && echo _ossl || true)
+        dtls_parse "$impl" "$out" ||
+            R[dtls_${impl}_detail]="no figure: $(tail -c 160 "$WORK/$prog.err" | tr '\n' ' ')"
+        [ -z "${R[dtls_${impl}_detail]:-}" ] || FAILED=1
+    done
+    # Over UDP: each handshake takes the client about half a second of wall
+    # time (its close), so fewer of them.
+    dtls_udp "$(qd 3 2)" "$(qd 60 20)"
+    { dtls_table; echo; dtls_udp_table; } | tee "$txt"
+    say "table: $txt; raw lines: $raw"
+}
