@@ -1,5 +1,7 @@
 /* examples/common.c — helpers shared by nktls-server and nktls-client. */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -694,4 +696,60 @@ MSTATUS ex_ssl_send_all(sbyte4 conn, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return OK;
+}
+
+/* ---- sockets ---- */
+
+void ex_addr_text(const struct sockaddr *sa, unsigned len, char *out, size_t cap)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+
+    if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        snprintf(out, cap, "?");
+        return;
+    }
+    snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+int ex_listen_tcp(const char *arg, int reuseport)
+{
+    struct addrinfo hints, *res, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char *host, *port, text[NI_MAXHOST + NI_MAXSERV + 4];
+    int fd = -1, one = 1, rc;
+
+    ex_split_hostport(arg, &host, &port);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0)
+        ex_usage_error("cannot resolve '%s': %s", arg, gai_strerror(rc));
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        /* Loop workers: nktls opens one more socket per worker on this address. */
+        if (reuseport)
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+            break;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0)
+        ex_fail("cannot listen on '%s': %s", arg, strerror(errno));
+    /* Port 0 means "any": report the one the kernel chose. */
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    ex_addr_text((struct sockaddr *)&ss, sl, text, sizeof(text));
+    printf("listening on %s\n", text);
+    fflush(stdout);
+    free(host);
+    free(port);
+    return fd;
 }

@@ -68,6 +68,15 @@ enum ex_io ex_parse_io(const char *s);
 /* "host:port", "[v6addr]:port" or ":port" (host NULL); both results malloc'd. */
 void ex_split_hostport(const char *arg, char **host, char **port);
 
+struct sockaddr;
+/* "HOST:PORT" ("[HOST]:PORT" for IPv6) of a socket address, numeric; "?" when
+ * it has none. */
+void ex_addr_text(const struct sockaddr *sa, unsigned len, char *out, size_t cap);
+/* A TCP socket listening on ARG (HOST:PORT; port 0: any), SO_REUSEPORT when
+ * asked (the loop's workers open one each on the same address); prints
+ * "listening on ADDR" with the port chosen. Ends the program when it cannot. */
+int ex_listen_tcp(const char *arg, int reuseport);
+
 /* Load a certificate (PEM, possibly a whole chain, or DER), optional extra chain
  * certificates and a private key (PEM or DER) as the store's identity; load every
  * certificate of a PEM/DER file as trust points. Exit 2 on failure. */

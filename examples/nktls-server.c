@@ -339,60 +339,6 @@ static void *client_thread(void *arg)
     return NULL;
 }
 
-static void addr_text(const struct sockaddr *sa, socklen_t len, char *out, size_t cap)
-{
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-
-    if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
-        snprintf(out, cap, "?");
-        return;
-    }
-    snprintf(out, cap, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-static int listen_on(const char *arg, int reuseport)
-{
-    struct addrinfo hints, *res, *ai;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char *host, *port, text[NI_MAXHOST + NI_MAXSERV + 4];
-    int fd = -1, one = 1, rc;
-
-    ex_split_hostport(arg, &host, &port);
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0)
-        ex_usage_error("cannot resolve '%s': %s", arg, gai_strerror(rc));
-    for (ai = res; ai; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        /* Loop workers: nktls opens one more socket per worker on this address. */
-        if (reuseport)
-            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
-            break;
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd < 0)
-        ex_fail("cannot listen on '%s': %s", arg, strerror(errno));
-    /* Port 0 means "any": report the one the kernel chose. */
-    getsockname(fd, (struct sockaddr *)&ss, &sl);
-    addr_text((struct sockaddr *)&ss, sl, text, sizeof(text));
-    printf("listening on %s\n", text);
-    fflush(stdout);
-    free(host);
-    free(port);
-    return fd;
-}
-
 static void accept_loop(int lfd, long count)
 {
     pthread_attr_t attr;
@@ -418,7 +364,7 @@ static void accept_loop(int lfd, long count)
             continue;
         }
         c->fd = fd;
-        addr_text((struct sockaddr *)&ss, sl, c->peer, sizeof(c->peer));
+        ex_addr_text((struct sockaddr *)&ss, sl, c->peer, sizeof(c->peer));
         accepted++;
         if (pthread_create(&tid, &attr, client_thread, c) != 0)
             client_thread(c);        /* no thread to spare: serve it here */
@@ -462,7 +408,7 @@ static void peer_of(sbyte4 conn, char *out, size_t cap)
     if (SSL_getSocketId(conn, &fd) != OK || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
         snprintf(out, cap, "?");
     else
-        addr_text((struct sockaddr *)&ss, sl, out, cap);
+        ex_addr_text((struct sockaddr *)&ss, sl, out, cap);
 }
 
 static MSTATUS l_setup(sbyte4 conn, void *arg)
@@ -807,7 +753,7 @@ int main(int argc, char **argv)
         dtls_loop(listen_arg, count);
         lfd = -1;
     } else {
-        lfd = listen_on(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
+        lfd = ex_listen_tcp(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
     }
     if (cfg.dtls.on) {
     } else if (cfg.io == EX_IO_THREADS) {
