@@ -98,10 +98,12 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The server never answers: it sleeps past the client's deadline. */
+/* The server never answers: it sleeps well past the client's deadline (the
+ * client waits 2 x HELLO_MS before it starts, then HELLO_MS), and only then
+ * closes, so a loaded machine cannot make the close come first. */
 static void srv_silent(struct srv *s)
 {
-    usleep(3 * HELLO_MS * 1000);
+    usleep(10 * HELLO_MS * 1000);
 }
 
 /* The server answers the client's ClientHello, then waits for the rest in
