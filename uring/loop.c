@@ -375,12 +375,22 @@ static void arm_recv(struct nk_lconn *lc)
 
 /* ---- the connection's next step ---- */
 
-static void start_engine(struct nk_lconn *lc)
+static void start_engine(struct nk_lconn *lc, int accepted)
 {
     struct nk_server *s = lc->loop->srv;
-    int one = 1;
-    /* Records are already whole when we send them: Nagle would only add delay. */
-    (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int one = 1, zero = 0;
+    /* Records are already whole when we send them: Nagle would only add delay.
+     * An accepted socket has it from its listener (setup_listeners). */
+    if (!accepted || !s->lfds_nodelay)
+        (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* A server answers every flight it reads, so its ACK can ride on the
+     * answer; a new connection's quick-ACK mode sends a bare one as soon as a
+     * short flight is read (a segment more, and over loopback the peer's
+     * receive of it, on our CPU). Delayed-ACK mode from the start: the kernel
+     * leaves it when a delayed ACK falls due, and still ACKs every second
+     * full segment, so bulk receives are unchanged. */
+    if (accepted)
+        (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
     lc->state = LC_HANDSHAKE;
     if (s->cb.onSetup) {
         lc->told_app = 1;
@@ -413,7 +423,7 @@ static void on_connect(struct nk_lconn *lc, ssize_t res)
     }
     free(lc->peer);
     lc->peer = NULL;
-    start_engine(lc);
+    start_engine(lc, 0);
 }
 
 /* Everything the handshake sent is out: hand the keys to the kernel, open. */
@@ -656,7 +666,7 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
     lc->last_active = l->now;
     nk_engine_hs_limit(lc->c, l->now, s->hs_timeout_ms);
     lc->deadline = nk_conn_deadline(lc->c);
-    start_engine(lc);
+    start_engine(lc, 1);
     nk_lc_kick(lc);
 }
 
