@@ -505,7 +505,9 @@ static void open_step(struct nk_lconn *lc)
 
 static void handshake_step(struct nk_lconn *lc)
 {
-    if (engine_ended(lc))
+    /* A handshake that completed opens even when the peer's close_notify came
+     * right behind its Finished (read ahead): open, then close (open_step). */
+    if ((lc->state != LC_HS_FLUSH || lc->c->err < 0) && engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
     if (lc->state == LC_HANDSHAKE) {
