@@ -179,6 +179,18 @@ static void lc_teardown(struct nk_lconn *lc)
     nk_lc_unregister(lc);
 }
 
+/* The peer sent close_notify and its FIN is here: it closed (RFC 5246 §7.2.1,
+ * RFC 8446 §6.1: the initiator need not wait for the answer). Our close_notify
+ * would come back as a reset: a record sealed and sent, the peer kernel's RST
+ * and ours taking it, for nothing. A peer that only shut its write side to
+ * wait for it sees end of stream instead, which it must treat as truncation:
+ * it errs on the safe side. A peek: nothing is consumed. */
+static int peer_finished(int fd)
+{
+    char b;
+    return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
 {
     struct nk_conn *c = lc->c;
@@ -189,8 +201,10 @@ void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
     lc->state = LC_CLOSING;
     nk_lc_drop_queue(lc, why < 0 ? why : ERR_SSL_CONNECTION_CLOSED);
     /* §6.1: close_notify if the session is intact; a failed one already queued
-     * its fatal alert (nk_fail). */
-    if (was_open && c->err >= 0 && !c->sent_close_notify)
+     * its fatal alert (nk_fail). Not as the answer to the peer's close_notify
+     * when its FIN is already here (peer_finished). */
+    if (was_open && c->err >= 0 && !c->sent_close_notify
+        && !(c->got_close_notify && peer_finished(lc->fd)))
         (void)!nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
     lc->deadline = lc->loop->now + CLOSE_GRACE_MS;
     nk_lc_kick(lc);
@@ -381,12 +395,22 @@ static void arm_recv(struct nk_lconn *lc)
 
 /* ---- the connection's next step ---- */
 
-static void start_engine(struct nk_lconn *lc)
+static void start_engine(struct nk_lconn *lc, int accepted)
 {
     struct nk_server *s = lc->loop->srv;
-    int one = 1;
-    /* Records are already whole when we send them: Nagle would only add delay. */
-    (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int one = 1, zero = 0;
+    /* Records are already whole when we send them: Nagle would only add delay.
+     * An accepted socket has it from its listener (setup_listeners). */
+    if (!accepted || !s->lfds_nodelay)
+        (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* A server answers every flight it reads, so its ACK can ride on the
+     * answer; a new connection's quick-ACK mode sends a bare one as soon as a
+     * short flight is read (a segment more, and over loopback the peer's
+     * receive of it, on our CPU). Delayed-ACK mode from the start: the kernel
+     * leaves it when a delayed ACK falls due, and still ACKs every second
+     * full segment, so bulk receives are unchanged. */
+    if (accepted)
+        (void)!setsockopt(lc->fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
     lc->state = LC_HANDSHAKE;
     if (s->cb.onSetup) {
         lc->told_app = 1;
@@ -421,7 +445,7 @@ static void on_connect(struct nk_lconn *lc, ssize_t res)
     }
     free(lc->peer);
     lc->peer = NULL;
-    start_engine(lc);
+    start_engine(lc, 0);
 }
 
 /* Everything the handshake sent is out: hand the keys to the kernel, open. */
@@ -509,7 +533,9 @@ static void open_step(struct nk_lconn *lc)
 
 static void handshake_step(struct nk_lconn *lc)
 {
-    if (engine_ended(lc))
+    /* A handshake that completed opens even when the peer's close_notify came
+     * right behind its Finished (read ahead): open, then close (open_step). */
+    if ((lc->state != LC_HS_FLUSH || lc->c->err < 0) && engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
     if (lc->state == LC_HANDSHAKE) {
@@ -675,7 +701,7 @@ void nk_loop_accepted(struct nk_loop *l, int fd)
     lc->last_active = l->now;
     nk_engine_hs_limit(lc->c, l->now, s->hs_timeout_ms);
     lc->deadline = nk_conn_deadline(lc->c);
-    start_engine(lc);
+    start_engine(lc, 1);
     nk_lc_kick(lc);
 }
 

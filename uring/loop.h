@@ -200,6 +200,7 @@ struct nk_server {
     struct nk_loop *loops;
     int *lfds;
     int n_lfds, n_own_lfds;          /* own: the SO_REUSEPORT siblings we opened */
+    int lfds_nodelay;                /* every listener has TCP_NODELAY: accepted sockets inherit it */
     atomic_int stop;                 /* set by any thread or a signal handler (lock-free) */
     atomic_int running;
     atomic_uint next_worker;

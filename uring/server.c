@@ -3,6 +3,8 @@
  * make on loop connections. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "uring/loop.h"
@@ -131,6 +133,12 @@ static MSTATUS setup_listeners(struct nk_server *s, const TCP_SOCKET *fds, ubyte
             s->n_own_lfds--;
         }
     }
+    /* Accepted sockets inherit TCP_NODELAY from their listener: set once here,
+     * it saves a setsockopt per connection (start_engine). */
+    s->lfds_nodelay = 1;
+    for (int i = 0; i < s->n_lfds; i++)
+        if (setsockopt(s->lfds[i], IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)) < 0)
+            s->lfds_nodelay = 0;
     for (ubyte4 i = 0; i < s->workers; i++) {
         struct nk_loop *l = &s->loops[i];
         int shared = (ubyte4)s->n_lfds < s->workers;
