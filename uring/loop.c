@@ -179,18 +179,6 @@ static void lc_teardown(struct nk_lconn *lc)
     nk_lc_unregister(lc);
 }
 
-/* The peer sent close_notify and its FIN is here: it closed (RFC 5246 §7.2.1,
- * RFC 8446 §6.1: the initiator need not wait for the answer). Our close_notify
- * would come back as a reset: a record sealed and sent, the peer kernel's RST
- * and ours taking it, for nothing. A peer that only shut its write side to
- * wait for it sees end of stream instead, which it must treat as truncation:
- * it errs on the safe side. A peek: nothing is consumed. */
-static int peer_finished(int fd)
-{
-    char b;
-    return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
 void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
 {
     struct nk_conn *c = lc->c;
@@ -201,10 +189,8 @@ void nk_lc_close(struct nk_lconn *lc, MSTATUS why)
     lc->state = LC_CLOSING;
     nk_lc_drop_queue(lc, why < 0 ? why : ERR_SSL_CONNECTION_CLOSED);
     /* §6.1: close_notify if the session is intact; a failed one already queued
-     * its fatal alert (nk_fail). Not as the answer to the peer's close_notify
-     * when its FIN is already here (peer_finished). */
-    if (was_open && c->err >= 0 && !c->sent_close_notify
-        && !(c->got_close_notify && peer_finished(lc->fd)))
+     * its fatal alert (nk_fail). */
+    if (was_open && c->err >= 0 && !c->sent_close_notify)
         (void)!nk_send_alert(&c->tls, SSLALERTLEVEL_WARNING, NK_ALERT_CLOSE_NOTIFY);
     lc->deadline = lc->loop->now + CLOSE_GRACE_MS;
     nk_lc_kick(lc);
