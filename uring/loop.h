@@ -231,6 +231,10 @@ void nk_loop_submit(struct nk_loop *l, struct nk_lconn *lc);
 void nk_loop_post(struct nk_loop *l, struct nk_post *p);
 /* Look at lc after the current event: arm what it needs, free it when done. */
 void nk_lc_kick(struct nk_lconn *lc);
+/* loop.c, for loop_run.c: a new connection joins the worker's list; the
+ * connections kicked since the last turn take their next step. */
+void nk_lc_attach(struct nk_loop *l, struct nk_lconn *lc);
+void nk_loop_run_kicks(struct nk_loop *l);
 void nk_lc_close(struct nk_lconn *lc, MSTATUS why);
 struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
 
