@@ -156,12 +156,18 @@ static void s_file(sbyte4 h, MSTATUS st, ubyte8 sent, void *arg)
 static sbyte4 srv_max_early;
 /* The server's session flags (SSL_setSessionFlags; 0: none set). */
 static ubyte4 srv_flags;
+/* The server's connections stay in software (NKTLS_KTLS_OFF): the kernel
+ * cannot take a TLS 1.2 renegotiation's keys, and in the VM it would carry
+ * them. */
+static int srv_ktls_off;
 
 static MSTATUS s_setup(sbyte4 h, void *arg)
 {
     (void)arg;
     if (srv_flags)
         NK_TRY(SSL_setSessionFlags(h, srv_flags));
+    if (srv_ktls_off)
+        NK_TRY(NKTLS_setKtlsMode(h, NKTLS_KTLS_OFF));
     return srv_max_early ? SSL_setMaxEarlyDataSize(h, srv_max_early) : OK;
 }
 
