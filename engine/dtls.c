@@ -178,6 +178,10 @@ static MSTATUS walk(struct nk_conn *c)
 {
     struct nk_dtls *d = c->dtls;
     struct nk_rec_walk w;
+    if (!c->in.p) {   /* an empty datagram, and nothing kept: nothing to walk */
+        c->in.len = d->in_pos = 0;
+        return OK;
+    }
     nk_rec_walk_init(&w, &nk_rec_dtls12, c->in.p + d->in_pos, c->in.len - d->in_pos);
     while (c->err >= 0 && !c->app_len && !c->got_close_notify) {
         struct nk_rec rec;

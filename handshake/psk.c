@@ -85,7 +85,9 @@ MSTATUS nk_psk_deserialize(const uint8_t *in, uint32_t len, struct tls13PSK **ou
         && nk_rd_u32(&r, &p->lifetime) == OK && nk_rd_u32(&r, &hi) == OK && nk_rd_u32(&r, &lo) == OK
         && nk_rd_vec16(&r, &ticket, 1, 0xffff) == OK
         && (version == 1 || (nk_rd_u32(&r, &p->max_early) == OK && p->max_early))
-        && (version < 3 || nk_rd_vec8(&r, &alpn, 1, 255) == OK) && nk_rd_done(&r) == OK
+        && (version < 3 || (nk_rd_vec8(&r, &alpn, 1, 255) == OK   /* a name, as c->alpn keeps it: no NUL */
+                            && !memchr(alpn.p, 0, nk_rd_left(&alpn))))
+        && nk_rd_done(&r) == OK
         && nk_rd_left(&psk) == nk_hash_len(nk_suite_by_id(p->suite)->hash)
         && (p->ticket = malloc(nk_rd_left(&ticket))) != NULL) {
         p->psk_len = (uint8_t)nk_rd_left(&psk);
