@@ -53,6 +53,21 @@
 #include <unistd.h>
 
 #define TH_DEFAULT_TIMEOUT 60
+
+/* Under valgrind everything runs many times slower: a case that measures
+ * time against a deadline of a few hundred milliseconds skips there, with its
+ * reason (the unit, asan and VM suites run it). */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define TH_UNDER_VALGRIND (RUNNING_ON_VALGRIND != 0)
+#else
+#define TH_UNDER_VALGRIND 0
+#endif
+#define TH_SKIP_TIMING_UNDER_VALGRIND()                                                \
+    do {                                                                               \
+        if (TH_UNDER_VALGRIND)                                                         \
+            SKIP(return, "timing against short deadlines: not under valgrind (the unit, asan and VM suites run it)"); \
+    } while (0)
 #define TH_SKIP_EXIT 77
 
 /* The verdict of the running case. It lives in shared memory so the parent can

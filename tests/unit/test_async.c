@@ -503,6 +503,7 @@ static void lose(struct th_meta *_metadata, sbyte4 h)
 
 TEST_F(async, rehandshake_timer)
 {
+    TH_SKIP_TIMING_UNDER_VALGRIND();
     /* The limit and the waits around it: long enough for a handshake under the
      * test VM's emulated CPU, where one takes far more than 50 ms. */
     SSL_sslSettings()->sslTimeOutHello = RT_LIMIT_MS;

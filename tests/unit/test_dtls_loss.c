@@ -360,7 +360,9 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
         ASSERT_EQ(s.rtp_read, srtp ? (unsigned)MSGS : 0u);
         ASSERT_EQ(s.delivered, (unsigned)MSGS);
         ASSERT_TRUE(s.order_ok);
-        ASSERT_EQ(p.d[0].resent + p.d[1].resent, 0u);
+        /* No flight resent: unless valgrind's slowdown outlasts the 40 ms timer. */
+        if (!TH_UNDER_VALGRIND)
+            ASSERT_EQ(p.d[0].resent + p.d[1].resent, 0u);
     }
     for (int i = 0; i < 2; i++) {
         t->resent[i] += p.d[i].resent;

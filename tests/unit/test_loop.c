@@ -513,6 +513,7 @@ TEST_F(loop, reneg_no_second_open)
  * timeout, not an idle one (there is none here). */
 TEST_F(loop, reneg_timeout)
 {
+    TH_SKIP_TIMING_UNDER_VALGRIND();
     struct lenv *e = &self->e;
     ubyte4 v3 = TLS12_MINORVERSION;
     srv_flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;

@@ -124,6 +124,7 @@ static void srv_abandoned(struct srv *s)
  * with ERR_SSL_HANDSHAKE_TIMEOUT at that deadline, not at the read's own. */
 TEST(abandoned)
 {
+    TH_SKIP_TIMING_UNDER_VALGRIND();
     env_setup(_metadata);
     SSL_sslSettings()->sslTimeOutHello = HELLO_MS;
     for (int server_waits = 0; server_waits < 2; server_waits++) {
