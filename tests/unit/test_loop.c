@@ -460,25 +460,34 @@ TEST_F(loop, idle_timeout)
     EXPECT_EQ(atomic_load(&self->e.sc.st_idle), 2);
 }
 
+/* A blocking TLS 1.2 client of the loop's server, in software (the kernel
+ * cannot take a renegotiation's keys), its handshake done; 0 on failure. */
+static sbyte4 reneg_client(struct __test_metadata *_metadata, struct lenv *e, int *fd)
+{
+    ubyte4 v3 = TLS12_MINORVERSION;
+    *fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (*fd < 0 || connect(*fd, (struct sockaddr *)&e->addr, sizeof e->addr) != 0)
+        return 0;
+    sbyte4 h = SSL_connect(*fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    if (h <= 0 || SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)v3) != OK
+        || NKTLS_setKtlsMode(h, NKTLS_KTLS_OFF) != OK || SSL_negotiateConnection(h) != OK)
+        return 0;
+    return h;
+}
+
 /* A TLS 1.2 renegotiation under the loop's server: data echoes before and
  * after it, the handshake runs inside the loop, and onOpen is not called
  * again (the loop reports nothing of it: docs/tls12-status.md). */
 TEST_F(loop, reneg_no_second_open)
 {
     struct lenv *e = &self->e;
-    ubyte4 v3 = TLS12_MINORVERSION;
     srv_flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;
     srv_ktls_off = 1;   /* the kernel cannot take a renegotiation's keys */
     if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ 0 }, M_ECHO))
         return;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
-    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    int fd;
+    sbyte4 h = reneg_client(_metadata, e, &fd);
     ASSERT_GT(h, 0);
-    ASSERT_EQ(SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)v3), OK);
-    ASSERT_EQ(NKTLS_setKtlsMode(h, NKTLS_KTLS_OFF), OK);
-    ASSERT_EQ(SSL_negotiateConnection(h), OK);
     char buf[8];
     ASSERT_EQ(send_all(h, "ping", 4), OK);
     ASSERT_EQ(recv_all(h, buf, 4, 5000), OK);
@@ -515,19 +524,13 @@ TEST_F(loop, reneg_timeout)
 {
     TH_SKIP_TIMING_UNDER_VALGRIND();
     struct lenv *e = &self->e;
-    ubyte4 v3 = TLS12_MINORVERSION;
     srv_flags = NKTLS_FLAG_ALLOW_RENEGOTIATION;
     srv_ktls_off = 1;   /* the kernel cannot take a renegotiation's keys */
     if (!lsrv_start(_metadata, e, (nktlsLoopOptions){ .handshakeTimeoutMs = 1000 }, M_ECHO))
         return;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
-    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    int fd;
+    sbyte4 h = reneg_client(_metadata, e, &fd);
     ASSERT_GT(h, 0);
-    ASSERT_EQ(SSL_ioctl(h, SSL_SET_VERSION, (void *)(uintptr_t)v3), OK);
-    ASSERT_EQ(NKTLS_setKtlsMode(h, NKTLS_KTLS_OFF), OK);
-    ASSERT_EQ(SSL_negotiateConnection(h), OK);
     char buf[8];
     ASSERT_EQ(send_all(h, "ping", 4), OK);
     ASSERT_EQ(recv_all(h, buf, 4, 5000), OK);
