@@ -55,11 +55,12 @@
  * that are not DTLS (RFC 7983: first byte outside 20..63: RTP, STUN) are
  * dropped. Each retransmission timer, the handshake timeout and the idle
  * timeout are the peer's deadline in the worker's timer heap.
- * NKTLS_LOOP_send encrypts at once: DTLS records of at most what the PMTU
- * leaves (1200-byte datagrams by default), one record per datagram, so a
- * send longer than that reaches the peer as several reads; datagrams are
- * not resent, and one the socket cannot take (its buffer full) waits for
- * room. NKTLS_LOOP_close sends close_notify and frees the peer; a
+ * NKTLS_LOOP_send encrypts at once into DTLS records of at most what the
+ * PMTU leaves (1200-byte datagrams by default; a send that fits is one
+ * record, a longer one reaches the peer as several reads), packed into
+ * datagrams of at most the PMTU, one sendmsg each; application datagrams are
+ * not resent (DTLS does not promise delivery), and one the socket cannot
+ * take (its buffer full) waits for room. NKTLS_LOOP_close sends close_notify and frees the peer; a
  * close_notify or fatal alert from the peer ends it (onClose: OK, or the
  * alert's error). NKTLS_LOOP_sendFile: ERR_NOT_SUPPORTED. Workers: with one
  * UDP socket per worker (SO_REUSEPORT: the kernel keeps a peer on one), each
