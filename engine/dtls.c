@@ -88,13 +88,7 @@ static MSTATUS on_handshake(struct nk_conn *c, const uint8_t *p, size_t n)
                 d->ra.next_seq = f.seq;
             }
             d->send_seq = f.seq;
-            /* §4.2.1: what answers it (a HelloVerifyRequest, the
-             * ServerHello, an alert) is numbered from the hello's record
-             * number, not from anything an earlier hello left: the
-             * client numbered this one after every hello it sent, so
-             * after every answer it saw, and a spoofed hello numbered
-             * near 2^48 cannot use up the real client's numbers. */
-            c->wr->seq = d->in_rec_seq;
+            nk_dtls_number_answer(c->wr, d->in_rec_seq);
         }
         MSTATUS st = nk_dtls_reasm_add(&d->ra, &f);
         if (st == ERR_SSL_ILLEGAL_PARAMETER)

@@ -26,4 +26,27 @@ int nk_dtls_in_pending(const struct nk_conn *c);
 const uint8_t *nk_dtls_out(struct nk_conn *c, size_t *len);
 void nk_dtls_out_ack(struct nk_conn *c);
 
+/* §4.2.1: whatever answers a ClientHello before a valid cookie (a
+ * HelloVerifyRequest, the ServerHello, an alert) is numbered from the
+ * hello's record number, not from anything an earlier hello left: the
+ * client numbered this one after every hello it sent, so after every answer
+ * it saw, and a spoofed hello numbered near 2^48 cannot use up the real
+ * client's numbers. wr: the write key that answers. */
+static inline void nk_dtls_number_answer(struct nk_rec_key *wr, uint64_t hello_rec_seq)
+{
+    wr->seq = hello_rec_seq;
+}
+
+/* A listener's datagram from an address it holds no connection for
+ * (engine/dtls_listen.c, RFC 6347 §4.2.1), at now_ms (wall clock: the
+ * cookie's time window). NK_DTLS_ACCEPT: the first record holds a
+ * ClientHello with a valid cookie for peer: make a connection for peer
+ * (nk_dtls_conn) and give it this datagram. NK_DTLS_REPLY: send reply
+ * (*reply_len bytes: a HelloVerifyRequest) to peer, and keep nothing.
+ * NK_DTLS_DROP: anything else. Allocates nothing. dg is only read. */
+enum nk_dtls_verdict { NK_DTLS_DROP = 0, NK_DTLS_REPLY, NK_DTLS_ACCEPT };
+#define NK_DTLS_LISTEN_REPLY_MAX (NK_DTLS_HDR + NK_DTLS_HS_HDR + NK_DTLS_HVR_BODY)
+enum nk_dtls_verdict nk_dtls_listen(uint8_t *dg, size_t n, const void *peer, size_t peer_len, int64_t now_ms,
+                                    uint8_t reply[NK_DTLS_LISTEN_REPLY_MAX], size_t *reply_len);
+
 #endif

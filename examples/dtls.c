@@ -124,7 +124,7 @@ int ex_dtls_connect(const char *host, const char *port)
     return fd;
 }
 
-int ex_dtls_accept(const char *listen_arg, char *peer, size_t cap)
+int ex_dtls_bind(const char *listen_arg)
 {
     char *host, *port;
     struct addrinfo hints, *res;
@@ -143,6 +143,12 @@ int ex_dtls_accept(const char *listen_arg, char *peer, size_t cap)
     freeaddrinfo(res);
     free(host);
     free(port);
+    return fd;
+}
+
+int ex_dtls_accept(const char *listen_arg, char *peer, size_t cap)
+{
+    int fd = ex_dtls_bind(listen_arg);
     struct sockaddr_storage from;
     socklen_t fl = sizeof from;
     char b;

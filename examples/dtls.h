@@ -30,6 +30,8 @@ void ex_dtls_report(sbyte4 conn, const struct ex_dtls *d);
 void ex_dtls_drop_other(sbyte4 conn, int fd);
 /* A UDP socket connected to host:port. */
 int ex_dtls_connect(const char *host, const char *port);
+/* A UDP socket bound to ADDR:PORT (the event loop serves DTLS on it). */
+int ex_dtls_bind(const char *listen_arg);
 /* A UDP socket bound to ADDR:PORT, connected to the first client that sends
  * to it (its datagram stays queued for the handshake). */
 int ex_dtls_accept(const char *listen_arg, char *peer, size_t cap);

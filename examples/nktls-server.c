@@ -3,7 +3,9 @@
  * connection; with --root, serves files over HTTP/1.1, see http_files.h).
  * --io uring (the default) or epoll: nktls runs one event loop per worker
  * (nktls_loop.h; the file server through http_loop.c); --io threads: one
- * detached thread per connection, blocking calls. */
+ * detached thread per connection, blocking calls. --dtls: DTLS 1.2 over UDP,
+ * echo: on the event loop (many clients at once, by address), or with
+ * --io threads one client at a time on a connected socket. */
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -33,7 +35,8 @@ static const char usage[] =
     "         [--allow-renegotiation] [--max-early-data BYTES] [--pha]\n"
     "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]]\n"
     "         [--keymatexport LABEL [--keymatexportlen N]] [-h] [--version]\n"
-    "  --dtls: DTLS 1.2 over UDP, echo, one client at a time; --srtp: SRTP_AES128_CM_SHA1_80,\n"
+    "  --dtls: DTLS 1.2 over UDP, echo: the event loop serves many clients at once\n"
+    "  (--io threads: one client at a time); --srtp: SRTP_AES128_CM_SHA1_80,\n"
     "  SRTP_AES128_CM_SHA1_32, SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM\n"
     "  --ciphers: IANA names (TLS_AES_128_GCM_SHA256) or 0xNNNN, comma-separated\n"
     "  --ktls require: refused at start-up when the kernel cannot carry TLS\n"
@@ -159,7 +162,7 @@ static MSTATUS setup_conn(sbyte4 conn)
         st = SSL_setMaxEarlyDataSize(conn, (sbyte4)cfg.max_early);
     if (st == OK && cfg.tickets >= 0)
         st = SSL_ioctl(conn, SSL_SET_NUM_TICKETS, (void *)(uintptr_t)cfg.tickets);
-    if (st == OK && cfg.dtls.on)   /* a client that goes silent ends its turn */
+    if (st == OK && cfg.dtls.on && cfg.io == EX_IO_THREADS)   /* a client that goes silent ends its turn */
         st = SSL_ioctl(conn, SSL_SET_RECV_TIMEOUT,
                        (void *)(uintptr_t)(cfg.idle_timeout_ms > 0 ? cfg.idle_timeout_ms : 30000));
     if (st == OK && cfg.dtls.on)
@@ -429,6 +432,8 @@ static void l_open(sbyte4 conn, void *arg)
 
     (void)arg;
     lc->opened = 1;
+    if (cfg.dtls.on)
+        ex_dtls_report(conn, &cfg.dtls);
     if (cfg.tls.verbose) {
         char info[1024];
         ex_format_info(conn, EX_INFO_PEER | EX_INFO_SNI | EX_INFO_LAYER, info, sizeof(info));
@@ -523,6 +528,10 @@ static void run_loop(int lfd)
     o.backend = cfg.io == EX_IO_EPOLL ? NKTLS_LOOP_BACKEND_EPOLL : NKTLS_LOOP_BACKEND_AUTO;
     o.handshakeTimeoutMs = (ubyte4)cfg.hs_timeout_ms;
     o.idleTimeoutMs = cfg.idle_timeout_ms > 0 ? (ubyte4)cfg.idle_timeout_ms : 0;
+    /* A DTLS client that vanishes sends nothing more, not even a FIN: it
+     * ends at the idle timeout. */
+    if (cfg.dtls.on && !o.idleTimeoutMs)
+        o.idleTimeoutMs = 30000;
     loop_server = NKTLS_LOOP_createServer(&lfd, 1, cfg.store, &cb, NULL, &o);
     if (loop_server < 0)
         ex_fail("NKTLS_LOOP_createServer: %s", ex_status_text((MSTATUS)loop_server));
@@ -728,12 +737,9 @@ int main(int argc, char **argv)
         setup_root();
     if (cfg.dtls.n_srtp && !cfg.dtls.on)
         ex_usage_error("--srtp needs --dtls");
-    if (cfg.dtls.on && (cfg.root || cfg.www || io_given))
-        ex_usage_error("--dtls echoes, one client at a time: no --www, --root or --io");
-    if (cfg.dtls.on)
-        cfg.io = EX_IO_THREADS;
-    else
-        choose_io(io_given, count);
+    if (cfg.dtls.on && (cfg.root || cfg.www))
+        ex_usage_error("--dtls echoes: no --www or --root");
+    choose_io(io_given, count);
 
     ex_check_ktls_mode(&cfg.tls);
     signal(SIGPIPE, SIG_IGN);    /* a client that vanishes must not kill the server */
@@ -749,13 +755,14 @@ int main(int argc, char **argv)
     if (ocsp)
         staple_ocsp(ocsp);
 
-    if (cfg.dtls.on) {
+    if (cfg.dtls.on && cfg.io == EX_IO_THREADS) {
         dtls_loop(listen_arg, count);
         lfd = -1;
     } else {
-        lfd = ex_listen_tcp(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
+        lfd = cfg.dtls.on ? ex_dtls_bind(listen_arg)
+                          : ex_listen_tcp(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
     }
-    if (cfg.dtls.on) {
+    if (cfg.dtls.on && cfg.io == EX_IO_THREADS) {
     } else if (cfg.io == EX_IO_THREADS) {
         printf("io: threads, one per connection\n");
         fflush(stdout);

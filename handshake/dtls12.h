@@ -123,6 +123,13 @@ extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;
  * the client's (§4.2.1): this ClientHello fragment restarts the exchange
  * at its message_seq. */
 int nk_dtls_hello_stateless(const struct nk_tls *c);
+/* A listener's stateless look at a ClientHello body (msg, n bytes) from
+ * peer, at now (ms, wall clock: the cookie's time window): OK and *valid
+ * when its cookie is ours; otherwise hvr is the HelloVerifyRequest body that
+ * answers it. An error: the hello is malformed or of a version we refuse. */
+#define NK_DTLS_HVR_BODY (3 + NK_DTLS_COOKIE_LEN)
+MSTATUS nk_dtls_hello_check(const uint8_t *peer, size_t peer_len, int64_t now, const uint8_t *msg, size_t n,
+                            int *valid, uint8_t hvr[NK_DTLS_HVR_BODY]) NK_MUST;
 /* The server's cookie secret rotates; tests and the drivers may fix it. */
 void nk_dtls_cookie_secret_set(const uint8_t key[32]);
 

@@ -197,10 +197,9 @@ void nk_dtls_cookie_secret_set(const uint8_t key[32])
 /* The cookie over the client's address and the hello's version, random,
  * session_id, cipher_suites and compression methods ("The server SHOULD use
  * those values to generate its cookie"). */
-static MSTATUS make_cookie(const struct nk_tls *c, const struct nk_client_hello *ch, int64_t window,
+static MSTATUS make_cookie(const uint8_t *peer, size_t peer_len, const struct nk_client_hello *ch, int64_t window,
                            uint8_t out[NK_DTLS_COOKIE_LEN])
 {
-    struct nk_dtls *d = c->dtls;
     uint8_t win[8], ver[2], secret[32];
     (void)pthread_once(&g_cookie_once, cookie_key_init);
     for (int i = 0; i < 8; i++)
@@ -208,22 +207,23 @@ static MSTATUS make_cookie(const struct nk_tls *c, const struct nk_client_hello 
     NK_TRY(nk_hmac(NK_SHA256, g_cookie_key, sizeof g_cookie_key, win, sizeof win, secret));
     nk_store16(ver, ch->legacy_version);
     uint8_t sl = (uint8_t)nk_rd_left(&ch->session_id);
-    const uint8_t *parts[] = { d->peer, ver, ch->random, &sl, ch->session_id.p, ch->suites.p, ch->compression.p };
-    size_t lens[] = { d->peer_len, 2, 32, 1, sl, nk_rd_left(&ch->suites), nk_rd_left(&ch->compression) };
+    const uint8_t *parts[] = { peer, ver, ch->random, &sl, ch->session_id.p, ch->suites.p, ch->compression.p };
+    size_t lens[] = { peer_len, 2, 32, 1, sl, nk_rd_left(&ch->suites), nk_rd_left(&ch->compression) };
     MSTATUS st = nk_hmac_parts(NK_SHA256, secret, sizeof secret, parts, lens, NK_ARRAY_LEN(parts), out);
     nk_wipe(secret, sizeof secret);
     return st;
 }
 
-static MSTATUS cookie_ok(const struct nk_tls *c, const struct nk_client_hello *ch, struct nk_rd cookie, int *ok)
+static MSTATUS cookie_ok(const uint8_t *peer, size_t peer_len, int64_t now, const struct nk_client_hello *ch,
+                         struct nk_rd cookie, int *ok)
 {
     uint8_t want[NK_DTLS_COOKIE_LEN];
-    int64_t window = c->now / NK_COOKIE_WINDOW_MS;
+    int64_t window = now / NK_COOKIE_WINDOW_MS;
     *ok = 0;
     if (nk_rd_left(&cookie) != NK_DTLS_COOKIE_LEN)
         return OK;
     for (int64_t w = window; w >= window - 1 && !*ok; w--) {
-        NK_TRY(make_cookie(c, ch, w, want));
+        NK_TRY(make_cookie(peer, peer_len, ch, w, want));
         *ok = nk_ct_equal(want, cookie.p, NK_DTLS_COOKIE_LEN);
     }
     return OK;
@@ -243,20 +243,40 @@ static MSTATUS parse_client_hello(struct nk_rd *b, struct nk_client_hello *ch, s
     return nk_rd_done(b);
 }
 
-/* §4.2.1: HelloVerifyRequest, "DTLS 1.2 server implementations SHOULD use
- * DTLS version 1.0"; its record takes the ClientHello's record sequence
+/* §4.2.1: HelloVerifyRequest's body, "DTLS 1.2 server implementations
+ * SHOULD use DTLS version 1.0", and the cookie for this hello now. */
+static MSTATUS hvr_body(const uint8_t *peer, size_t peer_len, int64_t now, const struct nk_client_hello *ch,
+                        uint8_t body[NK_DTLS_HVR_BODY])
+{
+    nk_store16(body, NK_DTLS_V10);
+    body[2] = NK_DTLS_COOKIE_LEN;
+    return make_cookie(peer, peer_len, ch, now / NK_COOKIE_WINDOW_MS, body + 3);
+}
+
+/* The HelloVerifyRequest's record takes the ClientHello's record sequence
  * number ("the server MUST use the record sequence number in the
  * ClientHello"), its message_seq the ClientHello's: nothing of ours moves. */
 static MSTATUS send_hello_verify_request(struct nk_tls *c, const struct nk_client_hello *ch)
 {
     struct nk_dtls *d = c->dtls;
-    uint8_t body[3 + NK_DTLS_COOKIE_LEN];
-    nk_store16(body, NK_DTLS_V10);
-    body[2] = NK_DTLS_COOKIE_LEN;
-    NK_TRY(make_cookie(c, ch, c->now / NK_COOKIE_WINDOW_MS, body + 3));
+    uint8_t body[NK_DTLS_HVR_BODY];
+    NK_TRY(hvr_body(d->peer, d->peer_len, c->now, ch, body));
     /* Its record number is the hello's: the engine numbers whatever
      * answers a hello before the cookie so (engine/dtls.c). */
     return nk_dtls_send_unkept(c, NK_HS_HELLO_VERIFY_REQUEST, d->send_seq, body, sizeof body);
+}
+
+MSTATUS nk_dtls_hello_check(const uint8_t *peer, size_t peer_len, int64_t now, const uint8_t *msg, size_t n,
+                            int *valid, uint8_t hvr[NK_DTLS_HVR_BODY])
+{
+    struct nk_client_hello ch;
+    struct nk_rd b, cookie;
+    nk_rd_init(&b, msg, n);
+    NK_TRY(parse_client_hello(&b, &ch, &cookie));
+    /* DTLS versions count down: 0xfefd (1.2) is above 0xfeff (1.0). */
+    NK_CHECK(ch.legacy_version <= NK_DTLS_V12, ERR_SSL_UNSUPPORTED_VERSION);
+    NK_TRY(cookie_ok(peer, peer_len, now, &ch, cookie, valid));
+    return *valid ? OK : hvr_body(peer, peer_len, now, &ch, hvr);
 }
 
 int nk_dtls_hello_stateless(const struct nk_tls *c)
@@ -273,7 +293,7 @@ static MSTATUS on_client_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     /* DTLS versions count down: 0xfefd (1.2) is above 0xfeff (1.0). */
     NK_CHECK(ch.legacy_version <= NK_DTLS_V12, ERR_SSL_UNSUPPORTED_VERSION);
     if (!ok)
-        NK_TRY(cookie_ok(c, &ch, cookie, &ok));
+        NK_TRY(cookie_ok(c->dtls->peer, c->dtls->peer_len, c->now, &ch, cookie, &ok));
     if (!ok)   /* §4.2.1: "If a server receives a ClientHello with an invalid cookie, it SHOULD treat it the same as a ClientHello with no cookie" */
         return send_hello_verify_request(c, &ch);
     NK_TRY(nk_dtls_srtp_on_client_hello(c, ch.exts, ch.n_exts));

@@ -32,6 +32,7 @@ struct eb {
     int64_t tick_at;
     uint8_t *acc_again;     /* per listener: accept again without waiting */
     uint8_t *acc_reg;
+    int dg_blocked;         /* a DTLS peer's send found the UDP socket full */
 };
 
 /* ---- requests ---- */
@@ -192,6 +193,33 @@ static void cancel_all(struct eb *b, struct nk_lconn *lc)
     }
 }
 
+/* A DTLS peer's datagram, on the worker's UDP socket (registered as its
+ * listener): sent now, or, the socket's buffer being full, when the socket
+ * shows EPOLLOUT (wake_dgram_senders). */
+static void try_send_dgram(struct eb *b, struct nk_lconn *lc)
+{
+    ssize_t n = sendmsg(lc->fd, &lc->tx->msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) {
+        queue_work(lc, 0);
+        return;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        b->dg_blocked = 1;
+        return;
+    }
+    done(lc, P_SEND, LOP_SEND, n < 0 ? -errno : n, NULL);
+}
+
+static void wake_dgram_senders(struct nk_loop *l, struct eb *b)
+{
+    if (!b->dg_blocked)
+        return;
+    b->dg_blocked = 0;
+    for (struct nk_lconn *lc = l->conns; lc; lc = lc->next)
+        if (lc->dgram && (lc->be_pend & P_SEND) && !(lc->be_pend & P_QUEUED))
+            queue_work(lc, 0);
+}
+
 /* Attempt whatever lc has waiting that its socket allows. */
 static void attempt(struct eb *b, struct nk_lconn *lc)
 {
@@ -205,6 +233,11 @@ static void attempt(struct eb *b, struct nk_lconn *lc)
     }
     if (lc->be_pend & P_CONNECT) {
         try_connect(lc);
+        return;
+    }
+    if (lc->dgram) {   /* no socket of its own: no receive, no registration */
+        if (lc->be_pend & P_SEND)
+            try_send_dgram(b, lc);
         return;
     }
     if (ensure_reg(lc, R_IN | R_OUT) < 0) {
@@ -253,6 +286,8 @@ static void ep_accept(struct nk_loop *l, int idx)
     struct eb *b = l->bp;
     if (!b->acc_reg[idx]) {
         struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.u64 = EV_LISTEN + (uint64_t)idx };
+        if (l->dg)   /* a DTLS socket: its peers' sends wait for room on it */
+            ev.events |= EPOLLOUT;
         /* A socket every worker accepts on wakes one of them, not all. */
         if (l->shared_listener)
             ev.events |= EPOLLEXCLUSIVE;
@@ -275,9 +310,32 @@ static void ep_stop_accept(struct nk_loop *l)
     l->accepts_armed = 0;
 }
 
+/* A DTLS socket's datagrams, a batch at a time, each with its source. */
+static void dgram_some(struct nk_loop *l, int idx)
+{
+    struct eb *b = l->bp;
+    b->acc_again[idx] = 0;
+    for (int n = 0; n < ACCEPT_BATCH && b->acc_reg[idx] && !l->stopping; n++) {
+        struct sockaddr_storage from;
+        socklen_t fl = sizeof from;
+        ssize_t r = recvfrom(l->lfds[idx], b->pool, POOL_LEN, MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from, &fl);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)   /* drained (or failing: the next edge says when to look again) */
+            return;
+        if (r <= POOL_LEN)   /* a longer one arrived truncated: dropped */
+            nk_loop_dgram(l, b->pool, (size_t)r, (struct sockaddr *)&from, fl);
+    }
+    b->acc_again[idx] = b->acc_reg[idx];
+}
+
 static void accept_some(struct nk_loop *l, int idx)
 {
     struct eb *b = l->bp;
+    if (l->dg) {
+        dgram_some(l, idx);
+        return;
+    }
     b->acc_again[idx] = 0;
     for (int n = 0; n < ACCEPT_BATCH && b->acc_reg[idx] && !l->stopping; n++) {
         int fd = accept4(l->lfds[idx], NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -317,7 +375,10 @@ static void dispatch(struct nk_loop *l, struct eb *b, const struct epoll_event *
         uint64_t v;
         (void)!read(l->wake_fd, &v, sizeof v);
     } else if (ev->data.u64 < 4096) {
-        accept_some(l, (int)(ev->data.u64 - EV_LISTEN));
+        if (l->dg && (ev->events & EPOLLOUT))
+            wake_dgram_senders(l, b);
+        if (!l->dg || (ev->events & (EPOLLIN | EPOLLERR)))
+            accept_some(l, (int)(ev->data.u64 - EV_LISTEN));
     } else {
         struct nk_lconn *lc = ev->data.ptr;
         if (ev->events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))

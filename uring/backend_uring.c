@@ -26,6 +26,8 @@
 #include <unistd.h>
 #include "uring/loop.h"
 #include "uring/timer_heap.h"
+#include <netinet/in.h>
+#include "record/dtls12.h"
 
 #define SQ_ENTRIES 2048
 #define CQ_ENTRIES 16384
@@ -37,7 +39,10 @@
 /* user_data: a connection's address with the request kind in the low 3 bits,
  * or a loop-level request (payload << 3 | kind). */
 #define UD(p, op) ((uint64_t)(uintptr_t)(p) | (uint64_t)(op))
-enum { LL_WAKE = 0, LL_TICK = 1 };
+enum { LL_WAKE = 0, LL_TICK = 1, LL_DGRAM = 2 };
+/* The largest datagram a single-shot receive of a DTLS socket takes: a
+ * record of 2^14 bytes and its protection. */
+#define DGRAM_MAX (NK_MAX_CIPHER12 + NK_DTLS_HDR)
 
 struct ub {
     struct io_uring ring;
@@ -62,6 +67,13 @@ struct ub {
     struct later { uint64_t ud; int cancel; } *later;
     size_t n_later, cap_later;
     int64_t tick_later;              /* a wake-up that found no SQE; 0: none */
+    /* A DTLS socket (l->dg): multishot recvmsg into the buffer ring where the
+     * kernel has both; else one recvmsg at a time into dg_buf. */
+    int dg_multishot;
+    struct msghdr dg_msg;
+    struct iovec dg_iov;
+    struct sockaddr_storage dg_from;
+    uint8_t *dg_buf;
 };
 
 static struct io_uring_sqe *get_sqe(struct ub *u)
@@ -341,6 +353,69 @@ static void ur_forget(struct nk_lconn *lc)
         nk_theap_remove(&u->th, lc);
 }
 
+/* ---- a DTLS socket's datagrams ---- */
+
+#define DGRAM_UD UD((uint64_t)LL_DGRAM << 3, LOP_LOOP)
+
+static void recycle(struct ub *u, unsigned flags);
+
+static void dgram_prep(struct nk_loop *l)
+{
+    struct ub *u = l->bp;
+    struct io_uring_sqe *sqe = get_sqe(u);
+    if (!sqe) {
+        defer(u, DGRAM_UD, 0);
+        return;
+    }
+    memset(&u->dg_msg, 0, sizeof u->dg_msg);
+    if (u->dg_multishot) {
+        /* Each buffer: struct io_uring_recvmsg_out, the name, the payload. */
+        u->dg_msg.msg_namelen = sizeof(struct sockaddr_in6);   /* a longer one is no peer of ours */
+        io_uring_prep_recvmsg_multishot(sqe, l->lfds[0], &u->dg_msg, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BGID;
+    } else {
+        u->dg_iov.iov_base = u->dg_buf;
+        u->dg_iov.iov_len = DGRAM_MAX;
+        u->dg_msg.msg_iov = &u->dg_iov;
+        u->dg_msg.msg_iovlen = 1;
+        u->dg_msg.msg_name = &u->dg_from;
+        u->dg_msg.msg_namelen = sizeof u->dg_from;
+        io_uring_prep_recvmsg(sqe, l->lfds[0], &u->dg_msg, 0);
+    }
+    io_uring_sqe_set_data64(sqe, DGRAM_UD);
+}
+
+/* A datagram in a buffer of the ring (multishot): its source and payload. */
+static void dgram_from_ring(struct nk_loop *l, struct ub *u, int res, unsigned flags)
+{
+    uint8_t *buf = u->bufs + (size_t)(flags >> IORING_CQE_BUFFER_SHIFT) * BUFSZ;
+    struct io_uring_recvmsg_out *o = io_uring_recvmsg_validate(buf, res, &u->dg_msg);
+    if (o && !(o->flags & MSG_TRUNC) && o->namelen <= u->dg_msg.msg_namelen)
+        nk_loop_dgram(l, io_uring_recvmsg_payload(o, &u->dg_msg),
+                      io_uring_recvmsg_payload_length(o, res, &u->dg_msg),
+                      io_uring_recvmsg_name(o), o->namelen);
+    recycle(u, flags);
+}
+
+static void on_dgram(struct nk_loop *l, int res, unsigned flags)
+{
+    struct ub *u = l->bp;
+    if (!(flags & IORING_CQE_F_MORE))
+        l->accepts_armed--;
+    if (res >= 0 && (flags & IORING_CQE_F_BUFFER))
+        dgram_from_ring(l, u, res, flags);
+    else if (res >= 0 && !u->dg_multishot && !(u->dg_msg.msg_flags & MSG_TRUNC))
+        nk_loop_dgram(l, u->dg_buf, (size_t)res, (struct sockaddr *)&u->dg_from, u->dg_msg.msg_namelen);
+    else if (res == -EINVAL && u->dg_multishot)
+        u->dg_multishot = 0;   /* the kernel has no multishot recvmsg: one at a time */
+    /* -ENOBUFS: every ring buffer was taken; they are back by now. */
+    if (!(flags & IORING_CQE_F_MORE) && res != -ECANCELED && !l->stopping) {
+        l->accepts_armed++;
+        dgram_prep(l);
+    }
+}
+
 /* ---- listeners ---- */
 
 static void accept_prep(struct nk_loop *l, int idx)
@@ -360,7 +435,10 @@ static void accept_prep(struct nk_loop *l, int idx)
 
 static void ur_accept(struct nk_loop *l, int idx)
 {
-    accept_prep(l, idx);
+    if (l->dg)
+        dgram_prep(l);
+    else
+        accept_prep(l, idx);
     l->accepts_armed++;   /* in the kernel or deferred */
 }
 
@@ -369,15 +447,16 @@ static void ur_stop_accept(struct nk_loop *l)
     struct ub *u = l->bp;
     for (int i = 0; i < l->n_lfds; i++) {
         struct io_uring_sqe *sqe;
-        if (undefer(u, UD((uint64_t)i << 3, LOP_ACCEPT))) {
+        uint64_t ud = l->dg ? DGRAM_UD : UD((uint64_t)i << 3, LOP_ACCEPT);
+        if (undefer(u, ud)) {
             l->accepts_armed--;
             continue;
         }
         if (!(sqe = get_sqe(u))) {
-            defer(u, UD((uint64_t)i << 3, LOP_ACCEPT), 1);
+            defer(u, ud, 1);
             continue;
         }
-        io_uring_prep_cancel64(sqe, UD((uint64_t)i << 3, LOP_ACCEPT), 0);
+        io_uring_prep_cancel64(sqe, ud, 0);
         io_uring_sqe_set_data64(sqe, UD(0, LOP_NONE));
     }
 }
@@ -480,6 +559,8 @@ static void dispatch(struct nk_loop *l, uint64_t ud, int res, unsigned flags)
         if ((ud >> 3) == LL_TICK) {
             u->tick_armed = 0;
             nk_loop_tick(l);
+        } else if ((ud >> 3) == LL_DGRAM) {
+            on_dgram(l, res, flags);
         } else {
             arm_wake(l);
         }
@@ -498,7 +579,7 @@ static void reissue(struct nk_loop *l, struct later e)
     struct nk_lconn *lc = (struct nk_lconn *)(uintptr_t)(e.ud & ~(uint64_t)7);
     struct io_uring_sqe *sqe;
     if (e.cancel) {
-        int gone = op == LOP_ACCEPT ? 0 : !(lc->be_pend & (1u << op));
+        int gone = op == LOP_ACCEPT || op == LOP_LOOP ? 0 : !(lc->be_pend & (1u << op));
         if (gone)
             return;   /* it completed meanwhile */
         if (!(sqe = get_sqe(u))) {
@@ -510,7 +591,12 @@ static void reissue(struct nk_loop *l, struct later e)
         return;
     }
     switch (op) {
-    case LOP_LOOP: arm_wake(l); break;
+    case LOP_LOOP:
+        if ((e.ud >> 3) == LL_DGRAM)
+            dgram_prep(l);
+        else
+            arm_wake(l);
+        break;
     case LOP_ACCEPT: accept_prep(l, (int)(e.ud >> 3)); break;
     case LOP_RECV: ur_recv(lc); break;
     case LOP_SEND: ur_send(lc); break;
@@ -635,6 +721,7 @@ static void ur_fini(struct nk_loop *l)
         munmap(u->bufs, (size_t)NBUFS * BUFSZ);
     free(u->ts);
     free(u->pollbuf);
+    free(u->dg_buf);
     free(u->fake);
     free(u->later);
     free(u->th.v);
@@ -664,6 +751,11 @@ static MSTATUS ur_init(struct nk_loop *l, char *why, size_t why_len)
         return ERR_MEM_ALLOC_FAIL;
     }
     l->be_pool = 1;
+    u->dg_multishot = u->multishot && u->br;
+    if (l->dg && !(u->dg_buf = malloc(DGRAM_MAX))) {
+        ur_fini(l);
+        return ERR_MEM_ALLOC_FAIL;
+    }
     arm_wake(l);
     return OK;
 }

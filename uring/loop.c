@@ -80,7 +80,9 @@ static void lc_free(struct nk_lconn *lc)
     nk_lc_unregister(lc);
     nk_lc_free_queue(lc);
     nk_lc_free_tx(lc);
-    if (lc->fd >= 0) {
+    if (lc->dgram)
+        nk_lc_dgram_forget(lc);   /* the socket is the worker's */
+    else if (lc->fd >= 0) {
         if (lc->c && lc->c->alert_out >= 0 && lc->c->alert_out != NK_ALERT_NONE)
             drain_before_close(lc->fd);
         close(lc->fd);
@@ -114,6 +116,7 @@ void nk_loop_fini(struct nk_loop *l)
     l->wake_fd = -1;
     free(l->scratch);
     l->scratch = NULL;
+    nk_dgram_fini(l);
     if (l->srv)
         pthread_mutex_destroy(&l->inbox_mu);
 }
@@ -204,7 +207,7 @@ static void lc_fail(struct nk_lconn *lc, MSTATUS err)
 }
 
 /* The engine ended the session: an error, or the peer's close_notify. */
-static int engine_ended(struct nk_lconn *lc)
+int nk_lc_engine_ended(struct nk_lconn *lc)
 {
     if (lc->c->err < 0) {
         nk_lc_close(lc, lc->c->err);
@@ -370,7 +373,7 @@ static void arm_recv(struct nk_lconn *lc)
         lc->recv_mode = LRECV_ENGINE;
         lc->rx_buf = nk_in_buf(c, &lc->rx_len);
         if (!lc->rx_buf || !lc->rx_len) {
-            if (!engine_ended(lc))
+            if (!nk_lc_engine_ended(lc))
                 lc_fail(lc, ERR_SSL_INTERNAL);
             return;
         }
@@ -491,7 +494,7 @@ static void release_idle(struct nk_lconn *lc)
 static void open_step(struct nk_lconn *lc)
 {
     struct nk_server *s = lc->loop->srv;
-    if (engine_ended(lc))
+    if (nk_lc_engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
     if (lc->state != LC_OPEN)
@@ -522,7 +525,7 @@ static void handshake_step(struct nk_lconn *lc)
 {
     /* A handshake that completed opens even when the peer's close_notify came
      * right behind its Finished (read ahead): open, then close (open_step). */
-    if ((lc->state != LC_HS_FLUSH || lc->c->err < 0) && engine_ended(lc))
+    if ((lc->state != LC_HS_FLUSH || lc->c->err < 0) && nk_lc_engine_ended(lc))
         return;
     nk_lc_pump_output(lc);
     if (lc->state == LC_HANDSHAKE) {
@@ -553,10 +556,13 @@ static void step(struct nk_lconn *lc)
     switch (lc->state) {
     case LC_HANDSHAKE:
     case LC_HS_FLUSH:
-        handshake_step(lc);
-        break;
     case LC_OPEN:
-        open_step(lc);
+        if (lc->dgram)
+            nk_lc_dgram_step(lc);
+        else if (lc->state == LC_OPEN)
+            open_step(lc);
+        else
+            handshake_step(lc);
         break;
     default:
         break;

@@ -72,9 +72,12 @@ struct nk_lconn {
     uint16_t recv_armed : 1, sending : 1, file_busy : 1, kicked : 1, is_client : 1,
              told_app : 1, close_req : 1, notify_queued : 1, cancelled : 1, in_list : 1,
              hs_counted : 1,        /* counts in the server's handshaking */
-             early_out : 1;         /* server: accepted 0-RTT data reached the application
+             early_out : 1,         /* server: accepted 0-RTT data reached the application
                                      * before the handshake's end; it may answer already
                                      * (nk_lc_app_out) */
+             dgram : 1;             /* a DTLS peer of the worker's UDP socket (loop_dtls.c):
+                                     * fd is that socket, shared, never closed here;
+                                     * peer is its address */
     MSTATUS status;                 /* why it closes */
     int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
@@ -94,7 +97,7 @@ struct nk_lconn {
     struct lc_item *q_head, *q_tail;
     struct lc_file *file;
 
-    struct sockaddr_storage *peer;  /* client: where to connect, until connected */
+    struct sockaddr_storage *peer;  /* client: where to connect, until connected; DTLS peer: its address */
     socklen_t peer_len;
     uint8_t be_pend, be_ready;      /* backend-private request and readiness bits */
 
@@ -127,7 +130,9 @@ struct nk_backend {
     const char *name;
     MSTATUS (*init)(struct nk_loop *l, char *why, size_t why_len);
     void (*fini)(struct nk_loop *l);
-    void (*accept)(struct nk_loop *l, int idx);          /* arm accepts on lfds[idx] */
+    void (*accept)(struct nk_loop *l, int idx);          /* arm accepts on lfds[idx]; a DTLS
+                                                          * worker's (l->dg): its datagram
+                                                          * receives (nk_loop_dgram) */
     void (*stop_accept)(struct nk_loop *l);
     void (*recv)(struct nk_lconn *lc);                   /* lc->recv_mode, rx_buf, rx_len */
     void (*send)(struct nk_lconn *lc);                   /* lc->tx->msg */
@@ -176,6 +181,7 @@ struct nk_loop {
     unsigned trims;                  /* times memory was given back (tests look) */
     int64_t trim_at;                 /* look at trimming then, if quiet; 0 = not armed */
     int64_t sweep_at;                /* next look for idle connections to park; 0 = none */
+    struct nk_dgram *dg;             /* lfds[0] is a UDP socket serving DTLS (loop_dtls.c); NULL: TCP */
     struct nk_lconn *conns;
     unsigned live;
     struct nk_lconn *kick_head;
@@ -194,6 +200,7 @@ struct nk_server {
     void *arg;
     struct certStore *store;
     ubyte4 hs_timeout_ms, idle_timeout_ms, max_conns, max_hs, workers;
+    ubyte4 dtls_max_peers, dtls_max_hs;   /* DTLS: maxConnections, maxHandshakes or their defaults */
     const struct nk_backend *be;
     const char *be_name;
     char be_why[192];
@@ -237,6 +244,24 @@ void nk_lc_attach(struct nk_loop *l, struct nk_lconn *lc);
 void nk_loop_run_kicks(struct nk_loop *l);
 void nk_lc_close(struct nk_lconn *lc, MSTATUS why);
 struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
+
+/* loop.c, for loop_dtls.c: the engine ended the session (an error, or the
+ * peer's close_notify): the connection closes (1). */
+int nk_lc_engine_ended(struct nk_lconn *lc);
+
+/* loop_dtls.c: a worker's DTLS socket. Its peers' table; a datagram the
+ * backend received from the socket (from: its source); a peer's step (in
+ * place of the TCP handshake and open steps), its output, one datagram per
+ * send, and the end of a send; a freed peer leaves the table. */
+#define NK_LOOP_DTLS_PEERS 4096      /* peers per server when maxConnections is 0 */
+#define NK_LOOP_DTLS_HANDSHAKES 1024 /* handshaking peers when maxHandshakes is 0 */
+MSTATUS nk_dgram_init(struct nk_loop *l);
+void nk_dgram_fini(struct nk_loop *l);
+void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl);
+void nk_lc_dgram_step(struct nk_lconn *lc);
+void nk_lc_dgram_pump(struct nk_lconn *lc);
+void nk_lc_dgram_sent(struct nk_lconn *lc, ssize_t res);
+void nk_lc_dgram_forget(struct nk_lconn *lc);
 
 /* loop_idle.c: what idle connections and a finished burst give back */
 void nk_loop_idle_work(struct nk_loop *l);   /* before the loop waits, and at ticks */

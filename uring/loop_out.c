@@ -280,6 +280,10 @@ static void ktls_advance(struct nk_lconn *lc, size_t n)
 void nk_lc_send_done(struct nk_lconn *lc, ssize_t res)
 {
     struct lc_tx *t = lc->tx;
+    if (lc->dgram) {
+        nk_lc_dgram_sent(lc, res);
+        return;
+    }
     lc->sending = 0;
     if (lc->state == LC_DEAD || res == -ECANCELED)
         return;
@@ -387,6 +391,10 @@ void nk_lc_file_done(struct nk_lconn *lc, ssize_t res)
  * step of a file range; finishing a range may release the next one. */
 void nk_lc_pump_output(struct nk_lconn *lc)
 {
+    if (lc->dgram) {
+        nk_lc_dgram_pump(lc);
+        return;
+    }
     for (;;) {
         if (lc->sending || lc->file_busy || lc->state == LC_DEAD || lc->state == LC_CONNECTING)
             return;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "uring/loop.h"
 #include "drive/async.h"
+#include "drive/drive.h"
 
 #define MAX_SERVERS 64
 #define MAX_WORKERS 256
@@ -85,35 +86,55 @@ static MSTATUS choose_backend(struct nk_server *s, sbyte4 want)
 
 /* ---- listening sockets ---- */
 
-/* One more SO_REUSEPORT listener on the address of fd; -1 on failure. */
-static int sibling(int fd)
+/* One more SO_REUSEPORT listener (or UDP socket) on the address of fd; -1 on
+ * failure. */
+static int sibling(int fd, int dgram)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int one = 1, backlog = SOMAXCONN, s;
     if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
         return -1;
-    s = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    s = socket(ss.ss_family, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     if (s < 0)
         return -1;
     if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0
         || setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0
-        || bind(s, (struct sockaddr *)&ss, len) < 0 || listen(s, backlog) < 0) {
+        || bind(s, (struct sockaddr *)&ss, len) < 0 || (!dgram && listen(s, backlog) < 0)) {
         close(s);
         return -1;
     }
     return s;
 }
 
+/* A DTLS server's workers: one UDP socket each (SO_REUSEPORT spreads the
+ * peers by address hash, so a peer's datagrams all reach one worker), or
+ * else worker 0 alone reads the one socket: a peer's datagrams must never
+ * be split between workers. */
+static MSTATUS setup_dgram(struct nk_server *s)
+{
+    for (ubyte4 i = 0; i < s->workers; i++) {
+        struct nk_loop *l = &s->loops[i];
+        if ((ubyte4)s->n_lfds < s->workers && i > 0)
+            l->n_lfds = 0;
+        if (l->n_lfds)
+            NK_TRY(nk_dgram_init(l));
+    }
+    return OK;
+}
+
 /* Per worker its own SO_REUSEPORT socket where possible: the kernel spreads
  * connections by hash and each accept queue has one reader; otherwise all
- * workers accept on the one socket. */
+ * workers accept on the one socket. UDP sockets serve DTLS (setup_dgram). */
 static MSTATUS setup_listeners(struct nk_server *s, const TCP_SOCKET *fds, ubyte4 n)
 {
     int reuse = 0;
     socklen_t len = sizeof reuse;
     if (n == 0)
         return OK;
+    int dgram = nk_drive_is_datagram(fds[0]);
+    for (ubyte4 i = 1; i < n; i++)   /* one kind of socket per server */
+        NK_CHECK(nk_drive_is_datagram(fds[i]) == dgram, ERR_INVALID_ARG);
     s->lfds = calloc(s->workers, sizeof *s->lfds);
     NK_CHECK(s->lfds, ERR_MEM_ALLOC_FAIL);
     for (ubyte4 i = 0; i < n; i++)
@@ -122,7 +143,7 @@ static MSTATUS setup_listeners(struct nk_server *s, const TCP_SOCKET *fds, ubyte
     if (n == 1 && s->workers > 1 && getsockopt(fds[0], SOL_SOCKET, SO_REUSEPORT, &reuse, &len) == 0
         && reuse) {
         while ((ubyte4)s->n_lfds < s->workers) {
-            int fd = sibling(fds[0]);
+            int fd = sibling(fds[0], dgram);
             if (fd < 0)
                 break;
             s->lfds[s->n_lfds++] = fd;
@@ -135,8 +156,8 @@ static MSTATUS setup_listeners(struct nk_server *s, const TCP_SOCKET *fds, ubyte
     }
     /* Accepted sockets inherit TCP_NODELAY from their listener: set once here,
      * it saves a setsockopt per connection (start_engine). */
-    s->lfds_nodelay = 1;
-    for (int i = 0; i < s->n_lfds; i++)
+    s->lfds_nodelay = !dgram;
+    for (int i = 0; i < s->n_lfds && !dgram; i++)
         if (setsockopt(s->lfds[i], IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int)) < 0)
             s->lfds_nodelay = 0;
     for (ubyte4 i = 0; i < s->workers; i++) {
@@ -146,7 +167,7 @@ static MSTATUS setup_listeners(struct nk_server *s, const TCP_SOCKET *fds, ubyte
         l->n_lfds = 1;
         l->shared_listener = shared && s->workers > 1;
     }
-    return OK;
+    return dgram ? setup_dgram(s) : OK;
 }
 
 static void server_free(struct nk_server *s)
@@ -190,6 +211,8 @@ static MSTATUS server_setup(struct nk_server *s, const nktlsLoopOptions *o)
     s->idle_timeout_ms = o ? o->idleTimeoutMs : 0;
     s->max_conns = o ? o->maxConnections : 0;
     s->max_hs = o ? o->maxHandshakes : 0;
+    s->dtls_max_peers = s->max_conns ? s->max_conns : NK_LOOP_DTLS_PEERS;
+    s->dtls_max_hs = s->max_hs ? s->max_hs : NK_LOOP_DTLS_HANDSHAKES;
     NK_TRY(choose_backend(s, o ? o->backend : NKTLS_LOOP_BACKEND_AUTO));
     s->loops = calloc(s->workers, sizeof *s->loops);
     NK_CHECK(s->loops, ERR_MEM_ALLOC_FAIL);
@@ -400,6 +423,7 @@ NK_API MSTATUS NKTLS_LOOP_sendFile(sbyte4 h, int fd, sbyte8 off, ubyte8 len)
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
     NK_CHECK(fd >= 0 && off >= 0, ERR_INVALID_ARG);
+    NK_CHECK(!lc->dgram, ERR_NOT_SUPPORTED);   /* a DTLS peer: datagrams, no byte stream */
     NK_CHECK(nk_lc_app_out(lc) && !lc->close_req, ERR_SSL_NOT_OPEN);
     MSTATUS st = nk_lc_queue_file(lc, fd, off, len);
     nk_lc_kick(lc);

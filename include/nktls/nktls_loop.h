@@ -37,7 +37,38 @@
  *
  * Memory. An idle connection holds no record buffer where the kernel carries
  * RX or receives go through the buffer ring / epoll: the engine's buffers are
- * released whenever the connection waits for input with nothing to send. */
+ * released whenever the connection waits for input with nothing to send.
+ *
+ * DTLS 1.2. A server whose listen fds are UDP sockets (bound, SOCK_DGRAM:
+ * NKTLS_LOOP_createServer tells by SO_TYPE; all of one kind per server) serves
+ * DTLS 1.2 on them. Each peer is a connection of its own, found by the source
+ * address of its datagrams, with the same callbacks as a TCP one (SSL_*
+ * queries work on it; SSL_isSessionDTLS says TRUE, and onSetup may set
+ * SSL_enableSrtpProfiles, DTLS_USE_SRTP, DTLS_SET_PMTU...). A datagram from an
+ * address with no connection costs no state (RFC 6347 §4.2.1): a ClientHello
+ * without a valid cookie gets a HelloVerifyRequest and nothing is kept; only
+ * a ClientHello with a valid cookie, whole in the datagram's first record,
+ * makes a connection (a client's first hello fragmented over records is
+ * dropped). The peers are bounded: maxConnections, or 4096 when 0, per
+ * server; maxHandshakes, or 1024 when 0, peers between their cookie and
+ * onOpen; hellos beyond them are dropped and count in rejected. Datagrams
+ * that are not DTLS (RFC 7983: first byte outside 20..63: RTP, STUN) are
+ * dropped. Each retransmission timer, the handshake timeout and the idle
+ * timeout are the peer's deadline in the worker's timer heap.
+ * NKTLS_LOOP_send encrypts at once into DTLS records of at most what the
+ * PMTU leaves (1200-byte datagrams by default; a send that fits is one
+ * record, a longer one reaches the peer as several reads), packed into
+ * datagrams of at most the PMTU, one sendmsg each; application datagrams are
+ * not resent (DTLS does not promise delivery), and one the socket cannot
+ * take (its buffer full) waits for room. NKTLS_LOOP_close sends close_notify and frees the peer; a
+ * close_notify or fatal alert from the peer ends it (onClose: OK, or the
+ * alert's error). NKTLS_LOOP_sendFile: ERR_NOT_SUPPORTED. Workers: with one
+ * UDP socket per worker (SO_REUSEPORT: the kernel keeps a peer on one), each
+ * serves its own; with one socket without SO_REUSEPORT, worker 0 alone reads
+ * it (a peer's datagrams must reach one worker). io_uring: multishot
+ * recvmsg into the buffer ring where the kernel has both (datagrams up to
+ * about 16 KiB), else one recvmsg at a time; sendmsg with the peer's
+ * address. epoll: recvfrom and sendmsg on the non-blocking socket. */
 #ifndef NKTLS_NKTLS_LOOP_H
 #define NKTLS_NKTLS_LOOP_H
 

@@ -9,7 +9,8 @@
 # line of data crosses (the server echoes it back). With gnutls-cli
 # installed: gnutls-cli --udp against nktls-server --dtls, the exported
 # keying material compared too, and gnutls-serv --udp --echo against
-# nktls-client --dtls. Both ways with a 400-byte MTU: each side's
+# nktls-client --dtls. nktls-server --dtls runs on the event loop: two
+# s_client at once on io_uring and on epoll, each echoed. Both ways with a 400-byte MTU: each side's
 # Certificate crosses in fragments and is reassembled. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
@@ -132,6 +133,47 @@ done
 for p in "${PROFILES[@]:1}"; do
     run_case "s_client ECDHE-ECDSA-AES128-GCM-SHA256 $p" s_client_case ECDHE-ECDSA-AES128-GCM-SHA256 "$p"
 done
+
+# concurrent_case IO: nktls-server --dtls --io IO (the event loop) with two
+# openssl s_client -dtls1_2 at once, each echoed its own line, each with the
+# keying material the server printed for it; the server ends after both
+# (--count 2).
+concurrent_case() {
+    local io=$1 name=ossl-two-$1 port line i ours
+    port=$(pick_port)
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --io "$io" --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 2 --keymatexport "$LABEL" --keymatexportlen 60 \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    local cpids=()
+    for i in 1 2; do
+        line="dtls line $i from s_client $RANDOM"
+        echo "$line" >"$WORK/$name.line$i"
+        # Both handshakes run while both clients wait: neither ends before 3 s.
+        ({ echo "$line"; sleep 3; } | timeout 6 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+            -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost \
+            -keymatexport "$LABEL" -keymatexportlen 60 \
+            >"$WORK/$name.cli$i.out" 2>"$WORK/$name.cli$i.err") &
+        cpids+=($!)
+    done
+    wait "${cpids[@]}"
+    finish_within "$spid" 3
+    local want=epoll
+    [ "$io" = epoll ] || want='\(io_uring\|epoll\)'   # io_uring where it can run
+    grep -q "^io: $want" "$WORK/$name.srv.out" || { fail "nktls-server did not run --io $io" "$WORK/$name.srv.out"; return 1; }
+    for i in 1 2; do
+        grep -qF "$(cat "$WORK/$name.line$i")" "$WORK/$name.cli$i.out" || { fail "client $i: its line was not echoed back" "$WORK/$name.cli$i.out" "$WORK/$name.srv.err"; return 1; }
+        ours=$(hex_of "$WORK/$name.cli$i.out" "Keying material:")
+        [ ${#ours} -eq 120 ] && grep -q "Keying material: $ours" "$WORK/$name.srv.err" || { fail "client $i: the server printed no matching keying material" "$WORK/$name.cli$i.out" "$WORK/$name.srv.err"; return 1; }
+    done
+    [ "$(grep -c "^Keying material:" "$WORK/$name.srv.err")" -eq 2 ] || { fail "the server did not complete two handshakes" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "nktls-server --dtls (the event loop) <-> two openssl s_client -dtls1_2 at once"
+run_case "two s_client at once, --io uring" concurrent_case uring
+run_case "two s_client at once, --io epoll" concurrent_case epoll
 
 # gnutls_cli_case PROFILE(gnutls spelling) PROFILE(ours): nktls-server, gnutls-cli --udp.
 gnutls_cli_case() {
