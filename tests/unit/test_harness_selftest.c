@@ -395,6 +395,20 @@ TEST(filter_selects_cases)
     EXPECT_TRUE(has_line(r.out, "# 1 passed, 0 failed, 0 skipped"));
 }
 
+TEST(sample_runs_one_case_in_k)
+{
+    static struct run_result r;
+
+    run_helper(&r, "TH_SAMPLE=5", "fx.");
+    EXPECT_EQ(r.status, 1) log_output(r.out);
+    EXPECT_TRUE(has_line(r.out, "1..2"));
+    EXPECT_TRUE(has_line(r.out, "not ok 1 - fx.a.assert_in_body"));
+    EXPECT_TRUE(has_line(r.out, "ok 2 - fx.b.assert_in_body # SKIP sampled out (TH_SAMPLE=5: "
+                                "1 case in 5 runs here; the unit and asan suites run it)"));
+    EXPECT_TRUE(has_line(r.out, "# 0 passed, 1 failed, 1 skipped"));
+    EXPECT_NULL(strstr(r.out, "teardown ran for b"));
+}
+
 TEST(list_names)
 {
     static struct run_result r;
