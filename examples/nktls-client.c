@@ -4,7 +4,8 @@
  *
  * Exit status: 0 after a clean end: the server's close_notify (or, once stdin is
  * done, the whole response to a single HTTP request by its Content-Length; with
- * --echo, as many bytes received as were sent); 1 when connecting,
+ * --echo, as many bytes received as were sent; with --dtls and no --echo, the
+ * end of stdin); 1 when connecting,
  * the handshake or the transfer failed or was cut short (the server closed
  * without close_notify, an HTTP response shorter than its Content-Length, a
  * reset, an alert, a timeout), each with a message on stderr; 2 on usage errors. */
@@ -54,6 +55,8 @@ static const char usage[] =
     "  --timeout SEC          limit on the whole run, connect to close\n"
     "  --echo       for echo servers: once stdin is done, stop when as many bytes\n"
     "               came back as were sent\n"
+    "  --dtls       DTLS 1.2 over UDP; at the end of stdin (with --echo: once the\n"
+    "               echo is back) sends close_notify and exits 0\n"
     "  --wait-close accepted for compatibility: waiting for the close is the default\n"
     "  --reconnect  a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
     "               then the one that copies data, offering that session to SSL_connect\n"
@@ -343,8 +346,10 @@ static int judge_end(enum pulled how, const struct transfer *t)
 
 /* Copy both ways until the server closes (or, with echo, until what was sent came
  * back); returns the exit status. Once stdin is at EOF we keep reading: a server
- * answers only after it has read. */
-static int pump(sbyte4 conn, int fd, int echo)
+ * answers only after it has read. Over DTLS (dtls set) there is no stream for
+ * the server to close: at the end of stdin we are done (without --echo), and
+ * the caller's SSL_closeConnection sends our close_notify. */
+static int pump(sbyte4 conn, int fd, int echo, int dtls)
 {
     struct transfer *t = calloc(1, sizeof(*t));
     int stdin_open = 1, rc = -1;
@@ -359,7 +364,8 @@ static int pump(sbyte4 conn, int fd, int echo)
         enum pulled r = PULL_MORE;
         long long left = ms_left(0);
 
-        if (!stdin_open && ((echo && t->received >= t->sent) || http_check_answered(&t->http))) {
+        if (!stdin_open && ((echo && t->received >= t->sent) || (dtls && !echo)
+                            || http_check_answered(&t->http))) {
             rc = 0;
             break;
         }
@@ -751,7 +757,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "resumed: %s\n", NKTLS_isSessionResumed(conn) ? "yes" : "no");
     }
 
-    rc = pump(conn, fd, a.echo);
+    rc = pump(conn, fd, a.echo, a.dtls.on);
     SSL_closeConnection(conn);       /* sends our close_notify */
     close(fd);
 

@@ -186,6 +186,30 @@ gnutls_serv_case() {
     return 0
 }
 
+# eof_case: nktls-client --dtls at the end of stdin sends close_notify and
+# exits 0 by itself (no --echo, nothing killed by timeout); nktls-server
+# --dtls --count 1 gets the close_notify and ends its only turn at once
+# (without it, it would wait out its 30 s idle limit).
+eof_case() {
+    local name=eof port line rc
+    port=$(pick_port)
+    line="dtls line before EOF $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    echo "$line" | timeout 8 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    rc=$?
+    [ $rc -eq 0 ] || { stop_pid "$spid"; fail "nktls-client exited with $rc at the end of stdin (124: it did not exit)" "$WORK/$name.cli.err"; return 1; }
+    finish_within "$spid" 5
+    [ "$RC" -eq 0 ] || { fail "nktls-server did not end its turn on the close_notify (exit $RC)" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "nktls-client --dtls at the end of stdin"
+run_case "close_notify and exit 0 at EOF; nktls-server ends the turn" eof_case
+
 section "nktls-server --dtls <-> gnutls-cli --udp"
 if command -v gnutls-cli >/dev/null; then
     run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
