@@ -123,6 +123,12 @@ extern const struct nk_protocol nk_dtls12_client, nk_dtls12_server;
  * the client's (§4.2.1): this ClientHello fragment restarts the exchange
  * at its message_seq. */
 int nk_dtls_hello_stateless(const struct nk_tls *c);
+/* A ChangeCipherSpec the state table would take now that comes before the
+ * rest of its flight: a message of the flight is still being reassembled,
+ * or (client) the NewSessionTicket the ServerHello promised, which RFC 5077
+ * §3.3 puts before it, was lost. The engine drops it; the peer's
+ * retransmission brings the flight whole (RFC 6347 §4.2.4). */
+int nk_dtls_ccs_early(const struct nk_tls *c);
 /* The server's cookie secret rotates; tests and the drivers may fix it. */
 void nk_dtls_cookie_secret_set(const uint8_t key[32]);
 
