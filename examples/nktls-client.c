@@ -58,8 +58,9 @@ static const char usage[] =
     "  --dtls       DTLS 1.2 over UDP; at the end of stdin (with --echo: once the\n"
     "               echo is back) sends close_notify and exits 0\n"
     "  --wait-close accepted for compatibility: waiting for the close is the default\n"
-    "  --reconnect  a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
-    "               then the one that copies data, offering that session to SSL_connect\n"
+    "  --reconnect  a first connection for its TLS 1.2 or DTLS 1.2 session\n"
+    "               (SSL_getClientSessionInfo), then the one that copies data, offering\n"
+    "               that session to SSL_connect\n"
     "  --ocsp request  ask the server to staple its certificate's OCSP status; a\n"
     "               stapled response must say good; stderr says what came\n"
     "  --ocsp require  the same, and a server that staples none is refused\n"
@@ -530,8 +531,6 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--cert and --key go together");
     if (a->dtls.n_srtp && !a->dtls.on)
         ex_usage_error("--srtp needs --dtls");
-    if (a->dtls.on && a->reconnect)
-        ex_usage_error("--reconnect is for TLS 1.2 sessions, not --dtls");
 }
 
 /* The peer's certificate number i, if the handshake kept it. */
@@ -737,7 +736,7 @@ int main(int argc, char **argv)
     ex_check_ktls_mode(&a.tls);
 
     if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */
-        fd = connect_to(host, port);
+        fd = a.dtls.on ? ex_dtls_connect(host, port) : connect_to(host, port);
         conn = open_tls(&a, fd, host, store, &sess);
         if ((st = SSL_getClientSessionInfo(conn, &sess.id_len, sess.id, sess.master)) < 0)
             ex_fail("SSL_getClientSessionInfo: %s", ex_status_text((MSTATUS)st));
