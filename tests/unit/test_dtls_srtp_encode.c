@@ -120,13 +120,27 @@ static int socket_empty(int fd)
     return recv(fd, b, sizeof b, MSG_DONTWAIT) < 0 && errno == EAGAIN;
 }
 
-TEST(srtp_send_goes_through_the_callback)
+/* A DTLS-SRTP pair with both callbacks set; then all of it undone. */
+static void srtp_pair_up(struct th_meta *_metadata, struct conn2 *p)
 {
-    struct conn2 p;
     env_up(4);
     ASSERT_EQ(SSL_setSrtpInitCallback(on_srtp_init), OK);
     ASSERT_EQ(SSL_setSrtpEncodeCallback(on_srtp_encode), OK);
-    open_pair(_metadata, &p, 1);
+    open_pair(_metadata, p, 1);
+}
+
+static void srtp_pair_down(struct conn2 *p)
+{
+    close_pair(p);
+    (void)SSL_setSrtpEncodeCallback(NULL);
+    (void)SSL_setSrtpInitCallback(NULL);
+    env_down();
+}
+
+TEST(srtp_send_goes_through_the_callback)
+{
+    struct conn2 p;
+    srtp_pair_up(_metadata, &p);
     ASSERT_EQ(keys[0].km_len, 60u);
     tx = srtp_session(_metadata, 0, 1);
     nktlsSrtpSession *rx = srtp_session(_metadata, 1, 0);
@@ -156,19 +170,13 @@ TEST(srtp_send_goes_through_the_callback)
     ASSERT_EQ(recv(p.fd[1], got, sizeof got, MSG_DONTWAIT), (ssize_t)n + 10);
     NKTLS_srtpFree(&tx);
     NKTLS_srtpFree(&rx);
-    close_pair(&p);
-    ASSERT_EQ(SSL_setSrtpEncodeCallback(NULL), OK);
-    ASSERT_EQ(SSL_setSrtpInitCallback(NULL), OK);
-    env_down();
+    srtp_pair_down(&p);
 }
 
 TEST(callback_errors_are_send_errors)
 {
     struct conn2 p;
-    env_up(4);
-    ASSERT_EQ(SSL_setSrtpInitCallback(on_srtp_init), OK);
-    ASSERT_EQ(SSL_setSrtpEncodeCallback(on_srtp_encode), OK);
-    open_pair(_metadata, &p, 1);
+    srtp_pair_up(_metadata, &p);
     tx = srtp_session(_metadata, 0, 1);
     ubyte rtp[64];
     size_t n = rtp_packet(rtp, 1);
@@ -185,10 +193,7 @@ TEST(callback_errors_are_send_errors)
     ubyte got[128];
     ASSERT_EQ(recv(p.fd[1], got, sizeof got, 0), (ssize_t)n + 10);
     NKTLS_srtpFree(&tx);
-    close_pair(&p);
-    ASSERT_EQ(SSL_setSrtpEncodeCallback(NULL), OK);
-    ASSERT_EQ(SSL_setSrtpInitCallback(NULL), OK);
-    env_down();
+    srtp_pair_down(&p);
 }
 
 /* Without use_srtp agreed the callback is not called: the data goes in a
