@@ -16,6 +16,11 @@ MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, 
     *pkt_len = 0;
     if (!c->is_dtls || !cb || !c->dtls->srtp_profile || c->status != SSL_CONNECTION_OPEN)
         return 0;
+    /* As for records (nk_app_write): not on a failed connection, nor after
+     * our close_notify. */
+    if (c->err < 0)
+        return c->err;
+    NK_CHECK(!c->sent_close_notify, ERR_SSL_NOT_OPEN);
     NK_CHECK(len <= UINT32_MAX, ERR_INVALID_ARG);
     peerDescr peer;   /* as the init callback gets it (engine/dtls.c): the socket is the connection's */
     memset(&peer, 0, sizeof peer);
