@@ -7,7 +7,11 @@
  * another; fragments cut to a small PMTU, every datagram within it; the
  * retransmission timer doubling from 1 s to 60 s; a record that fails to
  * decrypt dropped and counted; then a seeded pipe that loses (up to 30%),
- * duplicates and reorders datagrams, and every handshake completes. */
+ * duplicates and reorders datagrams, and every handshake completes.
+ * Resumption (RFC 5246 §7.3 over RFC 6347): by session id after the cookie
+ * exchange (one server datagram, the client the last sender), by ticket
+ * alone, a session refused for another name or suite (a full handshake),
+ * and 40 seeded resumed handshakes at 30% loss. */
 #include <stdlib.h>
 #include <string.h>
 
