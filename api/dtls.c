@@ -66,6 +66,16 @@ NK_API MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t cb)
     return OK;
 }
 
+/* Process-wide, as the init callback: on every open DTLS-SRTP connection
+ * SSL_send hands its data to cb and sends the packet it returns as one
+ * datagram (drive/dtls_blocking.c, engine/dtls_srtp.c; ssl.h says who
+ * frees what). NULL: SSL_send puts data in DTLS records again. */
+NK_API MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t cb)
+{
+    nk_settings()->funcPtrSrtpEncodeCallback = cb;
+    return OK;
+}
+
 /* The profiles DTLS_USE_SRTP offers when none were enabled: RFC 5764's
  * mandatory SRTP_AES128_CM_HMAC_SHA1_80 first, then RFC 7714's. */
 static const ubyte2 default_profiles[] = { SRTP_AES128_CM_HMAC_SHA1_80, SRTP_AES128_CM_HMAC_SHA1_32,

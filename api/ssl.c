@@ -241,11 +241,13 @@ NK_API sbyte4 SSL_send(sbyte4 h, sbyte *buf, sbyte4 len)
     if (c->status != SSL_CONNECTION_OPEN && !c->is_async && c->err >= 0)
         NK_TRY(nk_drive_handshake(c));
     c->now = nk_wall_ms();   /* maxTimerCountForRehandShake counts from the last handshake */
-    if (c->ktls_tx && !c->is_async)
+    if (c->is_dtls && !c->is_async)   /* records, or SRTP through the encode callback */
+        NK_TRY(nk_drive_dtls_send(c, (const uint8_t *)buf, (size_t)len));
+    else if (c->ktls_tx && !c->is_async)
         NK_TRY(nk_fail(c, nk_drive_ktls_send(c, (const uint8_t *)buf, (size_t)len)));
     else
         NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
-    if (!c->is_async)
+    if (!c->is_async && !c->is_dtls)
         NK_TRY(nk_fail(c, nk_drive_flush(c)));
     return len;
 }

@@ -30,6 +30,11 @@ int nk_drive_is_datagram(int fd);
 MSTATUS nk_drive_dtls_handshake(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_dtls_flush(struct nk_conn *c) NK_MUST;
 MSTATUS nk_drive_dtls_recv(struct nk_conn *c, uint8_t *buf, size_t cap, size_t *got, ubyte4 timeout_ms) NK_MUST;
+/* SSL_send on an open DTLS connection: in records, or, on a DTLS-SRTP one
+ * with SSL_setSrtpEncodeCallback set, as the one SRTP packet the callback
+ * makes of it, sent as a datagram of its own (engine/dtls_srtp.c); the
+ * callback's error is returned and the connection stays usable. */
+MSTATUS nk_drive_dtls_send(struct nk_conn *c, const uint8_t *buf, size_t len) NK_MUST;
 
 /* Once the kernel carries records (drive/ktls_blocking.c). */
 /* Send the plaintext records the engine queued, each with its type. */

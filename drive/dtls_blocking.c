@@ -5,6 +5,7 @@
  * a UDP socket: nk_drive_dtls_adopt makes such a connection DTLS. */
 #include <errno.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include "drive/clock.h"
 #include "drive/drive.h"
@@ -54,6 +55,41 @@ MSTATUS nk_drive_dtls_flush(struct nk_conn *c)
         nk_dtls_out_ack(c);
     }
     return OK;
+}
+
+/* One datagram of the application's own (an SRTP packet) on the
+ * connection's socket. As for our records, a datagram the network refused
+ * is lost, not an error: SRTP carries media that tolerates loss. */
+static MSTATUS send_raw(struct nk_conn *c, const uint8_t *p, size_t n)
+{
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0 || errno == ECONNREFUSED || errno == ENOBUFS)
+            return OK;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            struct pollfd pf = { .fd = c->fd, .events = POLLOUT };
+            (void)poll(&pf, 1, -1);
+        } else if (errno != EINTR) {
+            return errno == EMSGSIZE ? ERR_INVALID_ARG : ERR_TCP_WRITE_ERROR;
+        }
+    }
+}
+
+MSTATUS nk_drive_dtls_send(struct nk_conn *c, const uint8_t *buf, size_t len)
+{
+    uint8_t *pkt;
+    size_t n;
+    NK_TRY(nk_fail(c, nk_drive_dtls_flush(c)));   /* what we owe the peer goes first */
+    MSTATUS st = nk_dtls_srtp_encode(c, buf, len, &pkt, &n);
+    if (st == 0) {
+        NK_TRY(nk_app_write(c, buf, len));
+        return nk_fail(c, nk_drive_dtls_flush(c));
+    }
+    if (st > 0) {
+        st = send_raw(c, pkt, n);
+        free(pkt);
+    }
+    return st;   /* the callback's error leaves the connection as it was */
 }
 
 static MSTATUS fail_flush(struct nk_conn *c, MSTATUS err)

@@ -104,13 +104,14 @@ static MSTATUS on_handshake(struct nk_conn *c, const uint8_t *p, size_t n)
     return OK;
 }
 
-/* A ChangeCipherSpec the table does not expect now (its flight's earlier
- * messages were lost, or it is a repeat) is dropped: the peer sends it
- * again with them. Epoch 0's read state stays for the peer's repeats. */
+/* A ChangeCipherSpec the table does not expect now, or that comes before
+ * the rest of its flight (its earlier messages were lost: nk_dtls_ccs_early),
+ * or a repeat, is dropped: the peer sends it again with them. Epoch 0's
+ * read state stays for the peer's repeats. */
 static MSTATUS on_ccs(struct nk_conn *c, const uint8_t *p, size_t n)
 {
     struct nk_dtls *d = c->dtls;
-    if (!nk_hs_row(&c->tls, NK_CT_CHANGE_CIPHER_SPEC, 0))
+    if (!nk_hs_row(&c->tls, NK_CT_CHANGE_CIPHER_SPEC, 0) || nk_dtls_ccs_early(&c->tls))
         return OK;
     if (!c->rd->suite) {
         d->rd0 = *c->rd;

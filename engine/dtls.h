@@ -25,6 +25,15 @@ int nk_dtls_in_pending(const struct nk_conn *c);
 /* The next datagram to send (NULL: none), then take it. */
 const uint8_t *nk_dtls_out(struct nk_conn *c, size_t *len);
 void nk_dtls_out_ack(struct nk_conn *c);
+/* Application data to send on an open DTLS-SRTP connection whose
+ * application set SSL_setSrtpEncodeCallback (engine/dtls_srtp.c): 1 and
+ * *pkt (malloc'ed, the caller frees it) the SRTP packet the callback made,
+ * to go out as one datagram of its own, not in a record; 0 where the
+ * callback does not apply (no use_srtp agreed, no callback, not open):
+ * the data goes in DTLS records; < 0 the callback's error (the connection
+ * stays usable), or ERR_SSL_SRTP_ENCODE_EMPTY for OK with no packet. */
+MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, uint8_t **pkt,
+                            size_t *pkt_len) NK_MUST;
 
 /* §4.2.1: whatever answers a ClientHello before a valid cookie (a
  * HelloVerifyRequest, the ServerHello, an alert) is numbered from the

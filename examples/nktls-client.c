@@ -4,7 +4,8 @@
  *
  * Exit status: 0 after a clean end: the server's close_notify (or, once stdin is
  * done, the whole response to a single HTTP request by its Content-Length; with
- * --echo, as many bytes received as were sent); 1 when connecting,
+ * --echo, as many bytes received as were sent; with --dtls and no --echo, the
+ * end of stdin); 1 when connecting,
  * the handshake or the transfer failed or was cut short (the server closed
  * without close_notify, an HTTP response shorter than its Content-Length, a
  * reset, an alert, a timeout), each with a message on stderr; 2 on usage errors. */
@@ -54,9 +55,12 @@ static const char usage[] =
     "  --timeout SEC          limit on the whole run, connect to close\n"
     "  --echo       for echo servers: once stdin is done, stop when as many bytes\n"
     "               came back as were sent\n"
+    "  --dtls       DTLS 1.2 over UDP; at the end of stdin (with --echo: once the\n"
+    "               echo is back) sends close_notify and exits 0\n"
     "  --wait-close accepted for compatibility: waiting for the close is the default\n"
-    "  --reconnect  a first connection for its TLS 1.2 session (SSL_getClientSessionInfo),\n"
-    "               then the one that copies data, offering that session to SSL_connect\n"
+    "  --reconnect  a first connection for its TLS 1.2 or DTLS 1.2 session\n"
+    "               (SSL_getClientSessionInfo), then the one that copies data, offering\n"
+    "               that session to SSL_connect\n"
     "  --ocsp request  ask the server to staple its certificate's OCSP status; a\n"
     "               stapled response must say good; stderr says what came\n"
     "  --ocsp require  the same, and a server that staples none is refused\n"
@@ -343,8 +347,10 @@ static int judge_end(enum pulled how, const struct transfer *t)
 
 /* Copy both ways until the server closes (or, with echo, until what was sent came
  * back); returns the exit status. Once stdin is at EOF we keep reading: a server
- * answers only after it has read. */
-static int pump(sbyte4 conn, int fd, int echo)
+ * answers only after it has read. Over DTLS (dtls set) there is no stream for
+ * the server to close: at the end of stdin we are done (without --echo), and
+ * the caller's SSL_closeConnection sends our close_notify. */
+static int pump(sbyte4 conn, int fd, int echo, int dtls)
 {
     struct transfer *t = calloc(1, sizeof(*t));
     int stdin_open = 1, rc = -1;
@@ -359,7 +365,8 @@ static int pump(sbyte4 conn, int fd, int echo)
         enum pulled r = PULL_MORE;
         long long left = ms_left(0);
 
-        if (!stdin_open && ((echo && t->received >= t->sent) || http_check_answered(&t->http))) {
+        if (!stdin_open && ((echo && t->received >= t->sent) || (dtls && !echo)
+                            || http_check_answered(&t->http))) {
             rc = 0;
             break;
         }
@@ -524,8 +531,6 @@ static void parse_args(int argc, char **argv, struct client_args *a)
         ex_usage_error("--cert and --key go together");
     if (a->dtls.n_srtp && !a->dtls.on)
         ex_usage_error("--srtp needs --dtls");
-    if (a->dtls.on && a->reconnect)
-        ex_usage_error("--reconnect is for TLS 1.2 sessions, not --dtls");
 }
 
 /* The peer's certificate number i, if the handshake kept it. */
@@ -731,7 +736,7 @@ int main(int argc, char **argv)
     ex_check_ktls_mode(&a.tls);
 
     if (a.reconnect) {   /* the NanoSSL way to resume: the session of one connection */
-        fd = connect_to(host, port);
+        fd = a.dtls.on ? ex_dtls_connect(host, port) : connect_to(host, port);
         conn = open_tls(&a, fd, host, store, &sess);
         if ((st = SSL_getClientSessionInfo(conn, &sess.id_len, sess.id, sess.master)) < 0)
             ex_fail("SSL_getClientSessionInfo: %s", ex_status_text((MSTATUS)st));
@@ -751,7 +756,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "resumed: %s\n", NKTLS_isSessionResumed(conn) ? "yes" : "no");
     }
 
-    rc = pump(conn, fd, a.echo);
+    rc = pump(conn, fd, a.echo, a.dtls.on);
     SSL_closeConnection(conn);       /* sends our close_notify */
     close(fd);
 

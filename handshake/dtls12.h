@@ -130,6 +130,12 @@ int nk_dtls_hello_stateless(const struct nk_tls *c);
 #define NK_DTLS_HVR_BODY (3 + NK_DTLS_COOKIE_LEN)
 MSTATUS nk_dtls_hello_check(const uint8_t *peer, size_t peer_len, int64_t now, const uint8_t *msg, size_t n,
                             int *valid, uint8_t hvr[NK_DTLS_HVR_BODY]) NK_MUST;
+/* A ChangeCipherSpec the state table would take now that comes before the
+ * rest of its flight: a message of the flight is still being reassembled,
+ * or (client) the NewSessionTicket the ServerHello promised, which RFC 5077
+ * §3.3 puts before it, was lost. The engine drops it; the peer's
+ * retransmission brings the flight whole (RFC 6347 §4.2.4). */
+int nk_dtls_ccs_early(const struct nk_tls *c);
 /* The server's cookie secret rotates; tests and the drivers may fix it. */
 void nk_dtls_cookie_secret_set(const uint8_t key[32]);
 

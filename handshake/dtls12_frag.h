@@ -55,6 +55,12 @@ struct nk_dtls_reasm {
  * message's length. */
 MSTATUS nk_dtls_frag_read(struct nk_rd *r, struct nk_dtls_frag *f) NK_MUST;
 
+/* Part of a message, or a message ahead of next_receive_seq, is held. */
+static inline int nk_dtls_reasm_pending(const struct nk_dtls_reasm *ra)
+{
+    return ra->held > ra->out_held;
+}
+
 /* lim stays the caller's (a connection's c->cfg->limits). */
 void nk_dtls_reasm_init(struct nk_dtls_reasm *ra, const struct nk_limits *lim);
 void nk_dtls_reasm_free(struct nk_dtls_reasm *ra);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include "handshake/dtls12.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 #include "handshake/hello.h"
 
 /* ---- connection state ---- */
@@ -77,6 +78,8 @@ static void write_client_exts(struct nk_tls *c, struct nk_wr *w)
     size_t n_sigs = nk_tls12_sigs(c, NK_SIGS_OFFERED, sigs);
     nk_ext_write_u16_list(w, NK_EXT_SIGNATURE_ALGORITHMS, sigs, n_sigs);
     nk_tls12_write_client_exts(c, w);   /* extended_master_secret, renegotiation_info */
+    nk_tls12_write_ticket_ext(c, w);    /* RFC 5077 §3.2: asks for a ticket, or offers one */
+    nk_ext_write_alpn_offer(c, w);      /* RFC 7301 §3.1 */
     nk_dtls_srtp_write_client(c, w);    /* RFC 5764 §4.1.1 */
 }
 
@@ -89,7 +92,10 @@ static MSTATUS send_client_hello(struct nk_tls *c)
     nk_hs_begin(c, &w, NK_HS_CLIENT_HELLO);
     nk_wr_u16(&w, NK_DTLS_V12);
     nk_wr_bytes(&w, hs->client_random, 32);
-    nk_wr_u8(&w, 0);   /* no session to resume */
+    /* RFC 5246 §7.4.1.2: the id of a session to resume, or none (the
+     * second ClientHello repeats the first's, RFC 6347 §4.2.1). */
+    nk_wr_u8(&w, hs->session_id_len);
+    nk_wr_bytes(&w, hs->session_id, hs->session_id_len);
     size_t pos = nk_wr_open(&w, 1);
     if (hs->cookie.len)
         nk_wr_bytes(&w, hs->cookie.p, hs->cookie.len);
@@ -109,6 +115,10 @@ static MSTATUS client_start(struct nk_tls *c)
 {
     NK_CHECK(nk_tls_has_suites(c, 3) && c->n_groups, ERR_SSL_NO_CIPHER_MATCH);
     NK_TRY(nk_random(c->hs->client_random, 32));
+    /* A session SSL_connect was given (handshake/tls12_resume.c): offered
+     * only under the rules TLS 1.2's resumption keeps (same suite, server
+     * name, transport and extended master secret), with its ticket. */
+    NK_TRY(nk_tls12_client_load(c));
     return send_client_hello(c);
 }
 
@@ -144,14 +154,19 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     NK_TRY(nk_hs_read_server_hello(b, &version, hs->server_random, &sid, &suite, &comp, e, &ne));
     NK_CHECK(version == NK_DTLS_V12, ERR_SSL_UNSUPPORTED_VERSION);
     /* RFC 5246 §7.4.1.4: only extensions we asked for (server_name's empty
-     * answer, ec_point_formats, which RFC 8422 §5.2 lets a server send). */
+     * answer, ec_point_formats, which RFC 8422 §5.2 lets a server send;
+     * session_ticket, which nk_tls12_client_resume checks we sent; ALPN
+     * only when we offered protocols, RFC 7301 §3.1). */
     for (size_t i = 0; i < ne; i++) {
         uint16_t t = e[i].type;
         NK_CHECK(t == NK_EXT_RENEGOTIATION_INFO || t == NK_EXT_EXTENDED_MASTER_SECRET || t == NK_EXT_SERVER_NAME
-                     || t == NK_EXT_EC_POINT_FORMATS || t == NK_EXT_USE_SRTP,
+                     || t == NK_EXT_EC_POINT_FORMATS || t == NK_EXT_USE_SRTP || t == NK_EXT_SESSION_TICKET
+                     || (t == NK_EXT_ALPN && c->alpn_offer_len),
                  ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_USE_SRTP)
             NK_TRY(nk_dtls_srtp_on_server_hello(c, &e[i]));
+        if (t == NK_EXT_ALPN)
+            NK_TRY(nk_ext_client_on_alpn(c, &e[i]));
     }
     /* From here on the TLS 1.2 client's table: DTLS 1.2 is TLS 1.2's handshake. */
     return nk_tls12_on_server_hello(c, NK_TLS12, sid, suite, comp, e, ne, raw, n);
@@ -168,6 +183,11 @@ const struct nk_protocol nk_dtls12_client = {
     .id = NK_PROTO_DTLS12_CLIENT, .first = ST_C_WAIT_SH, .version = NK_TLS12, .name = "DTLS 1.2 client",
     .steps = client_steps, .n_steps = NK_ARRAY_LEN(client_steps), .start = client_start,
 };
+
+int nk_dtls_ccs_early(const struct nk_tls *c)
+{
+    return nk_dtls_reasm_pending(&c->dtls->ra) || (c->role == NK_CLIENT && c->hs && c->hs->ticket12 == 1);
+}
 
 /* ---- the server: stateless cookies ---- */
 

@@ -117,6 +117,17 @@ void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto)
     nk_wr_bytes(w, proto, len);
 }
 
+void nk_ext_write_alpn_offer(const struct nk_tls *c, struct nk_wr *w)
+{
+    if (!c->alpn_offer_len)
+        return;
+    nk_wr_u16(w, NK_EXT_ALPN);
+    size_t ext = nk_wr_open(w, 2), list = nk_wr_open(w, 2);
+    nk_wr_bytes(w, c->alpn_offer, c->alpn_offer_len);   /* already in wire form */
+    nk_wr_close(w, list, 2);
+    nk_wr_close(w, ext, 2);
+}
+
 void nk_ext_write_sni(struct nk_wr *w, const char *name)
 {
     /* RFC 6066 §3: ServerNameList with one host_name entry. */
@@ -189,4 +200,27 @@ MSTATUS nk_ext_read_alpn(struct nk_rd *r, struct nk_rd *list)
     while (nk_rd_left(&walk))
         NK_TRY(nk_rd_vec8(&walk, &name, 1, 255));
     return OK;
+}
+
+MSTATUS nk_ext_client_on_alpn(struct nk_tls *c, const struct nk_ext *x)
+{
+    /* RFC 7301 §3.1: exactly one protocol, one of those we offered. */
+    struct nk_rd r = x->data, list, name;
+    NK_TRY(nk_ext_read_alpn(&r, &list));
+    NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
+    NK_CHECK(nk_rd_left(&list) == 0, ERR_SSL_ILLEGAL_PARAMETER);
+    struct nk_rd offer, o;
+    const uint8_t *chosen;
+    size_t len = nk_rd_left(&name);
+    NK_TRY(nk_rd_bytes(&name, len, &chosen));
+    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
+    while (nk_rd_left(&offer)) {
+        NK_TRY(nk_rd_vec8(&offer, &o, 1, 255));
+        if (nk_rd_left(&o) == len && !memcmp(o.p, chosen, len)) {
+            memcpy(c->alpn, chosen, len);
+            c->alpn[len] = 0;
+            return OK;
+        }
+    }
+    return ERR_SSL_ILLEGAL_PARAMETER;
 }

@@ -318,6 +318,11 @@ MSTATUS nk_ext_read_sni(struct nk_rd *r, char *name, size_t cap) NK_MUST;
 MSTATUS nk_ext_read_alpn(struct nk_rd *r, struct nk_rd *list) NK_MUST;
 /* A server's ALPN extension: the one protocol it chose (RFC 7301 §3.1). */
 void nk_ext_write_alpn_choice(struct nk_wr *w, const char *proto);
+/* A client's ALPN extension: the application's protocols (SSL_setApplicationLayerProtocol),
+ * nothing when it set none; the server's answer, one of those, into c->alpn
+ * (illegal_parameter otherwise). */
+void nk_ext_write_alpn_offer(const struct nk_tls *c, struct nk_wr *w);
+MSTATUS nk_ext_client_on_alpn(struct nk_tls *c, const struct nk_ext *x) NK_MUST;
 int nk_ext_is_grease(uint16_t v);
 
 #endif

@@ -97,15 +97,20 @@ static uint8_t auth_policy(const struct nk_tls *c)
  * requires it, nor serve another server name or protocol. */
 MSTATUS nk_ticket_binding(const struct nk_tls *c, uint8_t out[NK_TICKET_BINDING])
 {
-    static const char label[] = "nktls ticket binding";
-    uint8_t b[sizeof label + 16 + 1 + 1 + 255 + 1 + 255];
+    /* A DTLS session resumes over DTLS only, a TLS one over TLS only: the
+     * same server name and store may serve both. */
+    static const char label[] = "nktls ticket binding", dtls_label[] = "nktls DTLS ticket binding";
+    uint8_t b[sizeof dtls_label + 16 + 1 + 1 + 255 + 1 + 255];
     struct nk_buf buf = { b, 0, sizeof b, 0 };
     struct nk_wr w;
     const char *sni = c->server_name ? c->server_name : "";
     size_t sni_len = strlen(sni), alpn_len = strlen(c->alpn);
     NK_CHECK(c->store && sni_len <= 255 && alpn_len <= 255, ERR_SSL_INTERNAL);
     nk_wr_init(&w, &buf);
-    nk_wr_bytes(&w, label, sizeof label);
+    if (c->is_dtls)
+        nk_wr_bytes(&w, dtls_label, sizeof dtls_label);
+    else
+        nk_wr_bytes(&w, label, sizeof label);
     nk_wr_bytes(&w, c->store->ticket_ctx, sizeof c->store->ticket_ctx);
     nk_wr_u8(&w, auth_policy(c));
     nk_wr_u8(&w, (uint8_t)sni_len);

@@ -140,17 +140,19 @@ void nk_tls12_server_keep(struct nk_tls *c)
 
 /* ---- client ---- */
 
-/* The client keeps a session for the server name it was made with. */
+/* The client keeps a session for the server name and the transport (TLS
+ * or DTLS) it was made with; the cache lives in the process only. */
 static MSTATUS client_binding(const struct nk_tls *c, uint8_t out[32])
 {
     static const char label[] = "nktls 1.2 client session";
     const char *name = c->server_name ? c->server_name : "";
-    uint8_t b[sizeof label + 256];
+    uint8_t b[sizeof label + 1 + 256];
     size_t n = strlen(name);
     NK_CHECK(n < 256, ERR_SSL_INTERNAL);
     memcpy(b, label, sizeof label);
-    memcpy(b + sizeof label, name, n);
-    return nk_digest(NK_SHA256, b, sizeof label + n, out);
+    b[sizeof label] = c->is_dtls ? 1 : 0;
+    memcpy(b + sizeof label + 1, name, n);
+    return nk_digest(NK_SHA256, b, sizeof label + 1 + n, out);
 }
 
 /* Until the handshake starts there is no struct nk_hs (settings calls

@@ -278,8 +278,6 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
     return NK_HS_ALT;             /* a ServerHello comes next again */
 }
 
-static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x);
-
 /* RFC 5246 §7.4.1.4: a TLS 1.2 ServerHello's extensions answer ones we sent
  * (unsupported_extension else), each once; renegotiation_info we always send
  * when TLS 1.2 is allowed. Then TLS 1.2 takes over. */
@@ -303,7 +301,7 @@ static MSTATUS server_hello12(struct nk_tls *c, uint16_t version, struct nk_rd s
                  || t == NK_EXT_STATUS_REQUEST,
                  ERR_SSL_UNSUPPORTED_EXTENSION);
         if (t == NK_EXT_ALPN)
-            NK_TRY(on_alpn(c, &e[i]));
+            NK_TRY(nk_ext_client_on_alpn(c, &e[i]));
         if (t == NK_EXT_RECORD_SIZE_LIMIT)
             NK_TRY(nk_tls12_on_record_size_limit(c, &e[i]));
     }
@@ -394,29 +392,6 @@ static MSTATUS on_server_hello(struct nk_tls *c, struct nk_rd *b, const uint8_t 
     return nk_early_client_sending(c) ? OK : nk_rec_install(c->wr, c->suite, hs->c_hs, 1);
 }
 
-static MSTATUS on_alpn(struct nk_tls *c, const struct nk_ext *x)
-{
-    /* RFC 7301 §3.1: exactly one protocol, one of those we offered. */
-    struct nk_rd r = x->data, list, name;
-    NK_TRY(nk_ext_read_alpn(&r, &list));
-    NK_TRY(nk_rd_vec8(&list, &name, 1, 255));
-    NK_CHECK(nk_rd_left(&list) == 0, ERR_SSL_ILLEGAL_PARAMETER);
-    struct nk_rd offer, o;
-    const uint8_t *chosen;
-    size_t len = nk_rd_left(&name);
-    NK_TRY(nk_rd_bytes(&name, len, &chosen));
-    nk_rd_init(&offer, c->alpn_offer, c->alpn_offer_len);
-    while (nk_rd_left(&offer)) {
-        NK_TRY(nk_rd_vec8(&offer, &o, 1, 255));
-        if (nk_rd_left(&o) == len && !memcmp(o.p, chosen, len)) {
-            memcpy(c->alpn, chosen, len);
-            c->alpn[len] = 0;
-            return OK;
-        }
-    }
-    return ERR_SSL_ILLEGAL_PARAMETER;
-}
-
 static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const uint8_t *raw, size_t n)
 {
     struct nk_hs *hs = c->hs;
@@ -435,7 +410,7 @@ static MSTATUS on_encrypted_extensions(struct nk_tls *c, struct nk_rd *b, const 
         case NK_EXT_SUPPORTED_GROUPS:    /* the server's preference: informational */
             break;
         case NK_EXT_ALPN:
-            NK_TRY(on_alpn(c, &e[i]));
+            NK_TRY(nk_ext_client_on_alpn(c, &e[i]));
             break;
         case NK_EXT_RECORD_SIZE_LIMIT: {
             uint16_t lim;

@@ -10,8 +10,10 @@
 # installed: gnutls-cli --udp against nktls-server --dtls, the exported
 # keying material compared too, and gnutls-serv --udp --echo against
 # nktls-client --dtls. nktls-server --dtls runs on the event loop: two
-# s_client at once on io_uring and on epoll, each echoed. Both ways with a 400-byte MTU: each side's
-# Certificate crosses in fragments and is reassembled. Prints TAP.
+# s_client at once on io_uring and on epoll, each echoed. Both ways with a
+# 400-byte MTU: each side's Certificate crosses in fragments and is
+# reassembled. Session resumption (RFC 5077 tickets and session ids) and ALPN
+# both ways with openssl; nktls-client --dtls at the end of stdin. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -199,6 +201,24 @@ gnutls_cli_case() {
     return 0
 }
 
+# gnutls_resume_case: gnutls-cli --udp --resume connects twice, the second
+# time from a new port offering the first session; the event-loop server
+# serves both and the second resumes (gnutls-cli says so, and nktls-server
+# -v prints the same session id for both).
+gnutls_resume_case() {
+    local name=gnutls-cli-resume port spid
+    port=$(pick_port)
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 2 -v >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "resume line"; sleep 2; } | timeout 6 gnutls-cli --udp --resume -p "$port" --x509cafile "$CERTS/ca.pem" \
+        localhost >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    grep -q "^\*\*\* This is a resumed session" "$WORK/$name.cli.out" || { fail "gnutls-cli did not resume" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
 section "small datagrams: handshake messages in fragments both ways (RSA chain, 400-byte MTU)"
 NK_EXTRA=(--pmtu 400) OSSL_EXTRA=(-mtu 400)
 run_case "s_server -mtu 400, nktls-client --pmtu 400" s_server_case ECDHE-RSA-AES128-GCM-SHA256 SRTP_AES128_CM_SHA1_80
@@ -228,10 +248,137 @@ gnutls_serv_case() {
     return 0
 }
 
+# eof_case: nktls-client --dtls at the end of stdin sends close_notify and
+# exits 0 by itself (no --echo, nothing killed by timeout); nktls-server
+# --dtls --count 1 gets the close_notify and ends its only turn at once
+# (without it, it would wait out its 30 s idle limit).
+eof_case() {
+    local name=eof port line rc
+    port=$(pick_port)
+    line="dtls line before EOF $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    echo "$line" | timeout 8 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    rc=$?
+    [ $rc -eq 0 ] || { stop_pid "$spid"; fail "nktls-client exited with $rc at the end of stdin (124: it did not exit)" "$WORK/$name.cli.err"; return 1; }
+    finish_within "$spid" 5
+    [ "$RC" -eq 0 ] || { fail "nktls-server did not end its turn on the close_notify (exit $RC)" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "nktls-client --dtls at the end of stdin"
+run_case "close_notify and exit 0 at EOF; nktls-server ends the turn" eof_case
+
+# s_client_resume_case ticket|id: nktls-server --dtls (two clients), openssl
+# s_client -dtls1_2 twice: -sess_out, then -sess_in; the second handshake is
+# the abbreviated one ("Reused," and the first one's session id), by RFC 5077
+# ticket, or with tickets off both sides by session id (RFC 5246 §7.3).
+s_client_resume_case() {
+    local mode=$1 name=ossl-cli-resume-$1 port spid
+    local srv_extra=() cli_extra=()
+    [ "$mode" = id ] && srv_extra=(--tickets 0) cli_extra=(-no_ticket)
+    port=$(pick_port)
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 2 "${srv_extra[@]}" >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    local i
+    for i in 1 2; do
+        local sess=(-sess_out "$WORK/$name.sess")
+        [ $i -eq 2 ] && sess=(-sess_in "$WORK/$name.sess")
+        { echo "line $i"; sleep 1; } | timeout 4 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+            -CAfile "$CERTS/ca.pem" -verify_return_error -servername localhost "${cli_extra[@]}" "${sess[@]}" \
+            >"$WORK/$name.cli$i.out" 2>"$WORK/$name.cli$i.err"
+    done
+    finish_within "$spid" 3
+    grep -q "^New," "$WORK/$name.cli1.out" || { fail "the first s_client handshake was not a full one" "$WORK/$name.cli1.out"; return 1; }
+    grep -q "^Reused," "$WORK/$name.cli2.out" || { fail "s_client -sess_in did not resume" "$WORK/$name.cli2.out" "$WORK/$name.srv.err"; return 1; }
+    local id1 id2
+    id1=$(sed -n 's/^ *Session-ID: *//p' "$WORK/$name.cli1.out")
+    id2=$(sed -n 's/^ *Session-ID: *//p' "$WORK/$name.cli2.out")
+    if [ "$mode" = id ]; then
+        [ ${#id1} -eq 64 ] && [ "$id1" = "$id2" ] || { fail "session ids: first '$id1', resumed '$id2'" "$WORK/$name.cli2.out"; return 1; }
+        grep -q "TLS session ticket:" "$WORK/$name.cli1.out" && { fail "a ticket came though both sides turned them off" "$WORK/$name.cli1.out"; return 1; }
+    fi
+    return 0
+}
+
+# s_server_resume_case ticket|id: openssl s_server -dtls1_2 (two clients),
+# nktls-client --dtls --reconnect: the first connection's session
+# (SSL_getClientSessionInfo) offered to the second, which resumes.
+s_server_resume_case() {
+    local mode=$1 name=ossl-srv-resume-$1 port spid extra=()
+    [ "$mode" = id ] && extra=(-no_ticket)
+    port=$(pick_port)
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -naccept 2 "${extra[@]}" \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "resumed line"; sleep 1; } | timeout 6 "$NK_CLIENT" --dtls --reconnect --connect "127.0.0.1:$port" \
+        --ca "$CERTS/ca.pem" --servername localhost -v >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    local rc=$?
+    stop_pid "$spid"
+    [ $rc -eq 0 ] || { fail "nktls-client exited with $rc" "$WORK/$name.cli.err"; return 1; }
+    grep -qx "first connection: session id of 32 bytes" "$WORK/$name.cli.err" || { fail "no session from the first connection" "$WORK/$name.cli.err"; return 1; }
+    grep -qx "resumed: yes" "$WORK/$name.cli.err" || { fail "nktls-client did not resume" "$WORK/$name.cli.err" "$WORK/$name.srv.out"; return 1; }
+    grep -q "^Reused session-id" "$WORK/$name.srv.out" || { fail "s_server did not report the session resumed" "$WORK/$name.srv.out"; return 1; }
+    grep -qx "resumed line" "$WORK/$name.srv.out" || { fail "s_server did not receive the line" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+section "DTLS 1.2 session resumption with openssl, both ways"
+run_case "s_client -sess_out/-sess_in resumes by ticket" s_client_resume_case ticket
+run_case "s_client -no_ticket resumes by session id" s_client_resume_case id
+run_case "nktls-client --reconnect resumes with s_server (ticket)" s_server_resume_case ticket
+run_case "nktls-client --reconnect resumes with s_server -no_ticket (session id)" s_server_resume_case id
+# alpn_case: ALPN (RFC 7301) over DTLS with WebRTC's names, both ways: the
+# server prefers c-webrtc, the client offers webrtc then c-webrtc.
+alpn_s_client_case() {
+    local name=ossl-cli-alpn port spid
+    port=$(pick_port)
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --count 1 --alpn c-webrtc,webrtc -v >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "alpn line"; sleep 1; } | timeout 4 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -alpn webrtc,c-webrtc >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    grep -qx "ALPN protocol: c-webrtc" "$WORK/$name.cli.out" || { fail "s_client did not get c-webrtc" "$WORK/$name.cli.out"; return 1; }
+    grep -qx "alpn: c-webrtc" "$WORK/$name.srv.err" || { fail "nktls-server -v: no 'alpn: c-webrtc'" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+alpn_s_server_case() {
+    local name=ossl-srv-alpn port spid
+    port=$(pick_port)
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -naccept 1 -alpn c-webrtc \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    echo "alpn line" | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --alpn webrtc,c-webrtc -v >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    local rc=$?
+    stop_pid "$spid"
+    [ $rc -eq 0 ] || { fail "nktls-client exited with $rc" "$WORK/$name.cli.err"; return 1; }
+    grep -qx "alpn: c-webrtc" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'alpn: c-webrtc'" "$WORK/$name.cli.err"; return 1; }
+    grep -q "ALPN protocols selected: c-webrtc" "$WORK/$name.srv.out" || { fail "s_server selected no c-webrtc" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+section "ALPN over DTLS (webrtc, c-webrtc) with openssl, both ways"
+run_case "s_client -alpn against nktls-server --dtls --alpn" alpn_s_client_case
+run_case "nktls-client --dtls --alpn against s_server -alpn" alpn_s_server_case
+
 section "nktls-server --dtls <-> gnutls-cli --udp"
 if command -v gnutls-cli >/dev/null; then
     run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_80" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_80 SRTP_AES128_CM_SHA1_80
     run_case "gnutls-cli SRTP_AES128_CM_HMAC_SHA1_32" gnutls_cli_case SRTP_AES128_CM_HMAC_SHA1_32 SRTP_AES128_CM_SHA1_32
+    run_case "gnutls-cli --udp --resume (a second connection resumes)" gnutls_resume_case
 else
     tap_skip "gnutls-cli --udp" "gnutls-cli not installed"
 fi

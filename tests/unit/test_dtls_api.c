@@ -11,26 +11,8 @@
  * application (RFC 7983), without SRTP it is dropped; a silent peer: the
  * ClientHello sent again as the timer doubles, then the time limit; the DTLS_*
  * settings' range checks. */
-#include "api_env.h"
+#include "dtls_env.h"
 #include "srtp.h"
-
-/* A connected UDP pair on 127.0.0.1. */
-static void udp_pair(int fd[2])
-{
-    struct sockaddr_in a[2];
-    socklen_t l = sizeof a[0];
-    for (int i = 0; i < 2; i++) {
-        fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        ASSERT_GE(fd[i], 0);
-        memset(&a[i], 0, sizeof a[i]);
-        a[i].sin_family = AF_INET;
-        a[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(bind(fd[i], (struct sockaddr *)&a[i], sizeof a[i]), 0);
-        ASSERT_EQ(getsockname(fd[i], (struct sockaddr *)&a[i], &l), 0);
-    }
-    ASSERT_EQ(connect(fd[0], (struct sockaddr *)&a[1], sizeof a[1]), 0);
-    ASSERT_EQ(connect(fd[1], (struct sockaddr *)&a[0], sizeof a[0]), 0);
-}
 
 /* What the SRTP init callback was given, per side. */
 static struct told {

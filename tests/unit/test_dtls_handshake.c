@@ -7,7 +7,11 @@
  * another; fragments cut to a small PMTU, every datagram within it; the
  * retransmission timer doubling from 1 s to 60 s; a record that fails to
  * decrypt dropped and counted; then a seeded pipe that loses (up to 30%),
- * duplicates and reorders datagrams, and every handshake completes. */
+ * duplicates and reorders datagrams, and every handshake completes.
+ * Resumption (RFC 5246 §7.3 over RFC 6347): by session id after the cookie
+ * exchange (one server datagram, the client the last sender), by ticket
+ * alone, a session refused for another name or suite (a full handshake),
+ * and 40 seeded resumed handshakes at 30% loss. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +19,7 @@
 #include "unit/tls_pair.h"
 #include "engine/dtls.h"
 #include "handshake/tls12.h"
+#include "handshake/tls12_resume.h"
 
 /* ---- the datagram pipe ---- */
 
@@ -131,7 +136,7 @@ static int dp_step(struct dp *d)
                     (void)!nk_buf_append(&d->p.rx[!best_s], buf, got);
                 if (nk_dtls_in_pending(rc))
                     (void)!nk_dtls_in(rc, NULL, 0, d->now);
-            } while (rc->app_len || nk_dtls_in_pending(rc));
+            } while ((rc->app_len || nk_dtls_in_pending(rc)) && rc->err >= 0);
         }
         free(g.p);
     }
@@ -542,6 +547,151 @@ TEST_F_TIMEOUT(lossy, seeds_all_complete, 120)
     TH_LOG("%u flights retransmitted over 40 handshakes", total_rtx);
     if (variant->loss >= 20)
         ASSERT_GT(total_rtx, 0u);
+}
+
+/* ---- resumption: RFC 5246 §7.3's abbreviated handshake over DTLS ---- */
+
+struct dtls_session {
+    uint8_t id_len, id[32], master[48];
+};
+
+/* A full handshake that leaves the client a session: by session id only
+ * (tickets 0: the server sends none), or with an RFC 5077 ticket. */
+static void full_for_session(struct th_meta *_metadata, int tickets, struct dtls_session *s)
+{
+    struct dp d;
+    ASSERT_EQ(dp_new(&d, K_P256, 0, 21), OK);
+    d.p.c[TP_SERVER]->num_tickets = (uint8_t)tickets;
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    ASSERT_TRUE(both_open(&d));
+    ASSERT_FALSE(d.p.c[TP_CLIENT]->resumed);
+    ASSERT_EQ(nk_tls12_session_info(&d.p.c[TP_CLIENT]->tls, &s->id_len, s->id, s->master), OK);
+    ASSERT_EQ(s->id_len, 32);
+    dp_free(&d);
+}
+
+/* A pair whose client offers s (SSL_connect's id and master secret). */
+static MSTATUS dp_new_resuming(struct dp *d, const struct dtls_session *s, uint64_t seed)
+{
+    NK_TRY(dp_new(d, K_P256, 0, seed));
+    return nk_tls12_client_offer(&d->p.c[TP_CLIENT]->tls, s->id_len, s->id, s->master);
+}
+
+/* Both resumed with the exporter equal; the roles of RFC 6347 §4.2.4
+ * flipped: the client sent the last flight and keeps it for the server's
+ * repeats, the server keeps nothing and runs no timer. */
+static void check_resumed(struct th_meta *_metadata, struct dp *d)
+{
+    ASSERT_EQ(d->p.c[TP_CLIENT]->err, OK);
+    ASSERT_EQ(d->p.c[TP_SERVER]->err, OK);
+    ASSERT_TRUE(both_open(d));
+    ASSERT_TRUE(d->p.c[TP_CLIENT]->resumed);
+    ASSERT_TRUE(d->p.c[TP_SERVER]->resumed);
+    uint8_t ex[2][60];
+    export_both(d, ex);
+    ASSERT_MEM_EQ(ex[0], ex[1], 60);
+    ASSERT_TRUE(d->p.c[TP_CLIENT]->dtls->last_sender);
+    ASSERT_FALSE(d->p.c[TP_SERVER]->dtls->last_sender);
+    ASSERT_GT(d->p.c[TP_CLIENT]->dtls->flight.len, 0u);
+    ASSERT_EQ(d->p.c[TP_SERVER]->dtls->flight.cap, 0u);
+    ASSERT_EQ(nk_conn_deadline(d->p.c[TP_SERVER]), 0);
+}
+
+/* By session id (the server's cache): after the cookie exchange the
+ * server's one flight is ServerHello, ChangeCipherSpec, Finished in one
+ * datagram (no Certificate), the client answers with its CCS and Finished,
+ * data crosses both ways. */
+TEST(resume_by_session_id_after_cookie)
+{
+    struct dtls_session s;
+    struct dp d;
+    full_for_session(_metadata, 0, &s);
+    ASSERT_EQ(dp_new_resuming(&d, &s, 22), OK);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    check_resumed(_metadata, &d);
+    ASSERT_EQ(d.first_type[TP_SERVER], NK_HS_HELLO_VERIFY_REQUEST);
+    ASSERT_EQ(d.sent[TP_SERVER], 2u);   /* HelloVerifyRequest; ServerHello, CCS, Finished */
+    ASSERT_EQ(d.sent[TP_CLIENT], 3u);   /* ClientHello twice; CCS, Finished */
+    ASSERT_EQ(d.p.c[TP_CLIENT]->dtls->retransmits + d.p.c[TP_SERVER]->dtls->retransmits, 0u);
+    static const char ping[] = "ping after resumption";
+    ASSERT_EQ(nk_app_write(d.p.c[TP_CLIENT], (const uint8_t *)ping, sizeof ping), OK);
+    ASSERT_EQ(nk_app_write(d.p.c[TP_SERVER], (const uint8_t *)ping, sizeof ping), OK);
+    dp_drain(&d);
+    ASSERT_EQ(d.p.rx[TP_SERVER].len, sizeof ping);
+    ASSERT_MEM_EQ(d.p.rx[TP_SERVER].p, ping, sizeof ping);
+    ASSERT_EQ(d.p.rx[TP_CLIENT].len, sizeof ping);
+    dp_free(&d);
+}
+
+/* By ticket: with the server's cache emptied only the ticket the client
+ * kept can resume the session. */
+TEST(resume_by_ticket)
+{
+    struct dtls_session s;
+    struct dp d;
+    full_for_session(_metadata, 1, &s);
+    nk_cache12_flush(NK_CACHE12_SERVER);
+    ASSERT_EQ(dp_new_resuming(&d, &s, 23), OK);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    check_resumed(_metadata, &d);
+    dp_free(&d);
+}
+
+/* A session is resumed only under the rules it was made with: asked for
+ * another server name (the client does not offer it), or offered to a
+ * server whose suites no longer include its suite, it is a full
+ * handshake, never a failure. */
+TEST(resume_refused_is_a_full_handshake)
+{
+    struct dtls_session s;
+    struct dp d;
+    full_for_session(_metadata, 0, &s);
+    ASSERT_EQ(dp_new_resuming(&d, &s, 24), OK);
+    ASSERT_EQ(nk_tls_set_server_name(&d.p.c[TP_CLIENT]->tls, "other.example.com"), OK);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    ASSERT_TRUE(both_open(&d));
+    ASSERT_FALSE(d.p.c[TP_CLIENT]->resumed);
+    ASSERT_FALSE(d.p.c[TP_SERVER]->resumed);
+    dp_free(&d);
+    uint16_t other = 0xc02c;   /* the session's is 0xc02b */
+    ASSERT_EQ(dp_new_resuming(&d, &s, 25), OK);
+    ASSERT_EQ(SSL_enableCiphers(d.p.h[TP_SERVER], &other, 1), OK);
+    ASSERT_EQ(dp_start(&d), OK);
+    dp_run(&d, 200);
+    ASSERT_TRUE(both_open(&d));
+    ASSERT_FALSE(d.p.c[TP_SERVER]->resumed);
+    ASSERT_EQ(d.p.c[TP_CLIENT]->suite->id, 0xc02c);
+    dp_free(&d);
+}
+
+/* Resumed handshakes at 30% loss with duplicates and reordering: the
+ * client's last flight lost makes the server send its flight again, which
+ * the client answers with its own (§4.2.4); every seed completes. */
+TEST_TIMEOUT(resume_under_loss, 120)
+{
+    struct dtls_session s[2];
+    full_for_session(_metadata, 0, &s[0]);
+    full_for_session(_metadata, 1, &s[1]);
+    unsigned rtx = 0;
+    for (uint64_t seed = 1; seed <= 40; seed++) {
+        struct dp d;
+        ASSERT_EQ(dp_new_resuming(&d, &s[seed % 2], seed * 104729), OK);
+        d.loss = 30;
+        d.dup = 10;
+        d.reorder = 30;
+        ASSERT_EQ(dp_start(&d), OK);
+        dp_run(&d, 20000);
+        ASSERT_TRUE(both_open(&d)) TH_LOG("seed %llu", (unsigned long long)seed);
+        check_resumed(_metadata, &d);
+        rtx += d.p.c[0]->dtls->retransmits + d.p.c[1]->dtls->retransmits;
+        dp_free(&d);
+    }
+    TH_LOG("%u flights sent again over 40 resumed handshakes", rtx);
+    ASSERT_GT(rtx, 0u);
 }
 
 TEST_HARNESS_MAIN

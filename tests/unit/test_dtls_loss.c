@@ -8,7 +8,11 @@
  * agrees DTLS-SRTP and sends an RTP datagram before each record on the same
  * socket: every one the proxy passes on (copies included) reaches the
  * application, left to it by SSL_recv (RFC 7983), none taken by the DTLS
- * side, and no DTLS datagram is left to it. The flights sent
+ * side, and no DTLS datagram is left to it. Resumed handshakes at 30%:
+ * each client offers the session of the one before (SSL_getClientSessionInfo
+ * to SSL_connect), every one is the abbreviated handshake on both sides
+ * (whose last flight is the client's, RFC 6347 §4.2.4), half of them under
+ * RFC 5077 tickets, half by session id. The flights sent
  * again (seen at the proxy) are printed per rate with the seed;
  * NKTLS_LOSS_SEED=N replays a run. */
 #include "api_env.h"
@@ -247,6 +251,7 @@ struct server {
     sbyte4 h;
     MSTATUS st;
     atomic_int client_done;
+    atomic_int hs_done;   /* its handshake is over (or failed) */
     unsigned got[MSGS], order_ok, delivered, damaged;
     ubyte ekm[32];
 };
@@ -257,6 +262,7 @@ static void *server_main(void *arg)
     int last = -1;
     s->order_ok = 1;
     s->st = SSL_negotiateConnection(s->h);
+    s->hs_done = 1;
     if (s->st == OK)
         s->st = SSL_generateExportKeyMaterial(s->h, s->ekm, sizeof s->ekm, (ubyte *)"EXPERIMENTAL loss", 17, NULL, 0, 0);
     while (s->st == OK) {
@@ -289,13 +295,20 @@ static void *server_main(void *arg)
     return NULL;
 }
 
+/* A client's session to offer and the one it got (resume: it must have
+ * been resumed, on both sides). */
+struct sess {
+    ubyte id_len, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+    int resume;
+};
+
 struct tally {
     unsigned resent[2], dropped, duplicated, delayed, app_duplicated, delivered, sent, rtp_sent, rtp_app;
     int64_t slowest_ms;
 };
 
 /* One handshake and MSGS records through the proxy. */
-static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, struct tally *t)
+static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, struct tally *t, struct sess *ss)
 {
     struct sockaddr_in ac, apc, aps, as;
     int cfd = udp_bound(&ac), pc = udp_bound(&apc), ps = udp_bound(&aps), sfd = udp_bound(&as);
@@ -306,9 +319,10 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     struct server s = { .fd = sfd };
     int srtp = (int)(seed & 1);   /* every other run: DTLS-SRTP, RTP beside the records */
     s.h = SSL_acceptConnection(sfd, env.srv);
-    sbyte4 c = SSL_connect(cfd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    sbyte4 c = SSL_connect(cfd, ss->id_len, ss->id, ss->master, (const sbyte *)"server.example.com", env.cli);
     ASSERT_GT(s.h, 0);
     ASSERT_GT(c, 0);
+    ASSERT_EQ(SSL_ioctl(s.h, SSL_SET_NUM_TICKETS, (void *)(uintptr_t)(seed & 2 ? 1 : 0)), OK);
     ASSERT_EQ(SSL_ioctl(s.h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)RTO_MS), OK);
     ASSERT_EQ(SSL_ioctl(c, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)RTO_MS), OK);
     if (srtp) {
@@ -325,6 +339,19 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     ubyte ekm[32];
     if (st == OK)
         st = SSL_generateExportKeyMaterial(c, ekm, sizeof ekm, (ubyte *)"EXPERIMENTAL loss", 17, NULL, 0, 0);
+    int resumed = NKTLS_isSessionResumed(c);
+    /* RFC 6347 §4.2.4: after an abbreviated handshake the client sent the
+     * last flight; if it was lost, the server sends its own again, which
+     * the client answers from SSL_recv: it reads until the server is in. */
+    for (int64_t until = now_ms() + 20000; st == OK && !s.hs_done && now_ms() < until;) {
+        sbyte b[64];
+        sbyte4 n = 0;
+        MSTATUS r = SSL_recv(c, b, sizeof b, &n, 20);
+        if (r != ERR_TCP_READ_TIMEOUT && r != ERR_TCP_WOULDBLOCK)
+            st = r;
+    }
+    if (st == OK)
+        st = SSL_getClientSessionInfo(c, &ss->id_len, ss->id, ss->master);
     for (unsigned i = 0; st == OK && i < MSGS; i++) {
         uint8_t m[MSG_LEN], rtp[RTP_LEN];
         make_rtp(rtp, i);
@@ -347,6 +374,9 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     ASSERT_EQ(st, OK);
     ASSERT_EQ(s.st, OK);
     ASSERT_MEM_EQ(ekm, s.ekm, sizeof ekm);
+    ASSERT_EQ(resumed, ss->resume);
+    ASSERT_EQ(NKTLS_isSessionResumed(s.h), ss->resume);
+    ASSERT_EQ(ss->id_len, SSL_MAXSESSIONIDSIZE);
     ASSERT_EQ(s.damaged, 0u);
     for (unsigned i = 0; i < MSGS; i++)
         ASSERT_LE(s.got[i], 1u);   /* no record delivered twice */
@@ -383,22 +413,33 @@ static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, str
     close(cfd), close(pc), close(ps), close(sfd);
 }
 
-static void run_rate(struct th_meta *_metadata, unsigned rate)
+/* resume: a full handshake first (at 0%, not counted), then every run
+ * resumes the session of the one before. */
+static void run_rate(struct th_meta *_metadata, unsigned rate, int resume)
 {
     const char *e = getenv("NKTLS_LOSS_SEED");
     uint64_t seed = e ? strtoull(e, NULL, 0) : 20261207u;
     struct tally t = { 0 };
     env_up(4);
     SSL_sslSettings()->sslTimeOutHello = 20000;   /* 30% loss both ways can need several back-offs */
+    struct sess ss = { 0 };
+    if (resume) {
+        struct tally first = { 0 };
+        one_run(_metadata, 0, seed, &first, &ss);
+        ss.resume = 1;
+    }
     int64_t t0 = now_ms();
-    for (unsigned i = 0; i < RUNS; i++)
-        one_run(_metadata, rate, seed + rate * 1000u + i, &t);
-    printf("# loss %u%% (seed %llu, runs %llu..%llu): %d handshakes in %lld ms, slowest %lld ms; "
+    for (unsigned i = 0; i < RUNS; i++) {
+        if (!resume)
+            memset(&ss, 0, sizeof ss);
+        one_run(_metadata, rate, seed + rate * 1000u + i, &t, &ss);
+    }
+    printf("# %sloss %u%% (seed %llu, runs %llu..%llu): %d handshakes in %lld ms, slowest %lld ms; "
            "flight datagrams sent again c->s %u, s->c %u; proxy dropped %u, duplicated %u (%u of them "
            "application data), delayed %u; application records delivered %u of %u, none twice; "
            "RTP datagrams beside them (SRTP runs) sent %u, all %u the proxy passed on (copies included) "
            "handed to the application\n",
-           rate, (unsigned long long)seed, (unsigned long long)(seed + rate * 1000u),
+           resume ? "resumed, " : "", rate, (unsigned long long)seed, (unsigned long long)(seed + rate * 1000u),
            (unsigned long long)(seed + rate * 1000u + RUNS - 1), RUNS, (long long)(now_ms() - t0),
            (long long)t.slowest_ms, t.resent[0], t.resent[1], t.dropped, t.duplicated, t.app_duplicated,
            t.delayed, t.delivered, t.sent, t.rtp_sent, t.rtp_app);
@@ -409,9 +450,10 @@ static void run_rate(struct th_meta *_metadata, unsigned rate)
     env_down();
 }
 
-TEST(loss_0_percent) { run_rate(_metadata, 0); }
-TEST(loss_10_percent) { run_rate(_metadata, 10); }
-TEST(loss_20_percent) { run_rate(_metadata, 20); }
-TEST(loss_30_percent) { run_rate(_metadata, 30); }
+TEST(loss_0_percent) { run_rate(_metadata, 0, 0); }
+TEST(loss_10_percent) { run_rate(_metadata, 10, 0); }
+TEST(loss_20_percent) { run_rate(_metadata, 20, 0); }
+TEST(loss_30_percent) { run_rate(_metadata, 30, 0); }
+TEST(resumed_loss_30_percent) { run_rate(_metadata, 30, 1); }
 
 int main(int argc, char **argv) { return api_env_main(argc, argv); }

@@ -98,6 +98,7 @@
     X(ERR_SSL_NO_PSK,                        -7576, "a PSK suite was chosen but the client has no PSK to offer") \
     X(ERR_SSL_EARLY_DATA_REPLAY,             -7580, "0-RTT data refused: this ClientHello was seen before, or the anti-replay register is full") \
     X(ERR_SSL_EARLY_DATA_DOWNGRADE,          -7581, "the server answered our 0-RTT data with TLS 1.2 or older (RFC 8446 D.3 ends the connection)") \
+    X(ERR_SSL_SRTP_ENCODE_EMPTY,             -7585, "the SRTP encode callback (SSL_setSrtpEncodeCallback) returned OK but no packet") \
     X(ERR_TICKET_KEYS_FORMAT,                -7590, "the ticket key file is malformed (the log names the line)") \
     X(ERR_SRTP_AUTH_FAILED,                  -7600, "the SRTP/SRTCP packet failed authentication (or came under another key)") \
     X(ERR_SRTP_REPLAY,                       -7601, "the SRTP/SRTCP packet was replayed or is older than the replay window") \

@@ -533,6 +533,17 @@ MSTATUS SSL_setFuncPtrKeyUpdateRequest(funcPtrKeyUpdateRequest_t callback);
 MSTATUS SSL_enableSrtpProfiles(sbyte4 connectionInstance, ubyte2 *pSrtpProfileList,
                                ubyte4 listLength);
 MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t callback);
+/* Once a DTLS connection agreed use_srtp, SSL_send on it does not put the
+ * data in DTLS records: it calls callback(conn, peer, data, len, &encoded,
+ * &encodedLen), which SRTP-protects the data (nktls/srtp.h, with the keys
+ * the init callback got) and returns the packet; nktls sends it as one
+ * datagram on the connection's socket and SSL_send returns len. The
+ * callback allocates *encoded with malloc (MOC_MALLOC) and nktls frees it
+ * with free once sent, also when the callback fails having set it. A
+ * negative return is SSL_send's result (nothing is sent, the connection
+ * stays open); OK with no packet is ERR_SSL_SRTP_ENCODE_EMPTY. Connections
+ * without SRTP agreed are not affected. Process-wide; NULL turns it off.
+ * *peer is zeroed (the socket is the connection's). Blocking connections. */
 MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t callback);
 /* TRUE for a DTLS connection, FALSE, or a negative error. */
 sbyte4 SSL_isSessionDTLS(sbyte4 connectionInstance);
