@@ -113,6 +113,8 @@ NK_API sbyte4 SSL_ASYNC_sendMessagePending(sbyte4 h)
 {
     struct nk_conn *c;
     NK_TRY(nk_conn_get(h, &c));
+    if (c->is_dtls && c->is_async)
+        return nk_async_dtls_pending(c);
     size_t len;
     (void)nk_out_buf(c, &len);
     return len > INT32_MAX ? INT32_MAX : (sbyte4)len;
@@ -135,7 +137,9 @@ NK_API MSTATUS SSL_ASYNC_sendMessage(sbyte4 h, sbyte *buf, sbyte4 len, sbyte4 *s
     int half_rtt = c->role == NK_SERVER && c->wr_app && nk_early_accepted(&c->tls);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN || half_rtt, ERR_SSL_NOT_OPEN);
     NK_CHECK(!c->ktls_tx, ERR_SSL_BAD_STATE);   /* the application writes plaintext */
-    if (len)
+    if (c->is_dtls)
+        NK_TRY(nk_async_dtls_send(c, (const ubyte *)buf, (ubyte4)len));
+    else if (len)
         NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
     if (sent)
         *sent = len;

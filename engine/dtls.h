@@ -25,5 +25,11 @@ int nk_dtls_in_pending(const struct nk_conn *c);
 /* The next datagram to send (NULL: none), then take it. */
 const uint8_t *nk_dtls_out(struct nk_conn *c, size_t *len);
 void nk_dtls_out_ack(struct nk_conn *c);
+/* The most application data one record can carry inside a datagram of the
+ * PMTU under the current write key (DTLS_SET_PMTU; the suite's overhead). */
+static inline size_t nk_dtls_max_message(const struct nk_conn *c)
+{
+    return nk_dtls_room(c->wr, c->dtls->pmtu);
+}
 
 #endif
