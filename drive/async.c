@@ -295,7 +295,7 @@ MSTATUS nk_async_take(sbyte4 h, ubyte **data, ubyte4 *len, ubyte4 *protocol)
     if (protocol)
         *protocol = 0;
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (!c->app_len && (c->as.in.len || c->is_dtls)) {
+    if (!c->app_len && (c->as.in.len || (c->is_dtls && nk_dtls_in_pending(c)))) {
         MSTATUS st = c->is_dtls ? nk_async_dtls_take(h, &c) : pump_kept(h, &c, 1);
         if (st == NK_ASYNC_GONE)
             return OK;

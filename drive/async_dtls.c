@@ -96,7 +96,7 @@ sbyte4 nk_async_dtls_recv_one(sbyte4 h, struct nk_conn *c, ubyte *d, ubyte4 n, u
     if (n)
         NK_TRY(take_datagram(c, d, n));
     /* The datagram is taken whole: what was not walked yet waits inside. */
-    *rest = d + n;
+    *rest = n ? d + n : d;
     *rest_len = 0;
     MSTATUS st = pump(h, &c, 1);
     if (st != OK)

@@ -258,6 +258,8 @@ TEST_F(adtls, tampered_cut_and_replayed_datagrams_dropped)
     }
     for (ubyte4 k = 0; k < n; k += 5)   /* split by the application: a cut record */
         ST(SSL_ASYNC_recvMessage(h[SRV], orig, k), OK);
+    static const ubyte rtp[16] = { 0x80, 0x60, 0x12, 0x34 };   /* not DTLS (RFC 7983 §7) */
+    ST(SSL_ASYNC_recvMessage(h[SRV], (ubyte *)rtp, sizeof rtp), OK);
     ASSERT_EQ(s->recvs, 0);
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[SRV]), 0);   /* no alert */
     ASSERT_TRUE(is_open(h[SRV]));
