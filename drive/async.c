@@ -18,7 +18,7 @@
 #include "ktls/ktls.h"
 
 /* After an upcall: the application may have closed the connection. */
-MSTATUS nk_async_still_there(sbyte4 h, struct nk_conn **pc)
+static MSTATUS nk_async_still_there(sbyte4 h, struct nk_conn **pc)
 {
     return nk_conn_get(h, pc) == OK ? OK : NK_ASYNC_GONE;
 }
@@ -130,7 +130,7 @@ static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
     return OK;
 }
 
-MSTATUS nk_async_open_upcall(sbyte4 h, struct nk_conn **pc)
+static MSTATUS nk_async_open_upcall(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
     const sslSettings *s = &c->cfg->ssl;
@@ -148,7 +148,7 @@ MSTATUS nk_async_open_upcall(sbyte4 h, struct nk_conn **pc)
 
 /* Pass the waiting data up, unless the application takes it with
  * SSL_ASYNC_getRecvBuffer. 1: passed up; 0: kept. */
-int nk_async_receive_upcall(sbyte4 h, struct nk_conn *c)
+static int nk_async_receive_upcall(sbyte4 h, struct nk_conn *c)
 {
     const sslSettings *s = &c->cfg->ssl;
     sbyte4 (*cb)(sbyte4, ubyte *, ubyte4) =
@@ -162,6 +162,31 @@ int nk_async_receive_upcall(sbyte4 h, struct nk_conn *c)
     return 1;
 }
 
+MSTATUS nk_async_upcalls(sbyte4 h, struct nk_conn **pc, int keep, int stop_at_open)
+{
+    for (;;) {
+        struct nk_conn *c = *pc;
+        MSTATUS st;
+        if (c->status == SSL_CONNECTION_OPEN && (!c->as_opened || c->reneg_done)) {
+            if ((st = nk_async_open_upcall(h, pc)) != OK)
+                return st;
+            if (stop_at_open)
+                return NK_ASYNC_STOP;
+            continue;
+        }
+        if (c->app_len) {
+            if (keep || !nk_async_receive_upcall(h, c))
+                return NK_ASYNC_STOP;
+            if ((st = nk_async_still_there(h, pc)) != OK)
+                return st;
+            continue;
+        }
+        if (c->err < 0)
+            return c->err;
+        return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
+    }
+}
+
 /* Process p[0..n) and make the upcalls, in stream order. one (recvMessage2,
  * getRecvBuffer): stop at the handshake's completion or at the first data, and
  * keep data for getRecvBuffer. Returns with *used = the bytes processed. */
@@ -169,30 +194,13 @@ static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, s
 {
     *used = 0;
     for (;;) {
-        struct nk_conn *c = *pc;
-        MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && (!c->as_opened || c->reneg_done)) {
-            if ((st = nk_async_open_upcall(h, pc)) != OK)
-                return st;
-            if (one)
-                return OK;
-            continue;
-        }
-        if (c->app_len) {
-            if (one || !nk_async_receive_upcall(h, c))
-                return OK;
-            if ((st = nk_async_still_there(h, pc)) != OK)
-                return st;
-            continue;
-        }
-        if (c->err < 0)
-            return c->err;
-        if (c->got_close_notify)
-            return ERR_SSL_CONNECTION_CLOSED;
+        MSTATUS st = nk_async_upcalls(h, pc, one, one);
+        if (st != OK)
+            return st == NK_ASYNC_STOP ? OK : st;
         if (*used == n)
             return OK;
         size_t k;
-        st = feed(c, p + *used, n - *used, &k);
+        st = feed(*pc, p + *used, n - *used, &k);
         *used += k;
         NK_TRY(st);
     }

@@ -39,9 +39,14 @@ sbyte4 nk_async_dtls_timer(sbyte4 h);                        /* DTLS_isTimerExpi
  * connection any more. Positive, so NK_TRY does not pass it on: every call
  * that can return it is checked with != OK. */
 #define NK_ASYNC_GONE ((MSTATUS)1)
-MSTATUS nk_async_still_there(sbyte4 h, struct nk_conn **pc);
-MSTATUS nk_async_open_upcall(sbyte4 h, struct nk_conn **pc);
-int nk_async_receive_upcall(sbyte4 h, struct nk_conn *c);
+/* The upcalls due, in stream order: the open state (once, and after a
+ * renegotiation), then the data waiting, passed up unless keep (or no
+ * receive upcall is set). OK: nothing waits, feed the engine on;
+ * NK_ASYNC_STOP: data is kept, or the open-state upcall was made and
+ * stop_at_open; else the connection's error, ERR_SSL_CONNECTION_CLOSED, or
+ * NK_ASYNC_GONE. */
+#define NK_ASYNC_STOP ((MSTATUS)2)
+MSTATUS nk_async_upcalls(sbyte4 h, struct nk_conn **pc, int keep, int stop_at_open);
 /* The handshake's time limit (funcPtrSSLHandleTimeout) and, for DTLS, the
  * retransmission timer, run when due. */
 MSTATUS nk_async_clock(sbyte4 h, struct nk_conn **pc);

@@ -42,25 +42,10 @@ static int walk_on(struct nk_conn *c, MSTATUS *st)
 static MSTATUS pump(sbyte4 h, struct nk_conn **pc, int keep)
 {
     for (;;) {
-        struct nk_conn *c = *pc;
-        MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && !c->as_opened) {
-            if ((st = nk_async_open_upcall(h, pc)) != OK)
-                return st;
-            continue;
-        }
-        if (c->app_len) {
-            if (keep || !nk_async_receive_upcall(h, c))
-                return OK;
-            if ((st = nk_async_still_there(h, pc)) != OK)
-                return st;
-            continue;
-        }
-        if (c->err < 0)
-            return c->err;
-        if (c->got_close_notify)
-            return ERR_SSL_CONNECTION_CLOSED;
-        if (!walk_on(c, &st))
+        MSTATUS st = nk_async_upcalls(h, pc, keep, 0);
+        if (st != OK)
+            return st == NK_ASYNC_STOP ? OK : st;
+        if (!walk_on(*pc, &st))
             return OK;
         NK_TRY(st);
     }

@@ -42,15 +42,7 @@ static sbyte4 on_srtp_init(sbyte4 h, peerDescr *peer, const SrtpProfileInfo *inf
 
 static void adtls_setup(struct th_meta *_metadata)
 {
-    env_up(8);
-    ASSERT_EQ(SSL_ASYNC_init(8, 8), OK);
-    sslSettings *s = SSL_sslSettings();
-    s->funcPtrOpenStateUpcall = on_open_srv;
-    s->funcPtrClientOpenStateUpcall = on_open_cli;
-    s->funcPtrReceiveUpcall = on_recv_srv;
-    s->funcPtrClientReceiveUpcall = on_recv_cli;
-    s->funcPtrStartTimer = on_timer_srv;
-    s->funcPtrClientStartTimer = on_timer_cli;
+    async_env_up(_metadata);
     memset(srtp_told, 0, sizeof srtp_told);
     echo_h = 0;
 }

@@ -7,24 +7,6 @@
  * material equal on both sides, close_notify each way. */
 #include "unit/async_dtls_env.h"
 
-/* A connected UDP pair on 127.0.0.1: fd[0] the client's, fd[1] the server's. */
-static void udp_pair(struct th_meta *_metadata, int fd[2])
-{
-    struct sockaddr_in a[2];
-    socklen_t l = sizeof a[0];
-    for (int i = 0; i < 2; i++) {
-        fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        ASSERT_GE(fd[i], 0);
-        memset(&a[i], 0, sizeof a[i]);
-        a[i].sin_family = AF_INET;
-        a[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(bind(fd[i], (struct sockaddr *)&a[i], sizeof a[i]), 0);
-        ASSERT_EQ(getsockname(fd[i], (struct sockaddr *)&a[i], &l), 0);
-    }
-    ASSERT_EQ(connect(fd[0], (struct sockaddr *)&a[1], sizeof a[1]), 0);
-    ASSERT_EQ(connect(fd[1], (struct sockaddr *)&a[0], sizeof a[0]), 0);
-}
-
 static int hello_verify_requests;   /* sent by the async end */
 
 /* Write every datagram the library has, one send each. */
@@ -106,7 +88,7 @@ TEST(async_client_blocking_server)
 {
     int fd[2];
     adtls_setup(_metadata);
-    udp_pair(_metadata, fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     struct blocking_end srv = { .h = SSL_acceptConnection(fd[1], env.srv) };
     ASSERT_GT(srv.h, 0);
     sbyte4 h = SSL_ASYNC_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
@@ -168,7 +150,7 @@ TEST(blocking_client_async_server_srtp)
     int fd[2];
     adtls_setup(_metadata);
     ST(SSL_setSrtpInitCallback(on_srtp_init), OK);
-    udp_pair(_metadata, fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     sbyte4 h = SSL_ASYNC_acceptConnection(fd[1], env.srv);
     ASSERT_GT(h, 0);
     ASSERT_EQ(SSL_isSessionDTLS(h), TRUE);

@@ -14,24 +14,6 @@
 #include "api_env.h"
 #include "srtp.h"
 
-/* A connected UDP pair on 127.0.0.1. */
-static void udp_pair(int fd[2])
-{
-    struct sockaddr_in a[2];
-    socklen_t l = sizeof a[0];
-    for (int i = 0; i < 2; i++) {
-        fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
-        ASSERT_GE(fd[i], 0);
-        memset(&a[i], 0, sizeof a[i]);
-        a[i].sin_family = AF_INET;
-        a[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ASSERT_EQ(bind(fd[i], (struct sockaddr *)&a[i], sizeof a[i]), 0);
-        ASSERT_EQ(getsockname(fd[i], (struct sockaddr *)&a[i], &l), 0);
-    }
-    ASSERT_EQ(connect(fd[0], (struct sockaddr *)&a[1], sizeof a[1]), 0);
-    ASSERT_EQ(connect(fd[1], (struct sockaddr *)&a[0], sizeof a[0]), 0);
-}
-
 /* What the SRTP init callback was given, per side. */
 static struct told {
     sbyte4 h;
@@ -87,7 +69,7 @@ static void *server_main(void *arg)
 static void run_pair(struct th_meta *_metadata, struct side *cli, struct side *srv)
 {
     int fd[2];
-    udp_pair(fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     memset(told, 0, sizeof told);
     srv->h = SSL_acceptConnection(fd[1], env.srv);
     ASSERT_GT(srv->h, 0);
@@ -251,7 +233,7 @@ static void *negotiate_main(void *arg)
 static void rtp_beside_dtls(struct th_meta *_metadata, int with_srtp)
 {
     int fd[2];
-    udp_pair(fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     struct side cli = { 0 }, srv = { 0 };
     srv.h = SSL_acceptConnection(fd[1], env.srv);
     cli.h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
@@ -311,7 +293,7 @@ TEST(silent_peer_retransmits_then_times_out)
     int fd[2];
     env_up(4);
     SSL_sslSettings()->sslTimeOutHello = 1600;
-    udp_pair(fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
     ASSERT_GT(h, 0);
     ASSERT_EQ(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)100), OK);
@@ -341,7 +323,7 @@ TEST(settings_checked)
 {
     int fd[2];
     env_up(4);
-    udp_pair(fd);
+    ASSERT_EQ(make_udp_pair(fd), 0);
     sbyte4 h = SSL_connect(fd[0], 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
     ASSERT_GT(h, 0);
     ASSERT_EQ(SSL_ioctl(h, DTLS_SET_PMTU, (void *)(uintptr_t)32), ERR_INVALID_ARG);
