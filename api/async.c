@@ -86,7 +86,59 @@
  *     would and may queue output. recvMessage* return ERR_SSL_BAD_STATE.
  *   RX can move to the kernel only if no byte past the handshake was given to
  *   the library (else rxReason is "data already read"): read with MSG_PEEK,
- *   feed with recvMessage2, then consume n - restLen bytes from the socket. */
+ *   feed with recvMessage2, then consume n - restLen bytes from the socket.
+ *
+ * DTLS 1.2 (drive/async_dtls.c). SSL_ASYNC_connect / SSL_ASYNC_acceptConnection
+ *   on a UDP socket make a DTLS connection, as the blocking calls do (a
+ *   connected socket: the server's cookie binds the client's address, from
+ *   getpeername); on any other fd (or none, -1), SSL_ioctl(h, SSL_SET_VERSION,
+ *   DTLS12_MINORVERSION) before the start makes it DTLS, with a cookie that
+ *   binds no address (the application vouches for where datagrams come
+ *   from). SSL_isSessionDTLS says which. What differs from the above:
+ *   - Datagrams in: each SSL_ASYNC_recvMessage call is exactly one datagram
+ *     as received, never split or joined (a cut record is dropped; RFC 6347
+ *     §4.1.1 records never span datagrams). Records that fail to open, are
+ *     replayed or belong to no epoch we read are dropped silently (§4.1.2.7),
+ *     never an error. recvMessage2 takes the datagram whole (restLen 0) and
+ *     returns the application bytes waiting; getRecvBuffer hands out each
+ *     record's data, walking on through the datagram and those given behind
+ *     it (held whole, within NKTLS_LIMIT_RECV_BUFFER; past it
+ *     ERR_SSL_BUFFER_LIMIT refuses the datagram, untaken). The receive upcall
+ *     gets each record's data once, in the order the records came. The SRTP
+ *     init callback (SSL_setSrtpInitCallback) comes in the call that
+ *     completes the handshake, before the open-state upcall.
+ *   - Datagrams out: SSL_ASYNC_sendMessagePending(h) is the length of the
+ *     next datagram (0: none); each getSendBuffer hands out exactly one, to
+ *     be sent as one datagram. A buffer shorter than it gets
+ *     ERR_SSL_DATAGRAM_BUFFER_TOO_SMALL with len 0, and the datagram stays
+ *     queued: a datagram is sent whole or not at all.
+ *   - SSL_ASYNC_sendMessage(h, data, n, &sent): one message, one record,
+ *     alone in its own datagram — what a datagram application (media,
+ *     games) expects: its units arrive whole or not at all. A message longer
+ *     than one datagram carries (NKTLS_DTLS_getMaxMessage: the PMTU of
+ *     DTLS_SET_PMTU, default 1200, less the record's 13-byte header and the
+ *     suite's nonce and tag, 37 bytes for AES-GCM) is refused with
+ *     ERR_SSL_DATAGRAM_TOO_LONG and nothing is sent; n = 0 sends nothing.
+ *   - Retransmission: the handshake's flights are the application's to time.
+ *     SSL_DTLS_getTimeout(h, &ms) says how long until the timer is due (the
+ *     next retransmission, or the time limit), DTLS_isTimerExpired(h)
+ *     returns TRUE once it is due and runs it: the flight waits in the send
+ *     buffer again (doubling the wait, RFC 6347 §4.2.4.1), or, at
+ *     sslTimeOutHello, funcPtrSSLHandleTimeout is asked as above, and without
+ *     a grant the call returns ERR_SSL_HANDSHAKE_TIMEOUT. Every receive call
+ *     runs a due timer first too, so SSL_ASYNC_recvMessage(h, NULL, 0) (no
+ *     datagram) is another way to run it. A typical loop: drain the send
+ *     buffer; getTimeout (0: due now, or no timer: DTLS_isTimerExpired
+ *     tells which); poll the socket that long (no timer: without limit); a
+ *     datagram: recvMessage; none: DTLS_isTimerExpired. funcPtrStartTimer
+ *     is called at the start as for TLS.
+ *   - A datagram that is not DTLS (RTP after DTLS-SRTP, RFC 7983: first
+ *     byte outside 20..63) is the application's to keep out; given here,
+ *     its "records" are dropped like any invalid one.
+ *   - Alerts: a fatal error's alert waits in a datagram of its own;
+ *     close_notify as above (SSL_sendAlert); the peer's close_notify makes
+ *     the receive calls return ERR_SSL_CONNECTION_CLOSED.
+ *   - NKTLS_asyncOffload returns ERR_NOT_SUPPORTED: the kernel has no DTLS. */
 #include "api/api.h"
 #include "drive/async.h"
 #include "handshake/early.h"
@@ -113,6 +165,8 @@ NK_API sbyte4 SSL_ASYNC_sendMessagePending(sbyte4 h)
 {
     struct nk_conn *c;
     NK_TRY(nk_conn_get(h, &c));
+    if (c->is_dtls && c->is_async)
+        return nk_async_dtls_pending(c);
     size_t len;
     (void)nk_out_buf(c, &len);
     return len > INT32_MAX ? INT32_MAX : (sbyte4)len;
@@ -135,7 +189,9 @@ NK_API MSTATUS SSL_ASYNC_sendMessage(sbyte4 h, sbyte *buf, sbyte4 len, sbyte4 *s
     int half_rtt = c->role == NK_SERVER && c->wr_app && nk_early_accepted(&c->tls);
     NK_CHECK(c->status == SSL_CONNECTION_OPEN || half_rtt, ERR_SSL_NOT_OPEN);
     NK_CHECK(!c->ktls_tx, ERR_SSL_BAD_STATE);   /* the application writes plaintext */
-    if (len)
+    if (c->is_dtls)
+        NK_TRY(nk_async_dtls_send(c, (const ubyte *)buf, (ubyte4)len));
+    else if (len)
         NK_TRY(nk_app_write(c, (const uint8_t *)buf, (size_t)len));
     if (sent)
         *sent = len;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include "api/api.h"
 #include "core/kex.h"
+#include "engine/dtls.h"
 #include "handshake/hs.h"
 #include "handshake/tls12.h"
 #include "handshake/tls12_reneg.h"
@@ -10,6 +11,18 @@
 
 #define GET(h, c) struct nk_conn *c; NK_TRY(nk_conn_get((h), &c))
 
+/* Version DTLS 1.2 asked of a connection made on no UDP socket: an
+ * asynchronous one, whose application moves the datagrams itself, becomes
+ * DTLS before it starts (its server's cookie binds no address then: the
+ * application checks the source of what it feeds). A blocking one needs the
+ * UDP socket. */
+static MSTATUS make_dtls(struct nk_conn *c)
+{
+    NK_CHECK(c->is_async, ERR_SSL_UNSUPPORTED_VERSION);
+    NK_CHECK(!c->as_started && !c->hs && c->status == SSL_CONNECTION_NEGOTIATE, ERR_SSL_BAD_STATE);
+    return nk_dtls_conn(c, NULL, 0);
+}
+
 NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
 {
     GET(h, c);
@@ -17,6 +30,8 @@ NK_API MSTATUS SSL_ioctl(sbyte4 h, ubyte4 setting, void *value)
     switch (setting) {
     case SSL_SET_VERSION:           /* the highest version to negotiate */
     case SSL_SET_MINIMUM_VERSION:
+        if (v == DTLS12_MINORVERSION && !c->is_dtls)
+            return make_dtls(c);
         if (c->is_dtls)   /* a UDP socket's connection speaks DTLS 1.2, and only that */
             return v == DTLS12_MINORVERSION ? OK : ERR_SSL_UNSUPPORTED_VERSION;
         NK_CHECK(v == TLS12_MINORVERSION || v == TLS13_MINORVERSION, ERR_SSL_UNSUPPORTED_VERSION);

@@ -2,6 +2,7 @@
  * when SSL_connect / SSL_acceptConnection was given a UDP socket
  * (drive/dtls_blocking.c); these calls set and read what only DTLS has. */
 #include "api/api.h"
+#include "drive/async.h"
 #include "drive/clock.h"
 #include "engine/dtls.h"
 
@@ -32,6 +33,8 @@ NK_API sbyte4 DTLS_isTimerExpired(sbyte4 h)
 {
     GET(h, c);
     NK_CHECK(c->is_dtls, ERR_NOT_SUPPORTED);
+    if (c->is_async)   /* with funcPtrSSLHandleTimeout at the time limit */
+        return nk_async_dtls_timer(h);
     int64_t at = nk_conn_deadline(c), now = nk_mono_ms();
     if (!at || now < at)
         return FALSE;
@@ -39,6 +42,20 @@ NK_API sbyte4 DTLS_isTimerExpired(sbyte4 h)
     if (!c->is_async)
         NK_TRY(nk_fail(c, nk_drive_dtls_flush(c)));
     return TRUE;
+}
+
+/* nktls extension: the longest message one datagram carries (SSL_send,
+ * SSL_ASYNC_sendMessage): the PMTU less the record's header and the
+ * suite's nonce and tag, so known once the handshake is done. */
+NK_API MSTATUS NKTLS_DTLS_getMaxMessage(sbyte4 h, ubyte4 *len)
+{
+    GET(h, c);
+    NK_CHECK(len, ERR_NULL_POINTER);
+    *len = 0;
+    NK_CHECK(c->is_dtls, ERR_NOT_SUPPORTED);
+    NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    *len = (ubyte4)nk_dtls_max_message(c);
+    return OK;
 }
 
 /* RFC 5764 §4.1.1: the profiles to offer (client) or accept (server), in

@@ -159,9 +159,9 @@ NK_API sbyte4 SSL_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 NK_API sbyte4 SSL_ASYNC_acceptConnection(TCP_SOCKET fd, struct certStore *store)
 {
     struct nk_conn *c;
-    /* DTLS through the asynchronous API is not there yet (docs/dtls.md). */
-    NK_CHECK(!nk_drive_is_datagram(fd), ERR_NOT_SUPPORTED);
     MSTATUS st = nk_async_new(NK_SERVER, fd, store, &nk_config, NULL, &c);
+    if (st == OK && (st = nk_drive_dtls_adopt(c)) < 0)   /* a UDP socket: DTLS 1.2 (drive/async_dtls.c) */
+        nk_conn_free(c);
     return st < 0 ? st : c->handle;
 }
 
@@ -191,8 +191,9 @@ NK_API sbyte4 SSL_ASYNC_connect(TCP_SOCKET fd, ubyte sid_len, ubyte *sid, ubyte 
                                 struct certStore *store)
 {
     struct nk_conn *c = NULL;
-    NK_CHECK(!nk_drive_is_datagram(fd), ERR_NOT_SUPPORTED);   /* no asynchronous DTLS yet */
     MSTATUS st = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    if (st == OK)
+        st = nk_drive_dtls_adopt(c);   /* a UDP socket: DTLS 1.2 (drive/async_dtls.c) */
     return offer_session(st, c, sid_len, sid, master);
 }
 

@@ -9,21 +9,18 @@
  * pump makes the upcalls in stream order (open state, then each record's
  * data); bytes given behind data kept for SSL_ASYNC_getRecvBuffer wait in
  * c->as.in (pump_kept). Any upcall may close the connection: every call
- * after one looks the handle up again (still_there). */
+ * after one looks the handle up again (nk_async_still_there). DTLS
+ * connections take the same calls, one datagram at a time: drive/async_dtls.c. */
 #include "drive/async.h"
 #include "drive/clock.h"
 #include "drive/drive.h"
+#include "engine/dtls.h"
 #include "ktls/ktls.h"
 
-/* An upcall closed the connection: not an error for the caller, but nothing
- * may touch the connection any more. Positive, so NK_TRY does not pass it on:
- * every call that can return it is checked with != OK. */
-#define GONE ((MSTATUS)1)
-
 /* After an upcall: the application may have closed the connection. */
-static MSTATUS still_there(sbyte4 h, struct nk_conn **pc)
+static MSTATUS nk_async_still_there(sbyte4 h, struct nk_conn **pc)
 {
-    return nk_conn_get(h, pc) == OK ? OK : GONE;
+    return nk_conn_get(h, pc) == OK ? OK : NK_ASYNC_GONE;
 }
 
 static MSTATUS start(sbyte4 h, struct nk_conn **pc)
@@ -34,13 +31,13 @@ static MSTATUS start(sbyte4 h, struct nk_conn **pc)
     c->as.t0_ms = nk_mono_ms();
     nk_engine_hs_limit(c, c->as.t0_ms, s->sslTimeOutHello);
     c->now = nk_wall_ms();
-    NK_TRY(nk_fail(c, nk_engine_start(c)));
+    NK_TRY(nk_fail(c, c->is_dtls ? nk_dtls_engine_start(c, c->as.t0_ms) : nk_engine_start(c)));
     sbyte4 (*timer)(sbyte4, ubyte4, sbyte4) =
         c->role == NK_SERVER ? s->funcPtrStartTimer : s->funcPtrClientStartTimer;
     if (!timer)
         return OK;
     timer(h, s->sslTimeOutHello, 0);
-    return still_there(h, pc);
+    return nk_async_still_there(h, pc);
 }
 
 void nk_drive_reneg_clock(struct nk_conn *c)
@@ -57,28 +54,31 @@ void nk_drive_reneg_clock(struct nk_conn *c)
  * renegotiation the same, from the first clock read after it began (here, or
  * in feed once a record started it). Every
  * receive call looks before it feeds anything: the API has no timer call of
- * its own (the application's timer, from funcPtrStartTimer, closes instead). */
-static MSTATUS hello_clock(sbyte4 h, struct nk_conn **pc)
+ * its own (the application's timer, from funcPtrStartTimer, closes instead).
+ * DTLS has its retransmission timer besides (nk_conn_deadline holds both):
+ * run here when due, and by DTLS_isTimerExpired. */
+MSTATUS nk_async_clock(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
     nk_drive_reneg_clock(c);
     if (!(nk_conn_wants(c) & NK_WANT_TIMER))
         return OK;
     int64_t now = nk_mono_ms();
-    if (now < nk_conn_deadline(c))
-        return OK;
+    int64_t limit = c->is_dtls ? c->hs_deadline : nk_conn_deadline(c);
+    if (!limit || now < limit)
+        return c->is_dtls ? nk_engine_timer(c, now) : OK;
     const sslSettings *s = &c->cfg->ssl;
     int64_t ran = now - c->as.t0_ms;
     ubyte4 ms = ran > (int64_t)UINT32_MAX ? UINT32_MAX : (ubyte4)ran;
     if (s->funcPtrSSLHandleTimeout) {
         sbyte4 r = s->funcPtrSSLHandleTimeout(h, &ms);
-        MSTATUS st = still_there(h, pc);
+        MSTATUS st = nk_async_still_there(h, pc);
         if (st != OK)
             return st;
         c = *pc;
         if (r == OK && ms > 0) {
             nk_engine_hs_limit(c, now, ms);   /* ms more from now */
-            return OK;
+            return c->is_dtls ? nk_engine_timer(c, now) : OK;
         }
     }
     return nk_engine_timer(c, now);
@@ -99,7 +99,7 @@ static MSTATUS enter(sbyte4 h, struct nk_conn **pc, const void *bytes, ubyte4 n)
         if (st != OK)
             return st;
     }
-    return hello_clock(h, pc);
+    return nk_async_clock(h, pc);
 }
 
 /* Give the engine bytes, at most the rest of its current record at a time, until
@@ -130,7 +130,7 @@ static MSTATUS feed(struct nk_conn *c, const uint8_t *p, size_t n, size_t *used)
     return OK;
 }
 
-static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
+static MSTATUS nk_async_open_upcall(sbyte4 h, struct nk_conn **pc)
 {
     struct nk_conn *c = *pc;
     const sslSettings *s = &c->cfg->ssl;
@@ -143,12 +143,12 @@ static MSTATUS open_upcall(sbyte4 h, struct nk_conn **pc)
     if (!cb)
         return OK;
     cb(h, again);
-    return still_there(h, pc);
+    return nk_async_still_there(h, pc);
 }
 
 /* Pass the waiting data up, unless the application takes it with
  * SSL_ASYNC_getRecvBuffer. 1: passed up; 0: kept. */
-static int receive_upcall(sbyte4 h, struct nk_conn *c)
+static int nk_async_receive_upcall(sbyte4 h, struct nk_conn *c)
 {
     const sslSettings *s = &c->cfg->ssl;
     sbyte4 (*cb)(sbyte4, ubyte *, ubyte4) =
@@ -162,6 +162,31 @@ static int receive_upcall(sbyte4 h, struct nk_conn *c)
     return 1;
 }
 
+MSTATUS nk_async_upcalls(sbyte4 h, struct nk_conn **pc, int keep, int stop_at_open)
+{
+    for (;;) {
+        struct nk_conn *c = *pc;
+        MSTATUS st;
+        if (c->status == SSL_CONNECTION_OPEN && (!c->as_opened || c->reneg_done)) {
+            if ((st = nk_async_open_upcall(h, pc)) != OK)
+                return st;
+            if (stop_at_open)
+                return NK_ASYNC_STOP;
+            continue;
+        }
+        if (c->app_len) {
+            if (keep || !nk_async_receive_upcall(h, c))
+                return NK_ASYNC_STOP;
+            if ((st = nk_async_still_there(h, pc)) != OK)
+                return st;
+            continue;
+        }
+        if (c->err < 0)
+            return c->err;
+        return c->got_close_notify ? ERR_SSL_CONNECTION_CLOSED : OK;
+    }
+}
+
 /* Process p[0..n) and make the upcalls, in stream order. one (recvMessage2,
  * getRecvBuffer): stop at the handshake's completion or at the first data, and
  * keep data for getRecvBuffer. Returns with *used = the bytes processed. */
@@ -169,30 +194,13 @@ static MSTATUS pump(sbyte4 h, struct nk_conn **pc, const uint8_t *p, size_t n, s
 {
     *used = 0;
     for (;;) {
-        struct nk_conn *c = *pc;
-        MSTATUS st;
-        if (c->status == SSL_CONNECTION_OPEN && (!c->as_opened || c->reneg_done)) {
-            if ((st = open_upcall(h, pc)) != OK)
-                return st;
-            if (one)
-                return OK;
-            continue;
-        }
-        if (c->app_len) {
-            if (one || !receive_upcall(h, c))
-                return OK;
-            if ((st = still_there(h, pc)) != OK)
-                return st;
-            continue;
-        }
-        if (c->err < 0)
-            return c->err;
-        if (c->got_close_notify)
-            return ERR_SSL_CONNECTION_CLOSED;
+        MSTATUS st = nk_async_upcalls(h, pc, one, one);
+        if (st != OK)
+            return st == NK_ASYNC_STOP ? OK : st;
         if (*used == n)
             return OK;
         size_t k;
-        st = feed(c, p + *used, n - *used, &k);
+        st = feed(*pc, p + *used, n - *used, &k);
         *used += k;
         NK_TRY(st);
     }
@@ -204,8 +212,8 @@ static MSTATUS pump_kept(sbyte4 h, struct nk_conn **pc, int one)
     size_t used;
     struct nk_conn *c = *pc;
     MSTATUS st = pump(h, pc, c->as.in.p, c->as.in.len, &used, one);
-    if (st == GONE)
-        return GONE;
+    if (st == NK_ASYNC_GONE)
+        return NK_ASYNC_GONE;
     c = *pc;
     nk_buf_consume(&c->as.in, used);
     if (st < 0 || c->as.in.len == 0)   /* nothing after an error or close_notify counts */
@@ -228,7 +236,7 @@ MSTATUS nk_async_start(sbyte4 h)
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
     NK_CHECK(!c->as_started, ERR_SSL_BAD_STATE);
     MSTATUS st = start(h, &c);
-    return st == GONE ? OK : st;
+    return st == NK_ASYNC_GONE ? OK : st;
 }
 
 MSTATUS nk_async_recv(sbyte4 h, const ubyte *bytes, ubyte4 n)
@@ -236,7 +244,9 @@ MSTATUS nk_async_recv(sbyte4 h, const ubyte *bytes, ubyte4 n)
     struct nk_conn *c;
     MSTATUS st = enter(h, &c, bytes, n);
     if (st != OK)
-        return st == GONE ? OK : st;
+        return st == NK_ASYNC_GONE ? OK : st;
+    if (c->is_dtls)
+        return nk_async_dtls_recv(h, c, bytes, n);
     if (c->as.in.len) {   /* older bytes wait: the new ones go behind them */
         /* An application that never takes its data (SSL_ASYNC_getRecvBuffer)
          * must not make us hold all the peer sends: past the limit the bytes
@@ -245,11 +255,11 @@ MSTATUS nk_async_recv(sbyte4 h, const ubyte *bytes, ubyte4 n)
         if (n)
             NK_TRY(nk_fail(c, nk_buf_append(&c->as.in, bytes, n)));
         st = pump_kept(h, &c, 0);
-        return st == GONE ? OK : st;
+        return st == NK_ASYNC_GONE ? OK : st;
     }
     size_t used;
     st = pump(h, &c, bytes, n, &used, 0);
-    if (st == GONE)
+    if (st == NK_ASYNC_GONE)
         return OK;
     if (st == OK && used < n)   /* data waits for getRecvBuffer; keep what follows */
         st = nk_fail(c, nk_buf_append(&c->as.in, bytes + used, n - used));
@@ -264,11 +274,13 @@ sbyte4 nk_async_recv_one(sbyte4 h, ubyte *bytes, ubyte4 n, ubyte **rest, ubyte4 
     *rest_len = n;
     MSTATUS st = enter(h, &c, bytes, n);
     if (st != OK)
-        return st == GONE ? 0 : st;
+        return st == NK_ASYNC_GONE ? 0 : st;
+    if (c->is_dtls)
+        return nk_async_dtls_recv_one(h, c, bytes, n, rest, rest_len);
     if (c->as.in.len) {   /* bytes kept by recvMessage come first */
         st = pump_kept(h, &c, 1);
         if (st != OK || c->app_len || c->as.in.len)
-            return st == GONE ? 0 : st < 0 ? st : (sbyte4)c->app_len;
+            return st == NK_ASYNC_GONE ? 0 : st < 0 ? st : (sbyte4)c->app_len;
     }
     size_t used;
     st = pump(h, &c, bytes, n, &used, 1);
@@ -277,7 +289,7 @@ sbyte4 nk_async_recv_one(sbyte4 h, ubyte *bytes, ubyte4 n, ubyte **rest, ubyte4 
         *rest_len = n - (ubyte4)used;
     }
     if (st != OK)
-        return st == GONE ? 0 : st;
+        return st == NK_ASYNC_GONE ? 0 : st;
     return (sbyte4)c->app_len;
 }
 
@@ -291,9 +303,9 @@ MSTATUS nk_async_take(sbyte4 h, ubyte **data, ubyte4 *len, ubyte4 *protocol)
     if (protocol)
         *protocol = 0;
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
-    if (!c->app_len && c->as.in.len) {
-        MSTATUS st = pump_kept(h, &c, 1);
-        if (st == GONE)
+    if (!c->app_len && (c->as.in.len || (c->is_dtls && nk_dtls_in_pending(c)))) {
+        MSTATUS st = c->is_dtls ? nk_async_dtls_take(h, &c) : pump_kept(h, &c, 1);
+        if (st == NK_ASYNC_GONE)
             return OK;
         if (st < 0 && !c->app_len)
             return st;
@@ -317,6 +329,8 @@ MSTATUS nk_async_output(sbyte4 h, ubyte *data, ubyte4 *len)
     NK_CHECK(len, ERR_NULL_POINTER);
     NK_CHECK(data || *len == 0, ERR_NULL_POINTER);
     NK_CHECK(c->is_async, ERR_SSL_BAD_STATE);
+    if (c->is_dtls)
+        return nk_async_dtls_output(c, data, len);
     if (c->ktls_tx) {
         /* The kernel encrypts: plaintext records go out through it, each with
          * its type in a control message, which the application cannot add to
@@ -344,6 +358,7 @@ MSTATUS nk_async_offload(sbyte4 h)
     if (c->err < 0)
         return c->err;
     NK_CHECK(c->status == SSL_CONNECTION_OPEN, ERR_SSL_NOT_OPEN);
+    NK_CHECK(!c->is_dtls, ERR_NOT_SUPPORTED);   /* the kernel's TLS has no DTLS records */
     if (c->as_offloaded)
         return OK;
     if (c->as.in.len && !c->app_len) {
@@ -351,7 +366,7 @@ MSTATUS nk_async_offload(sbyte4 h)
          * keep RX in software ("data already read"). */
         MSTATUS st = pump_kept(h, &c, 1);
         if (st != OK)
-            return st == GONE ? OK : st;
+            return st == NK_ASYNC_GONE ? OK : st;
     }
     c->as_offloaded = 1;
     return nk_fail(c, nk_ktls_offload(c));

@@ -57,5 +57,11 @@ enum nk_dtls_verdict { NK_DTLS_DROP = 0, NK_DTLS_REPLY, NK_DTLS_ACCEPT };
 #define NK_DTLS_LISTEN_REPLY_MAX (NK_DTLS_HDR + NK_DTLS_HS_HDR + NK_DTLS_HVR_BODY)
 enum nk_dtls_verdict nk_dtls_listen(uint8_t *dg, size_t n, const void *peer, size_t peer_len, int64_t now_ms,
                                     uint8_t reply[NK_DTLS_LISTEN_REPLY_MAX], size_t *reply_len);
+/* The most application data one record can carry inside a datagram of the
+ * PMTU under the current write key (DTLS_SET_PMTU; the suite's overhead). */
+static inline size_t nk_dtls_max_message(const struct nk_conn *c)
+{
+    return nk_dtls_room(c->wr, c->dtls->pmtu);
+}
 
 #endif

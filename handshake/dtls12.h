@@ -91,6 +91,10 @@ MSTATUS nk_dtls_send_message(struct nk_tls *c, const uint8_t *msg, size_t n, int
 MSTATUS nk_dtls_send(struct nk_tls *c, uint8_t type, const uint8_t *d, size_t n) NK_MUST;
 /* One handshake message sent outside any flight (a HelloVerifyRequest). */
 MSTATUS nk_dtls_send_unkept(struct nk_tls *c, uint8_t type, uint16_t seq, const uint8_t *body, size_t len) NK_MUST;
+/* The datagram being filled takes no more records: what is sent next
+ * starts a datagram of its own (an asynchronous application's message is
+ * one datagram, drive/async_dtls.c). */
+void nk_dtls_end_datagram(struct nk_tls *c);
 /* Send the last flight again. */
 MSTATUS nk_dtls_retransmit(struct nk_tls *c) NK_MUST;
 /* After a call that may have sent a flight: arm the timer (a flight that

@@ -40,6 +40,13 @@ static MSTATUS put_record(struct nk_tls *c, struct nk_rec_key *k, uint8_t type, 
     return OK;
 }
 
+void nk_dtls_end_datagram(struct nk_tls *c)
+{
+    /* dg_open needs the length at dg_start inside c->out: here it is not,
+     * until put_record starts the next datagram there. */
+    c->dtls->dg_start = (uint32_t)c->out.len;
+}
+
 /* §4.2.3: a message "MUST be fragmented into multiple DTLS records" when it
  * does not fit; each fragment fills what the open datagram has left, or a
  * new one when that is too little to be worth a fragment header. */

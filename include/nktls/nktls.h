@@ -97,6 +97,13 @@ MSTATUS NKTLS_asyncOffload(sbyte4 connectionInstance);
 MSTATUS NKTLS_asyncRecvRecord(sbyte4 connectionInstance, ubyte4 recordType, const ubyte *pData,
                               ubyte4 dataLen);
 
+/* DTLS 1.2: the longest message one datagram carries once the handshake is
+ * done (the PMTU, DTLS_SET_PMTU, less the record header and the suite's
+ * nonce and tag): SSL_ASYNC_sendMessage refuses a longer one with
+ * ERR_SSL_DATAGRAM_TOO_LONG; SSL_send cuts a longer one into several
+ * datagrams. ERR_SSL_NOT_OPEN before the handshake completes. */
+MSTATUS NKTLS_DTLS_getMaxMessage(sbyte4 connectionInstance, ubyte4 *pMaxLen);
+
 /* The synchronous API over the application's own transport. On an RTOS or a
  * modem the SDK's "socket" is whatever that port's TCP layer says, not a
  * descriptor nktls can read. After SSL_connect / SSL_acceptConnection and

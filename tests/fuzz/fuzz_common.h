@@ -16,6 +16,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/evp.h>
@@ -149,6 +150,20 @@ static certStorePtr fz_setup(void)
     if (fz_make_identity(store) < 0)
         abort();
     return store;
+}
+
+/* Seeds for NKTLS_FUZZ_SEEDS=DIR: count inputs of n bytes each, written to
+ * DIR/seed-0 ... */
+static inline void fz_write_seeds(const char *dir, const uint8_t *seeds, size_t count, size_t n)
+{
+    for (size_t i = 0; i < count; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/seed-%zu", dir, i);
+        FILE *f = fopen(path, "wb");
+        if (!f || fwrite(seeds + i * n, 1, n, f) != n)
+            abort();
+        fclose(f);
+    }
 }
 
 static void fz_drain_out(struct nk_conn *c)

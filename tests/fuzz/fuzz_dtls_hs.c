@@ -16,7 +16,6 @@
  *      agree (else abort): no schedule of loss, repetition or damage may end
  *      in two open connections with different keys.
  * With NKTLS_FUZZ_SEEDS=DIR set, the process writes seeds to DIR and exits. */
-#include <stdio.h>
 #include "fuzz/fuzz_common.h"
 #include "engine/dtls.h"
 #include "handshake/tls12.h"
@@ -207,14 +206,7 @@ static void write_seeds(const char *dir)
         { 0x04, 3, 40, 1, 1, 1 },   /* the ClientHello damaged */
         { 0x02, 0, 0, 0, 0, 0 },    /* a verified server, empty datagrams */
     };
-    for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/seed-%zu", dir, i);
-        FILE *f = fopen(path, "wb");
-        if (!f || fwrite(seeds[i], 1, sizeof seeds[i], f) != sizeof seeds[i])
-            abort();
-        fclose(f);
-    }
+    fz_write_seeds(dir, seeds[0], sizeof seeds / sizeof seeds[0], sizeof seeds[0]);
     exit(0);
 }
 

@@ -331,6 +331,26 @@ static int make_pair(int tcp, int fd[2])
     return 0;
 }
 
+/* A connected UDP pair on 127.0.0.1: fd[0] the client's end, fd[1] the server's. */
+static int make_udp_pair(int fd[2])
+{
+    struct sockaddr_in a[2];
+    socklen_t l = sizeof a[0];
+    for (int i = 0; i < 2; i++) {
+        memset(&a[i], 0, sizeof a[i]);
+        a[i].sin_family = AF_INET;
+        a[i].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        if (fd[i] < 0 || bind(fd[i], (struct sockaddr *)&a[i], sizeof a[i]) < 0 ||
+            getsockname(fd[i], (struct sockaddr *)&a[i], &l) < 0)
+            return -1;
+    }
+    if (connect(fd[0], (struct sockaddr *)&a[1], sizeof a[1]) < 0 ||
+        connect(fd[1], (struct sockaddr *)&a[0], sizeof a[0]) < 0)
+        return -1;
+    return 0;
+}
+
 static void fill(ubyte *p, size_t n, uint32_t seed)
 {
     uint32_t x = seed * 2654435761u | 1;

@@ -106,6 +106,20 @@ static sbyte4 on_timeout(sbyte4 h, ubyte4 *ms)
 
 static sbyte4 on_key_update(sbyte4 h) { up_for(h)->key_updates++; return OK; }
 
+/* The stack, with the recording upcalls installed. */
+static void async_env_up(struct th_meta *_metadata)
+{
+    env_up(8);
+    ASSERT_EQ(SSL_ASYNC_init(8, 8), OK);   /* same table as SSL_init's */
+    sslSettings *s = SSL_sslSettings();
+    s->funcPtrOpenStateUpcall = on_open_srv;
+    s->funcPtrClientOpenStateUpcall = on_open_cli;
+    s->funcPtrReceiveUpcall = on_recv_srv;
+    s->funcPtrClientReceiveUpcall = on_recv_cli;
+    s->funcPtrStartTimer = on_timer_srv;
+    s->funcPtrClientStartTimer = on_timer_cli;
+}
+
 /* ---- a client and a server, both asynchronous, joined by the test ---------------- */
 
 enum { CLI = 0, SRV = 1 };
@@ -139,16 +153,8 @@ FIXTURE_SETUP(async)
 {
     tls_minor = variant->minor;
     rec_over = variant->overhead;
-    env_up(8);
-    ASSERT_EQ(SSL_ASYNC_init(8, 8), OK);   /* same table as SSL_init's */
-    sslSettings *s = SSL_sslSettings();
-    s->funcPtrOpenStateUpcall = on_open_srv;
-    s->funcPtrClientOpenStateUpcall = on_open_cli;
-    s->funcPtrReceiveUpcall = on_recv_srv;
-    s->funcPtrClientReceiveUpcall = on_recv_cli;
-    s->funcPtrStartTimer = on_timer_srv;
-    s->funcPtrClientStartTimer = on_timer_cli;
-    s->funcPtrKeyUpdateRequest = on_key_update;
+    async_env_up(_metadata);
+    SSL_sslSettings()->funcPtrKeyUpdateRequest = on_key_update;
 }
 
 FIXTURE_TEARDOWN(async)
