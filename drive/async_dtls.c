@@ -126,7 +126,7 @@ MSTATUS nk_async_dtls_send(struct nk_conn *c, const ubyte *d, ubyte4 n)
     if (!n)
         return OK;
     nk_dtls_end_datagram(&c->tls);
-    NK_TRY(nk_app_write(c, d, n));
+    NK_TRY(nk_dtls_app_send(c, d, n));
     nk_dtls_end_datagram(&c->tls);
     return OK;
 }

@@ -35,6 +35,11 @@ void nk_dtls_out_ack(struct nk_conn *c);
 MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, uint8_t **pkt,
                             size_t *pkt_len) NK_MUST;
 
+/* Application data out on an open DTLS connection: in records
+ * (nk_app_write), or through the SRTP encode callback as a datagram of its
+ * own in the output queue (nk_dtls_srtp_encode says when). */
+MSTATUS nk_dtls_app_send(struct nk_conn *c, const uint8_t *data, size_t len) NK_MUST;
+
 /* §4.2.1: whatever answers a ClientHello before a valid cookie (a
  * HelloVerifyRequest, the ServerHello, an alert) is numbered from the
  * hello's record number, not from anything an earlier hello left: the

@@ -4,8 +4,9 @@
  * SRTP-protects it (include/nktls/srtp.h, with the keys the init callback
  * got) and the driver sends the packet as one datagram on the connection's
  * socket, where the peer tells it from DTLS by its first byte (RFC 5764
- * §5.1.2, RFC 7983). The blocking driver calls this (drive/dtls_blocking.c);
- * an asynchronous driver calls it the same way and queues the packet. */
+ * §5.1.2, RFC 7983). The blocking driver sends the packet itself
+ * (drive/dtls_blocking.c); the asynchronous API and the event loop queue it
+ * among the connection's datagrams (nk_dtls_app_send). */
 #include <stdlib.h>
 #include "engine/dtls.h"
 
@@ -36,4 +37,18 @@ MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, 
     *pkt = enc;
     *pkt_len = enc_len;
     return 1;
+}
+
+MSTATUS nk_dtls_app_send(struct nk_conn *c, const uint8_t *data, size_t len)
+{
+    uint8_t *pkt;
+    size_t n;
+    MSTATUS st = nk_dtls_srtp_encode(c, data, len, &pkt, &n);
+    if (st == 0)
+        return nk_app_write(c, data, len);
+    if (st > 0) {
+        st = nk_dtls_put_datagram(&c->tls, pkt, n);
+        free(pkt);
+    }
+    return st;
 }

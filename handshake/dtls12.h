@@ -95,6 +95,10 @@ MSTATUS nk_dtls_send_unkept(struct nk_tls *c, uint8_t type, uint16_t seq, const 
  * starts a datagram of its own (an asynchronous application's message is
  * one datagram, drive/async_dtls.c). */
 void nk_dtls_end_datagram(struct nk_tls *c);
+/* A datagram the application made (an SRTP packet from the encode
+ * callback, RFC 5764 §5.1.2) queued whole behind ours, in a datagram of its
+ * own: no record, no key; the drivers send it like any other. */
+MSTATUS nk_dtls_put_datagram(struct nk_tls *c, const uint8_t *p, size_t n) NK_MUST;
 /* Send the last flight again. */
 MSTATUS nk_dtls_retransmit(struct nk_tls *c) NK_MUST;
 /* After a call that may have sent a flight: arm the timer (a flight that

@@ -47,6 +47,18 @@ void nk_dtls_end_datagram(struct nk_tls *c)
     c->dtls->dg_start = (uint32_t)c->out.len;
 }
 
+MSTATUS nk_dtls_put_datagram(struct nk_tls *c, const uint8_t *p, size_t n)
+{
+    NK_CHECK(n && n <= 0xffff, ERR_INVALID_ARG);
+    NK_TRY(nk_buf_reserve(&c->out, n + 2));   /* both appends below then succeed: the queue stays whole */
+    uint8_t len[2];
+    nk_store16(len, (uint16_t)n);
+    NK_TRY(nk_buf_append(&c->out, len, 2));
+    NK_TRY(nk_buf_append(&c->out, p, n));
+    nk_dtls_end_datagram(c);
+    return OK;
+}
+
 /* §4.2.3: a message "MUST be fragmented into multiple DTLS records" when it
  * does not fit; each fragment fills what the open datagram has left, or a
  * new one when that is too little to be worth a fragment header. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "uring/loop.h"
+#include "engine/dtls.h"
 #include "ktls/ktls.h"
 
 /* Software sendfile: read and encrypt this much at a time (four records). */
@@ -137,8 +138,9 @@ MSTATUS nk_lc_queue_data(struct nk_lconn *lc, const uint8_t *d, size_t n)
         return OK;
     if (lc->file || lc->q_head)
         return enqueue(lc, -1, 0, d, n);
-    /* Nothing ahead of it: encrypt now (or frame it for kernel TX). */
-    return nk_app_write(lc->c, d, n);
+    /* Nothing ahead of it: encrypt now (or frame it for kernel TX); a DTLS
+     * peer's may go through the SRTP encode callback instead. */
+    return lc->dgram ? nk_dtls_app_send(lc->c, d, n) : nk_app_write(lc->c, d, n);
 }
 
 MSTATUS nk_lc_queue_file(struct nk_lconn *lc, int fd, int64_t off, uint64_t len)

@@ -9,7 +9,9 @@
  * after its cookie is retransmitted to by the loop's timer and freed at the
  * handshake timeout; a server flight lost once is sent again by the loop's
  * timer (a relay drops it and the client's own repeats) and the handshake
- * completes. */
+ * completes; with use_srtp agreed and the SRTP encode callback set, what
+ * NKTLS_LOOP_send is given leaves as the callback's packet, a datagram of
+ * its own. */
 #include <poll.h>
 #include <stdatomic.h>
 #include "api_env.h"
@@ -170,6 +172,10 @@ struct dctx {
     atomic_int last_st;
 };
 
+/* srtp_peers: the server agrees use_srtp and greets each peer when it opens. */
+static int srtp_peers;
+static ubyte2 srtp_profile = SRTP_AES128_CM_HMAC_SHA1_80;
+
 static void d_open(sbyte4 h, void *arg)
 {
     struct dctx *x = arg;
@@ -177,6 +183,8 @@ static void d_open(sbyte4 h, void *arg)
     if (nk_conn_get(h, &c) == OK && c->dtls)
         atomic_fetch_add(&x->retransmits, (int)c->dtls->retransmits);
     atomic_fetch_add(&x->opened, 1);
+    if (srtp_peers)
+        NKTLS_LOOP_send(h, (const ubyte *)"srtp hello", 10);
 }
 
 /* Echo; "close" makes the server close (close_notify). */
@@ -203,6 +211,8 @@ static MSTATUS d_setup(sbyte4 h, void *arg)
 {
     struct dctx *x = arg;
     atomic_fetch_add(&x->setups, 1);
+    if (srtp_peers && SSL_enableSrtpProfiles(h, &srtp_profile, 1) < 0)
+        return ERR_SSL_BAD_STATE;
     return SSL_isSessionDTLS(h) == TRUE ? OK : ERR_SSL_BAD_STATE;
 }
 
@@ -613,6 +623,51 @@ TEST_F(ldtls, lost_flight_resent_by_timer)
     TH_LOG("client datagrams dropped while the flight was lost: %d", r.dropped_client);
     close(r.front);
     close(r.back);
+}
+
+/* A stand-in SRTP encoder: 0x80 (RTP's first byte), the data, a 10-byte
+ * tag of 0xAA; nktls frees the packet. */
+static sbyte4 fake_srtp_encode(sbyte4 h, peerDescr *peer, const sbyte *data, ubyte4 len, ubyte **out, ubyte4 *out_len)
+{
+    (void)h;
+    (void)peer;
+    *out = malloc(len + 11);
+    if (!*out)
+        return ERR_MEM_ALLOC_FAIL;
+    (*out)[0] = 0x80;
+    memcpy(*out + 1, data, len);
+    memset(*out + 1 + len, 0xAA, 10);
+    *out_len = len + 11;
+    return OK;
+}
+
+/* RFC 5764 §5.1.2: once use_srtp is agreed, the encode callback's packet
+ * goes out on the peer's address as a datagram of its own, no record. */
+TEST_F(ldtls, srtp_encode_callback_packet_sent_raw)
+{
+    struct denv *e = &self->e;
+    srtp_peers = 1;
+    ASSERT_EQ(SSL_setSrtpEncodeCallback(fake_srtp_encode), OK);
+    if (!dsrv_start(_metadata, e, 0, 0))
+        return;
+    int fd = -1;
+    sbyte4 h = dtls_client(&e->addr, &fd);
+    ASSERT_GT(h, 0);
+    ASSERT_EQ(SSL_enableSrtpProfiles(h, &srtp_profile, 1), OK);
+    ST_EQ(SSL_negotiateConnection(h), OK);
+    uint8_t buf[256];
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    ASSERT_EQ(poll(&pf, 1, 5000), 1);
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    ASSERT_EQ(n, 21);
+    ASSERT_EQ(buf[0], 0x80);
+    ASSERT_MEM_EQ(buf + 1, "srtp hello", 10);
+    for (int i = 11; i < 21; i++)
+        ASSERT_EQ(buf[i], 0xAA);
+    SSL_closeConnection(h);
+    close(fd);
+    WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);
+    (void)SSL_setSrtpEncodeCallback(NULL);
 }
 
 int main(int argc, char **argv) { return api_env_main(argc, argv); }

@@ -543,7 +543,9 @@ MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t callback);
  * negative return is SSL_send's result (nothing is sent, the connection
  * stays open); OK with no packet is ERR_SSL_SRTP_ENCODE_EMPTY. Connections
  * without SRTP agreed are not affected. Process-wide; NULL turns it off.
- * *peer is zeroed (the socket is the connection's). Blocking connections. */
+ * *peer is zeroed (the socket is the connection's). SSL_ASYNC_sendMessage
+ * and NKTLS_LOOP_send do the same: the packet is then the next datagram
+ * to take (getSendBuffer) or that the loop sends, alone. */
 MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t callback);
 /* TRUE for a DTLS connection, FALSE, or a negative error. */
 sbyte4 SSL_isSessionDTLS(sbyte4 connectionInstance);
