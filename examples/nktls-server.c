@@ -762,6 +762,15 @@ int main(int argc, char **argv)
         lfd = cfg.dtls.on ? ex_dtls_bind(listen_arg)
                           : ex_listen_tcp(listen_arg, cfg.io != EX_IO_THREADS && cfg.workers > 1);
     }
+    if (cfg.dtls.on && lfd >= 0) {   /* as for TCP: port 0 is any, so say which */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        char text[128];
+        getsockname(lfd, (struct sockaddr *)&ss, &sl);
+        ex_addr_text((struct sockaddr *)&ss, sl, text, sizeof text);
+        printf("listening on %s (UDP)\n", text);
+        fflush(stdout);
+    }
     if (cfg.dtls.on && cfg.io == EX_IO_THREADS) {
     } else if (cfg.io == EX_IO_THREADS) {
         printf("io: threads, one per connection\n");
