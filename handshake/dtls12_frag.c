@@ -41,6 +41,7 @@ static void drop_msg(struct nk_dtls_reasm *ra, struct nk_dtls_msg *m)
     nk_wipe(m->buf, n);
     free(m->buf);
     ra->held -= n;
+    nk_hs_memory_give(n);
     memset(m, 0, sizeof *m);
 }
 
@@ -52,6 +53,7 @@ static void release_out(struct nk_dtls_reasm *ra)
     nk_wipe(ra->out, ra->out_held);
     free(ra->out);
     ra->held -= ra->out_held;
+    nk_hs_memory_give(ra->out_held);
     ra->out = NULL;
     ra->out_held = 0;
 }
@@ -103,8 +105,16 @@ static MSTATUS start_msg(struct nk_dtls_reasm *ra, struct nk_dtls_msg *m, const 
         /* Our own limit, not the peer's fault: internal_error. */
         NK_CHECK(ra->held + need <= budget, ERR_SSL_HANDSHAKE_MEMORY);
     }
+    /* Every connection's reassembly together stays within the process's
+     * handshake memory (NKTLS_LIMIT_HANDSHAKE_MEMORY), as TLS's does
+     * (handshake/hs_input.c): a thousand peers each part way through a
+     * large message cannot add up past it. Our own limit: internal_error. */
+    NK_TRY(nk_hs_memory_take(need, ra->lim->hs_memory));
     m->buf = malloc(need);
-    NK_CHECK(m->buf, ERR_MEM_ALLOC_FAIL);
+    if (!m->buf) {
+        nk_hs_memory_give(need);
+        return ERR_MEM_ALLOC_FAIL;
+    }
     ra->held += need;
     m->len = f->len;
     m->have = 0;

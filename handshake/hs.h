@@ -236,6 +236,11 @@ MSTATUS nk_hs_ccs(struct nk_tls *c, const uint8_t *d, size_t n) NK_MUST;
 void nk_hs_input_free(struct nk_tls *c);   /* the reassembly buffer */
 /* Bytes the reassembly buffers of all connections hold now. */
 uint64_t nk_hs_memory_held(void);
+/* The same budget for DTLS's reassembler (handshake/dtls12_frag.c): take n
+ * bytes within limit (NKTLS_LIMIT_HANDSHAKE_MEMORY) or
+ * ERR_SSL_HANDSHAKE_MEMORY and nothing taken; give them back when freed. */
+MSTATUS nk_hs_memory_take(uint32_t n, uint32_t limit) NK_MUST;
+void nk_hs_memory_give(uint32_t n);
 /* A message's 4-byte header arrived: unexpected_message for a type this state
  * does not take, decode_error for a length over the type's limit (core/limits.h). */
 MSTATUS nk_hs_check_header(struct nk_tls *c, uint8_t type, uint32_t len) NK_MUST;

@@ -30,6 +30,21 @@ void nk_hs_input_free(struct nk_tls *c)
     nk_buf_free(&c->hs_in);
 }
 
+MSTATUS nk_hs_memory_take(uint32_t n, uint32_t limit)
+{
+    uint64_t held = __atomic_add_fetch(&g_hs_held, n, __ATOMIC_RELAXED);
+    if (held > limit) {
+        __atomic_sub_fetch(&g_hs_held, n, __ATOMIC_RELAXED);
+        return ERR_SSL_HANDSHAKE_MEMORY;
+    }
+    return OK;
+}
+
+void nk_hs_memory_give(uint32_t n)
+{
+    __atomic_sub_fetch(&g_hs_held, n, __ATOMIC_RELAXED);
+}
+
 uint64_t nk_hs_memory_held(void)
 {
     return __atomic_load_n(&g_hs_held, __ATOMIC_RELAXED);

@@ -27,6 +27,7 @@ static struct nk_limits lim_for(uint8_t b)
 {
     struct nk_limits l = {
         .hs_message = 4096, .cert_message = 6000, .dtls_reasm = 12 * 1024, .dtls_hs_window = b & 0x1f,
+        .hs_memory = 64 * 1024 * 1024,
     };
     return l;
 }

@@ -12,12 +12,14 @@
 #include "core/wire.h"
 #include "core/limits.h"
 #include "handshake/dtls12_frag.h"
+#include "handshake/hs.h"
 
 static struct nk_limits limits(void)
 {
     struct nk_limits l = {
         .hs_message = 16 * 1024, .cert_message = 64 * 1024,
         .dtls_reasm = NK_DTLS_REASM_DEFAULT, .dtls_hs_window = NK_DTLS_HS_WINDOW_DEFAULT,
+        .hs_memory = 64 * 1024 * 1024,
     };
     return l;
 }
@@ -446,6 +448,41 @@ TEST(budget_bounds_what_is_held)
     EXPECT_EQ(nk_dtls_reasm_add(&ra, &big), ERR_SSL_HANDSHAKE_MEMORY);
     EXPECT_EQ(ra.held, 0u);
     nk_dtls_reasm_free(&ra);
+}
+
+/* Every reassembler's bytes count in the process-wide handshake memory
+ * (NKTLS_LIMIT_HANDSHAKE_MEMORY) with TLS's: two connections each within
+ * their own budget, the second refused where the two together would pass
+ * the process's; all of it given back when freed. */
+TEST(process_budget_bounds_all_connections)
+{
+    struct nk_limits lim = limits();
+    struct nk_dtls_reasm a, b;
+    static uint8_t body[3000];
+    const uint32_t one = 12 + 3000 + 375;
+    uint64_t base = nk_hs_memory_held();
+    lim.hs_memory = (uint32_t)base + one + one / 2;
+    nk_dtls_reasm_init(&a, &lim);
+    nk_dtls_reasm_init(&b, &lim);
+    struct nk_dtls_frag f = { .type = 11, .len = sizeof body, .flen = 10, .data = body };
+    ASSERT_EQ(nk_dtls_reasm_add(&a, &f), OK);
+    EXPECT_EQ(nk_hs_memory_held() - base, one);
+    EXPECT_EQ(nk_dtls_reasm_add(&b, &f), ERR_SSL_HANDSHAKE_MEMORY);
+    EXPECT_EQ(b.held, 0u);
+    EXPECT_EQ(nk_hs_memory_held() - base, one);
+    /* Whole, handed out, then released: still counted until released. */
+    f.flen = sizeof body;
+    ASSERT_EQ(nk_dtls_reasm_add(&a, &f), NK_DTLS_MSG_READY);
+    const uint8_t *msg;
+    size_t n;
+    ASSERT_EQ(nk_dtls_reasm_next(&a, &msg, &n), OK);
+    EXPECT_EQ(nk_hs_memory_held() - base, one);
+    nk_dtls_reasm_free(&a);
+    EXPECT_EQ(nk_hs_memory_held(), base);
+    f.flen = 10;
+    ASSERT_EQ(nk_dtls_reasm_add(&b, &f), OK);   /* room again */
+    nk_dtls_reasm_free(&b);
+    EXPECT_EQ(nk_hs_memory_held(), base);
 }
 
 TEST(length_limits_per_type)
