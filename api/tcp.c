@@ -15,6 +15,7 @@
 #include "core/nk.h"
 #include "drive/clock.h"
 #include "common/mtcp.h"
+#include "engine/dtls.h"
 
 /* poll one descriptor; timeout_ms < 0 waits forever. An interrupted wait goes
  * on for the time left. 1: ready, 0: timed out, -1: error. */
@@ -322,27 +323,5 @@ NK_API MSTATUS NKTLS_TCP_getPeerName(TCP_SOCKET socket, ubyte2 *pRetPortNo, MOC_
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     NK_CHECK(getpeername(socket, (struct sockaddr *)&ss, &len) == 0, ERR_TCP_GETSOCKNAME);
-    memset(pRetAddr, 0, sizeof *pRetAddr);
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        pRetAddr->family = AF_INET;
-        pRetAddr->uin.addr = ntohl(a->sin_addr.s_addr);
-        *pRetPortNo = ntohs(a->sin_port);
-        return OK;
-    }
-    NK_CHECK(ss.ss_family == AF_INET6, ERR_TCP_GETSOCKNAME);
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-    *pRetPortNo = ntohs(a->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-        /* An IPv4 client of a dual-stack listener. */
-        uint32_t v4;
-        memcpy(&v4, a->sin6_addr.s6_addr + 12, 4);
-        pRetAddr->family = AF_INET;
-        pRetAddr->uin.addr = ntohl(v4);
-        return OK;
-    }
-    pRetAddr->family = AF_INET6;
-    memcpy(pRetAddr->uin.addr6, a->sin6_addr.s6_addr, 16);
-    pRetAddr->uin.addr6[4] = a->sin6_scope_id;
-    return OK;
+    return nk_addr_to_sdk((const struct sockaddr *)&ss, len, pRetPortNo, pRetAddr);
 }

@@ -217,7 +217,7 @@ static MSTATUS srtp_ready(struct nk_conn *c)
     SrtpProfileInfo info = { .profileId = d->srtp_profile, .supported = 1, .keySize = (sbyte)key_len,
                              .saltSize = (sbyte)salt_len };
     peerDescr peer;
-    memset(&peer, 0, sizeof peer);
+    nk_dtls_peer_descr(c, &peer);
     sbyte4 r = cb(c->handle, &peer, &info, km, d->mki_len ? d->mki : NULL);
     nk_wipe(km, sizeof km);
     return r < 0 ? (MSTATUS)r : OK;

@@ -35,6 +35,16 @@ void nk_dtls_out_ack(struct nk_conn *c);
 MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, uint8_t **pkt,
                             size_t *pkt_len) NK_MUST;
 
+/* A socket address as the SDK reports it (common/mtcp.h: IPv4 in host
+ * order, a v4-mapped IPv6 address as IPv4), and its port (engine/addr.c). */
+struct sockaddr;
+MSTATUS nk_addr_to_sdk(const struct sockaddr *sa, size_t len, ubyte2 *port, MOC_IP_ADDRESS_S *out) NK_MUST;
+/* The SRTP callbacks' peerDescr: the peer's address (the client's, which a
+ * server's cookie binds, or the connected socket's peer) and, where the
+ * connection has a socket of its own, that socket's (an event-loop peer
+ * shares the loop's: srcAddr stays zero). */
+void nk_dtls_peer_descr(const struct nk_conn *c, peerDescr *out);
+
 /* Application data out on an open DTLS connection: in records
  * (nk_app_write), or through the SRTP encode callback as a datagram of its
  * own in the output queue (nk_dtls_srtp_encode says when). */
@@ -59,6 +69,9 @@ static inline void nk_dtls_number_answer(struct nk_rec_key *wr, uint64_t hello_r
  * (*reply_len bytes: a HelloVerifyRequest) to peer, and keep nothing.
  * NK_DTLS_DROP: anything else. Allocates nothing. dg is only read. */
 enum nk_dtls_verdict { NK_DTLS_DROP = 0, NK_DTLS_REPLY, NK_DTLS_ACCEPT };
+/* Where the random of a ClientHello nk_dtls_listen accepted lies in its
+ * datagram: behind the record header, the handshake header, client_version. */
+#define NK_DTLS_HELLO_RANDOM_AT (NK_DTLS_HDR + NK_DTLS_HS_HDR + 2)
 #define NK_DTLS_LISTEN_REPLY_MAX (NK_DTLS_HDR + NK_DTLS_HS_HDR + NK_DTLS_HVR_BODY)
 enum nk_dtls_verdict nk_dtls_listen(uint8_t *dg, size_t n, const void *peer, size_t peer_len, int64_t now_ms,
                                     uint8_t reply[NK_DTLS_LISTEN_REPLY_MAX], size_t *reply_len);

@@ -23,8 +23,8 @@ MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, 
         return c->err;
     NK_CHECK(!c->sent_close_notify, ERR_SSL_NOT_OPEN);
     NK_CHECK(len <= UINT32_MAX, ERR_INVALID_ARG);
-    peerDescr peer;   /* as the init callback gets it (engine/dtls.c): the socket is the connection's */
-    memset(&peer, 0, sizeof peer);
+    peerDescr peer;
+    nk_dtls_peer_descr(c, &peer);
     ubyte *enc = NULL;
     ubyte4 enc_len = 0;
     sbyte4 r = cb(c->handle, &peer, (const sbyte *)data, (ubyte4)len, &enc, &enc_len);

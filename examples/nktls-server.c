@@ -8,6 +8,7 @@
  * --io threads one client at a time on a connected socket. */
 #include <errno.h>
 #include <getopt.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
@@ -402,16 +403,32 @@ static void on_signal(int sig)
     NKTLS_LOOP_stop(loop_server);    /* async-signal-safe */
 }
 
+/* The peer's address: a DTLS peer of the loop shares the loop's socket,
+ * so it comes from nktls (NKTLS_getPeerAddress), not from getpeername. */
 static void peer_of(sbyte4 conn, char *out, size_t cap)
 {
+    MOC_IP_ADDRESS_S a;
+    ubyte2 port = 0;
     struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    TCP_SOCKET fd = -1;
-
-    if (SSL_getSocketId(conn, &fd) != OK || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
+    memset(&ss, 0, sizeof ss);
+    if (NKTLS_getPeerAddress(conn, &port, &a) != OK) {
         snprintf(out, cap, "?");
-    else
-        ex_addr_text((struct sockaddr *)&ss, sl, out, cap);
+        return;
+    }
+    if (a.family == AF_INET) {
+        struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        v4->sin_addr.s_addr = htonl(a.uin.addr);
+        ex_addr_text((struct sockaddr *)v4, sizeof *v4, out, cap);
+    } else {
+        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        memcpy(v6->sin6_addr.s6_addr, a.uin.addr6, 16);
+        v6->sin6_scope_id = a.uin.addr6[4];
+        ex_addr_text((struct sockaddr *)v6, sizeof *v6, out, cap);
+    }
 }
 
 static MSTATUS l_setup(sbyte4 conn, void *arg)

@@ -66,6 +66,8 @@ struct nk_dtls {
     uint8_t rtx_done;              /* answered a repeat in this datagram already */
     uint8_t peer_len;
     uint8_t peer[NK_DTLS_ADDR_MAX];   /* server: the client's address, for the cookie */
+    uint8_t hello_tag[8];          /* a listener's server: the start of the random of the
+                                    * ClientHello that made it (RFC 6347 §4.2.8) */
     uint64_t in_rec_seq;           /* the record sequence number of the record being read */
     /* DTLS-SRTP (RFC 5764, handshake/dtls12_srtp.c) */
     uint8_t use_srtp;              /* DTLS_USE_SRTP: offer (client) / accept (server) use_srtp */

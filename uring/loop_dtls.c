@@ -297,18 +297,38 @@ static int is_dtls(const uint8_t *d, size_t n)
     return n && d[0] >= 20 && d[0] <= 63;
 }
 
-void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl)
+/* The first record an epoch-0 handshake record holding a ClientHello. */
+static int epoch0_hello(const uint8_t *d, size_t n)
+{
+    return n > NK_DTLS_HDR && d[0] == NK_CT_HANDSHAKE && d[3] == 0 && d[4] == 0
+           && d[NK_DTLS_HDR] == NK_HS_CLIENT_HELLO;
+}
+
+/* A ClientHello nk_dtls_listen accepted: its connection, which remembers
+ * the hello's random (§4.2.8, below), and the hello into it. */
+static void accept_peer(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl)
+{
+    struct nk_lconn *lc = new_peer(l, from, fl);
+    if (!lc)
+        return;
+    memcpy(lc->c->dtls->hello_tag, d + NK_DTLS_HELLO_RANDOM_AT, sizeof lc->c->dtls->hello_tag);
+    peer_in(lc, d, n);
+}
+
+/* From an address with no association (lc NULL), or an epoch-0 ClientHello
+ * to an open one: RFC 6347 §4.2.8, a client that restarted on the same
+ * address and port. The server "MUST NOT destroy the existing association
+ * until the client has demonstrated reachability either by completing a
+ * cookie exchange or" a handshake: without a valid cookie the hello gets a
+ * HelloVerifyRequest and the association stays; with one, and a random
+ * other than the hello's that made the association (a late copy of that is
+ * no new client: it goes to the association, which drops it), the old
+ * association is abandoned and the new one made. */
+static void listen_dgram(struct nk_loop *l, struct nk_lconn *lc, uint8_t *d, size_t n,
+                         const struct sockaddr *from, socklen_t fl)
 {
     uint8_t reply[NK_DTLS_LISTEN_REPLY_MAX];
     size_t rn;
-    l->events++;
-    if (!is_dtls(d, n) || fl > NK_DTLS_ADDR_MAX)
-        return;
-    struct nk_lconn *lc = l->dg->slot[find_slot(l->dg, from, fl)];
-    if (lc) {
-        peer_in(lc, d, n);
-        return;
-    }
     switch (nk_dtls_listen(d, n, from, fl, nk_wall_ms(), reply, &rn)) {
     case NK_DTLS_REPLY:
         /* Stateless: sent now or never (a full socket buffer loses it like
@@ -316,10 +336,31 @@ void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockadd
         (void)!sendto(l->lfds[0], reply, rn, MSG_DONTWAIT | MSG_NOSIGNAL, from, fl);
         break;
     case NK_DTLS_ACCEPT:
-        if ((lc = new_peer(l, from, fl)))
+        if (lc && memcmp(d + NK_DTLS_HELLO_RANDOM_AT, lc->c->dtls->hello_tag, sizeof lc->c->dtls->hello_tag) == 0) {
             peer_in(lc, d, n);
+            break;
+        }
+        if (lc) {
+            nk_lc_dgram_forget(lc);   /* the address is the new association's from here */
+            nk_lc_close(lc, ERR_SSL_DTLS_NEW_ASSOCIATION);
+        }
+        accept_peer(l, d, n, from, fl);
         break;
     default:
+        if (lc)
+            peer_in(lc, d, n);
         break;
     }
+}
+
+void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl)
+{
+    l->events++;
+    if (!is_dtls(d, n) || fl > NK_DTLS_ADDR_MAX)
+        return;
+    struct nk_lconn *lc = l->dg->slot[find_slot(l->dg, from, fl)];
+    if (lc && !(lc->state == LC_OPEN && epoch0_hello(d, n)))
+        peer_in(lc, d, n);
+    else
+        listen_dgram(l, lc, d, n, from, fl);
 }

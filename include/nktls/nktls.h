@@ -104,6 +104,14 @@ MSTATUS NKTLS_asyncRecvRecord(sbyte4 connectionInstance, ubyte4 recordType, cons
  * datagrams. ERR_SSL_NOT_OPEN before the handshake completes. */
 MSTATUS NKTLS_DTLS_getMaxMessage(sbyte4 connectionInstance, ubyte4 *pMaxLen);
 
+/* The peer's address and port as the SDK reports them (common/mtcp.h,
+ * TCP_getPeerName's form): for DTLS, the address its datagrams come from
+ * (an event-loop peer, which shares the loop's socket, included); for TLS,
+ * its socket's peer. ERR_TCP_GETSOCKNAME when there is none (an
+ * application transport without a socket). */
+struct MOC_IP_ADDRESS_S;
+MSTATUS NKTLS_getPeerAddress(sbyte4 connectionInstance, ubyte2 *pPort, struct MOC_IP_ADDRESS_S *pAddr);
+
 /* The synchronous API over the application's own transport. On an RTOS or a
  * modem the SDK's "socket" is whatever that port's TCP layer says, not a
  * descriptor nktls can read. After SSL_connect / SSL_acceptConnection and

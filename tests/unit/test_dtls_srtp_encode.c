@@ -36,9 +36,12 @@ static int enc_calls;
 static MSTATUS enc_fail;   /* returned (having allocated a packet) when set */
 static int enc_empty;      /* OK with no packet */
 
+static peerDescr enc_peer;   /* what the last call was told */
+
 static sbyte4 on_srtp_encode(sbyte4 h, peerDescr *peer, const sbyte *data, ubyte4 len, ubyte **out, ubyte4 *out_len)
 {
     enc_calls++;
+    enc_peer = *peer;
     *out = malloc(len + TAG_ROOM);
     if (!*out)
         return ERR_MEM_ALLOC_FAIL;
@@ -161,6 +164,23 @@ TEST(srtp_send_goes_through_the_callback)
         ASSERT_MEM_EQ(got, rtp, n);
     }
     ASSERT_EQ(enc_calls, 3);
+    /* The peer descriptor: the client's socket's peer (the server's
+     * address) and the client's own, as the SDK reports them. */
+    struct sockaddr_in a[2];
+    for (int i = 0; i < 2; i++) {
+        socklen_t l = sizeof a[i];
+        ASSERT_EQ(getsockname(p.fd[i], (struct sockaddr *)&a[i], &l), 0);
+    }
+    ASSERT_EQ(enc_peer.peerAddr.family, AF_INET);
+    ASSERT_EQ(enc_peer.peerAddr.uin.addr, 0x7f000001u);
+    ASSERT_EQ(enc_peer.peerPort, ntohs(a[1].sin_port));
+    ASSERT_EQ(enc_peer.srcAddr.uin.addr, 0x7f000001u);
+    ASSERT_EQ(enc_peer.srcPort, ntohs(a[0].sin_port));
+    MOC_IP_ADDRESS_S pa;
+    ubyte2 pport = 0;
+    ASSERT_EQ(NKTLS_getPeerAddress(p.cli, &pport, &pa), OK);
+    ASSERT_EQ(pport, ntohs(a[1].sin_port));
+    ASSERT_EQ(pa.uin.addr, 0x7f000001u);
     /* An SRTP packet is left in the socket by SSL_recv (ERR_TCP_WOULDBLOCK). */
     size_t n = rtp_packet(rtp, 4);
     ASSERT_EQ(SSL_send(p.cli, (sbyte *)rtp, (sbyte4)n), (sbyte4)n);

@@ -169,6 +169,7 @@ TEST(listen_verdicts)
 
 struct dctx {
     atomic_int setups, opened, closed, st_ok, st_hs_timeout, st_idle, retransmits;
+    atomic_int addr_known;   /* onSetup: NKTLS_getPeerAddress named a loopback peer */
     atomic_int last_st;
 };
 
@@ -211,6 +212,10 @@ static MSTATUS d_setup(sbyte4 h, void *arg)
 {
     struct dctx *x = arg;
     atomic_fetch_add(&x->setups, 1);
+    MOC_IP_ADDRESS_S a;
+    ubyte2 port = 0;
+    if (NKTLS_getPeerAddress(h, &port, &a) == OK && a.family == AF_INET && a.uin.addr == 0x7f000001u && port)
+        atomic_fetch_add(&x->addr_known, 1);
     if (srtp_peers && SSL_enableSrtpProfiles(h, &srtp_profile, 1) < 0)
         return ERR_SSL_BAD_STATE;
     return SSL_isSessionDTLS(h) == TRUE ? OK : ERR_SSL_BAD_STATE;
@@ -379,6 +384,7 @@ TEST_F(ldtls, echo_many)
     }
     WAIT_FOR(atomic_load(&e->x.closed) == N_CLIENTS, 5000);
     ASSERT_EQ(atomic_load(&e->x.setups), N_CLIENTS);
+    ASSERT_EQ(atomic_load(&e->x.addr_known), N_CLIENTS);   /* each peer's address, from its datagrams */
     ASSERT_EQ(atomic_load(&e->x.opened), N_CLIENTS);
     ASSERT_EQ(atomic_load(&e->x.st_ok), N_CLIENTS);   /* the clients' close_notify */
     WAIT_FOR(dstats(e).live == 0, 2000);
@@ -625,12 +631,61 @@ TEST_F(ldtls, lost_flight_resent_by_timer)
     close(r.back);
 }
 
+/* RFC 6347 §4.2.8: a client that restarts on the address and port of its
+ * open association (no close_notify) gets through the cookie exchange and
+ * a new handshake; the old association is abandoned (onClose:
+ * ERR_SSL_DTLS_NEW_ASSOCIATION) and the new one serves. */
+TEST_F(ldtls, restarted_client_replaces_its_association)
+{
+    struct denv *e = &self->e;
+    if (!dsrv_start(_metadata, e, 0, 0))
+        return;
+    struct sockaddr_in me;
+    int fd = udp_bound(&me, INADDR_LOOPBACK);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    sbyte4 h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ST_EQ(SSL_negotiateConnection(h), OK);
+    WAIT_FOR(atomic_load(&e->x.opened) == 1, 5000);
+    close(fd);                 /* gone without a word: the server still holds it */
+    SSL_closeConnection(h);
+    ASSERT_EQ(atomic_load(&e->x.closed), 0);
+
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(bind(fd, (struct sockaddr *)&me, sizeof me), 0);   /* the same address and port */
+    ASSERT_EQ(connect(fd, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    h = SSL_connect(fd, 0, NULL, NULL, (const sbyte *)"server.example.com", env.cli);
+    ASSERT_GT(h, 0);
+    ST_EQ(SSL_negotiateConnection(h), OK);
+    ASSERT_EQ(SSL_send(h, (sbyte *)"again", 5), 5);
+    char back[16];
+    sbyte4 got = 0;
+    ST_EQ(SSL_recv(h, (sbyte *)back, sizeof back, &got, 5000), OK);
+    ASSERT_EQ(got, 5);
+    ASSERT_MEM_EQ(back, "again", 5);
+    WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);
+    ST_EQ(atomic_load(&e->x.last_st), ERR_SSL_DTLS_NEW_ASSOCIATION);
+    ASSERT_EQ(atomic_load(&e->x.opened), 2);
+    ASSERT_EQ(dstats(e).live, 1u);
+    SSL_closeConnection(h);
+    close(fd);
+}
+
 /* A stand-in SRTP encoder: 0x80 (RTP's first byte), the data, a 10-byte
  * tag of 0xAA; nktls frees the packet. */
+static _Atomic int enc_peer_port, enc_src_port;
+static _Atomic uint32_t enc_peer_addr;
+
 static sbyte4 fake_srtp_encode(sbyte4 h, peerDescr *peer, const sbyte *data, ubyte4 len, ubyte **out, ubyte4 *out_len)
 {
     (void)h;
-    (void)peer;
+    /* The peer descriptor names the peer this connection serves on the
+     * shared socket. */
+    atomic_store(&enc_peer_port, peer->peerPort);
+    atomic_store(&enc_src_port, peer->srcPort);
+    atomic_store(&enc_peer_addr, peer->peerAddr.family == AF_INET ? peer->peerAddr.uin.addr : 0);
     *out = malloc(len + 11);
     if (!*out)
         return ERR_MEM_ALLOC_FAIL;
@@ -664,6 +719,12 @@ TEST_F(ldtls, srtp_encode_callback_packet_sent_raw)
     ASSERT_MEM_EQ(buf + 1, "srtp hello", 10);
     for (int i = 11; i < 21; i++)
         ASSERT_EQ(buf[i], 0xAA);
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    ASSERT_EQ(getsockname(fd, (struct sockaddr *)&me, &ml), 0);
+    ASSERT_EQ(atomic_load(&enc_peer_port), ntohs(me.sin_port));
+    ASSERT_EQ(atomic_load(&enc_peer_addr), 0x7f000001u);
+    ASSERT_EQ(atomic_load(&enc_src_port), 0);   /* a loop peer owns no socket: ours is not named */
     SSL_closeConnection(h);
     close(fd);
     WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);

@@ -106,6 +106,7 @@
     X(ERR_SRTP_TOO_MANY_STREAMS,             -7603, "the SRTP session holds as many SSRCs as its limit allows") \
     X(ERR_SRTP_INDEX_EXHAUSTED,              -7604, "the SRTP/SRTCP packet index space is used up: a new master key is needed") \
     X(ERR_SSL_DATAGRAM_TOO_LONG,             -7610, "the message does not fit in one DTLS record within the path MTU (DTLS_SET_PMTU; NKTLS_DTLS_getMaxMessage): nothing was sent") \
+    X(ERR_SSL_DTLS_NEW_ASSOCIATION,          -7615, "the DTLS peer began a new association from the same address and port (RFC 6347 4.2.8): this one was abandoned") \
     X(ERR_SSL_DATAGRAM_BUFFER_TOO_SMALL,     -7611, "the next DTLS datagram is longer than the buffer given (SSL_ASYNC_sendMessagePending says how long): it stays queued") \
     X(ERR_SSLCC_UNKNOWN_CERTIFICATE_AUTHORITY, -14317, "the peer's certificate chain does not end at a trusted CA") \
     X(ERR_SSLCC_NO_SELF_SIGNED_CERTIFICATES, -14318, "the peer's self-signed certificate is not trusted") \

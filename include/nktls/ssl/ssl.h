@@ -543,7 +543,10 @@ MSTATUS SSL_setSrtpInitCallback(funcPtrSrtpInitCallback_t callback);
  * negative return is SSL_send's result (nothing is sent, the connection
  * stays open); OK with no packet is ERR_SSL_SRTP_ENCODE_EMPTY. Connections
  * without SRTP agreed are not affected. Process-wide; NULL turns it off.
- * *peer is zeroed (the socket is the connection's). SSL_ASYNC_sendMessage
+ * *peer names the peer (peerAddr, peerPort: the address its datagrams
+ * come from) and, where the connection has a socket of its own, that
+ * socket's address (srcAddr, srcPort; zero for an event-loop peer, which
+ * shares the loop's); the init callback gets the same. SSL_ASYNC_sendMessage
  * and NKTLS_LOOP_send do the same: the packet is then the next datagram
  * to take (getSendBuffer) or that the loop sends, alone. */
 MSTATUS SSL_setSrtpEncodeCallback(funcPtrSrtpEncodeCallback_t callback);
