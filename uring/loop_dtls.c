@@ -117,6 +117,7 @@ static void dgram_open(struct nk_lconn *lc)
     lc->state = LC_OPEN;
     lc->told_app = 1;
     lc->loop->churn++;   /* the handshake's temporaries are gone */
+    nk_loop_sweep_soon(lc->loop);   /* its contexts may be parked while idle (loop_idle.c) */
     if (lc->hs_counted)
         atomic_fetch_sub(&s->handshaking, 1);
     lc->hs_counted = 0;

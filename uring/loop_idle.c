@@ -56,7 +56,8 @@ static void trim_due(struct nk_loop *l)
 /* Waiting for its peer with nothing of its own to do. */
 static int lc_quiet(const struct nk_lconn *lc)
 {
-    return lc->state == LC_OPEN && lc->recv_armed && !lc->file && !lc->q_head && !lc->close_req
+    /* A DTLS peer never arms a receive of its own: the loop's socket does. */
+    return lc->state == LC_OPEN && (lc->recv_armed || lc->dgram) && !lc->file && !lc->q_head && !lc->close_req
            && nk_lc_output_idle(lc) && lc->c->app_len == 0 && lc->loop->now - lc->last_active >= PARK_AFTER_MS;
 }
 

@@ -170,6 +170,7 @@ TEST(listen_verdicts)
 struct dctx {
     atomic_int setups, opened, closed, st_ok, st_hs_timeout, st_idle, retransmits;
     atomic_int addr_known;   /* onSetup: NKTLS_getPeerAddress named a loopback peer */
+    atomic_int last_open;    /* the handle onOpen saw last */
     atomic_int last_st;
 };
 
@@ -184,6 +185,7 @@ static void d_open(sbyte4 h, void *arg)
     if (nk_conn_get(h, &c) == OK && c->dtls)
         atomic_fetch_add(&x->retransmits, (int)c->dtls->retransmits);
     atomic_fetch_add(&x->opened, 1);
+    atomic_store(&x->last_open, h);
     if (srtp_peers)
         NKTLS_LOOP_send(h, (const ubyte *)"srtp hello", 10);
 }
@@ -669,6 +671,66 @@ TEST_F(ldtls, restarted_client_replaces_its_association)
     ST_EQ(atomic_load(&e->x.last_st), ERR_SSL_DTLS_NEW_ASSOCIATION);
     ASSERT_EQ(atomic_load(&e->x.opened), 2);
     ASSERT_EQ(dstats(e).live, 1u);
+    SSL_closeConnection(h);
+    close(fd);
+}
+
+/* On the worker's thread: how many AEAD contexts the peer's keys hold. */
+struct ctx_probe {
+    sbyte4 h;
+    int ctxs;
+    atomic_int done;
+};
+
+static void probe_ctxs(void *arg)
+{
+    struct ctx_probe *p = arg;
+    struct nk_conn *c;
+    p->ctxs = -1;
+    if (nk_conn_get(p->h, &c) == OK && c->rd)
+        p->ctxs = (c->rd->aead.ctx != NULL) + (c->wr->aead.ctx != NULL);
+    atomic_store(&p->done, 1);
+}
+
+static int server_ctxs(struct denv *e, sbyte4 h)
+{
+    struct ctx_probe p = { .h = h };
+    if (NKTLS_LOOP_post(e->srv, 0, probe_ctxs, &p) != OK)
+        return -2;
+    WAIT_FOR(atomic_load(&p.done), 5000);
+    return atomic_load(&p.done) ? p.ctxs : -3;
+}
+
+/* A quiet DTLS peer has its two AEAD contexts parked, as a quiet TCP
+ * connection does (uring/loop_idle.c: after a second), and its next
+ * record keys them again. */
+TEST_F(ldtls, quiet_peer_contexts_parked)
+{
+    struct denv *e = &self->e;
+    if (!dsrv_start(_metadata, e, 0, 0))
+        return;
+    int fd = -1;
+    sbyte4 h = dtls_client(&e->addr, &fd);
+    ASSERT_GT(h, 0);
+    ST_EQ(SSL_negotiateConnection(h), OK);
+    WAIT_FOR(atomic_load(&e->x.opened) == 1, 5000);
+    sbyte4 sh = atomic_load(&e->x.last_open);
+    char back[16];
+    sbyte4 got = 0;
+    ASSERT_EQ(SSL_send(h, (sbyte *)"one", 3), 3);
+    ST_EQ(SSL_recv(h, (sbyte *)back, sizeof back, &got, 5000), OK);
+    ASSERT_EQ(server_ctxs(e, sh), 2);
+    int ctxs = 2;
+    for (int i = 0; i < 40 && ctxs != 0; i++) {
+        usleep(100 * 1000);
+        ctxs = server_ctxs(e, sh);
+    }
+    ASSERT_EQ(ctxs, 0);
+    ASSERT_EQ(SSL_send(h, (sbyte *)"two", 3), 3);
+    ST_EQ(SSL_recv(h, (sbyte *)back, sizeof back, &got, 5000), OK);
+    ASSERT_EQ(got, 3);
+    ASSERT_MEM_EQ(back, "two", 3);
+    ASSERT_EQ(server_ctxs(e, sh), 2);
     SSL_closeConnection(h);
     close(fd);
 }
