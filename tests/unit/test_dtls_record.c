@@ -13,6 +13,7 @@
 #include "core/wire.h"
 #include "record/record.h"
 #include "record/dtls12.h"
+#include "aead12_ref.h"
 
 /* Walk a datagram, opening each record under k; the results in order. */
 static size_t open_all(struct nk_rec_key *k, struct nk_dtls_in *in, uint8_t *dg, size_t n, MSTATUS *res,
@@ -372,20 +373,10 @@ FIXTURE(dtls) {
 };
 
 FIXTURE_VARIANT(dtls) {
-    uint16_t id;
-    const char *evp_name;
-    int ccm, chacha;
-    size_t key_len, tag;
+    AEAD12_VARIANT_FIELDS;
 };
 
-FIXTURE_VARIANT_ADD(dtls, aes128gcm) { .id = 0xc02f, .evp_name = "AES-128-GCM", .key_len = 16, .tag = 16 };
-FIXTURE_VARIANT_ADD(dtls, aes256gcm) { .id = 0xc02c, .evp_name = "AES-256-GCM", .key_len = 32, .tag = 16 };
-FIXTURE_VARIANT_ADD(dtls, chacha20) {
-    .id = 0xcca8, .evp_name = "ChaCha20-Poly1305", .chacha = 1, .key_len = 32, .tag = 16,
-};
-FIXTURE_VARIANT_ADD(dtls, aes128ccm) { .id = 0xc0ac, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 16 };
-FIXTURE_VARIANT_ADD(dtls, aes256ccm) { .id = 0xc0ad, .evp_name = "AES-256-CCM", .ccm = 1, .key_len = 32, .tag = 16 };
-FIXTURE_VARIANT_ADD(dtls, aes128ccm8) { .id = 0xc0ae, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 8 };
+AEAD12_VARIANTS(dtls);
 
 FIXTURE_SETUP(dtls)
 {
@@ -411,56 +402,25 @@ FIXTURE_TEARDOWN(dtls)
 
 static size_t xlen(const FIXTURE_VARIANT(dtls) *v)
 {
-    return v->chacha ? 0 : 8;
+    return aead12_xlen(v->chacha);
 }
 
 /* The record libcrypto makes of n bytes of the content type under the key
- * block share keys, built here from the RFCs: the 64-bit sequence number is
- * epoch || seq (RFC 6347 §4.1.2.1); the nonce is salt || xn for AES-GCM/CCM
- * (xn sent in the record, RFC 5288 §3) or the IV XOR the 64-bit sequence
- * number for ChaCha20-Poly1305 (RFC 7905 §2); the additional data is
- * seq_num || type || 0xfefd || n. Returns its length. */
+ * block share keys (aead12_ref.h), behind its 13-byte header: the 64-bit
+ * sequence number is epoch || seq (RFC 6347 §4.1.2.1), the version 0xfefd.
+ * Returns its length. */
 static size_t ref_record(const FIXTURE_VARIANT(dtls) *v, const uint8_t *keys, uint16_t epoch, uint64_t seq,
                          uint64_t xn, uint8_t type, const uint8_t *d, size_t n, uint8_t *rec)
 {
-    uint8_t nonce[NK_AEAD_IV] = { 0 }, aad[13];
     uint64_t s64 = (uint64_t)epoch << 48 | seq;
-    size_t xl = xlen(v), body = xl + n + v->tag;
-    int len, ok;
-    memcpy(nonce, keys + v->key_len, v->chacha ? 12 : 4);
-    for (int i = 0; i < 8; i++) {
-        if (v->chacha)
-            nonce[11 - i] ^= (uint8_t)(s64 >> (8 * i));
-        else
-            nonce[11 - i] = (uint8_t)(xn >> (8 * i));
-        aad[7 - i] = (uint8_t)(s64 >> (8 * i));
-    }
-    aad[8] = type;
-    aad[9] = 0xfe;
-    aad[10] = 0xfd;
-    nk_store16(aad + 11, (uint16_t)n);
     rec[0] = type;
     rec[1] = 0xfe;
     rec[2] = 0xfd;
     for (int i = 0; i < 8; i++)
         rec[3 + i] = (uint8_t)(s64 >> (56 - 8 * i));
-    nk_store16(rec + 11, (uint16_t)body);
-    memcpy(rec + 13, nonce + 4, xl);
-    uint8_t *ct = rec + 13 + xl;
-    EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, v->evp_name, NULL);
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    ok = c && x && EVP_EncryptInit_ex(x, c, NULL, NULL, NULL)
-         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL)
-         && (!v->ccm || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, (int)v->tag, NULL))
-         && EVP_EncryptInit_ex(x, NULL, NULL, keys, nonce)
-         && (!v->ccm || EVP_EncryptUpdate(x, NULL, &len, NULL, (int)n))
-         && EVP_EncryptUpdate(x, NULL, &len, aad, sizeof aad)
-         && (!n || EVP_EncryptUpdate(x, ct, &len, d, (int)n))
-         && EVP_EncryptFinal_ex(x, ct + n, &len)
-         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, (int)v->tag, ct + n);
-    EVP_CIPHER_CTX_free(x);
-    EVP_CIPHER_free(c);
-    return ok ? 13 + body : 0;
+    nk_store16(rec + 11, (uint16_t)(xlen(v) + n + v->tag));
+    return aead12_ref_seal(v->evp_name, v->ccm, v->chacha, v->key_len, v->tag, keys, s64, xn, type, 0xfefd, d, n,
+                           rec, 13);
 }
 
 TEST_F(dtls, seal_matches_libcrypto)

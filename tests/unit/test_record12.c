@@ -10,6 +10,7 @@
 #include "core/crypto.h"
 #include "core/wire.h"
 #include "record/record.h"
+#include "aead12_ref.h"
 
 static const uint8_t ctypes[] = {
     NK_CT_CHANGE_CIPHER_SPEC, NK_CT_ALERT, NK_CT_HANDSHAKE, NK_CT_APPLICATION_DATA,
@@ -25,21 +26,10 @@ FIXTURE(rec12) {
 };
 
 FIXTURE_VARIANT(rec12) {
-    uint16_t id;
-    const char *evp_name;
-    int ccm, chacha;
-    size_t key_len, tag;
+    AEAD12_VARIANT_FIELDS;
 };
 
-FIXTURE_VARIANT_ADD(rec12, aes128gcm) { .id = 0xc02f, .evp_name = "AES-128-GCM", .key_len = 16, .tag = 16 };
-FIXTURE_VARIANT_ADD(rec12, aes256gcm) { .id = 0xc02c, .evp_name = "AES-256-GCM", .key_len = 32, .tag = 16 };
-FIXTURE_VARIANT_ADD(rec12, chacha20) {
-    .id = 0xcca8, .evp_name = "ChaCha20-Poly1305", .chacha = 1, .key_len = 32, .tag = 16,
-};
-FIXTURE_VARIANT_ADD(rec12, aes128ccm) { .id = 0xc0ac, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 16 };
-FIXTURE_VARIANT_ADD(rec12, aes256ccm) { .id = 0xc0ad, .evp_name = "AES-256-CCM", .ccm = 1, .key_len = 32, .tag = 16 };
-FIXTURE_VARIANT_ADD(rec12, aes128ccm8) { .id = 0xc0ae, .evp_name = "AES-128-CCM", .ccm = 1, .key_len = 16, .tag = 8 };
-FIXTURE_VARIANT_ADD(rec12, aes256ccm8) { .id = 0xc0af, .evp_name = "AES-256-CCM", .ccm = 1, .key_len = 32, .tag = 8 };
+AEAD12_VARIANTS(rec12);
 
 FIXTURE_SETUP(rec12)
 {
@@ -59,53 +49,22 @@ FIXTURE_TEARDOWN(rec12)
     nk_buf_free(&self->out);
 }
 
-/* RFC 5288 §3 / RFC 6655 §3: 8 explicit nonce bytes before the ciphertext;
- * RFC 7905 §2: none. */
 static size_t xlen(const FIXTURE_VARIANT(rec12) *v)
 {
-    return v->chacha ? 0 : 8;
+    return aead12_xlen(v->chacha);
 }
 
 /* The record libcrypto makes of n bytes of content type under the key block
- * share keys at sequence number seq, built here from the RFCs: nonce salt ||
- * xn (GCM/CCM, xn sent in the record) or IV XOR seq (ChaCha); additional data
- * seq_num || type || 0x0303 || n (RFC 5246 §6.2.3.3). Returns its length. */
+ * share keys at sequence number seq (aead12_ref.h), behind its 5-byte
+ * header. Returns its length. */
 static size_t ref_record12(const FIXTURE_VARIANT(rec12) *v, const uint8_t *keys, uint64_t seq, uint64_t xn,
                            uint8_t type, const uint8_t *d, size_t n, uint8_t *rec)
 {
-    uint8_t nonce[NK_AEAD_IV] = { 0 }, aad[13];
-    size_t xl = xlen(v), body = xl + n + v->tag;
-    int len, ok;
-    memcpy(nonce, keys + v->key_len, v->chacha ? 12 : 4);
-    for (int i = 0; i < 8; i++) {
-        if (v->chacha)
-            nonce[11 - i] ^= (uint8_t)(seq >> (8 * i));
-        else
-            nonce[11 - i] = (uint8_t)(xn >> (8 * i));
-        aad[7 - i] = (uint8_t)(seq >> (8 * i));
-    }
-    aad[8] = type;
-    aad[9] = aad[10] = 3;
-    nk_store16(aad + 11, (uint16_t)n);
     rec[0] = type;
     rec[1] = rec[2] = 3;
-    nk_store16(rec + 3, (uint16_t)body);
-    memcpy(rec + 5, nonce + 4, xl);
-    uint8_t *ct = rec + 5 + xl;
-    EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, v->evp_name, NULL);
-    EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-    ok = c && x && EVP_EncryptInit_ex(x, c, NULL, NULL, NULL)
-         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, NK_AEAD_IV, NULL)
-         && (!v->ccm || EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, (int)v->tag, NULL))
-         && EVP_EncryptInit_ex(x, NULL, NULL, keys, nonce)
-         && (!v->ccm || EVP_EncryptUpdate(x, NULL, &len, NULL, (int)n))
-         && EVP_EncryptUpdate(x, NULL, &len, aad, sizeof aad)
-         && (!n || EVP_EncryptUpdate(x, ct, &len, d, (int)n))
-         && EVP_EncryptFinal_ex(x, ct + n, &len)
-         && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, (int)v->tag, ct + n);
-    EVP_CIPHER_CTX_free(x);
-    EVP_CIPHER_free(c);
-    return ok ? 5 + body : 0;
+    nk_store16(rec + 3, (uint16_t)(xlen(v) + n + v->tag));
+    return aead12_ref_seal(v->evp_name, v->ccm, v->chacha, v->key_len, v->tag, keys, seq, xn, type, 0x0303, d, n,
+                           rec, 5);
 }
 
 TEST_F(rec12, header_per_content_type_and_tag_length)
