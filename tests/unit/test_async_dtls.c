@@ -7,6 +7,7 @@
  * by upcall and by getRecvBuffer, close_notify, fatal alerts, tampered and
  * replayed datagrams dropped, the handshake time limit, DTLS-SRTP keys. */
 #include "unit/async_dtls_env.h"
+#include "unit/srtp_fake.h"
 
 FIXTURE(adtls) {
     sbyte4 h[2];
@@ -493,25 +494,6 @@ TEST_F(adtls, srtp_keys_equal_both_sides)
  * sendMessage's and queues nothing; without the callback the data goes in a
  * record (type 23) again. The packets are nktls's to free (the asan and
  * valgrind suites see a leak otherwise). */
-static int enc_calls;
-static MSTATUS enc_fail;
-static sbyte4 fake_srtp_encode(sbyte4 h, peerDescr *peer, const sbyte *data, ubyte4 len, ubyte **out, ubyte4 *out_len)
-{
-    (void)h;
-    (void)peer;
-    enc_calls++;
-    if (enc_fail)
-        return enc_fail;
-    *out = malloc(len + 11);
-    if (!*out)
-        return ERR_MEM_ALLOC_FAIL;
-    (*out)[0] = 0x80;
-    memcpy(*out + 1, data, len);
-    memset(*out + 1 + len, 0xAA, 10);
-    *out_len = len + 11;
-    return OK;
-}
-
 TEST_F(adtls, srtp_encode_callback_sends_its_packet_as_a_datagram)
 {
     sbyte4 *h = self->h;
@@ -525,10 +507,10 @@ TEST_F(adtls, srtp_encode_callback_sends_its_packet_as_a_datagram)
     ST(net_handshake(&w, h, &fired), OK);
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[CLI]), 0);
     ST(SSL_setSrtpEncodeCallback(fake_srtp_encode), OK);
-    enc_calls = 0;
+    fake_srtp_calls = 0;
     sbyte4 sent = 0;
     ST(SSL_ASYNC_sendMessage(h[CLI], (sbyte *)"rtp payload", 11, &sent), OK);
-    ASSERT_EQ(enc_calls, 1);
+    ASSERT_EQ(fake_srtp_calls, 1);
     ubyte4 n = take_one(_metadata, h[CLI]);
     ASSERT_EQ(n, 22u);
     ASSERT_EQ(dg[0], 0x80);
@@ -536,9 +518,9 @@ TEST_F(adtls, srtp_encode_callback_sends_its_packet_as_a_datagram)
     for (int i = 12; i < 22; i++)
         ASSERT_EQ(dg[i], 0xAA);
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[CLI]), 0);
-    enc_fail = ERR_SRTP_MALFORMED;
+    fake_srtp_fail = ERR_SRTP_MALFORMED;
     ST(SSL_ASYNC_sendMessage(h[CLI], (sbyte *)"rtp payload", 11, &sent), ERR_SRTP_MALFORMED);
-    enc_fail = OK;
+    fake_srtp_fail = OK;
     ASSERT_EQ(SSL_ASYNC_sendMessagePending(h[CLI]), 0);
     ST(SSL_setSrtpEncodeCallback(NULL), OK);
     ST(SSL_ASYNC_sendMessage(h[CLI], (sbyte *)"in a record", 11, &sent), OK);

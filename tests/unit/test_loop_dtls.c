@@ -18,6 +18,7 @@
 #include "nktls_loop.h"
 #include "engine/conn.h"
 #include "engine/dtls.h"
+#include "srtp_fake.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define RSS_UNRELIABLE 1
@@ -735,29 +736,6 @@ TEST_F(ldtls, quiet_peer_contexts_parked)
     close(fd);
 }
 
-/* A stand-in SRTP encoder: 0x80 (RTP's first byte), the data, a 10-byte
- * tag of 0xAA; nktls frees the packet. */
-static _Atomic int enc_peer_port, enc_src_port;
-static _Atomic uint32_t enc_peer_addr;
-
-static sbyte4 fake_srtp_encode(sbyte4 h, peerDescr *peer, const sbyte *data, ubyte4 len, ubyte **out, ubyte4 *out_len)
-{
-    (void)h;
-    /* The peer descriptor names the peer this connection serves on the
-     * shared socket. */
-    atomic_store(&enc_peer_port, peer->peerPort);
-    atomic_store(&enc_src_port, peer->srcPort);
-    atomic_store(&enc_peer_addr, peer->peerAddr.family == AF_INET ? peer->peerAddr.uin.addr : 0);
-    *out = malloc(len + 11);
-    if (!*out)
-        return ERR_MEM_ALLOC_FAIL;
-    (*out)[0] = 0x80;
-    memcpy(*out + 1, data, len);
-    memset(*out + 1 + len, 0xAA, 10);
-    *out_len = len + 11;
-    return OK;
-}
-
 /* RFC 5764 §5.1.2: once use_srtp is agreed, the encode callback's packet
  * goes out on the peer's address as a datagram of its own, no record. */
 TEST_F(ldtls, srtp_encode_callback_packet_sent_raw)
@@ -784,9 +762,12 @@ TEST_F(ldtls, srtp_encode_callback_packet_sent_raw)
     struct sockaddr_in me;
     socklen_t ml = sizeof me;
     ASSERT_EQ(getsockname(fd, (struct sockaddr *)&me, &ml), 0);
-    ASSERT_EQ(atomic_load(&enc_peer_port), ntohs(me.sin_port));
-    ASSERT_EQ(atomic_load(&enc_peer_addr), 0x7f000001u);
-    ASSERT_EQ(atomic_load(&enc_src_port), 0);   /* a loop peer owns no socket: ours is not named */
+    /* The peer descriptor names the peer this connection serves on the
+     * shared socket; a loop peer owns no socket, so no address of ours. */
+    ASSERT_EQ(fake_srtp_peer.peerPort, ntohs(me.sin_port));
+    ASSERT_EQ(fake_srtp_peer.peerAddr.family, AF_INET);
+    ASSERT_EQ(fake_srtp_peer.peerAddr.uin.addr, 0x7f000001u);
+    ASSERT_EQ(fake_srtp_peer.srcPort, 0);
     SSL_closeConnection(h);
     close(fd);
     WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);
