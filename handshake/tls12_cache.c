@@ -4,8 +4,9 @@
  * under one mutex each, every removed entry wiped. Entries sit in a ring in
  * the order they came, so the oldest, which goes first when the cache is
  * full and expires first, is always at its head: a put costs one walk
- * comparing ids (a byte, then the rest), not the two more walks an
- * unordered array needs to find the expired and the oldest. An entry that
+ * comparing ids (their first bytes, kept apart in a compact array, then
+ * the rest), not the two more walks an unordered array needs to find the
+ * expired and the oldest. An entry that
  * expires before it reaches the head (the clock stepped back) is refused
  * by nk_cache12_get all the same. */
 #include <pthread.h>
@@ -15,6 +16,8 @@
 struct cache {
     pthread_mutex_t mu;
     struct nk_session12 *e;   /* the ring: entry j (0 the oldest) is e[(head + j) % cap] */
+    uint64_t *tag;            /* beside each entry the first bytes of its id: a walk of
+                               * 8 bytes an entry, not a cache line */
     size_t head, n, cap;
 };
 
@@ -52,9 +55,23 @@ static MSTATUS copy_session(struct nk_session12 *to, const struct nk_session12 *
     return OK;
 }
 
+static size_t slot(const struct cache *k, size_t j)
+{
+    return (k->head + j) % k->cap;
+}
+
 static struct nk_session12 *at(const struct cache *k, size_t j)
 {
-    return &k->e[(k->head + j) % k->cap];
+    return &k->e[slot(k, j)];
+}
+
+/* The id's length and its first seven bytes. */
+static uint64_t tag_of(const uint8_t *id, size_t id_len)
+{
+    uint64_t t = (uint64_t)id_len << 56;
+    for (size_t i = 0; i < id_len && i < 7; i++)
+        t |= (uint64_t)id[i] << (8 * i);
+    return t;
 }
 
 /* Wipe entry j; the younger ones move up a place (none for the oldest). */
@@ -64,8 +81,10 @@ static void drop(struct cache *k, size_t j)
     if (j == 0) {
         k->head = (k->head + 1) % k->cap;
     } else {
-        for (; j + 1 < k->n; j++)
+        for (; j + 1 < k->n; j++) {
             *at(k, j) = *at(k, j + 1);
+            k->tag[slot(k, j)] = k->tag[slot(k, j + 1)];
+        }
         nk_wipe(at(k, j), sizeof *at(k, j));   /* the moved copy */
     }
     k->n--;
@@ -78,9 +97,12 @@ static int expired(const struct nk_session12 *s, const struct nk_limits *lim, in
 
 static long find(const struct cache *k, const uint8_t *id, size_t id_len)
 {
+    uint64_t t = tag_of(id, id_len);
     for (size_t j = 0; j < k->n; j++) {
+        if (k->tag[slot(k, j)] != t)
+            continue;
         const struct nk_session12 *e = at(k, j);
-        if (e->id_len == id_len && e->id[0] == id[0] && memcmp(e->id, id, id_len) == 0)
+        if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0)
             return (long)j;
     }
     return -1;
@@ -100,13 +122,22 @@ static MSTATUS make_room(struct cache *k, const struct nk_limits *lim, int64_t n
             cap = max;
         /* Not realloc: the old array holds master secrets, wiped before it goes. */
         struct nk_session12 *grown = calloc(cap, sizeof *grown);
-        NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
-        for (size_t j = 0; j < k->n; j++)
+        uint64_t *tags = calloc(cap, sizeof *tags);
+        if (!grown || !tags) {
+            free(grown);
+            free(tags);
+            return ERR_MEM_ALLOC_FAIL;
+        }
+        for (size_t j = 0; j < k->n; j++) {
             grown[j] = *at(k, j);
+            tags[j] = k->tag[slot(k, j)];
+        }
         if (k->e)
             nk_wipe(k->e, k->cap * sizeof *k->e);
         free(k->e);
+        free(k->tag);
         k->e = grown;
+        k->tag = tags;
         k->cap = cap;
         k->head = 0;
     }
@@ -127,7 +158,7 @@ MSTATUS nk_cache12_put(int which, const struct nk_session12 *s, const struct nk_
     if (st == OK && (st = copy_session(at(k, k->n), s)) != OK)
         nk_wipe(at(k, k->n), sizeof *at(k, k->n));   /* a half copy: its master secret */
     if (st == OK)
-        k->n++;
+        k->tag[slot(k, k->n++)] = tag_of(s->id, s->id_len);
     pthread_mutex_unlock(&k->mu);
     return st;
 }
@@ -159,7 +190,9 @@ void nk_cache12_flush(int which)
     while (k->n)
         drop(k, k->n - 1);
     free(k->e);   /* every entry wiped by drop */
+    free(k->tag);
     k->e = NULL;
+    k->tag = NULL;
     k->cap = k->head = 0;
     pthread_mutex_unlock(&k->mu);
 }
