@@ -18,17 +18,7 @@
 #include <openssl/err.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include "bench_common.h"
-
-enum { CLI = 0, SRV = 1 };
-
-static void die_ssl(const char *what)
-{
-    fprintf(stderr, "bench_dtls_ossl: %s failed\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(1);
-}
+#include "bench_ossl.h"
 
 /* ---- cookies: HMAC-SHA256(HMAC-SHA256(key, minute), client address) ---- */
 
@@ -77,23 +67,23 @@ static SSL_CTX *make_ctx(const struct bc_opts *o, int server)
         || SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) != 1
         || SSL_CTX_set_cipher_list(ctx, bc_suite12_name[BC_P256]) != 1
         || SSL_CTX_set1_groups_list(ctx, "X25519:P-256") != 1)
-        die_ssl("SSL_CTX setup");
+        bo_die("SSL_CTX setup");
     SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_QUERY_MTU);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     if (server) {
         bc_path(o, bc_cert_file[BC_P256], path, sizeof path);
         if (SSL_CTX_use_certificate_chain_file(ctx, path) != 1)
-            die_ssl(path);
+            bo_die(path);
         bc_path(o, bc_key_file[BC_P256], path, sizeof path);
         if (SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) != 1)
-            die_ssl(path);
+            bo_die(path);
         SSL_CTX_set_options(ctx, SSL_OP_COOKIE_EXCHANGE);
         SSL_CTX_set_cookie_generate_cb(ctx, gen_cookie);
         SSL_CTX_set_cookie_verify_cb(ctx, verify_cookie);
     } else {
         bc_path(o, "ca.pem", path, sizeof path);
         if (SSL_CTX_load_verify_locations(ctx, path, NULL) != 1)
-            die_ssl(path);
+            bo_die(path);
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     }
     return ctx;
@@ -104,131 +94,54 @@ struct run {
     struct bc_side side[2];
 };
 
-/* One connection of a batch: its SSL, its two memory BIOs (in, out). */
-struct side {
-    SSL *ssl;
-    BIO *in, *out;
-    int done;
-};
-
-/* Run one side's handshake step; 1 when that side is done. */
-static int step(struct run *r, SSL *ssl, int who)
+static void new_ssl(struct run *r, int who, struct bo_conn *c)
 {
     bc_begin(&r->side[who]);
-    int rc = SSL_do_handshake(ssl);
-    int err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, rc);
-    bc_end(&r->side[who]);
-    if (rc != 1 && err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
-        die_ssl(who == SRV ? "server handshake" : "client handshake");
-    return rc == 1;
-}
-
-/* Move the bytes of one side's write BIO to the other's read BIO. */
-static int move(BIO *from, BIO *to)
-{
-    char buf[16384];
-    int moved = 0, n;
-    while ((n = BIO_read(from, buf, sizeof buf)) > 0) {
-        if (BIO_write(to, buf, n) != n)
-            die_ssl("BIO_write");
-        moved = 1;
-    }
-    return moved;
-}
-
-static void new_ssl(struct run *r, int who, struct side *s)
-{
-    bc_begin(&r->side[who]);
-    s->ssl = SSL_new(r->ctx[who]);
-    s->in = BIO_new(BIO_s_mem());
-    s->out = BIO_new(BIO_s_mem());
-    s->done = 0;
-    if (!s->ssl || !s->in || !s->out)
-        die_ssl("SSL_new");
-    BIO_up_ref(s->in);
-    BIO_up_ref(s->out);
-    SSL_set_bio(s->ssl, s->in, s->out);   /* the SSL holds one reference, we the other */
-    if (SSL_set_mtu(s->ssl, 1200) != 1200)   /* it returns the MTU set */
-        die_ssl("SSL_set_mtu");
-    if (who == SRV) {
-        SSL_set_accept_state(s->ssl);
-    } else {
-        SSL_set_connect_state(s->ssl);
-        if (SSL_set1_host(s->ssl, "localhost") != 1 || SSL_set_tlsext_host_name(s->ssl, "localhost") != 1)
-            die_ssl("SSL_set1_host");
-    }
-    bc_end(&r->side[who]);
-}
-
-static void free_ssl(struct run *r, int who, struct side *s)
-{
-    bc_begin(&r->side[who]);
-    SSL_shutdown(s->ssl);
-    SSL_free(s->ssl);
-    BIO_free(s->in);
-    BIO_free(s->out);
+    bo_open(r->ctx[who], who, c);
+    if (SSL_set_mtu(c->ssl, 1200) != 1200)   /* it returns the MTU set */
+        bo_die("SSL_set_mtu");
     bc_end(&r->side[who]);
 }
 
 /* n (at most BC_BATCH) handshakes side by side, as bench_dtls does. */
-static void handshakes(struct run *r, long n)
-{
-    struct side s[BC_BATCH], c[BC_BATCH];
-    unsigned long made = g_made, checked = g_checked;
-    for (long i = 0; i < n; i++) {
-        new_ssl(r, SRV, &s[i]);
-        new_ssl(r, CLI, &c[i]);
-        c[i].done = step(r, c[i].ssl, CLI);
-    }
-    for (int moved = 1; moved;) {
-        moved = 0;
-        for (long i = 0; i < n; i++)
-            if (move(c[i].out, s[i].in)) {
-                s[i].done = step(r, s[i].ssl, SRV);
-                moved = 1;
-            }
-        for (long i = 0; i < n; i++)
-            if (move(s[i].out, c[i].in)) {
-                c[i].done = step(r, c[i].ssl, CLI);
-                moved = 1;
-            }
-    }
-    for (long i = 0; i < n; i++)
-        if (!s[i].done || !c[i].done)
-            die_ssl("handshake did not complete");
-    if (g_made - made != (unsigned long)n || g_checked - checked != (unsigned long)n)
-        die_ssl("one cookie exchange per handshake");
-    for (long i = 0; i < n; i++)
-        free_ssl(r, SRV, &s[i]);
-    for (long i = 0; i < n; i++)
-        free_ssl(r, CLI, &c[i]);
-}
-
-static void run_many(void *arg, long n)
+static void handshakes(void *arg, long n)
 {
     struct run *r = arg;
-    for (long done = 0; done < n; done += BC_BATCH)
-        handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
+    struct bo_conn s[BC_BATCH], c[BC_BATCH];
+    unsigned long made = g_made, checked = g_checked;
+    for (long i = 0; i < n; i++) {
+        new_ssl(r, BO_SRV, &s[i]);
+        new_ssl(r, BO_CLI, &c[i]);
+        c[i].done = bo_step(&r->side[BO_CLI], c[i].ssl, BO_CLI, 0);
+    }
+    bo_exchange(r->side, s, c, n, 0);
+    if (g_made - made != (unsigned long)n || g_checked - checked != (unsigned long)n)
+        bo_die("one cookie exchange per handshake");
+    for (long i = 0; i < n; i++)
+        bo_close(&r->side[BO_SRV], &s[i]);
+    for (long i = 0; i < n; i++)
+        bo_close(&r->side[BO_CLI], &c[i]);
 }
 
 int main(int argc, char **argv)
 {
     struct bc_opts o;
     struct bc_floor fl;
+    bo_prog = argv[0];
     bc_parse(argc, argv, &o);
     o.keys[BC_RSA2048] = 0;
     if (RAND_bytes(g_cookie_key, sizeof g_cookie_key) != 1)
-        die_ssl("RAND_bytes");
+        bo_die("RAND_bytes");
     bc_floor_measure(&o, &fl);
     double clock_ns = bc_clock_cost_ns();
     struct run r = { .ctx = { make_ctx(&o, 0), make_ctx(&o, 1) } };
     handshakes(&r, 1);
-    run_many(&r, o.warmup);
+    bc_batches(handshakes, &r, o.warmup);
     double best[2];
-    long n = bc_rounds(run_many, &r, r.side, o.count, clock_ns, best);
-    bc_report_dtls("openssl", n, best[SRV], best[CLI], &fl, clock_ns);
-    SSL_CTX_free(r.ctx[SRV]);
-    SSL_CTX_free(r.ctx[CLI]);
+    long n = bc_rounds(handshakes, &r, r.side, o.count, clock_ns, best);
+    bc_report_dtls("openssl", n, best[BO_SRV], best[BO_CLI], &fl, clock_ns);
+    SSL_CTX_free(r.ctx[BO_SRV]);
+    SSL_CTX_free(r.ctx[BO_CLI]);
     bc_cleanup(&o);
     return 0;
 }
