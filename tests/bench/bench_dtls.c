@@ -8,9 +8,11 @@
  * handshakes side by side (bench_common.h says why). Every handshake is a new
  * connection pair and a full handshake with the cookie exchange a real server
  * makes: ClientHello, HelloVerifyRequest, ClientHello with the cookie, then
- * ECDHE X25519 (the client also lists P-256), the P-256 ECDSA certificate,
+ * ECDHE X25519 (the client also lists P-256), the P-256 ECDSA certificate
+ * signing with SHA-256 (group and scheme checked on every handshake),
  * TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, extended master secret, the
- * client verifying the chain for "localhost", the default 1200-byte PMTU.
+ * server keeping the session in its cache (the default), the client
+ * verifying the chain for "localhost", the default 1200-byte PMTU.
  * Each side's calls (opening, every datagram handed in, closing) are
  * bracketed with the thread CPU clock. bench_dtls_ossl measures OpenSSL's
  * libssl the same way.
@@ -35,6 +37,7 @@ struct run {
 
 static const ubyte2 g_suite = 0xc02b;   /* TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 */
 static const ubyte2 g_groups[2] = { 29, 23 };
+static const ubyte2 g_sig = 0x0403;     /* ecdsa_secp256r1_sha256 */
 /* The client's address as the server's cookie sees it (a sockaddr_in). */
 static const uint8_t g_peer[16] = { 2, 0, 0x13, 0x88, 127, 0, 0, 1 };
 
@@ -100,6 +103,9 @@ static void handshakes(void *arg, long n)
         c[i] = open_side(r, NK_CLIENT, &hc[i]);
     }
     bn_exchange(move, r, s, c, n);
+    for (long i = 0; i < n; i++)
+        if (s[i]->group != g_groups[0] || c[i]->peer_sig != g_sig)
+            bn_fail("X25519 and an ECDSA P-256 SHA-256 signature", ERR_SSL_HANDSHAKE_FAILURE);
     if (r->hvr - hvr != (unsigned long)n)
         bn_fail("not one HelloVerifyRequest per handshake", ERR_SSL_HANDSHAKE_FAILURE);
     for (long i = 0; i < n; i++)
