@@ -29,7 +29,10 @@
  * machine other work only ever adds time;
  * floor_us is X25519 keygen + derive (priced as two derives), plus one
  * CertificateVerify signature in full mode, done with the cheapest EVP calls
- * we know (contexts prepared once); ratio = server_us / floor_us. */
+ * we know (contexts prepared once); ratio = server_us / floor_us.
+ * bench_dtls(_ossl) add floor_fresh_us: the same with the key exchange as a
+ * server must make it, a fresh key pair and derive context per handshake
+ * (kex_fresh_us, the cheaper of libcrypto's keygen and nktls's ladder). */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 
@@ -118,6 +121,7 @@ void bc_die(const char *what) __attribute__((noreturn));
 
 struct bc_floor {
     double kex_us, sign_us[BC_NKEYS];
+    double kex_fresh_us;   /* the key exchange with a fresh key pair (bench_common.c) */
 };
 
 void bc_floor_measure(const struct bc_opts *o, struct bc_floor *fl);
