@@ -55,9 +55,11 @@ static MSTATUS copy_session(struct nk_session12 *to, const struct nk_session12 *
     return OK;
 }
 
+/* (head + j) % cap, for j <= cap, without a division per entry walked. */
 static size_t slot(const struct cache *k, size_t j)
 {
-    return (k->head + j) % k->cap;
+    size_t i = k->head + j;
+    return i >= k->cap ? i - k->cap : i;
 }
 
 static struct nk_session12 *at(const struct cache *k, size_t j)
@@ -79,7 +81,7 @@ static void drop(struct cache *k, size_t j)
 {
     nk_session12_clear(at(k, j));
     if (j == 0) {
-        k->head = (k->head + 1) % k->cap;
+        k->head = slot(k, 1);
     } else {
         for (; j + 1 < k->n; j++) {
             *at(k, j) = *at(k, j + 1);
