@@ -218,7 +218,8 @@ static MSTATUS window_secret(int64_t window, uint8_t out[32])
         uint8_t win[8];
         for (int b = 0; b < 8; b++)
             win[b] = (uint8_t)((uint64_t)window >> (56 - 8 * b));
-        i = !g_cookie_win[0].known || (g_cookie_win[1].known && g_cookie_win[0].window < g_cookie_win[1].window) ? 0 : 1;
+        int older0 = g_cookie_win[1].known && g_cookie_win[0].window < g_cookie_win[1].window;
+        i = !g_cookie_win[0].known || older0 ? 0 : 1;
         g_cookie_win[i].known = 0;
         st = nk_hmac(NK_SHA256, g_cookie_key, sizeof g_cookie_key, win, sizeof win, g_cookie_win[i].secret);
         g_cookie_win[i].known = st == OK;
