@@ -251,7 +251,8 @@ static void thread_ctx_free(void *p)
     }
     EVP_PKEY_CTX_free(t->x25519_import);
     EVP_PKEY_free(t->x25519_base);
-    EVP_PKEY_CTX_free(t->kex_next);
+    for (size_t i = 0; i < NK_TC_KEX_NEXT; i++)
+        EVP_PKEY_CTX_free(t->kex_next[i]);
     for (size_t i = 0; i < NK_ARRAY_LEN(t->ticket); i++)
         EVP_CIPHER_CTX_free(t->ticket[i]);   /* clears the key schedule */
     nk_wipe(t, sizeof *t);                   /* the random bytes not yet handed out */
@@ -353,29 +354,39 @@ size_t nk_hash_len(enum nk_hash h)
     return h < NK_HASH_COUNT ? len[h] : 0;
 }
 
+/* Hand out n bytes of a pool drawn ahead by draw (a whole pool per call),
+ * wiping each byte as it goes; a pool drawn before a fork is dropped. */
+static MSTATUS pool_take(struct nk_random_pool *pl, int (*draw)(unsigned char *, int), void *buf, size_t n)
+{
+    if (pl->gen != g_fork_gen || pl->left < n) {
+        pl->left = 0;
+        nk_wipe(pl->b, sizeof pl->b);
+        if (draw(pl->b, (int)sizeof pl->b) != 1)
+            return ERR_CRYPTO;
+        pl->left = sizeof pl->b;
+        pl->gen = g_fork_gen;
+    }
+    uint8_t *p = pl->b + sizeof pl->b - pl->left;
+    memcpy(buf, p, n);
+    nk_wipe(p, n);   /* each byte is handed out once */
+    pl->left -= n;
+    return OK;
+}
+
 MSTATUS nk_random(void *buf, size_t n)
 {
     struct nk_thread_ctx *t = n <= NK_TC_RANDOM / 4 ? nk_thread_ctx() : NULL;
     if (!t)
         return RAND_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
-    if (t->rnd_gen != g_fork_gen || t->rnd_left < n) {
-        t->rnd_left = 0;
-        nk_wipe(t->rnd, sizeof t->rnd);
-        if (RAND_bytes(t->rnd, sizeof t->rnd) != 1)
-            return ERR_CRYPTO;
-        t->rnd_left = sizeof t->rnd;
-        t->rnd_gen = g_fork_gen;
-    }
-    uint8_t *p = t->rnd + sizeof t->rnd - t->rnd_left;
-    memcpy(buf, p, n);
-    nk_wipe(p, n);   /* each byte is handed out once */
-    t->rnd_left -= n;
-    return OK;
+    return pool_take(&t->rnd, RAND_bytes, buf, n);
 }
 
 MSTATUS nk_random_priv(void *buf, size_t n)
 {
-    return RAND_priv_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+    struct nk_thread_ctx *t = n <= NK_TC_RANDOM / 4 ? nk_thread_ctx() : NULL;
+    if (!t)
+        return RAND_priv_bytes(buf, (int)n) == 1 ? OK : ERR_CRYPTO;
+    return pool_take(&t->rnd_priv, RAND_priv_bytes, buf, n);
 }
 
 /* The thread's first digest context is left freshly initialized after each

@@ -88,10 +88,19 @@ const uint8_t *nk_empty_hash(enum nk_hash h);
  * that owns each field, freed (and the struct wiped) when the thread exits.
  * Never shared between threads, and never holding a connection's secret
  * between uses: the ticket contexts hold the process-wide ticket key, which
- * lives as long anyway; kex_next holds an ephemeral key from its keygen to
- * its derive, and no further than this thread's next key exchange call. */
+ * lives as long anyway; each kex_next slot holds an ephemeral key from its
+ * keygen to its derive, and, for a handshake that ends before its derive, no
+ * further than NK_TC_KEX_NEXT more X25519 keygens on this thread. */
 #define NK_TC_GROUPS 5
 #define NK_TC_RANDOM 256
+#define NK_TC_KEX_NEXT 32
+/* Random bytes drawn ahead in one generator call: the unread ones are
+ * b[NK_TC_RANDOM - left ..]; read ones are zeroed. */
+struct nk_random_pool {
+    uint8_t b[NK_TC_RANDOM];
+    size_t left;
+    unsigned gen;                           /* fork generation they were drawn in */
+};
 struct nk_thread_ctx {
     EVP_MD_CTX *md[2];                      /* crypto.c: HMAC, transcript snapshots */
     int md0_fresh;                          /* crypto.c: md[0] just initialized for hash (value - 1) */
@@ -99,15 +108,14 @@ struct nk_thread_ctx {
     EVP_PKEY *peer[NK_TC_GROUPS];           /* kex.c: reloaded with each peer share */
     EVP_PKEY_CTX *x25519_import;            /* kex.c: fromdata_init done */
     EVP_PKEY *x25519_base;                  /* kex.c: the base point, u = 9 */
-    EVP_PKEY_CTX *kex_next;                 /* kex.c: derive context of the key made last */
+    EVP_PKEY_CTX *kex_next[NK_TC_KEX_NEXT]; /* kex.c: derive contexts of the keys made last */
+    unsigned kex_next_at;                   /* kex.c: the slot the next one takes (mod NK_TC_KEX_NEXT) */
     EVP_CIPHER_CTX *ticket[2];              /* ticket.c: [decrypt, encrypt] under the ticket key */
     uint32_t ticket_gen[2];                 /* ticket.c: which key each is under: its set */
     uint8_t ticket_name[2][16];             /* and its name (handshake/ticket_keys.h) */
-    /* crypto.c: public random bytes drawn ahead (nk_random); the unread
-     * ones are rnd[NK_TC_RANDOM - rnd_left ..]; read ones are zeroed. */
-    uint8_t rnd[NK_TC_RANDOM];
-    size_t rnd_left;
-    unsigned rnd_gen;                       /* fork generation they were drawn in */
+    /* crypto.c: random bytes drawn ahead, from the public generator
+     * (nk_random) and from the private one (nk_random_priv). */
+    struct nk_random_pool rnd, rnd_priv;
 };
 /* This thread's contexts, or NULL when out of memory. */
 struct nk_thread_ctx *nk_thread_ctx(void);
@@ -116,7 +124,11 @@ struct nk_thread_ctx *nk_thread_ctx(void);
  * age_add and nonces): from a per-thread pool refilled in blocks, since each
  * call into the generator costs about a microsecond whatever its length. */
 MSTATUS nk_random(void *buf, size_t n) NK_MUST;
-/* Random bytes for secrets (keys), straight from the private generator. */
+/* Random bytes for secrets (ephemeral keys, premaster secrets): from a
+ * per-thread pool of the private generator's output, refilled the same way
+ * (each call costs as much as a good part of a key exchange's bookkeeping).
+ * Unused bytes sit in this thread's memory until handed out, as the
+ * generator's own state does, which predicts all of its later output. */
 MSTATUS nk_random_priv(void *buf, size_t n) NK_MUST;
 MSTATUS nk_digest(enum nk_hash h, const void *d, size_t n, uint8_t *out) NK_MUST;
 MSTATUS nk_hmac(enum nk_hash h, const uint8_t *key, size_t klen,

@@ -81,19 +81,28 @@ static EVP_PKEY_CTX *keygen_ctx(const struct nk_group *g)
     return t->keygen[i] = ctx;
 }
 
-/* The derive context kept from the last X25519 keygen on this thread, if it
- * is priv's; any other is dropped, so an ephemeral key is held here from its
- * keygen to its derive at most (a server does the two back to back). */
+/* The derive context kept from an X25519 keygen on this thread, if one is
+ * priv's (taken out of its slot), or NULL. A server makes the keys of many
+ * handshakes before the first of their peers answers, so the contexts of
+ * the last NK_TC_KEX_NEXT keys are kept, each until its derive or until
+ * that many later keygens reuse its slot. */
 static EVP_PKEY_CTX *take_kex_next(struct nk_thread_ctx *t, const EVP_PKEY *priv)
 {
-    EVP_PKEY_CTX *ctx = t ? t->kex_next : NULL;
-    if (!ctx)
-        return NULL;
-    t->kex_next = NULL;
-    if (priv && EVP_PKEY_CTX_get0_pkey(ctx) == priv)
-        return ctx;   /* its reference keeps priv alive: the pointer cannot be a new key's */
-    EVP_PKEY_CTX_free(ctx);
+    for (size_t i = 0; t && priv && i < NK_TC_KEX_NEXT; i++) {
+        EVP_PKEY_CTX *ctx = t->kex_next[i];
+        if (ctx && EVP_PKEY_CTX_get0_pkey(ctx) == priv) {
+            t->kex_next[i] = NULL;
+            return ctx;   /* its reference keeps priv alive: the pointer cannot be a new key's */
+        }
+    }
     return NULL;
+}
+
+static void keep_kex_next(struct nk_thread_ctx *t, EVP_PKEY_CTX *ctx)
+{
+    unsigned i = t->kex_next_at++ % NK_TC_KEX_NEXT;
+    EVP_PKEY_CTX_free(t->kex_next[i]);
+    t->kex_next[i] = ctx;
 }
 
 /* X25519 key pair by the Montgomery ladder: public = X25519(k, 9) (RFC 7748
@@ -140,7 +149,7 @@ static MSTATUS x25519_keygen(struct nk_thread_ctx *t, EVP_PKEY **priv, uint8_t *
         *priv = NULL;
         return ERR_CRYPTO;
     }
-    t->kex_next = ctx;   /* derive_init done: nk_kex_derive only sets the peer */
+    keep_kex_next(t, ctx);   /* derive_init done: nk_kex_derive only sets the peer */
     return OK;
 }
 
@@ -240,7 +249,6 @@ MSTATUS nk_kex_keygen(uint16_t group, EVP_PKEY **priv, uint8_t *pub, size_t *pub
     }
     struct nk_thread_ctx *t = nk_thread_ctx();
     NK_CHECK(t, ERR_MEM_ALLOC_FAIL);
-    EVP_PKEY_CTX_free(take_kex_next(t, NULL));
     if (group == NK_GROUP_X25519) {
         NK_TRY(x25519_keygen(t, priv, pub));
         *pub_len = 32;

@@ -195,10 +195,19 @@ int nk_dtls_ccs_early(const struct nk_tls *c)
  * without retaining any per-client state on the server": HMAC under a
  * secret of the time window (a minute on the connection's clock), from
  * one process-wide random key; the current and the previous window's
- * cookies are accepted, so a secret lives two minutes at most. */
+ * cookies are accepted, so a secret lives two minutes at most. The
+ * secrets of the last two windows used are kept (g_cookie_win), so that
+ * a cookie costs one HMAC, not two: every HelloVerifyRequest and every
+ * check of a cookie would otherwise derive its window's secret again. */
 static uint8_t g_cookie_key[32];
 static pthread_once_t g_cookie_once = PTHREAD_ONCE_INIT;
 static int g_cookie_fixed;
+static pthread_mutex_t g_cookie_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int64_t window;
+    uint8_t known;
+    uint8_t secret[32];
+} g_cookie_win[2];
 
 static void cookie_key_init(void)
 {
@@ -208,11 +217,39 @@ static void cookie_key_init(void)
 
 void nk_dtls_cookie_secret_set(const uint8_t key[32])
 {
+    pthread_mutex_lock(&g_cookie_mu);
     memcpy(g_cookie_key, key, sizeof g_cookie_key);
     g_cookie_fixed = 1;
+    nk_wipe(g_cookie_win, sizeof g_cookie_win);   /* secrets of the old key */
+    pthread_mutex_unlock(&g_cookie_mu);
 }
 
 #define NK_COOKIE_WINDOW_MS 60000
+
+/* The secret of a window: kept, or made and kept in the place of the
+ * older of the two. */
+static MSTATUS window_secret(int64_t window, uint8_t out[32])
+{
+    MSTATUS st = OK;
+    (void)pthread_once(&g_cookie_once, cookie_key_init);
+    pthread_mutex_lock(&g_cookie_mu);
+    int i = g_cookie_win[0].known && g_cookie_win[0].window == window ? 0 : 1;
+    if (!g_cookie_win[i].known || g_cookie_win[i].window != window) {
+        uint8_t win[8];
+        for (int b = 0; b < 8; b++)
+            win[b] = (uint8_t)((uint64_t)window >> (56 - 8 * b));
+        int older0 = g_cookie_win[1].known && g_cookie_win[0].window < g_cookie_win[1].window;
+        i = !g_cookie_win[0].known || older0 ? 0 : 1;
+        g_cookie_win[i].known = 0;
+        st = nk_hmac(NK_SHA256, g_cookie_key, sizeof g_cookie_key, win, sizeof win, g_cookie_win[i].secret);
+        g_cookie_win[i].known = st == OK;
+        g_cookie_win[i].window = window;
+    }
+    if (st == OK)
+        memcpy(out, g_cookie_win[i].secret, 32);
+    pthread_mutex_unlock(&g_cookie_mu);
+    return st;
+}
 
 /* The cookie over the client's address and the hello's version, random,
  * session_id, cipher_suites and compression methods ("The server SHOULD use
@@ -220,11 +257,8 @@ void nk_dtls_cookie_secret_set(const uint8_t key[32])
 static MSTATUS make_cookie(const uint8_t *peer, size_t peer_len, const struct nk_client_hello *ch, int64_t window,
                            uint8_t out[NK_DTLS_COOKIE_LEN])
 {
-    uint8_t win[8], ver[2], secret[32];
-    (void)pthread_once(&g_cookie_once, cookie_key_init);
-    for (int i = 0; i < 8; i++)
-        win[i] = (uint8_t)((uint64_t)window >> (56 - 8 * i));
-    NK_TRY(nk_hmac(NK_SHA256, g_cookie_key, sizeof g_cookie_key, win, sizeof win, secret));
+    uint8_t ver[2], secret[32];
+    NK_TRY(window_secret(window, secret));
     nk_store16(ver, ch->legacy_version);
     uint8_t sl = (uint8_t)nk_rd_left(&ch->session_id);
     const uint8_t *parts[] = { peer, ver, ch->random, &sl, ch->session_id.p, ch->suites.p, ch->compression.p };

@@ -1,17 +1,24 @@
 /* handshake/tls12_cache.c — the two TLS 1.2 session caches (the server's and
  * the client's, handshake/tls12_resume.h): bounded in entries and lifetime
  * (limits.session_cache, limits.session_lifetime), shared by every thread
- * under one mutex each, every removed entry wiped. Entries sit in one array
- * in no order; a lookup compares ids one by one, which at the default 4096
- * entries costs less than the handshake's one signature. */
+ * under one mutex each, every removed entry wiped. Entries sit in a ring in
+ * the order they came, so the oldest, which goes first when the cache is
+ * full and expires first, is always at its head: a put costs one walk
+ * comparing ids (their first bytes, kept apart in a compact array, then
+ * the rest), not the two more walks an unordered array needs to find the
+ * expired and the oldest. An entry that
+ * expires before it reaches the head (the clock stepped back) is refused
+ * by nk_cache12_get all the same. */
 #include <pthread.h>
 #include <stdlib.h>
 #include "handshake/tls12_resume.h"
 
 struct cache {
     pthread_mutex_t mu;
-    struct nk_session12 *e;
-    size_t n, cap;
+    struct nk_session12 *e;   /* the ring: entry j (0 the oldest) is e[(head + j) % cap] */
+    uint64_t *tag;            /* beside each entry the first bytes of its id: a walk of
+                               * 8 bytes an entry, not a cache line */
+    size_t head, n, cap;
 };
 
 static struct cache caches[2] = {
@@ -48,14 +55,41 @@ static MSTATUS copy_session(struct nk_session12 *to, const struct nk_session12 *
     return OK;
 }
 
-/* Wipe entry i; the last takes its place. */
-static void drop(struct cache *k, size_t i)
+/* (head + j) % cap, for j <= cap, without a division per entry walked. */
+static size_t slot(const struct cache *k, size_t j)
 {
-    nk_session12_clear(&k->e[i]);
-    if (i != --k->n) {
-        k->e[i] = k->e[k->n];
-        nk_wipe(&k->e[k->n], sizeof k->e[k->n]);   /* the moved copy */
+    size_t i = k->head + j;
+    return i >= k->cap ? i - k->cap : i;
+}
+
+static struct nk_session12 *at(const struct cache *k, size_t j)
+{
+    return &k->e[slot(k, j)];
+}
+
+/* The id's length and its first seven bytes. */
+static uint64_t tag_of(const uint8_t *id, size_t id_len)
+{
+    uint64_t t = (uint64_t)id_len << 56;
+    for (size_t i = 0; i < id_len && i < 7; i++)
+        t |= (uint64_t)id[i] << (8 * i);
+    return t;
+}
+
+/* Wipe entry j; the younger ones move up a place (none for the oldest). */
+static void drop(struct cache *k, size_t j)
+{
+    nk_session12_clear(at(k, j));
+    if (j == 0) {
+        k->head = slot(k, 1);
+    } else {
+        for (; j + 1 < k->n; j++) {
+            *at(k, j) = *at(k, j + 1);
+            k->tag[slot(k, j)] = k->tag[slot(k, j + 1)];
+        }
+        nk_wipe(at(k, j), sizeof *at(k, j));   /* the moved copy */
     }
+    k->n--;
 }
 
 static int expired(const struct nk_session12 *s, const struct nk_limits *lim, int64_t now)
@@ -65,40 +99,49 @@ static int expired(const struct nk_session12 *s, const struct nk_limits *lim, in
 
 static long find(const struct cache *k, const uint8_t *id, size_t id_len)
 {
-    for (size_t i = 0; i < k->n; i++)
-        if (k->e[i].id_len == id_len && memcmp(k->e[i].id, id, id_len) == 0)
-            return (long)i;
+    uint64_t t = tag_of(id, id_len);
+    for (size_t j = 0; j < k->n; j++) {
+        if (k->tag[slot(k, j)] != t)
+            continue;
+        const struct nk_session12 *e = at(k, j);
+        if (e->id_len == id_len && memcmp(e->id, id, id_len) == 0)
+            return (long)j;
+    }
     return -1;
 }
 
-/* Room for one more: drop the expired, then the oldest while full. */
+/* Room for one more: drop the expired oldest, then the oldest while full. */
 static MSTATUS make_room(struct cache *k, const struct nk_limits *lim, int64_t now)
 {
     uint32_t max = __atomic_load_n(&lim->session_cache, __ATOMIC_RELAXED);
-    for (size_t i = k->n; i-- > 0;)
-        if (expired(&k->e[i], lim, now))
-            drop(k, i);
-    while (k->n && k->n >= max) {
-        size_t old = 0;
-        for (size_t i = 1; i < k->n; i++)
-            if (k->e[i].made < k->e[old].made)
-                old = i;
-        drop(k, old);
-    }
+    while (k->n && expired(at(k, 0), lim, now))
+        drop(k, 0);
+    while (k->n && k->n >= max)
+        drop(k, 0);
     if (k->n == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 16;
         if (cap > max)
             cap = max;
         /* Not realloc: the old array holds master secrets, wiped before it goes. */
         struct nk_session12 *grown = calloc(cap, sizeof *grown);
-        NK_CHECK(grown, ERR_MEM_ALLOC_FAIL);
-        if (k->n)
-            memcpy(grown, k->e, k->n * sizeof *grown);
+        uint64_t *tags = calloc(cap, sizeof *tags);
+        if (!grown || !tags) {
+            free(grown);
+            free(tags);
+            return ERR_MEM_ALLOC_FAIL;
+        }
+        for (size_t j = 0; j < k->n; j++) {
+            grown[j] = *at(k, j);
+            tags[j] = k->tag[slot(k, j)];
+        }
         if (k->e)
             nk_wipe(k->e, k->cap * sizeof *k->e);
         free(k->e);
+        free(k->tag);
         k->e = grown;
+        k->tag = tags;
         k->cap = cap;
+        k->head = 0;
     }
     return OK;
 }
@@ -114,10 +157,10 @@ MSTATUS nk_cache12_put(int which, const struct nk_session12 *s, const struct nk_
     if (i >= 0)
         drop(k, (size_t)i);
     MSTATUS st = make_room(k, lim, now);
+    if (st == OK && (st = copy_session(at(k, k->n), s)) != OK)
+        nk_wipe(at(k, k->n), sizeof *at(k, k->n));   /* a half copy: its master secret */
     if (st == OK)
-        st = copy_session(&k->e[k->n], s);
-    if (st == OK)
-        k->n++;
+        k->tag[slot(k, k->n++)] = tag_of(s->id, s->id_len);
     pthread_mutex_unlock(&k->mu);
     return st;
 }
@@ -132,10 +175,10 @@ int nk_cache12_get(int which, const uint8_t *id, size_t id_len, const struct nk_
         return 0;
     pthread_mutex_lock(&k->mu);
     long i = find(k, id, id_len);
-    if (i >= 0 && expired(&k->e[i], lim, now))
+    if (i >= 0 && expired(at(k, (size_t)i), lim, now))
         drop(k, (size_t)i);
     else if (i >= 0)
-        found = copy_session(out, &k->e[i]) == OK;
+        found = copy_session(out, at(k, (size_t)i)) == OK;
     pthread_mutex_unlock(&k->mu);
     if (!found)
         nk_session12_clear(out);
@@ -149,8 +192,10 @@ void nk_cache12_flush(int which)
     while (k->n)
         drop(k, k->n - 1);
     free(k->e);   /* every entry wiped by drop */
+    free(k->tag);
     k->e = NULL;
-    k->cap = 0;
+    k->tag = NULL;
+    k->cap = k->head = 0;
     pthread_mutex_unlock(&k->mu);
 }
 

@@ -14,79 +14,10 @@
  * ticket the previous one brought (psk_dhe_ke: X25519 still runs).
  * bench_handshake_ossl measures OpenSSL's libssl the same way; see
  * bench_common.h for the options and the output. */
-#include "bench_common.h"
+#include "bench_nktls.h"
 #include "engine/conn.h"
-#include "common/mocana.h"
-#include "crypto/ca_mgmt.h"
-#include "crypto/cert_store.h"
 #include "ssl/ssl.h"
 #include "nktls.h"
-
-static const char *g_prog = "bench_handshake";
-
-static void fail(const char *what, MSTATUS st)
-{
-    fprintf(stderr, "%s: %s: %s (%d)\n", g_prog, what, (const char *)MERROR_lookUpErrorCode(st), (int)st);
-    exit(1);
-}
-
-/* ---- certificate stores ---- */
-
-static void read_file(const char *path, ubyte **buf, ubyte4 *len)
-{
-    MSTATUS st = MOCANA_readFile(path, buf, len);
-    if (st != OK)
-        fail(path, st);
-}
-
-static certStorePtr server_store(const struct bc_opts *o, int key)
-{
-    char path[600];
-    ubyte *file = NULL, *blob = NULL;
-    ubyte4 flen = 0, blen = 0, n = 0;
-    SizedBuffer *certs = NULL;
-    certStorePtr s = NULL;
-    MSTATUS st = CERT_STORE_createStore(&s);
-    if (st != OK)
-        fail("CERT_STORE_createStore", st);
-    bc_path(o, bc_cert_file[key], path, sizeof path);
-    read_file(path, &file, &flen);
-    if ((st = CA_MGMT_decodeCertificateChain(file, flen, &certs, &n)) != OK)
-        fail(path, st);
-    MOCANA_freeReadFile(&file);
-    bc_path(o, bc_key_file[key], path, sizeof path);
-    read_file(path, &file, &flen);
-    if ((st = CA_MGMT_convertKeyPEM(file, flen, &blob, &blen)) != OK)
-        fail(path, st);
-    MOCANA_freeReadFile(&file);
-    if ((st = CERT_STORE_addIdentityWithCertificateChain(s, certs, n, blob, blen)) != OK)
-        fail("CERT_STORE_addIdentityWithCertificateChain", st);
-    CA_MGMT_freeKeyBlob(&blob);
-    CA_MGMT_freeCertificateChain(certs, n);
-    return s;
-}
-
-static certStorePtr client_store(const struct bc_opts *o)
-{
-    char path[600];
-    ubyte *file = NULL;
-    ubyte4 flen = 0, n = 0;
-    SizedBuffer *certs = NULL;
-    certStorePtr s = NULL;
-    MSTATUS st = CERT_STORE_createStore(&s);
-    if (st != OK)
-        fail("CERT_STORE_createStore", st);
-    bc_path(o, "ca.pem", path, sizeof path);
-    read_file(path, &file, &flen);
-    if ((st = CA_MGMT_decodeCertificateChain(file, flen, &certs, &n)) != OK)
-        fail(path, st);
-    MOCANA_freeReadFile(&file);
-    for (ubyte4 i = 0; i < n; i++)
-        if ((st = CERT_STORE_addTrustPoint(s, certs[i].data, certs[i].length)) != OK)
-            fail("CERT_STORE_addTrustPoint", st);
-    CA_MGMT_freeCertificateChain(certs, n);
-    return s;
-}
 
 /* ---- the client's ticket: the last one saved ---- */
 
@@ -139,7 +70,7 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
                            : SSL_ASYNC_connect(-1, r->s12.len, r->s12.id, r->s12.master, (const sbyte *)"localhost",
                                                r->cli);
     if (*h <= 0)
-        fail("new connection", (MSTATUS)*h);
+        bn_fail("new connection", (MSTATUS)*h);
     if ((st = nk_conn_get(*h, &c)) == OK) {
         c->now = (int64_t)time(NULL) * 1000;
         if (role == NK_CLIENT) {
@@ -159,14 +90,15 @@ static struct nk_conn *open_side(struct run *r, enum nk_role role, sbyte4 *h)
     }
     bc_end(t);
     if (st != OK)
-        fail("starting a connection", st);
+        bn_fail("starting a connection", st);
     return c;
 }
 
 /* Move what `from` has written into `to`, one offered buffer at a time;
  * the receiver's work counts to its side. */
-static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
+static int move(void *arg, struct nk_conn *from, struct nk_conn *to)
 {
+    struct run *r = arg;
     size_t len, cap;
     const uint8_t *out = nk_out_buf(from, &len);
     int moved = 0;
@@ -181,7 +113,7 @@ static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
         MSTATUS st = nk_in_ack(to, n);
         bc_end(&r->side[to->role]);
         if (st < 0)
-            fail(to->role == NK_SERVER ? "server" : "client", st);
+            bn_fail(to->role == NK_SERVER ? "server" : "client", st);
         moved = 1;
         out = nk_out_buf(from, &len);
     }
@@ -190,65 +122,43 @@ static int move(struct run *r, struct nk_conn *from, struct nk_conn *to)
 
 /* n (at most BC_BATCH) handshakes side by side, each side's steps for all
  * of them in a row. In resume mode every client offers the last ticket. */
-static void handshakes(struct run *r, long n)
+static void handshakes(void *arg, long n)
 {
-    sbyte4 hs[BC_BATCH], hc[BC_BATCH];
-    struct nk_conn *s[BC_BATCH], *c[BC_BATCH];
+    struct run *r = arg;
+    sbyte4 hs[BC_BATCH] = { 0 }, hc[BC_BATCH] = { 0 };
+    struct nk_conn *s[BC_BATCH] = { 0 }, *c[BC_BATCH] = { 0 };
     int offered = r->resume && (r->tls12 ? r->s12.len : g_ticket_len);
     for (long i = 0; i < n; i++) {
         s[i] = open_side(r, NK_SERVER, &hs[i]);
         c[i] = open_side(r, NK_CLIENT, &hc[i]);
     }
-    for (int moved = 1; moved;) {
-        moved = 0;
-        for (long i = 0; i < n; i++)
-            moved |= move(r, c[i], s[i]);
-        for (long i = 0; i < n; i++)
-            moved |= move(r, s[i], c[i]);
-    }
-    for (long i = 0; i < n; i++) {
-        if (s[i]->status != SSL_CONNECTION_OPEN || c[i]->status != SSL_CONNECTION_OPEN)
-            fail("handshake did not complete", s[i]->err < 0 ? s[i]->err : c[i]->err);
+    bn_exchange(move, r, s, c, n);
+    for (long i = 0; i < n; i++)
         if (offered && !(s[i]->resumed && c[i]->resumed))
-            fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
-    }
-    for (long i = 0; i < n; i++) {
-        bc_begin(&r->side[NK_SERVER]);
-        (void)SSL_closeConnection(hs[i]);
-        bc_end(&r->side[NK_SERVER]);
-    }
+            bn_fail("the handshake was not resumed", ERR_SSL_HANDSHAKE_FAILURE);
+    for (long i = 0; i < n; i++)
+        bn_close(&r->side[NK_SERVER], hs[i]);
     /* TLS 1.2: the next batch offers the last session, as a NanoSSL client
      * resumes (a ticket the server sent is kept under its id). */
     if (r->resume && r->tls12
         && SSL_getClientSessionInfo(hc[n - 1], &r->s12.len, r->s12.id, r->s12.master) != OK)
-        fail("SSL_getClientSessionInfo", ERR_SSL_BAD_STATE);
-    for (long i = 0; i < n; i++) {
-        bc_begin(&r->side[NK_CLIENT]);
-        (void)SSL_closeConnection(hc[i]);
-        bc_end(&r->side[NK_CLIENT]);
-    }
-}
-
-/* n handshakes in batches. */
-static void run_many(void *arg, long n)
-{
-    struct run *r = arg;
-    for (long done = 0; done < n; done += BC_BATCH)
-        handshakes(r, n - done < BC_BATCH ? n - done : BC_BATCH);
+        bn_fail("SSL_getClientSessionInfo", ERR_SSL_BAD_STATE);
+    for (long i = 0; i < n; i++)
+        bn_close(&r->side[NK_CLIENT], hc[i]);
 }
 
 static void measure(const struct bc_opts *o, int key, int mode, int tls, const struct bc_floor *fl,
                     double clock_ns)
 {
-    struct run r = { .srv = server_store(o, key), .cli = client_store(o), .resume = mode == BC_RESUME,
+    struct run r = { .srv = bn_server_store(o, key), .cli = bn_client_store(o), .resume = mode == BC_RESUME,
                      .key = key, .tls12 = tls == BC_TLS12 };
     /* In resume mode the first warm-up handshake is a full one that brings the
      * first ticket; every later one resumes. */
     g_ticket_len = 0;
     handshakes(&r, 1);
-    run_many(&r, o->warmup);
+    bc_batches(handshakes, &r, o->warmup);
     double best[2];
-    long n = bc_rounds(run_many, &r, r.side, o->count, clock_ns, best);
+    long n = bc_rounds(handshakes, &r, r.side, o->count, clock_ns, best);
     bc_report("nktls", key, mode, tls, n, best[NK_SERVER], best[NK_CLIENT], fl, clock_ns);
     CERT_STORE_releaseStore(&r.srv);
     CERT_STORE_releaseStore(&r.cli);
@@ -258,18 +168,14 @@ int main(int argc, char **argv)
 {
     struct bc_opts o;
     struct bc_floor fl;
-    g_prog = argv[0];
+    bn_prog = argv[0];
     bc_parse(argc, argv, &o);
     MSTATUS st = SSL_init(BC_BATCH, BC_BATCH);
     if (st != OK)
-        fail("SSL_init", st);
+        bn_fail("SSL_init", st);
     bc_floor_measure(&o, &fl);
     double clock_ns = bc_clock_cost_ns();
-    for (int t = 0; t < BC_NTLS; t++)
-        for (int k = 0; k < BC_NKEYS; k++)
-            for (int m = 0; m < BC_NMODES; m++)
-                if (bc_wanted(&o, k, m, t))
-                    measure(&o, k, m, t, &fl, clock_ns);
+    bc_each_run(&o, measure, &fl, clock_ns);
     SSL_shutdownStack();
     SSL_releaseTables();
     bc_cleanup(&o);

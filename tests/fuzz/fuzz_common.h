@@ -61,13 +61,14 @@ static const RAND_METHOD fz_rand_method = {
     .bytes = fz_rand_bytes, .pseudorand = fz_rand_bytes, .status = fz_rand_status,
 };
 
-/* nk_random hands out bytes drawn ahead into the thread's cache: drop them,
- * or the next draw would still come from the stream before a restart. */
+/* nk_random and nk_random_priv hand out bytes drawn ahead into the thread's
+ * pools: drop them, or the next draw would still come from the stream before
+ * a restart. */
 static void fz_rng_drop_cache(void)
 {
     struct nk_thread_ctx *t = nk_thread_ctx();
     if (t)
-        t->rnd_left = 0;
+        t->rnd.left = t->rnd_priv.left = 0;
 }
 
 static void fz_rng_reset(uint64_t stream)

@@ -384,6 +384,43 @@ TEST_F(r12, ems_optional_server_aborts_resumption_without_it)
     check_fail(_metadata, &self->p, TP_SERVER, ERR_SSL_HANDSHAKE_FAILURE, SSL_ALERT_HANDSHAKE_FAILURE);
 }
 
+/* The cache's order is that of the puts, whatever the ring's wrap: a put
+ * that replaces an id makes it the youngest; the oldest goes when full,
+ * and the expired ones at the head go at the next put. */
+static int cached(uint8_t id, const struct nk_limits *lim, int64_t now)
+{
+    struct nk_session12 out;
+    uint8_t want[32] = { id };
+    int found = nk_cache12_get(NK_CACHE12_SERVER, want, 32, lim, now, &out);
+    int right = !found || (out.id[0] == id && out.master[0] == id);
+    nk_session12_clear(&out);
+    return right ? found : -1;
+}
+
+TEST(cache_order_over_the_ring)
+{
+    struct nk_limits lim = { .session_cache = 3, .session_lifetime = 60 };
+    struct nk_session12 s = { .id_len = 32, .ems = 1, .suite = 0xc02b, .made = 1000 };
+    static const uint8_t puts[] = { 1, 2, 3, 4, 5, 4, 6, 7 };
+    nk_cache12_flush(NK_CACHE12_SERVER);
+    for (size_t i = 0; i < sizeof puts; i++) {
+        s.id[0] = puts[i];
+        memset(s.master, puts[i], sizeof s.master);
+        ASSERT_EQ(nk_cache12_put(NK_CACHE12_SERVER, &s, &lim, 1000), OK);
+    }
+    /* 1, 2, 3 went for 4, 5, 6; 4 was put again after 5, so 5 went for 7. */
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 3u);
+    for (uint8_t id = 1; id <= 7; id++)
+        EXPECT_EQ(cached(id, &lim, 1000), id == 4 || id == 6 || id == 7);
+    s.id[0] = 8;
+    memset(s.master, 8, sizeof s.master);
+    s.made = 1061;
+    ASSERT_EQ(nk_cache12_put(NK_CACHE12_SERVER, &s, &lim, 1061), OK);
+    EXPECT_EQ(nk_cache12_count(NK_CACHE12_SERVER), 1u);
+    EXPECT_EQ(cached(8, &lim, 1061), 1);
+    nk_cache12_flush(NK_CACHE12_SERVER);
+}
+
 /* The cache from many threads at once, over a small bound. */
 static void *hammer(void *arg)
 {
