@@ -89,8 +89,9 @@ const uint8_t *nk_empty_hash(enum nk_hash h);
  * Never shared between threads, and never holding a connection's secret
  * between uses: the ticket contexts hold the process-wide ticket key, which
  * lives as long anyway; each kex_next slot holds an ephemeral key from its
- * keygen to its derive, and, for a handshake that ends before its derive, no
- * further than NK_TC_KEX_NEXT more X25519 keygens on this thread. */
+ * keygen to its derive or its nk_kex_free, whichever comes first (a key
+ * freed on another thread: no further than NK_TC_KEX_NEXT more X25519
+ * keygens on this one). */
 #define NK_TC_GROUPS 5
 #define NK_TC_RANDOM 256
 #define NK_TC_KEX_NEXT 32

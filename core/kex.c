@@ -334,3 +334,15 @@ MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_
     ERR_pop_to_mark();
     return st;
 }
+
+void nk_kex_free(EVP_PKEY *priv)
+{
+    if (!priv)
+        return;
+    /* A key freed before its derive (a handshake that ended early) leaves
+     * its kept context too, so that the key is gone with its connection;
+     * only a key freed on another thread than its keygen's waits for that
+     * thread's later keygens (crypto.h). */
+    EVP_PKEY_CTX_free(take_kex_next(nk_thread_ctx(), priv));
+    EVP_PKEY_free(priv);
+}

@@ -40,6 +40,9 @@ MSTATUS nk_kex_keygen(uint16_t group, EVP_PKEY **priv, uint8_t *pub, size_t *pub
  * secret is left-padded to the size of p (RFC 8446 §7.4.1). */
 MSTATUS nk_kex_derive(uint16_t group, EVP_PKEY *priv, const uint8_t *peer, size_t peer_len,
                       uint8_t *secret, size_t *secret_len) NK_MUST;
+/* Free a key nk_kex_keygen made (NULL: nothing), with the derive context
+ * kept for it on this thread (kex.c), if any. */
+void nk_kex_free(EVP_PKEY *priv);
 /* A named FFDHE group's prime (pub_len bytes) and generator (*g_len bytes,
  * at most 8): what a TLS 1.2 ServerDHParams carries (RFC 5246 §7.4.3). */
 MSTATUS nk_kex_ffdhe_pg(uint16_t group, uint8_t *p, uint8_t g[8], size_t *g_len) NK_MUST;

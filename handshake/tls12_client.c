@@ -39,7 +39,7 @@ MSTATUS nk_tls12_on_server_hello(struct nk_tls *c, uint16_t version, struct nk_r
     }
     hs->hash = c->suite->hash;
     /* Our TLS 1.3 key share is of no use now. */
-    EVP_PKEY_free(hs->kex_priv);
+    nk_kex_free(hs->kex_priv);
     hs->kex_priv = NULL;
     /* Until we know whether a CertificateRequest comes, the messages are
      * kept for the CertificateVerify it would need (RFC 5246 §7.4.8). */

@@ -162,7 +162,7 @@ MSTATUS nk_tls12_kx_server_secret(struct nk_tls *c, struct nk_rd *b, uint8_t *pm
         NK_TRY(nk_rd_vec8(b, &y, 1, 255));       /* ClientECDiffieHellmanPublic */
     NK_TRY(nk_rd_done(b));
     MSTATUS st = derive_pms(c, y, pms, pms_len);
-    EVP_PKEY_free(hs->kex_priv);
+    nk_kex_free(hs->kex_priv);
     hs->kex_priv = NULL;
     return st;
 }

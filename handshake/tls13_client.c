@@ -249,7 +249,7 @@ static MSTATUS on_hello_retry(struct nk_tls *c, const struct nk_ext *e, size_t n
             offered |= c->groups[i] == g;
         NK_CHECK(offered && g != hs->kex_group, ERR_SSL_ILLEGAL_PARAMETER);
         hs->kex_group = g;
-        EVP_PKEY_free(hs->kex_priv);   /* a share in the new group goes out */
+        nk_kex_free(hs->kex_priv);   /* a share in the new group goes out */
         hs->kex_priv = NULL;
         changed = 1;
     }

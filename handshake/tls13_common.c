@@ -34,7 +34,7 @@ void nk_hs_free(struct nk_tls *c)
     if (!hs)
         return;
     nk_transcript_free(&hs->tr);
-    EVP_PKEY_free(hs->kex_priv);
+    nk_kex_free(hs->kex_priv);
     EVP_PKEY_free(hs->peer_pub);
     free_peer_chain(hs);
     nk_buf_free(&hs->cookie);

@@ -228,7 +228,7 @@ static MSTATUS server_hello_and_keys(struct nk_tls *c, struct offer *o)
         EVP_PKEY *priv = NULL;
         NK_TRY(nk_kex_keygen(o->share_group, &priv, pub, &pub_len));
         st = nk_kex_derive(o->share_group, priv, o->share, o->share_len, dhe, &dhe_len);
-        EVP_PKEY_free(priv);
+        nk_kex_free(priv);
         NK_TRY(st);
         c->group = o->share_group;
     }

@@ -221,4 +221,37 @@ TEST(kex_unknown_group)
     EVP_PKEY_free(ok);
 }
 
+/* The derive contexts kept for X25519 keys (kex.c, crypto.h): a key freed
+ * before its derive (a handshake that ended early) takes its context with
+ * it, so no slot holds the key after its connection let it go; a derived
+ * key's context left at its derive. */
+static int kept_contexts(void)
+{
+    struct nk_thread_ctx *t = nk_thread_ctx();
+    int n = 0;
+    for (size_t i = 0; t && i < NK_TC_KEX_NEXT; i++)
+        n += t->kex_next[i] != NULL;
+    return n;
+}
+
+TEST(freed_key_leaves_kept_contexts)
+{
+    EVP_PKEY *a = NULL, *b = NULL, *peer = NULL;
+    uint8_t pub[NK_MAX_KEX_PUB], peer_pub[NK_MAX_KEX_PUB], secret[NK_MAX_KEX_SECRET];
+    size_t pub_len = 0, peer_len = 0, secret_len = 0;
+    int base = kept_contexts();
+    ASSERT_EQ(nk_kex_keygen(NK_GROUP_X25519, &a, pub, &pub_len), OK);
+    ASSERT_EQ(nk_kex_keygen(NK_GROUP_X25519, &b, pub, &pub_len), OK);
+    ASSERT_EQ(nk_kex_keygen(NK_GROUP_X25519, &peer, peer_pub, &peer_len), OK);
+    ASSERT_EQ(kept_contexts(), base + 3);
+    nk_kex_free(a);                       /* ended before its derive */
+    ASSERT_EQ(kept_contexts(), base + 2);
+    ASSERT_EQ(nk_kex_derive(NK_GROUP_X25519, b, peer_pub, peer_len, secret, &secret_len), OK);
+    ASSERT_EQ(kept_contexts(), base + 1);   /* the derive took b's */
+    nk_kex_free(b);
+    nk_kex_free(peer);
+    ASSERT_EQ(kept_contexts(), base);
+    nk_kex_free(NULL);
+}
+
 TEST_HARNESS_MAIN
