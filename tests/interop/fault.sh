@@ -57,10 +57,12 @@ fresh_server() {
     SRV_PID=$(cat "/proc/$NK_PID/task/$NK_PID/children" 2>/dev/null)
     SRV_PID=${SRV_PID%% *}
     [ -n "$SRV_PID" ] || { fail "no nktls-server process under $NK_PID" "$NK_LOG"; return 1; }
-    # The first warm-up echoes 6 MiB: an io_uring worker's receive buffers
+    # The first warm-up echoes 16 MiB: an io_uring worker's receive buffers
     # (256 x 16 KiB, taken from its ring in turn) all become resident, as they
     # do under any load, and stay: a fixed cost of the worker, not of its peers.
-    PROBE_BYTES=$((6 << 20)) "$WARM" warm1 && "$WARM" warm2 || return 1
+    # On a busy machine receives come in smaller pieces and touch only the
+    # first pages of each buffer per round: more rounds make them whole.
+    PROBE_BYTES=$((16 << 20)) "$WARM" warm1 && "$WARM" warm2 || return 1
     # The baseline after the loop's idle trim (it gives the heap's free pages
     # back once a second has been quiet, uring/loop_idle.c), as the settled
     # figure is: measured before it, the baseline depended on whether a busy
