@@ -135,7 +135,7 @@ NK_API MSTATUS NKTLS_getPeerAddress(sbyte4 h, ubyte2 *port, MOC_IP_ADDRESS_S *ad
     GET(h, c);
     NK_CHECK(port && addr, ERR_NULL_POINTER);
     if (c->is_dtls && c->dtls->peer_len)
-        return nk_addr_to_sdk((const struct sockaddr *)c->dtls->peer, c->dtls->peer_len, port, addr);
+        return nk_addr_to_sdk(c->dtls->peer, c->dtls->peer_len, port, addr);
     NK_CHECK(c->fd >= 0, ERR_TCP_GETSOCKNAME);
     return TCP_getPeerName(c->fd, port, addr);
 }

@@ -323,5 +323,5 @@ NK_API MSTATUS NKTLS_TCP_getPeerName(TCP_SOCKET socket, ubyte2 *pRetPortNo, MOC_
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     NK_CHECK(getpeername(socket, (struct sockaddr *)&ss, &len) == 0, ERR_TCP_GETSOCKNAME);
-    return nk_addr_to_sdk((const struct sockaddr *)&ss, len, pRetPortNo, pRetAddr);
+    return nk_addr_to_sdk(&ss, len, pRetPortNo, pRetAddr);
 }

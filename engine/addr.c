@@ -5,10 +5,16 @@
 #include <netinet/in.h>
 #include "engine/dtls.h"
 
-MSTATUS nk_addr_to_sdk(const struct sockaddr *sa, size_t len, ubyte2 *port, MOC_IP_ADDRESS_S *out)
+MSTATUS nk_addr_to_sdk(const void *addr, size_t len, ubyte2 *port, MOC_IP_ADDRESS_S *out)
 {
+    /* Copied first: a DTLS connection keeps its peer's address in a byte
+     * array, with no alignment for the sockaddr types. */
+    struct sockaddr_storage ss;
+    const struct sockaddr *sa = (const struct sockaddr *)&ss;
     memset(out, 0, sizeof *out);
     *port = 0;
+    NK_CHECK(len <= sizeof ss && len >= sizeof sa->sa_family, ERR_TCP_GETSOCKNAME);
+    memcpy(&ss, addr, len);
     if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
         out->family = AF_INET;
@@ -37,10 +43,9 @@ void nk_dtls_peer_descr(const struct nk_conn *c, peerDescr *out)
 {
     memset(out, 0, sizeof *out);
     if (c->dtls->peer_len)
-        (void)!nk_addr_to_sdk((const struct sockaddr *)c->dtls->peer, c->dtls->peer_len, &out->peerPort,
-                             &out->peerAddr);
+        (void)!nk_addr_to_sdk(c->dtls->peer, c->dtls->peer_len, &out->peerPort, &out->peerAddr);
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     if (c->fd >= 0 && getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
-        (void)!nk_addr_to_sdk((const struct sockaddr *)&ss, sl, &out->srcPort, &out->srcAddr);
+        (void)!nk_addr_to_sdk(&ss, sl, &out->srcPort, &out->srcAddr);
 }

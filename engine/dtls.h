@@ -35,10 +35,10 @@ void nk_dtls_out_ack(struct nk_conn *c);
 MSTATUS nk_dtls_srtp_encode(struct nk_conn *c, const uint8_t *data, size_t len, uint8_t **pkt,
                             size_t *pkt_len) NK_MUST;
 
-/* A socket address as the SDK reports it (common/mtcp.h: IPv4 in host
- * order, a v4-mapped IPv6 address as IPv4), and its port (engine/addr.c). */
-struct sockaddr;
-MSTATUS nk_addr_to_sdk(const struct sockaddr *sa, size_t len, ubyte2 *port, MOC_IP_ADDRESS_S *out) NK_MUST;
+/* A socket address (a struct sockaddr of len bytes, at any alignment) as
+ * the SDK reports it (common/mtcp.h: IPv4 in host order, a v4-mapped IPv6
+ * address as IPv4), and its port (engine/addr.c). */
+MSTATUS nk_addr_to_sdk(const void *addr, size_t len, ubyte2 *port, MOC_IP_ADDRESS_S *out) NK_MUST;
 /* The SRTP callbacks' peerDescr: the peer's address (the client's, which a
  * server's cookie binds, or the connected socket's peer) and, where the
  * connection has a socket of its own, that socket's (an event-loop peer

@@ -65,7 +65,8 @@ static size_t make_hello(uint8_t *out, uint64_t rec_seq, uint16_t msg_seq, const
         body[n++] = (uint8_t)(0x11 + i);
     body[n++] = 0;   /* session id */
     body[n++] = (uint8_t)cookie_len;
-    memcpy(body + n, cookie, cookie_len);
+    if (cookie_len)
+        memcpy(body + n, cookie, cookie_len);
     n += cookie_len;
     static const uint8_t rest[] = { 0x00, 0x04, 0xc0, 0x2b, 0xc0, 0x2f, 0x01, 0x00, 0x00, sizeof exts };
     memcpy(body + n, rest, sizeof rest);
