@@ -78,7 +78,8 @@ static size_t build_hello(uint8_t *out, const uint8_t *cookie, size_t clen, cons
     p += 32;
     out[p++] = 0;
     out[p++] = (uint8_t)clen;
-    memcpy(out + p, cookie, clen);
+    if (clen)
+        memcpy(out + p, cookie, clen);
     p += clen;
     memcpy(out + p, rest, n);
     return p + n;

@@ -284,6 +284,7 @@ TEST_F(adtls, handshakes_at_30_percent_loss)
 {
     sbyte4 *h = self->h;
     int fired = 0, sent = 0, lost = 0;
+    TH_SKIP_TIMING_UNDER_VALGRIND();   /* 10 ms timers against the handshake's time limit */
     for (uint64_t seed = 1; seed <= 8; seed++) {
         struct net w = { .rng = seed * 0x9e3779b97f4a7c15ull, .loss = 30, .dup = 10, .reorder = 20 };
         ups_reset();
@@ -416,6 +417,7 @@ static sbyte4 grant_once(sbyte4 h, ubyte4 *ms)
 TEST_F(adtls, retransmission_then_handshake_time_limit)
 {
     sbyte4 *h = self->h;
+    TH_SKIP_TIMING_UNDER_VALGRIND();   /* 20 ms timers, a 300 ms limit */
     SSL_sslSettings()->sslTimeOutHello = 300;
     SSL_sslSettings()->funcPtrSSLHandleTimeout = grant_once;
     timeouts_granted = 0;
