@@ -438,21 +438,11 @@ static void on_connect(struct nk_lconn *lc, ssize_t res)
     start_engine(lc, 0);
 }
 
-/* Everything the handshake sent is out: hand the keys to the kernel, open. */
-static void open_conn(struct nk_lconn *lc)
+void nk_lc_mark_open(struct nk_lconn *lc)
 {
     struct nk_server *s = lc->loop->srv;
-    struct nk_conn *c = lc->c;
-    MSTATUS st = nk_ktls_offload(c);
-    if (st < 0) {
-        lc_fail(lc, st);
-        return;
-    }
-    /* Without kernel RX nothing more is ever handed over: read whole buffers. */
-    if (!c->ktls_rx)
-        c->readahead = 1;
     lc->loop->churn++;   /* the handshake's temporaries are gone */
-    if (c->rd)   /* userspace keys: their contexts may be parked while idle */
+    if (lc->c->rd)   /* userspace keys: their contexts may be parked while idle */
         nk_loop_sweep_soon(lc->loop);
     lc->state = LC_OPEN;
     lc->told_app = 1;
@@ -463,6 +453,21 @@ static void open_conn(struct nk_lconn *lc)
     atomic_fetch_add(&s->opened, 1);
     if (s->cb.onOpen)
         s->cb.onOpen(lc->h, s->arg);
+}
+
+/* Everything the handshake sent is out: hand the keys to the kernel, open. */
+static void open_conn(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    MSTATUS st = nk_ktls_offload(c);
+    if (st < 0) {
+        lc_fail(lc, st);
+        return;
+    }
+    /* Without kernel RX nothing more is ever handed over: read whole buffers. */
+    if (!c->ktls_rx)
+        c->readahead = 1;
+    nk_lc_mark_open(lc);
     /* Data that came with the peer's last handshake records (read ahead:
      * a TLS 1.3 client's first request behind its Finished, a TLS 1.2
      * server's first records behind its Finished), and 0-RTT data the handshake kept

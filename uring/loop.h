@@ -248,6 +248,10 @@ struct nk_lconn *nk_lc_new(struct nk_loop *l, sbyte4 h, int fd);
 /* loop.c, for loop_dtls.c: the engine ended the session (an error, or the
  * peer's close_notify): the connection closes (1). */
 int nk_lc_engine_ended(struct nk_lconn *lc);
+/* The handshake is done (TLS: and the kernel offload decided): the
+ * connection counts as open, its contexts may be parked while idle, and
+ * onOpen is called (loop.c; loop_dtls.c for DTLS peers). */
+void nk_lc_mark_open(struct nk_lconn *lc);
 
 /* loop_dtls.c: a worker's DTLS socket. Its peers' table; a datagram the
  * backend received from the socket (from: its source); a peer's step (in

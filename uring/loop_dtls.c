@@ -111,22 +111,6 @@ void nk_lc_dgram_forget(struct nk_lconn *lc)
 
 /* ---- a peer's steps ---- */
 
-static void dgram_open(struct nk_lconn *lc)
-{
-    struct nk_server *s = lc->loop->srv;
-    lc->state = LC_OPEN;
-    lc->told_app = 1;
-    lc->loop->churn++;   /* the handshake's temporaries are gone */
-    nk_loop_sweep_soon(lc->loop);   /* its contexts may be parked while idle (loop_idle.c) */
-    if (lc->hs_counted)
-        atomic_fetch_sub(&s->handshaking, 1);
-    lc->hs_counted = 0;
-    lc->last_active = lc->loop->now;
-    atomic_fetch_add(&s->opened, 1);
-    if (s->cb.onOpen)
-        s->cb.onOpen(lc->h, s->arg);
-}
-
 /* One datagram of the peer's into its engine, and what it decrypted to the
  * application: each record's data is read before the walk of the datagram
  * goes on (nk_dtls_in). Failures stay on the engine (sticky); the step that
@@ -142,7 +126,7 @@ static void peer_in(struct nk_lconn *lc, const uint8_t *d, size_t n)
     MSTATUS st = nk_dtls_in(c, d, n, lc->loop->now);
     while (st == OK) {
         if (lc->state == LC_HANDSHAKE && c->status == SSL_CONNECTION_OPEN)
-            dgram_open(lc);
+            nk_lc_mark_open(lc);
         while (c->app_len && lc->state == LC_OPEN && !lc->close_req) {
             size_t k = nk_app_read(c, lc->loop->scratch, lc->loop->scratch_len);
             if (s->cb.onData)
@@ -217,7 +201,7 @@ void nk_lc_dgram_step(struct nk_lconn *lc)
     if (nk_lc_engine_ended(lc))
         return;
     if (lc->state == LC_HANDSHAKE && c->status == SSL_CONNECTION_OPEN)
-        dgram_open(lc);
+        nk_lc_mark_open(lc);
     nk_lc_dgram_pump(lc);
     if (lc->state == LC_OPEN && lc->close_req && nk_lc_output_idle(lc)) {
         nk_lc_close(lc, OK);
