@@ -529,7 +529,7 @@ LOAD_SECS=5
 # of what build/ has.
 BIN=$OUTDIR/bin
 OPTIONAL_TARGETS=(tests/bench/bench_handshake tests/bench/bench_handshake_ossl tests/bench/bench_dtls
-    tests/bench/bench_dtls_ossl)
+    tests/bench/bench_dtls_ossl tests/bench/dtls_client_ossl)
 build() {
     local try t
     for try in 1 2 3; do
@@ -562,7 +562,7 @@ snapshot() {
     mkdir -p "$BIN/examples" "$BIN/tests/bench"
     cp -L "$BUILD/libnktls.so.0" "$BIN/libnktls.so.0" || return 1
     cp "$BUILD/examples/nktls-server" "$BUILD/examples/nktls-load" "$BIN/examples/" || return 1
-    for f in "$BUILD"/tests/bench/bench_*; do
+    for f in "$BUILD"/tests/bench/bench_* "$BUILD"/tests/bench/dtls_client_*; do
         [ ! -f "$f" ] || [ ! -x "$f" ] || cp "$f" "$BIN/tests/bench/"
     done
     for f in "$BIN/examples/nktls-server" "$BIN/examples/nktls-load"; do

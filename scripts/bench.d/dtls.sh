@@ -13,11 +13,18 @@
 #                and that ratio's ceiling: libssl's figure over the crypto
 #                floor with fresh keys (floor_fresh_us).
 #                Then over UDP on loopback: nktls-server --dtls vs openssl
-#                s_server -dtls1_2 (each one client at a time, cookie exchange
-#                on), the same openssl s_client -dtls1_2 making sequential
-#                handshakes (same suite, X25519:P-256), the server's CPU time
-#                per handshake from /proc/PID/schedstat (ns), so handshakes
-#                per server CPU-second, socket work and the close included.
+#                s_server -dtls1_2 (s_server serves one client at a time; cookie
+#                exchange on in both), the server's CPU time per handshake from
+#                /proc/PID/schedstat (ns), so handshakes per server CPU-second,
+#                socket work and the close included, in two load patterns:
+#                 - busy: tests/bench/dtls_client_ossl (libssl) makes full
+#                   handshakes back to back, each on a new socket and ended with
+#                   close_notify (same suite, X25519:P-256); user and system
+#                   time apart from /proc/PID/stat. The headline figure: a
+#                   server's capacity is what it does while busy.
+#                 - idle: openssl s_client -dtls1_2, one process per handshake,
+#                   which takes it about half a second; the server sleeps
+#                   between handshakes and wakes each time with cold caches.
 # shellcheck shell=bash
 
 DTLS_IMPLS=(nktls openssl)
@@ -62,10 +69,12 @@ dtls_table() {
     done
 }
 
-# dtls_udp_one IMPL COUNT: one server, a warm-up handshake, then COUNT
-# sequential ones; prints `impl=IMPL transport=udp count=OK server_us=...`.
+# dtls_udp_one IMPL COUNT LOAD: one server, a warm-up, then COUNT sequential
+# handshakes by LOAD (busy: dtls_client_ossl back to back; idle: one s_client
+# each); prints `impl=IMPL transport=udp load=LOAD count=OK server_us=...
+# user_us=... sys_us=...`.
 dtls_udp_one() {
-    local impl=$1 n=$2 port sid i ok=0 t0 t1
+    local impl=$1 n=$2 load=$3 port sid i ok=0 t0 t1 u0 u1 s0 s1 hz
     port=$(free_port) || return 1
     case $impl in
     nktls) spawn "$WORK/dtls-udp-$impl.out" "$WORK/dtls-udp-$impl.err" "${PIN_SERVER[@]}" \
@@ -80,15 +89,36 @@ dtls_udp_one() {
         ss -Huln "sport = :$port" 2>/dev/null | grep -q . && break
         sleep 0.1
     done
-    dtls_udp_client "$port" || true
+    if [ "$load" = busy ]; then
+        dtls_udp_load "$port" 20 >/dev/null || true
+    else
+        dtls_udp_client "$port" || true
+    fi
     t0=$(awk '{ print $1 }' "/proc/$sid/schedstat" 2>/dev/null || echo "")
-    for i in $(seq "$n"); do
-        ! dtls_udp_client "$port" || ok=$((ok + 1))
-    done
+    read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$sid/stat" 2>/dev/null || echo "")
+    if [ "$load" = busy ]; then
+        ok=$(kv count "$(dtls_udp_load "$port" "$n" || true)")
+    else
+        for i in $(seq "$n"); do
+            ! dtls_udp_client "$port" || ok=$((ok + 1))
+        done
+    fi
     t1=$(awk '{ print $1 }' "/proc/$sid/schedstat" 2>/dev/null || echo "")
+    read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/$sid/stat" 2>/dev/null || echo "")
     stop "$sid"
-    [ -n "$t0" ] && [ -n "$t1" ] && [ "$ok" -gt 0 ] || return 1
-    echo "impl=$impl transport=udp count=$ok server_us=$(calc "($t1 - $t0) / 1000 / $ok" %.1f)"
+    [ -n "$t0" ] && [ -n "$t1" ] && [ "${ok:-0}" -gt 0 ] || return 1
+    # user and system time come in clock ticks: only the busy runs are long
+    # enough to split.
+    hz=$(getconf CLK_TCK)
+    echo "impl=$impl transport=udp load=$load count=$ok server_us=$(calc "($t1 - $t0) / 1000 / $ok" %.1f)" \
+        "$([ "$load" = idle ] || echo "user_us=$(calc "($u1 - $u0) * 1e6 / $hz / $ok" %.0f)" \
+            "sys_us=$(calc "($s1 - $s0) * 1e6 / $hz / $ok" %.0f)")"
+}
+
+# dtls_udp_load PORT COUNT: COUNT handshakes back to back from libssl.
+dtls_udp_load() {
+    timeout 300 "${PIN_CLIENT[@]}" "$BIN/tests/bench/dtls_client_ossl" --connect "127.0.0.1:$1" \
+        --ca "$CERTS/ca.pem" --servername localhost --count "$2"
 }
 
 # dtls_udp_client PORT: one full handshake, then the end of input closes it.
@@ -100,37 +130,55 @@ dtls_udp_client() {
 }
 
 dtls_udp() {
-    local reps=$1 count=$2 impl i out="" line
+    local reps=$1 count=$2 idle_count=$3 impl i out="" line load f
     setup_certs
     R[dtls_udp_count]=$count
+    R[dtls_udp_idle_count]=$idle_count
     for i in $(seq "$reps"); do
-        for impl in "${DTLS_IMPLS[@]}"; do
-            [ "$impl" != nktls ] || [ -x "$BIN/examples/nktls-server" ] || continue
-            line=$(dtls_udp_one "$impl" "$count" || true)
-            [ -n "$line" ] || say "dtls udp: $impl: no figure ($(tail -c 160 "$WORK/dtls-udp-$impl.err" | tr '\n' ' '))"
-            out+=$line$'\n'
+        for load in busy idle; do
+            [ "$load" = idle ] || [ -x "$BIN/tests/bench/dtls_client_ossl" ] || continue
+            for impl in "${DTLS_IMPLS[@]}"; do
+                [ "$impl" != nktls ] || [ -x "$BIN/examples/nktls-server" ] || continue
+                line=$(dtls_udp_one "$impl" "$([ "$load" = busy ] && echo "$count" || echo "$idle_count")" "$load" || true)
+                [ -n "$line" ] || say "dtls udp $load: $impl: no figure ($(tail -c 160 "$WORK/dtls-udp-$impl.err" | tr '\n' ' '))"
+                out+=$line$'\n'
+            done
         done
     done
     printf '%s' "$out" >>"$OUTDIR/dtls.raw"
-    for impl in "${DTLS_IMPLS[@]}"; do
-        mapfile -t v < <(grep -E "(^| )impl=$impl( |$)" <<<"$out" | while read -r l; do kv server_us "$l"; done | grep .)
-        [ ${#v[@]} -eq 0 ] || R[dtls_udp_${impl}_server]=$(median "${v[@]}")
-        [ ${#v[@]} -eq 0 ] || R[dtls_udp_${impl}_server_all]="${v[*]}"
+    for load in busy idle; do
+        for impl in "${DTLS_IMPLS[@]}"; do
+            for f in server user sys; do
+                mapfile -t v < <(grep -E "(^| )impl=$impl( |$)" <<<"$out" | grep -E "(^| )load=$load( |$)" |
+                    while read -r l; do kv "${f}_us" "$l"; done | grep .)
+                [ ${#v[@]} -eq 0 ] || R[dtls_udp_${load}_${impl}_$f]=$(median "${v[@]}")
+                [ ${#v[@]} -eq 0 ] || R[dtls_udp_${load}_${impl}_${f}_all]="${v[*]}"
+            done
+        done
     done
 }
 
 dtls_udp_table() {
-    local impl
-    echo "== dtls over UDP (loopback): server CPU microseconds per sequential DTLS 1.2 handshake,"
-    echo "   nktls-server --dtls vs openssl s_server -dtls1_2, openssl s_client -dtls1_2 as the client,"
-    echo "   ${R[dtls_udp_count]} handshakes a run; $PIN_NOTE"
-    printf '   %-8s %11s %13s   %s\n' impl "server us" "hs/server-s" "server us, every run"
-    for impl in "${DTLS_IMPLS[@]}"; do
-        printf '   %-8s %11s %13s   %s\n' "$impl" "${R[dtls_udp_${impl}_server]:-"-"}" \
-            "$([ -z "${R[dtls_udp_${impl}_server]:-}" ] || calc "1e6 / ${R[dtls_udp_${impl}_server]}" %.0f)" \
-            "${R[dtls_udp_${impl}_server_all]:-}"
+    local impl load
+    echo "== dtls over UDP (loopback): server CPU microseconds per sequential DTLS 1.2 full handshake,"
+    echo "   nktls-server --dtls vs openssl s_server -dtls1_2 (cookie exchange on); $PIN_NOTE"
+    for load in busy idle; do
+        if [ "$load" = busy ]; then
+            echo "   busy: tests/bench/dtls_client_ossl (libssl), handshakes back to back, ${R[dtls_udp_count]} a run"
+        else
+            echo "   idle: openssl s_client -dtls1_2, one process per handshake (about 0.5 s each: the server"
+            echo "   sleeps between handshakes and wakes with cold caches), ${R[dtls_udp_idle_count]} a run"
+        fi
+        printf '   %-8s %11s %13s %9s %9s   %s\n' impl "server us" "hs/server-s" "user us" "sys us" "server us, every run"
+        for impl in "${DTLS_IMPLS[@]}"; do
+            printf '   %-8s %11s %13s %9s %9s   %s\n' "$impl" "${R[dtls_udp_${load}_${impl}_server]:-"-"}" \
+                "$([ -z "${R[dtls_udp_${load}_${impl}_server]:-}" ] || calc "1e6 / ${R[dtls_udp_${load}_${impl}_server]}" %.0f)" \
+                "${R[dtls_udp_${load}_${impl}_user]:-"-"}" "${R[dtls_udp_${load}_${impl}_sys]:-"-"}" \
+                "${R[dtls_udp_${load}_${impl}_server_all]:-}"
+        done
+        echo "   $load: nktls hs per server CPU-second / s_server's: $(ratio "${R[dtls_udp_${load}_openssl_server]:-}" "${R[dtls_udp_${load}_nktls_server]:-}")" \
+            "$([ "$load" = idle ] || echo "(user time alone: $(ratio "${R[dtls_udp_${load}_openssl_user]:-}" "${R[dtls_udp_${load}_nktls_user]:-}"))")"
     done
-    echo "   nktls hs per server CPU-second / s_server's: $(ratio "${R[dtls_udp_openssl_server]:-}" "${R[dtls_udp_nktls_server]:-}")"
 }
 
 section_dtls() {
@@ -167,9 +215,9 @@ section_dtls() {
             R[dtls_${impl}_detail]="no figure: $(tail -c 160 "$WORK/$prog.err" | tr '\n' ' ')"
         [ -z "${R[dtls_${impl}_detail]:-}" ] || FAILED=1
     done
-    # Over UDP: each handshake takes the client about half a second of wall
-    # time (its close), so fewer of them.
-    dtls_udp "$(qd 3 2)" "$(qd 60 20)"
+    # Idle: each s_client takes about half a second of wall time (its
+    # close), so fewer of them.
+    dtls_udp "$(qd 5 2)" "$(qd 2000 200)" "$(qd 40 10)"
     { dtls_table; echo; dtls_udp_table; } | tee "$txt"
     say "table: $txt; raw lines: $raw"
 }

@@ -71,9 +71,12 @@ summary_rows() {
     srow handshakes peer lo "DTLS full hs server us vs libssl" \
         "${R[dtls_nktls_server]:-}" "${R[dtls_openssl_server]:-}" \
         "${R[dtls_nktls_server_all]:-}" "${R[dtls_openssl_server_all]:-}"
-    srow handshakes peer lo "DTLS hs server us over UDP vs openssl s_server" \
-        "${R[dtls_udp_nktls_server]:-}" "${R[dtls_udp_openssl_server]:-}" \
-        "${R[dtls_udp_nktls_server_all]:-}" "${R[dtls_udp_openssl_server_all]:-}"
+    srow handshakes peer lo "DTLS hs server us over UDP vs openssl s_server, busy" \
+        "${R[dtls_udp_busy_nktls_server]:-}" "${R[dtls_udp_busy_openssl_server]:-}" \
+        "${R[dtls_udp_busy_nktls_server_all]:-}" "${R[dtls_udp_busy_openssl_server_all]:-}"
+    srow handshakes peer lo "DTLS hs server us over UDP vs openssl s_server, idle" \
+        "${R[dtls_udp_idle_nktls_server]:-}" "${R[dtls_udp_idle_openssl_server]:-}" \
+        "${R[dtls_udp_idle_nktls_server_all]:-}" "${R[dtls_udp_idle_openssl_server_all]:-}"
     srow handshakes floor lo "in-process us, P-256 full vs floor" \
         "${R[inproc_nktls_p256_full_server]:-}" "${R[inproc_nktls_p256_full_floor]:-}" \
         "${R[inproc_nktls_p256_full_server_all]:-}" ""
