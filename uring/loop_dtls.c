@@ -276,7 +276,7 @@ static struct nk_lconn *new_peer(struct nk_loop *l, const struct sockaddr *from,
 }
 
 /* RFC 7983 §7: a first byte of 20..63 is DTLS; RTP, STUN and the rest are
- * not ours, and with no callback for them they are dropped. */
+ * the application's (other_dgram). */
 static int is_dtls(const uint8_t *d, size_t n)
 {
     return n && d[0] >= 20 && d[0] <= 63;
@@ -338,12 +338,30 @@ static void listen_dgram(struct nk_loop *l, struct nk_lconn *lc, uint8_t *d, siz
     }
 }
 
+/* A datagram that is not DTLS to onDatagram, with the peer at its source
+ * address where the application knows that peer; dropped without the
+ * callback. It changes no state of ours: a peer's idle timer runs on DTLS
+ * alone, as media is the application's to judge. */
+static void other_dgram(struct nk_loop *l, struct nk_lconn *lc, const uint8_t *d, size_t n,
+                        const struct sockaddr *from, socklen_t fl)
+{
+    struct nk_server *s = l->srv;
+    if (!s->cb.onDatagram || n > UINT32_MAX)
+        return;
+    sbyte4 h = lc && lc->told_app && lc->state < LC_CLOSING ? lc->h : 0;
+    s->cb.onDatagram(h, from, (ubyte4)fl, d, (ubyte4)n, s->arg);
+}
+
 void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl)
 {
     l->events++;
-    if (!is_dtls(d, n) || fl > NK_DTLS_ADDR_MAX)
+    if (fl > NK_DTLS_ADDR_MAX)
         return;
     struct nk_lconn *lc = l->dg->slot[find_slot(l->dg, from, fl)];
+    if (!is_dtls(d, n)) {
+        other_dgram(l, lc, d, n, from, fl);
+        return;
+    }
     if (lc && !(lc->state == LC_OPEN && epoch0_hello(d, n)))
         peer_in(lc, d, n);
     else

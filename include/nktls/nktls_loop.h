@@ -52,8 +52,8 @@
  * dropped). The peers are bounded: maxConnections, or 4096 when 0, per
  * server; maxHandshakes, or 1024 when 0, peers between their cookie and
  * onOpen; hellos beyond them are dropped and count in rejected. Datagrams
- * that are not DTLS (RFC 7983: first byte outside 20..63: RTP, STUN) are
- * dropped. Each retransmission timer, the handshake timeout and the idle
+ * that are not DTLS (RFC 7983: first byte outside 20..63: RTP, STUN) go to
+ * onDatagram, or are dropped without it. Each retransmission timer, the handshake timeout and the idle
  * timeout are the peer's deadline in the worker's timer heap.
  * NKTLS_LOOP_send encrypts at once into DTLS records of at most what the
  * PMTU leaves (1200-byte datagrams by default; a send that fits is one
@@ -121,6 +121,19 @@ typedef struct nktlsLoopCallbacks {
      * out (OK), or the connection failed or the file ended early (the error),
      * after bytesSent bytes. Called before onClose for ranges still queued. */
     void (*onFileSent)(sbyte4 connection, MSTATUS status, ubyte8 bytesSent, void *arg);
+    /* Optional, DTLS servers only. A datagram on the server's UDP socket that
+     * is not DTLS (RFC 7983 §7: a first byte outside 20..63: SRTP and SRTCP
+     * from 128..191, STUN from 0..3, ...), as it came, valid only during the
+     * call: the media an application unprotects (include/nktls/srtp.h) on
+     * the socket its DTLS-SRTP keys came from. connection: the DTLS peer at
+     * that source address once the application has seen it (onSetup, or
+     * onOpen without onSetup) and until its onClose; otherwise 0 (an address
+     * with no DTLS association: STUN before the handshake), and pFrom says
+     * who sent it. Without this callback such datagrams are dropped. Replies
+     * go out through the SRTP encode callback and NKTLS_LOOP_send, or by the
+     * application's own sendto on its socket. */
+    void (*onDatagram)(sbyte4 connection, const struct sockaddr *pFrom, ubyte4 fromLen,
+                       const ubyte *pData, ubyte4 dataLen, void *arg);
 } nktlsLoopCallbacks;
 
 typedef struct nktlsLoopOptions {

@@ -174,6 +174,12 @@ struct dctx {
     atomic_int addr_known;   /* onSetup: NKTLS_getPeerAddress named a loopback peer */
     atomic_int last_open;    /* the handle onOpen saw last */
     atomic_int last_st;
+    /* onDatagram (media_cb): how many, and the last one's peer, source port
+     * and bytes; each is sent back to its source on the server's socket. */
+    atomic_int dgrams, dg_handle, dg_port;
+    uint8_t dg_bytes[64];
+    size_t dg_len;
+    int fd;
 };
 
 /* srtp_peers: the server agrees use_srtp and greets each peer when it opens. */
@@ -225,7 +231,24 @@ static MSTATUS d_setup(sbyte4 h, void *arg)
     return SSL_isSessionDTLS(h) == TRUE ? OK : ERR_SSL_BAD_STATE;
 }
 
-static const nktlsLoopCallbacks d_cb = { d_setup, d_open, d_data, d_close, NULL };
+static const nktlsLoopCallbacks d_cb = { d_setup, d_open, d_data, d_close, NULL, NULL };
+
+/* Media beside DTLS on the server's socket, as a DTLS-SRTP server reads it:
+ * recorded, and sent back to where it came from with the application's own
+ * sendto. */
+static void d_datagram(sbyte4 h, const struct sockaddr *from, ubyte4 fl, const ubyte *d, ubyte4 n, void *arg)
+{
+    struct dctx *x = arg;
+    x->dg_len = n < sizeof x->dg_bytes ? n : sizeof x->dg_bytes;
+    memcpy(x->dg_bytes, d, x->dg_len);
+    atomic_store(&x->dg_handle, h);
+    atomic_store(&x->dg_port, from->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)from)->sin_port) : -1);
+    (void)!sendto(x->fd, d, n, 0, from, fl);
+    atomic_fetch_add(&x->dgrams, 1);
+}
+
+static const nktlsLoopCallbacks media_cb = { d_setup, d_open, d_data, d_close, NULL, d_datagram };
+static const nktlsLoopCallbacks *d_cbs = &d_cb;   /* what dsrv_start serves with */
 
 struct denv {
     struct dctx x;
@@ -260,7 +283,8 @@ static int udp_bound(struct sockaddr_in *a, uint32_t ip)
 static int dsrv_start(struct th_meta *_metadata, struct denv *e, ubyte4 hs_ms, ubyte4 idle_ms)
 {
     nktlsLoopOptions o = { .backend = e->backend, .handshakeTimeoutMs = hs_ms, .idleTimeoutMs = idle_ms };
-    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, &d_cb, &e->x, &o);
+    e->x.fd = e->fd;
+    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, d_cbs, &e->x, &o);
     if (e->srv == ERR_NOT_SUPPORTED)
         SKIP(return 0, "io_uring unavailable");
     ASSERT_GT(e->srv, 0);
@@ -364,6 +388,7 @@ FIXTURE_TEARDOWN(ldtls)
     }
     if (e->fd >= 0)
         close(e->fd);
+    d_cbs = &d_cb;
     env_down();
 }
 
@@ -773,6 +798,76 @@ TEST_F(ldtls, srtp_encode_callback_packet_sent_raw)
     close(fd);
     WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);
     (void)SSL_setSrtpEncodeCallback(NULL);
+}
+
+/* The port of a socket's own address. */
+static int own_port(int fd)
+{
+    struct sockaddr_in me;
+    socklen_t ml = sizeof me;
+    return getsockname(fd, (struct sockaddr *)&me, &ml) == 0 ? ntohs(me.sin_port) : -1;
+}
+
+/* RFC 7983 demultiplexing on the loop: what is not DTLS goes to onDatagram,
+ * byte for byte, with the peer at its address while the application knows
+ * that peer (from onSetup to onClose) and 0 otherwise; DTLS on the same
+ * socket goes on unharmed. */
+TEST_F(ldtls, media_datagrams_to_on_datagram)
+{
+    struct denv *e = &self->e;
+    d_cbs = &media_cb;
+    if (!dsrv_start(_metadata, e, 0, 0))
+        return;
+    uint8_t rtp[40], stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42 }, buf[256];
+    for (size_t i = 0; i < sizeof rtp; i++)
+        rtp[i] = (uint8_t)(i == 0 ? 0x80 : 0x30 + i);
+
+    /* STUN from an address with no association: peer 0, no state made. */
+    struct sockaddr_in me;
+    int raw = udp_bound(&me, INADDR_LOOPBACK);
+    ASSERT_GE(raw, 0);
+    ASSERT_EQ(sendto(raw, stun, sizeof stun, 0, (struct sockaddr *)&e->addr, sizeof e->addr), (ssize_t)sizeof stun);
+    WAIT_FOR(atomic_load(&e->x.dgrams) == 1, 5000);
+    ASSERT_EQ(atomic_load(&e->x.dg_handle), 0);
+    ASSERT_EQ(atomic_load(&e->x.dg_port), ntohs(me.sin_port));
+    ASSERT_EQ(e->x.dg_len, sizeof stun);
+    ASSERT_MEM_EQ(e->x.dg_bytes, stun, sizeof stun);
+    ASSERT_EQ(recv(raw, buf, sizeof buf, 0), (ssize_t)sizeof stun);   /* the application's answer */
+    ASSERT_EQ(dstats(e).live, 0u);
+    close(raw);
+
+    /* RTP from an open peer's address: that peer's handle. */
+    int fd = -1;
+    sbyte4 h = dtls_client(&e->addr, &fd);
+    ASSERT_GT(h, 0);
+    ST_EQ(SSL_negotiateConnection(h), OK);
+    WAIT_FOR(atomic_load(&e->x.opened) == 1, 5000);
+    ASSERT_EQ(send(fd, rtp, sizeof rtp, 0), (ssize_t)sizeof rtp);
+    struct pollfd pf = { .fd = fd, .events = POLLIN };
+    ASSERT_EQ(poll(&pf, 1, 5000), 1);
+    ASSERT_EQ(recv(fd, buf, sizeof buf, 0), (ssize_t)sizeof rtp);
+    ASSERT_MEM_EQ(buf, rtp, sizeof rtp);
+    ASSERT_EQ(atomic_load(&e->x.dgrams), 2);
+    ASSERT_EQ(atomic_load(&e->x.dg_handle), atomic_load(&e->x.last_open));
+    ASSERT_EQ(atomic_load(&e->x.dg_port), own_port(fd));
+    ASSERT_EQ(e->x.dg_len, sizeof rtp);
+    ASSERT_MEM_EQ(e->x.dg_bytes, rtp, sizeof rtp);
+
+    /* DTLS goes on beside it. */
+    sbyte4 rn = 0;
+    ASSERT_EQ(SSL_send(h, (sbyte *)"after media", 11), 11);
+    ST_EQ(SSL_recv(h, (sbyte *)buf, sizeof buf, &rn, 5000), OK);
+    ASSERT_EQ(rn, 11);
+    ASSERT_MEM_EQ(buf, "after media", 11);
+
+    /* After onClose the address is nobody's again. */
+    SSL_closeConnection(h);
+    WAIT_FOR(atomic_load(&e->x.closed) == 1, 5000);
+    ASSERT_EQ(send(fd, rtp, sizeof rtp, 0), (ssize_t)sizeof rtp);
+    WAIT_FOR(atomic_load(&e->x.dgrams) == 3, 5000);
+    ASSERT_EQ(atomic_load(&e->x.dg_handle), 0);
+    ASSERT_EQ(atomic_load(&e->x.dg_port), own_port(fd));
+    close(fd);
 }
 
 int main(int argc, char **argv) { return api_env_main(argc, argv); }
