@@ -12,8 +12,9 @@
 # nktls-client --dtls. nktls-server --dtls runs on the event loop: two
 # s_client at once on io_uring and on epoll, each echoed. Both ways with a
 # 400-byte MTU: each side's Certificate crosses in fragments and is
-# reassembled. Session resumption (RFC 5077 tickets and session ids) and ALPN
-# both ways with openssl; nktls-client --dtls at the end of stdin. Prints TAP.
+# reassembled. Session resumption (RFC 5077 tickets and session ids), ALPN and
+# pre-shared key suites (plain and ECDHE) both ways with openssl; nktls-client
+# --dtls at the end of stdin. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -113,6 +114,8 @@ nk_suite_name() {
     ECDHE-RSA-AES128-GCM-SHA256) echo 0xc02f ;;
     ECDHE-RSA-CHACHA20-POLY1305) echo 0xcca8 ;;
     ECDHE-ECDSA-AES128-CCM) echo 0xc0ac ;;
+    PSK-AES128-GCM-SHA256) echo 0x00a8 ;;
+    ECDHE-PSK-CHACHA20-POLY1305) echo 0xccac ;;
     esac
 }
 
@@ -373,6 +376,65 @@ alpn_s_server_case() {
 section "ALPN over DTLS (webrtc, c-webrtc) with openssl, both ways"
 run_case "s_client -alpn against nktls-server --dtls --alpn" alpn_s_client_case
 run_case "nktls-client --dtls --alpn against s_server -alpn" alpn_s_server_case
+
+PSK_ID=dtls-client PSK_KEY=00112233445566778899aabbccddeeff
+
+# psk_s_server_case SUITE: openssl s_server -psk (no certificate), nktls-client
+# --psk; the suite, the SRTP keying material and the line checked.
+psk_s_server_case() {
+    local suite=$1 name=psk-srv-$1 port ours theirs line
+    port=$(pick_port)
+    line="psk line from nktls-client $RANDOM"
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" -nocert \
+        -psk "$PSK_KEY" -psk_identity "$PSK_ID" -cipher "$suite" -use_srtp SRTP_AES128_CM_SHA1_80 \
+        -keymatexport "$LABEL" -keymatexportlen 60 -naccept 1 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --psk "$PSK_ID:$PSK_KEY" \
+        --ciphers "$(nk_suite_name "$suite")" --srtp SRTP_AES128_CM_SHA1_80 --keymatexport "$LABEL" \
+        --keymatexportlen 60 -v >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    stop_pid "$spid"
+    ours=$(hex_of "$WORK/$name.cli.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.srv.out" "Keying material:")
+    grep -qx "cipher: $suite" "$WORK/$name.cli.err" || { fail "nktls-client -v: no 'cipher: $suite'" "$WORK/$name.cli.err"; return 1; }
+    [ ${#ours} -eq 120 ] && [ "$ours" = "$theirs" ] || { fail "keying material: ours '$ours', s_server's '$theirs'" "$WORK/$name.srv.out" "$WORK/$name.cli.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.srv.out" || { fail "s_server did not receive the line" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+# psk_s_client_case SUITE: nktls-server --dtls --psk (no certificate, the
+# suite enabled by --ciphers), openssl s_client -psk; a wrong key fails.
+psk_s_client_case() {
+    local suite=$1 name=psk-cli-$1 port ours theirs line
+    port=$(pick_port)
+    line="psk line from s_client $RANDOM"
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --psk "$PSK_ID:$PSK_KEY" \
+        --ciphers "$(nk_suite_name "$suite")" --count 1 --srtp SRTP_AES128_CM_SHA1_80 \
+        --keymatexport "$LABEL" --keymatexportlen 60 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    local spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "wrong key"; sleep 1; } | timeout 3 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -psk "ff${PSK_KEY:2}" -psk_identity "$PSK_ID" -cipher "$suite" >"$WORK/$name.bad.out" 2>&1
+    # Its Finished does not decrypt under our keys: dropped like any record
+    # that fails (RFC 6347 §4.1.2.7), so the handshake never completes.
+    ! grep -q "Cipher is $suite" "$WORK/$name.bad.out" || { fail "a client with the wrong key connected" "$WORK/$name.bad.out"; return 1; }
+    { echo "$line"; sleep 2; } | timeout 4 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -psk "$PSK_KEY" -psk_identity "$PSK_ID" -cipher "$suite" -use_srtp SRTP_AES128_CM_SHA1_80 \
+        -keymatexport "$LABEL" -keymatexportlen 60 >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    finish_within "$spid" 3
+    ours=$(hex_of "$WORK/$name.srv.err" "Keying material:")
+    theirs=$(hex_of "$WORK/$name.cli.out" "Keying material:")
+    grep -q "Cipher is $suite" "$WORK/$name.cli.out" || { fail "s_client did not agree $suite" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    [ ${#ours} -eq 120 ] && [ "$ours" = "$theirs" ] || { fail "keying material: ours '$ours', s_client's '$theirs'" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -qF "$line" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+section "pre-shared keys over DTLS (RFC 4279, RFC 5489) with openssl, both ways"
+for suite in PSK-AES128-GCM-SHA256 ECDHE-PSK-CHACHA20-POLY1305; do
+    run_case "s_server -psk $suite, nktls-client --psk" psk_s_server_case "$suite"
+    run_case "s_client -psk $suite, nktls-server --psk" psk_s_client_case "$suite"
+done
 
 section "nktls-server --dtls <-> gnutls-cli --udp"
 if command -v gnutls-cli >/dev/null; then
