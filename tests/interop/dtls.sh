@@ -12,8 +12,9 @@
 # nktls-client --dtls. nktls-server --dtls runs on the event loop: two
 # s_client at once on io_uring and on epoll, each echoed. Both ways with a
 # 400-byte MTU: each side's Certificate crosses in fragments and is
-# reassembled. Session resumption (RFC 5077 tickets and session ids), ALPN and
-# pre-shared key suites (plain and ECDHE) both ways with openssl; nktls-client
+# reassembled. Session resumption (RFC 5077 tickets and session ids), ALPN,
+# client certificates and pre-shared key suites (plain and ECDHE) both ways
+# with openssl; nktls-client
 # --dtls at the end of stdin. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
@@ -376,6 +377,55 @@ alpn_s_server_case() {
 section "ALPN over DTLS (webrtc, c-webrtc) with openssl, both ways"
 run_case "s_client -alpn against nktls-server --dtls --alpn" alpn_s_client_case
 run_case "nktls-client --dtls --alpn against s_server -alpn" alpn_s_server_case
+
+# mtls_s_client_case: nktls-server --dtls --verify-client (the event loop):
+# s_client without a certificate is refused (certificate_required, nothing
+# echoed), with one it is served and named.
+mtls_s_client_case() {
+    local name=mtls-cli port spid
+    port=$(pick_port)
+    timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+        --key "$CERTS/server.key" --ca "$CERTS/ca.pem" --verify-client --count 2 -v \
+        >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "nktls-server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "line without a certificate"; sleep 1; } | timeout 3 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -CAfile "$CERTS/ca.pem" -servername localhost >"$WORK/$name.bad.out" 2>&1
+    ! grep -q "^line without a certificate" "$WORK/$name.bad.out" || { fail "a client without a certificate was served" "$WORK/$name.bad.out"; return 1; }
+    grep -q "ERR_SSL_CERTIFICATE_REQUIRED" "$WORK/$name.srv.err" || { fail "nktls-server did not refuse for want of a certificate" "$WORK/$name.srv.err"; return 1; }
+    { echo "line with a certificate"; sleep 1; } | timeout 3 openssl s_client -dtls1_2 -connect "127.0.0.1:$port" \
+        -CAfile "$CERTS/ca.pem" -servername localhost -cert "$CERTS/client.pem" -key "$CERTS/client.key" \
+        >"$WORK/$name.cli.out" 2>&1
+    finish_within "$spid" 3
+    grep -q "^line with a certificate" "$WORK/$name.cli.out" || { fail "the line was not echoed back" "$WORK/$name.cli.out" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^peer: CN=nktls test client" "$WORK/$name.srv.err" || { fail "nktls-server -v did not name the client" "$WORK/$name.srv.err"; return 1; }
+    return 0
+}
+
+# mtls_s_server_case: s_server -Verify 1 (a certificate required), nktls-client
+# --dtls --cert: the server names our client certificate and reads the line.
+mtls_s_server_case() {
+    local name=mtls-srv port spid line="mtls line $RANDOM"
+    port=$(pick_port)
+    (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+        -cert "$CERTS/server.pem" -key "$CERTS/server.key" -Verify 1 -CAfile "$CERTS/ca.pem" \
+        -verify_return_error -naccept 1 >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "s_server did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    { echo "$line"; sleep 1; } | timeout 4 "$NK_CLIENT" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --cert "$CERTS/client.pem" --key "$CERTS/client.key" \
+        >"$WORK/$name.cli.out" 2>"$WORK/$name.cli.err"
+    local rc=$?
+    stop_pid "$spid"
+    [ $rc -eq 0 ] || { fail "nktls-client exited with $rc" "$WORK/$name.cli.err" "$WORK/$name.srv.err"; return 1; }
+    grep -q "subject=.*CN *= *nktls test client" "$WORK/$name.srv.out" || { fail "s_server saw no client certificate" "$WORK/$name.srv.out"; return 1; }
+    grep -qF "$line" "$WORK/$name.srv.out" || { fail "s_server did not receive the line" "$WORK/$name.srv.out"; return 1; }
+    return 0
+}
+
+section "client certificates over DTLS with openssl, both ways"
+run_case "s_client with and without a certificate against nktls-server --verify-client" mtls_s_client_case
+run_case "nktls-client --cert against s_server -Verify 1" mtls_s_server_case
 
 PSK_ID=dtls-client PSK_KEY=00112233445566778899aabbccddeeff
 
