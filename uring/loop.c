@@ -80,7 +80,7 @@ static void lc_free(struct nk_lconn *lc)
     nk_lc_unregister(lc);
     nk_lc_free_queue(lc);
     nk_lc_free_tx(lc);
-    if (lc->dgram)
+    if (lc->shared_fd)
         nk_lc_dgram_forget(lc);   /* the socket is the worker's */
     else if (lc->fd >= 0) {
         if (lc->c && lc->c->alert_out >= 0 && lc->c->alert_out != NK_ALERT_NONE)
@@ -651,7 +651,10 @@ void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t
         lc->loop->events++;
     switch (op) {
     case LOP_RECV:
-        on_recv(lc, res, buf);
+        if (lc->dgram)   /* a DTLS client's own socket: one datagram */
+            nk_lc_dgram_recv(lc, res, buf);
+        else
+            on_recv(lc, res, buf);
         break;
     case LOP_SEND:
         nk_lc_send_done(lc, res);

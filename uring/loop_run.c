@@ -65,8 +65,12 @@ static void take_inbox(struct nk_loop *l)
         /* The connect counts against the handshake's time. */
         nk_engine_hs_limit(lc->c, l->now, l->srv->hs_timeout_ms);
         lc->deadline = nk_conn_deadline(lc->c);
-        lc->inflight++;
-        l->be->connect(lc);
+        if (lc->dgram) {
+            nk_lc_dgram_connect(lc);   /* UDP: connect() sends nothing, done at once */
+        } else {
+            lc->inflight++;
+            l->be->connect(lc);
+        }
         nk_lc_kick(lc);
         lc = next;
     }
