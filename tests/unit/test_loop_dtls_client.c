@@ -1,0 +1,949 @@
+/* test_loop_dtls_client.c — the event loop as a DTLS 1.2 client
+ * (NKTLS_LOOP_connectDTLS, uring/loop_dtls.c) on io_uring (with and without
+ * multishot receives and buffer rings) and epoll. Against the loop's own
+ * DTLS server in the same process: the handshake, three messages echoed
+ * byte for byte (the longer over 1 KiB and over one record), close_notify
+ * from either side with the exact onClose status on both; 32 clients at
+ * once; the cookie exchange counted by a relay (two ClientHellos, the
+ * second with the cookie, one HelloVerifyRequest); the server's first
+ * flight lost once and brought back by the client's retransmission timer;
+ * use_srtp agreed and the same keying material from the SRTP callback and
+ * the exporter on both sides; a datagram that is not DTLS from the server
+ * to onDatagram, and none from another address; a session resumed; a
+ * close before the handshake ends. Against a blocking nktls DTLS server on
+ * a connected UDP socket: the echo and the close. A silent server: the
+ * ClientHello at 0, 1 and 3 s, then ERR_SSL_HANDSHAKE_TIMEOUT at the
+ * limit; a port with nothing bound (ICMP port unreachable): the same end,
+ * without spinning. */
+#include <dirent.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include "api_env.h"
+#include "nktls_loop.h"
+#include "engine/conn.h"
+#include "engine/dtls.h"
+
+#define WAIT_FOR(cond, ms) \
+    for (int t_ = 0; t_ < (ms) && !(cond); t_ += 5) \
+        usleep(5000)
+
+static const ubyte2 srtp_profile = SRTP_AES128_CM_HMAC_SHA1_80;
+static const char ekm_label[] = "EXTRACTOR-dtls_srtp";
+
+/* Byte i of stream seed. */
+static ubyte pat(uint32_t seed, size_t i)
+{
+    uint32_t x = (uint32_t)i * 0x9E3779B1u + seed * 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    return (ubyte)(x >> 24);
+}
+
+static int port_of(const struct sockaddr_in *a) { return ntohs(a->sin_port); }
+
+static int udp_bound(struct sockaddr_in *a)
+{
+    socklen_t len = sizeof *a;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int64_t now_ms(void) { return (int64_t)ms_now(); }
+
+static int open_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    while (d && readdir(d))
+        n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* ---- SRTP keying material, as the init callback gives it to each side ---- */
+
+static pthread_mutex_t km_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    sbyte4 h;
+    ubyte2 profile;
+    ubyte km[64];
+    size_t len;
+} told[4];
+static int n_told;
+
+static sbyte4 on_srtp_init(sbyte4 h, peerDescr *peer, const SrtpProfileInfo *info, void *km, ubyte *mki)
+{
+    (void)peer;
+    (void)mki;
+    pthread_mutex_lock(&km_mu);
+    size_t len = 2u * (size_t)(info->keySize + info->saltSize);
+    if (n_told < 4 && len <= sizeof told[0].km) {
+        told[n_told].h = h;
+        told[n_told].profile = info->profileId;
+        memcpy(told[n_told].km, km, len);
+        told[n_told++].len = len;
+    }
+    pthread_mutex_unlock(&km_mu);
+    return OK;
+}
+
+static int told_for(sbyte4 h)
+{
+    for (int i = 0; i < n_told; i++)
+        if (told[i].h == h)
+            return i;
+    return -1;
+}
+
+/* ---- the loop's DTLS server: echo; "close" makes it close ---------------- */
+
+struct lsrv {
+    atomic_int opened, closed, st_ok, last_open, last_st, peer_port, resumed;
+    ubyte ekm[60];
+};
+
+static int srv_srtp;     /* the server agrees use_srtp */
+static int srv_rtx_ms;   /* its first retransmission wait (0: the default, 1 s) */
+
+static MSTATUS s_setup(sbyte4 h, void *arg)
+{
+    (void)arg;
+    if (srv_srtp)
+        NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
+    if (srv_rtx_ms)
+        NK_TRY(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)srv_rtx_ms));
+    return OK;
+}
+
+static void s_open(sbyte4 h, void *arg)
+{
+    struct lsrv *s = arg;
+    MOC_IP_ADDRESS_S a;
+    ubyte2 port = 0;
+    if (NKTLS_getPeerAddress(h, &port, &a) == OK)
+        atomic_store(&s->peer_port, port);
+    atomic_store(&s->resumed, NKTLS_isSessionResumed(h));
+    if (srv_srtp)
+        (void)!SSL_generateExportKeyMaterial(h, s->ekm, sizeof s->ekm, (ubyte *)ekm_label, sizeof ekm_label - 1,
+                                             NULL, 0, 0);
+    atomic_store(&s->last_open, h);
+    atomic_fetch_add(&s->opened, 1);
+}
+
+static void s_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
+{
+    (void)arg;
+    if (n == 5 && memcmp(d, "close", 5) == 0)
+        NKTLS_LOOP_close(h);
+    else
+        NKTLS_LOOP_send(h, d, n);
+}
+
+static void s_close(sbyte4 h, MSTATUS st, void *arg)
+{
+    struct lsrv *s = arg;
+    (void)h;
+    atomic_fetch_add(&s->st_ok, st == OK);
+    atomic_store(&s->last_st, st);
+    atomic_fetch_add(&s->closed, 1);
+}
+
+static const nktlsLoopCallbacks srv_cb = { s_setup, s_open, s_data, s_close, NULL, NULL };
+
+/* ---- the client loop ----------------------------------------------------- */
+
+enum plan {
+    ECHO_CLIENT_CLOSE,   /* three messages echoed, then NKTLS_LOOP_close */
+    ECHO_SERVER_CLOSE,   /* the same, then "close": the server closes */
+    SMALL_CLIENT_CLOSE,  /* one message of 200 bytes, then NKTLS_LOOP_close */
+    HOLD,                /* nothing: the test decides */
+};
+
+/* The messages of ECHO_*: short, over 1 KiB, and over one record. */
+static const size_t msg_len[] = { 15, 1100, 3000 };
+#define ECHO_TOTAL (15 + 1100 + 3000)
+
+/* One client connection. Written on the client loop's thread; the test
+ * reads it once closed (or opened) is set. The cases keep theirs (and what
+ * their helper threads use) static: a failed check leaves the case while
+ * the loops still run until the teardown stops them, and each case runs in
+ * a process of its own. */
+struct cconn {
+    enum plan plan;
+    uint32_t seed;
+    sbyte4 h;
+    size_t want, got;
+    int bad, is_dtls, resumed, peer_port, save_session, offer_session;
+    ubyte4 version;
+    uint32_t retransmits;   /* the engine's flights sent again, at onOpen or onClose */
+    ubyte ekm[60];
+    MSTATUS st;
+    int64_t closed_at;
+    atomic_int opened, closed;
+    /* onDatagram: how many, the last one's handle, source port and bytes */
+    atomic_int dgrams;
+    sbyte4 dg_h;
+    int dg_port;
+    ubyte dg[64];
+    size_t dg_len;
+};
+
+struct cli {
+    sbyte4 loop;
+    pthread_t th;
+    int th_up;
+    atomic_int opened, closed, ok;
+};
+
+static int cli_srtp;   /* the client offers use_srtp */
+static struct {
+    ubyte id_len;
+    ubyte id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
+} session;
+
+static uint32_t engine_retransmits(sbyte4 h)
+{
+    struct nk_conn *c;
+    return nk_conn_get(h, &c) == OK && c->dtls ? c->dtls->retransmits : 0;
+}
+
+static MSTATUS c_setup(sbyte4 h, void *arg)
+{
+    struct cconn *k = NKTLS_LOOP_getConnArg(h);
+    (void)arg;
+    k->h = h;
+    if (cli_srtp)
+        NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
+    if (k->offer_session)
+        NK_TRY(NKTLS_setClientSession(h, session.id_len, session.id, session.master));
+    return OK;
+}
+
+static void send_messages(struct cconn *k)
+{
+    ubyte buf[3000];
+    size_t off = 0;
+    int n = k->plan == SMALL_CLIENT_CLOSE ? 1 : 3;
+    for (int m = 0; m < n; m++) {
+        size_t len = k->plan == SMALL_CLIENT_CLOSE ? 200 : msg_len[m];
+        for (size_t i = 0; i < len; i++)
+            buf[i] = pat(k->seed, off + i);
+        if (NKTLS_LOOP_send(k->h, buf, (ubyte4)len) != OK)
+            k->bad = 1;
+        off += len;
+    }
+    k->want = off;
+}
+
+static void c_open(sbyte4 h, void *arg)
+{
+    struct cli *x = arg;
+    struct cconn *k = NKTLS_LOOP_getConnArg(h);
+    MOC_IP_ADDRESS_S a;
+    ubyte2 port = 0;
+    k->h = h;
+    k->is_dtls = SSL_isSessionDTLS(h) == TRUE;
+    (void)!SSL_getSSLTLSVersion(h, &k->version);
+    k->resumed = NKTLS_isSessionResumed(h);
+    k->retransmits = engine_retransmits(h);
+    if (NKTLS_getPeerAddress(h, &port, &a) == OK)
+        k->peer_port = port;
+    if (cli_srtp)
+        (void)!SSL_generateExportKeyMaterial(h, k->ekm, sizeof k->ekm, (ubyte *)ekm_label, sizeof ekm_label - 1,
+                                             NULL, 0, 0);
+    if (k->save_session && SSL_getClientSessionInfo(h, &session.id_len, session.id, session.master) != OK)
+        k->bad = 1;
+    if (k->plan != HOLD)
+        send_messages(k);
+    atomic_store(&k->opened, 1);
+    atomic_fetch_add(&x->opened, 1);
+}
+
+static void c_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
+{
+    struct cconn *k = NKTLS_LOOP_getConnArg(h);
+    (void)arg;
+    for (ubyte4 i = 0; i < n && !k->bad; i++)
+        k->bad = k->got + i >= k->want || d[i] != pat(k->seed, k->got + i);
+    k->got += n;
+    if (k->bad || k->got != k->want)
+        return;
+    if (k->plan == ECHO_SERVER_CLOSE)
+        NKTLS_LOOP_send(h, (const ubyte *)"close", 5);
+    else
+        NKTLS_LOOP_close(h);
+}
+
+static void c_close(sbyte4 h, MSTATUS st, void *arg)
+{
+    struct cli *x = arg;
+    struct cconn *k = NKTLS_LOOP_getConnArg(h);
+    k->st = st;
+    if (!atomic_load(&k->opened))
+        k->retransmits = engine_retransmits(h);
+    k->closed_at = now_ms();
+    atomic_fetch_add(&x->ok, st == OK && !k->bad && k->got == k->want);
+    atomic_store(&k->closed, 1);
+    atomic_fetch_add(&x->closed, 1);
+}
+
+static void c_datagram(sbyte4 h, const struct sockaddr *from, ubyte4 fl, const ubyte *d, ubyte4 n, void *arg)
+{
+    (void)arg;
+    (void)fl;
+    struct cconn *k = NKTLS_LOOP_getConnArg(h);
+    if (!k)
+        return;
+    k->dg_h = h;
+    k->dg_port = from->sa_family == AF_INET ? port_of((const struct sockaddr_in *)from) : -1;
+    k->dg_len = n < sizeof k->dg ? n : sizeof k->dg;
+    memcpy(k->dg, d, k->dg_len);
+    atomic_fetch_add(&k->dgrams, 1);
+}
+
+static const nktlsLoopCallbacks cli_cb = { c_setup, c_open, c_data, c_close, NULL, c_datagram };
+
+/* ---- the fixture: the loop server, the client loop, one variant per backend ---- */
+
+struct env {
+    sbyte4 backend;
+    struct lsrv s;
+    int fd;                      /* the server's UDP socket */
+    struct sockaddr_in addr;
+    sbyte4 srv;
+    pthread_t th;
+    int th_up;
+    struct cli c;
+};
+
+static void *run_thread(void *p)
+{
+    return (void *)(intptr_t)NKTLS_LOOP_run(*(sbyte4 *)p);
+}
+
+/* The loop server on the fixture's socket; 0 after SKIP. */
+static int lsrv_start(struct th_meta *_metadata, struct env *e)
+{
+    nktlsLoopOptions o = { .backend = e->backend };
+    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, &srv_cb, &e->s, &o);
+    if (e->srv == ERR_NOT_SUPPORTED)
+        SKIP(return 0, "io_uring unavailable");
+    ASSERT_GT(e->srv, 0);
+    ASSERT_EQ(pthread_create(&e->th, NULL, run_thread, &e->srv), 0);
+    e->th_up = 1;
+    return 1;
+}
+
+/* The client-only loop (one worker; two where asked); 0 after SKIP. */
+static int cli_start(struct th_meta *_metadata, struct env *e, ubyte4 hs_ms, ubyte4 workers)
+{
+    nktlsLoopOptions o = { .backend = e->backend, .handshakeTimeoutMs = hs_ms, .workers = workers };
+    e->c.loop = NKTLS_LOOP_createServer(NULL, 0, NULL, &cli_cb, &e->c, &o);
+    if (e->c.loop == ERR_NOT_SUPPORTED)
+        SKIP(return 0, "io_uring unavailable");
+    ASSERT_GT(e->c.loop, 0);
+    ASSERT_EQ(pthread_create(&e->c.th, NULL, run_thread, &e->c.loop), 0);
+    e->c.th_up = 1;
+    return 1;
+}
+
+static sbyte4 dial(struct env *e, const struct sockaddr_in *to, struct cconn *k)
+{
+    return NKTLS_LOOP_connectDTLS(e->c.loop, (const struct sockaddr *)to, sizeof *to,
+                                  (const sbyte *)"server.example.com", env.cli, k);
+}
+
+static nktlsLoopStats stats_of(sbyte4 loop)
+{
+    nktlsLoopStats s;
+    memset(&s, 0, sizeof s);
+    NKTLS_LOOP_getStats(loop, &s);
+    return s;
+}
+
+static void stop_loop(struct th_meta *_metadata, sbyte4 loop, pthread_t th)
+{
+    void *r;
+    ASSERT_EQ(NKTLS_LOOP_stop(loop), OK);
+    ASSERT_EQ(pthread_join(th, &r), 0);
+    EXPECT_EQ((MSTATUS)(intptr_t)r, OK);
+    ASSERT_EQ(NKTLS_LOOP_destroy(loop), OK);
+}
+
+FIXTURE(dcli) {
+    struct env e;
+};
+
+FIXTURE_VARIANT(dcli) {
+    sbyte4 backend;
+    const char *disable;     /* NKTLS_URING_DISABLE */
+};
+
+FIXTURE_VARIANT_ADD(dcli, uring) {
+    .backend = NKTLS_LOOP_BACKEND_URING,
+};
+FIXTURE_VARIANT_ADD(dcli, uring_basic) {
+    .backend = NKTLS_LOOP_BACKEND_URING, .disable = "multishot,bufring",
+};
+FIXTURE_VARIANT_ADD(dcli, epoll) {
+    .backend = NKTLS_LOOP_BACKEND_EPOLL,
+};
+
+FIXTURE_SETUP(dcli)
+{
+    memset(&self->e, 0, sizeof self->e);
+    if (variant->disable)
+        setenv("NKTLS_URING_DISABLE", variant->disable, 1);
+    self->e.backend = variant->backend;
+    env_up(128);
+    self->e.fd = udp_bound(&self->e.addr);
+    ASSERT_GE(self->e.fd, 0);
+}
+
+FIXTURE_TEARDOWN(dcli)
+{
+    struct env *e = &self->e;
+    if (e->c.th_up)
+        stop_loop(_metadata, e->c.loop, e->c.th);
+    if (e->th_up)
+        stop_loop(_metadata, e->srv, e->th);
+    if (e->fd >= 0)
+        close(e->fd);
+    srv_srtp = cli_srtp = srv_rtx_ms = 0;
+    (void)SSL_setSrtpInitCallback(NULL);
+    env_down();
+}
+
+static void check_echoed(struct th_meta *_metadata, struct cconn *k, MSTATUS want_st)
+{
+    ASSERT_EQ(atomic_load(&k->opened), 1);
+    ASSERT_EQ(k->is_dtls, 1);
+    ASSERT_EQ(k->version, (ubyte4)DTLS12_MINORVERSION);
+    ASSERT_EQ(k->bad, 0);
+    ASSERT_EQ(k->got, k->want);
+    ST_EQ(k->st, want_st);
+}
+
+/* A client against the loop server: the handshake, the three messages
+ * echoed byte for byte, the client's NKTLS_LOOP_close (close_notify: OK on
+ * both sides); a second one whose "close" makes the server close (its
+ * close_notify: OK on both sides). */
+TEST_F(dcli, echo_and_close_notify_both_ways)
+{
+    struct env *e = &self->e;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct cconn a = { .plan = ECHO_CLIENT_CLOSE, .seed = 1 }, b = { .plan = ECHO_SERVER_CLOSE, .seed = 2 };
+    sbyte4 ha = dial(e, &e->addr, &a);
+    ASSERT_GT(ha, 0);
+    WAIT_FOR(atomic_load(&a.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    check_echoed(_metadata, &a, OK);
+    ASSERT_EQ(a.h, ha);
+    ASSERT_EQ(a.want, (size_t)ECHO_TOTAL);
+    ASSERT_EQ(a.peer_port, port_of(&e->addr));   /* NKTLS_getPeerAddress: the server */
+    ST_EQ(atomic_load(&e->s.last_st), OK);         /* the client's close_notify */
+
+    sbyte4 hb = dial(e, &e->addr, &b);
+    ASSERT_GT(hb, 0);
+    WAIT_FOR(atomic_load(&b.closed) && atomic_load(&e->s.closed) == 2, 10000);
+    check_echoed(_metadata, &b, OK);               /* the server's close_notify */
+    ST_EQ(atomic_load(&e->s.last_st), OK);
+    ASSERT_EQ(atomic_load(&e->s.st_ok), 2);
+
+    WAIT_FOR(stats_of(e->c.loop).live == 0 && stats_of(e->srv).live == 0, 3000);
+    nktlsLoopStats cs = stats_of(e->c.loop), ss = stats_of(e->srv);
+    ASSERT_EQ(cs.live, 0u);
+    ASSERT_EQ(cs.connected, 2u);
+    ASSERT_EQ(cs.opened, 2u);
+    ASSERT_EQ(ss.live, 0u);
+    ASSERT_EQ(ss.accepted, 2u);
+    ASSERT_EQ(ss.opened, 2u);
+}
+
+#define MANY 32
+
+/* 32 clients at once on two workers (round robin), each echoed and closed. */
+TEST_F(dcli, many_at_once)
+{
+    struct env *e = &self->e;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 2))
+        return;
+    static struct cconn k[MANY];
+    memset(k, 0, sizeof k);
+    for (int i = 0; i < MANY; i++) {
+        k[i].plan = SMALL_CLIENT_CLOSE;
+        k[i].seed = 100u + (uint32_t)i;
+        ASSERT_GT(dial(e, &e->addr, &k[i]), 0);
+    }
+    WAIT_FOR(atomic_load(&e->c.closed) == MANY && atomic_load(&e->s.closed) == MANY, 20000);
+    ASSERT_EQ(atomic_load(&e->c.opened), MANY);
+    ASSERT_EQ(atomic_load(&e->c.ok), MANY);
+    for (int i = 0; i < MANY; i++)
+        ASSERT_EQ(k[i].got, 200u);
+    ASSERT_EQ(atomic_load(&e->s.opened), MANY);
+    ASSERT_EQ(atomic_load(&e->s.st_ok), MANY);
+    ASSERT_EQ(stats_of(e->srv).accepted, (ubyte8)MANY);
+}
+
+/* ---- a blocking nktls DTLS server ------------------------------------------ */
+
+struct bsrv {
+    int fd;
+    MSTATUS st;
+    size_t echoed;
+};
+
+/* SSL_acceptConnection on the UDP socket connected to the first client
+ * that sends (its ClientHello stays queued), then echo until it closes. */
+static void *bsrv_main(void *p)
+{
+    struct bsrv *b = p;
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    uint8_t one;
+    struct pollfd pf = { .fd = b->fd, .events = POLLIN };
+    sbyte4 h = ERR_GENERAL;
+    if (poll(&pf, 1, 10000) == 1 && recvfrom(b->fd, &one, 1, MSG_PEEK, (struct sockaddr *)&from, &fl) >= 0
+        && connect(b->fd, (struct sockaddr *)&from, fl) == 0)
+        h = SSL_acceptConnection(b->fd, env.srv);
+    b->st = h < 0 ? h : SSL_negotiateConnection(h);
+    while (b->st == OK) {
+        sbyte buf[2048];
+        sbyte4 got = 0;
+        b->st = SSL_recv(h, buf, sizeof buf, &got, 5000);
+        if (b->st == OK && got > 0 && SSL_send(h, buf, got) != got)
+            b->st = ERR_TCP_WRITE_ERROR;
+        else if (b->st == OK)
+            b->echoed += (size_t)got;
+    }
+    if (h > 0)
+        SSL_closeConnection(h);
+    return NULL;
+}
+
+TEST_F(dcli, against_blocking_server)
+{
+    struct env *e = &self->e;
+    if (!cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct bsrv b;
+    b.fd = e->fd;
+    b.st = NOT_RUN;
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, bsrv_main, &b), 0);
+    static struct cconn k = { .plan = ECHO_CLIENT_CLOSE, .seed = 3 };
+    ASSERT_GT(dial(e, &e->addr, &k), 0);
+    WAIT_FOR(atomic_load(&k.closed), 10000);
+    pthread_join(t, NULL);
+    check_echoed(_metadata, &k, OK);
+    ST_EQ(b.st, ERR_SSL_CONNECTION_CLOSED);   /* our close_notify */
+    ASSERT_EQ(b.echoed, (size_t)ECHO_TOTAL);
+}
+
+/* ---- a relay between the client and the loop server ----------------------- */
+
+struct relay {
+    int front, back;              /* the client's side; connected to the server */
+    struct sockaddr_in front_addr;
+    atomic_int stop;
+    int lose_flight;              /* drop the server's first flight, once */
+    int hellos, hvrs, dropped;
+    int cookie_len[4];            /* of the first ClientHellos */
+};
+
+/* The handshake message type of a datagram's first record, if it is an
+ * epoch-0 handshake record; -1 otherwise. */
+static int hs_type(const uint8_t *b, ssize_t n)
+{
+    return n > 25 && b[0] == 22 && b[3] == 0 && b[4] == 0 ? b[13] : -1;
+}
+
+/* A ClientHello's cookie length: behind version, random and session id. */
+static int hello_cookie_len(const uint8_t *b, ssize_t n)
+{
+    size_t at = 13 + 12 + 2 + 32;
+    if ((size_t)n <= at + 1 || (size_t)n <= at + 1 + b[at])
+        return -1;
+    return b[at + 1 + b[at]];
+}
+
+/* Counts ClientHellos (their cookies) and HelloVerifyRequests; with
+ * lose_flight drops the server's datagrams from its first ServerHello on
+ * until the client sends again: only the client's timer can bring that
+ * flight back (the server's own is set far off). */
+static void *relay_main(void *p)
+{
+    struct relay *r = p;
+    struct sockaddr_in client;
+    socklen_t cl = sizeof client;
+    int have_client = 0, losing = 0, lost_once = 0;
+    uint8_t buf[4096];
+    while (!atomic_load(&r->stop)) {
+        struct pollfd pf[2] = { { .fd = r->front, .events = POLLIN }, { .fd = r->back, .events = POLLIN } };
+        if (poll(pf, 2, 50) <= 0)
+            continue;
+        if (pf[0].revents & POLLIN) {
+            cl = sizeof client;
+            ssize_t n = recvfrom(r->front, buf, sizeof buf, 0, (struct sockaddr *)&client, &cl);
+            have_client = n >= 0;
+            if (hs_type(buf, n) == 1 && r->hellos < 4)
+                r->cookie_len[r->hellos] = hello_cookie_len(buf, n);
+            r->hellos += hs_type(buf, n) == 1;
+            losing = 0;
+            if (n > 0)
+                (void)!send(r->back, buf, (size_t)n, 0);
+        }
+        if (pf[1].revents & POLLIN) {
+            ssize_t n = recv(r->back, buf, sizeof buf, 0);
+            r->hvrs += hs_type(buf, n) == 3;
+            if (r->lose_flight && !lost_once && hs_type(buf, n) == 2)
+                losing = lost_once = 1;
+            if (losing) {
+                r->dropped++;
+                continue;
+            }
+            if (n > 0 && have_client)
+                (void)!sendto(r->front, buf, (size_t)n, 0, (struct sockaddr *)&client, cl);
+        }
+    }
+    return NULL;
+}
+
+static void relay_start(struct th_meta *_metadata, struct env *e, struct relay *r, pthread_t *t)
+{
+    struct sockaddr_in back;
+    r->front = udp_bound(&r->front_addr);
+    r->back = udp_bound(&back);
+    ASSERT_GE(r->front, 0);
+    ASSERT_GE(r->back, 0);
+    ASSERT_EQ(connect(r->back, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
+    ASSERT_EQ(pthread_create(t, NULL, relay_main, r), 0);
+}
+
+static void relay_stop(struct relay *r, pthread_t t)
+{
+    atomic_store(&r->stop, 1);
+    pthread_join(t, NULL);
+    close(r->front);
+    close(r->back);
+}
+
+/* RFC 6347 §4.2.1: the loop server answers the first ClientHello with a
+ * HelloVerifyRequest; the client's second carries the 32-byte cookie. */
+TEST_F(dcli, cookie_exchange_seen)
+{
+    struct env *e = &self->e;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct relay r;
+    pthread_t t;
+    relay_start(_metadata, e, &r, &t);
+    static struct cconn k = { .plan = ECHO_CLIENT_CLOSE, .seed = 4 };
+    ASSERT_GT(dial(e, &r.front_addr, &k), 0);
+    WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    relay_stop(&r, t);
+    check_echoed(_metadata, &k, OK);
+    ASSERT_EQ(r.hellos, 2);
+    ASSERT_EQ(r.cookie_len[0], 0);
+    ASSERT_EQ(r.cookie_len[1], 32);
+    ASSERT_EQ(r.hvrs, 1);
+    ASSERT_EQ(k.retransmits, 0u);   /* nothing was lost */
+}
+
+/* RFC 6347 §4.2.4: the server's flight is lost once; the client's timer
+ * sends its ClientHello again after 1 s, which makes the server send its
+ * flight again (its own timer waits 20 s), and the handshake completes. */
+TEST_F(dcli, lost_server_flight_resent_after_client_timer)
+{
+    TH_SKIP_TIMING_UNDER_VALGRIND();
+    struct env *e = &self->e;
+    srv_rtx_ms = 20000;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct relay r;
+    pthread_t t;
+    r.lose_flight = 1;
+    relay_start(_metadata, e, &r, &t);
+    static struct cconn k = { .plan = ECHO_CLIENT_CLOSE, .seed = 5 };
+    int64_t t0 = now_ms();
+    ASSERT_GT(dial(e, &r.front_addr, &k), 0);
+    WAIT_FOR(atomic_load(&k.opened), 10000);
+    int64_t took = now_ms() - t0;
+    WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    relay_stop(&r, t);
+    check_echoed(_metadata, &k, OK);
+    ASSERT_GE(r.dropped, 1);
+    ASSERT_EQ(r.hellos, 3);          /* without cookie, with it, and its retransmission */
+    ASSERT_EQ(r.cookie_len[2], 32);
+    ASSERT_EQ(k.retransmits, 1u);
+    ASSERT_GE(took, 900);            /* the first retransmission waits 1 s */
+    ASSERT_LT(took, 3000);
+}
+
+/* Datagrams arriving at a bound socket that never answers: when each came
+ * (ms after t0), and whether every one was a ClientHello. */
+struct silent {
+    int fd;
+    atomic_int stop, n;
+    int all_hellos;
+    int64_t t0, at[8];
+};
+
+static void *silent_main(void *p)
+{
+    struct silent *s = p;
+    uint8_t buf[2048];
+    s->all_hellos = 1;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd pf = { .fd = s->fd, .events = POLLIN };
+        if (poll(&pf, 1, 20) != 1)
+            continue;
+        ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+        int i = atomic_load(&s->n);
+        if (i < 8)
+            s->at[i] = now_ms() - s->t0;
+        s->all_hellos &= hs_type(buf, n) == 1 && hello_cookie_len(buf, n) == 0;
+        atomic_store(&s->n, i + 1);
+    }
+    return NULL;
+}
+
+#define HS_LIMIT 3500
+
+/* A silent server (a bound socket that never answers) and a port with
+ * nothing bound (each ClientHello answered by ICMP port unreachable), at
+ * once: the ClientHello goes at 0, 1 and 3 s (RFC 6347 §4.2.4.1: 1 s,
+ * doubling), the 7 s one is past the 3.5 s limit, and both end then with
+ * ERR_SSL_HANDSHAKE_TIMEOUT; the ICMP errors end nothing earlier and do not
+ * make the loop spin. */
+TEST_F(dcli, silent_and_unreachable_servers_time_out)
+{
+    TH_SKIP_TIMING_UNDER_VALGRIND();
+    struct env *e = &self->e;
+    if (!cli_start(_metadata, e, HS_LIMIT, 1))
+        return;
+    static struct silent s;
+    s.fd = e->fd;
+    struct sockaddr_in nobody;
+    int gone = udp_bound(&nobody);
+    ASSERT_GE(gone, 0);
+    close(gone);   /* nothing bound there now */
+    pthread_t t;
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    s.t0 = now_ms();
+    ASSERT_EQ(pthread_create(&t, NULL, silent_main, &s), 0);
+    static struct cconn quiet = { .plan = HOLD }, refused = { .plan = HOLD };
+    ASSERT_GT(dial(e, &e->addr, &quiet), 0);
+    ASSERT_GT(dial(e, &nobody, &refused), 0);
+    WAIT_FOR(atomic_load(&quiet.closed) && atomic_load(&refused.closed), 8000);
+    atomic_store(&s.stop, 1);
+    pthread_join(t, NULL);
+    getrusage(RUSAGE_SELF, &ru1);
+
+    ST_EQ(quiet.st, ERR_SSL_HANDSHAKE_TIMEOUT);
+    ST_EQ(refused.st, ERR_SSL_HANDSHAKE_TIMEOUT);
+    ASSERT_EQ(atomic_load(&s.n), 3);
+    ASSERT_EQ(s.all_hellos, 1);
+    ASSERT_LT(s.at[0], 300);
+    ASSERT_GE(s.at[1], 950);
+    ASSERT_LT(s.at[1], 1400);
+    ASSERT_GE(s.at[2], 2950);
+    ASSERT_LT(s.at[2], 3450);
+    ASSERT_EQ(quiet.retransmits, 2u);
+    ASSERT_EQ(refused.retransmits, 2u);   /* ICMP did not stop the timer */
+    int64_t quiet_end = quiet.closed_at - s.t0, refused_end = refused.closed_at - s.t0;
+    ASSERT_GE(quiet_end, HS_LIMIT - 50);
+    ASSERT_LT(quiet_end, HS_LIMIT + 1000);
+    ASSERT_GE(refused_end, HS_LIMIT - 50);
+    ASSERT_LT(refused_end, HS_LIMIT + 1000);
+    nktlsLoopStats cs = stats_of(e->c.loop);
+    ASSERT_EQ(cs.handshakeTimeouts, 2u);
+    ASSERT_EQ(cs.opened, 0u);
+    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
+    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
+    /* Waiting on timers and ICMP, not spinning: well under a CPU second. */
+    double cpu = (double)(ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec + ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
+                 + (double)(ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec + ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+    ASSERT_LT(cpu, 1.0);
+}
+
+/* RFC 5764: use_srtp agreed; the SRTP init callback gives each side the
+ * same keying material, which is the exporter's EXTRACTOR-dtls_srtp. */
+TEST_F(dcli, srtp_keys_equal_both_sides)
+{
+    struct env *e = &self->e;
+    srv_srtp = cli_srtp = 1;
+    n_told = 0;
+    ASSERT_EQ(SSL_setSrtpInitCallback(on_srtp_init), OK);
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct cconn k = { .plan = ECHO_SERVER_CLOSE, .seed = 6 };
+    sbyte4 h = dial(e, &e->addr, &k);
+    ASSERT_GT(h, 0);
+    WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    check_echoed(_metadata, &k, OK);
+    pthread_mutex_lock(&km_mu);
+    int ci = told_for(h), si = told_for(atomic_load(&e->s.last_open)), n = n_told;
+    pthread_mutex_unlock(&km_mu);
+    ASSERT_EQ(n, 2);
+    ASSERT_GE(ci, 0);
+    ASSERT_GE(si, 0);
+    ASSERT_EQ(told[ci].profile, srtp_profile);
+    ASSERT_EQ(told[si].profile, srtp_profile);
+    ASSERT_EQ(told[ci].len, 60u);   /* 2 x (16-byte key + 14-byte salt) */
+    ASSERT_EQ(told[si].len, 60u);
+    ASSERT_MEM_EQ(told[ci].km, told[si].km, 60);
+    ASSERT_MEM_EQ(k.ekm, e->s.ekm, sizeof k.ekm);
+    ASSERT_MEM_EQ(k.ekm, told[ci].km, 60);
+    static const ubyte zero[60];
+    ASSERT_NE(memcmp(k.ekm, zero, sizeof zero), 0);
+}
+
+static void send_close(void *arg)
+{
+    struct cconn *k = arg;
+    NKTLS_LOOP_send(k->h, (const ubyte *)"close", 5);
+}
+
+/* RFC 7983 §7 on the client's socket: the server's RTP-like datagram goes
+ * to onDatagram with the client's handle and the server's address; one
+ * from another address never arrives (the socket is connected); DTLS goes
+ * on beside it. */
+TEST_F(dcli, media_datagram_to_on_datagram)
+{
+    struct env *e = &self->e;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    static struct cconn k = { .plan = HOLD };
+    sbyte4 h = dial(e, &e->addr, &k);
+    ASSERT_GT(h, 0);
+    WAIT_FOR(atomic_load(&k.opened) && atomic_load(&e->s.opened) == 1, 10000);
+    ASSERT_EQ(atomic_load(&k.opened), 1);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                              .sin_port = htons((uint16_t)atomic_load(&e->s.peer_port)) };
+    uint8_t rtp[40];
+    for (size_t i = 0; i < sizeof rtp; i++)
+        rtp[i] = (uint8_t)(i == 0 ? 0x80 : 0x40 + i);
+    ASSERT_EQ(sendto(e->fd, rtp, sizeof rtp, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)sizeof rtp);
+    WAIT_FOR(atomic_load(&k.dgrams) == 1, 5000);
+    ASSERT_EQ(atomic_load(&k.dgrams), 1);
+    ASSERT_EQ(k.dg_h, h);
+    ASSERT_EQ(k.dg_port, port_of(&e->addr));
+    ASSERT_EQ(k.dg_len, sizeof rtp);
+    ASSERT_MEM_EQ(k.dg, rtp, sizeof rtp);
+    struct sockaddr_in other;
+    int ofd = udp_bound(&other);
+    ASSERT_GE(ofd, 0);
+    ASSERT_EQ(sendto(ofd, rtp, sizeof rtp, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)sizeof rtp);
+    usleep(200 * 1000);
+    close(ofd);
+    ASSERT_EQ(atomic_load(&k.dgrams), 1);
+    ASSERT_EQ(NKTLS_LOOP_post(e->c.loop, 0, send_close, &k), OK);
+    WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 5000);
+    ST_EQ(k.st, OK);
+    ASSERT_EQ(atomic_load(&e->s.st_ok), 1);
+}
+
+/* A session from SSL_getClientSessionInfo after the first handshake,
+ * offered by the next connection's onSetup (NKTLS_setClientSession): the
+ * abbreviated handshake on both sides (RFC 5246 §7.3), then the echo. */
+TEST_F(dcli, session_resumed)
+{
+    struct env *e = &self->e;
+    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+        return;
+    memset(&session, 0, sizeof session);
+    static struct cconn a = { .plan = ECHO_CLIENT_CLOSE, .seed = 7, .save_session = 1 };
+    static struct cconn b = { .plan = ECHO_CLIENT_CLOSE, .seed = 8, .offer_session = 1 };
+    ASSERT_GT(dial(e, &e->addr, &a), 0);
+    WAIT_FOR(atomic_load(&a.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    check_echoed(_metadata, &a, OK);
+    ASSERT_EQ(a.resumed, 0);
+    ASSERT_GT(session.id_len, 0);
+    ASSERT_GT(dial(e, &e->addr, &b), 0);
+    WAIT_FOR(atomic_load(&b.closed) && atomic_load(&e->s.closed) == 2, 10000);
+    check_echoed(_metadata, &b, OK);
+    ASSERT_EQ(b.resumed, 1);
+    ASSERT_EQ(atomic_load(&e->s.resumed), 1);
+    ASSERT_EQ(atomic_load(&e->s.st_ok), 2);
+}
+
+static void close_it(void *arg)
+{
+    struct cconn *k = arg;
+    NKTLS_LOOP_close(k->h);
+}
+
+/* NKTLS_LOOP_close while the handshake waits for a silent server: onClose
+ * with ERR_SSL_NOT_OPEN at once, no ClientHello sent again, the socket
+ * closed. */
+TEST_F(dcli, close_before_handshake_ends)
+{
+    struct env *e = &self->e;
+    if (!cli_start(_metadata, e, 10000, 1))
+        return;
+    usleep(50 * 1000);   /* the loop's own descriptors are open */
+    int fds0 = open_fds();
+    static struct silent s;
+    s.fd = e->fd;
+    s.t0 = now_ms();
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, silent_main, &s), 0);
+    static struct cconn k = { .plan = HOLD };
+    ASSERT_GT(dial(e, &e->addr, &k), 0);
+    WAIT_FOR(atomic_load(&s.n) == 1, 5000);
+    ASSERT_EQ(atomic_load(&s.n), 1);
+    int64_t asked = now_ms();
+    ASSERT_EQ(NKTLS_LOOP_post(e->c.loop, 0, close_it, &k), OK);
+    WAIT_FOR(atomic_load(&k.closed), 5000);
+    ST_EQ(k.st, ERR_SSL_NOT_OPEN);
+    ASSERT_LT(k.closed_at - asked, 500);
+    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
+    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
+    ASSERT_EQ(open_fds(), fds0);
+    usleep(1300 * 1000);   /* past the first retransmission's time */
+    atomic_store(&s.stop, 1);
+    pthread_join(t, NULL);
+    ASSERT_EQ(atomic_load(&s.n), 1);
+}
+
+/* A connect() the kernel refuses (the broadcast address without
+ * SO_BROADCAST: EACCES) ends in onClose with ERR_TCP_CONNECT_ERROR, as a
+ * TCP client's refused connect does; nothing is left open. */
+TEST_F(dcli, refused_connect_to_on_close)
+{
+    struct env *e = &self->e;
+    if (!cli_start(_metadata, e, 10000, 1))
+        return;
+    usleep(50 * 1000);
+    int fds0 = open_fds();
+    struct sockaddr_in bcast = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_BROADCAST) };
+    static struct cconn k = { .plan = HOLD };
+    ASSERT_GT(dial(e, &bcast, &k), 0);
+    WAIT_FOR(atomic_load(&k.closed), 5000);
+    ST_EQ(k.st, ERR_TCP_CONNECT_ERROR);
+    ASSERT_EQ(atomic_load(&k.opened), 0);
+    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
+    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
+    ASSERT_EQ(open_fds(), fds0);
+    /* Arguments refused at once: no handle. */
+    struct { sa_family_t family; char path[20]; } unix_addr = { .family = AF_UNIX };
+    ST_EQ(NKTLS_LOOP_connectDTLS(e->c.loop, (struct sockaddr *)&unix_addr, sizeof unix_addr, NULL, env.cli, NULL), ERR_INVALID_ARG);
+    ST_EQ(NKTLS_LOOP_connectDTLS(e->c.loop, (struct sockaddr *)&bcast, sizeof bcast - 1, NULL, env.cli, NULL),
+          ERR_INVALID_ARG);
+    ST_EQ(NKTLS_LOOP_connectDTLS(e->c.loop, NULL, sizeof bcast, NULL, env.cli, NULL), ERR_NULL_POINTER);
+}
+
+int main(int argc, char **argv) { return api_env_main(argc, argv); }
