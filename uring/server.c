@@ -350,10 +350,22 @@ NK_API MSTATUS NKTLS_LOOP_destroy(sbyte4 h)
 /* ---- connections ---- */
 
 /* A client connection on the next worker: TCP, or with dgram DTLS over a
- * UDP socket of its own. */
-static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte4 len,
+ * UDP socket of its own (IPv4 or IPv6; the address's own length is kept,
+ * as a whole sockaddr_storage may be given). */
+static sbyte4 new_client(sbyte4 h, const struct sockaddr *addr, ubyte4 len,
                          const sbyte *dns, struct certStore *store, void *arg, int dgram)
 {
+    struct nk_server *s = server_get(h);
+    NK_CHECK(s, ERR_SSL_BAD_ID);
+    NK_CHECK(addr, ERR_NULL_POINTER);
+    NK_CHECK(len >= sizeof(sa_family_t) && len <= sizeof(struct sockaddr_storage), ERR_INVALID_ARG);
+    NK_CHECK(!s->stop, ERR_SSL_BAD_STATE);
+    if (dgram) {
+        ubyte4 own = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                     : addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+        NK_CHECK(own && len >= own, ERR_INVALID_ARG);
+        len = own;
+    }
     struct nk_loop *l = &s->loops[atomic_fetch_add(&s->next_worker, 1) % s->workers];
     int nb = s->be == &nk_backend_epoll ? SOCK_NONBLOCK : 0;
     int fd = socket(addr->sa_family, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | nb, 0);
@@ -393,28 +405,13 @@ static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte
 NK_API sbyte4 NKTLS_LOOP_connect(sbyte4 h, const struct sockaddr *addr, ubyte4 len, const sbyte *dns,
                                  struct certStore *store, void *arg)
 {
-    struct nk_server *s = server_get(h);
-    NK_CHECK(s, ERR_SSL_BAD_ID);
-    NK_CHECK(addr, ERR_NULL_POINTER);
-    NK_CHECK(len >= sizeof(sa_family_t) && len <= sizeof(struct sockaddr_storage), ERR_INVALID_ARG);
-    NK_CHECK(!s->stop, ERR_SSL_BAD_STATE);
-    return new_client(s, addr, len, dns, store, arg, 0);
+    return new_client(h, addr, len, dns, store, arg, 0);
 }
 
 NK_API sbyte4 NKTLS_LOOP_connectDTLS(sbyte4 h, const struct sockaddr *addr, ubyte4 len, const sbyte *dns,
                                      struct certStore *store, void *arg)
 {
-    struct nk_server *s = server_get(h);
-    NK_CHECK(s, ERR_SSL_BAD_ID);
-    NK_CHECK(addr, ERR_NULL_POINTER);
-    NK_CHECK(len >= sizeof(sa_family_t), ERR_INVALID_ARG);
-    /* UDP over IPv4 or IPv6; the address's own length (a sockaddr_storage
-     * may be given whole). */
-    ubyte4 own = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-                 : addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
-    NK_CHECK(own && len >= own, ERR_INVALID_ARG);
-    NK_CHECK(!s->stop, ERR_SSL_BAD_STATE);
-    return new_client(s, addr, own, dns, store, arg, 1);
+    return new_client(h, addr, len, dns, store, arg, 1);
 }
 
 NK_API MSTATUS NKTLS_LOOP_post(sbyte4 h, ubyte4 worker, void (*fn)(void *), void *arg)
