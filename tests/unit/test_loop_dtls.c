@@ -264,21 +264,6 @@ static void *run_thread(void *p)
     return (void *)(intptr_t)NKTLS_LOOP_run(((struct denv *)p)->srv);
 }
 
-static int udp_bound(struct sockaddr_in *a, uint32_t ip)
-{
-    socklen_t len = sizeof *a;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(ip);
-    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* The server on a loopback UDP socket, in a thread; 0 after SKIP. */
 static int dsrv_start(struct th_meta *_metadata, struct denv *e, ubyte4 hs_ms, ubyte4 idle_ms)
 {

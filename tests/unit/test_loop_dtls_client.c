@@ -31,32 +31,7 @@
 static const ubyte2 srtp_profile = SRTP_AES128_CM_HMAC_SHA1_80;
 static const char ekm_label[] = "EXTRACTOR-dtls_srtp";
 
-/* Byte i of stream seed. */
-static ubyte pat(uint32_t seed, size_t i)
-{
-    uint32_t x = (uint32_t)i * 0x9E3779B1u + seed * 0x7FEB352Du;
-    x ^= x >> 15;
-    x *= 0x2C1B3C6Du;
-    x ^= x >> 12;
-    return (ubyte)(x >> 24);
-}
-
 static int port_of(const struct sockaddr_in *a) { return ntohs(a->sin_port); }
-
-static int udp_bound(struct sockaddr_in *a)
-{
-    socklen_t len = sizeof *a;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
 
 static int64_t now_ms(void) { return (int64_t)ms_now(); }
 
@@ -358,6 +333,12 @@ static int cli_start(struct th_meta *_metadata, struct env *e, ubyte4 hs_ms, uby
     return 1;
 }
 
+/* The loop server and a client loop of one worker; 0 after SKIP. */
+static int both_start(struct th_meta *_metadata, struct env *e)
+{
+    return lsrv_start(_metadata, e) && cli_start(_metadata, e, 10000, 1);
+}
+
 static sbyte4 dial(struct env *e, const struct sockaddr_in *to, struct cconn *k)
 {
     return NKTLS_LOOP_connectDTLS(e->c.loop, (const struct sockaddr *)to, sizeof *to,
@@ -407,7 +388,7 @@ FIXTURE_SETUP(dcli)
         setenv("NKTLS_URING_DISABLE", variant->disable, 1);
     self->e.backend = variant->backend;
     env_up(128);
-    self->e.fd = udp_bound(&self->e.addr);
+    self->e.fd = udp_bound(&self->e.addr, INADDR_LOOPBACK);
     ASSERT_GE(self->e.fd, 0);
 }
 
@@ -442,7 +423,7 @@ static void check_echoed(struct th_meta *_metadata, struct cconn *k, MSTATUS wan
 TEST_F(dcli, echo_and_close_notify_both_ways)
 {
     struct env *e = &self->e;
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     static struct cconn a = { .plan = ECHO_CLIENT_CLOSE, .seed = 1 }, b = { .plan = ECHO_SERVER_CLOSE, .seed = 2 };
     sbyte4 ha = dial(e, &e->addr, &a);
@@ -623,8 +604,8 @@ static void *relay_main(void *p)
 static void relay_start(struct th_meta *_metadata, struct env *e, struct relay *r, pthread_t *t)
 {
     struct sockaddr_in back;
-    r->front = udp_bound(&r->front_addr);
-    r->back = udp_bound(&back);
+    r->front = udp_bound(&r->front_addr, INADDR_LOOPBACK);
+    r->back = udp_bound(&back, INADDR_LOOPBACK);
     ASSERT_GE(r->front, 0);
     ASSERT_GE(r->back, 0);
     ASSERT_EQ(connect(r->back, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
@@ -644,7 +625,7 @@ static void relay_stop(struct relay *r, pthread_t t)
 TEST_F(dcli, cookie_exchange_seen)
 {
     struct env *e = &self->e;
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     static struct relay r;
     pthread_t t;
@@ -669,7 +650,7 @@ TEST_F(dcli, lost_server_flight_resent_after_client_timer)
     TH_SKIP_TIMING_UNDER_VALGRIND();
     struct env *e = &self->e;
     srv_rtx_ms = 20000;
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     static struct relay r;
     pthread_t t;
@@ -736,7 +717,7 @@ TEST_F(dcli, silent_and_unreachable_servers_time_out)
     static struct silent s;
     s.fd = e->fd;
     struct sockaddr_in nobody;
-    int gone = udp_bound(&nobody);
+    int gone = udp_bound(&nobody, INADDR_LOOPBACK);
     ASSERT_GE(gone, 0);
     close(gone);   /* nothing bound there now */
     pthread_t t;
@@ -787,7 +768,7 @@ TEST_F(dcli, srtp_keys_equal_both_sides)
     srv_srtp = cli_srtp = 1;
     n_told = 0;
     ASSERT_EQ(SSL_setSrtpInitCallback(on_srtp_init), OK);
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     static struct cconn k = { .plan = ECHO_SERVER_CLOSE, .seed = 6 };
     sbyte4 h = dial(e, &e->addr, &k);
@@ -824,7 +805,7 @@ static void send_close(void *arg)
 TEST_F(dcli, media_datagram_to_on_datagram)
 {
     struct env *e = &self->e;
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     static struct cconn k = { .plan = HOLD };
     sbyte4 h = dial(e, &e->addr, &k);
@@ -844,7 +825,7 @@ TEST_F(dcli, media_datagram_to_on_datagram)
     ASSERT_EQ(k.dg_len, sizeof rtp);
     ASSERT_MEM_EQ(k.dg, rtp, sizeof rtp);
     struct sockaddr_in other;
-    int ofd = udp_bound(&other);
+    int ofd = udp_bound(&other, INADDR_LOOPBACK);
     ASSERT_GE(ofd, 0);
     ASSERT_EQ(sendto(ofd, rtp, sizeof rtp, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)sizeof rtp);
     usleep(200 * 1000);
@@ -862,7 +843,7 @@ TEST_F(dcli, media_datagram_to_on_datagram)
 TEST_F(dcli, session_resumed)
 {
     struct env *e = &self->e;
-    if (!lsrv_start(_metadata, e) || !cli_start(_metadata, e, 10000, 1))
+    if (!both_start(_metadata, e))
         return;
     memset(&session, 0, sizeof session);
     static struct cconn a = { .plan = ECHO_CLIENT_CLOSE, .seed = 7, .save_session = 1 };
