@@ -8,7 +8,8 @@
  * second with the cookie, one HelloVerifyRequest); the server's first
  * flight lost once and brought back by the client's retransmission timer;
  * use_srtp agreed and the same keying material from the SRTP callback and
- * the exporter on both sides; a datagram that is not DTLS from the server
+ * the exporter on both sides; the server's fatal alert ending the
+ * handshake; a datagram that is not DTLS from the server
  * to onDatagram, and none from another address; a session resumed; a
  * close before the handshake ends. Against a blocking nktls DTLS server on
  * a connected UDP socket: the echo and the close. A silent server: the
@@ -90,6 +91,7 @@ struct lsrv {
 
 static int srv_srtp;     /* the server agrees use_srtp */
 static int srv_rtx_ms;   /* its first retransmission wait (0: the default, 1 s) */
+static ubyte2 srv_suite; /* the one suite it takes (0: its defaults) */
 
 static MSTATUS s_setup(sbyte4 h, void *arg)
 {
@@ -98,6 +100,8 @@ static MSTATUS s_setup(sbyte4 h, void *arg)
         NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
     if (srv_rtx_ms)
         NK_TRY(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)srv_rtx_ms));
+    if (srv_suite)
+        NK_TRY(SSL_enableCiphers(h, &srv_suite, 1));
     return OK;
 }
 
@@ -182,6 +186,7 @@ struct cli {
 };
 
 static int cli_srtp;   /* the client offers use_srtp */
+static ubyte2 cli_suite;   /* the one suite it offers (0: its defaults) */
 static struct {
     ubyte id_len;
     ubyte id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
@@ -200,6 +205,8 @@ static MSTATUS c_setup(sbyte4 h, void *arg)
     k->h = h;
     if (cli_srtp)
         NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
+    if (cli_suite)
+        NK_TRY(SSL_enableCiphers(h, &cli_suite, 1));
     if (k->offer_session)
         NK_TRY(NKTLS_setClientSession(h, session.id_len, session.id, session.master));
     return OK;
@@ -402,6 +409,7 @@ FIXTURE_TEARDOWN(dcli)
     if (e->fd >= 0)
         close(e->fd);
     srv_srtp = cli_srtp = srv_rtx_ms = 0;
+    srv_suite = cli_suite = 0;
     (void)SSL_setSrtpInitCallback(NULL);
     env_down();
 }
@@ -859,6 +867,30 @@ TEST_F(dcli, session_resumed)
     ASSERT_EQ(b.resumed, 1);
     ASSERT_EQ(atomic_load(&e->s.resumed), 1);
     ASSERT_EQ(atomic_load(&e->s.st_ok), 2);
+}
+
+/* The server refuses the handshake (no suite in common): its fatal
+ * handshake_failure alert ends the client's handshake with
+ * ERR_SSL_FATAL_ALERT. */
+TEST_F(dcli, server_alert_ends_handshake)
+{
+    struct env *e = &self->e;
+    srv_suite = 0xC02B;   /* ECDHE-ECDSA-AES128-GCM-SHA256 */
+    cli_suite = 0xCCA9;   /* ECDHE-ECDSA-CHACHA20-POLY1305 */
+    if (!both_start(_metadata, e))
+        return;
+    static struct cconn k = { .plan = HOLD };
+    sbyte4 h = dial(e, &e->addr, &k);
+    ASSERT_GT(h, 0);
+    WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
+    ST_EQ(k.st, ERR_SSL_FATAL_ALERT);
+    ASSERT_EQ(atomic_load(&k.opened), 0);
+    sbyte4 id = 0, cls = 0;
+    ASSERT_EQ(alerts_for(h, &id, &cls), 1);
+    ASSERT_EQ(id, SSL_ALERT_HANDSHAKE_FAILURE);
+    ASSERT_EQ(cls, SSLALERTLEVEL_FATAL);
+    ST_EQ(atomic_load(&e->s.last_st), ERR_SSL_NO_CIPHER_MATCH);
+    ASSERT_EQ(atomic_load(&e->s.opened), 0);
 }
 
 static void close_it(void *arg)
