@@ -455,6 +455,13 @@ NK_API MSTATUS NKTLS_LOOP_close(sbyte4 h)
 {
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
+    /* A client this worker's callback made a moment ago, still in the
+     * inbox (whose link is the kick list's): closed as the inbox is taken,
+     * before it connects (loop_run.c). */
+    if (!lc->in_list) {
+        lc->close_req = 1;
+        return OK;
+    }
     if (lc->state < LC_OPEN && !lc->early_out)
         nk_lc_close(lc, ERR_SSL_NOT_OPEN);
     /* Answering 0-RTT data: the handshake goes on, and the close waits for

@@ -11,7 +11,9 @@
  * the exporter on both sides; the server's fatal alert ending the
  * handshake; a datagram that is not DTLS from the server
  * to onDatagram, and none from another address; a session resumed; a
- * close before the handshake ends. Against a blocking nktls DTLS server on
+ * close before the handshake ends, and one right after the connect, in the
+ * same callback (before the worker took the connection from its inbox); a
+ * refused connect(). Against a blocking nktls DTLS server on
  * a connected UDP socket: the echo and the close. A silent server: the
  * ClientHello at 0, 1 and 3 s, then ERR_SSL_HANDSHAKE_TIMEOUT at the
  * limit; a port with nothing bound (ICMP port unreachable): the same end,
@@ -930,6 +932,55 @@ TEST_F(dcli, close_before_handshake_ends)
     atomic_store(&s.stop, 1);
     pthread_join(t, NULL);
     ASSERT_EQ(atomic_load(&s.n), 1);
+}
+
+/* On the client loop's worker: a connection made and closed at once, before
+ * the worker took it from its inbox. */
+struct made_closed {
+    struct env *e;
+    struct cconn *k;
+    sbyte4 h;
+    MSTATUS st;
+    atomic_int done;
+};
+
+static void connect_then_close(void *arg)
+{
+    struct made_closed *m = arg;
+    m->h = dial(m->e, &m->e->addr, m->k);
+    m->st = NKTLS_LOOP_close(m->h);
+    atomic_store(&m->done, 1);
+}
+
+/* NKTLS_LOOP_close right after NKTLS_LOOP_connectDTLS, in one callback of
+ * the worker that gets the connection: it never connects (no ClientHello
+ * reaches the server's socket), onClose says ERR_SSL_NOT_OPEN, nothing is
+ * left open. */
+TEST_F(dcli, close_right_after_connect)
+{
+    struct env *e = &self->e;
+    if (!cli_start(_metadata, e, 10000, 1))
+        return;
+    usleep(50 * 1000);
+    int fds0 = open_fds();
+    static struct cconn k = { .plan = HOLD };
+    static struct made_closed m;
+    m.e = e;
+    m.k = &k;
+    ASSERT_EQ(NKTLS_LOOP_post(e->c.loop, 0, connect_then_close, &m), OK);
+    WAIT_FOR(atomic_load(&k.closed), 5000);
+    ASSERT_EQ(atomic_load(&m.done), 1);
+    ASSERT_GT(m.h, 0);
+    ST_EQ(m.st, OK);
+    ST_EQ(k.st, ERR_SSL_NOT_OPEN);
+    ASSERT_EQ(atomic_load(&k.opened), 0);
+    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
+    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
+    ASSERT_EQ(open_fds(), fds0);
+    uint8_t buf[64];
+    usleep(100 * 1000);
+    ASSERT_EQ(recv(e->fd, buf, sizeof buf, MSG_DONTWAIT), -1);   /* nothing was sent */
+    ASSERT_EQ(errno, EAGAIN);
 }
 
 /* A connect() the kernel refuses (the broadcast address without
