@@ -18,413 +18,8 @@
  * ClientHello at 0, 1 and 3 s, then ERR_SSL_HANDSHAKE_TIMEOUT at the
  * limit; a port with nothing bound (ICMP port unreachable): the same end,
  * without spinning. */
-#include <dirent.h>
-#include <poll.h>
-#include <stdatomic.h>
-#include <sys/resource.h>
-#include "api_env.h"
-#include "nktls_loop.h"
-#include "engine/conn.h"
-#include "engine/dtls.h"
-
-#define WAIT_FOR(cond, ms) \
-    for (int t_ = 0; t_ < (ms) && !(cond); t_ += 5) \
-        usleep(5000)
-
-static const ubyte2 srtp_profile = SRTP_AES128_CM_HMAC_SHA1_80;
-static const char ekm_label[] = "EXTRACTOR-dtls_srtp";
-
-static int port_of(const struct sockaddr_in *a) { return ntohs(a->sin_port); }
-
-static int64_t now_ms(void) { return (int64_t)ms_now(); }
-
-static int open_fds(void)
-{
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    while (d && readdir(d))
-        n++;
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/* ---- SRTP keying material, as the init callback gives it to each side ---- */
-
-static pthread_mutex_t km_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    sbyte4 h;
-    ubyte2 profile;
-    ubyte km[64];
-    size_t len;
-} told[4];
-static int n_told;
-
-static sbyte4 on_srtp_init(sbyte4 h, peerDescr *peer, const SrtpProfileInfo *info, void *km, ubyte *mki)
-{
-    (void)peer;
-    (void)mki;
-    pthread_mutex_lock(&km_mu);
-    size_t len = 2u * (size_t)(info->keySize + info->saltSize);
-    if (n_told < 4 && len <= sizeof told[0].km) {
-        told[n_told].h = h;
-        told[n_told].profile = info->profileId;
-        memcpy(told[n_told].km, km, len);
-        told[n_told++].len = len;
-    }
-    pthread_mutex_unlock(&km_mu);
-    return OK;
-}
-
-static int told_for(sbyte4 h)
-{
-    for (int i = 0; i < n_told; i++)
-        if (told[i].h == h)
-            return i;
-    return -1;
-}
-
-/* ---- the loop's DTLS server: echo; "close" makes it close ---------------- */
-
-struct lsrv {
-    atomic_int opened, closed, st_ok, last_open, last_st, peer_port, resumed;
-    ubyte ekm[60];
-};
-
-static int srv_srtp;     /* the server agrees use_srtp */
-static int srv_rtx_ms;   /* its first retransmission wait (0: the default, 1 s) */
-static ubyte2 srv_suite; /* the one suite it takes (0: its defaults) */
-
-static MSTATUS s_setup(sbyte4 h, void *arg)
-{
-    (void)arg;
-    if (srv_srtp)
-        NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
-    if (srv_rtx_ms)
-        NK_TRY(SSL_ioctl(h, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, (void *)(uintptr_t)srv_rtx_ms));
-    if (srv_suite)
-        NK_TRY(SSL_enableCiphers(h, &srv_suite, 1));
-    return OK;
-}
-
-static void s_open(sbyte4 h, void *arg)
-{
-    struct lsrv *s = arg;
-    MOC_IP_ADDRESS_S a;
-    ubyte2 port = 0;
-    if (NKTLS_getPeerAddress(h, &port, &a) == OK)
-        atomic_store(&s->peer_port, port);
-    atomic_store(&s->resumed, NKTLS_isSessionResumed(h));
-    if (srv_srtp)
-        (void)!SSL_generateExportKeyMaterial(h, s->ekm, sizeof s->ekm, (ubyte *)ekm_label, sizeof ekm_label - 1,
-                                             NULL, 0, 0);
-    atomic_store(&s->last_open, h);
-    atomic_fetch_add(&s->opened, 1);
-}
-
-static void s_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
-{
-    (void)arg;
-    if (n == 5 && memcmp(d, "close", 5) == 0)
-        NKTLS_LOOP_close(h);
-    else
-        NKTLS_LOOP_send(h, d, n);
-}
-
-static void s_close(sbyte4 h, MSTATUS st, void *arg)
-{
-    struct lsrv *s = arg;
-    (void)h;
-    atomic_fetch_add(&s->st_ok, st == OK);
-    atomic_store(&s->last_st, st);
-    atomic_fetch_add(&s->closed, 1);
-}
-
-static const nktlsLoopCallbacks srv_cb = { s_setup, s_open, s_data, s_close, NULL, NULL };
-
-/* ---- the client loop ----------------------------------------------------- */
-
-enum plan {
-    ECHO_CLIENT_CLOSE,   /* three messages echoed, then NKTLS_LOOP_close */
-    ECHO_SERVER_CLOSE,   /* the same, then "close": the server closes */
-    SMALL_CLIENT_CLOSE,  /* one message of 200 bytes, then NKTLS_LOOP_close */
-    HOLD,                /* nothing: the test decides */
-};
-
-/* The messages of ECHO_*: short, over 1 KiB, and over one record. */
-static const size_t msg_len[] = { 15, 1100, 3000 };
-#define ECHO_TOTAL (15 + 1100 + 3000)
-
-/* One client connection. Written on the client loop's thread; the test
- * reads it once closed (or opened) is set. The cases keep theirs (and what
- * their helper threads use) static: a failed check leaves the case while
- * the loops still run until the teardown stops them, and each case runs in
- * a process of its own. */
-struct cconn {
-    enum plan plan;
-    uint32_t seed;
-    sbyte4 h;
-    size_t want, got;
-    int bad, is_dtls, resumed, peer_port, save_session, offer_session;
-    ubyte4 version;
-    uint32_t retransmits;   /* the engine's flights sent again, at onOpen or onClose */
-    ubyte ekm[60];
-    MSTATUS st;
-    int64_t closed_at;
-    atomic_int opened, closed;
-    /* onDatagram: how many, the last one's handle, source port and bytes */
-    atomic_int dgrams;
-    sbyte4 dg_h;
-    int dg_port;
-    ubyte dg[64];
-    size_t dg_len;
-};
-
-struct cli {
-    sbyte4 loop;
-    pthread_t th;
-    int th_up;
-    atomic_int opened, closed, ok;
-};
-
-static int cli_srtp;   /* the client offers use_srtp */
-static ubyte2 cli_suite;   /* the one suite it offers (0: its defaults) */
-static struct {
-    ubyte id_len;
-    ubyte id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
-} session;
-
-static uint32_t engine_retransmits(sbyte4 h)
-{
-    struct nk_conn *c;
-    return nk_conn_get(h, &c) == OK && c->dtls ? c->dtls->retransmits : 0;
-}
-
-static MSTATUS c_setup(sbyte4 h, void *arg)
-{
-    struct cconn *k = NKTLS_LOOP_getConnArg(h);
-    (void)arg;
-    k->h = h;
-    if (cli_srtp)
-        NK_TRY(SSL_enableSrtpProfiles(h, (ubyte2 *)&srtp_profile, 1));
-    if (cli_suite)
-        NK_TRY(SSL_enableCiphers(h, &cli_suite, 1));
-    if (k->offer_session)
-        NK_TRY(NKTLS_setClientSession(h, session.id_len, session.id, session.master));
-    return OK;
-}
-
-static void send_messages(struct cconn *k)
-{
-    ubyte buf[3000];
-    size_t off = 0;
-    int n = k->plan == SMALL_CLIENT_CLOSE ? 1 : 3;
-    for (int m = 0; m < n; m++) {
-        size_t len = k->plan == SMALL_CLIENT_CLOSE ? 200 : msg_len[m];
-        for (size_t i = 0; i < len; i++)
-            buf[i] = pat(k->seed, off + i);
-        if (NKTLS_LOOP_send(k->h, buf, (ubyte4)len) != OK)
-            k->bad = 1;
-        off += len;
-    }
-    k->want = off;
-}
-
-static void c_open(sbyte4 h, void *arg)
-{
-    struct cli *x = arg;
-    struct cconn *k = NKTLS_LOOP_getConnArg(h);
-    MOC_IP_ADDRESS_S a;
-    ubyte2 port = 0;
-    k->h = h;
-    k->is_dtls = SSL_isSessionDTLS(h) == TRUE;
-    (void)!SSL_getSSLTLSVersion(h, &k->version);
-    k->resumed = NKTLS_isSessionResumed(h);
-    k->retransmits = engine_retransmits(h);
-    if (NKTLS_getPeerAddress(h, &port, &a) == OK)
-        k->peer_port = port;
-    if (cli_srtp)
-        (void)!SSL_generateExportKeyMaterial(h, k->ekm, sizeof k->ekm, (ubyte *)ekm_label, sizeof ekm_label - 1,
-                                             NULL, 0, 0);
-    if (k->save_session && SSL_getClientSessionInfo(h, &session.id_len, session.id, session.master) != OK)
-        k->bad = 1;
-    if (k->plan != HOLD)
-        send_messages(k);
-    atomic_store(&k->opened, 1);
-    atomic_fetch_add(&x->opened, 1);
-}
-
-static void c_data(sbyte4 h, const ubyte *d, ubyte4 n, void *arg)
-{
-    struct cconn *k = NKTLS_LOOP_getConnArg(h);
-    (void)arg;
-    for (ubyte4 i = 0; i < n && !k->bad; i++)
-        k->bad = k->got + i >= k->want || d[i] != pat(k->seed, k->got + i);
-    k->got += n;
-    if (k->bad || k->got != k->want)
-        return;
-    if (k->plan == ECHO_SERVER_CLOSE)
-        NKTLS_LOOP_send(h, (const ubyte *)"close", 5);
-    else
-        NKTLS_LOOP_close(h);
-}
-
-static void c_close(sbyte4 h, MSTATUS st, void *arg)
-{
-    struct cli *x = arg;
-    struct cconn *k = NKTLS_LOOP_getConnArg(h);
-    k->st = st;
-    if (!atomic_load(&k->opened))
-        k->retransmits = engine_retransmits(h);
-    k->closed_at = now_ms();
-    atomic_fetch_add(&x->ok, st == OK && !k->bad && k->got == k->want);
-    atomic_store(&k->closed, 1);
-    atomic_fetch_add(&x->closed, 1);
-}
-
-static void c_datagram(sbyte4 h, const struct sockaddr *from, ubyte4 fl, const ubyte *d, ubyte4 n, void *arg)
-{
-    (void)arg;
-    (void)fl;
-    struct cconn *k = NKTLS_LOOP_getConnArg(h);
-    if (!k)
-        return;
-    k->dg_h = h;
-    k->dg_port = from->sa_family == AF_INET ? port_of((const struct sockaddr_in *)from) : -1;
-    k->dg_len = n < sizeof k->dg ? n : sizeof k->dg;
-    memcpy(k->dg, d, k->dg_len);
-    atomic_fetch_add(&k->dgrams, 1);
-}
-
-static const nktlsLoopCallbacks cli_cb = { c_setup, c_open, c_data, c_close, NULL, c_datagram };
-
-/* ---- the fixture: the loop server, the client loop, one variant per backend ---- */
-
-struct env {
-    sbyte4 backend;
-    struct lsrv s;
-    int fd;                      /* the server's UDP socket */
-    struct sockaddr_in addr;
-    sbyte4 srv;
-    pthread_t th;
-    int th_up;
-    struct cli c;
-};
-
-static void *run_thread(void *p)
-{
-    return (void *)(intptr_t)NKTLS_LOOP_run(*(sbyte4 *)p);
-}
-
-/* The loop server on the fixture's socket; 0 after SKIP. */
-static int lsrv_start(struct th_meta *_metadata, struct env *e)
-{
-    nktlsLoopOptions o = { .backend = e->backend };
-    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, &srv_cb, &e->s, &o);
-    if (e->srv == ERR_NOT_SUPPORTED)
-        SKIP(return 0, "io_uring unavailable");
-    ASSERT_GT(e->srv, 0);
-    ASSERT_EQ(pthread_create(&e->th, NULL, run_thread, &e->srv), 0);
-    e->th_up = 1;
-    return 1;
-}
-
-/* The client-only loop (one worker; two where asked); 0 after SKIP. */
-static int cli_start(struct th_meta *_metadata, struct env *e, ubyte4 hs_ms, ubyte4 workers)
-{
-    nktlsLoopOptions o = { .backend = e->backend, .handshakeTimeoutMs = hs_ms, .workers = workers };
-    e->c.loop = NKTLS_LOOP_createServer(NULL, 0, NULL, &cli_cb, &e->c, &o);
-    if (e->c.loop == ERR_NOT_SUPPORTED)
-        SKIP(return 0, "io_uring unavailable");
-    ASSERT_GT(e->c.loop, 0);
-    ASSERT_EQ(pthread_create(&e->c.th, NULL, run_thread, &e->c.loop), 0);
-    e->c.th_up = 1;
-    return 1;
-}
-
-/* The loop server and a client loop of one worker; 0 after SKIP. */
-static int both_start(struct th_meta *_metadata, struct env *e)
-{
-    return lsrv_start(_metadata, e) && cli_start(_metadata, e, 10000, 1);
-}
-
-static sbyte4 dial(struct env *e, const struct sockaddr_in *to, struct cconn *k)
-{
-    return NKTLS_LOOP_connectDTLS(e->c.loop, (const struct sockaddr *)to, sizeof *to,
-                                  (const sbyte *)"server.example.com", env.cli, k);
-}
-
-static nktlsLoopStats stats_of(sbyte4 loop)
-{
-    nktlsLoopStats s;
-    memset(&s, 0, sizeof s);
-    NKTLS_LOOP_getStats(loop, &s);
-    return s;
-}
-
-static void stop_loop(struct th_meta *_metadata, sbyte4 loop, pthread_t th)
-{
-    void *r;
-    ASSERT_EQ(NKTLS_LOOP_stop(loop), OK);
-    ASSERT_EQ(pthread_join(th, &r), 0);
-    EXPECT_EQ((MSTATUS)(intptr_t)r, OK);
-    ASSERT_EQ(NKTLS_LOOP_destroy(loop), OK);
-}
-
-FIXTURE(dcli) {
-    struct env e;
-};
-
-FIXTURE_VARIANT(dcli) {
-    sbyte4 backend;
-    const char *disable;     /* NKTLS_URING_DISABLE */
-};
-
-FIXTURE_VARIANT_ADD(dcli, uring) {
-    .backend = NKTLS_LOOP_BACKEND_URING,
-};
-FIXTURE_VARIANT_ADD(dcli, uring_basic) {
-    .backend = NKTLS_LOOP_BACKEND_URING, .disable = "multishot,bufring",
-};
-FIXTURE_VARIANT_ADD(dcli, epoll) {
-    .backend = NKTLS_LOOP_BACKEND_EPOLL,
-};
-
-FIXTURE_SETUP(dcli)
-{
-    memset(&self->e, 0, sizeof self->e);
-    if (variant->disable)
-        setenv("NKTLS_URING_DISABLE", variant->disable, 1);
-    self->e.backend = variant->backend;
-    env_up(128);
-    self->e.fd = udp_bound(&self->e.addr, INADDR_LOOPBACK);
-    ASSERT_GE(self->e.fd, 0);
-}
-
-FIXTURE_TEARDOWN(dcli)
-{
-    struct env *e = &self->e;
-    if (e->c.th_up)
-        stop_loop(_metadata, e->c.loop, e->c.th);
-    if (e->th_up)
-        stop_loop(_metadata, e->srv, e->th);
-    if (e->fd >= 0)
-        close(e->fd);
-    srv_srtp = cli_srtp = srv_rtx_ms = 0;
-    srv_suite = cli_suite = 0;
-    (void)SSL_setSrtpInitCallback(NULL);
-    env_down();
-}
-
-static void check_echoed(struct th_meta *_metadata, struct cconn *k, MSTATUS want_st)
-{
-    ASSERT_EQ(atomic_load(&k->opened), 1);
-    ASSERT_EQ(k->is_dtls, 1);
-    ASSERT_EQ(k->version, (ubyte4)DTLS12_MINORVERSION);
-    ASSERT_EQ(k->bad, 0);
-    ASSERT_EQ(k->got, k->want);
-    ST_EQ(k->st, want_st);
-}
+#include "loop_dtls_client_env.h"
+#include "udp_relay.h"
 
 /* A client against the loop server: the handshake, the three messages
  * echoed byte for byte, the client's NKTLS_LOOP_close (close_notify: OK on
@@ -544,21 +139,13 @@ TEST_F(dcli, against_blocking_server)
 
 /* ---- a relay between the client and the loop server ----------------------- */
 
-struct relay {
-    int front, back;              /* the client's side; connected to the server */
-    struct sockaddr_in front_addr;
-    atomic_int stop;
+struct watch {
+    struct udp_relay r;
     int lose_flight;              /* drop the server's first flight, once */
+    int losing, lost_once;
     int hellos, hvrs, dropped;
     int cookie_len[4];            /* of the first ClientHellos */
 };
-
-/* The handshake message type of a datagram's first record, if it is an
- * epoch-0 handshake record; -1 otherwise. */
-static int hs_type(const uint8_t *b, ssize_t n)
-{
-    return n > 25 && b[0] == 22 && b[3] == 0 && b[4] == 0 ? b[13] : -1;
-}
 
 /* A ClientHello's cookie length: behind version, random and session id. */
 static int hello_cookie_len(const uint8_t *b, ssize_t n)
@@ -573,61 +160,22 @@ static int hello_cookie_len(const uint8_t *b, ssize_t n)
  * lose_flight drops the server's datagrams from its first ServerHello on
  * until the client sends again: only the client's timer can bring that
  * flight back (the server's own is set far off). */
-static void *relay_main(void *p)
+static int watch_hellos(struct udp_relay *r, int from_client, const uint8_t *d, ssize_t n)
 {
-    struct relay *r = p;
-    struct sockaddr_in client;
-    socklen_t cl = sizeof client;
-    int have_client = 0, losing = 0, lost_once = 0;
-    uint8_t buf[4096];
-    while (!atomic_load(&r->stop)) {
-        struct pollfd pf[2] = { { .fd = r->front, .events = POLLIN }, { .fd = r->back, .events = POLLIN } };
-        if (poll(pf, 2, 50) <= 0)
-            continue;
-        if (pf[0].revents & POLLIN) {
-            cl = sizeof client;
-            ssize_t n = recvfrom(r->front, buf, sizeof buf, 0, (struct sockaddr *)&client, &cl);
-            have_client = n >= 0;
-            if (hs_type(buf, n) == 1 && r->hellos < 4)
-                r->cookie_len[r->hellos] = hello_cookie_len(buf, n);
-            r->hellos += hs_type(buf, n) == 1;
-            losing = 0;
-            if (n > 0)
-                (void)!send(r->back, buf, (size_t)n, 0);
-        }
-        if (pf[1].revents & POLLIN) {
-            ssize_t n = recv(r->back, buf, sizeof buf, 0);
-            r->hvrs += hs_type(buf, n) == 3;
-            if (r->lose_flight && !lost_once && hs_type(buf, n) == 2)
-                losing = lost_once = 1;
-            if (losing) {
-                r->dropped++;
-                continue;
-            }
-            if (n > 0 && have_client)
-                (void)!sendto(r->front, buf, (size_t)n, 0, (struct sockaddr *)&client, cl);
-        }
+    struct watch *w = (struct watch *)r;
+    int type = dtls_hs_type(d, n);
+    if (from_client) {
+        if (type == 1 && w->hellos < 4)
+            w->cookie_len[w->hellos] = hello_cookie_len(d, n);
+        w->hellos += type == 1;
+        w->losing = 0;
+        return 1;
     }
-    return NULL;
-}
-
-static void relay_start(struct th_meta *_metadata, struct env *e, struct relay *r, pthread_t *t)
-{
-    struct sockaddr_in back;
-    r->front = udp_bound(&r->front_addr, INADDR_LOOPBACK);
-    r->back = udp_bound(&back, INADDR_LOOPBACK);
-    ASSERT_GE(r->front, 0);
-    ASSERT_GE(r->back, 0);
-    ASSERT_EQ(connect(r->back, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
-    ASSERT_EQ(pthread_create(t, NULL, relay_main, r), 0);
-}
-
-static void relay_stop(struct relay *r, pthread_t t)
-{
-    atomic_store(&r->stop, 1);
-    pthread_join(t, NULL);
-    close(r->front);
-    close(r->back);
+    w->hvrs += type == 3;
+    if (w->lose_flight && !w->lost_once && type == 2)
+        w->losing = w->lost_once = 1;
+    w->dropped += w->losing;
+    return !w->losing;
 }
 
 /* RFC 6347 §4.2.1: the loop server answers the first ClientHello with a
@@ -637,18 +185,17 @@ TEST_F(dcli, cookie_exchange_seen)
     struct env *e = &self->e;
     if (!both_start(_metadata, e))
         return;
-    static struct relay r;
-    pthread_t t;
-    relay_start(_metadata, e, &r, &t);
+    static struct watch w = { .r.pass = watch_hellos };
+    ASSERT_EQ(udp_relay_start(&w.r, &e->addr), 0);
     static struct cconn k = { .plan = ECHO_CLIENT_CLOSE, .seed = 4 };
-    ASSERT_GT(dial(e, &r.front_addr, &k), 0);
+    ASSERT_GT(dial(e, &w.r.front_addr, &k), 0);
     WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
-    relay_stop(&r, t);
+    udp_relay_stop(&w.r);
     check_echoed(_metadata, &k, OK);
-    ASSERT_EQ(r.hellos, 2);
-    ASSERT_EQ(r.cookie_len[0], 0);
-    ASSERT_EQ(r.cookie_len[1], 32);
-    ASSERT_EQ(r.hvrs, 1);
+    ASSERT_EQ(w.hellos, 2);
+    ASSERT_EQ(w.cookie_len[0], 0);
+    ASSERT_EQ(w.cookie_len[1], 32);
+    ASSERT_EQ(w.hvrs, 1);
     ASSERT_EQ(k.retransmits, 0u);   /* nothing was lost */
 }
 
@@ -662,21 +209,19 @@ TEST_F(dcli, lost_server_flight_resent_after_client_timer)
     srv_rtx_ms = 20000;
     if (!both_start(_metadata, e))
         return;
-    static struct relay r;
-    pthread_t t;
-    r.lose_flight = 1;
-    relay_start(_metadata, e, &r, &t);
+    static struct watch w = { .r.pass = watch_hellos, .lose_flight = 1 };
+    ASSERT_EQ(udp_relay_start(&w.r, &e->addr), 0);
     static struct cconn k = { .plan = ECHO_CLIENT_CLOSE, .seed = 5 };
     int64_t t0 = now_ms();
-    ASSERT_GT(dial(e, &r.front_addr, &k), 0);
+    ASSERT_GT(dial(e, &w.r.front_addr, &k), 0);
     WAIT_FOR(atomic_load(&k.opened), 10000);
     int64_t took = now_ms() - t0;
     WAIT_FOR(atomic_load(&k.closed) && atomic_load(&e->s.closed) == 1, 10000);
-    relay_stop(&r, t);
+    udp_relay_stop(&w.r);
     check_echoed(_metadata, &k, OK);
-    ASSERT_GE(r.dropped, 1);
-    ASSERT_EQ(r.hellos, 3);          /* without cookie, with it, and its retransmission */
-    ASSERT_EQ(r.cookie_len[2], 32);
+    ASSERT_GE(w.dropped, 1);
+    ASSERT_EQ(w.hellos, 3);          /* without cookie, with it, and its retransmission */
+    ASSERT_EQ(w.cookie_len[2], 32);
     ASSERT_EQ(k.retransmits, 1u);
     ASSERT_GE(took, 900);            /* the first retransmission waits 1 s */
     ASSERT_LT(took, 3000);
@@ -704,7 +249,7 @@ static void *silent_main(void *p)
         int i = atomic_load(&s->n);
         if (i < 8)
             s->at[i] = now_ms() - s->t0;
-        s->all_hellos &= hs_type(buf, n) == 1 && hello_cookie_len(buf, n) == 0;
+        s->all_hellos &= dtls_hs_type(buf, n) == 1 && hello_cookie_len(buf, n) == 0;
         atomic_store(&s->n, i + 1);
     }
     return NULL;
@@ -925,9 +470,7 @@ TEST_F(dcli, close_before_handshake_ends)
     WAIT_FOR(atomic_load(&k.closed), 5000);
     ST_EQ(k.st, ERR_SSL_NOT_OPEN);
     ASSERT_LT(k.closed_at - asked, 500);
-    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
-    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
-    ASSERT_EQ(open_fds(), fds0);
+    check_all_freed(_metadata, e, fds0);
     usleep(1300 * 1000);   /* past the first retransmission's time */
     atomic_store(&s.stop, 1);
     pthread_join(t, NULL);
@@ -974,9 +517,7 @@ TEST_F(dcli, close_right_after_connect)
     ST_EQ(m.st, OK);
     ST_EQ(k.st, ERR_SSL_NOT_OPEN);
     ASSERT_EQ(atomic_load(&k.opened), 0);
-    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
-    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
-    ASSERT_EQ(open_fds(), fds0);
+    check_all_freed(_metadata, e, fds0);
     uint8_t buf[64];
     usleep(100 * 1000);
     ASSERT_EQ(recv(e->fd, buf, sizeof buf, MSG_DONTWAIT), -1);   /* nothing was sent */
@@ -999,9 +540,7 @@ TEST_F(dcli, refused_connect_to_on_close)
     WAIT_FOR(atomic_load(&k.closed), 5000);
     ST_EQ(k.st, ERR_TCP_CONNECT_ERROR);
     ASSERT_EQ(atomic_load(&k.opened), 0);
-    WAIT_FOR(stats_of(e->c.loop).live == 0, 3000);
-    ASSERT_EQ(stats_of(e->c.loop).live, 0u);
-    ASSERT_EQ(open_fds(), fds0);
+    check_all_freed(_metadata, e, fds0);
     /* Arguments refused at once: no handle. */
     struct { sa_family_t family; char path[20]; } unix_addr = { .family = AF_UNIX };
     ST_EQ(NKTLS_LOOP_connectDTLS(e->c.loop, (struct sockaddr *)&unix_addr, sizeof unix_addr, NULL, env.cli, NULL), ERR_INVALID_ARG);
