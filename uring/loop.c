@@ -445,6 +445,11 @@ void nk_lc_mark_open(struct nk_lconn *lc)
     if (lc->c->rd)   /* userspace keys: their contexts may be parked while idle */
         nk_loop_sweep_soon(lc->loop);
     lc->state = LC_OPEN;
+    /* The handshake's deadline (its limit, a DTLS retransmission) ends
+     * here. A DTLS connection opens while its datagram is read, and a timer
+     * due in the same turn comes before the step that sets the open
+     * connection's deadline: it must not take the stale one for idleness. */
+    lc->deadline = 0;
     lc->told_app = 1;
     if (lc->hs_counted)
         atomic_fetch_sub(&s->handshaking, 1);

@@ -83,6 +83,7 @@ struct lsrv {
 static int srv_srtp;     /* the server agrees use_srtp */
 static int srv_rtx_ms;   /* its first retransmission wait (0: the default, 1 s) */
 static ubyte2 srv_suite; /* the one suite it takes (0: its defaults) */
+static atomic_int srv_open_sleep_ms;   /* its next onOpen takes this long */
 
 static MSTATUS s_setup(sbyte4 h, void *arg)
 {
@@ -101,6 +102,9 @@ static void s_open(sbyte4 h, void *arg)
     struct lsrv *s = arg;
     MOC_IP_ADDRESS_S a;
     ubyte2 port = 0;
+    int sleep_ms = atomic_exchange(&srv_open_sleep_ms, 0);
+    if (sleep_ms)
+        usleep((useconds_t)sleep_ms * 1000);
     if (NKTLS_getPeerAddress(h, &port, &a) == OK)
         atomic_store(&s->peer_port, port);
     atomic_store(&s->resumed, NKTLS_isSessionResumed(h));
@@ -178,6 +182,7 @@ struct cli {
 
 static int cli_srtp;   /* the client offers use_srtp */
 static ubyte2 cli_suite;   /* the one suite it offers (0: its defaults) */
+static atomic_int cli_open_sleep_ms;   /* its next onOpen takes this long */
 static struct {
     ubyte id_len;
     ubyte id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
@@ -225,6 +230,9 @@ static void c_open(sbyte4 h, void *arg)
     struct cconn *k = NKTLS_LOOP_getConnArg(h);
     MOC_IP_ADDRESS_S a;
     ubyte2 port = 0;
+    int sleep_ms = atomic_exchange(&cli_open_sleep_ms, 0);
+    if (sleep_ms)
+        usleep((useconds_t)sleep_ms * 1000);
     k->h = h;
     k->is_dtls = SSL_isSessionDTLS(h) == TRUE;
     (void)!SSL_getSSLTLSVersion(h, &k->version);
@@ -410,6 +418,8 @@ FIXTURE_TEARDOWN(dcli)
         close(e->fd);
     srv_srtp = cli_srtp = srv_rtx_ms = 0;
     srv_suite = cli_suite = 0;
+    atomic_store(&srv_open_sleep_ms, 0);
+    atomic_store(&cli_open_sleep_ms, 0);
     (void)SSL_setSrtpInitCallback(NULL);
     env_down();
 }
@@ -419,9 +429,9 @@ static void check_echoed(struct th_meta *_metadata, struct cconn *k, MSTATUS wan
     ASSERT_EQ(atomic_load(&k->opened), 1);
     ASSERT_EQ(k->is_dtls, 1);
     ASSERT_EQ(k->version, (ubyte4)DTLS12_MINORVERSION);
+    ST_EQ(k->st, want_st);
     ASSERT_EQ(k->bad, 0);
     ASSERT_EQ(k->got, k->want);
-    ST_EQ(k->st, want_st);
 }
 
 #endif
