@@ -449,6 +449,9 @@ void nk_lc_dgram_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
     }
     if (!buf)
         return;
+    /* RFC 6347 §4.1.1: "Each DTLS record MUST fit within a single
+     * datagram", and "Records may not span datagrams": one receive is one
+     * datagram, to the engine whole, never joined to the next. */
     if (is_dtls(buf, (size_t)res)) {
         peer_in(lc, buf, (size_t)res);
         return;
