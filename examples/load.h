@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "common.h"
+#include "dtls.h"
 
 enum load_mode { LOAD_HANDSHAKE, LOAD_RESUME, LOAD_BULK, LOAD_REQUEST, LOAD_IDLE };
 
@@ -37,6 +38,7 @@ struct load_cfg {
     unsigned timeout_ms;         /* handshake (from connect), and a stall afterwards */
     struct ex_opts tls;
     int ktls_auto;               /* --ktls auto (the default): the kernel where it can */
+    struct ex_dtls dtls;         /* --dtls: DTLS 1.2 (NKTLS_LOOP_connectDTLS); --srtp, --pmtu */
     /* Filled in by the run: which I/O backend the loop chose, and why. */
     const char *backend, *backend_why;
     double idle_held_s;          /* idle: how long the connections were held */
@@ -97,6 +99,7 @@ struct load_stats {
     uint64_t idle_open;                  /* idle: connections open when the hold began */
     /* --early-data: what became of each request sent as 0-RTT data. */
     uint64_t early_accepted, early_rejected, early_not_sent;
+    uint64_t srtp;                       /* --srtp: handshakes that agreed a profile */
     char ktls_why[64];                   /* why software carried TX, as first seen */
     struct load_hist lat;                /* one sample per operation */
     struct load_hist first_byte;         /* request: from when due to the reply's first byte */
@@ -123,6 +126,9 @@ struct load_worker {
 double load_run(struct load_cfg *cfg, struct load_stats *total, const volatile int *stop,
                 struct load_sec **series, unsigned *n_series);
 int64_t load_now_ns(void);
+/* load_conn.c: --srtp's SRTP init callback (SSL_setSrtpInitCallback): counts
+ * the handshakes that agreed a profile. */
+sbyte4 load_srtp_agreed(sbyte4 h, peerDescr *peer, const SrtpProfileInfo *info, void *km, ubyte *mki);
 
 /* load_stats.c */
 void load_hist_add(struct load_hist *h, uint64_t ns);

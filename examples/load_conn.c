@@ -33,13 +33,15 @@ static struct {
     ubyte master[SSL_MASTERSECRETSIZE];
 } g_sess12;
 
-/* A TLS 1.2 connection just opened: keep its session, the newest wins. */
+/* A TLS 1.2 (or DTLS 1.2) connection just opened: keep its session, the
+ * newest wins. */
 static void save_session12(struct lconn *c, sbyte4 h)
 {
     ubyte4 minor = 0;
     ubyte id_len = 0, id[SSL_MAXSESSIONIDSIZE], master[SSL_MASTERSECRETSIZE];
 
-    if (SSL_getSSLTLSVersion(h, &minor) != OK || minor != TLS12_MINORVERSION
+    if (SSL_getSSLTLSVersion(h, &minor) != OK
+        || (minor != TLS12_MINORVERSION && minor != DTLS12_MINORVERSION)
         || SSL_getClientSessionInfo(h, &id_len, id, master) != OK || !id_len)
         return;
     pthread_mutex_lock(&g_ticket_lock);
@@ -118,6 +120,18 @@ void load_ticket_free(void)
     pthread_mutex_unlock(&g_ticket_lock);
 }
 
+/* --srtp: the keying material a handshake agreed is counted, not used
+ * (nktls-load carries no media). */
+sbyte4 load_srtp_agreed(sbyte4 h, peerDescr *peer, const SrtpProfileInfo *info, void *km, ubyte *mki)
+{
+    struct lconn *c = slot_of(h);
+
+    (void)peer, (void)info, (void)km, (void)mki;
+    if (c && !c->prime && lc_counting())
+        lc_stats(c)->srtp++;
+    return OK;
+}
+
 /* --insecure: accept whatever chain the server sent. */
 static MSTATUS accept_any_cert(sbyte4 h, MSTATUS validation_status)
 {
@@ -189,8 +203,10 @@ void lc_connect(struct lconn *c)
     sbyte4 h;
 
     c->state = LC_CONNECTING;
-    h = NKTLS_LOOP_connect(g_load.srv, (const struct sockaddr *)&cfg->addr, cfg->addr_len,
-                           (const sbyte *)cfg->servername, cfg->store, c);
+    /* --dtls: a UDP socket of its own, so a cookie exchange each time. */
+    h = (cfg->dtls.on ? NKTLS_LOOP_connectDTLS : NKTLS_LOOP_connect)(
+        g_load.srv, (const struct sockaddr *)&cfg->addr, cfg->addr_len, (const sbyte *)cfg->servername,
+        cfg->store, c);
     if (h < 0) {
         c->state = LC_FREE;
         /* Out of descriptors or connection slots: retrying at once would
@@ -213,6 +229,10 @@ MSTATUS lc_on_setup(sbyte4 h, void *arg)
     c->worker = lw_self->id;
     c->state = LC_HANDSHAKE;
     st = ex_apply_opts(h, &cfg->tls);
+    if (st == OK && cfg->dtls.n_srtp)
+        st = SSL_enableSrtpProfiles(h, (ubyte2 *)cfg->dtls.srtp, cfg->dtls.n_srtp);
+    if (st == OK && cfg->dtls.pmtu)
+        st = SSL_ioctl(h, DTLS_SET_PMTU, (void *)(uintptr_t)cfg->dtls.pmtu);
     if (st == OK && cfg->tls.n_alpn)
         st = SSL_setApplicationLayerProtocol(h, cfg->tls.n_alpn, (const char **)cfg->tls.alpn);
     if (st == OK && cfg->insecure)

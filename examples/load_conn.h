@@ -18,7 +18,7 @@
 
 enum lc_state {
     LC_FREE,         /* no connection */
-    LC_CONNECTING,   /* NKTLS_LOOP_connect made one; TCP not yet up */
+    LC_CONNECTING,   /* NKTLS_LOOP_connect(DTLS) made one; not yet in onSetup */
     LC_HANDSHAKE,    /* onSetup came: the handshake runs */
     LC_OPEN,         /* onOpen came */
 };

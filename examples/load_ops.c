@@ -186,9 +186,27 @@ void lo_tick(void *arg)
 
 /* ---- bulk ---- */
 
+/* Each send's size, and how far sending may run ahead of the echo. DTLS
+ * resends no data, so a datagram a full socket buffer drops is bytes lost:
+ * each send is what one record in one datagram carries (the PMTU less the
+ * record's overhead) and only DTLS_WINDOW of them are in flight. */
+#define DTLS_WINDOW 4
+static void bulk_sizes(const struct lconn *c, size_t *chunk, uint64_t *window)
+{
+    ubyte4 max = 0;
+
+    *chunk = CHUNK;
+    *window = BULK_WINDOW;
+    if (g_load.cfg->dtls.on && NKTLS_DTLS_getMaxMessage(c->h, &max) == OK && max) {
+        *chunk = max < CHUNK ? max : CHUNK;
+        *window = (uint64_t)DTLS_WINDOW * *chunk;
+    }
+}
+
 static void pump_bulk(struct lconn *c)
 {
-    uint64_t size = g_load.cfg->size;
+    uint64_t size = g_load.cfg->size, window;
+    size_t chunk;
 
     if (c->recvd >= size) {
         if (g_load.cfg->reconnect)
@@ -197,8 +215,9 @@ static void pump_bulk(struct lconn *c)
             lo_op_done(c);
         return;
     }
-    while (c->sent < size && c->sent - c->recvd < BULK_WINDOW) {
-        size_t n = size - c->sent < CHUNK ? (size_t)(size - c->sent) : CHUNK;
+    bulk_sizes(c, &chunk, &window);
+    while (c->sent < size && c->sent - c->recvd < window) {
+        size_t n = size - c->sent < chunk ? (size_t)(size - c->sent) : chunk;
         MSTATUS st = NKTLS_LOOP_send(c->h, g_pat + c->sent % PAT_P, (ubyte4)n);
 
         if (st < 0) {

@@ -152,6 +152,7 @@ void load_stats_merge(struct load_stats *into, const struct load_stats *s)
     into->early_accepted += s->early_accepted;
     into->early_rejected += s->early_rejected;
     into->early_not_sent += s->early_not_sent;
+    into->srtp += s->srtp;
     if (!into->ktls_why[0])
         memcpy(into->ktls_why, s->ktls_why, sizeof(into->ktls_why));
     load_hist_merge(&into->lat, &s->lat);
@@ -173,6 +174,7 @@ static const char *version_name(ubyte4 v)
     switch (v & 0xff) {
     case 4: return "TLSv1.3";
     case 3: return "TLSv1.2";
+    case DTLS12_MINORVERSION: return "DTLSv1.2";
     default: return "unknown";
     }
 }
@@ -253,7 +255,7 @@ static void text_params(FILE *f, const struct load_stats *st)
 /* How many connections the kernel carried, and why not where it did not. */
 static void text_ktls(FILE *f, const struct load_cfg *cfg, const struct load_stats *st)
 {
-    if (!st->handshakes)
+    if (!st->handshakes || cfg->dtls.on)   /* DTLS records stay in userspace */
         return;
     fprintf(f, "kernel tls:   tx %llu, rx %llu of %llu connections",
             (unsigned long long)st->ktls_tx, (unsigned long long)st->ktls_rx,
@@ -321,8 +323,13 @@ void load_report_text(FILE *f, const struct load_cfg *cfg, const struct load_sta
                 "%llu not sent (no ticket allowing it)\n",
                 (unsigned long long)st->early_accepted, (unsigned long long)st->early_rejected,
                 (unsigned long long)st->early_not_sent);
-    if (st->n_par)
+    if (st->n_par && cfg->dtls.on)
+        fprintf(f, "tls:          --dtls, negotiated %s\n", run_version(st));
+    else if (st->n_par)
         fprintf(f, "tls:          --tls %s, negotiated %s\n", cfg->tls_name, run_version(st));
+    if (cfg->dtls.n_srtp)
+        fprintf(f, "srtp:         %llu of %llu handshakes agreed a profile\n",
+                (unsigned long long)st->srtp, (unsigned long long)st->handshakes);
     text_params(f, st);
     text_ktls(f, cfg, st);
     for (i = 0; i < st->n_err; i++)
@@ -408,6 +415,8 @@ static void json_run(FILE *f, const struct load_cfg *cfg, const struct load_stat
     fprintf(f, "  \"early_data_accepted\": %llu,\n  \"early_data_rejected\": %llu,\n"
             "  \"early_data_not_sent\": %llu,\n", (unsigned long long)st->early_accepted,
             (unsigned long long)st->early_rejected, (unsigned long long)st->early_not_sent);
+    fprintf(f, "  \"dtls\": %s,\n  \"srtp_agreed\": %llu,\n", cfg->dtls.on ? "true" : "false",
+            (unsigned long long)st->srtp);
     fprintf(f, "  \"tls\": ");
     json_str(f, cfg->tls_name);
     fprintf(f, ",\n  \"tls_version\": ");

@@ -1,8 +1,9 @@
 /* nktls-load — a TLS load generator on nktls's own event loop (NKTLS_LOOP_*:
  * io_uring, or epoll where io_uring is unavailable): many connections per
- * worker thread, against any TLS server. Measures full and resumed
- * handshakes, bulk echo throughput, request/reply latency and the cost of
- * idle connections, closed loop or open loop (--rate).
+ * worker thread, against any TLS server (or DTLS 1.2 server: --dtls).
+ * Measures full and resumed handshakes, bulk echo throughput,
+ * request/reply latency and the cost of idle connections, closed loop or
+ * open loop (--rate).
  *
  * The parts: this file (options, the report), load_worker.c (the loop, the
  * schedule, the scheduler thread), load_ops.c (what each mode does),
@@ -33,6 +34,7 @@ static const char usage[] =
     "         [--size BYTES] [--request TEXT | -m METHOD -H 'NAME: VALUE'...]\n"
     "         [--reconnect] [--resume] [--early-data] [--accept-status]\n"
     "         [--ktls auto|off] [--timeout MS]\n"
+    "         [--dtls [--srtp PROFILE[,PROFILE]] [--pmtu N]]\n"
     "         [--json FILE] [--csv FILE] [-h] [--version]\n"
     "  handshake  full handshakes, each connection closed after it (close_notify)\n"
     "  resume     resumed handshakes with the server's session ticket\n"
@@ -60,7 +62,15 @@ static const char usage[] =
     "  --timeout MS  limit on a handshake (from connect) and on a stall after it\n"
     "                (default 10000)\n"
     "  --ktls auto   (the default) the kernel carries the records where it can\n"
-    "  --csv FILE    the per-second series (also in --json) as CSV\n";
+    "  --csv FILE    the per-second series (also in --json) as CSV\n"
+    "  --dtls        DTLS 1.2 over UDP (handshake, resume, bulk and idle modes):\n"
+    "                each connection a UDP socket of its own, so each handshake\n"
+    "                a cookie exchange; bulk sends what one datagram carries at\n"
+    "                a time, a few in flight (a lost datagram ends the operation\n"
+    "                at --timeout: DTLS resends no data); --srtp offers use_srtp\n"
+    "                (SRTP_AES128_CM_SHA1_80, SRTP_AES128_CM_SHA1_32,\n"
+    "                SRTP_AEAD_AES_128_GCM, SRTP_AEAD_AES_256_GCM), --pmtu N the\n"
+    "                largest datagram (default 1200)\n";
 
 static volatile int g_stop;         /* 1: start nothing new; 2: end now */
 static char *g_host;                /* --connect's host: the default server name */
@@ -125,7 +135,7 @@ enum { OPT_CONNECT = 256, OPT_SERVERNAME, OPT_CA, OPT_INSECURE, OPT_MODE, OPT_DU
        OPT_COUNT, OPT_CONCURRENCY, OPT_THREADS, OPT_RATE, OPT_TLS, OPT_CIPHERS, OPT_GROUPS,
        OPT_SIZE, OPT_REQUEST, OPT_KTLS, OPT_TIMEOUT, OPT_JSON, OPT_HELP, OPT_WARMUP,
        OPT_RECONNECT, OPT_ACCEPT_STATUS, OPT_ALPN, OPT_CERT, OPT_KEY, OPT_CSV, OPT_VERSION,
-       OPT_RESUME, OPT_EARLY_DATA };
+       OPT_RESUME, OPT_EARLY_DATA, OPT_DTLS, OPT_SRTP, OPT_PMTU };
 
 static const struct option long_opts[] = {
     { "connect", required_argument, NULL, OPT_CONNECT },
@@ -157,6 +167,9 @@ static const struct option long_opts[] = {
     { "cert", required_argument, NULL, OPT_CERT },
     { "key", required_argument, NULL, OPT_KEY },
     { "csv", required_argument, NULL, OPT_CSV },
+    { "dtls", no_argument, NULL, OPT_DTLS },
+    { "srtp", required_argument, NULL, OPT_SRTP },
+    { "pmtu", required_argument, NULL, OPT_PMTU },
     { "header", required_argument, NULL, 'H' },
     { "method", required_argument, NULL, 'm' },
     { NULL, 0, NULL, 0 },
@@ -218,6 +231,9 @@ static void parse_opt(int opt, struct args *a)
     case OPT_CERT: a->cert = optarg; break;
     case OPT_KEY: a->key = optarg; break;
     case OPT_CSV: a->csv = optarg; break;
+    case OPT_DTLS: c->dtls.on = 1; break;
+    case OPT_SRTP: ex_dtls_parse_srtp(&c->dtls, optarg); break;
+    case OPT_PMTU: c->dtls.pmtu = ex_parse_count(optarg); break;
     case 'H': add_header(a, optarg); break;
     case 'm': a->method = optarg; break;
     default: ex_usage_error("bad option '%s' (try --help)", optarg ? optarg : "?");
@@ -273,6 +289,22 @@ static void use_url(struct args *a)
     c->request_len = (size_t)n;
 }
 
+/* --dtls: DTLS 1.2 has one version, no kernel offload and no 0-RTT; its
+ * modes are those that need no byte stream of replies. */
+static void check_dtls(struct load_cfg *c)
+{
+    if ((c->dtls.n_srtp || c->dtls.pmtu) && !c->dtls.on)
+        ex_usage_error("--srtp and --pmtu need --dtls");
+    if (!c->dtls.on)
+        return;
+    if (c->mode == LOAD_REQUEST)
+        ex_usage_error("--dtls: handshake, resume, bulk or idle mode");
+    if (c->tls_name || c->tls.has_ktls_mode)
+        ex_usage_error("--dtls is DTLS 1.2 in userspace: no --tls, no --ktls");
+    if (c->dtls.pmtu && (c->dtls.pmtu < 64 || c->dtls.pmtu > 65507))
+        ex_usage_error("--pmtu: 64..65507");
+}
+
 static void check_args(struct args *a)
 {
     struct load_cfg *c = &a->cfg;
@@ -304,6 +336,7 @@ static void check_args(struct args *a)
         ex_usage_error("--early-data is TLS 1.3's (not --tls 1.2)");
     if (c->resume)
         c->reconnect = 1;           /* every request resumes on a new connection */
+    check_dtls(c);
     if (!c->tls_name)
         c->tls_name = "any";
     if (a->ca && c->insecure)
@@ -355,7 +388,7 @@ static void resolve(struct load_cfg *c, const char *hostport)
     if (!host)
         ex_usage_error("--connect needs a host");
     memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_socktype = c->dtls.on ? SOCK_DGRAM : SOCK_STREAM;
     rc = getaddrinfo(host, port, &hints, &res);
     if (rc != 0)
         ex_fail("cannot resolve '%s': %s", host, gai_strerror(rc));
@@ -392,6 +425,8 @@ static void init_stack(struct load_cfg *c, const struct args *a)
         ex_load_trust(c->store, ca);
     if (a->cert)                    /* offered when the server asks for a certificate */
         ex_load_identity(c->store, a->cert, NULL, a->key);
+    if (c->dtls.n_srtp && (st = SSL_setSrtpInitCallback(load_srtp_agreed)) < 0)
+        ex_fail("SSL_setSrtpInitCallback: %s", ex_status_name(st));
 }
 
 int main(int argc, char **argv)

@@ -109,8 +109,9 @@ static void try_recv(struct eb *b, struct nk_lconn *lc)
         return;
     }
     /* A short plain read drained the socket (a kernel-TLS read stops at each
-     * record instead); data arriving later raises a new edge. */
-    if (n > 0 && (size_t)n < len && lc->recv_mode != LRECV_KTLS && !(lc->be_ready & R_HUP))
+     * record instead, and a UDP read at each datagram, with more perhaps
+     * queued behind it); data arriving later raises a new edge. */
+    if (n > 0 && (size_t)n < len && lc->recv_mode != LRECV_KTLS && !lc->dgram && !(lc->be_ready & R_HUP))
         lc->be_ready &= ~(unsigned)R_IN;
     done(lc, P_RECV, LOP_RECV, n < 0 ? -errno : n, lc->rx_buf ? NULL : buf);
 }
@@ -216,7 +217,7 @@ static void wake_dgram_senders(struct nk_loop *l, struct eb *b)
         return;
     b->dg_blocked = 0;
     for (struct nk_lconn *lc = l->conns; lc; lc = lc->next)
-        if (lc->dgram && (lc->be_pend & P_SEND) && !(lc->be_pend & P_QUEUED))
+        if (lc->shared_fd && (lc->be_pend & P_SEND) && !(lc->be_pend & P_QUEUED))
             queue_work(lc, 0);
 }
 
@@ -235,7 +236,7 @@ static void attempt(struct eb *b, struct nk_lconn *lc)
         try_connect(lc);
         return;
     }
-    if (lc->dgram) {   /* no socket of its own: no receive, no registration */
+    if (lc->shared_fd) {   /* no socket of its own: no receive, no registration */
         if (lc->be_pend & P_SEND)
             try_send_dgram(b, lc);
         return;

@@ -80,7 +80,7 @@ static void lc_free(struct nk_lconn *lc)
     nk_lc_unregister(lc);
     nk_lc_free_queue(lc);
     nk_lc_free_tx(lc);
-    if (lc->dgram)
+    if (lc->shared_fd)
         nk_lc_dgram_forget(lc);   /* the socket is the worker's */
     else if (lc->fd >= 0) {
         if (lc->c && lc->c->alert_out >= 0 && lc->c->alert_out != NK_ALERT_NONE)
@@ -445,6 +445,11 @@ void nk_lc_mark_open(struct nk_lconn *lc)
     if (lc->c->rd)   /* userspace keys: their contexts may be parked while idle */
         nk_loop_sweep_soon(lc->loop);
     lc->state = LC_OPEN;
+    /* The handshake's deadline (its limit, a DTLS retransmission) ends
+     * here. A DTLS connection opens while its datagram is read, and a timer
+     * due in the same turn comes before the step that sets the open
+     * connection's deadline: it must not take the stale one for idleness. */
+    lc->deadline = 0;
     lc->told_app = 1;
     if (lc->hs_counted)
         atomic_fetch_sub(&s->handshaking, 1);
@@ -651,7 +656,10 @@ void nk_loop_done(struct nk_lconn *lc, enum lc_op op, ssize_t res, const uint8_t
         lc->loop->events++;
     switch (op) {
     case LOP_RECV:
-        on_recv(lc, res, buf);
+        if (lc->dgram)   /* a DTLS client's own socket: one datagram */
+            nk_lc_dgram_recv(lc, res, buf);
+        else
+            on_recv(lc, res, buf);
         break;
     case LOP_SEND:
         nk_lc_send_done(lc, res);

@@ -75,9 +75,11 @@ struct nk_lconn {
              early_out : 1,         /* server: accepted 0-RTT data reached the application
                                      * before the handshake's end; it may answer already
                                      * (nk_lc_app_out) */
-             dgram : 1;             /* a DTLS peer of the worker's UDP socket (loop_dtls.c):
-                                     * fd is that socket, shared, never closed here;
-                                     * peer is its address */
+             dgram : 1,             /* DTLS (loop_dtls.c): datagrams, not a byte stream */
+             shared_fd : 1;         /* a DTLS server's peer: fd is the worker's UDP
+                                     * socket, shared, never closed here; peer is its
+                                     * address. A DTLS client (dgram alone) has a UDP
+                                     * socket of its own, connected to its server */
     MSTATUS status;                 /* why it closes */
     int heap_idx;                   /* place in the worker's timer heap (-1: none) */
     int64_t deadline;               /* ms (loop clock) at which the current limit expires */
@@ -97,7 +99,7 @@ struct nk_lconn {
     struct lc_item *q_head, *q_tail;
     struct lc_file *file;
 
-    struct sockaddr_storage *peer;  /* client: where to connect, until connected; DTLS peer: its address */
+    struct sockaddr_storage *peer;  /* client: where to connect, until connected; DTLS server peer: its address */
     socklen_t peer_len;
     uint8_t be_pend, be_ready;      /* backend-private request and readiness bits */
 
@@ -256,7 +258,10 @@ void nk_lc_mark_open(struct nk_lconn *lc);
 /* loop_dtls.c: a worker's DTLS socket. Its peers' table; a datagram the
  * backend received from the socket (from: its source); a peer's step (in
  * place of the TCP handshake and open steps), its output, one datagram per
- * send, and the end of a send; a freed peer leaves the table. */
+ * send, and the end of a send; a freed peer leaves the table. A DTLS
+ * client: its socket connected and its handshake started (from the
+ * inbox), and a datagram its own receive brought (buf, res as for
+ * nk_loop_done). */
 #define NK_LOOP_DTLS_PEERS 4096      /* peers per server when maxConnections is 0 */
 #define NK_LOOP_DTLS_HANDSHAKES 1024 /* handshaking peers when maxHandshakes is 0 */
 MSTATUS nk_dgram_init(struct nk_loop *l);
@@ -266,6 +271,8 @@ void nk_lc_dgram_step(struct nk_lconn *lc);
 void nk_lc_dgram_pump(struct nk_lconn *lc);
 void nk_lc_dgram_sent(struct nk_lconn *lc, ssize_t res);
 void nk_lc_dgram_forget(struct nk_lconn *lc);
+void nk_lc_dgram_connect(struct nk_lconn *lc);
+void nk_lc_dgram_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf);
 
 /* loop_idle.c: what idle connections and a finished burst give back */
 void nk_loop_idle_work(struct nk_loop *l);   /* before the loop waits, and at ticks */
@@ -292,6 +299,9 @@ void nk_lc_drop_queue(struct nk_lconn *lc, MSTATUS why);   /* onFileSent(why) ea
 void nk_lc_free_queue(struct nk_lconn *lc);                 /* silently */
 void nk_lc_release_tx(struct nk_lconn *lc);                 /* when nothing is left in it */
 void nk_lc_free_tx(struct nk_lconn *lc);
+
+/* server.c: a socket the epoll backend reads until EAGAIN must not block. */
+void nk_set_nonblock(int fd, int on);
 
 /* server.c: handle -> connection, for the public calls */
 void nk_lc_register(struct nk_lconn *lc);

@@ -1,12 +1,16 @@
-/* uring/loop_dtls.c — a worker serving DTLS 1.2 on a UDP socket: datagrams
- * from the socket go to the peer of their source address (a table of this
- * worker's peers), or, from an address with no peer, through the engine's
- * stateless listener (engine/dtls_listen.c): a HelloVerifyRequest goes back
- * and nothing is kept, and only a ClientHello with a valid cookie makes a
- * connection (RFC 6347 §4.2.1). Peers are loop connections that share the
- * socket: they never receive on their own, and send their datagrams with
- * the peer's address. Their retransmission timer is the engine's deadline,
- * kept in the worker's timer heap like every other connection timer. */
+/* uring/loop_dtls.c — DTLS 1.2 on the loop. A worker serving DTLS on a UDP
+ * socket: datagrams from the socket go to the peer of their source address
+ * (a table of this worker's peers), or, from an address with no peer,
+ * through the engine's stateless listener (engine/dtls_listen.c): a
+ * HelloVerifyRequest goes back and nothing is kept, and only a ClientHello
+ * with a valid cookie makes a connection (RFC 6347 §4.2.1). Peers are loop
+ * connections that share the socket: they never receive on their own, and
+ * send their datagrams with the peer's address. A DTLS client
+ * (NKTLS_LOOP_connectDTLS) has a UDP socket of its own, connected to its
+ * server, and keeps one receive armed on it; everything else, the engine's
+ * steps and one datagram per send, is the peers' code. Retransmission
+ * timers are the engine's deadline, kept in the worker's timer heap like
+ * every other connection timer. */
 #include <errno.h>
 #include <stdlib.h>
 #include "uring/loop.h"
@@ -194,6 +198,21 @@ static void release_idle(struct nk_lconn *lc)
         nk_buf_free(&c->in);
 }
 
+/* A client's next datagram: a receive on its own socket into a backend
+ * buffer, one datagram per receive. A server's peers are fed by the
+ * worker's socket instead. */
+static void arm_client_recv(struct nk_lconn *lc)
+{
+    if (lc->shared_fd || lc->recv_armed)
+        return;
+    lc->recv_mode = LRECV_POOL;
+    lc->rx_buf = NULL;
+    lc->rx_len = 0;   /* the backend's buffer size */
+    lc->recv_armed = 1;
+    lc->inflight++;
+    lc->loop->be->recv(lc);
+}
+
 void nk_lc_dgram_step(struct nk_lconn *lc)
 {
     struct nk_server *s = lc->loop->srv;
@@ -209,6 +228,7 @@ void nk_lc_dgram_step(struct nk_lconn *lc)
     }
     if (lc->state >= LC_CLOSING)
         return;
+    arm_client_recv(lc);
     if (nk_lc_output_idle(lc))
         release_idle(lc);
     if (lc->state != LC_OPEN) {
@@ -218,6 +238,24 @@ void nk_lc_dgram_step(struct nk_lconn *lc)
     lc->deadline = s->idle_timeout_ms ? lc->last_active + s->idle_timeout_ms : 0;
     if (lc->app_deadline && (!lc->deadline || lc->app_deadline < lc->deadline))
         lc->deadline = lc->app_deadline;
+}
+
+/* onSetup (the application's options), then the handshake: its time limit
+ * from now, and a client's first flight queued. */
+static MSTATUS start_handshake(struct nk_lconn *lc)
+{
+    struct nk_server *s = lc->loop->srv;
+    struct nk_conn *c = lc->c;
+    MSTATUS st = OK;
+    if (s->cb.onSetup) {
+        lc->told_app = 1;
+        st = s->cb.onSetup(lc->h, s->arg);
+    }
+    nk_engine_hs_limit(c, lc->loop->now, s->hs_timeout_ms);
+    c->now = nk_wall_ms();
+    if (st == OK)
+        st = nk_dtls_engine_start(c, lc->loop->now);
+    return st;
 }
 
 /* ---- datagrams from the socket ---- */
@@ -246,6 +284,7 @@ static struct nk_lconn *new_peer(struct nk_loop *l, const struct sockaddr *from,
         return NULL;
     }
     lc->dgram = 1;
+    lc->shared_fd = 1;
     atomic_fetch_add(&s->accepted, 1);
     atomic_fetch_add(&s->handshaking, 1);
     lc->hs_counted = 1;
@@ -259,15 +298,7 @@ static struct nk_lconn *new_peer(struct nk_loop *l, const struct sockaddr *from,
         nk_lc_close(lc, nk_fail(c, ERR_MEM_ALLOC_FAIL));
         return NULL;
     }
-    MSTATUS st = OK;
-    if (s->cb.onSetup) {
-        lc->told_app = 1;
-        st = s->cb.onSetup(lc->h, s->arg);
-    }
-    nk_engine_hs_limit(c, l->now, s->hs_timeout_ms);
-    c->now = nk_wall_ms();
-    if (st == OK)
-        st = nk_dtls_engine_start(c, l->now);
+    MSTATUS st = start_handshake(lc);
     if (st < 0) {
         nk_lc_close(lc, nk_fail(c, st));
         return NULL;
@@ -348,7 +379,7 @@ static void other_dgram(struct nk_loop *l, struct nk_lconn *lc, const uint8_t *d
     struct nk_server *s = l->srv;
     if (!s->cb.onDatagram || n > UINT32_MAX)
         return;
-    sbyte4 h = lc && lc->told_app && lc->state < LC_CLOSING ? lc->h : 0;
+    sbyte4 h = lc && (lc->told_app || lc->is_client) && lc->state < LC_CLOSING ? lc->h : 0;
     s->cb.onDatagram(h, from, (ubyte4)fl, d, (ubyte4)n, s->arg);
 }
 
@@ -366,4 +397,66 @@ void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockadd
         peer_in(lc, d, n);
     else
         listen_dgram(l, lc, d, n, from, fl);
+}
+
+/* ---- a DTLS client's own socket ---- */
+
+/* From the worker's inbox: connect() on a UDP socket sends nothing; it
+ * names the server, so that only the server's datagrams arrive and ICMP
+ * errors about ours are reported on the socket. Then the handshake. */
+void nk_lc_dgram_connect(struct nk_lconn *lc)
+{
+    struct nk_conn *c = lc->c;
+    if (lc->loop->be == &nk_backend_epoll)   /* a worker that fell back to epoll, too */
+        nk_set_nonblock(lc->fd, 1);
+    if (connect(lc->fd, (struct sockaddr *)lc->peer, lc->peer_len) < 0) {
+        nk_lc_close(lc, nk_fail(c, ERR_TCP_CONNECT_ERROR));
+        return;
+    }
+    free(lc->peer);   /* datagrams go to the connected address */
+    lc->peer = NULL;
+    lc->peer_len = 0;
+    lc->state = LC_HANDSHAKE;
+    MSTATUS st = start_handshake(lc);
+    if (st < 0)
+        nk_lc_close(lc, nk_fail(c, st));
+}
+
+/* Errors the kernel reports on a connected UDP socket when an ICMP message
+ * came back for one of our datagrams (port, host or network unreachable,
+ * too big for the path). */
+static int icmp_error(ssize_t res)
+{
+    return res == -ECONNREFUSED || res == -EHOSTUNREACH || res == -ENETUNREACH || res == -EHOSTDOWN
+           || res == -ENETDOWN || res == -EMSGSIZE || res == -EPROTO;
+}
+
+void nk_lc_dgram_recv(struct nk_lconn *lc, ssize_t res, const uint8_t *buf)
+{
+    struct nk_conn *c = lc->c;
+    lc->recv_armed = 0;
+    if (lc->state >= LC_CLOSING || res == -ECANCELED)
+        return;
+    /* An ICMP error counts as a lost datagram: the handshake's timer goes
+     * on sending until its limit, and an open connection goes on. ICMP
+     * can be forged by anyone who sees our address, so it must not end a
+     * connection by itself. The next step receives again. */
+    if (res < 0 && (icmp_error(res) || res == -EAGAIN || res == -EINTR))
+        return;
+    if (res < 0) {
+        nk_lc_close(lc, nk_fail(c, ERR_TCP_READ_ERROR));
+        return;
+    }
+    if (!buf)
+        return;
+    /* RFC 6347 §4.1.1: "Each DTLS record MUST fit within a single
+     * datagram", and "Records may not span datagrams": one receive is one
+     * datagram, to the engine whole, never joined to the next. */
+    if (is_dtls(buf, (size_t)res)) {
+        peer_in(lc, buf, (size_t)res);
+        return;
+    }
+    struct sockaddr_storage from;   /* the server's address, aligned for the callback */
+    memcpy(&from, c->dtls->peer, c->dtls->peer_len);
+    other_dgram(lc->loop, lc, buf, (size_t)res, (struct sockaddr *)&from, c->dtls->peer_len);
 }

@@ -65,8 +65,14 @@ static void take_inbox(struct nk_loop *l)
         /* The connect counts against the handshake's time. */
         nk_engine_hs_limit(lc->c, l->now, l->srv->hs_timeout_ms);
         lc->deadline = nk_conn_deadline(lc->c);
-        lc->inflight++;
-        l->be->connect(lc);
+        if (lc->close_req) {   /* NKTLS_LOOP_close came first */
+            nk_lc_close(lc, ERR_SSL_NOT_OPEN);
+        } else if (lc->dgram) {
+            nk_lc_dgram_connect(lc);   /* UDP: connect() sends nothing, done at once */
+        } else {
+            lc->inflight++;
+            l->be->connect(lc);
+        }
         nk_lc_kick(lc);
         lc = next;
     }

@@ -10,6 +10,7 @@
 #include "uring/loop.h"
 #include "drive/async.h"
 #include "drive/drive.h"
+#include "engine/dtls.h"
 
 #define MAX_SERVERS 64
 #define MAX_WORKERS 256
@@ -248,7 +249,7 @@ NK_API sbyte4 NKTLS_LOOP_createServer(const TCP_SOCKET *fds, ubyte4 n, struct ce
 
 /* ---- running ---- */
 
-static void set_nonblock(int fd, int on)
+void nk_set_nonblock(int fd, int on)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0 && !!(fl & O_NONBLOCK) != on)
@@ -269,7 +270,7 @@ static MSTATUS start_backend(struct nk_loop *l)
     /* epoll accepts until EAGAIN: its listeners must not block. */
     for (int i = 0; st == OK && i < l->n_lfds; i++)
         if (l->be == &nk_backend_epoll)
-            set_nonblock(l->lfds[i], 1);
+            nk_set_nonblock(l->lfds[i], 1);
     return st;
 }
 
@@ -348,15 +349,33 @@ NK_API MSTATUS NKTLS_LOOP_destroy(sbyte4 h)
 
 /* ---- connections ---- */
 
-static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte4 len,
-                         const sbyte *dns, struct certStore *store, void *arg)
+/* A client connection on the next worker: TCP, or with dgram DTLS over a
+ * UDP socket of its own (IPv4 or IPv6; the address's own length is kept,
+ * as a whole sockaddr_storage may be given). */
+static sbyte4 new_client(sbyte4 h, const struct sockaddr *addr, ubyte4 len,
+                         const sbyte *dns, struct certStore *store, void *arg, int dgram)
 {
+    struct nk_server *s = server_get(h);
+    NK_CHECK(s, ERR_SSL_BAD_ID);
+    NK_CHECK(addr, ERR_NULL_POINTER);
+    NK_CHECK(len >= sizeof(sa_family_t) && len <= sizeof(struct sockaddr_storage), ERR_INVALID_ARG);
+    NK_CHECK(!s->stop, ERR_SSL_BAD_STATE);
+    if (dgram) {
+        ubyte4 own = addr->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                     : addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+        NK_CHECK(own && len >= own, ERR_INVALID_ARG);
+        len = own;
+    }
     struct nk_loop *l = &s->loops[atomic_fetch_add(&s->next_worker, 1) % s->workers];
     int nb = s->be == &nk_backend_epoll ? SOCK_NONBLOCK : 0;
-    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | nb, 0);
+    int fd = socket(addr->sa_family, (dgram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | nb, 0);
     NK_CHECK(fd >= 0, errno == EMFILE || errno == ENFILE ? ERR_SSL_TOO_MANY_CONNECTIONS : ERR_TCP_CONNECT_ERROR);
     struct nk_conn *c;
     MSTATUS made = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
+    /* DTLS 1.2 on the new connection; the server's address is its peer's
+     * (NKTLS_getPeerAddress, onDatagram, the SRTP callbacks). */
+    if (made == OK && dgram && (made = nk_dtls_conn(c, addr, len)) < 0)
+        nk_conn_free(c);
     sbyte4 ch = made < 0 ? made : c->handle;
     struct nk_lconn *lc = ch > 0 ? nk_lc_new(l, ch, fd) : NULL;
     if (lc)
@@ -376,6 +395,7 @@ static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte
     memcpy(lc->peer, addr, len);
     lc->peer_len = len;
     lc->is_client = 1;
+    lc->dgram = dgram;
     lc->arg = arg;
     atomic_fetch_add(&s->connected, 1);
     nk_loop_submit(l, lc);
@@ -385,12 +405,13 @@ static sbyte4 new_client(struct nk_server *s, const struct sockaddr *addr, ubyte
 NK_API sbyte4 NKTLS_LOOP_connect(sbyte4 h, const struct sockaddr *addr, ubyte4 len, const sbyte *dns,
                                  struct certStore *store, void *arg)
 {
-    struct nk_server *s = server_get(h);
-    NK_CHECK(s, ERR_SSL_BAD_ID);
-    NK_CHECK(addr, ERR_NULL_POINTER);
-    NK_CHECK(len >= sizeof(sa_family_t) && len <= sizeof(struct sockaddr_storage), ERR_INVALID_ARG);
-    NK_CHECK(!s->stop, ERR_SSL_BAD_STATE);
-    return new_client(s, addr, len, dns, store, arg);
+    return new_client(h, addr, len, dns, store, arg, 0);
+}
+
+NK_API sbyte4 NKTLS_LOOP_connectDTLS(sbyte4 h, const struct sockaddr *addr, ubyte4 len, const sbyte *dns,
+                                     struct certStore *store, void *arg)
+{
+    return new_client(h, addr, len, dns, store, arg, 1);
 }
 
 NK_API MSTATUS NKTLS_LOOP_post(sbyte4 h, ubyte4 worker, void (*fn)(void *), void *arg)
@@ -434,6 +455,13 @@ NK_API MSTATUS NKTLS_LOOP_close(sbyte4 h)
 {
     struct nk_lconn *lc;
     NK_TRY(own(h, &lc));
+    /* A client this worker's callback made a moment ago, still in the
+     * inbox (whose link is the kick list's): closed as the inbox is taken,
+     * before it connects (loop_run.c). */
+    if (!lc->in_list) {
+        lc->close_req = 1;
+        return OK;
+    }
     if (lc->state < LC_OPEN && !lc->early_out)
         nk_lc_close(lc, ERR_SSL_NOT_OPEN);
     /* Answering 0-RTT data: the handshake goes on, and the close waits for

@@ -20,8 +20,8 @@
  * Threads. Every callback of a connection runs on the worker thread that owns it,
  * and NKTLS_LOOP_send, _sendFile, _close, _setConnArg, _getConnArg must be called
  * there (from a callback, or a function given to NKTLS_LOOP_post); elsewhere they
- * return ERR_SSL_BAD_STATE (NULL). NKTLS_LOOP_connect, _post and _stop may be
- * called from any thread; NKTLS_LOOP_stop also from a signal handler.
+ * return ERR_SSL_BAD_STATE (NULL). NKTLS_LOOP_connect, _connectDTLS, _post and
+ * _stop may be called from any thread; NKTLS_LOOP_stop also from a signal handler.
  *
  * Backends. io_uring: multishot accept (single-shot where the kernel lacks it),
  * receives into a provided buffer ring (plain receives into the engine's buffer
@@ -68,7 +68,9 @@
  * it (a peer's datagrams must reach one worker). io_uring: multishot
  * recvmsg into the buffer ring where the kernel has both (datagrams up to
  * about 16 KiB), else one recvmsg at a time; sendmsg with the peer's
- * address. epoll: recvfrom and sendmsg on the non-blocking socket. */
+ * address. epoll: recvfrom and sendmsg on the non-blocking socket.
+ * NKTLS_LOOP_connectDTLS opens DTLS 1.2 client connections, on a loop of
+ * any kind (UDP, TCP or client-only): each on a UDP socket of its own. */
 #ifndef NKTLS_NKTLS_LOOP_H
 #define NKTLS_NKTLS_LOOP_H
 
@@ -121,7 +123,7 @@ typedef struct nktlsLoopCallbacks {
      * out (OK), or the connection failed or the file ended early (the error),
      * after bytesSent bytes. Called before onClose for ranges still queued. */
     void (*onFileSent)(sbyte4 connection, MSTATUS status, ubyte8 bytesSent, void *arg);
-    /* Optional, DTLS servers only. A datagram on the server's UDP socket that
+    /* Optional, DTLS only. A datagram on the server's UDP socket that
      * is not DTLS (RFC 7983 §7: a first byte outside 20..63: SRTP and SRTCP
      * from 128..191, STUN from 0..3, ...), as it came, valid only during the
      * call: the media an application unprotects (include/nktls/srtp.h) on
@@ -131,7 +133,10 @@ typedef struct nktlsLoopCallbacks {
      * with no DTLS association: STUN before the handshake), and pFrom says
      * who sent it. Without this callback such datagrams are dropped. Replies
      * go out through the SRTP encode callback and NKTLS_LOOP_send, or by the
-     * application's own sendto on its socket. */
+     * application's own sendto on its socket. On a DTLS client's socket
+     * (NKTLS_LOOP_connectDTLS) the same, with connection that client
+     * connection until its onClose and pFrom its server's address (the
+     * socket is connected: nothing else arrives). */
     void (*onDatagram)(sbyte4 connection, const struct sockaddr *pFrom, ubyte4 fromLen,
                        const ubyte *pData, ubyte4 dataLen, void *arg);
 } nktlsLoopCallbacks;
@@ -187,6 +192,33 @@ MSTATUS NKTLS_LOOP_destroy(sbyte4 server);
  * onClose. Any thread; before run, the connection starts when run does. */
 sbyte4 NKTLS_LOOP_connect(sbyte4 server, const struct sockaddr *pAddr, ubyte4 addrLen,
                           const sbyte *dnsName, struct certStore *pStore, void *connArg);
+
+/* An nktls extension: open a DTLS 1.2 connection to pAddr (UDP, IPv4 or
+ * IPv6) as NKTLS_LOOP_connect opens a TLS one: on one of the server's
+ * workers (round robin), any thread, the handle returned at once, the
+ * handshake run on the loop and ended in onOpen or onClose. The loop opens
+ * a UDP socket of the connection's own (non-blocking, connected to pAddr:
+ * only that address's datagrams arrive) and closes it when the connection
+ * is freed; a connect() the kernel refuses ends in onClose with
+ * ERR_TCP_CONNECT_ERROR. onSetup may set SSL_enableSrtpProfiles,
+ * DTLS_SET_PMTU, DTLS_SET_HANDSHAKE_RETRANSMISSION_TIMER, ALPN, a session
+ * to resume (NKTLS_setClientSession)... The handshake: the server's cookie
+ * exchange (HelloVerifyRequest), our flights cut to the PMTU and sent
+ * again by the retransmission timer (1 s, doubling; in the worker's timer
+ * heap) until handshakeTimeoutMs (onClose: ERR_SSL_HANDSHAKE_TIMEOUT). An
+ * ICMP error on the socket (ECONNREFUSED from a port with nothing bound,
+ * EHOSTUNREACH...) counts as a lost datagram and ends nothing by itself
+ * (anyone can forge ICMP): without an answer the handshake still ends at
+ * its time limit. Each datagram received goes whole to the engine; one
+ * that is not DTLS goes to onDatagram (above) or is dropped. Once open, as
+ * a DTLS server's peer (above): NKTLS_LOOP_send in records of at most what
+ * the PMTU leaves, one datagram per send; NKTLS_LOOP_close sends
+ * close_notify and frees it; the server's close_notify or fatal alert ends
+ * it (onClose: OK, or the alert's error); the idle timeout; the SRTP init
+ * and encode callbacks; NKTLS_LOOP_sendFile: ERR_NOT_SUPPORTED. addrLen:
+ * at least the address's own size (a whole sockaddr_storage is fine). */
+sbyte4 NKTLS_LOOP_connectDTLS(sbyte4 server, const struct sockaddr *pAddr, ubyte4 addrLen,
+                              const sbyte *dnsName, struct certStore *pStore, void *connArg);
 
 /* Run fn(arg) on worker's thread at its next turn (where NKTLS_LOOP_send and
  * friends may be called): how another thread gets work onto a loop. Any thread;

@@ -14,8 +14,9 @@
 # 400-byte MTU: each side's Certificate crosses in fragments and is
 # reassembled. Session resumption (RFC 5077 tickets and session ids), ALPN,
 # client certificates and pre-shared key suites (plain and ECDHE) both ways
-# with openssl; nktls-client
-# --dtls at the end of stdin. Prints TAP.
+# with openssl; nktls-client --dtls at the end of stdin; nktls-load --dtls
+# (the event loop's DTLS client) making handshakes against s_server and
+# nktls-server. Prints TAP.
 
 # shellcheck source=tests/interop/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -501,5 +502,41 @@ if command -v gnutls-serv >/dev/null; then
 else
     tap_skip "gnutls-serv --udp" "gnutls-serv not installed"
 fi
+
+# load_case PEER COUNT CONCURRENCY: nktls-load --dtls --mode handshake (the
+# event loop's DTLS client) against openssl s_server -dtls1_2 (one client at
+# a time, every one served: no -naccept) or nktls-server --dtls (the event
+# loop); each handshake on a new UDP socket, so a cookie exchange, then
+# close_notify. The report must say all COUNT succeeded and none failed.
+NK_LOAD=$NKTLS_BUILD/examples/nktls-load
+load_case() {
+    local peer=$1 count=$2 conc=$3 name=load-$1 port spid rc
+    port=$(pick_port)
+    if [ "$peer" = s_server ]; then
+        (sleep $((T_TIMEOUT - 2)) | timeout "$T_TIMEOUT" openssl s_server -dtls1_2 -accept "127.0.0.1:$port" \
+            -cert "$CERTS/server.pem" -key "$CERTS/server.key" \
+            >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err") &
+    else
+        timeout "$T_TIMEOUT" "$NK_SERVER" --dtls --listen "127.0.0.1:$port" --cert "$CERTS/server.pem" \
+            --key "$CERTS/server.key" >"$WORK/$name.srv.out" 2>"$WORK/$name.srv.err" &
+    fi
+    spid=$!
+    wait_listen "$port" "$spid" udp_bound || { stop_pid "$spid"; fail "$peer did not bind UDP port $port" "$WORK/$name.srv.err"; return 1; }
+    timeout "$((T_TIMEOUT - 2))" "$NK_LOAD" --dtls --connect "127.0.0.1:$port" --ca "$CERTS/ca.pem" \
+        --servername localhost --mode handshake --count "$count" --concurrency "$conc" \
+        >"$WORK/$name.out" 2>"$WORK/$name.err"
+    rc=$?
+    stop_pid "$spid"
+    [ "$rc" -eq 0 ] || { fail "nktls-load exited with $rc" "$WORK/$name.out" "$WORK/$name.err" "$WORK/$name.srv.err"; return 1; }
+    grep -q "^operations: *$count ok, 0 errors," "$WORK/$name.out" || { fail "nktls-load: not $count ok and 0 errors" "$WORK/$name.out"; return 1; }
+    grep -q "^handshakes: *$count," "$WORK/$name.out" || { fail "nktls-load: not $count handshakes" "$WORK/$name.out"; return 1; }
+    grep -q "^negotiated: *DTLSv1.2, " "$WORK/$name.out" || { fail "nktls-load: no DTLSv1.2 negotiated" "$WORK/$name.out"; return 1; }
+    echo "# $peer: $(grep '^handshakes:' "$WORK/$name.out")"
+    return 0
+}
+
+section "nktls-load --dtls (the event loop's DTLS client) against openssl s_server and nktls-server"
+run_case "nktls-load --dtls --mode handshake --count 20 --concurrency 1 against s_server -dtls1_2" load_case s_server 20 1
+run_case "nktls-load --dtls --mode handshake --count 200 --concurrency 8 against nktls-server --dtls" load_case nktls-server 200 8
 
 tap_done

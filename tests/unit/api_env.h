@@ -331,6 +331,23 @@ static int make_pair(int tcp, int fd[2])
     return 0;
 }
 
+/* A UDP socket bound to ip (host order; the kernel picks the port), its
+ * address in *a; -1 on failure. */
+static int udp_bound(struct sockaddr_in *a, uint32_t ip)
+{
+    socklen_t len = sizeof *a;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(a, 0, sizeof *a);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(ip);
+    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &len) < 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 /* A connected UDP pair on 127.0.0.1: fd[0] the client's end, fd[1] the server's. */
 static int make_udp_pair(int fd[2])
 {
@@ -349,6 +366,16 @@ static int make_udp_pair(int fd[2])
         connect(fd[1], (struct sockaddr *)&a[0], sizeof a[0]) < 0)
         return -1;
     return 0;
+}
+
+/* Byte i of stream seed: any offset can be checked without keeping the stream. */
+static ubyte pat(uint32_t seed, size_t i)
+{
+    uint32_t x = (uint32_t)i * 0x9E3779B1u + seed * 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x2C1B3C6Du;
+    x ^= x >> 12;
+    return (ubyte)(x >> 24);
 }
 
 static void fill(ubyte *p, size_t n, uint32_t seed)

@@ -59,16 +59,6 @@ static long raise_nofile(long want)
     return (long)r.rlim_cur;
 }
 
-/* Byte i of stream seed: any offset can be checked without keeping the stream. */
-static ubyte pat(uint32_t seed, size_t i)
-{
-    uint32_t x = (uint32_t)i * 0x9E3779B1u + seed * 0x7FEB352Du;
-    x ^= x >> 15;
-    x *= 0x2C1B3C6Du;
-    x ^= x >> 12;
-    return (ubyte)(x >> 24);
-}
-
 /* ---- the server side ---------------------------------------------------- */
 
 enum { M_ECHO, M_SILENT, M_FILE };

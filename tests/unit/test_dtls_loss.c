@@ -182,18 +182,6 @@ static void *proxy_main(void *arg)
 
 /* ---- the endpoints -------------------------------------------------------- */
 
-static int udp_bound(struct sockaddr_in *a)
-{
-    socklen_t l = sizeof *a;
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &l) < 0)
-        return -1;
-    return fd;
-}
-
 static void link_fds(int a, const struct sockaddr_in *to)
 {
     if (connect(a, (const struct sockaddr *)to, sizeof *to) < 0)
@@ -311,7 +299,8 @@ struct tally {
 static void one_run(struct th_meta *_metadata, unsigned rate, uint64_t seed, struct tally *t, struct sess *ss)
 {
     struct sockaddr_in ac, apc, aps, as;
-    int cfd = udp_bound(&ac), pc = udp_bound(&apc), ps = udp_bound(&aps), sfd = udp_bound(&as);
+    int cfd = udp_bound(&ac, INADDR_LOOPBACK), pc = udp_bound(&apc, INADDR_LOOPBACK);
+    int ps = udp_bound(&aps, INADDR_LOOPBACK), sfd = udp_bound(&as, INADDR_LOOPBACK);
     ASSERT_TRUE(cfd >= 0 && pc >= 0 && ps >= 0 && sfd >= 0);
     link_fds(cfd, &apc), link_fds(pc, &ac), link_fds(ps, &as), link_fds(sfd, &aps);
     struct proxy p = { .rate = rate, .rng = seed * 0x9E3779B97F4A7C15ULL + 1 };

@@ -19,6 +19,7 @@
 #include "engine/conn.h"
 #include "engine/dtls.h"
 #include "srtp_fake.h"
+#include "udp_relay.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define RSS_UNRELIABLE 1
@@ -264,21 +265,6 @@ static void *run_thread(void *p)
     return (void *)(intptr_t)NKTLS_LOOP_run(((struct denv *)p)->srv);
 }
 
-static int udp_bound(struct sockaddr_in *a, uint32_t ip)
-{
-    socklen_t len = sizeof *a;
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    memset(a, 0, sizeof *a);
-    a->sin_family = AF_INET;
-    a->sin_addr.s_addr = htonl(ip);
-    if (fd < 0 || bind(fd, (struct sockaddr *)a, sizeof *a) < 0 || getsockname(fd, (struct sockaddr *)a, &len) < 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    return fd;
-}
-
 /* The server on a loopback UDP socket, in a thread; 0 after SKIP. */
 static int dsrv_start(struct th_meta *_metadata, struct denv *e, ubyte4 hs_ms, ubyte4 idle_ms)
 {
@@ -517,8 +503,7 @@ static int count_server_hellos(int fd, int wait_ms, int total_ms)
         if (r != 1)
             continue;
         ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n > 25 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 && buf[13] == 2)
-            hellos++;
+        hellos += dtls_hs_type(buf, n) == 2;
     }
     return hellos;
 }
@@ -586,50 +571,27 @@ TEST_F(ldtls, idle_timeout)
 
 /* ---- a relay that loses the server's first flight once ---------------- */
 
-struct relay {
-    int front, back;                /* the client's side; connected to the server */
-    struct sockaddr_in front_addr;
-    atomic_int stop;
-    int dropped_flight, dropped_client;
+struct lose_flight {
+    struct udp_relay r;
+    int holding, dropped_flight, dropped_client;
 };
 
 /* Drop the first datagram carrying a ServerHello, and every client datagram
  * from then until the server sends again: only the server's timer can
  * bring the flight back. */
-static void *relay_main(void *p)
+static int lose_server_flight(struct udp_relay *r, int from_client, const uint8_t *d, ssize_t n)
 {
-    struct relay *r = p;
-    struct sockaddr_in client;
-    socklen_t cl = sizeof client;
-    int have_client = 0, holding = 0;
-    uint8_t buf[4096];
-    while (!atomic_load(&r->stop)) {
-        struct pollfd pf[2] = { { .fd = r->front, .events = POLLIN }, { .fd = r->back, .events = POLLIN } };
-        if (poll(pf, 2, 50) <= 0)
-            continue;
-        if (pf[0].revents & POLLIN) {
-            cl = sizeof client;
-            ssize_t n = recvfrom(r->front, buf, sizeof buf, 0, (struct sockaddr *)&client, &cl);
-            have_client = n >= 0;
-            if (n > 0 && holding)
-                r->dropped_client++;
-            else if (n > 0)
-                (void)!send(r->back, buf, (size_t)n, 0);
-        }
-        if (pf[1].revents & POLLIN) {
-            ssize_t n = recv(r->back, buf, sizeof buf, 0);
-            int hello = n > 25 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 && buf[13] == 2;
-            if (hello && !r->dropped_flight) {
-                r->dropped_flight = 1;
-                holding = 1;
-                continue;
-            }
-            holding = 0;
-            if (n > 0 && have_client)
-                (void)!sendto(r->front, buf, (size_t)n, 0, (struct sockaddr *)&client, cl);
-        }
+    struct lose_flight *x = (struct lose_flight *)r;
+    if (from_client) {
+        x->dropped_client += x->holding;
+        return !x->holding;
     }
-    return NULL;
+    if (dtls_hs_type(d, n) == 2 && !x->dropped_flight) {
+        x->dropped_flight = x->holding = 1;
+        return 0;
+    }
+    x->holding = 0;
+    return 1;
 }
 
 TEST_F(ldtls, lost_flight_resent_by_timer)
@@ -637,27 +599,16 @@ TEST_F(ldtls, lost_flight_resent_by_timer)
     struct denv *e = &self->e;
     if (!dsrv_start(_metadata, e, 10000, 0))
         return;
-    struct relay r;
-    memset(&r, 0, sizeof r);
-    struct sockaddr_in back;
-    r.front = udp_bound(&r.front_addr, INADDR_LOOPBACK);
-    r.back = udp_bound(&back, INADDR_LOOPBACK);
-    ASSERT_GE(r.front, 0);
-    ASSERT_GE(r.back, 0);
-    ASSERT_EQ(connect(r.back, (struct sockaddr *)&e->addr, sizeof e->addr), 0);
-    pthread_t t;
-    ASSERT_EQ(pthread_create(&t, NULL, relay_main, &r), 0);
-    struct cli_job j = { .to = &r.front_addr, .id = 2, .st = NOT_RUN };
+    static struct lose_flight x = { .r.pass = lose_server_flight };
+    ASSERT_EQ(udp_relay_start(&x.r, &e->addr), 0);
+    struct cli_job j = { .to = &x.r.front_addr, .id = 2, .st = NOT_RUN };
     client_job(&j);
-    atomic_store(&r.stop, 1);
-    pthread_join(t, NULL);
+    udp_relay_stop(&x.r);
     ST_EQ(j.st, OK);
-    ASSERT_EQ(r.dropped_flight, 1);
+    ASSERT_EQ(x.dropped_flight, 1);
     ASSERT_EQ(atomic_load(&e->x.opened), 1);
     ASSERT_GE(atomic_load(&e->x.retransmits), 1);   /* the server sent its flight again */
-    TH_LOG("client datagrams dropped while the flight was lost: %d", r.dropped_client);
-    close(r.front);
-    close(r.back);
+    TH_LOG("client datagrams dropped while the flight was lost: %d", x.dropped_client);
 }
 
 /* RFC 6347 §4.2.8: a client that restarts on the address and port of its
