@@ -199,6 +199,7 @@ struct nk_loop {
 struct nk_server {
     sbyte4 handle;
     nktlsLoopCallbacks cb;
+    nktlsLoopDatagramCallback on_datagram;   /* NKTLS_LOOP_setDatagramCallback */
     void *arg;
     struct certStore *store;
     ubyte4 hs_timeout_ms, idle_timeout_ms, max_conns, max_hs, workers;

@@ -369,7 +369,7 @@ static void listen_dgram(struct nk_loop *l, struct nk_lconn *lc, uint8_t *d, siz
     }
 }
 
-/* A datagram that is not DTLS to onDatagram, with the peer at its source
+/* A datagram that is not DTLS to the datagram callback, with the peer at its source
  * address where the application knows that peer; dropped without the
  * callback. It changes no state of ours: a peer's idle timer runs on DTLS
  * alone, as media is the application's to judge. */
@@ -377,10 +377,10 @@ static void other_dgram(struct nk_loop *l, struct nk_lconn *lc, const uint8_t *d
                         const struct sockaddr *from, socklen_t fl)
 {
     struct nk_server *s = l->srv;
-    if (!s->cb.onDatagram || n > UINT32_MAX)
+    if (!s->on_datagram || n > UINT32_MAX)
         return;
     sbyte4 h = lc && (lc->told_app || lc->is_client) && lc->state < LC_CLOSING ? lc->h : 0;
-    s->cb.onDatagram(h, from, (ubyte4)fl, d, (ubyte4)n, s->arg);
+    s->on_datagram(h, from, (ubyte4)fl, d, (ubyte4)n, s->arg);
 }
 
 void nk_loop_dgram(struct nk_loop *l, uint8_t *d, size_t n, const struct sockaddr *from, socklen_t fl)

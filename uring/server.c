@@ -373,7 +373,7 @@ static sbyte4 new_client(sbyte4 h, const struct sockaddr *addr, ubyte4 len,
     struct nk_conn *c;
     MSTATUS made = nk_async_new(NK_CLIENT, fd, store, &nk_config, (const char *)dns, &c);
     /* DTLS 1.2 on the new connection; the server's address is its peer's
-     * (NKTLS_getPeerAddress, onDatagram, the SRTP callbacks). */
+     * (NKTLS_getPeerAddress, the datagram callback, the SRTP callbacks). */
     if (made == OK && dgram && (made = nk_dtls_conn(c, addr, len)) < 0)
         nk_conn_free(c);
     sbyte4 ch = made < 0 ? made : c->handle;
@@ -503,6 +503,15 @@ NK_API MSTATUS NKTLS_LOOP_getBackend(sbyte4 h, const char **name, const char **w
         *name = s->be_name;
     if (why)
         *why = s->be_why;
+    return OK;
+}
+
+NK_API MSTATUS NKTLS_LOOP_setDatagramCallback(sbyte4 h, nktlsLoopDatagramCallback on_datagram)
+{
+    struct nk_server *s = server_get(h);
+    NK_CHECK(s, ERR_SSL_BAD_ID);
+    NK_CHECK(!atomic_load(&s->running), ERR_SSL_BAD_STATE);   /* the workers read it unlocked */
+    s->on_datagram = on_datagram;
     return OK;
 }
 

@@ -53,8 +53,9 @@
  * server; maxHandshakes, or 1024 when 0, peers between their cookie and
  * onOpen; hellos beyond them are dropped and count in rejected. Datagrams
  * that are not DTLS (RFC 7983: first byte outside 20..63: RTP, STUN) go to
- * onDatagram, or are dropped without it. Each retransmission timer, the handshake timeout and the idle
- * timeout are the peer's deadline in the worker's timer heap.
+ * the datagram callback (NKTLS_LOOP_setDatagramCallback), or are dropped
+ * without one. Each retransmission timer, the handshake timeout and the
+ * idle timeout are the peer's deadline in the worker's timer heap.
  * NKTLS_LOOP_send encrypts at once into DTLS records of at most what the
  * PMTU leaves (1200-byte datagrams by default; a send that fits is one
  * record, a longer one reaches the peer as several reads), packed into
@@ -123,22 +124,6 @@ typedef struct nktlsLoopCallbacks {
      * out (OK), or the connection failed or the file ended early (the error),
      * after bytesSent bytes. Called before onClose for ranges still queued. */
     void (*onFileSent)(sbyte4 connection, MSTATUS status, ubyte8 bytesSent, void *arg);
-    /* Optional, DTLS only. A datagram on the server's UDP socket that
-     * is not DTLS (RFC 7983 §7: a first byte outside 20..63: SRTP and SRTCP
-     * from 128..191, STUN from 0..3, ...), as it came, valid only during the
-     * call: the media an application unprotects (include/nktls/srtp.h) on
-     * the socket its DTLS-SRTP keys came from. connection: the DTLS peer at
-     * that source address once the application has seen it (onSetup, or
-     * onOpen without onSetup) and until its onClose; otherwise 0 (an address
-     * with no DTLS association: STUN before the handshake), and pFrom says
-     * who sent it. Without this callback such datagrams are dropped. Replies
-     * go out through the SRTP encode callback and NKTLS_LOOP_send, or by the
-     * application's own sendto on its socket. On a DTLS client's socket
-     * (NKTLS_LOOP_connectDTLS) the same, with connection that client
-     * connection until its onClose and pFrom its server's address (the
-     * socket is connected: nothing else arrives). */
-    void (*onDatagram)(sbyte4 connection, const struct sockaddr *pFrom, ubyte4 fromLen,
-                       const ubyte *pData, ubyte4 dataLen, void *arg);
 } nktlsLoopCallbacks;
 
 typedef struct nktlsLoopOptions {
@@ -210,7 +195,7 @@ sbyte4 NKTLS_LOOP_connect(sbyte4 server, const struct sockaddr *pAddr, ubyte4 ad
  * EHOSTUNREACH...) counts as a lost datagram and ends nothing by itself
  * (anyone can forge ICMP): without an answer the handshake still ends at
  * its time limit. Each datagram received goes whole to the engine; one
- * that is not DTLS goes to onDatagram (above) or is dropped. Once open, as
+ * that is not DTLS goes to the datagram callback (below) or is dropped. Once open, as
  * a DTLS server's peer (above): NKTLS_LOOP_send in records of at most what
  * the PMTU leaves, one datagram per send; NKTLS_LOOP_close sends
  * close_notify and frees it; the server's close_notify or fatal alert ends
@@ -224,6 +209,30 @@ sbyte4 NKTLS_LOOP_connectDTLS(sbyte4 server, const struct sockaddr *pAddr, ubyte
  * friends may be called): how another thread gets work onto a loop. Any thread;
  * before run, it runs when run starts. */
 MSTATUS NKTLS_LOOP_post(sbyte4 server, ubyte4 worker, void (*fn)(void *arg), void *arg);
+
+/* Datagrams beside DTLS. A datagram on a DTLS server's UDP socket, or on a
+ * DTLS client connection's own socket, that is not DTLS (RFC 7983 §7: a
+ * first byte outside 20..63: SRTP and SRTCP from 128..191, STUN from 0..3,
+ * ...), as it came, valid only during the call: the media an application
+ * unprotects (include/nktls/srtp.h) on the socket its DTLS-SRTP keys came
+ * from. connection: on a server's socket, the DTLS peer at that source
+ * address once the application has seen it (onSetup, or onOpen without
+ * onSetup) and until its onClose, otherwise 0 (an address with no DTLS
+ * association: STUN before the handshake); on a client's socket (connected:
+ * only its server's datagrams arrive), that client connection until its
+ * onClose. pFrom says who sent it; arg is the server's. On the worker
+ * thread, like the other callbacks. Replies go out through the SRTP encode
+ * callback and NKTLS_LOOP_send, or by the application's own sendto on its
+ * socket. Without a callback such datagrams are dropped. (A setter, not a
+ * member of nktlsLoopCallbacks: that struct is passed by pointer with no
+ * size, so it cannot grow without breaking programs built against an older
+ * header.) */
+typedef void (*nktlsLoopDatagramCallback)(sbyte4 connection, const struct sockaddr *pFrom, ubyte4 fromLen,
+                                          const ubyte *pData, ubyte4 dataLen, void *arg);
+
+/* Set, or with NULL remove, the datagram callback: before NKTLS_LOOP_run
+ * (ERR_SSL_BAD_STATE while the server runs). */
+MSTATUS NKTLS_LOOP_setDatagramCallback(sbyte4 server, nktlsLoopDatagramCallback onDatagram);
 
 /* Queue data: encrypted now (or handed to kernel TLS), sent by the loop in order.
  * After the handshake only (from onOpen on), or from an onData with 0-RTT data

@@ -133,7 +133,7 @@ static void s_close(sbyte4 h, MSTATUS st, void *arg)
     atomic_fetch_add(&s->closed, 1);
 }
 
-static const nktlsLoopCallbacks srv_cb = { s_setup, s_open, s_data, s_close, NULL, NULL };
+static const nktlsLoopCallbacks srv_cb = { s_setup, s_open, s_data, s_close, NULL };
 
 /* ---- the client loop ----------------------------------------------------- */
 
@@ -165,7 +165,7 @@ struct cconn {
     MSTATUS st;
     int64_t closed_at;
     atomic_int opened, closed;
-    /* onDatagram: how many, the last one's handle, source port and bytes */
+    /* The datagram callback: how many, the last one's handle, source port and bytes */
     atomic_int dgrams;
     sbyte4 dg_h;
     int dg_port;
@@ -293,7 +293,7 @@ static void c_datagram(sbyte4 h, const struct sockaddr *from, ubyte4 fl, const u
     atomic_fetch_add(&k->dgrams, 1);
 }
 
-static const nktlsLoopCallbacks cli_cb = { c_setup, c_open, c_data, c_close, NULL, c_datagram };
+static const nktlsLoopCallbacks cli_cb = { c_setup, c_open, c_data, c_close, NULL };
 
 /* ---- the fixture: the loop server, the client loop, one variant per backend ---- */
 
@@ -334,6 +334,7 @@ static int cli_start(struct th_meta *_metadata, struct env *e, ubyte4 hs_ms, uby
     if (e->c.loop == ERR_NOT_SUPPORTED)
         SKIP(return 0, "io_uring unavailable");
     ASSERT_GT(e->c.loop, 0);
+    ASSERT_EQ(NKTLS_LOOP_setDatagramCallback(e->c.loop, c_datagram), OK);
     ASSERT_EQ(pthread_create(&e->c.th, NULL, run_thread, &e->c.loop), 0);
     e->c.th_up = 1;
     return 1;

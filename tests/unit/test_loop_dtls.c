@@ -175,7 +175,7 @@ struct dctx {
     atomic_int addr_known;   /* onSetup: NKTLS_getPeerAddress named a loopback peer */
     atomic_int last_open;    /* the handle onOpen saw last */
     atomic_int last_st;
-    /* onDatagram (media_cb): how many, and the last one's peer, source port
+    /* The datagram callback (d_datagram): how many, and the last one's peer, source port
      * and bytes; each is sent back to its source on the server's socket. */
     atomic_int dgrams, dg_handle, dg_port;
     uint8_t dg_bytes[64];
@@ -232,7 +232,7 @@ static MSTATUS d_setup(sbyte4 h, void *arg)
     return SSL_isSessionDTLS(h) == TRUE ? OK : ERR_SSL_BAD_STATE;
 }
 
-static const nktlsLoopCallbacks d_cb = { d_setup, d_open, d_data, d_close, NULL, NULL };
+static const nktlsLoopCallbacks d_cb = { d_setup, d_open, d_data, d_close, NULL };
 
 /* Media beside DTLS on the server's socket, as a DTLS-SRTP server reads it:
  * recorded, and sent back to where it came from with the application's own
@@ -248,8 +248,7 @@ static void d_datagram(sbyte4 h, const struct sockaddr *from, ubyte4 fl, const u
     atomic_fetch_add(&x->dgrams, 1);
 }
 
-static const nktlsLoopCallbacks media_cb = { d_setup, d_open, d_data, d_close, NULL, d_datagram };
-static const nktlsLoopCallbacks *d_cbs = &d_cb;   /* what dsrv_start serves with */
+static nktlsLoopDatagramCallback d_on_datagram;   /* what dsrv_start sets, if any */
 
 struct denv {
     struct dctx x;
@@ -270,10 +269,12 @@ static int dsrv_start(struct th_meta *_metadata, struct denv *e, ubyte4 hs_ms, u
 {
     nktlsLoopOptions o = { .backend = e->backend, .handshakeTimeoutMs = hs_ms, .idleTimeoutMs = idle_ms };
     e->x.fd = e->fd;
-    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, d_cbs, &e->x, &o);
+    e->srv = NKTLS_LOOP_createServer(&e->fd, 1, env.srv, &d_cb, &e->x, &o);
     if (e->srv == ERR_NOT_SUPPORTED)
         SKIP(return 0, "io_uring unavailable");
     ASSERT_GT(e->srv, 0);
+    if (d_on_datagram)
+        ASSERT_EQ(NKTLS_LOOP_setDatagramCallback(e->srv, d_on_datagram), OK);
     ASSERT_EQ(pthread_create(&e->th, NULL, run_thread, e), 0);
     e->th_up = 1;
     return 1;
@@ -374,7 +375,7 @@ FIXTURE_TEARDOWN(ldtls)
     }
     if (e->fd >= 0)
         close(e->fd);
-    d_cbs = &d_cb;
+    d_on_datagram = NULL;
     env_down();
 }
 
@@ -759,14 +760,14 @@ static int own_port(int fd)
     return getsockname(fd, (struct sockaddr *)&me, &ml) == 0 ? ntohs(me.sin_port) : -1;
 }
 
-/* RFC 7983 demultiplexing on the loop: what is not DTLS goes to onDatagram,
+/* RFC 7983 demultiplexing on the loop: what is not DTLS goes to the datagram callback,
  * byte for byte, with the peer at its address while the application knows
  * that peer (from onSetup to onClose) and 0 otherwise; DTLS on the same
  * socket goes on unharmed. */
 TEST_F(ldtls, media_datagrams_to_on_datagram)
 {
     struct denv *e = &self->e;
-    d_cbs = &media_cb;
+    d_on_datagram = d_datagram;
     if (!dsrv_start(_metadata, e, 0, 0))
         return;
     uint8_t rtp[40], stun[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42 }, buf[256];
@@ -783,6 +784,7 @@ TEST_F(ldtls, media_datagrams_to_on_datagram)
     ASSERT_EQ(atomic_load(&e->x.dg_port), ntohs(me.sin_port));
     ASSERT_EQ(e->x.dg_len, sizeof stun);
     ASSERT_MEM_EQ(e->x.dg_bytes, stun, sizeof stun);
+    ASSERT_EQ(NKTLS_LOOP_setDatagramCallback(e->srv, NULL), ERR_SSL_BAD_STATE);   /* it runs */
     ASSERT_EQ(recv(raw, buf, sizeof buf, 0), (ssize_t)sizeof stun);   /* the application's answer */
     ASSERT_EQ(dstats(e).live, 0u);
     close(raw);

@@ -10,7 +10,7 @@
  * use_srtp agreed and the same keying material from the SRTP callback and
  * the exporter on both sides; the server's fatal alert ending the
  * handshake; a datagram that is not DTLS from the server
- * to onDatagram, and none from another address; a session resumed; a
+ * to the datagram callback, and none from another address; a session resumed; a
  * close before the handshake ends, and one right after the connect, in the
  * same callback (before the worker took the connection from its inbox); a
  * refused connect(); a slow onOpen on either side while another
@@ -390,7 +390,7 @@ static void send_close(void *arg)
 }
 
 /* RFC 7983 §7 on the client's socket: the server's RTP-like datagram goes
- * to onDatagram with the client's handle and the server's address; one
+ * to the datagram callback with the client's handle and the server's address; one
  * from another address never arrives (the socket is connected); DTLS goes
  * on beside it. */
 TEST_F(dcli, media_datagram_to_on_datagram)
